@@ -1,0 +1,191 @@
+"""Load demo contacts covering every opt-in state, and the three demo users.
+
+Contacts are written with set-based INSERT … SELECT statements, so a million rows take about
+a minute on PostgreSQL. Hard opt-outs are written as opt-outs of phone numbers, and the
+database carries them to every contact with the number, as in real use. The command is
+idempotent: contacts are loaded only into an empty table, and the users are brought up to
+date on every run.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from contacts import services
+from contacts.models import Channel, Contact, Tag
+from crm.roles import ADMIN, MANAGER, STAFF
+
+DEMO_USERS = {"staff": STAFF, "admin": ADMIN, "manager": MANAGER}
+
+FIRST_NAMES = """
+    Olivia Liam Emma Noah Amelia Oliver Sophia Elijah Isabella James Ava William Mia Lucas
+    Charlotte Henry Harper Theodore Evelyn Mateo Aisha Wei Priya Diego Fatima Kenji Ingrid
+    Tomasz Chiara Kwame Leila Rafael Sofia Arjun Nadia Jonas Yuki Amara Pablo Hana
+""".split()
+LAST_NAMES = """
+    Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez
+    Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris
+    Nguyen Okafor Kowalski Rossi Tanaka Schmidt Haddad Patel Silva Novak Larsen Ivanova Mensah
+""".split()
+AREA_CODES = (
+    "201 212 213 305 312 415 503 512 602 617 702 713 720 808 818 901 917 919 971 978".split()
+)
+TAGS = ["Customers", "Leads", "Newsletter", "Event 2026", "Wholesale"]
+
+# Every contact falls in one of 100 buckets (its id modulo 100); the buckets set its state.
+# Buckets 0-89 stay subscribed to SMS: about 90%, as in a real list.
+SMS_SOFT = (90, 91, 92, 93, 98, 99)
+SMS_HARD = (94, 95, 96, 97)  # replied STOP
+CALLS_SOFT = (5, 6, 7, 8, 96, 98, 99)  # 96: hard on SMS, soft on calls
+CALLS_HARD = (10, 11, 12, 92, 95)  # pressed the digit; 92: soft on SMS; 95: both hard
+SHARED_PHONE_EVERY = 50  # every 50th contact shares the number of the one before
+
+
+def _values(rows: list[str]) -> str:
+    return ", ".join(f"({i}, '{value}')" for i, value in enumerate(rows))
+
+
+def _in(buckets: tuple[int, ...]) -> str:
+    """A condition for queries with parameters, where % is written %%."""
+    return f"(c.id %% 100) IN ({', '.join(map(str, buckets))})"
+
+
+class Command(BaseCommand):
+    help = "Load demo contacts (once) and create or update the demo users staff, admin, manager."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--contacts", type=int, default=300, help="How many contacts (default 300)."
+        )
+
+    def handle(self, *args, contacts: int, **options):
+        if contacts < 2:
+            raise CommandError("--contacts must be at least 2.")
+        users = self._demo_users()
+        existing = Contact.objects.count()
+        if existing:
+            self.stdout.write(f"Demo data: the database already has {existing} contacts; kept.")
+        else:
+            with transaction.atomic():
+                self._contacts(contacts, by_user=users["admin"])
+            self.stdout.write(f"Demo data: loaded {Contact.objects.count()} contacts.")
+        names = ", ".join(f"{name} ({role})" for name, role in DEMO_USERS.items())
+        self.stdout.write(f"Demo users (password “{settings.DEMO_PASSWORD}”): {names}")
+
+    def _demo_users(self) -> dict:
+        users = {}
+        for username, role in DEMO_USERS.items():
+            user, _ = get_user_model().objects.get_or_create(username=username)
+            user.set_password(settings.DEMO_PASSWORD)
+            # The Admin role may also use the Django admin for contacts.
+            user.is_staff = role == ADMIN
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+            users[username] = user
+        return users
+
+    def _contacts(self, count: int, *, by_user) -> None:
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            series = f"SELECT generate_series(1, {count}) AS n"
+            created = "now() - make_interval(hours => n % 8760)"
+        else:
+            series = (
+                f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count})"
+                " SELECT n FROM s"
+            )
+            created = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (n % 8760) || ' hours')"
+        first, last, areas = len(FIRST_NAMES), len(LAST_NAMES), len(AREA_CODES)
+        phone_key = f"(n - CASE WHEN n % {SHARED_PHONE_EVERY} = 0 THEN 1 ELSE 0 END)"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH seq AS ({series}),
+                     first_names(i, name) AS (VALUES {_values(FIRST_NAMES)}),
+                     last_names(i, name) AS (VALUES {_values(LAST_NAMES)}),
+                     areas(i, code) AS (VALUES {_values(AREA_CODES)})
+                INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
+                SELECT f.name || ' ' || l.name,
+                       '+1' || a.code || CAST(2000000 + {phone_key} / {areas} AS TEXT),
+                       lower(f.name) || '.' || lower(l.name) || CAST(n AS TEXT) || '@example.com',
+                       CASE WHEN n % 40 = 7 THEN 'do_not_contact'
+                            WHEN n % 40 = 13 THEN 'archived' ELSE 'active' END,
+                       {created}, {created}
+                FROM seq
+                JOIN first_names f ON f.i = n % {first}
+                JOIN last_names l ON l.i = (n / {first}) % {last}
+                JOIN areas a ON a.i = {phone_key} % {areas}
+                ORDER BY n
+                """
+            )
+            for channel, buckets in ((Channel.SMS, SMS_SOFT), (Channel.CALLS, CALLS_SOFT)):
+                cursor.execute(
+                    f"""
+                    INSERT INTO contacts_optout
+                        (contact_id, channel, kind, opted_out_at, source, actor_id, words)
+                    SELECT c.id, %s, 'soft', c.created_at, 'user', %s, ''
+                    FROM contacts_contact c WHERE {_in(buckets)}
+                    """,
+                    [channel, by_user.pk],
+                )
+                cursor.execute(
+                    """
+                    INSERT INTO contacts_consentevent
+                        (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
+                    SELECT o.opted_out_at, o.contact_id, c.phone, o.channel, 'subscribed', 'soft',
+                           'user', o.actor_id, 'Asked us on the phone to stop.'
+                    FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
+                    WHERE o.channel = %s
+                    """,
+                    [channel],
+                )
+            for channel, buckets, source, words in (
+                (Channel.SMS, SMS_HARD, "keyword", "STOP"),
+                (Channel.CALLS, CALLS_HARD, "digit", ""),
+            ):
+                # The number's own ledger row, then the opt-out: the database carries it to
+                # every contact with the number, with their ledger rows.
+                hard_numbers = f"""
+                    SELECT c.phone, MIN(c.created_at) AS at FROM contacts_contact c
+                    WHERE {_in(buckets)} GROUP BY c.phone"""
+                cursor.execute(
+                    f"""
+                    INSERT INTO contacts_consentevent
+                        (at, contact_id, phone, channel, "before", "after", source, note)
+                    SELECT h.at, NULL, h.phone, %s, 'subscribed', 'hard', %s, %s
+                    FROM ({hard_numbers}) h
+                    """,
+                    [channel, source, words],
+                )
+                cursor.execute(
+                    f"""
+                    INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)
+                    SELECT h.phone, %s, h.at, %s, %s FROM ({hard_numbers}) h
+                    """,
+                    [channel, source, words],
+                )
+            for name in TAGS + ["VIP"]:
+                Tag.objects.get_or_create(name=name)
+            cursor.execute(
+                f"""
+                INSERT INTO contacts_contact_tags (contact_id, tag_id)
+                SELECT c.id, t.id FROM contacts_contact c
+                JOIN contacts_tag t ON t.name = CASE c.id % {len(TAGS)}
+                    {" ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(TAGS))} END
+                WHERE c.id % 10 < 6
+                UNION ALL
+                SELECT c.id, t.id FROM contacts_contact c JOIN contacts_tag t ON t.name = 'VIP'
+                WHERE c.id % 23 = 0
+                """
+            )
+        # The brief's own example, through the services as a user would do it.
+        contact_a = services.create_contact(
+            name="Contact A", phone="+1 415 555 0100", email="a@example.com", tags=["VIP"]
+        )
+        services.unsubscribe(contact=contact_a, channel=Channel.SMS, by_user=by_user)
+        contact_b = services.create_contact(
+            name="Contact B", phone="+1 415 555 0101", email="b@example.com", tags=["VIP"]
+        )
+        services.unsubscribe(contact=contact_b, channel=Channel.CALLS, by_user=by_user)

@@ -1,0 +1,226 @@
+"""Contacts and their consent, one row per opt-out.
+
+A channel's Opt-In Status is derived from `OptOut`: no row means subscribed; a row says soft
+(a platform user changed it) or hard (the contact's own action). A hard opt-out also belongs to
+the phone number (`PhoneOptOut`); the database copies it onto every contact that has or gets
+that number. `ConsentEvent` is the append-only ledger of every change.
+
+Database triggers (migration 0002) refuse anything that would reverse a hard opt-out; all
+legitimate writes go through `contacts.services`.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from contacts.phones import format_phone, normalize_phone
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    CALLS = "calls", "Calls & Voicemails"
+
+
+class OptInStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", "Subscribed"
+    SOFT = "soft", "Opted out (soft)"
+    HARD = "hard", "Opted out (hard)"
+
+
+class Source(models.TextChoices):
+    """Who or what changed a channel's status."""
+
+    USER = "user", "a platform user"
+    IMPORT = "import", "an import"
+    KEYWORD = "keyword", "an SMS reply"
+    DIGIT = "digit", "the unsubscribe digit"
+    CARRIER = "carrier", "the carrier"
+
+
+# Only these are the contact's own actions: the sources of hard opt-outs and of new consent.
+CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER)
+NEW_CONSENT_ACTIONS = (Source.KEYWORD,)
+
+
+class HardOptOutError(ValidationError):
+    """Raised when something tries to reverse a hard opt-out: only the contact can."""
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactQuerySet(models.QuerySet):
+    def opted_out_of(self, channel: str, kind: str | None = None) -> "ContactQuerySet":
+        rows = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel)
+        if kind:
+            rows = rows.filter(kind=kind)
+        return self.filter(Exists(rows))
+
+    def subscribed_to(self, channel: str) -> "ContactQuerySet":
+        return self.exclude(Exists(OptOut.objects.filter(contact=OuterRef("pk"), channel=channel)))
+
+
+class Contact(models.Model):
+    class Status(models.TextChoices):
+        """The overall contact status, beside (not replaced by) the per-channel opt-ins."""
+
+        ACTIVE = "active", "Active"
+        DO_NOT_CONTACT = "do_not_contact", "Do not contact"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=16, db_index=True, help_text="Stored in E.164.")
+    email = models.EmailField(blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        permissions = [
+            ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),
+            ("import_contacts", "Can import contacts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone})"
+
+    def clean(self) -> None:
+        if self.phone:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as error:
+                raise ValidationError({"phone": error}) from None
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    def opt_out_for(self, channel: str) -> "OptOut | None":
+        # Iterating .all() uses prefetch_related("opt_outs") when the caller did that.
+        return next((row for row in self.opt_outs.all() if row.channel == channel), None)
+
+    def opt_in_status(self, channel: str) -> OptInStatus:
+        row = self.opt_out_for(channel)
+        return OptInStatus(row.kind) if row else OptInStatus.SUBSCRIBED
+
+
+class OptOut(models.Model):
+    """A contact's opt-out of one channel. Without a row the contact is subscribed to it."""
+
+    SOFT = OptInStatus.SOFT
+    HARD = OptInStatus.HARD
+
+    contact = models.ForeignKey(Contact, on_delete=models.DB_CASCADE, related_name="opt_outs")
+    channel = models.CharField(max_length=10, choices=Channel)
+    kind = models.CharField(max_length=10, choices=[(k.value, k.label) for k in (SOFT, HARD)])
+    opted_out_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Source)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DB_SET_NULL,
+        related_name="+",
+        help_text="The platform user, for a soft opt-out.",
+    )
+    words = models.TextField(blank=True, help_text="The contact's own words, where there were any.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="one_opt_out_per_channel"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["soft", "hard"]), name="opt_out_kind_is_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "kind"], name="opt_out_channel_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.get_kind_display().lower()})"
+
+    @property
+    def is_hard(self) -> bool:
+        return self.kind == self.HARD
+
+    @property
+    def message(self) -> str:
+        """What users are shown, e.g. "Opted out of SMS"."""
+        return f"Opted out of {Channel(self.channel).label}"
+
+
+class PhoneOptOut(models.Model):
+    """A hard opt-out of a phone number: it holds for every contact, now or later, with it."""
+
+    phone = models.CharField(max_length=16)
+    channel = models.CharField(max_length=10, choices=Channel)
+    opted_out_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Source)
+    words = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone", "channel"], name="one_opt_out_per_number")
+        ]
+        verbose_name = "phone number opt-out"
+
+    def __str__(self) -> str:
+        return f"{self.phone} opted out of {Channel(self.channel).label}"
+
+
+class ConsentEvent(models.Model):
+    """One change of one channel's status: the append-only consent ledger.
+
+    `contact` is empty for an event of the number itself (a STOP from a number no contact
+    has yet). The references are not foreign-key constraints, so that deleting a contact or
+    a user never has to touch the ledger.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="consent_events",
+    )
+    phone = models.CharField(max_length=16)
+    channel = models.CharField(max_length=10, choices=Channel)
+    before = models.CharField(max_length=10, choices=OptInStatus)
+    after = models.CharField(max_length=10, choices=OptInStatus)
+    source = models.CharField(max_length=10, choices=Source)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["contact", "channel", "id"], name="ledger_contact_channel"),
+            models.Index(fields=["phone", "channel", "id"], name="ledger_phone_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.channel}: {self.before} → {self.after}"
+
+    @property
+    def is_hard(self) -> bool:
+        return OptInStatus.HARD in (self.before, self.after)

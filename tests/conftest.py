@@ -1,0 +1,39 @@
+import pytest
+from django.db import connection
+
+from crm.roles import ADMIN, MANAGER, STAFF
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _engine_specific_tests_need_their_engine(request):
+    """`make test` deselects the tests of the other engine; anywhere else they fail, never
+    skip, so that a run on the wrong database cannot pass by skipping."""
+    for marker, vendor in (("postgres", "postgresql"), ("sqlite", "sqlite")):
+        if request.node.get_closest_marker(marker) and connection.vendor != vendor:
+            pytest.fail(f"This test needs {vendor}, and the database is {connection.vendor}.")
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(username="stafftest", role=STAFF)
+
+
+@pytest.fixture
+def admin_role_user(db):
+    return UserFactory(username="admintest", role=ADMIN)
+
+
+@pytest.fixture
+def manager_user(db):
+    return UserFactory(username="managertest", role=MANAGER)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

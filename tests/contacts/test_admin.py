@@ -1,0 +1,116 @@
+"""The Django admin shows Opt-In Status and cannot reverse a hard opt-out."""
+
+import pytest
+from django.urls import reverse
+
+from contacts import services
+from contacts.models import Channel, Contact, OptInStatus, OptOut, Source
+from tests.factories import ContactFactory
+
+SMS = Channel.SMS
+
+
+@pytest.fixture
+def hard_and_soft(admin_role_user):
+    hard = ContactFactory(name="Hana Hard")
+    services.record_hard_opt_out(phone=hard.phone, channel=SMS, source=Source.KEYWORD)
+    soft = ContactFactory(name="Sam Soft")
+    services.unsubscribe(contact=soft, channel=SMS, by_user=admin_role_user)
+    return hard, soft
+
+
+@pytest.fixture
+def admin_client(client, admin_role_user):
+    admin_role_user.is_staff = True
+    admin_role_user.save()
+    client.force_login(admin_role_user)
+    return client
+
+
+def change_form(contact: Contact, **fields) -> dict:
+    """What the admin's change form posts, the read-only inlines' management forms included."""
+    data = {"name": contact.name, "phone": contact.phone, "email": "", "status": "active",
+            "created_at_0": "2026-11-01", "created_at_1": "10:00:00"}  # fmt: skip
+    for prefix, rows in (
+        ("opt_outs", contact.opt_outs),
+        ("consent_events", contact.consent_events),
+    ):
+        count = str(rows.count())
+        data |= {f"{prefix}-TOTAL_FORMS": count, f"{prefix}-INITIAL_FORMS": count}
+        data |= {f"{prefix}-{i}-id": row.pk for i, row in enumerate(rows.order_by("-id"))}
+    return data | fields
+
+
+def sms(contact: Contact) -> str:
+    return Contact.objects.get(pk=contact.pk).opt_in_status(SMS)
+
+
+def test_the_changelist_shows_both_icons_with_names_and_tooltips(admin_client, hard_and_soft):
+    page = admin_client.get(reverse("admin:contacts_contact_changelist")).content.decode()
+    assert 'aria-label="SMS: opted out (hard)"' in page
+    assert 'aria-label="SMS: opted out (soft)"' in page
+    assert 'aria-label="Calls &amp; Voicemails: subscribed"' in page
+    assert "Opted out of SMS: replied STOP on" in page
+    assert "Opted out of SMS: by admintest on" in page
+
+
+def test_the_changelist_filters_by_channel_status(admin_client, hard_and_soft):
+    url = reverse("admin:contacts_contact_changelist")
+    page = admin_client.get(url, {"sms": "hard"}).content.decode()
+    assert "Hana Hard" in page and "Sam Soft" not in page
+    page = admin_client.get(url, {"sms": "subscribed"}).content.decode()
+    assert "Hana Hard" not in page and "Sam Soft" not in page
+
+
+def test_the_resubscribe_action_skips_hard_opt_outs(admin_client, hard_and_soft):
+    hard, soft = hard_and_soft
+    response = admin_client.post(
+        reverse("admin:contacts_contact_changelist"),
+        {"action": "resubscribe_sms", "_selected_action": [hard.pk, soft.pk]},
+        follow=True,
+    )
+    assert "SMS: 1 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
+    assert sms(hard) == OptInStatus.HARD
+    assert sms(soft) == OptInStatus.SUBSCRIBED
+
+
+def test_the_change_page_shows_the_ledger_read_only(admin_client, hard_and_soft):
+    hard, _ = hard_and_soft
+    page = admin_client.get(reverse("admin:contacts_contact_change", args=[hard.pk]))
+    assert "consent ledger" in page.content.decode().lower()
+    assert 'name="consent_events-0-note"' not in page.content.decode()
+
+
+def test_a_tampered_change_form_leaves_the_opt_out_alone(admin_client, hard_and_soft):
+    hard, _ = hard_and_soft
+    tampered = change_form(
+        hard, name="Hana H.", **{"opt_outs-0-kind": "soft", "opt_outs-0-DELETE": "on"}
+    )
+    response = admin_client.post(reverse("admin:contacts_contact_change", args=[hard.pk]), tampered)
+    assert response.status_code == 302
+    assert Contact.objects.get(pk=hard.pk).name == "Hana H."  # the form was saved
+    assert sms(hard) == OptInStatus.HARD
+    assert OptOut.objects.get(contact=hard).kind == OptOut.HARD
+
+
+def test_changing_the_phone_in_the_admin_normalises_it_and_keeps_the_opt_out(
+    admin_client, hard_and_soft
+):
+    hard, _ = hard_and_soft
+    response = admin_client.post(
+        reverse("admin:contacts_contact_change", args=[hard.pk]),
+        change_form(hard, phone="(415) 555-0999"),
+    )
+    assert response.status_code == 302, response.content.decode()
+    contact = Contact.objects.get(pk=hard.pk)
+    assert contact.phone == "+14155550999"
+    assert sms(contact) == OptInStatus.HARD
+
+
+def test_the_admin_refuses_an_invalid_phone_naming_it(admin_client, hard_and_soft):
+    hard, _ = hard_and_soft
+    response = admin_client.post(
+        reverse("admin:contacts_contact_change", args=[hard.pk]), change_form(hard, phone="12ab")
+    )
+    assert "“12ab” is not a valid phone number." in response.content.decode()
+    assert Contact.objects.get(pk=hard.pk).phone == hard.phone

@@ -1,0 +1,51 @@
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contacts.phones import format_phone, normalize_phone
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["(415) 555-0123", "415.555.0123", "415 555 0123", "+1 415 555 0123", "1-415-555-0123",
+     "+14155550123", " 4155550123 "],
+)  # fmt: skip
+def test_it_stores_common_formats_as_e164(typed):
+    assert normalize_phone(typed) == "+14155550123"
+
+
+def test_it_reads_numbers_of_other_countries_by_their_code():
+    assert normalize_phone("+44 20 7946 0958") == "+442079460958"
+
+
+def test_it_uses_the_default_region_from_settings(settings):
+    settings.PHONE_REGION = "GB"
+    assert normalize_phone("020 7946 0958") == "+442079460958"
+
+
+@pytest.mark.parametrize("bad", ["12345", "not a phone", "+1 415 555 01234567", "+999 123"])
+def test_it_refuses_an_invalid_number_naming_the_value(bad):
+    with pytest.raises(ValidationError) as error:
+        normalize_phone(bad)
+    assert bad in error.value.messages[0]
+
+
+def test_it_refuses_an_empty_number():
+    with pytest.raises(ValidationError, match="Enter a phone number"):
+        normalize_phone("  ")
+
+
+@given(st.text(max_size=40))
+def test_any_text_gives_e164_or_a_validation_error(text):
+    try:
+        result = normalize_phone(text)
+    except ValidationError:
+        return
+    assert result.startswith("+") and result[1:].isdigit()
+    assert normalize_phone(result) == result
+
+
+def test_it_formats_home_numbers_nationally_and_others_internationally():
+    assert format_phone("+14155550123") == "(415) 555-0123"
+    assert format_phone("+442079460958") == "+44 20 7946 0958"

@@ -1,0 +1,140 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from contacts import services
+from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, Source
+from tests.factories import ContactFactory
+
+SMS, CALLS = Channel.SMS, Channel.CALLS
+
+
+def fresh(contact: Contact) -> Contact:
+    return Contact.objects.prefetch_related("opt_outs").get(pk=contact.pk)
+
+
+def ledger(contact: Contact) -> list[tuple]:
+    return [
+        (e.channel, e.before, e.after, e.source)
+        for e in ConsentEvent.objects.filter(contact=contact).order_by("id")
+    ]
+
+
+def test_create_contact_normalises_the_phone_and_tags_it(db):
+    contact = services.create_contact(name="Ana", phone="(415) 555-0199", tags=["VIP", "Leads"])
+    assert contact.phone == "+14155550199"
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["Leads", "VIP"]
+    assert fresh(contact).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_create_contact_refuses_an_invalid_phone_and_creates_nothing(db):
+    with pytest.raises(ValidationError, match="“555” is not a valid phone number"):
+        services.create_contact(name="Ana", phone="555")
+    assert not Contact.objects.exists()
+
+
+def test_unsubscribe_is_soft_records_who_did_it_and_writes_the_ledger(admin_role_user):
+    contact = ContactFactory()
+    opt_out = services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    assert (opt_out.kind, opt_out.actor, opt_out.message) == (
+        "soft", admin_role_user, "Opted out of SMS",
+    )  # fmt: skip
+    assert fresh(contact).opt_in_status(SMS) == OptInStatus.SOFT
+    assert fresh(contact).opt_in_status(CALLS) == OptInStatus.SUBSCRIBED
+    assert ledger(contact) == [("sms", "subscribed", "soft", "user")]
+
+
+def test_unsubscribing_twice_changes_nothing(admin_role_user):
+    contact = ContactFactory()
+    services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    assert len(ledger(contact)) == 1
+
+
+def test_resubscribe_lifts_a_soft_opt_out(admin_role_user):
+    contact = ContactFactory()
+    services.unsubscribe(contact=contact, channel=CALLS, by_user=admin_role_user)
+    services.resubscribe(contact=contact, channel=CALLS, by_user=admin_role_user)
+    assert fresh(contact).opt_in_status(CALLS) == OptInStatus.SUBSCRIBED
+    assert ledger(contact)[-1] == ("calls", "soft", "subscribed", "user")
+
+
+def test_resubscribing_a_subscribed_contact_changes_nothing(admin_role_user):
+    contact = ContactFactory()
+    services.resubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    assert ledger(contact) == []
+
+
+def test_resubscribe_refuses_a_hard_opt_out_saying_why(admin_role_user):
+    contact = ContactFactory()
+    services.record_hard_opt_out(phone=contact.phone, channel=CALLS, source=Source.DIGIT)
+    with pytest.raises(services.HardOptOutError) as error:
+        services.resubscribe(contact=contact, channel=CALLS, by_user=admin_role_user)
+    assert "Opted out of Calls & Voicemails (hard)" in error.value.message
+    assert "unsubscribe digit" in error.value.message
+    assert fresh(contact).opt_in_status(CALLS) == OptInStatus.HARD
+
+
+def test_a_hard_opt_out_holds_for_every_contact_with_the_number(db):
+    first, second = ContactFactory(phone="+14155550100"), ContactFactory(phone="+14155550100")
+    other = ContactFactory(phone="+14155550111")
+    services.record_hard_opt_out(
+        phone="(415) 555-0100", channel=SMS, source=Source.KEYWORD, words="Stop."
+    )
+    assert fresh(first).opt_in_status(SMS) == OptInStatus.HARD
+    assert fresh(second).opt_in_status(SMS) == OptInStatus.HARD
+    assert fresh(other).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
+    assert fresh(first).opt_in_status(CALLS) == OptInStatus.SUBSCRIBED
+    assert fresh(first).opt_out_for(SMS).words == "Stop."
+    assert ledger(first) == [("sms", "subscribed", "hard", "keyword")]
+    number_event = ConsentEvent.objects.get(contact=None)
+    assert (number_event.phone, number_event.note) == ("+14155550100", "Stop.")
+
+
+def test_a_hard_opt_out_replaces_a_soft_one(admin_role_user):
+    contact = ContactFactory()
+    services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
+    opt_out = fresh(contact).opt_out_for(SMS)
+    assert (opt_out.kind, opt_out.actor, opt_out.source) == ("hard", None, "keyword")
+    assert ledger(contact)[-1] == ("sms", "soft", "hard", "keyword")
+
+
+def test_a_second_stop_changes_nothing(db):
+    contact = ContactFactory()
+    for _ in range(2):
+        services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
+    assert ConsentEvent.objects.count() == 2  # the number's and the contact's, once
+
+
+def test_a_platform_user_cannot_record_a_hard_opt_out(db):
+    with pytest.raises(ValueError):
+        services.record_hard_opt_out(phone="+14155550100", channel=SMS, source=Source.USER)
+
+
+def test_new_consent_lifts_hard_and_soft_opt_outs_of_the_number(admin_role_user):
+    hard = ContactFactory(phone="+14155550100")
+    services.record_hard_opt_out(phone=hard.phone, channel=SMS, source=Source.KEYWORD)
+    soft = ContactFactory(phone="+14155550100")  # created later: hard from the start
+    services.unsubscribe(contact=soft, channel=CALLS, by_user=admin_role_user)
+    assert services.record_new_consent(phone="+14155550100", channel=SMS, words="START") == 2
+    assert fresh(hard).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
+    assert fresh(soft).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
+    assert fresh(soft).opt_in_status(CALLS) == OptInStatus.SOFT  # another channel
+    assert ledger(hard)[-1] == ("sms", "hard", "subscribed", "keyword")
+    # A contact created after the START is subscribed.
+    assert fresh(ContactFactory(phone="+14155550100")).opt_in_status(SMS) == "subscribed"
+
+
+def test_new_consent_comes_only_from_the_contact(db):
+    with pytest.raises(ValueError):
+        services.record_new_consent(phone="+14155550100", channel=SMS, source=Source.USER)
+
+
+def test_the_briefs_example(admin_role_user):
+    contact_a, contact_b = ContactFactory(name="Contact A"), ContactFactory(name="Contact B")
+    services.unsubscribe(contact=contact_a, channel=SMS, by_user=admin_role_user)
+    services.unsubscribe(contact=contact_b, channel=CALLS, by_user=admin_role_user)
+    assert list(Contact.objects.subscribed_to(SMS)) == [contact_b]
+    assert list(Contact.objects.subscribed_to(CALLS)) == [contact_a]
+    assert list(Contact.objects.opted_out_of(SMS, "soft")) == [contact_a]
+    assert list(Contact.objects.opted_out_of(SMS, "hard")) == []

@@ -1,0 +1,45 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+
+@pytest.mark.parametrize("url", ["/", "/contacts/", "/admin/"])
+def test_it_requires_login(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/") or response.url.startswith("/admin/login/")
+
+
+def test_the_login_page_has_the_apps_look(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "css/app.css" in page
+    assert 'id="login-form"' in page
+
+
+def test_a_user_logs_in_and_lands_on_the_contacts(client, staff_user):
+    response = client.post(
+        reverse("login"), {"username": "stafftest", "password": "secret-pass-123"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("contacts:list")
+    assert "Signed in as <strong>stafftest</strong>" in response.content.decode()
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, staff_user):
+    response = client.post(reverse("login"), {"username": "stafftest", "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_logout_is_a_post_and_shows_the_logged_out_page(client, staff_user):
+    client.force_login(staff_user)
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert client.get("/contacts/").status_code == 302
+
+
+def test_a_user_without_a_role_is_forbidden_from_the_contacts(client, db):
+    client.force_login(UserFactory())
+    assert client.get("/contacts/").status_code == 403

@@ -77,9 +77,15 @@ HARD_ROW_CHANGED = """OLD.kind = 'hard' AND (
     OR NEW.words IS DISTINCT FROM OLD.words)"""
 
 # An insert, or an update that moves a row, onto a hard row's id or (contact, channel).
-HITS_HARD_ROW = """EXISTS (
-    SELECT 1 FROM contacts_optout h WHERE h.kind = 'hard' AND h.id IS DISTINCT FROM {self_id}
-    AND (h.id = NEW.id OR (h.contact_id = NEW.contact_id AND h.channel = NEW.channel)))"""
+# Each looks the row up by a unique key and then checks its kind: with the kind inside the
+# look-up, a planner whose statistics predate a bulk insert of hard rows may pick the
+# (channel, kind) index instead and scan all of them for every row.
+HITS_HARD_ROW = """(
+    COALESCE((SELECT h.kind FROM contacts_optout h
+              WHERE h.id = NEW.id AND h.id IS DISTINCT FROM {self_id}), '') = 'hard'
+    OR COALESCE((SELECT h.kind FROM contacts_optout h
+                 WHERE h.contact_id = NEW.contact_id AND h.channel = NEW.channel
+                 AND h.id IS DISTINCT FROM {self_id}), '') = 'hard')"""
 
 HARD_ROW_DELETE_REFUSED = f"""OLD.kind = 'hard'
     AND EXISTS (SELECT 1 FROM contacts_contact c WHERE c.id = OLD.contact_id)

@@ -130,6 +130,10 @@ STORAGES = {
     },
 }
 
+# Background work (broadcast sending) runs through Django's tasks framework, stored in the
+# database and run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 # Phone numbers written without a country code are read as numbers of this region.
 PHONE_REGION = os.environ.get("PHONE_REGION", "US")
 

@@ -26,7 +26,15 @@ fi
 
 bindir=$(pg_bindir)
 version=$(basename "$(dirname "$bindir")")
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+  echo "with-postgres: found no free port" >&2; exit 1
+}
+port=$(free_port)
 # Durability is worth nothing for a database that is thrown away after the run.
 fast=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
 

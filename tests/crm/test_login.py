@@ -42,4 +42,6 @@ def test_logout_is_a_post_and_shows_the_logged_out_page(client, staff_user):
 
 def test_a_user_without_a_role_is_forbidden_from_the_contacts(client, db):
     client.force_login(UserFactory())
-    assert client.get("/contacts/").status_code == 403
+    response = client.get("/contacts/")
+    assert response.status_code == 403
+    assert "Your role does not allow this page" in response.content.decode()

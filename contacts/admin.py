@@ -1,19 +1,10 @@
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+"""The Django admin, for operators. It shows Opt-In Status but changes no subscription:
+those changes go through the contacts pages and `contacts.services`."""
 
-from contacts import services
+from django.contrib import admin
+
 from contacts.display import opt_in_icons
-from contacts.models import (
-    Channel,
-    ConsentEvent,
-    Contact,
-    HardOptOutError,
-    OptInStatus,
-    OptOut,
-    PhoneOptOut,
-    Tag,
-)
+from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, OptOut, PhoneOptOut, Tag
 
 
 class ChannelStatusFilter(admin.SimpleListFilter):
@@ -67,33 +58,6 @@ class ConsentEventInline(ReadOnlyInline):
     verbose_name_plural = "consent ledger"
 
 
-def _subscription_action(channel: Channel, *, resubscribe: bool):
-    verb = "Resubscribe to" if resubscribe else "Unsubscribe (soft) from"
-
-    @admin.action(description=f"{verb} {channel.label}", permissions=["change_subscription"])
-    def action(modeladmin, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        changed = skipped = 0
-        for contact in queryset:
-            status = contact.opt_in_status(channel)
-            if resubscribe:
-                try:
-                    services.resubscribe(contact=contact, channel=channel, by_user=request.user)
-                except HardOptOutError:
-                    skipped += 1
-                    continue
-                changed += status == OptInStatus.SOFT
-            else:
-                services.unsubscribe(contact=contact, channel=channel, by_user=request.user)
-                changed += status == OptInStatus.SUBSCRIBED
-        text = f"{channel.label}: {changed} {'resubscribed' if resubscribe else 'unsubscribed'}"
-        if skipped:
-            text += f", {skipped} skipped: hard opt-out"
-        modeladmin.message_user(request, text + ".", messages.SUCCESS)
-
-    action.__name__ = f"{'resubscribe' if resubscribe else 'unsubscribe'}_{channel.value}"
-    return action
-
-
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["name", "phone_display", "email", "status", "opt_in_status", "created_at"]
@@ -104,11 +68,6 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = [OptOutInline, ConsentEventInline]
     show_full_result_count = False
     list_per_page = 50
-    actions = [
-        _subscription_action(channel, resubscribe=resubscribe)
-        for channel in Channel
-        for resubscribe in (False, True)
-    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("opt_outs__actor")
@@ -120,9 +79,6 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.display(description="Opt-In Status")
     def opt_in_status(self, contact: Contact):
         return opt_in_icons(contact)
-
-    def has_change_subscription_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("contacts.change_subscription")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

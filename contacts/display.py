@@ -1,31 +1,11 @@
 """How a contact's Opt-In Status reads to people: icons, accessible names and tooltips."""
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from contacts.models import Channel, Contact, OptInStatus, OptOut, Source
+from contacts.models import Channel, Contact, OptInStatus, OptOut
 
 ICONS = {Channel.SMS: "📩", Channel.CALLS: "📞"}
-
-
-def _day(moment) -> str:
-    return date_format(timezone.localtime(moment), "j M Y")
-
-
-def _cause(opt_out: OptOut) -> str:
-    match opt_out.source:
-        case Source.KEYWORD:
-            return f"replied {(opt_out.words or 'STOP').strip()}"
-        case Source.DIGIT:
-            return "pressed the unsubscribe digit"
-        case Source.CARRIER:
-            return "reported by the carrier"
-        case Source.IMPORT:
-            return "imported"
-        case _:
-            return f"by {opt_out.actor.get_username()}" if opt_out.actor else "by a platform user"
 
 
 def tooltip(opt_out: OptOut | None, channel: Channel) -> str:
@@ -33,10 +13,9 @@ def tooltip(opt_out: OptOut | None, channel: Channel) -> str:
     undo it."."""
     if opt_out is None:
         return f"Subscribed to {channel.label}"
-    text = f"{opt_out.message}: {_cause(opt_out)} on {_day(opt_out.opted_out_at)}."
     if opt_out.is_hard:
-        text += " Permanent: only the contact can undo it."
-    return text
+        return f"{opt_out.describe()} Permanent: only the contact can undo it."
+    return opt_out.describe()
 
 
 def accessible_name(status: OptInStatus, channel: Channel) -> str:

@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import PhoneField, format_phone
 
 
 class Channel(models.TextChoices):
@@ -78,7 +79,7 @@ class Contact(models.Model):
         ARCHIVED = "archived", "Archived"
 
     name = models.CharField(max_length=200)
-    phone = models.CharField(max_length=16, db_index=True, help_text="Stored in E.164.")
+    phone = PhoneField(db_index=True)
     email = models.EmailField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE, db_index=True)
@@ -96,13 +97,6 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone})"
-
-    def clean(self) -> None:
-        if self.phone:
-            try:
-                self.phone = normalize_phone(self.phone)
-            except ValidationError as error:
-                raise ValidationError({"phone": error}) from None
 
     @property
     def phone_display(self) -> str:
@@ -158,6 +152,25 @@ class OptOut(models.Model):
     def message(self) -> str:
         """What users are shown, e.g. "Opted out of SMS"."""
         return f"Opted out of {Channel(self.channel).label}"
+
+    @property
+    def cause(self) -> str:
+        """Who or what opted the contact out, e.g. "replied STOP"."""
+        match self.source:
+            case Source.KEYWORD:
+                return f"replied {(self.words or 'STOP').strip()}"
+            case Source.DIGIT:
+                return "pressed the unsubscribe digit"
+            case Source.CARRIER:
+                return "reported by the carrier"
+            case Source.IMPORT:
+                return "imported"
+        return f"by {self.actor.get_username()}" if self.actor else "by a platform user"
+
+    def describe(self) -> str:
+        """E.g. "Opted out of SMS: replied STOP on 20 Nov 2026."."""
+        day = date_format(timezone.localtime(self.opted_out_at), "j M Y")
+        return f"{self.message}: {self.cause} on {day}."
 
 
 class PhoneOptOut(models.Model):

@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
 
 
 def normalize_phone(value: str, *, region: str | None = None) -> str:
@@ -30,3 +31,19 @@ def format_phone(e164: str) -> str:
     if phonenumbers.region_code_for_number(number) == settings.PHONE_REGION:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+class PhoneField(models.CharField):
+    """A phone number stored in E.164. It accepts whatever people type and normalises it
+    before validation, so "+1 (415) 555-0123" is not refused as too long."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_phone(value) if value else value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"max_length": 40, **kwargs})

@@ -11,7 +11,6 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from contacts.models import (
     CONTACT_ACTIONS,
@@ -39,8 +38,8 @@ def create_contact(
     tags: Iterable[str] = (),
 ) -> Contact:
     """Create a contact. If its number opted out (hard) before, the database makes it so."""
-    contact = Contact(name=name, phone=normalize_phone(phone), email=email, status=status)
-    contact.full_clean()
+    contact = Contact(name=name, phone=phone, email=email, status=status)
+    contact.full_clean()  # normalises the phone
     contact.save()
     if tags:
         contact.tags.set([Tag.objects.get_or_create(name=tag)[0] for tag in tags])
@@ -48,12 +47,9 @@ def create_contact(
 
 
 def hard_opt_out_error(opt_out: OptOut) -> HardOptOutError:
-    when = date_format(timezone.localtime(opt_out.opted_out_at), "j M Y")
-    source = Source(opt_out.source).label
-    words = f" (“{opt_out.words}”)" if opt_out.words else ""
     return HardOptOutError(
-        f"{opt_out.message} (hard): the contact's own action through {source}{words} on "
-        f"{when}. It is permanent: only the contact can undo it, by replying START.",
+        f"{opt_out.describe()} It is a hard opt-out, the contact's own action: only the "
+        "contact can undo it, by replying START.",
         code="hard_opt_out",
     )
 

@@ -62,16 +62,27 @@ def test_the_changelist_filters_by_channel_status(admin_client, hard_and_soft):
     assert "Hana Hard" not in page and "Sam Soft" not in page
 
 
-def test_the_resubscribe_action_skips_hard_opt_outs(admin_client, hard_and_soft):
+def test_no_admin_action_changes_a_subscription(admin_client, hard_and_soft):
     hard, soft = hard_and_soft
     response = admin_client.post(
         reverse("admin:contacts_contact_changelist"),
         {"action": "resubscribe_sms", "_selected_action": [hard.pk, soft.pk]},
         follow=True,
     )
-    assert "SMS: 1 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
-    assert sms(hard) == OptInStatus.HARD
-    assert sms(soft) == OptInStatus.SUBSCRIBED
+    assert response.status_code == 200
+    assert (sms(hard), sms(soft)) == (OptInStatus.HARD, OptInStatus.SOFT)
+
+
+def test_the_add_form_takes_a_phone_as_people_write_it(admin_client, db):
+    response = admin_client.post(
+        reverse("admin:contacts_contact_add"),
+        {"name": "Noor", "phone": "+1 (415) 555-0123", "email": "", "status": "active",
+         "created_at_0": "2026-11-01", "created_at_1": "10:00:00",
+         "opt_outs-TOTAL_FORMS": "0", "opt_outs-INITIAL_FORMS": "0",
+         "consent_events-TOTAL_FORMS": "0", "consent_events-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()
+    assert Contact.objects.get(name="Noor").phone == "+14155550123"
 
 
 def test_the_change_page_shows_the_ledger_read_only(admin_client, hard_and_soft):

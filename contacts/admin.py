@@ -69,6 +69,9 @@ class ContactAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
+    class Media:
+        css = {"all": ["css/opt_in.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("opt_outs__actor")
 

@@ -36,7 +36,8 @@ def opt_in_icons(contact: Contact) -> SafeString:
         '<span class="opt-in">{}</span>',
         format_html_join(
             "",
-            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">{}</span>',
+            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">'
+            '<span class="glyph" aria-hidden="true">{}</span></span>',
             ((status, name, tip, icon) for status, icon, name, tip in cells),
         ),
     )

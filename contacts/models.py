@@ -142,7 +142,7 @@ class OptOut(models.Model):
         indexes = [models.Index(fields=["channel", "kind"], name="opt_out_channel_kind")]
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.get_kind_display().lower()})"
+        return f"{self.message} ({self.kind})"
 
     @property
     def is_hard(self) -> bool:
@@ -232,7 +232,7 @@ class ConsentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone} {self.channel}: {self.before} → {self.after}"
+        return f"{Channel(self.channel).label}: {self.before} → {self.after}"
 
     @property
     def is_hard(self) -> bool:

@@ -139,7 +139,6 @@ class OptOut(models.Model):
                 condition=models.Q(kind__in=["soft", "hard"]), name="opt_out_kind_is_known"
             ),
         ]
-        indexes = [models.Index(fields=["channel", "kind"], name="opt_out_channel_kind")]
 
     def __str__(self) -> str:
         return f"{self.message} ({self.kind})"

@@ -90,7 +90,6 @@ class Migration(migrations.Migration):
                 ('contact', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='opt_outs', to='contacts.contact')),
             ],
             options={
-                'indexes': [models.Index(fields=['channel', 'kind'], name='opt_out_channel_kind')],
                 'constraints': [models.UniqueConstraint(fields=('contact', 'channel'), name='one_opt_out_per_channel'), models.CheckConstraint(condition=models.Q(('kind__in', ['soft', 'hard'])), name='opt_out_kind_is_known')],
             },
         ),

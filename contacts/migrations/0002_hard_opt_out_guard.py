@@ -68,6 +68,11 @@ def propagation(pairs: str, now: str) -> str:
     """
 
 
+# In a row trigger on contacts_contact: the contact NEW with its number's hard opt-outs.
+ROW_CONTACT_PAIRS = (
+    "contacts_contact c JOIN contacts_phoneoptout p ON p.phone = c.phone AND c.id = NEW.id"
+)
+
 HARD_ROW_CHANGED = """OLD.kind = 'hard' AND (
     NEW.kind IS DISTINCT FROM OLD.kind
     OR NEW.contact_id IS DISTINCT FROM OLD.contact_id
@@ -171,22 +176,15 @@ CREATE TRIGGER contacts_contact_inserted
     AFTER INSERT ON contacts_contact REFERENCING NEW TABLE AS new_contacts
     FOR EACH STATEMENT EXECUTE FUNCTION contacts_contact_inserted();
 
-CREATE FUNCTION contacts_contact_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION contacts_contact_phone_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {
-    propagation(
-        '''new_contacts c
-        JOIN old_contacts was ON was.id = c.id AND was.phone IS DISTINCT FROM c.phone
-        JOIN contacts_phoneoptout p ON p.phone = c.phone''',
-        "now()",
-    )
-}
+    {propagation(ROW_CONTACT_PAIRS, "now()")}
     RETURN NULL;
 END $$;
-CREATE TRIGGER contacts_contact_updated
-    AFTER UPDATE ON contacts_contact
-    REFERENCING OLD TABLE AS old_contacts NEW TABLE AS new_contacts
-    FOR EACH STATEMENT EXECUTE FUNCTION contacts_contact_updated();
+CREATE TRIGGER contacts_contact_phone_changed
+    AFTER UPDATE OF phone ON contacts_contact
+    FOR EACH ROW WHEN (OLD.phone IS DISTINCT FROM NEW.phone)
+    EXECUTE FUNCTION contacts_contact_phone_changed();
 
 CREATE FUNCTION contacts_phoneoptout_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -201,8 +199,8 @@ CREATE TRIGGER contacts_phoneoptout_inserted
 POSTGRES_REVERSE = """
 DROP TRIGGER contacts_phoneoptout_inserted ON contacts_phoneoptout;
 DROP FUNCTION contacts_phoneoptout_inserted();
-DROP TRIGGER contacts_contact_updated ON contacts_contact;
-DROP FUNCTION contacts_contact_updated();
+DROP TRIGGER contacts_contact_phone_changed ON contacts_contact;
+DROP FUNCTION contacts_contact_phone_changed();
 DROP TRIGGER contacts_contact_inserted ON contacts_contact;
 DROP FUNCTION contacts_contact_inserted();
 DROP TRIGGER contacts_phoneoptout_no_truncate ON contacts_phoneoptout;
@@ -300,20 +298,14 @@ SQLITE = [
         "contacts_contact_inserted",
         "AFTER INSERT ON contacts_contact",
         "EXISTS (SELECT 1 FROM contacts_phoneoptout WHERE phone = NEW.phone)",
-        propagation(
-            "contacts_contact c JOIN contacts_phoneoptout p ON p.phone = c.phone AND c.id = NEW.id",
-            SQLITE_NOW,
-        ),
+        propagation(ROW_CONTACT_PAIRS, SQLITE_NOW),
     ),
     sqlite_trigger(
         "contacts_contact_phone_changed",
         "AFTER UPDATE OF phone ON contacts_contact",
         "NEW.phone IS NOT OLD.phone"
         " AND EXISTS (SELECT 1 FROM contacts_phoneoptout WHERE phone = NEW.phone)",
-        propagation(
-            "contacts_contact c JOIN contacts_phoneoptout p ON p.phone = c.phone AND c.id = NEW.id",
-            SQLITE_NOW,
-        ),
+        propagation(ROW_CONTACT_PAIRS, SQLITE_NOW),
     ),
     sqlite_trigger(
         "contacts_phoneoptout_inserted",

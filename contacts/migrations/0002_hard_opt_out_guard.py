@@ -103,10 +103,12 @@ PHONE_DELETE_REFUSED = f"""NOT {
 }"""
 
 
+RAISE_REFUSAL = f"RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';"
+
 POSTGRES = f"""
 CREATE FUNCTION contacts_refuse_ledger_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION '{LEDGER_REFUSAL}' USING ERRCODE = 'integrity_constraint_violation';
+    RAISE EXCEPTION $m${LEDGER_REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
 END $$;
 CREATE TRIGGER contacts_consentevent_append_only
     BEFORE UPDATE OR DELETE ON contacts_consentevent
@@ -117,24 +119,24 @@ CREATE TRIGGER contacts_consentevent_no_truncate
 
 CREATE FUNCTION contacts_refuse_hard_reversal() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+    {RAISE_REFUSAL}
 END $$;
 
 CREATE FUNCTION contacts_guard_optout() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF {HITS_HARD_ROW.format(self_id="NULL")} THEN
-            RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+            {RAISE_REFUSAL}
         END IF;
         RETURN NEW;
     ELSIF TG_OP = 'UPDATE' THEN
         IF ({HARD_ROW_CHANGED}) OR {HITS_HARD_ROW.format(self_id="OLD.id")} THEN
-            RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+            {RAISE_REFUSAL}
         END IF;
         RETURN NEW;
     END IF;
     IF {HARD_ROW_DELETE_REFUSED} THEN
-        RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+        {RAISE_REFUSAL}
     END IF;
     RETURN OLD;
 END $$;
@@ -145,7 +147,7 @@ CREATE TRIGGER contacts_optout_guard
 CREATE FUNCTION contacts_guard_optout_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM contacts_optout WHERE kind = 'hard') THEN
-        RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+        {RAISE_REFUSAL}
     END IF;
     RETURN NULL;
 END $$;
@@ -158,7 +160,7 @@ BEGIN
     IF TG_OP = 'DELETE' AND NOT ({PHONE_DELETE_REFUSED}) THEN
         RETURN OLD;
     END IF;
-    RAISE EXCEPTION $m${REFUSAL}$m$ USING ERRCODE = 'integrity_constraint_violation';
+    {RAISE_REFUSAL}
 END $$;
 CREATE TRIGGER contacts_phoneoptout_guard
     BEFORE UPDATE OR DELETE ON contacts_phoneoptout

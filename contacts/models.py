@@ -232,7 +232,3 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{Channel(self.channel).label}: {self.before} → {self.after}"
-
-    @property
-    def is_hard(self) -> bool:
-        return OptInStatus.HARD in (self.before, self.after)

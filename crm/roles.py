@@ -4,4 +4,3 @@ crm/0001_roles. Views check permissions, never group names."""
 STAFF = "Staff"
 ADMIN = "Admin"
 MANAGER = "Manager"
-ROLES = (STAFF, ADMIN, MANAGER)

@@ -4,21 +4,18 @@ those changes go through the contacts pages and `contacts.services`."""
 from django.contrib import admin
 
 from contacts.display import opt_in_icons
-from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, OptOut, PhoneOptOut, Tag
+from contacts.models import Channel, ChannelFilter, ConsentEvent, Contact, OptOut, PhoneOptOut, Tag
 
 
 class ChannelStatusFilter(admin.SimpleListFilter):
     channel: Channel
 
     def lookups(self, request, model_admin):
-        return OptInStatus.choices
+        return ChannelFilter.choices
 
     def queryset(self, request, queryset):
-        match self.value():
-            case OptInStatus.SUBSCRIBED:
-                return queryset.subscribed_to(self.channel)
-            case OptInStatus.SOFT | OptInStatus.HARD as kind:
-                return queryset.opted_out_of(self.channel, kind)
+        if self.value() in ChannelFilter.values:
+            return queryset.with_status(self.channel, self.value())
         return queryset
 
 

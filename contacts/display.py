@@ -1,4 +1,7 @@
-"""How a contact's Opt-In Status reads to people: icons, accessible names and tooltips."""
+"""How a contact's Opt-In Status reads to people: icons, accessible names, tooltips, and the
+one action a user may take on each channel."""
+
+from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -18,26 +21,55 @@ def tooltip(opt_out: OptOut | None, channel: Channel) -> str:
     return opt_out.describe()
 
 
-def accessible_name(status: OptInStatus, channel: Channel) -> str:
-    """What a screen reader says, e.g. "SMS: opted out (hard)"."""
-    return f"{channel.label}: {status.label.lower()}"
+@dataclass(frozen=True)
+class ChannelIcon:
+    """One channel's icon in the Opt-In Status column."""
+
+    channel: Channel
+    status: OptInStatus
+    tooltip: str
+
+    @property
+    def icon(self) -> str:
+        return ICONS[self.channel]
+
+    @property
+    def accessible_name(self) -> str:
+        """What a screen reader says, e.g. "SMS: opted out (hard)"."""
+        return f"{self.channel.label}: {self.status.label.lower()}"
+
+    @property
+    def action(self) -> str | None:
+        """The one valid change: none for a hard opt-out."""
+        return {OptInStatus.SUBSCRIBED: "unsubscribe", OptInStatus.SOFT: "resubscribe"}.get(
+            self.status
+        )
+
+    @property
+    def action_label(self) -> str:
+        if self.action == "unsubscribe":
+            return f"Unsubscribe from {self.channel.label}"
+        return f"Resubscribe to {self.channel.label}"
 
 
-def opt_in_icons(contact: Contact) -> SafeString:
-    """The two Opt-In Status icons of one contact (uses prefetched opt_outs)."""
-    cells = []
+def channel_icons(contact: Contact) -> list[ChannelIcon]:
+    """Both channels' icons for one contact (uses prefetched opt_outs)."""
+    icons = []
     for channel in Channel:
         opt_out = contact.opt_out_for(channel)
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
-        cells.append(
-            (status, ICONS[channel], accessible_name(status, channel), tooltip(opt_out, channel))
-        )
+        icons.append(ChannelIcon(channel, status, tooltip(opt_out, channel)))
+    return icons
+
+
+def opt_in_icons(contact: Contact) -> SafeString:
+    """The icons as HTML with native tooltips, for the Django admin's changelist."""
     return format_html(
         '<span class="opt-in">{}</span>',
         format_html_join(
             "",
             '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">'
             '<span class="glyph" aria-hidden="true">{}</span></span>',
-            ((status, name, tip, icon) for status, icon, name, tip in cells),
+            ((i.status, i.accessible_name, i.tooltip, i.icon) for i in channel_icons(contact)),
         ),
     )

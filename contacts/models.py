@@ -30,6 +30,15 @@ class OptInStatus(models.TextChoices):
     HARD = "hard", "Opted out (hard)"
 
 
+class ChannelFilter(models.TextChoices):
+    """The ways to filter contacts by one channel's status."""
+
+    SUBSCRIBED = "subscribed", "Subscribed"
+    OPTED_OUT = "opted_out", "Any opt-out"
+    SOFT = "soft", "Opted out (soft)"
+    HARD = "hard", "Opted out (hard)"
+
+
 class Source(models.TextChoices):
     """Who or what changed a channel's status."""
 
@@ -60,6 +69,17 @@ class Tag(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
+    def with_status(self, channel: str, status: str) -> "ContactQuerySet":
+        """Contacts whose `channel` is in `status`: a ChannelFilter value."""
+        match status:
+            case ChannelFilter.SUBSCRIBED:
+                return self.subscribed_to(channel)
+            case ChannelFilter.OPTED_OUT:
+                return self.opted_out_of(channel)
+            case ChannelFilter.SOFT | ChannelFilter.HARD:
+                return self.opted_out_of(channel, status)
+        raise ValueError(f"Unknown channel status {status!r}.")
+
     def opted_out_of(self, channel: str, kind: str | None = None) -> "ContactQuerySet":
         rows = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel)
         if kind:
@@ -90,6 +110,7 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="contact_name")]
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),
             ("import_contacts", "Can import contacts"),
@@ -232,3 +253,15 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{Channel(self.channel).label}: {self.before} → {self.after}"
+
+
+class ContactTablePreference(models.Model):
+    """Which columns of the Contacts table one user has hidden."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_table"
+    )
+    hidden_columns = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Contacts table of {self.user}"

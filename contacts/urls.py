@@ -4,5 +4,8 @@ from contacts import views
 
 app_name = "contacts"
 urlpatterns = [
-    path("", views.contact_list, name="list"),
+    path("", views.ContactListView.as_view(), name="list"),
+    path("columns/", views.save_columns, name="columns"),
+    path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

@@ -1,14 +1,137 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import LazyPaginator, SingleTableMixin
 
-from contacts.models import Channel, Contact
+from contacts import services
+from contacts.filters import ContactFilter
+from contacts.forms import ContactForm, SubscriptionForm
+from contacts.models import ConsentEvent, Contact, ContactTablePreference, HardOptOutError
+from contacts.tables import PAGE_SIZES, ContactTable
+
+
+def _contacts() -> "Contact.objects":
+    # Three queries a page whatever its size: the contacts, their opt-outs, their tags.
+    return Contact.objects.prefetch_related("opt_outs__actor", "tags")
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    """Where to return after an action: the page it came from, if it is one of ours."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
+    permission_required = "contacts.view_contact"
+    raise_exception = True
+    table_class = ContactTable
+    filterset_class = ContactFilter
+    template_name = "contacts/contact_list.html"
+    # LazyPaginator: no COUNT(*) over the whole table for the first page.
+    table_pagination = {"paginator_class": LazyPaginator}
+
+    def get_queryset(self):
+        return _contacts()
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        preference = ContactTablePreference.objects.filter(user=self.request.user).first()
+        for name in preference.hidden_columns if preference else ():
+            if name in ContactTable.hideable:
+                table.columns.hide(name)
+        return table
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        table = context["table"]
+        context |= {
+            "visible": table.visible,
+            "columns": [(name, table.columns[name].header) for name in ContactTable.hideable],
+            "page_sizes": PAGE_SIZES,
+            "can_change": self.request.user.has_perm("contacts.change_subscription"),
+            "next": self.request.get_full_path(),
+        }
+        return context
+
+
+@require_POST
+@permission_required("contacts.view_contact", raise_exception=True)
+def save_columns(request: HttpRequest) -> HttpResponse:
+    """Remember which columns of the Contacts table this user shows."""
+    shown = set(request.POST.getlist("show"))
+    hidden = [name for name in ContactTable.hideable if name not in shown]
+    ContactTablePreference.objects.update_or_create(
+        user=request.user, defaults={"hidden_columns": hidden}
+    )
+    return redirect(_next(request, reverse("contacts:list")))
+
+
+@require_POST
+@permission_required("contacts.change_subscription", raise_exception=True)
+def change_subscription(request: HttpRequest, pk: int) -> HttpResponse:
+    """Unsubscribe (soft) or resubscribe one channel; htmx gets the Opt-In cell back."""
+    contact = get_object_or_404(Contact, pk=pk)
+    form = SubscriptionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            "Choose a channel and an action (unsubscribe or resubscribe)."
+        )
+    channel, action = form.cleaned_data["channel"], form.cleaned_data["action"]
+    try:
+        if action == "unsubscribe":
+            services.unsubscribe(contact=contact, channel=channel, by_user=request.user)
+            message, level = f"{contact.name}: unsubscribed from {channel.label}.", messages.SUCCESS
+        else:
+            services.resubscribe(contact=contact, channel=channel, by_user=request.user)
+            message, level = f"{contact.name}: resubscribed to {channel.label}.", messages.SUCCESS
+    except HardOptOutError as error:
+        message, level = error.message, messages.ERROR
+    next_url = _next(request, reverse("contacts:detail", args=[pk]))
+    if request.htmx:
+        context = {
+            "contact": _contacts().get(pk=pk),
+            "can_change": True,
+            "next": next_url,
+            "message": message,
+        }
+        return render(request, "contacts/_opt_in.html", context)
+    messages.add_message(request, level, message)
+    return redirect(next_url)
 
 
 @permission_required("contacts.view_contact", raise_exception=True)
-def contact_list(request: HttpRequest) -> HttpResponse:
-    """A plain first version of the Contacts table; the table issue replaces it."""
-    contacts = Contact.objects.prefetch_related("opt_outs")
-    page = Paginator(contacts, 50).get_page(request.GET.get("page"))
-    return render(request, "contacts/contact_list.html", {"page": page, "channels": Channel})
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(_contacts(), pk=pk)
+    form = None
+    if request.user.has_perm("contacts.change_contact"):
+        form = ContactForm(request.POST or None, instance=contact)
+        if request.method == "POST" and form.is_valid():
+            form.save()
+            messages.success(request, f"{contact.name}: saved.")
+            return redirect("contacts:detail", pk=pk)
+    elif request.method == "POST":
+        raise PermissionDenied
+    # The contact's own history, and that of its number from before it existed.
+    timeline = ConsentEvent.objects.filter(
+        Q(contact=contact) | Q(contact=None, phone=contact.phone)
+    ).select_related("actor")
+    context = {
+        "contact": contact,
+        "form": form,
+        "timeline": timeline[:200],
+        "can_change": request.user.has_perm("contacts.change_subscription"),
+        "next": request.get_full_path(),
+    }
+    return render(request, "contacts/contact_detail.html", context)

@@ -3,4 +3,4 @@ from django import template
 from contacts import display
 
 register = template.Library()
-register.filter("opt_in_icons", display.opt_in_icons)
+register.filter("channel_icons", display.channel_icons)

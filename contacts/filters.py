@@ -1,0 +1,42 @@
+import re
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag
+from contacts.phones import normalize_phone
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    sms = django_filters.ChoiceFilter(
+        label="SMS", choices=ChannelFilter.choices, method="channel_status"
+    )
+    calls = django_filters.ChoiceFilter(
+        label="Calls & Voicemails", choices=ChannelFilter.choices, method="channel_status"
+    )
+    status = django_filters.ChoiceFilter(label="Status", choices=Contact.Status.choices)
+    tag = django_filters.ModelChoiceFilter(
+        label="Tag", field_name="tags", queryset=Tag.objects.all()
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["q", "sms", "calls", "status", "tag"]
+
+    def search(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
+        """Name or email, or a phone number in any common format (or four of its digits)."""
+        value = value.strip()
+        try:
+            return queryset.filter(phone=normalize_phone(value))
+        except ValidationError:
+            pass
+        matches = Q(name__icontains=value) | Q(email__icontains=value)
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 4:
+            matches |= Q(phone__contains=digits)
+        return queryset.filter(matches)
+
+    def channel_status(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
+        return queryset.with_status(Channel(name), value)

@@ -1,6 +1,11 @@
-from django import forms
+from typing import NamedTuple
 
-from contacts.models import Channel, Contact
+from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from contacts.filters import ContactFilter
+from contacts.models import Channel, Contact, Tag
 
 
 class SubscriptionForm(forms.Form):
@@ -16,3 +21,68 @@ class ContactForm(forms.ModelForm):
         fields = ["name", "phone", "email", "status", "tags"]
         widgets = {"tags": forms.CheckboxSelectMultiple}
         help_texts = {"phone": "Any common format; stored as +14155550123."}
+
+
+class BulkAction(NamedTuple):
+    label: str
+    permission: str
+
+
+BULK_ACTIONS = {
+    "unsubscribe_sms": BulkAction("Unsubscribe from SMS (soft)", "contacts.change_subscription"),
+    "unsubscribe_calls": BulkAction(
+        "Unsubscribe from Calls & Voicemails (soft)", "contacts.change_subscription"
+    ),
+    "resubscribe_sms": BulkAction("Resubscribe to SMS", "contacts.change_subscription"),
+    "resubscribe_calls": BulkAction(
+        "Resubscribe to Calls & Voicemails", "contacts.change_subscription"
+    ),
+    "add_tag": BulkAction("Add a tag", "contacts.change_contact"),
+    "remove_tag": BulkAction("Remove a tag", "contacts.change_contact"),
+    "export": BulkAction("Export CSV", "contacts.view_contact"),
+}
+
+
+def bulk_actions_for(user) -> list[tuple[str, str]]:
+    return [(name, a.label) for name, a in BULK_ACTIONS.items() if user.has_perm(a.permission)]
+
+
+class BulkActionForm(forms.Form):
+    """An action on the selected contacts, or on all contacts matching the table's filters."""
+
+    action = forms.ChoiceField(choices=[(name, a.label) for name, a in BULK_ACTIONS.items()])
+    scope = forms.ChoiceField(
+        choices=[
+            ("selected", "the selected contacts"),
+            ("all", "all contacts matching the filters"),
+        ]
+    )
+    contacts = forms.ModelMultipleChoiceField(queryset=Contact.objects.all(), required=False)
+    tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False)
+    query = forms.CharField(required=False, help_text="The table's filters, as a query string.")
+    confirmed = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") in ("add_tag", "remove_tag") and not data.get("tag"):
+            self.add_error("tag", "Choose a tag.")
+        if data.get("scope") == "selected" and not data.get("contacts"):
+            self.add_error(
+                "contacts",
+                "Select at least one contact, or choose all contacts matching the filters.",
+            )
+        if data.get("scope") == "all":
+            filters = ContactFilter(
+                QueryDict(data.get("query", "")), queryset=Contact.objects.all()
+            )
+            if not filters.is_valid():
+                self.add_error(
+                    "query", "The filters are not valid any more: filter the table again."
+                )
+            self.matching = filters.qs
+        return data
+
+    def chosen_contacts(self) -> QuerySet[Contact]:
+        if self.cleaned_data["scope"] == "all":
+            return self.matching
+        return self.cleaned_data["contacts"]

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import (
@@ -180,3 +181,109 @@ def _record(
         note=note,
         at=at or timezone.now(),
     )
+
+
+# Bulk changes: one set-based statement each, whatever the number of contacts.
+
+
+def _ids_sql(contacts: QuerySet[Contact]) -> tuple[str, tuple]:
+    """The SQL and parameters that select the ids of `contacts`, to use in `IN (...)`."""
+    return contacts.order_by().values("pk").query.sql_with_params()
+
+
+@transaction.atomic
+def unsubscribe_many(
+    *, contacts: QuerySet[Contact], channel: Channel, by_user: AbstractBaseUser
+) -> int:
+    """Opt `contacts` out of `channel` (soft); those already opted out stay as they are.
+
+    Returns how many changed.
+    """
+    ids, params = _ids_sql(contacts)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_optout
+                (contact_id, channel, kind, opted_out_at, source, actor_id, words)
+            SELECT c.id, %s, 'soft', %s, 'user', %s, '' FROM contacts_contact c
+            WHERE c.id IN ({ids}) AND NOT EXISTS (
+                SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = %s)
+            """,
+            [channel, now, by_user.pk, *params, channel],
+        )
+        changed = cursor.rowcount
+        # The rows just written are the ones with this moment and this user.
+        cursor.execute(
+            """
+            INSERT INTO contacts_consentevent
+                (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
+            SELECT o.opted_out_at, o.contact_id, c.phone, o.channel, 'subscribed', 'soft',
+                   'user', o.actor_id, ''
+            FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
+            WHERE o.channel = %s AND o.kind = 'soft' AND o.opted_out_at = %s AND o.actor_id = %s
+            """,
+            [channel, now, by_user.pk],
+        )
+    return changed
+
+
+@transaction.atomic
+def resubscribe_many(
+    *, contacts: QuerySet[Contact], channel: Channel, by_user: AbstractBaseUser
+) -> tuple[int, int]:
+    """Lift the soft opt-outs of `contacts` from `channel`; hard ones are skipped.
+
+    Returns (resubscribed, skipped because hard).
+    """
+    ids, params = _ids_sql(contacts)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    soft_rows = f"o.channel = %s AND o.kind = 'soft' AND o.contact_id IN ({ids})"
+    with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:
+            # Lock them, so that the ledger and the delete see the same rows.
+            cursor.execute(
+                f"SELECT o.id FROM contacts_optout o WHERE {soft_rows} FOR UPDATE",
+                [channel, *params],
+            )
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_consentevent
+                (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
+            SELECT %s, o.contact_id, c.phone, o.channel, 'soft', 'subscribed', 'user', %s, ''
+            FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
+            WHERE {soft_rows}
+            """,
+            [now, by_user.pk, channel, *params],
+        )
+        cursor.execute(
+            f"""DELETE FROM contacts_optout
+                WHERE id IN (SELECT o.id FROM contacts_optout o WHERE {soft_rows})""",
+            [channel, *params],
+        )
+        resubscribed = cursor.rowcount
+    skipped = contacts.opted_out_of(channel, OptOut.HARD).count()
+    return resubscribed, skipped
+
+
+@transaction.atomic
+def tag_many(*, contacts: QuerySet[Contact], tag: Tag) -> int:
+    """Add `tag` to `contacts`. Returns how many did not have it."""
+    ids, params = _ids_sql(contacts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_contact_tags (contact_id, tag_id)
+            SELECT c.id, %s FROM contacts_contact c
+            WHERE c.id IN ({ids}) AND NOT EXISTS (
+                SELECT 1 FROM contacts_contact_tags t WHERE t.contact_id = c.id AND t.tag_id = %s)
+            """,
+            [tag.pk, *params, tag.pk],
+        )
+        return cursor.rowcount
+
+
+def untag_many(*, contacts: QuerySet[Contact], tag: Tag) -> int:
+    """Remove `tag` from `contacts`. Returns how many had it."""
+    deleted, _ = Contact.tags.through.objects.filter(tag=tag, contact__in=contacts).delete()
+    return deleted

@@ -6,6 +6,7 @@ app_name = "contacts"
 urlpatterns = [
     path("", views.ContactListView.as_view(), name="list"),
     path("columns/", views.save_columns, name="columns"),
+    path("bulk/", views.bulk_action, name="bulk"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,9 +12,23 @@ from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
 from contacts import services
+from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
-from contacts.forms import ContactForm, SubscriptionForm
-from contacts.models import ConsentEvent, Contact, ContactTablePreference, HardOptOutError
+from contacts.forms import (
+    BULK_ACTIONS,
+    BulkActionForm,
+    ContactForm,
+    SubscriptionForm,
+    bulk_actions_for,
+)
+from contacts.models import (
+    Channel,
+    ConsentEvent,
+    Contact,
+    ContactTablePreference,
+    HardOptOutError,
+    Tag,
+)
 from contacts.tables import PAGE_SIZES, ContactTable
 
 
@@ -62,6 +76,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             "page_sizes": PAGE_SIZES,
             "can_change": self.request.user.has_perm("contacts.change_subscription"),
             "next": self.request.get_full_path(),
+            "bulk_actions": bulk_actions_for(self.request.user),
+            "tags": Tag.objects.all(),
         }
         return context
 
@@ -135,3 +151,56 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": request.get_full_path(),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+@require_POST
+@permission_required("contacts.view_contact", raise_exception=True)
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the selected contacts or to all those matching the filters.
+
+    Each action is a few set-based statements, whatever the number of contacts. An action on
+    all matching contacts is confirmed first, with their number.
+    """
+    back = _next(request, reverse("contacts:list"))
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    if not request.user.has_perm(BULK_ACTIONS[action].permission):
+        raise PermissionDenied
+    contacts = form.chosen_contacts()
+    if action == "export":
+        return StreamingHttpResponse(
+            csv_lines(contacts.order_by("name", "id")),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+        )
+    if form.cleaned_data["scope"] == "all" and not form.cleaned_data["confirmed"]:
+        context = {
+            "form": form,
+            "label": BULK_ACTIONS[action].label,
+            "count": contacts.count(),
+            "back": back,
+        }
+        return render(request, "contacts/bulk_confirm.html", context)
+    messages.success(request, _apply(action, contacts, form.cleaned_data["tag"], request.user))
+    return redirect(back)
+
+
+def _apply(action: str, contacts, tag, user) -> str:
+    verb, _, target = action.partition("_")
+    if verb in ("unsubscribe", "resubscribe"):
+        channel = Channel(target)
+        if verb == "unsubscribe":
+            changed = services.unsubscribe_many(contacts=contacts, channel=channel, by_user=user)
+            return f"{channel.label}: {changed} unsubscribed."
+        changed, skipped = services.resubscribe_many(
+            contacts=contacts, channel=channel, by_user=user
+        )
+        return f"{channel.label}: {changed} resubscribed, {skipped} skipped: hard opt-out."
+    if verb == "add":
+        return f"Tag “{tag}”: added to {services.tag_many(contacts=contacts, tag=tag)} contacts."
+    return f"Tag “{tag}”: removed from {services.untag_many(contacts=contacts, tag=tag)} contacts."

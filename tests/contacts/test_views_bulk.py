@@ -1,0 +1,135 @@
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from contacts import services
+from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, Source, Tag
+from tests.factories import ContactFactory
+
+URL = reverse("contacts:bulk")
+BACK = reverse("contacts:list") + "?status=active"
+SMS = Channel.SMS
+
+
+@pytest.fixture
+def admin_client(client, admin_role_user):
+    client.force_login(admin_role_user)
+    return client
+
+
+@pytest.fixture
+def mix(admin_role_user):
+    """Three subscribed, two soft and one hard on SMS, one archived."""
+    contacts = ContactFactory.create_batch(6)
+    for contact in contacts[3:5]:
+        services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    services.record_hard_opt_out(phone=contacts[5].phone, channel=SMS, source=Source.KEYWORD)
+    ContactFactory(status=Contact.Status.ARCHIVED)
+    return contacts
+
+
+def statuses() -> dict[str, int]:
+    result = {}
+    for contact in Contact.objects.prefetch_related("opt_outs"):
+        status = contact.opt_in_status(SMS)
+        result[status] = result.get(status, 0) + 1
+    return result
+
+
+def test_unsubscribe_the_selected_contacts(admin_client, mix):
+    chosen = [mix[0].pk, mix[1].pk, mix[3].pk]  # one already soft
+    response = admin_client.post(
+        URL, {"action": "unsubscribe_sms", "scope": "selected", "contacts": chosen, "next": BACK},
+        follow=True,
+    )  # fmt: skip
+    assert response.redirect_chain[0][0] == BACK
+    assert "SMS: 2 unsubscribed." in response.content.decode()
+    assert statuses() == {"subscribed": 2, "soft": 4, "hard": 1}
+    events = ConsentEvent.objects.filter(contact_id__in=chosen, after="soft", actor__isnull=False)
+    assert events.count() == 3  # mix[3]'s from the fixture, and two now
+
+
+def test_resubscribe_everyone_matching_skips_hard_opt_outs_and_counts_them(admin_client, mix):
+    data = {"action": "resubscribe_sms", "scope": "all", "query": "status=active", "next": BACK}
+    confirm = admin_client.post(URL, data)
+    assert "Resubscribe to SMS: 6 contacts?" in confirm.content.decode()
+    assert statuses()["soft"] == 2  # nothing yet
+    response = admin_client.post(URL, data | {"confirmed": "on"}, follow=True)
+    assert "SMS: 2 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
+    assert statuses() == {"subscribed": 6, "hard": 1}
+    assert ConsentEvent.objects.filter(before="soft", after="subscribed").count() == 2
+
+
+def test_a_whole_filter_is_one_set_based_change(admin_client, django_assert_max_num_queries):
+    ContactFactory.create_batch(120)
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": "", "confirmed": "on"}
+    with django_assert_max_num_queries(12):
+        admin_client.post(URL, data)
+    assert statuses() == {"soft": 120}
+
+
+def test_the_filters_decide_who_is_included(admin_client, mix):
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": "status=archived"}
+    admin_client.post(URL, data | {"confirmed": "on"})
+    archived = Contact.objects.get(status="archived")
+    assert archived.opt_in_status(SMS) == OptInStatus.SOFT
+    assert statuses()["subscribed"] == 3
+
+
+def test_add_and_remove_a_tag(admin_client, mix):
+    vip = Tag.objects.create(name="VIP")
+    mix[0].tags.add(vip)
+    chosen = [mix[0].pk, mix[1].pk]
+    response = admin_client.post(
+        URL, {"action": "add_tag", "tag": vip.pk, "scope": "selected", "contacts": chosen},
+        follow=True,
+    )  # fmt: skip
+    assert "Tag “VIP”: added to 1 contacts." in response.content.decode()
+    assert set(vip.contacts.values_list("pk", flat=True)) == set(chosen)
+    admin_client.post(
+        URL, {"action": "remove_tag", "tag": vip.pk, "scope": "all", "confirmed": "on"}
+    )
+    assert not vip.contacts.exists()
+
+
+def test_export_streams_the_filtered_view_and_neutralises_formulas(client, staff_user):
+    ContactFactory(name='=HYPERLINK("http://evil")', phone="+14155550188", email="a@example.com")
+    ContactFactory(name="Plain", status=Contact.Status.ARCHIVED)
+    client.force_login(staff_user)
+    response = client.post(URL, {"action": "export", "scope": "all", "query": "status=active"})
+    assert response.streaming
+    assert response["Content-Disposition"] == 'attachment; filename="contacts.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["name", "phone", "email", "tags", "status", "sms", "calls", "created_at"]
+    assert len(rows) == 2
+    assert rows[1][:3] == ['\'=HYPERLINK("http://evil")', "+14155550188", "a@example.com"]
+    assert rows[1][5:7] == ["subscribed", "subscribed"]
+
+
+def test_staff_may_export_but_not_change(client, staff_user, mix):
+    client.force_login(staff_user)
+    data = {"action": "unsubscribe_sms", "scope": "selected", "contacts": [mix[0].pk]}
+    assert client.post(URL, data).status_code == 403
+    assert statuses()["subscribed"] == 4
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"action": "unsubscribe_sms", "scope": "selected"}, "Select at least one contact"),
+        ({"action": "add_tag", "scope": "all", "confirmed": "on"}, "Choose a tag."),
+        ({"action": "launch_rockets", "scope": "all"}, "Select a valid choice"),
+        (
+            {"action": "unsubscribe_sms", "scope": "selected", "contacts": ["x"]},
+            "is not a valid value",
+        ),
+        ({"action": "unsubscribe_sms", "scope": "all", "query": "sms=maybe"}, "not valid any more"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_changes_nothing(admin_client, mix, data, error):
+    response = admin_client.post(URL, data | {"next": BACK}, follow=True)
+    assert response.redirect_chain[0][0] == BACK
+    assert error in response.content.decode()
+    assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}

@@ -33,10 +33,12 @@ run: $(VENV)/.installed
 	$(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 
 # The whole suite on PostgreSQL (a throwaway server unless DATABASE_URL is set), then again
-# on SQLite without the PostgreSQL-only tests.
+# on SQLite without the PostgreSQL-only tests and the browser tests (their server has its own
+# SQLite database in either run).
 test: $(VENV)/.installed
+	tests/ensure-chromium.sh
 	tests/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
-	DATABASE_URL=sqlite:///test.sqlite3 $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///test.sqlite3 $(PY) -m pytest -m "not postgres and not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,101 @@
+"""The Contacts table in a real Chromium, as staff and admins use it."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_opt_in_status_column_shows_by_default(login):
+    page = login("staff")
+    expect(page.locator("th.column-opt_in")).to_have_text("Opt-In Status")
+    expect(page.locator("td.opt-in-cell .opt-in-icon").first).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("search", "name", "text"),
+    [
+        ("?q=Contact+B", "SMS: subscribed", "Subscribed to SMS"),
+        ("?q=Contact+A", "SMS: opted out (soft)", "Opted out of SMS: by admin on"),
+        ("?sms=hard", "SMS: opted out (hard)", "Opted out of SMS: replied STOP on"),
+        ("?calls=hard", "Calls & Voicemails: opted out (hard)",
+         "Opted out of Calls & Voicemails: pressed the unsubscribe digit on"),
+    ],
+)  # fmt: skip
+def test_hovering_an_icon_shows_its_tooltip(login, app_url, search, name, text):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/{search}")
+    icon = page.get_by_role("img", name=name, exact=True).first
+    tooltip = page.locator(f"#{icon.get_attribute('aria-describedby')}")
+    expect(tooltip).to_be_hidden()
+    icon.hover()
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text(text)
+    if "hard" in name:
+        expect(tooltip).to_contain_text("Permanent: only the contact can undo it.")
+
+
+def test_keyboard_focus_shows_the_tooltip_too(login, app_url):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?q=Contact+A")
+    icon = page.get_by_role("img", name="SMS: opted out (soft)", exact=True)
+    icon.focus()
+    expect(page.locator(f"#{icon.get_attribute('aria-describedby')}")).to_be_visible()
+
+
+def test_the_hard_icon_is_red_and_marked_and_the_soft_one_only_greyed(login, app_url):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?sms=hard")
+    hard = page.get_by_role("img", name="SMS: opted out (hard)", exact=True).first
+    assert hard.evaluate("e => getComputedStyle(e).outlineColor") == "rgb(186, 33, 33)"
+    assert hard.evaluate("e => getComputedStyle(e, '::after').content") == '"✕"'
+    page.goto(f"{app_url}/contacts/?q=Contact+A")
+    soft = page.get_by_role("img", name="SMS: opted out (soft)", exact=True)
+    assert soft.evaluate("e => getComputedStyle(e).outlineStyle") == "none"
+    assert soft.evaluate("e => getComputedStyle(e, '::after').content") == "none"
+    glyph_filter = soft.locator(".glyph").evaluate("e => getComputedStyle(e).filter")
+    assert "grayscale" in glyph_filter
+
+
+def test_an_admin_unsubscribes_and_resubscribes_in_place(login, app_url):
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    page.evaluate("window.stillTheSamePage = true")
+    cell = page.locator("td.opt-in-cell")
+
+    cell.get_by_label("SMS: subscribed", exact=True).click()
+    page.get_by_role("button", name="Unsubscribe from SMS").click()
+    expect(cell.get_by_label("SMS: opted out (soft)", exact=True)).to_be_visible()
+    expect(cell).to_contain_text("Contact B: unsubscribed from SMS.")
+
+    cell.get_by_label("SMS: opted out (soft)", exact=True).click()
+    page.get_by_role("button", name="Resubscribe to SMS").click()
+    expect(cell.get_by_label("SMS: subscribed", exact=True)).to_be_visible()
+    expect(cell).to_contain_text("Contact B: resubscribed to SMS.")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_a_hard_opt_out_offers_no_action_only_the_reason(login, app_url):
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?sms=hard")
+    page.get_by_label("SMS: opted out (hard)", exact=True).first.click()
+    menu = page.locator("details[open] .opt-in-menu")
+    expect(menu).to_contain_text("nobody here can reverse it")
+    expect(menu.get_by_role("button")).to_have_count(0)
+
+
+def test_a_hidden_column_stays_hidden_after_a_reload(login):
+    page = login("manager")
+
+    def show_opt_in(checked: bool) -> None:
+        page.get_by_text("Columns", exact=True).click()
+        page.get_by_label("Opt-In Status").set_checked(checked)
+        page.get_by_role("button", name="Save columns").click()
+
+    show_opt_in(False)
+    expect(page.locator("th.column-opt_in")).to_have_count(0)
+    page.reload()
+    expect(page.locator("th.column-opt_in")).to_have_count(0)
+    expect(page.get_by_role("columnheader", name="Phone", exact=True)).to_be_visible()
+    show_opt_in(True)
+    expect(page.locator("th.column-opt_in")).to_have_count(1)

@@ -86,3 +86,19 @@ class BulkActionForm(forms.Form):
         if self.cleaned_data["scope"] == "all":
             return self.matching
         return self.cleaned_data["contacts"]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns name and phone, and optionally email, tags, status, sms and calls. "
+        "At most 5 MB.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise forms.ValidationError(
+                f"“{upload.name}” is not a CSV file: save the spreadsheet as CSV (UTF-8)."
+            )
+        return upload

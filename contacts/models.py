@@ -49,8 +49,9 @@ class Source(models.TextChoices):
     CARRIER = "carrier", "the carrier"
 
 
-# Only these are the contact's own actions: the sources of hard opt-outs and of new consent.
-CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER)
+# The sources of hard opt-outs: the contact's own actions, and an import of opt-outs the
+# contact made elsewhere (another system's STOP list). New consent only comes from a reply.
+CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
 NEW_CONSENT_ACTIONS = (Source.KEYWORD,)
 
 

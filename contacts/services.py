@@ -57,32 +57,42 @@ def hard_opt_out_error(opt_out: OptOut) -> HardOptOutError:
 
 @transaction.atomic
 def unsubscribe(
-    *, contact: Contact, channel: Channel, by_user: AbstractBaseUser, note: str = ""
+    *,
+    contact: Contact,
+    channel: Channel,
+    by_user: AbstractBaseUser | None,
+    note: str = "",
+    source: Source = Source.USER,
 ) -> OptOut:
     """Opt the contact out of `channel` (soft). Already opted out: nothing changes."""
     opt_out, created = OptOut.objects.get_or_create(
         contact=contact,
         channel=channel,
-        defaults={"kind": OptOut.SOFT, "source": Source.USER, "actor": by_user},
+        defaults={"kind": OptOut.SOFT, "source": source, "actor": by_user},
     )
     if created:
         _record(
             contact=contact, channel=channel, before=OptInStatus.SUBSCRIBED,
-            after=OptInStatus.SOFT, source=Source.USER, actor=by_user, note=note,
+            after=OptInStatus.SOFT, source=source, actor=by_user, note=note,
         )  # fmt: skip
     return opt_out
 
 
 @transaction.atomic
 def resubscribe(
-    *, contact: Contact, channel: Channel, by_user: AbstractBaseUser, note: str = ""
+    *,
+    contact: Contact,
+    channel: Channel,
+    by_user: AbstractBaseUser | None,
+    note: str = "",
+    source: Source = Source.USER,
 ) -> None:
     """Lift a soft opt-out. A hard one raises HardOptOutError: only the contact can lift it."""
     deleted, _ = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.SOFT).delete()
     if deleted:
         _record(
             contact=contact, channel=channel, before=OptInStatus.SOFT,
-            after=OptInStatus.SUBSCRIBED, source=Source.USER, actor=by_user, note=note,
+            after=OptInStatus.SUBSCRIBED, source=source, actor=by_user, note=note,
         )  # fmt: skip
         return
     hard = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.HARD).first()

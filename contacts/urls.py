@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.ContactListView.as_view(), name="list"),
     path("columns/", views.save_columns, name="columns"),
     path("bulk/", views.bulk_action, name="bulk"),
+    path("import/", views.import_contacts, name="import"),
+    path("import/apply/", views.apply_import, name="import_apply"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

@@ -1,3 +1,5 @@
+import base64
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -11,13 +13,14 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
-from contacts import services
+from contacts import imports, services
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
     BULK_ACTIONS,
     BulkActionForm,
     ContactForm,
+    ImportForm,
     SubscriptionForm,
     bulk_actions_for,
 )
@@ -204,3 +207,43 @@ def _apply(action: str, contacts, tag, user) -> str:
     if verb == "add":
         return f"Tag “{tag}”: added to {services.tag_many(contacts=contacts, tag=tag)} contacts."
     return f"Tag “{tag}”: removed from {services.untag_many(contacts=contacts, tag=tag)} contacts."
+
+
+@permission_required("contacts.import_contacts", raise_exception=True)
+def import_contacts(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV file and see every row checked; nothing is written yet."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read(imports.MAX_BYTES + 1)
+        try:
+            plan = imports.read(data)
+        except imports.ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            # Kept in the session until applied: the file is read and checked again then.
+            request.session["contact_import"] = {
+                "name": upload.name,
+                "data": base64.b64encode(data).decode(),
+            }
+            context = {"plan": plan, "name": upload.name}
+            return render(request, "contacts/import_preview.html", context)
+    return render(request, "contacts/import.html", {"form": form})
+
+
+@require_POST
+@permission_required("contacts.import_contacts", raise_exception=True)
+def apply_import(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop("contact_import", None)
+    if pending is None:
+        messages.error(request, "There is no checked file to import: upload it again.")
+        return redirect("contacts:import")
+    plan = imports.read(base64.b64decode(pending["data"]))
+    if not plan.ok:
+        messages.error(request, "The file has problems: fix them and upload it again.")
+        return redirect("contacts:import")
+    result = imports.apply(plan, by_user=request.user, file_name=pending["name"])
+    messages.success(request, f"Imported {pending['name']}: {result.summary()}")
+    for problem in result.kept_hard:
+        messages.warning(request, f"Row {problem.row}, {problem.column}: {problem.reason}")
+    return redirect("contacts:list")

@@ -11,14 +11,19 @@ from contacts.phones import normalize_phone
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     sms = django_filters.ChoiceFilter(
-        label="SMS", choices=ChannelFilter.choices, method="channel_status"
+        label="SMS", choices=ChannelFilter.choices, method="channel_status", empty_label="Any"
     )
     calls = django_filters.ChoiceFilter(
-        label="Calls & Voicemails", choices=ChannelFilter.choices, method="channel_status"
+        label="Calls & Voicemails",
+        choices=ChannelFilter.choices,
+        method="channel_status",
+        empty_label="Any",
     )
-    status = django_filters.ChoiceFilter(label="Status", choices=Contact.Status.choices)
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Contact.Status.choices, empty_label="Any"
+    )
     tag = django_filters.ModelChoiceFilter(
-        label="Tag", field_name="tags", queryset=Tag.objects.all()
+        label="Tag", field_name="tags", queryset=Tag.objects.all(), empty_label="Any"
     )
 
     class Meta:

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -196,18 +197,22 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 
 def _apply(action: str, contacts, tag, user) -> str:
     verb, _, target = action.partition("_")
-    if verb in ("unsubscribe", "resubscribe"):
+    if verb == "unsubscribe":
         channel = Channel(target)
-        if verb == "unsubscribe":
-            changed = services.unsubscribe_many(contacts=contacts, channel=channel, by_user=user)
-            return f"{channel.label}: {changed} unsubscribed."
+        changed = services.unsubscribe_many(contacts=contacts, channel=channel, by_user=user)
+        return f"{channel.label}: {changed} unsubscribed."
+    if verb == "resubscribe":
+        channel = Channel(target)
         changed, skipped = services.resubscribe_many(
             contacts=contacts, channel=channel, by_user=user
         )
-        return f"{channel.label}: {changed} resubscribed, {skipped} skipped: hard opt-out."
+        hard = f", {skipped} skipped: hard opt-out" if skipped else ""
+        return f"{channel.label}: {changed} resubscribed{hard}."
     if verb == "add":
-        return f"Tag “{tag}”: added to {services.tag_many(contacts=contacts, tag=tag)} contacts."
-    return f"Tag “{tag}”: removed from {services.untag_many(contacts=contacts, tag=tag)} contacts."
+        changed = services.tag_many(contacts=contacts, tag=tag)
+        return f"Tag “{tag}”: added to {changed} contact{pluralize(changed)}."
+    changed = services.untag_many(contacts=contacts, tag=tag)
+    return f"Tag “{tag}”: removed from {changed} contact{pluralize(changed)}."
 
 
 @permission_required("contacts.import_contacts", raise_exception=True)

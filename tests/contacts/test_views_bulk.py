@@ -86,7 +86,7 @@ def test_add_and_remove_a_tag(admin_client, mix):
         URL, {"action": "add_tag", "tag": vip.pk, "scope": "selected", "contacts": chosen},
         follow=True,
     )  # fmt: skip
-    assert "Tag “VIP”: added to 1 contacts." in response.content.decode()
+    assert "Tag “VIP”: added to 1 contact." in response.content.decode()
     assert set(vip.contacts.values_list("pk", flat=True)) == set(chosen)
     admin_client.post(
         URL, {"action": "remove_tag", "tag": vip.pk, "scope": "all", "confirmed": "on"}

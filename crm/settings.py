@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "crm",
     "contacts",
     "broadcasts",
+    "messaging",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +140,28 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PHONE_REGION = os.environ.get("PHONE_REGION", "US")
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-crm-2026")
+
+# The messaging provider. console: prints each message and keeps an outbox; locmem: for
+# tests; twilio: real sending with the credentials below.
+MESSAGING_BACKEND = os.environ.get("MESSAGING_BACKEND", "console")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+# Webhook signatures are checked with this token. While DEBUG is on, a development token lets
+# `manage.py simulate_inbound` sign its requests.
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "development-auth-token" if DEBUG else "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # a stand-in, for tests
+TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
+# Checking signatures cannot be turned off while DEBUG is off.
+TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True) or not DEBUG
+
+BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
+BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
+UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
+if len(UNSUBSCRIBE_DIGIT) != 1 or UNSUBSCRIBE_DIGIT not in "0123456789*#":
+    raise ImproperlyConfigured(
+        f"UNSUBSCRIBE_DIGIT={UNSUBSCRIBE_DIGIT!r}: use one key, 0-9, * or #."
+    )
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

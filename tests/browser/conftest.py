@@ -38,13 +38,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="package")
-def app_url(tmp_path_factory) -> str:
+def app_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of the served app, for commands that talk to it."""
     database = tmp_path_factory.mktemp("browser") / "app.sqlite3"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | {
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | {
         "DATABASE_URL": f"sqlite:///{database}",
         "DEBUG": "1",
         "DEMO_PASSWORD": PASSWORD,
+        "MESSAGING_BACKEND": "console",
     }
+
+
+@pytest.fixture(scope="package")
+def app_url(app_env) -> str:
+    env = app_env
     manage = [sys.executable, str(ROOT / "manage.py")]
     for command in (["migrate", "-v0"], ["seed_demo", "-v0"]):
         subprocess.run(manage + command, env=env, cwd=ROOT, check=True, capture_output=True)

@@ -1,0 +1,142 @@
+"""Sending SMS and calls through a pluggable backend, like Django's EMAIL_BACKEND.
+
+MESSAGING_BACKEND is `console` (prints, and keeps an outbox in the database), `locmem` (keeps
+what was sent in `locmem.outbox`, for tests) or `twilio` (the official SDK).
+
+What a failed send means matters for compliance and for retries:
+- RecipientOptedOut: the provider refuses, the number opted out at the carrier (21610).
+- RetryLater: not processed (429 / 20429); sending again is safe.
+- MaybeSent: a 5xx or a time-out; the message may have gone out, so never send it again.
+"""
+
+import logging
+import uuid
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = {
+    "console": "messaging.backends.ConsoleBackend",
+    "locmem": "messaging.backends.LocmemBackend",
+    "twilio": "messaging.backends.TwilioBackend",
+}
+
+
+class SendError(Exception):
+    """A message was not sent (or may not have been)."""
+
+
+class RecipientOptedOut(SendError):
+    """The provider refused: the recipient opted out at the carrier or the provider."""
+
+
+class RetryLater(SendError):
+    """The provider did not process the request; sending again is safe."""
+
+
+class MaybeSent(SendError):
+    """The provider failed or did not answer in time: the message may have been sent."""
+
+
+class BaseBackend:
+    def send_sms(self, *, to: str, body: str) -> str:
+        """Send an SMS; return the provider's id for it."""
+        raise NotImplementedError
+
+    def make_call(self, *, to: str, twiml: str) -> str:
+        """Place a call that runs `twiml`; return the provider's id for it."""
+        raise NotImplementedError
+
+
+class LocmemBackend(BaseBackend):
+    """Keeps what was sent in memory, for tests."""
+
+    outbox: list[dict] = []
+
+    def send_sms(self, *, to: str, body: str) -> str:
+        return self._keep("sms", to, body)
+
+    def make_call(self, *, to: str, twiml: str) -> str:
+        return self._keep("call", to, twiml)
+
+    def _keep(self, kind: str, to: str, body: str) -> str:
+        sid = f"LM{uuid.uuid4().hex}"
+        LocmemBackend.outbox.append({"kind": kind, "to": to, "body": body, "sid": sid})
+        return sid
+
+
+class ConsoleBackend(BaseBackend):
+    """Prints each message and keeps it in the outbox (the admin's Outbound messages)."""
+
+    def send_sms(self, *, to: str, body: str) -> str:
+        return self._keep("sms", to, body)
+
+    def make_call(self, *, to: str, twiml: str) -> str:
+        return self._keep("call", to, twiml)
+
+    def _keep(self, kind: str, to: str, body: str) -> str:
+        from messaging.models import OutboundMessage
+
+        sid = f"CO{uuid.uuid4().hex}"
+        OutboundMessage.objects.create(kind=kind, to=to, body=body, sid=sid)
+        print(f"[{kind} to {to}] {body}", flush=True)
+        return sid
+
+
+class TwilioBackend(BaseBackend):
+    """Real sending with the official SDK; its REST base URL can point at a stand-in."""
+
+    def __init__(self):
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT),
+        )
+        if settings.TWILIO_API_BASE_URL:
+            self.client.api.base_url = settings.TWILIO_API_BASE_URL
+
+    def _sender(self) -> dict:
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            return {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}
+        return {"from_": settings.TWILIO_FROM_NUMBER}
+
+    def send_sms(self, *, to: str, body: str) -> str:
+        return self._create(lambda: self.client.messages.create(to=to, body=body, **self._sender()))
+
+    def make_call(self, *, to: str, twiml: str) -> str:
+        return self._create(
+            lambda: self.client.calls.create(to=to, twiml=twiml, from_=settings.TWILIO_FROM_NUMBER)
+        )
+
+    def _create(self, create) -> str:
+        from requests.exceptions import RequestException
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            return create().sid
+        except TwilioRestException as error:
+            if error.code == 21610:
+                raise RecipientOptedOut(error.msg) from error
+            if error.status == 429 or error.code == 20429:
+                raise RetryLater(error.msg) from error
+            if error.status >= 500:
+                raise MaybeSent(f"The provider answered {error.status}: {error.msg}") from error
+            raise SendError(f"{error.status} {error.code}: {error.msg}") from error
+        except (RequestException, TwilioException) as error:
+            # A time-out or a dropped connection: the request may have been processed.
+            raise MaybeSent(f"No answer from the provider: {error}") from error
+
+
+@cache
+def _backend_class(name: str) -> type[BaseBackend]:
+    return import_string(BACKENDS.get(name, name))
+
+
+def get_backend() -> BaseBackend:
+    return _backend_class(settings.MESSAGING_BACKEND)()

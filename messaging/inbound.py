@@ -1,0 +1,141 @@
+"""Acting on stored webhook events: each is processed once, and its answer kept for retries."""
+
+import logging
+import traceback
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from contacts import services
+from contacts.models import Channel, Source
+from contacts.phones import normalize_phone
+from messaging.keywords import Intent, classify
+from messaging.models import InboundEvent, PossibleOptOut
+
+logger = logging.getLogger(__name__)
+
+
+def process(event_id: int) -> InboundEvent:
+    """Process a stored event unless that was done already; return it with its answer.
+
+    The event row is locked while it is processed, so that the provider's retries and a
+    re-processing command never act twice. A failure is kept on the event and raised.
+    """
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.select_for_update().get(pk=event_id)
+            if event.processed_at is None:
+                event.response = HANDLERS[event.kind](event.payload)
+                event.processed_at = timezone.now()
+                event.error = ""
+                event.save(update_fields=["response", "processed_at", "error"])
+            return event
+    except Exception:
+        logger.exception("Processing inbound event %s failed", event_id)
+        InboundEvent.objects.filter(pk=event_id).update(error=traceback.format_exc())
+        raise
+
+
+def _sms_reply(text: str) -> str:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
+
+
+def handle_sms(payload: dict) -> str:
+    phone = normalize_phone(payload["From"])
+    body = payload.get("Body", "")
+    business = settings.BUSINESS_NAME
+    match classify(body):
+        case Intent.OPT_OUT:
+            services.record_hard_opt_out(
+                phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
+            )
+            # Always sent, although the number is now opted out: the one allowed reply.
+            return _sms_reply(
+                f"You have been unsubscribed from {business} messages and will receive no "
+                "more. Reply START to resubscribe."
+            )
+        case Intent.OPT_IN:
+            services.record_new_consent(
+                phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
+            )
+            return _sms_reply(
+                f"You have been resubscribed to {business} messages. Reply STOP to unsubscribe."
+            )
+        case Intent.HELP:
+            return _sms_reply(
+                f"{business}: {settings.BUSINESS_HELP} Reply STOP to unsubscribe, START to "
+                "resubscribe."
+            )
+        case Intent.POSSIBLE_OPT_OUT:
+            PossibleOptOut.objects.create(phone=phone, words=body)
+    return _sms_reply("")
+
+
+def unsubscribe_gather(response: VoiceResponse, action: str) -> None:
+    """The menu of every call: press the digit to stop receiving calls."""
+    digit = settings.UNSUBSCRIBE_DIGIT
+    gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
+    gather.say(f"To stop receiving calls from {settings.BUSINESS_NAME}, press {digit}.")
+
+
+def handle_call(payload: dict) -> str:
+    """An inbound call: a short menu with the unsubscribe digit."""
+    from django.urls import reverse
+
+    response = VoiceResponse()
+    response.say(f"Thank you for calling {settings.BUSINESS_NAME}.")
+    unsubscribe_gather(response, reverse("messaging:voice_gather"))
+    response.say("Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def handle_digits(payload: dict) -> str:
+    response = VoiceResponse()
+    if payload.get("Digits") != settings.UNSUBSCRIBE_DIGIT:
+        response.say("Goodbye.")
+        response.hangup()
+        return str(response)
+    # On a call we placed, the contact is the callee; on one they placed, the caller.
+    outbound = payload.get("Direction", "").startswith("outbound")
+    try:
+        phone = normalize_phone(payload["To"] if outbound else payload["From"])
+    except ValidationError:
+        # A hidden caller id: there is no number to opt out.
+        response.say(
+            "We cannot see your phone number, so we cannot unsubscribe it. Please call again "
+            "without hiding your number, or reply STOP to one of our text messages."
+        )
+    else:
+        services.record_hard_opt_out(
+            phone=phone, channel=Channel.CALLS, source=Source.DIGIT,
+            words=f"pressed {payload['Digits']}",
+        )  # fmt: skip
+        response.say("You will receive no more calls from us. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def handle_status(payload: dict) -> str:
+    """Delivery statuses; error 21610 means the number opted out at the carrier."""
+    if str(payload.get("ErrorCode", "")) == "21610" and payload.get("To"):
+        services.record_hard_opt_out(
+            phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
+            words="Error 21610: the recipient opted out at the carrier.",
+        )  # fmt: skip
+    return ""
+
+
+HANDLERS = {
+    InboundEvent.Kind.SMS: handle_sms,
+    InboundEvent.Kind.CALL: handle_call,
+    InboundEvent.Kind.DIGITS: handle_digits,
+    InboundEvent.Kind.STATUS: handle_status,
+}

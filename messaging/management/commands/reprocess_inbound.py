@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from messaging import inbound
+from messaging.models import InboundEvent
+
+
+class Command(BaseCommand):
+    help = "Process again the stored webhook events whose processing failed."
+
+    def handle(self, *args, **options):
+        pending = InboundEvent.objects.filter(processed_at=None).order_by("id")
+        done = failed = 0
+        for event_id in pending.values_list("id", flat=True):
+            try:
+                inbound.process(event_id)
+            except Exception as error:  # kept on the event; go on with the others
+                failed += 1
+                self.stderr.write(f"Event {event_id}: {error}")
+            else:
+                done += 1
+        self.stdout.write(f"Processed {done} events; {failed} failed again.")

@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class OutboundMessage(models.Model):
+    """What the console backend "sent": the outbox a newcomer can look at in the admin."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", "SMS"
+        CALL = "call", "Call"
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    to = models.CharField(max_length=16)
+    body = models.TextField(help_text="The SMS text, or the call's TwiML.")
+    sid = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to}"
+
+
+class InboundEvent(models.Model):
+    """A provider webhook request, stored as received before it is acted on.
+
+    `key` identifies the request across the provider's retries (the MessageSid, or the
+    CallSid with its digits), so that each is processed once.
+    """
+
+    class Kind(models.TextChoices):
+        SMS = "sms", "Inbound SMS"
+        CALL = "call", "Inbound call"
+        DIGITS = "digits", "Digits pressed"
+        STATUS = "status", "Status callback"
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    key = models.CharField(max_length=200, unique=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="What was answered, for duplicates.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="inbound_unprocessed",
+                condition=models.Q(processed_at=None),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}"
+
+
+class PossibleOptOut(models.Model):
+    """An inbound SMS that may ask to stop without saying so plainly, for staff to review.
+
+    Confirming records a hard SMS opt-out with the contact's own words; dismissing changes
+    nothing.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "To review"
+        CONFIRMED = "confirmed", "Confirmed: opted out"
+        DISMISSED = "dismissed", "Dismissed"
+
+    phone = models.CharField(max_length=16)
+    words = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+    decision = models.CharField(max_length=10, choices=Decision, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="possible_opt_out_pending",
+                condition=models.Q(decision="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.words[:40]}"

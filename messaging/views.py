@@ -1,0 +1,96 @@
+"""Twilio webhooks: signed, CSRF-exempt POSTs that work without a login.
+
+Each request is stored as an InboundEvent before it is acted on (nothing is lost if acting
+fails: `manage.py reprocess_inbound` tries again), and the provider's retries of the same
+event get the same answer without acting twice.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+)
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from contacts.phones import normalize_phone
+from messaging import inbound
+from messaging.models import InboundEvent
+
+logger = logging.getLogger(__name__)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _signed(request: HttpRequest) -> bool:
+    if not settings.TWILIO_VALIDATE_SIGNATURES:
+        return True
+    # The public URL: behind a TLS-terminating proxy, SECURE_PROXY_SSL_HEADER makes it https.
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
+        request.build_absolute_uri(),
+        request.POST,
+        request.headers.get("X-Twilio-Signature", ""),
+    )
+
+
+def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: str | None, key):
+    """Build the view for one kind of webhook.
+
+    `required` fields must be present, `phone_field` must hold a phone number, and `key`
+    gives the event's identity across retries from the request's fields.
+    """
+
+    @csrf_exempt
+    @login_not_required
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.content_type != FORM:
+            return HttpResponse(f"Send {FORM}.", status=415)
+        if not _signed(request):
+            logger.warning("Refused a %s webhook with a bad signature", kind)
+            return HttpResponseForbidden("Invalid signature.")
+        missing = [name for name in required if not request.POST.get(name)]
+        if missing:
+            return HttpResponseBadRequest(f"Missing: {', '.join(missing)}.")
+        if phone_field:
+            try:
+                normalize_phone(request.POST[phone_field])
+            except ValidationError:
+                return HttpResponseBadRequest(f"{phone_field} is not a phone number.")
+        event, _ = InboundEvent.objects.get_or_create(
+            key=key(request.POST), defaults={"kind": kind, "payload": request.POST.dict()}
+        )
+        try:
+            event = inbound.process(event.pk)
+        except Exception:
+            return HttpResponse("Stored; processing failed and will be tried again.", status=500)
+        return HttpResponse(event.response, content_type="text/xml")
+
+    return view
+
+
+sms = _webhook(
+    InboundEvent.Kind.SMS, ("MessageSid", "From"), "From", lambda p: f"sms:{p['MessageSid']}"
+)
+voice = _webhook(
+    InboundEvent.Kind.CALL, ("CallSid", "From"), None, lambda p: f"call:{p['CallSid']}"
+)
+voice_gather = _webhook(
+    InboundEvent.Kind.DIGITS,
+    ("CallSid", "From", "To"),
+    None,
+    lambda p: f"digits:{p['CallSid']}:{p.get('Digits', '')}",
+)
+status = _webhook(
+    InboundEvent.Kind.STATUS,
+    ("MessageSid", "MessageStatus", "To"),
+    "To",
+    lambda p: f"status:{p['MessageSid']}:{p['MessageStatus']}",
+)

@@ -1,0 +1,44 @@
+"""A newcomer's first try of inbound opt-outs: simulate a STOP, see the icon turn red."""
+
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+
+def simulate(app_env, app_url, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "simulate_inbound", "--server", app_url, *args],
+        env=app_env, cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+def test_a_simulated_stop_turns_the_sms_icon_red_and_start_undoes_it(login, app_env, app_url):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    cell = page.locator("td.opt-in-cell")
+    expect(cell.get_by_role("img", name="SMS: subscribed", exact=True)).to_be_visible()
+
+    answer = simulate(app_env, app_url, "--from", "(415) 555-0101", "--body", "Stop")
+    assert "You have been unsubscribed" in answer
+    page.reload()
+    hard = cell.get_by_role("img", name="SMS: opted out (hard)", exact=True)
+    expect(hard).to_be_visible()
+    assert hard.evaluate("e => getComputedStyle(e).outlineColor") == "rgb(186, 33, 33)"
+
+    simulate(app_env, app_url, "--from", "+14155550101", "--body", "START")
+    page.reload()
+    expect(cell.get_by_role("img", name="SMS: subscribed", exact=True)).to_be_visible()
+
+
+def test_a_simulated_digit_opts_out_of_calls(login, app_env, app_url):
+    page = login("staff")
+    simulate(app_env, app_url, "--from", "+14155550101", "--digits", "9")
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    expect(page.get_by_role("img", name="Calls & Voicemails: opted out (hard)")).to_be_visible()

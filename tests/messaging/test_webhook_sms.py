@@ -1,0 +1,163 @@
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+
+from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, PhoneOptOut
+from messaging import inbound
+from messaging.models import InboundEvent, PossibleOptOut
+from tests.factories import ContactFactory
+from tests.messaging.conftest import FORM
+
+PHONE = "+14155550123"
+
+
+def sms_status(contact: Contact) -> str:
+    return Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS)
+
+
+def test_stop_hard_opts_out_every_contact_with_the_number_and_confirms(sms):
+    first, second = ContactFactory(phone=PHONE), ContactFactory(phone=PHONE)
+    other = ContactFactory(phone="+14155550124")
+    response = sms(" Stop. ")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/xml"
+    reply = response.content.decode()
+    assert "You have been unsubscribed from Demo Dental" in reply
+    assert "Reply START to resubscribe." in reply
+    assert sms_status(first) == sms_status(second) == OptInStatus.HARD
+    assert sms_status(other) == OptInStatus.SUBSCRIBED
+    opt_out = Contact.objects.get(pk=first.pk).opt_out_for(Channel.SMS)
+    assert (opt_out.source, opt_out.words) == ("keyword", " Stop. ")
+
+
+def test_a_contact_created_after_the_stop_is_opted_out(sms):
+    sms("STOP")
+    assert sms_status(ContactFactory(phone=PHONE)) == OptInStatus.HARD
+
+
+def test_start_after_stop_resubscribes_as_the_contacts_own_consent(sms):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP")
+    response = sms("start")
+    assert "You have been resubscribed" in response.content.decode()
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    latest = ConsentEvent.objects.filter(contact=contact).first()
+    assert (latest.before, latest.after, latest.source, latest.actor) == (
+        "hard", "subscribed", "keyword", None,
+    )  # fmt: skip
+
+
+def test_help_replies_and_changes_nothing(sms):
+    contact = ContactFactory(phone=PHONE)
+    reply = sms("HELP").content.decode()
+    assert "Demo Dental:" in reply and "Reply STOP to unsubscribe" in reply
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+
+
+def test_a_clear_request_in_a_sentence_opts_out(sms):
+    contact = ContactFactory(phone=PHONE)
+    sms("please stop texting me")
+    assert sms_status(contact) == OptInStatus.HARD
+
+
+def test_a_possible_opt_out_waits_for_review_and_changes_nothing(sms):
+    contact = ContactFactory(phone=PHONE)
+    reply = sms("Cancel my appointment").content.decode()
+    assert "<Message>" not in reply
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    review = PossibleOptOut.objects.get()
+    assert (review.phone, review.words, review.decision) == (
+        PHONE,
+        "Cancel my appointment",
+        "pending",
+    )
+
+
+def test_a_retried_request_is_processed_once_with_the_same_answer(sms):
+    ContactFactory(phone=PHONE)
+    first = sms("STOP", sid="SMretried")
+    again = sms("STOP", sid="SMretried")
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert InboundEvent.objects.count() == 1
+    assert ConsentEvent.objects.filter(phone=PHONE, contact__isnull=False).count() == 1
+
+
+def test_a_bad_or_missing_signature_is_refused_and_nothing_is_recorded(client, db):
+    data = urlencode({"MessageSid": "SM1", "From": PHONE, "Body": "STOP"})
+    bad = client.post(
+        "/webhooks/twilio/sms/", data, content_type=FORM, headers={"X-Twilio-Signature": "forged"}
+    )
+    missing = client.post("/webhooks/twilio/sms/", data, content_type=FORM)
+    assert bad.status_code == missing.status_code == 403
+    assert not InboundEvent.objects.exists()
+    assert not PhoneOptOut.objects.exists()
+
+
+def test_behind_a_tls_proxy_the_public_https_url_is_signed(post_signed):
+    data = {"MessageSid": "SM2", "From": PHONE, "Body": "STOP"}
+    response = post_signed(
+        "/webhooks/twilio/sms/", data, scheme="https", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert response.status_code == 200
+    # The same https signature without the proxy's header does not match http.
+    response = post_signed("/webhooks/twilio/sms/", data | {"MessageSid": "SM3"}, scheme="https")
+    assert response.status_code == 403
+
+
+def test_signatures_cannot_be_turned_off_without_debug():
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"DEBUG": "0", "SECRET_KEY": "x" * 60, "TWILIO_VALIDATE_SIGNATURES": "0"}
+    code = "from django.conf import settings; print(settings.TWILIO_VALIDATE_SIGNATURES)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"From": PHONE, "Body": "STOP"}, 400),  # no MessageSid
+        ({"MessageSid": "SM4", "Body": "STOP"}, 400),  # no From
+        ({"MessageSid": "SM5", "From": "not a number", "Body": "STOP"}, 400),
+    ],
+)
+def test_malformed_requests_get_a_4xx_and_change_nothing(post_signed, data, status):
+    assert post_signed("/webhooks/twilio/sms/", data).status_code == status
+    assert not PhoneOptOut.objects.exists()
+
+
+def test_a_wrong_content_type_or_method_or_size_gets_a_4xx(client, db, settings):
+    url = "/webhooks/twilio/sms/"
+    assert client.post(url, "{}", content_type="application/json").status_code == 415
+    assert client.get(url).status_code == 405
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert client.post(url, urlencode({"Body": "x" * 5000}), content_type=FORM).status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_failure_after_storing_is_reprocessed_exactly_once(sms, monkeypatch):
+    contact = ContactFactory(phone=PHONE)
+    original = inbound.HANDLERS["sms"]
+
+    def broken(payload):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(inbound.HANDLERS, "sms", broken)
+    assert sms("STOP", sid="SMfail").status_code == 500
+    event = InboundEvent.objects.get()
+    assert event.processed_at is None and "the disk is full" in event.error
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+
+    monkeypatch.setitem(inbound.HANDLERS, "sms", original)
+    call_command("reprocess_inbound")
+    call_command("reprocess_inbound")
+    assert sms("STOP", sid="SMfail").status_code == 200  # Twilio's retry: answered, not redone
+    assert sms_status(contact) == OptInStatus.HARD
+    assert ConsentEvent.objects.filter(contact=contact).count() == 1
+    assert InboundEvent.objects.get().error == ""

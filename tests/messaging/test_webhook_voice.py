@@ -1,0 +1,67 @@
+from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
+from tests.factories import ContactFactory
+
+PHONE = "+14155550123"
+BUSINESS = "+14155559999"
+
+
+def calls_status(contact: Contact) -> str:
+    return Contact.objects.get(pk=contact.pk).opt_in_status(Channel.CALLS)
+
+
+def test_an_inbound_call_gets_a_menu_with_the_unsubscribe_digit(post_signed):
+    twiml = post_signed(
+        "/webhooks/twilio/voice/", {"CallSid": "CA1", "From": PHONE, "To": BUSINESS}
+    ).content.decode()
+    assert '<Gather action="/webhooks/twilio/voice/gather/"' in twiml
+    assert 'numDigits="1"' in twiml
+    assert "press 9" in twiml
+
+
+def test_pressing_the_digit_on_an_inbound_call_opts_the_caller_out_of_calls(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    data = {"CallSid": "CA2", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
+    twiml = post_signed("/webhooks/twilio/voice/gather/", data).content.decode()
+    assert "no more calls" in twiml and "<Hangup />" in twiml
+    assert calls_status(contact) == OptInStatus.HARD
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+    assert PhoneOptOut.objects.get().source == "digit"
+
+
+def test_on_a_call_we_placed_the_callee_is_opted_out(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    data = {"CallSid": "CA3", "From": BUSINESS, "To": PHONE, "Digits": "9",
+            "Direction": "outbound-api"}  # fmt: skip
+    post_signed("/webhooks/twilio/voice/gather/", data)
+    assert calls_status(contact) == OptInStatus.HARD
+    assert not PhoneOptOut.objects.filter(phone=BUSINESS).exists()
+
+
+def test_another_digit_changes_nothing(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    data = {"CallSid": "CA4", "From": PHONE, "To": BUSINESS, "Digits": "1"}
+    assert "Goodbye" in post_signed("/webhooks/twilio/voice/gather/", data).content.decode()
+    assert calls_status(contact) == OptInStatus.SUBSCRIBED
+
+
+def test_a_hidden_caller_id_is_told_why_nothing_changed(post_signed):
+    data = {"CallSid": "CA5", "From": "anonymous", "To": BUSINESS, "Digits": "9"}
+    response = post_signed("/webhooks/twilio/voice/gather/", data)
+    assert response.status_code == 200
+    assert "cannot see your phone number" in response.content.decode()
+    assert not PhoneOptOut.objects.exists()
+
+
+def test_error_21610_marks_the_number_hard_opted_out_by_the_carrier(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    data = {"MessageSid": "SM9", "MessageStatus": "failed", "ErrorCode": "21610", "To": PHONE}
+    assert post_signed("/webhooks/twilio/status/", data).status_code == 200
+    opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(Channel.SMS)
+    assert (opt_out.kind, opt_out.source) == ("hard", "carrier")
+
+
+def test_a_delivered_status_changes_nothing(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    data = {"MessageSid": "SM10", "MessageStatus": "delivered", "To": PHONE}
+    assert post_signed("/webhooks/twilio/status/", data).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"

@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-python clean
+.PHONY: run test lint load-stop check-python clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -39,6 +39,10 @@ test: $(VENV)/.installed
 	tests/ensure-chromium.sh
 	tests/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///test.sqlite3 $(PY) -m pytest -m "not postgres and not browser" $(PYTEST_ARGS)
+
+# Not part of make test: a load of signed STOP webhooks at gunicorn, with its figures.
+load-stop: $(VENV)/.installed
+	tests/with-postgres.sh $(PY) bench/load_stop_webhooks.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -155,6 +155,8 @@ TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
 # Checking signatures cannot be turned off while DEBUG is off.
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True) or not DEBUG
 
+# Where the provider reaches this app, for the URLs written into outbound calls.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
 BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")

@@ -6,6 +6,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("contacts/", include("contacts.urls")),
-    path("webhooks/twilio/", include("messaging.urls")),
+    path("", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]

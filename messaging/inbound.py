@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contacts import services
 from contacts.models import Channel, Source
 from contacts.phones import normalize_phone
+from messaging import twiml
 from messaging.keywords import Intent, classify
 from messaging.models import InboundEvent, PossibleOptOut
 
@@ -78,23 +79,8 @@ def handle_sms(payload: dict) -> str:
     return _sms_reply("")
 
 
-def unsubscribe_gather(response: VoiceResponse, action: str) -> None:
-    """The menu of every call: press the digit to stop receiving calls."""
-    digit = settings.UNSUBSCRIBE_DIGIT
-    gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
-    gather.say(f"To stop receiving calls from {settings.BUSINESS_NAME}, press {digit}.")
-
-
 def handle_call(payload: dict) -> str:
-    """An inbound call: a short menu with the unsubscribe digit."""
-    from django.urls import reverse
-
-    response = VoiceResponse()
-    response.say(f"Thank you for calling {settings.BUSINESS_NAME}.")
-    unsubscribe_gather(response, reverse("messaging:voice_gather"))
-    response.say("Goodbye.")
-    response.hangup()
-    return str(response)
+    return twiml.inbound_menu()
 
 
 def handle_digits(payload: dict) -> str:

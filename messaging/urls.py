@@ -1,11 +1,14 @@
 from django.urls import path
 
-from messaging import views
+from messaging import pages, views
 
 app_name = "messaging"
 urlpatterns = [
-    path("sms/", views.sms, name="sms"),
-    path("voice/", views.voice, name="voice"),
-    path("voice/gather/", views.voice_gather, name="voice_gather"),
-    path("status/", views.status, name="status"),
+    path("webhooks/twilio/sms/", views.sms, name="sms"),
+    path("webhooks/twilio/voice/", views.voice, name="voice"),
+    path("webhooks/twilio/voice/gather/", views.voice_gather, name="voice_gather"),
+    path("webhooks/twilio/status/", views.status, name="status"),
+    path("messaging/possible-opt-outs/", pages.possible_opt_outs, name="possible_opt_outs"),
+    path("messaging/possible-opt-outs/<int:pk>/", pages.decide_possible_opt_out, name="decide"),
+    path("messaging/outbox/", pages.outbox, name="outbox"),
 ]

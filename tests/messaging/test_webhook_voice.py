@@ -13,7 +13,7 @@ def test_an_inbound_call_gets_a_menu_with_the_unsubscribe_digit(post_signed):
     twiml = post_signed(
         "/webhooks/twilio/voice/", {"CallSid": "CA1", "From": PHONE, "To": BUSINESS}
     ).content.decode()
-    assert '<Gather action="/webhooks/twilio/voice/gather/"' in twiml
+    assert '<Gather action="http://127.0.0.1:8000/webhooks/twilio/voice/gather/"' in twiml
     assert 'numDigits="1"' in twiml
     assert "press 9" in twiml
 
@@ -65,3 +65,20 @@ def test_a_delivered_status_changes_nothing(post_signed):
     data = {"MessageSid": "SM10", "MessageStatus": "delivered", "To": PHONE}
     assert post_signed("/webhooks/twilio/status/", data).status_code == 200
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+
+
+def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings):
+    from messaging.twiml import voice_message
+
+    settings.UNSUBSCRIBE_DIGIT = "8"
+    settings.PUBLIC_URL = "https://crm.example.com"
+    twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.")
+    assert twiml.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://crm.example.com'
+        '/webhooks/twilio/voice/gather/" method="POST" numDigits="1" timeout="6">'
+        "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
+    )
+    assert "press 8 now, or call us back and press 8." in twiml
+    assert "<Play>https://x.example/a.mp3</Play>" in voice_message(
+        audio_url="https://x.example/a.mp3"
+    )

@@ -1,0 +1,39 @@
+"""The TwiML of calls: every call offers the unsubscribe digit."""
+
+from django.conf import settings
+from django.urls import reverse
+from twilio.twiml.voice_response import VoiceResponse
+
+
+def _offer_unsubscribe(response: VoiceResponse, *, say: str = "", play: str = "") -> None:
+    # Pressing the digit while the message plays, or after it, reaches the gather webhook.
+    action = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:voice_gather")
+    gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
+    if say:
+        gather.say(say)
+    if play:
+        gather.play(play)
+    digit = settings.UNSUBSCRIBE_DIGIT
+    gather.say(
+        f"To stop receiving calls from {settings.BUSINESS_NAME}, press {digit} now, "
+        f"or call us back and press {digit}."
+    )
+
+
+def voice_message(*, script: str = "", audio_url: str = "") -> str:
+    """A broadcast's call: the script said (or the audio played), with the unsubscribe digit."""
+    if bool(script) == bool(audio_url):
+        raise ValueError("A voice message has a script or an audio URL, not both or neither.")
+    response = VoiceResponse()
+    _offer_unsubscribe(response, say=script, play=audio_url)
+    response.hangup()
+    return str(response)
+
+
+def inbound_menu() -> str:
+    """A call to the business number: how someone who heard a voicemail opts out."""
+    response = VoiceResponse()
+    _offer_unsubscribe(response, say=f"Thank you for calling {settings.BUSINESS_NAME}.")
+    response.say("Goodbye.")
+    response.hangup()
+    return str(response)

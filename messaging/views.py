@@ -56,6 +56,8 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         if not _signed(request):
             logger.warning("Refused a %s webhook with a bad signature", kind)
             return HttpResponseForbidden("Invalid signature.")
+        if any("\x00" in value for value in request.POST.values()):
+            return HttpResponseBadRequest("A field holds a NUL character.")
         missing = [name for name in required if not request.POST.get(name)]
         if missing:
             return HttpResponseBadRequest(f"Missing: {', '.join(missing)}.")

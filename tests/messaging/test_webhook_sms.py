@@ -2,6 +2,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, PhoneOptOut
 from messaging import inbound
@@ -125,6 +127,7 @@ def test_signatures_cannot_be_turned_off_without_debug():
         ({"From": PHONE, "Body": "STOP"}, 400),  # no MessageSid
         ({"MessageSid": "SM4", "Body": "STOP"}, 400),  # no From
         ({"MessageSid": "SM5", "From": "not a number", "Body": "STOP"}, 400),
+        ({"MessageSid": "SM6", "From": PHONE, "Body": "ST\x00OP"}, 400),
     ],
 )
 def test_malformed_requests_get_a_4xx_and_change_nothing(post_signed, data, status):
@@ -161,3 +164,10 @@ def test_a_failure_after_storing_is_reprocessed_exactly_once(sms, monkeypatch):
     assert sms_status(contact) == OptInStatus.HARD
     assert ConsentEvent.objects.filter(contact=contact).count() == 1
     assert InboundEvent.objects.get().error == ""
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(max_size=300), phone=st.sampled_from([PHONE, "+442079460958", "12", ""]))
+def test_any_message_gets_an_answer_or_a_4xx_never_a_500(post_signed, body, phone):
+    data = {"MessageSid": f"SM{abs(hash((body, phone)))}", "From": phone, "Body": body}
+    assert post_signed("/webhooks/twilio/sms/", data).status_code in (200, 400)

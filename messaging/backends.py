@@ -51,36 +51,40 @@ class BaseBackend:
         raise NotImplementedError
 
 
-class LocmemBackend(BaseBackend):
-    """Keeps what was sent in memory, for tests."""
+class _KeepingBackend(BaseBackend):
+    """A backend that sends nothing and keeps each message somewhere instead."""
 
-    outbox: list[dict] = []
+    prefix = "KP"
 
     def send_sms(self, *, to: str, body: str) -> str:
-        return self._keep("sms", to, body)
+        return self.keep("sms", to, body, sid=f"{self.prefix}{uuid.uuid4().hex}")
 
     def make_call(self, *, to: str, twiml: str) -> str:
-        return self._keep("call", to, twiml)
+        return self.keep("call", to, twiml, sid=f"{self.prefix}{uuid.uuid4().hex}")
 
-    def _keep(self, kind: str, to: str, body: str) -> str:
-        sid = f"LM{uuid.uuid4().hex}"
+    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
+        raise NotImplementedError
+
+
+class LocmemBackend(_KeepingBackend):
+    """Keeps what was sent in `LocmemBackend.outbox`, for tests."""
+
+    prefix = "LM"
+    outbox: list[dict] = []
+
+    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
         LocmemBackend.outbox.append({"kind": kind, "to": to, "body": body, "sid": sid})
         return sid
 
 
-class ConsoleBackend(BaseBackend):
-    """Prints each message and keeps it in the outbox (the admin's Outbound messages)."""
+class ConsoleBackend(_KeepingBackend):
+    """Prints each message and keeps it in the outbox page."""
 
-    def send_sms(self, *, to: str, body: str) -> str:
-        return self._keep("sms", to, body)
+    prefix = "CO"
 
-    def make_call(self, *, to: str, twiml: str) -> str:
-        return self._keep("call", to, twiml)
-
-    def _keep(self, kind: str, to: str, body: str) -> str:
+    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
         from messaging.models import OutboundMessage
 
-        sid = f"CO{uuid.uuid4().hex}"
         OutboundMessage.objects.create(kind=kind, to=to, body=body, sid=sid)
         print(f"[{kind} to {to}] {body}", flush=True)
         return sid

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import F
 
 from contacts import services
 from contacts.models import Channel, Contact, Tag
@@ -121,26 +122,8 @@ class Command(BaseCommand):
                 """
             )
             for channel, buckets in ((Channel.SMS, SMS_SOFT), (Channel.CALLS, CALLS_SOFT)):
-                cursor.execute(
-                    f"""
-                    INSERT INTO contacts_optout
-                        (contact_id, channel, kind, opted_out_at, source, actor_id, words)
-                    SELECT c.id, %s, 'soft', c.created_at, 'user', %s, ''
-                    FROM contacts_contact c WHERE {_in(buckets)}
-                    """,
-                    [channel, by_user.pk],
-                )
-                cursor.execute(
-                    """
-                    INSERT INTO contacts_consentevent
-                        (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
-                    SELECT o.opted_out_at, o.contact_id, c.phone, o.channel, 'subscribed', 'soft',
-                           'user', o.actor_id, 'Asked us on the phone to stop.'
-                    FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
-                    WHERE o.channel = %s
-                    """,
-                    [channel],
-                )
+                in_buckets = Contact.objects.alias(bucket=F("id") % 100).filter(bucket__in=buckets)
+                services.unsubscribe_many(contacts=in_buckets, channel=channel, by_user=by_user)
             for channel, buckets, source, words in (
                 (Channel.SMS, SMS_HARD, "keyword", "STOP"),
                 (Channel.CALLS, CALLS_HARD, "digit", ""),

@@ -1,23 +1,44 @@
 from django.conf import settings
 from django.db import models
+from django.http import QueryDict
 from django.utils import timezone
 
-from contacts.models import Channel
+from contacts.models import Channel, Contact, ContactQuerySet
+
+OPT_OUT_LINE = "Reply STOP to opt out"
 
 
 class Broadcast(models.Model):
-    """An SMS or voice broadcast. Its audience, sending and statuses arrive with the broadcasts
-    issue; the model exists now so that the Manager role can hold its permissions."""
+    """An SMS or voice broadcast to the contacts of an audience who may receive that channel."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
 
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=10, choices=Channel)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    # The audience, as the Contacts table's filters in a query string ("" is everybody).
+    audience = models.CharField(max_length=1000, blank=True)
+    body = models.TextField(blank=True, help_text="SMS: the text.")
+    script = models.TextField(blank=True, help_text="Voice: what is said.")
+    audio_url = models.URLField(blank=True, help_text="Voice: or an audio file to play.")
+    send_at = models.DateTimeField(null=True, blank=True, help_text="Empty: send at launch.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         permissions = [
             ("launch_broadcast", "Can launch broadcasts"),
             ("cancel_broadcast", "Can cancel broadcasts"),
@@ -25,3 +46,72 @@ class Broadcast(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+
+    @property
+    def sms_text(self) -> str:
+        """The body as sent: with the opt-out line, unless the body already tells how."""
+        if "stop" in self.body.lower():
+            return self.body
+        return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
+
+    def audience_contacts(self) -> ContactQuerySet:
+        from contacts.filters import ContactFilter
+
+        filters = ContactFilter(QueryDict(self.audience), queryset=Contact.objects.all())
+        return filters.qs if filters.is_valid() else Contact.objects.none()
+
+
+class Recipient(models.Model):
+    """One phone number of a launched broadcast: at most one message each.
+
+    pending → sending (committed before the provider is called) → sent, failed or unknown;
+    or skipped, when the number may not receive the channel at the moment it is claimed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown (may have been sent)"
+        SKIPPED = "skipped", "Skipped: opted out after launch"
+        CANCELLED = "cancelled", "Not sent: cancelled"
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey(
+        Contact, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    phone = models.CharField(max_length=16)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sid = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "phone"], name="one_message_per_number")
+        ]
+        indexes = [
+            models.Index(fields=["broadcast", "status", "id"], name="recipient_claim"),
+            models.Index(fields=["sid"], name="recipient_sid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.status})"
+
+
+class SendRate(models.Model):
+    """The next moment any worker may hand a message to the provider (one row)."""
+
+    next_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Next message at {self.next_at}"

@@ -59,6 +59,9 @@ class HardOptOutError(ValidationError):
     """Raised when something tries to reverse a hard opt-out: only the contact can."""
 
 
+VALID_PHONE = r"^\+[1-9][0-9]{6,14}$"  # E.164
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=60, unique=True)
 
@@ -70,6 +73,17 @@ class Tag(models.Model):
 
 
 class ContactQuerySet(models.QuerySet):
+    def eligible_for(self, channel: str) -> "ContactQuerySet":
+        """Who may receive `channel` now: subscribed to it, active, with a valid phone.
+
+        The one definition used by a broadcast's preview, its launch and each send.
+        """
+        return (
+            self.subscribed_to(channel)
+            .filter(status=Contact.Status.ACTIVE)
+            .filter(phone__regex=VALID_PHONE)
+        )
+
     def with_status(self, channel: str, status: str) -> "ContactQuerySet":
         """Contacts whose `channel` is in `status`: a ChannelFilter value."""
         match status:

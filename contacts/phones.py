@@ -45,5 +45,11 @@ class PhoneField(models.CharField):
         value = super().to_python(value)
         return normalize_phone(value) if value else value
 
+    def get_prep_value(self, value):
+        # Queries take the value as given: CharField would run it through to_python, and a
+        # filter on a partial or unusual number must not raise.
+        value = models.Field.get_prep_value(self, value)
+        return value if value is None else str(value)
+
     def formfield(self, **kwargs):
         return super().formfield(**{"max_length": 40, **kwargs})

@@ -160,6 +160,10 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
 BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
+# Broadcasts: messages a second, all workers together; and how long a message may stay
+# "sending" before the reaper marks it unknown (its worker died).
+BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
+BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 if len(UNSUBSCRIBE_DIGIT) != 1 or UNSUBSCRIBE_DIGIT not in "0123456789*#":
     raise ImproperlyConfigured(
         f"UNSUBSCRIBE_DIGIT={UNSUBSCRIBE_DIGIT!r}: use one key, 0-9, * or #."

@@ -3,6 +3,7 @@ from django.db import connection
 
 from crm.roles import ADMIN, MANAGER, STAFF
 from tests.factories import UserFactory
+from tests.twilio_standin import twilio  # noqa: F401 (a fixture: the Twilio API stand-in)
 
 
 @pytest.fixture(autouse=True)

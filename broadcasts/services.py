@@ -1,0 +1,125 @@
+"""Previewing, launching and cancelling broadcasts. Sending is in broadcasts/sending.py."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from broadcasts.models import Broadcast, Recipient
+from contacts.models import VALID_PHONE, Contact, OptOut
+
+
+class NotEditable(Exception):
+    """The broadcast was launched: it can be watched or cancelled, not changed."""
+
+
+@dataclass
+class Preview:
+    """Who a broadcast would reach now, and who it leaves out and why."""
+
+    receive: int
+    excluded: dict[str, int]
+    sample_in: list[Contact] = field(default_factory=list)
+    sample_out: list[tuple[Contact, str]] = field(default_factory=list)
+
+
+def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
+    """Count the audience by the first reason that leaves each contact out, in this order."""
+    channel = broadcast.channel
+    audience = broadcast.audience_contacts()
+    subscribed = audience.subscribed_to(channel)
+    active = subscribed.filter(status=Contact.Status.ACTIVE)
+    valid = audience.eligible_for(channel)
+    numbers = valid.values("phone").distinct().count()
+    reasons = {
+        "Opted out of this channel (hard)": audience.opted_out_of(channel, OptOut.HARD),
+        "Opted out of this channel (soft)": audience.opted_out_of(channel, OptOut.SOFT),
+        "Overall status do not contact or archived": subscribed.exclude(
+            status=Contact.Status.ACTIVE
+        ),
+        "No or invalid phone": active.exclude(phone__regex=VALID_PHONE),
+    }
+    excluded = {reason: contacts.count() for reason, contacts in reasons.items()}
+    excluded["Duplicate phone (one message per number)"] = valid.count() - numbers
+    sample_out = [
+        (contact, reason)
+        for reason, contacts in reasons.items()
+        for contact in contacts.order_by("name", "id")[:sample]
+    ]
+    return Preview(
+        receive=numbers,
+        excluded=excluded,
+        sample_in=list(valid.order_by("name", "id")[:sample]),
+        sample_out=sample_out[:sample],
+    )
+
+
+@transaction.atomic
+def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
+    """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time."""
+    from broadcasts.tasks import start_scheduled
+
+    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if not broadcast.is_editable:
+        raise NotEditable(f"“{broadcast}” was launched already.")
+    broadcast.launched_by = by_user
+    if broadcast.send_at and broadcast.send_at > timezone.now():
+        broadcast.status = Broadcast.Status.SCHEDULED
+        broadcast.save(update_fields=["status", "launched_by"])
+        start_scheduled.using(run_after=broadcast.send_at).enqueue(broadcast.pk)
+        return
+    broadcast.save(update_fields=["launched_by"])
+    start(broadcast)
+
+
+def start(broadcast: Broadcast) -> int:
+    """Snapshot the recipients (one row per number, one statement) and start sending."""
+    from broadcasts.tasks import send_broadcast
+
+    eligible = broadcast.audience_contacts().eligible_for(broadcast.channel)
+    sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO broadcasts_recipient (broadcast_id, contact_id, phone, status, attempts,
+                                              sid, error)
+            SELECT %s, MIN(eligible.id), eligible.phone, 'pending', 0, '', ''
+            FROM ({sql}) eligible GROUP BY eligible.phone
+            """,
+            [broadcast.pk, *params],
+        )
+        count = cursor.rowcount
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        status=Broadcast.Status.SENDING, launched_at=timezone.now()
+    )
+    transaction.on_commit(lambda: send_broadcast.enqueue(broadcast.pk))
+    return count
+
+
+@transaction.atomic
+def cancel(*, broadcast: Broadcast) -> int:
+    """Stop a broadcast: what was not handed to the provider yet is never sent."""
+    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED):
+        return 0
+    broadcast.status = Broadcast.Status.CANCELLED
+    broadcast.finished_at = timezone.now()
+    broadcast.save(update_fields=["status", "finished_at"])
+    return broadcast.recipients.filter(status=Recipient.Status.PENDING).update(
+        status=Recipient.Status.CANCELLED
+    )
+
+
+@transaction.atomic
+def unschedule(*, broadcast: Broadcast) -> None:
+    Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SCHEDULED).update(
+        status=Broadcast.Status.DRAFT
+    )
+
+
+def progress(broadcast: Broadcast) -> dict[str, int]:
+    """Recipients by status (every status, zero included)."""
+    counts = dict(broadcast.recipients.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Recipient.Status.values}

@@ -1,0 +1,234 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from broadcasts import sending, services
+from broadcasts.models import Broadcast, Recipient
+from contacts import services as contact_services
+from contacts.models import Channel, Contact, OptInStatus, Source
+from messaging.backends import LocmemBackend
+from tests.factories import ContactFactory, UserFactory
+from tests.twilio_standin import StandIn
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="boss", role="Manager")
+
+
+def broadcast(channel=Channel.SMS, audience="", **fields) -> Broadcast:
+    defaults = {"body": "Hello", "script": "" if channel == Channel.SMS else "Hello"}
+    return Broadcast.objects.create(
+        name="Test", channel=channel, audience=audience, **(defaults | fields)
+    )
+
+
+def launched(b: Broadcast, manager, capture) -> Broadcast:
+    with capture(execute=True):
+        services.launch(broadcast=b, by_user=manager)
+    return Broadcast.objects.get(pk=b.pk)
+
+
+def sent_to() -> list[str]:
+    return sorted(message["to"] for message in LocmemBackend.outbox)
+
+
+def test_the_briefs_example(manager, django_capture_on_commit_callbacks):
+    a = ContactFactory(name="Contact A", phone="+14155550101")
+    b = ContactFactory(name="Contact B", phone="+14155550102")
+    contact_services.unsubscribe(contact=a, channel=Channel.SMS, by_user=manager)
+    contact_services.unsubscribe(contact=b, channel=Channel.CALLS, by_user=manager)
+
+    sms = broadcast(Channel.SMS)
+    assert services.preview(sms).receive == 1
+    assert launched(sms, manager, django_capture_on_commit_callbacks).status == "done"
+    assert sent_to() == ["+14155550102"]
+    assert LocmemBackend.outbox[0]["body"] == "Hello\nReply STOP to opt out"
+
+    LocmemBackend.outbox.clear()
+    voice = broadcast(Channel.CALLS)
+    launched(voice, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == ["+14155550101"]
+    assert "<Say>Hello</Say>" in LocmemBackend.outbox[0]["body"]
+    assert "press 9" in LocmemBackend.outbox[0]["body"]
+
+
+def test_the_preview_counts_every_reason_once(manager):
+    ContactFactory(phone="+14155550101")  # receives
+    ContactFactory(phone="+14155550101")  # the same number: one message
+    soft = ContactFactory(phone="+14155550103")
+    contact_services.unsubscribe(contact=soft, channel=Channel.SMS, by_user=manager)
+    hard = ContactFactory(phone="+14155550104")
+    contact_services.record_hard_opt_out(
+        phone=hard.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    ContactFactory(phone="+14155550105", status=Contact.Status.DO_NOT_CONTACT)
+    ContactFactory(phone="+14155550106", status=Contact.Status.ARCHIVED)
+    invalid = ContactFactory(phone="+14155550107")
+    Contact.objects.filter(pk=invalid.pk).update(phone="555")
+    preview = services.preview(broadcast())
+    assert preview.receive == 1
+    assert preview.excluded == {
+        "Opted out of this channel (hard)": 1,
+        "Opted out of this channel (soft)": 1,
+        "Overall status do not contact or archived": 2,
+        "No or invalid phone": 1,
+        "Duplicate phone (one message per number)": 1,
+    }
+    assert {reason for _, reason in preview.sample_out} >= {"Opted out of this channel (hard)"}
+
+
+def test_the_audience_is_the_contacts_tables_filters(manager, django_capture_on_commit_callbacks):
+    ContactFactory(name="Ann", status=Contact.Status.ACTIVE)
+    ContactFactory(name="Bob")
+    launched(broadcast(audience="q=ann"), manager, django_capture_on_commit_callbacks)
+    assert len(LocmemBackend.outbox) == 1
+
+
+def test_launch_snapshots_one_recipient_per_number_in_one_statement(manager):
+    ContactFactory.create_batch(30)
+    ContactFactory(phone=Contact.objects.first().phone)
+    b = broadcast()
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.launch(broadcast=b, by_user=manager)  # sending waits for the commit
+    inserts = [q["sql"] for q in queries if "INSERT INTO \"broadcasts_recipient\"" in q["sql"]
+               or "INSERT INTO broadcasts_recipient" in q["sql"]]  # fmt: skip
+    assert len(inserts) == 1
+    assert b.recipients.count() == 30
+    assert set(b.recipients.values_list("status", flat=True)) == {"pending"}
+
+
+def test_a_stop_between_launch_and_send_is_skipped(manager):
+    stopper, other = ContactFactory(), ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)  # snapshot taken; sending not started
+    contact_services.record_hard_opt_out(
+        phone=stopper.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]
+    assert b.recipients.get(phone=stopper.phone).status == Recipient.Status.SKIPPED
+    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
+
+
+def test_a_soft_opt_out_after_launch_is_skipped_too(manager):
+    contact = ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    contact_services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=manager)
+    sending.run(b.pk)
+    assert sent_to() == []
+
+
+def test_a_dead_workers_sending_rows_become_unknown_and_are_never_resent(manager):
+    ContactFactory.create_batch(2)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    first = b.recipients.order_by("id").first()
+    # A worker claimed it and died before recording the outcome.
+    Recipient.objects.filter(pk=first.pk).update(
+        status="sending", claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    sending.run(b.pk)
+    assert b.recipients.get(pk=first.pk).status == Recipient.Status.UNKNOWN
+    assert len(LocmemBackend.outbox) == 1  # only the other one
+    assert first.phone not in sent_to()
+
+
+def test_cancelling_stops_what_was_not_sent(manager):
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    claimed = sending.claim(b, size=2)
+    for recipient in claimed:
+        sending.send(b, recipient)
+    assert services.cancel(broadcast=b) == 3
+    sending.run(b.pk)
+    assert len(LocmemBackend.outbox) == 2
+    assert services.progress(b)["cancelled"] == 3
+
+
+def test_a_scheduled_broadcast_is_queued_for_its_time_and_starts_then(
+    manager, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from broadcasts.tasks import start_scheduled
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    ContactFactory()
+    b = broadcast(send_at=timezone.now() + timedelta(hours=1))
+    services.launch(broadcast=b, by_user=manager)
+    b.refresh_from_db()
+    assert b.status == Broadcast.Status.SCHEDULED
+    queued = DBTaskResult.objects.get()
+    assert (queued.task_path, queued.run_after) == (start_scheduled.module_path, b.send_at)
+    assert not DBTaskResult.objects.ready().exists()  # the worker leaves it until then
+    assert not b.recipients.exists() and not LocmemBackend.outbox
+
+    # An hour later, the worker runs it:
+    Broadcast.objects.filter(pk=b.pk).update(send_at=timezone.now())
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        start_scheduled.call(b.pk)
+    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
+    assert len(LocmemBackend.outbox) == 1
+
+
+def test_an_unscheduled_broadcast_does_not_start(manager, django_capture_on_commit_callbacks):
+    from broadcasts.tasks import start_scheduled
+
+    ContactFactory()
+    b = broadcast(send_at=timezone.now() - timedelta(seconds=1), status="scheduled")
+    services.unschedule(broadcast=b)
+    start_scheduled.call(b.pk)
+    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DRAFT
+    assert not b.recipients.exists()
+
+
+def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):
+    contact = ContactFactory()
+    StandIn.answers = ["opted_out"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    assert b.recipients.get().status == Recipient.Status.SKIPPED
+    opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(Channel.SMS)
+    assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
+
+
+def test_only_too_many_requests_is_retried(manager, twilio):
+    ContactFactory()
+    StandIn.answers = ["too_many", "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    recipient = b.recipients.get()
+    assert (recipient.status, recipient.attempts, len(StandIn.requests)) == ("sent", 2, 2)
+
+
+def test_a_server_error_is_never_retried(manager, twilio):
+    ContactFactory()
+    StandIn.answers = ["server_error", "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    assert b.recipients.get().status == Recipient.Status.UNKNOWN
+    assert len(StandIn.requests) == 1
+
+
+def test_the_rate_limit_spaces_the_messages(manager, settings):
+    settings.BROADCAST_RATE = 20
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    times = sorted(b.recipients.values_list("sent_at", flat=True))
+    gaps = [
+        (later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)
+    ]
+    assert len(gaps) == 4 and min(gaps) >= 0.045

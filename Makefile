@@ -28,8 +28,11 @@ run: $(VENV)/.installed
 	$(PY) manage.py seed_demo
 	@echo
 	@echo "  Open http://$(HOST):$(PORT)/ and log in as staff, admin or manager (password above)."
-	@echo "  Ctrl-C stops the server."
+	@echo "  Ctrl-C stops the server and the task worker."
 	@echo
+	@# The task worker sends broadcasts beside the web server; Ctrl-C stops both.
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 
 # The whole suite on PostgreSQL (a throwaway server unless DATABASE_URL is set), then again

@@ -58,6 +58,12 @@ class Broadcast(models.Model):
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
 
+    @property
+    def audience_description(self) -> str:
+        from broadcasts.forms import describe_audience
+
+        return describe_audience(self.audience)
+
     def audience_contacts(self) -> ContactQuerySet:
         from contacts.filters import ContactFilter
 

@@ -119,7 +119,25 @@ def unschedule(*, broadcast: Broadcast) -> None:
     )
 
 
-def progress(broadcast: Broadcast) -> dict[str, int]:
+@dataclass
+class Progress:
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        waiting = (Recipient.Status.PENDING, Recipient.Status.SENDING)
+        return sum(n for status, n in self.counts.items() if status not in waiting)
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.done // self.total if self.total else 0
+
+
+def progress(broadcast: Broadcast) -> Progress:
     """Recipients by status (every status, zero included)."""
     counts = dict(broadcast.recipients.order_by().values_list("status").annotate(n=Count("id")))
-    return {status: counts.get(status, 0) for status in Recipient.Status.values}
+    return Progress({status: counts.get(status, 0) for status in Recipient.Status.values})

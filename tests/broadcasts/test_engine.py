@@ -149,7 +149,7 @@ def test_cancelling_stops_what_was_not_sent(manager):
     assert services.cancel(broadcast=b) == 3
     sending.run(b.pk)
     assert len(LocmemBackend.outbox) == 2
-    assert services.progress(b)["cancelled"] == 3
+    assert services.progress(b).counts["cancelled"] == 3
 
 
 def test_a_scheduled_broadcast_is_queued_for_its_time_and_starts_then(

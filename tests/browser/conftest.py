@@ -1,6 +1,6 @@
 """Browser tests: a real Chromium (Debian's) driven by Playwright, against the app served by
-`manage.py runserver` on a throwaway SQLite database loaded with the demo data, as in
-`make run`.
+`manage.py runserver`, with its task worker, on a throwaway SQLite database loaded with the
+demo data, as in `make run`.
 
 The server runs in its own process with its own database, rather than pytest-django's
 live_server: that one empties the test database after each test, and the guard triggers
@@ -63,6 +63,14 @@ def app_url(app_env) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    # The task worker sends broadcasts, as beside `make run`.
+    worker = subprocess.Popen(
+        manage + ["db_worker", "--no-startup-delay", "--interval", "0.2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -75,8 +83,9 @@ def app_url(app_env) -> str:
                 time.sleep(0.1)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="package")

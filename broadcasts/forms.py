@@ -1,0 +1,68 @@
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import QueryDict
+
+from broadcasts.models import Broadcast
+from contacts.filters import ContactFilter
+from contacts.models import Channel, Contact
+
+AUDIENCE = "audience"
+
+
+def audience_filter(data=None, *, stored: str = "") -> ContactFilter:
+    """The Contacts table's filters, as the broadcast form's audience (prefixed fields)."""
+    if data is None and stored:
+        data = QueryDict(mutable=True)
+        for name, value in QueryDict(stored).lists():
+            data.setlist(f"{AUDIENCE}-{name}", value)
+    return ContactFilter(data, queryset=Contact.objects.all(), prefix=AUDIENCE)
+
+
+def audience_query(filters: ContactFilter) -> str:
+    """The chosen filters as the query string the Contacts table uses (empty: everybody)."""
+    return urlencode(
+        {name: filters.data[f"{AUDIENCE}-{name}"] for name in filters.filters
+         if filters.data.get(f"{AUDIENCE}-{name}")}
+    )  # fmt: skip
+
+
+class BroadcastForm(forms.ModelForm):
+    class Meta:
+        model = Broadcast
+        fields = ["name", "channel", "body", "script", "audio_url", "send_at"]
+        widgets = {
+            "channel": forms.RadioSelect,
+            "body": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
+            "script": forms.Textarea(attrs={"rows": 4}),
+            "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+        labels = {"send_at": "Send at", "audio_url": "Or an audio URL"}
+        help_texts = {
+            "body": "“Reply STOP to opt out” is added unless the text already says STOP.",
+            "send_at": "Leave empty to send when you launch it.",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") == Channel.SMS and not data.get("body", "").strip():
+            self.add_error("body", "Write the text of the SMS.")
+        has_script, has_audio = bool(data.get("script", "").strip()), bool(data.get("audio_url"))
+        if data.get("channel") == Channel.CALLS and has_script == has_audio:
+            self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
+        return data
+
+
+def describe_audience(stored: str) -> str:
+    """The audience in words, e.g. "Tag: VIP; SMS: Any opt-out" ("All contacts" if none)."""
+    filters = audience_filter(stored=stored)
+    if not stored or not filters.is_valid():
+        return "All contacts" if not stored else "Filters no longer valid"
+    parts = []
+    for name, value in filters.form.cleaned_data.items():
+        if value in (None, ""):
+            continue
+        field = filters.form.fields[name]
+        shown = dict(field.choices).get(value, value) if hasattr(field, "choices") else value
+        parts.append(f"{field.label}: {shown}")
+    return "; ".join(parts)

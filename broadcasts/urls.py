@@ -1,0 +1,15 @@
+from django.urls import path
+
+from broadcasts import views
+
+app_name = "broadcasts"
+urlpatterns = [
+    path("", views.broadcast_list, name="list"),
+    path("new/", views.broadcast_new, name="new"),
+    path("<int:pk>/", views.broadcast_detail, name="detail"),
+    path("<int:pk>/edit/", views.broadcast_edit, name="edit"),
+    path("<int:pk>/progress/", views.broadcast_progress, name="progress"),
+    path("<int:pk>/launch/", views.broadcast_launch, name="launch"),
+    path("<int:pk>/cancel/", views.broadcast_cancel, name="cancel"),
+    path("<int:pk>/unschedule/", views.broadcast_unschedule, name="unschedule"),
+]

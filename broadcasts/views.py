@@ -1,0 +1,128 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from broadcasts import services
+from broadcasts.forms import BroadcastForm, audience_filter, audience_query
+from broadcasts.models import Broadcast, Recipient
+from broadcasts.sms import count_segments
+from contacts.models import Channel
+
+
+@permission_required("broadcasts.view_broadcast", raise_exception=True)
+def broadcast_list(request: HttpRequest) -> HttpResponse:
+    counts = {
+        status: Count("recipients", filter=Q(recipients__status=status))
+        for status in ("pending", "sending")
+    }
+    broadcasts = Broadcast.objects.select_related("created_by", "launched_by").annotate(
+        total=Count("recipients"), **counts
+    )[:100]
+    return render(request, "broadcasts/broadcast_list.html", {"broadcasts": broadcasts})
+
+
+def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
+    form = BroadcastForm(request.POST or None, instance=broadcast)
+    if request.method == "POST":
+        audience = audience_filter(request.POST)
+    else:
+        # From the Contacts table ("Send a broadcast to these contacts"), or as saved.
+        stored = broadcast.audience if broadcast else request.GET.urlencode()
+        audience = audience_filter(stored=stored)
+    if request.method == "POST" and form.is_valid() and audience.is_valid():
+        broadcast = form.save(commit=False)
+        broadcast.audience = audience_query(audience)
+        if not broadcast.pk:
+            broadcast.created_by = request.user
+        broadcast.save()
+        return redirect("broadcasts:detail", pk=broadcast.pk)
+    context = {
+        "form": form,
+        "audience": audience,
+        "broadcast": broadcast,
+        "unsubscribe_digit": settings.UNSUBSCRIBE_DIGIT,
+    }
+    return render(request, "broadcasts/broadcast_form.html", context)
+
+
+@permission_required("broadcasts.add_broadcast", raise_exception=True)
+def broadcast_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, None)
+
+
+@permission_required("broadcasts.change_broadcast", raise_exception=True)
+def broadcast_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    if not broadcast.is_editable:
+        messages.error(request, "A launched broadcast cannot be changed.")
+        return redirect("broadcasts:detail", pk=pk)
+    return _edit(request, broadcast)
+
+
+@permission_required("broadcasts.view_broadcast", raise_exception=True)
+def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
+    context = {"broadcast": broadcast, "progress": services.progress(broadcast)}
+    if broadcast.is_editable:
+        context["preview"] = services.preview(broadcast)
+        if broadcast.channel == Channel.SMS:
+            context["segments"] = count_segments(broadcast.sms_text)
+    else:
+        status = request.GET.get("status", "")
+        recipients = broadcast.recipients.order_by("id")
+        if status in Recipient.Status.values:
+            recipients = recipients.filter(status=status)
+        context |= {"recipients": recipients[:100], "status_filter": status}
+    return render(request, "broadcasts/broadcast_detail.html", context)
+
+
+@permission_required("broadcasts.view_broadcast", raise_exception=True)
+def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress fragment that the detail page polls while sending."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    context = {"broadcast": broadcast, "progress": services.progress(broadcast)}
+    return render(request, "broadcasts/_progress.html", context)
+
+
+@permission_required("broadcasts.launch_broadcast", raise_exception=True)
+def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: confirm, with the number it will reach. POST: launch."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    if not broadcast.is_editable or broadcast.status == Broadcast.Status.SCHEDULED:
+        messages.error(request, "This broadcast was launched already.")
+        return redirect("broadcasts:detail", pk=pk)
+    if request.method == "POST":
+        services.launch(broadcast=broadcast, by_user=request.user)
+        broadcast.refresh_from_db()
+        if broadcast.status == Broadcast.Status.SCHEDULED:
+            when = broadcast.send_at.strftime("%d %b %Y %H:%M")
+            messages.success(request, f"“{broadcast}” will be sent on {when}.")
+        else:
+            messages.success(request, f"“{broadcast}” is being sent.")
+        return redirect("broadcasts:detail", pk=pk)
+    preview = services.preview(broadcast)
+    return render(
+        request, "broadcasts/launch_confirm.html", {"broadcast": broadcast, "preview": preview}
+    )
+
+
+@require_POST
+@permission_required("broadcasts.cancel_broadcast", raise_exception=True)
+def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    stopped = services.cancel(broadcast=broadcast)
+    messages.success(request, f"“{broadcast}” cancelled; {stopped} messages will not be sent.")
+    return redirect("broadcasts:detail", pk=pk)
+
+
+@require_POST
+@permission_required("broadcasts.change_broadcast", raise_exception=True)
+def broadcast_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    services.unschedule(broadcast=broadcast)
+    messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    return redirect("broadcasts:detail", pk=pk)

@@ -1,0 +1,38 @@
+// The broadcast form: the SMS counter, and the fields of the chosen channel only.
+// Counts as broadcasts/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units).
+const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+  "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION = "^{}\\[~]|€\f";
+const OPT_OUT_LINE = "\nReply STOP to opt out";
+
+function segments(text) {
+  const chars = Array.from(text);
+  const gsm = chars.every((c) => GSM7.includes(c) || GSM7_EXTENSION.includes(c));
+  const length = gsm ? chars.length + chars.filter((c) => GSM7_EXTENSION.includes(c)).length : text.length;
+  const [single, part] = gsm ? [160, 153] : [70, 67];
+  const count = length === 0 ? 0 : length <= single ? 1 : Math.ceil(length / part);
+  return { encoding: gsm ? "GSM-7" : "UCS-2", length, count };
+}
+
+const body = document.querySelector("[data-sms-counter]");
+const counter = document.querySelector(".sms-counter");
+function updateCounter() {
+  const text = /stop/i.test(body.value) ? body.value : body.value.trimEnd() + OPT_OUT_LINE;
+  const s = segments(text);
+  counter.textContent = `${s.length} characters with the opt-out line (${s.encoding}): ` +
+    `${s.count} segment${s.count === 1 ? "" : "s"}`;
+}
+if (body && counter) {
+  body.addEventListener("input", updateCounter);
+  updateCounter();
+}
+
+function showChannelFields() {
+  const channel = document.querySelector('input[name="channel"]:checked')?.value;
+  for (const el of document.querySelectorAll(".sms-only")) el.hidden = channel === "calls";
+  for (const el of document.querySelectorAll(".voice-only")) el.hidden = channel === "sms";
+}
+document.addEventListener("change", (event) => {
+  if (event.target.name === "channel") showChannelFields();
+});
+showChannelFields();

@@ -1,0 +1,102 @@
+import pytest
+from django.urls import reverse
+
+from broadcasts.models import Broadcast
+from contacts import services as contact_services
+from contacts.models import Channel, Tag
+from messaging.backends import LocmemBackend
+from tests.factories import ContactFactory, UserFactory
+
+NEW = reverse("broadcasts:new")
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
+
+
+def sms_form(**fields) -> dict:
+    return {"name": "Reminder", "channel": "sms", "body": "See you soon", **fields}
+
+
+def test_a_manager_creates_previews_and_launches_an_sms_broadcast(
+    manager_client, manager_user, django_capture_on_commit_callbacks
+):
+    vip = Tag.objects.create(name="VIP")
+    ann, bob = ContactFactory(name="Ann"), ContactFactory(name="Bob")
+    ann.tags.add(vip)
+    bob.tags.add(vip)
+    ContactFactory(name="Cy")  # not in the audience
+    contact_services.unsubscribe(contact=bob, channel=Channel.SMS, by_user=manager_user)
+
+    response = manager_client.post(NEW, sms_form(**{"audience-tag": vip.pk}))
+    broadcast = Broadcast.objects.get()
+    assert response.url == reverse("broadcasts:detail", args=[broadcast.pk])
+    assert broadcast.audience == f"tag={vip.pk}"
+
+    page = manager_client.get(response.url).content.decode()
+    assert "1 will receive this" in page
+    assert "Audience: Tag: VIP" in page
+    assert "See you soon\nReply STOP to opt out" in page
+    assert "<td>Opted out of this channel (soft)</td><td>1</td>" in page
+
+    confirm = manager_client.get(reverse("broadcasts:launch", args=[broadcast.pk]))
+    assert "goes to\n<strong>1</strong> phone number" in confirm.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+    broadcast.refresh_from_db()
+    assert broadcast.status == "done" and broadcast.launched_by == manager_user
+    assert [m["to"] for m in LocmemBackend.outbox] == [ann.phone]
+    progress = manager_client.get(reverse("broadcasts:progress", args=[broadcast.pk]))
+    assert "1 of 1 done (100%)" in progress.content.decode()
+    assert "hx-trigger" not in progress.content.decode()  # polling stops when done
+
+
+def test_the_contacts_tables_filters_come_along(manager_client):
+    page = manager_client.get(NEW + "?sms=subscribed&status=active&sort=name").content.decode()
+    assert '<option value="subscribed" selected>' in page
+    assert '<option value="active" selected>' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (sms_form(body=""), "Write the text of the SMS."),
+        (sms_form(channel="calls", body=""), "Write a script to say, or give an audio URL"),
+        (sms_form(channel="calls", script="Hi", audio_url="https://x.example/a.mp3"),
+         "Write a script to say, or give an audio URL"),
+        (sms_form(**{"audience-sms": "maybe"}), "Select a valid choice"),
+        (sms_form(name=""), "This field is required."),
+    ],
+)  # fmt: skip
+def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):
+    response = manager_client.post(NEW, data)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Broadcast.objects.exists()
+
+
+def test_a_launched_broadcast_cannot_be_edited(manager_client):
+    broadcast = Broadcast.objects.create(name="Sent", channel="sms", body="x", status="done")
+    response = manager_client.post(reverse("broadcasts:edit", args=[broadcast.pk]), sms_form())
+    assert response.status_code == 302
+    assert Broadcast.objects.get().name == "Sent"
+
+
+def test_a_manager_cancels_a_sending_broadcast(manager_client):
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="sending")
+    manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
+    assert Broadcast.objects.get().status == "cancelled"
+
+
+@pytest.mark.parametrize("role", ["Staff", "Admin"])
+def test_staff_and_admins_see_broadcasts_but_cannot_create_or_launch(client, db, role):
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x")
+    client.force_login(UserFactory(role=role))
+    assert client.get(reverse("broadcasts:list")).status_code == 200
+    assert client.get(reverse("broadcasts:detail", args=[broadcast.pk])).status_code == 200
+    assert client.post(NEW, sms_form()).status_code == 403
+    assert client.post(reverse("broadcasts:launch", args=[broadcast.pk])).status_code == 403
+    assert client.post(reverse("broadcasts:cancel", args=[broadcast.pk])).status_code == 403
+    assert Broadcast.objects.get().status == "draft"

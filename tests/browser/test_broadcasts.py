@@ -1,0 +1,33 @@
+"""A manager sends a broadcast from the form and watches it go."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_url):
+    page = login("manager")
+    page.goto(f"{app_url}/contacts/?q=Contact")
+    page.get_by_role("link", name="Send a broadcast to these contacts").click()
+
+    page.get_by_label("Name").fill("Browser test reminder")
+    page.get_by_role("radio", name="SMS").check()
+    body = page.get_by_label("Body")
+    body.fill("a" * 150)
+    expect(page.locator(".sms-counter")).to_contain_text(
+        "172 characters with the opt-out line (GSM-7): 2 segments"
+    )
+    body.fill("See you tomorrow 😀")
+    expect(page.locator(".sms-counter")).to_contain_text("(UCS-2): 1 segment")
+    page.get_by_role("button", name="Save and preview").click()
+
+    # Contact A is opted out of SMS (soft); Contact B receives it.
+    expect(page.locator(".will-receive")).to_have_text("1 will receive this")
+    expect(page.get_by_role("row", name="Opted out of this channel (soft) 1")).to_be_visible()
+    page.get_by_role("link", name="Launch…").click()
+    page.get_by_role("button", name="Yes, launch it").click()
+
+    expect(page.locator("#progress")).to_contain_text("1 of 1 done (100%)", timeout=15_000)
+    expect(page.locator("#progress progress")).to_have_attribute("value", "100")
+    expect(page.locator("#progress")).to_contain_text("Done")

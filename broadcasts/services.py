@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count
@@ -94,7 +95,9 @@ def start(broadcast: Broadcast) -> int:
     Broadcast.objects.filter(pk=broadcast.pk).update(
         status=Broadcast.Status.SENDING, launched_at=timezone.now()
     )
-    transaction.on_commit(lambda: send_broadcast.enqueue(broadcast.pk))
+    # One task per worker that may share the sending; the spare ones find nothing to claim.
+    for _ in range(settings.BROADCAST_WORKERS):
+        transaction.on_commit(lambda: send_broadcast.enqueue(broadcast.pk))
     return count
 
 

@@ -14,6 +14,7 @@ import uuid
 from functools import cache
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,12 @@ class TwilioBackend(BaseBackend):
         return {"from_": settings.TWILIO_FROM_NUMBER}
 
     def send_sms(self, *, to: str, body: str) -> str:
-        return self._create(lambda: self.client.messages.create(to=to, body=body, **self._sender()))
+        callback = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:status")
+        return self._create(
+            lambda: self.client.messages.create(
+                to=to, body=body, status_callback=callback, **self._sender()
+            )
+        )
 
     def make_call(self, *, to: str, twiml: str) -> str:
         return self._create(

@@ -109,13 +109,25 @@ def handle_digits(payload: dict) -> str:
     return str(response)
 
 
+DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+
+
 def handle_status(payload: dict) -> str:
-    """Delivery statuses; error 21610 means the number opted out at the carrier."""
-    if str(payload.get("ErrorCode", "")) == "21610" and payload.get("To"):
+    """Delivery statuses of broadcast messages; error 21610 means the number opted out at
+    the carrier."""
+    from broadcasts.models import Recipient
+
+    opted_out = str(payload.get("ErrorCode", "")) == "21610"
+    if opted_out:
         services.record_hard_opt_out(
             phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip
+    status = Recipient.Status.SKIPPED if opted_out else DELIVERY.get(payload["MessageStatus"])
+    if status:
+        Recipient.objects.filter(sid=payload["MessageSid"]).update(
+            status=status, error=payload.get("ErrorMessage", "")
+        )
     return ""
 
 

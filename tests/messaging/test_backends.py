@@ -18,7 +18,12 @@ def test_it_sends_through_the_sdk(twilio):
     assert twilio.send_sms(to="+14155550123", body="Hello") == "SM0123456789abcdef0123456789abcdef"
     path, form = StandIn.requests[0]
     assert path == "/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
-    assert form == {"To": ["+14155550123"], "Body": ["Hello"], "From": ["+14155559999"]}
+    assert form == {
+        "To": ["+14155550123"],
+        "Body": ["Hello"],
+        "From": ["+14155559999"],
+        "StatusCallback": ["http://127.0.0.1:8000/webhooks/twilio/status/"],
+    }
 
 
 def test_it_uses_the_messaging_service_when_set(twilio, settings):

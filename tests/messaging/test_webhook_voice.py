@@ -82,3 +82,20 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
     assert "<Play>https://x.example/a.mp3</Play>" in voice_message(
         audio_url="https://x.example/a.mp3"
     )
+
+
+def test_delivery_statuses_update_the_broadcast_recipient(post_signed):
+    from broadcasts.models import Broadcast, Recipient
+
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="sending")
+    recipient = Recipient.objects.create(
+        broadcast=broadcast, phone=PHONE, status="sent", sid="SM11"
+    )
+    data = {"MessageSid": "SM11", "MessageStatus": "delivered", "To": PHONE}
+    post_signed("/webhooks/twilio/status/", data)
+    assert Recipient.objects.get(pk=recipient.pk).status == "delivered"
+    data = {"MessageSid": "SM11", "MessageStatus": "undelivered", "To": PHONE, "ErrorCode": "30005",
+            "ErrorMessage": "Unknown destination handset"}  # fmt: skip
+    post_signed("/webhooks/twilio/status/", data)
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.error) == ("failed", "Unknown destination handset")

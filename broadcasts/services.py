@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -80,7 +81,10 @@ def start(broadcast: Broadcast) -> int:
     from broadcasts.tasks import send_broadcast
 
     eligible = broadcast.audience_contacts().eligible_for(broadcast.channel)
-    sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
+    try:
+        sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
+    except EmptyResultSet:  # an audience that can match nobody, e.g. a deleted tag's
+        sql, params = "SELECT id, phone FROM contacts_contact WHERE 1 = 0", ()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

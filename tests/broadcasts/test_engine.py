@@ -232,3 +232,17 @@ def test_the_rate_limit_spaces_the_messages(manager, settings):
         (later - earlier).total_seconds() for earlier, later in zip(times, times[1:], strict=False)
     ]
     assert len(gaps) == 4 and min(gaps) >= 0.045
+
+
+def test_an_audience_whose_tag_was_deleted_reaches_nobody(
+    manager, django_capture_on_commit_callbacks
+):
+    from contacts.models import Tag
+
+    tag = Tag.objects.create(name="Gone")
+    ContactFactory().tags.add(tag)
+    b = broadcast(audience=f"tag={tag.pk}")
+    tag.delete()
+    assert services.preview(b).receive == 0
+    assert launched(b, manager, django_capture_on_commit_callbacks).status == "done"
+    assert not LocmemBackend.outbox

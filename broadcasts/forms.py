@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.http import QueryDict
 
-from broadcasts.models import Broadcast
+from broadcasts.models import Broadcast, default_unsubscribe_digit
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 
@@ -30,7 +30,7 @@ def audience_query(filters: ContactFilter) -> str:
 class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
-        fields = ["name", "channel", "body", "script", "audio_url", "send_at"]
+        fields = ["name", "channel", "body", "script", "audio_url", "unsubscribe_digit", "send_at"]
         widgets = {
             "channel": forms.RadioSelect,
             "body": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
@@ -42,6 +42,13 @@ class BroadcastForm(forms.ModelForm):
             "body": "“Reply STOP to opt out” is added unless the text already says STOP.",
             "send_at": "Leave empty to send when you launch it.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unsubscribe_digit"].required = False  # only voice needs it
+
+    def clean_unsubscribe_digit(self) -> str:
+        return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()
 
     def clean(self):
         data = super().clean()

@@ -6,6 +6,11 @@ from django.utils import timezone
 from contacts.models import Channel, Contact, ContactQuerySet
 
 OPT_OUT_LINE = "Reply STOP to opt out"
+DIGITS = [(key, key) for key in "1234567890*#"]
+
+
+def default_unsubscribe_digit() -> str:
+    return settings.UNSUBSCRIBE_DIGIT
 
 
 class Broadcast(models.Model):
@@ -26,6 +31,10 @@ class Broadcast(models.Model):
     body = models.TextField(blank=True, help_text="SMS: the text.")
     script = models.TextField(blank=True, help_text="Voice: what is said.")
     audio_url = models.URLField(blank=True, help_text="Voice: or an audio file to play.")
+    unsubscribe_digit = models.CharField(
+        max_length=1, choices=DIGITS, default=default_unsubscribe_digit,
+        help_text="Voice: the key that stops calls to the contact.",
+    )  # fmt: skip
     send_at = models.DateTimeField(null=True, blank=True, help_text="Empty: send at launch.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -68,7 +68,11 @@ def send(broadcast: Broadcast, recipient: Recipient) -> None:
         if broadcast.channel == Channel.SMS:
             outcome["sid"] = backend.send_sms(to=recipient.phone, body=broadcast.sms_text)
         else:
-            twiml = voice_message(script=broadcast.script, audio_url=broadcast.audio_url)
+            twiml = voice_message(
+                script=broadcast.script,
+                audio_url=broadcast.audio_url,
+                digit=broadcast.unsubscribe_digit,
+            )
             outcome["sid"] = backend.make_call(to=recipient.phone, twiml=twiml)
     except RecipientOptedOut as error:
         outcome = {"status": Recipient.Status.SKIPPED, "error": str(error)}

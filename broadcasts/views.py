@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Q
@@ -40,12 +39,7 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
             broadcast.created_by = request.user
         broadcast.save()
         return redirect("broadcasts:detail", pk=broadcast.pk)
-    context = {
-        "form": form,
-        "audience": audience,
-        "broadcast": broadcast,
-        "unsubscribe_digit": settings.UNSUBSCRIBE_DIGIT,
-    }
+    context = {"form": form, "audience": audience, "broadcast": broadcast}
     return render(request, "broadcasts/broadcast_form.html", context)
 
 

@@ -85,7 +85,10 @@ def handle_call(payload: dict) -> str:
 
 def handle_digits(payload: dict) -> str:
     response = VoiceResponse()
-    if payload.get("Digits") != settings.UNSUBSCRIBE_DIGIT:
+    offered = payload.get("url_digit", "")
+    if len(offered) != 1 or offered not in "0123456789*#":
+        offered = settings.UNSUBSCRIBE_DIGIT
+    if payload.get("Digits") != offered:
         response.say("Goodbye.")
         response.hangup()
         return str(response)

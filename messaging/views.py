@@ -66,8 +66,10 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
                 normalize_phone(request.POST[phone_field])
             except ValidationError:
                 return HttpResponseBadRequest(f"{phone_field} is not a phone number.")
+        # The gather action's URL says which digit the call offered.
+        payload = request.POST.dict() | {f"url_{k}": v for k, v in request.GET.items()}
         event, _ = InboundEvent.objects.get_or_create(
-            key=key(request.POST), defaults={"kind": kind, "payload": request.POST.dict()}
+            key=key(request.POST), defaults={"kind": kind, "payload": payload}
         )
         try:
             event = inbound.process(event.pk)

@@ -13,7 +13,7 @@ def test_an_inbound_call_gets_a_menu_with_the_unsubscribe_digit(post_signed):
     twiml = post_signed(
         "/webhooks/twilio/voice/", {"CallSid": "CA1", "From": PHONE, "To": BUSINESS}
     ).content.decode()
-    assert '<Gather action="http://127.0.0.1:8000/webhooks/twilio/voice/gather/"' in twiml
+    assert '<Gather action="http://127.0.0.1:8000/webhooks/twilio/voice/gather/?digit=9"' in twiml
     assert 'numDigits="1"' in twiml
     assert "press 9" in twiml
 
@@ -70,15 +70,14 @@ def test_a_delivered_status_changes_nothing(post_signed):
 def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings):
     from messaging.twiml import voice_message
 
-    settings.UNSUBSCRIBE_DIGIT = "8"
     settings.PUBLIC_URL = "https://crm.example.com"
-    twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.")
+    twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.", digit="#")
     assert twiml.startswith(
         '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://crm.example.com'
-        '/webhooks/twilio/voice/gather/" method="POST" numDigits="1" timeout="6">'
+        '/webhooks/twilio/voice/gather/?digit=%23" method="POST" numDigits="1" timeout="6">'
         "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
     )
-    assert "press 8 now, or call us back and press 8." in twiml
+    assert "press # now, or call us back and press #." in twiml
     assert "<Play>https://x.example/a.mp3</Play>" in voice_message(
         audio_url="https://x.example/a.mp3"
     )
@@ -99,3 +98,12 @@ def test_delivery_statuses_update_the_broadcast_recipient(post_signed):
     post_signed("/webhooks/twilio/status/", data)
     recipient.refresh_from_db()
     assert (recipient.status, recipient.error) == ("failed", "Unknown destination handset")
+
+
+def test_the_digit_a_broadcast_offered_is_the_one_that_opts_out(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    call = {"CallSid": "CA12", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}
+    post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "9"})
+    assert calls_status(contact) == OptInStatus.SUBSCRIBED  # 9 was not on offer
+    post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "8"})
+    assert calls_status(contact) == OptInStatus.HARD

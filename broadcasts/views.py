@@ -40,6 +40,8 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
         broadcast.save()
         return redirect("broadcasts:detail", pk=broadcast.pk)
     context = {"form": form, "audience": audience, "broadcast": broadcast}
+    if audience.is_valid():
+        context["audience_count"] = audience.qs.count()
     return render(request, "broadcasts/broadcast_form.html", context)
 
 

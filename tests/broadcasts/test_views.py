@@ -53,8 +53,11 @@ def test_a_manager_creates_previews_and_launches_an_sms_broadcast(
     assert "hx-trigger" not in progress.content.decode()  # polling stops when done
 
 
-def test_the_contacts_tables_filters_come_along(manager_client):
+def test_the_contacts_tables_filters_come_along_with_their_count(manager_client):
+    ContactFactory.create_batch(3)
+    ContactFactory(status="archived")
     page = manager_client.get(NEW + "?sms=subscribed&status=active&sort=name").content.decode()
+    assert '<strong class="audience-count">3 contacts</strong>' in page
     assert '<option value="subscribed" selected>' in page
     assert '<option value="active" selected>' in page
 

@@ -46,6 +46,8 @@ class BroadcastForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unsubscribe_digit"].required = False  # only voice needs it
+        self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
+        self.fields["channel"].initial = self.instance.channel or Channel.SMS
 
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()

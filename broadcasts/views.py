@@ -81,7 +81,14 @@ def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress fragment that the detail page polls while sending."""
     broadcast = get_object_or_404(Broadcast, pk=pk)
     context = {"broadcast": broadcast, "progress": services.progress(broadcast)}
-    return render(request, "broadcasts/_progress.html", context)
+    response = render(request, "broadcasts/_progress.html", context)
+    if request.htmx and broadcast.status not in (
+        Broadcast.Status.SENDING,
+        Broadcast.Status.SCHEDULED,
+    ):
+        # Finished while the page watched: reload it, for the recipients and the buttons.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @permission_required("broadcasts.launch_broadcast", raise_exception=True)

@@ -51,6 +51,10 @@ def test_a_manager_creates_previews_and_launches_an_sms_broadcast(
     progress = manager_client.get(reverse("broadcasts:progress", args=[broadcast.pk]))
     assert "1 of 1 done (100%)" in progress.content.decode()
     assert "hx-trigger" not in progress.content.decode()  # polling stops when done
+    polled = manager_client.get(
+        reverse("broadcasts:progress", args=[broadcast.pk]), headers={"HX-Request": "true"}
+    )
+    assert polled["HX-Refresh"] == "true"  # the watching page reloads once, finished
 
 
 def test_the_contacts_tables_filters_come_along_with_their_count(manager_client):

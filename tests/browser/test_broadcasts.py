@@ -31,3 +31,6 @@ def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_
     expect(page.locator("#progress")).to_contain_text("1 of 1 done (100%)", timeout=15_000)
     expect(page.locator("#progress progress")).to_have_attribute("value", "100")
     expect(page.locator("#progress")).to_contain_text("Done")
+    # The page reloads itself once done: the recipients and the buttons are current.
+    expect(page.locator("#recipients td", has_text="Sent")).to_have_count(1)
+    expect(page.get_by_role("button", name="Cancel the broadcast")).to_have_count(0)

@@ -118,7 +118,9 @@ def test_a_killed_worker_sends_nothing_twice_and_its_rows_become_unknown(worker_
     env = env | {"BROADCAST_RATE": "200", "BROADCAST_WORKERS": "1"}
     recipients = launch(env)
     [worker] = start_workers(env, 1)
+    deadline = time.monotonic() + 60
     while query(dsn, "SELECT count(*) FROM messaging_outboundmessage")[0][0] < 50:
+        assert time.monotonic() < deadline, "the worker sent nothing"
         time.sleep(0.1)
     worker.send_signal(signal.SIGKILL)
     worker.wait()

@@ -60,8 +60,33 @@ def claim(broadcast: Broadcast, *, size: int = BATCH) -> list[Recipient]:
 
 
 def send(broadcast: Broadcast, recipient: Recipient) -> None:
-    """Hand one claimed recipient's message to the provider, and record what came of it."""
+    """Hand one claimed recipient's message to the provider, and record what came of it.
+
+    Eligibility is checked once more under the number's lock, which an opt-out of the number
+    takes too: an opt-out that committed first is seen here, and one that comes later waits
+    until the message has been handed over.
+    """
     wait_for_slot()
+    with transaction.atomic():
+        contact_services.lock_number(recipient.phone, shared=True)
+        if not _still_eligible(broadcast, recipient):
+            Recipient.objects.filter(pk=recipient.pk).update(
+                status=Recipient.Status.SKIPPED, error="Opted out just before its turn."
+            )
+            return
+        outcome = _hand_over(broadcast, recipient)
+        Recipient.objects.filter(pk=recipient.pk, status=Recipient.Status.SENDING).update(**outcome)
+
+
+def _still_eligible(broadcast: Broadcast, recipient: Recipient) -> bool:
+    channel = broadcast.channel
+    return (
+        Contact.objects.eligible_for(channel).filter(pk=recipient.contact_id).exists()
+        and not PhoneOptOut.objects.filter(phone=recipient.phone, channel=channel).exists()
+    )
+
+
+def _hand_over(broadcast: Broadcast, recipient: Recipient) -> dict:
     backend = get_backend()
     outcome = {"status": Recipient.Status.SENT, "sent_at": timezone.now()}
     try:
@@ -89,7 +114,7 @@ def send(broadcast: Broadcast, recipient: Recipient) -> None:
         outcome = {"status": Recipient.Status.UNKNOWN, "error": str(error)}
     except SendError as error:
         outcome = {"status": Recipient.Status.FAILED, "error": str(error)}
-    Recipient.objects.filter(pk=recipient.pk, status=Recipient.Status.SENDING).update(**outcome)
+    return outcome
 
 
 def wait_for_slot() -> None:

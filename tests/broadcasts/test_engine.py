@@ -246,3 +246,16 @@ def test_an_audience_whose_tag_was_deleted_reaches_nobody(
     assert services.preview(b).receive == 0
     assert launched(b, manager, django_capture_on_commit_callbacks).status == "done"
     assert not LocmemBackend.outbox
+
+
+def test_a_stop_after_the_claim_and_before_the_hand_over_wins(manager):
+    contact = ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    [recipient] = sending.claim(b)
+    contact_services.record_hard_opt_out(
+        phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    sending.send(b, recipient)
+    assert not LocmemBackend.outbox
+    assert b.recipients.get().status == Recipient.Status.SKIPPED

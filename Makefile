@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint load-stop check-python clean
+.PHONY: run test lint load-stop bench check-python clean
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -43,7 +43,12 @@ test: $(VENV)/.installed
 	tests/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///test.sqlite3 $(PY) -m pytest -m "not postgres and not browser" $(PYTEST_ARGS)
 
-# Not part of make test: a load of signed STOP webhooks at gunicorn, with its figures.
+# Not part of make test: the benchmark at 1,000,000 contacts (a few minutes), written to
+# bench/latest.txt; and a load of signed STOP webhooks at gunicorn, with its figures.
+bench: $(VENV)/.installed
+	tests/with-postgres.sh $(PY) bench/run.py
+
+
 load-stop: $(VENV)/.installed
 	tests/with-postgres.sh $(PY) bench/load_stop_webhooks.py
 

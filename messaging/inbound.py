@@ -10,6 +10,7 @@ from django.utils import timezone
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from broadcasts.models import Recipient
 from contacts import services
 from contacts.models import Channel, Source
 from contacts.phones import normalize_phone
@@ -118,8 +119,6 @@ DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed
 def handle_status(payload: dict) -> str:
     """Delivery statuses of broadcast messages; error 21610 means the number opted out at
     the carrier."""
-    from broadcasts.models import Recipient
-
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
     if opted_out:
         services.record_hard_opt_out(

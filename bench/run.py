@@ -1,0 +1,225 @@
+"""The benchmark: the hot paths at 1,000,000 contacts on PostgreSQL (`make bench`).
+
+Builds (or reuses) a database of `--contacts` demo contacts, measures each path as medians
+over repeated runs, prints a table with the targets of issue 6, and writes it to
+bench/latest.txt. Not part of `make test`; no figure here is asserted.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("STATIC_ROOT", "/tmp/crm-bench-static")
+
+RESULTS: list[tuple[str, str, str]] = []
+
+
+def record(what: str, figure: str, target: str = "") -> None:
+    RESULTS.append((what, figure, target))
+    print(f"{what:58s} {figure:>22s}   {target}", flush=True)
+
+
+def median_ms(function, runs: int = 15) -> float:
+    function()  # warm up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--send-seconds", type=float, default=10)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("The benchmark runs on PostgreSQL: set DATABASE_URL or use make bench.")
+    call_command("migrate", verbosity=0)
+    # As in production: DEBUG off, static files collected.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from contacts.models import Contact
+
+    if Contact.objects.count() < args.contacts:
+        started = time.perf_counter()
+        call_command("seed_demo", contacts=args.contacts, verbosity=0)
+        record("seed_demo", f"{time.perf_counter() - started:.0f} s", "about a minute")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"{Contact.objects.count():,} contacts\n")
+    measure_pages()
+    measure_broadcasts(args.send_seconds)
+    measure_stop_webhook()
+    write_results()
+
+
+def measure_pages() -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts.models import Tag
+
+    user_model = get_user_model()
+    admin = user_model.objects.get(username="admin")
+    root, _ = user_model.objects.get_or_create(
+        username="bench-root", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client, superuser = Client(), Client()
+    client.force_login(admin)
+    superuser.force_login(root)
+
+    def page(url: str, as_client=client):
+        return lambda: as_client.get(url)
+
+    table = median_ms(page("/contacts/"))
+    changelist = median_ms(page("/admin/contacts/contact/", superuser))
+    record("1. Contacts table, first page (50 rows)", f"{table:.1f} ms", "≤ 15 ms")
+    record("   stock admin changelist, same data", f"{changelist:.1f} ms",
+           f"ratio {changelist / table:.1f}× (≥ 5×)")  # fmt: skip
+    tag = Tag.objects.get(name="Leads")
+    for label, url in [
+        ("2. Filter: SMS hard opt-outs", "/contacts/?sms=hard"),
+        ("   Filter: Calls soft opt-outs", "/contacts/?calls=soft"),
+        ("   Filter: one tag", f"/contacts/?tag={tag.pk}"),
+        ("3. Search: phone prefix (201) 200", "/contacts/?q=%28201%29+200"),
+        ("   Search: name prefix Aish", "/contacts/?q=Aish"),
+        ("4. Deep page: page 10,000", "/contacts/?page=10000"),
+    ]:
+        record(label, f"{median_ms(page(url), runs=9):.1f} ms", "≤ 25 ms")
+    counts = []
+    for per_page in (25, 100):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"/contacts/?per_page={per_page}")
+        counts.append(len(queries))
+    record("5. Queries per page at 25 and at 100 rows", f"{counts[0]} and {counts[1]}",
+           "the same, ≤ 8")  # fmt: skip
+
+
+def measure_broadcasts(send_seconds: float) -> None:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from broadcasts import services
+    from broadcasts.models import Broadcast
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    broadcast = Broadcast.objects.create(name="Bench", channel="sms", body="Hello")
+    preview = median_ms(lambda: services.preview(broadcast), runs=3)
+    record("6. Broadcast preview, SMS to everyone", f"{preview:.0f} ms", "≤ 300 ms")
+    manager = get_user_model().objects.get(username="manager")
+    started = time.perf_counter()
+    services.launch(broadcast=broadcast, by_user=manager)
+    elapsed = time.perf_counter() - started
+    recipients = broadcast.recipients.count()
+    record(f"7. Launch snapshot ({recipients:,} recipients)",
+           f"{recipients / elapsed:,.0f} rows/s", "≥ 200,000 rows/s")  # fmt: skip
+    for workers in (1, 2):
+        rate, peak = send_with_workers(broadcast.pk, workers, send_seconds)
+        record(f"8. Send path, locmem, {workers} worker{'s' if workers > 1 else ''}",
+               f"{rate:,.0f} recipients/s", "≥ 10,000 a worker")  # fmt: skip
+        record(f"9. Worker peak memory, {workers} worker{'s' if workers > 1 else ''}",
+               f"{peak:.0f} MB", "flat, < 200 MB")  # fmt: skip
+    services.cancel(broadcast=broadcast)
+
+
+SENDER = """
+import sys, django
+django.setup()
+from broadcasts import sending
+sending.run(int(sys.argv[1]))
+"""
+
+
+def send_with_workers(broadcast_id: int, workers: int, seconds: float) -> tuple[float, float]:
+    """Recipients sent per second by `workers` processes in `seconds`, and their peak RSS."""
+    from broadcasts.models import Recipient
+
+    env = os.environ | {"MESSAGING_BACKEND": "locmem", "BROADCAST_RATE": "1000000000"}
+    sent = Recipient.objects.filter(broadcast_id=broadcast_id, status="sent")
+    processes = [
+        subprocess.Popen([sys.executable, "-c", SENDER, str(broadcast_id)], env=env, cwd=ROOT)
+        for _ in range(workers)
+    ]
+    time.sleep(2)  # start-up
+    start_count, started = sent.count(), time.perf_counter()
+    peak = 0.0
+    while time.perf_counter() - started < seconds:
+        time.sleep(0.5)
+        peak = max(peak, *(_rss_mb(p.pid) for p in processes))
+    rate = (sent.count() - start_count) / (time.perf_counter() - started)
+    for process in processes:
+        process.kill()
+        process.wait()
+    # Rows left "sending" by the killed workers go back to pending for the next run.
+    Recipient.objects.filter(broadcast_id=broadcast_id, status="sending").update(status="pending")
+    return rate, peak
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure_stop_webhook() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "load_stop_webhooks.py"),
+         "--requests", "3000", "--concurrency", "8"],
+        env=env | {"DATABASE_URL": os.environ["DATABASE_URL"]}, cwd=ROOT,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    lines = result.stdout.strip().splitlines()
+    rate = next((line.split(": ")[1] for line in lines if "requests/s" in line), "?")
+    latency = next((line.split(": ", 1)[1] for line in lines if line.startswith("latency")), "?")
+    lost = next((line for line in lines if line.startswith("non-200")), "?")
+    record("10. STOP webhook, gunicorn, 8 connections", rate.split(" with")[0],
+           "≥ 400 requests/s")  # fmt: skip
+    record("    latency", latency, "p99 ≤ 30 ms")
+    record("    correctness", lost.replace("numbers ", ""), "no opt-out lost")
+
+
+def write_results() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL {version}, {time.strftime('%Y-%m-%d')}"
+    )
+    lines = [f"Benchmark at 1,000,000 contacts: {machine}", ""]
+    lines += [f"{what:58s} {figure:>22s}   {target}" for what, figure, target in RESULTS]
+    (ROOT / "bench" / "latest.txt").write_text("\n".join(lines) + "\n")
+    print(f"\nWritten to bench/latest.txt ({machine}).")
+
+
+if __name__ == "__main__":
+    main()

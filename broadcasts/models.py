@@ -115,7 +115,13 @@ class Recipient(models.Model):
             models.UniqueConstraint(fields=["broadcast", "phone"], name="one_message_per_number")
         ]
         indexes = [
-            models.Index(fields=["broadcast", "status", "id"], name="recipient_claim"),
+            models.Index(fields=["broadcast", "status", "id"], name="recipient_status"),
+            # What a claim reads: the next pending recipients of a broadcast, in order.
+            models.Index(
+                fields=["broadcast", "id"],
+                name="recipient_pending",
+                condition=models.Q(status="pending"),
+            ),
             models.Index(fields=["sid"], name="recipient_sid"),
         ]
 

@@ -19,11 +19,39 @@ from django.utils import timezone
 from broadcasts.models import Broadcast, Recipient, SendRate
 from contacts import services as contact_services
 from contacts.models import Channel, Contact, PhoneOptOut, Source
-from messaging.backends import MaybeSent, RecipientOptedOut, RetryLater, SendError, get_backend
+from messaging.backends import (
+    BaseBackend,
+    MaybeSent,
+    RecipientOptedOut,
+    RetryLater,
+    SendError,
+    get_backend,
+)
 from messaging.twiml import voice_message
 
 logger = logging.getLogger(__name__)
 BATCH = 100
+
+
+def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
+    """The ids of the recipients who may receive the broadcast's channel at this instant."""
+    contacts = set(
+        Contact.objects.eligible_for(broadcast.channel)
+        .filter(pk__in=[r.contact_id for r in recipients])
+        .values_list("pk", flat=True)
+    )
+    blocked = set(
+        PhoneOptOut.objects.filter(
+            channel=broadcast.channel, phone__in=[r.phone for r in recipients]
+        ).values_list("phone", flat=True)
+    )
+    return {r.pk for r in recipients if r.contact_id in contacts and r.phone not in blocked}
+
+
+def _skip(recipients: list[Recipient], reason: str) -> None:
+    Recipient.objects.filter(pk__in=[r.pk for r in recipients]).update(
+        status=Recipient.Status.SKIPPED, error=reason
+    )
 
 
 def claim(broadcast: Broadcast, *, size: int = BATCH) -> list[Recipient]:
@@ -36,58 +64,43 @@ def claim(broadcast: Broadcast, *, size: int = BATCH) -> list[Recipient]:
             .filter(Q(retry_at=None) | Q(retry_at__lte=now))
             .order_by("id")[:size]
         )
-        if not batch:
-            return []
-        eligible = set(
-            Contact.objects.eligible_for(broadcast.channel)
-            .filter(pk__in=[r.contact_id for r in batch])
-            .values_list("pk", flat=True)
-        )
-        blocked = set(
-            PhoneOptOut.objects.filter(
-                channel=broadcast.channel, phone__in=[r.phone for r in batch]
-            ).values_list("phone", flat=True)
-        )
-        claimed = [r for r in batch if r.contact_id in eligible and r.phone not in blocked]
-        skipped = [r.pk for r in batch if r not in claimed]
-        Recipient.objects.filter(pk__in=skipped).update(
-            status=Recipient.Status.SKIPPED, error="Not eligible any more when its turn came."
-        )
+        eligible = _eligible(broadcast, batch) if batch else set()
+        claimed = [r for r in batch if r.pk in eligible]
+        _skip([r for r in batch if r.pk not in eligible], "Not eligible any more at its turn.")
         Recipient.objects.filter(pk__in=[r.pk for r in claimed]).update(
             status=Recipient.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
+    for recipient in claimed:
+        recipient.attempts += 1
     return claimed
 
 
-def send(broadcast: Broadcast, recipient: Recipient) -> None:
-    """Hand one claimed recipient's message to the provider, and record what came of it.
+def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
+    """Hand claimed recipients' messages to the provider, and record what came of each.
 
-    Eligibility is checked once more under the number's lock, which an opt-out of the number
+    Eligibility is checked once more under the numbers' locks, which an opt-out of a number
     takes too: an opt-out that committed first is seen here, and one that comes later waits
     until the message has been handed over.
     """
-    wait_for_slot()
+    if not recipients:
+        return
+    first_slot, interval = reserve_slots(len(recipients))
     with transaction.atomic():
-        contact_services.lock_number(recipient.phone, shared=True)
-        if not _still_eligible(broadcast, recipient):
-            Recipient.objects.filter(pk=recipient.pk).update(
-                status=Recipient.Status.SKIPPED, error="Opted out just before its turn."
-            )
-            return
-        outcome = _hand_over(broadcast, recipient)
-        Recipient.objects.filter(pk=recipient.pk, status=Recipient.Status.SENDING).update(**outcome)
+        contact_services.lock_numbers([r.phone for r in recipients], shared=True)
+        eligible = _eligible(broadcast, recipients)
+        _skip([r for r in recipients if r.pk not in eligible], "Opted out just before its turn.")
+        done, backend = [], get_backend()
+        for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
+            _sleep_until(first_slot + position * interval)
+            for field, value in _hand_over(broadcast, recipient, backend).items():
+                setattr(recipient, field, value)
+            done.append(recipient)
+        Recipient.objects.bulk_update(
+            done, ["status", "sent_at", "sid", "error", "retry_at"], batch_size=500
+        )
 
 
-def _still_eligible(broadcast: Broadcast, recipient: Recipient) -> bool:
-    channel = broadcast.channel
-    return (
-        Contact.objects.eligible_for(channel).filter(pk=recipient.contact_id).exists()
-        and not PhoneOptOut.objects.filter(phone=recipient.phone, channel=channel).exists()
-    )
-
-
-def _hand_over(broadcast: Broadcast, recipient: Recipient) -> dict:
-    backend = get_backend()
+def _hand_over(broadcast: Broadcast, recipient: Recipient, backend: BaseBackend) -> dict:
     outcome = {"status": Recipient.Status.SENT, "sent_at": timezone.now()}
     try:
         if broadcast.channel == Channel.SMS:
@@ -117,16 +130,23 @@ def _hand_over(broadcast: Broadcast, recipient: Recipient) -> dict:
     return outcome
 
 
-def wait_for_slot() -> None:
-    """Keep all workers together under BROADCAST_RATE messages a second."""
-    interval = timedelta(seconds=1 / settings.BROADCAST_RATE)
+def reserve_slots(count: int) -> tuple[float, float]:
+    """Reserve `count` consecutive sending slots, shared by all workers (BROADCAST_RATE a
+    second); return the first slot's time (time.time()) and the interval between slots."""
+    interval = 1 / settings.BROADCAST_RATE
     with transaction.atomic():
         slot, _ = SendRate.objects.select_for_update().get_or_create(pk=1)
         now = timezone.now()
         start = max(slot.next_at, now)
-        slot.next_at = start + interval
+        slot.next_at = start + timedelta(seconds=interval * count)
         slot.save(update_fields=["next_at"])
-    time.sleep(max((start - now).total_seconds(), 0))
+    return start.timestamp(), interval
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.time()
+    if delay > 0:
+        time.sleep(delay)
 
 
 def reap(*, older_than: timedelta | None = None) -> int:
@@ -145,8 +165,7 @@ def run(broadcast_id: int) -> None:
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled
         claimed = claim(broadcast)
-        for recipient in claimed:
-            send(broadcast, recipient)
+        send_batch(broadcast, claimed)
         if claimed:
             continue
         waiting = broadcast.recipients.filter(status=Recipient.Status.PENDING)

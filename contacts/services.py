@@ -100,17 +100,21 @@ def resubscribe(
         raise hard_opt_out_error(hard)
 
 
-def lock_number(phone: str, *, shared: bool = False) -> None:
-    """Serialise an opt-out of a number with the sends to it, until the transaction ends.
+def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
+    """Serialise opt-outs of these numbers with the sends to them, until the transaction ends.
 
-    A send holds the lock shared while it checks and hands its message over; an opt-out takes
-    it exclusively, so it either commits before the send's check or waits for the hand-over.
-    On SQLite, a writing transaction holds the whole database, which does the same.
+    A send holds the locks shared while it checks and hands its messages over; an opt-out
+    takes its number's lock exclusively, so it either commits before the send's check or
+    waits for the hand-over. On SQLite, a writing transaction holds the whole database, which
+    does the same.
     """
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and phones:
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [phone])
+            cursor.execute(
+                f"SELECT {function}(hashtextextended(phone, 0)) FROM unnest(%s::text[]) phone",
+                [sorted(set(phones))],
+            )
 
 
 @transaction.atomic
@@ -129,7 +133,7 @@ def record_hard_opt_out(
     if source not in CONTACT_ACTIONS:
         raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
     phone = normalize_phone(phone)
-    lock_number(phone)
+    lock_numbers([phone])
     existing = PhoneOptOut.objects.filter(phone=phone, channel=channel).first()
     if existing:
         return existing

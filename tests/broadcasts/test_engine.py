@@ -143,9 +143,7 @@ def test_cancelling_stops_what_was_not_sent(manager):
     ContactFactory.create_batch(5)
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
-    claimed = sending.claim(b, size=2)
-    for recipient in claimed:
-        sending.send(b, recipient)
+    sending.send_batch(b, sending.claim(b, size=2))
     assert services.cancel(broadcast=b) == 3
     sending.run(b.pk)
     assert len(LocmemBackend.outbox) == 2
@@ -252,10 +250,10 @@ def test_a_stop_after_the_claim_and_before_the_hand_over_wins(manager):
     contact = ContactFactory()
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
-    [recipient] = sending.claim(b)
+    claimed = sending.claim(b)
     contact_services.record_hard_opt_out(
         phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD
     )
-    sending.send(b, recipient)
+    sending.send_batch(b, claimed)
     assert not LocmemBackend.outbox
     assert b.recipients.get().status == Recipient.Status.SKIPPED

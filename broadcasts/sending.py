@@ -31,6 +31,7 @@ from messaging.twiml import voice_message
 
 logger = logging.getLogger(__name__)
 BATCH = 100
+CARRIER_OPT_OUT = "Opted out at the carrier (21610)"
 
 
 def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
@@ -98,6 +99,14 @@ def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
         Recipient.objects.bulk_update(
             done, ["status", "sent_at", "sid", "error", "retry_at"], batch_size=500
         )
+    # Numbers the carrier refused (21610): each opt-out in its own transaction, after the
+    # batch's outcomes are safe. (Were the worker to die first, the provider refuses again.)
+    for recipient in done:
+        if recipient.error.startswith(CARRIER_OPT_OUT):
+            contact_services.record_hard_opt_out(
+                phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
+                words="Error 21610: the recipient opted out at the carrier.",
+            )  # fmt: skip
 
 
 def _hand_over(broadcast: Broadcast, recipient: Recipient, backend: BaseBackend) -> dict:
@@ -113,11 +122,7 @@ def _hand_over(broadcast: Broadcast, recipient: Recipient, backend: BaseBackend)
             )
             outcome["sid"] = backend.make_call(to=recipient.phone, twiml=twiml)
     except RecipientOptedOut as error:
-        outcome = {"status": Recipient.Status.SKIPPED, "error": str(error)}
-        contact_services.record_hard_opt_out(
-            phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
-            words="Error 21610: the recipient opted out at the carrier.",
-        )  # fmt: skip
+        outcome = {"status": Recipient.Status.SKIPPED, "error": f"{CARRIER_OPT_OUT}: {error}"}
     except RetryLater as error:
         # Not processed by the provider: safe to try again, later and later.
         delay = min(2**recipient.attempts, 300)

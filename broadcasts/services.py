@@ -96,6 +96,10 @@ def start(broadcast: Broadcast) -> int:
             [broadcast.pk, *params],
         )
         count = cursor.rowcount
+        if connection.vendor == "postgresql" and count > 10_000:
+            # Statistics that know these rows, so that claims use the pending-recipients
+            # index from the first batch rather than walking the whole table.
+            cursor.execute("ANALYZE broadcasts_recipient")
     Broadcast.objects.filter(pk=broadcast.pk).update(
         status=Broadcast.Status.SENDING, launched_at=timezone.now()
     )

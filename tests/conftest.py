@@ -1,5 +1,10 @@
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
+
+# No per-example deadline: a slow first example (a cold cache, a busy CI machine) is not a bug.
+hypothesis_settings.register_profile("crm", deadline=None)
+hypothesis_settings.load_profile("crm")
 
 from crm.roles import ADMIN, MANAGER, STAFF
 from tests.factories import UserFactory

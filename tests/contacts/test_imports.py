@@ -119,7 +119,9 @@ def test_a_failure_half_way_leaves_nothing_behind(db, monkeypatch):
     assert not Contact.objects.exists()
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_any_bytes_give_a_plan_or_a_clear_error(db, data):
     try:

@@ -2,13 +2,13 @@ import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
-# No per-example deadline: a slow first example (a cold cache, a busy CI machine) is not a bug.
-hypothesis_settings.register_profile("crm", deadline=None)
-hypothesis_settings.load_profile("crm")
-
 from crm.roles import ADMIN, MANAGER, STAFF
 from tests.factories import UserFactory
 from tests.twilio_standin import twilio  # noqa: F401 (a fixture: the Twilio API stand-in)
+
+# No per-example deadline: a slow first example (a cold cache, a busy CI machine) is not a bug.
+hypothesis_settings.register_profile("crm", deadline=None)
+hypothesis_settings.load_profile("crm")
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ app_name = "contacts"
 urlpatterns = [
     path("", views.ContactListView.as_view(), name="list"),
     path("columns/", views.save_columns, name="columns"),
+    path("count/", views.matching_count, name="count"),
     path("bulk/", views.bulk_action, name="bulk"),
     path("import/", views.import_contacts, name="import"),
     path("import/apply/", views.apply_import, name="import_apply"),

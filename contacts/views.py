@@ -253,3 +253,12 @@ def apply_import(request: HttpRequest) -> HttpResponse:
     for problem in result.kept_hard:
         messages.warning(request, f"Row {problem.row}, {problem.column}: {problem.reason}")
     return redirect("contacts:list")
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+def matching_count(request: HttpRequest) -> HttpResponse:
+    """How many contacts the table's filters match: fetched after the page, so the page
+    itself never counts."""
+    filters = ContactFilter(request.GET, queryset=Contact.objects.all())
+    count = filters.qs.count() if filters.is_valid() else 0
+    return HttpResponse(f"{count:,}")

@@ -9,7 +9,9 @@ pytestmark = pytest.mark.browser
 def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_url):
     page = login("manager")
     page.goto(f"{app_url}/contacts/?q=Contact")
-    page.get_by_role("link", name="Send a broadcast to these contacts").click()
+    link = page.get_by_role("link", name="Send a broadcast to these 2 contacts")
+    expect(link).to_be_visible()  # the count arrives after the page
+    link.click()
 
     page.get_by_label("Name").fill("Browser test reminder")
     page.get_by_role("radio", name="SMS").check()

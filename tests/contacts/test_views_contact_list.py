@@ -150,3 +150,10 @@ def test_names_and_tags_render_as_text(client, staff_user):
 def test_users_without_a_role_may_not_browse(client, db):
     client.force_login(UserFactory())
     assert client.get(URL).status_code == 403
+
+
+def test_the_matching_count_is_fetched_apart_from_the_page(client, staff_user, people):
+    client.force_login(staff_user)
+    assert client.get(reverse("contacts:count"), {"sms": "opted_out"}).content == b"2"
+    assert client.get(reverse("contacts:count")).content == b"4"
+    assert client.get(reverse("contacts:count"), {"sms": "bogus"}).content == b"0"

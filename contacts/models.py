@@ -134,6 +134,11 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.phone})"
 
+    def get_absolute_url(self) -> str:
+        from contacts.display import url_pattern
+
+        return url_pattern("contacts:detail").format(self.pk)
+
     @property
     def phone_display(self) -> str:
         return format_phone(self.phone)

@@ -100,6 +100,9 @@ class Command(BaseCommand):
             created = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (n % 8760) || ' hours')"
         first, last, areas = len(FIRST_NAMES), len(LAST_NAMES), len(AREA_CODES)
         phone_key = f"(n - CASE WHEN n % {SHARED_PHONE_EVERY} = 0 THEN 1 ELSE 0 END)"
+        # Names from a hash of n, so that they do not follow the id-based states and tags:
+        # real names say nothing about who opted out, and the planner assumes as much.
+        name_key = "((n * 2654435761) % 4294967296)"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
@@ -115,8 +118,8 @@ class Command(BaseCommand):
                             WHEN n % 40 = 13 THEN 'archived' ELSE 'active' END,
                        {created}, {created}
                 FROM seq
-                JOIN first_names f ON f.i = n % {first}
-                JOIN last_names l ON l.i = (n / {first}) % {last}
+                JOIN first_names f ON f.i = {name_key} % {first}
+                JOIN last_names l ON l.i = ({name_key} / {first}) % {last}
                 JOIN areas a ON a.i = {phone_key} % {areas}
                 ORDER BY n
                 """

@@ -3,10 +3,11 @@ one action a user may take on each channel."""
 
 from dataclasses import dataclass
 from functools import cache
+from html import escape
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeData, SafeString
 
 from contacts.models import Channel, Contact, OptInStatus, OptOut
 
@@ -74,6 +75,85 @@ def channel_icons(contact: Contact) -> list[ChannelIcon]:
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
         icons.append(ChannelIcon(channel, status, tooltip(opt_out, channel), contact.pk))
     return icons
+
+
+# The Opt-In Status cell, drawn here rather than by a template include per row: on a page of
+# 200 contacts the include cost more than all of the page's SQL.
+_ITEM = '<span class="opt-in-item">{}<span class="tooltip" role="tooltip" id="{}">{}</span></span>'
+_READ_ONLY_ICON = (
+    '<span class="opt-in-icon is-{}" tabindex="0" role="img" aria-label="{}"'
+    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></span>'
+)
+_MENU = (
+    '<details class="opt-in-details"><summary class="opt-in-icon is-{}" aria-label="{}"'
+    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></summary>'
+    '<div class="opt-in-menu"><p>{}</p>{}</div></details>'
+)
+_ACTION = (
+    '<form method="post" action="{url}" hx-post="{url}" hx-target="#opt-in-{pk}"'
+    ' hx-swap="outerHTML">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+    '<input type="hidden" name="channel" value="{channel}">'
+    '<input type="hidden" name="action" value="{action}">'
+    '<input type="hidden" name="next" value="{next}">'
+    '<button type="submit" class="button">{label}</button></form>'
+)
+_HARD_REASON = (
+    '<p class="hard-reason">A hard opt-out was the contact\'s own action:'
+    " nobody here can reverse it.</p>"
+)
+
+
+def fill(template: str, *args, **kwargs) -> SafeString:
+    """`template.format(...)` with every value escaped unless it is safe HTML already: what
+    format_html does, at a fraction of its cost for the thousands of cells of a page."""
+
+    def escaped(value):
+        return value if isinstance(value, SafeData) else escape(str(value), quote=True)
+
+    return SafeString(
+        template.format(
+            *map(escaped, args), **{name: escaped(value) for name, value in kwargs.items()}
+        )
+    )
+
+
+def opt_in_cell(
+    contact: Contact, *, can_change: bool, next_url: str, csrf_token: str, message: str = ""
+) -> SafeString:
+    """Both channels' icons with their tooltips, and for a user who may change them, the one
+    action each allows. htmx swaps this whole block after an action."""
+    items = []
+    for icon in channel_icons(contact):
+        tip_id = f"tip-{contact.pk}-{icon.channel}"
+        if can_change:
+            action = (
+                fill(
+                    _ACTION,
+                    url=icon.url,
+                    pk=contact.pk,
+                    csrf=csrf_token,
+                    channel=icon.channel,
+                    action=icon.action,
+                    next=next_url,
+                    label=icon.action_label,
+                )  # fmt: skip
+                if icon.action
+                else SafeString(_HARD_REASON)
+            )
+            button = fill(
+                _MENU, icon.status, icon.accessible_name, tip_id, icon.icon, icon.tooltip, action
+            )
+        else:
+            button = fill(_READ_ONLY_ICON, icon.status, icon.accessible_name, tip_id, icon.icon)
+        items.append(fill(_ITEM, button, tip_id, icon.tooltip))
+    status = fill('<span class="opt-in-message" role="status">{}</span>', message)
+    return fill(
+        '<div class="opt-in" id="opt-in-{}">{}{}</div>',
+        contact.pk,
+        SafeString("".join(items)),
+        status if message else SafeString(""),
+    )
 
 
 def opt_in_icons(contact: Contact) -> SafeString:

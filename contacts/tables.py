@@ -9,8 +9,8 @@ DEFAULT_PAGE_SIZE = 50
 class ContactTable(tables.Table):
     """The Contacts table's columns, ordering and visibility.
 
-    Its rows are drawn by one template loop (contacts/_contact_rows.html), not cell by cell
-    through django-tables2, which costs several times more per page.
+    Its rows are drawn by contacts.rows and paged by contacts.paging, not cell by cell and
+    page by page number through django-tables2, which cost several times more.
     """
 
     selection = tables.CheckBoxColumn(accessor="pk", orderable=False)
@@ -29,11 +29,6 @@ class ContactTable(tables.Table):
 
     # Every column but the selection box can be hidden from the Columns menu.
     hideable = ["name", "phone", "email", "tags", "status", "opt_in", "created_at"]
-
-    def paginate(self, *args, per_page=None, **kwargs):
-        if per_page not in PAGE_SIZES:
-            per_page = DEFAULT_PAGE_SIZE
-        return super().paginate(*args, per_page=per_page, **kwargs)
 
     @property
     def visible(self) -> set[str]:

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
-from django_tables2 import LazyPaginator, SingleTableMixin
+from django_tables2 import SingleTableMixin
 
-from contacts import imports, services
+from contacts import imports, paging, services
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -32,14 +32,17 @@ from contacts.models import (
     ContactQuerySet,
     ContactTablePreference,
     HardOptOutError,
+    OptOut,
     Tag,
 )
-from contacts.tables import PAGE_SIZES, ContactTable
+from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
 
 
 def _contacts() -> ContactQuerySet:
-    # Four queries a page, whatever its size: contacts, their opt-outs, who made those, tags.
-    return Contact.objects.prefetch_related("opt_outs__actor", "tags")
+    # Three queries a page, whatever its size: contacts, their opt-outs with who made them,
+    # and their tags.
+    opt_outs = Prefetch("opt_outs", queryset=OptOut.objects.select_related("actor"))
+    return Contact.objects.prefetch_related(opt_outs, "tags")
 
 
 def _next(request: HttpRequest, default: str) -> str:
@@ -58,8 +61,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     table_class = ContactTable
     filterset_class = ContactFilter
     template_name = "contacts/contact_list.html"
-    # LazyPaginator: no COUNT(*) over the whole table for the first page.
-    table_pagination = {"paginator_class": LazyPaginator}
+    # django-tables2 orders the rows; contacts.paging pages them by their sort keys.
+    table_pagination = False
 
     def get_queryset(self):
         return _contacts()
@@ -75,14 +78,31 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         table = context["table"]
+        per_page = self.request.GET.get("per_page", "")
+        per_page = int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE
+        try:
+            page = paging.paginate(table.data.data, self.request.GET, per_page)
+        except paging.BadCursor as error:
+            messages.warning(self.request, f"{error} Here is the first page.")
+            first = self.request.GET.copy()
+            for name in ("after", "before", "page"):
+                first.pop(name, None)
+            page = paging.paginate(table.data.data, first, per_page)
+        # The tags, read once for both the Tag filter and the bulk bar's tag choice.
+        tags = list(Tag.objects.all())
+        context["filter"].form.fields["tag"].widget.choices = [("", "Any")] + [
+            (tag.pk, tag.name) for tag in tags
+        ]
         context |= {
             "visible": table.visible,
             "columns": [(name, table.columns[name].header) for name in ContactTable.hideable],
+            "page": page,
+            "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "can_change": self.request.user.has_perm("contacts.change_subscription"),
             "next": self.request.get_full_path(),
             "bulk_actions": bulk_actions_for(self.request.user),
-            "tags": Tag.objects.all(),
+            "tags": tags,
         }
         return context
 

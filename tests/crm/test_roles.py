@@ -1,6 +1,8 @@
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
+from crm.roles import ADMIN, MANAGER
 from tests.factories import UserFactory
 
 CAN = {
@@ -37,3 +39,20 @@ def test_no_role_may_delete_contacts_or_edit_the_ledger(db):
 
 def test_a_superuser_can_do_everything(superuser):
     assert all(superuser.has_perm(perm) for perm in ALL)
+
+
+def test_the_header_shows_each_role_and_permissions_come_from_roles_and_the_user(client, db):
+    user = UserFactory(username="both", role=ADMIN)
+    user.groups.add(Group.objects.get(name=MANAGER))
+    client.force_login(user)
+    page = client.get(reverse("contacts:list")).content.decode()
+    assert '<span class="role">Admin</span><span class="role">Manager</span>' in page
+
+    loner = UserFactory(username="loner")
+    assert not loner.has_perm("contacts.view_contact")
+    loner.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    loner = type(loner).objects.get(pk=loner.pk)  # a fresh object: no cached permissions
+    assert loner.has_perm("contacts.view_contact")
+    assert not loner.has_perm("contacts.change_contact")
+    client.force_login(loner)
+    assert client.get(reverse("contacts:list")).status_code == 200

@@ -101,8 +101,10 @@ class Command(BaseCommand):
         first, last, areas = len(FIRST_NAMES), len(LAST_NAMES), len(AREA_CODES)
         phone_key = f"(n - CASE WHEN n % {SHARED_PHONE_EVERY} = 0 THEN 1 ELSE 0 END)"
         # Names from a hash of n, so that they do not follow the id-based states and tags:
-        # real names say nothing about who opted out, and the planner assumes as much.
-        name_key = "((n * 2654435761) % 4294967296)"
+        # real names say nothing about who opted out, and the planner assumes as much. The
+        # high 16 bits of Knuth's multiplicative hash: its low bits keep n's parity, which
+        # the tags follow.
+        name_key = "(((n * 2654435761) % 4294967296) / 65536)"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""

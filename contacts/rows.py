@@ -8,7 +8,7 @@ even through a template loop, a page's cells cost several times its SQL.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
@@ -47,12 +47,16 @@ def _email(contact: Contact, page: Page) -> SafeString:
 
 
 def _tags(contact: Contact, page: Page) -> SafeString:
-    tags = "".join(fill('<span class="tag">{}</span>', tag.name) for tag in contact.tags.all())
+    tags = "".join(fill('<span class="tag">{}</span>', tag.name) for tag in contact.tag_list)
     return fill("<td>{}</td>", SafeString(tags))
 
 
+STATUS_LABELS = dict(Contact.Status.choices)
+
+
 def _status(contact: Contact, page: Page) -> SafeString:
-    return fill('<td class="status-{}">{}</td>', contact.status, contact.get_status_display())
+    label = STATUS_LABELS.get(contact.status, contact.status)
+    return fill('<td class="status-{}">{}</td>', contact.status, label)
 
 
 def _opt_in(contact: Contact, page: Page) -> SafeString:
@@ -63,7 +67,9 @@ def _opt_in(contact: Contact, page: Page) -> SafeString:
 
 
 def _created_at(contact: Contact, page: Page) -> SafeString:
-    return fill('<td class="nowrap">{}</td>', format_date(localtime(contact.created_at), "j M Y"))
+    day = localtime(contact.created_at)
+    # As the date filter's "j M Y", e.g. 26 Nov 2026.
+    return fill('<td class="nowrap">{} {} {}</td>', day.day, MONTHS_3[day.month].title(), day.year)
 
 
 CELLS: dict[str, Callable[[Contact, Page], SafeString]] = {

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -32,7 +32,6 @@ from contacts.models import (
     ContactQuerySet,
     ContactTablePreference,
     HardOptOutError,
-    OptOut,
     Tag,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
@@ -41,8 +40,7 @@ from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
 def _contacts() -> ContactQuerySet:
     # Three queries a page, whatever its size: contacts, their opt-outs with who made them,
     # and their tags.
-    opt_outs = Prefetch("opt_outs", queryset=OptOut.objects.select_related("actor"))
-    return Contact.objects.prefetch_related(opt_outs, "tags")
+    return Contact.objects.with_consent()
 
 
 def _next(request: HttpRequest, default: str) -> str:

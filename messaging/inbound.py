@@ -126,7 +126,7 @@ def handle_status(payload: dict) -> str:
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip
     status = Recipient.Status.SKIPPED if opted_out else DELIVERY.get(payload["MessageStatus"])
-    if status:
+    if status and payload.get("MessageSid"):
         Recipient.objects.filter(sid=payload["MessageSid"]).update(
             status=status, error=payload.get("ErrorMessage", "")
         )

@@ -5,29 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('broadcasts', '0004_claim_index'),
-        ('contacts', '0004_search_indexes'),
+        ("broadcasts", "0004_claim_index"),
+        ("contacts", "0004_search_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='recipient',
-            name='recipient_sid',
+            model_name="recipient",
+            name="recipient_sid",
         ),
         migrations.AlterField(
-            model_name='recipient',
-            name='broadcast',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='recipients', to='broadcasts.broadcast'),
+            model_name="recipient",
+            name="broadcast",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="recipients",
+                to="broadcasts.broadcast",
+            ),
         ),
         migrations.AlterField(
-            model_name='recipient',
-            name='contact',
-            field=models.ForeignKey(db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='contacts.contact'),
+            model_name="recipient",
+            name="contact",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="contacts.contact",
+            ),
         ),
         migrations.AddIndex(
-            model_name='recipient',
-            index=models.Index(condition=models.Q(('sid', ''), _negated=True), fields=['sid'], name='recipient_sid'),
+            model_name="recipient",
+            index=models.Index(
+                condition=models.Q(("sid", ""), _negated=True), fields=["sid"], name="recipient_sid"
+            ),
         ),
     ]

@@ -1,0 +1,69 @@
+"""In the browser: every page keeps to the Content-Security-Policy, and names and replies that
+carry HTML or script show as text, with no script run and no dialog opened."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_simulate_inbound import simulate
+
+pytestmark = pytest.mark.browser
+
+PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def watch(page) -> dict[str, list[str]]:
+    """Dialogs opened and Content-Security-Policy violations reported on `page`."""
+    seen = {"dialogs": [], "violations": []}
+    page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and seen["violations"].append(message.text)
+        ),
+    )
+    return seen
+
+
+def test_no_page_needs_an_inline_script_or_style(login, app_url):
+    page = login("admin")
+    seen = watch(page)
+    for path in [
+        "/contacts/", "/contacts/?sms=hard", "/contacts/import/", "/broadcasts/",
+        "/messaging/possible-opt-outs/", "/messaging/outbox/", "/admin/",
+        "/admin/contacts/contact/", "/accounts/password_change/",
+    ]:  # fmt: skip
+        response = page.goto(app_url + path)
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+    page.goto(f"{app_url}/contacts/?q=Contact+A")
+    page.get_by_role("link", name="Contact A").click()
+    page.wait_for_load_state("networkidle")
+    assert seen["violations"] == []
+
+
+def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
+    page = login("admin")
+    seen = watch(page)
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    page.get_by_role("link", name="Contact B").click()
+    detail = page.url
+    page.fill("#id_name", PAYLOAD)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text(f"{PAYLOAD}: saved.")).to_be_visible()
+
+    # A reply that may ask to stop, with a script in it, waits for review.
+    simulate(app_env, app_url, "--from", "+14155550101", "--body", f"stop by {PAYLOAD} later?")
+    try:
+        for path in ["/contacts/?q=img", "/admin/contacts/contact/?q=img",
+                     "/messaging/possible-opt-outs/"]:  # fmt: skip
+            page.goto(app_url + path)
+            expect(page.get_by_text(PAYLOAD).first).to_be_visible()
+        page.goto(detail)
+        expect(page.get_by_role("heading", name=PAYLOAD)).to_be_visible()
+        assert page.locator("img[src=x]").count() == 0
+        assert seen["dialogs"] == []
+        assert seen["violations"] == []
+    finally:
+        page.goto(detail)
+        page.fill("#id_name", "Contact B")
+        page.get_by_role("button", name="Save").click()

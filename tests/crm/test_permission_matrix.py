@@ -1,0 +1,179 @@
+"""Every URL and every POST action, for anonymous visitors and each role: allowed or denied.
+
+A denied request gets the login page (anonymous) or 403, and changes nothing. The webhooks
+are the only views without CSRF protection, and they refuse unsigned requests.
+"""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from broadcasts.models import Broadcast
+from contacts.models import ConsentEvent, Contact, ContactTablePreference, OptOut
+from crm.roles import ADMIN, MANAGER, STAFF
+from messaging.models import PossibleOptOut
+from tests.factories import ContactFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "staff", "admin", "manager", "superuser"]
+VIEW = {"staff", "admin", "manager", "superuser"}
+EDIT = {"admin", "superuser"}
+SEND = {"manager", "superuser"}
+NOBODY: set[str] = set()
+
+BROADCAST = {"name": "Forged", "channel": "sms", "body": "Hello", "unsubscribe_digit": "9"}
+
+# (URL name, what its id is of, method, data, who may)
+CASES = [
+    ("home", None, "GET", {}, VIEW),
+    ("contacts:list", None, "GET", {}, VIEW),
+    ("contacts:count", None, "GET", {}, VIEW),
+    ("contacts:detail", "contact", "GET", {}, VIEW),
+    ("contacts:detail", "contact", "POST", {"name": "Forged", "phone": "+14155550199"}, EDIT),
+    ("contacts:columns", None, "POST", {"show": ["name"]}, VIEW),
+    (
+        "contacts:subscription",
+        "contact",
+        "POST",
+        {"channel": "sms", "action": "unsubscribe"},
+        EDIT,
+    ),  # fmt: skip
+    (
+        "contacts:bulk",
+        None,
+        "POST",
+        {"action": "unsubscribe_sms", "scope": "all", "confirmed": "1", "query": ""},
+        EDIT,
+    ),  # fmt: skip
+    ("contacts:bulk", None, "POST", {"action": "export", "scope": "all", "query": ""}, VIEW),
+    ("contacts:import", None, "GET", {}, EDIT),
+    ("contacts:import", None, "POST", {}, EDIT),
+    ("contacts:import_apply", None, "POST", {}, EDIT),
+    ("broadcasts:list", None, "GET", {}, VIEW),
+    ("broadcasts:new", None, "GET", {}, SEND),
+    ("broadcasts:new", None, "POST", BROADCAST, SEND),
+    ("broadcasts:detail", "broadcast", "GET", {}, VIEW),
+    ("broadcasts:progress", "broadcast", "GET", {}, VIEW),
+    ("broadcasts:edit", "broadcast", "GET", {}, SEND),
+    ("broadcasts:edit", "broadcast", "POST", BROADCAST, SEND),
+    ("broadcasts:launch", "broadcast", "GET", {}, SEND),
+    ("broadcasts:launch", "broadcast", "POST", {}, SEND),
+    ("broadcasts:cancel", "broadcast", "POST", {}, SEND),
+    ("broadcasts:unschedule", "broadcast", "POST", {}, SEND),
+    ("messaging:possible_opt_outs", None, "GET", {}, VIEW),
+    ("messaging:decide", "possible", "POST", {"decision": "confirmed"}, EDIT),
+    ("messaging:outbox", None, "GET", {}, VIEW),
+    ("admin:index", None, "GET", {}, {"superuser"}),
+    ("admin:contacts_contact_changelist", None, "GET", {}, {"superuser"}),
+    ("password_change", None, "GET", {}, VIEW),
+    # Webhooks: no session opens them; only a valid signature does (tests/messaging).
+    ("messaging:sms", None, "POST", {"From": "+14155550101", "Body": "START"}, NOBODY),
+    ("messaging:status", None, "POST", {"MessageSid": "SM1", "MessageStatus": "failed"}, NOBODY),
+]
+
+
+@pytest.fixture
+def objects():
+    contact = ContactFactory(name="Ana", phone="+14155550101")
+    broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
+    possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
+    return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk}
+
+
+def client_for(role: str, **kwargs) -> Client:
+    client = Client(**kwargs)
+    if role == "superuser":
+        client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    elif role != "anonymous":
+        group = {"staff": STAFF, "admin": ADMIN, "manager": MANAGER}[role]
+        client.force_login(UserFactory(username=f"{role}-user", role=group))
+    return client
+
+
+def state() -> tuple:
+    """What a forged request must not change."""
+    return (
+        list(Contact.objects.order_by("pk").values_list("name", "phone", "status")),
+        list(OptOut.objects.order_by("pk").values_list("contact_id", "channel", "kind")),
+        ConsentEvent.objects.count(),
+        list(Broadcast.objects.order_by("pk").values_list("name", "status")),
+        list(PossibleOptOut.objects.values_list("decision", flat=True)),
+        ContactTablePreference.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "name, of, method, data, allowed",
+    CASES,
+    ids=[
+        f"{method} {name}" + (f" {data['action']}" if "action" in data else "")
+        for name, _, method, data, _ in CASES
+    ],  # fmt: skip
+)
+def test_each_role_is_allowed_or_denied(objects, role, name, of, method, data, allowed):
+    url = reverse(name, args=[objects[of]] if of else [])
+    client = client_for(role)
+    before = state()
+    webhook = url.startswith("/webhooks/")
+    if method == "GET":
+        response = client.get(url)
+    elif webhook:  # as the provider posts
+        form = "application/x-www-form-urlencoded"
+        response = client.post(url, urlencode(data), content_type=form)
+    else:
+        response = client.post(url, data)
+    login_page = response.status_code == 302 and (
+        response.url.startswith(reverse(settings.LOGIN_URL))
+        or response.url.startswith(reverse("admin:login"))
+    )
+    if role in allowed:
+        assert response.status_code not in (401, 403, 405) and not login_page, response
+        return
+    if webhook:
+        assert response.status_code == 403, response  # no valid signature
+    elif role == "anonymous" or name.startswith("admin:"):
+        assert login_page, response
+    else:
+        assert response.status_code == 403, response
+    assert state() == before, "a denied request changed something"
+
+
+def all_views(patterns=None, prefix=""):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from all_views(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def test_the_webhooks_are_the_only_views_without_csrf_protection():
+    exempt = sorted(route for route, view in all_views() if getattr(view, "csrf_exempt", False))
+    assert exempt == [
+        "webhooks/twilio/sms/",
+        "webhooks/twilio/status/",
+        "webhooks/twilio/voice/",
+        "webhooks/twilio/voice/gather/",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, of, data",
+    [
+        (name, of, data)
+        for name, of, method, data, allowed in CASES
+        if method == "POST" and allowed
+    ],  # fmt: skip
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_every_form_needs_its_csrf_token(objects, name, of, data):
+    client = client_for("superuser", enforce_csrf_checks=True)
+    before = state()
+    response = client.post(reverse(name, args=[objects[of]] if of else []), data)
+    assert response.status_code == 403
+    assert "CSRF" in response.content.decode()
+    assert state() == before

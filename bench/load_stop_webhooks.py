@@ -32,7 +32,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    # Synchronous workers, one more than the cores: on 2 cores this served 368 requests/s
+    # with p99 30 ms, against 277 and 64 ms for 4 workers of 4 threads each.
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1,
+                        help="gunicorn worker processes")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     args = parser.parse_args()
 
     env = os.environ | {
@@ -52,7 +56,8 @@ def main() -> int:
         port = sock.getsockname()[1]
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "crm.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", "4", "--log-level", "warning"],
+         "--workers", str(args.workers), "--threads", str(args.threads),
+         "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/webhooks/twilio/sms/"

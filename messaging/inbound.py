@@ -21,15 +21,16 @@ from messaging.models import InboundEvent, PossibleOptOut
 logger = logging.getLogger(__name__)
 
 
-def process(event_id: int) -> InboundEvent:
-    """Process a stored event unless that was done already; return it with its answer.
+def process(**lookup) -> InboundEvent:
+    """Process the stored event with `lookup` (pk=… or key=…) unless that was done already;
+    return it with its answer.
 
     The event row is locked while it is processed, so that the provider's retries and a
     re-processing command never act twice. A failure is kept on the event and raised.
     """
     try:
         with transaction.atomic():
-            event = InboundEvent.objects.select_for_update().get(pk=event_id)
+            event = InboundEvent.objects.select_for_update().get(**lookup)
             if event.processed_at is None:
                 event.response = HANDLERS[event.kind](event.payload)
                 event.processed_at = timezone.now()
@@ -37,8 +38,8 @@ def process(event_id: int) -> InboundEvent:
                 event.save(update_fields=["response", "processed_at", "error"])
             return event
     except Exception:
-        logger.exception("Processing inbound event %s failed", event_id)
-        InboundEvent.objects.filter(pk=event_id).update(error=traceback.format_exc())
+        logger.exception("Processing inbound event %s failed", lookup)
+        InboundEvent.objects.filter(**lookup).update(error=traceback.format_exc())
         raise
 
 

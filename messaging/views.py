@@ -68,11 +68,10 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
                 return HttpResponseBadRequest(f"{phone_field} is not a phone number.")
         # The gather action's URL says which digit the call offered.
         payload = request.POST.dict() | {f"url_{k}": v for k, v in request.GET.items()}
-        event, _ = InboundEvent.objects.get_or_create(
-            key=key(request.POST), defaults={"kind": kind, "payload": payload}
-        )
+        event_key = key(request.POST)
+        InboundEvent.store(key=event_key, kind=kind, payload=payload)  # a retry finds it kept
         try:
-            event = inbound.process(event.pk)
+            event = inbound.process(key=event_key)
         except Exception:
             return HttpResponse("Stored; processing failed and will be tried again.", status=500)
         return HttpResponse(event.response, content_type="text/xml")

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         done = failed = 0
         for event_id in pending.values_list("id", flat=True):
             try:
-                inbound.process(event_id)
+                inbound.process(pk=event_id)
             except Exception as error:  # kept on the event; go on with the others
                 failed += 1
                 self.stderr.write(f"Event {event_id}: {error}")

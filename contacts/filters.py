@@ -1,11 +1,39 @@
 import re
 
 import django_filters
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 
 from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag
 from contacts.phones import normalize_phone
+
+PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")
+
+
+def phone_fragment(value: str) -> Q | None:
+    """Part of a phone number, written as people write numbers: from its start when it begins
+    with the country code ("+44 20") or the area code ("(201) 200"), else four or more of its
+    digits anywhere ("555-0101"). None when `value` is not written like a number."""
+    digits = re.sub(r"\D", "", value)
+    if not PHONE_CHARACTERS.fullmatch(value) or len(digits) < 4:
+        return None
+    if value.startswith("+"):
+        return _starting(f"+{digits}")
+    if value.startswith("("):
+        country = phonenumbers.country_code_for_region(settings.PHONE_REGION)
+        return _starting(f"+{country}{digits}")
+    return Q(phone__contains=digits)
+
+
+def _starting(prefix: str) -> Q:
+    """Numbers that start with `prefix`, as a range of the phone index (which LIKE 'prefix%'
+    cannot use unless the database collates as C): "+1201200" ≤ phone < "+1201201"."""
+    kept = prefix.rstrip("9")
+    if kept == "+":
+        return Q(phone__gte=prefix)
+    return Q(phone__gte=prefix, phone__lt=kept[:-1] + str(int(kept[-1]) + 1))
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -31,17 +59,27 @@ class ContactFilter(django_filters.FilterSet):
         fields = ["q", "sms", "calls", "status", "tag"]
 
     def search(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
-        """Name or email, or a phone number in any common format (or four of its digits)."""
+        """Name or email, or a phone number in any common format, or part of one."""
         value = value.strip()
         try:
             return queryset.filter(phone=normalize_phone(value))
         except ValidationError:
             pass
+        number = phone_fragment(value)
+        if number is not None:
+            return queryset.filter(number)
         matches = Q(name__icontains=value) | Q(email__icontains=value)
         digits = re.sub(r"\D", "", value)
         if len(digits) >= 4:
             matches |= Q(phone__contains=digits)
         return queryset.filter(matches)
+
+    @property
+    def searches_phones(self) -> bool:
+        """Whether the search is for part of a phone number (its results read best in the
+        numbers' order)."""
+        value = (self.form.cleaned_data.get("q") or "") if self.form.is_valid() else ""
+        return phone_fragment(value.strip()) is not None
 
     def with_tag(self, queryset: ContactQuerySet, name: str, value: Tag) -> ContactQuerySet:
         # EXISTS rather than a join: no DISTINCT, so the name index still serves the sort.

@@ -67,6 +67,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
+        if self.filterset.searches_phones and "sort" not in self.request.GET:
+            table.order_by = ("phone",)  # part of a number: the nearest numbers first
         preference = ContactTablePreference.objects.filter(user=self.request.user).first()
         for name in preference.hidden_columns if preference else ():
             if name in ContactTable.hideable:

@@ -90,6 +90,27 @@ def test_it_filters_by_tag(client, staff_user, people):
     assert names(client.get(URL, {"tag": tag.pk})) == ["Ana Alvarez"]
 
 
+def test_part_of_a_number_finds_numbers_from_their_start_or_anywhere(client, staff_user):
+    for phone in ["+14155550199", "+14155550101", "+14195559999", "+14200000000", "+12125550101"]:
+        ContactFactory(name=f"Owner of {phone}", phone=phone)
+    client.force_login(staff_user)
+
+    def phones(q: str, **more) -> list[str]:
+        response = client.get(URL, {"q": q, **more})
+        return [contact.phone for contact in response.context["page"].rows]
+
+    # From the area code or the country code: the numbers that start so, in their order.
+    assert phones("(415) 555") == ["+14155550101", "+14155550199"]
+    assert phones("+1 419") == ["+14195559999"]  # not +1420…, the next number up
+    assert phones("+1 420") == ["+14200000000"]
+    # Four or more digits anywhere, e.g. the last four.
+    assert phones("0101") == ["+12125550101", "+14155550101"]
+    # A sort the user chose still holds.
+    assert phones("0101", sort="-name") == ["+14155550101", "+12125550101"]
+    # Words with a number in them are searched in names and emails.
+    assert phones("Owner of +1419") == ["+14195559999"]
+
+
 def test_a_bad_filter_value_is_an_error_not_a_crash(client, staff_user, people):
     client.force_login(staff_user)
     response = client.get(URL, {"sms": "maybe", "tag": "x", "page": "zz", "per_page": "-3"})

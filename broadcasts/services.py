@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, FilteredRelation, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
@@ -31,9 +32,9 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     """Count the audience by the first reason that leaves each contact out, in this order.
 
     The reasons and the eligible contacts split the audience, so the eligible count is what
-    the reasons leave of it: no regular expression over every contact (the invalid phones
-    have a partial index on PostgreSQL). Duplicates can only be among numbers that more
-    than one contact has.
+    the reasons leave of it: one pass over the audience for the opt-outs and statuses, the
+    few invalid phones from their partial index (PostgreSQL), and duplicates only among the
+    numbers that more than one contact has. No regular expression runs over every contact.
     """
     channel = broadcast.channel
     audience = broadcast.audience_contacts()
@@ -41,26 +42,28 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     active = subscribed.filter(status=Contact.Status.ACTIVE)
     valid = audience.eligible_for(channel)
     reasons = {
-        "Opted out of this channel (hard)": audience.opted_out_of(channel, OptOut.HARD),
-        "Opted out of this channel (soft)": audience.opted_out_of(channel, OptOut.SOFT),
-        "Overall status do not contact or archived": subscribed.exclude(
-            status=Contact.Status.ACTIVE
-        ),
-        "No or invalid phone": active.exclude(phone__regex=VALID_PHONE),
+        HARD: audience.opted_out_of(channel, OptOut.HARD),
+        SOFT: audience.opted_out_of(channel, OptOut.SOFT),
+        STATUS: subscribed.exclude(status=Contact.Status.ACTIVE),
+        PHONE: active.exclude(phone__regex=VALID_PHONE),
     }
-    excluded = {reason: contacts.count() for reason, contacts in reasons.items()}
-    eligible = audience.count() - sum(excluded.values())
-    # Read first, so that the planner looks these few numbers up by index rather than
-    # checking every contact's eligibility for a join it misjudges.
-    shared_numbers = list(
-        Contact.objects.order_by()
-        .values_list("phone", flat=True)
-        .annotate(n=Count("*"))
-        .filter(n__gt=1)
+    opt_out = FilteredRelation("opt_outs", condition=Q(opt_outs__channel=channel))
+    counts = audience.alias(opt_out=opt_out).aggregate(
+        everyone=Count("pk"),
+        hard=Count("pk", filter=Q(opt_out__kind=OptOut.HARD)),
+        soft=Count("pk", filter=Q(opt_out__kind=OptOut.SOFT)),
+        status=Count("pk", filter=Q(opt_out=None) & ~Q(status=Contact.Status.ACTIVE)),
     )
-    sharing = valid.filter(phone__in=shared_numbers).order_by().values("phone")
+    excluded = {
+        HARD: counts["hard"],
+        SOFT: counts["soft"],
+        STATUS: counts["status"],
+        PHONE: reasons[PHONE].count(),
+    }
+    eligible = counts["everyone"] - sum(excluded.values())
+    sharing = valid.filter(phone__in=_shared_numbers()).order_by().values("phone")
     duplicates = sharing.aggregate(n=Count("*") - Count("phone", distinct=True))["n"]
-    excluded["Duplicate phone (one message per number)"] = duplicates
+    excluded[DUPLICATE] = duplicates
     sample_out = [
         (contact, reason)
         for reason, contacts in reasons.items()
@@ -73,6 +76,27 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
         sample_in=list(valid.order_by("name", "id")[:sample]) if eligible else [],
         sample_out=sample_out[:sample],
     )
+
+
+HARD = "Opted out of this channel (hard)"
+SOFT = "Opted out of this channel (soft)"
+STATUS = "Overall status do not contact or archived"
+PHONE = "No or invalid phone"
+DUPLICATE = "Duplicate phone (one message per number)"
+
+
+def _shared_numbers():
+    """The numbers that more than one contact has, for an `__in` lookup.
+
+    On PostgreSQL they are read first and passed as an array, so that the planner, knowing
+    how few they are, looks each up by index (0.2 s at a million contacts) rather than
+    checking every contact's eligibility for a join it misjudges (0.5 s).
+    """
+    shared = Contact.objects.order_by().values("phone").annotate(n=Count("*")).filter(n__gt=1)
+    if connection.vendor != "postgresql":
+        return shared.values("phone")
+    numbers = list(shared.values_list("phone", flat=True))
+    return RawSQL("SELECT unnest(%s::text[])", [numbers])
 
 
 @transaction.atomic

@@ -31,7 +31,7 @@ run: $(VENV)/.installed
 	@echo "  Ctrl-C stops the server and the task worker."
 	@echo
 	@# The task worker sends broadcasts beside the web server; Ctrl-C stops both.
-	$(PY) manage.py db_worker --no-reload --no-startup-delay & worker=$$!; \
+	$(PY) manage.py worker --no-reload --no-startup-delay & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver --skip-checks $(HOST):$(PORT)
 

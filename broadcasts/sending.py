@@ -1,6 +1,6 @@
 """Sending a launched broadcast: at most one message per recipient, never to an opted-out one.
 
-Workers claim recipients in batches of about a second of sending (on PostgreSQL with FOR
+Workers claim recipients in batches of a fifth of a second of sending (on PostgreSQL with FOR
 UPDATE SKIP LOCKED, so that several workers, on several machines, share a broadcast). A
 claimed recipient is marked `sending` and committed before the provider is called; if the
 worker dies there, the reaper later marks it `unknown`, and it is never sent again. Just
@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -32,6 +32,9 @@ from messaging.twiml import voice_message
 
 logger = logging.getLogger(__name__)
 MIN_BATCH, MAX_BATCH = 10, 1000
+IN_FLIGHT_WAIT = 1  # seconds between looks at batches other workers are sending
+# What a restart, a fail-over or a lost connection raises.
+DATABASE_GONE = (OperationalError, InterfaceError)
 CARRIER_OPT_OUT = "Opted out at the carrier (21610)"
 
 
@@ -55,9 +58,9 @@ def _skip(recipients: list[Recipient], reason: str) -> None:
 
 
 def batch_size() -> int:
-    """About a second of sending at the shared rate, within bounds: a batch holds its numbers'
-    locks while it is handed over, and a STOP for one of them waits that long."""
-    return min(max(int(settings.BROADCAST_RATE), MIN_BATCH), MAX_BATCH)
+    """A fifth of a second of sending at the shared rate, within bounds: a batch holds its
+    numbers' locks while it is handed over, and a STOP for one of them waits that long."""
+    return min(max(int(settings.BROADCAST_RATE / 5), MIN_BATCH), MAX_BATCH)
 
 
 def claim(broadcast: Broadcast, *, size: int | None = None) -> list[Recipient]:
@@ -80,6 +83,18 @@ def claim(broadcast: Broadcast, *, size: int | None = None) -> list[Recipient]:
     return batch
 
 
+class Interrupted(Exception):
+    """The database went away during a batch (a restart, a fail-over, a lost connection).
+
+    `done` holds the outcomes of the recipients handed over before it did; the others of
+    the batch were not handed over.
+    """
+
+    def __init__(self, recipients: list[Recipient], done: list[Recipient]):
+        super().__init__(f"{len(done)} of {len(recipients)} recipients handed over")
+        self.recipients, self.done = recipients, done
+
+
 def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
     """Hand claimed recipients' messages to the provider, and record what came of each.
 
@@ -89,18 +104,25 @@ def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
     """
     if not recipients:
         return
-    first_slot, interval = reserve_slots(len(recipients))
-    with transaction.atomic():
-        contact_services.lock_numbers([r.phone for r in recipients], shared=True)
-        eligible = _eligible(broadcast, recipients)
-        _skip([r for r in recipients if r.pk not in eligible], "Not eligible at its turn.")
-        done, backend = [], get_backend()
-        for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
-            _sleep_until(first_slot + position * interval)
-            for field, value in _hand_over(broadcast, recipient, backend).items():
-                setattr(recipient, field, value)
-            done.append(recipient)
-        _record(done)
+    done: list[Recipient] = []
+    try:
+        first_slot, interval = reserve_slots(len(recipients))
+        # Our turn comes after other workers' batches: wait for it holding no lock, so that
+        # a STOP for one of these numbers meanwhile is seen by the check below.
+        _sleep_until(first_slot)
+        with transaction.atomic():
+            contact_services.lock_numbers([r.phone for r in recipients], shared=True)
+            eligible = _eligible(broadcast, recipients)
+            _skip([r for r in recipients if r.pk not in eligible], "Not eligible at its turn.")
+            backend = get_backend()
+            for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
+                _sleep_until(first_slot + position * interval)
+                for field, value in _hand_over(broadcast, recipient, backend).items():
+                    setattr(recipient, field, value)
+                done.append(recipient)
+            _record(done)
+    except DATABASE_GONE as error:
+        raise Interrupted(recipients, done) from error
     # Numbers the carrier refused (21610): each opt-out in its own transaction, after the
     # batch's outcomes are safe. (Were the worker to die first, the provider refuses again.)
     for recipient in done:
@@ -109,6 +131,33 @@ def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
                 phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
                 words="Error 21610: the recipient opted out at the carrier.",
             )  # fmt: skip
+
+
+def settle(interruption: Interrupted) -> None:
+    """Once the database is back: record what the interrupted batch handed over, and give
+    the rest back to be claimed again (they never reached the provider)."""
+    handed_over = {r.pk for r in interruption.done}
+    with transaction.atomic():
+        if interruption.done:
+            _record(interruption.done)
+        Recipient.objects.filter(
+            pk__in=[r.pk for r in interruption.recipients if r.pk not in handed_over],
+            status=Recipient.Status.SENDING,
+        ).update(status=Recipient.Status.PENDING, claimed_at=None)
+
+
+def wait_for_database(*, timeout: float = 600) -> None:
+    """Until the database answers again, trying twice a second."""
+    deadline = time.monotonic() + timeout
+    while True:
+        connection.close()
+        try:
+            connection.ensure_connection()
+            return
+        except DATABASE_GONE:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 OUTCOME = ("status", "sent_at", "sid", "error", "retry_at")
@@ -180,21 +229,41 @@ def _sleep_until(moment: float) -> None:
         time.sleep(delay)
 
 
-def reap(*, older_than: timedelta | None = None) -> int:
+def reap(broadcast: Broadcast, *, older_than: timedelta | None = None) -> int:
     """Recipients left `sending` by a worker that died: they may have been sent. Never resend."""
-    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.BROADCAST_SEND_TIMEOUT))
-    return Recipient.objects.filter(status=Recipient.Status.SENDING, claimed_at__lt=cutoff).update(
-        status=Recipient.Status.UNKNOWN, error="The worker stopped while sending."
-    )
+    if older_than is None:
+        older_than = timedelta(seconds=settings.BROADCAST_SEND_TIMEOUT)
+    return broadcast.recipients.filter(
+        status=Recipient.Status.SENDING, claimed_at__lt=timezone.now() - older_than
+    ).update(status=Recipient.Status.UNKNOWN, error="The worker stopped while sending.")
 
 
 def run(broadcast_id: int) -> None:
-    """Send until nothing is left to claim; then mark the broadcast done."""
-    reap()
+    """Send until every recipient is settled, then mark the broadcast done.
+
+    A database that goes away meanwhile (a restart, a fail-over) is waited for; the batch it
+    interrupted is settled, and sending goes on.
+    """
+    while True:
+        try:
+            return _send_all(broadcast_id)
+        except Interrupted as interruption:
+            logger.warning("Broadcast %s: the database went away (%s)", broadcast_id,
+                           interruption)  # fmt: skip
+            wait_for_database()
+            settle(interruption)
+        except DATABASE_GONE as error:
+            logger.warning("Broadcast %s: the database went away (%s)", broadcast_id, error)
+            wait_for_database()
+
+
+def _send_all(broadcast_id: int) -> None:
+    broadcast = Broadcast.objects.get(pk=broadcast_id)
+    reap(broadcast)
     while True:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
         if broadcast.status != Broadcast.Status.SENDING:
-            return  # cancelled
+            return  # cancelled, or done by another worker
         claimed = claim(broadcast)
         send_batch(broadcast, claimed)
         if claimed:
@@ -204,8 +273,26 @@ def run(broadcast_id: int) -> None:
         if waiting.exists() and next_retry:
             time.sleep(min(max((next_retry - timezone.now()).total_seconds(), 0.05), 5))
             continue
-        if not broadcast.recipients.filter(status=Recipient.Status.SENDING).exists():
-            Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).update(
-                status=Broadcast.Status.DONE, finished_at=timezone.now()
-            )
+        if broadcast.recipients.filter(status=Recipient.Status.SENDING).exists():
+            # Another worker's batch in flight, or a dead worker's, which the reaper settles
+            # once its time-out is over.
+            time.sleep(IN_FLIGHT_WAIT)
+            reap(broadcast)
+            continue
+        Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).update(
+            status=Broadcast.Status.DONE, finished_at=timezone.now()
+        )
         return
+
+
+def resume() -> int:
+    """Queue sending for every broadcast that is sending: after a crash of every worker,
+    nobody else would finish them. A spare task finds nothing to claim. Returns how many."""
+    from broadcasts.tasks import send_broadcast
+
+    sending = list(
+        Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list("pk", flat=True)
+    )
+    for broadcast_id in sending:
+        send_broadcast.enqueue(broadcast_id)
+    return len(sending)

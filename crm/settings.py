@@ -166,7 +166,7 @@ STORAGES = {
 }
 
 # Background work (broadcast sending) runs through Django's tasks framework, stored in the
-# database and run by `manage.py db_worker`.
+# database and run by `manage.py worker` (django-tasks-db's db_worker, see broadcasts).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Phone numbers written without a country code are read as numbers of this region.

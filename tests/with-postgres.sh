@@ -46,6 +46,8 @@ if [ "$(id -u)" = 0 ]; then
   trap 'pg_dropcluster --stop "$version" "$cluster" >/dev/null 2>&1 || true' EXIT
   pg_ctlcluster "$version" "$cluster" start
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  # For the fault tests: how to restart this server.
+  export TEST_POSTGRES_RESTART="pg_ctlcluster $version $cluster restart -m fast"
 else
   dir=$(mktemp -d "${TMPDIR:-/tmp}/crm-pg.XXXXXX")
   trap '"$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
@@ -53,6 +55,7 @@ else
   "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 ${fast[*]}" start >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  export TEST_POSTGRES_RESTART="$bindir/pg_ctl -D $dir/data -m fast -w -l $dir/server.log restart"
 fi
 
 echo "with-postgres: PostgreSQL $version on port $port for this run" >&2

@@ -1,6 +1,25 @@
+"""Broadcast tests send at once, in the test's process. Those with real `worker` processes
+use a PostgreSQL database of their own (they need committed data, which the test database's
+transaction would hide) and a stand-in provider."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import psycopg
 import pytest
+from django.db import connection
 
 from messaging.backends import LocmemBackend
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +31,113 @@ def _send_at_once(settings):
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()
+
+
+LAUNCH = """
+from contacts.models import Contact
+from broadcasts.models import Broadcast
+from broadcasts import services
+from django.contrib.auth.models import User
+b = Broadcast.objects.create(name="Load", channel="sms", body="Hello")
+services.launch(broadcast=b, by_user=User.objects.get(username="manager"))
+print(b.recipients.count())
+"""
+
+
+@pytest.fixture
+def worker_database():
+    """A fresh, migrated database with 3,000 demo contacts; dropped afterwards."""
+    params = connection.get_connection_params()
+    admin = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
+    name = f"crm_workers_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    host, port = admin.get("host") or "127.0.0.1", admin.get("port") or 5432
+    url = f"postgres://{admin.get('user', '')}:{admin.get('password') or ''}@{host}:{port}/{name}"
+    env = os.environ | {"DATABASE_URL": url, "MESSAGING_BACKEND": "console",
+                        "BROADCAST_RATE": "100000", "BROADCAST_WORKERS": "3"}  # fmt: skip
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*manage, "seed_demo", "--contacts", "3000", "-v0"], env=env, cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield env, {**admin, "dbname": name}
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def start_workers(env, count: int, *extra: str) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.1",
+                *extra,
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(count)
+    ]
+
+
+def query(dsn: dict, sql: str) -> list[tuple]:
+    with psycopg.connect(**dsn) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def execute(dsn: dict, sql: str) -> None:
+    with psycopg.connect(**dsn) as conn:
+        conn.execute(sql)
+
+
+def launch(env) -> int:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", LAUNCH], env=env, cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+class Provider(BaseHTTPRequestHandler):
+    """Twilio's message API as workers in other processes reach it: it accepts every message
+    and notes the number and the moment it arrived."""
+
+    received: list[tuple[str, float]] = []
+
+    def do_POST(self):
+        fields = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        Provider.received.append((fields["To"][0], time.time()))
+        body = json.dumps({"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def provider() -> dict[str, str]:
+    """A stand-in for Twilio; the environment that points workers at it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Provider.received = []
+    yield {
+        "MESSAGING_BACKEND": "twilio",
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "fault-test-token",
+        "TWILIO_FROM_NUMBER": "+14155559999",
+    }
+    server.shutdown()

@@ -1,93 +1,14 @@
-"""Real `db_worker` processes sharing broadcasts on PostgreSQL, in a database of their own
+"""Real `worker` processes sharing broadcasts on PostgreSQL, in a database of their own
 (they need committed data, which the test database's transaction would hide)."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.broadcasts.conftest import execute, launch, query, start_workers
+
 pytestmark = pytest.mark.postgres
-
-LAUNCH = """
-from contacts.models import Contact
-from broadcasts.models import Broadcast
-from broadcasts import services
-from django.contrib.auth.models import User
-b = Broadcast.objects.create(name="Load", channel="sms", body="Hello")
-services.launch(broadcast=b, by_user=User.objects.get(username="manager"))
-print(b.recipients.count())
-"""
-
-
-@pytest.fixture
-def worker_database():
-    """A fresh, migrated database with 3,000 demo contacts; dropped afterwards."""
-    params = connection.get_connection_params()
-    admin = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
-    name = f"crm_workers_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    host, port = admin.get("host") or "127.0.0.1", admin.get("port") or 5432
-    url = f"postgres://{admin.get('user', '')}:{admin.get('password') or ''}@{host}:{port}/{name}"
-    env = os.environ | {"DATABASE_URL": url, "MESSAGING_BACKEND": "console",
-                        "BROADCAST_RATE": "100000", "BROADCAST_WORKERS": "3"}  # fmt: skip
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    subprocess.run([*manage, "seed_demo", "--contacts", "3000", "-v0"], env=env, cwd=ROOT,
-                   check=True, capture_output=True)  # fmt: skip
-    try:
-        yield env, {**admin, "dbname": name}
-    finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def start_workers(env, count: int, *extra: str) -> list[subprocess.Popen]:
-    return [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--no-reload",
-                "--no-startup-delay",
-                "--interval",
-                "0.1",
-                *extra,
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(count)
-    ]
-
-
-def query(dsn: dict, sql: str) -> list[tuple]:
-    with psycopg.connect(**dsn) as conn:
-        return conn.execute(sql).fetchall()
-
-
-def execute(dsn: dict, sql: str) -> None:
-    with psycopg.connect(**dsn) as conn:
-        conn.execute(sql)
-
-
-def launch(env) -> int:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", LAUNCH], env=env, cwd=ROOT, check=True,
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return int(result.stdout.strip().splitlines()[-1])
 
 
 def test_three_workers_share_a_broadcast_and_send_each_number_once(worker_database):

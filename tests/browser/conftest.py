@@ -65,7 +65,7 @@ def app_url(app_env) -> str:
     )
     # The task worker sends broadcasts, as beside `make run`.
     worker = subprocess.Popen(
-        manage + ["db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
+        manage + ["worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -46,6 +46,12 @@ def test_any_text_gives_e164_or_a_validation_error(text):
     assert normalize_phone(result) == result
 
 
+@given(st.text(max_size=40))
+def test_any_stored_text_is_shown_as_text(text):
+    """A number that came in before validation, or was typed into the database, still shows."""
+    assert isinstance(format_phone(text), str)
+
+
 def test_it_formats_home_numbers_nationally_and_others_internationally():
     assert format_phone("+14155550123") == "(415) 555-0123"
     assert format_phone("+442079460958") == "+44 20 7946 0958"

@@ -1,8 +1,12 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from contacts import imports
 from contacts.models import Contact
+from contacts.phones import normalize_phone
 from tests.factories import UserFactory
 
 URL = reverse("contacts:import")
@@ -67,3 +71,37 @@ def test_only_admins_may_import(client, db, role):
     assert client.get(URL).status_code == 403
     assert upload(client, b"name,phone\nAna,+14155550101\n").status_code == 403
     assert client.post(APPLY).status_code == 403
+
+
+ROW = st.tuples(
+    st.sampled_from(["Ana", "Ben Brown", "", "=cmd()", "Zoë <b>"]),
+    st.sampled_from(["(415) 555-0101", "+1 415 555 0102", "555", "", "+44 20 7946 0958"]),
+    st.sampled_from(["", "soft", "hard", "maybe", "SOFT"]),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(ROW, max_size=6))
+def test_an_import_applies_every_row_or_none(admin_client, rows):
+    """Whatever the rows, the upload answers with its preview, and applying it imports all of
+    them or, when any has a problem, none: never a part."""
+    Contact.objects.all().delete()
+    body = "name,phone,sms\n" + "".join(f'"{n}","{p}","{s}"\n' for n, p, s in rows)
+    response = upload(admin_client, body.encode())
+    assert response.status_code == 200
+    applied = admin_client.post(APPLY, follow=True)
+    assert applied.status_code == 200
+    try:
+        plan = imports.read(body.encode())
+    except imports.ImportFileError as error:  # e.g. no rows: said on the page
+        assert str(error) in response.content.decode()
+        assert Contact.objects.count() == 0
+        return
+    if plan.ok:
+        people = {(name.lower(), normalize_phone(phone)) for name, phone, _ in rows}
+        assert Contact.objects.count() == len(people)
+    else:
+        assert "problem" in response.content.decode()
+        assert Contact.objects.count() == 0

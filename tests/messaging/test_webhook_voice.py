@@ -1,3 +1,6 @@
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
 from tests.factories import ContactFactory
 
@@ -107,3 +110,22 @@ def test_the_digit_a_broadcast_offered_is_the_one_that_opts_out(post_signed):
     assert calls_status(contact) == OptInStatus.SUBSCRIBED  # 9 was not on offer
     post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "8"})
     assert calls_status(contact) == OptInStatus.HARD
+
+
+TEXT = st.text(max_size=40)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(["/webhooks/twilio/voice/", "/webhooks/twilio/voice/gather/",
+                          "/webhooks/twilio/voice/gather/?digit=x", "/webhooks/twilio/status/"]),
+    fields=st.dictionaries(
+        st.sampled_from(["CallSid", "MessageSid", "From", "To", "Digits", "MessageStatus",
+                         "ErrorCode", "ErrorMessage", "CallStatus"]),
+        TEXT | st.sampled_from(["+14155550123", "21610", "failed", "9", "CA1", "SM1"]),
+    ),
+)  # fmt: skip
+def test_any_call_or_status_request_gets_an_answer_or_a_4xx_never_a_500(post_signed, path, fields):
+    assert post_signed(path, fields).status_code in (200, 400, 415)  # 415: an empty body

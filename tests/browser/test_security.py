@@ -60,10 +60,34 @@ def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
             expect(page.get_by_text(PAYLOAD).first).to_be_visible()
         page.goto(detail)
         expect(page.get_by_role("heading", name=PAYLOAD)).to_be_visible()
-        assert page.locator("img[src=x]").count() == 0
-        assert seen["dialogs"] == []
-        assert seen["violations"] == []
+
+        # Confirmed, the reply becomes the opt-out's words: in the tooltip and the history.
+        page.goto(f"{app_url}/messaging/possible-opt-outs/")
+        page.get_by_role("button", name="Confirm: opt out").first.click()
+        page.goto(f"{app_url}/contacts/?q=img")
+        icon = page.locator("td.opt-in-cell").get_by_label("SMS: opted out (hard)", exact=True)
+        icon.hover()
+        expect(page.get_by_role("tooltip").filter(has_text=PAYLOAD)).to_be_visible()
+        page.goto(detail)
+        expect(page.get_by_text(PAYLOAD).first).to_be_visible()
+
+        # A broadcast's name and body, on its page and in its preview.
+        manager = login("manager")
+        watched = watch(manager)
+        manager.goto(f"{app_url}/broadcasts/new/")
+        manager.get_by_label("Name").fill(PAYLOAD)
+        manager.get_by_role("radio", name="SMS").check()
+        manager.get_by_label("Body").fill(PAYLOAD)
+        manager.get_by_role("button", name="Save and preview").click()
+        expect(manager.locator("pre.body")).to_contain_text(PAYLOAD)
+        expect(manager.locator(".preview")).to_contain_text(PAYLOAD)  # Contact B's name
+
+        for checked in (page, manager):
+            assert checked.locator("img[src=x]").count() == 0
+        assert seen["dialogs"] == watched["dialogs"] == []
+        assert seen["violations"] == watched["violations"] == []
     finally:
+        simulate(app_env, app_url, "--from", "+14155550101", "--body", "START")
         page.goto(detail)
         page.fill("#id_name", "Contact B")
         page.get_by_role("button", name="Save").click()

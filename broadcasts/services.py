@@ -131,6 +131,8 @@ def start(broadcast: Broadcast) -> int:
             # Room to group a million numbers in memory rather than in files on disk. In the
             # numbers' order, the unique (broadcast, phone) index grows at its end only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            # Compiling this one-pass plan cost more than it saved (5% of the launch).
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"""
             INSERT INTO broadcasts_recipient (broadcast_id, contact_id, phone, status, attempts,

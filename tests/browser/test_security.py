@@ -71,6 +71,19 @@ def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
         page.goto(detail)
         expect(page.get_by_text(PAYLOAD).first).to_be_visible()
 
+        # A tag, brought by an import: in the table's Tags column and on the contact page.
+        page.goto(f"{app_url}/contacts/import/")
+        rows = f'name,phone,tags\n"Tagged person","+1 415 555 0177","{PAYLOAD}"\n'
+        page.set_input_files("#id_file", files=[
+            {"name": "tags.csv", "mimeType": "text/csv", "buffer": rows.encode()}
+        ])  # fmt: skip
+        page.get_by_role("button", name="Check the file").click()
+        page.get_by_role("button", name="Import 1 row").click()
+        page.goto(f"{app_url}/contacts/?q=Tagged+person")
+        expect(page.locator("span.tag").filter(has_text=PAYLOAD)).to_be_visible()
+        page.get_by_role("link", name="Tagged person").click()
+        expect(page.locator("span.tag").filter(has_text=PAYLOAD)).to_be_visible()
+
         # A broadcast's name and body, on its page and in its preview.
         manager = login("manager")
         watched = watch(manager)

@@ -73,6 +73,14 @@ CASES = [
     # Webhooks: no session opens them; only a valid signature does (tests/messaging).
     ("messaging:sms", None, "POST", {"From": "+14155550101", "Body": "START"}, NOBODY),
     ("messaging:status", None, "POST", {"MessageSid": "SM1", "MessageStatus": "failed"}, NOBODY),
+    ("messaging:voice", None, "POST", {"CallSid": "CA1", "From": "+14155550101"}, NOBODY),
+    (
+        "messaging:voice_gather",
+        None,
+        "POST",
+        {"CallSid": "CA1", "From": "+14155550101", "Digits": "9"},
+        NOBODY,
+    ),  # fmt: skip
 ]
 
 
@@ -149,6 +157,29 @@ def all_views(patterns=None, prefix=""):
             yield from all_views(pattern.url_patterns, prefix + str(pattern.pattern))
         elif isinstance(pattern, URLPattern):
             yield prefix + str(pattern.pattern), pattern.callback
+
+
+# Open to anyone by design, with Django's own protections: signing in and out, and the
+# password reset by email.
+PUBLIC = {"login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
+          "password_reset_complete", "password_change_done"}  # fmt: skip
+
+
+def test_every_url_of_the_app_is_in_the_matrix():
+    """A new page must say who may open it, here."""
+    named = set()
+    for pattern, namespace in _patterns(get_resolver().url_patterns):
+        if namespace != "admin" and pattern.name:
+            named.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+    assert named - PUBLIC - {name for name, *_ in CASES} == set()
+
+
+def _patterns(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns(pattern.url_patterns, pattern.namespace or namespace)
+        else:
+            yield pattern, namespace
 
 
 def test_the_webhooks_are_the_only_views_without_csrf_protection():

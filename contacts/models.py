@@ -298,3 +298,33 @@ class ContactTablePreference(models.Model):
 
     def __str__(self) -> str:
         return f"Contacts table of {self.user}"
+
+
+class BulkJob(models.Model):
+    """An action on all contacts matching the table's filters, too many to apply while the
+    page waits: a task applies it (contacts.bulk), and its page shows how it went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=20)
+    query = models.CharField(max_length=2000, blank=True, help_text="The table's filters.")
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL)
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    count = models.PositiveIntegerField(help_text="The contacts matching when it was confirmed.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    result = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.count} contacts ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("columns/", views.save_columns, name="columns"),
     path("count/", views.matching_count, name="count"),
     path("bulk/", views.bulk_action, name="bulk"),
+    path("bulk/<int:pk>/", views.bulk_job, name="bulk_job"),
     path("import/", views.import_contacts, name="import"),
     path("import/apply/", views.apply_import, name="import_apply"),
     path("<int:pk>/", views.contact_detail, name="detail"),

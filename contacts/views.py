@@ -1,4 +1,5 @@
 import base64
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -7,14 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import imports, paging, services
+from contacts import bulk, imports, paging, services
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -26,7 +26,7 @@ from contacts.forms import (
     bulk_actions_for,
 )
 from contacts.models import (
-    Channel,
+    BulkJob,
     ConsentEvent,
     Contact,
     ContactQuerySet,
@@ -211,28 +211,28 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             "back": back,
         }
         return render(request, "contacts/bulk_confirm.html", context)
-    messages.success(request, _apply(action, contacts, form.cleaned_data["tag"], request.user))
+    tag = form.cleaned_data["tag"]
+    if form.cleaned_data["scope"] == "all":
+        count = contacts.count()
+        if bulk.too_many_to_wait_for(count):
+            job = bulk.queue(action=action, query=form.cleaned_data["query"], tag=tag,
+                             user=request.user, count=count)  # fmt: skip
+            return redirect(f"{reverse('contacts:bulk_job', args=[job.pk])}?next={quote(back)}")
+    messages.success(request, bulk.apply(action, contacts, tag, request.user))
     return redirect(back)
 
 
-def _apply(action: str, contacts, tag, user) -> str:
-    verb, _, target = action.partition("_")
-    if verb == "unsubscribe":
-        channel = Channel(target)
-        changed = services.unsubscribe_many(contacts=contacts, channel=channel, by_user=user)
-        return f"{channel.label}: {changed} unsubscribed."
-    if verb == "resubscribe":
-        channel = Channel(target)
-        changed, skipped = services.resubscribe_many(
-            contacts=contacts, channel=channel, by_user=user
-        )
-        hard = f", {skipped} skipped: hard opt-out" if skipped else ""
-        return f"{channel.label}: {changed} resubscribed{hard}."
-    if verb == "add":
-        changed = services.tag_many(contacts=contacts, tag=tag)
-        return f"Tag “{tag}”: added to {changed} contact{pluralize(changed)}."
-    changed = services.untag_many(contacts=contacts, tag=tag)
-    return f"Tag “{tag}”: removed from {changed} contact{pluralize(changed)}."
+@permission_required("contacts.view_contact", raise_exception=True)
+def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """How a bulk action run as a task is going; htmx asks again until it is finished."""
+    job = get_object_or_404(BulkJob.objects.select_related("tag", "by_user"), pk=pk)
+    context = {
+        "job": job,
+        "label": BULK_ACTIONS[job.action].label if job.action in BULK_ACTIONS else job.action,
+        "back": _next(request, reverse("contacts:list")),
+    }
+    template = "contacts/_bulk_job_status.html" if request.htmx else "contacts/bulk_job.html"
+    return render(request, template, context)
 
 
 @permission_required("contacts.import_contacts", raise_exception=True)

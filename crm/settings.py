@@ -197,6 +197,8 @@ UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
+# Bulk actions on more contacts than this run as a task, with a page that follows them.
+BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
 if len(UNSUBSCRIBE_DIGIT) != 1 or UNSUBSCRIBE_DIGIT not in "0123456789*#":

@@ -1,11 +1,20 @@
 import csv
 import io
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
 
 from contacts import services
-from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, Source, Tag
+from contacts.models import (
+    BulkJob,
+    Channel,
+    ConsentEvent,
+    Contact,
+    OptInStatus,
+    Source,
+    Tag,
+)
 from tests.factories import ContactFactory
 
 URL = reverse("contacts:bulk")
@@ -133,3 +142,60 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(admin_client, mix, dat
     assert response.redirect_chain[0][0] == BACK
     assert error in response.content.decode()
     assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}
+
+
+@pytest.fixture
+def in_the_background(settings):
+    """Bulk actions on more than three contacts run as a task (run at once here)."""
+    settings.BULK_INLINE_LIMIT = 3
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_many_contacts_are_changed_by_a_task_whose_page_follows_it(
+    admin_client, mix, in_the_background, django_capture_on_commit_callbacks
+):
+    data = {"action": "resubscribe_sms", "scope": "all", "query": "status=active", "next": BACK}
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = admin_client.post(URL, data | {"confirmed": "on"})
+    job = BulkJob.objects.get()
+    assert response.url == f"{reverse('contacts:bulk_job', args=[job.pk])}?next={quote(BACK)}"
+    assert (job.action, job.query, job.count, job.status) == (
+        "resubscribe_sms", "status=active", 6, "queued"
+    )  # fmt: skip
+    waiting = admin_client.get(response.url).content.decode()
+    assert "Resubscribe to SMS: 6 contacts" in waiting
+    assert "Waiting for a worker" in waiting and 'hx-trigger="every 1s"' in waiting
+    assert statuses()["soft"] == 2  # nothing yet
+
+    for callback in queued:  # the commit: the task runs
+        callback()
+    assert statuses() == {"subscribed": 6, "hard": 1}
+    done = admin_client.get(response.url, headers={"HX-Request": "true"}).content.decode()
+    assert "Done: SMS: 2 resubscribed, 1 skipped: hard opt-out." in done
+    assert "hx-trigger" not in done  # it stops asking
+    assert f'href="{BACK}"' in admin_client.get(response.url).content.decode()
+
+
+def test_a_few_contacts_are_changed_while_the_page_waits(admin_client, mix, in_the_background):
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": "status=archived"}
+    response = admin_client.post(URL, data | {"confirmed": "on"}, follow=True)
+    assert "SMS: 1 unsubscribed." in response.content.decode()
+    assert not BulkJob.objects.exists()
+
+
+def test_a_job_whose_filters_went_stale_changes_nothing_and_says_why(
+    admin_client, mix, in_the_background, django_capture_on_commit_callbacks
+):
+    vip = Tag.objects.create(name="VIP")
+    mix[0].tags.add(vip)
+    data = {"action": "add_tag", "tag": vip.pk, "scope": "all", "query": "", "confirmed": "on"}
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        admin_client.post(URL, data)
+    job = BulkJob.objects.get()
+    BulkJob.objects.filter(pk=job.pk).update(query="tag=999999")  # e.g. the tag was deleted
+    for callback in queued:
+        callback()
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "Nothing was changed" in job.result and "filter the table again" in job.result
+    assert list(Contact.objects.filter(tags=vip)) == [mix[0]]

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from broadcasts.models import Broadcast
-from contacts.models import ConsentEvent, Contact, ContactTablePreference, OptOut
+from contacts.models import BulkJob, ConsentEvent, Contact, ContactTablePreference, OptOut
 from crm.roles import ADMIN, MANAGER, STAFF
 from messaging.models import PossibleOptOut
 from tests.factories import ContactFactory, UserFactory
@@ -50,6 +50,7 @@ CASES = [
         EDIT,
     ),  # fmt: skip
     ("contacts:bulk", None, "POST", {"action": "export", "scope": "all", "query": ""}, VIEW),
+    ("contacts:bulk_job", "bulk_job", "GET", {}, VIEW),
     ("contacts:import", None, "GET", {}, EDIT),
     ("contacts:import", None, "POST", {}, EDIT),
     ("contacts:import_apply", None, "POST", {}, EDIT),
@@ -89,7 +90,9 @@ def objects():
     contact = ContactFactory(name="Ana", phone="+14155550101")
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
-    return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk}
+    job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
+    return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
+            "bulk_job": job.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:

@@ -84,11 +84,8 @@ def paginate(queryset: QuerySet, query: QueryDict, per_page: int) -> Page:
     if before:
         past = TupleGreaterThan if descending else TupleLessThan
         backwards = [term[1:] if term.startswith("-") else f"-{term}" for term in ordering]
-        rows = list(
-            queryset.filter(past(keys, _decode(before, fields, queryset))).order_by(*backwards)[
-                : per_page + 1
-            ]
-        )
+        earlier = queryset.filter(past(keys, _decode(before, fields, queryset)))
+        rows = list(earlier.order_by(*backwards)[: per_page + 1])
         more_before, rows = len(rows) > per_page, rows[:per_page][::-1]
         more_after = True
         if not more_before:  # back at the start, whatever the link said

@@ -17,7 +17,7 @@ from contacts.models import Contact
 
 
 @dataclass(frozen=True)
-class Page:
+class PageContext:
     """What every row of one page shares."""
 
     can_change: bool
@@ -25,7 +25,7 @@ class Page:
     csrf_token: str
 
 
-def _selection(contact: Contact, page: Page) -> SafeString:
+def _selection(contact: Contact, page: PageContext) -> SafeString:
     return fill(
         '<td class="selection"><input type="checkbox" name="contacts" value="{}"'
         ' form="bulk-form" aria-label="Select {}"></td>',
@@ -34,19 +34,19 @@ def _selection(contact: Contact, page: Page) -> SafeString:
     )
 
 
-def _name(contact: Contact, page: Page) -> SafeString:
+def _name(contact: Contact, page: PageContext) -> SafeString:
     return fill('<td><a href="{}">{}</a></td>', contact.get_absolute_url(), contact.name)
 
 
-def _phone(contact: Contact, page: Page) -> SafeString:
+def _phone(contact: Contact, page: PageContext) -> SafeString:
     return fill('<td class="nowrap">{}</td>', contact.phone_display)
 
 
-def _email(contact: Contact, page: Page) -> SafeString:
+def _email(contact: Contact, page: PageContext) -> SafeString:
     return fill("<td>{}</td>", contact.email)
 
 
-def _tags(contact: Contact, page: Page) -> SafeString:
+def _tags(contact: Contact, page: PageContext) -> SafeString:
     tags = "".join(fill('<span class="tag">{}</span>', tag.name) for tag in contact.tag_list)
     return fill("<td>{}</td>", SafeString(tags))
 
@@ -54,25 +54,25 @@ def _tags(contact: Contact, page: Page) -> SafeString:
 STATUS_LABELS = dict(Contact.Status.choices)
 
 
-def _status(contact: Contact, page: Page) -> SafeString:
+def _status(contact: Contact, page: PageContext) -> SafeString:
     label = STATUS_LABELS.get(contact.status, contact.status)
     return fill('<td class="status-{}">{}</td>', contact.status, label)
 
 
-def _opt_in(contact: Contact, page: Page) -> SafeString:
+def _opt_in(contact: Contact, page: PageContext) -> SafeString:
     cell = opt_in_cell(
         contact, can_change=page.can_change, next_url=page.next_url, csrf_token=page.csrf_token
     )
     return fill('<td class="opt-in-cell">{}</td>', cell)
 
 
-def _created_at(contact: Contact, page: Page) -> SafeString:
+def _created_at(contact: Contact, page: PageContext) -> SafeString:
     day = localtime(contact.created_at)
     # As the date filter's "j M Y", e.g. 26 Nov 2026.
     return fill('<td class="nowrap">{} {} {}</td>', day.day, MONTHS_3[day.month].title(), day.year)
 
 
-CELLS: dict[str, Callable[[Contact, Page], SafeString]] = {
+CELLS: dict[str, Callable[[Contact, PageContext], SafeString]] = {
     "selection": _selection,
     "name": _name,
     "phone": _phone,
@@ -84,7 +84,7 @@ CELLS: dict[str, Callable[[Contact, Page], SafeString]] = {
 }
 
 
-def draw(contacts: Iterable[Contact], columns: list[str], page: Page) -> SafeString:
+def draw(contacts: Iterable[Contact], columns: list[str], page: PageContext) -> SafeString:
     """The <tr> of each contact, with the cells of `columns` in that order."""
     cells = [CELLS[name] for name in columns]
     return SafeString(

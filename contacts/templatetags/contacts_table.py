@@ -1,3 +1,5 @@
+"""Tags of the Contacts page: its rows, its Opt-In cells and its filters, drawn in Python."""
+
 from django import template
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
@@ -22,7 +24,7 @@ def opt_in_cell(context, contact) -> SafeString:
 @register.simple_tag(takes_context=True)
 def contact_rows(context, table, contacts) -> SafeString:
     """The rows of `contacts` in the Contacts table's visible columns (see contacts.rows)."""
-    page = rows.Page(  # escaped once for the page, not once a row
+    page = rows.PageContext(  # escaped once for the page, not once a row
         can_change=context.get("can_change", False),
         next_url=conditional_escape(context.get("next", "")),
         csrf_token=conditional_escape(str(context.get("csrf_token", ""))),

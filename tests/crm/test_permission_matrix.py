@@ -12,7 +12,16 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from broadcasts.models import Broadcast
-from contacts.models import BulkJob, ConsentEvent, Contact, ContactTablePreference, OptOut
+from contacts import services
+from contacts.models import (
+    BulkJob,
+    Channel,
+    ConsentEvent,
+    Contact,
+    ContactTablePreference,
+    OptOut,
+    Tag,
+)
 from crm.roles import ADMIN, MANAGER, STAFF
 from messaging.models import PossibleOptOut
 from tests.factories import ContactFactory, UserFactory
@@ -50,6 +59,30 @@ CASES = [
         EDIT,
     ),  # fmt: skip
     ("contacts:bulk", None, "POST", {"action": "export", "scope": "all", "query": ""}, VIEW),
+    *[
+        (
+            "contacts:bulk",
+            None,
+            "POST",
+            {"action": action, "scope": "all", "query": "", "confirmed": "1", "tag": "tag"},
+            EDIT,
+        )
+        for action in [
+            "unsubscribe_calls",
+            "resubscribe_sms",
+            "resubscribe_calls",
+            "add_tag",
+            "remove_tag",
+        ]
+    ],
+    (
+        "contacts:subscription",
+        "contact",
+        "POST",
+        {"channel": "calls", "action": "resubscribe"},
+        EDIT,
+    ),
+    ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, EDIT),
     ("contacts:bulk_job", "bulk_job", "GET", {}, VIEW),
     ("contacts:import", None, "GET", {}, EDIT),
     ("contacts:import", None, "POST", {}, EDIT),
@@ -91,8 +124,11 @@ def objects():
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
     job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
+    tag = Tag.objects.create(name="VIP")
+    contact.tags.add(tag)
+    services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
-            "bulk_job": job.pk}  # fmt: skip
+            "bulk_job": job.pk, "tag": tag.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:
@@ -109,6 +145,7 @@ def state() -> tuple:
     """What a forged request must not change."""
     return (
         list(Contact.objects.order_by("pk").values_list("name", "phone", "status")),
+        list(Contact.tags.through.objects.order_by("pk").values_list("contact_id", "tag_id")),
         list(OptOut.objects.order_by("pk").values_list("contact_id", "channel", "kind")),
         ConsentEvent.objects.count(),
         list(Broadcast.objects.order_by("pk").values_list("name", "status")),
@@ -128,6 +165,7 @@ def state() -> tuple:
 )
 def test_each_role_is_allowed_or_denied(objects, role, name, of, method, data, allowed):
     url = reverse(name, args=[objects[of]] if of else [])
+    data = {key: objects[value] if value == "tag" else value for key, value in data.items()}
     client = client_for(role)
     before = state()
     webhook = url.startswith("/webhooks/")
@@ -206,6 +244,7 @@ def test_the_webhooks_are_the_only_views_without_csrf_protection():
 )
 def test_every_form_needs_its_csrf_token(objects, name, of, data):
     client = client_for("superuser", enforce_csrf_checks=True)
+    data = {key: objects[value] if value == "tag" else value for key, value in data.items()}
     before = state()
     response = client.post(reverse(name, args=[objects[of]] if of else []), data)
     assert response.status_code == 403

@@ -64,10 +64,13 @@ class InboundEvent(models.Model):
         values = {"kind": kind, "key": key, "payload": payload, "received_at": timezone.now(),
                   "response": "", "error": ""}  # fmt: skip
         fields = [cls._meta.get_field(name) for name in values]
+        quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {cls._meta.db_table} ({', '.join(f.column for f in fields)})"
-                f" VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (key) DO NOTHING",
+                f"INSERT INTO {quote(cls._meta.db_table)}"
+                f" ({', '.join(quote(f.column) for f in fields)})"
+                f" VALUES ({', '.join(['%s'] * len(fields))})"
+                f" ON CONFLICT ({quote('key')}) DO NOTHING",
                 [f.get_db_prep_save(values[f.name], connection) for f in fields],
             )
 

@@ -118,12 +118,6 @@ def _escaped(value) -> str:
     return value if isinstance(value, SafeData) else escape(str(value), quote=True)
 
 
-@cache
-def _fixed(text: str) -> SafeString:
-    """`text` escaped once: for the few texts every row repeats (labels, names, actions)."""
-    return SafeString(escape(text, quote=True))
-
-
 def opt_in_cell(
     contact: Contact, *, can_change: bool, next_url: str, csrf_token: str, message: str = ""
 ) -> SafeString:
@@ -132,10 +126,7 @@ def opt_in_cell(
     items = []
     for icon in channel_icons(contact):
         tip_id = f"tip-{contact.pk}-{icon.channel}"
-        # Only an opt-out's own tooltip (its date, the contact's words) differs from row to
-        # row; the rest is escaped once.
-        tip = icon.tooltip if icon.status != OptInStatus.SUBSCRIBED else _fixed(icon.tooltip)
-        status, name, glyph = _fixed(icon.status), _fixed(icon.accessible_name), _fixed(icon.icon)
+        tip, status, name, glyph = icon.tooltip, icon.status, icon.accessible_name, icon.icon
         if can_change:
             action = (
                 fill(
@@ -143,10 +134,10 @@ def opt_in_cell(
                     url=icon.url,
                     pk=contact.pk,
                     csrf=csrf_token,
-                    channel=_fixed(icon.channel),
-                    action=_fixed(icon.action),
+                    channel=icon.channel,
+                    action=icon.action,
                     next=next_url,
-                    label=_fixed(icon.action_label),
+                    label=icon.action_label,
                 )  # fmt: skip
                 if icon.action
                 else SafeString(_HARD_REASON)

@@ -27,6 +27,7 @@ class Page:
     number: int = 1
     next_query: str | None = None
     previous_query: str | None = None
+    problem: str = ""  # a broken link, and so the first page instead
 
 
 def _encode(values: list) -> str:
@@ -64,7 +65,23 @@ def _key(field: models.Field, value) -> object:
 
 def paginate(queryset: QuerySet, query: QueryDict, per_page: int) -> Page:
     """The page of `queryset` (which is ordered) that the `after` or `before` cursor in
-    `query` asks for, or the first page."""
+    `query` asks for, or the first page; a broken cursor gives the first page, with the
+    `problem` said."""
+    try:
+        return _paginate(queryset, query, per_page)
+    except BadCursor as error:
+        first = query.copy()
+        for name in CURSOR:
+            first.pop(name, None)
+        page = _paginate(queryset, first, per_page)
+        page.problem = str(error)
+        return page
+
+
+CURSOR = ("after", "before", "page")
+
+
+def _paginate(queryset: QuerySet, query: QueryDict, per_page: int) -> Page:
     ordering = [str(term) for term in queryset.query.order_by or queryset.model._meta.ordering]
     descending = ordering[0].startswith("-")
     if any(term.startswith("-") != descending for term in ordering):
@@ -102,7 +119,7 @@ def paginate(queryset: QuerySet, query: QueryDict, per_page: int) -> Page:
 
     def link(direction: str, row, page_number: int) -> str:
         linked = query.copy()
-        for name in ("after", "before", "page"):
+        for name in CURSOR:
             linked.pop(name, None)
         if page_number > 1:
             linked[direction] = _encode([getattr(row, name) for name in fields])

@@ -80,14 +80,9 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         table = context["table"]
         per_page = self.request.GET.get("per_page", "")
         per_page = int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE
-        try:
-            page = paging.paginate(table.data.data, self.request.GET, per_page)
-        except paging.BadCursor as error:
-            messages.warning(self.request, f"{error} Here is the first page.")
-            first = self.request.GET.copy()
-            for name in ("after", "before", "page"):
-                first.pop(name, None)
-            page = paging.paginate(table.data.data, first, per_page)
+        page = paging.paginate(table.data.data, self.request.GET, per_page)
+        if page.problem:
+            messages.warning(self.request, f"{page.problem} Here is the first page.")
         # The tags, read once for both the Tag filter and the bulk bar's tag choice.
         tags = list(Tag.objects.all())
         context["filter"].form.fields["tag"].widget.choices = [("", "Any")] + [

@@ -1,11 +1,13 @@
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 application = get_wsgi_application()
 
-# Import every view now rather than on each process's first request, which otherwise waits
-# half a second: after a deploy or a restart, that is every webhook arriving at once.
-get_resolver().check()  # imports the URLconf, and with it every view
+# Import the URLconf, and with it every view, now rather than on each process's first request,
+# which otherwise waits half a second: after a deploy or a restart, that is every webhook
+# arriving at once.
+import_module(settings.ROOT_URLCONF)

@@ -124,7 +124,7 @@ class Contact(models.Model):
         ARCHIVED = "archived", "Archived"
 
     name = models.CharField(max_length=200)
-    phone = PhoneField(db_index=True)
+    phone = PhoneField()
     email = models.EmailField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE, db_index=True)
@@ -135,7 +135,12 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["name", "id"], name="contact_name")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="contact_name"),
+            # With id and status, a broadcast's preview checks the contacts that share a
+            # number from this index alone.
+            models.Index(fields=["phone", "id", "status"], name="contact_phone"),
+        ]
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),
             ("import_contacts", "Can import contacts"),
@@ -163,6 +168,26 @@ class Contact(models.Model):
     def opt_in_status(self, channel: str) -> OptInStatus:
         row = self.opt_out_for(channel)
         return OptInStatus(row.kind) if row else OptInStatus.SUBSCRIBED
+
+
+class PhoneCount(models.Model):
+    """How many contacts have each phone number, kept by database triggers (migration 0007).
+
+    A broadcast sends one message per number. Its preview counts the duplicates among the few
+    numbers that more than one contact has, found in this table's partial index rather than
+    by grouping every contact. A number no contact has any more keeps its row, at 0.
+    """
+
+    phone = models.CharField(max_length=16, primary_key=True)
+    contacts = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["phone"], condition=models.Q(contacts__gt=1), name="shared_phone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.contacts} contacts"
 
 
 class OptOut(models.Model):

@@ -130,13 +130,10 @@ class Recipient(models.Model):
             models.UniqueConstraint(fields=["broadcast", "phone"], name="one_message_per_number")
         ]
         indexes = [
+            # What a claim reads (the next pending recipients of a broadcast, in order) and
+            # what the progress counts. One index for both: each costs every launch's
+            # snapshot (a partial one of pending recipients cost 0.5 s of 4.5).
             models.Index(fields=["broadcast", "status", "id"], name="recipient_status"),
-            # What a claim reads: the next pending recipients of a broadcast, in order.
-            models.Index(
-                fields=["broadcast", "id"],
-                name="recipient_pending",
-                condition=models.Q(status="pending"),
-            ),
             # Delivery statuses find their message by its sid; pending ones have none yet.
             models.Index(fields=["sid"], name="recipient_sid", condition=~models.Q(sid="")),
         ]

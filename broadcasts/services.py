@@ -108,15 +108,15 @@ def start(broadcast: Broadcast) -> int:
     """Snapshot the recipients (one row per number, one statement) and start sending."""
     from broadcasts.tasks import send_broadcast
 
-    eligible = broadcast.audience_contacts().eligible_for(broadcast.channel)
+    eligible = broadcast.audience_contacts().eligible_in_number_order(broadcast.channel)
     try:
         sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
     except EmptyResultSet:  # an audience that can match nobody, e.g. a deleted tag's
         sql, params = "SELECT id, phone FROM contacts_contact WHERE 1 = 0", ()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Room to group a million numbers in memory rather than in files on disk. In the
-            # numbers' order, the unique (broadcast, phone) index grows at its end only.
+            # Room to hash the opt-outs of millions of contacts. In the numbers' order, the
+            # unique (broadcast, phone) index grows at its end only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             # Compiling this one-pass plan cost more than it saved (5% of the launch).
             cursor.execute("SET LOCAL jit = off")
@@ -131,7 +131,7 @@ def start(broadcast: Broadcast) -> int:
         )
         count = cursor.rowcount
         if connection.vendor == "postgresql" and count > 10_000:
-            # Statistics that know these rows, so that claims use the pending-recipients
+            # Statistics that know these rows, so that claims use the (broadcast, status, id)
             # index from the first batch rather than walking the whole table.
             cursor.execute("ANALYZE broadcasts_recipient (broadcast_id, status)")
     Broadcast.objects.filter(pk=broadcast.pk).update(

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Min
 from django.utils import timezone
 
 from broadcasts import sending, services
@@ -83,8 +84,9 @@ def test_the_preview_counts_every_reason_once(manager):
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.CALLS])
 @pytest.mark.parametrize("audience", ["", "status=active", "q=a"])
 def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel, audience):
-    """The preview counts by arithmetic over a partition; the launch selects eligible_for()
-    rows. On a mix of every reason, they must agree, contact by contact."""
+    """The preview counts by arithmetic over a partition of eligible_for(); the launch reads
+    eligible_in_number_order(). On a mix of every reason, they must agree, contact by
+    contact, and each number goes to its first eligible contact."""
     import random
 
     rng = random.Random(7)
@@ -107,6 +109,11 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
     assert preview.receive + sum(preview.excluded.values()) == b.audience_contacts().count()
     assert preview.receive == services.start(b) == b.recipients.count()
     assert all(n >= 0 for n in preview.excluded.values())
+    first_eligible = dict(
+        b.audience_contacts().eligible_for(channel).order_by("phone")
+        .values_list("phone").annotate(first=Min("id"))
+    )  # fmt: skip
+    assert dict(b.recipients.values_list("phone", "contact_id")) == first_eligible
 
 
 def test_the_audience_is_the_contacts_tables_filters(manager, django_capture_on_commit_callbacks):

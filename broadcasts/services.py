@@ -6,11 +6,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, FilteredRelation, Q
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
-from contacts.models import VALID_PHONE, Contact, OptOut, PhoneCount
+from contacts.models import VALID_PHONE, Contact, ContactQuerySet, OptOut, PhoneCount
 
 
 class NotEditable(Exception):
@@ -61,10 +62,7 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
         PHONE: reasons[PHONE].count(),
     }
     eligible = counts["everyone"] - sum(excluded.values())
-    shared = PhoneCount.objects.filter(contacts__gt=1).values("phone")
-    sharing = valid.filter(phone__in=shared).order_by().values("phone")
-    duplicates = sharing.aggregate(n=Count("*") - Count("phone", distinct=True))["n"]
-    excluded[DUPLICATE] = duplicates
+    excluded[DUPLICATE] = duplicates = _duplicates(valid)
     sample_out = [
         (contact, reason)
         for reason, contacts in reasons.items()
@@ -84,6 +82,22 @@ SOFT = "Opted out of this channel (soft)"
 STATUS = "Overall status do not contact or archived"
 PHONE = "No or invalid phone"
 DUPLICATE = "Duplicate phone (one message per number)"
+
+
+def _duplicates(valid: ContactQuerySet) -> int:
+    """How many messages one per number saves among `valid` contacts.
+
+    Only numbers that more than one contact has can save any. Their contacts are counted
+    number by number, through the phone index: as a join, the planner may instead check
+    every contact's eligibility (0.4 s rather than 0.06 s at a million contacts).
+    """
+    valid_with_number = (
+        valid.filter(phone=OuterRef("phone")).order_by().values("phone").annotate(n=Count("*"))
+    )
+    numbers = PhoneCount.objects.filter(contacts__gt=1).annotate(
+        valid=Coalesce(Subquery(valid_with_number.values("n")), 0)
+    )
+    return numbers.aggregate(n=Coalesce(Sum(Greatest(F("valid") - 1, 0)), 0))["n"]
 
 
 @transaction.atomic

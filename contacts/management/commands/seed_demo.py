@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Min
 
 from contacts import services
 from contacts.models import Channel, Contact, Tag
@@ -35,7 +35,9 @@ AREA_CODES = (
 )
 TAGS = ["Customers", "Leads", "Newsletter", "Event 2026", "Wholesale"]
 
-# Every contact falls in one of 100 buckets (its id modulo 100); the buckets set its state.
+# Every contact falls in one of 100 buckets (its place n in the seed, modulo 100); the buckets
+# set its state. By n rather than by id: a database's ids need not start at 1 (in tests they
+# follow whatever the sequence gave before), and the states must not depend on it.
 # Buckets 0-89 stay subscribed to SMS: about 90%, as in a real list.
 SMS_SOFT = (90, 91, 92, 93, 98, 99)
 SMS_HARD = (94, 95, 96, 97)  # replied STOP
@@ -48,9 +50,9 @@ def _values(rows: list[str]) -> str:
     return ", ".join(f"({i}, '{value}')" for i, value in enumerate(rows))
 
 
-def _in(buckets: tuple[int, ...]) -> str:
+def _in(buckets: tuple[int, ...], n: str) -> str:
     """A condition for queries with parameters, where % is written %%."""
-    return f"(c.id %% 100) IN ({', '.join(map(str, buckets))})"
+    return f"({n} %% 100) IN ({', '.join(map(str, buckets))})"
 
 
 class Command(BaseCommand):
@@ -126,8 +128,12 @@ class Command(BaseCommand):
                 ORDER BY n
                 """
             )
+            # Each contact's n, from its id: the contacts were inserted in n's order.
+            offset = Contact.objects.aggregate(first=Min("id"))["first"] - 1
+            n = f"(c.id - {offset})"
             for channel, buckets in ((Channel.SMS, SMS_SOFT), (Channel.CALLS, CALLS_SOFT)):
-                in_buckets = Contact.objects.alias(bucket=F("id") % 100).filter(bucket__in=buckets)
+                bucket = (F("id") - offset) % 100
+                in_buckets = Contact.objects.alias(bucket=bucket).filter(bucket__in=buckets)
                 services.unsubscribe_many(contacts=in_buckets, channel=channel, by_user=by_user)
             for channel, buckets, source, words in (
                 (Channel.SMS, SMS_HARD, "keyword", "STOP"),
@@ -137,7 +143,7 @@ class Command(BaseCommand):
                 # every contact with the number, with their ledger rows.
                 hard_numbers = f"""
                     SELECT c.phone, MIN(c.created_at) AS at FROM contacts_contact c
-                    WHERE {_in(buckets)} GROUP BY c.phone"""
+                    WHERE {_in(buckets, n)} GROUP BY c.phone"""
                 cursor.execute(
                     f"""
                     INSERT INTO contacts_consentevent
@@ -160,12 +166,12 @@ class Command(BaseCommand):
                 f"""
                 INSERT INTO contacts_contact_tags (contact_id, tag_id)
                 SELECT c.id, t.id FROM contacts_contact c
-                JOIN contacts_tag t ON t.name = CASE c.id % {len(TAGS)}
+                JOIN contacts_tag t ON t.name = CASE {n} % {len(TAGS)}
                     {" ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(TAGS))} END
-                WHERE c.id % 10 < 6
+                WHERE {n} % 10 < 6
                 UNION ALL
                 SELECT c.id, t.id FROM contacts_contact c JOIN contacts_tag t ON t.name = 'VIP'
-                WHERE c.id % 23 = 0
+                WHERE {n} % 23 = 0
                 """
             )
         # The brief's own example, through the services as a user would do it.

@@ -117,7 +117,9 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
             )
 
 
-@transaction.atomic
+# Without a savepoint inside a caller's transaction: no caller goes on after a failure here,
+# and a STOP then takes two round trips fewer.
+@transaction.atomic(savepoint=False)
 def record_hard_opt_out(
     *,
     phone: str,

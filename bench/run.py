@@ -203,10 +203,12 @@ def measure_stop_webhook() -> None:
     lines = result.stdout.strip().splitlines()
     rate = next((line.split(": ")[1] for line in lines if "requests/s" in line), "?")
     latency = next((line.split(": ", 1)[1] for line in lines if line.startswith("latency")), "?")
+    served = next((line.split(": ", 1)[1] for line in lines if line.startswith("in gunicorn")), "?")
     lost = next((line for line in lines if line.startswith("non-200")), "?")
     record("10. STOP webhook, gunicorn, 8 connections", rate.split(" with")[0],
            "≥ 400 requests/s")  # fmt: skip
     record("    latency", latency, "p99 ≤ 30 ms")
+    record("    time inside gunicorn", served, "(the wait for a worker left out)")
     record("    correctness", lost.replace("numbers ", ""), "no opt-out lost")
 
 

@@ -123,36 +123,49 @@ def opt_in_cell(
 ) -> SafeString:
     """Both channels' icons with their tooltips, and for a user who may change them, the one
     action each allows. htmx swaps this whole block after an action."""
-    items = []
-    for icon in channel_icons(contact):
-        tip_id = f"tip-{contact.pk}-{icon.channel}"
-        tip, status, name, glyph = icon.tooltip, icon.status, icon.accessible_name, icon.icon
-        if can_change:
-            action = (
-                fill(
-                    _ACTION,
-                    url=icon.url,
-                    pk=contact.pk,
-                    csrf=csrf_token,
-                    channel=icon.channel,
-                    action=icon.action,
-                    next=next_url,
-                    label=icon.action_label,
-                )  # fmt: skip
-                if icon.action
-                else SafeString(_HARD_REASON)
-            )
-            button = fill(_MENU, status, name, tip_id, glyph, tip, action)
-        else:
-            button = fill(_READ_ONLY_ICON, status, name, tip_id, glyph)
-        items.append(fill(_ITEM, button, tip_id, tip))
+    csrf, next_url = _escaped(csrf_token), _escaped(next_url)
+    items = "".join(
+        _item(icon.channel, icon.status, can_change).format(
+            pk=contact.pk, tip=_escaped(icon.tooltip), csrf=csrf, next=next_url
+        )
+        for icon in channel_icons(contact)
+    )
     status = fill('<span class="opt-in-message" role="status">{}</span>', message)
     return fill(
         '<div class="opt-in" id="opt-in-{}">{}{}</div>',
         contact.pk,
-        SafeString("".join(items)),
+        SafeString(items),
         status if message else SafeString(""),
     )
+
+
+@cache
+def _item(channel: Channel, status: OptInStatus, can_change: bool) -> str:
+    """One channel's icon, tooltip and action as a format string: all filled in but the
+    contact's {pk}, the {tip} and the page's {csrf} and {next}, each of which the caller
+    escapes. Drawn once for each channel, status and permission, not for each contact."""
+    icon = ChannelIcon(channel, status, tooltip=SafeString("{tip}"), contact_id="{pk}")
+    tip_id = f"tip-{{pk}}-{channel}"
+    tip, name, glyph = icon.tooltip, icon.accessible_name, icon.icon
+    if can_change:
+        action = (
+            fill(
+                _ACTION,
+                url=icon.url,
+                pk=SafeString("{pk}"),
+                csrf=SafeString("{csrf}"),
+                channel=channel,
+                action=icon.action,
+                next=SafeString("{next}"),
+                label=icon.action_label,
+            )  # fmt: skip
+            if icon.action
+            else SafeString(_HARD_REASON)
+        )
+        button = fill(_MENU, status, name, tip_id, glyph, tip, action)
+    else:
+        button = fill(_READ_ONLY_ICON, status, name, tip_id, glyph)
+    return fill(_ITEM, button, tip_id, tip)
 
 
 def opt_in_icons(contact: Contact) -> SafeString:

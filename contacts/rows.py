@@ -8,12 +8,10 @@ even through a template loop, a page's cells cost several times its SQL.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString
-from django.utils.timezone import localtime
 
 from contacts.display import fill, opt_in_cell
-from contacts.models import Contact
+from contacts.models import Contact, short_date
 
 
 @dataclass(frozen=True)
@@ -67,9 +65,7 @@ def _opt_in(contact: Contact, page: PageContext) -> SafeString:
 
 
 def _created_at(contact: Contact, page: PageContext) -> SafeString:
-    day = localtime(contact.created_at)
-    # As the date filter's "j M Y", e.g. 26 Nov 2026.
-    return fill('<td class="nowrap">{} {} {}</td>', day.day, MONTHS_3[day.month].title(), day.year)
+    return fill('<td class="nowrap">{}</td>', short_date(contact.created_at))  # as the date filter
 
 
 CELLS: dict[str, Callable[[Contact, PageContext], SafeString]] = {

@@ -81,11 +81,32 @@ class Tag(models.Model):
         return self.name
 
 
+def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
+    """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), with
+    two plain queries; `tags` is every tag, as the Contacts page reads them anyway. Django's
+    prefetching machinery cost that page more than the SQL (about 0.7 ms for 50 rows)."""
+    by_id = {contact.pk: contact for contact in contacts}
+    tag_by_id = {tag.pk: tag for tag in tags}
+    for contact in contacts:
+        contact.opt_out_list, contact.tag_list = [], []
+    if not contacts:
+        return
+    for opt_out in OptOut.objects.filter(contact__in=by_id).select_related("actor"):
+        by_id[opt_out.contact_id].opt_out_list.append(opt_out)
+    links = Contact.tags.through.objects.filter(contact__in=by_id).values_list("contact", "tag")
+    for contact_id, tag_id in links:
+        if tag_id in tag_by_id:  # a tag newer than `tags` waits for the next page view
+            by_id[contact_id].tag_list.append(tag_by_id[tag_id])
+    for contact in contacts:
+        contact.tag_list.sort(key=lambda tag: tag.name)
+
+
 class ContactQuerySet(models.QuerySet):
     def with_consent(self) -> "ContactQuerySet":
         """With each contact's opt-outs (and who made them) and tags, two queries a batch,
         as plain lists (`opt_out_list`, `tag_list`): per contact, a related manager's
-        prefetched queryset costs more than the page's SQL."""
+        prefetched queryset costs more than the page's SQL. The Contacts table, which reads
+        every tag anyway, loads them with `load_consent` instead."""
         opt_outs = OptOut.objects.select_related("actor")
         return self.prefetch_related(
             models.Prefetch("opt_outs", queryset=opt_outs, to_attr="opt_out_list"),

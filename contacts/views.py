@@ -33,6 +33,7 @@ from contacts.models import (
     ContactTablePreference,
     HardOptOutError,
     Tag,
+    load_consent,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
 
@@ -63,7 +64,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     table_pagination = False
 
     def get_queryset(self):
-        return _contacts()
+        return Contact.objects.all()  # the page's rows get their consent by load_consent
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
@@ -83,8 +84,9 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         page = paging.paginate(table.data.data, self.request.GET, per_page)
         if page.problem:
             messages.warning(self.request, f"{page.problem} Here is the first page.")
-        # The tags, read once for both the Tag filter and the bulk bar's tag choice.
+        # The tags, read once for the rows, the Tag filter and the bulk bar's tag choice.
         tags = list(Tag.objects.all())
+        load_consent(page.rows, tags)
         context["filter"].form.fields["tag"].widget.choices = [("", "Any")] + [
             (tag.pk, tag.name) for tag in tags
         ]

@@ -52,6 +52,17 @@ def test_the_opt_in_status_column_is_shown_by_default(client, staff_user, people
     assert "Subscribed to Calls &amp; Voicemails" in page
 
 
+def test_each_row_shows_its_own_tags_in_name_order(client, staff_user, people):
+    people["ben"].tags.add(Tag.objects.create(name="Zeta"), Tag.objects.create(name="Alpha"))
+    client.force_login(staff_user)
+    rows = client.get(URL).content.decode().split("<tr>")
+    ana, ben = (next(row for row in rows if name in row) for name in ("Ana Alvarez", "Ben Brown"))
+    assert '<td><span class="tag">VIP</span></td>' in ana
+    assert '<td><span class="tag">Alpha</span><span class="tag">Zeta</span></td>' in ben
+    cy = next(row for row in rows if "Cy Chen" in row)
+    assert 'class="tag"' not in cy
+
+
 def test_staff_see_no_subscription_actions_and_admins_do(client, staff_user, people):
     client.force_login(staff_user)
     assert "Unsubscribe from SMS" not in client.get(URL).content.decode()

@@ -32,9 +32,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
-    # Synchronous workers, one more than the cores: on 2 cores this served 368 requests/s
-    # with p99 30 ms, against 277 and 64 ms for 4 workers of 4 threads each.
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1,
+    # Synchronous workers, as many as the cores (PostgreSQL and this script share them): on
+    # 2 cores, 2 workers served 362-466 requests/s with p99 35-38 ms, 3 workers 288-330 with
+    # 41-51 ms (interleaved runs), and 4 workers of 4 threads each 277 with 64 ms.
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="gunicorn worker processes")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     args = parser.parse_args()

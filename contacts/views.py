@@ -39,8 +39,8 @@ from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
 
 
 def _contacts() -> ContactQuerySet:
-    # Three queries a page, whatever its size: contacts, their opt-outs with who made them,
-    # and their tags.
+    # With their opt-outs (and who made them) and tags: the contact page and the Opt-In cell
+    # that htmx swaps. The table's pages use load_consent.
     return Contact.objects.with_consent()
 
 

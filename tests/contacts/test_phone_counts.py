@@ -70,7 +70,7 @@ def test_the_counts_stay_exact_when_many_connections_add_and_remove_the_same_num
         try:
             with psycopg.connect(**params) as conn:
                 start.wait()
-                for round in range(5):
+                for turn in range(5):
                     with conn.transaction():
                         conn.execute(
                             "INSERT INTO contacts_contact (name, phone, email, status, "
@@ -81,7 +81,7 @@ def test_the_counts_stay_exact_when_many_connections_add_and_remove_the_same_num
                         conn.execute(
                             "DELETE FROM contacts_contact WHERE id IN (SELECT id FROM "
                             "contacts_contact WHERE name = 'Writer' AND phone = %s LIMIT 1)",
-                            [mine[round]],
+                            [mine[turn]],
                         )
         except Exception as error:  # a deadlock, say: the main thread reports it
             failures.append(error)

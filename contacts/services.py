@@ -127,27 +127,32 @@ def record_hard_opt_out(
     source: Source,
     words: str = "",
     at: datetime | None = None,
-) -> PhoneOptOut:
+) -> bool:
     """The contact behind `phone` opted out of `channel` themselves (STOP, the digit, …).
 
     It holds for the number: every contact with it, now or created later, is opted out (hard).
+    Returns False when the number had opted out already: then nothing changes.
     """
     if source not in CONTACT_ACTIONS:
         raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
     phone = normalize_phone(phone)
     lock_numbers([phone])
-    existing = PhoneOptOut.objects.filter(phone=phone, channel=channel).first()
-    if existing:
-        return existing
     at = at or timezone.now()
+    # The database copies it onto the number's contacts, with a ledger row for each. One
+    # statement, where looking for an earlier opt-out and then inserting took two.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
+            [phone, channel, connection.ops.adapt_datetimefield_value(at), source, words],
+        )
+        if cursor.fetchone() is None:
+            return False
     _record(
         contact=None, phone=phone, channel=channel, before=OptInStatus.SUBSCRIBED,
         after=OptInStatus.HARD, source=source, note=words, at=at,
     )  # fmt: skip
-    # The database copies it onto the number's contacts, with a ledger row for each.
-    return PhoneOptOut.objects.create(
-        phone=phone, channel=channel, source=source, words=words, opted_out_at=at
-    )
+    return True
 
 
 @transaction.atomic

@@ -23,14 +23,33 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
 
 
 def format_phone(e164: str) -> str:
-    """The number as people read it: national format at home, international elsewhere."""
-    try:
-        number = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
+    """The number as people read it: national format within the home country code (so, from
+    the US, Canadian numbers too), international format for the others."""
+    number = _from_e164(e164)
+    if number is None:
         return e164
-    if phonenumbers.region_code_for_number(number) == settings.PHONE_REGION:
+    if number.country_code == phonenumbers.country_code_for_region(settings.PHONE_REGION):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _from_e164(e164: str) -> phonenumbers.PhoneNumber | None:
+    """The number a stored E.164 string names. Most are read directly, for phonenumbers.parse()
+    took two thirds of the time of formatting a page of numbers; parse() reads the others
+    (national numbers with a leading zero, as in Italy, and whatever is not E.164)."""
+    if e164[:1] == "+" and e164[1:2] != "0" and e164[1:].isdigit() and len(e164) <= 18:
+        for length in (1, 2, 3):  # country codes are prefix-free
+            code, national = int(e164[1 : 1 + length]), e164[1 + length :]
+            if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                if len(national) >= 2 and national[0] != "0":
+                    return phonenumbers.PhoneNumber(
+                        country_code=code, national_number=int(national)
+                    )
+                break
+    try:
+        return phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 class PhoneField(models.CharField):

@@ -54,4 +54,10 @@ def test_any_stored_text_is_shown_as_text(text):
 
 def test_it_formats_home_numbers_nationally_and_others_internationally():
     assert format_phone("+14155550123") == "(415) 555-0123"
+    assert format_phone("+14165550123") == "(416) 555-0123"  # Toronto: the same country code
     assert format_phone("+442079460958") == "+44 20 7946 0958"
+    assert format_phone("+390612345678") == "+39 06 1234 5678"  # Italy keeps its zero
+
+
+def test_a_number_too_long_for_its_country_shows_every_digit():
+    assert format_phone("+115131910863") == "15131910863"

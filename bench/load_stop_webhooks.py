@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -38,6 +37,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="gunicorn worker processes")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--first", type=int, default=0,
+                        help="first message and number: another run on the same database "
+                             "needs numbers that have not opted out yet")  # fmt: skip
     args = parser.parse_args()
 
     env = os.environ | {
@@ -68,7 +70,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/webhooks/twilio/sms/"
     try:
         _wait_for(port)
-        latencies, statuses, numbers = _fire(url, args.requests, args.concurrency)
+        latencies, statuses, numbers = _fire(url, args.requests, args.concurrency, args.first)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -86,40 +88,41 @@ def _wait_for(port: int) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def _fire(url: str, total: int, concurrency: int):
+def _fire(url: str, total: int, concurrency: int, first: int):
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
     unique = int(total * 0.8)
     bodies = [
         {"MessageSid": f"SM{i:032d}", "From": f"+1415{2000000 + i}", "Body": "STOP"}
-        for i in range(unique)
+        for i in range(first, first + unique)
     ]
     # A fifth are Twilio's retries of a message already sent.
     bodies += [random.choice(bodies) for _ in range(total - unique)]
     random.shuffle(bodies)
 
-    # Signed and encoded before the clock starts, and sent with http.client: the client shares
-    # the server's cores, and its own work should not be counted as the server's.
+    # Signed and written out as whole HTTP requests before the clock starts, and sent over plain
+    # sockets: the client shares the server's cores, and its own work should not be counted as
+    # the server's (http.client took 0.41 ms of CPU a request, this 0.22 ms).
     host, port = url.split("/")[2].split(":")
     path = "/" + url.split("/", 3)[3]
-    requests = [
-        (urlencode(data).encode(), validator.compute_signature(url, data)) for data in bodies
-    ]
+    requests = []
+    for data in bodies:
+        body = urlencode(data).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"X-Twilio-Signature: {validator.compute_signature(url, data)}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        requests.append(head.encode() + body)
 
-    def send(request: tuple[bytes, str]) -> tuple[float, int]:
-        body, signature = request
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "X-Twilio-Signature": signature}  # fmt: skip
+    def send(request: bytes) -> tuple[float, int]:
         started = time.perf_counter()
-        connection = HTTPConnection(host, int(port), timeout=30)
-        try:
-            connection.request("POST", path, body, headers)
-            response = connection.getresponse()
-            response.read()
-            status = response.status
-        finally:
-            connection.close()
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(65536):  # the server closes when it has answered
+                answer += chunk
+        status = int(answer.split(b" ", 2)[1])
         return time.perf_counter() - started, status
 
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
@@ -187,6 +187,8 @@ class Contact(models.Model):
             # With id and status, a broadcast's preview checks the contacts that share a
             # number from this index alone.
             models.Index(fields=["phone", "id", "status"], name="contact_phone"),
+            # The few contacts that are not active, which a broadcast's preview counts.
+            models.Index(fields=["id"], name="contact_inactive", condition=~Q(status="active")),
         ]
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),

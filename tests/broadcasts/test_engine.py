@@ -1,3 +1,5 @@
+import re
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from django.utils import timezone
 from broadcasts import sending, services
 from broadcasts.models import Broadcast, Recipient
 from contacts import services as contact_services
-from contacts.models import Channel, Contact, OptInStatus, Source
+from contacts.models import VALID_PHONE, Channel, Contact, OptInStatus, Source
 from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
 from tests.twilio_standin import StandIn
@@ -106,6 +108,7 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
 
     b = broadcast(channel, audience=audience)
     preview = services.preview(b)
+    assert preview.excluded == _reasons_one_by_one(b.audience_contacts(), channel)
     assert preview.receive + sum(preview.excluded.values()) == b.audience_contacts().count()
     assert preview.receive == services.start(b) == b.recipients.count()
     assert all(n >= 0 for n in preview.excluded.values())
@@ -114,6 +117,25 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
         .values_list("phone").annotate(first=Min("id"))
     )  # fmt: skip
     assert dict(b.recipients.values_list("phone", "contact_id")) == first_eligible
+
+
+def _reasons_one_by_one(audience, channel) -> dict[str, int]:
+    """What the preview must count, found contact by contact in Python."""
+    reasons = Counter()
+    eligible_phones = []
+    for contact in audience.prefetch_related("opt_outs"):
+        opt_out = contact.opt_out_for(channel)
+        if opt_out:
+            reasons[services.HARD if opt_out.kind == "hard" else services.SOFT] += 1
+        elif contact.status != Contact.Status.ACTIVE:
+            reasons[services.STATUS] += 1
+        elif not re.fullmatch(VALID_PHONE, contact.phone):
+            reasons[services.PHONE] += 1
+        else:
+            eligible_phones.append(contact.phone)
+    reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
+    order = (services.HARD, services.SOFT, services.STATUS, services.PHONE, services.DUPLICATE)
+    return {reason: reasons[reason] for reason in order}
 
 
 def test_the_audience_is_the_contacts_tables_filters(manager, django_capture_on_commit_callbacks):

@@ -138,21 +138,16 @@ def record_hard_opt_out(
     phone = normalize_phone(phone)
     lock_numbers([phone])
     at = at or timezone.now()
-    # The database copies it onto the number's contacts, with a ledger row for each. One
-    # statement, where looking for an earlier opt-out and then inserting took two.
+    # The database writes the number's ledger row, then copies the opt-out onto the number's
+    # contacts, with a ledger row for each (migrations 0002 and 0009). One statement, with
+    # ON CONFLICT where a look-up and an insert took two.
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
             [phone, channel, connection.ops.adapt_datetimefield_value(at), source, words],
         )
-        if cursor.fetchone() is None:
-            return False
-    _record(
-        contact=None, phone=phone, channel=channel, before=OptInStatus.SUBSCRIBED,
-        after=OptInStatus.HARD, source=source, note=words, at=at,
-    )  # fmt: skip
-    return True
+        return cursor.fetchone() is not None
 
 
 @transaction.atomic

@@ -152,6 +152,21 @@ def test_a_second_contact_with_the_number_is_opted_out_too(contact):
     assert status(twin) == OptInStatus.HARD
 
 
+def test_a_numbers_opt_out_gets_its_ledger_rows_however_it_is_inserted(db):
+    """The database writes the number's row, then each contact's, whoever inserts it."""
+    contact = ContactFactory(phone="+14155550123")
+    PhoneOptOut.objects.create(phone=contact.phone, channel=SMS, source=Source.KEYWORD,
+                               words="Stop texting me")  # fmt: skip
+    rows = ConsentEvent.objects.order_by("id").values_list(
+        "contact_id", "phone", "channel", "before", "after", "source"
+    )
+    assert list(rows) == [
+        (None, contact.phone, "sms", "subscribed", "hard", "keyword"),
+        (contact.pk, contact.phone, "sms", "subscribed", "hard", "keyword"),
+    ]
+    assert ConsentEvent.objects.get(contact=None).note == "Stop texting me"
+
+
 def test_moving_a_contact_onto_the_number_opts_it_out(contact):
     other = ContactFactory(phone="+14155550777")
     services.unsubscribe(contact=other, channel=SMS, by_user=None)

@@ -139,20 +139,11 @@ class Command(BaseCommand):
                 (Channel.SMS, SMS_HARD, "keyword", "STOP"),
                 (Channel.CALLS, CALLS_HARD, "digit", ""),
             ):
-                # The number's own ledger row, then the opt-out: the database carries it to
+                # The database writes the number's ledger row and carries the opt-out to
                 # every contact with the number, with their ledger rows.
                 hard_numbers = f"""
                     SELECT c.phone, MIN(c.created_at) AS at FROM contacts_contact c
                     WHERE {_in(buckets, n)} GROUP BY c.phone"""
-                cursor.execute(
-                    f"""
-                    INSERT INTO contacts_consentevent
-                        (at, contact_id, phone, channel, "before", "after", source, note)
-                    SELECT h.at, NULL, h.phone, %s, 'subscribed', 'hard', %s, %s
-                    FROM ({hard_numbers}) h
-                    """,
-                    [channel, source, words],
-                )
                 cursor.execute(
                     f"""
                     INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)

@@ -5,9 +5,10 @@
 
 It migrates a fresh database (DATABASE_URL, or a temporary SQLite file), serves the app with
 gunicorn on 127.0.0.1, warms its workers up with 40 requests, sends the requests from a thread
-pool (a fifth of them retries of an earlier MessageSid, as Twilio sends), then checks that every number is hard-opted-out with
-exactly one ledger entry, and prints requests/s and latency percentiles: as the clients saw
-them, and as gunicorn timed each request (without the wait for a free worker).
+pool (a fifth of them retries of an earlier MessageSid, as Twilio sends), then checks that
+every number is hard-opted-out with exactly one ledger entry, and prints requests/s and
+latency percentiles: as the clients saw them, and as gunicorn timed each request (without
+the wait for a free worker).
 """
 
 import argparse

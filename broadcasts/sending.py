@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient, SendRate
@@ -63,24 +63,35 @@ def batch_size() -> int:
     return min(max(int(settings.BROADCAST_RATE / 5), MIN_BATCH), MAX_BATCH)
 
 
-def claim(broadcast: Broadcast, *, size: int | None = None) -> list[Recipient]:
-    """Take up to `size` due recipients and mark them `sending`, committed: from here on a
-    recipient is never handed over again. Eligibility is checked at the hand-over."""
-    now = timezone.now()
+def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> list[Recipient]:
+    """Take up to `size` due recipients, from those after the id `after`, and mark them
+    `sending`, committed: from here on a recipient is never handed over again. Eligibility
+    is checked at the hand-over.
+
+    A worker passes the last id it claimed as `after`: otherwise each claim would step over
+    every recipient sent so far (100 ms a claim once 430,000 were sent, the time of sending
+    the batch). One statement marks and returns them.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    columns = ", ".join(field.column for field in Recipient._meta.concrete_fields)
     with transaction.atomic():
         batch = list(
-            Recipient.objects.select_for_update(skip_locked=True)
-            .filter(broadcast=broadcast, status=Recipient.Status.PENDING)
-            .filter(Q(retry_at=None) | Q(retry_at__lte=now))
-            .order_by("id")[: size or batch_size()]
-        )
-        Recipient.objects.filter(pk__in=[r.pk for r in batch]).update(
-            status=Recipient.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    for recipient in batch:
-        recipient.status, recipient.claimed_at = Recipient.Status.SENDING, now
-        recipient.attempts += 1
-    return batch
+            Recipient.objects.raw(
+                f"""
+                UPDATE broadcasts_recipient
+                SET status = 'sending', claimed_at = %s, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM broadcasts_recipient
+                    WHERE broadcast_id = %s AND status = 'pending' AND id > %s
+                      AND (retry_at IS NULL OR retry_at <= %s)
+                    ORDER BY id LIMIT %s {skip_locked})
+                RETURNING {columns}
+                """,
+                [now, broadcast.pk, after, now, size or batch_size()],
+            )
+        )  # list() at once: iterating a raw queryset again would run the UPDATE again
+    return sorted(batch, key=lambda recipient: recipient.pk)
 
 
 class Interrupted(Exception):
@@ -260,13 +271,20 @@ def run(broadcast_id: int) -> None:
 def _send_all(broadcast_id: int) -> None:
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     reap(broadcast)
+    claimed_up_to = 0
     while True:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled, or done by another worker
-        claimed = claim(broadcast)
+        claimed = claim(broadcast, after=claimed_up_to)
         send_batch(broadcast, claimed)
         if claimed:
+            claimed_up_to = claimed[-1].pk
+            continue
+        if claimed_up_to:
+            # The end of the list: from its start again, for retries now due and for the
+            # recipients of an interrupted batch, given back.
+            claimed_up_to = 0
             continue
         waiting = broadcast.recipients.filter(status=Recipient.Status.PENDING)
         next_retry = waiting.order_by("retry_at").values_list("retry_at", flat=True).first()

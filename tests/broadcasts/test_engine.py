@@ -257,6 +257,22 @@ def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manag
     assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
 
 
+def test_a_claim_takes_the_recipients_after_an_id_or_from_the_start(manager):
+    """A worker claims on from its last claim; back at the start it finds what was given
+    back behind it."""
+    ContactFactory.create_batch(3)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    first, second, third = b.recipients.order_by("id").values_list("pk", flat=True)
+    assert [r.pk for r in sending.claim(b, after=first)] == [second, third]
+    Recipient.objects.filter(pk=second).update(status=Recipient.Status.PENDING)  # given back
+    assert sending.claim(b, after=third) == []
+    claimed = sending.claim(b)
+    assert [(r.pk, r.status, r.attempts) for r in claimed] == [
+        (first, "sending", 1), (second, "sending", 2)
+    ]  # fmt: skip
+
+
 def test_only_too_many_requests_is_retried(manager, twilio):
     ContactFactory()
     StandIn.answers = ["too_many", "sent"]

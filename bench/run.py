@@ -13,7 +13,6 @@ import statistics
 import subprocess
 import sys
 import time
-import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,14 +59,6 @@ def medians_ms(functions: list, runs: int = 15) -> list[float]:
     return [statistics.median(its_times) for its_times in times]
 
 
-def speed_probe() -> None:
-    """A fixed piece of pure Python, timed: this virtual machine's speed drifts by up to twice
-    within minutes, and the probe says how fast it ran when the figures near it were taken."""
-    times = timeit.repeat("sum(i * i for i in range(1_000_000))", number=1, repeat=5)
-    record("   machine speed probe (lower is faster)", f"{statistics.median(times) * 1000:.0f} ms",
-           "the same loop on the same machine")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -93,12 +84,10 @@ def main() -> None:
         record("seed_demo", f"{time.perf_counter() - started:.0f} s", "about a minute")
     settle()
     print(f"{Contact.objects.count():,} contacts\n")
-    speed_probe()
     measure_pages()
     measure_broadcasts(args.send_seconds)
     settle()
     measure_stop_webhook()
-    speed_probe()
     write_results()
 
 

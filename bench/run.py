@@ -225,7 +225,7 @@ def measure_stop_webhook(runs: int = 3) -> None:
             env=env, cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:  # a non-200 answer, a lost opt-out, or a crash
-            failures.append(result.stdout.strip().splitlines()[-1:] or result.stderr[-300:])
+            failures.append((result.stdout.strip().splitlines() or [result.stderr[-300:]])[-1])
             continue
         found = re.search(STOP_FIGURES, result.stdout, re.DOTALL)
         for name, value in zip(figures, found.groups(), strict=True):

@@ -1,3 +1,5 @@
+import gc
+
 from django.apps import AppConfig
 
 
@@ -9,3 +11,7 @@ class CrmConfig(AppConfig):
         from crm import database_role
 
         database_role.connect()
+        # A page makes tens of thousands of short-lived objects, and at CPython's default the
+        # collector looked for cycles every 2,000 of them, several times a page. Every 10,000:
+        # the Contacts page 4-8% faster on average (120 pages of each, interleaved).
+        gc.set_threshold(10_000)

@@ -1,4 +1,6 @@
+import phonenumbers
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -61,3 +63,24 @@ def test_it_formats_home_numbers_nationally_and_others_internationally():
 
 def test_a_number_too_long_for_its_country_shows_every_digit():
     assert format_phone("+115131910863") == "15131910863"
+
+
+def test_it_reads_every_countrys_numbers_as_phonenumbers_parse_does():
+    """format_phone reads E.164 digits directly; for every region's example numbers of every
+    type, the text must be what phonenumbers.parse() would give."""
+    home = phonenumbers.country_code_for_region(settings.PHONE_REGION)
+    checked = 0
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            parsed = phonenumbers.parse(e164)
+            style = phonenumbers.PhoneNumberFormat
+            expected = phonenumbers.format_number(
+                parsed, style.NATIONAL if parsed.country_code == home else style.INTERNATIONAL
+            )
+            assert format_phone(e164) == expected, e164
+            checked += 1
+    assert checked > 1000

@@ -12,8 +12,9 @@ legitimate writes go through `contacts.services`.
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
@@ -83,22 +84,43 @@ class Tag(models.Model):
 
 def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), with
-    two plain queries; `tags` is every tag, as the Contacts page reads them anyway. Django's
-    prefetching machinery cost that page more than the SQL (about 0.7 ms for 50 rows)."""
+    two plain queries; `tags` is every tag, in name order, as the Contacts page reads them
+    anyway. Written as SQL: through the ORM, even without its prefetching machinery, the same
+    two queries made a page of 50 rows a millisecond slower."""
     by_id = {contact.pk: contact for contact in contacts}
-    tag_by_id = {tag.pk: tag for tag in tags}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list = [], []
     if not contacts:
         return
-    for opt_out in OptOut.objects.filter(contact__in=by_id).select_related("actor"):
+    ids = ", ".join(["%s"] * len(by_id))
+    user = get_user_model()
+    opt_outs = OptOut.objects.raw(
+        f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name"
+        f" FROM {OptOut._meta.db_table} opt_out"
+        f" LEFT JOIN {user._meta.db_table} actor ON actor.id = opt_out.actor_id"
+        f" WHERE opt_out.contact_id IN ({ids})",
+        list(by_id),
+    )
+    actors = {None: None}  # who made each soft opt-out, for its tooltip: only their names
+    for opt_out in opt_outs:
+        if opt_out.actor_id not in actors:
+            actors[opt_out.actor_id] = user(
+                pk=opt_out.actor_id, **{user.USERNAME_FIELD: opt_out.actor_name}
+            )
+        opt_out.actor = actors[opt_out.actor_id]
         by_id[opt_out.contact_id].opt_out_list.append(opt_out)
-    links = Contact.tags.through.objects.filter(contact__in=by_id).values_list("contact", "tag")
+    position = {tag.pk: index for index, tag in enumerate(tags)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT contact_id, tag_id FROM {Contact.tags.through._meta.db_table}"
+            f" WHERE contact_id IN ({ids})",
+            list(by_id),
+        )
+        links = cursor.fetchall()
+    links.sort(key=lambda link: position.get(link[1], -1))  # so each contact's in name order
     for contact_id, tag_id in links:
-        if tag_id in tag_by_id:  # a tag newer than `tags` waits for the next page view
-            by_id[contact_id].tag_list.append(tag_by_id[tag_id])
-    for contact in contacts:
-        contact.tag_list.sort(key=lambda tag: tag.name)
+        if tag_id in position:  # a tag newer than `tags` waits for the next page view
+            by_id[contact_id].tag_list.append(tags[position[tag_id]])
 
 
 class ContactQuerySet(models.QuerySet):

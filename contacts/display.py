@@ -124,27 +124,37 @@ def opt_in_cell(
     """Both channels' icons with their tooltips, and for a user who may change them, the one
     action each allows. htmx swaps this whole block after an action."""
     csrf, next_url = _escaped(csrf_token), _escaped(next_url)
-    items = "".join(
-        _item(icon.channel, icon.status, can_change).format(
-            pk=contact.pk, tip=_escaped(icon.tooltip), csrf=csrf, next=next_url
+    items = []
+    for channel in CHANNELS:
+        opt_out = contact.opt_out_for(channel)
+        status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
+        tip = _escaped(tooltip(opt_out, channel)) if opt_out else ""  # a subscription's is drawn in
+        items.append(
+            _item(channel, status, can_change).format(
+                pk=contact.pk, tip=tip, csrf=csrf, next=next_url
+            )
         )
-        for icon in channel_icons(contact)
-    )
     status = fill('<span class="opt-in-message" role="status">{}</span>', message)
     return fill(
         '<div class="opt-in" id="opt-in-{}">{}{}</div>',
         contact.pk,
-        SafeString(items),
+        SafeString("".join(items)),
         status if message else SafeString(""),
     )
 
 
+CHANNELS = tuple(Channel)
+
+
 @cache
-def _item(channel: Channel, status: OptInStatus, can_change: bool) -> str:
+def _item(channel: Channel, status: str, can_change: bool) -> str:
     """One channel's icon, tooltip and action as a format string: all filled in but the
-    contact's {pk}, the {tip} and the page's {csrf} and {next}, each of which the caller
-    escapes. Drawn once for each channel, status and permission, not for each contact."""
-    icon = ChannelIcon(channel, status, tooltip=SafeString("{tip}"), contact_id="{pk}")
+    contact's {pk}, the {tip} of an opt-out and the page's {csrf} and {next}, each of which
+    the caller escapes. Drawn once for each channel, status and permission, not for each
+    contact."""
+    status = OptInStatus(status)
+    tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
+    icon = ChannelIcon(channel, status, tooltip=tip, contact_id="{pk}")
     tip_id = f"tip-{{pk}}-{channel}"
     tip, name, glyph = icon.tooltip, icon.accessible_name, icon.icon
     if can_change:

@@ -242,11 +242,14 @@ def test_an_unsafe_next_is_ignored(client, staff_user):
 
 
 def test_names_and_tags_render_as_text(client, staff_user):
-    contact = ContactFactory(name="<script>alert(1)</script>")
+    contact = ContactFactory(name='"><script>alert(1)</script>')
     contact.tags.add(Tag.objects.create(name="<b>x</b>"))
     client.force_login(staff_user)
     page = client.get(URL).content.decode()
-    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+    name = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f">{name}</a>" in page
+    assert f'aria-label="Select {name}"' in page  # a quote would have ended the attribute
     assert "&lt;b&gt;x&lt;/b&gt;" in page
 
 

@@ -289,6 +289,17 @@ class OptOut(models.Model):
                 condition=models.Q(kind__in=["soft", "hard"]), name="opt_out_kind_is_known"
             ),
         ]
+        # The Contacts table filtered by one channel's status ("SMS: opted out (hard)") reads
+        # contacts in the sort's order and looks each one up here until its page is full.
+        indexes = [
+            models.Index(
+                fields=["contact"],
+                condition=models.Q(channel=channel, kind=kind),
+                name=f"opt_out_{channel}_{kind}",
+            )
+            for channel in Channel.values
+            for kind in ("soft", "hard")
+        ]
 
     def __str__(self) -> str:
         return f"{self.message} ({self.kind})"

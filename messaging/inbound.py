@@ -6,7 +6,6 @@ import traceback
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -21,25 +20,22 @@ from messaging.models import InboundEvent, PossibleOptOut
 logger = logging.getLogger(__name__)
 
 
-def process(**lookup) -> InboundEvent:
-    """Process the stored event with `lookup` (pk=… or key=…) unless that was done already;
-    return it with its answer.
+def process(key: str) -> InboundEvent:
+    """Process the stored event with `key` unless that was done already; return it with its
+    answer.
 
     The event row is locked while it is processed, so that the provider's retries and a
     re-processing command never act twice. A failure is kept on the event and raised.
     """
     try:
         with transaction.atomic():
-            event = InboundEvent.objects.select_for_update().get(**lookup)
+            event = InboundEvent.locked(key)
             if event.processed_at is None:
-                event.response = HANDLERS[event.kind](event.payload)
-                event.processed_at = timezone.now()
-                event.error = ""
-                event.save(update_fields=["response", "processed_at", "error"])
+                event.answer(HANDLERS[event.kind](event.payload))
             return event
     except Exception:
-        logger.exception("Processing inbound event %s failed", lookup)
-        InboundEvent.objects.filter(**lookup).update(error=traceback.format_exc())
+        logger.exception("Processing inbound event %s failed", key)
+        InboundEvent.objects.filter(key=key).update(error=traceback.format_exc())
         raise
 
 

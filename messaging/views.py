@@ -71,7 +71,7 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         event_key = key(request.POST)
         InboundEvent.store(key=event_key, kind=kind, payload=payload)  # a retry finds it kept
         try:
-            event = inbound.process(key=event_key)
+            event = inbound.process(event_key)
         except Exception:
             return HttpResponse("Stored; processing failed and will be tried again.", status=500)
         return HttpResponse(event.response, content_type="text/xml")

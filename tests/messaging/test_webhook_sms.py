@@ -1,7 +1,9 @@
+import threading
 from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +86,56 @@ def test_a_retried_request_is_processed_once_with_the_same_answer(sms):
     assert again.content == first.content
     assert InboundEvent.objects.count() == 1
     assert ConsentEvent.objects.filter(phone=PHONE, contact__isnull=False).count() == 1
+
+
+def on_its_own_connection(function) -> threading.Thread:
+    """Start `function` in a thread, on a connection of its own: what it writes is committed,
+    outside the test's transaction."""
+
+    def run() -> None:
+        try:
+            function()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.postgres
+def test_a_retry_that_comes_while_the_first_is_processed_waits_for_its_answer(db, monkeypatch):
+    """Twilio's retry can come before the first request is answered: it waits for the event's
+    lock, then answers with the first's answer, and the handler runs once."""
+    key = "sms:SMtwice"
+    inside, release, calls, answers = threading.Event(), threading.Event(), [], {}
+
+    def slow(payload):
+        calls.append(payload)
+        inside.set()
+        release.wait(10)
+        return "<Response/>"
+
+    def deliver(name: str):
+        return lambda: answers.setdefault(name, inbound.process(key).response)
+
+    monkeypatch.setitem(inbound.HANDLERS, "sms", slow)
+    store = lambda: InboundEvent.store(key=key, kind="sms", payload={"From": PHONE})  # noqa: E731
+    on_its_own_connection(store).join(10)
+    try:
+        first = on_its_own_connection(deliver("first"))
+        assert inside.wait(10)
+        retry = on_its_own_connection(deliver("retry"))
+        retry.join(0.5)
+        assert retry.is_alive()  # waiting for the first's lock
+        release.set()
+        first.join(10)
+        retry.join(10)
+        assert answers == {"first": "<Response/>", "retry": "<Response/>"}
+        assert len(calls) == 1
+    finally:
+        release.set()
+        on_its_own_connection(InboundEvent.objects.filter(key=key).delete).join(10)
 
 
 def test_a_bad_or_missing_signature_is_refused_and_nothing_is_recorded(client, db):

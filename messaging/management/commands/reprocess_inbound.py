@@ -10,12 +10,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         pending = InboundEvent.objects.filter(processed_at=None).order_by("id")
         done = failed = 0
-        for event_id in pending.values_list("id", flat=True):
+        for key in pending.values_list("key", flat=True):
             try:
-                inbound.process(pk=event_id)
+                inbound.process(key)
             except Exception as error:  # kept on the event; go on with the others
                 failed += 1
-                self.stderr.write(f"Event {event_id}: {error}")
+                self.stderr.write(f"Event {key}: {error}")
             else:
                 done += 1
         self.stdout.write(f"Processed {done} events; {failed} failed again.")

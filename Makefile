@@ -46,10 +46,12 @@ test: $(VENV)/.installed
 # Not part of make test: the benchmark at 1,000,000 contacts (a few minutes), written to
 # bench/latest.txt; and a load of signed STOP webhooks at gunicorn, with its figures.
 bench: $(VENV)/.installed
+	bench/ensure-wrk.sh
 	tests/with-postgres.sh $(PY) bench/run.py
 
 
 load-stop: $(VENV)/.installed
+	bench/ensure-wrk.sh
 	tests/with-postgres.sh $(PY) bench/load_stop_webhooks.py
 
 # Not part of make test: 50 staff browsing the Contacts table while 200 STOPs a second

@@ -221,7 +221,7 @@ def measure_stop_webhook(runs: int = 3) -> None:
     for run in range(runs):
         result = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "load_stop_webhooks.py"),
-             "--requests", "3000", "--concurrency", "8", "--first", str(run * 10_000)],
+             "--seconds", "6", "--concurrency", "8", "--first", str(run * 100_000)],
             env=env, cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:  # a non-200 answer, a lost opt-out, or a crash

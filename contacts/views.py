@@ -70,8 +70,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         table = super().get_table(**kwargs)
         if self.filterset.searches_phones and "sort" not in self.request.GET:
             table.order_by = ("phone",)  # part of a number: the nearest numbers first
-        preference = ContactTablePreference.objects.filter(user=self.request.user).first()
-        for name in preference.hidden_columns if preference else ():
+        for name in ContactTablePreference.hidden_for(self.request.user):
             if name in ContactTable.hideable:
                 table.columns.hide(name)
         return table

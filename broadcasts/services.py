@@ -145,7 +145,8 @@ def start(broadcast: Broadcast) -> int:
     """Snapshot the recipients (one row per number, one statement) and start sending."""
     from broadcasts.tasks import send_broadcast
 
-    eligible = broadcast.audience_contacts().eligible_in_number_order(broadcast.channel)
+    audience = broadcast.audience_contacts()
+    eligible = audience.eligible_in_number_order(broadcast.channel)
     try:
         sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
     except EmptyResultSet:  # an audience that can match nobody, e.g. a deleted tag's
@@ -157,6 +158,11 @@ def start(broadcast: Broadcast) -> int:
             cursor.execute("SET LOCAL work_mem = '256MB'")
             # Compiling this one-pass plan cost more than it saved (5% of the launch).
             cursor.execute("SET LOCAL jit = off")
+            if not audience.query.has_filters():
+                # Everyone: read the phone index in order. Guessing that a quarter of the
+                # contacts pass the NOT IN lists, where nearly all do, the planner may sort
+                # them instead: 4.6 s rather than 3.6 at a million contacts.
+                cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
             f"""
             INSERT INTO broadcasts_recipient (broadcast_id, contact_id, phone, status, attempts,

@@ -128,7 +128,8 @@ def opt_in_cell(
     for channel in CHANNELS:
         opt_out = contact.opt_out_for(channel)
         status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
-        tip = _escaped(tooltip(opt_out, channel)) if opt_out else ""  # a subscription's is drawn in
+        # A subscription's tooltip is the same for every contact: _item has it already.
+        tip = _escaped(tooltip(opt_out, channel)) if opt_out else ""
         items.append(
             _item(channel, status, can_change).format(
                 pk=contact.pk, tip=tip, csrf=csrf, next=next_url

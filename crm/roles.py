@@ -1,6 +1,7 @@
 """The three roles are Django groups holding Django permissions, created by migration
 crm/0001_roles. Views check permissions, never group names."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.utils.functional import SimpleLazyObject
@@ -14,8 +15,16 @@ class RoleBackend(ModelBackend):
     """Django's ModelBackend, reading a user's roles and permissions in one query.
 
     Every page checks permissions and shows the user's roles; ModelBackend would take three
-    queries for that (the user's own permissions, their groups' and the groups).
+    queries for that (the user's own permissions, their groups' and the groups). The
+    signed-in user is read in SQL too (see crm.sessions).
     """
+
+    def get_user(self, user_id):
+        user_model = get_user_model()
+        table, pk = user_model._meta.db_table, user_model._meta.pk.column
+        for user in user_model.objects.raw(f"SELECT * FROM {table} WHERE {pk} = %s", [user_id]):
+            return user if self.user_can_authenticate(user) else None
+        return None
 
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_superuser:

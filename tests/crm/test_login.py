@@ -1,5 +1,9 @@
+from datetime import timedelta
+
 import pytest
+from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import UserFactory
 
@@ -45,3 +49,37 @@ def test_a_user_without_a_role_is_forbidden_from_the_contacts(client, db):
     response = client.get("/contacts/")
     assert response.status_code == 403
     assert "Your role does not allow this page" in response.content.decode()
+
+
+def sent_to_login(client) -> bool:
+    response = client.get("/contacts/")
+    return response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_session_cookie_kept_after_logging_out_opens_nothing(client, staff_user):
+    client.force_login(staff_user)
+    cookie = client.cookies["sessionid"].value
+    client.post(reverse("logout"))
+    client.cookies["sessionid"] = cookie  # replayed, say by someone who copied it
+    assert sent_to_login(client)
+
+
+def test_an_expired_session_signs_the_user_out(client, staff_user):
+    client.force_login(staff_user)
+    assert not sent_to_login(client)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert sent_to_login(client)
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_page(client, staff_user):
+    client.force_login(staff_user)
+    staff_user.is_active = False
+    staff_user.save()
+    assert sent_to_login(client)
+
+
+def test_a_new_password_signs_out_the_users_other_sessions(client, staff_user):
+    client.force_login(staff_user)
+    staff_user.set_password("another-pass-456")
+    staff_user.save()
+    assert sent_to_login(client)

@@ -83,9 +83,9 @@ def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
     many more its status leaves out.
 
     A filtered audience is counted in one pass, its contacts' opt-outs joined. Everyone is
-    counted table by table instead: the opt-outs on their own (every one has its contact),
-    and the few inactive contacts from their partial index. At a million contacts that took
-    95 ms where the pass over every contact took 180 ms.
+    counted table by table instead: the opt-outs of each kind on their own (every one has
+    its contact), each from its partial index, and the few inactive contacts from theirs. At
+    a million contacts that took 95 ms where the pass over every contact took 180 ms.
     """
     inactive = ~Q(status=Contact.Status.ACTIVE)
     if audience.query.has_filters():
@@ -96,13 +96,12 @@ def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
             soft=Count("pk", filter=Q(opt_out__kind=OptOut.SOFT)),
             status=Count("pk", filter=Q(opt_out=None) & inactive),
         )
-    kinds = OptOut.objects.filter(channel=channel).order_by().values_list("kind")
-    opted_out = dict(kinds.annotate(Count("pk")))
+    opt_outs = OptOut.objects.filter(channel=channel)
     inactive_contacts = audience.filter(inactive)
     return {
         "everyone": audience.count(),
-        "hard": opted_out.get(OptOut.HARD, 0),
-        "soft": opted_out.get(OptOut.SOFT, 0),
+        "hard": opt_outs.filter(kind=OptOut.HARD).count(),
+        "soft": opt_outs.filter(kind=OptOut.SOFT).count(),
         "status": inactive_contacts.count() - inactive_contacts.opted_out_of(channel).count(),
     }
 

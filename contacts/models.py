@@ -290,8 +290,8 @@ class OptOut(models.Model):
                 condition=models.Q(kind__in=["soft", "hard"]), name="opt_out_kind_is_known"
             ),
         ]
-        # The Contacts table filtered by one channel's status ("SMS: opted out (hard)") reads
-        # contacts in the sort's order and looks each one up here until its page is full.
+        # Lookups of contacts' opt-outs of one channel and kind (the Contacts table filtered
+        # by "SMS: opted out (hard)", say), and of one channel (a broadcast's preview).
         indexes = [
             models.Index(
                 fields=["contact"],
@@ -300,6 +300,11 @@ class OptOut(models.Model):
             )
             for channel in Channel.values
             for kind in ("soft", "hard")
+        ] + [
+            models.Index(
+                fields=["contact"], condition=models.Q(channel=channel), name=f"opt_out_{channel}"
+            )
+            for channel in Channel.values
         ]
 
     def __str__(self) -> str:

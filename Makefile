@@ -39,19 +39,19 @@ run: $(VENV)/.installed
 # on SQLite without the PostgreSQL-only tests and the browser tests (their server has its own
 # SQLite database in either run).
 test: $(VENV)/.installed
-	tests/ensure-chromium.sh
+	tests/ensure-package.sh chromium "the browser tests"
 	tests/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///test.sqlite3 $(PY) -m pytest -m "not postgres and not browser" $(PYTEST_ARGS)
 
 # Not part of make test: the benchmark at 1,000,000 contacts (a few minutes), written to
 # bench/latest.txt; and a load of signed STOP webhooks at gunicorn, with its figures.
 bench: $(VENV)/.installed
-	bench/ensure-wrk.sh
+	tests/ensure-package.sh wrk "the STOP webhook load"
 	tests/with-postgres.sh $(PY) bench/run.py
 
 
 load-stop: $(VENV)/.installed
-	bench/ensure-wrk.sh
+	tests/ensure-package.sh wrk "the STOP webhook load"
 	tests/with-postgres.sh $(PY) bench/load_stop_webhooks.py
 
 # Not part of make test: 50 staff browsing the Contacts table while 200 STOPs a second

@@ -27,6 +27,14 @@ def phone_fragment(value: str) -> Q | None:
     return Q(phone__contains=digits)
 
 
+def _is_phone_number(value: str) -> bool:
+    try:
+        normalize_phone(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def _starting(prefix: str) -> Q:
     """Numbers that start with `prefix`, as a range of the phone index (which LIKE 'prefix%'
     cannot use unless the database collates as C): "+1201200" ≤ phone < "+1201201"."""
@@ -78,8 +86,18 @@ class ContactFilter(django_filters.FilterSet):
     def searches_phones(self) -> bool:
         """Whether the search is for part of a phone number (its results read best in the
         numbers' order)."""
-        value = (self.form.cleaned_data.get("q") or "") if self.form.is_valid() else ""
-        return phone_fragment(value.strip()) is not None
+        return phone_fragment(self._search) is not None
+
+    @property
+    def searches_text(self) -> bool:
+        """Whether the search is for words of names or emails, whose matches may lie anywhere
+        in the table's order (see contacts.paging._rows)."""
+        value = self._search
+        return bool(value) and not self.searches_phones and not _is_phone_number(value)
+
+    @property
+    def _search(self) -> str:
+        return (self.form.cleaned_data.get("q") or "").strip() if self.form.is_valid() else ""
 
     def with_tag(self, queryset: ContactQuerySet, name: str, value: Tag) -> ContactQuerySet:
         # EXISTS rather than a join: no DISTINCT, so the name index still serves the sort.

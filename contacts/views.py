@@ -80,7 +80,9 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         table = context["table"]
         per_page = self.request.GET.get("per_page", "")
         per_page = int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE
-        page = paging.paginate(table.data.data, self.request.GET, per_page)
+        page = paging.paginate(
+            table.data.data, self.request.GET, per_page, search=self.filterset.searches_text
+        )
         if page.problem:
             messages.warning(self.request, f"{page.problem} Here is the first page.")
         # The tags, read once for the rows, the Tag filter and the bulk bar's tag choice.

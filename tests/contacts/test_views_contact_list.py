@@ -1,9 +1,10 @@
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts import services
+from contacts import paging, services
 from contacts.models import Channel, Contact, ContactTablePreference, Source, Tag
 from tests.factories import ContactFactory, UserFactory
 
@@ -176,6 +177,32 @@ def test_next_and_previous_walk_every_contact_once_in_order(client, staff_user, 
     for page in reversed(pages[:-1]):
         response = follow(client, response, "previous")
         assert names(response) == names(page)
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-created_at"])
+def test_a_search_pages_through_matches_near_and_far_along_the_order(
+    client, staff_user, monkeypatch, sort
+):
+    """A text search tests the next few rows of the table's order (paging.WALK of them),
+    then looks up the rest of its matches: the pages hold every match once, in order."""
+    monkeypatch.setattr(paging, "WALK", 4)
+    for n in range(40):  # every third one matches, and then a run of matches at the end
+        ContactFactory(name=f"Person {n:02}" + (" Sofia" if n % 3 == 0 else ""))
+    for n in range(20):
+        ContactFactory(name=f"Zed {n:02}", email=f"sofia.zed{n}@example.com")
+    client.force_login(staff_user)
+    expected = list(
+        Contact.objects.filter(Q(name__icontains="sofia") | Q(email__icontains="sofia"))
+        .order_by(sort, "-id" if sort.startswith("-") else "id")
+        .values_list("pk", flat=True)
+    )
+    pages = [client.get(URL, {"q": "sofia", "sort": sort, "per_page": 25})]
+    while pages[-1].context["page"].next_query is not None:
+        pages.append(follow(client, pages[-1], "next"))
+    assert [c.pk for page in pages for c in page.context["page"].rows] == expected
+    assert len(pages) == 2
+    back = follow(client, pages[-1], "previous")
+    assert names(back) == names(pages[0])
 
 
 def test_deep_pages_come_by_their_keys_not_by_offset(client, staff_user):

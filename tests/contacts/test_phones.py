@@ -61,6 +61,20 @@ def test_it_formats_home_numbers_nationally_and_others_internationally():
     assert format_phone("+390612345678") == "+39 06 1234 5678"  # Italy keeps its zero
 
 
+@given(st.from_regex(r"\+1[0-9]{10}", fullmatch=True))
+def test_north_american_numbers_read_as_phonenumbers_writes_them(e164):
+    """format_phone writes ten-digit North American numbers itself (contacts.phones.NANP)."""
+    national = phonenumbers.format_number(
+        phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    assert format_phone(e164) == national
+
+
+def test_away_from_north_america_its_numbers_read_internationally(settings):
+    settings.PHONE_REGION = "GB"
+    assert format_phone("+14155550123") == "+1 415-555-0123"
+
+
 def test_a_number_too_long_for_its_country_shows_every_digit():
     assert format_phone("+115131910863") == "15131910863"
 

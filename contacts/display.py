@@ -127,21 +127,15 @@ def opt_in_cell(
     items = []
     for channel in CHANNELS:
         opt_out = contact.opt_out_for(channel)
-        status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
-        # A subscription's tooltip is the same for every contact: _item has it already.
-        tip = _escaped(tooltip(opt_out, channel)) if opt_out else ""
-        items.append(
-            _item(channel, status, can_change).format(
-                pk=contact.pk, tip=tip, csrf=csrf, next=next_url
-            )
-        )
-    status = fill('<span class="opt-in-message" role="status">{}</span>', message)
-    return fill(
-        '<div class="opt-in" id="opt-in-{}">{}{}</div>',
-        contact.pk,
-        SafeString("".join(items)),
-        status if message else SafeString(""),
-    )
+        if opt_out is None:  # a subscription's tooltip is the same for everyone: in _item
+            status, tip = OptInStatus.SUBSCRIBED, ""
+        else:
+            status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel))
+        item = _item(channel, status, can_change)
+        items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
+    if message:
+        items.append(fill('<span class="opt-in-message" role="status">{}</span>', message))
+    return SafeString(f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>')
 
 
 CHANNELS = tuple(Channel)

@@ -1,3 +1,5 @@
+from html import escape
+
 import pytest
 from django.urls import reverse
 
@@ -34,6 +36,8 @@ def test_an_admin_unsubscribes_in_place_with_htmx(admin_client):
     assert 'aria-label="SMS: opted out (soft)"' in cell
     assert "Resubscribe to SMS" in cell
     assert f'value="{BACK.replace("&", "&amp;")}"' in cell  # the next action returns there too
+    said = f'<span class="opt-in-message" role="status">{escape(contact.name)}: unsubscribed'
+    assert f"{said} from SMS.</span>" in cell
     assert sms(contact) == OptInStatus.SOFT
     event = ConsentEvent.objects.get(contact=contact)
     assert (event.before, event.after, event.actor.username) == ("subscribed", "soft", "admintest")

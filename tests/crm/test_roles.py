@@ -56,3 +56,18 @@ def test_the_header_shows_each_role_and_permissions_come_from_roles_and_the_user
     assert not loner.has_perm("contacts.change_contact")
     client.force_login(loner)
     assert client.get(reverse("contacts:list")).status_code == 200
+
+
+def test_a_permission_made_after_the_names_were_read_is_honoured(db):
+    """Permissions' names are read once per process (crm.roles), and again for a new one."""
+    reader = UserFactory(role=ADMIN)
+    assert reader.has_perm("contacts.change_contact")  # the names are read
+    new = Permission.objects.create(
+        codename="export_everything",
+        name="Can export everything",
+        content_type=Permission.objects.get(codename="view_contact").content_type,
+    )
+    Group.objects.get(name=ADMIN).permissions.add(new)
+    user = UserFactory(role=ADMIN)
+    assert user.has_perm("contacts.export_everything")
+    assert not UserFactory(role=MANAGER).has_perm("contacts.export_everything")

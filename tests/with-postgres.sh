@@ -26,10 +26,12 @@ fi
 
 bindir=$(pg_bindir)
 version=$(basename "$(dirname "$bindir")")
+# A port below the kernel's ephemeral ones (32768 and up, by default): one of those may be the
+# local end of an outgoing connection, which nothing answers on but PostgreSQL cannot bind.
 free_port() {
   local port
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
   echo "with-postgres: found no free port" >&2; exit 1

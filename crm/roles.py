@@ -41,8 +41,9 @@ class RoleBackend(ModelBackend):
 
 
 # The user's roles with the ids of their permissions, and the ids of the user's own, in one
-# query: every page runs it. Through the ORM it took 0.95 ms; joined to the permissions'
-# names, 0.38 ms, much of it PostgreSQL planning five tables.
+# query: every page runs it. Through the ORM it took 0.95 ms. Joined to the permissions'
+# names it took 0.38, much of it PostgreSQL planning five tables; by ids, a page of the
+# Contacts table takes 0.43 ms less.
 ROLES_SQL = """
     SELECT role.name, granted.permission_id
       FROM auth_user_groups member

@@ -138,8 +138,9 @@ def _paginate(queryset: QuerySet, query: QueryDict, per_page: int, search: bool)
     )
 
 
-# How many rows of the sort's index a text search tests before it looks its matches up.
-WALK = 1_000
+# How far along the order a text search tests rows before it looks its matches up: the next
+# 1,000 rows, and if any of them matched, the 10,000 after.
+WALKS = (1_000, 10_000)
 
 
 def _rows(
@@ -149,11 +150,11 @@ def _rows(
     `cursor` if there is one.
 
     Asked for the first rows in an order, PostgreSQL walks that order's index and tests each
-    row, expecting the matches to be spread along it. A text search's are not: in name order,
-    the contacts that match "Sofia" start 825,000 rows along, and the walk took 0.8 s. So a
-    search first tests the next WALK rows of the whole table in this order, which finds a
-    common word's matches at once; if they do not fill the page, the rest of its matches are
-    looked up by the search's indexes and sorted.
+    row, expecting the matches to be spread along it. A text search's may not be: in name
+    order, the contacts that match "Sofia" start 825,000 rows along, and the walk took 0.8 s.
+    So a search tests rows along the order for a while (WALKS), which finds the matches of a
+    common word at once, and those of a rarer one spread along the order soon; if they do not
+    fill the page, the rest of its matches are looked up by the search's indexes and sorted.
     """
     keys = Tuple(*(F(name) for name in fields))
     if ordering[0].startswith("-"):
@@ -161,26 +162,28 @@ def _rows(
     else:
         past, up_to = TupleGreaterThan, TupleLessThanOrEqual
 
-    def ahead(rows: QuerySet) -> QuerySet:
-        rows = rows.filter(past(keys, cursor)) if cursor is not None else rows
+    def ahead(rows: QuerySet, start=cursor) -> QuerySet:
+        rows = rows.filter(past(keys, start)) if start is not None else rows
         return rows.order_by(*ordering)
 
-    queryset = ahead(queryset)
     if not search:
-        return list(queryset[:count])
-    # The keys of the WALK-th row ahead in the whole table: at most WALK rows are walked.
-    walked = list(
-        ahead(queryset.model._default_manager.all()).values_list(*fields)[WALK - 1 : WALK]
-    )
-    if not walked:  # fewer than WALK rows are left: the walk is short anyway
-        return list(queryset[:count])
-    with _planned("enable_bitmapscan = off"):  # the walk, not a look-up of every match
-        rows = list(queryset.filter(up_to(keys, walked[0]))[:count])
+        return list(ahead(queryset)[:count])
+    everyone, rows, start = queryset.model._default_manager.all(), [], cursor
+    for walk in WALKS:
+        # The keys of the row `walk` rows further along the whole table's order.
+        end = list(ahead(everyone, start).values_list(*fields)[walk - 1 : walk])
+        if not end:  # the order ends sooner: the rest of the walk is short anyway
+            return rows + list(ahead(queryset, start)[: count - len(rows)])
+        with _planned("enable_bitmapscan = off"):  # a walk, not a look-up of every match
+            rows += list(ahead(queryset, start).filter(up_to(keys, end[0]))[: count - len(rows)])
+        start = end[0]
+        if len(rows) == count or not rows:  # a full page, or no match near: stop walking
+            break
     if len(rows) < count:
-        # Its matches, by bitmap scans of the search's indexes, then sorted. Not in parallel:
-        # starting workers cost more than they saved (55 ms against 30 for "Sofia").
+        # The rest of its matches, by bitmap scans of the search's indexes, then sorted. Not in
+        # parallel: starting workers cost more than they saved (55 ms against 30 for "Sofia").
         with _planned("enable_indexscan = off", "max_parallel_workers_per_gather = 0"):
-            rows += list(queryset.filter(past(keys, walked[0]))[: count - len(rows)])
+            rows += list(ahead(queryset, start)[: count - len(rows)])
     return rows
 
 

@@ -183,12 +183,14 @@ def test_next_and_previous_walk_every_contact_once_in_order(client, staff_user, 
 def test_a_search_pages_through_matches_near_and_far_along_the_order(
     client, staff_user, monkeypatch, sort
 ):
-    """A text search tests the next few rows of the table's order (paging.WALK of them),
-    then looks up the rest of its matches: the pages hold every match once, in order."""
-    monkeypatch.setattr(paging, "WALK", 4)
-    for n in range(40):  # every third one matches, and then a run of matches at the end
+    """A text search tests rows along the table's order (paging.WALKS), then looks up the
+    rest of its matches: the pages hold every match once, in order."""
+    monkeypatch.setattr(paging, "WALKS", (4, 8))
+    for n in range(10):  # first by name, and none matches: straight to the look-up
+        ContactFactory(name=f"Abe {n:02}")
+    for n in range(40):  # every third one matches
         ContactFactory(name=f"Person {n:02}" + (" Sofia" if n % 3 == 0 else ""))
-    for n in range(20):
+    for n in range(20):  # first by -name and -created_at, each a match: walks, then look-up
         ContactFactory(name=f"Zed {n:02}", email=f"sofia.zed{n}@example.com")
     client.force_login(staff_user)
     expected = list(

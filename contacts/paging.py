@@ -139,8 +139,9 @@ def _paginate(queryset: QuerySet, query: QueryDict, per_page: int, search: bool)
 
 
 # How far along the order a text search tests rows before it looks its matches up: the next
-# 1,000 rows, and if any of them matched, the 10,000 after.
-WALKS = (1_000, 10_000)
+# WALK rows; and if some of them matched, as many more as their share says the page needs,
+# twice over, up to ten times as many.
+WALK = 1_000
 
 
 def _rows(
@@ -152,7 +153,7 @@ def _rows(
     Asked for the first rows in an order, PostgreSQL walks that order's index and tests each
     row, expecting the matches to be spread along it. A text search's may not be: in name
     order, the contacts that match "Sofia" start 825,000 rows along, and the walk took 0.8 s.
-    So a search tests rows along the order for a while (WALKS), which finds the matches of a
+    So a search tests rows along the order for a while (WALK), which finds the matches of a
     common word at once, and those of a rarer one spread along the order soon; if they do not
     fill the page, the rest of its matches are looked up by the search's indexes and sorted.
     """
@@ -168,8 +169,8 @@ def _rows(
 
     if not search:
         return list(ahead(queryset)[:count])
-    everyone, rows, start = queryset.model._default_manager.all(), [], cursor
-    for walk in WALKS:
+    everyone, rows, start, walk = queryset.model._default_manager.all(), [], cursor, WALK
+    for _ in range(2):
         # The keys of the row `walk` rows further along the whole table's order.
         end = list(ahead(everyone, start).values_list(*fields)[walk - 1 : walk])
         if not end:  # the order ends sooner: the rest of the walk is short anyway
@@ -179,6 +180,7 @@ def _rows(
         start = end[0]
         if len(rows) == count or not rows:  # a full page, or no match near: stop walking
             break
+        walk = min(2 * WALK * (count - len(rows)) // len(rows) + 1, 10 * WALK)
     if len(rows) < count:
         # The rest of its matches, by bitmap scans of the search's indexes, then sorted. Not in
         # parallel: starting workers cost more than they saved (55 ms against 30 for "Sofia").

@@ -179,18 +179,22 @@ def test_next_and_previous_walk_every_contact_once_in_order(client, staff_user, 
         assert names(response) == names(page)
 
 
-@pytest.mark.parametrize("sort", ["name", "-name", "-created_at"])
+@pytest.mark.parametrize("sort", ["name", "created_at", "-name", "-created_at"])
 def test_a_search_pages_through_matches_near_and_far_along_the_order(
     client, staff_user, monkeypatch, sort
 ):
-    """A text search tests rows along the table's order (paging.WALKS), then looks up the
-    rest of its matches: the pages hold every match once, in order."""
-    monkeypatch.setattr(paging, "WALKS", (4, 8))
-    for n in range(10):  # first by name, and none matches: straight to the look-up
+    """A text search tests rows along the table's order (paging.WALK), then looks up the
+    rest of its matches: the pages hold every match once, in order, whichever way it went.
+    By name, the first walk finds two matches, the second too few; by creation, the first
+    finds none; backwards, the second fills the page."""
+    monkeypatch.setattr(paging, "WALK", 4)
+    for n in range(10):
         ContactFactory(name=f"Abe {n:02}")
+    for n in range(2):
+        ContactFactory(name=f"Aa Sofia {n}")
     for n in range(40):  # every third one matches
         ContactFactory(name=f"Person {n:02}" + (" Sofia" if n % 3 == 0 else ""))
-    for n in range(20):  # first by -name and -created_at, each a match: walks, then look-up
+    for n in range(20):
         ContactFactory(name=f"Zed {n:02}", email=f"sofia.zed{n}@example.com")
     client.force_login(staff_user)
     expected = list(

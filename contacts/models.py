@@ -83,17 +83,38 @@ class Tag(models.Model):
         return self.name
 
 
-def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
-    """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), with
-    two plain queries; `tags` is every tag, in name order, as the Contacts page reads them
-    anyway. Written as SQL: through the ORM, even without its prefetching machinery, the same
-    two queries made a page of 50 rows a millisecond slower."""
+def load_consent(contacts: list["Contact"]) -> list["Tag"]:
+    """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), and
+    return every tag in name order, which the Contacts page shows beside its rows: two plain
+    queries. Written as SQL: through the ORM, even without its prefetching machinery, the
+    opt-outs and the tags made a page of 50 rows a millisecond slower."""
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list = [], []
-    if not contacts:
-        return
     ids = ", ".join(["%s"] * len(by_id))
+    if contacts:
+        _load_opt_outs(by_id, ids)
+    # Every tag, each with the contacts of the page that have it: so each contact's tags come
+    # in name order.
+    on_page = f" AND link.contact_id IN ({ids})" if contacts else " AND 1 = 0"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT tag.id, tag.name, link.contact_id FROM {Tag._meta.db_table} tag"
+            f" LEFT JOIN {Contact.tags.through._meta.db_table} link"
+            f" ON link.tag_id = tag.id{on_page} ORDER BY tag.name, tag.id",
+            list(by_id),
+        )
+        rows = cursor.fetchall()
+    tags = {}
+    for tag_id, name, contact_id in rows:
+        if tag_id not in tags:
+            tags[tag_id] = Tag.from_db(connection.alias, ["id", "name"], (tag_id, name))
+        if contact_id is not None:
+            by_id[contact_id].tag_list.append(tags[tag_id])
+    return list(tags.values())
+
+
+def _load_opt_outs(by_id: dict[int, "Contact"], ids: str) -> None:
     user = get_user_model()
     opt_outs = OptOut.objects.raw(
         f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name"
@@ -110,18 +131,6 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
             )
         opt_out.actor = actors[opt_out.actor_id]
         by_id[opt_out.contact_id].opt_out_list.append(opt_out)
-    position = {tag.pk: index for index, tag in enumerate(tags)}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT contact_id, tag_id FROM {Contact.tags.through._meta.db_table}"
-            f" WHERE contact_id IN ({ids})",
-            list(by_id),
-        )
-        links = cursor.fetchall()
-    links.sort(key=lambda link: position.get(link[1], -1))  # so each contact's in name order
-    for contact_id, tag_id in links:
-        if tag_id in position:  # a tag newer than `tags` waits for the next page view
-            by_id[contact_id].tag_list.append(tags[position[tag_id]])
 
 
 class ContactQuerySet(models.QuerySet):

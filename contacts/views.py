@@ -32,7 +32,6 @@ from contacts.models import (
     ContactQuerySet,
     ContactTablePreference,
     HardOptOutError,
-    Tag,
     load_consent,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
@@ -86,8 +85,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         if page.problem:
             messages.warning(self.request, f"{page.problem} Here is the first page.")
         # The tags, read once for the rows, the Tag filter and the bulk bar's tag choice.
-        tags = list(Tag.objects.all())
-        load_consent(page.rows, tags)
+        tags = load_consent(page.rows)
         context["filter"].form.fields["tag"].widget.choices = [("", "Any")] + [
             (tag.pk, tag.name) for tag in tags
         ]

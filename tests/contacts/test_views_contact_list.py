@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.db.models import Q
@@ -94,6 +96,18 @@ def test_staff_see_no_subscription_actions_and_admins_do(client, staff_user, peo
 def test_it_filters_and_searches(client, staff_user, people, query, expected):
     client.force_login(staff_user)
     assert names(client.get(URL, query)) == expected
+
+
+def test_every_tag_is_offered_in_name_order_even_when_no_contact_shows(
+    client, admin_role_user, people
+):
+    Tag.objects.create(name="Alpha")  # on no contact
+    client.force_login(admin_role_user)
+    for query in [{}, {"q": "nobody by this name"}]:
+        page = client.get(URL, query).content.decode()
+        for select in ('<select name="tag" id="id_tag">', '<select name="tag" id="bulk-tag"'):
+            options = page.split(select)[1].split("</select>")[0]
+            assert re.findall(r'<option value="\d+">([^<]+)</option>', options) == ["Alpha", "VIP"]
 
 
 def test_it_filters_by_tag(client, staff_user, people):

@@ -80,7 +80,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         per_page = self.request.GET.get("per_page", "")
         per_page = int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE
         page = paging.paginate(
-            table.data.data, self.request.GET, per_page, search=self.filterset.searches_text
+            table.data.data, self.request.GET, per_page, ways=self.filterset.text_search_ways()
         )
         if page.problem:
             messages.warning(self.request, f"{page.problem} Here is the first page.")

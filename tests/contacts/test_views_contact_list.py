@@ -198,9 +198,9 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
     client, staff_user, monkeypatch, sort
 ):
     """A text search tests rows along the table's order (paging.WALK), then looks up the
-    rest of its matches: the pages hold every match once, in order, whichever way it went.
-    By name, the first walk finds two matches, the second too few; by creation, the first
-    finds none; backwards, the second fills the page."""
+    rest of its matches, way by way: the pages hold every match once, in order, whichever way
+    it went. By name, the first walk finds two matches, the second too few; by creation, the
+    first finds none; backwards, the second fills the page."""
     monkeypatch.setattr(paging, "WALK", 4)
     for n in range(10):
         ContactFactory(name=f"Abe {n:02}")
@@ -208,14 +208,21 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
         ContactFactory(name=f"Aa Sofia {n}")
     for n in range(40):  # every third one matches
         ContactFactory(name=f"Person {n:02}" + (" Sofia" if n % 3 == 0 else ""))
+    # Past the walks, each way of matching: the name's start, in any case, or further in;
+    # the email's start, or further in; and both at once.
+    for name in ["Sofia Ray", "SOFIA Ray", "sofia ray", "Ursula Sofia", "Ursula Sofiane"]:
+        ContactFactory(name=name, email="")
     for n in range(20):
         ContactFactory(name=f"Zed {n:02}", email=f"sofia.zed{n}@example.com")
+    ContactFactory(name="Zoe Quinn", email="zoe.sofia@example.com")
+    ContactFactory(name="Sofia Zorn", email="sofia.zorn@example.com")
     client.force_login(staff_user)
     expected = list(
         Contact.objects.filter(Q(name__icontains="sofia") | Q(email__icontains="sofia"))
         .order_by(sort, "-id" if sort.startswith("-") else "id")
         .values_list("pk", flat=True)
     )
+    assert len(expected) == 43
     pages = [client.get(URL, {"q": "sofia", "sort": sort, "per_page": 25})]
     while pages[-1].context["page"].next_query is not None:
         pages.append(follow(client, pages[-1], "next"))
@@ -223,6 +230,34 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
     assert len(pages) == 2
     back = follow(client, pages[-1], "previous")
     assert names(back) == names(pages[0])
+
+
+def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
+    client, staff_user, admin_role_user, monkeypatch
+):
+    monkeypatch.setattr(paging, "WALK", 4)
+    ContactFactory.create_batch(10, name="Abe Archer")
+    vip = Tag.objects.create(name="VIP")
+    for name in ["Sofia Ray", "Sofia Roe", "Ursula Sofia"]:
+        ContactFactory(name=name, status=Contact.Status.ARCHIVED).tags.add(vip)
+        ContactFactory(name=name)
+    soft = ContactFactory(name="Sofia Soft", status=Contact.Status.ARCHIVED)
+    soft.tags.add(vip)
+    services.unsubscribe(contact=soft, channel=Channel.SMS, by_user=admin_role_user)
+    client.force_login(staff_user)
+    found = client.get(URL, {"q": "sofia", "status": "archived", "tag": vip.pk, "sms": "soft"})
+    assert names(found) == ["Sofia Soft"]
+    found = client.get(URL, {"q": "sofia", "status": "archived", "tag": vip.pk})
+    assert names(found) == ["Sofia Ray", "Sofia Roe", "Sofia Soft", "Ursula Sofia"]
+
+
+def test_a_search_takes_percent_signs_and_underscores_as_they_are(client, staff_user):
+    for name in ["Ann 50% Off", "Ann 500 Off", "Bo_b Bell", "Bob Bell"]:
+        ContactFactory(name=name)
+    client.force_login(staff_user)
+    assert names(client.get(URL, {"q": "50%"})) == ["Ann 50% Off"]
+    assert names(client.get(URL, {"q": "o_b"})) == ["Bo_b Bell"]
+    assert names(client.get(URL, {"q": "%"})) == ["Ann 50% Off"]
 
 
 def test_deep_pages_come_by_their_keys_not_by_offset(client, staff_user):

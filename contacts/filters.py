@@ -6,11 +6,12 @@ import django_filters
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Substr
-from django.db.models.lookups import IContains
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Left, Substr, Upper
+from django.db.models.lookups import Exact, IContains
 
 from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag
+from contacts.paging import Way
 from contacts.phones import normalize_phone
 
 PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")
@@ -48,19 +49,38 @@ def _starting(prefix: str) -> Q:
     return Q(phone__gte=prefix, phone__lt=kept[:-1] + str(int(kept[-1]) + 1))
 
 
-def text_matches(value: str) -> list[Q]:
-    """The ways a contact matches a search for words: its name or its email starts with
-    `value` (case aside), or one of them holds it further in, or its number holds the digits
-    in `value`.
+def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
+    """The ways a contact matches a search for words, each with the sort keys in whose order
+    an index gives its matches (if any): its name or its email starts with `value` (case
+    aside), or one of them holds it further in, or its number holds the digits in `value`.
 
-    Each way has indexes of its own on PostgreSQL (migration 0011). Those of the starts give
-    the names in order without reading the table, so contacts.paging looks a search's matches
-    up way by way."""
+    Each way has indexes of its own on PostgreSQL (migration 0011), so contacts.paging looks
+    a search's matches up way by way."""
     further_in = Q(IContains(Substr("name", 2), value)) | Q(IContains(Substr("email", 2), value))
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 4:
         further_in |= Q(phone__contains=digits)
-    return [Q(name__istartswith=value), Q(email__istartswith=value), further_in]
+    keyed = ("name", "id") if len(value) >= KEY_LENGTH else ()
+    return [
+        (_starts_with("name", value), keyed),
+        (_starts_with("email", value), keyed),
+        (further_in, ()),
+    ]
+
+
+# Names and emails are indexed by their first three letters in capitals, then the name: the
+# contacts whose name or email starts with "Sofia" are among those under "SOF", in name order.
+KEY_LENGTH = 3
+
+
+def _starts_with(field: str, value: str) -> Q:
+    """`field` starts with `value`, case aside; and so its first letters, as its index keys
+    them, are those of `value`."""
+    starts = Q(**{f"{field}__istartswith": value})
+    if len(value) < KEY_LENGTH:
+        return starts
+    key = Upper(Left(field, KEY_LENGTH))
+    return Q(Exact(key, Upper(Left(Value(value), KEY_LENGTH)))) & starts
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -95,7 +115,7 @@ class ContactFilter(django_filters.FilterSet):
         number = phone_fragment(value)
         if number is not None:
             return queryset.filter(number)
-        return queryset.filter(reduce(or_, text_matches(value)))
+        return queryset.filter(reduce(or_, (matches for matches, _ in text_matches(value))))
 
     @property
     def searches_phones(self) -> bool:
@@ -110,16 +130,16 @@ class ContactFilter(django_filters.FilterSet):
         value = self._search
         return bool(value) and not self.searches_phones and not _is_phone_number(value)
 
-    def text_search_ways(self) -> list[ContactQuerySet]:
-        """The filtered contacts, one queryset for each way of matching a search for words
-        (text_matches; their union is `qs`); none when the search is not for words."""
+    def text_search_ways(self) -> list[Way]:
+        """The filtered contacts split by the way they match a search for words (text_matches;
+        their union is `qs`); none when the search is not for words."""
         if not self.searches_text:
             return []
         others = self.queryset.all()
         for name, value in self.form.cleaned_data.items():
             if name != "q":
                 others = self.filters[name].filter(others, value)
-        return [others.filter(way) for way in text_matches(self._search)]
+        return [Way(others.filter(matches), order) for matches, order in text_matches(self._search)]
 
     @property
     def _search(self) -> str:

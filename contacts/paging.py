@@ -172,9 +172,9 @@ def _rows(
     """
     keys = Tuple(*(F(name) for name in fields))
     if ordering[0].startswith("-"):
-        past, up_to = TupleLessThan, TupleGreaterThanOrEqual
+        past, up_to, first_up_to = TupleLessThan, TupleGreaterThanOrEqual, "gte"
     else:
-        past, up_to = TupleGreaterThan, TupleLessThanOrEqual
+        past, up_to, first_up_to = TupleGreaterThan, TupleLessThanOrEqual, "lte"
 
     def ahead(rows: QuerySet, start=cursor) -> QuerySet:
         rows = rows.filter(past(keys, start)) if start is not None else rows
@@ -188,8 +188,14 @@ def _rows(
         end = list(ahead(everyone, start).values_list(*fields)[walk - 1 : walk])
         if not end:  # the order ends sooner: the rest of the walk is short anyway
             return rows + list(ahead(queryset, start)[: count - len(rows)])
+        # Up to the end's keys, and its first key alone too: PostgreSQL cannot tell how many
+        # rows a comparison of keys together leaves, and may take another index instead (for
+        # archived contacts, the index of those not active: 57 ms against 2.9).
+        walked = ahead(queryset, start).filter(
+            up_to(keys, end[0]), **{f"{fields[0]}__{first_up_to}": end[0][0]}
+        )
         with _planned("enable_bitmapscan = off"):  # a walk, not a look-up of every match
-            rows += list(ahead(queryset, start).filter(up_to(keys, end[0]))[: count - len(rows)])
+            rows += list(walked[: count - len(rows)])
         start = end[0]
         if len(rows) == count or not rows:  # a full page, or no match near: stop walking
             break

@@ -68,8 +68,9 @@ def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
     ]
 
 
-# Names and emails are indexed by their first three letters in capitals, then the name: the
-# contacts whose name or email starts with "Sofia" are among those under "SOF", in name order.
+# Names and emails are indexed by their first three letters in capitals, then the name
+# (migration 0011): the contacts whose name or email starts with "Sofia" are among those under
+# "SOF", in name order.
 KEY_LENGTH = 3
 
 

@@ -237,11 +237,11 @@ def _looked_up(queryset: QuerySet, ways: list[Way], fields: list[str], count: in
             sql = f"SELECT * FROM ({sql} OFFSET 0) way ORDER BY {order} LIMIT {count}"
         firsts.append(f"({sql})")
         params += way_params
-    firsts = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
+    union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
     # Not in parallel: starting workers cost more than they save (looking up every Sofia took
     # 55 ms with them, 30 without).
     with _planned("max_parallel_workers_per_gather = 0"):
-        return list(queryset.filter(pk__in=RawSQL(firsts, params)))
+        return list(queryset.filter(pk__in=RawSQL(union, params)))
 
 
 @contextmanager

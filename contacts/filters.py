@@ -49,6 +49,12 @@ def _starting(prefix: str) -> Q:
     return Q(phone__gte=prefix, phone__lt=kept[:-1] + str(int(kept[-1]) + 1))
 
 
+# Names and emails are indexed by their first three letters in capitals, then the name
+# (migration 0011): the contacts whose name or email starts with "Sofia" are among those under
+# "SOF", in name order.
+KEY_LENGTH = 3
+
+
 def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
     """The ways a contact matches a search for words, each with the sort keys in whose order
     an index gives its matches (if any): its name or its email starts with `value` (case
@@ -66,12 +72,6 @@ def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
         (_starts_with("email", value), keyed),
         (further_in, ()),
     ]
-
-
-# Names and emails are indexed by their first three letters in capitals, then the name
-# (migration 0011): the contacts whose name or email starts with "Sofia" are among those under
-# "SOF", in name order.
-KEY_LENGTH = 3
 
 
 def _starts_with(field: str, value: str) -> Q:

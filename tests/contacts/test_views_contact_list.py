@@ -202,6 +202,7 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
     it went. By name, the first walk finds two matches, the second too few; by creation, the
     first finds none; backwards, the second fills the page."""
     monkeypatch.setattr(paging, "WALK", 4)
+    monkeypatch.setattr(paging, "FURTHEST", 40)
     for n in range(10):
         ContactFactory(name=f"Abe {n:02}")
     for n in range(2):
@@ -236,6 +237,7 @@ def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
     client, staff_user, admin_role_user, monkeypatch
 ):
     monkeypatch.setattr(paging, "WALK", 4)
+    monkeypatch.setattr(paging, "FURTHEST", 40)
     ContactFactory.create_batch(10, name="Abe Archer")
     vip = Tag.objects.create(name="VIP")
     for name in ["Sofia Ray", "Sofia Roe", "Ursula Sofia"]:

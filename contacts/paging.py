@@ -241,10 +241,10 @@ def _looked_up(
     descending = ordering[0].startswith("-")
     columns = [connection.ops.quote_name(name) for name in fields]
     order = ", ".join(f"{column} DESC" if descending else column for column in columns)
-    past = ""
+    past_start = ""
     if start is not None:
         comparison = "<" if descending else ">"
-        past = f"WHERE ({', '.join(columns)}) {comparison} ({', '.join(['%s'] * len(start))})"
+        past_start = f"WHERE ({', '.join(columns)}) {comparison} ({', '.join(['%s'] * len(start))})"
     firsts, params = [], []
     for way in ways:
         if way.index_order == tuple(fields):
@@ -257,7 +257,7 @@ def _looked_up(
             # are compared after it: guessing that a comparison of keys leaves a third of the
             # rows, PostgreSQL took their index rather than the way's own (sorted by status,
             # the look-up for "Sofia" read the status index through: 322 ms against 97).
-            sql = f"SELECT * FROM ({sql} OFFSET 0) way {past} ORDER BY {order} LIMIT {count}"
+            sql = f"SELECT * FROM ({sql} OFFSET 0) way {past_start} ORDER BY {order} LIMIT {count}"
             way_params = (*way_params, *(start or ()))
         firsts.append(f"({sql})")
         params += way_params

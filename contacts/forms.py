@@ -1,11 +1,13 @@
 from typing import NamedTuple
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 
 from contacts.filters import ContactFilter
-from contacts.models import Channel, Contact, Tag
+from contacts.models import Channel, Contact, PhoneOptOut, Tag, hard_cause, short_date
+from contacts.phones import format_phone, normalize_phone
 
 
 class SubscriptionForm(forms.Form):
@@ -16,11 +18,38 @@ class SubscriptionForm(forms.Form):
 
 
 class ContactForm(forms.ModelForm):
+    """A contact's details. A new number that has opted out (hard) is saved only on a second
+    click, after a warning that says what the number did and what it means for the contact."""
+
     class Meta:
         model = Contact
         fields = ["name", "phone", "email", "status", "tags"]
         widgets = {"tags": forms.CheckboxSelectMultiple}
         help_texts = {"phone": "Any common format; stored as +14155550123."}
+
+    hard_opted_out_number = ""
+
+    def clean(self):
+        data = super().clean()
+        try:
+            phone = normalize_phone(data.get("phone", ""))
+        except ValidationError:
+            return data  # the phone field says what is wrong
+        if phone == self.initial.get("phone"):
+            return data
+        opt_outs = PhoneOptOut.objects.filter(phone=phone).order_by("channel")
+        warnings = [
+            f"{format_phone(phone)} {hard_cause(o.source, o.words)} on "
+            f"{short_date(o.opted_out_at)}: this contact will not receive "
+            f"{Channel(o.channel).label} while it has this number."
+            for o in opt_outs
+        ]
+        if warnings and self.data.get("confirmed_phone") != phone:
+            self.hard_opted_out_number = phone
+            for warning in warnings:
+                self.add_error(None, warning)
+            self.add_error(None, "Save again to give the contact this number.")
+        return data
 
 
 class BulkAction(NamedTuple):

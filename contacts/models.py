@@ -49,21 +49,24 @@ class Source(models.TextChoices):
     USER = "user", "a platform user"
     IMPORT = "import", "an import"
     KEYWORD = "keyword", "an SMS reply"
-    DIGIT = "digit", "the unsubscribe digit"
+    DIGIT = "digit", "a key pressed on a call"
     CARRIER = "carrier", "the carrier"
+    CARRIED = "carried", "a change of number"
 
 
 # The sources of hard opt-outs: the contact's own actions, and an import of opt-outs the
-# contact made elsewhere (another system's STOP list). New consent only comes from a reply.
+# contact made elsewhere (another system's STOP list). A number's opt-out carried over to the
+# contact's new number (Source.CARRIED) is written by the database alone (migration 0013).
 CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
-NEW_CONSENT_ACTIONS = (Source.KEYWORD,)
 
 
 class HardOptOutError(ValidationError):
     """Raised when something tries to reverse a hard opt-out: only the contact can."""
 
 
-VALID_PHONE = r"^\+[1-9][0-9]{6,14}$"  # E.164
+# E.164, and for North America the only form phonenumbers writes: +1, then an area code and
+# an exchange that each start 2-9 ("+11" and ten digits is not a number).
+VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})$"
 
 
 def short_date(moment: datetime) -> str:
@@ -294,6 +297,14 @@ class OptOut(models.Model):
         help_text="The platform user, for a soft opt-out.",
     )
     words = models.TextField(blank=True, help_text="The contact's own words, where there were any.")
+    phone = models.CharField(
+        max_length=16, blank=True, default="", db_default="",
+        help_text="For a hard opt-out, the number whose opt-out it is.",
+    )  # fmt: skip
+    inherited = models.BooleanField(
+        default=False, db_default=False,
+        help_text="The number had opted out before this contact had it.",
+    )  # fmt: skip
 
     class Meta:
         constraints = [
@@ -334,20 +345,34 @@ class OptOut(models.Model):
     @property
     def cause(self) -> str:
         """Who or what opted the contact out, e.g. "replied STOP"."""
-        match self.source:
-            case Source.KEYWORD:
-                return f"replied {(self.words or 'STOP').strip()}"
-            case Source.DIGIT:
-                return "pressed the unsubscribe digit"
-            case Source.CARRIER:
-                return "reported by the carrier"
-            case Source.IMPORT:
-                return "imported"
-        return f"by {self.actor.get_username()}" if self.actor else "by a platform user"
+        if self.kind == self.SOFT:
+            return f"by {self.actor.get_username()}" if self.actor else "by a platform user"
+        cause = hard_cause(self.source, self.words)
+        if self.inherited and self.phone:
+            return f"{format_phone(self.phone)} {cause}"
+        return cause
 
     def describe(self) -> str:
         """E.g. "Opted out of SMS: replied STOP on 20 Nov 2026."."""
-        return f"{self.message}: {self.cause} on {short_date(self.opted_out_at)}."
+        when = f"on {short_date(self.opted_out_at)}"
+        if self.inherited and self.phone:
+            when += " (before this contact had the number)"
+        return f"{self.message}: {self.cause} {when}."
+
+
+def hard_cause(source: str, words: str) -> str:
+    """What the contact behind a number did, e.g. "replied STOP"; for an opt-out carried
+    over to a new number, `words` is the number it came from."""
+    match source:
+        case Source.KEYWORD:
+            return f"replied {(words or 'STOP').strip()}"
+        case Source.DIGIT:
+            return "pressed the unsubscribe digit"
+        case Source.CARRIER:
+            return "was reported by the carrier"
+        case Source.CARRIED:
+            return f"carried over from {format_phone(words)} when the number changed"
+    return "imported as opted out"
 
 
 class PhoneOptOut(models.Model):
@@ -367,6 +392,45 @@ class PhoneOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} opted out of {Channel(self.channel).label}"
+
+
+# The replies that are an SMS opt-in (case and the punctuation around them ignored).
+OPT_IN_WORDS = ("START", "UNSTOP", "YES")
+OPT_IN_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
+
+
+class OptIn(models.Model):
+    """A contact's own new consent to a channel, as it arrived: an SMS START from the number,
+    or on a call from the number, the digit offered for receiving calls again.
+
+    It is the proof that lifts the number's hard opt-out. The database checks what it says
+    (the channel's keyword or digit), keeps it unchanged, and lets it lift opt-outs once, in
+    the transaction that records it (migration 0013).
+    """
+
+    phone = models.CharField(max_length=16)
+    channel = models.CharField(max_length=10, choices=Channel)
+    source = models.CharField(max_length=10, choices=Source)
+    words = models.TextField(help_text="The reply, or the digit pressed.")
+    reference = models.CharField(
+        max_length=200, unique=True, help_text="The provider's id of the message or call."
+    )
+    at = models.DateTimeField(default=timezone.now)
+    applied = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        verbose_name = "opt-in"
+
+    def __str__(self) -> str:
+        return f"{self.phone} opted in to {Channel(self.channel).label}: {self.words}"
+
+
+class Via(models.TextChoices):
+    """How a change of a number's opt-out reached one of its contacts."""
+
+    NUMBER = "number", "the contact's number"
+    INHERITED = "inherited", "a number that had opted out before the contact had it"
+    MOVED = "moved", "a move away from a number that had opted out before"
 
 
 class ConsentEvent(models.Model):
@@ -400,6 +464,18 @@ class ConsentEvent(models.Model):
         related_name="+",
     )
     note = models.TextField(blank=True)
+    via = models.CharField(
+        max_length=10, choices=Via, blank=True, default="", db_default="",
+        help_text="How a change of the contact's number reached the contact.",
+    )  # fmt: skip
+    opt_in = models.ForeignKey(
+        "OptIn",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For a hard opt-out lifted, the contact's own opt-in that lifted it.",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -410,6 +486,26 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{Channel(self.channel).label}: {self.before} → {self.after}"
+
+    @property
+    def how(self) -> str:
+        """Who or what made the change, as the contact's history says it, e.g. "replied STOP",
+        "+1 919 200 0014 replied STOP, before this contact had the number"."""
+        if self.actor_id:
+            return f"by {self.actor.get_username() if self.actor else 'a deleted user'}"
+        if self.via == Via.MOVED:
+            return (
+                f"moved away from {format_phone(self.note)}, which had opted out before this "
+                "contact had it"
+            )
+        if self.after == OptInStatus.SUBSCRIBED and self.source in (Source.KEYWORD, Source.DIGIT):
+            return f"{'replied' if self.source == Source.KEYWORD else ''} {self.note}".strip()
+        if self.source == Source.USER:
+            return "by a platform user"
+        cause = hard_cause(self.source, self.note)
+        if self.via == Via.INHERITED:
+            return f"{format_phone(self.phone)} {cause}, before this contact had the number"
+        return cause
 
 
 class ContactTablePreference(models.Model):

@@ -75,6 +75,19 @@ class PhoneField(models.CharField):
         value = super().to_python(value)
         return normalize_phone(value) if value else value
 
+    def get_db_prep_save(self, value, connection):
+        # Every write through the ORM (save, create, update, bulk_create) stores a number only
+        # in the form phonenumbers writes it, the form its opt-outs are kept under: "+11" and
+        # ten digits looks like E.164 but matches no opt-out.
+        value = super().get_db_prep_save(value, connection)
+        if value and normalize_phone(value) != value:
+            raise ValidationError(
+                "“%(value)s” is not a phone number in E.164 (+14155550123).",
+                code="invalid",
+                params={"value": value},
+            )
+        return value
+
     def get_prep_value(self, value):
         # Queries take the value as given: CharField would run it through to_python, and a
         # filter on a partial or unusual number must not raise.

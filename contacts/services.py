@@ -5,6 +5,7 @@ triggers (migration 0002) refuse whatever would reverse a hard opt-out, so these
 the friendly half of the rule and the triggers the half that cannot be bypassed.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -15,11 +16,13 @@ from django.utils import timezone
 
 from contacts.models import (
     CONTACT_ACTIONS,
-    NEW_CONSENT_ACTIONS,
+    OPT_IN_PUNCTUATION,
+    OPT_IN_WORDS,
     Channel,
     ConsentEvent,
     Contact,
     HardOptOutError,
+    OptIn,
     OptInStatus,
     OptOut,
     PhoneOptOut,
@@ -139,52 +142,65 @@ def record_hard_opt_out(
     lock_numbers([phone])
     at = at or timezone.now()
     # The database writes the number's ledger row, then copies the opt-out onto the number's
-    # contacts, with a ledger row for each (migrations 0002 and 0009). One statement, with
-    # ON CONFLICT where a look-up and an insert took two.
+    # contacts, with a ledger row for each (migration 0013). One statement: NOT EXISTS for
+    # SQLite, whose guard refuses an insert onto a number's opt-out (INSERT OR REPLACE would
+    # rewrite it), ON CONFLICT for a concurrent STOP on PostgreSQL.
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
-            [phone, channel, connection.ops.adapt_datetimefield_value(at), source, words],
-        )
+            " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM contacts_phoneoptout"
+            " WHERE phone = %s AND channel = %s)"
+            " ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
+            [phone, channel, connection.ops.adapt_datetimefield_value(at), source, words,
+             phone, channel],
+        )  # fmt: skip
         return cursor.fetchone() is not None
 
 
-@transaction.atomic
-def record_new_consent(
-    *, phone: str, channel: Channel, source: Source = Source.KEYWORD, words: str = ""
-) -> int:
-    """The contact behind `phone` opted in again themselves (a START reply).
+def opt_in_words(words: str) -> str:
+    """An SMS reply as the opt-in keywords are compared: " Start! " -> "START"."""
+    return words.strip(OPT_IN_PUNCTUATION).upper() if words.isascii() else ""
 
-    Lifts the number's hard opt-out and every opt-out, soft or hard, of its contacts on this
-    channel. Returns how many contacts were resubscribed. The database lets a hard opt-out go
-    only when the newest ledger row for it is this consent, so the rows come first.
+
+@transaction.atomic
+def record_new_consent(*, phone: str, channel: Channel, words: str, reference: str) -> int:
+    """The contact behind `phone` opted in to `channel` again themselves: an SMS START
+    (`words`), or on a call from the number, the digit offered for it ("pressed 1").
+    `reference` is the provider's id of that message or call: one opt-in each.
+
+    Lifts the number's hard opt-out of `channel` and every opt-out, soft or hard, of the
+    contacts that have the number now; nothing of any other number or channel. Returns how
+    many contacts were resubscribed. The opt-in is kept as the proof (`OptIn`): the database
+    lets a hard opt-out go only when the newest ledger row for it names an opt-in from that
+    very number, recorded in this transaction.
     """
-    if source not in NEW_CONSENT_ACTIONS:
-        raise ValueError(f"New consent comes from the contact's own reply, not {source!r}.")
+    if channel == Channel.SMS and opt_in_words(words) in OPT_IN_WORDS:
+        source = Source.KEYWORD
+    elif channel == Channel.CALLS and re.fullmatch(r"pressed [0-9*#]", words):
+        source = Source.DIGIT
+    else:
+        raise HardOptOutError(
+            f"“{words}” is not the contact's own opt-in to {Channel(channel).label}: an SMS "
+            "START opts in to SMS, the digit offered on a call to calls.",
+            code="not_an_opt_in",
+        )
     phone = normalize_phone(phone)
-    now = timezone.now()
+    lock_numbers([phone])
+    opt_in = OptIn.objects.create(
+        phone=phone, channel=channel, source=source, words=words, reference=reference
+    )
+    lift = {"phone": phone, "channel": channel, "after": OptInStatus.SUBSCRIBED,
+            "source": source, "note": words, "opt_in": opt_in}  # fmt: skip
     if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
-        _record(
-            contact=None, phone=phone, channel=channel, before=OptInStatus.HARD,
-            after=OptInStatus.SUBSCRIBED, source=source, note=words, at=now,
-        )  # fmt: skip
+        ConsentEvent.objects.create(contact=None, before=OptInStatus.HARD, **lift)
         PhoneOptOut.objects.filter(phone=phone, channel=channel).delete()
     opt_outs = OptOut.objects.filter(contact__phone=phone, channel=channel)
     ConsentEvent.objects.bulk_create(
-        ConsentEvent(
-            contact_id=row.contact_id,
-            phone=phone,
-            channel=channel,
-            before=row.kind,
-            after=OptInStatus.SUBSCRIBED,
-            source=source,
-            note=words,
-            at=now,
-        )  # fmt: skip
+        ConsentEvent(contact_id=row.contact_id, before=row.kind, **lift)
         for row in opt_outs.only("contact_id", "kind")
     )
     deleted, _ = opt_outs.delete()
+    OptIn.objects.filter(pk=opt_in.pk).update(applied=True)  # it lifts nothing more
     return deleted
 
 

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -160,10 +159,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("contacts:detail", pk=pk)
     elif request.method == "POST":
         raise PermissionDenied
-    # The contact's own history, and that of its number from before it existed.
-    timeline = ConsentEvent.objects.filter(
-        Q(contact=contact) | Q(contact=None, phone=contact.phone)
-    ).select_related("actor")
+    # The contact's own history: every change of its numbers reached it with a row of its own.
+    timeline = ConsentEvent.objects.filter(contact=contact).select_related("actor")
     context = {
         "contact": contact,
         "form": form,

@@ -8,7 +8,7 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self) -> None:
-        from crm import database_role
+        from crm import checks, database_role  # noqa: F401 (checks registers itself)
 
         database_role.connect()
         # A page makes tens of thousands of short-lived objects, and at CPython's default the

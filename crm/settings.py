@@ -183,7 +183,17 @@ MESSAGING_BACKEND = os.environ.get("MESSAGING_BACKEND", "console")
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 # Webhook signatures are checked with this token. While DEBUG is on, a development token lets
 # `manage.py simulate_inbound` sign its requests.
-TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "development-auth-token" if DEBUG else "")
+DEVELOPMENT_AUTH_TOKEN = "development-auth-token"
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+if not TWILIO_AUTH_TOKEN:
+    if not DEBUG:
+        # Without it every webhook would be checked against an empty token, which anyone can
+        # sign with: a START from anyone would lift a hard opt-out.
+        raise ImproperlyConfigured(
+            "Set TWILIO_AUTH_TOKEN when DEBUG is off: the provider's webhooks are checked "
+            "with it (your Twilio console, Account Info)."
+        )
+    TWILIO_AUTH_TOKEN = DEVELOPMENT_AUTH_TOKEN
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # a stand-in, for tests
@@ -196,6 +206,8 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
 BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
+# Offered to a caller whose number opted out of calls: their new consent to calls.
+RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")
 # Broadcasts: messages a second, all workers together; and how long a message may stay
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
@@ -204,10 +216,11 @@ BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
-if len(UNSUBSCRIBE_DIGIT) != 1 or UNSUBSCRIBE_DIGIT not in "0123456789*#":
-    raise ImproperlyConfigured(
-        f"UNSUBSCRIBE_DIGIT={UNSUBSCRIBE_DIGIT!r}: use one key, 0-9, * or #."
-    )
+for _name in ("UNSUBSCRIBE_DIGIT", "RESUBSCRIBE_DIGIT"):
+    if len(globals()[_name]) != 1 or globals()[_name] not in "0123456789*#":
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: use one key, 0-9, * or #.")
+if RESUBSCRIBE_DIGIT == UNSUBSCRIBE_DIGIT:
+    raise ImproperlyConfigured("RESUBSCRIBE_DIGIT and UNSUBSCRIBE_DIGIT must be different keys.")
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

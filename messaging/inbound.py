@@ -11,7 +11,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from broadcasts.models import Recipient
 from contacts import services
-from contacts.models import Channel, Source
+from contacts.models import Channel, PhoneOptOut, Source
 from contacts.phones import normalize_phone
 from messaging import twiml
 from messaging.keywords import Intent, classify
@@ -62,8 +62,9 @@ def handle_sms(payload: dict) -> str:
             )
         case Intent.OPT_IN:
             services.record_new_consent(
-                phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
-            )
+                phone=phone, channel=Channel.SMS, words=body,
+                reference=f"sms:{payload['MessageSid']}",
+            )  # fmt: skip
             return _sms_reply(
                 f"You have been resubscribed to {business} messages. Reply STOP to unsubscribe."
             )
@@ -78,7 +79,31 @@ def handle_sms(payload: dict) -> str:
 
 
 def handle_call(payload: dict) -> str:
-    return twiml.inbound_menu()
+    try:
+        phone = normalize_phone(payload["From"])
+    except ValidationError:
+        phone = None  # a hidden caller id
+    opted_out = (
+        bool(phone) and PhoneOptOut.objects.filter(phone=phone, channel=Channel.CALLS).exists()
+    )
+    return twiml.inbound_menu(opted_out=opted_out)
+
+
+def _resubscribe_calls(payload: dict) -> str:
+    """The caller pressed the digit offered to receive calls again: their own new consent."""
+    response = VoiceResponse()
+    try:
+        phone = normalize_phone(payload["From"])
+    except ValidationError:
+        response.say("We cannot see your phone number. Please call again without hiding it.")
+    else:
+        services.record_new_consent(
+            phone=phone, channel=Channel.CALLS, words=f"pressed {payload['Digits']}",
+            reference=f"digits:{payload['CallSid']}",
+        )  # fmt: skip
+        response.say("You will receive our calls again. Goodbye.")
+    response.hangup()
+    return str(response)
 
 
 def handle_digits(payload: dict) -> str:
@@ -86,12 +111,15 @@ def handle_digits(payload: dict) -> str:
     offered = payload.get("url_digit", "")
     if len(offered) != 1 or offered not in "0123456789*#":
         offered = settings.UNSUBSCRIBE_DIGIT
+    # On a call we placed, the contact is the callee; on one they placed, the caller.
+    outbound = payload.get("Direction", "").startswith("outbound")
+    resubscribe = payload.get("url_resubscribe", "")
+    if not outbound and resubscribe == settings.RESUBSCRIBE_DIGIT == payload.get("Digits"):
+        return _resubscribe_calls(payload)
     if payload.get("Digits") != offered:
         response.say("Goodbye.")
         response.hangup()
         return str(response)
-    # On a call we placed, the contact is the callee; on one they placed, the caller.
-    outbound = payload.get("Direction", "").startswith("outbound")
     try:
         phone = normalize_phone(payload["To"] if outbound else payload["From"])
     except ValidationError:

@@ -14,6 +14,8 @@ opt-out: staff review it before anything changes.
 import re
 from enum import StrEnum
 
+from contacts.models import OPT_IN_WORDS
+
 
 class Intent(StrEnum):
     OPT_OUT = "opt_out"
@@ -26,7 +28,7 @@ class Intent(StrEnum):
 OPT_OUT_KEYWORDS = {
     "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT",
 }  # fmt: skip
-OPT_IN_KEYWORDS = {"START", "UNSTOP", "YES"}
+OPT_IN_KEYWORDS = set(OPT_IN_WORDS)  # the database checks an opt-in's words against these
 HELP_KEYWORDS = {"HELP", "INFO"}
 
 # Phrases that clearly ask to stop, matched as whole words anywhere in the message.

@@ -36,10 +36,21 @@ def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> 
     return str(response)
 
 
-def inbound_menu() -> str:
-    """A call to the business number: how someone who heard a voicemail opts out."""
+def inbound_menu(*, opted_out: bool = False) -> str:
+    """A call to the business number: how someone who heard a voicemail opts out, and how a
+    caller whose number opted out of calls asks for them again (RESUBSCRIBE_DIGIT)."""
     response = VoiceResponse()
-    _offer_unsubscribe(response, say=f"Thank you for calling {settings.BUSINESS_NAME}.")
+    if opted_out:
+        digit = settings.RESUBSCRIBE_DIGIT
+        action = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:voice_gather")
+        action += "?" + urlencode({"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": digit})
+        gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
+        gather.say(
+            f"Thank you for calling {settings.BUSINESS_NAME}. This number receives no calls "
+            f"from us. To receive our calls again, press {digit} now."
+        )
+    else:
+        _offer_unsubscribe(response, say=f"Thank you for calling {settings.BUSINESS_NAME}.")
     response.say("Goodbye.")
     response.hangup()
     return str(response)

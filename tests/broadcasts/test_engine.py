@@ -12,7 +12,7 @@ from broadcasts.models import Broadcast, Recipient
 from contacts import services as contact_services
 from contacts.models import VALID_PHONE, Channel, Contact, OptInStatus, Source
 from messaging.backends import LocmemBackend
-from tests.factories import ContactFactory, UserFactory
+from tests.factories import ContactFactory, UserFactory, store_old_phone
 from tests.twilio_standin import StandIn
 
 
@@ -70,7 +70,7 @@ def test_the_preview_counts_every_reason_once(manager):
     ContactFactory(phone="+14155550105", status=Contact.Status.DO_NOT_CONTACT)
     ContactFactory(phone="+14155550106", status=Contact.Status.ARCHIVED)
     invalid = ContactFactory(phone="+14155550107")
-    Contact.objects.filter(pk=invalid.pk).update(phone="555")
+    store_old_phone(invalid, "555")
     preview = services.preview(broadcast())
     assert preview.receive == 1
     assert preview.excluded == {
@@ -99,7 +99,7 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
             status=rng.choice(["active"] * 4 + ["archived", "do_not_contact"]),
         )
         if n % 11 == 0:
-            Contact.objects.filter(pk=contact.pk).update(phone=rng.choice(["555", "+0123"]))
+            store_old_phone(contact, rng.choice(["555", "+0123", "+112125550123"]))
         if rng.random() < 0.2:
             contact_services.unsubscribe(contact=contact, channel=rng.choice(list(Channel)),
                                          by_user=manager)  # fmt: skip

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 
 from contacts import services
 from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, OptOut, PhoneOptOut, Source
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, reply_start
 
 SMS = Channel.SMS
 
@@ -203,7 +203,7 @@ def test_a_ledger_row_from_a_user_does_not_unlock_it(contact, admin_role_user):
 def test_an_older_consent_does_not_unlock_a_newer_stop(db):
     contact = ContactFactory(phone="+14155550123")
     services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
-    services.record_new_consent(phone=contact.phone, channel=SMS, words="START")
+    reply_start(contact.phone)
     services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
     with refused():
         hard_row(contact).delete()
@@ -213,7 +213,7 @@ def test_an_older_consent_does_not_unlock_a_newer_stop(db):
 
 
 def test_the_contacts_own_start_lifts_it_with_its_ledger_record(contact):
-    assert services.record_new_consent(phone=contact.phone, channel=SMS, words="START") == 1
+    assert reply_start(contact.phone) == 1
     assert status(contact) == OptInStatus.SUBSCRIBED
     assert not PhoneOptOut.objects.exists()
     latest = contact.consent_events.first()

@@ -2,8 +2,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from contacts import services
-from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, Source
-from tests.factories import ContactFactory
+from contacts.models import Channel, ConsentEvent, Contact, HardOptOutError, OptInStatus, Source
+from tests.factories import ContactFactory, reply_start
 
 SMS, CALLS = Channel.SMS, Channel.CALLS
 
@@ -122,7 +122,7 @@ def test_new_consent_lifts_hard_and_soft_opt_outs_of_the_number(admin_role_user)
     services.record_hard_opt_out(phone=hard.phone, channel=SMS, source=Source.KEYWORD)
     soft = ContactFactory(phone="+14155550100")  # created later: hard from the start
     services.unsubscribe(contact=soft, channel=CALLS, by_user=admin_role_user)
-    assert services.record_new_consent(phone="+14155550100", channel=SMS, words="START") == 2
+    assert reply_start("+14155550100") == 2
     assert fresh(hard).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
     assert fresh(soft).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
     assert fresh(soft).opt_in_status(CALLS) == OptInStatus.SOFT  # another channel
@@ -131,9 +131,39 @@ def test_new_consent_lifts_hard_and_soft_opt_outs_of_the_number(admin_role_user)
     assert fresh(ContactFactory(phone="+14155550100")).opt_in_status(SMS) == "subscribed"
 
 
-def test_new_consent_comes_only_from_the_contact(db):
-    with pytest.raises(ValueError):
-        services.record_new_consent(phone="+14155550100", channel=SMS, source=Source.USER)
+@pytest.mark.parametrize(
+    ("channel", "words"),
+    [(SMS, "please let me back in"), (SMS, "pressed 1"), (CALLS, "START"), (CALLS, "pressed")],
+)
+def test_new_consent_comes_only_from_the_contacts_start_or_digit(db, channel, words):
+    contact = ContactFactory(phone="+14155550100")
+    services.record_hard_opt_out(phone=contact.phone, channel=channel, source=Source.KEYWORD)
+    with pytest.raises(HardOptOutError, match="not the contact's own opt-in"):
+        services.record_new_consent(
+            phone=contact.phone, channel=channel, words=words, reference="sms:SM1"
+        )
+    assert fresh(contact).opt_in_status(channel) == OptInStatus.HARD
+
+
+def test_an_sms_start_does_not_lift_a_calls_opt_out(db):
+    contact = ContactFactory(phone="+14155550100")
+    services.record_hard_opt_out(phone=contact.phone, channel=CALLS, source=Source.DIGIT)
+    services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
+    reply_start(contact.phone)
+    assert fresh(contact).opt_in_status(SMS) == OptInStatus.SUBSCRIBED
+    assert fresh(contact).opt_in_status(CALLS) == OptInStatus.HARD
+
+
+def test_the_digit_on_a_call_lifts_a_calls_opt_out_only(db):
+    contact = ContactFactory(phone="+14155550100")
+    for channel in (SMS, CALLS):
+        services.record_hard_opt_out(phone=contact.phone, channel=channel, source=Source.DIGIT)
+    lifted = services.record_new_consent(
+        phone=contact.phone, channel=CALLS, words="pressed 1", reference="digits:CA1:1"
+    )
+    assert lifted == 1
+    assert fresh(contact).opt_in_status(CALLS) == OptInStatus.SUBSCRIBED
+    assert fresh(contact).opt_in_status(SMS) == OptInStatus.HARD
 
 
 def test_the_briefs_example(admin_role_user):

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from contacts import services
-from contacts.models import Channel, Contact, Source, Tag
+from contacts.models import Channel, Contact, PhoneOptOut, Source, Tag
 from tests.factories import ContactFactory
 
 
@@ -27,12 +27,12 @@ def test_it_shows_details_status_and_history(client, staff_user, contact):
     assert 'aria-label="SMS: opted out (hard)"' in page
     assert 'aria-label="Calls &amp; Voicemails: opted out (soft)"' in page
     timeline = [str(e) for e in client.get(url(contact)).context["timeline"]]
-    assert timeline == [
-        "SMS: subscribed → hard",  # the contact's
-        "SMS: subscribed → hard",  # the number's own
+    assert timeline == [  # one STOP, one entry
+        "SMS: subscribed → hard",
         "Calls & Voicemails: subscribed → soft",
     ]
-    assert "<q>Stop!</q>" in page
+    assert "replied Stop!" in page
+    assert "for the number" not in page
     assert "Save" not in page  # no edit form for Staff
 
 
@@ -54,6 +54,36 @@ def test_an_admin_edits_the_contact(client, admin_role_user, contact):
     )
     assert list(contact.tags.all()) == [vip]
     assert contact.opt_in_status(Channel.SMS) == "hard"  # a new phone keeps it
+    assert PhoneOptOut.objects.get(phone="+14155550160").words == "+14155550150"
+    page = client.get(url(contact)).content.decode()
+    assert "carried over from (415) 555-0150 when the number changed" in page
+
+
+def test_a_number_that_opted_out_is_saved_only_after_a_warning(client, admin_role_user, db):
+    services.record_hard_opt_out(
+        phone="+19192000014", channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
+    )
+    typo = ContactFactory(name="Ty Po", phone="+19192000041")
+    client.force_login(admin_role_user)
+    data = {"name": "Ty Po", "phone": "(919) 200-0014", "status": "active"}
+    page = client.post(url(typo), data).content.decode()
+    assert "(919) 200-0014 replied STOP on " in page
+    assert "this contact will not receive SMS while it has this number" in page
+    assert Contact.objects.get(pk=typo.pk).phone == "+19192000041"  # not yet
+    assert 'name="confirmed_phone" value="+19192000014"' in page
+    response = client.post(url(typo), data | {"confirmed_phone": "+19192000014"}, follow=True)
+    assert "Ty Po: saved." in response.content.decode()
+    assert Contact.objects.get(pk=typo.pk).opt_in_status(Channel.SMS) == "hard"
+    page = response.content.decode()
+    # The tooltip and the history say the number did it, before this contact had it.
+    assert "(919) 200-0014 replied STOP on " in page
+    assert "(before this contact had the number)" in page
+    assert "(919) 200-0014 replied STOP, before this contact had the number" in page
+    # Back to the right number: no longer opted out, and the history says why.
+    data["phone"] = "+19192000041"
+    page = client.post(url(typo), data, follow=True).content.decode()
+    assert Contact.objects.get(pk=typo.pk).opt_in_status(Channel.SMS) == "subscribed"
+    assert "moved away from (919) 200-0014, which had opted out before" in page
 
 
 def test_an_invalid_edit_shows_the_error_and_changes_nothing(client, admin_role_user, contact):

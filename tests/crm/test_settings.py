@@ -5,11 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "x7Tq-a-long-random-production-secret-key-9f2LmN0pQrStUvWxYz-1234567890",
     "ALLOWED_HOSTS": "crm.example.com",
+    "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
+    "DATABASE_URL": "postgres://crm_app:secret@db.example.com/crm",
 }
 
 
@@ -28,9 +32,35 @@ def test_a_production_configuration_passes_check_deploy_with_no_warnings():
 
 
 def test_debug_off_without_a_secret_key_stops_with_a_clear_message():
-    result = manage("check", DEBUG="0", ALLOWED_HOSTS="crm.example.com")
+    result = manage("check", DEBUG="0", ALLOWED_HOSTS="crm.example.com", TWILIO_AUTH_TOKEN="t")
     assert result.returncode != 0
     assert "Set SECRET_KEY when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_debug_off_without_a_webhook_token_stops_every_process(token):
+    production = {k: v for k, v in PRODUCTION.items() if k != "TWILIO_AUTH_TOKEN"}
+    if token is not None:
+        production["TWILIO_AUTH_TOKEN"] = token
+    for command in (["check", "--deploy"], ["runserver", "--noreload", "127.0.0.1:0"]):
+        result = manage(*command, **production)
+        assert result.returncode != 0
+        assert "Set TWILIO_AUTH_TOKEN when DEBUG is off" in result.stderr
+
+
+def test_check_deploy_reports_the_development_token_as_an_error():
+    production = PRODUCTION | {"TWILIO_AUTH_TOKEN": "development-auth-token"}
+    result = manage("check", "--deploy", **production)
+    assert result.returncode != 0
+    assert "crm.E001" in result.stderr and "development token" in result.stderr
+
+
+def test_check_deploy_warns_that_sqlite_has_no_roles():
+    production = PRODUCTION | {"DATABASE_URL": "sqlite:////tmp/crm-production-check.sqlite3"}
+    result = manage("check", "--deploy", **production)
+    assert "crm.W001" in result.stderr and "SQLite, which has no roles" in result.stderr
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    assert result.returncode != 0
 
 
 def test_a_malformed_boolean_is_named():

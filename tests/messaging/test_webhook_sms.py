@@ -165,7 +165,8 @@ def test_signatures_cannot_be_turned_off_without_debug():
     import subprocess
     import sys
 
-    env = os.environ | {"DEBUG": "0", "SECRET_KEY": "x" * 60, "TWILIO_VALIDATE_SIGNATURES": "0"}
+    env = os.environ | {"DEBUG": "0", "SECRET_KEY": "x" * 60, "TWILIO_VALIDATE_SIGNATURES": "0",
+                        "TWILIO_AUTH_TOKEN": "a-production-token"}  # fmt: skip
     code = "from django.conf import settings; print(settings.TWILIO_VALIDATE_SIGNATURES)"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code], env=env, capture_output=True, text=True
@@ -225,3 +226,24 @@ def test_a_failure_after_storing_is_reprocessed_exactly_once(sms, monkeypatch):
 def test_any_message_gets_an_answer_or_a_4xx_never_a_500(post_signed, body, phone):
     data = {"MessageSid": f"SM{abs(hash((body, phone)))}", "From": phone, "Body": body}
     assert post_signed("/webhooks/twilio/sms/", data).status_code in (200, 400)
+
+
+def test_a_start_signed_with_an_empty_token_is_refused(client, db, settings):
+    from twilio.request_validator import RequestValidator
+
+    from contacts import services
+    from contacts.models import Source
+
+    contact = ContactFactory(phone="+14155550123")
+    services.record_hard_opt_out(phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD)
+    settings.TWILIO_AUTH_TOKEN = ""
+    data = {"MessageSid": "SM42", "From": contact.phone, "Body": "START"}
+    signature = RequestValidator("").compute_signature(
+        "http://testserver/webhooks/twilio/sms/", data
+    )
+    response = client.post(
+        "/webhooks/twilio/sms/", urlencode(data), content_type=FORM,
+        headers={"X-Twilio-Signature": signature},
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD

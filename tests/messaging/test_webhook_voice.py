@@ -129,3 +129,35 @@ TEXT = st.text(max_size=40)
 )  # fmt: skip
 def test_any_call_or_status_request_gets_an_answer_or_a_4xx_never_a_500(post_signed, path, fields):
     assert post_signed(path, fields).status_code in (200, 400, 415)  # 415: an empty body
+
+
+def test_a_caller_opted_out_of_calls_is_offered_the_digit_to_receive_them_again(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    stop = {"CallSid": "CA3", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
+    post_signed("/webhooks/twilio/voice/gather/", stop)
+    post_signed("/webhooks/twilio/sms/", {"MessageSid": "SM3", "From": PHONE, "Body": "STOP"})
+    menu = post_signed(
+        "/webhooks/twilio/voice/", {"CallSid": "CA4", "From": PHONE, "To": BUSINESS}
+    ).content.decode()
+    assert "?digit=9&amp;resubscribe=1" in menu and "press 1" in menu
+    # An SMS START is consent to SMS only.
+    post_signed("/webhooks/twilio/sms/", {"MessageSid": "SM4", "From": PHONE, "Body": "START"})
+    assert calls_status(contact) == OptInStatus.HARD
+    again = {"CallSid": "CA4", "From": PHONE, "To": BUSINESS, "Digits": "1",
+             "Direction": "inbound"}  # fmt: skip
+    twiml = post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again)
+    assert "receive our calls again" in twiml.content.decode()
+    assert calls_status(contact) == OptInStatus.SUBSCRIBED
+    assert not PhoneOptOut.objects.filter(phone=PHONE, channel=Channel.CALLS).exists()
+
+
+def test_pressing_1_where_it_was_not_offered_lifts_nothing(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    stop = {"CallSid": "CA5", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
+    post_signed("/webhooks/twilio/voice/gather/", stop)
+    again = stop | {"CallSid": "CA6", "Digits": "1"}
+    for path in ("/webhooks/twilio/voice/gather/", "/webhooks/twilio/voice/gather/?digit=9"):
+        assert "Goodbye" in post_signed(path, again).content.decode()
+    outbound = again | {"CallSid": "CA7", "Direction": "outbound-api", "To": PHONE}
+    post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", outbound)
+    assert calls_status(contact) == OptInStatus.HARD

@@ -27,7 +27,10 @@ class Command(BaseCommand):
             path = "/webhooks/twilio/sms/"
             data = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": to, "Body": body}
         else:
-            path = "/webhooks/twilio/voice/gather/"
+            # The gather URL of a call to the business number (messaging.twiml.inbound_menu).
+            path = "/webhooks/twilio/voice/gather/?" + urlencode(
+                {"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": settings.RESUBSCRIBE_DIGIT}
+            )
             data = {"CallSid": f"CA{uuid.uuid4().hex}", "From": phone, "To": to,
                     "Digits": digits, "Direction": "inbound"}  # fmt: skip
         url = server.rstrip("/") + path

@@ -1,0 +1,35 @@
+"""Deployment checks (`manage.py check --deploy`) for what protects opt-outs in production."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def check_webhook_token(app_configs, **kwargs) -> list[Error]:
+    """Webhooks signed with the development token are signed with a token anyone can read."""
+    if settings.DEBUG or settings.TWILIO_AUTH_TOKEN != settings.DEVELOPMENT_AUTH_TOKEN:
+        return []
+    return [
+        Error(
+            "TWILIO_AUTH_TOKEN is the development token, which anyone can read in the source: "
+            "anyone could sign a START that lifts a hard opt-out.",
+            hint="Set TWILIO_AUTH_TOKEN to your Twilio account's auth token.",
+            id="crm.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_database_engine(app_configs, **kwargs) -> list[Warning]:
+    """SQLite has no roles: any connection to its file can drop the guard's triggers."""
+    if settings.DEBUG or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        return []
+    return [
+        Warning(
+            "The database is SQLite, which has no roles: whatever can open its file can drop "
+            "the triggers that keep hard opt-outs. Its guard holds against the application's "
+            "own code paths only.",
+            hint="Run production on PostgreSQL with the README's database roles.",
+            id="crm.W001",
+        )
+    ]

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
@@ -441,7 +442,8 @@ class ConsentEvent(models.Model):
     a user never has to touch the ledger.
     """
 
-    at = models.DateTimeField(default=timezone.now)
+    # The database's clock: no writer chooses when a change happened.
+    at = models.DateTimeField(db_default=Now())
     contact = models.ForeignKey(
         Contact,
         null=True,

@@ -214,9 +214,8 @@ def _record(
     phone: str | None = None,
     actor: AbstractBaseUser | None = None,
     note: str = "",
-    at: datetime | None = None,
 ) -> ConsentEvent:
-    return ConsentEvent.objects.create(
+    return ConsentEvent.objects.create(  # its id and time come from the database
         contact=contact,
         phone=phone or contact.phone,
         channel=channel,
@@ -225,7 +224,6 @@ def _record(
         source=source,
         actor=actor,
         note=note,
-        at=at or timezone.now(),
     )
 
 
@@ -263,9 +261,9 @@ def unsubscribe_many(
         cursor.execute(
             """
             INSERT INTO contacts_consentevent
-                (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT o.opted_out_at, o.contact_id, c.phone, o.channel, 'subscribed', 'soft',
-                   'user', o.actor_id, ''
+                (contact_id, phone, channel, "before", "after", source, actor_id, note)
+            SELECT o.contact_id, c.phone, o.channel, 'subscribed', 'soft', 'user', o.actor_id,
+                   ''
             FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
             WHERE o.channel = %s AND o.kind = 'soft' AND o.opted_out_at = %s AND o.actor_id = %s
             """,
@@ -283,7 +281,6 @@ def resubscribe_many(
     Returns (resubscribed, skipped because hard).
     """
     ids, params = _ids_sql(contacts)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     soft_rows = f"o.channel = %s AND o.kind = 'soft' AND o.contact_id IN ({ids})"
     with connection.cursor() as cursor:
         if connection.features.has_select_for_update:
@@ -295,12 +292,12 @@ def resubscribe_many(
         cursor.execute(
             f"""
             INSERT INTO contacts_consentevent
-                (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT %s, o.contact_id, c.phone, o.channel, 'soft', 'subscribed', 'user', %s, ''
+                (contact_id, phone, channel, "before", "after", source, actor_id, note)
+            SELECT o.contact_id, c.phone, o.channel, 'soft', 'subscribed', 'user', %s, ''
             FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
             WHERE {soft_rows}
             """,
-            [now, by_user.pk, channel, *params],
+            [by_user.pk, channel, *params],
         )
         cursor.execute(
             f"""DELETE FROM contacts_optout

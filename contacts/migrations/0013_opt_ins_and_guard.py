@@ -201,19 +201,42 @@ def number_row(opt_outs: str) -> str:
 HELD = "o.contact_id = NEW.id AND o.kind = 'hard' AND NOT o.inherited"
 
 
+# For the contact NEW and the channel of `row`: what the newest ledger row of its own that
+# made it hard (or soft) says.
+def _newest(row: str, after: str, column: str) -> str:
+    return f"""(SELECT e.{column} FROM {{s}}contacts_consentevent e
+        WHERE e.contact_id = NEW.id AND e.channel = {row}.channel AND e."after" = '{after}'
+          AND e.via <> 'moved' ORDER BY e.id DESC LIMIT 1)"""
+
+
 def phone_changed(now: str) -> str:
     """Statements for a contact NEW whose number changed from OLD.phone: drop what it
-    inherited, carry what it held over to the new number, take the new number's opt-outs."""
+    inherited (back to the soft opt-out it had before, if any), carry what it held over to
+    the new number, take the new number's opt-outs."""
+    was_soft = f"""{_newest("o", "hard", '"before"')} = 'soft'"""
     return f"""
     INSERT INTO {{s}}contacts_consentevent
         (contact_id, phone, channel, "before", "after", source, actor_id, note, via)
-    SELECT NEW.id, NEW.phone, o.channel, 'hard', 'subscribed', 'carried', NULL,
+    SELECT NEW.id, NEW.phone, o.channel, 'hard',
+           CASE WHEN {was_soft} THEN 'soft' ELSE 'subscribed' END, 'carried', NULL,
            o.phone, 'moved'
     FROM {{s}}contacts_optout o
     WHERE o.contact_id = NEW.id AND o.kind = 'hard' AND o.inherited AND o.phone <> NEW.phone;
 
     DELETE FROM {{s}}contacts_optout
     WHERE contact_id = NEW.id AND kind = 'hard' AND inherited AND phone <> NEW.phone;
+
+    -- The soft opt-out a user made before the number's opt-out reached the contact.
+    INSERT INTO {{s}}contacts_optout
+        (contact_id, channel, kind, opted_out_at, source, actor_id, words, phone, inherited)
+    SELECT NEW.id, m.channel, 'soft', COALESCE({_newest("m", "soft", "at")}, {now}), 'user',
+           {_newest("m", "soft", "actor_id")}, '', '', FALSE
+    FROM {{s}}contacts_consentevent m
+    WHERE m.contact_id = NEW.id AND m.via = 'moved' AND m."after" = 'soft'
+      AND m.id = (SELECT MAX(e.id) FROM {{s}}contacts_consentevent e
+                  WHERE e.contact_id = NEW.id AND e.channel = m.channel)
+      AND NOT EXISTS (SELECT 1 FROM {{s}}contacts_optout o
+                      WHERE o.contact_id = NEW.id AND o.channel = m.channel);
 
     INSERT INTO {{s}}contacts_phoneoptout (phone, channel, opted_out_at, source, words)
     SELECT NEW.phone, o.channel, {now}, 'carried', OLD.phone

@@ -279,6 +279,13 @@ def test_a_contact_that_never_held_the_number_is_free_once_it_moves_away(stopped
     move(typo, N2)
     assert status(typo) == OptInStatus.SUBSCRIBED
     assert status(typo, CALLS) == OptInStatus.SOFT
+    # Opted out softly of the channel itself before: soft again, by the same user.
+    services.unsubscribe(contact=typo, channel=SMS, by_user=admin_role_user)
+    move(typo, N0)
+    assert status(typo) == OptInStatus.HARD
+    move(typo, N2)
+    assert status(typo) == OptInStatus.SOFT
+    assert OptOut.objects.get(contact=typo, channel=SMS).actor == admin_role_user
     assert not number_opted_out(N2)
     assert number_opted_out(N0) and status(stopped) == OptInStatus.HARD
 

@@ -1,4 +1,5 @@
 import base64
+import copy
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -152,10 +153,11 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(_contacts(), pk=pk)
     form = None
     if request.user.has_perm("contacts.change_contact"):
-        form = ContactForm(request.POST or None, instance=contact)
+        # A copy: an edit that is not saved must not show in the Details beside it.
+        form = ContactForm(request.POST or None, instance=copy.copy(contact))
         if request.method == "POST" and form.is_valid():
             form.save()
-            messages.success(request, f"{contact.name}: saved.")
+            messages.success(request, f"{form.instance.name}: saved.")
             return redirect("contacts:detail", pk=pk)
     elif request.method == "POST":
         raise PermissionDenied

@@ -70,6 +70,7 @@ def test_a_number_that_opted_out_is_saved_only_after_a_warning(client, admin_rol
     assert "(919) 200-0014 replied STOP on " in page
     assert "this contact will not receive SMS while it has this number" in page
     assert Contact.objects.get(pk=typo.pk).phone == "+19192000041"  # not yet
+    assert '<dd>(919) 200-0041 <span class="muted">+19192000041</span></dd>' in page
     assert 'name="confirmed_phone" value="+19192000014"' in page
     response = client.post(url(typo), data | {"confirmed_phone": "+19192000014"}, follow=True)
     assert "Ty Po: saved." in response.content.decode()

@@ -63,7 +63,7 @@ def handle_sms(payload: dict) -> str:
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,
-                reference=f"sms:{payload['MessageSid']}",
+                reference=f"sms:{payload['MessageSid']}",  # the event's key
             )  # fmt: skip
             return _sms_reply(
                 f"You have been resubscribed to {business} messages. Reply STOP to unsubscribe."
@@ -99,7 +99,7 @@ def _resubscribe_calls(payload: dict) -> str:
     else:
         services.record_new_consent(
             phone=phone, channel=Channel.CALLS, words=f"pressed {payload['Digits']}",
-            reference=f"digits:{payload['CallSid']}",
+            reference=f"digits:{payload['CallSid']}:{payload['Digits']}",  # the event's key
         )  # fmt: skip
         response.say("You will receive our calls again. Goodbye.")
     response.hangup()

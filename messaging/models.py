@@ -28,6 +28,11 @@ class InboundEvent(models.Model):
 
     `key` identifies the request across the provider's retries (the MessageSid, or the
     CallSid with its digits), so that each is processed once.
+
+    A contact's opt-in (`contacts.OptIn`) is accepted only with the event it came in, stored
+    here first and not yet processed: the database checks that its key, number and words
+    match (migration 0002). What was received never changes, and a processed event stays
+    processed.
     """
 
     class Kind(models.TextChoices):
@@ -39,6 +44,10 @@ class InboundEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind)
     key = models.CharField(max_length=200, unique=True)
     payload = models.JSONField()
+    phone = models.CharField(
+        max_length=16, blank=True, default="", db_default="",
+        help_text="The contact's number in E.164: the sender, or the callee of our call.",
+    )  # fmt: skip
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     response = models.TextField(blank=True, help_text="What was answered, for duplicates.")
@@ -58,11 +67,11 @@ class InboundEvent(models.Model):
         return f"{self.get_kind_display()} {self.key}"
 
     @classmethod
-    def store(cls, *, key: str, kind: Kind, payload: dict) -> None:
+    def store(cls, *, key: str, kind: Kind, payload: dict, phone: str = "") -> None:
         """Keep a request unless one with its key is kept already: one statement, which a
         webhook under load can afford where get_or_create's four round trips cost more."""
-        values = {"kind": kind, "key": key, "payload": payload, "received_at": timezone.now(),
-                  "response": "", "error": ""}  # fmt: skip
+        values = {"kind": kind, "key": key, "payload": payload, "phone": phone,
+                  "received_at": timezone.now(), "response": "", "error": ""}  # fmt: skip
         fields = [cls._meta.get_field(name) for name in values]
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:

@@ -42,6 +42,16 @@ def _signed(request: HttpRequest) -> bool:
     )
 
 
+def _contact_number(fields) -> str:
+    """The contact's number in a request, in E.164: the caller or sender, or on a call we
+    placed, the callee; empty when hidden."""
+    outbound = fields.get("Direction", "").startswith("outbound")
+    try:
+        return normalize_phone(fields.get("To" if outbound else "From", ""))
+    except ValidationError:
+        return ""
+
+
 def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: str | None, key):
     """Build the view for one kind of webhook.
 
@@ -71,7 +81,9 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         # The gather action's URL says which digit the call offered.
         payload = request.POST.dict() | {f"url_{k}": v for k, v in request.GET.items()}
         event_key = key(request.POST)
-        InboundEvent.store(key=event_key, kind=kind, payload=payload)  # a retry finds it kept
+        phone = _contact_number(request.POST) if kind != InboundEvent.Kind.STATUS else ""
+        # A retry finds it kept.
+        InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:
             event = inbound.process(event_key)
         except Exception:

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from contacts.models import Contact
+from contacts.models import Channel, Contact
 
 
 class ContactFactory(factory.django.DjangoModelFactory):
@@ -34,13 +34,26 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def reply_start(phone: str, words: str = "START") -> int:
-    """The contact behind `phone` replies START, as the SMS webhook records it."""
-    from contacts import services
-    from contacts.models import Channel
+    """The contact behind `phone` replies START, as the SMS webhook stores and processes it."""
+    return opt_in(phone, Channel.SMS, words)
 
-    return services.record_new_consent(
-        phone=phone, channel=Channel.SMS, words=words, reference=f"sms:SM{uuid.uuid4().hex}"
-    )
+
+def opt_in(phone: str, channel: str, words: str) -> int:
+    """The contact's own opt-in, as the webhooks store the event and then process it: an SMS
+    (`words` its text) or on a call from the number, the digit offered ("pressed 1")."""
+    from contacts import services
+    from messaging.models import InboundEvent
+
+    sid = uuid.uuid4().hex
+    if channel == Channel.SMS:
+        key, kind, payload = f"sms:SM{sid}", "sms", {"From": phone, "Body": words}
+    else:
+        digit = words.removeprefix("pressed ")
+        key, kind = f"digits:CA{sid}:{digit}", "digits"
+        payload = {"From": phone, "Digits": digit, "Direction": "inbound",
+                   "url_resubscribe": digit}  # fmt: skip
+    InboundEvent.store(key=key, kind=kind, payload=payload, phone=phone)
+    return services.record_new_consent(phone=phone, channel=channel, words=words, reference=key)
 
 
 def store_old_phone(contact: Contact, phone: str) -> None:

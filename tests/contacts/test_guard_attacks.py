@@ -24,6 +24,7 @@ from contacts.models import (
     PhoneOptOut,
     Source,
 )
+from messaging.models import InboundEvent
 from tests.crm.test_database_role import as_role
 from tests.factories import ContactFactory, reply_start, store_old_phone
 
@@ -83,8 +84,14 @@ def test_a_ledger_row_from_a_user_unlocks_nothing(stopped, admin_role_user):
     assert status(stopped) == OptInStatus.HARD
 
 
+def received_start(phone: str, key: str = "sms:SM9", body: str = "START") -> None:
+    """A START stored as the SMS webhook stores it, before it is processed."""
+    InboundEvent.store(key=key, kind="sms", payload={"From": phone, "Body": body}, phone=phone)
+
+
 def test_an_opt_in_lifts_only_its_own_number_and_channel(stopped):
     stop(N1)
+    received_start(N1)
     opt_in = OptIn.objects.create(
         phone=N1, channel=SMS, source=Source.KEYWORD, words="START", reference="sms:SM9"
     )
@@ -106,7 +113,7 @@ def test_an_opt_in_that_is_not_a_start_or_a_digit_is_refused(db):
         (SMS, Source.USER, "START", N0),
         (SMS, Source.KEYWORD, "START", "+112125550123"),
     ]:
-        with refused("An opt-in is an SMS START"), transaction.atomic():
+        with refused("An opt-in"), transaction.atomic():
             OptIn.objects.create(
                 phone=phone, channel=channel, source=source, words=words, reference="x"
             )
@@ -135,6 +142,48 @@ def test_an_opt_in_cannot_be_changed_or_deleted(stopped):
     with refused("An opt-in is"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM contacts_optin")
     assert OptIn.objects.get().applied
+
+
+def test_an_opt_in_needs_its_own_unprocessed_start(stopped):
+    received_start(N1, key="sms:SM1")  # another number's START
+    received_start(N0, key="sms:SM2", body="STOP")  # this number's, but a STOP
+    received_start(N0, key="sms:SM3")
+    InboundEvent.objects.filter(key="sms:SM3").update(processed_at=timezone.now())
+    for reference in ("sms:SM0", "sms:SM1", "sms:SM2", "sms:SM3"):
+        with refused("An opt-in needs the inbound event"), transaction.atomic():
+            OptIn.objects.create(
+                phone=N0, channel=SMS, source=Source.KEYWORD, words="START", reference=reference
+            )
+    assert not OptIn.objects.exists() and status(stopped) == OptInStatus.HARD
+
+
+def test_a_stored_event_keeps_what_was_received(stopped):
+    reply_start(N0)
+    event = InboundEvent.objects.get()
+    InboundEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now())  # answered
+    for change in ({"payload": {"From": N1, "Body": "START"}}, {"phone": N1},
+                   {"processed_at": None}, {"kind": "digits"}):  # fmt: skip
+        with refused("keeps what was received"), transaction.atomic():
+            InboundEvent.objects.filter(pk=event.pk).update(**change)
+    with refused("keeps what was received"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM messaging_inboundevent")
+    assert InboundEvent.objects.values("payload", "phone").get() == {
+        "payload": {"From": N0, "Body": "START"}, "phone": N0,
+    }  # fmt: skip
+
+
+@pytest.mark.sqlite
+def test_insert_or_replace_of_a_stored_event_changes_nothing(stopped):
+    received_start(N0, key="sms:SM5")
+    InboundEvent.objects.filter(key="sms:SM5").update(processed_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT OR REPLACE INTO messaging_inboundevent (kind, key, payload, phone,"
+            " received_at, response, error) VALUES ('sms', 'sms:SM5', '{}', %s, '2020-01-01',"
+            " '', '')",
+            [N0],
+        )
+    assert InboundEvent.objects.get(key="sms:SM5").processed_at is not None
 
 
 # Hole 3: "newest" is the database's word.
@@ -172,8 +221,20 @@ def test_temp_tables_cannot_stand_in_for_the_guarded_ones(stopped):
     as_role("crm_app_temp_test")
     with connection.cursor() as cursor:
         for table in ("contacts_contact", "contacts_consentevent", "contacts_phoneoptout",
-                      "contacts_optin", "contacts_optout"):  # fmt: skip
+                      "contacts_optin", "contacts_optout", "messaging_inboundevent"):  # fmt: skip
             cursor.execute(f"CREATE TEMP TABLE {table} (LIKE public.{table})")
+        # A START that only a TEMP table has cannot back an opt-in.
+        cursor.execute(
+            "INSERT INTO pg_temp.messaging_inboundevent VALUES (1, 'sms', 'sms:SM7',"
+            " jsonb_build_object('From', %s::text, 'Body', 'START'), now(), NULL, '', '', %s)",
+            [N0, N0],
+        )
+        with refused("An opt-in needs the inbound event"), transaction.atomic():
+            cursor.execute(
+                "INSERT INTO public.contacts_optin (phone, channel, source, words, reference,"
+                " at, applied) VALUES (%s, 'sms', 'keyword', 'START', 'sms:SM7', now(), false)",
+                [N0],
+            )
         # A fake opt-in and its lift, where an unqualified name would look.
         cursor.execute(
             "INSERT INTO pg_temp.contacts_optin VALUES (1, %s, 'sms', 'keyword', 'START', 'x',"

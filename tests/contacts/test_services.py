@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from contacts import services
 from contacts.models import Channel, ConsentEvent, Contact, HardOptOutError, OptInStatus, Source
-from tests.factories import ContactFactory, reply_start
+from tests.factories import ContactFactory, opt_in, reply_start
 
 SMS, CALLS = Channel.SMS, Channel.CALLS
 
@@ -158,9 +158,7 @@ def test_the_digit_on_a_call_lifts_a_calls_opt_out_only(db):
     contact = ContactFactory(phone="+14155550100")
     for channel in (SMS, CALLS):
         services.record_hard_opt_out(phone=contact.phone, channel=channel, source=Source.DIGIT)
-    lifted = services.record_new_consent(
-        phone=contact.phone, channel=CALLS, words="pressed 1", reference="digits:CA1:1"
-    )
+    lifted = opt_in(contact.phone, CALLS, "pressed 1")
     assert lifted == 1
     assert fresh(contact).opt_in_status(CALLS) == OptInStatus.SUBSCRIBED
     assert fresh(contact).opt_in_status(SMS) == OptInStatus.HARD

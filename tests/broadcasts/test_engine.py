@@ -298,11 +298,13 @@ def test_the_rate_limit_spaces_the_messages(manager, settings):
     ContactFactory.create_batch(5)
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
+    started = timezone.now()
     sending.run(b.pk)
     times = sorted(b.recipients.values_list("sent_at", flat=True))
-    # Five messages at 20 a second take at least four intervals of 50 ms.
+    # Five messages at 20 a second take at least four intervals of 50 ms from the start. (From
+    # the first message instead, a busy machine that hands the first over late fails it.)
     assert len(times) == 5
-    assert (times[-1] - times[0]).total_seconds() >= 4 * 0.05 * 0.95
+    assert (times[-1] - started).total_seconds() >= 4 * 0.05
 
 
 def test_an_audience_whose_tag_was_deleted_reaches_nobody(

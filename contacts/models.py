@@ -3,9 +3,10 @@
 A channel's Opt-In Status is derived from `OptOut`: no row means subscribed; a row says soft
 (a platform user changed it) or hard (the contact's own action). A hard opt-out also belongs to
 the phone number (`PhoneOptOut`); the database copies it onto every contact that has or gets
-that number. `ConsentEvent` is the append-only ledger of every change.
+that number, and carries it to the new number of a contact that held it. `ConsentEvent` is the
+append-only ledger of every change; `OptIn`, each contact's own new consent, its proof.
 
-Database triggers (migration 0002) refuse anything that would reverse a hard opt-out; all
+Database triggers (migration 0013) refuse anything that would reverse a hard opt-out; all
 legitimate writes go through `contacts.services`.
 """
 

@@ -1,7 +1,7 @@
 """Every change of a contact or of its consent goes through these functions.
 
 Each writes the ledger (`ConsentEvent`) in the same transaction as the change. The database
-triggers (migration 0002) refuse whatever would reverse a hard opt-out, so these checks are
+triggers (migration 0013) refuse whatever would reverse a hard opt-out, so these checks are
 the friendly half of the rule and the triggers the half that cannot be bypassed.
 """
 
@@ -166,7 +166,8 @@ def opt_in_words(words: str) -> str:
 def record_new_consent(*, phone: str, channel: Channel, words: str, reference: str) -> int:
     """The contact behind `phone` opted in to `channel` again themselves: an SMS START
     (`words`), or on a call from the number, the digit offered for it ("pressed 1").
-    `reference` is the provider's id of that message or call: one opt-in each.
+    `reference` is the key of the stored webhook event it came in, not yet processed: one
+    opt-in each, which the database checks against the event (messaging migration 0002).
 
     Lifts the number's hard opt-out of `channel` and every opt-out, soft or hard, of the
     contacts that have the number now; nothing of any other number or channel. Returns how

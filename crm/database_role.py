@@ -1,6 +1,6 @@
 """A warning when the application connects to PostgreSQL as the tables' owner or a superuser.
 
-The guard triggers (contacts migration 0002) refuse to weaken a hard opt-out, but a role
+The guard triggers (contacts migration 0013) refuse to weaken a hard opt-out, but a role
 that owns the tables, or a superuser, may disable triggers; the application's own
 connection should be able to do neither. README: "Database roles".
 """

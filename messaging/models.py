@@ -31,7 +31,7 @@ class InboundEvent(models.Model):
 
     A contact's opt-in (`contacts.OptIn`) is accepted only with the event it came in, stored
     here first and not yet processed: the database checks that its key, number and words
-    match (migration 0002). What was received never changes, and a processed event stays
+    match (messaging migration 0002). What was received never changes, and a processed event stays
     processed.
     """
 

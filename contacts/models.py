@@ -67,8 +67,9 @@ class HardOptOutError(ValidationError):
 
 
 # E.164, and for North America the only form phonenumbers writes: +1, then an area code and
-# an exchange that each start 2-9 ("+11" and ten digits is not a number).
-VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})$"
+# an exchange that each start 2-9 ("+11" and ten digits is not a number). \Z, not $: on
+# SQLite, Django's REGEXP is Python's, whose $ also matches before a final newline.
+VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})\Z"
 
 
 def short_date(moment: datetime) -> str:
@@ -470,6 +471,10 @@ class ConsentEvent(models.Model):
     via = models.CharField(
         max_length=10, choices=Via, blank=True, default="", db_default="",
         help_text="How a change of the contact's number reached the contact.",
+    )  # fmt: skip
+    copied_from = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="For a row the database copied from a number's opt-out: its id.",
     )  # fmt: skip
     opt_in = models.ForeignKey(
         "OptIn",

@@ -80,7 +80,7 @@ class PhoneField(models.CharField):
         # in the form phonenumbers writes it, the form its opt-outs are kept under: "+11" and
         # ten digits looks like E.164 but matches no opt-out.
         value = super().get_db_prep_save(value, connection)
-        if value and normalize_phone(value) != value:
+        if isinstance(value, str) and value and normalize_phone(value) != value:
             raise ValidationError(
                 "“%(value)s” is not a phone number in E.164 (+14155550123).",
                 code="invalid",

@@ -52,8 +52,14 @@ OPT_IN_REFUSAL = (
     "calls, from a valid number; once recorded it cannot be changed or deleted."
 )
 NUMBER_REFUSAL = "The number has opted out already: its opt-out cannot be replaced."
+READ_COMMITTED_REFUSAL = (
+    "Contacts and the opt-outs of numbers are written at READ COMMITTED, the default: at "
+    "another isolation level a contact could miss its number's opt-out."
+)
+# Above this many numbers, a statement locks a table rather than each number.
+MOST_NUMBER_LOCKS = 64
 
-VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})$"
+VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})\Z"
 OPT_IN_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
 PRESSED_DIGIT = "^pressed [0-9*#]$"
 
@@ -143,15 +149,13 @@ OPT_IN_CHANGED = """(OLD.applied OR NOT NEW.applied
     OR NEW.words IS DISTINCT FROM OLD.words OR NEW.reference IS DISTINCT FROM OLD.reference
     OR NEW.at IS DISTINCT FROM OLD.at)"""
 
-# The contact c had the number when the number's opt-out p was made: its ledger holds a row
-# of that number's (via 'number') newer than the number's own row of the opt-out.
+# The contact c had the number when the number's opt-out p was made: the database copied p
+# onto it then (a ledger row of its own, via 'number', that names p). A ledger row written by
+# anyone else can only make a contact look held, which carries more opt-outs, never fewer.
 HELD_SINCE_OPT_OUT = """EXISTS (
     SELECT 1 FROM {s}contacts_consentevent e
-    WHERE e.contact_id = c.id AND e.phone = p.phone AND e.channel = p.channel
-      AND e.via = 'number'
-      AND e.id > (SELECT MAX(n.id) FROM {s}contacts_consentevent n
-                  WHERE n.contact_id IS NULL AND n.phone = p.phone AND n.channel = p.channel
-                    AND n."after" = 'hard'))"""
+    WHERE e.contact_id = c.id AND e.channel = p.channel AND e.via = 'number'
+      AND e.copied_from = p.id)"""
 
 
 def propagation(pairs: str, inherited: str) -> str:
@@ -161,9 +165,10 @@ def propagation(pairs: str, inherited: str) -> str:
     before the contact had it."""
     return f"""
     INSERT INTO {{s}}contacts_consentevent
-        (contact_id, phone, channel, "before", "after", source, actor_id, note, via)
+        (contact_id, phone, channel, "before", "after", source, actor_id, note, via,
+         copied_from)
     SELECT c.id, c.phone, p.channel, COALESCE(o.kind, 'subscribed'), 'hard', p.source,
-           NULL, p.words, CASE WHEN {inherited} THEN 'inherited' ELSE 'number' END
+           NULL, p.words, CASE WHEN {inherited} THEN 'inherited' ELSE 'number' END, p.id
     FROM {pairs}
     LEFT JOIN {{s}}contacts_optout o ON o.contact_id = c.id AND o.channel = p.channel
     WHERE o.kind IS NULL OR o.kind = 'soft';
@@ -246,9 +251,11 @@ def phone_changed(now: str) -> str:
         WHERE p.phone = NEW.phone AND p.channel = o.channel);
 
     INSERT INTO {{s}}contacts_consentevent
-        (contact_id, phone, channel, "before", "after", source, actor_id, note, via)
+        (contact_id, phone, channel, "before", "after", source, actor_id, note, via,
+         copied_from)
     SELECT NEW.id, NEW.phone, o.channel, 'hard', 'hard', 'carried', NULL, OLD.phone,
-           'number'
+           'number', (SELECT p.id FROM {{s}}contacts_phoneoptout p
+                      WHERE p.phone = NEW.phone AND p.channel = o.channel)
     FROM {{s}}contacts_optout o WHERE {HELD};
     {
         propagation(
@@ -324,13 +331,43 @@ def postgres_sql(schema: str) -> str:
             RETURN OLD;
         END IF;
         {refuse(REFUSAL)}"""
-    contact_inserted = propagation(
+    # A contact written while its number opts out, in two transactions, must end up opted
+    # out: each side waits for the other's number lock (services.lock_numbers' keys: shared
+    # for contacts, exclusive for opt-outs) before it looks for the other's rows, and reads
+    # them committed. A statement of many numbers locks the other table instead, which holds
+    # no more than one lock. At REPEATABLE READ the look would miss what committed since the
+    # transaction's snapshot: refused.
+    read_committed = f"""
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            {refuse(READ_COMMITTED_REFUSAL)}
+        END IF;"""
+
+    def lock(numbers: str, *, shared: bool, or_table: str, mode: str) -> str:
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        return f"""{read_committed}
+        IF (SELECT count(DISTINCT phone) FROM {numbers}) <= {MOST_NUMBER_LOCKS} THEN
+            PERFORM {function}(hashtextextended(n.phone, 0))
+            FROM (SELECT DISTINCT phone FROM {numbers} ORDER BY phone) n;
+        ELSE
+            LOCK TABLE {{s}}{or_table} IN {mode} MODE;
+        END IF;"""
+
+    contact_inserted = lock(
+        "new_contacts", shared=True, or_table="contacts_phoneoptout", mode="SHARE"
+    ) + propagation(
         "new_contacts c JOIN {s}contacts_phoneoptout p ON p.phone = c.phone",
         inherited="TRUE",
     )
-    phoneoptout_inserted = number_row("new_opt_outs p") + propagation(
-        "{s}contacts_contact c JOIN new_opt_outs p ON p.phone = c.phone",
-        inherited="FALSE",
+    phone_changed_locked = f"""{read_committed}
+        PERFORM pg_advisory_xact_lock_shared(hashtextextended(NEW.phone, 0));
+        {phone_changed("now()")}"""
+    phoneoptout_inserted = (
+        lock("new_opt_outs", shared=False, or_table="contacts_contact", mode="SHARE")
+        + number_row("new_opt_outs p")
+        + propagation(
+            "{s}contacts_contact c JOIN new_opt_outs p ON p.phone = c.phone",
+            inherited="FALSE",
+        )
     )
     return f"""
     {function("contacts_refuse_ledger_change", refuse(LEDGER_REFUSAL))}
@@ -385,7 +422,7 @@ def postgres_sql(schema: str) -> str:
         AFTER INSERT ON {{s}}contacts_contact REFERENCING NEW TABLE AS new_contacts
         FOR EACH STATEMENT EXECUTE FUNCTION {{s}}contacts_contact_inserted();
 
-    {function("contacts_contact_phone_changed", phone_changed("now()") + "RETURN NULL;")}
+    {function("contacts_contact_phone_changed", phone_changed_locked + "RETURN NULL;")}
     CREATE TRIGGER contacts_contact_phone_changed
         AFTER UPDATE OF phone ON {{s}}contacts_contact
         FOR EACH ROW WHEN (OLD.phone IS DISTINCT FROM NEW.phone)
@@ -761,6 +798,15 @@ class Migration(migrations.Migration):
                     ("carried", "a change of number"),
                 ],
                 max_length=10,
+            ),
+        ),
+        migrations.AddField(
+            model_name="consentevent",
+            name="copied_from",
+            field=models.BigIntegerField(
+                blank=True,
+                help_text="For a row the database copied from a number's opt-out: its id.",
+                null=True,
             ),
         ),
         migrations.AddField(

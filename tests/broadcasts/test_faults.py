@@ -136,9 +136,10 @@ def test_once_a_stop_has_committed_no_message_reaches_that_number(worker_databas
     assert late == [], "a message reached a number after its STOP had committed"
     numbers = assert_each_number_received_at_most_once_and_as_recorded(dsn)
     # Both sides of the races happened: numbers sent before their STOP, and numbers skipped
-    # because of it.
-    assert len(set(schedule) & set(received_at)) > 100
-    assert len(set(schedule) & numbers.get("skipped", set())) > 100
+    # because of it. How many of each depends on the machine's speed (90 skipped of the
+    # thousand with every core busy): a few of each is what the test needs.
+    assert len(set(schedule) & set(received_at)) > 20
+    assert len(set(schedule) & numbers.get("skipped", set())) > 20
 
 
 def serve_webhooks(env: dict) -> tuple[str, subprocess.Popen]:

@@ -324,6 +324,19 @@ def test_a_contact_that_returns_to_a_number_it_held_carries_it_again(stopped):
     assert PhoneOptOut.objects.get(phone="+14155550133").words == N1
 
 
+def test_a_forged_row_of_the_number_does_not_stop_a_returning_contact_carrying_it(stopped):
+    move(stopped, N2)
+    reply_start(N2)
+    ConsentEvent.objects.create(
+        contact=None, phone=N0, channel=SMS, before=OptInStatus.HARD, after=OptInStatus.HARD,
+        source=Source.IMPORT,
+    )  # fmt: skip
+    move(stopped, N0)
+    move(stopped, "+14155550155")
+    assert status(stopped) == OptInStatus.HARD
+    assert number_opted_out("+14155550155")
+
+
 def test_a_start_from_the_new_number_does_not_lift_the_old_one(stopped):
     move(stopped, N1)
     reply_start(N1)
@@ -388,10 +401,21 @@ def test_a_number_not_in_canonical_form_is_refused_by_every_orm_write(db, phone)
     assert list(Contact.objects.values_list("phone", flat=True)) == ["+12125550123"]
 
 
-def test_a_lookalike_number_stored_in_sql_is_never_eligible(db):
+@pytest.mark.parametrize("lookalike", ["+112125550123", "+12125550123\n", " +12125550123"])
+def test_a_lookalike_number_stored_in_sql_is_never_eligible(db, lookalike):
     stop("+12125550123")
-    lookalike = ContactFactory()
-    store_old_phone(lookalike, "+112125550123")
+    contact = ContactFactory()
+    store_old_phone(contact, lookalike)
     for channel in (SMS, CALLS):
-        assert not Contact.objects.eligible_for(channel).filter(pk=lookalike.pk).exists()
-        assert not Contact.objects.eligible_in_number_order(channel).filter(pk=lookalike.pk)
+        assert not Contact.objects.eligible_for(channel).filter(pk=contact.pk).exists()
+        assert not Contact.objects.eligible_in_number_order(channel).filter(pk=contact.pk)
+
+
+def test_bulk_update_refuses_a_number_not_in_canonical_form(db):
+    contact = ContactFactory(phone="+12125550123")
+    contact.phone = "+112125550123"
+    with pytest.raises(ValidationError), transaction.atomic():
+        Contact.objects.bulk_update([contact], ["phone"])
+    contact.phone = "+12125550124"
+    Contact.objects.bulk_update([contact], ["phone"])
+    assert Contact.objects.get(pk=contact.pk).phone == "+12125550124"

@@ -397,9 +397,22 @@ class PhoneOptOut(models.Model):
         return f"{self.phone} opted out of {Channel(self.channel).label}"
 
 
-# The replies that are an SMS opt-in (case and the punctuation around them ignored).
+# The replies that are an SMS opt-in: case, and the spaces and punctuation around them,
+# ignored. The database compares them the same way (contacts migration 0013, messaging 0002):
+# the same characters trimmed, and ASCII letters, which upper-case alike everywhere.
 OPT_IN_WORDS = ("START", "UNSTOP", "YES")
-OPT_IN_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
+OPT_IN_PUNCTUATION = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+    ".,;:!?¡¿'\"()[]{}-_*~…"
+)
+
+
+def opt_in_words(reply: str) -> str:
+    """A reply as it is compared with OPT_IN_WORDS: " Start! " -> "START"; "" unless the word
+    left is ASCII."""
+    word = reply.strip(OPT_IN_PUNCTUATION)
+    return word.upper() if word.isascii() else ""
 
 
 class OptIn(models.Model):

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from contacts.models import (
     CONTACT_ACTIONS,
-    OPT_IN_PUNCTUATION,
     OPT_IN_WORDS,
     Channel,
     ConsentEvent,
@@ -28,6 +27,7 @@ from contacts.models import (
     PhoneOptOut,
     Source,
     Tag,
+    opt_in_words,
 )
 from contacts.phones import normalize_phone
 
@@ -155,11 +155,6 @@ def record_hard_opt_out(
              phone, channel],
         )  # fmt: skip
         return cursor.fetchone() is not None
-
-
-def opt_in_words(words: str) -> str:
-    """An SMS reply as the opt-in keywords are compared: " Start! " -> "START"."""
-    return words.strip(OPT_IN_PUNCTUATION).upper() if words.isascii() else ""
 
 
 @transaction.atomic

@@ -78,6 +78,11 @@ def handle_sms(payload: dict) -> str:
     return _sms_reply("")
 
 
+def is_outbound(fields) -> bool:
+    """A call we placed: Twilio's Direction "outbound-api" or "outbound-dial", in any case."""
+    return fields.get("Direction", "").lower().startswith("outbound")
+
+
 def handle_call(payload: dict) -> str:
     try:
         phone = normalize_phone(payload["From"])
@@ -112,7 +117,7 @@ def handle_digits(payload: dict) -> str:
     if len(offered) != 1 or offered not in "0123456789*#":
         offered = settings.UNSUBSCRIBE_DIGIT
     # On a call we placed, the contact is the callee; on one they placed, the caller.
-    outbound = payload.get("Direction", "").startswith("outbound")
+    outbound = is_outbound(payload)
     resubscribe = payload.get("url_resubscribe", "")
     if not outbound and resubscribe == settings.RESUBSCRIBE_DIGIT == payload.get("Digits"):
         return _resubscribe_calls(payload)

@@ -14,7 +14,7 @@ opt-out: staff review it before anything changes.
 import re
 from enum import StrEnum
 
-from contacts.models import OPT_IN_WORDS
+from contacts.models import OPT_IN_WORDS, opt_in_words
 
 
 class Intent(StrEnum):
@@ -56,7 +56,7 @@ def classify(body: str) -> Intent:
     text = normalise(body)
     if text in OPT_OUT_KEYWORDS:
         return Intent.OPT_OUT
-    if text in OPT_IN_KEYWORDS:
+    if opt_in_words(body) in OPT_IN_KEYWORDS:  # as the database will check it
         return Intent.OPT_IN
     if text in HELP_KEYWORDS:
         return Intent.HELP

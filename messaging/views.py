@@ -22,6 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from contacts.phones import normalize_phone
 from messaging import inbound
+from messaging.inbound import is_outbound
 from messaging.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,10 @@ def _signed(request: HttpRequest) -> bool:
     )
 
 
-def _contact_number(fields) -> str:
-    """The contact's number in a request, in E.164: the caller or sender, or on a call we
-    placed, the callee; empty when hidden."""
-    outbound = fields.get("Direction", "").startswith("outbound")
+def _contact_number(kind: InboundEvent.Kind, fields) -> str:
+    """The contact's number in a request, in E.164: the sender of an SMS, the caller, or on
+    a call we placed, the callee; empty when hidden."""
+    outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
     try:
         return normalize_phone(fields.get("To" if outbound else "From", ""))
     except ValidationError:
@@ -81,7 +82,9 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         # The gather action's URL says which digit the call offered.
         payload = request.POST.dict() | {f"url_{k}": v for k, v in request.GET.items()}
         event_key = key(request.POST)
-        phone = _contact_number(request.POST) if kind != InboundEvent.Kind.STATUS else ""
+        if len(event_key) > InboundEvent._meta.get_field("key").max_length:
+            return HttpResponseBadRequest("The message or call id is too long.")
+        phone = _contact_number(kind, request.POST) if kind != InboundEvent.Kind.STATUS else ""
         # A retry finds it kept.
         InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:

@@ -52,6 +52,8 @@ OPT_IN_REFUSAL = (
     "calls, from a valid number; once recorded it cannot be changed or deleted."
 )
 NUMBER_REFUSAL = "The number has opted out already: its opt-out cannot be replaced."
+# A contact given another id would leave its opt-outs looking like a deleted contact's.
+ID_REFUSAL = "A contact's id cannot change."
 READ_COMMITTED_REFUSAL = (
     "Contacts and the opt-outs of numbers are written at READ COMMITTED, the default: at "
     "another isolation level a contact could miss its number's opt-out."
@@ -60,7 +62,11 @@ READ_COMMITTED_REFUSAL = (
 MOST_NUMBER_LOCKS = 64
 
 VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})\Z"
-OPT_IN_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
+OPT_IN_PUNCTUATION = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+    ".,;:!?¡¿'\"()[]{}-_*~…"
+)
 PRESSED_DIGIT = "^pressed [0-9*#]$"
 
 
@@ -417,6 +423,12 @@ def postgres_sql(schema: str) -> str:
         BEFORE TRUNCATE ON {{s}}contacts_phoneoptout
         FOR EACH STATEMENT EXECUTE FUNCTION {{s}}contacts_refuse_hard_reversal();
 
+    {function("contacts_refuse_contact_id_change", refuse(ID_REFUSAL))}
+    CREATE TRIGGER contacts_contact_keeps_id
+        BEFORE UPDATE ON {{s}}contacts_contact
+        FOR EACH ROW WHEN (NEW.id IS DISTINCT FROM OLD.id)
+        EXECUTE FUNCTION {{s}}contacts_refuse_contact_id_change();
+
     {function("contacts_contact_inserted", contact_inserted + "RETURN NULL;")}
     CREATE TRIGGER contacts_contact_inserted
         AFTER INSERT ON {{s}}contacts_contact REFERENCING NEW TABLE AS new_contacts
@@ -603,11 +615,12 @@ SQLITE = [
         "EXISTS (SELECT 1 FROM contacts_contact WHERE id = NEW.id)",
         sqlite_refusal("A contact cannot be replaced: update it instead."),
     ),
+    # Not UPDATE OF id: an UPDATE that names rowid changes the id too.
     sqlite_trigger(
         "contacts_contact_keeps_id",
-        "BEFORE UPDATE OF id ON contacts_contact",
+        "BEFORE UPDATE ON contacts_contact",
         "NEW.id IS NOT OLD.id",
-        sqlite_refusal("A contact's id cannot change."),
+        sqlite_refusal(ID_REFUSAL),
     ),
     sqlite_trigger(
         "contacts_contact_inserted",

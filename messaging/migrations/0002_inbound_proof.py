@@ -23,7 +23,11 @@ OPT_IN_REFUSAL = (
     "contact's own call the digit offered for calls, stored and not yet processed."
 )
 EVENT_REFUSAL = "A stored inbound event keeps what was received, and stays processed once it is."
-PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
+PUNCTUATION = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+    ".,;:!?¡¿'\"()[]{}-_*~…"
+)
 
 
 def sql_string(text: str) -> str:
@@ -41,7 +45,7 @@ def opt_in_has_its_event(field) -> str:
         WHERE ev.key = NEW.reference AND ev.phone = NEW.phone AND ev.processed_at IS NULL
           AND ((NEW.channel = 'sms' AND ev.kind = 'sms' AND {body} = {words})
             OR (NEW.channel = 'calls' AND ev.kind = 'digits'
-                AND COALESCE({field("Direction")}, '') NOT LIKE 'outbound%'
+                AND lower(COALESCE({field("Direction")}, '')) NOT LIKE 'outbound%'
                 AND {field("Digits")} = {field("url_resubscribe")}
                 AND NEW.words = 'pressed ' || {field("Digits")})))"""
 

@@ -371,6 +371,22 @@ def test_an_inherited_opt_out_cannot_be_deleted_while_the_contact_has_the_number
     assert status(twin) == OptInStatus.HARD
 
 
+def test_a_contact_cannot_take_another_id_and_leave_its_opt_out_behind(stopped):
+    other = ContactFactory(phone=N1)
+    for statement in (
+        f"UPDATE contacts_contact SET id = {stopped.pk + 1000} WHERE id = {stopped.pk}",
+        f"UPDATE contacts_contact SET id = -1 WHERE id = {other.pk}",
+    ):
+        with refused("id cannot change"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    if connection.vendor == "sqlite":  # rowid is the id under another name
+        with refused("id cannot change"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE contacts_contact SET rowid = 99999 WHERE id = {stopped.pk}")
+    with refused(), transaction.atomic():
+        OptOut.objects.filter(contact_id=stopped.pk).delete()
+    assert status(stopped) == OptInStatus.HARD
+
+
 # Hole 6: SQLite's INSERT OR REPLACE cannot rewrite a number's opt-out.
 
 

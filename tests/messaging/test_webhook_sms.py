@@ -247,3 +247,48 @@ def test_a_start_signed_with_an_empty_token_is_refused(client, db, settings):
     )  # fmt: skip
     assert response.status_code == 403
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+@pytest.mark.parametrize("body", ["START\u00a0", "START\x0b", "\x0cUNSTOP", "START\u3000", "Yes!"])
+def test_a_start_with_unusual_spaces_around_it_is_honoured(sms, body):
+    from contacts import services
+    from contacts.models import Source
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(phone=PHONE)
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    response = sms(body)
+    assert response.status_code == 200 and "resubscribed" in response.content.decode()
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+
+
+@pytest.mark.parametrize("body", ["ſtart", "YEſ", "S T A R T"])
+def test_a_lookalike_of_start_lifts_nothing_and_is_answered(sms, body):
+    from contacts import services
+    from contacts.models import Source
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(phone=PHONE)
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    assert sms(body).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "hard"
+
+
+def test_an_sms_that_says_it_is_outbound_is_still_from_its_sender(post_signed):
+    from contacts import services
+    from contacts.models import Source
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory(phone=PHONE)
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    data = {"MessageSid": "SM77", "From": PHONE, "To": "+14155559999", "Body": "START",
+            "Direction": "outbound-api"}  # fmt: skip
+    assert post_signed("/webhooks/twilio/sms/", data).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+
+
+def test_an_id_too_long_to_keep_is_a_400(post_signed):
+    data = {"MessageSid": "SM" + "9" * 300, "From": PHONE, "Body": "STOP"}
+    response = post_signed("/webhooks/twilio/sms/", data)
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists() and not PhoneOptOut.objects.exists()

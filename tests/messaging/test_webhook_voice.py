@@ -161,3 +161,15 @@ def test_pressing_1_where_it_was_not_offered_lifts_nothing(post_signed):
     outbound = again | {"CallSid": "CA7", "Direction": "outbound-api", "To": PHONE}
     post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", outbound)
     assert calls_status(contact) == OptInStatus.HARD
+
+
+def test_a_calls_direction_is_read_in_any_case(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    stop = {"CallSid": "CA8", "From": BUSINESS, "To": PHONE, "Digits": "9",
+            "Direction": "Outbound-API"}  # fmt: skip
+    assert post_signed("/webhooks/twilio/voice/gather/?digit=9", stop).status_code == 200
+    assert calls_status(contact) == OptInStatus.HARD
+    again = stop | {"CallSid": "CA9", "Digits": "1"}
+    response = post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again)
+    assert response.status_code == 200  # our own call offers no resubscribing
+    assert calls_status(contact) == OptInStatus.HARD

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 from html import escape
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString
@@ -20,13 +21,13 @@ def url_pattern(name: str) -> str:
     return reverse(name, args=[0]).replace("/0/", "/{}/", 1)
 
 
-def tooltip(opt_out: OptOut | None, channel: Channel) -> str:
-    """E.g. "Opted out of SMS: replied STOP on 20 Nov 2026. Permanent: only the contact can
-    undo it."."""
+def tooltip(opt_out: OptOut | None, channel: Channel, phone: str = "") -> str:
+    """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026. It ends when the number replies
+    START.". `phone` is the contact's number now."""
     if opt_out is None:
         return f"Subscribed to {channel.label}"
     if opt_out.is_hard:
-        return f"{opt_out.describe()} Permanent: only the contact can undo it."
+        return f"{opt_out.describe(phone)} {opt_out.ends_when}"
     return opt_out.describe()
 
 
@@ -73,7 +74,9 @@ def channel_icons(contact: Contact) -> list[ChannelIcon]:
     for channel in Channel:
         opt_out = contact.opt_out_for(channel)
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
-        icons.append(ChannelIcon(channel, status, tooltip(opt_out, channel), contact.pk))
+        icons.append(
+            ChannelIcon(channel, status, tooltip(opt_out, channel, contact.phone), contact.pk)
+        )
     return icons
 
 
@@ -98,10 +101,12 @@ _ACTION = (
     '<input type="hidden" name="next" value="{next}">'
     '<button type="submit" class="button">{label}</button></form>'
 )
-_HARD_REASON = (
-    '<p class="hard-reason">A hard opt-out was the contact\'s own action:'
-    " nobody here can reverse it.</p>"
-)
+# The number opted out itself, whoever has it now: nobody here can lift that.
+HARD_REASONS = {
+    Channel.SMS: "The number opted out itself: nobody here can lift it, only its own START.",
+    Channel.CALLS: "The number opted out itself: nobody here can lift it, only a call from it"
+    " that presses {digit}.",
+}
 
 
 def fill(template: str, *args, **kwargs) -> SafeString:
@@ -130,7 +135,7 @@ def opt_in_cell(
         if opt_out is None:  # a subscription's tooltip is the same for everyone: in _item
             status, tip = OptInStatus.SUBSCRIBED, ""
         else:
-            status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel))
+            status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel, contact.phone))
         item = _item(channel, status, can_change)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
     if message:
@@ -165,7 +170,10 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
                 label=icon.action_label,
             )  # fmt: skip
             if icon.action
-            else SafeString(_HARD_REASON)
+            else fill(
+                '<p class="hard-reason">{}</p>',
+                HARD_REASONS[channel].format(digit=settings.RESUBSCRIBE_DIGIT),
+            )
         )
         button = fill(_MENU, status, name, tip_id, glyph, tip, action)
     else:

@@ -4,10 +4,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.text import capfirst
 
 from contacts.filters import ContactFilter
-from contacts.models import Channel, Contact, PhoneOptOut, Tag, hard_cause, short_date
-from contacts.phones import format_phone, normalize_phone
+from contacts.models import Channel, Contact, PhoneOptOut, Tag, number_cause, short_date
+from contacts.phones import normalize_phone
 
 
 class SubscriptionForm(forms.Form):
@@ -37,9 +38,11 @@ class ContactForm(forms.ModelForm):
             return data  # the phone field says what is wrong
         if phone == self.initial.get("phone"):
             return data
-        opt_outs = PhoneOptOut.objects.filter(phone=phone).order_by("channel")
+        opt_outs = sorted(
+            PhoneOptOut.objects.filter(phone=phone), key=lambda o: Channel.values.index(o.channel)
+        )
         warnings = [
-            f"{format_phone(phone)} {hard_cause(o.source, o.words)} on "
+            f"{capfirst(number_cause(o.source, o.words, phone))} on "
             f"{short_date(o.opted_out_at)}: this contact will not receive "
             f"{Channel(o.channel).label} while it has this number."
             for o in opt_outs

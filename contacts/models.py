@@ -347,28 +347,44 @@ class OptOut(models.Model):
 
     @property
     def cause(self) -> str:
-        """Who or what opted the contact out, e.g. "replied STOP"."""
+        """Who or what opted the contact out, e.g. "replied “STOP”", or for an opt-out the
+        contact's number had before the contact, "(415) 555-0101 replied “STOP”"."""
         if self.kind == self.SOFT:
             return f"by {self.actor.get_username()}" if self.actor else "by a platform user"
-        cause = hard_cause(self.source, self.words)
         if self.inherited and self.phone:
-            return f"{format_phone(self.phone)} {cause}"
-        return cause
+            return number_cause(self.source, self.words, self.phone)
+        return hard_cause(self.source, self.words)
 
-    def describe(self) -> str:
-        """E.g. "Opted out of SMS: replied STOP on 20 Nov 2026."."""
-        when = f"on {short_date(self.opted_out_at)}"
+    def describe(self, phone: str = "") -> str:
+        """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026.". `phone`, the contact's
+        number now, tells an opt-out that the contact carried over from its old number."""
+        cause, when = self.cause, f"on {short_date(self.opted_out_at)}"
+        if self.is_hard and not self.inherited and self.phone and phone and self.phone != phone:
+            cause += f" from {format_phone(self.phone)}"
+            when += ", carried over to this number"
         if self.inherited and self.phone:
             when += " (before this contact had the number)"
-        return f"{self.message}: {self.cause} {when}."
+        return f"{self.message}: {cause} {when}."
+
+    @property
+    def ends_when(self) -> str:
+        """How a hard opt-out ends: only by the number's own new consent (or, for one the
+        contact inherited with its number, when the contact's number changes)."""
+        if self.channel == Channel.SMS:
+            ends = "It ends when the number replies START"
+        else:
+            ends = f"It ends when a call from the number presses {settings.RESUBSCRIBE_DIGIT}"
+        if self.inherited:
+            ends += ", or for this contact, when its number changes"
+        return ends + "."
 
 
 def hard_cause(source: str, words: str) -> str:
-    """What the contact behind a number did, e.g. "replied STOP"; for an opt-out carried
+    """What the contact behind a number did, e.g. "replied “STOP”"; for an opt-out carried
     over to a new number, `words` is the number it came from."""
     match source:
         case Source.KEYWORD:
-            return f"replied {(words or 'STOP').strip()}"
+            return f"replied “{words.strip() or 'STOP'}”"
         case Source.DIGIT:
             return "pressed the unsubscribe digit"
         case Source.CARRIER:
@@ -376,6 +392,20 @@ def hard_cause(source: str, words: str) -> str:
         case Source.CARRIED:
             return f"carried over from {format_phone(words)} when the number changed"
     return "imported as opted out"
+
+
+def number_cause(source: str, words: str, phone: str) -> str:
+    """What happened to the number `phone`, as a sentence that starts with it, e.g. "(415)
+    555-0101 replied “STOP”", "a call from (415) 555-0101 pressed the unsubscribe digit"."""
+    number = format_phone(phone)
+    match source:
+        case Source.DIGIT:
+            return f"a call from {number} pressed the unsubscribe digit"
+        case Source.CARRIER:
+            return f"the carrier reported {number} opted out"
+        case Source.CARRIED:
+            return f"{number} had an opt-out carried over from {format_phone(words)}"
+    return f"{number} {hard_cause(source, words)}"
 
 
 class PhoneOptOut(models.Model):
@@ -519,14 +549,16 @@ class ConsentEvent(models.Model):
                 f"moved away from {format_phone(self.note)}, which had opted out before this "
                 "contact had it"
             )
-        if self.after == OptInStatus.SUBSCRIBED and self.source in (Source.KEYWORD, Source.DIGIT):
-            return f"{'replied' if self.source == Source.KEYWORD else ''} {self.note}".strip()
+        if self.after == OptInStatus.SUBSCRIBED and self.source == Source.KEYWORD:
+            return f"replied “{self.note.strip()}”"
+        if self.after == OptInStatus.SUBSCRIBED and self.source == Source.DIGIT:
+            return f"{self.note} on a call"
         if self.source == Source.USER:
             return "by a platform user"
-        cause = hard_cause(self.source, self.note)
         if self.via == Via.INHERITED:
-            return f"{format_phone(self.phone)} {cause}, before this contact had the number"
-        return cause
+            cause = number_cause(self.source, self.note, self.phone)
+            return f"{cause}, before this contact had the number"
+        return hard_cause(self.source, self.note)
 
 
 class ContactTablePreference(models.Model):

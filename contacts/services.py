@@ -52,8 +52,8 @@ def create_contact(
 
 def hard_opt_out_error(opt_out: OptOut) -> HardOptOutError:
     return HardOptOutError(
-        f"{opt_out.describe()} It is a hard opt-out, the contact's own action: only the "
-        "contact can undo it, by replying START.",
+        f"{opt_out.describe()} It is a hard opt-out, which nobody here can lift. "
+        f"{opt_out.ends_when}",
         code="hard_opt_out",
     )
 
@@ -145,16 +145,45 @@ def record_hard_opt_out(
     # contacts, with a ledger row for each (migration 0013). One statement: NOT EXISTS for
     # SQLite, whose guard refuses an insert onto a number's opt-out (INSERT OR REPLACE would
     # rewrite it), ON CONFLICT for a concurrent STOP on PostgreSQL.
+    at = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
             " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM contacts_phoneoptout"
             " WHERE phone = %s AND channel = %s)"
             " ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
-            [phone, channel, connection.ops.adapt_datetimefield_value(at), source, words,
-             phone, channel],
+            [phone, channel, at, source, words, phone, channel],
         )  # fmt: skip
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is not None:
+            return True
+        _held_by_who_has_it_now(cursor, phone=phone, channel=channel, source=source,
+                                words=words, at=at)  # fmt: skip
+        return False
+
+
+def _held_by_who_has_it_now(cursor, *, phone: str, channel: Channel, **stop) -> None:
+    """A STOP from a number that had opted out already is the act of whoever has it now: a
+    contact that had inherited the opt-out with the number holds it from now on (it follows
+    the contact to a new number), with a ledger row quoting these words."""
+    inherited = """FROM contacts_optout o WHERE o.channel = %s AND o.kind = 'hard'
+        AND o.inherited AND o.contact_id IN (SELECT c.id FROM contacts_contact c
+                                             WHERE c.phone = %s)"""
+    cursor.execute(
+        f"""
+        INSERT INTO contacts_consentevent
+            (contact_id, phone, channel, "before", "after", source, note, via, copied_from)
+        SELECT o.contact_id, %s, o.channel, 'hard', 'hard', %s, %s, 'number',
+               (SELECT p.id FROM contacts_phoneoptout p WHERE p.phone = %s AND p.channel = %s)
+        {inherited}
+        """,
+        [phone, stop["source"], stop["words"], phone, channel, channel, phone],
+    )
+    if cursor.rowcount:
+        cursor.execute(
+            "UPDATE contacts_optout SET inherited = FALSE, source = %s, words = %s,"
+            f" opted_out_at = %s WHERE id IN (SELECT o.id {inherited})",
+            [stop["source"], stop["words"], stop["at"], channel, phone],
+        )
 
 
 @transaction.atomic

@@ -123,17 +123,20 @@ PHONE_DELETE_REFUSED = f"""NOT {
     newest_is_lift("e.contact_id IS NULL AND e.phone = OLD.phone AND e.channel = OLD.channel")
 }"""
 
+# A hard row changes only to become the contact's own: a STOP from the number the contact
+# inherited it with, received while the contact has it (its words, source and time with it).
 HARD_ROW_CHANGED = """OLD.kind = 'hard' AND (
     NEW.id IS DISTINCT FROM OLD.id
     OR NEW.kind IS DISTINCT FROM OLD.kind
     OR NEW.contact_id IS DISTINCT FROM OLD.contact_id
     OR NEW.channel IS DISTINCT FROM OLD.channel
-    OR NEW.opted_out_at IS DISTINCT FROM OLD.opted_out_at
-    OR NEW.source IS DISTINCT FROM OLD.source
-    OR NEW.words IS DISTINCT FROM OLD.words
     OR NEW.actor_id IS DISTINCT FROM OLD.actor_id
     OR NEW.phone IS DISTINCT FROM OLD.phone
-    OR NEW.inherited IS DISTINCT FROM OLD.inherited)"""
+    OR (NEW.inherited AND NOT OLD.inherited)
+    OR ((NEW.opted_out_at IS DISTINCT FROM OLD.opted_out_at
+         OR NEW.source IS DISTINCT FROM OLD.source
+         OR NEW.words IS DISTINCT FROM OLD.words)
+        AND NOT (OLD.inherited AND NOT NEW.inherited)))"""
 
 
 def hits_hard_row(self_id: str) -> str:

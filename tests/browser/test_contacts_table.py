@@ -17,7 +17,7 @@ def test_the_opt_in_status_column_shows_by_default(login):
     [
         ("?q=Contact+B", "SMS: subscribed", "Subscribed to SMS"),
         ("?q=Contact+A", "SMS: opted out (soft)", "Opted out of SMS: by admin on"),
-        ("?sms=hard", "SMS: opted out (hard)", "Opted out of SMS: replied STOP on"),
+        ("?sms=hard", "SMS: opted out (hard)", "Opted out of SMS: replied “STOP” on"),
         ("?calls=hard", "Calls & Voicemails: opted out (hard)",
          "Opted out of Calls & Voicemails: pressed the unsubscribe digit on"),
     ],
@@ -31,8 +31,10 @@ def test_hovering_an_icon_shows_its_tooltip(login, app_url, search, name, text):
     icon.hover()
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text(text)
-    if "hard" in name:
-        expect(tooltip).to_contain_text("Permanent: only the contact can undo it.")
+    if name.startswith("SMS: opted out (hard)"):
+        expect(tooltip).to_contain_text("It ends when the number replies START.")
+    if name.startswith("Calls & Voicemails: opted out (hard)"):
+        expect(tooltip).to_contain_text("It ends when a call from the number presses 1.")
 
 
 def test_keyboard_focus_shows_the_tooltip_too(login, app_url):
@@ -80,7 +82,7 @@ def test_a_hard_opt_out_offers_no_action_only_the_reason(login, app_url):
     page.goto(f"{app_url}/contacts/?sms=hard")
     page.get_by_label("SMS: opted out (hard)", exact=True).first.click()
     menu = page.locator("details[open] .opt-in-menu")
-    expect(menu).to_contain_text("nobody here can reverse it")
+    expect(menu).to_contain_text("nobody here can lift it")
     expect(menu.get_by_role("button")).to_have_count(0)
 
 

@@ -50,7 +50,7 @@ def test_the_changelist_shows_both_icons_with_names_and_tooltips(admin_client, h
     assert 'aria-label="SMS: opted out (hard)"' in page
     assert 'aria-label="SMS: opted out (soft)"' in page
     assert 'aria-label="Calls &amp; Voicemails: subscribed"' in page
-    assert "Opted out of SMS: replied STOP on" in page
+    assert "Opted out of SMS: replied “STOP” on" in page
     assert "Opted out of SMS: by admintest on" in page
 
 

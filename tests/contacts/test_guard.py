@@ -56,7 +56,7 @@ def test_a_stop_makes_the_contact_hard_opted_out(contact):
 def test_the_service_refuses_with_an_error_a_form_can_show(contact, admin_role_user):
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError, match="replying START") as error:
+    with pytest.raises(ValidationError, match="the number replies START") as error:
         services.resubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
     assert error.value.code == "hard_opt_out"
     assert_still_hard(contact)

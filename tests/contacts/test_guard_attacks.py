@@ -364,6 +364,23 @@ def test_a_contact_that_never_held_the_number_is_free_once_it_moves_away(stopped
     assert number_opted_out(N0) and status(stopped) == OptInStatus.HARD
 
 
+def test_a_stop_again_while_a_contact_has_the_number_is_that_contacts_own(stopped):
+    newcomer = ContactFactory(phone=N0)  # inherits N0's opt-out
+    services.record_hard_opt_out(phone=N0, channel=SMS, source=Source.KEYWORD, words="Stop!")
+    row = OptOut.objects.get(contact=newcomer)
+    assert (row.inherited, row.words) == (False, "Stop!")
+    assert newcomer.consent_events.order_by("-id").first().how == "replied “Stop!”"
+    move(newcomer, N2)  # it carries the opt-out now
+    assert status(newcomer) == OptInStatus.HARD and number_opted_out(N2)
+
+
+def test_a_held_opt_out_never_becomes_inherited_again(stopped):
+    with refused(), transaction.atomic():
+        OptOut.objects.filter(contact=stopped).update(inherited=True)
+    with refused(), transaction.atomic():
+        OptOut.objects.filter(contact=stopped).update(words="forged")
+
+
 def test_an_inherited_opt_out_cannot_be_deleted_while_the_contact_has_the_number(stopped):
     twin = ContactFactory(phone=N0)
     with refused(), transaction.atomic():

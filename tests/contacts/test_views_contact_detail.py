@@ -31,7 +31,7 @@ def test_it_shows_details_status_and_history(client, staff_user, contact):
         "SMS: subscribed → hard",
         "Calls & Voicemails: subscribed → soft",
     ]
-    assert "replied Stop!" in page
+    assert "replied “Stop!”" in page
     assert "for the number" not in page
     assert "Save" not in page  # no edit form for Staff
 
@@ -67,7 +67,7 @@ def test_a_number_that_opted_out_is_saved_only_after_a_warning(client, admin_rol
     client.force_login(admin_role_user)
     data = {"name": "Ty Po", "phone": "(919) 200-0014", "status": "active"}
     page = client.post(url(typo), data).content.decode()
-    assert "(919) 200-0014 replied STOP on " in page
+    assert "(919) 200-0014 replied “STOP” on " in page
     assert "this contact will not receive SMS while it has this number" in page
     assert Contact.objects.get(pk=typo.pk).phone == "+19192000041"  # not yet
     assert '<dd>(919) 200-0041 <span class="muted">+19192000041</span></dd>' in page
@@ -77,9 +77,10 @@ def test_a_number_that_opted_out_is_saved_only_after_a_warning(client, admin_rol
     assert Contact.objects.get(pk=typo.pk).opt_in_status(Channel.SMS) == "hard"
     page = response.content.decode()
     # The tooltip and the history say the number did it, before this contact had it.
-    assert "(919) 200-0014 replied STOP on " in page
+    assert "(919) 200-0014 replied “STOP” on " in page
     assert "(before this contact had the number)" in page
-    assert "(919) 200-0014 replied STOP, before this contact had the number" in page
+    assert "or for this contact, when its number changes" in page
+    assert "(919) 200-0014 replied “STOP”, before this contact had the number" in page
     # Back to the right number: no longer opted out, and the history says why.
     data["phone"] = "+19192000041"
     page = client.post(url(typo), data, follow=True).content.decode()

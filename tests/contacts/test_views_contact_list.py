@@ -50,7 +50,7 @@ def test_the_opt_in_status_column_is_shown_by_default(client, staff_user, people
     assert 'aria-label="SMS: opted out (soft)"' in page
     assert 'aria-label="Calls &amp; Voicemails: subscribed"' in page
     assert 'role="tooltip"' in page
-    assert "Opted out of SMS: replied STOP on" in page
+    assert "Opted out of SMS: replied “STOP” on" in page
     assert "Opted out of SMS: by admintest on" in page
     assert "Subscribed to Calls &amp; Voicemails" in page
 
@@ -72,7 +72,7 @@ def test_staff_see_no_subscription_actions_and_admins_do(client, staff_user, peo
     client.force_login(UserFactory(username="adm", role="Admin"))
     page = client.get(URL).content.decode()
     assert "Unsubscribe from SMS" in page and "Resubscribe to SMS" in page
-    assert "nobody here can reverse it" in page
+    assert "nobody here can lift it, only its own START" in page
 
 
 @pytest.mark.parametrize(

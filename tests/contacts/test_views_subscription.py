@@ -60,7 +60,9 @@ def test_a_hard_opt_out_is_refused_with_the_reason(admin_client):
     response = admin_client.post(
         url(contact), {"channel": "sms", "action": "resubscribe"}, headers={"HX-Request": "true"}
     )
-    assert "only the contact can undo it, by replying START" in response.content.decode()
+    assert (
+        "nobody here can lift. It ends when the number replies START." in response.content.decode()
+    )
     assert sms(contact) == OptInStatus.HARD
 
 

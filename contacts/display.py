@@ -101,11 +101,11 @@ _ACTION = (
     '<input type="hidden" name="next" value="{next}">'
     '<button type="submit" class="button">{label}</button></form>'
 )
-# The number opted out itself, whoever has it now: nobody here can lift that.
+# Whoever has the number now, and however it came to the contact: nobody here can lift it.
 HARD_REASONS = {
-    Channel.SMS: "The number opted out itself: nobody here can lift it, only its own START.",
-    Channel.CALLS: "The number opted out itself: nobody here can lift it, only a call from it"
-    " that presses {digit}.",
+    Channel.SMS: "A hard opt-out: nobody here can lift it, only a START from the number.",
+    Channel.CALLS: "A hard opt-out: nobody here can lift it, only a call from the number that"
+    " presses {digit}.",
 }
 
 

@@ -72,7 +72,7 @@ def test_staff_see_no_subscription_actions_and_admins_do(client, staff_user, peo
     client.force_login(UserFactory(username="adm", role="Admin"))
     page = client.get(URL).content.decode()
     assert "Unsubscribe from SMS" in page and "Resubscribe to SMS" in page
-    assert "nobody here can lift it, only its own START" in page
+    assert "nobody here can lift it, only a START from the number" in page
 
 
 @pytest.mark.parametrize(

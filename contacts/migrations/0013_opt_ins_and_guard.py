@@ -11,7 +11,9 @@ The rules, on PostgreSQL and SQLite alike:
 - A hard opt-out belongs to a number (`contacts_phoneoptout`): a STOP from N opts N out for
   whoever has N, now or later, until a START from N. The database writes the number's ledger
   row and copies the opt-out onto N's contacts: held by those who have N when it opts out,
-  inherited by those who get N later (`contacts_optout.inherited`).
+  inherited by those who get N later (`contacts_optout.inherited`). A ledger row of the copy
+  names the number's opt-out it came from (`copied_from`): what "held" is read from. An
+  inherited row may only become held (a STOP again from N, `services.record_hard_opt_out`).
 - When a contact's number changes from N to M, each hard opt-out the contact held is carried
   over to M as an opt-out of the number M (source `carried`, words N); an inherited one is
   dropped, for this contact never had N when N opted out; then M's own opt-outs are copied.
@@ -23,7 +25,10 @@ The rules, on PostgreSQL and SQLite alike:
   contact has moved away from the number, and any with its contact (the number keeps its own).
 - The ledger is append-only; on PostgreSQL its ids and times come from the database, never
   from the writer; on SQLite a ledger row must take the next id.
-- Opt-ins are kept unchanged; only `applied` may turn on.
+- Opt-ins are kept unchanged; only `applied` may turn on. A contact's id never changes.
+- A contact written while its number opts out, in another transaction, waits for it: contact
+  writes take the number's advisory lock shared, opt-outs of numbers exclusive (the keys of
+  `services.lock_numbers`), and both are refused outside READ COMMITTED.
 
 Every PostgreSQL function names its tables with their schema and runs with
 `search_path = pg_catalog, <schema>, pg_temp`, so that a TEMP table of the caller's cannot

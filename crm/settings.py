@@ -216,9 +216,12 @@ BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
-for _name in ("UNSUBSCRIBE_DIGIT", "RESUBSCRIBE_DIGIT"):
-    if len(globals()[_name]) != 1 or globals()[_name] not in "0123456789*#":
-        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: use one key, 0-9, * or #.")
+for _name, _digit in [
+    ("UNSUBSCRIBE_DIGIT", UNSUBSCRIBE_DIGIT),
+    ("RESUBSCRIBE_DIGIT", RESUBSCRIBE_DIGIT),
+]:
+    if len(_digit) != 1 or _digit not in "0123456789*#":
+        raise ImproperlyConfigured(f"{_name}={_digit!r}: use one key, 0-9, * or #.")
 if RESUBSCRIBE_DIGIT == UNSUBSCRIBE_DIGIT:
     raise ImproperlyConfigured("RESUBSCRIBE_DIGIT and UNSUBSCRIBE_DIGIT must be different keys.")
 

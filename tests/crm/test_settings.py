@@ -73,3 +73,13 @@ def test_no_model_change_lacks_a_migration(db):
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    ("digit", "message"),
+    [("12", "RESUBSCRIBE_DIGIT='12': use one key"), ("9", "must be different keys")],
+)
+def test_the_resubscribe_digit_is_one_key_other_than_the_unsubscribe_digit(digit, message):
+    result = manage("check", RESUBSCRIBE_DIGIT=digit)
+    assert result.returncode != 0
+    assert message in result.stderr

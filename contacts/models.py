@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
@@ -395,7 +395,7 @@ def hard_cause(source: str, words: str) -> str:
 
 
 def number_cause(source: str, words: str, phone: str) -> str:
-    """What happened to the number `phone`, as a sentence that starts with it, e.g. "(415)
+    """What happened to the number `phone`, as a sentence that names it, e.g. "(415)
     555-0101 replied “STOP”", "a call from (415) 555-0101 pressed the unsubscribe digit"."""
     number = format_phone(phone)
     match source:
@@ -450,8 +450,9 @@ class OptIn(models.Model):
     or on a call from the number, the digit offered for receiving calls again.
 
     It is the proof that lifts the number's hard opt-out. The database checks what it says
-    (the channel's keyword or digit), keeps it unchanged, and lets it lift opt-outs once, in
-    the transaction that records it (migration 0013).
+    (the channel's keyword or digit, and the stored webhook event it came in), keeps it
+    unchanged, and lets it lift opt-outs once, before it is applied (on PostgreSQL, in the
+    transaction that records it): contacts migration 0013, messaging 0002.
     """
 
     phone = models.CharField(max_length=16)
@@ -459,7 +460,7 @@ class OptIn(models.Model):
     source = models.CharField(max_length=10, choices=Source)
     words = models.TextField(help_text="The reply, or the digit pressed.")
     reference = models.CharField(
-        max_length=200, unique=True, help_text="The provider's id of the message or call."
+        max_length=200, unique=True, help_text="The key of the stored webhook event it came in."
     )
     at = models.DateTimeField(default=timezone.now)
     applied = models.BooleanField(default=False, db_default=False)
@@ -540,17 +541,20 @@ class ConsentEvent(models.Model):
 
     @property
     def how(self) -> str:
-        """Who or what made the change, as the contact's history says it, e.g. "replied STOP",
-        "+1 919 200 0014 replied STOP, before this contact had the number"."""
+        """Who or what made the change, as the contact's history says it, e.g. "replied
+        “STOP”", "(919) 200-0014 replied “STOP”, before this contact had the number"."""
         if self.actor_id:
-            return f"by {self.actor.get_username() if self.actor else 'a deleted user'}"
+            try:
+                return f"by {self.actor.get_username()}"
+            except ObjectDoesNotExist:  # no constraint keeps the user: it may be deleted
+                return "by a deleted user"
         if self.via == Via.MOVED:
             return (
                 f"moved away from {format_phone(self.note)}, which had opted out before this "
                 "contact had it"
             )
         if self.after == OptInStatus.SUBSCRIBED and self.source == Source.KEYWORD:
-            return f"replied “{self.note.strip()}”"
+            return hard_cause(Source.KEYWORD, self.note)  # "replied “START”"
         if self.after == OptInStatus.SUBSCRIBED and self.source == Source.DIGIT:
             return f"{self.note} on a call"
         if self.source == Source.USER:

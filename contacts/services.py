@@ -50,9 +50,10 @@ def create_contact(
     return contact
 
 
-def hard_opt_out_error(opt_out: OptOut) -> HardOptOutError:
+def hard_opt_out_error(opt_out: OptOut, phone: str = "") -> HardOptOutError:
+    """Why a hard opt-out stays; `phone` is the contact's number now."""
     return HardOptOutError(
-        f"{opt_out.describe()} It is a hard opt-out, which nobody here can lift. "
+        f"{opt_out.describe(phone)} It is a hard opt-out, which nobody here can lift. "
         f"{opt_out.ends_when}",
         code="hard_opt_out",
     )
@@ -100,7 +101,7 @@ def resubscribe(
         return
     hard = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.HARD).first()
     if hard:
-        raise hard_opt_out_error(hard)
+        raise hard_opt_out_error(hard, contact.phone)
 
 
 def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
@@ -134,7 +135,8 @@ def record_hard_opt_out(
     """The contact behind `phone` opted out of `channel` themselves (STOP, the digit, …).
 
     It holds for the number: every contact with it, now or created later, is opted out (hard).
-    Returns False when the number had opted out already: then nothing changes.
+    Returns False when the number had opted out already: then the opt-out only becomes its
+    current contacts' own, if they had inherited it (`_held_by_who_has_it_now`).
     """
     if source not in CONTACT_ACTIONS:
         raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
@@ -161,7 +163,9 @@ def record_hard_opt_out(
         return False
 
 
-def _held_by_who_has_it_now(cursor, *, phone: str, channel: Channel, **stop) -> None:
+def _held_by_who_has_it_now(
+    cursor, *, phone: str, channel: Channel, source: Source, words: str, at: datetime | str
+) -> None:
     """A STOP from a number that had opted out already is the act of whoever has it now: a
     contact that had inherited the opt-out with the number holds it from now on (it follows
     the contact to a new number), with a ledger row quoting these words."""
@@ -176,13 +180,13 @@ def _held_by_who_has_it_now(cursor, *, phone: str, channel: Channel, **stop) -> 
                (SELECT p.id FROM contacts_phoneoptout p WHERE p.phone = %s AND p.channel = %s)
         {inherited}
         """,
-        [phone, stop["source"], stop["words"], phone, channel, channel, phone],
+        [phone, source, words, phone, channel, channel, phone],
     )
     if cursor.rowcount:
         cursor.execute(
             "UPDATE contacts_optout SET inherited = FALSE, source = %s, words = %s,"
             f" opted_out_at = %s WHERE id IN (SELECT o.id {inherited})",
-            [stop["source"], stop["words"], stop["at"], channel, phone],
+            [source, words, at, channel, phone],
         )
 
 
@@ -196,8 +200,8 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
     Lifts the number's hard opt-out of `channel` and every opt-out, soft or hard, of the
     contacts that have the number now; nothing of any other number or channel. Returns how
     many contacts were resubscribed. The opt-in is kept as the proof (`OptIn`): the database
-    lets a hard opt-out go only when the newest ledger row for it names an opt-in from that
-    very number, recorded in this transaction.
+    lets a hard opt-out go only when the newest ledger row for it names an unapplied opt-in
+    from that very number (on PostgreSQL, recorded in this transaction).
     """
     if channel == Channel.SMS and opt_in_words(words) in OPT_IN_WORDS:
         source = Source.KEYWORD
@@ -231,18 +235,17 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
 
 def _record(
     *,
-    contact: Contact | None,
+    contact: Contact,
     channel: Channel,
     before: OptInStatus,
     after: OptInStatus,
     source: Source,
-    phone: str | None = None,
     actor: AbstractBaseUser | None = None,
     note: str = "",
 ) -> ConsentEvent:
     return ConsentEvent.objects.create(  # its id and time come from the database
         contact=contact,
-        phone=phone or contact.phone,
+        phone=contact.phone,
         channel=channel,
         before=before,
         after=after,

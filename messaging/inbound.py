@@ -83,11 +83,19 @@ def is_outbound(fields) -> bool:
     return fields.get("Direction", "").lower().startswith("outbound")
 
 
-def handle_call(payload: dict) -> str:
+def contact_number(kind: InboundEvent.Kind, fields) -> str:
+    """The contact's number in a webhook's fields, in E.164: the sender of an SMS, the caller,
+    or on a call we placed, the callee; empty when hidden. The webhook stores it on the event,
+    where the database checks an opt-in's number against it."""
+    outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
     try:
-        phone = normalize_phone(payload["From"])
+        return normalize_phone(fields.get("To" if outbound else "From", ""))
     except ValidationError:
-        phone = None  # a hidden caller id
+        return ""
+
+
+def handle_call(payload: dict) -> str:
+    phone = contact_number(InboundEvent.Kind.CALL, payload)  # empty: a hidden caller id
     opted_out = (
         bool(phone) and PhoneOptOut.objects.filter(phone=phone, channel=Channel.CALLS).exists()
     )
@@ -97,9 +105,8 @@ def handle_call(payload: dict) -> str:
 def _resubscribe_calls(payload: dict) -> str:
     """The caller pressed the digit offered to receive calls again: their own new consent."""
     response = VoiceResponse()
-    try:
-        phone = normalize_phone(payload["From"])
-    except ValidationError:
+    phone = contact_number(InboundEvent.Kind.DIGITS, payload)
+    if not phone:
         response.say("We cannot see your phone number. Please call again without hiding it.")
     else:
         services.record_new_consent(
@@ -116,18 +123,17 @@ def handle_digits(payload: dict) -> str:
     offered = payload.get("url_digit", "")
     if len(offered) != 1 or offered not in "0123456789*#":
         offered = settings.UNSUBSCRIBE_DIGIT
-    # On a call we placed, the contact is the callee; on one they placed, the caller.
-    outbound = is_outbound(payload)
-    resubscribe = payload.get("url_resubscribe", "")
-    if not outbound and resubscribe == settings.RESUBSCRIBE_DIGIT == payload.get("Digits"):
+    # The menu of a call to us offers receiving calls again to a number that stopped them.
+    again = settings.RESUBSCRIBE_DIGIT
+    offered_again = payload.get("url_resubscribe") == again and not is_outbound(payload)
+    if offered_again and payload.get("Digits") == again:
         return _resubscribe_calls(payload)
     if payload.get("Digits") != offered:
         response.say("Goodbye.")
         response.hangup()
         return str(response)
-    try:
-        phone = normalize_phone(payload["To"] if outbound else payload["From"])
-    except ValidationError:
+    phone = contact_number(InboundEvent.Kind.DIGITS, payload)
+    if not phone:
         # A hidden caller id: there is no number to opt out.
         response.say(
             "We cannot see your phone number, so we cannot unsubscribe it. Please call again "

@@ -14,7 +14,7 @@ opt-out: staff review it before anything changes.
 import re
 from enum import StrEnum
 
-from contacts.models import OPT_IN_WORDS, opt_in_words
+from contacts.models import OPT_IN_PUNCTUATION, OPT_IN_WORDS, opt_in_words
 
 
 class Intent(StrEnum):
@@ -44,7 +44,7 @@ CLEAR_REQUESTS = [
 ]
 _CLEAR = re.compile(r"\b(" + "|".join(CLEAR_REQUESTS) + r")\b", re.IGNORECASE)
 _WORDS = {keyword for keyword in OPT_OUT_KEYWORDS if " " not in keyword}
-_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]{}-_*~…"
+_PUNCTUATION = OPT_IN_PUNCTUATION  # spaces of every kind, and punctuation
 
 
 def normalise(body: str) -> str:

@@ -1,4 +1,5 @@
-"""The TwiML of calls: every call offers the unsubscribe digit."""
+"""The TwiML of calls: every call offers the unsubscribe digit, but a call to us from a number
+that stopped our calls, which is offered the digit to receive them again."""
 
 from urllib.parse import urlencode
 

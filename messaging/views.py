@@ -22,7 +22,6 @@ from twilio.request_validator import RequestValidator
 
 from contacts.phones import normalize_phone
 from messaging import inbound
-from messaging.inbound import is_outbound
 from messaging.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -41,16 +40,6 @@ def _signed(request: HttpRequest) -> bool:
         request.POST,
         request.headers.get("X-Twilio-Signature", ""),
     )
-
-
-def _contact_number(kind: InboundEvent.Kind, fields) -> str:
-    """The contact's number in a request, in E.164: the sender of an SMS, the caller, or on
-    a call we placed, the callee; empty when hidden."""
-    outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
-    try:
-        return normalize_phone(fields.get("To" if outbound else "From", ""))
-    except ValidationError:
-        return ""
 
 
 def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: str | None, key):
@@ -84,7 +73,9 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         event_key = key(request.POST)
         if len(event_key) > InboundEvent._meta.get_field("key").max_length:
             return HttpResponseBadRequest("The message or call id is too long.")
-        phone = _contact_number(kind, request.POST) if kind != InboundEvent.Kind.STATUS else ""
+        phone = (
+            inbound.contact_number(kind, request.POST) if kind != InboundEvent.Kind.STATUS else ""
+        )
         # A retry finds it kept.
         InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:

@@ -43,8 +43,8 @@ import django.utils.timezone
 from django.db import migrations, models
 
 REFUSAL = (
-    "A hard opt-out cannot be reversed: only the contact's own new consent "
-    "(a START reply) can lift it."
+    "A hard opt-out cannot be reversed: only the number's own new consent "
+    "(a START reply, or the digit on a call) can lift it."
 )
 LEDGER_REFUSAL = "The consent ledger is append-only: its rows cannot be changed or deleted."
 LEDGER_ORDER_REFUSAL = "A consent ledger row takes the next id: its id cannot be chosen."
@@ -667,8 +667,16 @@ def drop_old_guard(apps, schema_editor):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name};", params=None)
 
 
+# The hard opt-outs from before this migration: of the number their contact has now. Whether
+# the contact held it or inherited it is not known; held, the safe side, carries it on a move.
+BACKFILL_PHONES = """UPDATE contacts_optout SET phone = (
+    SELECT c.phone FROM contacts_contact c WHERE c.id = contacts_optout.contact_id)
+WHERE kind = 'hard' AND phone = ''"""
+
+
 def create_guard(apps, schema_editor):
     vendor = schema_editor.connection.vendor
+    schema_editor.execute(BACKFILL_PHONES, params=None)
     if vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
             cursor.execute("SELECT quote_ident(current_schema())")
@@ -687,6 +695,17 @@ def create_guard(apps, schema_editor):
             schema_editor.execute(statement.replace("{s}", ""), params=None)
     else:
         raise NotImplementedError(f"The hard opt-out guard has no triggers for {vendor}.")
+
+
+# Source's choices as this migration leaves them.
+SOURCES = [
+    ("user", "a platform user"),
+    ("import", "an import"),
+    ("keyword", "an SMS reply"),
+    ("digit", "a key pressed on a call"),
+    ("carrier", "the carrier"),
+    ("carried", "a change of number"),
+]
 
 
 class Migration(migrations.Migration):
@@ -713,14 +732,7 @@ class Migration(migrations.Migration):
                 (
                     "source",
                     models.CharField(
-                        choices=[
-                            ("user", "a platform user"),
-                            ("import", "an import"),
-                            ("keyword", "an SMS reply"),
-                            ("digit", "a key pressed on a call"),
-                            ("carrier", "the carrier"),
-                            ("carried", "a change of number"),
-                        ],
+                        choices=SOURCES,
                         max_length=10,
                     ),
                 ),
@@ -728,7 +740,7 @@ class Migration(migrations.Migration):
                 (
                     "reference",
                     models.CharField(
-                        help_text="The provider's id of the message or call.",
+                        help_text="The key of the stored webhook event it came in.",
                         max_length=200,
                         unique=True,
                     ),
@@ -776,50 +788,13 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.AlterField(
-            model_name="consentevent",
-            name="source",
-            field=models.CharField(
-                choices=[
-                    ("user", "a platform user"),
-                    ("import", "an import"),
-                    ("keyword", "an SMS reply"),
-                    ("digit", "a key pressed on a call"),
-                    ("carrier", "the carrier"),
-                    ("carried", "a change of number"),
-                ],
-                max_length=10,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="optout",
-            name="source",
-            field=models.CharField(
-                choices=[
-                    ("user", "a platform user"),
-                    ("import", "an import"),
-                    ("keyword", "an SMS reply"),
-                    ("digit", "a key pressed on a call"),
-                    ("carrier", "the carrier"),
-                    ("carried", "a change of number"),
-                ],
-                max_length=10,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="phoneoptout",
-            name="source",
-            field=models.CharField(
-                choices=[
-                    ("user", "a platform user"),
-                    ("import", "an import"),
-                    ("keyword", "an SMS reply"),
-                    ("digit", "a key pressed on a call"),
-                    ("carrier", "the carrier"),
-                    ("carried", "a change of number"),
-                ],
-                max_length=10,
-            ),
+        *(
+            migrations.AlterField(
+                model_name=model,
+                name="source",
+                field=models.CharField(choices=SOURCES, max_length=10),
+            )
+            for model in ("consentevent", "optout", "phoneoptout")
         ),
         migrations.AddField(
             model_name="consentevent",

@@ -16,6 +16,7 @@ PostgreSQL functions name their tables with their schema and pin their search_pa
 contacts guard's do.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import migrations, models
 
 OPT_IN_REFUSAL = (
@@ -172,6 +173,24 @@ SQLITE = [
 ]
 
 
+def fill_phones(apps, schema_editor):
+    """The events still to process get their contact's number, as the webhook now stores it,
+    so that a START received before this migration can still be processed."""
+    from contacts.phones import normalize_phone
+
+    events = apps.get_model("messaging", "InboundEvent").objects.filter(processed_at=None)
+    for event in events.exclude(kind="status"):
+        fields = event.payload
+        outbound = event.kind == "digits" and fields.get("Direction", "").lower().startswith(
+            "outbound"
+        )
+        try:
+            event.phone = normalize_phone(fields.get("To" if outbound else "From", ""))
+        except ValidationError:
+            continue
+        event.save(update_fields=["phone"])
+
+
 def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
@@ -209,5 +228,6 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
+        migrations.RunPython(fill_phones, migrations.RunPython.noop),
         migrations.RunPython(create_triggers, drop_triggers),
     ]

@@ -49,3 +49,9 @@ def test_other_messages_change_nothing(body):
 @given(st.text(max_size=200))
 def test_any_text_has_an_intent(body):
     assert classify(body) in set(Intent)
+
+
+@pytest.mark.parametrize("body", ["STOP\u200b", "\ufeffSTOP", "STOP\u3000", "\x1cSTOP"])
+def test_a_stop_with_any_space_around_it_is_an_opt_out_as_a_start_is_an_opt_in(body):
+    assert classify(body) == Intent.OPT_OUT
+    assert classify(body.replace("STOP", "START")) == Intent.OPT_IN

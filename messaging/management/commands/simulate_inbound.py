@@ -27,7 +27,8 @@ class Command(BaseCommand):
             path = "/webhooks/twilio/sms/"
             data = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": to, "Body": body}
         else:
-            # The gather URL of a call to the business number (messaging.twiml.inbound_menu).
+            # The gather URL of a call to the business number from a number that stopped our
+            # calls, which offers both digits (messaging.twiml.inbound_menu).
             path = "/webhooks/twilio/voice/gather/?" + urlencode(
                 {"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": settings.RESUBSCRIBE_DIGIT}
             )

@@ -17,10 +17,21 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def neutralise(value: str) -> str:
-    """Prefix a would-be formula with a quote; phone numbers in E.164 stay as they are."""
-    if value.startswith(_FORMULA_START) and not _E164.fullmatch(value):
+    """Prefix a would-be formula with a quote; phone numbers in E.164 stay as they are. A
+    value that would read as one neutralised gets a quote too, so that `unquote` gives every
+    value back as it was."""
+    if value.startswith(_FORMULA_START) and not _E164.fullmatch(value) or _quoted(value):
         return "'" + value
     return value
+
+
+def unquote(cell: str) -> str:
+    """The value that `neutralise` wrote as `cell`: an import reads an export as it was."""
+    return cell[1:] if _quoted(cell) else cell
+
+
+def _quoted(value: str) -> bool:
+    return value.startswith("'") and value.lstrip("'").startswith(_FORMULA_START)
 
 
 def _row(contact: Contact) -> list[str]:

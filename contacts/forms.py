@@ -124,7 +124,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Columns name and phone, and optionally email, tags, status, sms and calls. "
-        "At most 5 MB.",
+        "Up to 1,000,000 rows.",
     )
 
     def clean_file(self):

@@ -1,4 +1,12 @@
-"""CSV import of contacts: read and check every row first, then apply all of them or none.
+"""CSV import of contacts, for files of up to a million rows.
+
+1. `store` keeps the uploaded file in the database, in pieces, once its header row is right.
+2. `check` reads it as a stream, checks every row, and keeps the rows that will be applied
+   (`ImportRow`) and the problems (`ImportProblem`); the pieces go.
+3. Its uploader sees the result. With no problem, `apply` applies the rows in order, BATCH
+   rows per transaction, each batch in a few set-based statements: a STOP that arrives
+   meanwhile waits for one batch at most, and an import that stops (a worker restart)
+   goes on from its last batch.
 
 Columns (a header row, any order, case-insensitive): name and phone, required; email, tags
 (separated by commas), status, sms and calls, optional; others are ignored. A file exported
@@ -11,20 +19,43 @@ records a hard opt-out of the number made elsewhere (another system's STOP list)
 never lifts a hard opt-out: such rows are applied otherwise and reported.
 """
 
+import codecs
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
 
 from contacts import services
-from contacts.models import Channel, Contact, OptInStatus, Source, Tag
+from contacts.csv_export import unquote
+from contacts.models import (
+    Channel,
+    Contact,
+    ContactImport,
+    ImportChunk,
+    ImportProblem,
+    ImportRow,
+    OptInStatus,
+    OptOut,
+    Source,
+    Tag,
+)
 from contacts.phones import normalize_phone
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 1_000_000
+# A million rows of an export, with room for long names and many tags.
+MAX_BYTES = 256 * 1024 * 1024
+PIECE = 1024 * 1024
+BATCH = 20_000
+# A file this small is checked while its upload waits (about 10,000 rows).
+INLINE_BYTES = 1024 * 1024
+
 REQUIRED = ("name", "phone")
 OPTIONAL = ("email", "tags", "status", "sms", "calls")
 CHANNEL_VALUES = {
@@ -41,6 +72,9 @@ STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
     **{label.lower(): value for value, label in Contact.Status.choices},
 }
+KEPT_HARD = "Hard opt-out kept: only the contact can undo it."
+NOT_CSV = "This is not a CSV file: save the spreadsheet as CSV (UTF-8)."
+NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again."
 
 
 class ImportFileError(Exception):
@@ -54,64 +88,43 @@ class Problem:
     reason: str
 
 
-@dataclass
-class Row:
-    number: int
-    name: str
-    phone: str
-    email: str
-    tags: list[str]
-    status: str | None
-    channels: dict[Channel, OptInStatus]
+def megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
-@dataclass
-class Plan:
-    rows: list[Row] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.rows) and not self.problems
-
-
-@dataclass
-class Result:
-    created: int = 0
-    updated: int = 0
-    opted_out: int = 0
-    resubscribed: int = 0
-    kept_hard: list[Problem] = field(default_factory=list)
-
-    def summary(self) -> str:
-        text = (
-            f"{self.created} created, {self.updated} updated, {self.opted_out} opt-outs "
-            f"recorded, {self.resubscribed} resubscribed"
-        )
-        if self.kept_hard:
-            text += f"; {len(self.kept_hard)} hard opt-outs kept (only the contact can undo them)"
-        return text + "."
-
-
-def read(data: bytes) -> Plan:
-    """Read and check a whole file. Raises ImportFileError if it cannot be read at all."""
-    if len(data) > MAX_BYTES:
+def store(upload: UploadedFile, *, by_user: AbstractBaseUser | None) -> ContactImport:
+    """Keep an uploaded file for `check`, or raise ImportFileError if it cannot be one."""
+    if upload.size > MAX_BYTES:
         raise ImportFileError(
-            f"The file is {len(data) / 1024 / 1024:.1f} MB; the most is "
-            f"{MAX_BYTES // 1024 // 1024} MB. Split it, or use `manage.py import_contacts`."
+            f"The file is {megabytes(upload.size)}; the most is {MAX_BYTES // 1024 // 1024} MB "
+            f"({MAX_ROWS:,} rows). Split it, or use `manage.py import_contacts`."
         )
-    if b"\x00" in data:
-        raise ImportFileError("This is not a CSV file: save the spreadsheet as CSV (UTF-8).")
+    pieces = upload.chunks(PIECE)
+    first = next(pieces, b"")
+    _header(first)
+    contact_import = ContactImport.objects.create(
+        file_name=upload.name[-255:], size=upload.size, by_user=by_user,
+        status=ContactImport.Status.UPLOADING,
+    )  # fmt: skip
+    # A piece per statement: a long write would hold the SQLite database from other writers.
+    ImportChunk.objects.create(contact_import=contact_import, seq=0, data=first)
+    for seq, piece in enumerate(pieces, start=1):
+        ImportChunk.objects.create(contact_import=contact_import, seq=seq, data=piece)
+    contact_import.status = ContactImport.Status.CHECKING
+    contact_import.save(update_fields=["status"])
+    return contact_import
+
+
+def _header(first_piece: bytes) -> list[str]:
+    """The header row, from the file's first piece; ImportFileError if it is wrong."""
+    if b"\x00" in first_piece:
+        raise ImportFileError(NOT_CSV)
     try:
-        text = data.decode("utf-8-sig")
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(first_piece, final=False)
     except UnicodeDecodeError:
-        raise ImportFileError(
-            "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again."
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        raise ImportFileError(NOT_UTF8) from None
     try:
-        header = [column.strip().lower() for column in next(reader)]
+        header = [column.strip().lower() for column in next(csv.reader(io.StringIO(text)))]
     except StopIteration:
         raise ImportFileError("The file is empty.") from None
     except csv.Error as error:
@@ -122,32 +135,131 @@ def read(data: bytes) -> Plan:
             f"The header row has no {' or '.join(missing)} column. It has: "
             f"{', '.join(header) or 'nothing'}."
         )
-    plan = Plan(ignored_columns=[c for c in header if c not in REQUIRED + OPTIONAL])
-    seen: dict[tuple[str, str], int] = {}
+    return header
+
+
+class _StoredFile(io.RawIOBase):
+    """An import's stored file, read a piece at a time."""
+
+    def __init__(self, contact_import: ContactImport):
+        self.pieces = ImportChunk.objects.filter(contact_import=contact_import)
+        self.seq = 0
+        self.piece = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.piece:
+            data = self.pieces.filter(seq=self.seq).values_list("data", flat=True).first()
+            if data is None:
+                return 0
+            data = bytes(data)
+            if b"\x00" in data:
+                raise ImportFileError(NOT_CSV)
+            self.piece, self.seq = memoryview(data), self.seq + 1
+        size = min(len(buffer), len(self.piece))
+        buffer[:size], self.piece = self.piece[:size], self.piece[size:]
+        return size
+
+
+def check(contact_import: ContactImport) -> None:
+    """Read and check every row of a stored file, and keep the result on the import."""
+    ImportRow.objects.filter(contact_import=contact_import).delete()  # a check run again
+    ImportProblem.objects.filter(contact_import=contact_import).delete()
     try:
+        _check_rows(contact_import)
+    except ImportFileError as error:
+        ImportRow.objects.filter(contact_import=contact_import).delete()
+        ImportProblem.objects.filter(contact_import=contact_import).delete()
+        contact_import.status = ContactImport.Status.UNREADABLE
+        contact_import.error = str(error)
+    else:
+        if connection.vendor == "postgresql":
+            # Statistics of the rows just written, so that applying them is planned as
+            # index lookups of a few rows rather than scans (bench/NOTES.md).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE contacts_importrow")
+        _refuse_duplicates(contact_import)
+        problems = ImportProblem.objects.filter(contact_import=contact_import)
+        contact_import.problem_count = problems.count()
+        contact_import.rows_ready = (
+            ImportRow.objects.filter(contact_import=contact_import).count()
+            - problems.filter(column="phone", reason__startswith="The same contact").count()
+        )
+        if contact_import.problem_count:
+            contact_import.status = ContactImport.Status.PROBLEMS
+            ImportRow.objects.filter(contact_import=contact_import).delete()  # never applied
+        else:
+            contact_import.status = ContactImport.Status.READY
+    ImportChunk.objects.filter(contact_import=contact_import).delete()
+    contact_import.save()
+
+
+def _check_rows(contact_import: ContactImport) -> None:
+    text = io.TextIOWrapper(
+        io.BufferedReader(_StoredFile(contact_import), PIECE), encoding="utf-8-sig", newline=""
+    )
+    reader = csv.reader(text)
+    try:
+        header = [column.strip().lower() for column in next(reader)]
+        contact_import.ignored_columns = [c for c in header if c not in REQUIRED + OPTIONAL]
+        rows: list[tuple] = []
+        problems: list[ImportProblem] = []
         for number, values in enumerate(reader, start=2):
             if not any(value.strip() for value in values):
                 continue
-            cells = dict(zip(header, (value.strip() for value in values), strict=False))
-            row = _check(number, cells, plan.problems)
-            if row is None:
-                continue
-            key = (row.phone, row.name.lower())
-            if key in seen:
-                plan.problems.append(
-                    Problem(number, "phone", f"The same contact as row {seen[key]}.")
-                )
-                continue
-            seen[key] = number
-            plan.rows.append(row)
+            contact_import.rows_read += 1
+            if contact_import.rows_read > MAX_ROWS:
+                raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows: split it.")
+            cells = dict(zip(header, (_cell(value) for value in values), strict=False))
+            found = []
+            row = _check(number, cells, found)
+            if row:
+                rows.append(row)
+            problems += (ImportProblem(row=p.row, column=p.column, reason=p.reason) for p in found)
+            if len(rows) + len(problems) >= BATCH:
+                _keep(contact_import, rows, problems)
+                rows, problems = [], []
+    except UnicodeDecodeError:
+        raise ImportFileError(NOT_UTF8) from None
     except csv.Error as error:
         raise ImportFileError(f"Row {reader.line_num} cannot be read: {error}.") from None
-    if not plan.rows and not plan.problems:
+    _keep(contact_import, rows, problems)
+    if not contact_import.rows_read:
         raise ImportFileError("The file has a header row but no contacts.")
-    return plan
 
 
-def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> Row | None:
+def _cell(value: str) -> str:
+    return unquote(value.strip())
+
+
+ROW_COLUMNS = ("number", "name", "name_key", "phone", "email", "tags", "status", "sms", "calls")
+
+
+def _keep(contact_import: ContactImport, rows: list[tuple], problems: list[ImportProblem]) -> None:
+    """Write checked rows and problems, and how far the check came."""
+    columns = ", ".join(("contact_import_id", *ROW_COLUMNS))
+    rows = [(contact_import.pk, *row) for row in rows]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: bench/NOTES.md has what bulk_create took for a big file.
+            with cursor.cursor.copy(f"COPY contacts_importrow ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        elif rows:
+            values = ", ".join(["%s"] * len(columns.split(", ")))
+            cursor.executemany(
+                f"INSERT INTO contacts_importrow ({columns}) VALUES ({values})", rows
+            )
+    for problem in problems:
+        problem.contact_import = contact_import
+    ImportProblem.objects.bulk_create(problems)
+    ContactImport.objects.filter(pk=contact_import.pk).update(rows_read=contact_import.rows_read)
+
+
+def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> tuple | None:
+    """The row's values in ROW_COLUMNS' order, or None with its problems added."""
     found = len(problems)
     name = cells.get("name", "")
     if not name:
@@ -169,10 +281,10 @@ def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> Row |
     for tag in tags:
         if len(tag) > 60:
             problems.append(Problem(number, "tags", f"“{tag[:20]}…”: at most 60 characters."))
-    status = None
+    status = ""
     if cells.get("status"):
-        status = STATUS_VALUES.get(cells["status"].lower())
-        if status is None:
+        status = STATUS_VALUES.get(cells["status"].lower(), "")
+        if not status:
             problems.append(
                 Problem(
                     number,
@@ -191,60 +303,215 @@ def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> Row |
                     f"“{value}”: use subscribed, soft or hard, or leave it empty.",
                 )  # fmt: skip
             )
-        elif CHANNEL_VALUES[value]:
-            channels[channel] = CHANNEL_VALUES[value]
+        else:
+            channels[channel.value] = str(CHANNEL_VALUES[value] or "")
     if len(problems) > found:
         return None
-    return Row(number, name, phone, email, tags, status, channels)
+    tags = "\n".join(dict.fromkeys(tags))
+    return (
+        number,
+        name,
+        name.lower(),
+        phone,
+        email,
+        tags,
+        status,
+        channels["sms"],
+        channels["calls"],
+    )
+
+
+def _refuse_duplicates(contact_import: ContactImport) -> None:
+    """A row of the same contact (number and name, ignoring case) as an earlier row is a
+    problem: which of the two should win is the user's call."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO contacts_importproblem
+                (contact_import_id, "row", "column", reason, kept_hard)
+            SELECT r.contact_import_id, r.number, 'phone',
+                   'The same contact as row ' || CAST(MIN(o.number) AS TEXT) || '.', FALSE
+            FROM contacts_importrow r JOIN contacts_importrow o
+              ON o.contact_import_id = r.contact_import_id AND o.phone = r.phone
+             AND o.name_key = r.name_key AND o.number < r.number
+            WHERE r.contact_import_id = %s
+            GROUP BY r.contact_import_id, r.number
+            """,
+            [contact_import.pk],
+        )
+
+
+def start_applying(contact_import: ContactImport) -> bool:
+    """Claim a checked import, or one that stopped half-way, for applying; False if it cannot
+    be (another click claimed it first, or the file has problems)."""
+    claimed = ContactImport.objects.filter(
+        pk=contact_import.pk, status__in=[ContactImport.Status.READY, ContactImport.Status.FAILED]
+    ).update(status=ContactImport.Status.APPLYING, error="")
+    contact_import.refresh_from_db()
+    return bool(claimed)
+
+
+def why_not_applied(contact_import: ContactImport) -> str:
+    Status = ContactImport.Status
+    return {
+        Status.UPLOADING: "The upload did not finish: upload the file again.",
+        Status.CHECKING: "The file is still being checked.",
+        Status.APPLYING: "This file is being imported already.",
+        Status.DONE: "This file was imported already.",
+    }.get(contact_import.status, "The file has problems: fix them and upload it again.")
+
+
+def apply(contact_import: ContactImport) -> None:
+    """Apply an import being applied, batch after batch, from where it stopped."""
+    try:
+        while _apply_batch(contact_import.pk):
+            pass
+    except Exception as error:
+        ContactImport.objects.filter(pk=contact_import.pk).update(
+            status=ContactImport.Status.FAILED, error=str(error), finished_at=timezone.now()
+        )
+        raise
+    ContactImport.objects.filter(pk=contact_import.pk, status=ContactImport.Status.APPLYING).update(
+        status=ContactImport.Status.DONE, finished_at=timezone.now()
+    )
 
 
 @transaction.atomic
-def apply(plan: Plan, *, by_user: AbstractBaseUser | None, file_name: str) -> Result:
-    """Apply every row of a checked plan, in one transaction."""
-    if not plan.ok:
-        raise ValueError("Only a plan without problems can be applied.")
-    result = Result()
-    note = f"Import of {file_name}"
-    for row in plan.rows:
-        contact = Contact.objects.filter(phone=row.phone, name__iexact=row.name).first()
-        if contact is None:
-            contact = services.create_contact(
-                name=row.name, phone=row.phone, email=row.email,
-                status=row.status or Contact.Status.ACTIVE,
-            )  # fmt: skip
-            result.created += 1
-        else:
-            contact.email = row.email or contact.email
-            contact.status = row.status or contact.status
-            contact.save(update_fields=["email", "status", "updated_at"])
-            result.updated += 1
-        if row.tags:
-            contact.tags.add(*(Tag.objects.get_or_create(name=tag)[0] for tag in row.tags))
-        for channel, wanted in row.channels.items():
-            _apply_channel(contact, channel, wanted, row, note, by_user, result)
-    return result
+def _apply_batch(import_id: int) -> bool:
+    """Apply the next BATCH rows; False when there are none left."""
+    contact_import = (
+        ContactImport.objects.select_for_update(of=("self",))
+        .select_related("by_user")
+        .get(pk=import_id)
+    )
+    if contact_import.status != ContactImport.Status.APPLYING:
+        return False
+    rows = ImportRow.objects.filter(contact_import=contact_import)
+    numbers = list(
+        rows.filter(number__gt=contact_import.applied_through)
+        .order_by("number")
+        .values_list("number", flat=True)[:BATCH]
+    )
+    if not numbers:
+        return False
+    batch = rows.filter(number__gt=contact_import.applied_through, number__lte=numbers[-1])
+    where = "r.contact_import_id = %s AND r.number > %s AND r.number <= %s"
+    bounds = [import_id, contact_import.applied_through, numbers[-1]]
+    created = _contacts(where, bounds)
+    updated = len(numbers) - created
+    _tags(batch)
+    counts = {"opted_out": 0, "resubscribed": 0, "kept_hard": 0}
+    note = f"Import of {contact_import.file_name}"
+    for channel in Channel:
+        _channel(contact_import, channel, batch, where, bounds, note, counts)
+    ContactImport.objects.filter(pk=import_id).update(
+        applied_through=numbers[-1],
+        rows_applied=F("rows_applied") + len(numbers),
+        created=F("created") + created,
+        updated=F("updated") + updated,
+        **{name: F(name) + value for name, value in counts.items()},
+    )
+    return True
 
 
-def _apply_channel(contact, channel, wanted, row, note, by_user, result) -> None:
-    current = contact.opt_in_status(channel)
-    if wanted == current:
+def _contacts(where: str, bounds: list) -> int:
+    """Create the rows' contacts that do not exist, match every row with its contact, and
+    update the others' email and status; return how many were created."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    same_contact = "c.phone = {row}.phone AND UPPER(c.name) = UPPER({row}.name)"  # iexact
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
+            SELECT r.name, r.phone, r.email, COALESCE(NULLIF(r.status, ''), 'active'), %s, %s
+            FROM contacts_importrow r
+            WHERE {where} AND NOT EXISTS (
+                SELECT 1 FROM contacts_contact c WHERE {same_contact.format(row="r")})
+            ORDER BY r.number
+            """,
+            [now, now, *bounds],
+        )
+        created = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE contacts_importrow SET contact_id = (
+                SELECT MIN(c.id) FROM contacts_contact c
+                WHERE {same_contact.format(row="contacts_importrow")})
+            WHERE id IN (SELECT r.id FROM contacts_importrow r WHERE {where})
+            """,
+            bounds,
+        )
+        # Only the contacts whose email or status the file changes are written.
+        cursor.execute(
+            f"""
+            UPDATE contacts_contact SET
+                email = CASE WHEN r.email <> '' THEN r.email ELSE contacts_contact.email END,
+                status = CASE WHEN r.status <> '' THEN r.status ELSE contacts_contact.status END,
+                updated_at = %s
+            FROM contacts_importrow r
+            WHERE r.contact_id = contacts_contact.id AND {where}
+              AND (r.email <> '' AND r.email <> contacts_contact.email
+                   OR r.status <> '' AND r.status <> contacts_contact.status)
+            """,
+            [now, *bounds],
+        )
+    return created
+
+
+def _tags(batch) -> None:
+    pairs = [
+        (contact_id, name)
+        for contact_id, names in batch.exclude(tags="").values_list("contact_id", "tags")
+        for name in names.split("\n")
+    ]
+    if not pairs:
         return
-    if wanted == OptInStatus.HARD:
-        services.record_hard_opt_out(
-            phone=contact.phone, channel=channel, source=Source.IMPORT, words=note
+    names = {name for _, name in pairs}
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
+    Link = Contact.tags.through
+    Link.objects.bulk_create(
+        [Link(contact_id=contact_id, tag_id=tag_ids[name]) for contact_id, name in pairs],
+        ignore_conflicts=True,
+    )
+
+
+def _channel(contact_import, channel, batch, where, bounds, note, counts) -> None:
+    column = channel.value
+    hard = (
+        "EXISTS (SELECT 1 FROM contacts_optout o WHERE o.contact_id = r.contact_id"
+        " AND o.channel = %s AND o.kind = 'hard')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_importproblem
+                (contact_import_id, "row", "column", reason, kept_hard)
+            SELECT r.contact_import_id, r.number, %s, %s, TRUE FROM contacts_importrow r
+            WHERE {where} AND r.{column} IN ('subscribed', 'soft') AND {hard}
+            """,
+            [column, KEPT_HARD, *bounds, channel],
         )
-        result.opted_out += 1
-    elif current == OptInStatus.HARD:
-        result.kept_hard.append(
-            Problem(row.number, channel.value, "Hard opt-out kept: only the contact can undo it.")
-        )
-    elif wanted == OptInStatus.SOFT:
-        services.unsubscribe(
-            contact=contact, channel=channel, by_user=by_user, note=note, source=Source.IMPORT
-        )
-        result.opted_out += 1
-    else:
-        services.resubscribe(
-            contact=contact, channel=channel, by_user=by_user, note=note, source=Source.IMPORT
-        )
-        result.resubscribed += 1
+        counts["kept_hard"] += cursor.rowcount
+    by_user = contact_import.by_user
+    soft, subscribed = (
+        list(batch.filter(**{column: wanted}).values_list("contact_id", flat=True))
+        for wanted in (OptInStatus.SOFT, OptInStatus.SUBSCRIBED)
+    )
+    if soft:
+        counts["opted_out"] += services.unsubscribe_many(
+            contacts=Contact.objects.filter(pk__in=soft), channel=channel, by_user=by_user,
+            note=note, source=Source.IMPORT,
+        )  # fmt: skip
+    if subscribed:
+        counts["resubscribed"] += services.resubscribe_many(
+            contacts=Contact.objects.filter(pk__in=subscribed), channel=channel,
+            by_user=by_user, note=note, source=Source.IMPORT,
+        )[0]  # fmt: skip
+    newly_hard = batch.filter(**{column: OptInStatus.HARD}).exclude(
+        Exists(OptOut.objects.filter(contact=OuterRef("contact_id"), channel=channel, kind="hard"))
+    )
+    counts["opted_out"] += newly_hard.count()
+    services.record_hard_opt_outs(
+        phones=newly_hard.values("phone"), channel=channel, source=Source.IMPORT, words=note
+    )

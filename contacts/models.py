@@ -19,6 +19,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
@@ -616,3 +617,130 @@ class BulkJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ContactImport(models.Model):
+    """A CSV file of contacts: stored as uploaded, checked by a task into rows and problems,
+    shown to its uploader, and applied by a task in short transactions (contacts.imports)."""
+
+    class Status(models.TextChoices):
+        UPLOADING = "uploading", "The upload did not finish"
+        CHECKING = "checking", "Checking the file"
+        READY = "ready", "Checked: ready to import"
+        PROBLEMS = "problems", "Checked: problems to fix"
+        UNREADABLE = "unreadable", "Cannot be read"
+        APPLYING = "applying", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Stopped by an error"
+
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField(help_text="Bytes.")
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.CHECKING)
+    error = models.TextField(blank=True, help_text="Why the file cannot be read, or applied.")
+    ignored_columns = models.JSONField(default=list, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_ready = models.PositiveIntegerField(default=0)
+    problem_count = models.PositiveIntegerField(default=0)
+    # Rows are applied in order, a batch per transaction: the last row number applied.
+    applied_through = models.PositiveIntegerField(default=0)
+    rows_applied = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    opted_out = models.PositiveIntegerField(default=0)
+    resubscribed = models.PositiveIntegerField(default=0)
+    kept_hard = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:import_detail", args=[self.pk])
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.APPLYING)
+
+    @property
+    def rows_left(self) -> int:
+        return self.rows_ready - self.rows_applied
+
+    def summary(self) -> str:
+        text = (
+            f"{self.created:,} created, {self.updated:,} updated, {self.opted_out:,} opt-outs "
+            f"recorded, {self.resubscribed:,} resubscribed"
+        )
+        if self.kept_hard:
+            text += f"; {self.kept_hard:,} hard opt-outs kept (only the contact can undo them)"
+        return text + "."
+
+
+class ImportChunk(models.Model):
+    """A piece of an uploaded file, in order, until the file is checked."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE)
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_import", "seq"], name="import_chunk_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"Piece {self.seq} of import {self.contact_import_id}"
+
+
+class ImportRow(models.Model):
+    """A checked row of an import, as it will be applied."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE)
+    number = models.PositiveIntegerField(help_text="The row's line in the file.")
+    name = models.CharField(max_length=200)
+    name_key = models.CharField(max_length=200, help_text="The name in lower case.")
+    phone = models.CharField(max_length=16)
+    email = models.CharField(max_length=254, blank=True)
+    tags = models.TextField(blank=True, help_text="Tag names, one per line.")
+    status = models.CharField(max_length=20, blank=True)
+    sms = models.CharField(max_length=10, blank=True, choices=OptInStatus)
+    calls = models.CharField(max_length=10, blank=True, choices=OptInStatus)
+    # Set while the row is applied: the contact it updated or created.
+    contact_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact_import", "number"], name="import_row_number")
+        ]
+        indexes = [
+            models.Index(
+                fields=["contact_import", "phone", "name_key", "number"], name="import_row_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.number}: {self.name} ({self.phone})"
+
+
+class ImportProblem(models.Model):
+    """A problem with one row: found by the check (nothing is imported while there is one),
+    or, for a hard opt-out the row would have lifted, found while applying (the rest of the
+    row is applied)."""
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE)
+    row = models.PositiveIntegerField()
+    column = models.CharField(max_length=20)
+    reason = models.TextField()
+    kept_hard = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [
+            models.Index(fields=["contact_import", "kept_hard", "row"], name="import_problem")
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.row}, {self.column}: {self.reason}"

@@ -190,6 +190,30 @@ def _held_by_who_has_it_now(
         )
 
 
+@transaction.atomic(savepoint=False)
+def record_hard_opt_outs(*, phones: QuerySet, channel: Channel, source: Source, words: str) -> int:
+    """Many numbers opted out of `channel` elsewhere (another system's STOP list, imported):
+    those of `phones` (a query of one column) that had not, have now, as each would with
+    record_hard_opt_out; the database copies them onto the numbers' contacts. Returns how
+    many numbers that was."""
+    if source not in CONTACT_ACTIONS:
+        raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
+    numbers, params = phones.order_by().query.sql_with_params()
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)
+            SELECT DISTINCT n.phone, %s, %s, %s, %s FROM ({numbers}) n
+            WHERE NOT EXISTS (SELECT 1 FROM contacts_phoneoptout p
+                              WHERE p.phone = n.phone AND p.channel = %s)
+            ON CONFLICT (phone, channel) DO NOTHING
+            """,
+            [channel, at, source, words, *params, channel],
+        )
+        return cursor.rowcount
+
+
 @transaction.atomic
 def record_new_consent(*, phone: str, channel: Channel, words: str, reference: str) -> int:
     """The contact behind `phone` opted in to `channel` again themselves: an SMS START
@@ -265,7 +289,12 @@ def _ids_sql(contacts: QuerySet[Contact]) -> tuple[str, tuple]:
 
 @transaction.atomic
 def unsubscribe_many(
-    *, contacts: QuerySet[Contact], channel: Channel, by_user: AbstractBaseUser
+    *,
+    contacts: QuerySet[Contact],
+    channel: Channel,
+    by_user: AbstractBaseUser | None,
+    note: str = "",
+    source: Source = Source.USER,
 ) -> int:
     """Opt `contacts` out of `channel` (soft); those already opted out stay as they are.
 
@@ -273,36 +302,43 @@ def unsubscribe_many(
     """
     ids, params = _ids_sql(contacts)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    actor = by_user.pk if by_user else None
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO contacts_optout
                 (contact_id, channel, kind, opted_out_at, source, actor_id, words)
-            SELECT c.id, %s, 'soft', %s, 'user', %s, '' FROM contacts_contact c
+            SELECT c.id, %s, 'soft', %s, %s, %s, '' FROM contacts_contact c
             WHERE c.id IN ({ids}) AND NOT EXISTS (
                 SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = %s)
             """,
-            [channel, now, by_user.pk, *params, channel],
+            [channel, now, source, actor, *params, channel],
         )
         changed = cursor.rowcount
-        # The rows just written are the ones with this moment and this user.
+        # The rows just written are the ones with this moment, source and user.
         cursor.execute(
-            """
+            f"""
             INSERT INTO contacts_consentevent
                 (contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT o.contact_id, c.phone, o.channel, 'subscribed', 'soft', 'user', o.actor_id,
-                   ''
+            SELECT o.contact_id, c.phone, o.channel, 'subscribed', 'soft', o.source, o.actor_id,
+                   %s
             FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
-            WHERE o.channel = %s AND o.kind = 'soft' AND o.opted_out_at = %s AND o.actor_id = %s
+            WHERE o.channel = %s AND o.kind = 'soft' AND o.opted_out_at = %s AND o.source = %s
+              AND {"o.actor_id = %s" if actor else "o.actor_id IS NULL"}
             """,
-            [channel, now, by_user.pk],
+            [note, channel, now, source, *([actor] if actor else [])],
         )
     return changed
 
 
 @transaction.atomic
 def resubscribe_many(
-    *, contacts: QuerySet[Contact], channel: Channel, by_user: AbstractBaseUser
+    *,
+    contacts: QuerySet[Contact],
+    channel: Channel,
+    by_user: AbstractBaseUser | None,
+    note: str = "",
+    source: Source = Source.USER,
 ) -> tuple[int, int]:
     """Lift the soft opt-outs of `contacts` from `channel`; hard ones are skipped.
 
@@ -321,11 +357,11 @@ def resubscribe_many(
             f"""
             INSERT INTO contacts_consentevent
                 (contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT o.contact_id, c.phone, o.channel, 'soft', 'subscribed', 'user', %s, ''
+            SELECT o.contact_id, c.phone, o.channel, 'soft', 'subscribed', %s, %s, %s
             FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
             WHERE {soft_rows}
             """,
-            [by_user.pk, channel, *params],
+            [source, by_user.pk if by_user else None, note, channel, *params],
         )
         cursor.execute(
             f"""DELETE FROM contacts_optout

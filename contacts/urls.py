@@ -10,7 +10,8 @@ urlpatterns = [
     path("bulk/", views.bulk_action, name="bulk"),
     path("bulk/<int:pk>/", views.bulk_job, name="bulk_job"),
     path("import/", views.import_contacts, name="import"),
-    path("import/apply/", views.apply_import, name="import_apply"),
+    path("import/<int:pk>/", views.import_detail, name="import_detail"),
+    path("import/<int:pk>/apply/", views.apply_import, name="import_apply"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

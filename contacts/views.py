@@ -1,7 +1,7 @@
-import base64
 import copy
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -29,12 +29,17 @@ from contacts.models import (
     BulkJob,
     ConsentEvent,
     Contact,
+    ContactImport,
     ContactQuerySet,
     ContactTablePreference,
     HardOptOutError,
+    ImportProblem,
+    ImportRow,
     load_consent,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
+from contacts.tasks import apply_import as apply_import_task
+from contacts.tasks import check_import
 
 
 def _contacts() -> ContactQuerySet:
@@ -232,42 +237,63 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("contacts.import_contacts", raise_exception=True)
 def import_contacts(request: HttpRequest) -> HttpResponse:
-    """Upload a CSV file and see every row checked; nothing is written yet."""
+    """Upload a CSV file; its page shows every row checked before anything is written."""
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        data = upload.read(imports.MAX_BYTES + 1)
         try:
-            plan = imports.read(data)
+            contact_import = imports.store(form.cleaned_data["file"], by_user=request.user)
         except imports.ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            # Kept in the session until applied: the file is read and checked again then.
-            request.session["contact_import"] = {
-                "name": upload.name,
-                "data": base64.b64encode(data).decode(),
-            }
-            context = {"plan": plan, "name": upload.name}
-            return render(request, "contacts/import_preview.html", context)
-    return render(request, "contacts/import.html", {"form": form})
+            if contact_import.size <= imports.INLINE_BYTES:
+                imports.check(contact_import)
+            else:
+                check_import.enqueue(contact_import.pk)
+            return redirect(contact_import)
+    recent = ContactImport.objects.filter(by_user=request.user).order_by("-created_at")[:5]
+    return render(request, "contacts/import.html", {"form": form, "recent": recent})
+
+
+def _own_import(request: HttpRequest, pk: int) -> ContactImport:
+    # Another user's file is none of this user's business, not even that it exists.
+    imports_seen = ContactImport.objects.all()
+    if not request.user.is_superuser:
+        imports_seen = imports_seen.filter(by_user=request.user)
+    return get_object_or_404(imports_seen, pk=pk)
+
+
+@permission_required("contacts.import_contacts", raise_exception=True)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An import's check, then its progress; htmx asks again while it is being worked on."""
+    contact_import = _own_import(request, pk)
+    problems = ImportProblem.objects.filter(contact_import=contact_import)
+    context = {
+        "import": contact_import,
+        "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
+        "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
+        "rows": ImportRow.objects.filter(contact_import=contact_import).order_by("number")[:20],
+        "shown": PROBLEMS_SHOWN,
+    }
+    template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"
+    return render(request, template, context)
+
+
+PROBLEMS_SHOWN = 100
 
 
 @require_POST
 @permission_required("contacts.import_contacts", raise_exception=True)
-def apply_import(request: HttpRequest) -> HttpResponse:
-    pending = request.session.pop("contact_import", None)
-    if pending is None:
-        messages.error(request, "There is no checked file to import: upload it again.")
-        return redirect("contacts:import")
-    plan = imports.read(base64.b64decode(pending["data"]))
-    if not plan.ok:
-        messages.error(request, "The file has problems: fix them and upload it again.")
-        return redirect("contacts:import")
-    result = imports.apply(plan, by_user=request.user, file_name=pending["name"])
-    messages.success(request, f"Imported {pending['name']}: {result.summary()}")
-    for problem in result.kept_hard:
-        messages.warning(request, f"Row {problem.row}, {problem.column}: {problem.reason}")
-    return redirect("contacts:list")
+def apply_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply the very file whose check the user is looking at, once."""
+    contact_import = _own_import(request, pk)
+    if not imports.start_applying(contact_import):
+        messages.error(request, imports.why_not_applied(contact_import))
+        return redirect(contact_import)
+    if contact_import.rows_ready - contact_import.rows_applied <= settings.BULK_INLINE_LIMIT:
+        imports.apply(contact_import)
+    else:
+        apply_import_task.enqueue(contact_import.pk)
+    return redirect(contact_import)
 
 
 @permission_required("contacts.view_contact", raise_exception=True)

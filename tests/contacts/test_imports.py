@@ -1,10 +1,22 @@
+import io
+
 import pytest
+from django.core.files import File
 from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts import imports, services
-from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, PhoneOptOut, Source
+from contacts.models import (
+    Channel,
+    ConsentEvent,
+    Contact,
+    ContactImport,
+    ImportProblem,
+    OptInStatus,
+    PhoneOptOut,
+    Source,
+)
 from tests.factories import ContactFactory
 
 SMS, CALLS = Channel.SMS, Channel.CALLS
@@ -18,15 +30,32 @@ def status(contact: Contact, channel: Channel) -> str:
     return Contact.objects.get(pk=contact.pk).opt_in_status(channel)
 
 
+def checked(data: bytes, name: str = "x.csv") -> ContactImport:
+    """The import of `data`, stored and checked (ImportFileError if it cannot be stored)."""
+    contact_import = imports.store(File(io.BytesIO(data), name=name), by_user=None)
+    imports.check(contact_import)
+    return contact_import
+
+
+def applied(contact_import: ContactImport) -> ContactImport:
+    assert imports.start_applying(contact_import)
+    imports.apply(contact_import)
+    contact_import.refresh_from_db()
+    return contact_import
+
+
+def problems(contact_import: ContactImport, *, kept_hard: bool = False) -> list[tuple]:
+    rows = ImportProblem.objects.filter(contact_import=contact_import, kept_hard=kept_hard)
+    return list(rows.values_list("row", "column", "reason"))
+
+
 def test_it_creates_and_updates_and_opts_out(db):
     known = ContactFactory(name="Ana Alvarez", phone="+14155550101", email="")
-    plan = imports.read(csv_bytes(
+    result = applied(checked(csv_bytes(
         "Name,Phone,Email,Tags,SMS,Calls",
         "ana alvarez,(415) 555-0101,ana@example.com,VIP,soft,",
         "Ben Brown,+1 415 555 0102,,\"Leads, VIP\",,hard",
-    ))  # fmt: skip
-    assert plan.ok
-    result = imports.apply(plan, by_user=None, file_name="list.csv")
+    ), name="list.csv"))  # fmt: skip
     assert (result.created, result.updated, result.opted_out) == (1, 1, 2)
     known.refresh_from_db()
     assert known.email == "ana@example.com"
@@ -43,13 +72,12 @@ def test_it_never_lifts_a_hard_opt_out_and_reports_it(db):
     services.record_hard_opt_out(phone=contact.phone, channel=SMS, source=Source.KEYWORD)
     soft = ContactFactory(name="Di", phone="+14155550104")
     services.unsubscribe(contact=soft, channel=SMS, by_user=None)
-    plan = imports.read(csv_bytes(
+    result = applied(checked(csv_bytes(
         "name,phone,sms", "Cy,+14155550103,subscribed", "Di,+14155550104,subscribed"
-    ))  # fmt: skip
-    result = imports.apply(plan, by_user=None, file_name="x.csv")
+    )))  # fmt: skip
     assert status(contact, SMS) == OptInStatus.HARD
     assert status(soft, SMS) == OptInStatus.SUBSCRIBED
-    assert [(p.row, p.column) for p in result.kept_hard] == [(2, "sms")]
+    assert problems(result, kept_hard=True) == [(2, "sms", imports.KEPT_HARD)]
     assert "1 hard opt-outs kept" in result.summary()
 
 
@@ -59,13 +87,27 @@ def test_an_export_imports_as_it_is(client, staff_user):
     exported = b"".join(
         client.post("/contacts/bulk/", {"action": "export", "scope": "all"}).streaming_content
     )
-    plan = imports.read(exported)
-    assert plan.ok and plan.ignored_columns == ["created_at"]
-    assert imports.apply(plan, by_user=None, file_name="e.csv").updated == 1
+    contact_import = checked(exported)
+    assert contact_import.status == "ready"
+    assert contact_import.ignored_columns == ["created_at"]
+    assert applied(contact_import).updated == 1
+
+
+@pytest.mark.parametrize("name", ["=SUM(A1)", "+plus", "-minus", "@at", "'=quoted", "'plain"])
+def test_an_export_imported_again_gives_back_the_same_contacts(client, staff_user, name):
+    """Cells an export neutralised ('=…) come back as they were: no duplicate contacts."""
+    ContactFactory(name=name, phone="+14155550105", email="")
+    client.force_login(staff_user)
+    exported = b"".join(
+        client.post("/contacts/bulk/", {"action": "export", "scope": "all"}).streaming_content
+    )
+    result = applied(checked(exported))
+    assert (result.created, result.updated) == (0, 1)
+    assert list(Contact.objects.values_list("name", flat=True)) == [name]
 
 
 def test_every_row_is_checked_and_problems_name_row_and_column(db):
-    plan = imports.read(csv_bytes(
+    contact_import = checked(csv_bytes(
         "name,phone,email,status,sms",
         "Ok,+14155550101,,,",
         ",+14155550102,,,",
@@ -73,16 +115,16 @@ def test_every_row_is_checked_and_problems_name_row_and_column(db):
         "Bad email,+14155550103,not-an-email,,",
         "Bad status,+14155550104,,retired,",
         "Bad sms,+14155550105,,,maybe",
-        "Ok,+14155550101,,,",
+        "OK,+14155550101,,,",
     ))  # fmt: skip
-    assert not plan.ok
-    assert [(p.row, p.column) for p in plan.problems] == [
+    assert contact_import.status == "problems"
+    found = problems(contact_import)
+    assert [(row, column) for row, column, _ in found] == [
         (3, "name"), (4, "phone"), (5, "email"), (6, "status"), (7, "sms"), (8, "phone"),
     ]  # fmt: skip
-    assert plan.problems[1].reason == "“555” is not a valid phone number."
-    assert plan.problems[-1].reason == "The same contact as row 2."
-    with pytest.raises(ValueError):
-        imports.apply(plan, by_user=None, file_name="x.csv")
+    assert found[1][2] == "“555” is not a valid phone number."
+    assert found[-1][2] == "The same contact as row 2."
+    assert not imports.start_applying(contact_import)
     assert not Contact.objects.exists()
 
 
@@ -90,47 +132,113 @@ def test_every_row_is_checked_and_problems_name_row_and_column(db):
     ("data", "message"),
     [
         (b"", "The file is empty."),
-        (b"name,phone\n", "no contacts"),
         (b"first,last\nA,B\n", "The header row has no name or phone column"),
         ("name,phone\nJosé,+14155550101\n".encode("latin-1"), "not UTF-8"),
         (b"PK\x03\x04\x00\x00binary", "not a CSV file"),
-        (b"name,phone\n" + b"x" * (imports.MAX_BYTES + 1), "the most is 5 MB"),
     ],
 )
-def test_a_file_that_cannot_be_read_is_refused_whole(db, data, message):
+def test_a_file_whose_header_cannot_be_read_is_refused_at_once(db, data, message):
     with pytest.raises(imports.ImportFileError, match=message):
-        imports.read(data)
+        checked(data)
+    assert not ContactImport.objects.exists()
 
 
-def test_a_failure_half_way_leaves_nothing_behind(db, monkeypatch):
-    plan = imports.read(csv_bytes("name,phone", "A,+14155550101", "B,+14155550102"))
-    calls = []
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"name,phone\n", "no contacts"),
+        (b"name,phone\n" + b"A,+14155550101\n" * 2 + "Jos\xe9".encode("latin-1"), "not UTF-8"),
+        (b"name,phone\nA,+14155550101\n\x00", "not a CSV file"),
+    ],
+)
+def test_a_file_that_cannot_be_read_further_on_is_refused_whole(db, monkeypatch, data, message):
+    monkeypatch.setattr(imports, "PIECE", 20)  # the problem is in a later piece
+    contact_import = checked(data)
+    assert contact_import.status == "unreadable"
+    assert message in contact_import.error
+    assert not contact_import.importrow_set.exists()
+    assert not imports.start_applying(contact_import)
 
-    def failing_create(**kwargs):
-        calls.append(kwargs)
+
+def test_a_file_over_the_size_limit_is_refused_with_its_real_size(db, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_BYTES", 5 * 1024 * 1024)
+    data = b"name,phone\n" + b"Ann,+14155550101\n" * (52 * 1024 * 1024 // 17)
+    with pytest.raises(imports.ImportFileError, match=r"The file is 52\.0 MB; the most is 5 MB"):
+        checked(data)
+    assert not ContactImport.objects.exists()
+
+
+def test_a_file_of_more_than_a_million_rows_is_refused(db, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    contact_import = checked(csv_bytes("name,phone", *[f"P{i},+1415555010{i}" for i in range(4)]))
+    assert contact_import.status == "unreadable"
+    assert contact_import.error == "The file has more than 3 rows: split it."
+
+
+def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(db, monkeypatch):
+    """Each batch is a transaction of its own: a failure undoes its own batch only, the import
+    says how far it came, and applying it again goes on from there without doubles."""
+    monkeypatch.setattr(imports, "BATCH", 1)
+    contact_import = checked(csv_bytes("name,phone,tags", "A,+14155550101,x", "B,+14155550102,y"))
+    original, calls = imports._tags, []
+
+    def failing_tags(batch):
+        calls.append(batch)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        return original(**kwargs)
+        original(batch)
 
-    original = services.create_contact
-    monkeypatch.setattr(services, "create_contact", failing_create)
+    monkeypatch.setattr(imports, "_tags", failing_tags)
     with pytest.raises(RuntimeError):
-        imports.apply(plan, by_user=None, file_name="x.csv")
-    assert not Contact.objects.exists()
+        applied(contact_import)
+    contact_import.refresh_from_db()
+    assert (contact_import.status, contact_import.rows_applied) == ("failed", 1)
+    assert contact_import.error == "the database went away"
+    assert list(Contact.objects.values_list("name", flat=True)) == ["A"]
+    result = applied(contact_import)
+    assert (result.status, result.created, result.rows_applied) == ("done", 2, 2)
+    assert sorted(Contact.objects.values_list("name", flat=True)) == ["A", "B"]
+
+
+def test_an_import_is_applied_once_however_often_it_is_claimed(db):
+    contact_import = checked(csv_bytes("name,phone", "A,+14155550101"))
+    assert imports.start_applying(contact_import)
+    assert not imports.start_applying(contact_import)
+    imports.apply(contact_import)
+    imports.apply(contact_import)
+    assert Contact.objects.count() == 1
+
+
+def test_many_rows_are_applied_in_batches_like_one(db, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH", 7)
+    hard = ContactFactory(name="Hal", phone="+14155550199")
+    services.record_hard_opt_out(phone=hard.phone, channel=SMS, source=Source.KEYWORD)
+    lines = [f"P{i},+1415555{i:04d},t{i % 3},soft,hard" for i in range(100, 150)]
+    result = applied(checked(csv_bytes(
+        "name,phone,tags,sms,calls", *lines, "Hal,+14155550199,,subscribed,",
+    )))  # fmt: skip
+    assert (result.created, result.updated, result.rows_applied) == (50, 1, 51)
+    assert (result.opted_out, result.kept_hard) == (100, 1)
+    assert Contact.objects.opted_out_of(SMS, "soft").count() == 50
+    assert PhoneOptOut.objects.filter(channel=CALLS, source=Source.IMPORT).count() == 50
+    assert Contact.tags.through.objects.count() == 50
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
-def test_any_bytes_give_a_plan_or_a_clear_error(db, data):
+def test_any_bytes_give_a_check_or_a_clear_error(db, data):
     try:
-        plan = imports.read(b"name,phone,sms\n" + data)
+        contact_import = checked(b"name,phone,sms\n" + data)
     except imports.ImportFileError as error:
         assert str(error)
         return
-    for problem in plan.problems:
-        assert problem.row >= 2 and problem.column and problem.reason
+    assert contact_import.status in ("ready", "problems", "unreadable")
+    if contact_import.status == "unreadable":
+        assert contact_import.error
+    for row, column, reason in problems(contact_import):
+        assert row >= 2 and column and reason
 
 
 def test_the_command_imports_a_file(db, tmp_path, capsys):

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import _normalize, format_phone, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,20 @@ def test_it_reads_every_countrys_numbers_as_phonenumbers_parse_does():
             assert format_phone(e164) == expected, e164
             checked += 1
     assert checked > 1000
+
+
+@given(
+    st.from_regex(r"\+1[2-9][0-9]{9}", fullmatch=True)
+    | st.sampled_from(["+16045550123", "+18095550123", "+12425550123", "+15555550123"])
+    | st.text(max_size=16)
+)
+def test_numbers_in_e164_read_as_phonenumbers_reads_them(text):
+    """normalize_phone reads a North American number in E.164 without phonenumbers' parser:
+    the same result or the same refusal."""
+    try:
+        expected = _normalize(text.strip(), None)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            normalize_phone(text)
+    else:
+        assert normalize_phone(text) == expected

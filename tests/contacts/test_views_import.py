@@ -1,16 +1,21 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts import imports
-from contacts.models import Contact
+from contacts.models import Contact, ContactImport
 from contacts.phones import normalize_phone
+from crm.roles import ADMIN
 from tests.factories import UserFactory
 
 URL = reverse("contacts:import")
-APPLY = reverse("contacts:import_apply")
+
+
+def apply_url(contact_import: ContactImport) -> str:
+    return reverse("contacts:import_apply", args=[contact_import.pk])
 
 
 @pytest.fixture
@@ -20,14 +25,15 @@ def admin_client(client, admin_role_user):
 
 
 def upload(client, content: bytes, name: str = "people.csv"):
-    return client.post(URL, {"file": SimpleUploadedFile(name, content, "text/csv")})
+    return client.post(URL, {"file": SimpleUploadedFile(name, content, "text/csv")}, follow=True)
 
 
 def test_an_admin_checks_then_applies_a_file(admin_client):
     response = upload(admin_client, b"name,phone,sms\nAna,(415) 555-0101,soft\n")
     assert "people.csv: 1 row ready" in response.content.decode()
     assert not Contact.objects.exists()  # nothing before the apply
-    response = admin_client.post(APPLY, follow=True)
+    contact_import = ContactImport.objects.get()
+    response = admin_client.post(apply_url(contact_import), follow=True)
     assert "Imported people.csv: 1 created, 0 updated, 1 opt-outs recorded" in (
         response.content.decode()
     )
@@ -40,8 +46,9 @@ def test_the_preview_lists_each_problem_and_offers_no_apply(admin_client):
     assert "2 problems" in page
     assert "<td>2</td><td>phone</td><td>“555” is not a valid phone number.</td>" in page
     assert "<td>3</td><td>name</td><td>A name is required.</td>" in page
-    assert APPLY not in page
-    response = admin_client.post(APPLY, follow=True)
+    contact_import = ContactImport.objects.get()
+    assert apply_url(contact_import) not in page
+    response = admin_client.post(apply_url(contact_import), follow=True)
     assert "The file has problems" in response.content.decode()
     assert not Contact.objects.exists()
 
@@ -60,9 +67,72 @@ def test_a_wrong_file_gets_a_clear_error(admin_client, content, name, message):
     assert not Contact.objects.exists()
 
 
-def test_applying_without_a_checked_file_says_so(admin_client):
-    response = admin_client.post(APPLY, follow=True)
-    assert "There is no checked file to import" in response.content.decode()
+def test_a_file_over_the_limit_is_refused_with_its_real_size(admin_client, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_BYTES", 1024 * 1024)
+    response = upload(admin_client, b"name,phone\n" + b"Ann,+14155550101\n" * 200_000)
+    assert "The file is 3.2 MB; the most is 1 MB" in response.content.decode()
+    assert not ContactImport.objects.exists()
+
+
+def test_apply_imports_the_file_of_the_page_it_was_pressed_on(admin_client):
+    """Two tabs: file A checked, then file B; Apply on A's page imports A, and B stays
+    waiting for its own Apply."""
+    upload(admin_client, b"name,phone\nAna,+14155550101\n", name="a.csv")
+    upload(admin_client, b"name,phone\nBen,+14155550102\n", name="b.csv")
+    a = ContactImport.objects.get(file_name="a.csv")
+    response = admin_client.post(apply_url(a), follow=True)
+    assert "Imported a.csv: 1 created" in response.content.decode()
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]
+    b = ContactImport.objects.get(file_name="b.csv")
+    assert b.status == "ready"
+
+
+def test_pressing_apply_twice_imports_once(admin_client):
+    upload(admin_client, b"name,phone\nAna,+14155550101\n")
+    contact_import = ContactImport.objects.get()
+    admin_client.post(apply_url(contact_import))
+    response = admin_client.post(apply_url(contact_import), follow=True)
+    assert "This file was imported already." in response.content.decode()
+    assert Contact.objects.count() == 1
+
+
+def test_another_users_import_is_not_found(admin_client, db):
+    upload(admin_client, b"name,phone\nAna,+14155550101\n")
+    contact_import = ContactImport.objects.get()
+    other = Client()
+    other.force_login(UserFactory(username="other-admin", role=ADMIN))
+    assert other.get(contact_import.get_absolute_url()).status_code == 404
+    assert other.post(apply_url(contact_import)).status_code == 404
+    assert not Contact.objects.exists()
+
+
+def test_a_large_file_is_checked_and_applied_by_the_worker(admin_client, settings):
+    """Above the sizes done while the page waits, the page follows a task (run here by the
+    immediate backend as it is queued)."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.BULK_INLINE_LIMIT = 2
+    rows = "".join(f"P{i},+1415{i}\n" for i in range(2_000_000, 2_070_000))
+    response = upload(admin_client, ("name,phone\n" + rows).encode())
+    assert "people.csv: 70,000 rows ready" in response.content.decode()
+    contact_import = ContactImport.objects.get()
+    assert contact_import.size > imports.INLINE_BYTES
+    response = admin_client.post(apply_url(contact_import), follow=True)
+    assert "Imported people.csv: 70,000 created" in response.content.decode()
+    assert Contact.objects.count() == 70_000
+
+
+def test_the_import_page_follows_the_work_while_it_goes_on(admin_client):
+    upload(admin_client, b"name,phone\nAna,+14155550101\n")
+    contact_import = ContactImport.objects.get()
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        status="applying", rows_ready=10, rows_applied=5
+    )
+    page = admin_client.get(contact_import.get_absolute_url()).content.decode()
+    assert "5 of 10 rows" in page and 'hx-trigger="every 1s"' in page
+    ContactImport.objects.filter(pk=contact_import.pk).update(status="done")
+    partial = admin_client.get(contact_import.get_absolute_url(), headers={"HX-Request": "true"})
+    assert "Imported people.csv" in partial.content.decode()
+    assert "every 1s" not in partial.content.decode()
 
 
 @pytest.mark.parametrize("role", ["Staff", "Manager"])
@@ -70,7 +140,7 @@ def test_only_admins_may_import(client, db, role):
     client.force_login(UserFactory(role=role))
     assert client.get(URL).status_code == 403
     assert upload(client, b"name,phone\nAna,+14155550101\n").status_code == 403
-    assert client.post(APPLY).status_code == 403
+    assert client.post(reverse("contacts:import_apply", args=[1])).status_code == 403
 
 
 ROW = st.tuples(
@@ -85,21 +155,22 @@ ROW = st.tuples(
 )
 @given(rows=st.lists(ROW, max_size=6))
 def test_an_import_applies_every_row_or_none(admin_client, rows):
-    """Whatever the rows, the upload answers with its preview, and applying it imports all of
+    """Whatever the rows, the upload answers with its check, and applying it imports all of
     them or, when any has a problem, none: never a part."""
     Contact.objects.all().delete()
+    ContactImport.objects.all().delete()
     body = "name,phone,sms\n" + "".join(f'"{n}","{p}","{s}"\n' for n, p, s in rows)
     response = upload(admin_client, body.encode())
     assert response.status_code == 200
-    applied = admin_client.post(APPLY, follow=True)
-    assert applied.status_code == 200
-    try:
-        plan = imports.read(body.encode())
-    except imports.ImportFileError as error:  # e.g. no rows: said on the page
-        assert str(error) in response.content.decode()
+    contact_import = ContactImport.objects.first()
+    if contact_import is None or contact_import.status == "unreadable":  # e.g. no rows
+        assert "no contacts" in response.content.decode()
         assert Contact.objects.count() == 0
         return
-    if plan.ok:
+    applied = admin_client.post(apply_url(contact_import), follow=True)
+    assert applied.status_code == 200
+    contact_import.refresh_from_db()
+    if contact_import.status == "done":
         people = {
             (name.lower(), normalize_phone(phone))
             for name, phone, sms in rows
@@ -107,5 +178,6 @@ def test_an_import_applies_every_row_or_none(admin_client, rows):
         }
         assert Contact.objects.count() == len(people)
     else:
+        assert contact_import.status == "problems"
         assert "problem" in response.content.decode()
         assert Contact.objects.count() == 0

@@ -18,6 +18,7 @@ from contacts.models import (
     Channel,
     ConsentEvent,
     Contact,
+    ContactImport,
     ContactTablePreference,
     OptOut,
     Tag,
@@ -86,7 +87,8 @@ CASES = [
     ("contacts:bulk_job", "bulk_job", "GET", {}, VIEW),
     ("contacts:import", None, "GET", {}, EDIT),
     ("contacts:import", None, "POST", {}, EDIT),
-    ("contacts:import_apply", None, "POST", {}, EDIT),
+    ("contacts:import_detail", "import", "GET", {}, EDIT),
+    ("contacts:import_apply", "import", "POST", {}, EDIT),
     ("broadcasts:list", None, "GET", {}, VIEW),
     ("broadcasts:new", None, "GET", {}, SEND),
     ("broadcasts:new", None, "POST", BROADCAST, SEND),
@@ -124,11 +126,12 @@ def objects():
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
     job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
+    contact_import = ContactImport.objects.create(file_name="x.csv", size=10, status="ready")
     tag = Tag.objects.create(name="VIP")
     contact.tags.add(tag)
     services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
-            "bulk_job": job.pk, "tag": tag.pk}  # fmt: skip
+            "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:

@@ -1,9 +1,11 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts import imports
+from contacts.models import ContactImport, ImportProblem
 
 
 class Command(BaseCommand):
@@ -23,20 +25,25 @@ class Command(BaseCommand):
             if by_user is None:
                 raise CommandError(f"There is no user “{user}”.")
         try:
-            data = file.read_bytes()
+            with file.open("rb") as handle:
+                contact_import = imports.store(File(handle, name=file.name), by_user=by_user)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
-        try:
-            plan = imports.read(data)
         except imports.ImportFileError as error:
             raise CommandError(str(error)) from None
-        if plan.ignored_columns:
-            self.stdout.write(f"Ignored columns: {', '.join(plan.ignored_columns)}.")
-        if plan.problems:
-            for problem in plan.problems:
+        imports.check(contact_import)
+        if contact_import.ignored_columns:
+            self.stdout.write(f"Ignored columns: {', '.join(contact_import.ignored_columns)}.")
+        if contact_import.status == ContactImport.Status.UNREADABLE:
+            raise CommandError(contact_import.error)
+        problems = ImportProblem.objects.filter(contact_import=contact_import)
+        if contact_import.problem_count:
+            for problem in problems.iterator():
                 self.stderr.write(f"Row {problem.row}, {problem.column}: {problem.reason}")
-            raise CommandError(f"{len(plan.problems)} problems: nothing was imported.")
-        result = imports.apply(plan, by_user=by_user, file_name=file.name)
-        for problem in result.kept_hard:
+            raise CommandError(f"{contact_import.problem_count} problems: nothing was imported.")
+        imports.start_applying(contact_import)
+        imports.apply(contact_import)
+        contact_import.refresh_from_db()
+        for problem in problems.filter(kept_hard=True).iterator():
             self.stdout.write(f"Row {problem.row}, {problem.column}: {problem.reason}")
-        self.stdout.write(f"Imported {file.name}: {result.summary()}")
+        self.stdout.write(f"Imported {file.name}: {contact_import.summary()}")

@@ -130,6 +130,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a TLS proxy every request comes from the proxy's address: the client's is read from
+# X-Forwarded-For, past this many proxies (crm/proxy.py). 0: no proxy, REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT}: use 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "crm.proxy.client_address"
 
 # No inline script or style anywhere: everything comes from our own static files.
 SECURE_CSP = {

@@ -83,3 +83,9 @@ def test_the_resubscribe_digit_is_one_key_other_than_the_unsubscribe_digit(digit
     result = manage("check", RESUBSCRIBE_DIGIT=digit)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_negative_proxy_count_is_refused():
+    result = manage("check", TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT=-1: use 0 or more" in result.stderr

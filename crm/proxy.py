@@ -12,7 +12,8 @@ def client_address(request: HttpRequest) -> str | None:
     Each trusted proxy appends the address it received the request from to X-Forwarded-For,
     so behind N of them the client is the N-th entry from the right; anything to the left
     of it was written by the client and is ignored. With no proxy (N = 0), REMOTE_ADDR.
-    django-axes keys its lockouts on this (AXES_CLIENT_IP_CALLABLE).
+    django-axes keys its lockouts on this (AXES_CLIENT_IP_CALLABLE), and the password reset
+    its limit (crm/accounts.py).
     """
     remote = request.META.get("REMOTE_ADDR")
     count = settings.TRUSTED_PROXY_COUNT

@@ -226,6 +226,10 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     """How a bulk action run as a task is going; htmx asks again until it is finished."""
     job = get_object_or_404(BulkJob.objects.select_related("tag", "by_user"), pk=pk)
+    # Its filters and result are someone's work on the contacts: for them and Admins only.
+    # 403 as everywhere else a role falls short; the ids count up, so hiding one hides nothing.
+    if job.by_user_id != request.user.pk and not request.user.has_perm("contacts.view_bulkjob"):
+        raise PermissionDenied
     context = {
         "job": job,
         "label": BULK_ACTIONS[job.action].label if job.action in BULK_ACTIONS else job.action,

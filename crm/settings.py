@@ -130,6 +130,49 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Behind a TLS proxy every request comes from the proxy's address: the client's is read from
+# X-Forwarded-For, past this many proxies (crm/proxy.py). 0: no proxy, REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT}: use 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "crm.proxy.client_address"
+
+
+def _mailers() -> dict:
+    """Django's MAILERS from the environment: one "default" mailer, or none at all."""
+    host = os.environ.get("EMAIL_HOST", "").strip()
+    backend = os.environ.get("EMAIL_BACKEND", "").strip()
+    if not host and not backend:
+        return {}
+    backend = backend or "smtp"
+    if "." not in backend:  # smtp, console, ...: one of Django's own
+        backend = f"django.core.mail.backends.{backend}.EmailBackend"
+    if backend != "django.core.mail.backends.smtp.EmailBackend":
+        return {"default": {"BACKEND": backend}}
+    use_tls, use_ssl = env_bool("EMAIL_USE_TLS", False), env_bool("EMAIL_USE_SSL", False)
+    if use_tls and use_ssl:
+        raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both.")
+    options = {
+        "host": host or "localhost",
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": use_tls,
+        "use_ssl": use_ssl,
+        "timeout": 10,  # the page that sends waits for the server: not for ever
+    }
+    if os.environ.get("EMAIL_PORT"):
+        options["port"] = int(os.environ["EMAIL_PORT"])
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+# E-mail, for password resets only. Without EMAIL_HOST (an SMTP server) or EMAIL_BACKEND
+# (e.g. "console" while developing) there is no mailer: the app sends no e-mail and offers no
+# password reset (crm/accounts.py), so Django's warning that no mailer is set says nothing.
+MAILERS = _mailers()
+SILENCED_SYSTEM_CHECKS = ["mail.W001"]
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# Reset e-mails an hour for one e-mail address, and from one client address.
+PASSWORD_RESET_LIMIT = int(os.environ.get("PASSWORD_RESET_LIMIT", "5"))
 
 # No inline script or style anywhere: everything comes from our own static files.
 SECURE_CSP = {

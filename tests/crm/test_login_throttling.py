@@ -56,3 +56,66 @@ def test_an_attacker_trying_every_username_locks_nobody_else_out(client, users):
     assert log_in(client, "ann", PASSWORD, address="10.0.0.1").status_code == 302
     client.logout()
     assert log_in(client, "bob", PASSWORD, address="10.0.0.3").status_code == 302
+
+
+PROXY = "10.0.0.254"  # the TLS proxy: every request behind it comes from here
+
+
+def log_in_through(client, username: str, password: str, forwarded_for: str, proxy=PROXY):
+    return client.post(
+        reverse("login"), {"username": username, "password": password},
+        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded_for,
+    )  # fmt: skip
+
+
+def test_without_a_proxy_a_forged_x_forwarded_for_is_ignored(client, users):
+    # TRUSTED_PROXY_COUNT is 0: X-Forwarded-For is whatever the client wrote.
+    for n in range(5):
+        log_in_through(client, "ann", "guess", f"192.0.2.{n}", proxy="10.0.0.1")
+    locked = log_in_through(client, "ann", PASSWORD, "192.0.2.99", proxy="10.0.0.1")
+    assert locked.status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "10.0.0.1"
+
+
+def test_behind_a_proxy_a_lockout_holds_for_the_attackers_address_only(client, users, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        log_in_through(client, "ann", "guess", "203.0.113.9")
+    assert log_in_through(client, "ann", PASSWORD, "203.0.113.9").status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.9"
+
+    # Ann herself, behind the same proxy from her own address, still gets in.
+    assert log_in_through(client, "ann", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_behind_a_proxy_a_client_cannot_escape_its_lockout_by_forging_addresses(
+    client, users, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        log_in_through(client, "ann", "guess", "203.0.113.9")
+    # The proxy appends the address it saw; whatever the client wrote stands before it.
+    for forged in ["198.51.100.7, 203.0.113.9", "198.51.100.7,10.0.0.1, 203.0.113.9"]:
+        assert log_in_through(client, "ann", PASSWORD, forged).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "count, forwarded_for, proxy, client_address",
+    [
+        (0, "", "10.0.0.1", "10.0.0.1"),
+        (1, "203.0.113.9", PROXY, "203.0.113.9"),
+        (1, "1.2.3.4, 203.0.113.9", PROXY, "203.0.113.9"),
+        (1, "2001:db8::9", PROXY, "2001:db8::9"),
+        (2, "1.2.3.4, 203.0.113.9, 10.0.0.253", PROXY, "203.0.113.9"),  # two proxies
+        (1, "", PROXY, PROXY),  # a request from the proxy itself: a health check
+        (1, "unknown", PROXY, PROXY),  # no address: the proxy's, not a failure
+        (1, "203.0.113.9:51234", PROXY, PROXY),  # not an address either
+    ],
+)
+def test_failures_are_recorded_against_the_client_address_the_proxies_saw(
+    client, users, settings, count, forwarded_for, proxy, client_address
+):
+    settings.TRUSTED_PROXY_COUNT = count
+    assert log_in_through(client, "ann", "guess", forwarded_for, proxy).status_code == 200
+    assert AccessAttempt.objects.get().ip_address == client_address

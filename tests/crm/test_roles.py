@@ -11,6 +11,7 @@ CAN = {
     "Admin": {
         "contacts.view_contact", "broadcasts.view_broadcast", "contacts.add_contact",
         "contacts.change_contact", "contacts.change_subscription", "contacts.import_contacts",
+        "contacts.view_bulkjob",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",

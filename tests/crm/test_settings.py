@@ -83,3 +83,29 @@ def test_the_resubscribe_digit_is_one_key_other_than_the_unsubscribe_digit(digit
     result = manage("check", RESUBSCRIBE_DIGIT=digit)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_negative_proxy_count_is_refused():
+    result = manage("check", TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT=-1: use 0 or more" in result.stderr
+
+
+def test_an_smtp_server_from_the_environment_is_the_mailer_and_passes_check_deploy():
+    email = {"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "587", "EMAIL_USE_TLS": "1",
+             "EMAIL_HOST_USER": "crm", "EMAIL_HOST_PASSWORD": "secret"}  # fmt: skip
+    code = "from django.conf import settings; print(settings.MAILERS['default'])"
+    shown = manage("shell", "--no-imports", "-c", code, **PRODUCTION, **email)
+    assert shown.returncode == 0, shown.stderr
+    assert "'host': 'smtp.example.com'" in shown.stdout and "'port': 587" in shown.stdout
+    assert "'use_tls': True" in shown.stdout and "'username': 'crm'" in shown.stdout
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **email)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_the_console_mailer_and_both_kinds_of_tls_are_refused():
+    result = manage("check", "--deploy", **PRODUCTION, EMAIL_BACKEND="console")
+    assert result.returncode != 0 and "mail.E001" in result.stderr
+    result = manage("check", EMAIL_HOST="smtp.example.com", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
+    assert result.returncode != 0
+    assert "Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both" in result.stderr

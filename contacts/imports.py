@@ -22,6 +22,7 @@ never lifts a hard opt-out: such rows are applied otherwise and reported.
 import codecs
 import csv
 import io
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -163,36 +164,60 @@ class _StoredFile(io.RawIOBase):
         return size
 
 
+class _TakenOver(Exception):
+    """Another run of the check took the import over (a worker restarted)."""
+
+
 def check(contact_import: ContactImport) -> None:
-    """Read and check every row of a stored file, and keep the result on the import."""
-    ImportRow.objects.filter(contact_import=contact_import).delete()  # a check run again
-    ImportProblem.objects.filter(contact_import=contact_import).delete()
-    try:
-        _check_rows(contact_import)
-    except ImportFileError as error:
+    """Read and check every row of a stored file, and keep the result on the import. A check
+    run again (by `resume`) takes over from one that may still run: that one stops."""
+    with transaction.atomic():
+        contact_import.checker = uuid.uuid4()
+        claimed = ContactImport.objects.filter(
+            pk=contact_import.pk, status=ContactImport.Status.CHECKING
+        ).update(checker=contact_import.checker, rows_read=0)
+        if not claimed:
+            return
         ImportRow.objects.filter(contact_import=contact_import).delete()
         ImportProblem.objects.filter(contact_import=contact_import).delete()
-        contact_import.status = ContactImport.Status.UNREADABLE
-        contact_import.error = str(error)
+    contact_import.rows_read = 0
+    try:
+        _check_rows(contact_import)
+    except _TakenOver:
+        return
+    except ImportFileError as error:
+        _finish_check(contact_import, error=str(error))
+    else:
+        _finish_check(contact_import)
+
+
+@transaction.atomic
+def _finish_check(contact_import: ContactImport, *, error: str = "") -> None:
+    this_check = ContactImport.objects.filter(pk=contact_import.pk, checker=contact_import.checker)
+    if not this_check.select_for_update().exists():
+        return
+    rows = ImportRow.objects.filter(contact_import=contact_import)
+    problems = ImportProblem.objects.filter(contact_import=contact_import)
+    if error:
+        rows.delete()
+        problems.delete()
+        status = ContactImport.Status.UNREADABLE
     else:
         if connection.vendor == "postgresql":
             # Statistics of the rows just written, so that applying them is planned as
             # index lookups of a few rows rather than scans (bench/NOTES.md).
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE contacts_importrow")
-        _refuse_duplicates(contact_import)
-        problems = ImportProblem.objects.filter(contact_import=contact_import)
+        duplicates = _refuse_duplicates(contact_import)
+        contact_import.rows_ready = rows.count() - duplicates
         contact_import.problem_count = problems.count()
-        contact_import.rows_ready = (
-            ImportRow.objects.filter(contact_import=contact_import).count()
-            - problems.filter(column="phone", reason__startswith="The same contact").count()
-        )
         if contact_import.problem_count:
-            contact_import.status = ContactImport.Status.PROBLEMS
-            ImportRow.objects.filter(contact_import=contact_import).delete()  # never applied
+            status = ContactImport.Status.PROBLEMS
+            rows.delete()  # never applied
         else:
-            contact_import.status = ContactImport.Status.READY
+            status = ContactImport.Status.READY
     ImportChunk.objects.filter(contact_import=contact_import).delete()
+    contact_import.status, contact_import.error = status, error
     contact_import.save()
 
 
@@ -237,8 +262,14 @@ def _cell(value: str) -> str:
 ROW_COLUMNS = ("number", "name", "name_key", "phone", "email", "tags", "status", "sms", "calls")
 
 
+@transaction.atomic
 def _keep(contact_import: ContactImport, rows: list[tuple], problems: list[ImportProblem]) -> None:
-    """Write checked rows and problems, and how far the check came."""
+    """Write checked rows and problems, and how far the check came, unless another check
+    took the import over."""
+    if not ContactImport.objects.filter(
+        pk=contact_import.pk, checker=contact_import.checker
+    ).update(rows_read=contact_import.rows_read):
+        raise _TakenOver
     columns = ", ".join(("contact_import_id", *ROW_COLUMNS))
     rows = [(contact_import.pk, *row) for row in rows]
     with connection.cursor() as cursor:
@@ -255,7 +286,6 @@ def _keep(contact_import: ContactImport, rows: list[tuple], problems: list[Impor
     for problem in problems:
         problem.contact_import = contact_import
     ImportProblem.objects.bulk_create(problems)
-    ContactImport.objects.filter(pk=contact_import.pk).update(rows_read=contact_import.rows_read)
 
 
 def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> tuple | None:
@@ -321,7 +351,7 @@ def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> tuple
     )
 
 
-def _refuse_duplicates(contact_import: ContactImport) -> None:
+def _refuse_duplicates(contact_import: ContactImport) -> int:
     """A row of the same contact (number and name, ignoring case) as an earlier row is a
     problem: which of the two should win is the user's call."""
     with connection.cursor() as cursor:
@@ -339,6 +369,7 @@ def _refuse_duplicates(contact_import: ContactImport) -> None:
             """,
             [contact_import.pk],
         )
+        return cursor.rowcount
 
 
 def start_applying(contact_import: ContactImport) -> bool:
@@ -349,6 +380,21 @@ def start_applying(contact_import: ContactImport) -> bool:
     ).update(status=ContactImport.Status.APPLYING, error="")
     contact_import.refresh_from_db()
     return bool(claimed)
+
+
+def resume() -> int:
+    """Queue again the imports that were being checked or applied when the workers stopped:
+    a check starts again, applying goes on from its last batch. Returns how many."""
+    from contacts.tasks import apply_import, check_import
+
+    working = ContactImport.objects.filter(
+        status__in=[ContactImport.Status.CHECKING, ContactImport.Status.APPLYING]
+    )
+    pending = list(working.values_list("pk", "status"))
+    for pk, status in pending:
+        task = check_import if status == ContactImport.Status.CHECKING else apply_import
+        task.enqueue(pk)
+    return len(pending)
 
 
 def why_not_applied(contact_import: ContactImport) -> str:

@@ -640,6 +640,8 @@ class ContactImport(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.CHECKING)
     error = models.TextField(blank=True, help_text="Why the file cannot be read, or applied.")
+    # The run of the check that may write its rows: a check run again takes over.
+    checker = models.UUIDField(null=True, blank=True)
     ignored_columns = models.JSONField(default=list, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
     rows_ready = models.PositiveIntegerField(default=0)

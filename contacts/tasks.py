@@ -11,9 +11,7 @@ def run_bulk_job(job_id: int) -> None:
 
 @task
 def check_import(import_id: int) -> None:
-    contact_import = ContactImport.objects.get(pk=import_id)
-    if contact_import.status == ContactImport.Status.CHECKING:
-        imports.check(contact_import)
+    imports.check(ContactImport.objects.get(pk=import_id))
 
 
 @task

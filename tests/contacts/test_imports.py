@@ -200,6 +200,44 @@ def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(db, mo
     assert sorted(Contact.objects.values_list("name", flat=True)) == ["A", "B"]
 
 
+def test_a_check_run_again_takes_over_from_the_one_still_running(db, monkeypatch):
+    """A worker restarted mid-check runs it again (`resume`): the first run stops at its next
+    write, and the file is checked once, whole."""
+    monkeypatch.setattr(imports, "BATCH", 2)
+    lines = [f"P{i},+1415555{i:04d}" for i in range(100, 110)]
+    contact_import = imports.store(
+        File(io.BytesIO(csv_bytes("name,phone", *lines)), name="x.csv"), by_user=None
+    )
+    original, calls = imports._check, []
+
+    def check_again_at_row_5(number, cells, found):
+        calls.append(number)
+        if calls.count(5) == 1 and number == 5:
+            imports.check(ContactImport.objects.get(pk=contact_import.pk))
+        return original(number, cells, found)
+
+    monkeypatch.setattr(imports, "_check", check_again_at_row_5)
+    imports.check(contact_import)
+    contact_import.refresh_from_db()
+    assert calls.count(5) == 2  # the second run read the whole file
+    assert (contact_import.status, contact_import.rows_ready) == ("ready", 10)
+    assert contact_import.importrow_set.count() == 10
+
+
+def test_the_worker_resumes_the_imports_it_was_working_on(db, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    checking = imports.store(
+        File(io.BytesIO(csv_bytes("name,phone", "A,+14155550101")), name="c.csv"), by_user=None
+    )
+    applying = checked(csv_bytes("name,phone", "B,+14155550102"))
+    assert imports.start_applying(applying)
+    assert imports.resume() == 2
+    checking.refresh_from_db()
+    applying.refresh_from_db()
+    assert (checking.status, applying.status) == ("ready", "done")
+    assert list(Contact.objects.values_list("name", flat=True)) == ["B"]
+
+
 def test_an_import_is_applied_once_however_often_it_is_claimed(db):
     contact_import = checked(csv_bytes("name,phone", "A,+14155550101"))
     assert imports.start_applying(contact_import)

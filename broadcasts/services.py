@@ -124,11 +124,15 @@ def _duplicates(valid: ContactQuerySet) -> int:
 
 @transaction.atomic
 def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
-    """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time."""
+    """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time.
+
+    A draft only: of launches pressed at once, the first has the broadcast locked, and the
+    others find it scheduled or sending (`NotEditable`).
+    """
     from broadcasts.tasks import start_scheduled
 
     broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-    if not broadcast.is_editable:
+    if broadcast.status != Broadcast.Status.DRAFT:
         raise NotEditable(f"“{broadcast}” was launched already.")
     broadcast.launched_by = by_user
     if broadcast.send_at and broadcast.send_at > timezone.now():
@@ -138,6 +142,24 @@ def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
         return
     broadcast.save(update_fields=["launched_by"])
     start(broadcast)
+
+
+# What the launch, the sending and a cancellation set; an edit leaves them as they are.
+LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at"}
+
+
+@transaction.atomic
+def edit(*, broadcast: Broadcast) -> None:
+    """Save the changes to a broadcast that was not launched, as the form left it.
+
+    Checked and saved under the broadcast's lock: a copy read before a launch, saved over
+    it, would make a sending broadcast a draft again.
+    """
+    current = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if not current.is_editable:
+        raise NotEditable(f"“{current}” was launched already.")
+    fields = [f.name for f in Broadcast._meta.concrete_fields if f.name not in LAUNCH_FIELDS]
+    broadcast.save(update_fields=fields)
 
 
 def start(broadcast: Broadcast) -> int:

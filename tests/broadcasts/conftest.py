@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from messaging.backends import LocmemBackend
 
@@ -31,6 +31,30 @@ def _send_at_once(settings):
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
+def committed(db):
+    """A connection of the test's own, out of the test's transaction: what the test writes
+    is committed, and seen by the connections of its threads. What it wrote is deleted
+    afterwards. (A transactional test's flush cannot empty the ledgers: they refuse
+    TRUNCATE.) PostgreSQL only: on SQLite the test's transaction holds the write lock."""
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.models import Session
+    from django_tasks_db.models import DBTaskResult
+
+    from broadcasts.models import Broadcast, Recipient, SendRate
+    from contacts.models import Contact
+
+    in_transaction = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        yield
+    finally:
+        for model in (Recipient, Broadcast, SendRate, DBTaskResult, Session, Contact, User):
+            model.objects.all().delete()
+        connections[DEFAULT_DB_ALIAS].close()
+        connections[DEFAULT_DB_ALIAS] = in_transaction
 
 
 LAUNCH = """

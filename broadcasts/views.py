@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -47,7 +48,11 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
             services.edit(broadcast=broadcast)
         except services.NotEditable:
             messages.error(request, LAUNCHED_NOT_CHANGED)
-        return redirect("broadcasts:detail", pk=broadcast.pk)
+            return redirect("broadcasts:detail", pk=broadcast.pk)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("broadcasts:detail", pk=broadcast.pk)
     context = {"form": form, "audience": audience, "broadcast": broadcast}
     if audience.is_valid():
         context["audience_count"] = audience.qs.count()
@@ -139,6 +144,8 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("broadcasts.change_broadcast", raise_exception=True)
 def broadcast_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
-    services.unschedule(broadcast=broadcast)
-    messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    if services.unschedule(broadcast=broadcast):
+        messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    else:  # its time came, or someone cancelled or unscheduled it, since the page was read
+        messages.error(request, f"“{broadcast}” is not scheduled: nothing changed.")
     return redirect("broadcasts:detail", pk=pk)

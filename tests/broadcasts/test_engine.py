@@ -208,44 +208,6 @@ def test_cancelling_stops_what_was_not_sent(manager):
     assert services.progress(b).counts["cancelled"] == 3
 
 
-def test_a_scheduled_broadcast_is_queued_for_its_time_and_starts_then(
-    manager, settings, django_capture_on_commit_callbacks
-):
-    from django_tasks_db.models import DBTaskResult
-
-    from broadcasts.tasks import start_scheduled
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    ContactFactory()
-    b = broadcast(send_at=timezone.now() + timedelta(hours=1))
-    services.launch(broadcast=b, by_user=manager)
-    b.refresh_from_db()
-    assert b.status == Broadcast.Status.SCHEDULED
-    queued = DBTaskResult.objects.get()
-    assert (queued.task_path, queued.run_after) == (start_scheduled.module_path, b.send_at)
-    assert not DBTaskResult.objects.ready().exists()  # the worker leaves it until then
-    assert not b.recipients.exists() and not LocmemBackend.outbox
-
-    # An hour later, the worker runs it:
-    Broadcast.objects.filter(pk=b.pk).update(send_at=timezone.now())
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
-        start_scheduled.call(b.pk)
-    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
-    assert len(LocmemBackend.outbox) == 1
-
-
-def test_an_unscheduled_broadcast_does_not_start(manager, django_capture_on_commit_callbacks):
-    from broadcasts.tasks import start_scheduled
-
-    ContactFactory()
-    b = broadcast(send_at=timezone.now() - timedelta(seconds=1), status="scheduled")
-    services.unschedule(broadcast=b)
-    start_scheduled.call(b.pk)
-    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DRAFT
-    assert not b.recipients.exists()
-
-
 def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):
     contact = ContactFactory()
     StandIn.answers = ["opted_out"]

@@ -10,7 +10,7 @@ one that opted out since the launch is skipped.
 
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -106,7 +106,23 @@ class Interrupted(Exception):
         self.recipients, self.done = recipients, done
 
 
-def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
+class Clock:
+    """The time the rate limit reads and the way it waits: the system's. A test passes a
+    clock it controls, and checks the spacing without depending on the machine's speed."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+SYSTEM_CLOCK = Clock()
+
+
+def send_batch(
+    broadcast: Broadcast, recipients: list[Recipient], *, clock: Clock = SYSTEM_CLOCK
+) -> None:
     """Hand claimed recipients' messages to the provider, and record what came of each.
 
     Eligibility is checked once more under the numbers' locks, which an opt-out of a number
@@ -117,18 +133,19 @@ def send_batch(broadcast: Broadcast, recipients: list[Recipient]) -> None:
         return
     done: list[Recipient] = []
     try:
-        first_slot, interval = reserve_slots(len(recipients))
+        first_slot, interval = reserve_slots(len(recipients), now=clock.now())
         # Our turn comes after other workers' batches: wait for it holding no lock, so that
         # a STOP for one of these numbers meanwhile is seen by the check below.
-        _sleep_until(first_slot)
+        _sleep_until(first_slot, clock)
         with transaction.atomic():
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             eligible = _eligible(broadcast, recipients)
             _skip([r for r in recipients if r.pk not in eligible], "Not eligible at its turn.")
             backend = get_backend()
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
-                _sleep_until(first_slot + position * interval)
-                for field, value in _hand_over(broadcast, recipient, backend).items():
+                _sleep_until(first_slot + position * interval, clock)
+                outcome = _hand_over(broadcast, recipient, backend, clock)
+                for field, value in outcome.items():
                     setattr(recipient, field, value)
                 done.append(recipient)
             _record(done)
@@ -195,8 +212,12 @@ def _record(recipients: list[Recipient]) -> None:
         )
 
 
-def _hand_over(broadcast: Broadcast, recipient: Recipient, backend: BaseBackend) -> dict:
-    outcome = {"status": Recipient.Status.SENT, "sent_at": timezone.now()}
+def _hand_over(
+    broadcast: Broadcast, recipient: Recipient, backend: BaseBackend, clock: Clock
+) -> dict:
+    # On the clock that spaced the messages: sent_at shows the spacing.
+    sent_at = datetime.fromtimestamp(clock.now(), UTC)
+    outcome = {"status": Recipient.Status.SENT, "sent_at": sent_at}
     try:
         if broadcast.channel == Channel.SMS:
             outcome["sid"] = backend.send_sms(to=recipient.phone, body=broadcast.sms_text)
@@ -221,23 +242,25 @@ def _hand_over(broadcast: Broadcast, recipient: Recipient, backend: BaseBackend)
     return outcome
 
 
-def reserve_slots(count: int) -> tuple[float, float]:
+def reserve_slots(count: int, *, now: float) -> tuple[float, float]:
     """Reserve `count` consecutive sending slots, shared by all workers (BROADCAST_RATE a
-    second); return the first slot's time (time.time()) and the interval between slots."""
+    second), from `now` or after the slots reserved already; return the first slot's time
+    (a timestamp) and the interval between slots."""
     interval = 1 / settings.BROADCAST_RATE
+    moment = datetime.fromtimestamp(now, UTC)
     with transaction.atomic():
-        slot, _ = SendRate.objects.select_for_update().get_or_create(pk=1)
-        now = timezone.now()
-        start = max(slot.next_at, now)
+        rate = SendRate.objects.select_for_update()
+        slot, _ = rate.get_or_create(pk=1, defaults={"next_at": moment})
+        start = max(slot.next_at, moment)
         slot.next_at = start + timedelta(seconds=interval * count)
         slot.save(update_fields=["next_at"])
     return start.timestamp(), interval
 
 
-def _sleep_until(moment: float) -> None:
-    delay = moment - time.time()
+def _sleep_until(moment: float, clock: Clock) -> None:
+    delay = moment - clock.now()
     if delay > 0:
-        time.sleep(delay)
+        clock.sleep(delay)
 
 
 def reap(broadcast: Broadcast, *, older_than: timedelta | None = None) -> int:
@@ -249,7 +272,7 @@ def reap(broadcast: Broadcast, *, older_than: timedelta | None = None) -> int:
     ).update(status=Recipient.Status.UNKNOWN, error="The worker stopped while sending.")
 
 
-def run(broadcast_id: int) -> None:
+def run(broadcast_id: int, *, clock: Clock = SYSTEM_CLOCK) -> None:
     """Send until every recipient is settled, then mark the broadcast done.
 
     A database that goes away meanwhile (a restart, a fail-over) is waited for; the batch it
@@ -257,7 +280,7 @@ def run(broadcast_id: int) -> None:
     """
     while True:
         try:
-            return _send_all(broadcast_id)
+            return _send_all(broadcast_id, clock)
         except Interrupted as interruption:
             logger.warning("Broadcast %s: the database went away (%s)", broadcast_id,
                            interruption)  # fmt: skip
@@ -268,7 +291,7 @@ def run(broadcast_id: int) -> None:
             wait_for_database()
 
 
-def _send_all(broadcast_id: int) -> None:
+def _send_all(broadcast_id: int, clock: Clock) -> None:
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     reap(broadcast)
     claimed_up_to = 0
@@ -277,7 +300,7 @@ def _send_all(broadcast_id: int) -> None:
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled, or done by another worker
         claimed = claim(broadcast, after=claimed_up_to)
-        send_batch(broadcast, claimed)
+        send_batch(broadcast, claimed, clock=clock)
         if claimed:
             claimed_up_to = claimed[-1].pk
             continue

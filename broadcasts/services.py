@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
@@ -124,20 +124,77 @@ def _duplicates(valid: ContactQuerySet) -> int:
 
 @transaction.atomic
 def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
-    """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time."""
-    from broadcasts.tasks import start_scheduled
+    """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time.
 
+    A draft only: of launches pressed at once, the first has the broadcast locked, and the
+    others find it scheduled or sending (`NotEditable`).
+    """
     broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-    if not broadcast.is_editable:
+    if broadcast.status != Broadcast.Status.DRAFT:
         raise NotEditable(f"“{broadcast}” was launched already.")
     broadcast.launched_by = by_user
     if broadcast.send_at and broadcast.send_at > timezone.now():
         broadcast.status = Broadcast.Status.SCHEDULED
         broadcast.save(update_fields=["status", "launched_by"])
-        start_scheduled.using(run_after=broadcast.send_at).enqueue(broadcast.pk)
+        _queue_start(broadcast)
         return
     broadcast.save(update_fields=["launched_by"])
     start(broadcast)
+
+
+# What the launch, the sending and a cancellation set; an edit leaves them as they are.
+LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at"}
+
+
+@transaction.atomic
+def edit(*, broadcast: Broadcast) -> None:
+    """Save the changes to a broadcast that was not launched, as the form left it.
+
+    Checked and saved under the broadcast's lock: a copy read before a launch, saved over
+    it, would make a sending broadcast a draft again. A scheduled broadcast needs a time to
+    come; a new one queues its start.
+    """
+    current = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if not current.is_editable:
+        raise NotEditable(f"“{current}” was launched already.")
+    scheduled = current.status == Broadcast.Status.SCHEDULED
+    if scheduled and not (broadcast.send_at and broadcast.send_at > timezone.now()):
+        raise ValidationError(
+            {"send_at": "A scheduled broadcast needs a time to come. To send it now, "
+                        "unschedule it, then launch it."}
+        )  # fmt: skip
+    fields = [f.name for f in Broadcast._meta.concrete_fields if f.name not in LAUNCH_FIELDS]
+    broadcast.save(update_fields=fields)
+    if scheduled and broadcast.send_at != current.send_at:
+        _queue_start(broadcast)
+
+
+def _queue_start(broadcast: Broadcast) -> None:
+    """Queue the start of a scheduled broadcast for its send time.
+
+    Every time set queues one: the task queued for a time since moved finds the broadcast
+    not due yet and does nothing, and the one for the time set last starts it.
+    """
+    from broadcasts.tasks import start_scheduled
+
+    start_scheduled.using(run_after=broadcast.send_at).enqueue(broadcast.pk)
+
+
+@transaction.atomic
+def start_due(*, broadcast_id: int) -> bool:
+    """Start a scheduled broadcast whose time has come; False if it is not due, or was
+    unscheduled, cancelled or started since.
+
+    Claimed with a compare-and-set on its status, so that of two tasks due at once (one
+    per time it was scheduled for) only one starts it: the other waits for the first's
+    lock, then finds it sending.
+    """
+    claimed = Broadcast.objects.filter(
+        pk=broadcast_id, status=Broadcast.Status.SCHEDULED, send_at__lte=timezone.now()
+    ).update(status=Broadcast.Status.SENDING)
+    if claimed:
+        start(Broadcast.objects.get(pk=broadcast_id))
+    return bool(claimed)
 
 
 def start(broadcast: Broadcast) -> int:
@@ -200,10 +257,12 @@ def cancel(*, broadcast: Broadcast) -> int:
 
 
 @transaction.atomic
-def unschedule(*, broadcast: Broadcast) -> None:
-    Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SCHEDULED).update(
-        status=Broadcast.Status.DRAFT
-    )
+def unschedule(*, broadcast: Broadcast) -> bool:
+    """Make a scheduled broadcast a draft again; False if it is not scheduled (any more)."""
+    unscheduled = Broadcast.objects.filter(
+        pk=broadcast.pk, status=Broadcast.Status.SCHEDULED
+    ).update(status=Broadcast.Status.DRAFT)
+    return bool(unscheduled)
 
 
 @dataclass

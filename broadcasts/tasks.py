@@ -1,8 +1,6 @@
 from django.tasks import task
-from django.utils import timezone
 
 from broadcasts import sending, services
-from broadcasts.models import Broadcast
 
 
 @task
@@ -12,9 +10,7 @@ def send_broadcast(broadcast_id: int) -> None:
 
 @task
 def start_scheduled(broadcast_id: int) -> None:
-    """Start a scheduled broadcast, unless it was unscheduled, cancelled or moved since."""
-    broadcast = Broadcast.objects.filter(
-        pk=broadcast_id, status=Broadcast.Status.SCHEDULED, send_at__lte=timezone.now()
-    ).first()
-    if broadcast:
-        services.start(broadcast)
+    """Start a scheduled broadcast at its time. Every time set queues this task: one queued
+    for a time since moved, or for a broadcast unscheduled, cancelled or started, does
+    nothing."""
+    services.start_due(broadcast_id=broadcast_id)

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +25,10 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
     return render(request, "broadcasts/broadcast_list.html", {"broadcasts": broadcasts})
 
 
+LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."
+LAUNCHED_ALREADY = "This broadcast was launched already."
+
+
 def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
     form = BroadcastForm(request.POST or None, instance=broadcast)
     if request.method == "POST":
@@ -37,8 +42,17 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
         broadcast.audience = audience_query(audience)
         if not broadcast.pk:
             broadcast.created_by = request.user
-        broadcast.save()
-        return redirect("broadcasts:detail", pk=broadcast.pk)
+            broadcast.save()
+            return redirect("broadcasts:detail", pk=broadcast.pk)
+        try:
+            services.edit(broadcast=broadcast)
+        except services.NotEditable:
+            messages.error(request, LAUNCHED_NOT_CHANGED)
+            return redirect("broadcasts:detail", pk=broadcast.pk)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("broadcasts:detail", pk=broadcast.pk)
     context = {"form": form, "audience": audience, "broadcast": broadcast}
     if audience.is_valid():
         context["audience_count"] = audience.qs.count()
@@ -54,7 +68,7 @@ def broadcast_new(request: HttpRequest) -> HttpResponse:
 def broadcast_edit(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
     if not broadcast.is_editable:
-        messages.error(request, "A launched broadcast cannot be changed.")
+        messages.error(request, LAUNCHED_NOT_CHANGED)
         return redirect("broadcasts:detail", pk=pk)
     return _edit(request, broadcast)
 
@@ -95,11 +109,15 @@ def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: confirm, with the number it will reach. POST: launch."""
     broadcast = get_object_or_404(Broadcast, pk=pk)
-    if not broadcast.is_editable or broadcast.status == Broadcast.Status.SCHEDULED:
-        messages.error(request, "This broadcast was launched already.")
+    if broadcast.status != Broadcast.Status.DRAFT:
+        messages.error(request, LAUNCHED_ALREADY)
         return redirect("broadcasts:detail", pk=pk)
     if request.method == "POST":
-        services.launch(broadcast=broadcast, by_user=request.user)
+        try:
+            services.launch(broadcast=broadcast, by_user=request.user)
+        except services.NotEditable:  # by someone else, since this page read it
+            messages.error(request, LAUNCHED_ALREADY)
+            return redirect("broadcasts:detail", pk=pk)
         broadcast.refresh_from_db()
         if broadcast.status == Broadcast.Status.SCHEDULED:
             when = broadcast.send_at.strftime("%d %b %Y %H:%M")
@@ -126,6 +144,8 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("broadcasts.change_broadcast", raise_exception=True)
 def broadcast_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
-    services.unschedule(broadcast=broadcast)
-    messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    if services.unschedule(broadcast=broadcast):
+        messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    else:  # its time came, or someone cancelled or unscheduled it, since the page was read
+        messages.error(request, f"“{broadcast}” is not scheduled: nothing changed.")
     return redirect("broadcasts:detail", pk=pk)

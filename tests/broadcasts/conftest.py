@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from messaging.backends import LocmemBackend
 
@@ -31,6 +31,30 @@ def _send_at_once(settings):
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
+def committed(db):
+    """A connection of the test's own, out of the test's transaction: what the test writes
+    is committed, and seen by the connections of its threads. What it wrote is deleted
+    afterwards. (A transactional test's flush cannot empty the ledgers: they refuse
+    TRUNCATE.) PostgreSQL only: on SQLite the test's transaction holds the write lock."""
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.models import Session
+    from django_tasks_db.models import DBTaskResult
+
+    from broadcasts.models import Broadcast, Recipient, SendRate
+    from contacts.models import Contact
+
+    in_transaction = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        yield
+    finally:
+        for model in (Recipient, Broadcast, SendRate, DBTaskResult, Session, Contact, User):
+            model.objects.all().delete()
+        connections[DEFAULT_DB_ALIAS].close()
+        connections[DEFAULT_DB_ALIAS] = in_transaction
 
 
 LAUNCH = """
@@ -109,22 +133,57 @@ def launch(env) -> int:
 
 class Provider(BaseHTTPRequestHandler):
     """Twilio's message API as workers in other processes reach it: it accepts every message
-    and notes the number and the moment it arrived."""
+    and notes the number and the moment it arrived.
+
+    While `gate` is closed (`hold_hand_overs`) it keeps each message unanswered, its number
+    in `held`: the worker that sent it is in the middle of a hand-over, for as long as the
+    test needs, whatever the machine's speed.
+    """
 
     received: list[tuple[str, float]] = []
+    held: list[str] = []
+    gate = threading.Event()
 
     def do_POST(self):
         fields = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        Provider.received.append((fields["To"][0], time.time()))
+        phone = fields["To"][0]
+        Provider.received.append((phone, time.time()))
+        if not Provider.gate.is_set():
+            Provider.held.append(phone)
+            Provider.gate.wait()
         body = json.dumps({"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:  # the worker was killed while its message was held
+            pass
 
     def log_message(self, *args):
         pass
+
+
+def wait_until(condition, what: str) -> None:
+    """Until `condition()` is true. The deadline only ends a broken test: a slow machine meets
+    the condition later, not never."""
+    deadline = time.monotonic() + 180
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.02)
+
+
+def hold_hand_overs(count: int = 1) -> list[str]:
+    """Close the provider's gate, and wait until `count` messages are held; their numbers."""
+    Provider.gate.clear()
+    wait_until(lambda: len(Provider.held) >= count, f"{count} messages handed over")
+    return list(Provider.held)
+
+
+def release_hand_overs() -> None:
+    Provider.held = []
+    Provider.gate.set()
 
 
 @pytest.fixture
@@ -133,11 +192,16 @@ def provider() -> dict[str, str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Provider.received = []
+    release_hand_overs()
     yield {
         "MESSAGING_BACKEND": "twilio",
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{server.server_port}",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "fault-test-token",
         "TWILIO_FROM_NUMBER": "+14155559999",
+        # A message held at the provider, or a busy test process, is no time-out: only a
+        # worker's death makes a hand-over unknown here.
+        "TWILIO_TIMEOUT": "600",
     }
+    release_hand_overs()
     server.shutdown()

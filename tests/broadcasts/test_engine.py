@@ -208,44 +208,6 @@ def test_cancelling_stops_what_was_not_sent(manager):
     assert services.progress(b).counts["cancelled"] == 3
 
 
-def test_a_scheduled_broadcast_is_queued_for_its_time_and_starts_then(
-    manager, settings, django_capture_on_commit_callbacks
-):
-    from django_tasks_db.models import DBTaskResult
-
-    from broadcasts.tasks import start_scheduled
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    ContactFactory()
-    b = broadcast(send_at=timezone.now() + timedelta(hours=1))
-    services.launch(broadcast=b, by_user=manager)
-    b.refresh_from_db()
-    assert b.status == Broadcast.Status.SCHEDULED
-    queued = DBTaskResult.objects.get()
-    assert (queued.task_path, queued.run_after) == (start_scheduled.module_path, b.send_at)
-    assert not DBTaskResult.objects.ready().exists()  # the worker leaves it until then
-    assert not b.recipients.exists() and not LocmemBackend.outbox
-
-    # An hour later, the worker runs it:
-    Broadcast.objects.filter(pk=b.pk).update(send_at=timezone.now())
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
-        start_scheduled.call(b.pk)
-    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
-    assert len(LocmemBackend.outbox) == 1
-
-
-def test_an_unscheduled_broadcast_does_not_start(manager, django_capture_on_commit_callbacks):
-    from broadcasts.tasks import start_scheduled
-
-    ContactFactory()
-    b = broadcast(send_at=timezone.now() - timedelta(seconds=1), status="scheduled")
-    services.unschedule(broadcast=b)
-    start_scheduled.call(b.pk)
-    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DRAFT
-    assert not b.recipients.exists()
-
-
 def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):
     contact = ContactFactory()
     StandIn.answers = ["opted_out"]
@@ -293,18 +255,66 @@ def test_a_server_error_is_never_retried(manager, twilio):
     assert len(StandIn.requests) == 1
 
 
+class ControlledClock(sending.Clock):
+    """Time that passes only when sending waits, by as long as it asks: the spacing it
+    checks is the limiter's, whatever the machine's speed."""
+
+    def __init__(self, start: float):
+        self.moment, self.waits = start, []
+
+    def now(self) -> float:
+        return self.moment
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.moment += seconds
+
+
+def seconds_after(start: float, moments) -> list[float]:
+    return [round(moment.timestamp() - start, 6) for moment in moments]
+
+
 def test_the_rate_limit_spaces_the_messages(manager, settings):
     settings.BROADCAST_RATE = 20
     ContactFactory.create_batch(5)
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
-    started = timezone.now()
-    sending.run(b.pk)
-    times = sorted(b.recipients.values_list("sent_at", flat=True))
-    # Five messages at 20 a second take at least four intervals of 50 ms from the start. (From
-    # the first message instead, a busy machine that hands the first over late fails it.)
-    assert len(times) == 5
-    assert (times[-1] - started).total_seconds() >= 4 * 0.05
+    start = timezone.now().timestamp()
+    clock = ControlledClock(start)
+    sending.run(b.pk, clock=clock)
+    times = b.recipients.order_by("sent_at").values_list("sent_at", flat=True)
+    assert seconds_after(start, times) == [0, 0.05, 0.1, 0.15, 0.2]  # at once, then every 50 ms
+    assert sum(clock.waits) == pytest.approx(0.2, abs=1e-6)  # waits for each slot, no longer
+
+
+def test_a_batch_waits_for_the_slots_other_workers_reserved(manager, settings):
+    settings.BROADCAST_RATE = 20
+    ContactFactory.create_batch(2)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    start = timezone.now().timestamp()
+    sending.reserve_slots(20, now=start)  # another worker's next second of messages
+    clock = ControlledClock(start)
+    sending.send_batch(b, sending.claim(b), clock=clock)
+    times = b.recipients.order_by("sent_at").values_list("sent_at", flat=True)
+    assert seconds_after(start, times) == [1, 1.05]
+    assert sum(clock.waits) == pytest.approx(1.05, abs=1e-6)
+
+
+def test_slots_are_shared_and_a_pause_saves_up_no_burst(db, settings):
+    settings.BROADCAST_RATE = 10
+    start = timezone.now().timestamp()
+
+    def reserve(count: int, *, after: float) -> tuple[float, float]:
+        first, interval = sending.reserve_slots(count, now=start + after)
+        return round(first - start, 6), interval
+
+    assert reserve(3, after=0) == (0, 0.1)
+    # A second worker at the same moment: its slots come after the first's.
+    assert reserve(2, after=0) == (0.3, 0.1)
+    # After a quiet minute: from now on, one every 100 ms, not the slots left unused.
+    assert reserve(1, after=60) == (60, 0.1)
+    assert reserve(1, after=60) == (60.1, 0.1)
 
 
 def test_an_audience_whose_tag_was_deleted_reaches_nobody(

@@ -18,7 +18,16 @@ from urllib.request import Request, urlopen
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.broadcasts.conftest import ROOT, Provider, launch, query, start_workers
+from tests.broadcasts.conftest import (
+    ROOT,
+    Provider,
+    hold_hand_overs,
+    launch,
+    query,
+    release_hand_overs,
+    start_workers,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -54,24 +63,30 @@ def test_twenty_kills_at_random_points_lose_nothing_and_send_nothing_twice(
                             "BROADCAST_SEND_TIMEOUT": "1"}  # fmt: skip
     recipients = launch(env)
     rng = random.Random(2026)
-    kills = 0
-    while kills < 20:
+    held_at_kill = []
+    for kill in range(20):
         [worker] = start_workers(env, 1)
-        # A worker takes about a second to start: some die starting, most while sending.
-        time.sleep(rng.uniform(0.5, 2.5))
+        if kill % 2:
+            # At a random moment: starting, claiming, waiting for its turn or sending.
+            time.sleep(rng.uniform(0.5, 2.5))
+        else:
+            # In the middle of a hand-over: the provider has the message and not answered.
+            held_at_kill += hold_hand_overs()
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        kills += 1
-    received_while_killing = len(Provider.received)
+        release_hand_overs()
+    print(f"{len(Provider.received)} of {recipients} received while killing")
     # A restarted worker resumes the broadcast by itself, and finishes it.
     [worker] = start_workers(env, 1, "--batch")
     assert worker.wait(timeout=300) == 0
 
     numbers = assert_each_number_received_at_most_once_and_as_recorded(dsn)
     assert sum(len(phones) for phones in numbers.values()) == recipients  # none lost
-    # The kills fell while sending, and left at most one batch each unknown.
-    assert 0 < received_while_killing < recipients
-    assert 0 < len(numbers.get("unknown", ())) <= kills * 30
+    print({status: len(phones) for status, phones in numbers.items()})
+    # A message the provider had when its worker died may have been sent: unknown, never
+    # sent again. A kill leaves at most its batch unknown.
+    assert set(held_at_kill) <= numbers["unknown"]
+    assert len(numbers["unknown"]) <= 20 * 30
 
 
 def test_a_postgresql_restart_mid_send_is_waited_out(worker_database, provider, django_db_blocker):
@@ -85,12 +100,11 @@ def test_a_postgresql_restart_mid_send_is_waited_out(worker_database, provider, 
     env = env | provider | {"BROADCAST_RATE": "300", "BROADCAST_WORKERS": "2"}
     recipients = launch(env)
     workers = start_workers(env, 2, "--batch")
-    deadline = time.monotonic() + 60
-    while len(Provider.received) < 300:
-        assert time.monotonic() < deadline, "nothing was sent"
-        time.sleep(0.05)
+    wait_until(lambda: len(Provider.received) >= 300, "300 messages sent")
+    # Mid-send: both workers are handing a message over when the server goes.
+    hold_hand_overs(2)
     subprocess.run(restart, shell=True, check=True, capture_output=True)
-    received_at_restart = len(Provider.received)
+    release_hand_overs()
     for worker in workers:
         assert worker.wait(timeout=300) == 0, "a worker did not outlive the restart"
     with django_db_blocker.unblock():
@@ -99,7 +113,6 @@ def test_a_postgresql_restart_mid_send_is_waited_out(worker_database, provider, 
         connection.close()  # this process's connection died with the server
 
     numbers = assert_each_number_received_at_most_once_and_as_recorded(dsn)
-    assert received_at_restart < recipients  # the restart fell mid-send
     # Settled from what the workers knew: handed over is sent, the rest was sent afterwards.
     assert len(numbers["sent"]) == recipients
 
@@ -122,8 +135,7 @@ def test_once_a_stop_has_committed_no_message_reaches_that_number(worker_databas
     url, server = serve_webhooks(env)
     try:
         workers = start_workers(env, 2, "--batch")
-        while not Provider.received:
-            time.sleep(0.01)
+        wait_until(lambda: Provider.received, "a message sent")
         stopped_at = send_stops(url, schedule)
         for worker in workers:
             assert worker.wait(timeout=300) == 0
@@ -135,11 +147,10 @@ def test_once_a_stop_has_committed_no_message_reaches_that_number(worker_databas
     late = [phone for phone in schedule if received_at.get(phone, 0) > stopped_at[phone]]
     assert late == [], "a message reached a number after its STOP had committed"
     numbers = assert_each_number_received_at_most_once_and_as_recorded(dsn)
-    # Both sides of the races happened: numbers sent before their STOP, and numbers skipped
-    # because of it. How many of each depends on the machine's speed (90 skipped of the
-    # thousand with every core busy): a few of each is what the test needs.
-    assert len(set(schedule) & set(received_at)) > 20
-    assert len(set(schedule) & numbers.get("skipped", set())) > 20
+    # How the races fell depends on the machine's speed, not on correctness: reported only.
+    mix = {"sent before their STOP": len(set(schedule) & set(received_at)),
+           "skipped for it": len(set(schedule) & numbers.get("skipped", set()))}  # fmt: skip
+    print(f"Of {len(schedule)} numbers stopped while sending: {mix}")
 
 
 def serve_webhooks(env: dict) -> tuple[str, subprocess.Popen]:

@@ -1,3 +1,5 @@
+import base64
+import json
 import re
 
 import pytest
@@ -298,6 +300,72 @@ def test_a_broken_page_link_shows_the_first_page_with_a_message(client, staff_us
         assert response.status_code == 200
         assert "Here is the first page" in response.content.decode()
         assert names(response) == ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]
+
+
+def key(*values) -> str:
+    """A page link's keys as Next and Previous write them, whatever the values."""
+    return encoded(json.dumps(values))
+
+
+def encoded(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+TAMPERED = {
+    "an id past 64 bits": ("name", key("Ana Alvarez", 2**64)),
+    "an id below -2**63": ("name", key("Ana Alvarez", -(2**63) - 1)),
+    "a lone surrogate": ("name", key("\ud800", 1)),
+    "a NUL character": ("name", key("Ana\x00", 1)),
+    "arrays nested deeper than JSON is read": ("name", encoded("[" * 10_000)),
+    "a moment past the year 9999 in UTC": ("created_at", key("9999-12-31T23:59:59-23:59", 1)),
+    "a moment before the year 1 in UTC": ("-created_at", key("0001-01-01T00:00:00+23:59", 1)),
+    "a moment without a time zone": ("created_at", key("2026-01-01T00:00:00", 1)),
+}
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize("sort, cursor", TAMPERED.values(), ids=TAMPERED)
+def test_a_tampered_page_link_shows_the_first_page_with_a_message(
+    client, staff_user, people, direction, sort, cursor
+):
+    client.force_login(staff_user)
+    response = client.get(URL, {"sort": sort, direction: cursor, "page": "2"})
+    assert response.status_code == 200
+    assert "This page link is broken. Here is the first page." in response.content.decode()
+    first = ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]  # in name and creation order
+    assert names(response) == (first[::-1] if sort.startswith("-") else first)
+
+
+def test_a_moment_in_any_time_zone_is_a_moment(client, staff_user, people):
+    client.force_login(staff_user)
+    # An offset PostgreSQL refuses (it takes up to 15:59), of a moment before every contact.
+    after = key("1970-01-01T00:00:00-23:59", 1)
+    response = client.get(URL, {"sort": "created_at", "after": after, "page": "2"})
+    assert response.status_code == 200
+    assert "Here is the first page." not in response.content.decode()
+    assert names(response) == ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE", "%00"])
+def test_a_page_link_of_bytes_that_are_not_text_shows_the_first_page(
+    client, staff_user, people, direction, raw
+):
+    client.force_login(staff_user)
+    response = client.get(f"{URL}?{direction}={raw}&page=2")
+    assert response.status_code == 200
+    assert "Here is the first page." in response.content.decode()
+    assert names(response) == ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]
+
+
+def test_a_page_number_too_long_to_write_shows_the_first_page(client, staff_user, people):
+    ContactFactory.create_batch(30, name="Zed")
+    client.force_login(staff_user)
+    after_ana = key("Ana Alvarez", people["ana"].pk)
+    response = client.get(URL, {"per_page": 25, "after": after_ana, "page": "9" * 4300})
+    assert response.status_code == 200
+    assert "Here is the first page." in response.content.decode()
+    assert names(response) == ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"] + ["Zed"] * 21
 
 
 def test_the_query_count_does_not_depend_on_the_page_size(client, staff_user, people):

@@ -8,7 +8,8 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self) -> None:
-        from crm import checks, database_role  # noqa: F401 (checks registers itself)
+        # checks and lookups register themselves.
+        from crm import checks, database_role, lookups  # noqa: F401
 
         database_role.connect()
         # A page makes tens of thousands of short-lived objects, and at CPython's default the

@@ -267,6 +267,35 @@ def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
     assert names(found) == ["Sofia Ray", "Sofia Roe", "Sofia Soft", "Ursula Sofia"]
 
 
+@pytest.mark.parametrize(
+    "search",
+    [
+        "a" * 255,
+        "Ana " * 400,  # many words
+        "é" * 1200,
+        "%_" * 30_000,  # SQLite refused its pattern: "LIKE or GLOB pattern too complex"
+        "Ana" * 20_000,
+    ],
+    ids=["255 letters", "400 words", "1,200 accents", "60,000 wildcards", "60,000 letters"],
+)
+def test_a_search_longer_than_any_name_or_email_is_an_error(client, staff_user, people, search):
+    client.force_login(staff_user)
+    response = client.get(URL, {"q": search})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Search for at most 254 characters: no name or email is longer." in page
+    assert names(response) == []
+    assert client.get(reverse("contacts:count"), {"q": search}).content == b"0"
+
+
+def test_a_search_as_long_as_a_name_finds_it(client, staff_user, people):
+    long_name = "Ana " + "x" * 196
+    ContactFactory(name=long_name)
+    client.force_login(staff_user)
+    assert names(client.get(URL, {"q": long_name})) == [long_name]
+    assert names(client.get(URL, {"q": long_name[1:]})) == [long_name]  # further in
+
+
 def test_a_search_takes_percent_signs_and_underscores_as_they_are(client, staff_user):
     for name in ["Ann 50% Off", "Ann 500 Off", "Bo_b Bell", "Bob Bell"]:
         ContactFactory(name=name)

@@ -15,6 +15,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
+    QueryDict,
 )
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -42,6 +43,17 @@ def _signed(request: HttpRequest) -> bool:
     )
 
 
+def _holds_nul(*forms: QueryDict) -> bool:
+    """Whether a field's name or value holds a NUL: the payload is kept with the URL's fields
+    in PostgreSQL's jsonb, which cannot hold one."""
+    return any(
+        "\x00" in text
+        for form in forms
+        for name, values in form.lists()
+        for text in (name, *values)
+    )
+
+
 def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: str | None, key):
     """Build the view for one kind of webhook.
 
@@ -58,7 +70,7 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         if not _signed(request):
             logger.warning("Refused a %s webhook with a bad signature", kind)
             return HttpResponseForbidden("Invalid signature.")
-        if any("\x00" in value for value in request.POST.values()):
+        if _holds_nul(request.POST, request.GET):
             return HttpResponseBadRequest("A field holds a NUL character.")
         missing = [name for name in required if not request.POST.get(name)]
         if missing:

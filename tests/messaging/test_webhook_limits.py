@@ -1,6 +1,7 @@
 """What a signed webhook cannot keep (an id past its column, a NUL, another charset) is a 4xx
 that stores and changes nothing; right up to the limits it is kept and acted on."""
 
+from urllib.parse import urlencode
 
 import pytest
 
@@ -8,6 +9,7 @@ from contacts.models import Channel, Contact, OptIn, OptInStatus, Source
 from contacts.services import record_hard_opt_out
 from messaging.models import InboundEvent, PossibleOptOut
 from tests.factories import ContactFactory
+from tests.messaging.conftest import FORM, sign
 
 PHONE = "+14155550123"
 BUSINESS = "+14155559999"
@@ -97,3 +99,31 @@ def test_a_nul_anywhere_is_a_400_and_changes_nothing(post_signed, stopped, path,
     assert response.status_code == 400
     assert response.content == b"A field holds a NUL character."
     assert nothing_changed(stopped)
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_form_in_another_charset_is_a_415_and_changes_nothing(client, stopped, settings, debug):
+    # With DEBUG on, Django's error page for it read the form again, and failed: a 500.
+    settings.DEBUG = debug
+    data = START | {"Body": "Démarrer"}
+    response = client.post(
+        SMS,
+        urlencode(data, encoding="latin-1"),
+        content_type=f"{FORM}; charset=latin-1",
+        headers={"X-Twilio-Signature": sign(f"http://testserver{SMS}", data)},
+    )
+    assert response.status_code == 415
+    assert response.content == b"Send forms in UTF-8."
+    assert nothing_changed(stopped)
+
+
+def test_utf_8_by_another_name_is_read_as_utf_8(client, stopped):
+    data = START | {"Body": "Start ✓"}
+    response = client.post(
+        SMS,
+        urlencode(data),
+        content_type=f"{FORM}; charset=UTF8",
+        headers={"X-Twilio-Signature": sign(f"http://testserver{SMS}", data)},
+    )
+    assert response.status_code == 200
+    assert InboundEvent.objects.get().payload["Body"] == "Start ✓"

@@ -127,3 +127,18 @@ def test_utf_8_by_another_name_is_read_as_utf_8(client, stopped):
     )
     assert response.status_code == 200
     assert InboundEvent.objects.get().payload["Body"] == "Start ✓"
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "9" * 30])
+def test_a_host_with_a_port_out_of_range_is_refused_as_unsigned(client, stopped, port):
+    # Django allows any digits after an allowed host; the signature's check parsed them as a
+    # port, and raised ValueError: a 500. No request to such a port was ever signed.
+    url = f"http://testserver:{port}{SMS}"
+    response = client.post(
+        SMS,
+        urlencode(START),
+        content_type=FORM,
+        headers={"Host": f"testserver:{port}", "X-Twilio-Signature": sign(url, START)},
+    )
+    assert response.status_code == 403
+    assert nothing_changed(stopped)

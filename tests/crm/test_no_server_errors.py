@@ -185,6 +185,12 @@ def plausible(world: dict) -> dict[str, list[str]]:
         "audio_url": ["https://example.com/a.mp3"],
         "unsubscribe_digit": ["9", "1", "#"],
         "send_at": ["2030-01-01T10:00", "2001-01-01T00:00", "9999-12-31T23:59"],
+        "file": [  # the import's, sent as a file in a multipart form
+            "name,phone\nAna,+14155550101\n",
+            "name,phone,email,tags,status,sms,calls\nBo,(415) 555-0199,b@x.org,VIP,active,hard,\n",
+            "name,phone\n\x00,\ud800\n" + "x," * 500,
+            "\ufeffname;phone\r\nCy;+1415\r\n",
+        ],
     }
     # Every field of the app's forms and filters, read from them, has a value at least.
     forms = [BulkActionForm, ContactForm, SubscriptionForm, BroadcastForm]
@@ -254,12 +260,14 @@ def _quoted(text: str | bytes, safe: str = "/") -> str:
 
 
 def multipart(pairs: list[tuple[str, str | bytes]]) -> bytes:
-    """The fields as a multipart form, each as its bytes."""
+    """The fields as a multipart form, each as its bytes; a `file` field as a CSV file."""
     lines = []
     for name, text in pairs:
         raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-        name = name.encode("utf-8", "surrogatepass").replace(b'"', b"%22")
-        lines += [b"--BoUnDaRy", b'Content-Disposition: form-data; name="' + name + b'"', b"", raw]
+        disposition = b'form-data; name="' + _quoted(name, "").encode() + b'"'
+        if name == "file":
+            disposition += b'; filename="contacts.csv"'
+        lines += [b"--BoUnDaRy", b"Content-Disposition: " + disposition, b"", raw]
     return b"\r\n".join([*lines, b"--BoUnDaRy--", b""])
 
 

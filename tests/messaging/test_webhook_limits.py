@@ -83,6 +83,15 @@ def test_the_digit_for_calls_again_with_a_key_that_just_fits_lifts_it(post_signe
     assert Contact.objects.get(pk=stopped.pk).opt_in_status(Channel.CALLS) == "subscribed"
 
 
+def test_a_status_whose_id_is_longer_than_any_message_id_is_kept_and_changes_nothing(
+    post_signed, stopped
+):
+    # Longer than a broadcast recipient's sid (64), which the status is looked up by.
+    sid = "SM" + "7" * 150
+    assert post_signed(STATUS, DELIVERED | {"MessageSid": sid}).status_code == 200
+    assert InboundEvent.objects.get().key == f"status:{sid}:delivered"
+
+
 @pytest.mark.parametrize(
     ("path", "data"),
     [

@@ -10,21 +10,43 @@ from contacts.models import Channel, Contact
 AUDIENCE = "audience"
 
 
+def _query(cleaned: dict) -> str:
+    # As the filters read them: a tag by its id, the search without the spaces around it.
+    return urlencode(
+        {name: getattr(value, "pk", value) for name, value in cleaned.items()
+         if value not in (None, "")}
+    )  # fmt: skip
+
+
+class AudienceForm(forms.Form):
+    """The audience's filters, which must fit the broadcast's column as a query string."""
+
+    def clean(self):
+        data = super().clean()
+        # Only a search can be long; PostgreSQL refused an audience past the column (a 500).
+        if len(_query(data)) > Broadcast._meta.get_field("audience").max_length:
+            self.add_error("q", "Too long to keep with the broadcast: shorten the search.")
+        return data
+
+
+class AudienceFilter(ContactFilter):
+    class Meta(ContactFilter.Meta):
+        form = AudienceForm
+
+
 def audience_filter(data=None, *, stored: str = "") -> ContactFilter:
     """The Contacts table's filters, as the broadcast form's audience (prefixed fields)."""
     if data is None and stored:
         data = QueryDict(mutable=True)
         for name, value in QueryDict(stored).lists():
             data.setlist(f"{AUDIENCE}-{name}", value)
-    return ContactFilter(data, queryset=Contact.objects.all(), prefix=AUDIENCE)
+    return AudienceFilter(data, queryset=Contact.objects.all(), prefix=AUDIENCE)
 
 
 def audience_query(filters: ContactFilter) -> str:
-    """The chosen filters as the query string the Contacts table uses (empty: everybody)."""
-    return urlencode(
-        {name: filters.data[f"{AUDIENCE}-{name}"] for name in filters.filters
-         if filters.data.get(f"{AUDIENCE}-{name}")}
-    )  # fmt: skip
+    """The chosen filters (which are valid) as the query string the Contacts table uses
+    (empty: everybody)."""
+    return _query(filters.form.cleaned_data)
 
 
 class BroadcastForm(forms.ModelForm):

@@ -84,8 +84,21 @@ def _starts_with(field: str, value: str) -> Q:
     return Q(Exact(key, Upper(Left(Value(value), KEY_LENGTH)))) & starts
 
 
+# No name or email is longer than an email may be, so a longer search could find nothing;
+# and SQLite refuses a LIKE pattern of more than 50,000 bytes (a 500, before this limit).
+SEARCH_MAX_LENGTH = Contact._meta.get_field("email").max_length
+
+
 class ContactFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        max_length=SEARCH_MAX_LENGTH,
+        error_messages={
+            "max_length": f"Search for at most {SEARCH_MAX_LENGTH} characters: no name or "
+            "email is longer."
+        },
+    )
     sms = django_filters.ChoiceFilter(
         label="SMS", choices=ChannelFilter.choices, method="channel_status", empty_label="Any"
     )

@@ -7,7 +7,15 @@ from django.http import QueryDict
 from django.utils.text import capfirst
 
 from contacts.filters import ContactFilter
-from contacts.models import Channel, Contact, PhoneOptOut, Tag, number_cause, short_date
+from contacts.models import (
+    BulkJob,
+    Channel,
+    Contact,
+    PhoneOptOut,
+    Tag,
+    number_cause,
+    short_date,
+)
 from contacts.phones import normalize_phone
 
 
@@ -91,7 +99,13 @@ class BulkActionForm(forms.Form):
     )
     contacts = forms.ModelMultipleChoiceField(queryset=Contact.objects.all(), required=False)
     tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False)
-    query = forms.CharField(required=False, help_text="The table's filters, as a query string.")
+    query = forms.CharField(
+        required=False,
+        help_text="The table's filters, as a query string.",
+        # As long as a bulk job keeps them.
+        max_length=BulkJob._meta.get_field("query").max_length,
+        error_messages={"max_length": "The filters are too long: filter the table again."},
+    )
     confirmed = forms.BooleanField(required=False)
 
     def clean(self):

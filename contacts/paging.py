@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import connection, models, transaction
@@ -56,7 +56,7 @@ def _encode(values: list) -> str:
 def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> list:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: "[[[[…" nested too deep
         raise BadCursor("This page link is broken.") from error
     if not isinstance(values, list) or len(values) != len(fields):
         raise BadCursor("This page link was made for another sort order.")
@@ -67,16 +67,23 @@ def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> list:
 
 
 def _key(field: models.Field, value) -> object:
-    """One sort key from a link, checked against its column's type."""
+    """One sort key from a link, checked against its column's type and what the database
+    can compare it with: a key it would refuse is a broken link, not a server error."""
     try:
         if isinstance(field, models.DateTimeField):
-            return datetime.fromisoformat(value)
-        if isinstance(field, models.IntegerField):
-            if isinstance(value, int):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                # In UTC: PostgreSQL refuses offsets past 15:59, and a moment past the year
+                # 9999 in UTC raises OverflowError here rather than in the database driver.
+                return moment.astimezone(UTC)
+        elif isinstance(field, models.IntegerField):
+            low, high = connection.ops.integer_field_range(field.get_internal_type())
+            if isinstance(value, int) and low <= value <= high:
                 return value
-        elif isinstance(value, str):
+        elif isinstance(value, str) and "\x00" not in value:
+            value.encode()  # a lone surrogate, which no database takes, raises ValueError
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
     raise BadCursor("This page link is broken.")
 
@@ -100,6 +107,9 @@ def paginate(
 
 
 CURSOR = ("after", "before", "page")
+# Far past any real page, and short enough to write: Python writes no integer of more than
+# 4,300 digits.
+MAX_PAGE_NUMBER = 10**18
 
 
 def _paginate(queryset: QuerySet, query: QueryDict, per_page: int, ways: Sequence[Way]) -> Page:
@@ -116,6 +126,8 @@ def _paginate(queryset: QuerySet, query: QueryDict, per_page: int, ways: Sequenc
         number = max(int(query.get("page", 1)), 1)
     except ValueError:
         number = 1
+    if number > MAX_PAGE_NUMBER:  # no table has that many pages: the link was altered
+        raise BadCursor("This page link is broken.")
 
     if before:
         backwards = [term[1:] if term.startswith("-") else f"-{term}" for term in ordering]

@@ -51,8 +51,13 @@ def _contacts() -> ContactQuerySet:
 def _next(request: HttpRequest, default: str) -> str:
     """Where to return after an action: the page it came from, if it is one of ours."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # A path: redirect() takes anything else without a slash ("abc") for a URL's name.
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return default

@@ -15,6 +15,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
+    QueryDict,
 )
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -35,10 +36,24 @@ def _signed(request: HttpRequest) -> bool:
     if not settings.TWILIO_AUTH_TOKEN:
         return False  # anyone can sign with an empty token
     # The public URL: behind a TLS-terminating proxy, SECURE_PROXY_SSL_HEADER makes it https.
-    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
-        request.build_absolute_uri(),
-        request.POST,
-        request.headers.get("X-Twilio-Signature", ""),
+    try:
+        return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
+            request.build_absolute_uri(),
+            request.POST,
+            request.headers.get("X-Twilio-Signature", ""),
+        )
+    except ValueError:  # a Host whose port is past 65535: no such URL was ever requested
+        return False
+
+
+def _holds_nul(*forms: QueryDict) -> bool:
+    """Whether a field's name or value holds a NUL: the payload is kept with the URL's fields
+    in PostgreSQL's jsonb, which cannot hold one."""
+    return any(
+        "\x00" in text
+        for form in forms
+        for name, values in form.lists()
+        for text in (name, *values)
     )
 
 
@@ -58,7 +73,7 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         if not _signed(request):
             logger.warning("Refused a %s webhook with a bad signature", kind)
             return HttpResponseForbidden("Invalid signature.")
-        if any("\x00" in value for value in request.POST.values()):
+        if _holds_nul(request.POST, request.GET):
             return HttpResponseBadRequest("A field holds a NUL character.")
         missing = [name for name in required if not request.POST.get(name)]
         if missing:

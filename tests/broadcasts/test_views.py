@@ -75,6 +75,10 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
          "Write a script to say, or give an audio URL"),
         (sms_form(**{"audience-sms": "maybe"}), "Select a valid choice"),
         (sms_form(name=""), "This field is required."),
+        # PostgreSQL refused an audience longer than its column (1,000): a DataError.
+        (sms_form(**{"audience-q": "a" * 1200}), "Search for at most 254 characters"),
+        (sms_form(**{"audience-q": "é" * 200}),  # 1,200 characters in a query string
+         "Too long to keep with the broadcast: shorten the search."),
     ],
 )  # fmt: skip
 def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):
@@ -82,6 +86,19 @@ def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error
     assert response.status_code == 200
     assert error in response.content.decode()
     assert not Broadcast.objects.exists()
+
+
+def test_the_audience_is_kept_as_its_filters_read(manager_client):
+    vip = Tag.objects.create(name="VIP")
+    ann = ContactFactory(name="Ann")
+    ann.tags.add(vip)
+    # A tag id with a thousand leading zeros is the tag's id: kept as it reads.
+    data = sms_form(**{"audience-q": "  Ann ", "audience-tag": "0" * 1000 + str(vip.pk)})
+    response = manager_client.post(NEW, data)
+    broadcast = Broadcast.objects.get()
+    assert response.url == reverse("broadcasts:detail", args=[broadcast.pk])
+    assert broadcast.audience == f"q=Ann&tag={vip.pk}"
+    assert list(broadcast.audience_contacts()) == [ann]
 
 
 def test_a_launched_broadcast_cannot_be_edited(manager_client):

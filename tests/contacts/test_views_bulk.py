@@ -135,6 +135,19 @@ def test_staff_may_export_but_not_change(client, staff_user, mix):
             "is not a valid value",
         ),
         ({"action": "unsubscribe_sms", "scope": "all", "query": "sms=maybe"}, "not valid any more"),
+        # Ids past the 64-bit range, which SQLite's driver refused with OverflowError.
+        (
+            {"action": "export", "scope": "selected", "contacts": ["99999999999999999999"]},
+            "99999999999999999999 is not one of the available choices",
+        ),
+        (
+            {"action": "unsubscribe_sms", "scope": "selected", "contacts": [str(-(2**64))]},
+            "-18446744073709551616 is not one of the available choices",
+        ),
+        (
+            {"action": "add_tag", "scope": "all", "confirmed": "on", "tag": str(2**64)},
+            "That choice is not one of the available choices",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_changes_nothing(admin_client, mix, data, error):
@@ -199,3 +212,20 @@ def test_a_job_whose_filters_went_stale_changes_nothing_and_says_why(
     assert job.status == "failed"
     assert "Nothing was changed" in job.result and "filter the table again" in job.result
     assert list(Contact.objects.filter(tags=vip)) == [mix[0]]
+
+
+def test_a_selection_with_an_id_past_64_bits_exports_nothing(admin_client, mix):
+    data = {"action": "export", "scope": "selected", "contacts": [mix[0].pk, 2**64]}
+    response = admin_client.post(URL, data | {"next": BACK}, follow=True)
+    assert response.redirect_chain[0][0] == BACK
+    assert f"{2**64} is not one of the available choices" in response.content.decode()
+
+
+def test_filters_too_long_to_keep_with_a_job_are_an_error(admin_client, mix, in_the_background):
+    query = "status=active&note=" + "x" * 2000  # what the table ignores, the job keeps
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": query, "confirmed": "on"}
+    response = admin_client.post(URL, data | {"next": BACK}, follow=True)
+    assert response.redirect_chain[0][0] == BACK
+    assert "The filters are too long: filter the table again." in response.content.decode()
+    assert not BulkJob.objects.exists()
+    assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}

@@ -98,6 +98,16 @@ def test_an_invalid_edit_shows_the_error_and_changes_nothing(client, admin_role_
     assert Contact.objects.get(pk=contact.pk).name == "Mae Moss"
 
 
+def test_a_tag_id_past_64_bits_is_an_error_and_changes_nothing(client, admin_role_user, contact):
+    vip = Tag.objects.create(name="VIP")
+    client.force_login(admin_role_user)
+    data = {"name": "Mae Moss", "phone": contact.phone, "status": "active", "tags": [vip.pk, 2**64]}
+    response = client.post(url(contact), data)
+    assert response.status_code == 200
+    assert f"{2**64} is not one of the available choices." in response.content.decode()
+    assert not Contact.objects.get(pk=contact.pk).tags.exists()
+
+
 def test_staff_cannot_post_an_edit(client, staff_user, contact):
     client.force_login(staff_user)
     assert client.post(url(contact), {"name": "X", "phone": contact.phone}).status_code == 403

@@ -1,0 +1,36 @@
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.core.exceptions import FieldDoesNotExist
+from django.http import HttpResponseBadRequest
+
+
+class AdminSite(admin.AdminSite):
+    """Django's admin site (crm.apps.AdminConfig makes it the default one)."""
+
+    def admin_view(self, view, cacheable=False):
+        checked = super().admin_view(view, cacheable)
+        model_admin = getattr(view, "__self__", None)
+        if not isinstance(model_admin, admin.ModelAdmin):
+            return checked
+
+        # A model's pages look objects up by the field `_to_field` names. Django asks whether
+        # that field may be named, and fails on a name that is not a column: "" names no field
+        # (FieldDoesNotExist), a reverse relation ("opt_outs", "+") has no primary_key
+        # (AttributeError). Both were 500s, on every model's pages.
+        @wraps(checked)
+        def inner(request, *args, **kwargs):
+            for to_field in (request.GET.get(TO_FIELD_VAR), request.POST.get(TO_FIELD_VAR)):
+                if to_field is not None and not _is_column(model_admin.opts, to_field):
+                    return HttpResponseBadRequest(f"{TO_FIELD_VAR} names no column.")
+            return checked(request, *args, **kwargs)
+
+        return inner
+
+
+def _is_column(opts, name: str) -> bool:
+    try:
+        return opts.get_field(name).concrete
+    except FieldDoesNotExist:
+        return False

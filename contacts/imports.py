@@ -30,7 +30,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from contacts import services
@@ -424,7 +425,13 @@ def apply(contact_import: ContactImport) -> None:
 
 @transaction.atomic
 def _apply_batch(import_id: int) -> bool:
-    """Apply the next BATCH rows; False when there are none left."""
+    """Apply the next BATCH rows; False when there are none left.
+
+    The batch's rows, their contacts and their opt-outs are read into memory, and every
+    statement names the contacts it writes by their ids: each is planned as lookups of those
+    few rows, whatever the planner believes about tables that grew since it last looked
+    (an import into a table it thought empty took minutes a batch).
+    """
     contact_import = (
         ContactImport.objects.select_for_update(of=("self",))
         .select_related("by_user")
@@ -432,83 +439,77 @@ def _apply_batch(import_id: int) -> bool:
     )
     if contact_import.status != ContactImport.Status.APPLYING:
         return False
-    rows = ImportRow.objects.filter(contact_import=contact_import)
-    numbers = list(
-        rows.filter(number__gt=contact_import.applied_through)
+    rows = list(
+        ImportRow.objects.filter(
+            contact_import=contact_import, number__gt=contact_import.applied_through
+        )
         .order_by("number")
-        .values_list("number", flat=True)[:BATCH]
+        .annotate(key=Upper("name"))[:BATCH]
     )
-    if not numbers:
+    if not rows:
         return False
-    batch = rows.filter(number__gt=contact_import.applied_through, number__lte=numbers[-1])
-    where = "r.contact_import_id = %s AND r.number > %s AND r.number <= %s"
-    bounds = [import_id, contact_import.applied_through, numbers[-1]]
-    created = _contacts(where, bounds)
-    updated = len(numbers) - created
-    _tags(batch)
+    contact_of, created = _contacts(rows)
+    _tags(rows, contact_of)
     counts = {"opted_out": 0, "resubscribed": 0, "kept_hard": 0}
-    note = f"Import of {contact_import.file_name}"
     for channel in Channel:
-        _channel(contact_import, channel, batch, where, bounds, note, counts)
+        _channel(contact_import, channel, rows, contact_of, counts)
     ContactImport.objects.filter(pk=import_id).update(
-        applied_through=numbers[-1],
-        rows_applied=F("rows_applied") + len(numbers),
+        applied_through=rows[-1].number,
+        rows_applied=F("rows_applied") + len(rows),
         created=F("created") + created,
-        updated=F("updated") + updated,
+        updated=F("updated") + len(rows) - created,
         **{name: F(name) + value for name, value in counts.items()},
     )
     return True
 
 
-def _contacts(where: str, bounds: list) -> int:
-    """Create the rows' contacts that do not exist, match every row with its contact, and
-    update the others' email and status; return how many were created."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    same_contact = "c.phone = {row}.phone AND UPPER(c.name) = UPPER({row}.name)"  # iexact
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
-            SELECT r.name, r.phone, r.email, COALESCE(NULLIF(r.status, ''), 'active'), %s, %s
-            FROM contacts_importrow r
-            WHERE {where} AND NOT EXISTS (
-                SELECT 1 FROM contacts_contact c WHERE {same_contact.format(row="r")})
-            ORDER BY r.number
-            """,
-            [now, now, *bounds],
-        )
-        created = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE contacts_importrow SET contact_id = (
-                SELECT MIN(c.id) FROM contacts_contact c
-                WHERE {same_contact.format(row="contacts_importrow")})
-            WHERE id IN (SELECT r.id FROM contacts_importrow r WHERE {where})
-            """,
-            bounds,
-        )
-        # Only the contacts whose email or status the file changes are written.
-        cursor.execute(
-            f"""
-            UPDATE contacts_contact SET
-                email = CASE WHEN r.email <> '' THEN r.email ELSE contacts_contact.email END,
-                status = CASE WHEN r.status <> '' THEN r.status ELSE contacts_contact.status END,
-                updated_at = %s
-            FROM contacts_importrow r
-            WHERE r.contact_id = contacts_contact.id AND {where}
-              AND (r.email <> '' AND r.email <> contacts_contact.email
-                   OR r.status <> '' AND r.status <> contacts_contact.status)
-            """,
-            [now, *bounds],
-        )
-    return created
+def _same_contact(phones: set[str]) -> dict[tuple[str, str], Contact]:
+    """The contacts with these numbers, by number and name in capitals (as name__iexact
+    compares them): the oldest, where several have the same."""
+    found = {}
+    contacts = Contact.objects.filter(phone__in=phones).annotate(key=Upper("name"))
+    for contact in contacts.order_by("-id").only("id", "phone", "email", "status"):
+        found[contact.phone, contact.key] = contact
+    return found
 
 
-def _tags(batch) -> None:
+def _contacts(rows: list[ImportRow]) -> tuple[dict[int, Contact], int]:
+    """Create the rows' contacts that do not exist and update the others' email and status;
+    return each row's contact, by row number, and how many were created."""
+    existing = _same_contact({row.phone for row in rows})
+    new = {row.number for row in rows if (row.phone, row.key) not in existing}
+    if new:
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        numbers = ", ".join(["%s"] * len(new))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
+                SELECT name, phone, email, COALESCE(NULLIF(status, ''), 'active'), %s, %s
+                FROM contacts_importrow WHERE contact_import_id = %s AND number IN ({numbers})
+                ORDER BY number
+                """,
+                [now, now, rows[0].contact_import_id, *sorted(new)],
+            )
+        existing |= _same_contact({row.phone for row in rows if row.number in new})
+    contact_of = {row.number: existing[row.phone, row.key] for row in rows}
+    changed = []
+    for row in rows:
+        contact = contact_of[row.number]
+        email, status = row.email or contact.email, row.status or contact.status
+        if (email, status) != (contact.email, contact.status):
+            contact.email, contact.status, contact.updated_at = email, status, timezone.now()
+            changed.append(contact)
+    Contact.objects.bulk_update(changed, ["email", "status", "updated_at"], batch_size=1000)
+    return contact_of, len(new)
+
+
+def _tags(rows: list[ImportRow], contact_of: dict[int, Contact]) -> None:
     pairs = [
-        (contact_id, name)
-        for contact_id, names in batch.exclude(tags="").values_list("contact_id", "tags")
-        for name in names.split("\n")
+        (contact_of[row.number].pk, name)
+        for row in rows
+        if row.tags
+        for name in row.tags.split("\n")
     ]
     if not pairs:
         return
@@ -522,42 +523,42 @@ def _tags(batch) -> None:
     )
 
 
-def _channel(contact_import, channel, batch, where, bounds, note, counts) -> None:
+def _channel(contact_import, channel, rows, contact_of, counts) -> None:
     column = channel.value
-    hard = (
-        "EXISTS (SELECT 1 FROM contacts_optout o WHERE o.contact_id = r.contact_id"
-        " AND o.channel = %s AND o.kind = 'hard')"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO contacts_importproblem
-                (contact_import_id, "row", "column", reason, kept_hard)
-            SELECT r.contact_import_id, r.number, %s, %s, TRUE FROM contacts_importrow r
-            WHERE {where} AND r.{column} IN ('subscribed', 'soft') AND {hard}
-            """,
-            [column, KEPT_HARD, *bounds, channel],
+    wanted = {row.number: getattr(row, column) for row in rows if getattr(row, column)}
+    if not wanted:
+        return
+    ids = {contact_of[number].pk for number in wanted}
+    hard = set(
+        OptOut.objects.filter(contact__in=ids, channel=channel, kind=OptOut.HARD).values_list(
+            "contact_id", flat=True
         )
-        counts["kept_hard"] += cursor.rowcount
-    by_user = contact_import.by_user
-    soft, subscribed = (
-        list(batch.filter(**{column: wanted}).values_list("contact_id", flat=True))
-        for wanted in (OptInStatus.SOFT, OptInStatus.SUBSCRIBED)
     )
-    if soft:
+    chosen = {OptInStatus.SOFT: [], OptInStatus.SUBSCRIBED: [], OptInStatus.HARD: []}
+    kept = []
+    for number, status in wanted.items():
+        contact_id = contact_of[number].pk
+        if contact_id not in hard:
+            chosen[status].append(contact_id)
+        elif status != OptInStatus.HARD:
+            kept.append(ImportProblem(contact_import=contact_import, row=number, column=column,
+                                      reason=KEPT_HARD, kept_hard=True))  # fmt: skip
+    ImportProblem.objects.bulk_create(kept)
+    counts["kept_hard"] += len(kept)
+    note, by_user = f"Import of {contact_import.file_name}", contact_import.by_user
+    if chosen[OptInStatus.SOFT]:
         counts["opted_out"] += services.unsubscribe_many(
-            contacts=Contact.objects.filter(pk__in=soft), channel=channel, by_user=by_user,
-            note=note, source=Source.IMPORT,
-        )  # fmt: skip
-    if subscribed:
-        counts["resubscribed"] += services.resubscribe_many(
-            contacts=Contact.objects.filter(pk__in=subscribed), channel=channel,
+            contacts=Contact.objects.filter(pk__in=chosen[OptInStatus.SOFT]), channel=channel,
             by_user=by_user, note=note, source=Source.IMPORT,
+        )  # fmt: skip
+    if chosen[OptInStatus.SUBSCRIBED]:
+        counts["resubscribed"] += services.resubscribe_many(
+            contacts=Contact.objects.filter(pk__in=chosen[OptInStatus.SUBSCRIBED]),
+            channel=channel, by_user=by_user, note=note, source=Source.IMPORT,
         )[0]  # fmt: skip
-    newly_hard = batch.filter(**{column: OptInStatus.HARD}).exclude(
-        Exists(OptOut.objects.filter(contact=OuterRef("contact_id"), channel=channel, kind="hard"))
-    )
-    counts["opted_out"] += newly_hard.count()
-    services.record_hard_opt_outs(
-        phones=newly_hard.values("phone"), channel=channel, source=Source.IMPORT, words=note
-    )
+    if chosen[OptInStatus.HARD]:
+        counts["opted_out"] += len(chosen[OptInStatus.HARD])
+        services.record_hard_opt_outs(
+            phones=Contact.objects.filter(pk__in=chosen[OptInStatus.HARD]).values("phone"),
+            channel=channel, source=Source.IMPORT, words=note,
+        )  # fmt: skip

@@ -710,8 +710,6 @@ class ImportRow(models.Model):
     status = models.CharField(max_length=20, blank=True)
     sms = models.CharField(max_length=10, blank=True, choices=OptInStatus)
     calls = models.CharField(max_length=10, blank=True, choices=OptInStatus)
-    # Set while the row is applied: the contact it updated or created.
-    contact_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [

@@ -182,11 +182,11 @@ def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(db, mo
     contact_import = checked(csv_bytes("name,phone,tags", "A,+14155550101,x", "B,+14155550102,y"))
     original, calls = imports._tags, []
 
-    def failing_tags(batch):
-        calls.append(batch)
+    def failing_tags(*args):
+        calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        original(batch)
+        original(*args)
 
     monkeypatch.setattr(imports, "_tags", failing_tags)
     with pytest.raises(RuntimeError):

@@ -1,11 +1,72 @@
-"""Bulk changes of many contacts, and STOPs that arrive meanwhile: real processes on a
-database of their own (tests/app_processes.py)."""
+"""A bulk job on many contacts, and STOPs that arrive while it runs: real processes (gunicorn,
+`manage.py worker`) on a database of their own, of the test run's engine
+(tests/app_processes.py). A STOP is answered and holds in the middle of the job, and the job
+still finishes right."""
 
 import subprocess
 
 import pytest
 
 from tests.app_processes import wait_until
+
+QUEUE = """
+from django.contrib.auth.models import User
+from django.db import transaction
+from contacts import bulk
+from contacts.models import Contact
+with transaction.atomic():
+    job = bulk.queue(action="{action}", query="", tag=None, count=Contact.objects.count(),
+                     user=User.objects.get(username="admin"))
+print(job.pk)
+"""
+
+
+def queue(database, action: str) -> int:
+    """Queue a bulk action on every contact, as its confirmation page does."""
+    return int(database.run(QUEUE.format(action=action)).split()[-1])
+
+
+def test_a_stop_in_the_middle_of_a_bulk_job_is_answered_and_holds(database, serve, worker):
+    database.add_contacts(100_000)
+    contact, phone = database.query("SELECT id, phone FROM contacts_contact ORDER BY id DESC")[0]
+    server = serve(database)
+    assert server.sms("+12125550100", "HELP")[0] == 200  # the server is up, and warm
+    worker(database, BULK_BATCH_SIZE="1000")
+    job = queue(database, "unsubscribe_sms")
+    progress = "SELECT status, done, total, result FROM contacts_bulkjob WHERE id = %s"
+    wait_until(lambda: database.query(progress, (job,))[0][1] > 0, "the job's first transaction")
+
+    status, answer = server.sms(phone, "STOP")
+    # Read after the answer: the job was under way before the STOP and after its answer.
+    during = database.query(progress, (job,))[0]
+    assert status == 200
+    assert "You have been unsubscribed from Demo Dental" in answer
+    assert during[0] == "running" and 0 < during[1] < during[2], during
+    assert database.query(
+        "SELECT kind, source, words FROM contacts_optout WHERE contact_id = %s AND channel = 'sms'",
+        (contact,),
+    ) == [("hard", "keyword", "STOP")]
+    assert database.value(
+        "SELECT count(*) FROM messaging_inboundevent WHERE phone = %s AND processed_at IS NOT NULL",
+        (phone,),
+    ) == 1  # fmt: skip
+
+    finished = "SELECT status FROM contacts_bulkjob WHERE id = %s AND finished_at IS NOT NULL"
+    wait_until(lambda: database.query(finished, (job,)), "the end of the job")
+    # Every other contact was unsubscribed (soft), once, with its ledger row; the STOP's
+    # contact kept its hard opt-out.
+    assert database.query(progress, (job,))[0] == ("done", 100_000, 100_000,
+                                                   "SMS: 99999 unsubscribed.")  # fmt: skip
+    assert database.query(
+        "SELECT kind, count(*) FROM contacts_optout WHERE channel = 'sms' GROUP BY kind"
+        " ORDER BY kind"
+    ) == [("hard", 1), ("soft", 99_999)]
+    assert database.query(
+        "SELECT count(*), count(DISTINCT contact_id) FROM contacts_consentevent"
+        " WHERE channel = 'sms' AND \"after\" = 'soft'"
+        " AND contact_id IN (SELECT id FROM contacts_contact)"
+    ) == [(99_999, 99_999)]
+
 
 # Between a STOP and a bulk transaction on the same contact, on PostgreSQL, whichever comes
 # second waits for the first, then does its part: neither fails. (On SQLite a writing

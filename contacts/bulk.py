@@ -1,35 +1,49 @@
 """Bulk actions on contacts: applied while the page waits, or, for many contacts, by a task
 (`BulkJob`), whose page shows how it went."""
 
+from collections.abc import Iterator
+
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from contacts import services
-from contacts.models import BulkJob, Channel
+from contacts.models import BulkJob, Channel, Contact
+from crm.transactions import one_transaction_each
 
 
 @transaction.atomic
 def apply(action: str, contacts, tag, user) -> str:
     """Apply `action` to `contacts`, all or nothing; say what changed, e.g. "SMS: 3
     unsubscribed."."""
+    return _say(action, tag, *_change(action, contacts, tag, user))
+
+
+def _change(action: str, contacts, tag, user) -> tuple[int, int]:
+    """Apply `action` to `contacts`; return how many changed, and how many were skipped."""
     verb, _, target = action.partition("_")
     if verb == "unsubscribe":
-        channel = Channel(target)
-        changed = services.unsubscribe_many(contacts=contacts, channel=channel, by_user=user)
-        return f"{channel.label}: {changed} unsubscribed."
+        return services.unsubscribe_many(
+            contacts=contacts, channel=Channel(target), by_user=user
+        ), 0
     if verb == "resubscribe":
-        channel = Channel(target)
-        changed, skipped = services.resubscribe_many(
-            contacts=contacts, channel=channel, by_user=user
-        )
-        hard = f", {skipped} skipped: hard opt-out" if skipped else ""
-        return f"{channel.label}: {changed} resubscribed{hard}."
+        return services.resubscribe_many(contacts=contacts, channel=Channel(target), by_user=user)
     if verb == "add":
-        changed = services.tag_many(contacts=contacts, tag=tag)
+        return services.tag_many(contacts=contacts, tag=tag), 0
+    return services.untag_many(contacts=contacts, tag=tag), 0
+
+
+def _say(action: str, tag, changed: int, skipped: int) -> str:
+    verb, _, target = action.partition("_")
+    if verb == "unsubscribe":
+        return f"{Channel(target).label}: {changed} unsubscribed."
+    if verb == "resubscribe":
+        hard = f", {skipped} skipped: hard opt-out" if skipped else ""
+        return f"{Channel(target).label}: {changed} resubscribed{hard}."
+    if verb == "add":
         return f"Tag “{tag}”: added to {changed} contact{pluralize(changed)}."
-    changed = services.untag_many(contacts=contacts, tag=tag)
     return f"Tag “{tag}”: removed from {changed} contact{pluralize(changed)}."
 
 
@@ -49,13 +63,16 @@ def queue(*, action: str, query: str, tag, user, count: int) -> BulkJob:
 
 
 def run(job_id: int) -> None:
-    """Apply a queued job to the contacts its filters match now."""
+    """Apply a queued job to the contacts its filters match now, `BULK_BATCH_SIZE` contacts a
+    transaction, so that a STOP never waits for the whole job; each transaction also counts
+    its contacts on the job, for its page."""
     from contacts.forms import BulkActionForm
 
-    job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
-    if job.status != BulkJob.Status.QUEUED:
+    if not BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
+        status=BulkJob.Status.RUNNING
+    ):
         return  # its task ran twice
-    BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.RUNNING)
+    job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
     form = BulkActionForm(
         {"action": job.action, "scope": "all", "query": job.query, "tag": job.tag_id or ""}
     )
@@ -63,12 +80,48 @@ def run(job_id: int) -> None:
         errors = " ".join(error for errors in form.errors.values() for error in errors)
         _finish(job, BulkJob.Status.FAILED, f"Nothing was changed: {errors}")
         return
+    contacts = form.chosen_contacts()
+    job.total = contacts.count()
+    BulkJob.objects.filter(pk=job.pk).update(total=job.total)
+    changed = skipped = 0
+
+    def apply_to(ids: tuple[int, int, int]) -> None:
+        nonlocal changed, skipped
+        first, last, count = ids
+        batch = contacts.filter(pk__gte=first, pk__lte=last)
+        batch_changed, batch_skipped = _change(job.action, batch, job.tag, job.by_user)
+        changed, skipped = changed + batch_changed, skipped + batch_skipped
+        BulkJob.objects.filter(pk=job.pk).update(
+            done=F("done") + count, result=_say(job.action, job.tag, changed, skipped)
+        )
+
     try:
-        result = apply(job.action, form.chosen_contacts(), job.tag, job.by_user)
+        one_transaction_each(_id_ranges(contacts, settings.BULK_BATCH_SIZE), apply_to)
     except Exception:
-        _finish(job, BulkJob.Status.FAILED, "Nothing was changed: the action failed.")
+        job.refresh_from_db(fields=["done", "result"])
+        _finish(job, BulkJob.Status.FAILED, _failed(job))
         raise
-    _finish(job, BulkJob.Status.DONE, result)
+    _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, changed, skipped))
+
+
+def _id_ranges(contacts: QuerySet[Contact], size: int) -> Iterator[tuple[int, int, int]]:
+    """The first and last id of each `size` contacts in id order, and how many there are."""
+    after = 0
+    while ids := list(
+        contacts.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size]
+    ):
+        yield ids[0], ids[-1], len(ids)
+        after = ids[-1]
+
+
+def _failed(job: BulkJob) -> str:
+    """What a job that failed had done: the transactions before the one that failed."""
+    if not job.done:
+        return "Nothing was changed: the action failed."
+    return (
+        f"The action failed after {job.done:,} of {job.total:,} contacts. Changed before it "
+        f"failed: {job.result} The other contacts were not changed."
+    )
 
 
 def _finish(job: BulkJob, status: str, result: str) -> None:

@@ -3,10 +3,10 @@
 1. `store` keeps the uploaded file in the database, in pieces, once its header row is right.
 2. `check` reads it as a stream, checks every row, and keeps the rows that will be applied
    (`ImportRow`) and the problems (`ImportProblem`); the pieces go.
-3. Its uploader sees the result. With no problem, `apply` applies the rows in order, BATCH
-   rows per transaction, each batch in a few set-based statements: a STOP that arrives
-   meanwhile waits for one batch at most, and an import that stops (a worker restart)
-   goes on from its last batch.
+3. Its uploader sees the result. With no problem, `apply` applies the rows in order,
+   IMPORT_BATCH_SIZE rows per transaction (crm.transactions), each batch in a few
+   set-based statements: a STOP that arrives meanwhile waits for one batch at most, and an
+   import that stops (a worker restart) goes on from its last batch.
 
 Columns (a header row, any order, case-insensitive): name and phone, required; email, tags
 (separated by commas), status, sms and calls, optional; others are ignored. A file exported
@@ -23,8 +23,10 @@ import codecs
 import csv
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -49,12 +51,14 @@ from contacts.models import (
     Tag,
 )
 from contacts.phones import normalize_phone
+from crm.transactions import one_transaction_each
 
 MAX_ROWS = 1_000_000
 # A million rows of an export, with room for long names and many tags.
 MAX_BYTES = 256 * 1024 * 1024
 PIECE = 1024 * 1024
-BATCH = 20_000
+# Rows written at a time by the check.
+CHECK_BATCH = 20_000
 # A file this small is checked while its upload waits (about 10,000 rows).
 INLINE_BYTES = 1024 * 1024
 
@@ -244,7 +248,7 @@ def _check_rows(contact_import: ContactImport) -> None:
             if row:
                 rows.append(row)
             problems += (ImportProblem(row=p.row, column=p.column, reason=p.reason) for p in found)
-            if len(rows) + len(problems) >= BATCH:
+            if len(rows) + len(problems) >= CHECK_BATCH:
                 _keep(contact_import, rows, problems)
                 rows, problems = [], []
     except UnicodeDecodeError:
@@ -410,9 +414,18 @@ def why_not_applied(contact_import: ContactImport) -> str:
 
 def apply(contact_import: ContactImport) -> None:
     """Apply an import being applied, batch after batch, from where it stopped."""
+    finished = False
+
+    def batches() -> Iterator[None]:
+        while not finished:
+            yield
+
+    def apply_batch(_) -> None:
+        nonlocal finished
+        finished = not _apply_batch(contact_import.pk)
+
     try:
-        while _apply_batch(contact_import.pk):
-            pass
+        one_transaction_each(batches(), apply_batch)
     except Exception as error:
         ContactImport.objects.filter(pk=contact_import.pk).update(
             status=ContactImport.Status.FAILED, error=str(error), finished_at=timezone.now()
@@ -423,14 +436,14 @@ def apply(contact_import: ContactImport) -> None:
     )
 
 
-@transaction.atomic
 def _apply_batch(import_id: int) -> bool:
-    """Apply the next BATCH rows; False when there are none left.
+    """Apply the next IMPORT_BATCH_SIZE rows, in the caller's transaction; False when there
+    are none left.
 
     The batch's rows, their contacts and their opt-outs are read into memory, and every
-    statement names the contacts it writes by their ids: each is planned as lookups of those
-    few rows, whatever the planner believes about tables that grew since it last looked
-    (an import into a table it thought empty took minutes a batch).
+    statement names the contacts it writes by their ids or numbers. (Joined with the staged
+    rows instead, a statement was planned as a scan of one table for each row of the other
+    in a full test run, and did not end.)
     """
     contact_import = (
         ContactImport.objects.select_for_update(of=("self",))
@@ -444,7 +457,7 @@ def _apply_batch(import_id: int) -> bool:
             contact_import=contact_import, number__gt=contact_import.applied_through
         )
         .order_by("number")
-        .annotate(key=Upper("name"))[:BATCH]
+        .annotate(key=Upper("name"))[: settings.IMPORT_BATCH_SIZE]
     )
     if not rows:
         return False

@@ -606,6 +606,12 @@ class BulkJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     count = models.PositiveIntegerField(help_text="The contacts matching when it was confirmed.")
+    total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The contacts matching when it started."
+    )
+    done = models.PositiveIntegerField(
+        default=0, help_text="The contacts it has gone through, in committed transactions."
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     result = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -282,6 +282,19 @@ def _record(
 # Bulk changes: one set-based statement each, whatever the number of contacts.
 
 
+def _hold_numbers_opt_outs() -> None:
+    """On PostgreSQL, until the transaction ends: a number's opt-out (a STOP) waits for it,
+    and it waits for those under way. Otherwise a STOP would meet contacts' soft opt-outs
+    written here and not committed yet, and fail on them; or this would meet the hard
+    opt-outs of a STOP committed after it began, and fail. A table lock, as the guard takes
+    for a statement of many numbers (migration 0013): SHARE, which these share with contact
+    writes; a bulk task takes it for one short transaction at a time (contacts.bulk.run).
+    On SQLite, a writing transaction holds the whole database, which does the same."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {PhoneOptOut._meta.db_table} IN SHARE MODE")
+
+
 def _ids_sql(contacts: QuerySet[Contact]) -> tuple[str, tuple]:
     """The SQL and parameters that select the ids of `contacts`, to use in `IN (...)`."""
     return contacts.order_by().values("pk").query.sql_with_params()
@@ -300,6 +313,7 @@ def unsubscribe_many(
 
     Returns how many changed.
     """
+    _hold_numbers_opt_outs()
     ids, params = _ids_sql(contacts)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     actor = by_user.pk if by_user else None
@@ -311,11 +325,17 @@ def unsubscribe_many(
             SELECT c.id, %s, 'soft', %s, %s, %s, '' FROM contacts_contact c
             WHERE c.id IN ({ids}) AND NOT EXISTS (
                 SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = %s)
+            RETURNING contact_id
             """,
             [channel, now, source, actor, *params, channel],
         )
-        changed = cursor.rowcount
-        # The rows just written are the ones with this moment, source and user.
+        written = [contact_id for (contact_id,) in cursor.fetchall()]
+        if not written:
+            return 0
+        # The rows just written are the ones with this moment, source and user, read between
+        # the first and the last contact written: by the moment alone, each of a task's
+        # transactions read the channel's soft opt-outs of all the transactions before it.
+        # (+ keeps SQLite, which has no statistics, from reading them by the user's index.)
         cursor.execute(
             f"""
             INSERT INTO contacts_consentevent
@@ -323,12 +343,13 @@ def unsubscribe_many(
             SELECT o.contact_id, c.phone, o.channel, 'subscribed', 'soft', o.source, o.actor_id,
                    %s
             FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
-            WHERE o.channel = %s AND o.kind = 'soft' AND o.opted_out_at = %s AND o.source = %s
-              AND {"o.actor_id = %s" if actor else "o.actor_id IS NULL"}
+            WHERE o.contact_id BETWEEN %s AND %s AND o.channel = %s AND o.kind = 'soft'
+              AND o.opted_out_at = %s AND o.source = %s
+              AND {"+o.actor_id = %s" if actor else "o.actor_id IS NULL"}
             """,
-            [note, channel, now, source, *([actor] if actor else [])],
+            [note, min(written), max(written), channel, now, source, *([actor] if actor else [])],
         )
-    return changed
+    return len(written)
 
 
 @transaction.atomic
@@ -344,6 +365,7 @@ def resubscribe_many(
 
     Returns (resubscribed, skipped because hard).
     """
+    _hold_numbers_opt_outs()
     ids, params = _ids_sql(contacts)
     soft_rows = f"o.channel = %s AND o.kind = 'soft' AND o.contact_id IN ({ids})"
     with connection.cursor() as cursor:

@@ -259,6 +259,11 @@ BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 # Bulk actions on more contacts than this run as a task, with a page that follows them.
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
+# A task applies them this many contacts a transaction, so that a STOP never waits long.
+BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
+# An import applies this many rows a transaction (more than a bulk action: each of its
+# transactions has a cost of its own, in the database's triggers; bench/NOTES.md).
+IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "20000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
 for _name, _digit in [

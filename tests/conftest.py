@@ -3,6 +3,7 @@ from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
 from crm.roles import ADMIN, MANAGER, STAFF
+from tests.app_processes import _migrated, database, serve, worker  # noqa: F401 (fixtures)
 from tests.factories import UserFactory
 from tests.twilio_standin import twilio  # noqa: F401 (a fixture: the Twilio API stand-in)
 

@@ -175,10 +175,12 @@ def test_a_file_of_more_than_a_million_rows_is_refused(db, monkeypatch):
     assert contact_import.error == "The file has more than 3 rows: split it."
 
 
-def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(db, monkeypatch):
+def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(
+    db, monkeypatch, settings
+):
     """Each batch is a transaction of its own: a failure undoes its own batch only, the import
     says how far it came, and applying it again goes on from there without doubles."""
-    monkeypatch.setattr(imports, "BATCH", 1)
+    settings.IMPORT_BATCH_SIZE = 1
     contact_import = checked(csv_bytes("name,phone,tags", "A,+14155550101,x", "B,+14155550102,y"))
     original, calls = imports._tags, []
 
@@ -203,7 +205,7 @@ def test_a_failure_half_way_keeps_the_batches_before_it_and_goes_on_later(db, mo
 def test_a_check_run_again_takes_over_from_the_one_still_running(db, monkeypatch):
     """A worker restarted mid-check runs it again (`resume`): the first run stops at its next
     write, and the file is checked once, whole."""
-    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(imports, "CHECK_BATCH", 2)
     lines = [f"P{i},+1415555{i:04d}" for i in range(100, 110)]
     contact_import = imports.store(
         File(io.BytesIO(csv_bytes("name,phone", *lines)), name="x.csv"), by_user=None
@@ -247,8 +249,8 @@ def test_an_import_is_applied_once_however_often_it_is_claimed(db):
     assert Contact.objects.count() == 1
 
 
-def test_many_rows_are_applied_in_batches_like_one(db, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH", 7)
+def test_many_rows_are_applied_in_batches_like_one(db, settings):
+    settings.IMPORT_BATCH_SIZE = 7
     hard = ContactFactory(name="Hal", phone="+14155550199")
     services.record_hard_opt_out(phone=hard.phone, channel=SMS, source=Source.KEYWORD)
     lines = [f"P{i},+1415555{i:04d},t{i % 3},soft,hard" for i in range(100, 150)]

@@ -229,3 +229,56 @@ def test_filters_too_long_to_keep_with_a_job_are_an_error(admin_client, mix, in_
     assert "The filters are too long: filter the table again." in response.content.decode()
     assert not BulkJob.objects.exists()
     assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}
+
+
+def test_a_job_goes_a_few_contacts_a_transaction_and_its_page_counts_them(
+    admin_client, mix, in_the_background, settings, django_capture_on_commit_callbacks
+):
+    settings.BULK_BATCH_SIZE = 2
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": "", "confirmed": "on"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(URL, data)
+    job = BulkJob.objects.get()
+    assert (job.status, job.done, job.total) == ("done", 7, 7)
+    assert "Done: SMS: 4 unsubscribed." in admin_client.get(response.url).content.decode()
+    assert statuses() == {"soft": 6, "hard": 1}
+
+
+def test_a_running_job_shows_how_far_it_got(admin_client, admin_role_user):
+    job = BulkJob.objects.create(action="unsubscribe_sms", by_user=admin_role_user, count=20_000,
+                                 status="running", total=20_100, done=5_000,
+                                 result="SMS: 4990 unsubscribed.")  # fmt: skip
+    page = admin_client.get(reverse("contacts:bulk_job", args=[job.pk])).content.decode()
+    assert "Running</strong>: 5,000 of 20,100 contacts" in page
+    assert '<progress max="20100" value="5000">' in page
+    assert "So far: SMS: 4990 unsubscribed." in page and 'hx-trigger="every 1s"' in page
+
+
+def test_a_job_that_fails_midway_says_what_it_changed_before(
+    admin_client, mix, in_the_background, settings, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    settings.BULK_BATCH_SIZE = 2
+    unsubscribe_many, calls = services.unsubscribe_many, []
+
+    def failing_the_third_time(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise RuntimeError("the disk is full")
+        return unsubscribe_many(**kwargs)
+
+    monkeypatch.setattr(services, "unsubscribe_many", failing_the_third_time)
+    data = {"action": "unsubscribe_sms", "scope": "all", "query": "", "confirmed": "on"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(URL, data)
+    job = BulkJob.objects.get()
+    # The first two transactions (four contacts, three of them subscribed) stay changed; the
+    # third is rolled back, and the last contact, the archived one, was never reached.
+    assert statuses() == {"subscribed": 1, "soft": 5, "hard": 1}
+    assert Contact.objects.get(status="archived").opt_in_status(SMS) == "subscribed"
+    page = admin_client.get(response.url).content.decode()
+    assert job.status == "failed"
+    assert (
+        "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 "
+        "unsubscribed. The other contacts were not changed."
+    ) in page

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0013_opt_ins_and_guard"),
+        ("contacts", "0014_bulk_job_progress"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -457,11 +457,12 @@ def _apply_batch(import_id: int) -> bool:
             contact_import=contact_import, number__gt=contact_import.applied_through
         )
         .order_by("number")
-        .annotate(key=Upper("name"))[: settings.IMPORT_BATCH_SIZE]
+        .annotate(key=Upper("name"))
+        .values_list(*ROW_COLUMNS, "key", named=True)[: settings.IMPORT_BATCH_SIZE]
     )
     if not rows:
         return False
-    contact_of, created = _contacts(rows)
+    contact_of, created = _contacts(contact_import, rows)
     _tags(rows, contact_of)
     counts = {"opted_out": 0, "resubscribed": 0, "kept_hard": 0}
     for channel in Channel:
@@ -476,19 +477,17 @@ def _apply_batch(import_id: int) -> bool:
     return True
 
 
-def _same_contact(phones: set[str]) -> dict[tuple[str, str], Contact]:
-    """The contacts with these numbers, by number and name in capitals (as name__iexact
-    compares them): the oldest, where several have the same."""
-    found = {}
+def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """The id, email and status of the contacts with these numbers, by number and name in
+    capitals (as name__iexact compares them): the oldest, where several have the same."""
     contacts = Contact.objects.filter(phone__in=phones).annotate(key=Upper("name"))
-    for contact in contacts.order_by("-id").only("id", "phone", "email", "status"):
-        found[contact.phone, contact.key] = contact
-    return found
+    rows = contacts.order_by("-id").values_list("phone", "key", "id", "email", "status")
+    return {(phone, key): (pk, email, status) for phone, key, pk, email, status in rows}
 
 
-def _contacts(rows: list[ImportRow]) -> tuple[dict[int, Contact], int]:
+def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int], int]:
     """Create the rows' contacts that do not exist and update the others' email and status;
-    return each row's contact, by row number, and how many were created."""
+    return each row's contact id, by row number, and how many were created."""
     existing = _same_contact({row.phone for row in rows})
     new = {row.number for row in rows if (row.phone, row.key) not in existing}
     if new:
@@ -502,27 +501,23 @@ def _contacts(rows: list[ImportRow]) -> tuple[dict[int, Contact], int]:
                 FROM contacts_importrow WHERE contact_import_id = %s AND number IN ({numbers})
                 ORDER BY number
                 """,
-                [now, now, rows[0].contact_import_id, *sorted(new)],
+                [now, now, contact_import.pk, *sorted(new)],
             )
         existing |= _same_contact({row.phone for row in rows if row.number in new})
-    contact_of = {row.number: existing[row.phone, row.key] for row in rows}
-    changed = []
+    contact_of, changed = {}, []
     for row in rows:
-        contact = contact_of[row.number]
-        email, status = row.email or contact.email, row.status or contact.status
-        if (email, status) != (contact.email, contact.status):
-            contact.email, contact.status, contact.updated_at = email, status, timezone.now()
-            changed.append(contact)
+        pk, email, status = existing[row.phone, row.key]
+        contact_of[row.number] = pk
+        if (row.email or email, row.status or status) != (email, status):
+            changed.append(Contact(pk=pk, email=row.email or email, status=row.status or status,
+                                   updated_at=timezone.now()))  # fmt: skip
     Contact.objects.bulk_update(changed, ["email", "status", "updated_at"], batch_size=1000)
     return contact_of, len(new)
 
 
-def _tags(rows: list[ImportRow], contact_of: dict[int, Contact]) -> None:
+def _tags(rows: list, contact_of: dict[int, int]) -> None:
     pairs = [
-        (contact_of[row.number].pk, name)
-        for row in rows
-        if row.tags
-        for name in row.tags.split("\n")
+        (contact_of[row.number], name) for row in rows if row.tags for name in row.tags.split("\n")
     ]
     if not pairs:
         return
@@ -541,7 +536,7 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
     wanted = {row.number: getattr(row, column) for row in rows if getattr(row, column)}
     if not wanted:
         return
-    ids = {contact_of[number].pk for number in wanted}
+    ids = {contact_of[number] for number in wanted}
     hard = set(
         OptOut.objects.filter(contact__in=ids, channel=channel, kind=OptOut.HARD).values_list(
             "contact_id", flat=True
@@ -550,7 +545,7 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
     chosen = {OptInStatus.SOFT: [], OptInStatus.SUBSCRIBED: [], OptInStatus.HARD: []}
     kept = []
     for number, status in wanted.items():
-        contact_id = contact_of[number].pk
+        contact_id = contact_of[number]
         if contact_id not in hard:
             chosen[status].append(contact_id)
         elif status != OptInStatus.HARD:

@@ -257,6 +257,11 @@ RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
+# A webhook's processing waits this many seconds at most for each lock it needs (PostgreSQL),
+# so that it answers within Twilio's 15 seconds; an event not processed then is kept, and the
+# task worker processes it once it is this many seconds old, looking every as many.
+INBOUND_LOCK_TIMEOUT = float(os.environ.get("INBOUND_LOCK_TIMEOUT", "3"))
+INBOUND_SWEEP_SECONDS = float(os.environ.get("INBOUND_SWEEP_SECONDS", "5"))
 # Bulk actions on more contacts than this run as a task, with a page that follows them.
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # A task applies them this many contacts a transaction, so that a STOP never waits long.

@@ -1,11 +1,17 @@
-"""Acting on stored webhook events: each is processed once, and its answer kept for retries."""
+"""Acting on stored webhook events: each is processed once, and its answer kept for retries.
+
+An event whose processing failed (the database was busy or away) stays kept, and the task
+worker processes it a few seconds later (`process_pending`, broadcasts' `worker` command).
+"""
 
 import logging
 import traceback
+from collections.abc import Iterator
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -20,15 +26,23 @@ from messaging.models import InboundEvent, PossibleOptOut
 logger = logging.getLogger(__name__)
 
 
-def process(key: str) -> InboundEvent:
+def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
     """Process the stored event with `key` unless that was done already; return it with its
     answer.
 
     The event row is locked while it is processed, so that the provider's retries and a
-    re-processing command never act twice. A failure is kept on the event and raised.
+    re-processing never act twice. A failure is kept on the event and raised. On PostgreSQL,
+    `lock_timeout` (seconds) ends each wait for a lock (a bulk change's transaction, an
+    import's) with a failure: the webhook's request then ends in time.
     """
     try:
         with transaction.atomic():
+            if lock_timeout and connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        [f"{round(lock_timeout * 1000)}ms"],
+                    )
             event = InboundEvent.locked(key)
             if event.processed_at is None:
                 event.answer(HANDLERS[event.kind](event.payload))
@@ -39,11 +53,61 @@ def process(key: str) -> InboundEvent:
         raise
 
 
+def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Exception | None]]:
+    """Process the kept events not processed yet that were received before `received_before`,
+    oldest first; yield each one's key, with the error that stopped it again, if any."""
+    pending = InboundEvent.objects.filter(processed_at=None, received_at__lt=received_before)
+    for key in list(pending.order_by("received_at", "id").values_list("key", flat=True)):
+        try:
+            process(key)
+        except Exception as error:  # kept on the event; go on with the others
+            yield key, error
+        else:
+            yield key, None
+
+
+def answer_unprocessed(kind: str, payload: dict) -> str:
+    """The answer to a webhook whose event is kept but could not be processed yet; the worker
+    processes it within seconds. An opt-out is confirmed as processing it does: kept, it will
+    hold. A call gets the menu. Anything else whose answer depends on what processing finds (a
+    START's resubscription) gets an empty answer, which acknowledges it."""
+    match kind:
+        case InboundEvent.Kind.SMS:
+            intent = classify(payload.get("Body", ""))
+            if intent == Intent.OPT_OUT:
+                return _sms_reply(_unsubscribed())
+            return _sms_reply(_help() if intent == Intent.HELP else "")
+        case InboundEvent.Kind.CALL:
+            return twiml.inbound_menu()
+        case InboundEvent.Kind.DIGITS:
+            if _pressed(payload) == "unsubscribe" and contact_number(kind, payload):
+                return _no_more_calls()
+            response = VoiceResponse()
+            response.say("Goodbye.")
+            response.hangup()
+            return str(response)
+    return ""
+
+
 def _sms_reply(text: str) -> str:
     response = MessagingResponse()
     if text:
         response.message(text)
     return str(response)
+
+
+def _unsubscribed() -> str:
+    return (
+        f"You have been unsubscribed from {settings.BUSINESS_NAME} messages and will receive "
+        "no more. Reply START to resubscribe."
+    )
+
+
+def _help() -> str:
+    return (
+        f"{settings.BUSINESS_NAME}: {settings.BUSINESS_HELP} Reply STOP to unsubscribe, START "
+        "to resubscribe."
+    )
 
 
 def handle_sms(payload: dict) -> str:
@@ -56,10 +120,7 @@ def handle_sms(payload: dict) -> str:
                 phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
             )
             # Always sent, although the number is now opted out: the one allowed reply.
-            return _sms_reply(
-                f"You have been unsubscribed from {business} messages and will receive no "
-                "more. Reply START to resubscribe."
-            )
+            return _sms_reply(_unsubscribed())
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,
@@ -69,10 +130,7 @@ def handle_sms(payload: dict) -> str:
                 f"You have been resubscribed to {business} messages. Reply STOP to unsubscribe."
             )
         case Intent.HELP:
-            return _sms_reply(
-                f"{business}: {settings.BUSINESS_HELP} Reply STOP to unsubscribe, START to "
-                "resubscribe."
-            )
+            return _sms_reply(_help())
         case Intent.POSSIBLE_OPT_OUT:
             PossibleOptOut.objects.create(phone=phone, words=body)
     return _sms_reply("")
@@ -118,8 +176,9 @@ def _resubscribe_calls(payload: dict) -> str:
     return str(response)
 
 
-def handle_digits(payload: dict) -> str:
-    response = VoiceResponse()
+def _pressed(payload: dict) -> str:
+    """What the caller asked for with the digit pressed: "unsubscribe", "resubscribe" or
+    nothing ("")."""
     offered = payload.get("url_digit", "")
     if len(offered) != 1 or offered not in "0123456789*#":
         offered = settings.UNSUBSCRIBE_DIGIT
@@ -127,8 +186,23 @@ def handle_digits(payload: dict) -> str:
     again = settings.RESUBSCRIBE_DIGIT
     offered_again = payload.get("url_resubscribe") == again and not is_outbound(payload)
     if offered_again and payload.get("Digits") == again:
+        return "resubscribe"
+    return "unsubscribe" if payload.get("Digits") == offered else ""
+
+
+def _no_more_calls() -> str:
+    response = VoiceResponse()
+    response.say("You will receive no more calls from us. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def handle_digits(payload: dict) -> str:
+    response = VoiceResponse()
+    pressed = _pressed(payload)
+    if pressed == "resubscribe":
         return _resubscribe_calls(payload)
-    if payload.get("Digits") != offered:
+    if not pressed:
         response.say("Goodbye.")
         response.hangup()
         return str(response)
@@ -144,7 +218,7 @@ def handle_digits(payload: dict) -> str:
             phone=phone, channel=Channel.CALLS, source=Source.DIGIT,
             words=f"pressed {payload['Digits']}",
         )  # fmt: skip
-        response.say("You will receive no more calls from us. Goodbye.")
+        return _no_more_calls()
     response.hangup()
     return str(response)
 

@@ -1,8 +1,10 @@
 """Twilio webhooks: signed, CSRF-exempt POSTs that work without a login.
 
-Each request is stored as an InboundEvent before it is acted on (nothing is lost if acting
-fails: `manage.py reprocess_inbound` tries again), and the provider's retries of the same
-event get the same answer without acting twice.
+Each request is stored as an InboundEvent before it is acted on, and the provider's retries
+of the same event get the same answer without acting twice. If acting fails (the database is
+busy or away), the event stays kept, the request is acknowledged, and the task worker acts on
+it a few seconds later (`inbound.process_pending`). If storing fails, the request fails (500):
+nothing is acknowledged that is not kept.
 """
 
 import logging
@@ -94,9 +96,12 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         # A retry finds it kept.
         InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:
-            event = inbound.process(event_key)
+            event = inbound.process(event_key, lock_timeout=settings.INBOUND_LOCK_TIMEOUT)
         except Exception:
-            return HttpResponse("Stored; processing failed and will be tried again.", status=500)
+            # Kept: the worker processes it. Twilio retries nothing, so a 500 would only
+            # have left the contact without the confirmation of a STOP that will hold.
+            answer = inbound.answer_unprocessed(kind, payload)
+            return HttpResponse(answer, content_type="text/xml")
         return HttpResponse(event.response, content_type="text/xml")
 
     return view

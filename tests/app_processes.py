@@ -198,11 +198,12 @@ class Server:
 
 @pytest.fixture
 def serve():
-    """Start gunicorn for a database: serve(database) -> Server; stopped after the test."""
+    """Start gunicorn for a database: serve(database, **env) -> Server; stopped after the
+    test."""
     servers = []
 
-    def start(database: Database) -> Server:
-        servers.append(Server(database.env))
+    def start(database: Database, **env: str) -> Server:
+        servers.append(Server(database.env | env))
         return servers[-1]
 
     yield start

@@ -7,19 +7,26 @@ from tests.app_processes import wait_until
 
 ROWS = 40_000  # the file of the report: a STOP during its import was lost on SQLite
 
-QUEUE = """
+# As the import's pages do: the upload is kept and its check queued; once it is checked,
+# Import claims it and queues its applying.
+UPLOAD = """
 import io
 from django.contrib.auth.models import User
 from django.core.files import File
 from contacts import imports
-from contacts.tasks import apply_import
+from contacts.tasks import check_import
 rows = "".join(f"Imported {{i}},+1919{{2000000 + i}},soft\\n" for i in range({rows}))
 upload = File(io.BytesIO(("name,phone,sms\\n" + rows).encode()), name="big.csv")
 contact_import = imports.store(upload, by_user=User.objects.get(username="admin"))
-imports.check(contact_import)
-assert imports.start_applying(contact_import), contact_import.status
-apply_import.enqueue(contact_import.pk)
+check_import.enqueue(contact_import.pk)
 print(contact_import.pk)
+"""
+IMPORT = """
+from contacts import imports
+from contacts.models import ContactImport
+from contacts.tasks import apply_import
+assert imports.start_applying(ContactImport.objects.get(pk={pk}))
+apply_import.enqueue({pk})
 """
 
 
@@ -27,8 +34,10 @@ def test_a_stop_in_the_middle_of_an_import_is_answered_and_holds(database, serve
     server = serve(database)
     assert server.sms("+12125550100", "HELP")[0] == 200  # the server is up, and warm
     worker(database, IMPORT_BATCH_SIZE="2000")
-    job = int(database.run(QUEUE.format(rows=ROWS)).split()[-1])
+    job = int(database.run(UPLOAD.format(rows=ROWS)).split()[-1])
     progress = "SELECT status, rows_applied, rows_ready FROM contacts_contactimport WHERE id = %s"
+    wait_until(lambda: database.query(progress, (job,))[0][0] == "ready", "the check")
+    database.run(IMPORT.format(pk=job))
     wait_until(lambda: database.query(progress, (job,))[0][1] > 0, "the import's first batch")
 
     phone = f"+1919{2000000 + ROWS - 1}"  # the last row's: its contact comes after the STOP
@@ -52,3 +61,23 @@ def test_a_stop_in_the_middle_of_an_import_is_answered_and_holds(database, serve
         "SELECT o.kind, count(*) FROM contacts_optout o WHERE o.channel = 'sms' GROUP BY o.kind"
         " ORDER BY o.kind"
     ) == [("hard", 1), ("soft", ROWS - 1)]  # fmt: skip
+
+
+LEFT_APPLYING = """
+import io
+from django.core.files import File
+from contacts import imports
+upload = File(io.BytesIO(b"name,phone\\nAna,+14155550101\\nBen,+14155550102\\n"), name="a.csv")
+contact_import = imports.store(upload, by_user=None)
+imports.check(contact_import)
+assert imports.start_applying(contact_import), contact_import.status
+print(contact_import.pk)  # as a worker that died left it: applying, with no task queued
+"""
+
+
+def test_a_worker_that_starts_finishes_the_import_a_dead_one_left(database, worker):
+    job = int(database.run(LEFT_APPLYING).split()[-1])
+    worker(database)
+    finished = "SELECT status, created FROM contacts_contactimport WHERE id = %s"
+    wait_until(lambda: database.query(finished, (job,))[0][0] == "done", "the import's end")
+    assert database.query(finished, (job,)) == [("done", 2)]

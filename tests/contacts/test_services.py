@@ -172,3 +172,18 @@ def test_the_briefs_example(admin_role_user):
     assert list(Contact.objects.subscribed_to(CALLS)) == [contact_a]
     assert list(Contact.objects.opted_out_of(SMS, "soft")) == [contact_a]
     assert list(Contact.objects.opted_out_of(SMS, "hard")) == []
+
+
+@pytest.mark.postgres
+def test_the_applications_database_role_may_make_bulk_changes(admin_role_user):
+    """They lock the numbers' opt-outs (SHARE), which the role the README grants may do."""
+    from tests.crm.test_database_role import as_role
+
+    contacts = ContactFactory.create_batch(3)
+    services.unsubscribe(contact=contacts[0], channel=Channel.SMS, by_user=admin_role_user)
+    as_role("crm_app_bulk_test")
+    everyone = Contact.objects.all()
+    assert services.unsubscribe_many(contacts=everyone, channel=Channel.SMS,
+                                     by_user=admin_role_user) == 2  # fmt: skip
+    assert services.resubscribe_many(contacts=everyone, channel=Channel.SMS,
+                                     by_user=admin_role_user) == (3, 0)  # fmt: skip

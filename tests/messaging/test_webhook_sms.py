@@ -207,7 +207,9 @@ def test_a_failure_after_storing_is_reprocessed_exactly_once(sms, monkeypatch):
         raise RuntimeError("the disk is full")
 
     monkeypatch.setitem(inbound.HANDLERS, "sms", broken)
-    assert sms("STOP", sid="SMfail").status_code == 500
+    response = sms("STOP", sid="SMfail")
+    assert response.status_code == 200  # kept: acknowledged, and confirmed
+    assert "You have been unsubscribed from Demo Dental" in response.content.decode()
     event = InboundEvent.objects.get()
     assert event.processed_at is None and "the disk is full" in event.error
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
@@ -294,3 +296,53 @@ def test_an_id_too_long_to_keep_is_a_400(post_signed):
     response = post_signed("/webhooks/twilio/sms/", data)
     assert response.status_code == 400
     assert not InboundEvent.objects.exists() and not PhoneOptOut.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        ("STOP", "<Message>You have been unsubscribed from Demo Dental messages"),
+        ("HELP", "<Message>Demo Dental: Questions?"),
+        ("START", "<Response />"),
+        ("Cancel my appointment", "<Response />"),
+    ],
+)
+def test_a_message_whose_processing_failed_is_kept_and_acknowledged(sms, monkeypatch, body,
+                                                                    answer):  # fmt: skip
+    """Twilio retries nothing: a 200, with what holds whatever processing finds later."""
+
+    def broken(payload):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(inbound.HANDLERS, "sms", broken)
+    response = sms(body)
+    assert (response.status_code, response["Content-Type"]) == (200, "text/xml")
+    assert answer in response.content.decode()
+    event = InboundEvent.objects.get()
+    assert event.processed_at is None and "the disk is full" in event.error
+
+
+@pytest.mark.postgres
+def test_a_stop_that_waits_too_long_for_a_lock_is_answered_then_processed_later(
+    sms, settings, django_db_blocker
+):
+    """A bulk change's transaction holding the lock that the STOP needs past
+    INBOUND_LOCK_TIMEOUT: the webhook answers in time, and the worker's next look processes
+    the kept STOP."""
+    import psycopg
+    from django.utils import timezone
+
+    contact = ContactFactory(phone=PHONE)
+    settings.INBOUND_LOCK_TIMEOUT = 0.2
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")  # as bulk changes do
+        response = sms("STOP")
+        assert response.status_code == 200
+        assert "You have been unsubscribed from Demo Dental" in response.content.decode()
+        event = InboundEvent.objects.get()
+        assert event.processed_at is None and "lock timeout" in event.error
+        assert sms_status(contact) == OptInStatus.SUBSCRIBED
+        other.rollback()
+    assert list(inbound.process_pending(received_before=timezone.now())) == [(event.key, None)]
+    assert sms_status(contact) == OptInStatus.HARD

@@ -173,3 +173,18 @@ def test_a_calls_direction_is_read_in_any_case(post_signed):
     response = post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again)
     assert response.status_code == 200  # our own call offers no resubscribing
     assert calls_status(contact) == OptInStatus.HARD
+
+
+def test_a_digit_whose_processing_failed_is_confirmed_and_kept(post_signed, monkeypatch):
+    from messaging import inbound
+    from messaging.models import InboundEvent
+
+    def broken(payload):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setitem(inbound.HANDLERS, "digits", broken)
+    data = {"CallSid": "CA9", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
+    response = post_signed("/webhooks/twilio/voice/gather/", data)
+    assert response.status_code == 200
+    assert "You will receive no more calls from us." in response.content.decode()
+    assert InboundEvent.objects.get().processed_at is None

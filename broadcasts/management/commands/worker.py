@@ -1,29 +1,70 @@
 """The task worker, which sends broadcasts: django-tasks-db's `db_worker`, which also
 
-- queues sending for the broadcasts that were sending when it starts, so that a restart
-  after every worker crashed finishes them, and
-- waits for a database that went away (a restart, a fail-over) rather than exiting.
+- queues sending for the broadcasts that were sending when it starts, and the imports that
+  were being checked or applied, so that a restart after every worker crashed finishes them,
+- waits for a database that went away (a restart, a fail-over) rather than exiting, and
+- processes, in a thread of its own, the webhook events kept but not processed (their
+  processing failed, or their web process died): at start, then every
+  `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
 """
 
 import logging
+import os
+import threading
+import time
+from datetime import timedelta
 
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from broadcasts import sending
+from contacts import imports
+from messaging import inbound
 
 logger = logging.getLogger(__name__)
 
 
 class Command(DbWorker):
-    help = "Run the task worker (it sends broadcasts); it outlives database restarts."
+    help = (
+        "Run the task worker (it sends broadcasts, and processes the webhook events kept but "
+        "not processed); it outlives database restarts."
+    )
 
     def handle(self, *args, **options):
         resumed = sending.resume()
         if resumed:
             logger.info("Resumed sending %s broadcast(s)", resumed)
+        resumed = imports.resume()
+        if resumed:
+            logger.info("Resumed %s import(s)", resumed)
+        # With --reload, the process that runs the tasks is the reloader's child.
+        if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+            threading.Thread(target=process_kept_events, name="inbound", daemon=True).start()
         while True:
             try:
                 return super().handle(*args, **options)
             except sending.DATABASE_GONE as error:
                 logger.warning("The database went away (%s): waiting for it", error)
                 sending.wait_for_database()
+
+
+def process_kept_events() -> None:
+    """Forever: process the kept webhook events that are `INBOUND_SWEEP_SECONDS` old and not
+    processed yet (not younger: the web process may still be processing them), then sleep
+    as long."""
+    every = settings.INBOUND_SWEEP_SECONDS
+    while True:
+        try:
+            close_old_connections()  # one the database's restart broke
+            received_before = timezone.now() - timedelta(seconds=every)
+            outcomes = list(inbound.process_pending(received_before=received_before))
+            done = sum(error is None for _, error in outcomes)
+            if outcomes:
+                logger.info("Processed %s kept inbound event(s); %s failed again", done,
+                            len(outcomes) - done)  # fmt: skip
+        except Exception:  # the database is away, say: the next look closes the connection
+            logger.exception("Could not process the kept inbound events: trying again")
+        time.sleep(every)

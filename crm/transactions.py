@@ -9,8 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 # SQLite's lock has no queue: a writer that waits for it sleeps between tries, 1, 2, 5, 10,
 # 15, 20, 25 … ms, each sleep no longer than it has waited so far, and never more than 100 ms.
 # A pause as long as the transaction (at most this) lets it try once more before the next
-# transaction: without a pause a STOP waited 2 s behind a job, with one at most 0.2 s
-# (bench/NOTES.md).
+# transaction; without one, a STOP waited through many (bench/NOTES.md).
 SQLITE_MOST_PAUSE = 0.15
 
 

@@ -28,6 +28,7 @@ from messaging.backends import (
     SendError,
     get_backend,
 )
+from messaging.models import InboundEvent
 from messaging.twiml import voice_message
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,27 @@ def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
         .exclude(Exists(number))
         .values_list("pk", flat=True)
     )
+
+
+# The replies that can opt a number out of a channel: an SMS (STOP) of SMS, the digit of calls.
+OPTING_OUT = {Channel.SMS: InboundEvent.Kind.SMS, Channel.CALLS: InboundEvent.Kind.DIGITS}
+
+
+def _replying(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
+    """The ids of the recipients whose number sent a reply that is kept but not processed yet
+    (its processing failed; the worker processes it within seconds): it may be a STOP, so
+    they are not sent to."""
+    kept = InboundEvent.objects.filter(
+        processed_at=None, kind=OPTING_OUT[broadcast.channel], phone=OuterRef("phone")
+    )
+    return set(
+        Recipient.objects.filter(pk__in=[r.pk for r in recipients])
+        .filter(Exists(kept))
+        .values_list("pk", flat=True)
+    )
+
+
+REPLY_PENDING = "A reply from the number was still being processed: it may have been a STOP."
 
 
 def _skip(recipients: list[Recipient], reason: str) -> None:
@@ -141,6 +163,9 @@ def send_batch(
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             eligible = _eligible(broadcast, recipients)
             _skip([r for r in recipients if r.pk not in eligible], "Not eligible at its turn.")
+            replying = _replying(broadcast, recipients) & eligible
+            _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
+            eligible -= replying
             backend = get_backend()
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
                 _sleep_until(first_slot + position * interval, clock)

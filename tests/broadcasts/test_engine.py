@@ -12,6 +12,7 @@ from broadcasts.models import Broadcast, Recipient
 from contacts import services as contact_services
 from contacts.models import VALID_PHONE, Channel, Contact, OptInStatus, Source
 from messaging.backends import LocmemBackend
+from messaging.models import InboundEvent
 from tests.factories import ContactFactory, UserFactory, store_old_phone
 from tests.twilio_standin import StandIn
 
@@ -171,6 +172,22 @@ def test_a_stop_between_launch_and_send_is_skipped(manager):
     assert sent_to() == [other.phone]
     assert b.recipients.get(phone=stopper.phone).status == Recipient.Status.SKIPPED
     assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
+
+
+def test_a_reply_kept_but_not_processed_yet_holds_its_number_back(manager):
+    """A STOP whose processing failed is kept for the worker to process within seconds; until
+    then no message goes to its number (nor to a number whose pending reply was HELP: which it
+    was is not known before processing)."""
+    stopper, other = ContactFactory(), ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    InboundEvent.store(key="sms:SMkept", kind="sms", payload={"From": stopper.phone,
+                       "Body": "STOP"}, phone=stopper.phone)  # fmt: skip
+    InboundEvent.store(key="digits:CAkept:9", kind="digits", payload={}, phone=other.phone)
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]  # a digit is a reply to a call, not to an SMS
+    held = b.recipients.get(phone=stopper.phone)
+    assert (held.status, held.error) == (Recipient.Status.SKIPPED, sending.REPLY_PENDING)
 
 
 def test_a_soft_opt_out_after_launch_is_skipped_too(manager):

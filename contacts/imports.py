@@ -103,7 +103,7 @@ def store(upload: UploadedFile, *, by_user: AbstractBaseUser | None) -> ContactI
     if upload.size > MAX_BYTES:
         raise ImportFileError(
             f"The file is {megabytes(upload.size)}; the most is {MAX_BYTES // 1024 // 1024} MB "
-            f"({MAX_ROWS:,} rows). Split it, or use `manage.py import_contacts`."
+            f"({MAX_ROWS:,} rows). Split it into smaller files."
         )
     pieces = upload.chunks(PIECE)
     first = next(pieces, b"")

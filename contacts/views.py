@@ -263,6 +263,10 @@ def import_contacts(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/import.html", {"form": form, "recent": recent})
 
 
+# An import's page lists this many of its problems.
+PROBLEMS_SHOWN = 100
+
+
 def _own_import(request: HttpRequest, pk: int) -> ContactImport:
     # Another user's file is none of this user's business, not even that it exists.
     imports_seen = ContactImport.objects.all()
@@ -281,13 +285,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
         "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
         "rows": ImportRow.objects.filter(contact_import=contact_import).order_by("number")[:20],
-        "shown": PROBLEMS_SHOWN,
     }
     template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"
     return render(request, template, context)
-
-
-PROBLEMS_SHOWN = 100
 
 
 @require_POST

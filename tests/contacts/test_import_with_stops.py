@@ -51,7 +51,13 @@ def test_a_stop_in_the_middle_of_an_import_is_answered_and_holds(database, serve
     assert database.query(opt_out, (phone,)) == [("keyword", "STOP")]
 
     finished = "SELECT status FROM contacts_contactimport WHERE id = %s AND finished_at IS NOT NULL"
-    wait_until(lambda: database.query(finished, (job,)), "the end of the import")
+    try:
+        wait_until(lambda: database.query(finished, (job,)), "the end of the import")
+    except BaseException:
+        # Once, in a busy-test run, the import did not end within 180 s (it takes about 25 s
+        # on a busy machine): what each connection waited for then, for whoever reads this.
+        print("import:", database.query(progress, (job,)), "\n", _activity(database))
+        raise
     counts = (
         "SELECT status, created, opted_out, kept_hard FROM contacts_contactimport WHERE id = %s"
     )
@@ -81,3 +87,12 @@ def test_a_worker_that_starts_finishes_the_import_a_dead_one_left(database, work
     finished = "SELECT status, created FROM contacts_contactimport WHERE id = %s"
     wait_until(lambda: database.query(finished, (job,))[0][0] == "done", "the import's end")
     assert database.query(finished, (job,)) == [("done", 2)]
+
+
+def _activity(database) -> list:
+    if database.vendor != "postgresql":
+        return []
+    return database.query(
+        "SELECT pid, state, wait_event_type, wait_event, now() - xact_start, left(query, 160)"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )

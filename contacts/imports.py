@@ -24,7 +24,6 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -85,13 +84,6 @@ NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read: wrong type, encoding, size or header."""
-
-
-@dataclass
-class Problem:
-    row: int
-    column: str
-    reason: str
 
 
 def megabytes(size: int) -> str:
@@ -243,11 +235,9 @@ def _check_rows(contact_import: ContactImport) -> None:
             if contact_import.rows_read > MAX_ROWS:
                 raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows: split it.")
             cells = dict(zip(header, (_cell(value) for value in values), strict=False))
-            found = []
-            row = _check(number, cells, found)
+            row = _check(number, cells, problems)
             if row:
                 rows.append(row)
-            problems += (ImportProblem(row=p.row, column=p.column, reason=p.reason) for p in found)
             if len(rows) + len(problems) >= CHECK_BATCH:
                 _keep(contact_import, rows, problems)
                 rows, problems = [], []
@@ -293,35 +283,39 @@ def _keep(contact_import: ContactImport, rows: list[tuple], problems: list[Impor
     ImportProblem.objects.bulk_create(problems)
 
 
-def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> tuple | None:
+def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) -> tuple | None:
     """The row's values in ROW_COLUMNS' order, or None with its problems added."""
     found = len(problems)
     name = cells.get("name", "")
     if not name:
-        problems.append(Problem(number, "name", "A name is required."))
+        problems.append(ImportProblem.found(number, "name", "A name is required."))
     elif len(name) > 200:
-        problems.append(Problem(number, "name", "At most 200 characters."))
+        problems.append(ImportProblem.found(number, "name", "At most 200 characters."))
     phone = ""
     try:
         phone = normalize_phone(cells.get("phone", ""))
     except ValidationError as error:
-        problems.append(Problem(number, "phone", error.messages[0]))
+        problems.append(ImportProblem.found(number, "phone", error.messages[0]))
     email = cells.get("email", "")
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            problems.append(Problem(number, "email", f"“{email}” is not an email address."))
+            problems.append(
+                ImportProblem.found(number, "email", f"“{email}” is not an email address.")
+            )
     tags = [tag.strip() for tag in cells.get("tags", "").split(",") if tag.strip()]
     for tag in tags:
         if len(tag) > 60:
-            problems.append(Problem(number, "tags", f"“{tag[:20]}…”: at most 60 characters."))
+            problems.append(
+                ImportProblem.found(number, "tags", f"“{tag[:20]}…”: at most 60 characters.")
+            )
     status = ""
     if cells.get("status"):
         status = STATUS_VALUES.get(cells["status"].lower(), "")
         if not status:
             problems.append(
-                Problem(
+                ImportProblem.found(
                     number,
                     "status",
                     f"“{cells['status']}”: use active, do not contact or archived.",
@@ -332,7 +326,7 @@ def _check(number: int, cells: dict[str, str], problems: list[Problem]) -> tuple
         value = cells.get(channel.value, "").lower()
         if value not in CHANNEL_VALUES:
             problems.append(
-                Problem(
+                ImportProblem.found(
                     number,
                     channel.value,
                     f"“{value}”: use subscribed, soft or hard, or leave it empty.",

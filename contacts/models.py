@@ -750,3 +750,8 @@ class ImportProblem(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row}, {self.column}: {self.reason}"
+
+    @classmethod
+    def found(cls, row: int, column: str, reason: str) -> "ImportProblem":
+        """A problem the check found, not yet saved with its import."""
+        return cls(row=row, column=column, reason=reason)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Left, Substr, Upper
-from django.db.models.lookups import Exact, IContains
+from django.db.models.lookups import Contains, Exact, IContains
 
 from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag
 from contacts.paging import Way
@@ -29,7 +29,13 @@ def phone_fragment(value: str) -> Q | None:
     if value.startswith("("):
         country = phonenumbers.country_code_for_region(settings.PHONE_REGION)
         return _starting(f"+{country}{digits}")
-    return Q(phone__contains=digits)
+    return _holds_digits(digits)
+
+
+def _holds_digits(digits: str) -> Q:
+    """Numbers with `digits` in them: after their "+", as the trigram index has them
+    (migration 0016)."""
+    return Q(Contains(Substr("phone", 2), digits))
 
 
 def _is_phone_number(value: str) -> bool:
@@ -65,7 +71,7 @@ def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
     further_in = Q(IContains(Substr("name", 2), value)) | Q(IContains(Substr("email", 2), value))
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 4:
-        further_in |= Q(phone__contains=digits)
+        further_in |= _holds_digits(digits)
     keyed = ("name", "id") if len(value) >= KEY_LENGTH else ()
     return [
         (_starts_with("name", value), keyed),

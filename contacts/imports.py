@@ -547,17 +547,18 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
                                       reason=KEPT_HARD, kept_hard=True))  # fmt: skip
     ImportProblem.objects.bulk_create(kept)
     counts["kept_hard"] += len(kept)
-    note, by_user = f"Import of {contact_import.file_name}", contact_import.by_user
+    note = f"Import of {contact_import.file_name}"
+    change = {"channel": channel, "by_user": contact_import.by_user, "note": note,
+              "source": Source.IMPORT}  # fmt: skip
     if chosen[OptInStatus.SOFT]:
         counts["opted_out"] += services.unsubscribe_many(
-            contacts=Contact.objects.filter(pk__in=chosen[OptInStatus.SOFT]), channel=channel,
-            by_user=by_user, note=note, source=Source.IMPORT,
-        )  # fmt: skip
+            contacts=chosen[OptInStatus.SOFT], **change
+        )
     if chosen[OptInStatus.SUBSCRIBED]:
-        counts["resubscribed"] += services.resubscribe_many(
-            contacts=Contact.objects.filter(pk__in=chosen[OptInStatus.SUBSCRIBED]),
-            channel=channel, by_user=by_user, note=note, source=Source.IMPORT,
-        )[0]  # fmt: skip
+        resubscribed, _ = services.resubscribe_many(
+            contacts=chosen[OptInStatus.SUBSCRIBED], **change
+        )
+        counts["resubscribed"] += resubscribed
     if chosen[OptInStatus.HARD]:
         counts["opted_out"] += len(chosen[OptInStatus.HARD])
         services.record_hard_opt_outs(

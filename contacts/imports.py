@@ -474,9 +474,28 @@ def _apply_batch(import_id: int) -> bool:
 def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple[int, str, str]]:
     """The id, email and status of the contacts with these numbers, by number and name in
     capitals (as name__iexact compares them): the oldest, where several have the same."""
-    contacts = Contact.objects.filter(phone__in=phones).annotate(key=Upper("name"))
-    rows = contacts.order_by("-id").values_list("phone", "key", "id", "email", "status")
+    among, params = _among("phone", sorted(phones))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT phone, UPPER(name), id, email, status FROM contacts_contact"
+            f" WHERE {among} ORDER BY id DESC",
+            params,
+        )
+        rows = cursor.fetchall()
+    return _by_number_and_name(rows)
+
+
+def _by_number_and_name(rows: list[tuple]) -> dict[tuple[str, str], tuple[int, str, str]]:
     return {(phone, key): (pk, email, status) for phone, key, pk, email, status in rows}
+
+
+def _among(column: str, values: list) -> tuple[str, list]:
+    """SQL that `column` is one of `values`, and its parameters: an array on PostgreSQL, as
+    psycopg spent seconds of an import reading statements of 20,000 placeholders
+    (bench/NOTES.md); placeholders on SQLite, which has no arrays."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
 def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int], int]:
@@ -486,18 +505,19 @@ def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int]
     new = {row.number for row in rows if (row.phone, row.key) not in existing}
     if new:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        numbers = ", ".join(["%s"] * len(new))
+        among, numbers = _among("number", sorted(new))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
                 SELECT name, phone, email, COALESCE(NULLIF(status, ''), 'active'), %s, %s
-                FROM contacts_importrow WHERE contact_import_id = %s AND number IN ({numbers})
+                FROM contacts_importrow WHERE contact_import_id = %s AND {among}
                 ORDER BY number
+                RETURNING phone, UPPER(name), id, email, status
                 """,
-                [now, now, contact_import.pk, *sorted(new)],
+                [now, now, contact_import.pk, *numbers],
             )
-        existing |= _same_contact({row.phone for row in rows if row.number in new})
+            existing |= _by_number_and_name(cursor.fetchall())
     contact_of, changed = {}, []
     for row in rows:
         pk, email, status = existing[row.phone, row.key]
@@ -518,11 +538,22 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
     names = {name for _, name in pairs}
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     tag_ids = dict(Tag.objects.filter(name__in=names).values_list("name", "pk"))
-    Link = Contact.tags.through
-    Link.objects.bulk_create(
-        [Link(contact_id=contact_id, tag_id=tag_ids[name]) for contact_id, name in pairs],
-        ignore_conflicts=True,
-    )
+    links = [(contact_id, tag_ids[name]) for contact_id, name in pairs]
+    # Written as rows, not as models: bulk_create spent more on making the models than the
+    # database spent on the rows (bench/NOTES.md).
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            contact_ids, tags = zip(*links, strict=True)
+            cursor.execute(
+                "INSERT INTO contacts_contact_tags (contact_id, tag_id)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                [list(contact_ids), list(tags)],
+            )
+        else:
+            cursor.executemany(
+                "INSERT OR IGNORE INTO contacts_contact_tags (contact_id, tag_id) VALUES (%s, %s)",
+                links,
+            )
 
 
 def _channel(contact_import, channel, rows, contact_of, counts) -> None:

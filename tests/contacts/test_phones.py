@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.phones import _normalize, format_phone, normalize_phone
+from contacts.phones import _normalize, _valid_in_us, format_phone, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,20 @@ def test_it_refuses_an_invalid_number_naming_the_value(bad):
 def test_it_refuses_an_empty_number():
     with pytest.raises(ValidationError, match="Enter a phone number"):
         normalize_phone("  ")
+
+
+@given(st.from_regex(r"\+1[2-9][0-9]{9}", fullmatch=True))
+def test_north_american_numbers_are_valid_as_phonenumbers_finds(e164):
+    number = phonenumbers.PhoneNumber(country_code=1, national_number=int(e164[2:]))
+    assert _valid_in_us(e164) == phonenumbers.is_valid_number_for_region(number, "US")
+    try:
+        stock = _normalize(e164, "US")
+    except ValidationError:
+        stock = "refused"
+    try:
+        assert normalize_phone(e164) == stock
+    except ValidationError:
+        assert stock == "refused"
 
 
 @given(st.text(max_size=40))

@@ -82,6 +82,8 @@ print("problems", problems)
 # the second must wait for the first, and the contact end up opted out either way.
 HELD_OPEN = """
 import threading
+import time
+
 import django
 
 django.setup()
@@ -104,11 +106,23 @@ def move(number):
     contact.save()
 
 
+# `action` on a connection of its own, started; and whether it waits for a lock (True), or
+# ended without waiting (False). However slow the machine, a thread still starting is neither.
 def beside(action, number):
     thread = threading.Thread(target=lambda: (action(number), connection.close()))
     thread.start()
-    thread.join(1)  # it waits for the open transaction, or is done already
-    return thread
+    deadline = time.monotonic() + 120  # only so that a broken test ends
+    while thread.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # read the activity afresh
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return thread, True
+        time.sleep(0.01)
+    return thread, False
 
 
 for round, (first, second) in enumerate(
@@ -118,8 +132,7 @@ for round, (first, second) in enumerate(
     services.create_contact(name=f"Mover to {number}", phone=f"+1415777{round:04d}")
     with transaction.atomic():
         first(number)
-        other = beside(second, number)
-        waited = other.is_alive()
+        other, waited = beside(second, number)
     other.join(30)
     kinds = list(OptOut.objects.filter(contact__phone=number).values_list("kind", flat=True))
     print(first.__name__, "then", second.__name__, "waited" if waited else "did not wait",

@@ -1,7 +1,10 @@
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from broadcasts.models import Broadcast, default_unsubscribe_digit
 from contacts.filters import ContactFilter
@@ -74,6 +77,23 @@ class BroadcastForm(forms.ModelForm):
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()
 
+    def clean_send_at(self):
+        send_at = self.cleaned_data["send_at"]
+        if send_at is None:
+            return send_at
+        try:
+            send_at.astimezone(UTC)  # the database keeps it in UTC
+        except OverflowError:
+            raise forms.ValidationError("Choose an earlier time.") from None
+        # A scheduled broadcast's time is checked by services.edit, under its lock (it may
+        # not be emptied either); a draft's is checked here.
+        if self.instance.status == Broadcast.Status.DRAFT and send_at <= timezone.now():
+            raise forms.ValidationError(
+                f"{format_time(send_at)} has passed: choose a time to come, "
+                "or leave it empty to send when you launch it."
+            )
+        return send_at
+
     def clean(self):
         data = super().clean()
         if data.get("channel") == Channel.SMS and not data.get("body", "").strip():
@@ -82,6 +102,12 @@ class BroadcastForm(forms.ModelForm):
         if data.get("channel") == Channel.CALLS and has_script == has_audio:
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         return data
+
+
+def format_time(moment) -> str:
+    """A time as the broadcast pages show it, with their time zone: "5 Dec 2026, 09:00 UTC"."""
+    local = timezone.localtime(moment)
+    return f"{date_format(local, 'j M Y, H:i')} {timezone.get_current_timezone_name()}"
 
 
 def describe_audience(stored: str) -> str:

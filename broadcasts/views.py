@@ -4,10 +4,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from broadcasts import services
-from broadcasts.forms import BroadcastForm, audience_filter, audience_query
+from broadcasts.forms import BroadcastForm, audience_filter, audience_query, format_time
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.sms import count_segments
 from contacts.models import Channel
@@ -73,12 +74,18 @@ def broadcast_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, broadcast)
 
 
+def _time_passed(broadcast: Broadcast) -> bool:
+    """A draft's send time has passed: launched, it is sent at once (as services.launch does)."""
+    return broadcast.send_at is not None and broadcast.send_at <= timezone.now()
+
+
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
     context = {"broadcast": broadcast, "progress": services.progress(broadcast)}
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
+        context["time_passed"] = _time_passed(broadcast)
         if broadcast.channel == Channel.SMS:
             context["segments"] = count_segments(broadcast.sms_text)
     else:
@@ -120,15 +127,17 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("broadcasts:detail", pk=pk)
         broadcast.refresh_from_db()
         if broadcast.status == Broadcast.Status.SCHEDULED:
-            when = broadcast.send_at.strftime("%d %b %Y %H:%M")
+            when = format_time(broadcast.send_at)
             messages.success(request, f"“{broadcast}” will be sent on {when}.")
         else:
             messages.success(request, f"“{broadcast}” is being sent.")
         return redirect("broadcasts:detail", pk=pk)
-    preview = services.preview(broadcast)
-    return render(
-        request, "broadcasts/launch_confirm.html", {"broadcast": broadcast, "preview": preview}
-    )
+    context = {
+        "broadcast": broadcast,
+        "preview": services.preview(broadcast),
+        "time_passed": _time_passed(broadcast),
+    }
+    return render(request, "broadcasts/launch_confirm.html", context)
 
 
 @require_POST

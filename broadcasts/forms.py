@@ -77,6 +77,11 @@ class BroadcastForm(forms.ModelForm):
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()
 
+    def clean_body(self) -> str:
+        # Browsers send a line break as CR LF: two characters of an SMS where one will do,
+        # and not what the counter counts.
+        return self.cleaned_data["body"].replace("\r\n", "\n")
+
     def clean_send_at(self):
         send_at = self.cleaned_data["send_at"]
         if send_at is None:

@@ -1,5 +1,7 @@
 // The broadcast form: the SMS counter, and the fields of the chosen channel only.
-// Counts as broadcasts/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units).
+// Counts as broadcasts/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
+// as Broadcast.sms_text sends it: trimmed (as the form saves it), with the opt-out line unless
+// the text already says STOP.
 const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
   "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION = "^{}\\[~]|€\f";
@@ -17,10 +19,11 @@ function segments(text) {
 const body = document.querySelector("[data-sms-counter]");
 const counter = document.querySelector(".sms-counter");
 function updateCounter() {
-  const text = /stop/i.test(body.value) ? body.value : body.value.trimEnd() + OPT_OUT_LINE;
-  const s = segments(text);
-  counter.textContent = `${s.length} characters with the opt-out line (${s.encoding}): ` +
-    `${s.count} segment${s.count === 1 ? "" : "s"}`;
+  const saved = body.value.trim();
+  const saysStop = /stop/i.test(saved);
+  const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
+  counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +
+    `(${s.encoding}): ${s.count} segment${s.count === 1 ? "" : "s"}`;
 }
 if (body && counter) {
   body.addEventListener("input", updateCounter);

@@ -124,3 +124,12 @@ def test_staff_and_admins_see_broadcasts_but_cannot_create_or_launch(client, db,
     assert client.post(reverse("broadcasts:launch", args=[broadcast.pk])).status_code == 403
     assert client.post(reverse("broadcasts:cancel", args=[broadcast.pk])).status_code == 403
     assert Broadcast.objects.get().status == "draft"
+
+
+def test_a_line_break_is_kept_as_one_character_as_the_counter_counts_it(manager_client):
+    # Browsers send a textarea's line break as CR LF.
+    response = manager_client.post(NEW, sms_form(body="See you\r\nReply STOP to opt out"))
+    broadcast = Broadcast.objects.get()
+    assert broadcast.sms_text == "See you\nReply STOP to opt out"
+    page = manager_client.get(response.url).content.decode()
+    assert "29 characters (GSM-7): 1 segment a message." in page

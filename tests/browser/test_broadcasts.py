@@ -36,3 +36,18 @@ def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_
     # The page reloads itself once done: the recipients and the buttons are current.
     expect(page.locator("#recipients td", has_text="Sent")).to_have_count(1)
     expect(page.get_by_role("button", name="Cancel the broadcast")).to_have_count(0)
+
+
+def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):
+    page = login("manager")
+    page.goto(f"{app_url}/broadcasts/new/")
+    page.get_by_label("Name").fill("Browser test counter")
+    body = page.get_by_label("Body")
+    counter = page.locator(".sms-counter")
+    body.fill("Text STOP to quit")  # says STOP: no opt-out line is added
+    expect(counter).to_have_text("17 characters (GSM-7): 1 segment")
+    # Saved without the spaces around it, a line break as one character, then the line.
+    body.fill("  See you\nthere  ")
+    expect(counter).to_have_text("35 characters with the opt-out line (GSM-7): 1 segment")
+    page.get_by_role("button", name="Save and preview").click()
+    expect(page.get_by_text("35 characters (GSM-7): 1 segment a message.")).to_be_visible()

@@ -126,6 +126,21 @@ def test_staff_and_admins_see_broadcasts_but_cannot_create_or_launch(client, db,
     assert Broadcast.objects.get().status == "draft"
 
 
+@pytest.mark.parametrize(
+    ("name", "channel", "heading"),
+    [
+        ("SMS promo", "sms", "<h1>SMS promo</h1>"),
+        ("Promo by sms", "sms", "<h1>Promo by sms</h1>"),
+        ("Promo", "sms", '<h1>Promo <span class="muted">(SMS)</span></h1>'),
+        ("Promo", "calls", '<h1>Promo <span class="muted">(Calls &amp; Voicemails)</span></h1>'),
+    ],
+)
+def test_the_heading_names_the_channel_unless_the_name_does(manager_client, name, channel, heading):
+    broadcast = Broadcast.objects.create(name=name, channel=channel, body="x", script="Hi")
+    page = manager_client.get(reverse("broadcasts:detail", args=[broadcast.pk])).content.decode()
+    assert heading in page
+
+
 def test_a_line_break_is_kept_as_one_character_as_the_counter_counts_it(manager_client):
     # Browsers send a textarea's line break as CR LF.
     response = manager_client.post(NEW, sms_form(body="See you\r\nReply STOP to opt out"))

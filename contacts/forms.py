@@ -79,7 +79,7 @@ BULK_ACTIONS = {
     ),
     "add_tag": BulkAction("Add a tag", "contacts.change_contact"),
     "remove_tag": BulkAction("Remove a tag", "contacts.change_contact"),
-    "export": BulkAction("Export CSV", "contacts.view_contact"),
+    "export": BulkAction("Export CSV", "contacts.export_contact"),
 }
 
 

@@ -82,6 +82,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         for name in ContactTablePreference.hidden_for(self.request.user):
             if name in ContactTable.hideable:
                 table.columns.hide(name)
+        if not bulk_actions_for(self.request.user):
+            table.columns.hide("selection")  # nothing to do with a selection
         return table
 
     def get_context_data(self, **kwargs):

@@ -6,7 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,7 +29,9 @@ from contacts.forms import (
     ContactForm,
     ImportForm,
     SubscriptionForm,
+    action_in_words,
     bulk_actions_for,
+    filters_in_words,
 )
 from contacts.models import (
     BulkJob,
@@ -210,15 +218,18 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
         )
+    tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all" and not form.cleaned_data["confirmed"]:
+        doing = action_in_words(action, tag)
         context = {
             "form": form,
-            "label": BULK_ACTIONS[action].label,
+            "doing": doing,
+            "yes": f"Yes, {doing[0].lower()}{doing[1:]}",  # the channel's name as it is
             "count": contacts.count(),
+            "filters": filters_in_words(form.filters),
             "back": back,
         }
         return render(request, "contacts/bulk_confirm.html", context)
-    tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all":
         count = contacts.count()
         if bulk.too_many_to_wait_for(count):
@@ -237,13 +248,18 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     # 403 as everywhere else a role falls short; the ids count up, so hiding one hides nothing.
     if job.by_user_id != request.user.pk and not request.user.has_perm("contacts.view_bulkjob"):
         raise PermissionDenied
+    if request.htmx:
+        return render(request, "contacts/_bulk_job_status.html", {"job": job})
+    filters = ContactFilter(QueryDict(job.query), queryset=Contact.objects.none())
     context = {
         "job": job,
         "label": BULK_ACTIONS[job.action].label if job.action in BULK_ACTIONS else job.action,
+        "filters": filters_in_words(filters)
+        if filters.is_valid()
+        else "matching filters that are not valid any more",
         "back": _next(request, reverse("contacts:list")),
     }
-    template = "contacts/_bulk_job_status.html" if request.htmx else "contacts/bulk_job.html"
-    return render(request, template, context)
+    return render(request, "contacts/bulk_job.html", context)
 
 
 @permission_required("contacts.import_contacts", raise_exception=True)

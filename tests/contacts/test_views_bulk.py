@@ -1,5 +1,7 @@
 import csv
+import html
 import io
+import re
 from urllib.parse import quote
 
 import pytest
@@ -63,12 +65,71 @@ def test_unsubscribe_the_selected_contacts(admin_client, mix):
 def test_resubscribe_everyone_matching_skips_hard_opt_outs_and_counts_them(admin_client, mix):
     data = {"action": "resubscribe_sms", "scope": "all", "query": "status=active", "next": BACK}
     confirm = admin_client.post(URL, data)
-    assert "Resubscribe to SMS: 6 contacts?" in confirm.content.decode()
+    assert "Resubscribe to SMS: all 6 contacts whose status is Active?" in confirm.content.decode()
     assert statuses()["soft"] == 2  # nothing yet
     response = admin_client.post(URL, data | {"confirmed": "on"}, follow=True)
     assert "SMS: 2 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
     assert statuses() == {"subscribed": 6, "hard": 1}
     assert ConsentEvent.objects.filter(before="soft", after="subscribed").count() == 2
+
+
+def confirmation(client, data: dict) -> str:
+    """The confirmation page's text, its tags taken out."""
+    page = client.post(URL, {"scope": "all", "next": BACK} | data).content.decode()
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_the_confirmation_says_whom_in_words_with_thousands_separators(admin_client):
+    leads = Tag.objects.create(name="Leads")
+    ContactFactory.create_batch(1_001, name="Ann Smith")
+    Contact.tags.through.objects.bulk_create(
+        Contact.tags.through(contact=contact, tag=leads) for contact in Contact.objects.all()
+    )
+    ContactFactory(name="Bob Jones").tags.add(leads)
+    text = confirmation(admin_client, {"action": "unsubscribe_sms", "query": f"tag={leads.pk}"})
+    assert "Unsubscribe from SMS (soft): all 1,002 contacts tagged Leads?" in text
+    assert "Yes, unsubscribe from SMS (soft)" in text
+    assert "q=" not in text and "tag=" not in text  # no query string
+
+    query = f"q=smith&sms=&calls=hard&status=active&tag={leads.pk}&sort=-name&per_page=25"
+    text = confirmation(admin_client, {"action": "resubscribe_calls", "query": query})
+    assert (
+        "Resubscribe to Calls & Voicemails: all 0 contacts" not in text
+        and "no contact matches the filters" in text
+    )
+    assert (
+        "The table's filters (contacts tagged Leads, matching “smith”, opted out of Calls & "
+        "Voicemails (hard) and whose status is Active) match no contact: there is nothing to "
+        "do." in text
+    )
+    assert "Yes," not in text  # nothing to confirm
+
+    query = f"q=smith&calls=subscribed&tag={leads.pk}"
+    text = confirmation(admin_client, {"action": "resubscribe_calls", "query": query})
+    assert (
+        "Resubscribe to Calls & Voicemails: all 1,001 contacts tagged Leads, matching “smith” "
+        "and subscribed to Calls & Voicemails?"
+    ) in text
+    assert "Yes, resubscribe to Calls & Voicemails" in text
+
+
+def test_the_confirmation_names_the_tag_and_says_every_contact_when_unfiltered(admin_client):
+    vip = Tag.objects.create(name="VIP")
+    ContactFactory()
+    text = confirmation(admin_client, {"action": "add_tag", "tag": vip.pk, "query": ""})
+    assert "Add the tag “VIP”: the 1 contact?" in text
+    assert "Yes, add the tag “VIP”" in text
+    ContactFactory()
+    text = confirmation(admin_client, {"action": "remove_tag", "tag": vip.pk, "query": "sms="})
+    assert "Remove the tag “VIP”: all 2 contacts?" in text
+
+
+def test_the_confirmation_escapes_what_the_user_typed(admin_client):
+    ContactFactory(name="<b>Ann</b>")
+    page = admin_client.post(
+        URL, {"action": "unsubscribe_sms", "scope": "all", "query": "q=<b>Ann"}
+    ).content.decode()
+    assert "matching “&lt;b&gt;Ann”" in page and "<b>Ann" not in page
 
 
 def test_a_whole_filter_is_one_set_based_change(admin_client, django_assert_max_num_queries):

@@ -56,7 +56,7 @@ def test_unsubscribe_the_selected_contacts(admin_client, mix):
         follow=True,
     )  # fmt: skip
     assert response.redirect_chain[0][0] == BACK
-    assert "SMS: 2 unsubscribed." in response.content.decode()
+    assert "SMS: 2 of 3 unsubscribed; 1 was already opted out." in response.content.decode()
     assert statuses() == {"subscribed": 2, "soft": 4, "hard": 1}
     events = ConsentEvent.objects.filter(contact_id__in=chosen, after="soft", actor__isnull=False)
     assert events.count() == 3  # mix[3]'s from the fixture, and two now
@@ -68,7 +68,10 @@ def test_resubscribe_everyone_matching_skips_hard_opt_outs_and_counts_them(admin
     assert "Resubscribe to SMS: all 6 contacts whose status is Active?" in confirm.content.decode()
     assert statuses()["soft"] == 2  # nothing yet
     response = admin_client.post(URL, data | {"confirmed": "on"}, follow=True)
-    assert "SMS: 2 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
+    assert (
+        "SMS: 2 of 6 resubscribed; 3 were already subscribed; 1 skipped: hard opt-out (only "
+        "the contact can undo it)."
+    ) in response.content.decode()
     assert statuses() == {"subscribed": 6, "hard": 1}
     assert ConsentEvent.objects.filter(before="soft", after="subscribed").count() == 2
 
@@ -156,12 +159,51 @@ def test_add_and_remove_a_tag(admin_client, mix):
         URL, {"action": "add_tag", "tag": vip.pk, "scope": "selected", "contacts": chosen},
         follow=True,
     )  # fmt: skip
-    assert "Tag “VIP”: added to 1 contact." in response.content.decode()
+    assert "Tag “VIP”: added to 1 of 2 contacts; 1 already had it." in response.content.decode()
     assert set(vip.contacts.values_list("pk", flat=True)) == set(chosen)
     admin_client.post(
         URL, {"action": "remove_tag", "tag": vip.pk, "scope": "all", "confirmed": "on"}
     )
     assert not vip.contacts.exists()
+
+
+def test_the_result_accounts_for_every_selected_contact(admin_client, admin_role_user):
+    """30 selected: what became of each, not only of those that changed."""
+    chosen = ContactFactory.create_batch(30)
+    for contact in chosen[:2]:
+        services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    services.record_hard_opt_out(phone=chosen[2].phone, channel=SMS, source=Source.KEYWORD)
+    data = {"scope": "selected", "contacts": [contact.pk for contact in chosen], "next": BACK}
+
+    response = admin_client.post(URL, data | {"action": "unsubscribe_sms"}, follow=True)
+    assert "SMS: 27 of 30 unsubscribed; 3 were already opted out." in response.content.decode()
+
+    services.resubscribe(contact=chosen[3], channel=SMS, by_user=admin_role_user)
+    response = admin_client.post(URL, data | {"action": "resubscribe_sms"}, follow=True)
+    assert (
+        "SMS: 28 of 30 resubscribed; 1 was already subscribed; 1 skipped: hard opt-out (only "
+        "the contact can undo it)."
+    ) in response.content.decode()
+
+    response = admin_client.post(URL, data | {"action": "unsubscribe_calls"}, follow=True)
+    assert "Calls &amp; Voicemails: 30 unsubscribed." in response.content.decode()
+
+
+def test_a_tag_result_says_who_had_it_with_thousands_separators(admin_client):
+    leads = Tag.objects.create(name="Leads")
+    ContactFactory.create_batch(1_200)
+    ContactFactory().tags.add(leads)
+    data = {"scope": "all", "query": "", "confirmed": "on", "tag": leads.pk, "next": BACK}
+    response = admin_client.post(URL, data | {"action": "add_tag"}, follow=True)
+    assert (
+        "Tag “Leads”: added to 1,200 of 1,201 contacts; 1 already had it."
+    ) in response.content.decode()
+    Contact.tags.through.objects.filter(contact__in=Contact.objects.all()[:201]).delete()
+    response = admin_client.post(URL, data | {"action": "remove_tag"}, follow=True)
+    assert (
+        "Tag “Leads”: removed from 1,000 of 1,201 contacts; 201 did not have it."
+    ) in response.content.decode()
+    assert not leads.contacts.exists()
 
 
 def test_export_streams_the_filtered_view_and_neutralises_formulas(client, manager_user):
@@ -245,7 +287,10 @@ def test_many_contacts_are_changed_by_a_task_whose_page_follows_it(
         callback()
     assert statuses() == {"subscribed": 6, "hard": 1}
     done = admin_client.get(response.url, headers={"HX-Request": "true"}).content.decode()
-    assert "Done: SMS: 2 resubscribed, 1 skipped: hard opt-out." in done
+    assert (
+        "Done: SMS: 2 of 6 resubscribed; 3 were already subscribed; 1 skipped: hard opt-out "
+        "(only the contact can undo it)."
+    ) in done
     assert "hx-trigger" not in done  # it stops asking
     assert f'href="{BACK}"' in admin_client.get(response.url).content.decode()
 
@@ -301,7 +346,8 @@ def test_a_job_goes_a_few_contacts_a_transaction_and_its_page_counts_them(
         response = admin_client.post(URL, data)
     job = BulkJob.objects.get()
     assert (job.status, job.done, job.total) == ("done", 7, 7)
-    assert "Done: SMS: 4 unsubscribed." in admin_client.get(response.url).content.decode()
+    done = admin_client.get(response.url).content.decode()
+    assert "Done: SMS: 4 of 7 unsubscribed; 3 were already opted out." in done
     assert statuses() == {"soft": 6, "hard": 1}
 
 
@@ -340,6 +386,6 @@ def test_a_job_that_fails_midway_says_what_it_changed_before(
     page = admin_client.get(response.url).content.decode()
     assert job.status == "failed"
     assert (
-        "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 "
-        "unsubscribed. The other contacts were not changed."
+        "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 of 4 "
+        "unsubscribed; 1 was already opted out. The other contacts were not changed."
     ) in page

@@ -84,6 +84,10 @@ BULK_ACTIONS = {
 }
 
 
+# The actions that need a tag, chosen beside the action.
+TAG_ACTIONS = {"add_tag", "remove_tag"}
+
+
 def bulk_actions_for(user) -> list[tuple[str, str]]:
     return [(name, a.label) for name, a in BULK_ACTIONS.items() if user.has_perm(a.permission)]
 
@@ -148,10 +152,18 @@ class BulkActionForm(forms.Form):
     )
     confirmed = forms.BooleanField(required=False)
 
+    def __init__(self, data=None, *args, **kwargs):
+        # Without JavaScript the Tag chooser shows beside every action: only tag actions read it.
+        if data is not None and data.get("action") not in TAG_ACTIONS:
+            data = data.copy()
+            data.pop("tag", None)
+        super().__init__(data, *args, **kwargs)
+
     def clean(self):
         data = super().clean()
-        if data.get("action") in ("add_tag", "remove_tag") and not data.get("tag"):
-            self.add_error("tag", "Choose a tag.")
+        if data.get("action") in TAG_ACTIONS and not data.get("tag") and "tag" not in self.errors:
+            verb = "add" if data["action"] == "add_tag" else "remove"
+            self.add_error("tag", f"Choose the tag to {verb}, in the Tag list beside the action.")
         if data.get("scope") == "selected" and not data.get("contacts"):
             self.add_error(
                 "contacts",

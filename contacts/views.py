@@ -25,6 +25,7 @@ from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
     BULK_ACTIONS,
+    TAG_ACTIONS,
     BulkActionForm,
     ContactForm,
     ImportForm,
@@ -117,7 +118,13 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             "page_sizes": PAGE_SIZES,
             "can_change": self.request.user.has_perm("contacts.change_subscription"),
             "next": self.request.get_full_path(),
-            "bulk_actions": bulk_actions_for(self.request.user),
+            # The tag actions only where there are tags to choose.
+            "bulk_actions": [
+                (name, label)
+                for name, label in bulk_actions_for(self.request.user)
+                if tags or name not in TAG_ACTIONS
+            ],
+            "tag_actions": TAG_ACTIONS,
             "tags": tags,
         }
         return context

@@ -231,7 +231,14 @@ def test_staff_may_not_change(client, staff_user, mix):
     ("data", "error"),
     [
         ({"action": "unsubscribe_sms", "scope": "selected"}, "Select at least one contact"),
-        ({"action": "add_tag", "scope": "all", "confirmed": "on"}, "Choose a tag."),
+        (
+            {"action": "add_tag", "scope": "all", "confirmed": "on"},
+            "Choose the tag to add, in the Tag list beside the action.",
+        ),
+        (
+            {"action": "remove_tag", "scope": "selected", "contacts": ["1"], "tag": ""},
+            "Choose the tag to remove, in the Tag list beside the action.",
+        ),
         ({"action": "launch_rockets", "scope": "all"}, "Select a valid choice"),
         (
             {"action": "unsubscribe_sms", "scope": "selected", "contacts": ["x"]},
@@ -258,6 +265,29 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(admin_client, mix, dat
     assert response.redirect_chain[0][0] == BACK
     assert error in response.content.decode()
     assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}
+
+
+@pytest.mark.parametrize("tag", ["", "999999", str(2**64), "VIP"])
+def test_actions_but_the_tag_actions_ignore_the_tag_chooser(admin_client, mix, tag):
+    """Without JavaScript the Tag chooser shows beside every action."""
+    vip = Tag.objects.create(name="VIP")
+    data = {"action": "unsubscribe_sms", "scope": "selected", "contacts": [mix[0].pk],
+            "tag": vip.pk if tag == "VIP" else tag, "next": BACK}  # fmt: skip
+    response = admin_client.post(URL, data, follow=True)
+    assert "SMS: 1 unsubscribed." in response.content.decode()
+    assert statuses() == {"subscribed": 3, "soft": 3, "hard": 1}
+    assert not vip.contacts.exists()
+
+
+def test_the_tag_chooser_is_for_the_tag_actions(admin_client, mix):
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert 'value="add_tag"' not in page and 'id="bulk-tag"' not in page  # no tags yet
+    Tag.objects.create(name="VIP")
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert '<option value="add_tag" data-needs-tag>Add a tag</option>' in page
+    assert '<option value="remove_tag" data-needs-tag>Remove a tag</option>' in page
+    assert '<option value="unsubscribe_sms">' in page and '<option value="export">' in page
+    assert '<select name="tag" id="bulk-tag" class="tag-choice">' in page
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 (`BulkJob`), whose page shows how it went."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -16,35 +17,72 @@ from crm.transactions import one_transaction_each
 
 @transaction.atomic
 def apply(action: str, contacts, tag, user) -> str:
-    """Apply `action` to `contacts`, all or nothing; say what changed, e.g. "SMS: 3
-    unsubscribed."."""
-    return _say(action, tag, *_change(action, contacts, tag, user))
+    """Apply `action` to `contacts`, all or nothing; say what became of each of them, e.g.
+    "SMS: 27 of 30 unsubscribed; 3 were already opted out."."""
+    return _say(action, tag, _change(action, contacts, tag, user))
 
 
-def _change(action: str, contacts, tag, user) -> tuple[int, int]:
-    """Apply `action` to `contacts`; return how many changed, and how many were skipped."""
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did to the contacts it went through: each was changed, or already so,
+    or skipped because of a hard opt-out, which only the contact can undo."""
+
+    contacts: int = 0
+    changed: int = 0
+    hard: int = 0
+
+    @property
+    def already(self) -> int:
+        # On PostgreSQL each statement sees the contacts as they are when it starts: one that
+        # came to match the filters after the count was still changed, never "already" so.
+        return max(0, self.contacts - self.changed - self.hard)
+
+    def __add__(self, other: "Outcome") -> "Outcome":
+        return Outcome(
+            self.contacts + other.contacts, self.changed + other.changed, self.hard + other.hard
+        )
+
+
+def _change(action: str, contacts, tag, user) -> Outcome:
+    """Apply `action` to `contacts`, and count them in the same transaction."""
     verb, _, target = action.partition("_")
+    count = contacts.count()
     if verb == "unsubscribe":
-        return services.unsubscribe_many(
+        changed = services.unsubscribe_many(
             contacts=contacts, channel=Channel(target), by_user=user
-        ), 0
+        )
+        return Outcome(count, changed)
     if verb == "resubscribe":
-        return services.resubscribe_many(contacts=contacts, channel=Channel(target), by_user=user)
+        changed, hard = services.resubscribe_many(
+            contacts=contacts, channel=Channel(target), by_user=user
+        )
+        return Outcome(count, changed, hard)
     if verb == "add":
-        return services.tag_many(contacts=contacts, tag=tag), 0
-    return services.untag_many(contacts=contacts, tag=tag), 0
+        return Outcome(count, services.tag_many(contacts=contacts, tag=tag))
+    return Outcome(count, services.untag_many(contacts=contacts, tag=tag))
 
 
-def _say(action: str, tag, changed: int, skipped: int) -> str:
+def _say(action: str, tag, outcome: Outcome) -> str:
+    """What became of every contact: "SMS: 27 of 30 resubscribed; 2 were already subscribed;
+    1 skipped: hard opt-out." (or "SMS: 30 resubscribed." when it changed them all)."""
     verb, _, target = action.partition("_")
-    if verb == "unsubscribe":
-        return f"{Channel(target).label}: {changed} unsubscribed."
-    if verb == "resubscribe":
-        hard = f", {skipped} skipped: hard opt-out" if skipped else ""
-        return f"{Channel(target).label}: {changed} resubscribed{hard}."
+    changed, already, hard = outcome.changed, outcome.already, outcome.hard
+    count = changed + already + hard
+    of = f"{changed:,}" if changed == count else f"{changed:,} of {count:,}"
+    were = pluralize(already, "was,were")
+    if verb in ("unsubscribe", "resubscribe"):
+        said = f"{Channel(target).label}: {of} {verb}d"
+        if already:
+            state = "opted out" if verb == "unsubscribe" else "subscribed"
+            said += f"; {already:,} {were} already {state}"
+        if hard:
+            said += f"; {hard:,} skipped: hard opt-out (only the contact can undo it)"
+        return f"{said}."
     if verb == "add":
-        return f"Tag “{tag}”: added to {changed} contact{pluralize(changed)}."
-    return f"Tag “{tag}”: removed from {changed} contact{pluralize(changed)}."
+        said = f"Tag “{tag}”: added to {of} contact{pluralize(count)}"
+        return f"{said}; {already:,} already had it." if already else f"{said}."
+    said = f"Tag “{tag}”: removed from {of} contact{pluralize(count)}"
+    return f"{said}; {already:,} did not have it." if already else f"{said}."
 
 
 def too_many_to_wait_for(count: int) -> bool:
@@ -83,16 +121,15 @@ def run(job_id: int) -> None:
     contacts = form.chosen_contacts()
     job.total = contacts.count()
     BulkJob.objects.filter(pk=job.pk).update(total=job.total)
-    changed = skipped = 0
+    outcome = Outcome()
 
     def apply_to(ids: tuple[int, int, int]) -> None:
-        nonlocal changed, skipped
+        nonlocal outcome
         first, last, count = ids
         batch = contacts.filter(pk__gte=first, pk__lte=last)
-        batch_changed, batch_skipped = _change(job.action, batch, job.tag, job.by_user)
-        changed, skipped = changed + batch_changed, skipped + batch_skipped
+        outcome += _change(job.action, batch, job.tag, job.by_user)
         BulkJob.objects.filter(pk=job.pk).update(
-            done=F("done") + count, result=_say(job.action, job.tag, changed, skipped)
+            done=F("done") + count, result=_say(job.action, job.tag, outcome)
         )
 
     try:
@@ -101,7 +138,7 @@ def run(job_id: int) -> None:
         job.refresh_from_db(fields=["done", "result"])
         _finish(job, BulkJob.Status.FAILED, _failed(job))
         raise
-    _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, changed, skipped))
+    _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, outcome))
 
 
 def _id_ranges(contacts: QuerySet[Contact], size: int) -> Iterator[tuple[int, int, int]]:

@@ -10,6 +10,7 @@ from contacts.filters import ContactFilter
 from contacts.models import (
     BulkJob,
     Channel,
+    ChannelFilter,
     Contact,
     PhoneOptOut,
     Tag,
@@ -79,12 +80,55 @@ BULK_ACTIONS = {
     ),
     "add_tag": BulkAction("Add a tag", "contacts.change_contact"),
     "remove_tag": BulkAction("Remove a tag", "contacts.change_contact"),
-    "export": BulkAction("Export CSV", "contacts.view_contact"),
+    "export": BulkAction("Export CSV", "contacts.export_contact"),
 }
+
+
+# The actions that need a tag, chosen beside the action.
+TAG_ACTIONS = {"add_tag", "remove_tag"}
 
 
 def bulk_actions_for(user) -> list[tuple[str, str]]:
     return [(name, a.label) for name, a in BULK_ACTIONS.items() if user.has_perm(a.permission)]
+
+
+def action_in_words(action: str, tag: Tag | None) -> str:
+    """What a bulk action does, as its confirmation asks: "Add the tag “VIP”"."""
+    if action == "add_tag":
+        return f"Add the tag “{tag}”"
+    if action == "remove_tag":
+        return f"Remove the tag “{tag}”"
+    return BULK_ACTIONS[action].label
+
+
+# How the table's filter of a channel reads after "contacts": "opted out of SMS (soft)".
+CHANNEL_FILTER_WORDS = {
+    ChannelFilter.SUBSCRIBED: "subscribed to {}",
+    ChannelFilter.OPTED_OUT: "opted out of {}",
+    ChannelFilter.SOFT: "opted out of {} (soft)",
+    ChannelFilter.HARD: "opted out of {} (hard)",
+}
+
+
+def filters_in_words(filters: ContactFilter) -> str:
+    """The table's filters as they read after "contacts": "tagged Leads and matching
+    “smith”"; "" when nothing is filtered (or the filters are not valid)."""
+    if not filters.is_valid():
+        return ""
+    chosen = filters.form.cleaned_data
+    words = []
+    if chosen.get("tag"):
+        words.append(f"tagged {chosen['tag']}")
+    if (chosen.get("q") or "").strip():
+        words.append(f"matching “{chosen['q'].strip()}”")
+    for channel in Channel:
+        if chosen.get(channel.value):
+            words.append(CHANNEL_FILTER_WORDS[chosen[channel.value]].format(channel.label))
+    if chosen.get("status"):
+        words.append(f"whose status is {Contact.Status(chosen['status']).label}")
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 class BulkActionForm(forms.Form):
@@ -108,10 +152,18 @@ class BulkActionForm(forms.Form):
     )
     confirmed = forms.BooleanField(required=False)
 
+    def __init__(self, data=None, *args, **kwargs):
+        # Without JavaScript the Tag chooser shows beside every action: only tag actions read it.
+        if data is not None and data.get("action") not in TAG_ACTIONS:
+            data = data.copy()
+            data.pop("tag", None)
+        super().__init__(data, *args, **kwargs)
+
     def clean(self):
         data = super().clean()
-        if data.get("action") in ("add_tag", "remove_tag") and not data.get("tag"):
-            self.add_error("tag", "Choose a tag.")
+        if data.get("action") in TAG_ACTIONS and not data.get("tag") and "tag" not in self.errors:
+            verb = "add" if data["action"] == "add_tag" else "remove"
+            self.add_error("tag", f"Choose the tag to {verb}, in the Tag list beside the action.")
         if data.get("scope") == "selected" and not data.get("contacts"):
             self.add_error(
                 "contacts",
@@ -125,7 +177,7 @@ class BulkActionForm(forms.Form):
                 self.add_error(
                     "query", "The filters are not valid any more: filter the table again."
                 )
-            self.matching = filters.qs
+            self.filters, self.matching = filters, filters.qs
         return data
 
     def chosen_contacts(self) -> QuerySet[Contact]:

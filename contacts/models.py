@@ -235,6 +235,7 @@ class Contact(models.Model):
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),
             ("import_contacts", "Can import contacts"),
+            ("export_contact", "Can export contacts as CSV"),
         ]
 
     def __str__(self) -> str:

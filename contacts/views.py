@@ -6,7 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,11 +25,14 @@ from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
     BULK_ACTIONS,
+    TAG_ACTIONS,
     BulkActionForm,
     ContactForm,
     ImportForm,
     SubscriptionForm,
+    action_in_words,
     bulk_actions_for,
+    filters_in_words,
 )
 from contacts.models import (
     BulkJob,
@@ -82,6 +91,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         for name in ContactTablePreference.hidden_for(self.request.user):
             if name in ContactTable.hideable:
                 table.columns.hide(name)
+        if not bulk_actions_for(self.request.user):
+            table.columns.hide("selection")  # nothing to do with a selection
         return table
 
     def get_context_data(self, **kwargs):
@@ -107,7 +118,13 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             "page_sizes": PAGE_SIZES,
             "can_change": self.request.user.has_perm("contacts.change_subscription"),
             "next": self.request.get_full_path(),
-            "bulk_actions": bulk_actions_for(self.request.user),
+            # The tag actions only where there are tags to choose.
+            "bulk_actions": [
+                (name, label)
+                for name, label in bulk_actions_for(self.request.user)
+                if tags or name not in TAG_ACTIONS
+            ],
+            "tag_actions": TAG_ACTIONS,
             "tags": tags,
         }
         return context
@@ -208,15 +225,18 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
         )
+    tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all" and not form.cleaned_data["confirmed"]:
+        doing = action_in_words(action, tag)
         context = {
             "form": form,
-            "label": BULK_ACTIONS[action].label,
+            "doing": doing,
+            "yes": f"Yes, {doing[0].lower()}{doing[1:]}",  # the channel's name as it is
             "count": contacts.count(),
+            "filters": filters_in_words(form.filters),
             "back": back,
         }
         return render(request, "contacts/bulk_confirm.html", context)
-    tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all":
         count = contacts.count()
         if bulk.too_many_to_wait_for(count):
@@ -235,13 +255,18 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     # 403 as everywhere else a role falls short; the ids count up, so hiding one hides nothing.
     if job.by_user_id != request.user.pk and not request.user.has_perm("contacts.view_bulkjob"):
         raise PermissionDenied
+    if request.htmx:
+        return render(request, "contacts/_bulk_job_status.html", {"job": job})
+    filters = ContactFilter(QueryDict(job.query), queryset=Contact.objects.none())
     context = {
         "job": job,
         "label": BULK_ACTIONS[job.action].label if job.action in BULK_ACTIONS else job.action,
+        "filters": filters_in_words(filters)
+        if filters.is_valid()
+        else "matching filters that are not valid any more",
         "back": _next(request, reverse("contacts:list")),
     }
-    template = "contacts/_bulk_job_status.html" if request.htmx else "contacts/bulk_job.html"
-    return render(request, template, context)
+    return render(request, "contacts/bulk_job.html", context)
 
 
 @permission_required("contacts.import_contacts", raise_exception=True)

@@ -18,3 +18,17 @@ document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
   for (const menu of document.querySelectorAll("details[open]")) menu.open = false;
 });
+
+// The bulk bar's Tag chooser, for the tag actions only (the others ignore it).
+function showTagChoice() {
+  const action = document.getElementById("bulk-action");
+  if (!action) return;
+  const needsTag = action.selectedOptions[0]?.hasAttribute("data-needs-tag") ?? false;
+  for (const element of document.querySelectorAll(".tag-choice")) element.hidden = !needsTag;
+}
+document.addEventListener("change", (event) => {
+  if (event.target.id === "bulk-action") showTagChoice();
+});
+// Also when the browser restores the form's choices, coming back to the page.
+window.addEventListener("pageshow", showTagChoice);
+showTagChoice();

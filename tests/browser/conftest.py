@@ -50,19 +50,23 @@ def app_env(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="package")
-def app_url(app_env) -> str:
+def app_url(app_env, tmp_path_factory) -> str:
     env = app_env
     manage = [sys.executable, str(ROOT / "manage.py")]
     for command in (["migrate", "-v0"], ["seed_demo", "-v0"]):
         subprocess.run(manage + command, env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
-    server = subprocess.Popen(
-        manage + ["runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # A file, not a pipe: runserver logs every request to stderr, and a pipe that nobody reads
+    # fills up (64 KB) and stops the server in the middle of the run.
+    errors = tmp_path_factory.mktemp("runserver") / "stderr.log"
+    with errors.open("wb") as stderr:  # the server keeps its own copy of the file
+        server = subprocess.Popen(
+            manage + ["runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     # The task worker sends broadcasts, as beside `make run`.
     worker = subprocess.Popen(
         manage + ["worker", "--no-reload", "--no-startup-delay", "--interval", "0.2"],
@@ -79,7 +83,7 @@ def app_url(app_env) -> str:
                 break
             except OSError:
                 if server.poll() is not None:
-                    pytest.fail(f"The server did not start: {server.stderr.read().decode()}")
+                    pytest.fail(f"The server did not start: {errors.read_text()}")
                 time.sleep(0.1)
         yield url
     finally:

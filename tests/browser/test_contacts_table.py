@@ -1,7 +1,11 @@
 """The Contacts table in a real Chromium, as staff and admins use it."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -101,3 +105,64 @@ def test_a_hidden_column_stays_hidden_after_a_reload(login):
     expect(page.get_by_role("columnheader", name="Phone", exact=True)).to_be_visible()
     show_opt_in(True)
     expect(page.locator("th.column-opt_in")).to_have_count(1)
+
+
+def test_the_tag_chooser_shows_only_for_the_tag_actions(login):
+    page = login("admin")
+    action, tag = page.locator("#bulk-action"), page.locator("#bulk-tag")
+    expect(action).to_have_value("unsubscribe_sms")
+    expect(tag).to_be_hidden()
+    expect(page.locator("label[for=bulk-tag]")).to_be_hidden()
+    action.select_option(label="Add a tag")
+    expect(tag).to_be_visible()
+    expect(page.locator("label[for=bulk-tag]")).to_be_visible()
+    action.select_option(label="Export CSV")
+    expect(tag).to_be_hidden()
+    action.select_option(label="Remove a tag")
+    expect(tag).to_be_visible()
+
+
+def test_without_javascript_the_tag_chooser_shows_and_a_tag_action_needs_a_tag(browser, app_url):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/accounts/login/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{app_url}/contacts/")
+        expect(page.locator("#bulk-tag")).to_be_visible()  # beside every action
+        page.locator("#bulk-action").select_option(label="Add a tag")
+        page.locator("#bulk-scope").select_option(label="all contacts matching the filters")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_text("Choose the tag to add, in the Tag list beside the action."))\
+            .to_be_visible()  # fmt: skip
+        expect(page).to_have_url(f"{app_url}/contacts/")
+    finally:
+        context.close()
+
+
+def test_the_all_matching_confirmation_says_whom_in_words(login, app_url):
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/")
+    page.locator("#id_tag").select_option(label="VIP")
+    page.get_by_role("button", name="Filter").click()
+    page.locator("#bulk-action").select_option(label="Unsubscribe from SMS (soft)")
+    page.locator("#bulk-scope").select_option(label="all contacts matching the filters")
+    page.get_by_role("button", name="Apply").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(
+        re.compile(r"^Unsubscribe from SMS \(soft\): all [\d,]+ contacts tagged VIP\?$")
+    )
+    expect(page.get_by_role("button", name="Yes, unsubscribe from SMS (soft)")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("tag=")
+    page.get_by_role("link", name="Cancel").click()  # nothing changed
+    expect(page).to_have_url(re.compile(r"/contacts/\?.*tag="))
+
+
+def test_staff_see_no_bulk_bar_and_no_export(login):
+    page = login("staff")
+    expect(page.locator("td.opt-in-cell").first).to_be_visible()
+    expect(page.locator("#bulk-form")).to_have_count(0)
+    expect(page.get_by_text("Export CSV")).to_have_count(0)
+    expect(page.locator("input[name=contacts]")).to_have_count(0)

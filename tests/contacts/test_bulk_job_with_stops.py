@@ -55,8 +55,9 @@ def test_a_stop_in_the_middle_of_a_bulk_job_is_answered_and_holds(database, serv
     wait_until(lambda: database.query(finished, (job,)), "the end of the job")
     # Every other contact was unsubscribed (soft), once, with its ledger row; the STOP's
     # contact kept its hard opt-out.
-    assert database.query(progress, (job,))[0] == ("done", 100_000, 100_000,
-                                                   "SMS: 99999 unsubscribed.")  # fmt: skip
+    assert database.query(progress, (job,))[0] == (
+        "done", 100_000, 100_000, "SMS: 99,999 of 100,000 unsubscribed; 1 was already opted out."
+    )  # fmt: skip
     assert database.query(
         "SELECT kind, count(*) FROM contacts_optout WHERE channel = 'sms' GROUP BY kind"
         " ORDER BY kind"

@@ -82,9 +82,9 @@ def test_it_never_lifts_a_hard_opt_out_and_reports_it(db):
     assert "1 hard opt-outs kept" in result.summary()
 
 
-def test_an_export_imports_as_it_is(client, staff_user):
+def test_an_export_imports_as_it_is(client, admin_role_user):
     ContactFactory(name="Eve", phone="+14155550105")
-    client.force_login(staff_user)
+    client.force_login(admin_role_user)
     exported = b"".join(
         client.post("/contacts/bulk/", {"action": "export", "scope": "all"}).streaming_content
     )
@@ -95,10 +95,10 @@ def test_an_export_imports_as_it_is(client, staff_user):
 
 
 @pytest.mark.parametrize("name", ["=SUM(A1)", "+plus", "-minus", "@at", "'=quoted", "'plain"])
-def test_an_export_imported_again_gives_back_the_same_contacts(client, staff_user, name):
+def test_an_export_imported_again_gives_back_the_same_contacts(client, admin_role_user, name):
     """Cells an export neutralised ('=…) come back as they were: no duplicate contacts."""
     ContactFactory(name=name, phone="+14155550105", email="")
-    client.force_login(staff_user)
+    client.force_login(admin_role_user)
     exported = b"".join(
         client.post("/contacts/bulk/", {"action": "export", "scope": "all"}).streaming_content
     )

@@ -1,5 +1,7 @@
 import csv
+import html
 import io
+import re
 from urllib.parse import quote
 
 import pytest
@@ -54,7 +56,7 @@ def test_unsubscribe_the_selected_contacts(admin_client, mix):
         follow=True,
     )  # fmt: skip
     assert response.redirect_chain[0][0] == BACK
-    assert "SMS: 2 unsubscribed." in response.content.decode()
+    assert "SMS: 2 of 3 unsubscribed; 1 was already opted out." in response.content.decode()
     assert statuses() == {"subscribed": 2, "soft": 4, "hard": 1}
     events = ConsentEvent.objects.filter(contact_id__in=chosen, after="soft", actor__isnull=False)
     assert events.count() == 3  # mix[3]'s from the fixture, and two now
@@ -63,12 +65,74 @@ def test_unsubscribe_the_selected_contacts(admin_client, mix):
 def test_resubscribe_everyone_matching_skips_hard_opt_outs_and_counts_them(admin_client, mix):
     data = {"action": "resubscribe_sms", "scope": "all", "query": "status=active", "next": BACK}
     confirm = admin_client.post(URL, data)
-    assert "Resubscribe to SMS: 6 contacts?" in confirm.content.decode()
+    assert "Resubscribe to SMS: all 6 contacts whose status is Active?" in confirm.content.decode()
     assert statuses()["soft"] == 2  # nothing yet
     response = admin_client.post(URL, data | {"confirmed": "on"}, follow=True)
-    assert "SMS: 2 resubscribed, 1 skipped: hard opt-out." in response.content.decode()
+    assert (
+        "SMS: 2 of 6 resubscribed; 3 were already subscribed; 1 skipped: hard opt-out (only "
+        "the contact can undo it)."
+    ) in response.content.decode()
     assert statuses() == {"subscribed": 6, "hard": 1}
     assert ConsentEvent.objects.filter(before="soft", after="subscribed").count() == 2
+
+
+def confirmation(client, data: dict) -> str:
+    """The confirmation page's text, its tags taken out."""
+    page = client.post(URL, {"scope": "all", "next": BACK} | data).content.decode()
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_the_confirmation_says_whom_in_words_with_thousands_separators(admin_client):
+    leads = Tag.objects.create(name="Leads")
+    ContactFactory.create_batch(1_001, name="Ann Smith")
+    Contact.tags.through.objects.bulk_create(
+        Contact.tags.through(contact=contact, tag=leads) for contact in Contact.objects.all()
+    )
+    ContactFactory(name="Bob Jones").tags.add(leads)
+    text = confirmation(admin_client, {"action": "unsubscribe_sms", "query": f"tag={leads.pk}"})
+    assert "Unsubscribe from SMS (soft): all 1,002 contacts tagged Leads?" in text
+    assert "Yes, unsubscribe from SMS (soft)" in text
+    assert "q=" not in text and "tag=" not in text  # no query string
+
+    query = f"q=smith&sms=&calls=hard&status=active&tag={leads.pk}&sort=-name&per_page=25"
+    text = confirmation(admin_client, {"action": "resubscribe_calls", "query": query})
+    assert (
+        "Resubscribe to Calls & Voicemails: all 0 contacts" not in text
+        and "no contact matches the filters" in text
+    )
+    assert (
+        "The table's filters (contacts tagged Leads, matching “smith”, opted out of Calls & "
+        "Voicemails (hard) and whose status is Active) match no contact: there is nothing to "
+        "do." in text
+    )
+    assert "Yes," not in text  # nothing to confirm
+
+    query = f"q=smith&calls=subscribed&tag={leads.pk}"
+    text = confirmation(admin_client, {"action": "resubscribe_calls", "query": query})
+    assert (
+        "Resubscribe to Calls & Voicemails: all 1,001 contacts tagged Leads, matching “smith” "
+        "and subscribed to Calls & Voicemails?"
+    ) in text
+    assert "Yes, resubscribe to Calls & Voicemails" in text
+
+
+def test_the_confirmation_names_the_tag_and_says_every_contact_when_unfiltered(admin_client):
+    vip = Tag.objects.create(name="VIP")
+    ContactFactory()
+    text = confirmation(admin_client, {"action": "add_tag", "tag": vip.pk, "query": ""})
+    assert "Add the tag “VIP”: the 1 contact?" in text
+    assert "Yes, add the tag “VIP”" in text
+    ContactFactory()
+    text = confirmation(admin_client, {"action": "remove_tag", "tag": vip.pk, "query": "sms="})
+    assert "Remove the tag “VIP”: all 2 contacts?" in text
+
+
+def test_the_confirmation_escapes_what_the_user_typed(admin_client):
+    ContactFactory(name="<b>Ann</b>")
+    page = admin_client.post(
+        URL, {"action": "unsubscribe_sms", "scope": "all", "query": "q=<b>Ann"}
+    ).content.decode()
+    assert "matching “&lt;b&gt;Ann”" in page and "<b>Ann" not in page
 
 
 def test_a_whole_filter_is_one_set_based_change(admin_client, django_assert_max_num_queries):
@@ -95,7 +159,7 @@ def test_add_and_remove_a_tag(admin_client, mix):
         URL, {"action": "add_tag", "tag": vip.pk, "scope": "selected", "contacts": chosen},
         follow=True,
     )  # fmt: skip
-    assert "Tag “VIP”: added to 1 contact." in response.content.decode()
+    assert "Tag “VIP”: added to 1 of 2 contacts; 1 already had it." in response.content.decode()
     assert set(vip.contacts.values_list("pk", flat=True)) == set(chosen)
     admin_client.post(
         URL, {"action": "remove_tag", "tag": vip.pk, "scope": "all", "confirmed": "on"}
@@ -103,10 +167,49 @@ def test_add_and_remove_a_tag(admin_client, mix):
     assert not vip.contacts.exists()
 
 
-def test_export_streams_the_filtered_view_and_neutralises_formulas(client, staff_user):
+def test_the_result_accounts_for_every_selected_contact(admin_client, admin_role_user):
+    """30 selected: what became of each, not only of those that changed."""
+    chosen = ContactFactory.create_batch(30)
+    for contact in chosen[:2]:
+        services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    services.record_hard_opt_out(phone=chosen[2].phone, channel=SMS, source=Source.KEYWORD)
+    data = {"scope": "selected", "contacts": [contact.pk for contact in chosen], "next": BACK}
+
+    response = admin_client.post(URL, data | {"action": "unsubscribe_sms"}, follow=True)
+    assert "SMS: 27 of 30 unsubscribed; 3 were already opted out." in response.content.decode()
+
+    services.resubscribe(contact=chosen[3], channel=SMS, by_user=admin_role_user)
+    response = admin_client.post(URL, data | {"action": "resubscribe_sms"}, follow=True)
+    assert (
+        "SMS: 28 of 30 resubscribed; 1 was already subscribed; 1 skipped: hard opt-out (only "
+        "the contact can undo it)."
+    ) in response.content.decode()
+
+    response = admin_client.post(URL, data | {"action": "unsubscribe_calls"}, follow=True)
+    assert "Calls &amp; Voicemails: 30 unsubscribed." in response.content.decode()
+
+
+def test_a_tag_result_says_who_had_it_with_thousands_separators(admin_client):
+    leads = Tag.objects.create(name="Leads")
+    ContactFactory.create_batch(1_200)
+    ContactFactory().tags.add(leads)
+    data = {"scope": "all", "query": "", "confirmed": "on", "tag": leads.pk, "next": BACK}
+    response = admin_client.post(URL, data | {"action": "add_tag"}, follow=True)
+    assert (
+        "Tag “Leads”: added to 1,200 of 1,201 contacts; 1 already had it."
+    ) in response.content.decode()
+    Contact.tags.through.objects.filter(contact__in=Contact.objects.all()[:201]).delete()
+    response = admin_client.post(URL, data | {"action": "remove_tag"}, follow=True)
+    assert (
+        "Tag “Leads”: removed from 1,000 of 1,201 contacts; 201 did not have it."
+    ) in response.content.decode()
+    assert not leads.contacts.exists()
+
+
+def test_export_streams_the_filtered_view_and_neutralises_formulas(client, manager_user):
     ContactFactory(name='=HYPERLINK("http://evil")', phone="+14155550188", email="a@example.com")
     ContactFactory(name="Plain", status=Contact.Status.ARCHIVED)
-    client.force_login(staff_user)
+    client.force_login(manager_user)
     response = client.post(URL, {"action": "export", "scope": "all", "query": "status=active"})
     assert response.streaming
     assert response["Content-Disposition"] == 'attachment; filename="contacts.csv"'
@@ -117,7 +220,7 @@ def test_export_streams_the_filtered_view_and_neutralises_formulas(client, staff
     assert rows[1][5:7] == ["subscribed", "subscribed"]
 
 
-def test_staff_may_export_but_not_change(client, staff_user, mix):
+def test_staff_may_not_change(client, staff_user, mix):
     client.force_login(staff_user)
     data = {"action": "unsubscribe_sms", "scope": "selected", "contacts": [mix[0].pk]}
     assert client.post(URL, data).status_code == 403
@@ -128,7 +231,14 @@ def test_staff_may_export_but_not_change(client, staff_user, mix):
     ("data", "error"),
     [
         ({"action": "unsubscribe_sms", "scope": "selected"}, "Select at least one contact"),
-        ({"action": "add_tag", "scope": "all", "confirmed": "on"}, "Choose a tag."),
+        (
+            {"action": "add_tag", "scope": "all", "confirmed": "on"},
+            "Choose the tag to add, in the Tag list beside the action.",
+        ),
+        (
+            {"action": "remove_tag", "scope": "selected", "contacts": ["1"], "tag": ""},
+            "Choose the tag to remove, in the Tag list beside the action.",
+        ),
         ({"action": "launch_rockets", "scope": "all"}, "Select a valid choice"),
         (
             {"action": "unsubscribe_sms", "scope": "selected", "contacts": ["x"]},
@@ -155,6 +265,29 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(admin_client, mix, dat
     assert response.redirect_chain[0][0] == BACK
     assert error in response.content.decode()
     assert statuses() == {"subscribed": 4, "soft": 2, "hard": 1}
+
+
+@pytest.mark.parametrize("tag", ["", "999999", str(2**64), "VIP"])
+def test_actions_but_the_tag_actions_ignore_the_tag_chooser(admin_client, mix, tag):
+    """Without JavaScript the Tag chooser shows beside every action."""
+    vip = Tag.objects.create(name="VIP")
+    data = {"action": "unsubscribe_sms", "scope": "selected", "contacts": [mix[0].pk],
+            "tag": vip.pk if tag == "VIP" else tag, "next": BACK}  # fmt: skip
+    response = admin_client.post(URL, data, follow=True)
+    assert "SMS: 1 unsubscribed." in response.content.decode()
+    assert statuses() == {"subscribed": 3, "soft": 3, "hard": 1}
+    assert not vip.contacts.exists()
+
+
+def test_the_tag_chooser_is_for_the_tag_actions(admin_client, mix):
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert 'value="add_tag"' not in page and 'id="bulk-tag"' not in page  # no tags yet
+    Tag.objects.create(name="VIP")
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert '<option value="add_tag" data-needs-tag>Add a tag</option>' in page
+    assert '<option value="remove_tag" data-needs-tag>Remove a tag</option>' in page
+    assert '<option value="unsubscribe_sms">' in page and '<option value="export">' in page
+    assert '<select name="tag" id="bulk-tag" class="tag-choice">' in page
 
 
 @pytest.fixture
@@ -184,7 +317,10 @@ def test_many_contacts_are_changed_by_a_task_whose_page_follows_it(
         callback()
     assert statuses() == {"subscribed": 6, "hard": 1}
     done = admin_client.get(response.url, headers={"HX-Request": "true"}).content.decode()
-    assert "Done: SMS: 2 resubscribed, 1 skipped: hard opt-out." in done
+    assert (
+        "Done: SMS: 2 of 6 resubscribed; 3 were already subscribed; 1 skipped: hard opt-out "
+        "(only the contact can undo it)."
+    ) in done
     assert "hx-trigger" not in done  # it stops asking
     assert f'href="{BACK}"' in admin_client.get(response.url).content.decode()
 
@@ -240,7 +376,8 @@ def test_a_job_goes_a_few_contacts_a_transaction_and_its_page_counts_them(
         response = admin_client.post(URL, data)
     job = BulkJob.objects.get()
     assert (job.status, job.done, job.total) == ("done", 7, 7)
-    assert "Done: SMS: 4 unsubscribed." in admin_client.get(response.url).content.decode()
+    done = admin_client.get(response.url).content.decode()
+    assert "Done: SMS: 4 of 7 unsubscribed; 3 were already opted out." in done
     assert statuses() == {"soft": 6, "hard": 1}
 
 
@@ -279,6 +416,6 @@ def test_a_job_that_fails_midway_says_what_it_changed_before(
     page = admin_client.get(response.url).content.decode()
     assert job.status == "failed"
     assert (
-        "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 "
-        "unsubscribed. The other contacts were not changed."
+        "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 of 4 "
+        "unsubscribed; 1 was already opted out. The other contacts were not changed."
     ) in page

@@ -37,6 +37,15 @@ def test_the_owner_sees_their_job(client, owner, job):
     assert "Tag added to 20,000." in response.content.decode()
 
 
+def test_the_page_says_the_jobs_filters_in_words(client, owner, job):
+    text = page(client, owner, job).content.decode()
+    assert "All contacts matching “acme”, asked by owner" in text
+    assert "q=acme" not in text
+    BulkJob.objects.filter(pk=job.pk).update(query="tag=999999")  # the tag was deleted since
+    text = page(client, owner, job).content.decode()
+    assert "All contacts matching filters that are not valid any more, asked by" in text
+
+
 @pytest.mark.parametrize("role", [ADMIN, "superuser"])
 def test_an_admin_sees_anyones_job(client, job, role):
     user = (UserFactory(username="root", is_superuser=True) if role == "superuser"

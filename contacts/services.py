@@ -301,7 +301,7 @@ def _ids_sql(contacts: QuerySet[Contact] | list[int]) -> tuple[str, tuple]:
 
     Ids are written out rather than selected by a sub-query: with statistics older than the
     contacts just created, the planner once looked the sub-query up for each contact by the
-    number index's second column, 1 s for every 1,000 contacts (bench/NOTES.md)."""
+    number index's second column, and an import crawled (bench/NOTES.md)."""
     if isinstance(contacts, list):
         return ", ".join(["%s"] * len(contacts)) or "NULL", tuple(contacts)
     return contacts.order_by().values("pk").query.sql_with_params()

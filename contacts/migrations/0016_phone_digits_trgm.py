@@ -1,8 +1,8 @@
 """The trigram index of phone numbers, for the search by digits, on the digits after the
-"+": one on the number itself also served `phone = ANY(...)`, and the planner chose it for a
-look-up of 2,000 numbers in a small table, with statistics of a few rows, where it took 16 s
-rather than 30 ms (each number's trigrams are those of most numbers). An expression that no
-equality of phones names leaves those look-ups to the B-tree index.
+"+": one on the number itself also served `phone = ANY(...)`, and the planner chose it for an
+import's look-up of a batch's numbers, where it was hundreds of times slower than the B-tree
+index (each number's trigrams are those of most numbers; bench/NOTES.md). An expression that
+no equality of phones names leaves those look-ups to the B-tree index.
 """
 
 from django.db import migrations

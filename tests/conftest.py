@@ -37,6 +37,19 @@ def manager_user(db):
 
 
 @pytest.fixture
+def admin_client(client, admin_role_user):
+    """A client signed in as an Admin (the role, not pytest-django's superuser)."""
+    client.force_login(admin_role_user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="root", is_superuser=True, is_staff=True)
 

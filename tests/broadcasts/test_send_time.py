@@ -14,12 +14,6 @@ NEW = reverse("broadcasts:new")
 
 
 @pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
-@pytest.fixture
 def new_york(settings):
     settings.TIME_ZONE = "America/New_York"
 

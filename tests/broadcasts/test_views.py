@@ -10,12 +10,6 @@ from tests.factories import ContactFactory, UserFactory
 NEW = reverse("broadcasts:new")
 
 
-@pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
 def sms_form(**fields) -> dict:
     return {"name": "Reminder", "channel": "sms", "body": "See you soon", **fields}
 

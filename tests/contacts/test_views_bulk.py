@@ -25,12 +25,6 @@ SMS = Channel.SMS
 
 
 @pytest.fixture
-def admin_client(client, admin_role_user):
-    client.force_login(admin_role_user)
-    return client
-
-
-@pytest.fixture
 def mix(admin_role_user):
     """Three subscribed, two soft and one hard on SMS, one archived."""
     contacts = ContactFactory.create_batch(6)

@@ -18,12 +18,6 @@ def apply_url(contact_import: ContactImport) -> str:
     return reverse("contacts:import_apply", args=[contact_import.pk])
 
 
-@pytest.fixture
-def admin_client(client, admin_role_user):
-    client.force_login(admin_role_user)
-    return client
-
-
 def upload(client, content: bytes, name: str = "people.csv"):
     return client.post(URL, {"file": SimpleUploadedFile(name, content, "text/csv")}, follow=True)
 

@@ -18,12 +18,6 @@ def sms(contact: Contact) -> str:
     return Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS)
 
 
-@pytest.fixture
-def admin_client(client, admin_role_user):
-    client.force_login(admin_role_user)
-    return client
-
-
 def test_an_admin_unsubscribes_in_place_with_htmx(admin_client):
     contact = ContactFactory()
     response = admin_client.post(

@@ -212,7 +212,9 @@ class Contact(models.Model):
     name = models.CharField(max_length=200)
     phone = PhoneField()
     email = models.EmailField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    # Links are not foreign-key constraints, checked at commit for each of an import's links:
+    # the app deletes a contact's or a tag's links with it (bench/NOTES.md has the figures).
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", db_constraint=False)
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -288,7 +290,10 @@ class OptOut(models.Model):
     SOFT = OptInStatus.SOFT
     HARD = OptInStatus.HARD
 
-    contact = models.ForeignKey(Contact, on_delete=models.DB_CASCADE, related_name="opt_outs")
+    # Indexed first in one_opt_out_per_channel.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DB_CASCADE, related_name="opt_outs", db_index=False
+    )
     channel = models.CharField(max_length=10, choices=Channel)
     kind = models.CharField(max_length=10, choices=[(k.value, k.label) for k in (SOFT, HARD)])
     opted_out_at = models.DateTimeField(default=timezone.now)
@@ -498,6 +503,7 @@ class ConsentEvent(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # first in ledger_contact_channel
         related_name="consent_events",
     )
     phone = models.CharField(max_length=16)
@@ -707,7 +713,12 @@ class ImportChunk(models.Model):
 class ImportRow(models.Model):
     """A checked row of an import, as it will be applied."""
 
-    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE)
+    # Not a constraint, checked for each of a million rows: the check writes an import's rows
+    # in the transaction that holds the import (`imports._keep`), and deleting an import
+    # deletes its rows. Indexed first in import_row_number.
+    contact_import = models.ForeignKey(
+        ContactImport, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     number = models.PositiveIntegerField(help_text="The row's line in the file.")
     name = models.CharField(max_length=200)
     name_key = models.CharField(max_length=200, help_text="The name in lower case.")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from contacts import services
-from contacts.models import Channel, Contact, OptInStatus, OptOut, Source
+from contacts.models import Channel, Contact, OptInStatus, OptOut, Source, Tag
 from tests.factories import ContactFactory
 
 SMS = Channel.SMS
@@ -125,3 +125,18 @@ def test_the_admin_refuses_an_invalid_phone_naming_it(admin_client, hard_and_sof
     )
     assert "“12ab” is not a valid phone number." in response.content.decode()
     assert Contact.objects.get(pk=hard.pk).phone == hard.phone
+
+
+def test_deleting_a_contact_or_a_tag_takes_its_tag_links_with_it(client, admin_user):
+    """Tag links are not foreign-key constraints (migration 0018): each delete removes them.
+    (A superuser: the roles do not delete.)"""
+    client.force_login(admin_user)
+    vip, fair = Tag.objects.create(name="VIP"), Tag.objects.create(name="Fair")
+    kept, gone = ContactFactory(), ContactFactory()
+    for contact in (kept, gone):
+        contact.tags.add(vip, fair)
+    client.post(reverse("admin:contacts_contact_delete", args=[gone.pk]), {"post": "yes"})
+    client.post(reverse("admin:contacts_tag_delete", args=[fair.pk]), {"post": "yes"})
+    assert list(Contact.objects.values_list("pk", flat=True)) == [kept.pk]
+    links = Contact.tags.through.objects.values_list("contact_id", "tag_id")
+    assert list(links) == [(kept.pk, vip.pk)]

@@ -295,16 +295,25 @@ def _hold_numbers_opt_outs() -> None:
             cursor.execute(f"LOCK TABLE {PhoneOptOut._meta.db_table} IN SHARE MODE")
 
 
-def _ids_sql(contacts: QuerySet[Contact] | list[int]) -> tuple[str, tuple]:
-    """The SQL and parameters that select the ids of `contacts` (a query, or the ids
-    themselves), to use in `IN (...)`.
+def among(column: str, values: QuerySet | list) -> tuple[str, list]:
+    """SQL that `column` is one of `values` (a query of one column, or the values), and its
+    parameters.
 
-    Ids are written out rather than selected by a sub-query: with statistics older than the
-    contacts just created, the planner once looked the sub-query up for each contact by the
-    number index's second column, and an import crawled (bench/NOTES.md)."""
-    if isinstance(contacts, list):
-        return ", ".join(["%s"] * len(contacts)) or "NULL", tuple(contacts)
-    return contacts.order_by().values("pk").query.sql_with_params()
+    Values are written out rather than selected by a sub-query: with statistics older than
+    the contacts just created, the planner once looked a sub-query of a batch's contacts up
+    for each contact by the number index's second column, and an import crawled. As one
+    array on PostgreSQL: psycopg spent seconds of an import reading statements of 20,000
+    placeholders (bench/NOTES.md). As placeholders on SQLite, which has no arrays."""
+    if isinstance(values, QuerySet):
+        sql, params = values.order_by().query.sql_with_params()
+        return f"{column} IN ({sql})", list(params)
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values)) or 'NULL'})", values
+
+
+def _ids(contacts: QuerySet[Contact] | list[int]) -> QuerySet | list[int]:
+    return contacts.values("pk") if isinstance(contacts, QuerySet) else contacts
 
 
 @transaction.atomic
@@ -321,7 +330,7 @@ def unsubscribe_many(
     Returns how many changed.
     """
     _hold_numbers_opt_outs()
-    ids, params = _ids_sql(contacts)
+    chosen, params = among("c.id", _ids(contacts))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     actor = by_user.pk if by_user else None
     with connection.cursor() as cursor:
@@ -330,7 +339,7 @@ def unsubscribe_many(
             INSERT INTO contacts_optout
                 (contact_id, channel, kind, opted_out_at, source, actor_id, words)
             SELECT c.id, %s, 'soft', %s, %s, %s, '' FROM contacts_contact c
-            WHERE c.id IN ({ids}) AND NOT EXISTS (
+            WHERE {chosen} AND NOT EXISTS (
                 SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = %s)
             RETURNING contact_id
             """,
@@ -373,8 +382,8 @@ def resubscribe_many(
     Returns (resubscribed, skipped because hard).
     """
     _hold_numbers_opt_outs()
-    ids, params = _ids_sql(contacts)
-    soft_rows = f"o.channel = %s AND o.kind = 'soft' AND o.contact_id IN ({ids})"
+    chosen, params = among("o.contact_id", _ids(contacts))
+    soft_rows = f"o.channel = %s AND o.kind = 'soft' AND {chosen}"
     with connection.cursor() as cursor:
         if connection.features.has_select_for_update:
             # Lock them, so that the ledger and the delete see the same rows.
@@ -398,20 +407,25 @@ def resubscribe_many(
             [channel, *params],
         )
         resubscribed = cursor.rowcount
-    hard = OptOut.objects.filter(contact__in=contacts, channel=channel, kind=OptOut.HARD)
-    return resubscribed, hard.count()
+        cursor.execute(
+            f"SELECT COUNT(*) FROM contacts_optout o WHERE o.channel = %s AND o.kind = 'hard'"
+            f" AND {chosen}",
+            [channel, *params],
+        )
+        (hard,) = cursor.fetchone()
+    return resubscribed, hard
 
 
 @transaction.atomic
 def tag_many(*, contacts: QuerySet[Contact], tag: Tag) -> int:
     """Add `tag` to `contacts`. Returns how many did not have it."""
-    ids, params = _ids_sql(contacts)
+    chosen, params = among("c.id", _ids(contacts))
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO contacts_contact_tags (contact_id, tag_id)
             SELECT c.id, %s FROM contacts_contact c
-            WHERE c.id IN ({ids}) AND NOT EXISTS (
+            WHERE {chosen} AND NOT EXISTS (
                 SELECT 1 FROM contacts_contact_tags t WHERE t.contact_id = c.id AND t.tag_id = %s)
             """,
             [tag.pk, *params, tag.pk],

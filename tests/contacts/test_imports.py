@@ -1,8 +1,10 @@
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management import CommandError, call_command
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,6 +129,36 @@ def test_every_row_is_checked_and_problems_name_row_and_column(db):
     assert found[-1][2] == "The same contact as row 2."
     assert not imports.start_applying(contact_import)
     assert not Contact.objects.exists()
+
+
+def test_an_email_too_long_for_a_contact_is_a_problem_of_its_row(db):
+    """Django's validate_email takes up to 320 characters; a contact's email holds 254."""
+    long_email = "a" * 250 + "@example.com"
+    contact_import = checked(csv_bytes("name,phone,email", f"Long,+14155550101,{long_email}"))
+    assert contact_import.status == "problems"
+    assert problems(contact_import) == [(2, "email", f"“{'a' * 20}…”: at most 254 characters.")]
+
+
+@given(
+    st.from_regex(r"[a-z0-9._%+-]{1,12}@[a-z0-9.-]{1,20}\.[a-z]{1,4}", fullmatch=True)
+    | st.emails().map(lambda email: email[:254])
+    | st.text(alphabet="aZ9._%+-@!#'`~é\"[]:", max_size=30)
+)
+def test_the_plain_email_expression_accepts_only_what_validate_email_accepts(email):
+    if imports.PLAIN_EMAIL.fullmatch(email):
+        validate_email(email)  # raises if the expression took too much
+    try:
+        validate_email(email)
+    except ValidationError:
+        assert not imports._is_email(email)
+    else:
+        assert imports._is_email(email)
+
+
+def test_a_column_named_twice_is_read_from_its_last_place(db):
+    contact_import = checked(csv_bytes("name,phone,name", "Old,+14155550101,New"))
+    assert applied(contact_import).created == 1
+    assert list(Contact.objects.values_list("name", flat=True)) == ["New"]
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,6 @@
+import re
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -89,12 +92,61 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if broadcast.channel == Channel.SMS:
             context["segments"] = count_segments(broadcast.sms_text)
     else:
-        status = request.GET.get("status", "")
-        recipients = broadcast.recipients.order_by("id")
-        if status in Recipient.Status.values:
-            recipients = recipients.filter(status=status)
-        context |= {"recipients": recipients[:100], "status_filter": status}
+        context["recipients"] = _recipients_page(broadcast, request.GET)
     return render(request, "broadcasts/broadcast_detail.html", context)
+
+
+@permission_required("broadcasts.view_broadcast", raise_exception=True)
+def broadcast_recipients(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recipients' table, which the detail page polls while the broadcast sends."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    context = {"broadcast": broadcast, "recipients": _recipients_page(broadcast, request.GET)}
+    return render(request, "broadcasts/_recipients.html", context)
+
+
+RECIPIENTS_PER_PAGE = 50
+NUMBER = re.compile(r"\+?[0-9]{1,15}")
+
+
+@dataclass
+class RecipientsPage:
+    rows: list[Recipient]
+    status: str
+    after: str | None  # the number to show the next page after, if there is one
+    before: str | None  # and the previous page before
+
+
+def _recipients_page(broadcast: Broadcast, query) -> RecipientsPage:
+    """A page of the broadcast's recipients in number order, after or before a number, of
+    one status or all: pages by number go through the index of the broadcast's numbers
+    however many there are."""
+    status = query.get("status", "")
+    if status not in Recipient.Status.values:
+        status = ""
+    recipients = broadcast.recipients.select_related("contact")
+    if status:
+        recipients = recipients.filter(status=status)
+    size = RECIPIENTS_PER_PAGE
+    before, after = _number(query.get("before")), _number(query.get("after"))
+    if before:
+        rows = list(recipients.filter(phone__lt=before).order_by("-phone")[: size + 1])
+        earlier, rows = len(rows) > size, rows[:size][::-1]
+        later = recipients.filter(phone__gte=before).exists()
+    else:
+        rows = list(recipients.filter(phone__gt=after).order_by("phone")[: size + 1])
+        later, rows = len(rows) > size, rows[:size]
+        earlier = bool(after) and recipients.filter(phone__lte=after).exists()
+    return RecipientsPage(
+        rows=rows,
+        status=status,
+        after=rows[-1].phone if rows and later else None,
+        before=rows[0].phone if rows and earlier else None,
+    )
+
+
+def _number(value: str | None) -> str:
+    """A number to page from, as a link gives it; anything else is the first page."""
+    return value if value and NUMBER.fullmatch(value) else ""
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)

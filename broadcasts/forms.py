@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from broadcasts.models import Broadcast, default_unsubscribe_digit
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
+from contacts.phones import normalize_phone
 
 AUDIENCE = "audience"
 
@@ -128,3 +129,12 @@ def describe_audience(stored: str) -> str:
         shown = dict(field.choices).get(value, value) if hasattr(field, "choices") else value
         parts.append(f"{field.label}: {shown}")
     return "; ".join(parts)
+
+
+class TestSendForm(forms.Form):
+    phone = forms.CharField(
+        label="Send a test to", max_length=40, help_text="Your own phone, as you write it."
+    )
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])

@@ -149,3 +149,23 @@ class SendRate(models.Model):
 
     def __str__(self) -> str:
         return f"Next message at {self.next_at}"
+
+
+class SentTest(models.Model):
+    """The broadcast's message sent to one number before launch, to see it as a recipient
+    will (the manager's own phone): never a recipient, and kept to show who sent which."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="tests")
+    phone = models.CharField(max_length=16)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    sid = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Test of {self.broadcast} to {self.phone}"

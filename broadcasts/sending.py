@@ -13,13 +13,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from broadcasts.models import Broadcast, Recipient, SendRate
+from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
 from contacts import services as contact_services
 from contacts.models import Channel, Contact, PhoneOptOut, Source
+from contacts.phones import format_phone
 from messaging.backends import (
     BaseBackend,
     MaybeSent,
@@ -244,15 +246,7 @@ def _hand_over(
     sent_at = datetime.fromtimestamp(clock.now(), UTC)
     outcome = {"status": Recipient.Status.SENT, "sent_at": sent_at}
     try:
-        if broadcast.channel == Channel.SMS:
-            outcome["sid"] = backend.send_sms(to=recipient.phone, body=broadcast.sms_text)
-        else:
-            twiml = voice_message(
-                script=broadcast.script,
-                audio_url=broadcast.audio_url,
-                digit=broadcast.unsubscribe_digit,
-            )
-            outcome["sid"] = backend.make_call(to=recipient.phone, twiml=twiml)
+        outcome["sid"] = _send(broadcast, recipient.phone, backend)
     except RecipientOptedOut as error:
         outcome = {"status": Recipient.Status.SKIPPED, "error": f"{CARRIER_OPT_OUT}: {error}"}
     except RetryLater as error:
@@ -265,6 +259,73 @@ def _hand_over(
     except SendError as error:
         outcome = {"status": Recipient.Status.FAILED, "error": str(error)}
     return outcome
+
+
+def _send(broadcast: Broadcast, phone: str, backend: BaseBackend) -> str:
+    """Hand the broadcast's message for `phone` to the provider; return its id."""
+    if broadcast.channel == Channel.SMS:
+        return backend.send_sms(to=phone, body=broadcast.sms_text)
+    twiml = voice_message(
+        script=broadcast.script, audio_url=broadcast.audio_url, digit=broadcast.unsubscribe_digit
+    )
+    return backend.make_call(to=phone, twiml=twiml)
+
+
+TESTS_PER_BROADCAST = 10
+
+
+class NotSent(Exception):
+    """A test was not sent: the message says why."""
+
+
+def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) -> SentTest:
+    """Send a draft's message to one number (the manager's own phone), as a recipient will
+    get it, before launch. It is never a recipient; it is kept, with who sent it.
+
+    As for a recipient, under the number's lock: a number that may not receive the channel
+    (its opt-out, or that of a contact who has it, or a reply still being processed) gets
+    nothing, and a carrier's refusal (21610) is recorded as the number's opt-out. Raises
+    NotSent, saying why, when nothing was handed over.
+    """
+    channel = Channel(broadcast.channel)
+    if not broadcast.is_editable:
+        raise NotSent("Tests are for a broadcast before launch.")
+    if broadcast.tests.count() >= TESTS_PER_BROADCAST:
+        raise NotSent(f"This broadcast was tested {TESTS_PER_BROADCAST} times already.")
+    test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
+    with transaction.atomic():
+        contact_services.lock_numbers([phone], shared=True)
+        if reason := _why_not_to(phone, channel):
+            raise NotSent(reason)
+        try:
+            test.sid = _send(broadcast, phone, get_backend())
+        except RecipientOptedOut:
+            test.error = CARRIER_OPT_OUT
+        except SendError as error:
+            test.error = str(error)
+        test.save()
+    if test.error == CARRIER_OPT_OUT:
+        contact_services.record_hard_opt_out(
+            phone=phone, channel=channel, source=Source.CARRIER,
+            words="Error 21610: the recipient opted out at the carrier.",
+        )  # fmt: skip
+    return test
+
+
+def _why_not_to(phone: str, channel: Channel) -> str:
+    """Why `phone` may not receive `channel` now, or "" if it may."""
+    if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
+        return f"{format_phone(phone)} opted out of {channel.label}: nothing is sent to it."
+    contacts = Contact.objects.filter(phone=phone)
+    if contacts.exclude(pk__in=contacts.eligible_for(channel).values("pk")).exists():
+        return (
+            f"A contact with the number {format_phone(phone)} may not receive {channel.label}"
+            " (opted out, or not active): nothing is sent to it."
+        )
+    kept = InboundEvent.objects.filter(processed_at=None, kind=OPTING_OUT[channel], phone=phone)
+    if kept.exists():
+        return REPLY_PENDING
+    return ""
 
 
 def reserve_slots(count: int, *, now: float) -> tuple[float, float]:

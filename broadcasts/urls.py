@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.broadcast_edit, name="edit"),
     path("<int:pk>/progress/", views.broadcast_progress, name="progress"),
     path("<int:pk>/recipients/", views.broadcast_recipients, name="recipients"),
+    path("<int:pk>/test/", views.broadcast_test, name="test"),
     path("<int:pk>/launch/", views.broadcast_launch, name="launch"),
     path("<int:pk>/cancel/", views.broadcast_cancel, name="cancel"),
     path("<int:pk>/unschedule/", views.broadcast_unschedule, name="unschedule"),

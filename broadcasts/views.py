@@ -10,11 +10,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from broadcasts import services
-from broadcasts.forms import BroadcastForm, audience_filter, audience_query, format_time
+from broadcasts import sending, services
+from broadcasts.forms import (
+    BroadcastForm,
+    TestSendForm,
+    audience_filter,
+    audience_query,
+    format_time,
+)
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.sms import count_segments
 from contacts.models import Channel
+from contacts.phones import format_phone
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
@@ -89,6 +96,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
         context["time_passed"] = _time_passed(broadcast)
+        context["test_form"] = TestSendForm()
+        context["tests"] = broadcast.tests.select_related("sent_by")
         if broadcast.channel == Channel.SMS:
             context["segments"] = count_segments(broadcast.sms_text)
     else:
@@ -162,6 +171,27 @@ def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
         # Finished while the page watched: reload it, for the recipients and the buttons.
         response["HX-Refresh"] = "true"
     return response
+
+
+@require_POST
+@permission_required("broadcasts.launch_broadcast", raise_exception=True)
+def broadcast_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the draft's message to one number, the manager's own, before launching it."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    form = TestSendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"No test sent: {form.errors['phone'][0]}")
+        return redirect("broadcasts:detail", pk=pk)
+    try:
+        test = sending.send_test(broadcast, phone=form.cleaned_data["phone"], by_user=request.user)
+    except sending.NotSent as error:
+        messages.error(request, f"No test sent: {error}")
+        return redirect("broadcasts:detail", pk=pk)
+    if test.error:
+        messages.error(request, f"The test to {format_phone(test.phone)} failed: {test.error}")
+    else:
+        messages.success(request, f"Test sent to {format_phone(test.phone)}.")
+    return redirect("broadcasts:detail", pk=pk)
 
 
 @permission_required("broadcasts.launch_broadcast", raise_exception=True)

@@ -1,0 +1,110 @@
+"""A manager sends a draft to their own phone before launching it: as a recipient gets it,
+never to a number that may not receive the channel, and never as a recipient."""
+
+import pytest
+from django.urls import reverse
+
+from broadcasts import sending
+from broadcasts.models import Broadcast, Recipient
+from contacts import services as contact_services
+from contacts.models import Channel, PhoneOptOut, Source
+from messaging.backends import LocmemBackend
+from messaging.models import InboundEvent
+from tests.factories import ContactFactory
+
+SMS = Channel.SMS
+
+
+@pytest.fixture(autouse=True)
+def outbox(settings):
+    settings.MESSAGING_BACKEND = "locmem"
+    LocmemBackend.outbox.clear()
+    return LocmemBackend.outbox
+
+
+def draft(**fields) -> Broadcast:
+    return Broadcast.objects.create(
+        **{"name": "Fair", "channel": "sms", "body": "See you at the fair", **fields}
+    )
+
+
+def post_test(client, broadcast: Broadcast, phone: str):
+    return client.post(
+        reverse("broadcasts:test", args=[broadcast.pk]), {"phone": phone}, follow=True
+    )
+
+
+def test_a_manager_gets_the_text_as_recipients_will(manager_client, outbox):
+    broadcast = draft()
+    response = post_test(manager_client, broadcast, "(415) 555-0199")
+    assert "Test sent to (415) 555-0199." in response.content.decode()
+    assert [(m["to"], m["body"]) for m in outbox] == [("+14155550199", broadcast.sms_text)]
+    assert not Recipient.objects.exists()
+    assert "to +14155550199 by manager" in response.content.decode()
+
+
+def test_a_voice_test_is_the_call_recipients_will_get(manager_client, outbox):
+    broadcast = draft(channel="calls", body="", script="The fair opens at nine.")
+    post_test(manager_client, broadcast, "+14155550199")
+    (call,) = outbox
+    assert call["kind"] == "call" and "The fair opens at nine." in call["body"]
+    assert f"press {broadcast.unsubscribe_digit}" in call["body"]
+
+
+@pytest.mark.parametrize("opted_out", ["number", "contact", "reply"])
+def test_nothing_goes_to_a_number_that_may_not_receive_the_channel(
+    manager_client, manager_user, outbox, opted_out
+):
+    phone = "+14155550199"
+    if opted_out == "number":
+        contact_services.record_hard_opt_out(phone=phone, channel=SMS, source=Source.KEYWORD)
+    elif opted_out == "contact":
+        contact = ContactFactory(phone=phone)
+        contact_services.unsubscribe(contact=contact, channel=SMS, by_user=manager_user)
+    else:
+        InboundEvent.objects.create(
+            kind=InboundEvent.Kind.SMS, key="SM1", phone=phone, payload={"Body": "STOP"}
+        )
+    response = post_test(manager_client, draft(), phone)
+    assert "No test sent:" in response.content.decode()
+    assert not outbox
+
+
+def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(manager_user, monkeypatch):
+    def refuse(self, *, to, body):
+        raise sending.RecipientOptedOut("21610")
+
+    monkeypatch.setattr(LocmemBackend, "send_sms", refuse)
+    test_sent = sending.send_test(draft(), phone="+14155550199", by_user=manager_user)
+    assert test_sent.error == sending.CARRIER_OPT_OUT
+    assert PhoneOptOut.objects.filter(phone="+14155550199", channel=SMS).exists()
+
+
+@pytest.mark.parametrize(
+    ("phone", "error"), [("", "This field is required"), ("555", "not a valid phone number")]
+)
+def test_a_bad_number_is_explained(manager_client, outbox, phone, error):
+    response = post_test(manager_client, draft(), phone)
+    assert "No test sent:" in response.content.decode() and error in response.content.decode()
+    assert not outbox
+
+
+def test_a_launched_broadcast_is_not_tested(manager_client, outbox):
+    response = post_test(manager_client, draft(status="sending"), "+14155550199")
+    assert "Tests are for a broadcast before launch." in response.content.decode()
+    assert not outbox
+
+
+def test_tests_of_one_broadcast_are_limited(manager_client, outbox):
+    broadcast = draft()
+    for _ in range(sending.TESTS_PER_BROADCAST + 1):
+        response = post_test(manager_client, broadcast, "+14155550199")
+    assert len(outbox) == sending.TESTS_PER_BROADCAST
+    assert "tested 10 times already" in response.content.decode()
+
+
+def test_staff_and_admins_cannot_send_tests(client, staff_user, outbox):
+    client.force_login(staff_user)
+    response = client.post(reverse("broadcasts:test", args=[draft().pk]), {"phone": "+14155550199"})
+    assert response.status_code == 403
+    assert not outbox

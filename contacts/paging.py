@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
@@ -290,3 +291,22 @@ def _planned(*settings: str):
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute("; ".join(f"SET LOCAL {setting}" for setting in settings))
         yield
+
+
+def how_many(queryset: QuerySet) -> str:
+    """How many rows `queryset` has, as the table says it: counted ("1,000,002"), unless
+    PostgreSQL's planner expects counting to cost more than settings.COUNT_COST_LIMIT; then
+    its estimate ("about 1.2 million")."""
+    queryset = queryset.order_by().values("pk")
+    if connection.vendor == "postgresql":
+        plan = json.loads(queryset.explain(format="json"))[0]["Plan"]
+        if plan["Total Cost"] > settings.COUNT_COST_LIMIT:
+            return f"about {_roughly(plan['Plan Rows'])}"
+    return f"{queryset.count():,}"
+
+
+def _roughly(number: float) -> str:
+    if number >= 1_000_000:
+        return f"{number / 1_000_000:.1f} million"
+    digits = max(len(str(int(number))) - 2, 0)  # two significant ones
+    return f"{round(number, -digits):,.0f}"

@@ -457,3 +457,29 @@ def test_the_matching_count_is_fetched_apart_from_the_page(client, staff_user, p
     assert client.get(reverse("contacts:count"), {"sms": "opted_out"}).content == b"2"
     assert client.get(reverse("contacts:count")).content == b"4"
     assert client.get(reverse("contacts:count"), {"sms": "bogus"}).content == b"0"
+
+
+def test_the_table_says_how_many_contacts_match_its_filters(client, staff_user, people):
+    client.force_login(staff_user)
+    page = client.get(URL, {"sms": "opted_out"}).content.decode()
+    count_url = reverse("contacts:count") + "?sms=opted_out"
+    assert f'class="matching-count" hx-get="{count_url}"' in page
+    assert client.get(count_url).content == b"2"
+
+
+@pytest.mark.postgres
+def test_where_counting_would_cost_more_the_planner_s_estimate_is_said(
+    client, staff_user, people, settings
+):
+    settings.COUNT_COST_LIMIT = 0
+    client.force_login(staff_user)
+    assert client.get(reverse("contacts:count")).content.decode().startswith("about ")
+
+
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [(1_000_002, "1.0 million"), (2_345_678, "2.3 million"), (12_345, "12,000"),
+     (987_654, "990,000"), (87, "87"), (0, "0")],
+)  # fmt: skip
+def test_an_estimate_is_said_to_two_figures(number, said):
+    assert paging._roughly(number) == said

@@ -27,8 +27,8 @@ class ContactTable(tables.Table):
         fields = ["selection", "name", "phone", "email", "tags", "status", "opt_in", "created_at"]
         order_by = ("name",)
 
-    # Every column but the selection box can be hidden from the Columns menu.
-    hideable = ["name", "phone", "email", "tags", "status", "opt_in", "created_at"]
+    # Every column but the selection box and the name can be hidden from the Columns menu.
+    hideable = ["phone", "email", "tags", "status", "opt_in", "created_at"]
 
     @property
     def visible(self) -> set[str]:

@@ -426,6 +426,16 @@ def test_hidden_columns_are_remembered_per_user(client, staff_user, people):
     assert 'class="column-opt_in"' in client.get(URL).content.decode()
 
 
+def test_the_name_column_stays_whatever_the_columns_menu_sends(client, staff_user, people):
+    """Hiding every column left rows of bare checkboxes."""
+    client.force_login(staff_user)
+    client.post(reverse("contacts:columns"), {"next": URL})  # every box unticked
+    ContactTablePreference.objects.filter(user=staff_user).update(hidden_columns=["name"])
+    page = client.get(URL).content.decode()
+    assert '<a href="?sort=-name">Name</a>' in page and "Name (always shown)" in page
+    assert "Ana Alvarez" in page
+
+
 # Not a path: Django's redirect() took "2026-01-01T25:00" for a URL's name, and failed (500).
 @pytest.mark.parametrize("target", ["https://evil.example/", "2026-01-01T25:00", "abc", "x:y"])
 def test_a_next_that_is_not_a_path_here_is_ignored(client, staff_user, target):

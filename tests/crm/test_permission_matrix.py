@@ -95,6 +95,8 @@ CASES = [
     ("broadcasts:new", None, "POST", BROADCAST, SEND),
     ("broadcasts:detail", "broadcast", "GET", {}, VIEW),
     ("broadcasts:progress", "broadcast", "GET", {}, VIEW),
+    ("broadcasts:recipients", "broadcast", "GET", {}, VIEW),
+    ("broadcasts:test", "broadcast", "POST", {"phone": "+14155550199"}, SEND),
     ("broadcasts:edit", "broadcast", "GET", {}, SEND),
     ("broadcasts:edit", "broadcast", "POST", BROADCAST, SEND),
     ("broadcasts:launch", "broadcast", "GET", {}, SEND),

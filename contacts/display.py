@@ -6,13 +6,23 @@ from functools import cache
 from html import escape
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString
 
 from contacts.models import Channel, Contact, OptInStatus, OptOut
 
-ICONS = {Channel.SMS: "📩", Channel.CALLS: "📞"}
+# The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
+ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
+# The icon's name is on the element around it, which a tooltip or words beside it explain.
+_GLYPH = '<img class="glyph" src="{}" alt="" width="20" height="20">'
+
+
+@cache
+def glyph(channel: Channel) -> SafeString:
+    """A channel's icon, as an <img> of its drawing in static/."""
+    return fill(_GLYPH, static(ICONS[channel]))
 
 
 @cache
@@ -46,8 +56,8 @@ class ChannelIcon:
         return url_pattern("contacts:subscription").format(self.contact_id)
 
     @property
-    def icon(self) -> str:
-        return ICONS[self.channel]
+    def icon(self) -> SafeString:
+        return glyph(self.channel)
 
     @property
     def accessible_name(self) -> str:
@@ -85,11 +95,11 @@ def channel_icons(contact: Contact) -> list[ChannelIcon]:
 _ITEM = '<span class="opt-in-item">{}<span class="tooltip" role="tooltip" id="{}">{}</span></span>'
 _READ_ONLY_ICON = (
     '<span class="opt-in-icon is-{}" tabindex="0" role="img" aria-label="{}"'
-    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></span>'
+    ' aria-describedby="{}">{}</span>'
 )
 _MENU = (
     '<details class="opt-in-details"><summary class="opt-in-icon is-{}" aria-label="{}"'
-    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></summary>'
+    ' aria-describedby="{}">{}</summary>'
     '<div class="opt-in-menu"><p>{}</p>{}</div></details>'
 )
 _ACTION = (
@@ -156,7 +166,7 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
     tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
     icon = ChannelIcon(channel, status, tooltip=tip, contact_id="{pk}")
     tip_id = f"tip-{{pk}}-{channel}"
-    tip, name, glyph = icon.tooltip, icon.accessible_name, icon.icon
+    tip, name, image = icon.tooltip, icon.accessible_name, icon.icon
     if can_change:
         action = (
             fill(
@@ -175,9 +185,9 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
                 HARD_REASONS[channel].format(digit=settings.RESUBSCRIBE_DIGIT),
             )
         )
-        button = fill(_MENU, status, name, tip_id, glyph, tip, action)
+        button = fill(_MENU, status, name, tip_id, image, tip, action)
     else:
-        button = fill(_READ_ONLY_ICON, status, name, tip_id, glyph)
+        button = fill(_READ_ONLY_ICON, status, name, tip_id, image)
     return fill(_ITEM, button, tip_id, tip)
 
 
@@ -187,8 +197,7 @@ def opt_in_icons(contact: Contact) -> SafeString:
         '<span class="opt-in">{}</span>',
         format_html_join(
             "",
-            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">'
-            '<span class="glyph" aria-hidden="true">{}</span></span>',
+            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">{}</span>',
             ((i.status, i.accessible_name, i.tooltip, i.icon) for i in channel_icons(contact)),
         ),
     )

@@ -1,6 +1,7 @@
 """How a contact's Opt-In Status reads to people: icons, accessible names, tooltips, and the
 one action a user may take on each channel."""
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString
 
-from contacts.models import Channel, Contact, OptInStatus, OptOut
+from contacts.models import Channel, Contact, OptInStatus, OptOut, Source, short_date
 
 # The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
 ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
@@ -39,6 +40,26 @@ def tooltip(opt_out: OptOut | None, channel: Channel, phone: str = "") -> str:
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
     return opt_out.describe()
+
+
+def status_words(opt_out: OptOut | None) -> str:
+    """A channel's status in words, for the contact page: "Subscribed", "Opted out (soft) —
+    by admin on 20 Nov 2026", "Opted out (hard) — pressed 9 on 29 Nov 2026"."""
+    if opt_out is None:
+        return OptInStatus.SUBSCRIBED.label
+    kind, when = OptInStatus(opt_out.kind).label, short_date(opt_out.opted_out_at)
+    return f"{kind} — {_how(opt_out)} on {when}"
+
+
+def _how(opt_out: OptOut) -> str:
+    """Who or what opted the contact out: the tooltip's cause, but the key itself where the
+    call recorded it ("pressed 9"), and the carrier as the one who reported it."""
+    if opt_out.is_hard and not opt_out.inherited:
+        if opt_out.source == Source.DIGIT and re.fullmatch(r"pressed [0-9*#]", opt_out.words):
+            return opt_out.words
+        if opt_out.source == Source.CARRIER:
+            return "reported by the carrier"
+    return opt_out.cause
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,7 @@ _ACTION = (
     '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
     '<input type="hidden" name="channel" value="{channel}">'
     '<input type="hidden" name="action" value="{action}">'
-    '<input type="hidden" name="next" value="{next}">'
+    '<input type="hidden" name="next" value="{next}">{words}'
     '<button type="submit" class="button">{label}</button></form>'
 )
 # Whoever has the number now, and however it came to the contact: nobody here can lift it.
@@ -134,10 +155,17 @@ def _escaped(value) -> str:
 
 
 def opt_in_cell(
-    contact: Contact, *, can_change: bool, next_url: str, csrf_token: str, message: str = ""
+    contact: Contact,
+    *,
+    can_change: bool,
+    next_url: str,
+    csrf_token: str,
+    message: str = "",
+    words: bool = False,
 ) -> SafeString:
     """Both channels' icons with their tooltips, and for a user who may change them, the one
-    action each allows. htmx swaps this whole block after an action."""
+    action each allows; with `words` (the contact page), each status in words beside its
+    icon. htmx swaps this whole block after an action."""
     csrf, next_url = _escaped(csrf_token), _escaped(next_url)
     items = []
     for channel in CHANNELS:
@@ -146,22 +174,26 @@ def opt_in_cell(
             status, tip = OptInStatus.SUBSCRIBED, ""
         else:
             status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel, contact.phone))
-        item = _item(channel, status, can_change)
+        item = _item(channel, status, can_change, words)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
+        if words:
+            said = status_words(opt_out)
+            items.append(fill('<span class="opt-in-words">{}: {}</span>', channel.label, said))
     if message:
         items.append(fill('<span class="opt-in-message" role="status">{}</span>', message))
-    return SafeString(f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>')
+    kind = "opt-in with-words" if words else "opt-in"
+    return SafeString(f'<div class="{kind}" id="opt-in-{contact.pk}">{"".join(items)}</div>')
 
 
 CHANNELS = tuple(Channel)
 
 
 @cache
-def _item(channel: Channel, status: str, can_change: bool) -> str:
+def _item(channel: Channel, status: str, can_change: bool, words: bool = False) -> str:
     """One channel's icon, tooltip and action as a format string: all filled in but the
     contact's {pk}, the {tip} of an opt-out and the page's {csrf} and {next}, each of which
     the caller escapes. Drawn once for each channel, status and permission, not for each
-    contact."""
+    contact. With `words`, the action asks for the cell back with its words."""
     status = OptInStatus(status)
     tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
     icon = ChannelIcon(channel, status, tooltip=tip, contact_id="{pk}")
@@ -177,6 +209,7 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
                 channel=channel,
                 action=icon.action,
                 next=SafeString("{next}"),
+                words=SafeString('<input type="hidden" name="words" value="1">' if words else ""),
                 label=icon.action_label,
             )  # fmt: skip
             if icon.action

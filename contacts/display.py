@@ -1,18 +1,29 @@
 """How a contact's Opt-In Status reads to people: icons, accessible names, tooltips, and the
 one action a user may take on each channel."""
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString
 
-from contacts.models import Channel, Contact, OptInStatus, OptOut
+from contacts.models import Channel, Contact, OptInStatus, OptOut, Source, short_date
 
-ICONS = {Channel.SMS: "📩", Channel.CALLS: "📞"}
+# The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
+ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
+# The icon's name is on the element around it, which a tooltip or words beside it explain.
+_GLYPH = '<img class="glyph" src="{}" alt="" width="20" height="20">'
+
+
+@cache
+def glyph(channel: Channel) -> SafeString:
+    """A channel's icon, as an <img> of its drawing in static/."""
+    return fill(_GLYPH, static(ICONS[channel]))
 
 
 @cache
@@ -31,6 +42,26 @@ def tooltip(opt_out: OptOut | None, channel: Channel, phone: str = "") -> str:
     return opt_out.describe()
 
 
+def status_words(opt_out: OptOut | None) -> str:
+    """A channel's status in words, for the contact page: "Subscribed", "Opted out (soft) —
+    by admin on 20 Nov 2026", "Opted out (hard) — pressed 9 on 29 Nov 2026"."""
+    if opt_out is None:
+        return OptInStatus.SUBSCRIBED.label
+    kind, when = OptInStatus(opt_out.kind).label, short_date(opt_out.opted_out_at)
+    return f"{kind} — {_how(opt_out)} on {when}"
+
+
+def _how(opt_out: OptOut) -> str:
+    """Who or what opted the contact out: the tooltip's cause, but the key itself where the
+    call recorded it ("pressed 9"), and the carrier as the one who reported it."""
+    if opt_out.is_hard and not opt_out.inherited:
+        if opt_out.source == Source.DIGIT and re.fullmatch(r"pressed [0-9*#]", opt_out.words):
+            return opt_out.words
+        if opt_out.source == Source.CARRIER:
+            return "reported by the carrier"
+    return opt_out.cause
+
+
 @dataclass(frozen=True)
 class ChannelIcon:
     """One channel's icon in the Opt-In Status column."""
@@ -46,8 +77,8 @@ class ChannelIcon:
         return url_pattern("contacts:subscription").format(self.contact_id)
 
     @property
-    def icon(self) -> str:
-        return ICONS[self.channel]
+    def icon(self) -> SafeString:
+        return glyph(self.channel)
 
     @property
     def accessible_name(self) -> str:
@@ -85,11 +116,11 @@ def channel_icons(contact: Contact) -> list[ChannelIcon]:
 _ITEM = '<span class="opt-in-item">{}<span class="tooltip" role="tooltip" id="{}">{}</span></span>'
 _READ_ONLY_ICON = (
     '<span class="opt-in-icon is-{}" tabindex="0" role="img" aria-label="{}"'
-    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></span>'
+    ' aria-describedby="{}">{}</span>'
 )
 _MENU = (
     '<details class="opt-in-details"><summary class="opt-in-icon is-{}" aria-label="{}"'
-    ' aria-describedby="{}"><span class="glyph" aria-hidden="true">{}</span></summary>'
+    ' aria-describedby="{}">{}</summary>'
     '<div class="opt-in-menu"><p>{}</p>{}</div></details>'
 )
 _ACTION = (
@@ -98,7 +129,7 @@ _ACTION = (
     '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
     '<input type="hidden" name="channel" value="{channel}">'
     '<input type="hidden" name="action" value="{action}">'
-    '<input type="hidden" name="next" value="{next}">'
+    '<input type="hidden" name="next" value="{next}">{words}'
     '<button type="submit" class="button">{label}</button></form>'
 )
 # Whoever has the number now, and however it came to the contact: nobody here can lift it.
@@ -124,10 +155,17 @@ def _escaped(value) -> str:
 
 
 def opt_in_cell(
-    contact: Contact, *, can_change: bool, next_url: str, csrf_token: str, message: str = ""
+    contact: Contact,
+    *,
+    can_change: bool,
+    next_url: str,
+    csrf_token: str,
+    message: str = "",
+    words: bool = False,
 ) -> SafeString:
     """Both channels' icons with their tooltips, and for a user who may change them, the one
-    action each allows. htmx swaps this whole block after an action."""
+    action each allows; with `words` (the contact page), each status in words beside its
+    icon. htmx swaps this whole block after an action."""
     csrf, next_url = _escaped(csrf_token), _escaped(next_url)
     items = []
     for channel in CHANNELS:
@@ -136,27 +174,31 @@ def opt_in_cell(
             status, tip = OptInStatus.SUBSCRIBED, ""
         else:
             status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel, contact.phone))
-        item = _item(channel, status, can_change)
+        item = _item(channel, status, can_change, words)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
+        if words:
+            said = status_words(opt_out)
+            items.append(fill('<span class="opt-in-words">{}: {}</span>', channel.label, said))
     if message:
         items.append(fill('<span class="opt-in-message" role="status">{}</span>', message))
-    return SafeString(f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>')
+    kind = "opt-in with-words" if words else "opt-in"
+    return SafeString(f'<div class="{kind}" id="opt-in-{contact.pk}">{"".join(items)}</div>')
 
 
 CHANNELS = tuple(Channel)
 
 
 @cache
-def _item(channel: Channel, status: str, can_change: bool) -> str:
+def _item(channel: Channel, status: str, can_change: bool, words: bool = False) -> str:
     """One channel's icon, tooltip and action as a format string: all filled in but the
     contact's {pk}, the {tip} of an opt-out and the page's {csrf} and {next}, each of which
     the caller escapes. Drawn once for each channel, status and permission, not for each
-    contact."""
+    contact. With `words`, the action asks for the cell back with its words."""
     status = OptInStatus(status)
     tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
     icon = ChannelIcon(channel, status, tooltip=tip, contact_id="{pk}")
     tip_id = f"tip-{{pk}}-{channel}"
-    tip, name, glyph = icon.tooltip, icon.accessible_name, icon.icon
+    tip, name, image = icon.tooltip, icon.accessible_name, icon.icon
     if can_change:
         action = (
             fill(
@@ -167,6 +209,7 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
                 channel=channel,
                 action=icon.action,
                 next=SafeString("{next}"),
+                words=SafeString('<input type="hidden" name="words" value="1">' if words else ""),
                 label=icon.action_label,
             )  # fmt: skip
             if icon.action
@@ -175,9 +218,9 @@ def _item(channel: Channel, status: str, can_change: bool) -> str:
                 HARD_REASONS[channel].format(digit=settings.RESUBSCRIBE_DIGIT),
             )
         )
-        button = fill(_MENU, status, name, tip_id, glyph, tip, action)
+        button = fill(_MENU, status, name, tip_id, image, tip, action)
     else:
-        button = fill(_READ_ONLY_ICON, status, name, tip_id, glyph)
+        button = fill(_READ_ONLY_ICON, status, name, tip_id, image)
     return fill(_ITEM, button, tip_id, tip)
 
 
@@ -187,8 +230,7 @@ def opt_in_icons(contact: Contact) -> SafeString:
         '<span class="opt-in">{}</span>',
         format_html_join(
             "",
-            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">'
-            '<span class="glyph" aria-hidden="true">{}</span></span>',
+            '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">{}</span>',
             ((i.status, i.accessible_name, i.tooltip, i.icon) for i in channel_icons(contact)),
         ),
     )

@@ -25,6 +25,8 @@ class SubscriptionForm(forms.Form):
     action = forms.ChoiceField(
         choices=[("unsubscribe", "Unsubscribe"), ("resubscribe", "Resubscribe")]
     )
+    # Sent from the contact page, whose Opt-In card says each status in words too.
+    words = forms.BooleanField(required=False)
 
 
 class ContactForm(forms.ModelForm):

@@ -169,6 +169,7 @@ def change_subscription(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": True,
             "next": next_url,
             "message": message,
+            "words": form.cleaned_data["words"],
         }
         return render(request, "contacts/_opt_in.html", context)
     messages.add_message(request, level, message)

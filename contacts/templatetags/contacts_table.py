@@ -18,6 +18,7 @@ def opt_in_cell(context, contact) -> SafeString:
         next_url=context.get("next", ""),
         csrf_token=str(context.get("csrf_token", "")),
         message=context.get("message", ""),
+        words=context.get("words", False),
     )
 
 

@@ -1,8 +1,11 @@
+from datetime import UTC, datetime
+from html import escape
+
 import pytest
 from django.urls import reverse
 
 from contacts import services
-from contacts.models import Channel, Contact, PhoneOptOut, Source, Tag
+from contacts.models import Channel, Contact, PhoneOptOut, Source, Tag, short_date
 from tests.factories import ContactFactory
 
 
@@ -117,3 +120,72 @@ def test_staff_cannot_post_an_edit(client, staff_user, contact):
 def test_an_unknown_contact_is_a_404(client, staff_user):
     client.force_login(staff_user)
     assert client.get(reverse("contacts:detail", args=[424242])).status_code == 404
+
+
+def card_words(page: str) -> list[str]:
+    """What the Opt-In card says beside its icons."""
+    start = page.index('<span class="opt-in-words">')
+    words = page[start:].split('<span class="opt-in-words">')[1:]
+    return [part.split("</span>", 1)[0] for part in words]
+
+
+def test_the_opt_in_card_says_subscribed_in_words(client, staff_user):
+    contact = ContactFactory()
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    assert card_words(page) == ["SMS: Subscribed", "Calls &amp; Voicemails: Subscribed"]
+
+
+def test_the_opt_in_card_says_who_opted_out_soft_and_when(client, staff_user, contact):
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    when = short_date(contact.opt_outs.get(channel=Channel.CALLS).opted_out_at)
+    assert card_words(page)[1] == (
+        f"Calls &amp; Voicemails: Opted out (soft) — by admintest on {when}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "source", "words", "said"),
+    [
+        (Channel.SMS, Source.KEYWORD, "STOP", "SMS: Opted out (hard) — replied “STOP”"),
+        (Channel.SMS, Source.KEYWORD, "Stop!", "SMS: Opted out (hard) — replied “Stop!”"),
+        (Channel.CALLS, Source.DIGIT, "pressed 9",
+         "Calls & Voicemails: Opted out (hard) — pressed 9"),
+        (Channel.CALLS, Source.DIGIT, "",
+         "Calls & Voicemails: Opted out (hard) — pressed the unsubscribe digit"),
+        (Channel.SMS, Source.CARRIER, "", "SMS: Opted out (hard) — reported by the carrier"),
+        (Channel.SMS, Source.IMPORT, "", "SMS: Opted out (hard) — imported as opted out"),
+    ],
+)  # fmt: skip
+def test_the_opt_in_card_says_how_and_when_a_hard_opt_out_came(
+    client, staff_user, channel, source, words, said
+):
+    contact = ContactFactory(phone="+14155550180")
+    at = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
+    services.record_hard_opt_out(
+        phone=contact.phone, channel=channel, source=source, words=words, at=at
+    )
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    assert escape(f"{said} on 29 Nov 2026") in card_words(page)
+
+
+def test_the_opt_in_card_keeps_its_words_when_an_admin_changes_it_in_place(admin_client, contact):
+    page = admin_client.get(url(contact)).content.decode()
+    assert '<input type="hidden" name="words" value="1">' in page
+    response = admin_client.post(
+        reverse("contacts:subscription", args=[contact.pk]),
+        {"channel": "calls", "action": "resubscribe", "next": url(contact), "words": "1"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    cell = response.content.decode()
+    assert cell.lstrip().startswith(f'<div class="opt-in with-words" id="opt-in-{contact.pk}">')
+    assert card_words(cell)[1] == "Calls &amp; Voicemails: Subscribed"
+
+
+def test_the_contacts_table_shows_no_words_beside_its_icons(admin_client, contact):
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert "Resubscribe to Calls &amp; Voicemails" in page  # with its menus
+    assert 'aria-label="SMS: opted out (hard)"' in page
+    assert "opt-in-words" not in page and 'name="words"' not in page

@@ -1,5 +1,6 @@
 import re
 from functools import reduce
+from itertools import permutations
 from operator import or_
 
 import django_filters
@@ -19,10 +20,10 @@ PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")
 
 def phone_fragment(value: str) -> Q | None:
     """Part of a phone number, written as people write numbers: from its start when it begins
-    with the country code ("+44 20") or the area code ("(201) 200"), else four or more of its
-    digits anywhere ("555-0101"). None when `value` is not written like a number."""
+    with the country code ("+44 20") or the area code ("(212)"), else three or more of its
+    digits anywhere ("212", "555-0101"). None when `value` is not written like a number."""
     digits = re.sub(r"\D", "", value)
-    if not PHONE_CHARACTERS.fullmatch(value) or len(digits) < 4:
+    if not PHONE_CHARACTERS.fullmatch(value) or len(digits) < 3:
         return None
     if value.startswith("+"):
         return _starting(f"+{digits}")
@@ -64,7 +65,8 @@ KEY_LENGTH = 3
 def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
     """The ways a contact matches a search for words, each with the sort keys in whose order
     an index gives its matches (if any): its name or its email starts with `value` (case
-    aside), or one of them holds it further in, or its number holds the digits in `value`.
+    aside), or one of them holds it further in, or its number holds the digits in `value`;
+    or its name starts with its words in another order.
 
     Each way has indexes of its own on PostgreSQL (migration 0011), so contacts.paging looks
     a search's matches up way by way."""
@@ -73,11 +75,23 @@ def text_matches(value: str) -> list[tuple[Q, tuple[str, ...]]]:
     if len(digits) >= 4:
         further_in |= _holds_digits(digits)
     keyed = ("name", "id") if len(value) >= KEY_LENGTH else ()
-    return [
+    ways = [
         (_starts_with("name", value), keyed),
         (_starts_with("email", value), keyed),
         (further_in, ()),
     ]
+    words = WORD_SEPARATORS.split(value.strip(" ,"))
+    if 1 < len(words) <= MAX_REORDERED_WORDS:
+        for reordered in list(permutations(words))[1:]:
+            ways.append((_starts_with("name", " ".join(reordered)), keyed))
+    return ways
+
+
+WORD_SEPARATORS = re.compile(r"[\s,]+")
+# "Davis Aisha" finds Aisha Davis: a name that starts with the words in another order, each
+# order looked up in the index of names' first letters as the words in their own order are.
+# Up to three words, six orders.
+MAX_REORDERED_WORDS = 3
 
 
 def _starts_with(field: str, value: str) -> Q:

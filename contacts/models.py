@@ -225,6 +225,7 @@ class Contact(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="contact_name"),
+            models.Index(fields=["email", "id"], name="contact_email"),
             # The Status column's order, and the Status filter's rows in name order: sorted
             # by status, a page took 40 to 110 ms at a million contacts without it.
             models.Index(fields=["status", "name", "id"], name="contact_status"),

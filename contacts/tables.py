@@ -16,7 +16,7 @@ class ContactTable(tables.Table):
     selection = tables.CheckBoxColumn(accessor="pk", orderable=False)
     name = tables.Column(order_by=("name", "id"))
     phone = tables.Column(order_by=("phone", "id"))
-    email = tables.Column(orderable=False)
+    email = tables.Column(order_by=("email", "id"))
     tags = tables.Column(orderable=False, empty_values=())
     status = tables.Column(order_by=("status", "name", "id"))
     opt_in = tables.Column(verbose_name="Opt-In Status", orderable=False, empty_values=())

@@ -36,6 +36,8 @@ from contacts.forms import (
 )
 from contacts.models import (
     BulkJob,
+    Channel,
+    ChannelFilter,
     ConsentEvent,
     Contact,
     ContactImport,
@@ -126,8 +128,26 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             ],
             "tag_actions": TAG_ACTIONS,
             "tags": tags,
+            "opt_in_menus": _opt_in_menus(self.request.GET),
         }
         return context
+
+
+def _opt_in_menus(query: QueryDict) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+    """The Opt-In Status header's menu: each channel's filter choices, as links (label, query
+    string, whether it is the current one) that keep the table's other filters and sort."""
+    menus = []
+    for channel in Channel:
+        links = []
+        for value, label in [("", "Any"), *ChannelFilter.choices]:
+            linked = query.copy()
+            for key in ("page", "after", "before", channel.value):
+                linked.pop(key, None)
+            if value:
+                linked[channel.value] = value
+            links.append((label, linked.urlencode(), query.get(channel.value, "") == value))
+        menus.append((channel.label, links))
+    return menus
 
 
 @require_POST

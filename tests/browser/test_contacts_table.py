@@ -12,8 +12,17 @@ pytestmark = pytest.mark.browser
 
 def test_the_opt_in_status_column_shows_by_default(login):
     page = login("staff")
-    expect(page.locator("th.column-opt_in")).to_have_text("Opt-In Status")
+    expect(page.locator("th.column-opt_in summary")).to_have_text("Opt-In Status ▾")
     expect(page.locator("td.opt-in-cell .opt-in-icon").first).to_be_visible()
+
+
+def test_the_opt_in_header_filters_the_table_by_a_channel(login):
+    page = login("staff")
+    page.locator("th.column-opt_in summary").click()
+    page.locator("th.column-opt_in li").filter(has_text="Opted out (hard)").first.click()
+    expect(page).to_have_url(re.compile(r"[?&]sms=hard"))
+    expect(page.locator('[aria-label="SMS: opted out (hard)"]').first).to_be_visible()
+    expect(page.locator('[aria-label="SMS: subscribed"]')).to_have_count(0)
 
 
 @pytest.mark.parametrize(

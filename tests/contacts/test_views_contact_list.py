@@ -47,7 +47,7 @@ def follow(client, response, rel: str):
 def test_the_opt_in_status_column_is_shown_by_default(client, staff_user, people):
     client.force_login(staff_user)
     page = client.get(URL).content.decode()
-    assert '<th scope="col" class="column-opt_in">Opt-In Status</th>' in page
+    assert '<th scope="col" class="column-opt_in">' in page and "Opt-In Status" in page
     assert 'aria-label="SMS: opted out (hard)"' in page
     assert 'aria-label="SMS: opted out (soft)"' in page
     assert 'aria-label="Calls &amp; Voicemails: subscribed"' in page
@@ -181,6 +181,8 @@ def test_it_paginates_with_a_choice_of_page_size(client, staff_user):
         ("name", ["name", "id"]),
         ("-name", ["-name", "-id"]),
         ("phone", ["phone", "id"]),
+        ("email", ["email", "id"]),
+        ("-email", ["-email", "-id"]),
         ("-status", ["-status", "-name", "-id"]),
         ("created_at", ["created_at", "id"]),
     ],
@@ -432,6 +434,24 @@ def test_hidden_columns_are_remembered_per_user(client, staff_user, people):
     # Another user, new here, sees the column.
     client.force_login(UserFactory(username="new", role="Staff"))
     assert 'class="column-opt_in"' in client.get(URL).content.decode()
+
+
+def test_the_opt_in_header_filters_by_each_channel_keeping_the_rest(client, staff_user, people):
+    client.force_login(staff_user)
+    page = client.get(URL, {"sort": "-name", "calls": "subscribed", "after": "x"}).content.decode()
+    start = page.index('<details class="header-menu">')
+    menu = page[start : page.index("</details>", start)]
+    links = dict(
+        (f"{channel} {label}", query.replace("&amp;", "&"))
+        for channel, block in re.findall(
+            r'header-menu-title">([^<]+)</p>\s*<ul>(.*?)</ul>', menu, re.S
+        )
+        for query, label in re.findall(r'href="\?([^"]*)"[^>]*>([^<]+)</a>', block)
+    )
+    assert links["SMS Opted out (hard)"] == "sort=-name&calls=subscribed&sms=hard"
+    assert links["Calls &amp; Voicemails Any"] == "sort=-name"
+    assert 'aria-current="true">Subscribed' in menu  # the Calls filter in use
+    assert names(client.get(URL + "?" + links["SMS Opted out (hard)"])) == ["Cy Chen"]
 
 
 def test_the_name_column_stays_whatever_the_columns_menu_sends(client, staff_user, people):

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -199,6 +200,19 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": request.get_full_path(),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+@permission_required("contacts.add_contact", raise_exception=True)
+def new_contact(request: HttpRequest) -> HttpResponse:
+    """The edit form, for a contact not there yet; a number that has opted out (hard) is
+    saved only after the same warning, and the new contact inherits its opt-outs."""
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():  # the contact with its tags, or nothing
+            contact = form.save()
+        messages.success(request, f"{contact.name}: created.")
+        return redirect(contact)
+    return render(request, "contacts/contact_new.html", {"form": form})
 
 
 @require_POST

@@ -45,6 +45,14 @@ CASES = [
     ("contacts:count", None, "GET", {}, VIEW),
     ("contacts:detail", "contact", "GET", {}, VIEW),
     ("contacts:detail", "contact", "POST", {"name": "Forged", "phone": "+14155550199"}, EDIT),
+    ("contacts:new", None, "GET", {}, EDIT),
+    (
+        "contacts:new",
+        None,
+        "POST",
+        {"name": "Forged", "phone": "+14155550199", "status": "active"},
+        EDIT,
+    ),  # fmt: skip
     ("contacts:columns", None, "POST", {"show": ["name"]}, VIEW),
     (
         "contacts:subscription",

@@ -14,5 +14,6 @@ urlpatterns = [
     path("import/<int:pk>/apply/", views.apply_import, name="import_apply"),
     path("new/", views.new_contact, name="new"),
     path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/delete/", views.delete_contact, name="delete"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

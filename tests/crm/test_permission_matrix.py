@@ -53,6 +53,8 @@ CASES = [
         {"name": "Forged", "phone": "+14155550199", "status": "active"},
         EDIT,
     ),  # fmt: skip
+    ("contacts:delete", "contact", "GET", {}, EDIT),
+    ("contacts:delete", "contact", "POST", {}, EDIT),
     ("contacts:columns", None, "POST", {"show": ["name"]}, VIEW),
     (
         "contacts:subscription",

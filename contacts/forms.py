@@ -4,7 +4,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django.utils.text import capfirst
 
 from contacts.filters import ContactFilter
 from contacts.models import (
@@ -14,7 +13,6 @@ from contacts.models import (
     Contact,
     PhoneOptOut,
     Tag,
-    number_cause,
     short_date,
 )
 from contacts.phones import normalize_phone
@@ -53,7 +51,7 @@ class ContactForm(forms.ModelForm):
             PhoneOptOut.objects.filter(phone=phone), key=lambda o: Channel.values.index(o.channel)
         )
         warnings = [
-            f"{capfirst(number_cause(o.source, o.words, phone))} on "
+            f"{o.cause} on "
             f"{short_date(o.opted_out_at)}: this contact will not receive "
             f"{Channel(o.channel).label} while it has this number."
             for o in opt_outs

@@ -22,6 +22,7 @@ from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
+from django.utils.text import capfirst
 
 from contacts.phones import PhoneField, format_phone
 
@@ -433,6 +434,11 @@ class PhoneOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} opted out of {Channel(self.channel).label}"
+
+    @property
+    def cause(self) -> str:
+        """What the number did, e.g. "(415) 555-0101 replied “STOP”"."""
+        return capfirst(number_cause(self.source, self.words, self.phone))
 
 
 # The replies that are an SMS opt-in: case, and the spaces and punctuation around them,

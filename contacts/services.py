@@ -50,6 +50,13 @@ def create_contact(
     return contact
 
 
+def delete_contact(*, contact: Contact) -> None:
+    """Delete a contact, its tag links and its own opt-outs. Its numbers' opt-outs
+    (`PhoneOptOut`) and the consent ledger stay: a hard opt-out of its number holds for
+    whoever has the number next."""
+    contact.delete()
+
+
 def hard_opt_out_error(opt_out: OptOut, phone: str = "") -> HardOptOutError:
     """Why a hard opt-out stays; `phone` is the contact's number now."""
     return HardOptOutError(

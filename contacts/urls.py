@@ -12,6 +12,8 @@ urlpatterns = [
     path("import/", views.import_contacts, name="import"),
     path("import/<int:pk>/", views.import_detail, name="import_detail"),
     path("import/<int:pk>/apply/", views.apply_import, name="import_apply"),
+    path("new/", views.new_contact, name="new"),
     path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/delete/", views.delete_contact, name="delete"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
 ]

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -16,7 +17,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -46,6 +47,8 @@ from contacts.models import (
     HardOptOutError,
     ImportProblem,
     ImportRow,
+    OptOut,
+    PhoneOptOut,
     load_consent,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
@@ -219,6 +222,42 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": request.get_full_path(),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+@permission_required("contacts.add_contact", raise_exception=True)
+def new_contact(request: HttpRequest) -> HttpResponse:
+    """The edit form, for a contact not there yet; a number that has opted out (hard) is
+    saved only after the same warning, and the new contact inherits its opt-outs."""
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():  # the contact with its tags, or nothing
+            contact = form.save()
+        messages.success(request, f"{contact.name}: created.")
+        return redirect(contact)
+    return render(request, "contacts/contact_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.delete_contact", raise_exception=True)
+def delete_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask first, saying what goes and what stays; only a POST deletes."""
+    contact = get_object_or_404(_contacts(), pk=pk)
+    if request.method == "POST":
+        services.delete_contact(contact=contact)
+        messages.success(
+            request,
+            f"{contact.name}, {contact.phone_display}: deleted. The number's opt-outs and the "
+            "consent history are kept.",
+        )
+        return redirect("contacts:list")
+    number_opt_outs = PhoneOptOut.objects.filter(phone=contact.phone)
+    context = {
+        "contact": contact,
+        "number_opt_outs": sorted(number_opt_outs, key=lambda o: Channel.values.index(o.channel)),
+        "soft_opt_outs": [o for o in contact.opt_out_list if o.kind == OptOut.SOFT],
+        "history": ConsentEvent.objects.filter(contact=contact).count(),
+    }
+    return render(request, "contacts/contact_delete.html", context)
 
 
 @require_POST

@@ -128,8 +128,7 @@ def test_the_admin_refuses_an_invalid_phone_naming_it(admin_client, hard_and_sof
 
 
 def test_deleting_a_contact_or_a_tag_takes_its_tag_links_with_it(client, admin_user):
-    """Tag links are not foreign-key constraints (migration 0018): each delete removes them.
-    (A superuser: the roles do not delete.)"""
+    """Tag links are not foreign-key constraints (migration 0018): each delete removes them."""
     client.force_login(admin_user)
     vip, fair = Tag.objects.create(name="VIP"), Tag.objects.create(name="Fair")
     kept, gone = ContactFactory(), ContactFactory()

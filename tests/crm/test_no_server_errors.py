@@ -80,6 +80,7 @@ ADMIN_GROUPS = sorted({route.admin_group for route in ADMIN_ROUTES})
 # What the id in a page's path names; any object's id for a page not named here.
 ID_OF = {
     "contacts:detail": "contact",
+    "contacts:delete": "contact",
     "contacts:subscription": "contact",
     "contacts:bulk_job": "job",
     "messaging:decide": "review",

@@ -45,6 +45,16 @@ CASES = [
     ("contacts:count", None, "GET", {}, VIEW),
     ("contacts:detail", "contact", "GET", {}, VIEW),
     ("contacts:detail", "contact", "POST", {"name": "Forged", "phone": "+14155550199"}, EDIT),
+    ("contacts:new", None, "GET", {}, EDIT),
+    (
+        "contacts:new",
+        None,
+        "POST",
+        {"name": "Forged", "phone": "+14155550199", "status": "active"},
+        EDIT,
+    ),  # fmt: skip
+    ("contacts:delete", "contact", "GET", {}, EDIT),
+    ("contacts:delete", "contact", "POST", {}, EDIT),
     ("contacts:columns", None, "POST", {"show": ["name"]}, VIEW),
     (
         "contacts:subscription",

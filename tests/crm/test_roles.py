@@ -10,8 +10,8 @@ CAN = {
     "Staff": {"contacts.view_contact", "broadcasts.view_broadcast"},
     "Admin": {
         "contacts.view_contact", "broadcasts.view_broadcast", "contacts.add_contact",
-        "contacts.change_contact", "contacts.change_subscription", "contacts.import_contacts",
-        "contacts.view_bulkjob",
+        "contacts.change_contact", "contacts.delete_contact", "contacts.change_subscription",
+        "contacts.import_contacts", "contacts.view_bulkjob",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
@@ -31,11 +31,12 @@ def test_each_role_holds_exactly_its_permissions(db, role):
     assert {perm for perm in ALL if user.has_perm(perm)} == CAN[role]
 
 
-def test_no_role_may_delete_contacts_or_edit_the_ledger(db):
+def test_no_role_may_edit_the_ledger_or_the_opt_outs(db):
     for role in CAN:
         user = UserFactory(role=role)
-        assert not user.has_perm("contacts.delete_contact")
         assert not user.has_perm("contacts.change_consentevent")
+        assert not user.has_perm("contacts.delete_consentevent")
+        assert not user.has_perm("contacts.delete_phoneoptout")
         assert not user.has_perm("contacts.delete_optout")
 
 

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -11,10 +12,12 @@ from tests.browser.conftest import ROOT
 pytestmark = pytest.mark.browser
 
 
-def simulate(app_env, app_url, *args: str) -> str:
+def simulate(app_env, app_url, *args: str, **env: str) -> str:
+    """Run simulate_inbound as the README says, with the address the app is served at."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "simulate_inbound", "--server", app_url, *args],
-        env=app_env, cwd=ROOT, capture_output=True, text=True, check=True,
+        [sys.executable, str(ROOT / "manage.py"), "simulate_inbound", *args],
+        env=app_env | (env or {"PUBLIC_URL": app_url}), cwd=ROOT, capture_output=True,
+        text=True, check=True,
     )  # fmt: skip
     return result.stdout
 
@@ -42,3 +45,10 @@ def test_a_simulated_digit_opts_out_of_calls(login, app_env, app_url):
     simulate(app_env, app_url, "--from", "+14155550101", "--digits", "9")
     page.goto(f"{app_url}/contacts/?q=Contact+B")
     expect(page.get_by_role("img", name="Calls & Voicemails: opted out (hard)")).to_be_visible()
+
+
+def test_on_the_port_make_run_was_given_a_simulated_help_reaches_the_app(app_env, app_url):
+    port = urlsplit(app_url).port
+    answer = simulate(app_env, app_url, "--from", "+14155550199", "--body", "HELP", PORT=str(port))
+    assert f"to {app_url}/webhooks/twilio/sms/" in answer
+    assert "<Message>" in answer

@@ -255,8 +255,10 @@ _RUN_HOST = "127.0.0.1" if _RUN_HOST in ("", "0.0.0.0", "::", "[::]") else _RUN_
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
     f"http://{_RUN_HOST}:{os.environ.get('PORT', '').strip() or '8000'}"
 )
-BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
-BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
+# Who is writing and how to reach them: carriers require both in the reply to HELP. The
+# contact is a phone number, an e-mail address or a web address.
+BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or "Demo Dental"
+BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or "(415) 555-9999"
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
 # Offered to a caller whose number opted out of calls: their new consent to calls.
 RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")

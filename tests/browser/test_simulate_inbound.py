@@ -51,4 +51,4 @@ def test_on_the_port_make_run_was_given_a_simulated_help_reaches_the_app(app_env
     port = urlsplit(app_url).port
     answer = simulate(app_env, app_url, "--from", "+14155550199", "--body", "HELP", PORT=str(port))
     assert f"to {app_url}/webhooks/twilio/sms/" in answer
-    assert "<Message>" in answer
+    assert "Reply STOP to opt out" in answer

@@ -52,3 +52,26 @@ def test_on_the_port_make_run_was_given_a_simulated_help_reaches_the_app(app_env
     answer = simulate(app_env, app_url, "--from", "+14155550199", "--body", "HELP", PORT=str(port))
     assert f"to {app_url}/webhooks/twilio/sms/" in answer
     assert "Reply STOP to opt out" in answer
+
+
+def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app_env, app_url):
+    phone = "+14155550188"  # no demo contact has it
+    simulate(app_env, app_url, "--from", phone, "--body", "Cancel my appointment")
+    page = login("staff")
+    page.goto(f"{app_url}/messaging/possible-opt-outs/")
+    row = page.get_by_role("row").filter(has_text="Cancel my appointment")
+    expect(row).to_contain_text("No contact has this number")
+    expect(row).to_contain_text("(415) 555-0188")
+    row.get_by_role("button", name="Confirm: opt out…").click()
+
+    expect(page.get_by_role("heading")).to_have_text("Opt (415) 555-0188 out of SMS for good?")
+    page.get_by_role("link", name="Not now").click()
+    row.get_by_role("button", name="Confirm: opt out…").click()
+    page.get_by_role("button", name="Yes, opt (415) 555-0188 out of SMS").click()
+    expect(page.locator(".messagelist")).to_have_text(
+        "(415) 555-0188: opted out of SMS (hard), in their words."
+    )
+    expect(page.get_by_role("row").filter(has_text="Cancel my appointment")).to_contain_text(
+        "Confirmed: opted out by staff"
+    )
+    simulate(app_env, app_url, "--from", phone, "--body", "START")  # as it was

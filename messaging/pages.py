@@ -4,6 +4,8 @@ from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +14,10 @@ from django.views.decorators.http import require_POST
 
 from contacts import services
 from contacts.models import Channel, Contact, Source
-from messaging.models import OutboundMessage, PossibleOptOut
+from contacts.phones import normalize_phone
+from messaging.models import PossibleOptOut
+from messaging.outbox import entries
+from messaging.outbox import messages as outbox_messages
 
 PENDING_SHOWN = 200
 CONTACTS_SHOWN = 3  # of a number that several contacts share
@@ -92,7 +97,27 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("messaging:possible_opt_outs")
 
 
+OUTBOX_PAGE_SIZE = 50
+
+
 @permission_required("contacts.view_contact", raise_exception=True)
 def outbox(request: HttpRequest) -> HttpResponse:
-    """What the console backend sent, newest first."""
-    return render(request, "messaging/outbox.html", {"sent": OutboundMessage.objects.all()[:200]})
+    """What the console backend sent and the webhooks' replies, newest first, a page at a
+    time, of one number if asked."""
+    number = request.GET.get("number", "").strip()
+    phone, error = "", ""
+    if number:
+        try:
+            phone = normalize_phone(number)
+        except ValidationError:
+            error = f"“{number}” is not a phone number: write it as you would dial it."
+    rows = [] if error else outbox_messages(phone=phone)
+    page = Paginator(rows, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "entries": entries(list(page.object_list)),
+        "number": number,
+        "phone": phone,
+        "error": error,
+    }
+    return render(request, "messaging/outbox.html", context)

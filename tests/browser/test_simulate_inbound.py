@@ -78,14 +78,14 @@ def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app
 
 
 def test_the_outbox_shows_the_reply_to_a_help_filtered_by_its_number(login, app_env, app_url):
-    simulate(app_env, app_url, "--from", "+14155550177", "--body", "help")
+    simulate(app_env, app_url, "--from", "+14155550166", "--body", "help")
     page = login("staff")
     page.goto(f"{app_url}/messaging/outbox/")
-    page.get_by_label("Number").fill("415.555.0177")
+    page.get_by_label("Number").fill("415.555.0166")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows).to_contain_text("(415) 555-0177")
+    expect(rows).to_contain_text("(415) 555-0166")
     expect(rows.get_by_role("cell", name="SMS reply to help", exact=True)).to_be_visible()
     expect(rows).to_contain_text("Demo Dental: help at (415) 555-9999. Reply STOP to opt out.")
 

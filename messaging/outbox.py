@@ -15,6 +15,7 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from contacts.models import Contact
 from contacts.phones import format_phone
 from messaging.models import InboundEvent, OutboundMessage
+from messaging.selectors import contacts_by_phone
 
 SENT, REPLY = "sent", "reply"
 
@@ -135,10 +136,7 @@ def entries(rows) -> list[Entry]:
                 entry.in_reply_to = payload.get("Body") or (
                     f"pressed {payload['Digits']}" if payload.get("Digits") else ""
                 )
-    contacts: dict[str, list[Contact]] = {}
-    numbers = {entry.number for entry in page if entry.number}
-    for contact in Contact.objects.filter(phone__in=numbers).only("name", "phone"):
-        contacts.setdefault(contact.phone, []).append(contact)
+    contacts = contacts_by_phone(entry.number for entry in page if entry.number)
     for entry in page:
         entry.contacts = contacts.get(entry.number, [])
     return page

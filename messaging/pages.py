@@ -1,7 +1,5 @@
 """The pages staff use: the possible opt-outs to review, and the console backend's outbox."""
 
-from collections import defaultdict
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -13,11 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts import services
-from contacts.models import Channel, Contact, Source
+from contacts.models import Channel, Source
 from contacts.phones import normalize_phone
 from messaging.models import PossibleOptOut
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
+from messaging.selectors import contacts_by_phone
 
 PENDING_SHOWN = 200
 CONTACTS_SHOWN = 3  # of a number that several contacts share
@@ -26,10 +25,7 @@ CONTACTS_SHOWN = 3  # of a number that several contacts share
 def _with_contacts(reviews: list[PossibleOptOut]) -> list[PossibleOptOut]:
     """Each review with `contacts`, the first few contacts that have its number, and
     `more_contacts`, how many others do."""
-    found: dict[str, list[Contact]] = defaultdict(list)
-    phones = {review.phone for review in reviews}
-    for contact in Contact.objects.filter(phone__in=phones).only("name", "phone"):
-        found[contact.phone].append(contact)
+    found = contacts_by_phone(review.phone for review in reviews)
     for review in reviews:
         contacts = found.get(review.phone, [])
         review.contacts = contacts[:CONTACTS_SHOWN]

@@ -246,10 +246,19 @@ TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
 # Checking signatures cannot be turned off while DEBUG is off.
 TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", True) or not DEBUG
 
-# Where the provider reaches this app, for the URLs written into outbound calls.
-PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
-BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Demo Dental")
-BUSINESS_HELP = os.environ.get("BUSINESS_HELP", "Questions? Call us at the number you know.")
+# The address the app is served at: where the provider reaches it (the URLs written into
+# outbound calls and status callbacks) and where `simulate_inbound` posts. By default, where
+# `make run` serves, which takes HOST and PORT from the command line or the environment (a
+# server on every interface is reached here at 127.0.0.1, one of ALLOWED_HOSTS).
+_RUN_HOST = os.environ.get("HOST", "").strip()
+_RUN_HOST = "127.0.0.1" if _RUN_HOST in ("", "0.0.0.0", "::", "[::]") else _RUN_HOST
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
+    f"http://{_RUN_HOST}:{os.environ.get('PORT', '').strip() or '8000'}"
+)
+# Who is writing and how to reach them: carriers require both in the reply to HELP. The
+# contact is a phone number, an e-mail address or a web address.
+BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or "Demo Dental"
+BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or "(415) 555-9999"
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
 # Offered to a caller whose number opted out of calls: their new consent to calls.
 RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")

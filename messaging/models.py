@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
+from contacts.phones import format_phone
+
 
 class OutboundMessage(models.Model):
     """What the console backend "sent": the outbox a newcomer can look at in the admin."""
@@ -131,6 +133,9 @@ class PossibleOptOut(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # Everyone who reads replies may decide (migration 0003): a revocation is honoured
+        # as soon as someone reads it.
+        permissions = [("decide_possibleoptout", "Can confirm or dismiss possible opt-outs")]
         indexes = [
             models.Index(
                 fields=["received_at"],
@@ -141,3 +146,7 @@ class PossibleOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.words[:40]}"
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)

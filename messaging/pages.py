@@ -2,6 +2,9 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -9,46 +12,108 @@ from django.views.decorators.http import require_POST
 
 from contacts import services
 from contacts.models import Channel, Source
-from messaging.models import OutboundMessage, PossibleOptOut
+from contacts.phones import normalize_phone
+from messaging.models import PossibleOptOut
+from messaging.outbox import entries
+from messaging.outbox import messages as outbox_messages
+from messaging.selectors import contacts_by_phone
+
+PENDING_SHOWN = 200
+CONTACTS_SHOWN = 3  # of a number that several contacts share
+
+
+def _with_contacts(reviews: list[PossibleOptOut]) -> list[PossibleOptOut]:
+    """Each review with `contacts`, the first few contacts that have its number, and
+    `more_contacts`, how many others do."""
+    found = contacts_by_phone(review.phone for review in reviews)
+    for review in reviews:
+        contacts = found.get(review.phone, [])
+        review.contacts = contacts[:CONTACTS_SHOWN]
+        review.more_contacts = len(contacts) - len(review.contacts)
+    return reviews
+
+
+def _who(review: PossibleOptOut) -> str:
+    """The contacts and the number, for messages: "Ana Diaz, (415) 555-0101"."""
+    names = [contact.name for contact in review.contacts]
+    if review.more_contacts:
+        names.append(f"{review.more_contacts} more")
+    return ", ".join([*names, review.phone_display])
 
 
 @permission_required("contacts.view_contact", raise_exception=True)
 def possible_opt_outs(request: HttpRequest) -> HttpResponse:
+    """The replies to review, the longest waiting first, and the latest decided."""
     pending = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
+    shown = list(pending.order_by("received_at", "id")[:PENDING_SHOWN])
     decided = PossibleOptOut.objects.exclude(decision=PossibleOptOut.Decision.PENDING)
+    decided = list(decided.select_related("decided_by")[:50])
+    _with_contacts(shown + decided)
     context = {
-        "pending": pending.order_by("received_at", "id")[:200],
-        "decided": decided.select_related("decided_by")[:50],
-        "can_decide": request.user.has_perm("contacts.change_subscription"),
+        "pending": shown,
+        "pending_count": pending.count() if len(shown) == PENDING_SHOWN else len(shown),
+        "decided": decided,
+        "can_decide": request.user.has_perm("messaging.decide_possibleoptout"),
     }
     return render(request, "messaging/possible_opt_outs.html", context)
 
 
 @require_POST
-@permission_required("contacts.change_subscription", raise_exception=True)
+@permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm: a hard SMS opt-out with the contact's own words. Dismiss: nothing changes."""
+    """Confirm: a hard SMS opt-out with the contact's own words, once asked again ("sure").
+    Dismiss: nothing changes."""
     review = get_object_or_404(PossibleOptOut, pk=pk)
     decision = request.POST.get("decision")
     if decision not in (PossibleOptOut.Decision.CONFIRMED, PossibleOptOut.Decision.DISMISSED):
         return HttpResponseBadRequest("Choose confirmed or dismissed.")
-    # Compare-and-set: of two people deciding at once, only the first one counts.
-    decided = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING).update(
-        decision=decision, decided_by=request.user, decided_at=timezone.now()
-    )
-    if not decided:
-        messages.info(request, f"{review.phone}: already decided.")
-    elif decision == PossibleOptOut.Decision.CONFIRMED:
-        services.record_hard_opt_out(
-            phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD, words=review.words
+    [review] = _with_contacts([review])
+    if review.decision != PossibleOptOut.Decision.PENDING:
+        messages.info(request, f"{_who(review)}: already decided.")
+        return redirect("messaging:possible_opt_outs")
+    if decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") != "yes":
+        # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
+        return render(request, "messaging/confirm_opt_out.html", {"review": review})
+    with transaction.atomic():  # never a confirmed review without its opt-out
+        # Compare-and-set: of two people deciding at once, only the first one counts.
+        pending = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING)
+        decided = pending.update(
+            decision=decision, decided_by=request.user, decided_at=timezone.now()
         )
-        messages.success(request, f"{review.phone}: opted out of SMS (hard), in their words.")
+        if decided and decision == PossibleOptOut.Decision.CONFIRMED:
+            services.record_hard_opt_out(
+                phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD, words=review.words
+            )
+    if not decided:
+        messages.info(request, f"{_who(review)}: already decided.")
+    elif decision == PossibleOptOut.Decision.CONFIRMED:
+        messages.success(request, f"{_who(review)}: opted out of SMS (hard), in their words.")
     else:
-        messages.success(request, f"{review.phone}: dismissed; nothing changed.")
+        messages.success(request, f"{_who(review)}: dismissed; nothing changed.")
     return redirect("messaging:possible_opt_outs")
+
+
+OUTBOX_PAGE_SIZE = 50
 
 
 @permission_required("contacts.view_contact", raise_exception=True)
 def outbox(request: HttpRequest) -> HttpResponse:
-    """What the console backend sent, newest first."""
-    return render(request, "messaging/outbox.html", {"sent": OutboundMessage.objects.all()[:200]})
+    """What the console backend sent and the webhooks' replies, newest first, a page at a
+    time, of one number if asked."""
+    number = request.GET.get("number", "").strip()
+    phone, error = "", ""
+    if number:
+        try:
+            phone = normalize_phone(number)
+        except ValidationError:
+            error = f"“{number}” is not a phone number: write it as you would dial it."
+    rows = [] if error else outbox_messages(phone=phone)
+    page = Paginator(rows, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "entries": entries(list(page.object_list)),
+        "number": number,
+        "phone": phone,
+        "error": error,
+    }
+    return render(request, "messaging/outbox.html", context)

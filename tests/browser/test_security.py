@@ -66,6 +66,7 @@ def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
         # Confirmed, the reply becomes the opt-out's words: in the tooltip and the history.
         page.goto(f"{app_url}/messaging/possible-opt-outs/")
         page.get_by_role("button", name="Confirm: opt out").first.click()
+        page.get_by_role("button", name="Yes, opt (415) 555-0101 out of SMS").click()
         page.goto(f"{app_url}/contacts/?q=img")
         icon = page.locator("td.opt-in-cell").get_by_label("SMS: opted out (hard)", exact=True)
         icon.hover()

@@ -94,7 +94,7 @@ CASES = [
         {"channel": "calls", "action": "resubscribe"},
         EDIT,
     ),
-    ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, EDIT),
+    ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, VIEW),
     ("contacts:bulk_job", "bulk_job", "GET", {}, EDIT),  # nobody's own: Admins' only
     ("contacts:import", None, "GET", {}, EDIT),
     ("contacts:import", None, "POST", {}, EDIT),
@@ -114,7 +114,7 @@ CASES = [
     ("broadcasts:cancel", "broadcast", "POST", {}, SEND),
     ("broadcasts:unschedule", "broadcast", "POST", {}, SEND),
     ("messaging:possible_opt_outs", None, "GET", {}, VIEW),
-    ("messaging:decide", "possible", "POST", {"decision": "confirmed"}, EDIT),
+    ("messaging:decide", "possible", "POST", {"decision": "confirmed", "sure": "yes"}, VIEW),
     ("messaging:outbox", None, "GET", {}, VIEW),
     ("admin:index", None, "GET", {}, {"superuser"}),
     ("admin:contacts_contact_changelist", None, "GET", {}, {"superuser"}),

@@ -57,7 +57,7 @@ def test_start_after_stop_resubscribes_as_the_contacts_own_consent(sms):
 def test_help_replies_and_changes_nothing(sms):
     contact = ContactFactory(phone=PHONE)
     reply = sms("HELP").content.decode()
-    assert "Demo Dental:" in reply and "Reply STOP to unsubscribe" in reply
+    assert "Demo Dental: help at (415) 555-9999. Reply STOP to opt out." in reply
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
 
 
@@ -302,7 +302,7 @@ def test_an_id_too_long_to_keep_is_a_400(post_signed):
     ("body", "answer"),
     [
         ("STOP", "<Message>You have been unsubscribed from Demo Dental messages"),
-        ("HELP", "<Message>Demo Dental: Questions?"),
+        ("HELP", "<Message>Demo Dental: help at (415) 555-9999."),
         ("START", "<Response />"),
         ("Cancel my appointment", "<Response />"),
     ],

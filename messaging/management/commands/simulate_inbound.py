@@ -20,9 +20,13 @@ class Command(BaseCommand):
         what.add_argument("--body", help="The text of an inbound SMS.")
         what.add_argument("--digits", help="Keys pressed during a call.")
         parser.add_argument("--to", default="+14155559999", help="The business's number.")
-        parser.add_argument("--server", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--server",
+            help="The running app's address; by default PUBLIC_URL, where `make run` serves.",
+        )
 
     def handle(self, *args, phone, body, digits, to, server, **options):
+        server = server or settings.PUBLIC_URL
         if body is not None:
             path = "/webhooks/twilio/sms/"
             data = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": phone, "To": to, "Body": body}
@@ -51,6 +55,7 @@ class Command(BaseCommand):
             ) from None
         except URLError as error:
             raise CommandError(
-                f"No server at {server} ({error.reason}): start it with make run."
+                f"No server at {server} ({error.reason}): start it with make run, or "
+                "give the address it serves with --server or PUBLIC_URL."
             ) from None
         self.stdout.write(f"Sent {data} to {url}.\nThe server answered: {answer}")

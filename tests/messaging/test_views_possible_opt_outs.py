@@ -1,0 +1,131 @@
+"""Possible opt-outs: who wrote, what, when and how long it has waited; everyone who reads
+replies may decide, and confirming, which no one can undo, asks once more."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
+from crm.roles import ADMIN, MANAGER, STAFF
+from messaging.models import PossibleOptOut
+from tests.factories import ContactFactory, UserFactory
+
+LIST = reverse("messaging:possible_opt_outs")
+PHONE = "+14155550123"
+
+
+@pytest.fixture
+def review(db):
+    return PossibleOptOut.objects.create(
+        phone=PHONE,
+        words="cancel my <b>appointment</b>",
+        received_at=timezone.now() - timedelta(days=2, hours=3),
+    )
+
+
+def decide(client, review, decision, **extra):
+    url = reverse("messaging:decide", args=[review.pk])
+    return client.post(url, {"decision": decision, **extra}, follow=True)
+
+
+def sms_status(contact) -> str:
+    return Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS)
+
+
+@pytest.mark.parametrize("role", [STAFF, ADMIN, MANAGER])
+def test_every_role_may_decide(db, role):
+    assert UserFactory(role=role).has_perm("messaging.decide_possibleoptout")
+
+
+def test_it_shows_who_wrote_what_when_and_how_long_it_has_waited(client, staff_user, review):
+    contact = ContactFactory(name="Ana Díaz", phone=PHONE)
+    client.force_login(staff_user)
+    page = client.get(LIST).content.decode()
+    assert f'<a href="/contacts/{contact.pk}/">Ana Díaz</a>' in page
+    assert "(415) 555-0123" in page and "+14155550123" not in page
+    assert "cancel my &lt;b&gt;appointment&lt;/b&gt;" in page
+    assert review.received_at.strftime("%-d %b %Y, %H:%M") in page
+    assert "2\xa0days, 3\xa0hours" in page
+    assert "Confirm: opt out…" in page and "Dismiss" in page
+
+
+def test_a_shared_number_names_a_few_and_links_to_the_others(client, staff_user, review):
+    for name in ["Ann", "Bob", "Cy", "Dee", "Eve"]:
+        ContactFactory(name=name, phone=PHONE)
+    PossibleOptOut.objects.create(phone="+14155550124", words="stop by at noon?")
+    client.force_login(staff_user)
+    page = client.get(LIST).content.decode()
+    assert ">Ann</a>, " in page and ">Cy</a>, " in page and ">Dee</a>" not in page
+    assert '<a href="/contacts/?q=%2B14155550123">2 more</a>' in page
+    assert "No contact has this number" in page
+
+
+def test_a_user_who_may_not_decide_sees_no_buttons_and_is_refused(client, review):
+    reader = UserFactory(username="reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    client.force_login(reader)
+    page = client.get(LIST).content.decode()
+    assert "cancel my" in page and "Confirm: opt out" not in page and ">Dismiss<" not in page
+    assert decide(client, review, "dismissed").status_code == 403
+    assert PossibleOptOut.objects.get().decision == "pending"
+
+
+def test_confirming_asks_once_more_and_changes_nothing_until_then(client, staff_user, review):
+    contact = ContactFactory(name="Ana Díaz", phone=PHONE)
+    client.force_login(staff_user)
+    response = decide(client, review, "confirmed")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Opt (415) 555-0123 out of SMS for good?" in page
+    assert "nobody here can undo it" in page and "cancel my &lt;b&gt;appointment" in page
+    assert '<input type="hidden" name="sure" value="yes">' in page
+    assert "Yes, opt (415) 555-0123 out of SMS" in page
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    assert PossibleOptOut.objects.get().decision == "pending"
+
+
+def test_confirming_once_sure_records_a_hard_opt_out_in_their_words(client, staff_user, review):
+    contact = ContactFactory(name="Ana Díaz", phone=PHONE)
+    client.force_login(staff_user)
+    response = decide(client, review, "confirmed", sure="yes")
+    assert "Ana Díaz, (415) 555-0123: opted out of SMS (hard), in their words." in (
+        response.content.decode()
+    )
+    opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(Channel.SMS)
+    assert (opt_out.kind, opt_out.words) == ("hard", "cancel my <b>appointment</b>")
+    review.refresh_from_db()
+    assert (review.decision, review.decided_by) == ("confirmed", staff_user)
+
+
+def test_a_number_without_contacts_is_opted_out_too(client, staff_user, review):
+    client.force_login(staff_user)
+    response = decide(client, review, "confirmed", sure="yes")
+    assert "(415) 555-0123: opted out of SMS (hard)" in response.content.decode()
+    assert PhoneOptOut.objects.filter(phone=PHONE, channel=Channel.SMS).exists()
+
+
+def test_dismissing_changes_nothing_and_a_second_decision_is_ignored(client, staff_user, review):
+    contact = ContactFactory(phone=PHONE)
+    client.force_login(staff_user)
+    assert "dismissed; nothing changed" in decide(client, review, "dismissed").content.decode()
+    for extra in ({}, {"sure": "yes"}):
+        response = decide(client, review, "confirmed", **extra)
+        assert "already decided" in response.content.decode()
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    assert PossibleOptOut.objects.get().decision == "dismissed"
+
+
+@pytest.mark.parametrize("decision", ["maybe", "", "CONFIRMED"])
+def test_a_bad_decision_is_a_400(client, staff_user, review, decision):
+    client.force_login(staff_user)
+    assert decide(client, review, decision, sure="yes").status_code == 400
+    assert PossibleOptOut.objects.get().decision == "pending"
+
+
+def test_an_unknown_review_is_a_404_and_a_get_a_405(client, staff_user, review):
+    client.force_login(staff_user)
+    assert client.post(reverse("messaging:decide", args=[review.pk + 1])).status_code == 404
+    assert client.get(reverse("messaging:decide", args=[review.pk])).status_code == 405

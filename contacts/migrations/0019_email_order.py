@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0018_fewer_index_writes'),
+        ("contacts", "0018_fewer_index_writes"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['email', 'id'], name='contact_email'),
+            model_name="contact",
+            index=models.Index(fields=["email", "id"], name="contact_email"),
         ),
     ]

@@ -4,6 +4,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, ContactQuerySet
+from contacts.phones import format_phone
 
 OPT_OUT_LINE = "Reply STOP to opt out"
 DIGITS = [(key, key) for key in "1234567890*#"]
@@ -141,6 +142,10 @@ class Recipient(models.Model):
     def __str__(self) -> str:
         return f"{self.phone} ({self.status})"
 
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
 
 class SendRate(models.Model):
     """The next moment any worker may hand a message to the provider (one row)."""
@@ -169,3 +174,7 @@ class SentTest(models.Model):
 
     def __str__(self) -> str:
         return f"Test of {self.broadcast} to {self.phone}"
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)

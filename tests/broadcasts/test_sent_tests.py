@@ -40,7 +40,7 @@ def test_a_manager_gets_the_text_as_recipients_will(manager_client, outbox):
     assert "Test sent to (415) 555-0199." in response.content.decode()
     assert [(m["to"], m["body"]) for m in outbox] == [("+14155550199", broadcast.sms_text)]
     assert not Recipient.objects.exists()
-    assert "to +14155550199 by manager" in response.content.decode()
+    assert "to (415) 555-0199 by manager" in response.content.decode()
 
 
 def test_a_voice_test_is_the_call_recipients_will_get(manager_client, outbox):

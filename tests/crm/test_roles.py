@@ -7,15 +7,19 @@ from crm.roles import ADMIN, MANAGER
 from tests.factories import UserFactory
 
 CAN = {
-    "Staff": {"contacts.view_contact", "broadcasts.view_broadcast"},
+    "Staff": {
+        "contacts.view_contact", "broadcasts.view_broadcast", "messaging.decide_possibleoptout",
+    },
     "Admin": {
         "contacts.view_contact", "broadcasts.view_broadcast", "contacts.add_contact",
         "contacts.change_contact", "contacts.delete_contact", "contacts.change_subscription",
-        "contacts.import_contacts", "contacts.view_bulkjob",
+        "contacts.import_contacts", "contacts.view_bulkjob", "contacts.export_contact",
+        "messaging.decide_possibleoptout",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
-        "broadcasts.launch_broadcast", "broadcasts.cancel_broadcast",
+        "broadcasts.launch_broadcast", "broadcasts.cancel_broadcast", "contacts.export_contact",
+        "messaging.decide_possibleoptout",
     },
 }  # fmt: skip
 ALL = set().union(*CAN.values())

@@ -29,6 +29,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -36,7 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -482,6 +483,80 @@ def _refuse_duplicates(contact_import: ContactImport) -> int:
             [contact_import.pk],
         )
         return cursor.rowcount
+
+
+# The contact a staged row `r` updates, as `_same_contact` finds it: the oldest with its
+# number and its name in capitals.
+SAME_CONTACT = (
+    "SELECT MIN(c.id) FROM contacts_contact c"
+    " WHERE c.phone = r.phone AND UPPER(c.name) = UPPER(r.name)"
+)
+
+
+@dataclass
+class Preview:
+    """What applying a checked import will do, as its page shows before it is applied."""
+
+    creates: int
+    updates: int
+    # (row number, channel) of the rows whose sms or calls value a hard opt-out will
+    # override (KEPT_HARD at apply), the first OVERRIDES_SHOWN of them, and how many in all.
+    overrides: list[tuple[int, str]]
+    override_count: int
+
+
+OVERRIDES_SHOWN = 100
+
+
+def first_rows(contact_import: ContactImport, count: int = 20) -> list[ImportRow]:
+    """The import's first rows, each with `updates`: whether it updates a contact (or
+    creates one)."""
+    same_contact = Contact.objects.annotate(key=Upper("name")).filter(
+        phone=OuterRef("phone"), key=Upper(OuterRef("name"))
+    )
+    rows = ImportRow.objects.filter(contact_import=contact_import).order_by("number")
+    return list(rows.annotate(updates=Exists(same_contact))[:count])
+
+
+def preview(contact_import: ContactImport) -> Preview:
+    """Counted by the database over the staged rows, when the page is shown: the check stays
+    as fast as it was, and a contact or opt-out added meanwhile is counted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT COUNT(*), COALESCE(SUM(CASE WHEN ({SAME_CONTACT}) IS NULL THEN 0 ELSE 1 END), 0)
+            FROM contacts_importrow r WHERE r.contact_import_id = %s
+            """,
+            [contact_import.pk],
+        )
+        rows, updates = cursor.fetchone()
+        # A row that lifts or softens an opt-out (subscribed, soft) of a number with a hard
+        # one, or of a contact with one, as `_channel` finds it while applying; "hard" again
+        # changes nothing. A new contact takes on its number's hard opt-outs.
+        overridden = " UNION ALL ".join(
+            f"""
+            SELECT r.number, '{channel}' AS channel FROM contacts_importrow r
+            WHERE r.contact_import_id = %s AND r.{channel} IN ('subscribed', 'soft') AND (
+                EXISTS (SELECT 1 FROM contacts_phoneoptout p
+                        WHERE p.phone = r.phone AND p.channel = '{channel}')
+                OR EXISTS (SELECT 1 FROM contacts_optout o
+                           WHERE o.contact_id = ({SAME_CONTACT})
+                             AND o.channel = '{channel}' AND o.kind = 'hard'))
+            """
+            for channel in CHANNEL_COLUMNS
+        )
+        cursor.execute(
+            f"SELECT number, channel, COUNT(*) OVER () FROM ({overridden}) overridden"
+            " ORDER BY number, channel LIMIT %s",
+            [contact_import.pk] * len(CHANNEL_COLUMNS) + [OVERRIDES_SHOWN],
+        )
+        found = cursor.fetchall()
+    return Preview(
+        creates=rows - updates,
+        updates=updates,
+        overrides=[(number, channel) for number, channel, _ in found],
+        override_count=found[0][2] if found else 0,
+    )
 
 
 def start_applying(contact_import: ContactImport) -> bool:

@@ -47,7 +47,6 @@ from contacts.models import (
     ContactTablePreference,
     HardOptOutError,
     ImportProblem,
-    ImportRow,
     OptOut,
     PhoneOptOut,
     load_consent,
@@ -389,11 +388,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if contact_import.status == ContactImport.Status.MATCHING and not request.htmx:
         return redirect("contacts:import_columns", contact_import.pk)
     problems = ImportProblem.objects.filter(contact_import=contact_import)
+    ready = contact_import.status == ContactImport.Status.READY
     context = {
         "import": contact_import,
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
         "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
-        "rows": ImportRow.objects.filter(contact_import=contact_import).order_by("number")[:20],
+        "rows": imports.first_rows(contact_import),
+        "preview": imports.preview(contact_import) if ready else None,
     }
     template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"
     return render(request, template, context)

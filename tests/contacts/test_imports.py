@@ -450,3 +450,97 @@ def test_the_command_refuses_a_file_whose_columns_are_not_named(db, tmp_path):
         call_command("import_contacts", str(path))
     assert not ContactImport.objects.exists()
     assert not Contact.objects.exists()
+
+
+def test_the_preview_counts_the_contacts_created_and_updated(db):
+    ContactFactory(name="Ana Alvarez", phone="+14155550101")
+    contact_import = checked(csv_bytes(
+        "name,phone", "ANA alvarez,+14155550101", "Ben,+14155550102", "Ana Alvarez,+14155550109"
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert (preview.creates, preview.updates) == (2, 1)
+    assert [row.updates for row in imports.first_rows(contact_import)] == [True, False, False]
+    result = applied(contact_import)
+    assert (result.created, result.updated) == (2, 1)
+
+
+def test_the_preview_flags_the_opt_ins_a_hard_opt_out_overrides_and_apply_keeps_it(db):
+    cy = ContactFactory(name="Cy", phone="+14155550103")
+    services.record_hard_opt_out(phone=cy.phone, channel=SMS, source=Source.KEYWORD)
+    # A number opted out with no contact yet: the contact the import creates takes it on.
+    services.record_hard_opt_out(phone="+14155550105", channel=CALLS, source=Source.DIGIT)
+    di = ContactFactory(name="Di", phone="+14155550104")
+    services.unsubscribe(contact=di, channel=SMS, by_user=None)
+    contact_import = checked(csv_bytes(
+        "name,phone,sms,calls",
+        "Cy,+14155550103,subscribed,subscribed",  # sms kept hard, calls applied
+        "Di,+14155550104,subscribed,",  # a soft opt-out: lifted
+        "Eve,+14155550105,hard,soft",  # hard again changes nothing; calls kept hard
+        "Fay,+14155550103,soft,",  # a new contact of a number opted out
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert preview.overrides == [(2, "sms"), (4, "calls"), (5, "sms")]
+    assert preview.override_count == 3
+    assert not Contact.objects.filter(name__in=["Eve", "Fay"]).exists()  # nothing applied yet
+    result = applied(contact_import)
+    kept = [(row, column) for row, column, _ in problems(result, kept_hard=True)]
+    assert kept == preview.overrides
+    assert status(cy, SMS) == OptInStatus.HARD
+    assert status(Contact.objects.get(name="Eve"), CALLS) == OptInStatus.HARD
+    assert status(Contact.objects.get(name="Fay"), SMS) == OptInStatus.HARD
+    assert status(di, SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_the_preview_lists_the_first_overrides_and_counts_them_all(db, monkeypatch):
+    monkeypatch.setattr(imports, "OVERRIDES_SHOWN", 1)
+    services.record_hard_opt_out(phone="+14155550105", channel=SMS, source=Source.KEYWORD)
+    contact_import = checked(csv_bytes(
+        "name,phone,sms", "Eve,+14155550105,subscribed", "Eva,+14155550105,soft"
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert (preview.overrides, preview.override_count) == ([(2, "sms")], 2)
+
+
+CHOICES = ["", "subscribed", "soft", "hard"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    contacts=st.lists(
+        st.tuples(st.sampled_from(["Ana", "Ben"]), st.integers(1, 4), st.sampled_from(CHOICES)),
+        max_size=6,
+    ),
+    numbers=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(list(Channel))), max_size=3),
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["Ana", "ben", "Cy"]), st.integers(1, 4),
+            st.sampled_from(CHOICES), st.sampled_from(CHOICES),
+        ),
+        max_size=6, unique_by=lambda row: (row[0].lower(), row[1]),
+    ),
+)  # fmt: skip
+def test_the_preview_flags_exactly_the_rows_apply_reports_kept_hard(db, contacts, numbers, rows):
+    """The preview's statement and the apply's rule, held to each other on random data."""
+    Contact.objects.all().delete()
+    phone = "+1415555010{}".format
+    for name, number, sms in contacts:
+        contact = ContactFactory(name=name, phone=phone(number))
+        if sms == "soft":
+            services.unsubscribe(contact=contact, channel=SMS, by_user=None)
+    for number, channel in numbers:
+        services.record_hard_opt_out(phone=phone(number), channel=channel, source=Source.KEYWORD)
+    if not rows:
+        return
+    contact_import = checked(csv_bytes(
+        "name,phone,sms,calls", *(f"{n},{phone(p)},{s},{c}" for n, p, s, c in rows)
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    existing = Contact.objects.count()
+    result = applied(contact_import)
+    assert (preview.creates, preview.updates) == (result.created, result.updated)
+    assert Contact.objects.count() == existing + preview.creates
+    kept = [(row, column) for row, column, _ in problems(result, kept_hard=True)]
+    assert preview.overrides == sorted(kept)
+    assert preview.override_count == result.kept_hard

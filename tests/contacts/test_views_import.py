@@ -5,11 +5,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts import imports
-from contacts.models import Contact, ContactImport
+from contacts import imports, services
+from contacts.models import Contact, ContactImport, Source
 from contacts.phones import normalize_phone
 from crm.roles import ADMIN
-from tests.factories import UserFactory
+from tests.factories import ContactFactory, UserFactory
 
 URL = reverse("contacts:import")
 
@@ -263,3 +263,20 @@ def test_another_users_columns_are_not_found(admin_client, db):
 def test_a_file_with_known_headers_goes_straight_to_its_check(admin_client, header):
     response = upload(admin_client, header + b"\nAna,+14155550101\n")
     assert "people.csv: 1 row ready" in response.content.decode()
+
+
+def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_client):
+    ana = ContactFactory(name="Ana", phone="+14155550101")
+    services.record_hard_opt_out(phone=ana.phone, channel="sms", source=Source.KEYWORD)
+    response = upload(
+        admin_client, b"name,phone,sms\nAna,+14155550101,subscribed\nBen,+14155550102,\n"
+    )
+    page = response.content.decode()
+    assert "1 new contact to create, 1 contact to update." in page
+    assert "1 opt-in value will not be applied" in page
+    assert "<tr><td>2</td><td>sms</td></tr>" in page
+    assert "<tr><td>2</td><td>updates</td><td>Ana</td>" in page
+    assert "<tr><td>3</td><td>creates</td><td>Ben</td>" in page
+    response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
+    assert "1 created, 1 updated" in response.content.decode()
+    assert Contact.objects.get(pk=ana.pk).opt_in_status("sms") == "hard"

@@ -1,12 +1,15 @@
 """CSV import of contacts, for files of up to a million rows.
 
-1. `store` keeps the uploaded file in the database, in pieces, once its header row is right.
+1. `store` keeps the uploaded file in the database, in pieces, once its header row can be
+   read; where the header does not say which column is which, its uploader matches them
+   (`set_columns`).
 2. `check` reads it as a stream, checks every row, and keeps the rows that will be applied
    (`ImportRow`) and the problems (`ImportProblem`); the pieces go.
-3. Its uploader sees the result. With no problem, `apply` applies the rows in order,
-   IMPORT_BATCH_SIZE rows per transaction (crm.transactions), each batch in a few
-   set-based statements: a STOP that arrives meanwhile waits for one batch at most, and an
-   import that stops (a worker restart) goes on from its last batch.
+3. Its uploader sees the result and, with no problem, what applying it will do (`preview`):
+   the contacts it creates and updates, and the opt-ins a hard opt-out overrides. `apply`
+   applies the rows in order, IMPORT_BATCH_SIZE rows per transaction (crm.transactions),
+   each batch in a few set-based statements: a STOP that arrives meanwhile waits for one
+   batch at most, and an import that stops (a worker restart) goes on from its last batch.
 
 Columns (a header row, any order): name (or first name and last name, joined) and phone,
 required; email, tags (separated by commas), status, sms and calls, optional; others are

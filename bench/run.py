@@ -238,6 +238,7 @@ def measure_import(rows: int = 100_000) -> None:
     record(f"11. import of {figures['file']}: checked and applied", figures["total"], "≤ 10 s")
     record("    stored / checked / applied",
            f"{figures['stored']} / {figures['checked']} / {figures['applied']}")  # fmt: skip
+    record("    its page's preview (created, updated, kept hard)", figures["preview"], "< 1 s")
     record("    the worker's memory", figures["memory"].split(" (")[0], "< 200 MB")
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from contacts import imports
 from contacts.filters import ContactFilter
 from contacts.models import (
     BulkJob,
@@ -189,7 +190,8 @@ class BulkActionForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Columns name and phone, and optionally email, tags, status, sms and calls. "
+        help_text="Columns name (or first and last name) and phone, and optionally email, "
+        "tags, status, sms and calls; you match other columns to them next. "
         "Up to 1,000,000 rows.",
     )
 
@@ -200,3 +202,28 @@ class ImportForm(forms.Form):
                 f"“{upload.name}” is not a CSV file: save the spreadsheet as CSV (UTF-8)."
             )
         return upload
+
+
+class ImportColumnsForm(forms.Form):
+    """The field each column of an import's file is read as: one select per column, named
+    by its header and shown with its first values."""
+
+    def __init__(self, *args, columns: list[tuple[str, list[str]]], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "Ignore"), *imports.FIELDS.items()]
+        guesses = [imports.FIELD_OF_HEADER.get(imports.header_key(h), "") for h, _ in columns]
+        for place, ((header, values), guess) in enumerate(zip(columns, guesses, strict=True)):
+            self.fields[f"column_{place}"] = forms.ChoiceField(
+                label=header or f"Column {place + 1}",
+                choices=choices,
+                required=False,
+                initial=guess if guesses.count(guess) == 1 else "",
+                help_text=", ".join(value[:40] for value in values) or "(empty)",
+            )
+
+    def clean(self):
+        fields = [self.cleaned_data.get(name, "") for name in self.fields]
+        if problem := imports.columns_problem(fields):
+            raise ValidationError(problem)
+        self.cleaned_data["column_fields"] = fields
+        return self.cleaned_data

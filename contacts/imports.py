@@ -1,16 +1,23 @@
 """CSV import of contacts, for files of up to a million rows.
 
-1. `store` keeps the uploaded file in the database, in pieces, once its header row is right.
+1. `store` keeps the uploaded file in the database, in pieces, once its header row can be
+   read; where the header does not say which column is which, its uploader matches them
+   (`set_columns`).
 2. `check` reads it as a stream, checks every row, and keeps the rows that will be applied
    (`ImportRow`) and the problems (`ImportProblem`); the pieces go.
-3. Its uploader sees the result. With no problem, `apply` applies the rows in order,
-   IMPORT_BATCH_SIZE rows per transaction (crm.transactions), each batch in a few
-   set-based statements: a STOP that arrives meanwhile waits for one batch at most, and an
-   import that stops (a worker restart) goes on from its last batch.
+3. Its uploader sees the result and, with no problem, what applying it will do (`preview`):
+   the contacts it creates and updates, and the opt-ins a hard opt-out overrides. `apply`
+   applies the rows in order, IMPORT_BATCH_SIZE rows per transaction (crm.transactions),
+   each batch in a few set-based statements: a STOP that arrives meanwhile waits for one
+   batch at most, and an import that stops (a worker restart) goes on from its last batch.
 
-Columns (a header row, any order, case-insensitive): name and phone, required; email, tags
-(separated by commas), status, sms and calls, optional; others are ignored. A file exported
-from the Contacts table imports as it is.
+Columns (a header row, any order): name (or first name and last name, joined) and phone,
+required; email, tags (separated by commas), status, sms and calls, optional; others are
+ignored. Headers are read ignoring case, spaces and punctuation, and other systems' names for
+the fields (HEADERS) are understood. A file whose header does not name the required fields,
+or names one twice differently ("Phone" and "Mobile"), waits for its uploader to match its
+columns to fields (`set_columns`) before it is checked. A file exported from the Contacts
+table imports as it is.
 
 A row updates the contact with the same phone number and the same name (ignoring case), or
 creates one. In the sms and calls columns, empty leaves the channel as it is, `subscribed`
@@ -25,6 +32,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -32,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -63,6 +71,36 @@ INLINE_BYTES = 1024 * 1024
 
 REQUIRED = ("name", "phone")
 OPTIONAL = ("email", "tags", "status", "sms", "calls")
+FIRST_NAME, LAST_NAME = "first_name", "last_name"
+# The fields a column can be matched to, as the column-matching page offers them.
+FIELDS = {
+    "name": "Name",
+    FIRST_NAME: "First name",
+    LAST_NAME: "Last name",
+    "phone": "Phone",
+    "email": "Email",
+    "tags": "Tags",
+    "status": "Status",
+    "sms": "SMS",
+    "calls": "Calls",
+}
+# The headers read as each field, as `header_key` writes them: other systems' exports name
+# them so. Not "first" or "last" alone, nor "contact": too often something else.
+HEADERS = {
+    "name": ("name", "full name", "contact name", "display name", "customer name"),
+    FIRST_NAME: ("first name", "firstname", "given name", "forename"),
+    LAST_NAME: ("last name", "lastname", "surname", "family name"),
+    "phone": (
+        "phone", "phone number", "phone no", "mobile", "mobile phone", "mobile number",
+        "cell", "cell phone", "cellphone", "cell number", "telephone", "telephone number",
+        "tel", "sms number",
+    ),
+    "email": ("email", "e-mail", "email address", "e-mail address", "mail"),
+    "tags": ("tags", "tag", "labels", "groups"),
+    "status": ("status", "contact status"),
+    "sms": ("sms", "sms opt-in", "text messages"),
+    "calls": ("calls", "calls opt-in", "phone calls"),
+}  # fmt: skip
 CHANNEL_COLUMNS = tuple(Channel.values)  # in ROW_COLUMNS' order
 CHANNEL_VALUES = {
     "": "",
@@ -94,6 +132,43 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read: wrong type, encoding, size or header."""
 
 
+def header_key(header: str) -> str:
+    """A header as HEADERS has it: "E-Mail Address " -> "emailaddress"."""
+    return re.sub(r"[\W_]+", "", header.lower())
+
+
+FIELD_OF_HEADER = {header_key(h): field for field, headers in HEADERS.items() for h in headers}
+
+
+def fields_of(header: list[str]) -> list[str] | None:
+    """The field each column is read as ("" for one ignored), from the header alone; None
+    when it does not name a name and a phone, or names a field twice differently: then the
+    uploader matches the columns (a header written twice is read from its last column)."""
+    fields = [FIELD_OF_HEADER.get(header_key(column), "") for column in header]
+    named: dict[str, set[str]] = {}
+    for column, field in zip(header, fields, strict=True):
+        if field:
+            named.setdefault(field, set()).add(header_key(column))
+    if any(len(keys) > 1 for keys in named.values()) or columns_problem(list(named)):
+        return None
+    return fields
+
+
+def columns_problem(fields: list[str]) -> str:
+    """Why columns matched to these fields cannot be imported, or ""."""
+    chosen = [field for field in fields if field]
+    twice = sorted({FIELDS[field] for field in chosen if chosen.count(field) > 1})
+    if twice:
+        return f"Each field can be chosen for one column only: {', '.join(twice)}."
+    if "phone" not in chosen:
+        return "Choose the column that holds the phone numbers."
+    if "name" in chosen and (FIRST_NAME in chosen or LAST_NAME in chosen):
+        return "Choose a name column, or first and last name columns, not both."
+    if not {"name", FIRST_NAME, LAST_NAME} & set(chosen):
+        return "Choose the column that holds the names (or the first and last names)."
+    return ""
+
+
 def megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
@@ -107,7 +182,7 @@ def store(upload: UploadedFile, *, by_user: AbstractBaseUser | None) -> ContactI
         )
     pieces = upload.chunks(PIECE)
     first = next(pieces, b"")
-    _header(first)
+    header = _header(first)
     contact_import = ContactImport.objects.create(
         file_name=upload.name[-255:], size=upload.size, by_user=by_user,
         status=ContactImport.Status.UPLOADING,
@@ -116,9 +191,39 @@ def store(upload: UploadedFile, *, by_user: AbstractBaseUser | None) -> ContactI
     ImportChunk.objects.create(contact_import=contact_import, seq=0, data=first)
     for seq, piece in enumerate(pieces, start=1):
         ImportChunk.objects.create(contact_import=contact_import, seq=seq, data=piece)
-    contact_import.status = ContactImport.Status.CHECKING
+    if fields_of(header) is None:
+        contact_import.status = ContactImport.Status.MATCHING
+    else:
+        contact_import.status = ContactImport.Status.CHECKING
     contact_import.save(update_fields=["status"])
     return contact_import
+
+
+def set_columns(contact_import: ContactImport, fields: list[str]) -> bool:
+    """Keep the fields the uploader matched the columns to, and let the file be checked with
+    them; False if they were matched already (another tab). `columns_problem` first."""
+    matched = ContactImport.objects.filter(
+        pk=contact_import.pk, status=ContactImport.Status.MATCHING
+    ).update(column_fields=fields, status=ContactImport.Status.CHECKING)
+    contact_import.refresh_from_db()
+    return bool(matched)
+
+
+def sample(contact_import: ContactImport, rows: int = 3) -> list[tuple[str, list[str]]]:
+    """Each column's header and its values in the file's first rows, for matching them."""
+    first = ImportChunk.objects.filter(contact_import=contact_import, seq=0)
+    data = bytes(first.values_list("data", flat=True).get())
+    text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data)
+    lines = csv.reader(io.StringIO(text))
+    try:
+        header = [column.strip() for column in next(lines)]
+        values = [next(lines, []) for _ in range(rows)]
+    except csv.Error:
+        values = []
+    return [
+        (column, [_cell(row[place]) for row in values if place < len(row) and row[place].strip()])
+        for place, column in enumerate(header)
+    ]
 
 
 def _header(first_piece: bytes) -> list[str]:
@@ -135,12 +240,8 @@ def _header(first_piece: bytes) -> list[str]:
         raise ImportFileError("The file is empty.") from None
     except csv.Error as error:
         raise ImportFileError(f"This is not a readable CSV file: {error}.") from None
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise ImportFileError(
-            f"The header row has no {' or '.join(missing)} column. It has: "
-            f"{', '.join(header) or 'nothing'}."
-        )
+    if not any(header):
+        raise ImportFileError("The first row names no column: it should be the header row.")
     return header
 
 
@@ -233,11 +334,15 @@ def _check_rows(contact_import: ContactImport) -> None:
     reader = csv.reader(text)
     try:
         header = [column.strip().lower() for column in next(reader)]
-        contact_import.ignored_columns = [c for c in header if c not in REQUIRED + OPTIONAL]
-        # Where each column read is (the last, where a name comes twice).
-        places = {
-            column: place for place, column in enumerate(header) if column in REQUIRED + OPTIONAL
-        }
+        fields = contact_import.column_fields or fields_of(header)
+        if fields is None or len(fields) != len(header):
+            raise ImportFileError("The file's columns are not matched to fields.")
+        contact_import.ignored_columns = [
+            column for column, field in zip(header, fields, strict=True) if not field
+        ]
+        # Where each column read is (the last, where a header comes twice).
+        places = {field: place for place, field in enumerate(fields) if field}
+        names = [places.pop(field) for field in (FIRST_NAME, LAST_NAME) if field in places]
         rows: list[tuple] = []
         problems: list[ImportProblem] = []
         for number, values in enumerate(reader, start=2):
@@ -251,6 +356,10 @@ def _check_rows(contact_import: ContactImport) -> None:
                 for column, place in places.items()
                 if place < len(values)
             }
+            if names:
+                cells["name"] = " ".join(
+                    filter(None, (_cell(values[place]) for place in names if place < len(values)))
+                )
             row = _check(number, cells, problems)
             if row:
                 rows.append(row)
@@ -377,6 +486,88 @@ def _refuse_duplicates(contact_import: ContactImport) -> int:
             [contact_import.pk],
         )
         return cursor.rowcount
+
+
+# The contact a staged row `r` updates, as `_same_contact` finds it: the oldest with its
+# number and its name in capitals.
+SAME_CONTACT = (
+    "SELECT MIN(c.id) FROM contacts_contact c"
+    " WHERE c.phone = r.phone AND UPPER(c.name) = UPPER(r.name)"
+)
+
+
+@dataclass
+class Preview:
+    """What applying a checked import will do, as its page shows before it is applied."""
+
+    creates: int
+    updates: int
+    # (row number, channel) of the rows whose sms or calls value a hard opt-out will
+    # override (KEPT_HARD at apply), the first OVERRIDES_SHOWN of them, and how many in all.
+    overrides: list[tuple[int, str]]
+    override_count: int
+
+
+OVERRIDES_SHOWN = 100
+
+
+def first_rows(contact_import: ContactImport, count: int = 20) -> list[ImportRow]:
+    """The import's first rows, each with `updates`: whether it updates a contact (or
+    creates one)."""
+    same_contact = Contact.objects.annotate(key=Upper("name")).filter(
+        phone=OuterRef("phone"), key=Upper(OuterRef("name"))
+    )
+    rows = ImportRow.objects.filter(contact_import=contact_import).order_by("number")
+    return list(rows.annotate(updates=Exists(same_contact))[:count])
+
+
+@transaction.atomic
+def preview(contact_import: ContactImport) -> Preview:
+    """Counted by the database over the staged rows when the page is shown, in one statement
+    that finds each row's contact once: the check stays as fast as it was, and a contact or
+    an opt-out added meanwhile is counted."""
+    # A row that lifts or softens an opt-out (subscribed, soft) of a number with a hard one,
+    # or of a contact with one, as `_channel` finds it while applying; "hard" again changes
+    # nothing. A new contact takes on its number's hard opt-outs (migration 0013).
+    overridden = " UNION ALL ".join(
+        f"""
+        SELECT number, '{channel}' AS channel FROM staged
+        WHERE {channel} IN ('subscribed', 'soft') AND (
+            EXISTS (SELECT 1 FROM contacts_phoneoptout p
+                    WHERE p.phone = staged.phone AND p.channel = '{channel}')
+            OR EXISTS (SELECT 1 FROM contacts_optout o
+                       WHERE o.contact_id = staged.contact_id
+                         AND o.channel = '{channel}' AND o.kind = 'hard'))
+        """
+        for channel in CHANNEL_COLUMNS
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Compiling the plan took longer than running it.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            f"""
+            WITH staged AS (
+                SELECT r.number, r.phone, r.sms, r.calls, ({SAME_CONTACT}) AS contact_id
+                FROM contacts_importrow r WHERE r.contact_import_id = %s
+            ), overridden AS ({overridden})
+            SELECT totals.*, shown.number, shown.channel
+            FROM (SELECT COUNT(*), COUNT(contact_id), (SELECT COUNT(*) FROM overridden)
+                  FROM staged) totals
+            LEFT JOIN (SELECT number, channel FROM overridden
+                       ORDER BY number, channel LIMIT %s) shown ON 1 = 1
+            ORDER BY shown.number, shown.channel
+            """,
+            [contact_import.pk, OVERRIDES_SHOWN],
+        )
+        found = cursor.fetchall()
+    rows, updates, override_count = found[0][:3]
+    return Preview(
+        creates=rows - updates,
+        updates=updates,
+        overrides=[(number, channel) for *_, number, channel in found if number is not None],
+        override_count=override_count,
+    )
 
 
 def start_applying(contact_import: ContactImport) -> bool:

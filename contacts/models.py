@@ -645,6 +645,7 @@ class ContactImport(models.Model):
 
     class Status(models.TextChoices):
         UPLOADING = "uploading", "The upload did not finish"
+        MATCHING = "matching", "Columns to match"
         CHECKING = "checking", "Checking the file"
         READY = "ready", "Checked: ready to import"
         PROBLEMS = "problems", "Checked: problems to fix"
@@ -663,6 +664,11 @@ class ContactImport(models.Model):
     # The run of the check that may write its rows: a check run again takes over.
     checker = models.UUIDField(null=True, blank=True)
     ignored_columns = models.JSONField(default=list, blank=True)
+    column_fields = models.JSONField(
+        default=list, blank=True,
+        help_text="The field each column was matched to by the uploader, in order; "
+        "empty where the header names them.",
+    )  # fmt: skip
     rows_read = models.PositiveIntegerField(default=0)
     rows_ready = models.PositiveIntegerField(default=0)
     problem_count = models.PositiveIntegerField(default=0)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("bulk/<int:pk>/", views.bulk_job, name="bulk_job"),
     path("import/", views.import_contacts, name="import"),
     path("import/<int:pk>/", views.import_detail, name="import_detail"),
+    path("import/<int:pk>/columns/", views.import_columns, name="import_columns"),
     path("import/<int:pk>/apply/", views.apply_import, name="import_apply"),
     path("new/", views.new_contact, name="new"),
     path("<int:pk>/", views.contact_detail, name="detail"),

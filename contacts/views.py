@@ -29,6 +29,7 @@ from contacts.forms import (
     TAG_ACTIONS,
     BulkActionForm,
     ContactForm,
+    ImportColumnsForm,
     ImportForm,
     SubscriptionForm,
     action_in_words,
@@ -46,7 +47,6 @@ from contacts.models import (
     ContactTablePreference,
     HardOptOutError,
     ImportProblem,
-    ImportRow,
     OptOut,
     PhoneOptOut,
     load_consent,
@@ -339,13 +339,34 @@ def import_contacts(request: HttpRequest) -> HttpResponse:
         except imports.ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            if contact_import.size <= imports.INLINE_BYTES:
-                imports.check(contact_import)
-            else:
-                check_import.enqueue(contact_import.pk)
+            if contact_import.status == ContactImport.Status.MATCHING:
+                return redirect("contacts:import_columns", contact_import.pk)
+            _check(contact_import)
             return redirect(contact_import)
     recent = ContactImport.objects.filter(by_user=request.user).order_by("-created_at")[:5]
     return render(request, "contacts/import.html", {"form": form, "recent": recent})
+
+
+def _check(contact_import: ContactImport) -> None:
+    if contact_import.size <= imports.INLINE_BYTES:
+        imports.check(contact_import)
+    else:
+        check_import.enqueue(contact_import.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.import_contacts", raise_exception=True)
+def import_columns(request: HttpRequest, pk: int) -> HttpResponse:
+    """Match the columns of a file whose header does not name its fields, then check it."""
+    contact_import = _own_import(request, pk)
+    if contact_import.status != ContactImport.Status.MATCHING:
+        return redirect(contact_import)  # matched already, in another tab
+    form = ImportColumnsForm(request.POST or None, columns=imports.sample(contact_import))
+    if request.method == "POST" and form.is_valid():
+        if imports.set_columns(contact_import, form.cleaned_data["column_fields"]):
+            _check(contact_import)
+        return redirect(contact_import)
+    return render(request, "contacts/import_columns.html", {"import": contact_import, "form": form})
 
 
 # An import's page lists this many of its problems.
@@ -364,12 +385,16 @@ def _own_import(request: HttpRequest, pk: int) -> ContactImport:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An import's check, then its progress; htmx asks again while it is being worked on."""
     contact_import = _own_import(request, pk)
+    if contact_import.status == ContactImport.Status.MATCHING and not request.htmx:
+        return redirect("contacts:import_columns", contact_import.pk)
     problems = ImportProblem.objects.filter(contact_import=contact_import)
+    ready = contact_import.status == ContactImport.Status.READY
     context = {
         "import": contact_import,
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
         "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
-        "rows": ImportRow.objects.filter(contact_import=contact_import).order_by("number")[:20],
+        "rows": imports.first_rows(contact_import),
+        "preview": imports.preview(contact_import) if ready else None,
     }
     template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"
     return render(request, template, context)

@@ -165,7 +165,7 @@ def test_a_column_named_twice_is_read_from_its_last_place(db):
     ("data", "message"),
     [
         (b"", "The file is empty."),
-        (b"first,last\nA,B\n", "The header row has no name or phone column"),
+        (b" , \nA,B\n", "The first row names no column"),
         ("name,phone\nJosé,+14155550101\n".encode("latin-1"), "not UTF-8"),
         (b"PK\x03\x04\x00\x00binary", "not a CSV file"),
     ],
@@ -321,7 +321,7 @@ def test_any_bytes_give_a_check_or_a_clear_error(db, data):
     except imports.ImportFileError as error:
         assert str(error)
         return
-    assert contact_import.status in ("ready", "problems", "unreadable")
+    assert contact_import.status in ("ready", "problems", "unreadable", "matching")
     if contact_import.status == "unreadable":
         assert contact_import.error
     for row, column, reason in problems(contact_import):
@@ -350,3 +350,197 @@ def test_the_command_refuses_a_file_with_problems_and_imports_nothing(db, tmp_pa
 def test_the_command_names_a_missing_file(db, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_contacts", str(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        ("Full Name,Phone Number,E-mail", "Ana Alvarez,(415) 555-0101,ana@example.com"),
+        ("Contact Name,Mobile,Email Address", "Ana Alvarez,(415) 555-0101,ana@example.com"),
+        ("First Name,Last Name,Cell,email", "Ana,Alvarez,(415) 555-0101,ana@example.com"),
+        ("first_name,LAST-NAME,Cell Phone,E-Mail", "Ana,Alvarez,(415) 555-0101,ana@example.com"),
+        ("NAME ,Mobile Phone,e-mail address", "Ana Alvarez,(415) 555-0101,ana@example.com"),
+        ("Surname,Given Name,Telephone,Mail", "Alvarez,Ana,(415) 555-0101,ana@example.com"),
+        ("Name,Tel,Notes,Email", "Ana Alvarez,(415) 555-0101,likes cats,ana@example.com"),
+    ],
+)
+def test_headers_of_other_systems_are_understood(db, header, values):
+    contact_import = checked(csv_bytes(header, values))
+    assert contact_import.status == "ready", contact_import.error
+    assert applied(contact_import).created == 1
+    contact = Contact.objects.get()
+    assert (contact.phone, contact.email) == ("+14155550101", "ana@example.com")
+    assert contact.name in ("Ana Alvarez", "Alvarez Ana")  # in the file's column order
+
+
+def test_first_and_last_names_are_joined_and_either_may_be_empty(db):
+    result = applied(checked(csv_bytes(
+        "First Name,Last Name,Phone", "Ana,Alvarez,+14155550101", "Ben,,+14155550102",
+        ",Cruz,+14155550103",
+    )))  # fmt: skip
+    assert result.created == 3
+    names = sorted(Contact.objects.values_list("name", flat=True))
+    assert names == ["Ana Alvarez", "Ben", "Cruz"]
+
+
+def test_a_row_with_neither_first_nor_last_name_is_a_problem(db):
+    contact_import = checked(csv_bytes("First Name,Last Name,Phone", ",,+14155550101"))
+    assert problems(contact_import) == [(2, "name", "A name is required.")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Who,Number",  # neither field named
+        "Name,Email",  # no phone
+        "Name,Phone,Mobile",  # two columns read as the phone
+        "Full Name,Name,Phone",  # two read as the name
+        "Name,First Name,Phone",  # both a name and its parts
+    ],
+)
+def test_a_header_that_does_not_say_which_column_is_which_waits_for_its_columns(db, header):
+    contact_import = checked(csv_bytes(header, "Ana,+14155550101,x"))
+    assert contact_import.status == "matching"
+    assert not contact_import.importrow_set.exists()
+    assert not imports.start_applying(contact_import)
+    assert not Contact.objects.exists()
+
+
+def test_matched_columns_are_checked_and_applied(db):
+    contact_import = checked(csv_bytes(
+        "Who,Number,Also Number,Groups",
+        "Ana Alvarez,(415) 555-0101,+14155550199,VIP",
+    ))  # fmt: skip
+    assert imports.sample(contact_import) == [
+        ("Who", ["Ana Alvarez"]),
+        ("Number", ["(415) 555-0101"]),
+        ("Also Number", ["+14155550199"]),
+        ("Groups", ["VIP"]),
+    ]
+    assert imports.set_columns(contact_import, ["name", "phone", "", "tags"])
+    assert not imports.set_columns(contact_import, ["name", "", "phone", "tags"])  # once only
+    imports.check(contact_import)
+    assert contact_import.status == "ready"
+    assert contact_import.ignored_columns == ["also number"]
+    assert applied(contact_import).created == 1
+    contact = Contact.objects.get()
+    assert (contact.name, contact.phone) == ("Ana Alvarez", "+14155550101")
+    assert list(contact.tags.values_list("name", flat=True)) == ["VIP"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (["name", "", "email"], "Choose the column that holds the phone numbers."),
+        (["name", "phone", "phone"], "Each field can be chosen for one column only: Phone."),
+        (["", "phone", "email"], "Choose the column that holds the names"),
+        (["name", "phone", "last_name"], "not both"),
+        (["first_name", "phone", "last_name"], ""),
+    ],
+)
+def test_columns_without_a_name_and_a_phone_or_with_a_field_twice_are_refused(fields, message):
+    problem = imports.columns_problem(fields)
+    assert message in problem if message else problem == ""
+
+
+def test_the_command_refuses_a_file_whose_columns_are_not_named(db, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes(csv_bytes("Who,Number", "Fay,+14155550106"))
+    with pytest.raises(CommandError, match="does not name a name and a phone column"):
+        call_command("import_contacts", str(path))
+    assert not ContactImport.objects.exists()
+    assert not Contact.objects.exists()
+
+
+def test_the_preview_counts_the_contacts_created_and_updated(db):
+    ContactFactory(name="Ana Alvarez", phone="+14155550101")
+    contact_import = checked(csv_bytes(
+        "name,phone", "ANA alvarez,+14155550101", "Ben,+14155550102", "Ana Alvarez,+14155550109"
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert (preview.creates, preview.updates) == (2, 1)
+    assert [row.updates for row in imports.first_rows(contact_import)] == [True, False, False]
+    result = applied(contact_import)
+    assert (result.created, result.updated) == (2, 1)
+
+
+def test_the_preview_flags_the_opt_ins_a_hard_opt_out_overrides_and_apply_keeps_it(db):
+    cy = ContactFactory(name="Cy", phone="+14155550103")
+    services.record_hard_opt_out(phone=cy.phone, channel=SMS, source=Source.KEYWORD)
+    # A number opted out with no contact yet: the contact the import creates takes it on.
+    services.record_hard_opt_out(phone="+14155550105", channel=CALLS, source=Source.DIGIT)
+    di = ContactFactory(name="Di", phone="+14155550104")
+    services.unsubscribe(contact=di, channel=SMS, by_user=None)
+    contact_import = checked(csv_bytes(
+        "name,phone,sms,calls",
+        "Cy,+14155550103,subscribed,subscribed",  # sms kept hard, calls applied
+        "Di,+14155550104,subscribed,",  # a soft opt-out: lifted
+        "Eve,+14155550105,hard,soft",  # hard again changes nothing; calls kept hard
+        "Fay,+14155550103,soft,",  # a new contact of a number opted out
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert preview.overrides == [(2, "sms"), (4, "calls"), (5, "sms")]
+    assert preview.override_count == 3
+    assert not Contact.objects.filter(name__in=["Eve", "Fay"]).exists()  # nothing applied yet
+    result = applied(contact_import)
+    kept = [(row, column) for row, column, _ in problems(result, kept_hard=True)]
+    assert kept == preview.overrides
+    assert status(cy, SMS) == OptInStatus.HARD
+    assert status(Contact.objects.get(name="Eve"), CALLS) == OptInStatus.HARD
+    assert status(Contact.objects.get(name="Fay"), SMS) == OptInStatus.HARD
+    assert status(di, SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_the_preview_lists_the_first_overrides_and_counts_them_all(db, monkeypatch):
+    monkeypatch.setattr(imports, "OVERRIDES_SHOWN", 1)
+    services.record_hard_opt_out(phone="+14155550105", channel=SMS, source=Source.KEYWORD)
+    contact_import = checked(csv_bytes(
+        "name,phone,sms", "Eve,+14155550105,subscribed", "Eva,+14155550105,soft"
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert (preview.overrides, preview.override_count) == ([(2, "sms")], 2)
+
+
+CHOICES = ["", "subscribed", "soft", "hard"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    contacts=st.lists(
+        st.tuples(st.sampled_from(["Ana", "Ben"]), st.integers(1, 4), st.sampled_from(CHOICES)),
+        max_size=6,
+    ),
+    numbers=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(list(Channel))), max_size=3),
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["Ana", "ben", "Cy"]), st.integers(1, 4),
+            st.sampled_from(CHOICES), st.sampled_from(CHOICES),
+        ),
+        max_size=6, unique_by=lambda row: (row[0].lower(), row[1]),
+    ),
+)  # fmt: skip
+def test_the_preview_flags_exactly_the_rows_apply_reports_kept_hard(db, contacts, numbers, rows):
+    """The preview's statement and the apply's rule, held to each other on random data."""
+    Contact.objects.all().delete()
+    phone = "+1415555010{}".format
+    for name, number, sms in contacts:
+        contact = ContactFactory(name=name, phone=phone(number))
+        if sms == "soft":
+            services.unsubscribe(contact=contact, channel=SMS, by_user=None)
+    for number, channel in numbers:
+        services.record_hard_opt_out(phone=phone(number), channel=channel, source=Source.KEYWORD)
+    if not rows:
+        return
+    contact_import = checked(csv_bytes(
+        "name,phone,sms,calls", *(f"{n},{phone(p)},{s},{c}" for n, p, s, c in rows)
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    existing = Contact.objects.count()
+    result = applied(contact_import)
+    assert (preview.creates, preview.updates) == (result.created, result.updated)
+    assert Contact.objects.count() == existing + preview.creates
+    kept = [(row, column) for row, column, _ in problems(result, kept_hard=True)]
+    assert preview.overrides == sorted(kept)
+    assert preview.override_count == result.kept_hard

@@ -5,11 +5,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts import imports
-from contacts.models import Contact, ContactImport
+from contacts import imports, services
+from contacts.models import Contact, ContactImport, Source
 from contacts.phones import normalize_phone
 from crm.roles import ADMIN
-from tests.factories import UserFactory
+from tests.factories import ContactFactory, UserFactory
 
 URL = reverse("contacts:import")
 
@@ -135,6 +135,7 @@ def test_only_admins_may_import(client, db, role):
     assert client.get(URL).status_code == 403
     assert upload(client, b"name,phone\nAna,+14155550101\n").status_code == 403
     assert client.post(reverse("contacts:import_apply", args=[1])).status_code == 403
+    assert client.get(reverse("contacts:import_columns", args=[1])).status_code == 403
 
 
 ROW = st.tuples(
@@ -175,3 +176,107 @@ def test_an_import_applies_every_row_or_none(admin_client, rows):
         assert contact_import.status == "problems"
         assert "problem" in response.content.decode()
         assert Contact.objects.count() == 0
+
+
+def columns_url(contact_import: ContactImport) -> str:
+    return reverse("contacts:import_columns", args=[contact_import.pk])
+
+
+ODD = b"Who,Number,Notes\nAna Alvarez,(415) 555-0101,met at the fair\n"
+
+
+def test_a_file_with_odd_headers_asks_for_its_columns_and_imports_them(admin_client):
+    response = upload(admin_client, ODD)
+    contact_import = ContactImport.objects.get()
+    assert response.redirect_chain[-1][0] == columns_url(contact_import)
+    page = response.content.decode()
+    assert "people.csv: match the columns" in page
+    assert "Ana Alvarez" in page and "(415) 555-0101" in page and "met at the fair" in page
+    assert not Contact.objects.exists()
+    response = admin_client.post(
+        columns_url(contact_import),
+        {"column_0": "name", "column_1": "phone", "column_2": ""},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "people.csv: 1 row ready" in page
+    assert "Ignored columns: notes." in page
+    response = admin_client.post(apply_url(contact_import), follow=True)
+    assert "Imported people.csv: 1 created" in response.content.decode()
+    assert Contact.objects.get().phone == "+14155550101"
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"column_0": "name", "column_2": "email"}, "Choose the column that holds the phone"),
+        (
+            {"column_0": "name", "column_1": "phone", "column_2": "phone"},
+            "Each field can be chosen for one column only: Phone.",
+        ),
+        ({"column_0": "nickname", "column_1": "phone"}, "Select a valid choice"),
+    ],
+)
+def test_a_wrong_match_of_columns_is_shown_and_changes_nothing(admin_client, columns, message):
+    upload(admin_client, ODD)
+    contact_import = ContactImport.objects.get()
+    response = admin_client.post(columns_url(contact_import), columns)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    contact_import.refresh_from_db()
+    assert (contact_import.status, contact_import.column_fields) == ("matching", [])
+    assert not Contact.objects.exists()
+
+
+def test_the_columns_page_guesses_the_headers_it_knows(admin_client):
+    upload(admin_client, b"Name,Phone,Mobile,E-mail\nAna,+14155550101,+14155550102,a@b.co\n")
+    page = admin_client.get(columns_url(ContactImport.objects.get())).content.decode()
+    assert '<option value="name" selected>Name</option>' in page
+    assert '<option value="email" selected>Email</option>' in page
+    assert '<option value="phone" selected>' not in page  # two candidates: the user chooses
+
+
+def test_columns_are_matched_once_and_the_page_then_shows_the_check(admin_client):
+    """Two tabs on the same file: the second match finds it matched already."""
+    upload(admin_client, ODD)
+    contact_import = ContactImport.objects.get()
+    admin_client.post(columns_url(contact_import), {"column_0": "name", "column_1": "phone"})
+    response = admin_client.post(
+        columns_url(contact_import), {"column_0": "phone", "column_1": "name"}, follow=True
+    )
+    assert "people.csv: 1 row ready" in response.content.decode()
+    contact_import.refresh_from_db()
+    assert contact_import.column_fields == ["name", "phone", ""]
+
+
+def test_another_users_columns_are_not_found(admin_client, db):
+    upload(admin_client, ODD)
+    other = Client()
+    other.force_login(UserFactory(username="other-admin", role=ADMIN))
+    assert other.get(columns_url(ContactImport.objects.get())).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"Full Name,Phone Number", b"Contact Name,Mobile", b"Name,Cell", b"name,Telephone"],
+)
+def test_a_file_with_known_headers_goes_straight_to_its_check(admin_client, header):
+    response = upload(admin_client, header + b"\nAna,+14155550101\n")
+    assert "people.csv: 1 row ready" in response.content.decode()
+
+
+def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_client):
+    ana = ContactFactory(name="Ana", phone="+14155550101")
+    services.record_hard_opt_out(phone=ana.phone, channel="sms", source=Source.KEYWORD)
+    response = upload(
+        admin_client, b"name,phone,sms\nAna,+14155550101,subscribed\nBen,+14155550102,\n"
+    )
+    page = response.content.decode()
+    assert "1 new contact to create, 1 contact to update." in page
+    assert "1 opt-in value will not be applied" in page
+    assert "<tr><td>2</td><td>sms</td></tr>" in page
+    assert "<tr><td>2</td><td>updates</td><td>Ana</td>" in page
+    assert "<tr><td>3</td><td>creates</td><td>Ben</td>" in page
+    response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
+    assert "1 created, 1 updated" in response.content.decode()
+    assert Contact.objects.get(pk=ana.pk).opt_in_status("sms") == "hard"

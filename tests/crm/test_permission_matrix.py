@@ -100,6 +100,8 @@ CASES = [
     ("contacts:import", None, "POST", {}, EDIT),
     ("contacts:import_detail", "import", "GET", {}, EDIT),
     ("contacts:import_apply", "import", "POST", {}, EDIT),
+    ("contacts:import_columns", "import", "GET", {}, EDIT),
+    ("contacts:import_columns", "import", "POST", {"column_0": "name", "column_1": "phone"}, EDIT),
     ("broadcasts:list", None, "GET", {}, VIEW),
     ("broadcasts:new", None, "GET", {}, SEND),
     ("broadcasts:new", None, "POST", BROADCAST, SEND),

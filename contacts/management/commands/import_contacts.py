@@ -31,6 +31,12 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         except imports.ImportFileError as error:
             raise CommandError(str(error)) from None
+        if contact_import.status == ContactImport.Status.MATCHING:
+            contact_import.delete()
+            raise CommandError(
+                "The header row does not name a name and a phone column, or names one twice: "
+                "rename the columns, or upload the file on the Import page to match them."
+            )
         imports.check(contact_import)
         if contact_import.ignored_columns:
             self.stdout.write(f"Ignored columns: {', '.join(contact_import.ignored_columns)}.")

@@ -541,9 +541,9 @@ def preview(contact_import: ContactImport) -> Preview:
         """
         for channel in CHANNEL_COLUMNS
     )
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Compiling the plan took longer than running it.
+            # Compiling the plan took longer than running it. (LOCAL: for this transaction.)
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"""

@@ -1,0 +1,97 @@
+"""Every page fits a phone's screen and a laptop's."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+SIZES = pytest.mark.parametrize("size", [PHONE, LAPTOP], ids=["390", "1366"])
+
+
+def assert_fits(page, screenshots, name: str) -> None:
+    """The page scrolls only up and down, never sideways; a screenshot shows how it looks."""
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("window.innerWidth")
+    page.screenshot(path=screenshots / f"{name}-{width}.png", full_page=True)
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{name} is {scroll_width} px wide in a {width} px window"
+
+
+@SIZES
+def test_the_login_page_fits(browser, app_url, tmp_path, size):
+    context = browser.new_context(viewport=size)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/accounts/login/")
+        expect(page.locator("#id_username")).to_be_visible()
+        assert_fits(page, tmp_path, "login")
+    finally:
+        context.close()
+
+
+@SIZES
+@pytest.mark.parametrize("username", ["staff", "admin"])
+def test_the_contact_pages_fit(login, app_url, tmp_path, size, username):
+    page = login(username)
+    page.set_viewport_size(size)
+    assert_fits(page, tmp_path, "contacts")
+    page.goto(f"{app_url}/contacts/?sms=hard")
+    assert_fits(page, tmp_path, "contacts-hard")
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    page.locator("td a").filter(has_text="Contact B").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Contact B")
+    assert_fits(page, tmp_path, "contact")
+
+
+@SIZES
+def test_the_first_cells_of_a_row_are_its_name_and_its_opt_in_icons(login, size):
+    page = login("admin")
+    page.set_viewport_size(size)
+    row = page.locator("tbody tr").first
+    for cell in (row.locator("td a").first, row.locator("td.opt-in-cell .opt-in-icon").last):
+        expect(cell).to_be_in_viewport()
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"]
+
+
+@SIZES
+def test_the_admin_pages_fit(login, app_url, tmp_path, size):
+    page = login("admin")
+    page.set_viewport_size(size)
+    for name, path in [
+        ("new-contact", "/contacts/new/"),
+        ("import", "/contacts/import/"),
+        ("possible-opt-outs", "/messaging/possible-opt-outs/"),
+        ("outbox", "/messaging/outbox/"),
+    ]:
+        page.goto(f"{app_url}{path}")
+        assert_fits(page, tmp_path, name)
+    # A file checked, not imported: its page shows what it would do.
+    page.goto(f"{app_url}/contacts/import/")
+    rows = "name,phone,email\nLayout person,+1 415 555 0199,a-long-address@example.com\n"
+    page.set_input_files(
+        "#id_file", files=[{"name": "layout.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    page.get_by_role("button", name="Check the file").click()
+    expect(page).to_have_url(re.compile(r"/contacts/import/\d+/$"))
+    assert_fits(page, tmp_path, "import-detail")
+
+
+@SIZES
+def test_the_broadcast_pages_fit(login, app_url, tmp_path, size):
+    page = login("manager")
+    page.set_viewport_size(size)
+    page.goto(f"{app_url}/broadcasts/new/?q=Contact")
+    assert_fits(page, tmp_path, "broadcast-form")
+    page.get_by_label("Name").fill(f"Layout test at {size['width']} px")
+    page.get_by_role("radio", name="SMS").check()
+    page.get_by_label("Body").fill("A reminder, long enough to wrap on a phone's narrow screen.")
+    page.get_by_role("button", name="Save and preview").click()
+    expect(page.locator(".will-receive")).to_be_visible()
+    assert_fits(page, tmp_path, "broadcast-detail")
+    page.goto(f"{app_url}/broadcasts/")
+    assert_fits(page, tmp_path, "broadcast-list")

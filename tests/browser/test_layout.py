@@ -1,4 +1,5 @@
-"""Every page fits a phone's screen and a laptop's."""
+"""Every page fits a phone's screen and a laptop's, and the Contacts table's menus open
+inside the window."""
 
 import re
 
@@ -95,3 +96,33 @@ def test_the_broadcast_pages_fit(login, app_url, tmp_path, size):
     assert_fits(page, tmp_path, "broadcast-detail")
     page.goto(f"{app_url}/broadcasts/")
     assert_fits(page, tmp_path, "broadcast-list")
+
+
+def test_the_calls_menu_opens_inside_the_window(login, app_url):
+    page = login("admin")
+    page.set_viewport_size(LAPTOP)
+
+    def show_created(checked: bool) -> None:
+        page.get_by_text("Columns", exact=True).click()
+        page.get_by_label("Created").set_checked(checked)
+        page.get_by_role("button", name="Save columns").click()
+
+    def open_calls_menu() -> None:
+        page.locator("td.opt-in-cell").first.get_by_label(re.compile("^Calls")).click()
+        expect(page.locator("details[open] .opt-in-menu")).to_be_visible()
+        page.wait_for_function(
+            """() => {
+              const box = document.querySelector("details[open] .opt-in-menu")
+                .getBoundingClientRect();
+              return box.left >= 0 && box.top >= 0 && box.bottom <= innerHeight
+                && box.right <= document.documentElement.clientWidth;
+            }"""
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+
+    open_calls_menu()
+    show_created(False)  # the Opt-In column is the last, at the window's right edge
+    try:
+        open_calls_menu()
+    finally:
+        show_created(True)

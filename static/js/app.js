@@ -86,11 +86,28 @@ document.addEventListener("toggle", (event) => {
 document.addEventListener("scroll", placeOpenMenusAndTooltips, { capture: true, passive: true });
 window.addEventListener("resize", placeOpenMenusAndTooltips);
 
-// Escape closes any open menu.
+// Escape closes any open menu, its focus going back to the menu's button, and hides the
+// tooltip being shown (WCAG 1.4.13), until the pointer and the focus have both left it.
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  for (const menu of document.querySelectorAll("details[open]")) menu.open = false;
+  const open = [...document.querySelectorAll("details[open]")];
+  const menu = open.find((details) => details.contains(document.activeElement))
+    ?? open.findLast((details) => details.matches(MENUS));
+  for (const details of open) details.open = false;
+  menu?.querySelector(":scope > summary")?.focus();
+  for (const item of document.querySelectorAll(".opt-in-item:is(:hover, :focus-within)")) {
+    item.classList.add("tooltip-dismissed");
+  }
 });
+function forgetDismissal(event) {
+  const item = event.target.closest?.(".tooltip-dismissed");
+  if (!item || item.contains(event.relatedTarget)) return;
+  const hovered = event.type !== "mouseout" && item.matches(":hover");
+  const focused = event.type !== "focusout" && item.contains(document.activeElement);
+  if (!hovered && !focused) item.classList.remove("tooltip-dismissed");
+}
+document.addEventListener("mouseout", forgetDismissal);
+document.addEventListener("focusout", forgetDismissal);
 
 // The bulk bar's Tag chooser, for the tag actions only (the others ignore it).
 function showTagChoice() {

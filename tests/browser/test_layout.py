@@ -1,5 +1,5 @@
-"""Every page fits a phone's screen and a laptop's, and the Contacts table's menus open
-inside the window."""
+"""Every page fits a phone's screen and a laptop's, and the Contacts table's menus and
+tooltips open inside the window and close on Escape."""
 
 import re
 
@@ -126,3 +126,39 @@ def test_the_calls_menu_opens_inside_the_window(login, app_url):
         open_calls_menu()
     finally:
         show_created(True)
+
+
+@pytest.mark.parametrize(
+    ("username", "button", "panel"),
+    [
+        ("admin", "td.opt-in-cell summary", ".opt-in-menu"),
+        ("staff", "th.column-opt_in summary", ".header-menu-panel"),
+        ("staff", ".columns-menu summary", ".columns-menu form"),
+    ],
+)
+def test_escape_closes_a_menu_and_gives_the_focus_back_to_its_button(
+    login, username, button, panel
+):
+    page = login(username)
+    page.locator(button).first.click()
+    expect(page.locator(panel).first).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator(panel).first).to_be_hidden()
+    assert page.locator(button).first.evaluate("e => e === document.activeElement")
+
+
+def test_escape_hides_a_tooltip_shown_by_hover_or_by_focus(login, app_url):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?q=Contact+A")
+    icon = page.get_by_role("img", name="SMS: opted out (soft)", exact=True)
+    tooltip = page.locator(f"#{icon.get_attribute('aria-describedby')}")
+    icon.hover()
+    expect(tooltip).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(tooltip).to_be_hidden()
+    page.mouse.move(0, 0)
+    icon.focus()
+    expect(tooltip).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(tooltip).to_be_hidden()
+    assert icon.evaluate("e => e === document.activeElement")

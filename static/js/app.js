@@ -109,6 +109,26 @@ function forgetDismissal(event) {
 document.addEventListener("mouseout", forgetDismissal);
 document.addEventListener("focusout", forgetDismissal);
 
+// An in-place change swaps the whole Opt-In cell, and with it the focused button: the
+// focus goes to the same channel's icon in the new cell, not back to the page's start.
+let refocus = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const cell = event.detail.target;
+  const item = (event.detail.requestConfig?.elt ?? event.detail.elt)?.closest?.(".opt-in-item");
+  const icon = item?.querySelector("[aria-describedby]");
+  refocus = cell?.matches(".opt-in") && icon
+    ? { cell: cell.id, tip: icon.getAttribute("aria-describedby") }
+    : null;
+});
+document.addEventListener("htmx:afterSwap", () => {
+  if (!refocus) return;
+  const cell = document.getElementById(refocus.cell);
+  const icon = cell && [...cell.querySelectorAll("[aria-describedby]")]
+    .find((element) => element.getAttribute("aria-describedby") === refocus.tip);
+  refocus = null;
+  icon?.focus();
+});
+
 // The bulk bar's Tag chooser, for the tag actions only (the others ignore it).
 function showTagChoice() {
   const action = document.getElementById("bulk-action");

@@ -1,5 +1,5 @@
-"""Every page fits a phone's screen and a laptop's, and the Contacts table's menus and
-tooltips open inside the window and close on Escape."""
+"""Every page fits a phone's screen and a laptop's, and the menus and tooltips of the Contacts
+table behave for the keyboard: Escape closes them, and an in-place change keeps the focus."""
 
 import re
 
@@ -162,3 +162,26 @@ def test_escape_hides_a_tooltip_shown_by_hover_or_by_focus(login, app_url):
     page.keyboard.press("Escape")
     expect(tooltip).to_be_hidden()
     assert icon.evaluate("e => e === document.activeElement")
+
+
+def test_an_in_place_change_keeps_the_focus_in_the_cell(login, app_url):
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    cell = page.locator("td.opt-in-cell")
+    cell.get_by_label("SMS: subscribed", exact=True).click()
+    page.get_by_role("button", name="Unsubscribe from SMS").click()
+    soft = cell.get_by_label("SMS: opted out (soft)", exact=True)
+    try:
+        expect(soft).to_be_focused()
+        assert cell.evaluate("cell => cell.contains(document.activeElement)")
+        # And back, by the keyboard alone.
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        expect(cell.get_by_role("button", name="Resubscribe to SMS")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(cell.get_by_label("SMS: subscribed", exact=True)).to_be_focused()
+    finally:  # the other tests expect Contact B subscribed
+        if soft.count():
+            soft.click()
+            page.get_by_role("button", name="Resubscribe to SMS").click()
+            expect(cell.get_by_label("SMS: subscribed", exact=True)).to_be_visible()

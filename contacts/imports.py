@@ -541,9 +541,9 @@ def preview(contact_import: ContactImport) -> Preview:
         """
         for channel in CHANNEL_COLUMNS
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Compiling the plan took longer than running it. (LOCAL: for this transaction.)
+            # Compiling the plan took longer than running it.
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"""

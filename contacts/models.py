@@ -755,6 +755,10 @@ class ImportRow(models.Model):
     def __str__(self) -> str:
         return f"Row {self.number}: {self.name} ({self.phone})"
 
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
 
 class ImportProblem(models.Model):
     """A problem with one row: found by the check (nothing is imported while there is one),

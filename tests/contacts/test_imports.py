@@ -16,6 +16,7 @@ from contacts.models import (
     Contact,
     ContactImport,
     ImportProblem,
+    ImportRow,
     OptInStatus,
     PhoneOptOut,
     Source,
@@ -544,3 +545,12 @@ def test_the_preview_flags_exactly_the_rows_apply_reports_kept_hard(db, contacts
     kept = [(row, column) for row, column, _ in problems(result, kept_hard=True)]
     assert preview.overrides == sorted(kept)
     assert preview.override_count == result.kept_hard
+
+
+def test_deleting_an_import_deletes_its_staged_rows(db):
+    """Staged rows are not foreign-key constraints (migration 0018): the delete removes them."""
+    kept = checked(csv_bytes("name,phone", "Ana,+14155550101"))
+    gone = checked(csv_bytes("name,phone", "Ben,+14155550102", "Cy,+14155550103"))
+    ContactImport.objects.filter(pk=gone.pk).delete()
+    staged = ImportRow.objects.values_list("contact_import_id", "name")
+    assert list(staged) == [(kept.pk, "Ana")]

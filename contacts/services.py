@@ -306,11 +306,12 @@ def among(column: str, values: QuerySet | list) -> tuple[str, list]:
     """SQL that `column` is one of `values` (a query of one column, or the values), and its
     parameters.
 
-    Values are written out rather than selected by a sub-query: with statistics older than
-    the contacts just created, the planner once looked a sub-query of a batch's contacts up
-    for each contact by the number index's second column, and an import crawled. As one
-    array on PostgreSQL: psycopg spent seconds of an import reading statements of 20,000
-    placeholders (bench/NOTES.md). As placeholders on SQLite, which has no arrays."""
+    A batch's ids are given as a list, and written out rather than selected by a sub-query:
+    with statistics older than the contacts just created, the planner once looked such a
+    sub-query up for each contact by the number index's second column, and an import
+    crawled. As one array on PostgreSQL: psycopg spent seconds of an import reading
+    statements of 20,000 placeholders (bench/NOTES.md). As placeholders on SQLite, which has
+    no arrays."""
     if isinstance(values, QuerySet):
         sql, params = values.order_by().query.sql_with_params()
         return f"{column} IN ({sql})", list(params)

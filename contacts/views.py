@@ -393,7 +393,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "import": contact_import,
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
         "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
-        "rows": imports.first_rows(contact_import),
+        "rows": imports.first_rows(contact_import) if ready else [],
         "preview": imports.preview(contact_import) if ready else None,
     }
     template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"

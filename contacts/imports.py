@@ -69,8 +69,6 @@ CHECK_BATCH = 20_000
 # A file this small is checked while its upload waits (about 10,000 rows).
 INLINE_BYTES = 1024 * 1024
 
-REQUIRED = ("name", "phone")
-OPTIONAL = ("email", "tags", "status", "sms", "calls")
 FIRST_NAME, LAST_NAME = "first_name", "last_name"
 # The fields a column can be matched to, as the column-matching page offers them.
 FIELDS = {

@@ -735,7 +735,7 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
             cursor.execute(
                 "INSERT INTO contacts_contact_tags (contact_id, tag_id)"
                 " SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-                [list(contact_ids), list(tags)],
+                [services.array_text(contact_ids), services.array_text(tags)],
             )
         else:
             cursor.executemany(

@@ -1,5 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contacts import services
 from contacts.models import Channel, ConsentEvent, Contact, HardOptOutError, OptInStatus, Source
@@ -187,3 +190,26 @@ def test_the_applications_database_role_may_make_bulk_changes(admin_role_user):
                                      by_user=admin_role_user) == 2  # fmt: skip
     assert services.resubscribe_many(contacts=everyone, channel=Channel.SMS,
                                      by_user=admin_role_user) == (3, 0)  # fmt: skip
+
+
+NAMES_TO_QUOTE = ['O"Brien', "back\\slash", "a,b", "{braces}", "NULL", " spaced ", "é 😀"]
+
+
+def test_among_names_exactly_the_rows_with_those_values(db):
+    contacts = [ContactFactory(name=name) for name in [*NAMES_TO_QUOTE, "Other", "a"]]
+    for column, values in [("name", NAMES_TO_QUOTE), ("id", [c.pk for c in contacts[:3]])]:
+        among, params = services.among(column, values)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {column} FROM contacts_contact WHERE {among}", params)
+            assert sorted(found for (found,) in cursor.fetchall()) == sorted(values)
+
+
+@pytest.mark.postgres
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00")))
+)
+def test_an_array_as_text_reads_back_as_the_same_strings(db, values):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[]", [services.array_text(values)])
+        assert cursor.fetchone()[0] == values

@@ -152,6 +152,14 @@ def test_a_second_contact_with_the_number_is_opted_out_too(contact):
     assert status(twin) == OptInStatus.HARD
 
 
+def test_among_many_new_contacts_the_one_with_an_opted_out_number_is_opted_out(contact):
+    """One statement of a hundred new contacts: more numbers than it locks one by one."""
+    others = [Contact(name=f"New {n}", phone=f"+1415555{1000 + n}") for n in range(99)]
+    created = Contact.objects.bulk_create([*others, Contact(name="Twin", phone=contact.phone)])
+    statuses = [status(Contact.objects.get(pk=c.pk)) for c in created]
+    assert statuses == [OptInStatus.SUBSCRIBED] * 99 + [OptInStatus.HARD]
+
+
 def test_a_numbers_opt_out_gets_its_ledger_rows_however_it_is_inserted(db):
     """The database writes the number's row, then each contact's, whoever inserts it."""
     contact = ContactFactory(phone="+14155550123")

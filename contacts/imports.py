@@ -33,6 +33,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import batched
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -341,36 +342,41 @@ def _check_rows(contact_import: ContactImport) -> None:
         # Where each column read is (the last, where a header comes twice).
         places = {field: place for place, field in enumerate(fields) if field}
         names = [places.pop(field) for field in (FIRST_NAME, LAST_NAME) if field in places]
-        rows: list[tuple] = []
-        problems: list[ImportProblem] = []
-        for number, values in enumerate(reader, start=2):
-            if not "".join(values).strip():
-                continue
-            contact_import.rows_read += 1
-            if contact_import.rows_read > MAX_ROWS:
-                raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows: split it.")
-            cells = {
-                column: _cell(values[place])
-                for column, place in places.items()
-                if place < len(values)
-            }
-            if names:
-                cells["name"] = " ".join(
-                    filter(None, (_cell(values[place]) for place in names if place < len(values)))
-                )
-            row = _check(number, cells, problems)
-            if row:
-                rows.append(row)
-            if len(rows) + len(problems) >= CHECK_BATCH:
-                _keep(contact_import, rows, problems)
-                rows, problems = [], []
+        # A batch of lines is read from the stored file, then checked while the database
+        # takes in the rows as they come (bench/NOTES.md).
+        for lines in batched(enumerate(reader, start=2), CHECK_BATCH):
+            _keep(contact_import, _checked(contact_import, lines, places, names))
     except UnicodeDecodeError:
         raise ImportFileError(NOT_UTF8) from None
     except csv.Error as error:
         raise ImportFileError(f"Row {reader.line_num} cannot be read: {error}.") from None
-    _keep(contact_import, rows, problems)
     if not contact_import.rows_read:
         raise ImportFileError("The file has a header row but no contacts.")
+
+
+def _checked(
+    contact_import: ContactImport,
+    lines: tuple[tuple[int, list[str]], ...],
+    places: dict[str, int],
+    names: list[int],
+) -> Iterator[tuple[tuple | None, list[ImportProblem]]]:
+    """Each numbered line that is not blank, checked: its row in ROW_COLUMNS' order, or
+    None; and its problems. Counts them in `rows_read`."""
+    for number, values in lines:
+        if not "".join(values).strip():
+            continue
+        contact_import.rows_read += 1
+        if contact_import.rows_read > MAX_ROWS:
+            raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows: split it.")
+        cells = {
+            column: _cell(values[place]) for column, place in places.items() if place < len(values)
+        }
+        if names:
+            cells["name"] = " ".join(
+                filter(None, (_cell(values[place]) for place in names if place < len(values)))
+            )
+        problems: list[ImportProblem] = []
+        yield _check(number, cells, problems), problems
 
 
 def _cell(value: str) -> str:
@@ -381,29 +387,38 @@ ROW_COLUMNS = ("number", "name", "name_key", "phone", "email", "tags", "status",
 
 
 @transaction.atomic
-def _keep(contact_import: ContactImport, rows: list[tuple], problems: list[ImportProblem]) -> None:
-    """Write checked rows and problems, and how far the check came, unless another check
-    took the import over."""
-    if not ContactImport.objects.filter(
-        pk=contact_import.pk, checker=contact_import.checker
-    ).update(rows_read=contact_import.rows_read):
+def _keep(
+    contact_import: ContactImport, lines: Iterator[tuple[tuple | None, list[ImportProblem]]]
+) -> None:
+    """Write checked lines (rows and problems) and how far the check came, unless another
+    check took the import over."""
+    this_check = ContactImport.objects.filter(pk=contact_import.pk, checker=contact_import.checker)
+    if not this_check.select_for_update().exists():
         raise _TakenOver
+    problems = []
+
+    def rows() -> Iterator[tuple]:
+        for row, found in lines:
+            problems.extend(found)
+            if row:
+                yield (contact_import.pk, *row)
+
     columns = ", ".join(("contact_import_id", *ROW_COLUMNS))
-    rows = [(contact_import.pk, *row) for row in rows]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY: bench/NOTES.md has what bulk_create took for a big file.
             with cursor.cursor.copy(f"COPY contacts_importrow ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in rows():
                     copy.write_row(row)
-        elif rows:
+        else:
             values = ", ".join(["%s"] * len(columns.split(", ")))
             cursor.executemany(
-                f"INSERT INTO contacts_importrow ({columns}) VALUES ({values})", rows
+                f"INSERT INTO contacts_importrow ({columns}) VALUES ({values})", list(rows())
             )
     for problem in problems:
         problem.contact_import = contact_import
     ImportProblem.objects.bulk_create(problems)
+    this_check.update(rows_read=contact_import.rows_read)
 
 
 def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) -> tuple | None:

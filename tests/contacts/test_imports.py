@@ -244,15 +244,20 @@ def test_a_check_run_again_takes_over_from_the_one_still_running(db, monkeypatch
     contact_import = imports.store(
         File(io.BytesIO(csv_bytes("name,phone", *lines)), name="x.csv"), by_user=None
     )
-    original, calls = imports._check, []
+    check_row, keep_lines, calls, writes = imports._check, imports._keep, [], []
 
-    def check_again_at_row_5(number, cells, found):
+    def counted(number, cells, found):
         calls.append(number)
-        if calls.count(5) == 1 and number == 5:
-            imports.check(ContactImport.objects.get(pk=contact_import.pk))
-        return original(number, cells, found)
+        return check_row(number, cells, found)
 
-    monkeypatch.setattr(imports, "_check", check_again_at_row_5)
+    def check_again_before_the_third_write(contact_import, lines):
+        writes.append(contact_import.checker)
+        if len(writes) == 3:  # rows 2 to 5 written, rows 6 and 7 about to be
+            imports.check(ContactImport.objects.get(pk=contact_import.pk))
+        keep_lines(contact_import, lines)
+
+    monkeypatch.setattr(imports, "_check", counted)
+    monkeypatch.setattr(imports, "_keep", check_again_before_the_third_write)
     imports.check(contact_import)
     contact_import.refresh_from_db()
     assert calls.count(5) == 2  # the second run read the whole file

@@ -6,13 +6,41 @@ writes it, before it copies the opt-out onto the number's contacts with their ro
 no opt-out of a number can exist without its record, and a STOP takes one round trip less.
 The row is the one record_hard_opt_out wrote: subscribed → hard, at the opt-out's time,
 with its source and the contact's words as the note.
-"""
 
-from importlib import import_module
+It keeps its own copy of the SQL it took from 0002, as 0002 wrote it.
+"""
 
 from django.db import migrations
 
-guard = import_module("contacts.migrations.0002_hard_opt_out_guard")
+SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
+
+def propagation(pairs: str, now: str) -> str:
+    """0002's statements that give every contact `c` the hard phone opt-outs `p` that `pairs`
+    yields (a FROM clause naming contacts as c and phone opt-outs as p)."""
+    return f"""
+    INSERT INTO contacts_consentevent
+        (at, contact_id, phone, channel, "before", "after", source, actor_id, note)
+    SELECT {now}, c.id, c.phone, p.channel, COALESCE(o.kind, 'subscribed'), 'hard', p.source,
+           NULL, 'The number ' || c.phone || ' is opted out (hard), so this contact is too.'
+    FROM {pairs}
+    LEFT JOIN contacts_optout o ON o.contact_id = c.id AND o.channel = p.channel
+    WHERE o.kind IS NULL OR o.kind = 'soft';
+
+    UPDATE contacts_optout
+    SET kind = 'hard', opted_out_at = p.opted_out_at, source = p.source, words = p.words,
+        actor_id = NULL
+    FROM {pairs}
+    WHERE contacts_optout.contact_id = c.id AND contacts_optout.channel = p.channel
+      AND contacts_optout.kind = 'soft';
+
+    INSERT INTO contacts_optout (contact_id, channel, kind, opted_out_at, source, words)
+    SELECT c.id, p.channel, 'hard', p.opted_out_at, p.source, p.words
+    FROM {pairs}
+    WHERE NOT EXISTS (
+        SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = p.channel
+    );
+    """
 
 
 def number_row(opt_outs: str) -> str:
@@ -34,7 +62,7 @@ def postgres_function(row: str) -> str:
     LANGUAGE plpgsql AS $$
     BEGIN
         {row}
-        {guard.propagation(pairs, "now()")}
+        {propagation(pairs, "now()")}
         RETURN NULL;
     END $$;
     """
@@ -42,11 +70,10 @@ def postgres_function(row: str) -> str:
 
 def sqlite_trigger(row: str) -> str:
     pairs = "contacts_contact c JOIN contacts_phoneoptout p ON p.phone = c.phone AND p.id = NEW.id"
-    return guard.sqlite_trigger(
-        "contacts_phoneoptout_inserted",
-        "AFTER INSERT ON contacts_phoneoptout",
-        "1",
-        row + guard.propagation(pairs, guard.SQLITE_NOW),
+    body = row + propagation(pairs, SQLITE_NOW)
+    return (
+        "CREATE TRIGGER contacts_phoneoptout_inserted AFTER INSERT ON contacts_phoneoptout"
+        f" FOR EACH ROW WHEN 1 BEGIN {body} END;"
     )
 
 

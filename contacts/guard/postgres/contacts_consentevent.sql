@@ -1,0 +1,46 @@
+-- The consent ledger (contacts_consentevent) is append-only, its ids and times come from the database, and a new consent
+-- is written only with the opt-in that proves it.
+
+CREATE OR REPLACE FUNCTION public.contacts_refuse_ledger_change() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'The consent ledger is append-only: its rows cannot be changed or deleted.' USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+
+CREATE TRIGGER contacts_consentevent_append_only
+    BEFORE UPDATE OR DELETE ON public.contacts_consentevent
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_refuse_ledger_change();
+
+CREATE TRIGGER contacts_consentevent_no_truncate
+    BEFORE TRUNCATE ON public.contacts_consentevent
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_refuse_ledger_change();
+
+CREATE OR REPLACE FUNCTION public.contacts_ledger_row_written() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    -- The database decides the order and the time: "newest" is never the writer's word.
+    NEW.id := nextval('public.contacts_consentevent_id_seq'::regclass);
+    NEW.at := statement_timestamp(); -- the column's default (Django's Now())
+    IF (NEW.opt_in_id IS NOT NULL AND NOT (NEW."after" = 'subscribed' AND EXISTS (
+                    SELECT 1 FROM public.contacts_optin i
+                    WHERE i.id = NEW.opt_in_id AND NOT i.applied AND i.phone = NEW.phone
+                    AND i.channel = NEW.channel AND i.source = NEW.source AND i.at = now())))
+        OR (NEW.opt_in_id IS NULL AND NEW."after" = 'subscribed'
+            AND NEW.source IN ('keyword', 'digit')) THEN
+        RAISE EXCEPTION 'A new consent must name the contact''s own opt-in, from the same number and for the same channel, recorded in this transaction and not applied before.' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- Only for the rows that need it: a writer's own id or time, or a new consent
+-- (bench/NOTES.md: what the call costs a bulk change when it runs for every row).
+CREATE TRIGGER contacts_consentevent_written
+    BEFORE INSERT ON public.contacts_consentevent
+    FOR EACH ROW WHEN (
+        NEW.id IS DISTINCT FROM currval('public.contacts_consentevent_id_seq'::regclass)
+        OR NEW.at IS DISTINCT FROM statement_timestamp()
+        OR NEW.opt_in_id IS NOT NULL
+        OR (NEW."after" = 'subscribed' AND NEW.source IN ('keyword', 'digit')))
+    EXECUTE FUNCTION public.contacts_ledger_row_written();

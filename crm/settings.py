@@ -259,6 +259,9 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
 # contact is a phone number, an e-mail address or a web address.
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or "Demo Dental"
 BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or "(415) 555-9999"
+# The keys of a phone's keypad, in its order: those a call can offer. Not an operator's
+# setting; the two below are, and must each be one of these.
+PHONE_KEYS = "1234567890*#"
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
 # Offered to a caller whose number opted out of calls: their new consent to calls.
 RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")
@@ -288,7 +291,7 @@ for _name, _digit in [
     ("UNSUBSCRIBE_DIGIT", UNSUBSCRIBE_DIGIT),
     ("RESUBSCRIBE_DIGIT", RESUBSCRIBE_DIGIT),
 ]:
-    if len(_digit) != 1 or _digit not in "0123456789*#":
+    if len(_digit) != 1 or _digit not in PHONE_KEYS:
         raise ImproperlyConfigured(f"{_name}={_digit!r}: use one key, 0-9, * or #.")
 if RESUBSCRIBE_DIGIT == UNSUBSCRIBE_DIGIT:
     raise ImproperlyConfigured("RESUBSCRIBE_DIGIT and UNSUBSCRIBE_DIGIT must be different keys.")

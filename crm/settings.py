@@ -194,6 +194,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+# How dates are written (crm/formats/en_GB/formats.py): pages use the names, not the letters.
+FORMAT_MODULE_PATH = "crm.formats"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

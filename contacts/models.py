@@ -64,8 +64,12 @@ class Source(models.TextChoices):
 CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
 
 
+# Why a hard opt-out stays, in the words of every message and page that says it.
+ONLY_THE_CONTACT = "only the contact can undo it"
+
+
 class HardOptOutError(ValidationError):
-    """Raised when something tries to reverse a hard opt-out: only the contact can."""
+    """Raised when something tries to reverse a hard opt-out (ONLY_THE_CONTACT)."""
 
 
 # E.164, and for North America the only form phonenumbers writes: +1, then an area code and
@@ -703,7 +707,7 @@ class ContactImport(models.Model):
             f"recorded, {self.resubscribed:,} resubscribed"
         )
         if self.kept_hard:
-            text += f"; {self.kept_hard:,} hard opt-outs kept (only the contact can undo them)"
+            text += f"; {self.kept_hard:,} hard opt-outs kept: for each, {ONLY_THE_CONTACT}"
         return text + "."
 
 

@@ -285,8 +285,8 @@ BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
 # transactions has a cost of its own, in the database's triggers; bench/NOTES.md).
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "20000"))
 # The Contacts table counts the contacts that match, unless PostgreSQL's planner expects that
-# to cost more than this (in its cost units; counting a million contacts is about 48,000):
-# then it says its estimate, "about 1.2 million".
+# to cost more than this (in its cost units; just above counting a million contacts, as
+# bench/NOTES.md has it): then it says its estimate, "about 1.2 million".
 COUNT_COST_LIMIT = float(os.environ.get("COUNT_COST_LIMIT", "50000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))

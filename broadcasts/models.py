@@ -7,7 +7,7 @@ from contacts.models import Channel, Contact, ContactQuerySet
 from contacts.phones import format_phone
 
 OPT_OUT_LINE = "Reply STOP to opt out"
-DIGITS = [(key, key) for key in "1234567890*#"]
+DIGITS = [(key, key) for key in settings.PHONE_KEYS]
 
 
 def default_unsubscribe_digit() -> str:

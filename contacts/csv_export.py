@@ -7,20 +7,19 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from contacts.models import Channel, Contact
+from contacts.models import VALID_PHONE, Channel, Contact
 
 COLUMNS = ["name", "phone", "email", "tags", "status", "sms", "calls", "created_at"]
 
 # OWASP CSV injection: a cell starting with one of these may be read as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def neutralise(value: str) -> str:
-    """Prefix a would-be formula with a quote; phone numbers in E.164 stay as they are. A
-    value that would read as one neutralised gets a quote too, so that `unquote` gives every
-    value back as it was."""
-    if value.startswith(_FORMULA_START) and not _E164.fullmatch(value) or _quoted(value):
+    """Prefix a would-be formula with a quote; phone numbers, as the app stores them, stay as
+    they are. A value that would read as one neutralised gets a quote too, so that `unquote`
+    gives every value back as it was."""
+    if value.startswith(_FORMULA_START) and not re.fullmatch(VALID_PHONE, value) or _quoted(value):
         return "'" + value
     return value
 

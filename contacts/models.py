@@ -64,8 +64,12 @@ class Source(models.TextChoices):
 CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
 
 
+# Why a hard opt-out stays, in the words of every message and page that says it.
+ONLY_THE_CONTACT = "only the contact can undo it"
+
+
 class HardOptOutError(ValidationError):
-    """Raised when something tries to reverse a hard opt-out: only the contact can."""
+    """Raised when something tries to reverse a hard opt-out (ONLY_THE_CONTACT)."""
 
 
 # E.164, and for North America the only form phonenumbers writes: +1, then an area code and
@@ -95,7 +99,7 @@ def load_consent(contacts: list["Contact"]) -> list["Tag"]:
     """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), and
     return every tag in name order, which the Contacts page shows beside its rows: two plain
     queries. Written as SQL: through the ORM, even without its prefetching machinery, the
-    opt-outs and the tags made a page of 50 rows a millisecond slower."""
+    opt-outs and the tags made every page slower (bench/NOTES.md)."""
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list = [], []
@@ -171,7 +175,7 @@ class ContactQuerySet(models.QuerySet):
         The opt-outs and the invalid phones (a partial index, on PostgreSQL) are lists of ids
         to leave out, which PostgreSQL hashes given the memory, rather than anti-joins: the
         (phone, id, status) index is then read in order, with no sort and no regular
-        expression per contact (1.9 s down to 0.3 s at a million contacts).
+        expression per contact (bench/NOTES.md).
         """
         opted_out = OptOut.objects.filter(channel=channel).values("contact_id")
         invalid = Contact.objects.exclude(phone__regex=VALID_PHONE).values("pk")
@@ -228,7 +232,7 @@ class Contact(models.Model):
             models.Index(fields=["name", "id"], name="contact_name"),
             models.Index(fields=["email", "id"], name="contact_email"),
             # The Status column's order, and the Status filter's rows in name order: sorted
-            # by status, a page took 40 to 110 ms at a million contacts without it.
+            # by status, a page was several times slower without it (bench/NOTES.md).
             models.Index(fields=["status", "name", "id"], name="contact_status"),
             # With id and status, a broadcast's preview checks the contacts that share a
             # number from this index alone.
@@ -593,8 +597,8 @@ class ContactTablePreference(models.Model):
 
     @classmethod
     def hidden_for(cls, user) -> list[str]:
-        """The columns `user` has hidden. Every page of the table reads them: in SQL, for the
-        ORM took 0.47 ms for this one row, SQL 0.19."""
+        """The columns `user` has hidden. Every page of the table reads them: in SQL, as the
+        ORM more than doubled the time of this one row's read (bench/NOTES.md)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT hidden_columns FROM {cls._meta.db_table} WHERE user_id = %s", [user.pk]
@@ -703,7 +707,7 @@ class ContactImport(models.Model):
             f"recorded, {self.resubscribed:,} resubscribed"
         )
         if self.kept_hard:
-            text += f"; {self.kept_hard:,} hard opt-outs kept (only the contact can undo them)"
+            text += f"; {self.kept_hard:,} hard opt-outs kept: for each, {ONLY_THE_CONTACT}"
         return text + "."
 
 

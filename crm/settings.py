@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm.roles.context",
+                "contacts.context_processors.wording",
             ],
         },
     },
@@ -194,6 +195,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+# How dates are written (crm/formats/en_GB/formats.py): pages use the names, not the letters.
+FORMAT_MODULE_PATH = "crm.formats"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -259,6 +262,9 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
 # contact is a phone number, an e-mail address or a web address.
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or "Demo Dental"
 BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or "(415) 555-9999"
+# The keys of a phone's keypad, in its order: those a call can offer. Not an operator's
+# setting; the two below are, and must each be one of these.
+PHONE_KEYS = "1234567890*#"
 UNSUBSCRIBE_DIGIT = os.environ.get("UNSUBSCRIBE_DIGIT", "9")
 # Offered to a caller whose number opted out of calls: their new consent to calls.
 RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")
@@ -279,8 +285,8 @@ BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
 # transactions has a cost of its own, in the database's triggers; bench/NOTES.md).
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "20000"))
 # The Contacts table counts the contacts that match, unless PostgreSQL's planner expects that
-# to cost more than this (in its cost units; counting a million contacts is about 48,000):
-# then it says its estimate, "about 1.2 million".
+# to cost more than this (in its cost units; just above counting a million contacts, as
+# bench/NOTES.md has it): then it says its estimate, "about 1.2 million".
 COUNT_COST_LIMIT = float(os.environ.get("COUNT_COST_LIMIT", "50000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
@@ -288,7 +294,7 @@ for _name, _digit in [
     ("UNSUBSCRIBE_DIGIT", UNSUBSCRIBE_DIGIT),
     ("RESUBSCRIBE_DIGIT", RESUBSCRIBE_DIGIT),
 ]:
-    if len(_digit) != 1 or _digit not in "0123456789*#":
+    if len(_digit) != 1 or _digit not in PHONE_KEYS:
         raise ImproperlyConfigured(f"{_name}={_digit!r}: use one key, 0-9, * or #.")
 if RESUBSCRIBE_DIGIT == UNSUBSCRIBE_DIGIT:
     raise ImproperlyConfigured("RESUBSCRIBE_DIGIT and UNSUBSCRIBE_DIGIT must be different keys.")

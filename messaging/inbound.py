@@ -179,7 +179,7 @@ def _pressed(payload: dict) -> str:
     """What the caller asked for with the digit pressed: "unsubscribe", "resubscribe" or
     nothing ("")."""
     offered = payload.get("url_digit", "")
-    if len(offered) != 1 or offered not in "0123456789*#":
+    if len(offered) != 1 or offered not in settings.PHONE_KEYS:
         offered = settings.UNSUBSCRIBE_DIGIT
     # The menu of a call to us offers receiving calls again to a number that stopped them.
     again = settings.RESUBSCRIBE_DIGIT

@@ -86,7 +86,7 @@ class InboundEvent(models.Model):
             )
 
     # A webhook's events are read and written in SQL: through the ORM, reading an event
-    # locked and saving its answer took 0.8 ms of CPU a request, as SQL 0.5.
+    # locked and saving its answer cost a webhook more CPU a request (bench/NOTES.md).
 
     @classmethod
     def locked(cls, key: str) -> "InboundEvent":

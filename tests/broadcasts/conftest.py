@@ -18,6 +18,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from messaging.backends import LocmemBackend
+from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,11 @@ def _send_at_once(settings):
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="boss", role="Manager")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Launching a broadcast: once, however many people press the button at the same moment;
 the others are told it was launched already, and an edit that comes too late changes nothing.
+A launch takes its recipients, one a number, in one statement.
 
 The races run real requests, each in a thread on a connection of its own, on committed data
 (PostgreSQL); a held lock lines them up where timing alone might not."""
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,8 +18,10 @@ from django_tasks_db.models import DBTaskResult
 
 from broadcasts import services
 from broadcasts.models import Broadcast
+from contacts.models import Contact
 from crm.roles import MANAGER
 from messaging.backends import LocmemBackend
+from tests.broadcasts.engine import broadcast
 from tests.factories import ContactFactory, UserFactory
 from tests.locks import wait_for_lock_waiters
 
@@ -149,3 +152,18 @@ def test_an_edit_that_waited_for_a_launch_changes_nothing(committed):
     broadcast.refresh_from_db()
     assert (broadcast.name, broadcast.body, broadcast.status) == ("Before", "Hi", "done")
     assert len(LocmemBackend.outbox) == 2
+
+
+def test_launch_snapshots_one_recipient_per_number_in_one_statement(manager):
+    ContactFactory.create_batch(30)
+    ContactFactory(phone=Contact.objects.first().phone)
+    b = broadcast()
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.launch(broadcast=b, by_user=manager)  # sending waits for the commit
+    inserts = [q["sql"] for q in queries if "INSERT INTO \"broadcasts_recipient\"" in q["sql"]
+               or "INSERT INTO broadcasts_recipient" in q["sql"]]  # fmt: skip
+    assert len(inserts) == 1
+    assert b.recipients.count() == 30
+    assert set(b.recipients.values_list("status", flat=True)) == {"pending"}

@@ -110,6 +110,12 @@ def test_the_confirmation_says_whom_in_words_with_thousands_separators(admin_cli
     assert "Yes, resubscribe to Calls & Voicemails" in text
 
 
+def test_the_confirmation_of_a_resubscribe_says_hard_opt_outs_are_skipped(admin_client):
+    ContactFactory()
+    text = confirmation(admin_client, {"action": "resubscribe_sms", "query": ""})
+    assert "A contact's hard opt-out is skipped: only the contact can undo it." in text
+
+
 def test_the_confirmation_names_the_tag_and_says_every_contact_when_unfiltered(admin_client):
     vip = Tag.objects.create(name="VIP")
     ContactFactory()

@@ -1,0 +1,116 @@
+"""The preview: who a broadcast reaches and who is left out, for which reason; the same
+contacts the launch takes."""
+
+import re
+from collections import Counter
+
+import pytest
+from django.db.models import Min
+
+from broadcasts import services
+from contacts import services as contact_services
+from contacts.models import VALID_PHONE, Channel, Contact, Source
+from messaging.backends import LocmemBackend
+from tests.broadcasts.engine import broadcast, launched
+from tests.factories import ContactFactory, store_old_phone
+
+
+def test_the_preview_counts_every_reason_once(manager):
+    ContactFactory(phone="+14155550101")  # receives
+    ContactFactory(phone="+14155550101")  # the same number: one message
+    soft = ContactFactory(phone="+14155550103")
+    contact_services.unsubscribe(contact=soft, channel=Channel.SMS, by_user=manager)
+    hard = ContactFactory(phone="+14155550104")
+    contact_services.record_hard_opt_out(
+        phone=hard.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    ContactFactory(phone="+14155550105", status=Contact.Status.DO_NOT_CONTACT)
+    ContactFactory(phone="+14155550106", status=Contact.Status.ARCHIVED)
+    invalid = ContactFactory(phone="+14155550107")
+    store_old_phone(invalid, "555")
+    preview = services.preview(broadcast())
+    assert preview.receive == 1
+    assert preview.excluded == {
+        "Opted out of this channel (hard)": 1,
+        "Opted out of this channel (soft)": 1,
+        "Overall status do not contact or archived": 2,
+        "No or invalid phone": 1,
+        "Duplicate phone (one message per number)": 1,
+    }
+    assert {reason for _, reason in preview.sample_out} >= {"Opted out of this channel (hard)"}
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.CALLS])
+@pytest.mark.parametrize("audience", ["", "status=active", "q=a"])
+def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel, audience):
+    """The preview counts by arithmetic over a partition of eligible_for(); the launch reads
+    eligible_in_number_order(). On a mix of every reason, they must agree, contact by
+    contact, and each number goes to its first eligible contact."""
+    import random
+
+    rng = random.Random(7)
+    for n in range(120):
+        contact = ContactFactory(
+            name=rng.choice(["Ann", "Bob", "Cat"]),
+            phone=f"+1415555{rng.randrange(100):04d}",  # many shared numbers
+            status=rng.choice(["active"] * 4 + ["archived", "do_not_contact"]),
+        )
+        if n % 11 == 0:
+            store_old_phone(contact, rng.choice(["555", "+0123", "+112125550123"]))
+        if rng.random() < 0.2:
+            contact_services.unsubscribe(contact=contact, channel=rng.choice(list(Channel)),
+                                         by_user=manager)  # fmt: skip
+    for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
+        contact_services.record_hard_opt_out(phone=phone, channel=channel, source=Source.KEYWORD)
+
+    b = broadcast(channel, audience=audience)
+    preview = services.preview(b)
+    assert preview.excluded == _reasons_one_by_one(b.audience_contacts(), channel)
+    assert preview.receive + sum(preview.excluded.values()) == b.audience_contacts().count()
+    assert preview.receive == services.start(b) == b.recipients.count()
+    assert all(n >= 0 for n in preview.excluded.values())
+    first_eligible = dict(
+        b.audience_contacts().eligible_for(channel).order_by("phone")
+        .values_list("phone").annotate(first=Min("id"))
+    )  # fmt: skip
+    assert dict(b.recipients.values_list("phone", "contact_id")) == first_eligible
+
+
+def _reasons_one_by_one(audience, channel) -> dict[str, int]:
+    """What the preview must count, found contact by contact in Python."""
+    reasons = Counter()
+    eligible_phones = []
+    for contact in audience.prefetch_related("opt_outs"):
+        opt_out = contact.opt_out_for(channel)
+        if opt_out:
+            reasons[services.HARD if opt_out.kind == "hard" else services.SOFT] += 1
+        elif contact.status != Contact.Status.ACTIVE:
+            reasons[services.STATUS] += 1
+        elif not re.fullmatch(VALID_PHONE, contact.phone):
+            reasons[services.PHONE] += 1
+        else:
+            eligible_phones.append(contact.phone)
+    reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
+    order = (services.HARD, services.SOFT, services.STATUS, services.PHONE, services.DUPLICATE)
+    return {reason: reasons[reason] for reason in order}
+
+
+def test_the_audience_is_the_contacts_tables_filters(manager, django_capture_on_commit_callbacks):
+    ContactFactory(name="Ann", status=Contact.Status.ACTIVE)
+    ContactFactory(name="Bob")
+    launched(broadcast(audience="q=ann"), manager, django_capture_on_commit_callbacks)
+    assert len(LocmemBackend.outbox) == 1
+
+
+def test_an_audience_whose_tag_was_deleted_reaches_nobody(
+    manager, django_capture_on_commit_callbacks
+):
+    from contacts.models import Tag
+
+    tag = Tag.objects.create(name="Gone")
+    ContactFactory().tags.add(tag)
+    b = broadcast(audience=f"tag={tag.pk}")
+    tag.delete()
+    assert services.preview(b).receive == 0
+    assert launched(b, manager, django_capture_on_commit_callbacks).status == "done"
+    assert not LocmemBackend.outbox

@@ -1,0 +1,159 @@
+"""Sending a launched broadcast: what reaches the provider, what is skipped, and why."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from broadcasts import sending, services
+from broadcasts.models import Broadcast, Recipient
+from contacts import services as contact_services
+from contacts.models import Channel, Contact, OptInStatus, Source
+from messaging.backends import LocmemBackend
+from messaging.models import InboundEvent
+from tests.broadcasts.engine import broadcast, launched, sent_to
+from tests.factories import ContactFactory
+from tests.twilio_standin import StandIn
+
+
+def test_the_briefs_example(manager, django_capture_on_commit_callbacks):
+    a = ContactFactory(name="Contact A", phone="+14155550101")
+    b = ContactFactory(name="Contact B", phone="+14155550102")
+    contact_services.unsubscribe(contact=a, channel=Channel.SMS, by_user=manager)
+    contact_services.unsubscribe(contact=b, channel=Channel.CALLS, by_user=manager)
+
+    sms = broadcast(Channel.SMS)
+    assert services.preview(sms).receive == 1
+    assert launched(sms, manager, django_capture_on_commit_callbacks).status == "done"
+    assert sent_to() == ["+14155550102"]
+    assert LocmemBackend.outbox[0]["body"] == "Hello\nReply STOP to opt out"
+
+    LocmemBackend.outbox.clear()
+    voice = broadcast(Channel.CALLS)
+    launched(voice, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == ["+14155550101"]
+    assert "<Say>Hello</Say>" in LocmemBackend.outbox[0]["body"]
+    assert "press 9" in LocmemBackend.outbox[0]["body"]
+
+
+def test_a_stop_between_launch_and_send_is_skipped(manager):
+    stopper, other = ContactFactory(), ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)  # snapshot taken; sending not started
+    contact_services.record_hard_opt_out(
+        phone=stopper.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]
+    assert b.recipients.get(phone=stopper.phone).status == Recipient.Status.SKIPPED
+    assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
+
+
+def test_a_reply_kept_but_not_processed_yet_holds_its_number_back(manager):
+    """A STOP whose processing failed is kept for the worker to process within seconds; until
+    then no message goes to its number (nor to a number whose pending reply was HELP: which it
+    was is not known before processing)."""
+    stopper, other = ContactFactory(), ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    InboundEvent.store(key="sms:SMkept", kind="sms", payload={"From": stopper.phone,
+                       "Body": "STOP"}, phone=stopper.phone)  # fmt: skip
+    InboundEvent.store(key="digits:CAkept:9", kind="digits", payload={}, phone=other.phone)
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]  # a digit is a reply to a call, not to an SMS
+    held = b.recipients.get(phone=stopper.phone)
+    assert (held.status, held.error) == (Recipient.Status.SKIPPED, sending.REPLY_PENDING)
+
+
+def test_a_soft_opt_out_after_launch_is_skipped_too(manager):
+    contact = ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    contact_services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=manager)
+    sending.run(b.pk)
+    assert sent_to() == []
+
+
+def test_a_dead_workers_sending_rows_become_unknown_and_are_never_resent(manager):
+    ContactFactory.create_batch(2)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    first = b.recipients.order_by("id").first()
+    # A worker claimed it and died before recording the outcome.
+    Recipient.objects.filter(pk=first.pk).update(
+        status="sending", claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    sending.run(b.pk)
+    assert b.recipients.get(pk=first.pk).status == Recipient.Status.UNKNOWN
+    assert len(LocmemBackend.outbox) == 1  # only the other one
+    assert first.phone not in sent_to()
+
+
+def test_cancelling_stops_what_was_not_sent(manager):
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.send_batch(b, sending.claim(b, size=2))
+    assert services.cancel(broadcast=b) == 3
+    sending.run(b.pk)
+    assert len(LocmemBackend.outbox) == 2
+    assert services.progress(b).counts["cancelled"] == 3
+
+
+def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):
+    contact = ContactFactory()
+    StandIn.answers = ["opted_out"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    assert b.recipients.get().status == Recipient.Status.SKIPPED
+    opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(Channel.SMS)
+    assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
+
+
+def test_a_claim_takes_the_recipients_after_an_id_or_from_the_start(manager):
+    """A worker claims on from its last claim; back at the start it finds what was given
+    back behind it."""
+    ContactFactory.create_batch(3)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    first, second, third = b.recipients.order_by("id").values_list("pk", flat=True)
+    assert [r.pk for r in sending.claim(b, after=first)] == [second, third]
+    Recipient.objects.filter(pk=second).update(status=Recipient.Status.PENDING)  # given back
+    assert sending.claim(b, after=third) == []
+    claimed = sending.claim(b)
+    assert [(r.pk, r.status, r.attempts) for r in claimed] == [
+        (first, "sending", 1), (second, "sending", 2)
+    ]  # fmt: skip
+
+
+def test_only_too_many_requests_is_retried(manager, twilio):
+    ContactFactory()
+    StandIn.answers = ["too_many", "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    recipient = b.recipients.get()
+    assert (recipient.status, recipient.attempts, len(StandIn.requests)) == ("sent", 2, 2)
+
+
+def test_a_server_error_is_never_retried(manager, twilio):
+    ContactFactory()
+    StandIn.answers = ["server_error", "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    assert b.recipients.get().status == Recipient.Status.UNKNOWN
+    assert len(StandIn.requests) == 1
+
+
+def test_a_stop_after_the_claim_and_before_the_hand_over_wins(manager):
+    contact = ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    claimed = sending.claim(b)
+    contact_services.record_hard_opt_out(
+        phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    sending.send_batch(b, claimed)
+    assert not LocmemBackend.outbox
+    assert b.recipients.get().status == Recipient.Status.SKIPPED

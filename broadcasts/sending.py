@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
 from contacts import services as contact_services
-from contacts.models import Channel, Contact, PhoneOptOut, Source
+from contacts.models import EXCLUSIONS, Channel, Contact, PhoneOptOut, Source
 from contacts.phones import format_phone
 from messaging.backends import (
     BaseBackend,
@@ -317,11 +317,12 @@ def _why_not_to(phone: str, channel: Channel) -> str:
     if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
         return f"{format_phone(phone)} opted out of {channel.label}: nothing is sent to it."
     contacts = Contact.objects.filter(phone=phone)
-    if contacts.exclude(pk__in=contacts.eligible_for(channel).values("pk")).exists():
-        return (
-            f"A contact with the number {format_phone(phone)} may not receive {channel.label}"
-            " (opted out, or not active): nothing is sent to it."
-        )
+    for exclusion in EXCLUSIONS:
+        if contacts.filter(exclusion.of(channel)).exists():
+            return (
+                f"A contact with the number {format_phone(phone)} may not receive"
+                f" {channel.label} ({exclusion.label.lower()}): nothing is sent to it."
+            )
     kept = InboundEvent.objects.filter(processed_at=None, kind=OPTING_OUT[channel], phone=phone)
     if kept.exists():
         return REPLY_PENDING

@@ -11,7 +11,17 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
-from contacts.models import VALID_PHONE, Contact, ContactQuerySet, OptOut, PhoneCount
+from contacts.models import (
+    EXCLUSIONS,
+    HARD_OPT_OUT,
+    NO_VALID_PHONE,
+    NOT_ACTIVE,
+    SOFT_OPT_OUT,
+    Contact,
+    ContactQuerySet,
+    OptOut,
+    PhoneCount,
+)
 
 
 class NotEditable(Exception):
@@ -29,39 +39,32 @@ class Preview:
 
 
 def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
-    """Count the audience by the first reason that leaves each contact out, in this order.
+    """Count the audience by the first exclusion that leaves each contact out (EXCLUSIONS, in
+    their order), and the messages that one per number saves.
 
-    The reasons and the eligible contacts split the audience, so the eligible count is what
-    the reasons leave of it: one pass over the audience for the opt-outs and statuses, the
-    few invalid phones from their partial index (PostgreSQL), and duplicates only among the
-    numbers that more than one contact has (`PhoneCount`). No regular expression runs over
-    every contact.
+    The exclusions and the eligible contacts split the audience, so the eligible count is
+    what the exclusions leave of it: one pass over the audience for the opt-outs and
+    statuses, the few invalid phones from their partial index (PostgreSQL), and duplicates
+    only among the numbers that more than one contact has (`PhoneCount`). No regular
+    expression runs over every contact.
     """
     channel = broadcast.channel
     audience = broadcast.audience_contacts()
-    subscribed = audience.subscribed_to(channel)
-    active = subscribed.filter(status=Contact.Status.ACTIVE)
     valid = audience.eligible_for(channel)
-    reasons = {
-        HARD: audience.opted_out_of(channel, OptOut.HARD),
-        SOFT: audience.opted_out_of(channel, OptOut.SOFT),
-        STATUS: subscribed.exclude(status=Contact.Status.ACTIVE),
-        PHONE: active.exclude(phone__regex=VALID_PHONE),
-    }
     counts = _counts(audience, channel)
     excluded = {
-        HARD: counts["hard"],
-        SOFT: counts["soft"],
-        STATUS: counts["status"],
-        PHONE: reasons[PHONE].count(),
+        HARD_OPT_OUT.label: counts["hard"],
+        SOFT_OPT_OUT.label: counts["soft"],
+        NOT_ACTIVE.label: counts["status"],
+        NO_VALID_PHONE.label: audience.left_out_by(NO_VALID_PHONE, channel).count(),
     }
     eligible = counts["everyone"] - sum(excluded.values())
     excluded[DUPLICATE] = duplicates = _duplicates(valid)
     sample_out = [
-        (contact, reason)
-        for reason, contacts in reasons.items()
-        if excluded[reason]  # a search for a sample of nothing would read every contact
-        for contact in contacts.order_by("name", "id")[:sample]
+        (contact, exclusion.label)
+        for exclusion in EXCLUSIONS
+        if excluded[exclusion.label]  # a search for a sample of nothing reads every contact
+        for contact in audience.left_out_by(exclusion, channel).order_by("name", "id")[:sample]
     ]
     return Preview(
         receive=eligible - duplicates,
@@ -71,10 +74,6 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     )
 
 
-HARD = "Opted out of this channel (hard)"
-SOFT = "Opted out of this channel (soft)"
-STATUS = "Overall status do not contact or archived"
-PHONE = "No or invalid phone"
 DUPLICATE = "Duplicate phone (one message per number)"
 
 

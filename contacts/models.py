@@ -11,6 +11,8 @@ legitimate writes go through `contacts.services`.
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -145,6 +147,18 @@ def _load_opt_outs(by_id: dict[int, "Contact"], ids: str) -> None:
         by_id[opt_out.contact_id].opt_out_list.append(opt_out)
 
 
+@dataclass(frozen=True)
+class Exclusion:
+    """A reason that leaves a contact out of a channel: its label, as a broadcast's preview
+    shows it, and the condition on a contact under which it holds."""
+
+    label: str
+    condition: Callable[[str], Q]
+
+    def of(self, channel: str) -> Q:
+        return self.condition(channel)
+
+
 class ContactQuerySet(models.QuerySet):
     def with_consent(self) -> "ContactQuerySet":
         """With each contact's opt-outs (and who made them) and tags, two queries a batch,
@@ -158,19 +172,33 @@ class ContactQuerySet(models.QuerySet):
         )
 
     def eligible_for(self, channel: str) -> "ContactQuerySet":
-        """Who may receive `channel` now: subscribed to it, active, with a valid phone.
+        """Who may receive `channel` now: the contacts that no exclusion leaves out
+        (EXCLUSIONS: subscribed to it, active, with a valid phone)."""
+        return self._left_in(EXCLUSIONS, channel)
 
-        The one definition used by a broadcast's preview, its launch and each send.
-        """
-        return (
-            self.subscribed_to(channel)
-            .filter(status=Contact.Status.ACTIVE)
-            .filter(phone__regex=VALID_PHONE)
-        )
+    def left_out_by(self, exclusion: Exclusion, channel: str) -> "ContactQuerySet":
+        """The contacts that `exclusion` is the first of EXCLUSIONS to leave out of
+        `channel`: each contact left out is left out by exactly one."""
+        earlier = EXCLUSIONS[: EXCLUSIONS.index(exclusion)]
+        return self.filter(exclusion.of(channel))._left_in(earlier, channel)
+
+    def _left_in(self, exclusions: tuple[Exclusion, ...], channel: str) -> "ContactQuerySet":
+        contacts = self
+        if {HARD_OPT_OUT, SOFT_OPT_OUT} <= set(exclusions):
+            # Both kinds are every opt-out of the channel: one NOT EXISTS rather than two
+            # (bench/NOTES.md).
+            contacts = contacts.subscribed_to(channel)
+            exclusions = tuple(e for e in exclusions if e not in (HARD_OPT_OUT, SOFT_OPT_OUT))
+        # One exclude() each: conditions joined by AND, which PostgreSQL plans as anti-joins
+        # (NOT of an OR of them, it would check row by row).
+        for exclusion in exclusions:
+            contacts = contacts.exclude(exclusion.of(channel))
+        return contacts
 
     def eligible_in_number_order(self, channel: str) -> "ContactQuerySet":
         """The contacts of `eligible_for(channel)`, written for reading them all in the
-        numbers' order, as a broadcast's launch does.
+        numbers' order, as a broadcast's launch does: the same set by another plan
+        (tests/broadcasts/test_who_receives.py holds the two together).
 
         The opt-outs and the invalid phones (a partial index, on PostgreSQL) are lists of ids
         to leave out, which PostgreSQL hashes given the memory, rather than anti-joins: the
@@ -443,6 +471,28 @@ class PhoneOptOut(models.Model):
     def cause(self) -> str:
         """What the number did, e.g. "(415) 555-0101 replied “STOP”"."""
         return capfirst(number_cause(self.source, self.words, self.phone))
+
+
+def _opted_out(kind: str) -> Callable[[str], Q]:
+    def condition(channel: str) -> Q:
+        opt_outs = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel, kind=kind)
+        return Q(Exists(opt_outs))
+
+    return condition
+
+
+HARD_OPT_OUT = Exclusion("Opted out of this channel (hard)", _opted_out(OptOut.HARD))
+SOFT_OPT_OUT = Exclusion("Opted out of this channel (soft)", _opted_out(OptOut.SOFT))
+NOT_ACTIVE = Exclusion(
+    "Overall status do not contact or archived", lambda channel: ~Q(status=Contact.Status.ACTIVE)
+)
+NO_VALID_PHONE = Exclusion("No or invalid phone", lambda channel: ~Q(phone__regex=VALID_PHONE))
+# Who may receive a channel is every contact that none of these leaves out: the one
+# definition that a broadcast's preview counts (by the first that holds, in this order), its
+# launch selects and each send checks again (`ContactQuerySet.eligible_for`). A number's own
+# opt-out is copied onto every contact that has the number (the guard), so it is
+# HARD_OPT_OUT here; a send checks the number it was given as well.
+EXCLUSIONS = (HARD_OPT_OUT, SOFT_OPT_OUT, NOT_ACTIVE, NO_VALID_PHONE)
 
 
 # The replies that are an SMS opt-in: case, and the spaces and punctuation around them,

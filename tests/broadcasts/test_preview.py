@@ -9,7 +9,17 @@ from django.db.models import Min
 
 from broadcasts import services
 from contacts import services as contact_services
-from contacts.models import VALID_PHONE, Channel, Contact, Source
+from contacts.models import (
+    EXCLUSIONS,
+    HARD_OPT_OUT,
+    NO_VALID_PHONE,
+    NOT_ACTIVE,
+    SOFT_OPT_OUT,
+    VALID_PHONE,
+    Channel,
+    Contact,
+    Source,
+)
 from messaging.backends import LocmemBackend
 from tests.broadcasts.engine import broadcast, launched
 from tests.factories import ContactFactory, store_old_phone
@@ -83,15 +93,15 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
     for contact in audience.prefetch_related("opt_outs"):
         opt_out = contact.opt_out_for(channel)
         if opt_out:
-            reasons[services.HARD if opt_out.kind == "hard" else services.SOFT] += 1
+            reasons[HARD_OPT_OUT.label if opt_out.kind == "hard" else SOFT_OPT_OUT.label] += 1
         elif contact.status != Contact.Status.ACTIVE:
-            reasons[services.STATUS] += 1
+            reasons[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, contact.phone):
-            reasons[services.PHONE] += 1
+            reasons[NO_VALID_PHONE.label] += 1
         else:
             eligible_phones.append(contact.phone)
     reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
-    order = (services.HARD, services.SOFT, services.STATUS, services.PHONE, services.DUPLICATE)
+    order = (*(exclusion.label for exclusion in EXCLUSIONS), services.DUPLICATE)
     return {reason: reasons[reason] for reason in order}
 
 

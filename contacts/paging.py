@@ -137,17 +137,17 @@ def _paginate(queryset: QuerySet, query: QueryDict, per_page: int, fetch: Fetch)
 
     if before:
         backwards = [term[1:] if term.startswith("-") else f"-{term}" for term in ordering]
-        cursor = _decode(before, fields, queryset)
-        rows = fetch(queryset, backwards, cursor, per_page + 1)
+        keys = _decode(before, fields, queryset)
+        rows = fetch(queryset, backwards, keys, per_page + 1)
         more_before, rows = len(rows) > per_page, rows[:per_page][::-1]
         more_after = True
         if not more_before:  # back at the start, whatever the link said
             number = 1
     else:
-        cursor = _decode(after, fields, queryset) if after else None
+        keys = _decode(after, fields, queryset) if after else None
         if not after:
             number = 1
-        rows = fetch(queryset, ordering, cursor, per_page + 1)
+        rows = fetch(queryset, ordering, keys, per_page + 1)
         more_after, rows = len(rows) > per_page, rows[:per_page]
         more_before = bool(after)
 

@@ -57,7 +57,12 @@ def starts_with(field: str, value: str) -> Q:
     starts = Q(**{f"{field}__istartswith": value})
     if len(value) < KEY_LENGTH:
         return starts
-    return Q(Exact(first_letters(field), Upper(Left(Value(value), KEY_LENGTH)))) & starts
+    return first_letters_are(field, value) & starts
+
+
+def first_letters_are(field: str, value: str) -> Q:
+    """The first letters of `field` are those of `value`, in capitals."""
+    return Q(Exact(first_letters(field), Upper(Left(Value(value), KEY_LENGTH))))
 
 
 def holds_further_in(field: str, value: str) -> Q:
@@ -135,12 +140,11 @@ def ways_to_match(words: str) -> list[WayToMatch]:
     return ways
 
 
-# How far along the order a search for words first tests rows before it looks its matches
-# up: a walk tests about 300 rows a millisecond, and finds the matches of a word common along
-# the order, whose look-up would be long (about 2 ms for each thousand matches, past the first
-# ones by the name's or the email's start, which their indexes give at once). If some of them
-# matched, the walk goes on for as many more rows as their share says the page needs, twice
-# over, up to WALK_AT_MOST: about 30 ms, what a look-up of 15,000 matches costs.
+# How many rows along the table's order a search for words tests before it looks its matches
+# up. A walk is quick per row, and finds at once the matches of a word common along the order,
+# whose look-up would be long. If some of the first FIRST_WALK rows matched, the walk goes on
+# for as many more rows as their share says the page needs, twice over, up to WALK_AT_MOST:
+# about what looking up a common word's matches would cost.
 FIRST_WALK, WALK_AT_MOST = 250, 10_000
 
 
@@ -150,16 +154,16 @@ class TextSearch:
 
     Asked for the first rows in an order, PostgreSQL walks that order's index and tests each
     row, expecting the matches to be spread along it. A search's may not be: in name order,
-    the contacts that match "Sofia" start 825,000 rows along, and the walk took 0.8 to 1 s.
-    So first_past walks along the order for a while (FIRST_WALK rows), which finds the
-    matches of a common word at once, and those of a rarer one spread along the order soon;
-    if they do not fill the page, it looks the rest up, way by way, each by its own index
-    (_looked_up).
+    the demo's contacts that match "Sofia" start 825,000 rows along. So first_past walks
+    along the order for a while (FIRST_WALK rows), which finds the matches of a common word at
+    once, and those of a rarer one spread along the order soon; if they do not fill the page,
+    it looks the rest up, way by way, each by its own index (_first_of_each_way).
     """
 
     def __init__(self, contacts: QuerySet, words: str):
         """`contacts`: those the table's other filters leave."""
-        self.ways = [
+        # Each way's matches among them, and the sort keys in whose order an index gives them.
+        self.ways: list[tuple[QuerySet, tuple[str, ...]]] = [
             (contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)
         ]
 
@@ -176,7 +180,7 @@ class TextSearch:
             up_to, first_up_to = TupleLessThanOrEqual, "lte"
         everyone = matches.model._default_manager.all()
         rows, start, walk = [], keys, FIRST_WALK
-        for _ in range(2):
+        for _ in range(2):  # a walk, then perhaps a longer one
             # The keys of the row `walk` rows further along the whole table's order.
             end = list(
                 ordered_past(everyone, ordering, start).values_list(*fields)[walk - 1 : walk]
@@ -185,7 +189,7 @@ class TextSearch:
                 return rows + list(ordered_past(matches, ordering, start)[: count - len(rows)])
             # Up to the end's keys, and its first key alone too: PostgreSQL cannot tell how
             # many rows a comparison of keys together leaves, and may take another index
-            # instead (for archived contacts, the index of those not active: 57 ms against 2.9).
+            # instead (for archived contacts, the slower index of those not active).
             walked = ordered_past(matches, ordering, start).filter(
                 up_to(columns, end[0]), **{f"{fields[0]}__{first_up_to}": end[0][0]}
             )
@@ -195,22 +199,22 @@ class TextSearch:
             if len(rows) == count or not rows:  # a full page, or no match near: stop walking
                 break
             walk = min(2 * FIRST_WALK * (count - len(rows)) // len(rows) + 1, WALK_AT_MOST)
-        if len(rows) < count:
-            rows += self._looked_up(
+        if len(rows) < count:  # the rest are looked up
+            rows += self._first_of_each_way(
                 ordered_past(matches, ordering, start), ordering, start, count - len(rows)
             )
         return rows
 
-    def _looked_up(self, matches: QuerySet, ordering: list[str], start, count: int) -> list:
+    def _first_of_each_way(self, matches: QuerySet, ordering: list[str], start, count: int) -> list:
         """The first `count` rows of `matches` (in `ordering`, past the keys `start`), which
-        are the union of the ways past them: the first rows of each way, by their keys alone,
-        then the first of those.
+        are the union of the ways past them: the first `count` rows of each way, by their keys
+        alone (a UNION), then the first of those.
 
         A way whose index gives its rows in order yields its first ones at once: in name
-        order, the 25,000 contacts named Sofia come 51 at a time from the index of the names'
-        first letters. Another way's rows are looked up by its own indexes and sorted. (Before,
-        every match was looked up and sorted: 30 to 50 ms for "Sofia", reading the table's
-        every page.) On SQLite, where a search scans anyway, the rows come at once.
+        order, thousands of contacts named Sofia come a page at a time from the index of the
+        names' first letters. Another way's rows are looked up by its own indexes and sorted.
+        (Looking every match up and sorting them read the table's every page.) On SQLite,
+        where a search scans anyway, the rows come at once.
         """
         if connection.vendor != "postgresql":
             return list(matches[:count])
@@ -234,8 +238,7 @@ class TextSearch:
                 # PostgreSQL would walk the order's index instead, testing every row. The keys
                 # are compared after it: guessing that a comparison of keys leaves a third of
                 # the rows, PostgreSQL took their index rather than the way's own (sorted by
-                # status, the look-up for "Sofia" read the status index through: 322 ms
-                # against 97).
+                # status, the look-up for "Sofia" read the status index through).
                 sql = (
                     f"SELECT * FROM ({sql} OFFSET 0) way {past_start} "
                     f"ORDER BY {order} LIMIT {count}"
@@ -244,8 +247,7 @@ class TextSearch:
             firsts.append(f"({sql})")
             params += way_params
         union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
-        # Not in parallel: starting workers cost more than they save (looking up every Sofia
-        # took 55 ms with them, 30 without).
+        # Not in parallel: starting workers cost more than they save.
         with _planner_settings("max_parallel_workers_per_gather = 0"):
             return list(matches.filter(pk__in=RawSQL(union, params)))
 

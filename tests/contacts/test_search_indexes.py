@@ -22,20 +22,18 @@ pytestmark = pytest.mark.postgres
 NAME_ORDER = ["name", "id"]
 
 
-def name_way(value: str):
-    """A search's matches by the name's start, from past a page's keys, in name order: what
-    TextSearch._looked_up reads of that way (and so what contact_name_key gives in order)."""
-    matches = Contact.objects.filter(search.starts_with("name", value))
-    return paging.ordered_past(matches, NAME_ORDER, ["Ana", 1]).values_list(*NAME_ORDER)[:51]
-
-
-def email_way(value: str):
-    matches = Contact.objects.filter(search.starts_with("email", value))
+def keyed_in_name_order(field: str, value: str):
+    """The contacts whose name or email has the first letters of `value`, past a page's keys,
+    in name order: how TextSearch._first_of_each_way reads a way of matching by the name's or
+    the email's start (with the rest of the start checked too, which contact_name_start and
+    contact_email_start may serve instead, where PostgreSQL thinks them cheaper)."""
+    matches = Contact.objects.filter(search.first_letters_are(field, value))
     return paging.ordered_past(matches, NAME_ORDER, ["Ana", 1]).values_list(*NAME_ORDER)[:51]
 
 
 def looked_up(condition):
-    """A way's matches looked up, to be sorted after: the OFFSET 0 part of _looked_up."""
+    """A way's matches looked up, to be sorted after: the OFFSET 0 part of
+    TextSearch._first_of_each_way."""
     return Contact.objects.filter(condition).values_list(*NAME_ORDER)
 
 
@@ -52,8 +50,8 @@ def page_after(ordering: list[str], keys: list):
 # The index, and the query that reads its rows in their order.
 IN_ORDER = {
     # Migration 0011: a name or an email that starts with the words, in name order.
-    "contact_name_key": lambda: name_way("Sofia"),
-    "contact_email_key": lambda: email_way("Sofia"),
+    "contact_name_key": lambda: keyed_in_name_order("name", "Sofia"),
+    "contact_email_key": lambda: keyed_in_name_order("email", "Sofia"),
     # The model's indexes: a number from its start, and Next in each sort order.
     "contact_phone": lambda: numbers("(415) 200"),
     "contact_name": lambda: page_after(["name", "id"], ["Ana", 1]),
@@ -74,11 +72,17 @@ LOOKED_UP = {
 }
 
 
+FIRST_NAMES = ["Sofia", "Aisha", "Ana", "Ben", "Emma", "Liam", "Noah", "Zoe"]
+LAST_NAMES = ["Ray", "Davis", "Lee", "Sofiane", "Quinn"]
+
+
 @pytest.fixture
 def contacts(db):
-    for name in ["Sofia Ray", "Aisha Davis", "Ana Sofia Lee", "Zoe Quinn", "Ben Brown"]:
-        ContactFactory(name=name, email=f"{name.split()[-1].lower()}.sofia@example.com")
-    ContactFactory.create_batch(20)
+    """Forty contacts, the same each time, so the planner weighs the same statistics."""
+    for first in FIRST_NAMES:
+        for last in LAST_NAMES:
+            email = f"{first}.{last}@example.com".lower()
+            ContactFactory(name=f"{first} {last}", email=email)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE contacts_contact")
 
@@ -96,7 +100,8 @@ def uses(plan: str, index: str) -> bool:
 
 @pytest.mark.parametrize("index", IN_ORDER)
 def test_a_query_in_an_index_s_order_reads_that_index(contacts, index):
-    planned_without("seqscan")
+    # Nor a look-up then a sort: the rows must come in order from an index.
+    planned_without("seqscan", "bitmapscan", "sort")
     plan = IN_ORDER[index]().explain()
     assert uses(plan, index), f"{index} is not used:\n{plan}"
 

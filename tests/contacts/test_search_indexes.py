@@ -3,9 +3,10 @@
 An index on an expression serves only a query that writes the same expression: were
 contacts.search to write UPPER(LEFT(name, 4)) where contact_name_key has UPPER(LEFT(name, 3)),
 every search would still find the same contacts, reading the whole table to do it. So each
-query runs here on a small table with sequential scans off, where PostgreSQL takes an index
-whenever one can serve, and its plan must name the index. (Tests of what the search finds
-are in test_views_contact_list.py.)
+query runs here on a small table with sequential scans off (and sorts, or walks through
+other indexes: see each test), where PostgreSQL takes the index whenever it can serve, and
+its plan must read the index by a condition on it. (What the search finds is tested in
+test_views_contact_list.py.)
 """
 
 import re

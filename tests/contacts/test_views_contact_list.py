@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts import paging, services
+from contacts import paging, search, services
 from contacts.models import Channel, Contact, ContactTablePreference, Source, Tag
 from tests.factories import ContactFactory, UserFactory, store_old_phone
 
@@ -219,13 +219,13 @@ def test_next_and_previous_walk_every_contact_once_in_order(client, staff_user, 
 def test_a_search_pages_through_matches_near_and_far_along_the_order(
     client, staff_user, monkeypatch, sort, order
 ):
-    """A text search tests rows along the table's order (paging.WALK), then looks up the
+    """A text search tests rows along the table's order (search.FIRST_WALK), then looks up the
     rest of its matches, way by way: the pages hold every match once, in order, whichever way
     it went. By name, the first walk finds two matches, the second too few; by creation, the
     first finds none; backwards, the second fills the page; by status, no index gives any
     way's matches in order."""
-    monkeypatch.setattr(paging, "WALK", 4)
-    monkeypatch.setattr(paging, "FURTHEST", 40)
+    monkeypatch.setattr(search, "FIRST_WALK", 4)
+    monkeypatch.setattr(search, "WALK_AT_MOST", 40)
     for n in range(10):
         ContactFactory(name=f"Abe {n:02}")
     for n in range(2):
@@ -260,8 +260,8 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
 def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
     client, staff_user, admin_role_user, monkeypatch
 ):
-    monkeypatch.setattr(paging, "WALK", 4)
-    monkeypatch.setattr(paging, "FURTHEST", 40)
+    monkeypatch.setattr(search, "FIRST_WALK", 4)
+    monkeypatch.setattr(search, "WALK_AT_MOST", 40)
     ContactFactory.create_batch(10, name="Abe Archer")
     vip = Tag.objects.create(name="VIP")
     for name in ["Sofia Ray", "Sofia Roe", "Ursula Sofia"]:

@@ -1,0 +1,264 @@
+"""How the Contacts table's search finds its matches, and in what order.
+
+A search is for a whole phone number, part of one, or words of names and emails
+(contacts.filters.ContactFilter.search tells which). On PostgreSQL each way a contact can
+match has an index of its own (migrations 0004, 0011 and 0016), and an index serves a query
+only if the query writes the index's expression exactly: the functions below write each
+one, and tests/contacts/test_search_indexes.py checks, by its plan, that each is used.
+
+A search for words finds its matches in the table's order, for Next and Previous
+(contacts.paging), as TextSearch.first_past says.
+"""
+
+import re
+from contextlib import contextmanager
+from itertools import permutations
+from typing import NamedTuple
+
+import phonenumbers
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThanOrEqual,
+    TupleLessThanOrEqual,
+)
+from django.db.models.functions import Left, Substr, Upper
+from django.db.models.lookups import Contains, Exact, IContains
+
+from contacts.paging import ordered_past
+
+# Names and emails are indexed by their first three letters in capitals, then the name
+# (contact_name_key, contact_email_key): the contacts whose name or email starts with "Sofia"
+# are among those under "SOF", in name order.
+KEY_LENGTH = 3
+
+
+def first_letters(field: str) -> Func:
+    """The first letters of `field` in capitals, as contact_name_key and contact_email_key
+    have them: UPPER(LEFT(name, 3))."""
+    return Upper(Left(field, KEY_LENGTH))
+
+
+def after_first_character(field: str) -> Func:
+    """`field` after its first character, as the trigram indexes have it: SUBSTRING(name, 2)
+    (contact_name_rest_trgm, contact_email_rest_trgm) and SUBSTRING(phone, 2), the digits
+    after the "+" (contact_phone_digits_trgm)."""
+    return Substr(field, 2)
+
+
+def starts_with(field: str, value: str) -> Q:
+    """`field` starts with `value`, case aside: UPPER(name) LIKE 'SOFIA%', which
+    contact_name_start and contact_email_start serve; and so, from three letters, its first
+    letters are those of `value`, which contact_name_key and contact_email_key serve in name
+    order."""
+    starts = Q(**{f"{field}__istartswith": value})
+    if len(value) < KEY_LENGTH:
+        return starts
+    return first_letters_are(field, value) & starts
+
+
+def first_letters_are(field: str, value: str) -> Q:
+    """The first letters of `field` are those of `value`, in capitals."""
+    return Q(Exact(first_letters(field), Upper(Left(Value(value), KEY_LENGTH))))
+
+
+def holds_further_in(field: str, value: str) -> Q:
+    """`field` holds `value` after its first character, case aside (a trigram index)."""
+    return Q(IContains(after_first_character(field), value))
+
+
+def holds_digits(digits: str) -> Q:
+    """Numbers with `digits` in them after their "+" (a trigram index)."""
+    return Q(Contains(after_first_character("phone"), digits))
+
+
+def number_starting(prefix: str) -> Q:
+    """Numbers that start with `prefix`, as a range of the phone index (contact_phone), which
+    LIKE 'prefix%' cannot use unless the database collates as C: "+1201200" ≤ phone <
+    "+1201201"."""
+    kept = prefix.rstrip("9")
+    if kept == "+":
+        return Q(phone__gte=prefix)
+    return Q(phone__gte=prefix, phone__lt=kept[:-1] + str(int(kept[-1]) + 1))
+
+
+PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")
+
+
+def phone_fragment(value: str) -> Q | None:
+    """Part of a phone number, written as people write numbers: from its start when it begins
+    with the country code ("+44 20") or the area code ("(212)"), else three or more of its
+    digits anywhere ("212", "555-0101"). None when `value` is not written like a number."""
+    digits = re.sub(r"\D", "", value)
+    if not PHONE_CHARACTERS.fullmatch(value) or len(digits) < 3:
+        return None
+    if value.startswith("+"):
+        return number_starting(f"+{digits}")
+    if value.startswith("("):
+        country = phonenumbers.country_code_for_region(settings.PHONE_REGION)
+        return number_starting(f"+{country}{digits}")
+    return holds_digits(digits)
+
+
+class WayToMatch(NamedTuple):
+    """One way a contact matches a search for words (say, its name starts with them), and
+    the sort keys in whose order an index gives the matches (none: they are looked up, then
+    sorted)."""
+
+    condition: Q
+    index_order: tuple[str, ...] = ()
+
+
+WORD_SEPARATORS = re.compile(r"[\s,]+")
+# "Davis Aisha" finds Aisha Davis: a name that starts with the words in another order, each
+# order looked up in the index of names' first letters as the words in their own order are.
+# Up to three words, six orders.
+MAX_REORDERED_WORDS = 3
+
+
+def ways_to_match(words: str) -> list[WayToMatch]:
+    """The ways a contact matches a search for `words`: its name or its email starts with
+    them (case aside), or one of them holds them further in, or its number holds the digits
+    in them; or its name starts with the words in another order."""
+    further_in = holds_further_in("name", words) | holds_further_in("email", words)
+    digits = re.sub(r"\D", "", words)
+    if len(digits) >= 4:
+        further_in |= holds_digits(digits)
+    in_name_order = ("name", "id") if len(words) >= KEY_LENGTH else ()
+    ways = [
+        WayToMatch(starts_with("name", words), in_name_order),
+        WayToMatch(starts_with("email", words), in_name_order),
+        WayToMatch(further_in),
+    ]
+    split = WORD_SEPARATORS.split(words.strip(" ,"))
+    if 1 < len(split) <= MAX_REORDERED_WORDS:
+        for reordered in list(permutations(split))[1:]:
+            ways.append(WayToMatch(starts_with("name", " ".join(reordered)), in_name_order))
+    return ways
+
+
+# How many rows along the table's order a search for words tests before it looks its matches
+# up. A walk is quick per row, and finds at once the matches of a word common along the order,
+# whose look-up would be long. If some of the first FIRST_WALK rows matched, the walk goes on
+# for as many more rows as their share says the page needs, twice over, up to WALK_AT_MOST:
+# about what looking up a common word's matches would cost.
+FIRST_WALK, WALK_AT_MOST = 250, 10_000
+
+
+class TextSearch:
+    """A search for words in names and emails, and how its matches are found in the table's
+    order, page by page.
+
+    Asked for the first rows in an order, PostgreSQL walks that order's index and tests each
+    row, expecting the matches to be spread along it. A search's may not be: in name order,
+    the demo's contacts that match "Sofia" start 825,000 rows along. So first_past walks
+    along the order for a while (FIRST_WALK rows), which finds the matches of a common word at
+    once, and those of a rarer one spread along the order soon; if they do not fill the page,
+    it looks the rest up, way by way, each by its own index (_first_of_each_way).
+    """
+
+    def __init__(self, contacts: QuerySet, words: str):
+        """`contacts`: those the table's other filters leave."""
+        # Each way's matches among them, and the sort keys in whose order an index gives them.
+        self.ways: list[tuple[QuerySet, tuple[str, ...]]] = [
+            (contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)
+        ]
+
+    def first_past(
+        self, matches: QuerySet, ordering: list[str], keys: list | None, count: int
+    ) -> list:
+        """The first `count` rows of `matches` (the union of the ways) in `ordering`, past
+        `keys`: a paging.Fetch."""
+        fields = [term.lstrip("-") for term in ordering]
+        columns = Tuple(*(F(name) for name in fields))
+        if ordering[0].startswith("-"):
+            up_to, first_up_to = TupleGreaterThanOrEqual, "gte"
+        else:
+            up_to, first_up_to = TupleLessThanOrEqual, "lte"
+        everyone = matches.model._default_manager.all()
+        rows, start, walk = [], keys, FIRST_WALK
+        for _ in range(2):  # a walk, then perhaps a longer one
+            # The keys of the row `walk` rows further along the whole table's order.
+            end = list(
+                ordered_past(everyone, ordering, start).values_list(*fields)[walk - 1 : walk]
+            )
+            if not end:  # the order ends sooner: the rest of the walk is short anyway
+                return rows + list(ordered_past(matches, ordering, start)[: count - len(rows)])
+            # Up to the end's keys, and its first key alone too: PostgreSQL cannot tell how
+            # many rows a comparison of keys together leaves, and may take another index
+            # instead (for archived contacts, the slower index of those not active).
+            walked = ordered_past(matches, ordering, start).filter(
+                up_to(columns, end[0]), **{f"{fields[0]}__{first_up_to}": end[0][0]}
+            )
+            with _planner_settings("enable_bitmapscan = off"):  # a walk, not a look-up
+                rows += list(walked[: count - len(rows)])
+            start = end[0]
+            if len(rows) == count or not rows:  # a full page, or no match near: stop walking
+                break
+            walk = min(2 * FIRST_WALK * (count - len(rows)) // len(rows) + 1, WALK_AT_MOST)
+        if len(rows) < count:  # the rest are looked up
+            rows += self._first_of_each_way(
+                ordered_past(matches, ordering, start), ordering, start, count - len(rows)
+            )
+        return rows
+
+    def _first_of_each_way(self, matches: QuerySet, ordering: list[str], start, count: int) -> list:
+        """The first `count` rows of `matches` (in `ordering`, past the keys `start`), which
+        are the union of the ways past them: the first `count` rows of each way, by their keys
+        alone (a UNION), then the first of those.
+
+        A way whose index gives its rows in order yields its first ones at once: in name
+        order, thousands of contacts named Sofia come a page at a time from the index of the
+        names' first letters. Another way's rows are looked up by its own indexes and sorted.
+        (Looking every match up and sorting them read the table's every page.) On SQLite,
+        where a search scans anyway, the rows come at once.
+        """
+        if connection.vendor != "postgresql":
+            return list(matches[:count])
+        fields = [term.lstrip("-") for term in ordering]
+        descending = ordering[0].startswith("-")
+        columns = [connection.ops.quote_name(name) for name in fields]
+        order = ", ".join(f"{column} DESC" if descending else column for column in columns)
+        past_start = ""
+        if start is not None:
+            comparison = "<" if descending else ">"
+            placeholders = ", ".join(["%s"] * len(start))
+            past_start = f"WHERE ({', '.join(columns)}) {comparison} ({placeholders})"
+        firsts, params = [], []
+        for rows, index_order in self.ways:
+            if index_order == tuple(fields):
+                first = ordered_past(rows, ordering, start).values_list(*fields)[:count]
+                sql, way_params = first.query.sql_with_params()
+            else:
+                sql, way_params = rows.order_by().values_list(*fields).query.sql_with_params()
+                # OFFSET 0 plans the look-up by itself: asked for its first rows in order,
+                # PostgreSQL would walk the order's index instead, testing every row. The keys
+                # are compared after it: guessing that a comparison of keys leaves a third of
+                # the rows, PostgreSQL took their index rather than the way's own (sorted by
+                # status, the look-up for "Sofia" read the status index through).
+                sql = (
+                    f"SELECT * FROM ({sql} OFFSET 0) way {past_start} "
+                    f"ORDER BY {order} LIMIT {count}"
+                )
+                way_params = (*way_params, *(start or ()))
+            firsts.append(f"({sql})")
+            params += way_params
+        union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
+        # Not in parallel: starting workers cost more than they save.
+        with _planner_settings("max_parallel_workers_per_gather = 0"):
+            return list(matches.filter(pk__in=RawSQL(union, params)))
+
+
+@contextmanager
+def _planner_settings(*settings: str):
+    """On PostgreSQL, the queries inside are planned with these settings, in a transaction of
+    their own (durable: inside another, the settings would outlive this block)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute("; ".join(f"SET LOCAL {setting}" for setting in settings))
+        yield

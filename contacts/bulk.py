@@ -105,14 +105,21 @@ def run_bulk_job(job_id: int) -> None:
     run(job_id)
 
 
+def claim(job_id: int) -> bool:
+    """Mark a queued job running; False if it was not queued any more (its task ran twice).
+    A compare-and-set on its status: of two workers that claim it at once, one wins."""
+    updated = BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
+        status=BulkJob.Status.RUNNING
+    )
+    return updated == 1
+
+
 def run(job_id: int) -> None:
     """Apply a queued job to the contacts its filters match now, `BULK_BATCH_SIZE` contacts a
     transaction, so that a STOP never waits for the whole job; each transaction also counts
     its contacts on the job, for its page."""
-    if not BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
-        status=BulkJob.Status.RUNNING
-    ):
-        return  # its task ran twice
+    if not claim(job_id):
+        return
     job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
     form = BulkActionForm(
         {"action": job.action, "scope": "all", "query": job.query, "tag": job.tag_id or ""}

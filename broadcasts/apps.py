@@ -1,5 +1,14 @@
 from django.apps import AppConfig
 
+from messaging.signals import delivery_status
+
 
 class BroadcastsConfig(AppConfig):
     name = "broadcasts"
+
+    def ready(self) -> None:
+        # Delivery statuses reach broadcasts by messaging's signal: messaging, below
+        # broadcasts, imports nothing of it. Imported here, once the models are loaded.
+        from broadcasts.signals import record_delivery_status
+
+        delivery_status.connect(record_delivery_status, dispatch_uid="broadcasts.delivery")

@@ -116,21 +116,6 @@ def format_time(moment) -> str:
     return f"{date_format(local, 'j M Y, H:i')} {timezone.get_current_timezone_name()}"
 
 
-def describe_audience(stored: str) -> str:
-    """The audience in words, e.g. "Tag: VIP; SMS: Any opt-out" ("All contacts" if none)."""
-    filters = audience_filter(stored=stored)
-    if not stored or not filters.is_valid():
-        return "All contacts" if not stored else "Filters no longer valid"
-    parts = []
-    for name, value in filters.form.cleaned_data.items():
-        if value in (None, ""):
-            continue
-        field = filters.form.fields[name]
-        shown = dict(field.choices).get(value, value) if hasattr(field, "choices") else value
-        parts.append(f"{field.label}: {shown}")
-    return "; ".join(parts)
-
-
 class TestSendForm(forms.Form):
     phone = forms.CharField(
         label="Send a test to", max_length=40, help_text="Your own phone, as you write it."

@@ -3,6 +3,7 @@ from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
 
+from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact, ContactQuerySet
 from contacts.phones import format_phone
 
@@ -70,15 +71,27 @@ class Broadcast(models.Model):
 
     @property
     def audience_description(self) -> str:
-        from broadcasts.forms import describe_audience
-
-        return describe_audience(self.audience)
+        """The audience in words, e.g. "Tag: VIP; SMS: Any opt-out" ("All contacts" if none)."""
+        if not self.audience:
+            return "All contacts"
+        filters = self._audience_filter()
+        if not filters.is_valid():
+            return "Filters no longer valid"
+        parts = []
+        for name, value in filters.form.cleaned_data.items():
+            if value in (None, ""):
+                continue
+            field = filters.form.fields[name]
+            shown = dict(field.choices).get(value, value) if hasattr(field, "choices") else value
+            parts.append(f"{field.label}: {shown}")
+        return "; ".join(parts)
 
     def audience_contacts(self) -> ContactQuerySet:
-        from contacts.filters import ContactFilter
-
-        filters = ContactFilter(QueryDict(self.audience), queryset=Contact.objects.all())
+        filters = self._audience_filter()
         return filters.qs if filters.is_valid() else Contact.objects.none()
+
+    def _audience_filter(self) -> ContactFilter:
+        return ContactFilter(QueryDict(self.audience), queryset=Contact.objects.all())
 
 
 class Recipient(models.Model):

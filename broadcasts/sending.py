@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
+from django.tasks import task
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
@@ -413,11 +414,14 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
         return
 
 
+@task
+def send_broadcast(broadcast_id: int) -> None:
+    run(broadcast_id)
+
+
 def resume() -> int:
     """Queue sending for every broadcast that is sending: after a crash of every worker,
     nobody else would finish them. A spare task finds nothing to claim. Returns how many."""
-    from broadcasts.tasks import send_broadcast
-
     sending = list(
         Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list("pk", flat=True)
     )

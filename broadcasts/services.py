@@ -8,9 +8,11 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
+from django.tasks import task
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
+from broadcasts.sending import send_broadcast
 from contacts.models import (
     EXCLUSIONS,
     HARD_OPT_OUT,
@@ -174,8 +176,6 @@ def _queue_start(broadcast: Broadcast) -> None:
     Every time set queues one: the task queued for a time since moved finds the broadcast
     not due yet and does nothing, and the one for the time set last starts it.
     """
-    from broadcasts.tasks import start_scheduled
-
     start_scheduled.using(run_after=broadcast.send_at).enqueue(broadcast.pk)
 
 
@@ -196,10 +196,16 @@ def start_due(*, broadcast_id: int) -> bool:
     return bool(claimed)
 
 
+@task
+def start_scheduled(broadcast_id: int) -> None:
+    """Start a scheduled broadcast at its time. Every time set queues this task: one queued
+    for a time since moved, or for a broadcast unscheduled, cancelled or started, does
+    nothing."""
+    start_due(broadcast_id=broadcast_id)
+
+
 def start(broadcast: Broadcast) -> int:
     """Snapshot the recipients (one row per number, one statement) and start sending."""
-    from broadcasts.tasks import send_broadcast
-
     audience = broadcast.audience_contacts()
     eligible = audience.eligible_in_number_order(broadcast.channel)
     try:

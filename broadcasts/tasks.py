@@ -1,16 +1,7 @@
-from django.tasks import task
+"""The paths of the tasks queued before they moved beside their work (to sending and
+services): the task worker finds a queued task by the path it was queued under."""
 
-from broadcasts import sending, services
+from broadcasts.sending import send_broadcast
+from broadcasts.services import start_scheduled
 
-
-@task
-def send_broadcast(broadcast_id: int) -> None:
-    sending.run(broadcast_id)
-
-
-@task
-def start_scheduled(broadcast_id: int) -> None:
-    """Start a scheduled broadcast at its time. Every time set queues this task: one queued
-    for a time since moved, or for a broadcast unscheduled, cancelled or started, does
-    nothing."""
-    services.start_due(broadcast_id=broadcast_id)
+__all__ = ["send_broadcast", "start_scheduled"]

@@ -19,9 +19,9 @@ from broadcasts.forms import (
     format_time,
 )
 from broadcasts.models import Broadcast, Recipient
-from broadcasts.sms import count_segments
 from contacts.models import Channel
 from contacts.phones import format_phone
+from messaging.sms import count_segments
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.tasks import task
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from contacts import services
+from contacts.forms import BulkActionForm
 from contacts.models import BulkJob, Channel, Contact
 from crm.transactions import one_transaction_each
 
@@ -93,23 +95,31 @@ def too_many_to_wait_for(count: int) -> bool:
 
 def queue(*, action: str, query: str, tag, user, count: int) -> BulkJob:
     """Keep the action as a job, and queue its task once the job is committed."""
-    from contacts.tasks import run_bulk_job
-
     job = BulkJob.objects.create(action=action, query=query, tag=tag, by_user=user, count=count)
     transaction.on_commit(lambda: run_bulk_job.enqueue(job.pk))
     return job
+
+
+@task
+def run_bulk_job(job_id: int) -> None:
+    run(job_id)
+
+
+def claim(job_id: int) -> bool:
+    """Mark a queued job running; False if it was not queued any more (its task ran twice).
+    A compare-and-set on its status: of two workers that claim it at once, one wins."""
+    updated = BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
+        status=BulkJob.Status.RUNNING
+    )
+    return updated == 1
 
 
 def run(job_id: int) -> None:
     """Apply a queued job to the contacts its filters match now, `BULK_BATCH_SIZE` contacts a
     transaction, so that a STOP never waits for the whole job; each transaction also counts
     its contacts on the job, for its page."""
-    from contacts.forms import BulkActionForm
-
-    if not BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
-        status=BulkJob.Status.RUNNING
-    ):
-        return  # its task ran twice
+    if not claim(job_id):
+        return
     job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
     form = BulkActionForm(
         {"action": job.action, "scope": "all", "query": job.query, "tag": job.tag_id or ""}

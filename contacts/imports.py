@@ -43,6 +43,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Upper
+from django.tasks import task
 from django.utils import timezone
 
 from contacts import services
@@ -593,11 +594,19 @@ def start_applying(contact_import: ContactImport) -> bool:
     return bool(claimed)
 
 
+@task
+def check_import(import_id: int) -> None:
+    check(ContactImport.objects.get(pk=import_id))
+
+
+@task
+def apply_import(import_id: int) -> None:
+    apply(ContactImport.objects.get(pk=import_id))
+
+
 def resume() -> int:
     """Queue again the imports that were being checked or applied when the workers stopped:
     a check starts again, applying goes on from its last batch. Returns how many."""
-    from contacts.tasks import apply_import, check_import
-
     working = ContactImport.objects.filter(
         status__in=[ContactImport.Status.CHECKING, ContactImport.Status.APPLYING]
     )

@@ -278,9 +278,7 @@ class Contact(models.Model):
         return f"{self.name} ({self.phone})"
 
     def get_absolute_url(self) -> str:
-        from contacts.display import url_pattern
-
-        return url_pattern("contacts:detail").format(self.pk)
+        return reverse("contacts:detail", args=[self.pk])
 
     @property
     def phone_display(self) -> str:

@@ -1,19 +1,7 @@
-from django.tasks import task
+"""The paths of the tasks queued before they moved beside their work (to bulk and imports):
+the task worker finds a queued task by the path it was queued under."""
 
-from contacts import bulk, imports
-from contacts.models import ContactImport
+from contacts.bulk import run_bulk_job
+from contacts.imports import apply_import, check_import
 
-
-@task
-def run_bulk_job(job_id: int) -> None:
-    bulk.run(job_id)
-
-
-@task
-def check_import(import_id: int) -> None:
-    imports.check(ContactImport.objects.get(pk=import_id))
-
-
-@task
-def apply_import(import_id: int) -> None:
-    imports.apply(ContactImport.objects.get(pk=import_id))
+__all__ = ["apply_import", "check_import", "run_bulk_job"]

@@ -1,7 +1,8 @@
 """The three roles are Django groups holding Django permissions, created by migration
 crm/0001_roles. Views check permissions, never group names."""
 
-from django.contrib.auth import get_user_model
+from dataclasses import dataclass
+
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.utils.functional import SimpleLazyObject
@@ -16,34 +17,23 @@ class RoleBackend(ModelBackend):
     permissions' names once per process).
 
     Every page checks permissions and shows the user's roles; ModelBackend would take three
-    queries for that (the user's own permissions, their groups' and the groups). The
-    signed-in user is read in SQL too (see crm.sessions).
+    queries for that (the user's own permissions, their groups' and the groups).
     """
-
-    def get_user(self, user_id):
-        user_model = get_user_model()
-        table, pk = user_model._meta.db_table, user_model._meta.pk.column
-        for user in user_model.objects.raw(f"SELECT * FROM {table} WHERE {pk} = %s", [user_id]):
-            return user if self.user_can_authenticate(user) else None
-        return None
 
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_superuser:
             return super().get_user_permissions(user_obj, obj)
-        _load_roles(user_obj)
-        return user_obj._user_perm_cache
+        return _roles(user_obj).own_permissions
 
     def get_group_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_superuser:
             return super().get_group_permissions(user_obj, obj)
-        _load_roles(user_obj)
-        return user_obj._group_perm_cache
+        return _roles(user_obj).role_permissions
 
 
 # The user's roles with the ids of their permissions, and the ids of the user's own, in one
-# query: every page runs it. Through the ORM it took 0.95 ms. Joined to the permissions'
-# names it took 0.38, much of it PostgreSQL planning five tables; by ids, a page of the
-# Contacts table takes 0.43 ms less.
+# query: every page runs it. By ids, not joined to the permissions' names: planning a join of
+# five tables cost more than reading the names once per process (bench/NOTES.md).
 ROLES_SQL = """
     SELECT role.name, granted.permission_id
       FROM auth_user_groups member
@@ -74,23 +64,32 @@ def _named(ids: set[int]) -> set[str]:
     return {_permission_names[id] for id in ids if id in _permission_names}
 
 
-def _load_roles(user) -> None:
-    if hasattr(user, "_role_names"):
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(ROLES_SQL, {"user": user.pk})
-        rows = cursor.fetchall()
-    user._role_names = sorted({role for role, _ in rows if role is not None})
-    user._group_perm_cache = _named({id for role, id in rows if role and id})
-    user._user_perm_cache = _named({id for role, id in rows if role is None})
+@dataclass(frozen=True)
+class Roles:
+    names: list[str]
+    role_permissions: set[str]
+    own_permissions: set[str]
+
+
+def _roles(user) -> Roles:
+    """The user's roles and permissions, read once for the user object (a request's)."""
+    if not hasattr(user, "_crm_roles"):
+        with connection.cursor() as cursor:
+            cursor.execute(ROLES_SQL, {"user": user.pk})
+            rows = cursor.fetchall()
+        user._crm_roles = Roles(
+            names=sorted({role for role, _ in rows if role is not None}),
+            role_permissions=_named({id for role, id in rows if role and id}),
+            own_permissions=_named({id for role, id in rows if role is None}),
+        )
+    return user._crm_roles
 
 
 def role_names(user) -> list[str]:
     """The names of the user's roles (groups), e.g. ["Admin"]."""
     if not user.is_authenticated:
         return []
-    _load_roles(user)
-    return user._role_names
+    return _roles(user).names
 
 
 def context(request) -> dict:

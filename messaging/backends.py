@@ -18,6 +18,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from messaging.models import OutboundMessage
+
 logger = logging.getLogger(__name__)
 
 BACKENDS = {
@@ -86,8 +88,6 @@ class ConsoleBackend(_KeepingBackend):
     prefix = "CO"
 
     def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
-        from messaging.models import OutboundMessage
-
         OutboundMessage.objects.create(kind=kind, to=to, body=body, sid=sid)
         print(f"[{kind} to {to}] {body}", flush=True)
         return sid

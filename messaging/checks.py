@@ -2,14 +2,13 @@
 
 from django.core.checks import Warning, register
 
-from broadcasts.sms import count_segments
+from messaging.inbound import help_reply
+from messaging.sms import count_segments
 
 
 @register()
 def check_help_reply(app_configs, **kwargs) -> list[Warning]:
     """The HELP reply should arrive as one message: a split one may arrive out of order."""
-    from messaging.inbound import help_reply
-
     reply = help_reply()
     segments = count_segments(reply)
     if segments.segments <= 1:

@@ -15,13 +15,13 @@ from django.db import connection, transaction
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from broadcasts.models import Recipient
 from contacts import services
 from contacts.models import Channel, PhoneOptOut, Source
 from contacts.phones import normalize_phone
 from messaging import twiml
 from messaging.keywords import Intent, classify
 from messaging.models import InboundEvent, PossibleOptOut
+from messaging.signals import delivery_status
 
 logger = logging.getLogger(__name__)
 
@@ -226,18 +226,21 @@ DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed
 
 
 def handle_status(payload: dict) -> str:
-    """Delivery statuses of broadcast messages; error 21610 means the number opted out at
-    the carrier."""
+    """Delivery statuses of messages sent (broadcasts receive them by `delivery_status`);
+    error 21610 means the number opted out at the carrier."""
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
     if opted_out:
         services.record_hard_opt_out(
             phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip
-    status = Recipient.Status.SKIPPED if opted_out else DELIVERY.get(payload["MessageStatus"])
+    status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])
     if status and payload.get("MessageSid"):
-        Recipient.objects.filter(sid=payload["MessageSid"]).update(
-            status=status, error=payload.get("ErrorMessage", "")
+        delivery_status.send(
+            InboundEvent,
+            sid=payload["MessageSid"],
+            status=status,
+            error=payload.get("ErrorMessage", ""),
         )
     return ""
 

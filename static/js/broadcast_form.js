@@ -1,5 +1,5 @@
 // The broadcast form: the SMS counter, and the fields of the chosen channel only.
-// Counts as broadcasts/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
+// Counts as messaging/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
 // as Broadcast.sms_text sends it: trimmed (as the form saves it), with the opt-out line unless
 // the text already says STOP.
 const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +

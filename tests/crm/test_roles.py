@@ -1,9 +1,12 @@
 import pytest
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm import roles
-from crm.roles import ADMIN, MANAGER
+from crm.roles import ADMIN, MANAGER, STAFF, RoleBackend
 from tests.factories import UserFactory
 
 CAN = {
@@ -81,3 +84,55 @@ def test_a_permission_made_after_the_names_were_read_is_honoured(db, monkeypatch
     user = UserFactory(role=ADMIN)
     assert user.has_perm("contacts.export_everything")
     assert not UserFactory(role=MANAGER).has_perm("contacts.export_everything")
+
+
+# RoleBackend answers ModelBackend's questions from one query of its own. Whatever roles and
+# permissions a user holds, it must answer as ModelBackend does, through the methods Django
+# calls (has_perm and get_all_permissions go through get_user_permissions and
+# get_group_permissions): if Django changes how ModelBackend reads them, these fail.
+PERMISSIONS = ["contacts.view_contact", "contacts.change_contact", "broadcasts.add_broadcast",
+               "contacts.delete_phoneoptout", "messaging.decide_possibleoptout"]  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    held=st.sets(st.sampled_from([STAFF, ADMIN, MANAGER, "Empty"])),
+    own=st.sets(st.sampled_from(PERMISSIONS)),
+    is_active=st.booleans(),
+    is_superuser=st.booleans(),
+)
+def test_roles_read_in_one_query_answer_as_djangos_model_backend(
+    db, held, own, is_active, is_superuser
+):
+    Group.objects.get_or_create(name="Empty")  # a role holding no permission
+    user = UserFactory(is_active=is_active, is_superuser=is_superuser)
+    user.groups.set(Group.objects.filter(name__in=held))
+    for perm in own:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+
+    def fresh():  # a user object with nothing cached on it, as each request's
+        return type(user).objects.get(pk=user.pk)
+
+    ours, django = RoleBackend(), ModelBackend()
+    assert ours.get_user_permissions(fresh()) == django.get_user_permissions(fresh())
+    assert ours.get_group_permissions(fresh()) == django.get_group_permissions(fresh())
+    assert ours.get_all_permissions(fresh()) == django.get_all_permissions(fresh())
+    assert {perm for perm in PERMISSIONS if fresh().has_perm(perm)} == {
+        perm for perm in PERMISSIONS if django.has_perm(fresh(), perm)
+    }
+    assert roles.role_names(fresh()) == sorted(held)
+
+
+def test_a_users_permission_checks_and_roles_take_one_query(db, django_assert_num_queries):
+    user = UserFactory(role=ADMIN)
+    user.has_perm("contacts.view_contact")  # the permissions' names are read once
+    user = type(user).objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        assert user.has_perm("contacts.change_contact")
+        assert not user.has_perm("broadcasts.add_broadcast")
+        assert roles.role_names(user) == [ADMIN]

@@ -1,9 +1,9 @@
 """The reply to HELP names the business and a way to reach it, and says how to stop, as
 carriers require, in one SMS segment."""
 
-from broadcasts.sms import count_segments
 from messaging.checks import check_help_reply
 from messaging.inbound import help_reply
+from messaging.sms import count_segments
 
 
 def test_the_default_names_the_business_a_number_and_how_to_stop_in_one_segment():

@@ -103,6 +103,23 @@ def test_delivery_statuses_update_the_broadcast_recipient(post_signed):
     assert (recipient.status, recipient.error) == ("failed", "Unknown destination handset")
 
 
+def test_error_21610_marks_the_broadcast_recipient_skipped(post_signed):
+    from broadcasts.models import Broadcast, Recipient
+
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="sending")
+    recipient = Recipient.objects.create(
+        broadcast=broadcast, phone=PHONE, status="sent", sid="SM12"
+    )
+    data = {"MessageSid": "SM12", "MessageStatus": "undelivered", "ErrorCode": "21610",
+            "ErrorMessage": "Attempt to send to unsubscribed recipient", "To": PHONE}  # fmt: skip
+    post_signed("/webhooks/twilio/status/", data)
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.error) == (
+        "skipped",
+        "Attempt to send to unsubscribed recipient",
+    )
+
+
 def test_the_digit_a_broadcast_offered_is_the_one_that_opts_out(post_signed):
     contact = ContactFactory(phone=PHONE)
     call = {"CallSid": "CA12", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}

@@ -1,6 +1,6 @@
 import pytest
 
-from broadcasts.sms import count_segments
+from messaging.sms import count_segments
 
 
 @pytest.mark.parametrize(

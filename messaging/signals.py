@@ -1,0 +1,8 @@
+"""What messaging tells the apps above it, which it does not import (broadcasts)."""
+
+from django.dispatch import Signal
+
+# The provider reported what became of a message it was given: `sid`, the message's id at
+# the provider; `status`, "delivered", "failed" or "opted_out" (the number opted out at the
+# carrier, error 21610); `error`, the provider's words, if any.
+delivery_status = Signal()

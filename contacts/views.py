@@ -93,6 +93,8 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         table = super().get_table(**kwargs)
         if self.filterset.searches_phones and "sort" not in self.request.GET:
             table.order_by = ("phone",)  # part of a number: the nearest numbers first
+        if len(table.order_by) > 1:  # an address with sort=…&sort=…: the table has one
+            table.order_by = table.order_by[:1]
         for name in ContactTablePreference.hidden_for(self.request.user):
             if name in ContactTable.hideable:
                 table.columns.hide(name)

@@ -161,6 +161,12 @@ def test_it_sorts_by_a_column_both_ways(client, staff_user, people):
     assert names(client.get(URL, {"sort": "phone"}))[0] == "Ana Alvarez"
 
 
+def test_an_address_with_two_sorts_sorts_by_the_first(client, staff_user, people):
+    client.force_login(staff_user)
+    response = client.get(URL, {"sort": ["-name", "phone"]})
+    assert names(response) == ["Di Dorn", "Cy Chen", "Ben Brown", "Ana Alvarez"]
+
+
 def test_it_paginates_with_a_choice_of_page_size(client, staff_user):
     ContactFactory.create_batch(30)
     client.force_login(staff_user)

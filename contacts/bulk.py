@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.forms import BulkActionForm
-from contacts.models import BulkJob, Channel, Contact
+from contacts.models import ONLY_THE_CONTACT, BulkJob, Channel, Contact
 from crm.transactions import one_transaction_each
 
 
@@ -27,7 +27,7 @@ def apply(action: str, contacts, tag, user) -> str:
 @dataclass(frozen=True)
 class Outcome:
     """What an action did to the contacts it went through: each was changed, or already so,
-    or skipped because of a hard opt-out, which only the contact can undo."""
+    or skipped because of a hard opt-out (ONLY_THE_CONTACT)."""
 
     contacts: int = 0
     changed: int = 0
@@ -78,7 +78,7 @@ def _say(action: str, tag, outcome: Outcome) -> str:
             state = "opted out" if verb == "unsubscribe" else "subscribed"
             said += f"; {already:,} {were} already {state}"
         if hard:
-            said += f"; {hard:,} skipped: hard opt-out (only the contact can undo it)"
+            said += f"; {hard:,} skipped: hard opt-out ({ONLY_THE_CONTACT})"
         return f"{said}."
     if verb == "add":
         said = f"Tag “{tag}”: added to {of} contact{pluralize(count)}"

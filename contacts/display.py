@@ -1,7 +1,6 @@
 """How a contact's Opt-In Status reads to people: icons, accessible names, tooltips, and the
 one action a user may take on each channel."""
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -12,7 +11,15 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString
 
-from contacts.models import Channel, Contact, OptInStatus, OptOut, Source, short_date
+from contacts.models import (
+    Channel,
+    Contact,
+    OptInStatus,
+    OptOut,
+    Source,
+    is_pressed_key,
+    short_date,
+)
 
 # The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
 ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
@@ -55,7 +62,7 @@ def _how(opt_out: OptOut) -> str:
     """Who or what opted the contact out: the tooltip's cause, but the key itself where the
     call recorded it ("pressed 9"), and the carrier as the one who reported it."""
     if opt_out.is_hard and not opt_out.inherited:
-        if opt_out.source == Source.DIGIT and re.fullmatch(r"pressed [0-9*#]", opt_out.words):
+        if opt_out.source == Source.DIGIT and is_pressed_key(opt_out.words):
             return opt_out.words
         if opt_out.source == Source.CARRIER:
             return "reported by the carrier"

@@ -49,6 +49,7 @@ from django.utils import timezone
 from contacts import services
 from contacts.csv_export import unquote
 from contacts.models import (
+    ONLY_THE_CONTACT,
     Channel,
     Contact,
     ContactImport,
@@ -123,7 +124,7 @@ PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
-KEPT_HARD = "Hard opt-out kept: only the contact can undo it."
+KEPT_HARD = f"Hard opt-out kept: {ONLY_THE_CONTACT}."
 NOT_CSV = "This is not a CSV file: save the spreadsheet as CSV (UTF-8)."
 NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again."
 

@@ -70,6 +70,17 @@ CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
 ONLY_THE_CONTACT = "only the contact can undo it"
 
 
+def pressed(key: str) -> str:
+    """How a key pressed on a call is kept as the caller's words: "pressed 9"."""
+    return f"pressed {key}"
+
+
+def is_pressed_key(words: str) -> bool:
+    """Whether `words` say that a key of the phone (settings.PHONE_KEYS) was pressed."""
+    key = words.removeprefix("pressed ")
+    return key != words and len(key) == 1 and key in settings.PHONE_KEYS
+
+
 class HardOptOutError(ValidationError):
     """Raised when something tries to reverse a hard opt-out (ONLY_THE_CONTACT)."""
 

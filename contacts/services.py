@@ -5,7 +5,6 @@ triggers (migration 0013) refuse whatever would reverse a hard opt-out, so these
 the friendly half of the rule and the triggers the half that cannot be bypassed.
 """
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -27,6 +26,7 @@ from contacts.models import (
     PhoneOptOut,
     Source,
     Tag,
+    is_pressed_key,
     opt_in_words,
 )
 from contacts.phones import normalize_phone
@@ -98,7 +98,7 @@ def resubscribe(
     note: str = "",
     source: Source = Source.USER,
 ) -> None:
-    """Lift a soft opt-out. A hard one raises HardOptOutError: only the contact can lift it."""
+    """Lift a soft opt-out. A hard one raises HardOptOutError (ONLY_THE_CONTACT)."""
     deleted, _ = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.SOFT).delete()
     if deleted:
         _record(
@@ -236,7 +236,7 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
     """
     if channel == Channel.SMS and opt_in_words(words) in OPT_IN_WORDS:
         source = Source.KEYWORD
-    elif channel == Channel.CALLS and re.fullmatch(r"pressed [0-9*#]", words):
+    elif channel == Channel.CALLS and is_pressed_key(words):
         source = Source.DIGIT
     else:
         raise HardOptOutError(

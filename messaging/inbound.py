@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from contacts import services
-from contacts.models import Channel, PhoneOptOut, Source
+from contacts.models import Channel, PhoneOptOut, Source, pressed
 from contacts.phones import normalize_phone
 from messaging import twiml
 from messaging.keywords import Intent, classify
@@ -167,7 +167,7 @@ def _resubscribe_calls(payload: dict) -> str:
         response.say("We cannot see your phone number. Please call again without hiding it.")
     else:
         services.record_new_consent(
-            phone=phone, channel=Channel.CALLS, words=f"pressed {payload['Digits']}",
+            phone=phone, channel=Channel.CALLS, words=pressed(payload["Digits"]),
             reference=f"digits:{payload['CallSid']}:{payload['Digits']}",  # the event's key
         )  # fmt: skip
         response.say("You will receive our calls again. Goodbye.")
@@ -198,10 +198,10 @@ def _no_more_calls() -> str:
 
 def handle_digits(payload: dict) -> str:
     response = VoiceResponse()
-    pressed = _pressed(payload)
-    if pressed == "resubscribe":
+    meaning = _pressed(payload)
+    if meaning == "resubscribe":
         return _resubscribe_calls(payload)
-    if not pressed:
+    if not meaning:
         response.say("Goodbye.")
         response.hangup()
         return str(response)
@@ -215,7 +215,7 @@ def handle_digits(payload: dict) -> str:
     else:
         services.record_hard_opt_out(
             phone=phone, channel=Channel.CALLS, source=Source.DIGIT,
-            words=f"pressed {payload['Digits']}",
+            words=pressed(payload["Digits"]),
         )  # fmt: skip
         return _no_more_calls()
     response.hangup()

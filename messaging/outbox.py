@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 from django.db.models import CharField, F, Q, QuerySet, Value
 
-from contacts.models import Contact
+from contacts.models import Contact, pressed
 from contacts.phones import format_phone
 from messaging.models import InboundEvent, OutboundMessage
 from messaging.selectors import contacts_by_phone
@@ -134,7 +134,7 @@ def entries(rows) -> list[Entry]:
             if row["origin"] == REPLY:
                 payload = payloads.get(row["id"], {})
                 entry.in_reply_to = payload.get("Body") or (
-                    f"pressed {payload['Digits']}" if payload.get("Digits") else ""
+                    pressed(payload["Digits"]) if payload.get("Digits") else ""
                 )
     contacts = contacts_by_phone(entry.number for entry in page if entry.number)
     for entry in page:

@@ -5,7 +5,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts import services
-from contacts.models import Channel, ConsentEvent, Contact, HardOptOutError, OptInStatus, Source
+from contacts.models import (
+    Channel,
+    ConsentEvent,
+    Contact,
+    HardOptOutError,
+    OptInStatus,
+    Source,
+    is_pressed_key,
+    pressed,
+)
 from tests.factories import ContactFactory, opt_in, reply_start
 
 SMS, CALLS = Channel.SMS, Channel.CALLS
@@ -213,3 +222,10 @@ def test_an_array_as_text_reads_back_as_the_same_strings(db, values):
     with connection.cursor() as cursor:
         cursor.execute("SELECT %s::text[]", [services.array_text(values)])
         assert cursor.fetchone()[0] == values
+
+
+def test_a_pressed_key_is_read_back_as_one(settings):
+    for key in settings.PHONE_KEYS:
+        assert is_pressed_key(pressed(key))
+    for words in ["pressed", "pressed ", "pressed 12", "pressed a", "press 1", "pressed  1", "1"]:
+        assert not is_pressed_key(words)

@@ -112,8 +112,8 @@ class BroadcastForm(forms.ModelForm):
 
 def format_time(moment) -> str:
     """A time as the broadcast pages show it, with their time zone: "5 Dec 2026, 09:00 UTC"."""
-    local = timezone.localtime(moment)
-    return f"{date_format(local, 'j M Y, H:i')} {timezone.get_current_timezone_name()}"
+    when = date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return f"{when} {timezone.get_current_timezone_name()}"
 
 
 class TestSendForm(forms.Form):

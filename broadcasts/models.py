@@ -113,8 +113,8 @@ class Recipient(models.Model):
 
     # No index of their own: the unique (broadcast, phone) serves the broadcast's look-ups,
     # and nothing looks recipients up by contact. Each index costs every launch's snapshot;
-    # so did the constraint's check of the broadcast for each of a million rows (2.4 s), which
-    # guarded nothing: only the launch writes recipients, of the broadcast it holds locked.
+    # so did the constraint's check of the broadcast for each of a million rows (bench/NOTES.md),
+    # which guarded nothing: only the launch writes recipients, of the broadcast it holds locked.
     broadcast = models.ForeignKey(
         Broadcast,
         on_delete=models.CASCADE,
@@ -146,7 +146,7 @@ class Recipient(models.Model):
         indexes = [
             # What a claim reads (the next pending recipients of a broadcast, in order) and
             # what the progress counts. One index for both: each costs every launch's
-            # snapshot (a partial one of pending recipients cost 0.5 s of 4.5).
+            # snapshot (a partial one of pending recipients: bench/NOTES.md).
             models.Index(fields=["broadcast", "status", "id"], name="recipient_status"),
             # Delivery statuses find their message by its sid; pending ones have none yet.
             models.Index(fields=["sid"], name="recipient_sid", condition=~models.Q(sid="")),

@@ -94,8 +94,8 @@ def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> l
     is checked at the hand-over.
 
     A worker passes the last id it claimed as `after`: otherwise each claim would step over
-    every recipient sent so far (100 ms a claim once 430,000 were sent, the time of sending
-    the batch). One statement marks and returns them.
+    every recipient sent so far, and late in a big broadcast take as long as sending its
+    batch (bench/NOTES.md). One statement marks and returns them.
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""

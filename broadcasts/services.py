@@ -85,8 +85,8 @@ def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
 
     A filtered audience is counted in one pass, its contacts' opt-outs joined. Everyone is
     counted table by table instead: the opt-outs of each kind on their own (every one has
-    its contact), each from its partial index, and the few inactive contacts from theirs. At
-    a million contacts that took 95 ms where the pass over every contact took 180 ms.
+    its contact), each from its partial index, and the few inactive contacts from theirs:
+    about half the time of the pass over every contact (bench/NOTES.md).
     """
     inactive = ~Q(status=Contact.Status.ACTIVE)
     if audience.query.has_filters():
@@ -112,7 +112,7 @@ def _duplicates(valid: ContactQuerySet) -> int:
 
     Only numbers that more than one contact has can save any. Their contacts are counted
     number by number, through the phone index: as a join, the planner may instead check
-    every contact's eligibility (0.4 s rather than 0.06 s at a million contacts).
+    every contact's eligibility, several times slower (bench/NOTES.md).
     """
     valid_with_number = (
         valid.filter(phone=OuterRef("phone")).order_by().values("phone").annotate(n=Count("*"))
@@ -217,12 +217,12 @@ def start(broadcast: Broadcast) -> int:
             # Room to hash the opt-outs of millions of contacts. In the numbers' order, the
             # unique (broadcast, phone) index grows at its end only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            # Compiling this one-pass plan cost more than it saved (5% of the launch).
+            # Compiling this one-pass plan cost more than it saved (bench/NOTES.md).
             cursor.execute("SET LOCAL jit = off")
             if not audience.query.has_filters():
                 # Everyone: read the phone index in order. Guessing that a quarter of the
                 # contacts pass the NOT IN lists, where nearly all do, the planner may sort
-                # them instead: 4.6 s rather than 3.6 at a million contacts.
+                # them instead, which is slower (bench/NOTES.md).
                 cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
             f"""

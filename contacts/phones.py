@@ -80,14 +80,15 @@ def format_phone(e164: str) -> str:
 
 
 # A North American number of ten digits whose area code starts 2-9, which phonenumbers
-# writes "(201) 555-0123" at home, whatever the rest: written here, as phonenumbers took
-# 0.3 ms for a page of them (tests/contacts/test_phones.py holds the two to each other).
+# writes "(201) 555-0123" at home, whatever the rest: written here, as phonenumbers took a
+# noticeable share of a page (bench/NOTES.md; tests/contacts/test_phones.py holds the two to
+# each other).
 NANP = re.compile(r"\+1([2-9][0-9]{2})([0-9]{3})([0-9]{4})")
 
 
 def _from_e164(e164: str) -> phonenumbers.PhoneNumber | None:
     """The number a stored E.164 string names. Most are read directly, for phonenumbers.parse()
-    took two thirds of the time of formatting a page of numbers; parse() reads the others
+    took most of the time of formatting a page of numbers (bench/NOTES.md); parse() reads the others
     (national numbers with a leading zero, as in Italy, and whatever is not E.164)."""
     if e164[:1] == "+" and e164[1:2] != "0" and e164[1:].isdigit() and len(e164) <= 18:
         for length in (1, 2, 3):  # country codes are prefix-free

@@ -322,8 +322,8 @@ def among(column: str, values: QuerySet | list) -> tuple[str, list]:
 
 def array_text(values: list[int] | list[str]) -> str:
     """`values` as PostgreSQL writes an array, for a parameter that the statement reads as an
-    array: psycopg's own conversion of a list of 20,000 took three times as long as the
-    database's reading of this text (bench/NOTES.md)."""
+    array: psycopg's own conversion of a long list took longer than the database's reading
+    of this text (bench/NOTES.md)."""
     return "{" + ",".join(map(_array_element, values)) + "}"
 
 

@@ -87,9 +87,10 @@ NANP = re.compile(r"\+1([2-9][0-9]{2})([0-9]{3})([0-9]{4})")
 
 
 def _from_e164(e164: str) -> phonenumbers.PhoneNumber | None:
-    """The number a stored E.164 string names. Most are read directly, for phonenumbers.parse()
-    took most of the time of formatting a page of numbers (bench/NOTES.md); parse() reads the others
-    (national numbers with a leading zero, as in Italy, and whatever is not E.164)."""
+    """The number a stored E.164 string names. Most are read directly, for
+    phonenumbers.parse() took most of the time of formatting a page of numbers
+    (bench/NOTES.md); parse() reads the others (national numbers with a leading zero, as in
+    Italy, and whatever is not E.164)."""
     if e164[:1] == "+" and e164[1:2] != "0" and e164[1:].isdigit() and len(e164) <= 18:
         for length in (1, 2, 3):  # country codes are prefix-free
             code, national = int(e164[1 : 1 + length]), e164[1 + length :]

@@ -82,8 +82,8 @@ def unsubscribe(
         defaults={"kind": OptOut.SOFT, "source": source, "actor": by_user},
     )
     if created:
-        _record(
-            contact=contact, channel=channel, before=OptInStatus.SUBSCRIBED,
+        _record_soft_changes(
+            [contact.pk], channel=channel, before=OptInStatus.SUBSCRIBED,
             after=OptInStatus.SOFT, source=source, actor=by_user, note=note,
         )  # fmt: skip
     return opt_out
@@ -101,8 +101,8 @@ def resubscribe(
     """Lift a soft opt-out. A hard one raises HardOptOutError (ONLY_THE_CONTACT)."""
     deleted, _ = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.SOFT).delete()
     if deleted:
-        _record(
-            contact=contact, channel=channel, before=OptInStatus.SOFT,
+        _record_soft_changes(
+            [contact.pk], channel=channel, before=OptInStatus.SOFT,
             after=OptInStatus.SUBSCRIBED, source=source, actor=by_user, note=note,
         )  # fmt: skip
         return
@@ -264,26 +264,36 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
     return deleted
 
 
-def _record(
+def _record_soft_changes(
+    contact_ids: list[int],
     *,
-    contact: Contact,
     channel: Channel,
     before: OptInStatus,
     after: OptInStatus,
     source: Source,
-    actor: AbstractBaseUser | None = None,
-    note: str = "",
-) -> ConsentEvent:
-    return ConsentEvent.objects.create(  # its id and time come from the database
-        contact=contact,
-        phone=contact.phone,
-        channel=channel,
-        before=before,
-        after=after,
-        source=source,
-        actor=actor,
-        note=note,
-    )
+    actor: AbstractBaseUser | None,
+    note: str,
+) -> None:
+    """The ledger rows of a soft change of `channel`, a user's or an import's (an opt-out or
+    its lift), from `before` to `after`: one for each of these contacts, with its number now,
+    in the order of their ids. Each row's id and time come from the database.
+
+    The ledger's other writers: the database, for a number's hard opt-out and its copies
+    (migration 0013); `_held_by_who_has_it_now`, for a STOP again from a number; and
+    `record_new_consent`, for the contact's own opt-in."""
+    if not contact_ids:
+        return
+    chosen, params = among("c.id", sorted(contact_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_consentevent
+                (contact_id, phone, channel, "before", "after", source, actor_id, note)
+            SELECT c.id, c.phone, %s, %s, %s, %s, %s, %s FROM contacts_contact c
+            WHERE {chosen} ORDER BY c.id
+            """,
+            [channel, before, after, source, actor.pk if actor else None, note, *params],
+        )
 
 
 # Bulk changes: one set-based statement each, whatever the number of contacts.
@@ -367,25 +377,10 @@ def unsubscribe_many(
             [channel, now, source, actor, *params, channel],
         )
         written = [contact_id for (contact_id,) in cursor.fetchall()]
-        if not written:
-            return 0
-        # The rows just written are the ones with this moment, source and user, read between
-        # the first and the last contact written: by the moment alone, each of a task's
-        # transactions read the channel's soft opt-outs of all the transactions before it.
-        # (+ keeps SQLite, which has no statistics, from reading them by the user's index.)
-        cursor.execute(
-            f"""
-            INSERT INTO contacts_consentevent
-                (contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT o.contact_id, c.phone, o.channel, 'subscribed', 'soft', o.source, o.actor_id,
-                   %s
-            FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
-            WHERE o.contact_id BETWEEN %s AND %s AND o.channel = %s AND o.kind = 'soft'
-              AND o.opted_out_at = %s AND o.source = %s
-              AND {"+o.actor_id = %s" if actor else "o.actor_id IS NULL"}
-            """,
-            [note, min(written), max(written), channel, now, source, *([actor] if actor else [])],
-        )
+    _record_soft_changes(
+        written, channel=channel, before=OptInStatus.SUBSCRIBED, after=OptInStatus.SOFT,
+        source=source, actor=by_user, note=note,
+    )  # fmt: skip
     return len(written)
 
 
@@ -404,37 +399,26 @@ def resubscribe_many(
     """
     _hold_numbers_opt_outs()
     chosen, params = among("o.contact_id", _ids(contacts))
-    soft_rows = f"o.channel = %s AND o.kind = 'soft' AND {chosen}"
     with connection.cursor() as cursor:
-        if connection.features.has_select_for_update:
-            # Lock them, so that the ledger and the delete see the same rows.
-            cursor.execute(
-                f"SELECT o.id FROM contacts_optout o WHERE {soft_rows} FOR UPDATE",
-                [channel, *params],
-            )
         cursor.execute(
-            f"""
-            INSERT INTO contacts_consentevent
-                (contact_id, phone, channel, "before", "after", source, actor_id, note)
-            SELECT o.contact_id, c.phone, o.channel, 'soft', 'subscribed', %s, %s, %s
-            FROM contacts_optout o JOIN contacts_contact c ON c.id = o.contact_id
-            WHERE {soft_rows}
-            """,
-            [source, by_user.pk if by_user else None, note, channel, *params],
-        )
-        cursor.execute(
-            f"""DELETE FROM contacts_optout
-                WHERE id IN (SELECT o.id FROM contacts_optout o WHERE {soft_rows})""",
+            f"""DELETE FROM contacts_optout WHERE id IN (
+                    SELECT o.id FROM contacts_optout o
+                    WHERE o.channel = %s AND o.kind = 'soft' AND {chosen})
+                RETURNING contact_id""",
             [channel, *params],
         )
-        resubscribed = cursor.rowcount
+        lifted = [contact_id for (contact_id,) in cursor.fetchall()]
         cursor.execute(
             f"SELECT COUNT(*) FROM contacts_optout o WHERE o.channel = %s AND o.kind = 'hard'"
             f" AND {chosen}",
             [channel, *params],
         )
         (hard,) = cursor.fetchone()
-    return resubscribed, hard
+    _record_soft_changes(
+        lifted, channel=channel, before=OptInStatus.SOFT, after=OptInStatus.SUBSCRIBED,
+        source=source, actor=by_user, note=note,
+    )  # fmt: skip
+    return len(lifted), hard
 
 
 @transaction.atomic

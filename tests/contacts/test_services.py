@@ -229,3 +229,22 @@ def test_a_pressed_key_is_read_back_as_one(settings):
         assert is_pressed_key(pressed(key))
     for words in ["pressed", "pressed ", "pressed 12", "pressed a", "press 1", "pressed  1", "1"]:
         assert not is_pressed_key(words)
+
+
+def test_a_soft_change_writes_one_ledger_row_a_contact_alone_or_in_bulk(admin_role_user):
+    one, two, three = ContactFactory.create_batch(3)
+    change = {"channel": SMS, "by_user": admin_role_user}
+    services.unsubscribe(contact=one, note="Asked", **change)
+    assert services.unsubscribe_many(contacts=[one.pk, two.pk, three.pk], note="Asked",
+                                     **change) == 2  # fmt: skip
+    services.resubscribe(contact=one, note="Back", **change)
+    assert services.resubscribe_many(contacts=[one.pk, two.pk, three.pk], note="Back",
+                                     **change) == (2, 0)  # fmt: skip
+    rows = ConsentEvent.objects.order_by("id").values_list(
+        "contact_id", "phone", "channel", "before", "after", "source", "actor", "note"
+    )
+    assert list(rows) == [
+        (c.pk, c.phone, "sms", before, after, "user", admin_role_user.pk, note)
+        for before, after, note in [("subscribed", "soft", "Asked"), ("soft", "subscribed", "Back")]
+        for c in (one, two, three)
+    ]

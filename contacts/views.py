@@ -52,8 +52,6 @@ from contacts.models import (
     load_consent,
 )
 from contacts.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES, ContactTable
-from contacts.tasks import apply_import as apply_import_task
-from contacts.tasks import check_import
 
 
 def _contacts() -> ContactQuerySet:
@@ -354,7 +352,7 @@ def _check(contact_import: ContactImport) -> None:
     if contact_import.size <= imports.INLINE_BYTES:
         imports.check(contact_import)
     else:
-        check_import.enqueue(contact_import.pk)
+        imports.check_import.enqueue(contact_import.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -414,7 +412,7 @@ def apply_import(request: HttpRequest, pk: int) -> HttpResponse:
     if contact_import.rows_ready - contact_import.rows_applied <= settings.BULK_INLINE_LIMIT:
         imports.apply(contact_import)
     else:
-        apply_import_task.enqueue(contact_import.pk)
+        imports.apply_import.enqueue(contact_import.pk)
     return redirect(contact_import)
 
 

@@ -543,6 +543,8 @@ def test_the_preview_flags_exactly_the_rows_apply_reports_kept_hard(db, contacts
         "name,phone,sms,calls", *(f"{n},{phone(p)},{s},{c}" for n, p, s, c in rows)
     ))  # fmt: skip
     preview = imports.preview(contact_import)
+    shown = imports.first_rows(contact_import, count=len(rows))
+    assert sum(bool(row.updates) for row in shown) == preview.updates
     existing = Contact.objects.count()
     result = applied(contact_import)
     assert (preview.creates, preview.updates) == (result.created, result.updated)

@@ -322,7 +322,7 @@ def _why_not_to(phone: str, channel: Channel) -> str:
         if contacts.filter(exclusion.of(channel)).exists():
             return (
                 f"A contact with the number {format_phone(phone)} may not receive"
-                f" {channel.label} ({exclusion.label.lower()}): nothing is sent to it."
+                f" {channel.label}: {exclusion.label.lower()}. Nothing is sent to it."
             )
     kept = InboundEvent.objects.filter(processed_at=None, kind=OPTING_OUT[channel], phone=phone)
     if kept.exists():

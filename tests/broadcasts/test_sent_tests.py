@@ -67,6 +67,8 @@ def test_nothing_goes_to_a_number_that_may_not_receive_the_channel(
         )
     response = post_test(manager_client, draft(), phone)
     assert "No test sent:" in response.content.decode()
+    if opted_out == "contact":  # the reason, as the preview words it
+        assert "may not receive SMS: opted out of this channel (soft)." in response.content.decode()
     assert not outbox
 
 

@@ -1,37 +1,18 @@
-"""Tags of the Contacts page: its rows, its Opt-In cells and its filters, drawn in Python."""
+"""Tags of the Contacts page and of a contact's Opt-In Status cell."""
 
 from django import template
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from contacts import display, rows
+from contacts import display, models, rows
 
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def opt_in_cell(context, contact) -> SafeString:
-    """The Opt-In Status cell of `contact` (see contacts.display.opt_in_cell)."""
-    return display.opt_in_cell(
-        contact,
-        can_change=context.get("can_change", False),
-        next_url=context.get("next", ""),
-        csrf_token=str(context.get("csrf_token", "")),
-        message=context.get("message", ""),
-        words=context.get("words", False),
-    )
-
-
-@register.simple_tag(takes_context=True)
-def contact_rows(context, table, contacts) -> SafeString:
-    """The rows of `contacts` in the Contacts table's visible columns (see contacts.rows)."""
-    page = rows.PageContext(  # escaped once for the page, not once a row
-        can_change=context.get("can_change", False),
-        next_url=conditional_escape(context.get("next", "")),
-        csrf_token=conditional_escape(str(context.get("csrf_token", ""))),
-    )
-    columns = [column.name for column in table.columns]
-    return rows.draw(contacts, columns, page)
+@register.filter
+def channel_icons(contact: models.Contact) -> list[display.ChannelIcon]:
+    """Both channels' icons of `contact` (see contacts.display.channel_icons)."""
+    return display.channel_icons(contact)
 
 
 @register.simple_tag
@@ -55,3 +36,15 @@ def filter_select(field) -> SafeString:
         invalid,
         options,
     )
+
+
+@register.simple_tag(takes_context=True)
+def contact_rows(context, table, contacts) -> SafeString:
+    """The rows of `contacts` in the Contacts table's visible columns (see contacts.rows)."""
+    page = rows.PageContext(  # escaped once for the page, not once a row
+        can_change=context.get("can_change", False),
+        next_url=conditional_escape(context.get("next", "")),
+        csrf_token=conditional_escape(str(context.get("csrf_token", ""))),
+    )
+    columns = [column.name for column in table.columns]
+    return rows.draw(contacts, columns, page)

@@ -15,6 +15,12 @@ def channel_icons(contact: models.Contact) -> list[display.ChannelIcon]:
     return display.channel_icons(contact)
 
 
+@register.filter
+def short_date(moment) -> str:
+    """E.g. "26 Nov 2026" (see contacts.models.short_date)."""
+    return models.short_date(moment)
+
+
 @register.simple_tag
 def filter_select(field) -> SafeString:
     """A filter's <select>, drawn here: Django's widget templates include a template for each

@@ -1,12 +1,15 @@
-"""The Contacts table's Opt-In cells are drawn in Python (contacts.display.opt_in_cell) for
-speed; they draw what _opt_in.html draws."""
+"""The Contacts table's rows are drawn in Python (contacts.rows, contacts.display.opt_in_cell)
+for speed; they draw what their templates draw: the `row` partial of contact_table.html and
+_opt_in.html."""
 
 import pytest
 from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
 from pytest_django.asserts import assertHTMLEqual
 
-from contacts import display, services
+from contacts import display, rows, services
 from contacts.models import Channel, Contact, Source, Tag, load_consent
+from contacts.tables import ContactTable
 from tests.factories import ContactFactory, UserFactory
 
 HTML = """<script>alert("x")</script> & 'quoted' {braces}"""
@@ -61,3 +64,26 @@ def test_the_opt_in_cell_in_python_draws_what_the_template_draws(contacts, can_c
             contact, can_change=can_change, next_url=NEXT, csrf_token=CSRF_TOKEN
         )
         assertHTMLEqual(python, template)
+
+
+@pytest.mark.parametrize("can_change", [True, False])
+@pytest.mark.parametrize(
+    "hidden", [(), ("selection",), ("phone", "tags", "opt_in"), tuple(ContactTable.hideable)]
+)
+def test_a_row_in_python_draws_what_the_row_partial_draws(contacts, can_change, hidden):
+    columns = [name for name in ContactTable.base_columns if name not in hidden]
+    page = rows.PageContext(
+        can_change=can_change,
+        next_url=conditional_escape(NEXT),
+        csrf_token=conditional_escape(CSRF_TOKEN),
+    )
+    for contact in contacts:
+        context = {
+            "contact": contact,
+            "visible": set(columns),
+            "can_change": can_change,
+            "next": NEXT,
+            "csrf_token": CSRF_TOKEN,
+        }
+        template = render_to_string("contacts/contact_table.html#row", context)
+        assertHTMLEqual(rows.draw([contact], columns, page), template)

@@ -23,12 +23,12 @@ from contacts.models import (
 
 # The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
 ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
-# The icon's name is on the element around it, which a tooltip or words beside it explain.
 
 
 @cache
 def glyph(channel: Channel) -> SafeString:
     """A channel's icon, as an <img> of its drawing in static/."""
+    # Its name is on the element around it, which a tooltip or words beside it explain.
     src = static(ICONS[channel])
     return format_html('<img class="glyph" src="{}" alt="" width="20" height="20">', src)
 

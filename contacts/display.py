@@ -8,8 +8,8 @@ from html import escape
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeData, SafeString
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from contacts.models import (
     Channel,
@@ -23,14 +23,14 @@ from contacts.models import (
 
 # The app's own drawings, not emoji: a browser without an emoji font draws those as empty boxes.
 ICONS = {Channel.SMS: "icons/sms.svg", Channel.CALLS: "icons/calls.svg"}
-# The icon's name is on the element around it, which a tooltip or words beside it explain.
-_GLYPH = '<img class="glyph" src="{}" alt="" width="20" height="20">'
 
 
 @cache
 def glyph(channel: Channel) -> SafeString:
     """A channel's icon, as an <img> of its drawing in static/."""
-    return fill(_GLYPH, static(ICONS[channel]))
+    # Its name is on the element around it, which a tooltip or words beside it explain.
+    src = static(ICONS[channel])
+    return format_html('<img class="glyph" src="{}" alt="" width="20" height="20">', src)
 
 
 @cache
@@ -77,6 +77,7 @@ class ChannelIcon:
     status: OptInStatus
     tooltip: str
     contact_id: int
+    opt_out: OptOut | None = None
 
     @property
     def url(self) -> str:
@@ -105,6 +106,24 @@ class ChannelIcon:
             return f"Unsubscribe from {self.channel.label}"
         return f"Resubscribe to {self.channel.label}"
 
+    @property
+    def hard_reason(self) -> str:
+        """Why a hard opt-out has no action."""
+        return HARD_REASONS[self.channel].format(digit=settings.RESUBSCRIBE_DIGIT)
+
+    @property
+    def words(self) -> str:
+        """The status in words, for the contact page (see status_words)."""
+        return status_words(self.opt_out)
+
+
+# Whoever has the number now, and however it came to the contact: nobody here can lift it.
+HARD_REASONS = {
+    Channel.SMS: "A hard opt-out: nobody here can lift it, only a START from the number.",
+    Channel.CALLS: "A hard opt-out: nobody here can lift it, only a call from the number that"
+    " presses {digit}.",
+}
+
 
 def channel_icons(contact: Contact) -> list[ChannelIcon]:
     """Both channels' icons for one contact (uses prefetched opt_outs)."""
@@ -112,14 +131,29 @@ def channel_icons(contact: Contact) -> list[ChannelIcon]:
     for channel in Channel:
         opt_out = contact.opt_out_for(channel)
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
-        icons.append(
-            ChannelIcon(channel, status, tooltip(opt_out, channel, contact.phone), contact.pk)
-        )
+        tip = tooltip(opt_out, channel, contact.phone)
+        icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out))
     return icons
 
 
-# The Opt-In Status cell, drawn here rather than by a template include per row: on a page of
-# 200 contacts the include cost more than all of the page's SQL.
+def opt_in_cell(contact: Contact, *, can_change: bool, next_url: str, csrf_token: str) -> str:
+    """templates/contacts/_opt_in.html (without words or a message) in Python, for the rows of
+    the Contacts table: the template, run for each row, cost the page more than its SQL
+    (bench/NOTES.md). tests/contacts/test_rows.py checks that the two draw the same."""
+    csrf, next_url = conditional_escape(csrf_token), conditional_escape(next_url)
+    items = []
+    for channel in CHANNELS:
+        opt_out = contact.opt_out_for(channel)
+        if opt_out is None:  # a subscription's tooltip is the same for everyone: in _item
+            status, tip = OptInStatus.SUBSCRIBED, ""
+        else:
+            status, tip = opt_out.kind, escape(tooltip(opt_out, channel, contact.phone))
+        item = _item(channel, status, can_change)
+        items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
+    return f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>'
+
+
+CHANNELS = tuple(Channel)
 _ITEM = '<span class="opt-in-item">{}<span class="tooltip" role="tooltip" id="{}">{}</span></span>'
 _READ_ONLY_ICON = (
     '<span class="opt-in-icon is-{}" tabindex="0" role="img" aria-label="{}"'
@@ -136,99 +170,41 @@ _ACTION = (
     '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
     '<input type="hidden" name="channel" value="{channel}">'
     '<input type="hidden" name="action" value="{action}">'
-    '<input type="hidden" name="next" value="{next}">{words}'
+    '<input type="hidden" name="next" value="{next}">'
     '<button type="submit" class="button">{label}</button></form>'
 )
-# Whoever has the number now, and however it came to the contact: nobody here can lift it.
-HARD_REASONS = {
-    Channel.SMS: "A hard opt-out: nobody here can lift it, only a START from the number.",
-    Channel.CALLS: "A hard opt-out: nobody here can lift it, only a call from the number that"
-    " presses {digit}.",
-}
-
-
-def fill(template: str, *args, **kwargs) -> SafeString:
-    """`template.format(...)` with every value escaped unless it is safe HTML already: what
-    format_html does, at a fraction of its cost for the thousands of cells of a page."""
-    return SafeString(
-        template.format(
-            *map(_escaped, args), **{name: _escaped(value) for name, value in kwargs.items()}
-        )
-    )
-
-
-def _escaped(value) -> str:
-    return value if isinstance(value, SafeData) else escape(str(value), quote=True)
-
-
-def opt_in_cell(
-    contact: Contact,
-    *,
-    can_change: bool,
-    next_url: str,
-    csrf_token: str,
-    message: str = "",
-    words: bool = False,
-) -> SafeString:
-    """Both channels' icons with their tooltips, and for a user who may change them, the one
-    action each allows; with `words` (the contact page), each status in words beside its
-    icon. htmx swaps this whole block after an action."""
-    csrf, next_url = _escaped(csrf_token), _escaped(next_url)
-    items = []
-    for channel in CHANNELS:
-        opt_out = contact.opt_out_for(channel)
-        if opt_out is None:  # a subscription's tooltip is the same for everyone: in _item
-            status, tip = OptInStatus.SUBSCRIBED, ""
-        else:
-            status, tip = opt_out.kind, _escaped(tooltip(opt_out, channel, contact.phone))
-        item = _item(channel, status, can_change, words)
-        items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
-        if words:
-            said = status_words(opt_out)
-            items.append(fill('<span class="opt-in-words">{}: {}</span>', channel.label, said))
-    if message:
-        items.append(fill('<span class="opt-in-message" role="status">{}</span>', message))
-    kind = "opt-in with-words" if words else "opt-in"
-    return SafeString(f'<div class="{kind}" id="opt-in-{contact.pk}">{"".join(items)}</div>')
-
-
-CHANNELS = tuple(Channel)
 
 
 @cache
-def _item(channel: Channel, status: str, can_change: bool, words: bool = False) -> str:
+def _item(channel: Channel, status: str, can_change: bool) -> str:
     """One channel's icon, tooltip and action as a format string: all filled in but the
     contact's {pk}, the {tip} of an opt-out and the page's {csrf} and {next}, each of which
     the caller escapes. Drawn once for each channel, status and permission, not for each
-    contact. With `words`, the action asks for the cell back with its words."""
+    contact."""
+    pk, csrf, next_url = SafeString("{pk}"), SafeString("{csrf}"), SafeString("{next}")
     status = OptInStatus(status)
     tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
-    icon = ChannelIcon(channel, status, tooltip=tip, contact_id="{pk}")
-    tip_id = f"tip-{{pk}}-{channel}"
-    tip, name, image = icon.tooltip, icon.accessible_name, icon.icon
-    if can_change:
-        action = (
-            fill(
-                _ACTION,
-                url=icon.url,
-                pk=SafeString("{pk}"),
-                csrf=SafeString("{csrf}"),
-                channel=channel,
-                action=icon.action,
-                next=SafeString("{next}"),
-                words=SafeString('<input type="hidden" name="words" value="1">' if words else ""),
-                label=icon.action_label,
-            )  # fmt: skip
-            if icon.action
-            else fill(
-                '<p class="hard-reason">{}</p>',
-                HARD_REASONS[channel].format(digit=settings.RESUBSCRIBE_DIGIT),
-            )
+    icon = ChannelIcon(channel, status, tooltip=tip, contact_id=pk)
+    tip_id = SafeString(f"tip-{{pk}}-{channel}")
+    name = icon.accessible_name
+    if not can_change:
+        button = format_html(_READ_ONLY_ICON, status, name, tip_id, icon.icon)
+    elif icon.action:
+        action = format_html(
+            _ACTION,
+            url=icon.url,
+            pk=pk,
+            csrf=csrf,
+            channel=channel,
+            action=icon.action,
+            next=next_url,
+            label=icon.action_label,
         )
-        button = fill(_MENU, status, name, tip_id, image, tip, action)
+        button = format_html(_MENU, status, name, tip_id, icon.icon, icon.tooltip, action)
     else:
-        button = fill(_READ_ONLY_ICON, status, name, tip_id, image)
-    return fill(_ITEM, button, tip_id, tip)
+        action = format_html('<p class="hard-reason">{}</p>', icon.hard_reason)
+        button = format_html(_MENU, status, name, tip_id, icon.icon, icon.tooltip, action)
+    return format_html(_ITEM, button, tip_id, icon.tooltip)
 
 
 def opt_in_icons(contact: Contact) -> SafeString:

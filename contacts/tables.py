@@ -9,8 +9,9 @@ DEFAULT_PAGE_SIZE = 50
 class ContactTable(tables.Table):
     """The Contacts table's columns, ordering and visibility.
 
-    Its rows are drawn by contacts.rows and paged by contacts.paging, not cell by cell and
-    page by page number through django-tables2, which cost several times more.
+    Its rows are drawn by templates/contacts/contact_table.html and paged by contacts.paging,
+    not cell by cell and page by page number through django-tables2, which cost several
+    times more.
     """
 
     selection = tables.CheckBoxColumn(accessor="pk", orderable=False)

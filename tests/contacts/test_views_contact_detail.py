@@ -189,3 +189,17 @@ def test_the_contacts_table_shows_no_words_beside_its_icons(admin_client, contac
     assert "Resubscribe to Calls &amp; Voicemails" in page  # with its menus
     assert 'aria-label="SMS: opted out (hard)"' in page
     assert "opt-in-words" not in page and 'name="words"' not in page
+
+
+@pytest.mark.parametrize("user", ["staff_user", "admin_role_user"])  # icons, and icon menus
+def test_an_opt_out_s_words_render_as_text_on_the_card(client, request, user, db):
+    payload = """<script>alert("x")</script> & 'q'"""
+    contact = ContactFactory(name=f"Ed {payload}")
+    services.record_hard_opt_out(
+        phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD, words=f"STOP {payload}"
+    )
+    client.force_login(request.getfixturevalue(user))
+    page = client.get(url(contact)).content.decode()
+    assert "<script>" not in page
+    assert f"replied “STOP {escape(payload)}” on" in page  # in the tooltip
+    assert escape(f"SMS: Opted out (hard) — replied “STOP {payload}”") in page  # in words

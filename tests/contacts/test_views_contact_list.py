@@ -527,3 +527,19 @@ def test_where_counting_would_cost_more_the_planner_s_estimate_is_said(
 )  # fmt: skip
 def test_an_estimate_is_said_to_two_figures(number, said):
     assert paging._roughly(number) == said
+
+
+@pytest.mark.parametrize("user", ["staff_user", "admin_role_user"])  # icons, and icon menus
+def test_emails_and_an_opt_out_s_words_render_as_text(client, request, user, db):
+    payload = """<script>alert("x")</script> & 'q'"""
+    contact = ContactFactory(name=f"Ed {payload}", email=f'ed&"<i>{payload}@example.com')
+    services.record_hard_opt_out(
+        phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD, words=f"STOP {payload}"
+    )
+    client.force_login(request.getfixturevalue(user))
+    page = client.get(URL).content.decode()
+    assert "<script>" not in page and "<i>" not in page
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;"
+    assert f">Ed {escaped}</a>" in page
+    assert f"<td>ed&amp;&quot;&lt;i&gt;{escaped}@example.com</td>" in page
+    assert f"replied “STOP {escaped}” on" in page

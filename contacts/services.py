@@ -356,7 +356,8 @@ def unsubscribe_many(
     note: str = "",
     source: Source = Source.USER,
 ) -> int:
-    """Opt `contacts` out of `channel` (soft); those already opted out stay as they are.
+    """Opt `contacts` out of `channel` (soft); those already opted out stay as they are,
+    also when another transaction opts them out at the same time (ON CONFLICT).
 
     Returns how many changed.
     """
@@ -372,6 +373,7 @@ def unsubscribe_many(
             SELECT c.id, %s, 'soft', %s, %s, %s, '' FROM contacts_contact c
             WHERE {chosen} AND NOT EXISTS (
                 SELECT 1 FROM contacts_optout o WHERE o.contact_id = c.id AND o.channel = %s)
+            ON CONFLICT (contact_id, channel) DO NOTHING
             RETURNING contact_id
             """,
             [channel, now, source, actor, *params, channel],

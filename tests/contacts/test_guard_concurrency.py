@@ -139,6 +139,53 @@ for round, (first, second) in enumerate(
           kinds)
 """
 
+# Two bulk opt-outs of the same contacts at once, the second started while the first is not
+# committed: it waits for the first, then finds them opted out, and the ledger has one row
+# for each.
+BULK_TWICE = """
+import threading
+import time
+
+import django
+
+django.setup()
+from django.db import connection, transaction
+from contacts import services
+from contacts.models import Channel, ConsentEvent
+
+ids = [services.create_contact(name=f"C{i}", phone=f"+1415555{i:04d}").pk for i in range(200)]
+second = []
+
+
+def again():
+    try:
+        second.append(services.unsubscribe_many(contacts=ids[::-1], channel=Channel.SMS,
+                                                by_user=None))
+    except Exception as error:
+        second.append(repr(error))
+    finally:
+        connection.close()
+
+
+with transaction.atomic():
+    first = services.unsubscribe_many(contacts=ids, channel=Channel.SMS, by_user=None)
+    other = threading.Thread(target=again)
+    other.start()
+    deadline = time.monotonic() + 120  # only so that a broken test ends
+    while other.is_alive() and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.01)
+other.join(60)
+print(first, second, ConsentEvent.objects.filter(contact_id__in=ids).count())
+"""
+
 REPEATABLE_READ = """
 import django
 
@@ -217,3 +264,7 @@ def test_a_contact_written_while_its_number_opts_out_is_opted_out(migrated):
 def test_contacts_and_opt_outs_are_not_written_at_repeatable_read(migrated):
     output = run(REPEATABLE_READ, migrated)
     assert output.count("refused: Contacts and the opt-outs of numbers are written at") == 2
+
+
+def test_two_bulk_opt_outs_of_the_same_contacts_at_once_both_finish(migrated):
+    assert run(BULK_TWICE, migrated).split("\n")[0] == "200 [0] 200"

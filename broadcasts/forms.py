@@ -53,17 +53,33 @@ def audience_query(filters: ContactFilter) -> str:
     return _query(filters.form.cleaned_data)
 
 
+NOT_URGENT_MARKETING = (
+    "Only an informational broadcast can be urgent: marketing always waits for quiet hours to end."
+)
+URGENT_NEEDS_REASON = "Say why it cannot wait: the reason is kept with the broadcast and shown."
+
+
 class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
-        fields = ["name", "channel", "body", "script", "audio_url", "unsubscribe_digit", "send_at"]
+        fields = [
+            "name", "channel", "purpose", "urgent", "urgent_reason",
+            "body", "script", "audio_url", "unsubscribe_digit", "send_at",
+        ]  # fmt: skip
         widgets = {
             "channel": forms.RadioSelect,
+            "purpose": forms.RadioSelect,
+            "urgent_reason": forms.Textarea(attrs={"rows": 2}),
             "body": forms.Textarea(attrs={"rows": 4, "data-sms-counter": ""}),
             "script": forms.Textarea(attrs={"rows": 4}),
             "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
-        labels = {"send_at": "Send at", "audio_url": "Or an audio URL"}
+        labels = {
+            "send_at": "Send at",
+            "audio_url": "Or an audio URL",
+            "urgent": "Urgent: send outside quiet hours",
+            "urgent_reason": "Why it cannot wait",
+        }
         help_texts = {
             "body": "“Reply STOP to opt out” is added unless the text already says STOP.",
             "send_at": "Leave empty to send when you launch it.",
@@ -74,9 +90,14 @@ class BroadcastForm(forms.ModelForm):
         self.fields["unsubscribe_digit"].required = False  # only voice needs it
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
+        self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice
+        self.fields["purpose"].required = False  # not chosen: marketing, the stricter
 
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()
+
+    def clean_purpose(self) -> str:
+        return self.cleaned_data["purpose"] or Broadcast.Purpose.MARKETING
 
     def clean_body(self) -> str:
         # Browsers send a line break as CR LF: two characters of an SMS where one will do,
@@ -107,6 +128,13 @@ class BroadcastForm(forms.ModelForm):
         has_script, has_audio = bool(data.get("script", "").strip()), bool(data.get("audio_url"))
         if data.get("channel") == Channel.CALLS and has_script == has_audio:
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
+        if data.get("urgent"):
+            if data.get("purpose") != Broadcast.Purpose.INFORMATIONAL:
+                self.add_error("urgent", NOT_URGENT_MARKETING)
+            elif not data.get("urgent_reason", "").strip():
+                self.add_error("urgent_reason", URGENT_NEEDS_REASON)
+        else:
+            data["urgent_reason"] = ""  # a reason kept only with the urgency it explains
         return data
 
 

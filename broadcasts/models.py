@@ -25,8 +25,24 @@ class Broadcast(models.Model):
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Purpose(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        INFORMATIONAL = "informational", "Informational"
+
     name = models.CharField(max_length=200)
     channel = models.CharField(max_length=10, choices=Channel)
+    # Marketing unless the manager says otherwise: the stricter rules are the safe default.
+    purpose = models.CharField(
+        max_length=15, choices=Purpose, default=Purpose.MARKETING,
+        help_text="Marketing promotes; informational tells (an office closed today, an "
+                  "appointment moved). Frequency limits apply to marketing only.",
+    )  # fmt: skip
+    urgent = models.BooleanField(
+        default=False, help_text="Informational only: send outside quiet hours."
+    )
+    urgent_reason = models.TextField(
+        blank=True, help_text="Why it cannot wait for the recipients' morning: kept and shown."
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     # The audience, as the Contacts table's filters in a query string ("" is everybody).
     audience = models.CharField(max_length=1000, blank=True)
@@ -98,7 +114,8 @@ class Recipient(models.Model):
     """One phone number of a launched broadcast: at most one message each.
 
     pending → sending (committed before the provider is called) → sent, failed or unknown;
-    or skipped, when the number may not receive the channel at the moment it is claimed.
+    or skipped, when the number may not receive the channel at the moment it is claimed; or
+    deferred, outside its quiet hours, until `retry_at`, when it is pending again.
     """
 
     class Status(models.TextChoices):
@@ -108,7 +125,8 @@ class Recipient(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (may have been sent)"
-        SKIPPED = "skipped", "Skipped: opted out after launch"
+        SKIPPED = "skipped", "Skipped"
+        DEFERRED = "deferred", "Deferred: quiet hours"
         CANCELLED = "cancelled", "Not sent: cancelled"
 
     # No index of their own: the unique (broadcast, phone) serves the broadcast's look-ups,
@@ -150,6 +168,13 @@ class Recipient(models.Model):
             models.Index(fields=["broadcast", "status", "id"], name="recipient_status"),
             # Delivery statuses find their message by its sid; pending ones have none yet.
             models.Index(fields=["sid"], name="recipient_sid", condition=~models.Q(sid="")),
+            # The messages a number was sent lately, which frequency limits count. Only those
+            # handed over: a launch's snapshot writes none of it.
+            models.Index(
+                fields=["phone", "sent_at"],
+                name="recipient_sent",
+                condition=models.Q(sent_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,9 +19,10 @@ from django.db.models import Exists, OuterRef
 from django.tasks import task
 from django.utils import timezone
 
+from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
 from contacts import services as contact_services
-from contacts.models import EXCLUSIONS, Channel, Contact, PhoneOptOut, Source
+from contacts.models import EXCLUSIONS, HARD_OPT_OUT, Channel, Contact, PhoneOptOut, Source
 from contacts.phones import format_phone
 from messaging.backends import (
     BaseBackend,
@@ -43,16 +44,46 @@ CARRIER_OPT_OUT = "Opted out at the carrier (21610)"
 
 
 def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
-    """The ids of the recipients who may receive the broadcast's channel at this instant:
-    their contact is eligible, and their number has no hard opt-out."""
-    contact = Contact.objects.eligible_for(broadcast.channel).filter(pk=OuterRef("contact_id"))
+    """The ids of the recipients who may receive the broadcast at this instant: their contact
+    still has the number and may receive the broadcast (`policy`), and the number has no hard
+    opt-out."""
+    contacts = Contact.objects.filter(pk=OuterRef("contact_id"), phone=OuterRef("phone"))
     number = PhoneOptOut.objects.filter(channel=broadcast.channel, phone=OuterRef("phone"))
     return set(
         Recipient.objects.filter(pk__in=[r.pk for r in recipients])
-        .filter(Exists(contact))
+        .filter(Exists(policy.may_receive(broadcast, contacts)))
         .exclude(Exists(number))
         .values_list("pk", flat=True)
     )
+
+
+NUMBER_CHANGED = "The contact's number changed after the launch."
+CONTACT_DELETED = "The contact was deleted after the launch."
+
+
+def _why_left_out(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, str]:
+    """Why each of `recipients`, found not eligible at its turn, is left out, in the words of
+    the preview's reasons."""
+    numbers_out = set(
+        PhoneOptOut.objects.filter(
+            channel=broadcast.channel, phone__in=[r.phone for r in recipients]
+        ).values_list("phone", flat=True)
+    )
+    phones = dict(
+        Contact.objects.filter(pk__in=[r.contact_id for r in recipients]).values_list("pk", "phone")
+    )
+    reasons = policy.first_reasons(broadcast, list(phones))
+    why = {}
+    for recipient in recipients:
+        if recipient.phone in numbers_out:
+            why[recipient.pk] = HARD_OPT_OUT.label
+        elif recipient.contact_id not in phones:
+            why[recipient.pk] = CONTACT_DELETED
+        elif phones[recipient.contact_id] != recipient.phone:
+            why[recipient.pk] = NUMBER_CHANGED
+        else:
+            why[recipient.pk] = reasons.get(recipient.contact_id, "Not eligible at its turn.")
+    return why
 
 
 # The replies that can opt a number out of a channel: an SMS (STOP) of SMS, the digit of calls.
@@ -80,6 +111,18 @@ def _skip(recipients: list[Recipient], reason: str) -> None:
     Recipient.objects.filter(pk__in=[r.pk for r in recipients]).update(
         status=Recipient.Status.SKIPPED, error=reason
     )
+
+
+def _skip_for_reasons(broadcast: Broadcast, recipients: list[Recipient]) -> None:
+    """Skip recipients found not eligible, each with the reason that leaves it out."""
+    if not recipients:
+        return
+    why = _why_left_out(broadcast, recipients)
+    by_reason: dict[str, list[Recipient]] = {}
+    for recipient in recipients:
+        by_reason.setdefault(why[recipient.pk], []).append(recipient)
+    for reason, skipped in by_reason.items():
+        _skip(skipped, reason)
 
 
 def batch_size() -> int:
@@ -165,7 +208,7 @@ def send_batch(
         with transaction.atomic():
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             eligible = _eligible(broadcast, recipients)
-            _skip([r for r in recipients if r.pk not in eligible], "Not eligible at its turn.")
+            _skip_for_reasons(broadcast, [r for r in recipients if r.pk not in eligible])
             replying = _replying(broadcast, recipients) & eligible
             _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
             eligible -= replying

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.tasks import task
 from django.utils import timezone
 
+from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.sending import send_broadcast
 from contacts.models import (
@@ -41,18 +42,19 @@ class Preview:
 
 
 def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
-    """Count the audience by the first exclusion that leaves each contact out (EXCLUSIONS, in
-    their order), and the messages that one per number saves.
+    """Count the audience by the first reason that leaves each contact out (the contacts'
+    EXCLUSIONS, then the broadcast's own policy.RULES, in their order), and the messages that
+    one per number saves.
 
-    The exclusions and the eligible contacts split the audience, so the eligible count is
-    what the exclusions leave of it: one pass over the audience for the opt-outs and
-    statuses, the few invalid phones from their partial index (PostgreSQL), and duplicates
-    only among the numbers that more than one contact has (`PhoneCount`). No regular
-    expression runs over every contact.
+    The reasons and the contacts who receive split the audience, so those who receive are
+    what the reasons leave of it: one pass over the audience for the opt-outs and statuses,
+    the few invalid phones from their partial index (PostgreSQL), the broadcast's rules among
+    the eligible contacts, and duplicates only among the numbers that more than one contact
+    has (`PhoneCount`). No regular expression runs over every contact.
     """
     channel = broadcast.channel
     audience = broadcast.audience_contacts()
-    valid = audience.eligible_for(channel)
+    valid = policy.may_receive(broadcast, audience)
     counts = _counts(audience, channel)
     excluded = {
         HARD_OPT_OUT.label: counts["hard"],
@@ -60,18 +62,25 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
         NOT_ACTIVE.label: counts["status"],
         NO_VALID_PHONE.label: audience.left_out_by(NO_VALID_PHONE, channel).count(),
     }
-    eligible = counts["everyone"] - sum(excluded.values())
+    left_out = {
+        exclusion.label: audience.left_out_by(exclusion, channel) for exclusion in EXCLUSIONS
+    }
+    for rule in policy.RULES:
+        if rule.condition(broadcast) is not None:
+            left_out[rule.label] = policy.left_out_by(rule, broadcast, audience)
+            excluded[rule.label] = left_out[rule.label].count()
+    receive = counts["everyone"] - sum(excluded.values())
     excluded[DUPLICATE] = duplicates = _duplicates(valid)
     sample_out = [
-        (contact, exclusion.label)
-        for exclusion in EXCLUSIONS
-        if excluded[exclusion.label]  # a search for a sample of nothing reads every contact
-        for contact in audience.left_out_by(exclusion, channel).order_by("name", "id")[:sample]
+        (contact, label)
+        for label, contacts in left_out.items()
+        if excluded[label]  # a search for a sample of nothing reads every contact
+        for contact in contacts.order_by("name", "id")[:sample]
     ]
     return Preview(
-        receive=eligible - duplicates,
+        receive=receive - duplicates,
         excluded=excluded,
-        sample_in=list(valid.order_by("name", "id")[:sample]) if eligible else [],
+        sample_in=list(valid.order_by("name", "id")[:sample]) if receive else [],
         sample_out=sample_out[:sample],
     )
 
@@ -207,7 +216,7 @@ def start_scheduled(broadcast_id: int) -> None:
 def start(broadcast: Broadcast) -> int:
     """Snapshot the recipients (one row per number, one statement) and start sending."""
     audience = broadcast.audience_contacts()
-    eligible = audience.eligible_in_number_order(broadcast.channel)
+    eligible = policy.may_receive_in_number_order(broadcast, audience)
     try:
         sql, params = eligible.order_by().values("id", "phone").query.sql_with_params()
     except EmptyResultSet:  # an audience that can match nobody, e.g. a deleted tag's

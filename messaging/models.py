@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
@@ -150,3 +152,29 @@ class PossibleOptOut(models.Model):
     @property
     def phone_display(self) -> str:
         return format_phone(self.phone)
+
+    def business_days_waiting(self, now: datetime | None = None) -> int:
+        return business_days_between(self.received_at, now or timezone.now())
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.business_days_waiting(now) > REVIEW_DUE_BUSINESS_DAYS
+
+
+# A revocation must be honoured within 10 business days (47 CFR 64.1200(a)(10)): a reply that
+# may be one is flagged when it has waited more than 8, leaving two to decide and apply it.
+REVIEW_DUE_BUSINESS_DAYS = 8
+
+
+def business_days_between(start: datetime, end: datetime) -> int:
+    """The business days (Monday to Friday) after `start`'s date up to `end`'s, in the
+    business's time zone (settings.TIME_ZONE). Public holidays count as business days: a wait
+    is never counted short."""
+    first, last = timezone.localdate(start), timezone.localdate(end)
+    if last <= first:
+        return 0
+    weeks, extra = divmod((last - first).days, 7)
+    days = weeks * 5
+    for offset in range(1, extra + 1):
+        if (first + timedelta(days=offset)).weekday() < 5:
+            days += 1
+    return days

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.models import Channel, Source
 from contacts.phones import normalize_phone
-from messaging.models import PossibleOptOut
+from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
 from messaging.selectors import contacts_by_phone
@@ -49,7 +49,12 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
     decided = PossibleOptOut.objects.exclude(decision=PossibleOptOut.Decision.PENDING)
     decided = list(decided.select_related("decided_by")[:50])
     _with_contacts(shown + decided)
+    now = timezone.now()
+    for review in shown:
+        review.business_days = review.business_days_waiting(now)
+        review.overdue = review.business_days > REVIEW_DUE_BUSINESS_DAYS
     context = {
+        "due_business_days": REVIEW_DUE_BUSINESS_DAYS,
         "pending": shown,
         "pending_count": pending.count() if len(shown) == PENDING_SHOWN else len(shown),
         "decided": decided,

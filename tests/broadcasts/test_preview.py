@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 from django.db.models import Min
 
-from broadcasts import services
+from broadcasts import policy, services
+from broadcasts.policy import AWAITING_REVIEW
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -21,6 +22,7 @@ from contacts.models import (
     Source,
 )
 from messaging.backends import LocmemBackend
+from messaging.models import PossibleOptOut
 from tests.broadcasts.engine import broadcast, launched
 from tests.factories import ContactFactory, store_old_phone
 
@@ -38,6 +40,8 @@ def test_the_preview_counts_every_reason_once(manager):
     ContactFactory(phone="+14155550106", status=Contact.Status.ARCHIVED)
     invalid = ContactFactory(phone="+14155550107")
     store_old_phone(invalid, "555")
+    ContactFactory(phone="+14155550108")
+    PossibleOptOut.objects.create(phone="+14155550108", words="please no more")
     preview = services.preview(broadcast())
     assert preview.receive == 1
     assert preview.excluded == {
@@ -45,6 +49,7 @@ def test_the_preview_counts_every_reason_once(manager):
         "Opted out of this channel (soft)": 1,
         "Overall status do not contact or archived": 2,
         "No or invalid phone": 1,
+        "Possible opt-out awaiting review": 1,
         "Duplicate phone (one message per number)": 1,
     }
     assert {reason for _, reason in preview.sample_out} >= {"Opted out of this channel (hard)"}
@@ -53,9 +58,9 @@ def test_the_preview_counts_every_reason_once(manager):
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.CALLS])
 @pytest.mark.parametrize("audience", ["", "status=active", "q=a"])
 def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel, audience):
-    """The preview counts by arithmetic over a partition of eligible_for(); the launch reads
-    eligible_in_number_order(). On a mix of every reason, they must agree, contact by
-    contact, and each number goes to its first eligible contact."""
+    """The preview counts by arithmetic over a partition of policy.may_receive(); the launch
+    reads policy.may_receive_in_number_order(). On a mix of every reason, they must agree,
+    contact by contact, and each number goes to its first eligible contact."""
     import random
 
     rng = random.Random(7)
@@ -72,6 +77,8 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
                                          by_user=manager)  # fmt: skip
     for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
         contact_services.record_hard_opt_out(phone=phone, channel=channel, source=Source.KEYWORD)
+    for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
+        PossibleOptOut.objects.create(phone=phone, words="stop it now please")
 
     b = broadcast(channel, audience=audience)
     preview = services.preview(b)
@@ -80,7 +87,7 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
     assert preview.receive == services.start(b) == b.recipients.count()
     assert all(n >= 0 for n in preview.excluded.values())
     first_eligible = dict(
-        b.audience_contacts().eligible_for(channel).order_by("phone")
+        policy.may_receive(b, b.audience_contacts()).order_by("phone")
         .values_list("phone").annotate(first=Min("id"))
     )  # fmt: skip
     assert dict(b.recipients.values_list("phone", "contact_id")) == first_eligible
@@ -88,6 +95,7 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
 
 def _reasons_one_by_one(audience, channel) -> dict[str, int]:
     """What the preview must count, found contact by contact in Python."""
+    reviewed = set(PossibleOptOut.objects.values_list("phone", flat=True))
     reasons = Counter()
     eligible_phones = []
     for contact in audience.prefetch_related("opt_outs"):
@@ -98,10 +106,13 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
             reasons[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, contact.phone):
             reasons[NO_VALID_PHONE.label] += 1
+        elif channel == Channel.SMS and contact.phone in reviewed:
+            reasons[AWAITING_REVIEW.label] += 1
         else:
             eligible_phones.append(contact.phone)
     reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
-    order = (*(exclusion.label for exclusion in EXCLUSIONS), services.DUPLICATE)
+    rules = [AWAITING_REVIEW.label] if channel == Channel.SMS else []
+    order = (*(exclusion.label for exclusion in EXCLUSIONS), *rules, services.DUPLICATE)
     return {reason: reasons[reason] for reason in order}
 
 

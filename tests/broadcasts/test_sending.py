@@ -9,7 +9,7 @@ from broadcasts.models import Broadcast, Recipient
 from contacts import services as contact_services
 from contacts.models import Channel, Contact, OptInStatus, Source
 from messaging.backends import LocmemBackend
-from messaging.models import InboundEvent
+from messaging.models import InboundEvent, PossibleOptOut
 from tests.broadcasts.engine import broadcast, launched, sent_to
 from tests.factories import ContactFactory
 from tests.twilio_standin import StandIn
@@ -44,7 +44,8 @@ def test_a_stop_between_launch_and_send_is_skipped(manager):
     )
     sending.run(b.pk)
     assert sent_to() == [other.phone]
-    assert b.recipients.get(phone=stopper.phone).status == Recipient.Status.SKIPPED
+    skipped = b.recipients.get(phone=stopper.phone)
+    assert (skipped.status, skipped.error) == ("skipped", "Opted out of this channel (hard)")
     assert Broadcast.objects.get(pk=b.pk).status == Broadcast.Status.DONE
 
 
@@ -71,6 +72,42 @@ def test_a_soft_opt_out_after_launch_is_skipped_too(manager):
     contact_services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=manager)
     sending.run(b.pk)
     assert sent_to() == []
+    skipped = b.recipients.get()
+    assert (skipped.status, skipped.error) == ("skipped", "Opted out of this channel (soft)")
+
+
+def test_a_possible_opt_out_awaiting_review_holds_its_number_on_its_channel(manager):
+    """A reply that may be a revocation waits for staff; until they decide, its number gets
+    no SMS broadcast. Calls are another channel; a dismissed reply holds nothing."""
+    waiting, dismissed, other = ContactFactory(), ContactFactory(), ContactFactory()
+    sms, calls = broadcast(Channel.SMS), broadcast(Channel.CALLS)
+    services.launch(broadcast=sms, by_user=manager)
+    services.launch(broadcast=calls, by_user=manager)
+    PossibleOptOut.objects.create(phone=waiting.phone, words="I don't want these")
+    PossibleOptOut.objects.create(phone=dismissed.phone, words="ok thanks",
+                                  decision=PossibleOptOut.Decision.DISMISSED)  # fmt: skip
+    sending.run(sms.pk)
+    assert sent_to() == sorted([dismissed.phone, other.phone])
+    held = sms.recipients.get(phone=waiting.phone)
+    assert (held.status, held.error) == ("skipped", "Possible opt-out awaiting review")
+    LocmemBackend.outbox.clear()
+    sending.run(calls.pk)
+    assert sent_to() == sorted([waiting.phone, dismissed.phone, other.phone])
+
+
+def test_a_contact_whose_number_changed_or_who_was_deleted_after_launch_is_skipped(manager):
+    """The snapshot's number may now be someone else's: nothing goes to it."""
+    moved, deleted, other = ContactFactory(), ContactFactory(), ContactFactory()
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    old_phone = moved.phone
+    moved.phone = "+14155550999"
+    moved.save()
+    Contact.objects.filter(pk=deleted.pk).delete()
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]
+    assert b.recipients.get(phone=old_phone).error == sending.NUMBER_CHANGED
+    assert b.recipients.get(phone=deleted.phone).error == sending.CONTACT_DELETED
 
 
 def test_a_dead_workers_sending_rows_become_unknown_and_are_never_resent(manager):

@@ -73,6 +73,11 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
         (sms_form(**{"audience-q": "a" * 1200}), "Search for at most 254 characters"),
         (sms_form(**{"audience-q": "é" * 200}),  # 1,200 characters in a query string
          "Too long to keep with the broadcast: shorten the search."),
+        (sms_form(purpose="marketing", urgent="on", urgent_reason="Sale ends"),
+         "Only an informational broadcast can be urgent"),
+        (sms_form(purpose="informational", urgent="on", urgent_reason="  "),
+         "Say why it cannot wait"),
+        (sms_form(purpose="political"), "Select a valid choice"),
     ],
 )  # fmt: skip
 def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):
@@ -142,3 +147,24 @@ def test_a_line_break_is_kept_as_one_character_as_the_counter_counts_it(manager_
     assert broadcast.sms_text == "See you\nReply STOP to opt out"
     page = manager_client.get(response.url).content.decode()
     assert "29 characters (GSM-7): 1 segment a message." in page
+
+
+def test_a_broadcast_is_marketing_unless_said_otherwise(manager_client):
+    manager_client.post(NEW, sms_form())
+    assert Broadcast.objects.get().purpose == Broadcast.Purpose.MARKETING
+
+
+def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_client):
+    response = manager_client.post(NEW, sms_form(
+        purpose="informational", urgent="on", urgent_reason="The office is flooded: closed today.",
+    ))  # fmt: skip
+    broadcast = Broadcast.objects.get()
+    assert (broadcast.purpose, broadcast.urgent) == ("informational", True)
+    page = manager_client.get(response.url).content.decode()
+    assert "Informational: <strong>urgent</strong>, sent outside quiet hours." in page
+    assert "Why: The office is flooded: closed today." in page
+
+
+def test_a_reason_without_urgency_is_not_kept(manager_client):
+    manager_client.post(NEW, sms_form(purpose="informational", urgent_reason="No reason"))
+    assert Broadcast.objects.values_list("urgent", "urgent_reason").get() == (False, "")

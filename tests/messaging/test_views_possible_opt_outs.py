@@ -1,16 +1,17 @@
 """Possible opt-outs: who wrote, what, when and how long it has waited; everyone who reads
 replies may decide, and confirming, which no one can undo, asks once more."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
 from crm.roles import ADMIN, MANAGER, STAFF
-from messaging.models import PossibleOptOut
+from messaging.models import PossibleOptOut, business_days_between
 from tests.factories import ContactFactory, UserFactory
 
 LIST = reverse("messaging:possible_opt_outs")
@@ -129,3 +130,35 @@ def test_an_unknown_review_is_a_404_and_a_get_a_405(client, staff_user, review):
     client.force_login(staff_user)
     assert client.post(reverse("messaging:decide", args=[review.pk + 1])).status_code == 404
     assert client.get(reverse("messaging:decide", args=[review.pk])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("received", "now", "business_days"),
+    [
+        ("2026-12-04 10:00", "2026-12-04 17:00", 0),  # the same Friday
+        ("2026-12-04 10:00", "2026-12-07 09:00", 1),  # Friday to Monday: the weekend is not
+        ("2026-12-05 10:00", "2026-12-07 09:00", 1),  # Saturday to Monday
+        ("2026-12-01 10:00", "2026-12-11 09:00", 8),  # Tuesday to Friday of the next week
+        ("2026-12-01 10:00", "2026-12-14 09:00", 9),
+        ("2026-11-02 10:00", "2026-12-14 09:00", 30),  # six weeks
+    ],
+)
+def test_business_days_leave_weekends_out(settings, received, now, business_days):
+    settings.TIME_ZONE = "America/New_York"
+    zone = timezone.get_default_timezone()
+    at = lambda text: timezone.make_aware(datetime.fromisoformat(text), zone)  # noqa: E731
+    assert business_days_between(at(received), at(now)) == business_days
+
+
+def test_a_reply_waiting_more_than_8_business_days_is_marked(client, staff_user):
+    with time_machine.travel(datetime(2026, 12, 1, 15, tzinfo=UTC), tick=False):
+        PossibleOptOut.objects.create(phone=PHONE, words="no more of this please")
+    with time_machine.travel(datetime(2026, 12, 4, 15, tzinfo=UTC), tick=False):
+        PossibleOptOut.objects.create(phone="+14155550124", words="remove me maybe")
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 14, 15, tzinfo=UTC), tick=False):
+        page = client.get(LIST).content.decode()
+    assert page.count('class="overdue"') == 1
+    assert "9 business days: decide now" in page
+    assert "6 business days</span>" in page
+    assert "replies that have waited more than 8 are marked" in page

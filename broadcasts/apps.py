@@ -9,6 +9,7 @@ class BroadcastsConfig(AppConfig):
     def ready(self) -> None:
         # Delivery statuses reach broadcasts by messaging's signal: messaging, below
         # broadcasts, imports nothing of it. Imported here, once the models are loaded.
+        from broadcasts import checks  # noqa: F401 (registers itself)
         from broadcasts.signals import record_delivery_status
 
         delivery_status.connect(record_delivery_status, dispatch_uid="broadcasts.delivery")

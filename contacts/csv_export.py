@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from contacts.models import VALID_PHONE, Channel, Contact
 
-COLUMNS = ["name", "phone", "email", "tags", "status", "sms", "calls", "created_at"]
+COLUMNS = [
+    "name", "phone", "email", "tags", "status", "sms", "calls", "time_zone", "state",
+    "created_at",
+]  # fmt: skip
 
 # OWASP CSV injection: a cell starting with one of these may be read as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -42,6 +45,8 @@ def _row(contact: Contact) -> list[str]:
         contact.status,
         contact.opt_in_status(Channel.SMS),
         contact.opt_in_status(Channel.CALLS),
+        contact.time_zone,
+        contact.state,
         timezone.localtime(contact.created_at).isoformat(timespec="seconds"),
     ]
 

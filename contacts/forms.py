@@ -17,6 +17,7 @@ from contacts.models import (
     short_date,
 )
 from contacts.phones import normalize_phone
+from contacts.places import time_zone_name
 
 
 class SubscriptionForm(forms.Form):
@@ -34,11 +35,17 @@ class ContactForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ["name", "phone", "email", "status", "tags"]
+        fields = ["name", "phone", "email", "status", "tags", "time_zone", "state"]
         widgets = {"tags": forms.CheckboxSelectMultiple}
         help_texts = {"phone": "Any common format; stored as +14155550123."}
+        error_messages = {
+            "state": {"invalid_choice": "“%(value)s” is not a US state or territory."}
+        }
 
     hard_opted_out_number = ""
+
+    def clean_time_zone(self) -> str:
+        return time_zone_name(self.cleaned_data["time_zone"])
 
     def clean(self):
         data = super().clean()
@@ -191,7 +198,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Columns name (or first and last name) and phone, and optionally email, "
-        "tags, status, sms and calls; you match other columns to them next. "
+        "tags, status, sms, calls, time zone and state; you match other columns to them next. "
         "Up to 1,000,000 rows.",
     )
 

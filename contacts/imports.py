@@ -12,18 +12,20 @@
    batch at most, and an import that stops (a worker restart) goes on from its last batch.
 
 Columns (a header row, any order): name (or first name and last name, joined) and phone,
-required; email, tags (separated by commas), status, sms and calls, optional; others are
-ignored. Headers are read ignoring case, spaces and punctuation, and other systems' names for
-the fields (HEADERS) are understood. A file whose header does not name the required fields,
-or names one twice differently ("Phone" and "Mobile"), waits for its uploader to match its
-columns to fields (`set_columns`) before it is checked. A file exported from the Contacts
-table imports as it is.
+required; email, tags (separated by commas), status, sms, calls, time zone (an IANA name,
+such as America/Chicago) and state (a US state or territory, its postal code or name),
+optional; others are ignored. Headers are read ignoring case, spaces and punctuation, and
+other systems' names for the fields (HEADERS) are understood. A file whose header does not
+name the required fields, or names one twice differently ("Phone" and "Mobile"), waits for
+its uploader to match its columns to fields (`set_columns`) before it is checked. A file
+exported from the Contacts table imports as it is.
 
 A row updates the contact with the same phone number and the same name (ignoring case), or
-creates one. In the sms and calls columns, empty leaves the channel as it is, `subscribed`
-lifts a soft opt-out, `soft` (or `opted out`, `unsubscribed`) opts out softly, and `hard`
-records a hard opt-out of the number made elsewhere (another system's STOP list). An import
-never lifts a hard opt-out: such rows are applied otherwise and reported.
+creates one. An empty email, status, time zone or state leaves the contact's as it is. In the
+sms and calls columns, empty leaves the channel as it is, `subscribed` lifts a soft opt-out,
+`soft` (or `opted out`, `unsubscribed`) opts out softly, and `hard` records a hard opt-out of
+the number made elsewhere (another system's STOP list). An import never lifts a hard opt-out:
+such rows are applied otherwise and reported.
 """
 
 import codecs
@@ -61,6 +63,7 @@ from contacts.models import (
     Tag,
 )
 from contacts.phones import normalize_phone
+from contacts.places import state_code, time_zone_name
 from crm.transactions import one_transaction_each
 
 MAX_ROWS = 1_000_000
@@ -84,6 +87,8 @@ FIELDS = {
     "status": "Status",
     "sms": "SMS",
     "calls": "Calls",
+    "time_zone": "Time zone",
+    "state": "State",
 }
 # The headers read as each field, as `header_key` writes them: other systems' exports name
 # them so. Not "first" or "last" alone, nor "contact": too often something else.
@@ -101,6 +106,8 @@ HEADERS = {
     "status": ("status", "contact status"),
     "sms": ("sms", "sms opt-in", "text messages"),
     "calls": ("calls", "calls opt-in", "phone calls"),
+    "time_zone": ("time zone", "tz", "iana time zone"),
+    "state": ("state", "us state", "state code"),
 }  # fmt: skip
 CHANNEL_COLUMNS = tuple(Channel.values)  # in ROW_COLUMNS' order
 CHANNEL_VALUES = {
@@ -385,7 +392,10 @@ def _cell(value: str) -> str:
     return unquote(value.strip())
 
 
-ROW_COLUMNS = ("number", "name", "name_key", "phone", "email", "tags", "status", "sms", "calls")
+ROW_COLUMNS = (
+    "number", "name", "name_key", "phone", "email", "time_zone", "state", "tags", "status",
+    "sms", "calls",
+)  # fmt: skip
 
 
 @transaction.atomic
@@ -446,6 +456,12 @@ def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) ->
             problem("email", f"“{email[:20]}…”: at most {EMAIL_LENGTH} characters.")
         elif not _is_email(email):
             problem("email", f"“{email}” is not an email address.")
+    places = []
+    for column, read in (("time_zone", time_zone_name), ("state", state_code)):
+        try:
+            places.append(read(cells.get(column, "")))
+        except ValidationError as error:
+            problem(column, error.messages[0])
     tags = cells.get("tags", "")
     if tags:
         tags = [tag.strip() for tag in tags.split(",") if tag.strip()]
@@ -466,7 +482,7 @@ def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) ->
         channels.append(CHANNEL_VALUES.get(value))
     if len(problems) > found:
         return None
-    return (number, name, name.lower(), phone, email, tags, status, *channels)
+    return (number, name, name.lower(), phone, email, *places, tags, status, *channels)
 
 
 def _is_email(value: str) -> bool:
@@ -695,13 +711,17 @@ def _apply_batch(import_id: int) -> bool:
     return True
 
 
-def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple[int, str, str]]:
-    """The id, email and status of the contacts with these numbers, by number and name in
-    capitals (as name__iexact compares them): the oldest, where several have the same."""
+# What a row may change of its contact, when the row gives it; the id comes first.
+KEPT = ("email", "status", "time_zone", "state")
+
+
+def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple]:
+    """The id and KEPT of the contacts with these numbers, by number and name in capitals (as
+    name__iexact compares them): the oldest, where several have the same."""
     among, params = services.among("phone", sorted(phones))
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT phone, UPPER(name), id, email, status FROM contacts_contact"
+            f"SELECT phone, UPPER(name), id, {', '.join(KEPT)} FROM contacts_contact"
             f" WHERE {among} ORDER BY id DESC",
             params,
         )
@@ -709,13 +729,13 @@ def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple[int, str, str
     return _by_number_and_name(rows)
 
 
-def _by_number_and_name(rows: list[tuple]) -> dict[tuple[str, str], tuple[int, str, str]]:
-    return {(phone, key): (pk, email, status) for phone, key, pk, email, status in rows}
+def _by_number_and_name(rows: list[tuple]) -> dict[tuple[str, str], tuple]:
+    return {(phone, key): tuple(kept) for phone, key, *kept in rows}
 
 
 def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int], int]:
-    """Create the rows' contacts that do not exist and update the others' email and status;
-    return each row's contact id, by row number, and how many were created."""
+    """Create the rows' contacts that do not exist and update the others' KEPT that the rows
+    give; return each row's contact id, by row number, and how many were created."""
     existing = _same_contact({row.phone for row in rows})
     new = {row.number for row in rows if (row.phone, row.key) not in existing}
     if new:
@@ -724,23 +744,26 @@ def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
-                SELECT name, phone, email, COALESCE(NULLIF(status, ''), 'active'), %s, %s
+                INSERT INTO contacts_contact
+                    (name, phone, email, status, time_zone, state, created_at, updated_at)
+                SELECT name, phone, email, COALESCE(NULLIF(status, ''), 'active'), time_zone,
+                       state, %s, %s
                 FROM contacts_importrow WHERE contact_import_id = %s AND {among}
                 ORDER BY number
-                RETURNING phone, UPPER(name), id, email, status
+                RETURNING phone, UPPER(name), id, {", ".join(KEPT)}
                 """,
                 [now, now, contact_import.pk, *numbers],
             )
             existing |= _by_number_and_name(cursor.fetchall())
     contact_of, changed = {}, []
     for row in rows:
-        pk, email, status = existing[row.phone, row.key]
+        pk, *kept = existing[row.phone, row.key]
         contact_of[row.number] = pk
-        if (row.email or email, row.status or status) != (email, status):
-            changed.append(Contact(pk=pk, email=row.email or email, status=row.status or status,
+        wanted = [getattr(row, field) or value for field, value in zip(KEPT, kept, strict=True)]
+        if wanted != kept:
+            changed.append(Contact(pk=pk, **dict(zip(KEPT, wanted, strict=True)),
                                    updated_at=timezone.now()))  # fmt: skip
-    Contact.objects.bulk_update(changed, ["email", "status", "updated_at"], batch_size=1000)
+    Contact.objects.bulk_update(changed, [*KEPT, "updated_at"], batch_size=1000)
     return contact_of, len(new)
 
 

@@ -27,6 +27,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.text import capfirst
 
 from contacts.phones import PhoneField, format_phone
+from contacts.places import STATE_CHOICES, validate_time_zone
 
 
 class Channel(models.TextChoices):
@@ -256,6 +257,16 @@ class Contact(models.Model):
     name = models.CharField(max_length=200)
     phone = PhoneField()
     email = models.EmailField(blank=True)
+    # Where the contact is, where the number does not say it rightly (contacts.places): a
+    # database default too, for the rows written in SQL (the import, seed_demo).
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_time_zone],
+        help_text="An IANA time zone, such as America/Chicago; empty: the phone number's.",
+    )  # fmt: skip
+    state = models.CharField(
+        max_length=2, blank=True, default="", db_default="", choices=STATE_CHOICES,
+        verbose_name="US state", help_text="Empty: the phone number's.",
+    )  # fmt: skip
     # Links are not foreign-key constraints, checked at commit for each of an import's links:
     # the app deletes a contact's or a tag's links with it (bench/NOTES.md has the figures).
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", db_constraint=False)
@@ -800,6 +811,8 @@ class ImportRow(models.Model):
     name_key = models.CharField(max_length=200, help_text="The name in lower case.")
     phone = models.CharField(max_length=16)
     email = models.CharField(max_length=254, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    state = models.CharField(max_length=2, blank=True, default="")
     tags = models.TextField(blank=True, help_text="Tag names, one per line.")
     status = models.CharField(max_length=20, blank=True)
     sms = models.CharField(max_length=10, blank=True, choices=OptInStatus)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, services
+from contacts import bulk, imports, paging, places, services
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -219,6 +219,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
+        "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "can_change": request.user.has_perm("contacts.change_subscription"),
         "next": request.get_full_path(),
     }

@@ -287,6 +287,18 @@ IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "20000"))
 COUNT_COST_LIMIT = float(os.environ.get("COUNT_COST_LIMIT", "50000"))
 # How many workers may share one broadcast (one task each).
 BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
+# Quiet hours: the local times between which broadcast messages may go, by the recipient's
+# US state (postal code), and "default" for everywhere else. A pair for every day, or a dict
+# by weekday ("Mon-Sat", "Sun"; None: nothing that day). Sources in the README (Quiet
+# hours); broadcasts/quiet_hours.py applies them, and `manage.py check` checks them.
+QUIET_HOURS = {
+    "default": ("08:00", "21:00"),  # federal: 47 CFR 64.1200(c)(1)
+    "FL": ("08:00", "20:00"),
+    "OK": ("08:00", "20:00"),
+    "MD": ("08:00", "20:00"),
+    "WA": ("08:00", "20:00"),
+    "TX": {"Mon-Sat": ("09:00", "21:00"), "Sun": ("12:00", "21:00")},
+}
 for _name, _digit in [
     ("UNSUBSCRIBE_DIGIT", UNSUBSCRIBE_DIGIT),
     ("RESUBSCRIBE_DIGIT", RESUBSCRIBE_DIGIT),

@@ -86,7 +86,7 @@ def test_it_never_lifts_a_hard_opt_out_and_reports_it(db):
 
 
 def test_an_export_imports_as_it_is(client, admin_role_user):
-    ContactFactory(name="Eve", phone="+14155550105")
+    ContactFactory(name="Eve", phone="+14155550105", time_zone="America/Chicago", state="TX")
     client.force_login(admin_role_user)
     exported = b"".join(
         client.post("/contacts/bulk/", {"action": "export", "scope": "all"}).streaming_content
@@ -95,6 +95,47 @@ def test_an_export_imports_as_it_is(client, admin_role_user):
     assert contact_import.status == "ready"
     assert contact_import.ignored_columns == ["created_at"]
     assert applied(contact_import).updated == 1
+    assert list(Contact.objects.values_list("time_zone", "state")) == [("America/Chicago", "TX")]
+
+
+def test_a_row_s_time_zone_and_state_are_imported_and_empty_ones_change_nothing(db):
+    kept = ContactFactory(name="Kay", phone="+14155550106", time_zone="America/Denver", state="CO")
+    moved = ContactFactory(name="Mo", phone="+14155550107")
+    result = applied(checked(csv_bytes(
+        "Name,Phone,Time Zone,State",
+        "Ana,+14155550101,america/chicago,texas",
+        "Ben,+14155550102,,",
+        "Kay,+14155550106,,",
+        "Mo,+14155550107,Pacific/Honolulu,hi",
+    )))  # fmt: skip
+    assert (result.created, result.updated) == (2, 2)
+    places = dict(Contact.objects.values_list("name", "time_zone"))
+    assert places == {"Ana": "America/Chicago", "Ben": "", "Kay": "America/Denver",
+                      "Mo": "Pacific/Honolulu"}  # fmt: skip
+    assert dict(Contact.objects.values_list("name", "state")) == {
+        "Ana": "TX", "Ben": "", "Kay": "CO", "Mo": "HI"
+    }  # fmt: skip
+    assert Contact.objects.get(pk=moved.pk).updated_at > moved.updated_at
+    assert Contact.objects.get(pk=kept.pk).updated_at == kept.updated_at
+
+
+def test_an_unknown_time_zone_or_state_is_a_problem_of_its_row_and_nothing_is_imported(db):
+    known = ContactFactory(name="Kay", phone="+14155550106", time_zone="America/Denver")
+    contact_import = checked(csv_bytes(
+        "name,phone,time zone,state",
+        "Ana,+14155550101,America/Chicago,TX",
+        "Kay,+14155550106,Mars/Olympus,",
+        "Ben,+14155550102,,Ontario",
+    ))  # fmt: skip
+    assert contact_import.status == "problems"
+    assert problems(contact_import) == [
+        (3, "time_zone",
+         "“Mars/Olympus” is not a time zone: use an IANA name, such as America/Chicago."),
+        (4, "state", "“Ontario” is not a US state or territory: use its postal code, such as TX."),
+    ]  # fmt: skip
+    assert not imports.start_applying(contact_import)
+    assert list(Contact.objects.values_list("name", "time_zone")) == [("Kay", "America/Denver")]
+    assert known.pk == Contact.objects.get().pk
 
 
 @pytest.mark.parametrize("name", ["=SUM(A1)", "+plus", "-minus", "@at", "'=quoted", "'plain"])

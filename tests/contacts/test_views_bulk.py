@@ -207,17 +207,23 @@ def test_a_tag_result_says_who_had_it_with_thousands_separators(admin_client):
 
 
 def test_export_streams_the_filtered_view_and_neutralises_formulas(client, manager_user):
-    ContactFactory(name='=HYPERLINK("http://evil")', phone="+14155550188", email="a@example.com")
+    ContactFactory(
+        name='=HYPERLINK("http://evil")', phone="+14155550188", email="a@example.com",
+        time_zone="America/Chicago", state="TX",
+    )  # fmt: skip
     ContactFactory(name="Plain", status=Contact.Status.ARCHIVED)
     client.force_login(manager_user)
     response = client.post(URL, {"action": "export", "scope": "all", "query": "status=active"})
     assert response.streaming
     assert response["Content-Disposition"] == 'attachment; filename="contacts.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["name", "phone", "email", "tags", "status", "sms", "calls", "created_at"]
+    assert rows[0] == [
+        "name", "phone", "email", "tags", "status", "sms", "calls", "time_zone", "state",
+        "created_at",
+    ]  # fmt: skip
     assert len(rows) == 2
     assert rows[1][:3] == ['\'=HYPERLINK("http://evil")', "+14155550188", "a@example.com"]
-    assert rows[1][5:7] == ["subscribed", "subscribed"]
+    assert rows[1][5:9] == ["subscribed", "subscribed", "America/Chicago", "TX"]
 
 
 def test_staff_may_not_change(client, staff_user, mix):

@@ -203,3 +203,45 @@ def test_an_opt_out_s_words_render_as_text_on_the_card(client, request, user, db
     assert "<script>" not in page
     assert f"replied “STOP {escape(payload)}” on" in page  # in the tooltip
     assert escape(f"SMS: Opted out (hard) — replied “STOP {payload}”") in page  # in words
+
+
+def test_the_page_says_the_contact_s_local_time_from_the_number(client, staff_user, contact):
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    assert "<dt>Local time</dt><dd>Pacific (America/Los_Angeles), CA — from the number</dd>" in page
+
+
+def test_an_admin_sets_the_contact_s_time_zone_and_state(client, admin_role_user, contact):
+    client.force_login(admin_role_user)
+    page = client.get(url(contact)).content.decode()
+    assert 'name="time_zone"' in page and '<option value="TX">Texas</option>' in page
+    data = {"name": "Mae Moss", "phone": contact.phone, "status": "active"}
+    response = client.post(url(contact), data | {"time_zone": " america/chicago", "state": "TX"},
+                           follow=True)  # fmt: skip
+    assert "Mae Moss: saved." in response.content.decode()
+    contact.refresh_from_db()
+    assert (contact.time_zone, contact.state) == ("America/Chicago", "TX")
+    assert "Central (America/Chicago), TX — set for this contact" in response.content.decode()
+    # Emptied, they come from the number again.
+    page = client.post(url(contact), data | {"time_zone": "", "state": ""}, follow=True)
+    page = page.content.decode()
+    contact.refresh_from_db()
+    assert (contact.time_zone, contact.state) == ("", "")
+    assert "Pacific (America/Los_Angeles), CA — from the number" in page
+
+
+def test_an_unknown_time_zone_or_state_is_an_error_and_changes_nothing(
+    client, admin_role_user, contact
+):
+    client.force_login(admin_role_user)
+    data = {"name": "Mae M.", "phone": contact.phone, "status": "active"}
+    response = client.post(url(contact), data | {"time_zone": "Mars/Olympus", "state": "XX"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        escape("“Mars/Olympus” is not a time zone: use an IANA name, such as America/Chicago.")
+        in page
+    )
+    assert escape("“XX” is not a US state or territory.") in page
+    contact.refresh_from_db()
+    assert (contact.name, contact.time_zone, contact.state) == ("Mae Moss", "", "")

@@ -281,3 +281,17 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
     assert "1 created, 1 updated" in response.content.decode()
     assert Contact.objects.get(pk=ana.pk).opt_in_status("sms") == "hard"
+
+
+def test_time_zone_and_state_columns_are_offered_and_imported(admin_client):
+    upload(admin_client, b"Who,Number,Where,Zone\nAna,(415) 555-0101,Texas,America/Chicago\n")
+    contact_import = ContactImport.objects.get()
+    page = admin_client.get(columns_url(contact_import)).content.decode()
+    assert '<option value="time_zone">Time zone</option>' in page
+    assert '<option value="state">State</option>' in page
+    columns = {"column_0": "name", "column_1": "phone", "column_2": "state",
+               "column_3": "time_zone"}  # fmt: skip
+    response = admin_client.post(columns_url(contact_import), columns, follow=True)
+    assert "people.csv: 1 row ready" in response.content.decode()
+    admin_client.post(apply_url(contact_import))
+    assert Contact.objects.values_list("time_zone", "state").get() == ("America/Chicago", "TX")

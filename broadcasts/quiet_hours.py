@@ -1,0 +1,246 @@
+"""When a message may go to a place: quiet hours, in the recipient's local time.
+
+settings.QUIET_HOURS gives each US state's window (its postal code), and "default" for every
+other place: a pair of local times, ("08:00", "20:00"), for every day; or by weekday, {"Mon-Sat":
+("09:00", "21:00"), "Sun": ("12:00", "21:00")}, with None for a day on which nothing may go. A
+message may go from the window's start up to, not including, its end.
+
+A place's window is its state's rule in each of its zones, on that zone's local date. With
+several zones, it is open only while it is open in every one: the narrowest window that
+covers them all. With none, in every zone of the United States (`contacts.places.us_zones`,
+from the same phonenumbers data as the numbers' zones, so that an unknown number is never
+treated more loosely than any US number; the territories' zones are left out, as Guam's day
+and Hawaii's would leave no hour in common).
+
+On the days clocks change, a window starts at the first moment the local clock shows its
+start or later: a start in the hour that is skipped (02:30 when 02:00 becomes 03:00) is the
+moment of the change; a start in the hour that happens twice is its first pass. Its end
+likewise, so a window that has closed stays closed through the repeated hour.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from contacts.places import STATES, TERRITORIES, Place, us_zones, zone_label
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# A daily window of a place whose zones share some hours opens within a week; a day more
+# covers the longest weekly rule.
+HORIZON = timedelta(days=8)
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local times from which, and until which, messages may go."""
+
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+# A window for each weekday, Monday first; None on a day when nothing may go.
+Rule = tuple[Window | None, ...]
+
+
+def problems(config: object) -> list[str]:
+    """What is wrong with a QUIET_HOURS setting, in words; [] when nothing is."""
+    if not isinstance(config, dict):
+        return ["QUIET_HOURS must be a dict of windows by state, with a “default”."]
+    found = []
+    if "default" not in config:
+        found.append("QUIET_HOURS has no “default”: the window of every other place.")
+    for key, value in config.items():
+        if key != "default" and key not in STATES and key not in TERRITORIES:
+            found.append(
+                f"QUIET_HOURS[{key!r}]: not a US state or territory; use its postal code, "
+                "such as TX, or “default”."
+            )
+            continue
+        try:
+            _rule(value)
+        except ValueError as error:
+            found.append(f"QUIET_HOURS[{key!r}]: {error}")
+    return found
+
+
+def _rule(value: object) -> Rule:
+    """A QUIET_HOURS value as a rule; ValueError saying what is wrong."""
+    if not isinstance(value, dict):
+        return (_window(value),) * 7
+    days: dict[int, Window | None] = {}
+    for spec, window in value.items():
+        for day in _days(spec):
+            if day in days:
+                raise ValueError(f"{DAYS[day]} is given twice.")
+            days[day] = None if window is None else _window(window, spec)
+    missing = [DAYS[day] for day in range(7) if day not in days]
+    if missing:
+        raise ValueError(
+            f"no window for {', '.join(missing)}: give every day one (None: nothing may go)."
+        )
+    return tuple(days[day] for day in range(7))
+
+
+def _days(spec: object) -> list[int]:
+    """ "Mon-Sat", "Sun", "Sat, Sun" as weekday numbers, Monday 0."""
+    if not isinstance(spec, str):
+        raise ValueError(f"{spec!r} is not days such as “Mon-Fri” or “Sun”.")
+    days = []
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("-")
+        if first not in DAYS or (last and last not in DAYS):
+            raise ValueError(
+                f"“{spec}”: days are written {', '.join(DAYS)}, or a range such as Mon-Fri."
+            )
+        start, end = DAYS.index(first), DAYS.index(last or first)
+        if end < start:
+            raise ValueError(f"“{part.strip()}”: a range goes from Mon towards Sun.")
+        days.extend(range(start, end + 1))
+    return days
+
+
+def _window(value: object, days: str = "") -> Window:
+    where = f"{days}: " if days else ""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ValueError(f"{where}{value!r} is not a window such as (“08:00”, “21:00”).")
+    clocks = []
+    for clock in value:
+        match = CLOCK.fullmatch(clock) if isinstance(clock, str) else None
+        if not match:
+            raise ValueError(f"{where}{clock!r} is not a time of day such as “08:00”.")
+        clocks.append(time(int(match[1]), int(match[2])))
+    if clocks[0] >= clocks[1]:
+        raise ValueError(f"{where}{value[0]}–{value[1]} ends before it starts.")
+    return Window(*clocks)
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    """settings.QUIET_HOURS, read once (again when a test changes it)."""
+    config = settings.QUIET_HOURS
+    if found := problems(config):
+        raise ImproperlyConfigured(" ".join(found))
+    return {key: _rule(value) for key, value in config.items()}
+
+
+@receiver(setting_changed)
+def _forget_rules(*, setting: str, **kwargs) -> None:
+    if setting == "QUIET_HOURS":
+        rules.cache_clear()
+
+
+def rule_for(state: str) -> Rule:
+    """The rule of a state (its postal code), or the default."""
+    found = rules()
+    return found.get(state) or found["default"]
+
+
+def is_open(place: Place, at: datetime) -> bool:
+    """Whether a message may go to `place` at the moment `at` (aware)."""
+    at = _utc(at)
+    rule = rule_for(place.state)
+    return all(_open_in(zone, rule, at) for zone in place.zones or us_zones())
+
+
+def opens_at(place: Place, after: datetime) -> datetime | None:
+    """The first moment from `after` (aware) on when a message may go to `place`: `after`
+    itself, or the start of a window in one of its zones, in UTC. None when its zones' windows
+    never meet within HORIZON (zones too far apart for any hour to be open in all)."""
+    after = _utc(after)
+    if is_open(place, after):
+        return after
+    rule = rule_for(place.state)
+    # Where windows overlap, their common part begins where one of them does.
+    starts = set()
+    for zone in place.zones or us_zones():
+        first = after.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
+        for offset in range(HORIZON.days + 2):
+            day = first + timedelta(days=offset)
+            if window := rule[day.weekday()]:
+                start = _moments(zone, day, window)[0]
+                if after < start <= after + HORIZON:
+                    starts.add(start)
+    return next((start for start in sorted(starts) if is_open(place, start)), None)
+
+
+def describe(place: Place) -> str:
+    """The place's window for people: "08:00–20:00 Eastern (FL)"."""
+    labels = list(dict.fromkeys(zone_label(zone) for zone in place.zones))
+    if not labels:
+        where = "in every US time zone"
+    elif len(labels) == 1:
+        where = labels[0]
+    elif len(labels) <= 3:
+        where = f"in {', '.join(labels[:-1])} and {labels[-1]} time"
+    else:
+        where = f"in each of {len(place.zones)} time zones"
+    state = f" ({place.state})" if place.state else ""
+    return f"{rule_in_words(rule_for(place.state))} {where}{state}"
+
+
+def rule_in_words(rule: Rule) -> str:
+    """ "08:00–20:00"; "09:00–21:00 Mon–Sat, 12:00–21:00 Sun"; "closed" for a closed day."""
+    if len(set(rule)) == 1:
+        return str(rule[0]) if rule[0] else "closed every day"
+    runs: list[tuple[int, int]] = []  # first and last day of each run of the same window
+    for day in range(7):
+        if runs and rule[runs[-1][1]] == rule[day]:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return ", ".join(
+        f"{rule[first] or 'closed'} {DAYS[first]}" + (f"–{DAYS[last]}" if last > first else "")
+        for first, last in runs
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment} has no time zone: quiet hours need an aware moment.")
+    return moment.astimezone(UTC)
+
+
+def _open_in(zone: str, rule: Rule, at: datetime) -> bool:
+    day = at.astimezone(ZoneInfo(zone)).date()
+    window = rule[day.weekday()]
+    if window is None:
+        return False
+    start, end = _moments(zone, day, window)
+    return start <= at < end
+
+
+@lru_cache(maxsize=4096)
+def _moments(zone: str, day: date, window: Window) -> tuple[datetime, datetime]:
+    """When `window` opens and closes on the local date `day` in `zone`, in UTC."""
+    return _first_moment(zone, day, window.start), _first_moment(zone, day, window.end)
+
+
+def _first_moment(zone: str, day: date, clock: time) -> datetime:
+    """The first moment of the local date `day` at which the clock in `zone` shows `clock` or
+    later."""
+    wall = datetime.combine(day, clock)
+    first_pass = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    second_pass = wall.replace(tzinfo=ZoneInfo(zone), fold=1).astimezone(UTC)
+    if first_pass <= second_pass:
+        return first_pass  # a time that happens once, or the first of two
+    # A time the clock skips: the offset before the change puts it after the change (fold 0),
+    # the offset after it before (fold 1). The change itself is the moment, found to the second.
+    early, late = int(second_pass.timestamp()), int(first_pass.timestamp())
+    while late - early > 1:
+        middle = (early + late) // 2
+        if datetime.fromtimestamp(middle, ZoneInfo(zone)).replace(tzinfo=None) >= wall:
+            late = middle
+        else:
+            early = middle
+    return datetime.fromtimestamp(late, UTC)

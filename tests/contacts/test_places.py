@@ -1,0 +1,208 @@
+"""Where a number is: its time zones and US state, from phonenumbers' data, and the contact's
+own fields where set."""
+
+import re
+from collections import Counter
+
+import phonenumbers
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
+from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
+
+from contacts.places import (
+    AREA_CODES,
+    STATES,
+    TERRITORIES,
+    Place,
+    in_words,
+    place_of,
+    place_of_number,
+    state_code,
+    time_zone_name,
+    us_zones,
+    zone_label,
+)
+
+
+def test_a_new_york_number_is_in_new_york():
+    assert place_of_number("+12125550100") == Place(zones=("America/New_York",), state="NY")
+
+
+def test_a_miami_number_is_in_florida_on_eastern_time():
+    assert place_of_number("+13055550100") == Place(zones=("America/New_York",), state="FL")
+
+
+def test_an_austin_number_is_in_texas_on_central_time():
+    assert place_of_number("+15125550100") == Place(zones=("America/Chicago",), state="TX")
+
+
+def test_an_alaska_number_has_both_alaska_zones():
+    place = place_of_number("+19075550100")
+    assert {"America/Anchorage", "America/Adak"} <= set(place.zones)
+    assert place.state == "AK"
+
+
+def test_an_area_code_across_two_zones_has_both():
+    """850, Florida's panhandle: Pensacola is on Central time, Tallahassee on Eastern."""
+    assert place_of_number("+18505550100") == Place(
+        zones=("America/Chicago", "America/New_York"), state="FL"
+    )
+
+
+def test_a_toll_free_number_keeps_the_dozens_of_zones_phonenumbers_gives_and_no_state():
+    place = place_of_number("+18005550100")
+    assert len(place.zones) > 30
+    assert {"America/New_York", "Pacific/Honolulu", "Pacific/Guam"} <= set(place.zones)
+    assert place.state == ""
+
+
+def test_an_area_code_phonenumbers_does_not_know_has_no_zone():
+    assert place_of_number("+19995550100") == Place(zones=(), state="")
+
+
+def test_a_uk_number_has_the_uk_zones_and_no_state():
+    place = place_of_number("+447400123456")
+    assert "Europe/London" in place.zones
+    assert all(zone.startswith("Europe/") for zone in place.zones)
+    assert place.state == ""
+
+
+def test_a_canadian_number_has_its_zone_and_no_us_state():
+    assert place_of_number("+14165550100") == Place(zones=("America/Toronto",), state="")
+
+
+def test_a_territory_s_number_has_its_postal_code():
+    assert place_of_number("+17875550100") == Place(zones=("America/Puerto_Rico",), state="PR")
+
+
+def test_something_that_is_not_a_number_is_nowhere():
+    assert place_of_number("") == place_of_number("555") == Place(zones=())
+
+
+def test_the_contact_s_own_fields_win_each_on_its_own():
+    phone = "+12125550100"  # New York
+    assert place_of(phone) == Place(zones=("America/New_York",), state="NY")
+    assert place_of(phone, "America/Chicago", "TX") == Place(("America/Chicago",), "TX")
+    assert place_of(phone, state="FL") == Place(zones=("America/New_York",), state="FL")
+    assert place_of(phone, "America/Denver") == Place(zones=("America/Denver",), state="NY")
+
+
+def test_every_zone_of_the_united_states_spans_hawaii_to_the_east_coast():
+    zones = set(us_zones())
+    assert {"America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+            "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"} <= zones  # fmt: skip
+    # The territories' are left out: Guam is a day ahead of Hawaii.
+    assert not zones & {"Pacific/Guam", "America/Puerto_Rico", "America/Toronto"}
+
+
+def _state_of(description: str) -> str:
+    """A US state (or DC) as the geocoder names it: "Miami, FL", "Florida", "Washington
+    State", "Washington D.C."."""
+    names = {name.lower(): code for code, name in STATES.items()}
+    names |= {"washington state": "WA", "washington d.c.": "DC"}
+    city_state = re.fullmatch(r".+, ([A-Z]{2})", description)
+    if city_state and city_state[1] in STATES:
+        return city_state[1]
+    return names.get(description.lower(), "")
+
+
+def test_the_area_codes_states_are_those_phonenumbers_geocoder_names():
+    """AREA_CODES is written from the geocoder (whose data no process but this test loads):
+    the state most of each code's exchanges are in, and the territories' codes by
+    phonenumbers' regions."""
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    expected = {}
+    for region in TERRITORIES:
+        leading = phonenumbers.PhoneMetadata.metadata_for_region(region).leading_digits
+        expected |= {code: region for code in leading.split("|")}
+    votes: dict[str, Counter] = {}
+    for prefix, names in GEOCODE_DATA.items():
+        code = prefix[1:4]
+        if prefix[0] != "1" or len(prefix) < 4 or code in expected:
+            continue
+        if state := _state_of(names.get("en", "")):
+            votes.setdefault(code, Counter())[state] += 1
+    expected |= {code: counts.most_common(1)[0][0] for code, counts in votes.items()}
+    written = {code: state for state, codes in AREA_CODES.items() for code in codes.split()}
+    assert written == expected
+
+
+@given(
+    area_code=st.integers(200, 999),
+    subscriber=st.integers(2_000_000, 9_999_999),
+)
+def test_a_number_s_zones_are_among_its_area_code_s(area_code, subscriber):
+    """Whatever zone phonenumbers gives a number, its place has: quiet hours hold there."""
+    number = phonenumbers.parse(f"+1{area_code}{subscriber}")
+    zones = set(time_zones_for_number(number)) - {UNKNOWN_TIMEZONE}
+    assert zones <= set(place_of_number(f"+1{area_code}{subscriber}").zones)
+
+
+@pytest.mark.parametrize(
+    ("written", "zone"),
+    [("America/Chicago", "America/Chicago"), (" america/new_york ", "America/New_York"),
+     ("", ""), ("UTC", "UTC")],
+)  # fmt: skip
+def test_a_time_zone_is_read_as_its_iana_name(written, zone):
+    assert time_zone_name(written) == zone
+
+
+@pytest.mark.parametrize("written", ["Central", "America/Chicgo", "../etc/passwd", "x" * 300])
+def test_anything_else_is_not_a_time_zone(written):
+    with pytest.raises(ValidationError) as error:
+        time_zone_name(written)
+    assert error.value.messages == [
+        f"“{written.strip()[:60]}” is not a time zone: use an IANA name, such as America/Chicago."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("TX", "TX"), ("tx", "TX"), ("Texas", "TX"), (" new  york ", "NY"), ("Washington", "WA"),
+     ("Washington D.C.", "DC"), ("Puerto Rico", "PR"), ("", "")],
+)  # fmt: skip
+def test_a_state_is_read_as_its_postal_code(written, code):
+    assert state_code(written) == code
+
+
+@pytest.mark.parametrize("written", ["XX", "Ontario", "ON", "Texsa"])
+def test_anything_else_is_not_a_state(written):
+    with pytest.raises(ValidationError) as error:
+        state_code(written)
+    assert error.value.messages == [
+        f"“{written}” is not a US state or territory: use its postal code, such as TX."
+    ]
+
+
+def test_zones_have_the_names_people_know_in_north_america_only():
+    assert zone_label("America/Chicago") == "Central"
+    assert zone_label("America/Phoenix") == "Mountain"
+    assert zone_label("America/Adak") == "Hawaii-Aleutian"
+    assert zone_label("Europe/London") == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        (("+15125550100", "", ""), "Central (America/Chicago), TX — from the number"),
+        (("+15125550100", "America/Denver", "CO"),
+         "Mountain (America/Denver), CO — set for this contact"),
+        (("+15125550100", "America/Denver", ""),
+         "Mountain (America/Denver) — set for this contact; TX — from the number"),
+        (("+14165550100", "", ""), "Eastern (America/Toronto) — from the number"),
+        (("+19995550100", "", ""), "time zone not known from the number"),
+        (("+19995550100", "", "TX"),
+         "time zone not known from the number; TX — set for this contact"),
+        (("+447400123456", "Europe/London", ""), "Europe/London — set for this contact"),
+    ],
+)  # fmt: skip
+def test_the_contact_page_says_where_the_contact_is_and_what_says_so(fields, words):
+    assert in_words(*fields) == words
+
+
+def test_the_contact_page_counts_the_zones_of_a_toll_free_number():
+    zones = len(place_of_number("+18005550100").zones)
+    assert in_words("+18005550100") == f"any of {zones} time zones — from the number"

@@ -141,7 +141,8 @@ NOWHERE = Place(zones=())
 
 
 def place_of_number(phone: str) -> Place:
-    """Where the number `phone` (E.164) is, as phonenumbers' data say."""
+    """Where the number `phone` (E.164) is, as phonenumbers' data say. Its first five
+    characters are enough ("+1212", "+4420"): what a query can group numbers by."""
     table = _places()
     if phone.startswith("+1"):
         return table.get(phone[:5], NOWHERE)

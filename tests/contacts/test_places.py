@@ -206,3 +206,8 @@ def test_the_contact_page_says_where_the_contact_is_and_what_says_so(fields, wor
 def test_the_contact_page_counts_the_zones_of_a_toll_free_number():
     zones = len(place_of_number("+18005550100").zones)
     assert in_words("+18005550100") == f"any of {zones} time zones — from the number"
+
+
+@pytest.mark.parametrize("phone", ["+13055550100", "+447400123456", "+33123456789"])
+def test_a_number_s_first_five_characters_place_it_as_the_whole_number_does(phone):
+    assert place_of_number(phone[:5]) == place_of_number(phone)

@@ -278,11 +278,11 @@ def state_code(value: str) -> str:
 
 
 def validate_time_zone(value: str) -> None:
-    if value and time_zone_name(value) != value:
+    """A contact's time zone is stored as its IANA name is written."""
+    name = time_zone_name(value)
+    if name != value:
         raise ValidationError(
-            "“%(value)s” is not a time zone: use an IANA name, such as America/Chicago.",
-            code="invalid_time_zone",
-            params={"value": value[:60]},
+            "Write it “%(name)s”.", code="invalid_time_zone", params={"name": name}
         )
 
 

@@ -711,17 +711,17 @@ def _apply_batch(import_id: int) -> bool:
     return True
 
 
-# What a row may change of its contact, when the row gives it; the id comes first.
-KEPT = ("email", "status", "time_zone", "state")
+# The fields of a contact that a row sets where it gives them (an empty cell keeps them).
+SET_BY_ROWS = ("email", "status", "time_zone", "state")
 
 
 def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple]:
-    """The id and KEPT of the contacts with these numbers, by number and name in capitals (as
-    name__iexact compares them): the oldest, where several have the same."""
+    """The id and SET_BY_ROWS of the contacts with these numbers, by number and name in
+    capitals (as name__iexact compares them): the oldest, where several have the same."""
     among, params = services.among("phone", sorted(phones))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT phone, UPPER(name), id, {', '.join(KEPT)} FROM contacts_contact"
+            f"SELECT phone, UPPER(name), id, {', '.join(SET_BY_ROWS)} FROM contacts_contact"
             f" WHERE {among} ORDER BY id DESC",
             params,
         )
@@ -730,12 +730,13 @@ def _same_contact(phones: set[str]) -> dict[tuple[str, str], tuple]:
 
 
 def _by_number_and_name(rows: list[tuple]) -> dict[tuple[str, str], tuple]:
-    return {(phone, key): tuple(kept) for phone, key, *kept in rows}
+    return {(phone, key): tuple(values) for phone, key, *values in rows}
 
 
 def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int], int]:
-    """Create the rows' contacts that do not exist and update the others' KEPT that the rows
-    give; return each row's contact id, by row number, and how many were created."""
+    """Create the rows' contacts that do not exist and update the SET_BY_ROWS of the others
+    that the rows give; return each row's contact id, by row number, and how many were
+    created."""
     existing = _same_contact({row.phone for row in rows})
     new = {row.number for row in rows if (row.phone, row.key) not in existing}
     if new:
@@ -750,20 +751,22 @@ def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int]
                        state, %s, %s
                 FROM contacts_importrow WHERE contact_import_id = %s AND {among}
                 ORDER BY number
-                RETURNING phone, UPPER(name), id, {", ".join(KEPT)}
+                RETURNING phone, UPPER(name), id, {", ".join(SET_BY_ROWS)}
                 """,
                 [now, now, contact_import.pk, *numbers],
             )
             existing |= _by_number_and_name(cursor.fetchall())
     contact_of, changed = {}, []
     for row in rows:
-        pk, *kept = existing[row.phone, row.key]
+        pk, *current = existing[row.phone, row.key]
         contact_of[row.number] = pk
-        wanted = [getattr(row, field) or value for field, value in zip(KEPT, kept, strict=True)]
-        if wanted != kept:
-            changed.append(Contact(pk=pk, **dict(zip(KEPT, wanted, strict=True)),
+        wanted = [
+            getattr(row, field) or value for field, value in zip(SET_BY_ROWS, current, strict=True)
+        ]
+        if wanted != current:
+            changed.append(Contact(pk=pk, **dict(zip(SET_BY_ROWS, wanted, strict=True)),
                                    updated_at=timezone.now()))  # fmt: skip
-    Contact.objects.bulk_update(changed, [*KEPT, "updated_at"], batch_size=1000)
+    Contact.objects.bulk_update(changed, [*SET_BY_ROWS, "updated_at"], batch_size=1000)
     return contact_of, len(new)
 
 

@@ -22,6 +22,7 @@ from contacts.places import (
     state_code,
     time_zone_name,
     us_zones,
+    validate_time_zone,
     zone_label,
 )
 
@@ -206,3 +207,17 @@ def test_the_contact_page_says_where_the_contact_is_and_what_says_so(fields, wor
 def test_the_contact_page_counts_the_zones_of_a_toll_free_number():
     zones = len(place_of_number("+18005550100").zones)
     assert in_words("+18005550100") == f"any of {zones} time zones — from the number"
+
+
+@pytest.mark.parametrize("phone", ["+13055550100", "+447400123456", "+33123456789"])
+def test_a_number_s_first_five_characters_place_it_as_the_whole_number_does(phone):
+    assert place_of_number(phone[:5]) == place_of_number(phone)
+
+
+def test_a_contact_s_time_zone_is_stored_only_as_its_iana_name_is_written():
+    validate_time_zone("America/Chicago")
+    validate_time_zone("")
+    with pytest.raises(ValidationError, match="Write it “America/Chicago”."):
+        validate_time_zone("america/chicago")
+    with pytest.raises(ValidationError, match="is not a time zone"):
+        validate_time_zone("Central")

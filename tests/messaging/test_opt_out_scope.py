@@ -3,6 +3,10 @@ stops the channel it came in ("channel"), or every channel of the number ("all",
 revoke-all rule), in one transaction with a ledger row per channel, and the reply says which.
 OPT_OUT_SCOPE_ALL_FROM switches "all" on from a day."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -320,6 +324,24 @@ def test_an_unknown_scope_or_an_unreadable_day_is_an_error(settings, scope, all_
     if "messaging.E002" in ids:
         assert f"OPT_OUT_SCOPE_ALL_FROM={all_from!r} is not a date." in errors[-1].msg
         assert "2027-01-31" in errors[-1].hint
+
+
+def check(**env: str) -> subprocess.CompletedProcess:
+    """`manage.py check` in a process of its own, with these settings in its environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], env=os.environ | env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_every_command_refuses_to_run_with_a_scope_from_the_environment_it_cannot_read():
+    result = check(OPT_OUT_SCOPE="everything", OPT_OUT_SCOPE_ALL_FROM="31 Jan 2027")
+    assert result.returncode != 0
+    assert "(messaging.E001) OPT_OUT_SCOPE='everything' is not a revocation scope." in (
+        result.stderr
+    )
+    assert "(messaging.E002) OPT_OUT_SCOPE_ALL_FROM='31 Jan 2027' is not a date." in (result.stderr)
+    assert check(OPT_OUT_SCOPE=" All ", OPT_OUT_SCOPE_ALL_FROM="2027-01-31").returncode == 0
 
 
 def test_an_unreadable_setting_widens_a_stop_never_narrows_it(sms, settings):

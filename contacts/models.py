@@ -101,8 +101,9 @@ def scope_all_from() -> date | None:
 
 def channels_revoked(channel: str, at: datetime | None = None) -> tuple[Channel, ...]:
     """The channels that a contact's own opt-out of `channel` at `at` (now) covers, `channel`
-    first: that one, or every channel when the scope is "all" (47 CFR 64.1200(a)(10)), as
-    OPT_OUT_SCOPE says, or from OPT_OUT_SCOPE_ALL_FROM on (a day in UTC)."""
+    first: that one alone, or every channel when the scope is "all" (the FCC's revoke-all rule,
+    47 CFR 64.1200(a)(10)): OPT_OUT_SCOPE "all", or `at` on or after the day
+    OPT_OUT_SCOPE_ALL_FROM, in UTC."""
     at = at or timezone.now()
     try:
         all_from = scope_all_from()

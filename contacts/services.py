@@ -181,10 +181,10 @@ def record_revocation(
     at: datetime | None = None,
 ) -> tuple[Channel, ...]:
     """The contact behind `phone` revoked their consent to `channel` themselves (STOP, the
-    digit, a confirmed possible opt-out): a hard opt-out of every channel that covers
-    (`channels_revoked`: `channel`, or with OPT_OUT_SCOPE "all" every channel), each with these
-    source and words and a ledger row of its own, all in one transaction or none. Returns the
-    channels covered."""
+    digit, a confirmed possible opt-out): a hard opt-out of every channel that revocation
+    covers (`channels_revoked`: `channel`, or with the scope "all" every channel), each with
+    these source and words and ledger rows of its own, all in one transaction or none. Returns
+    the channels covered."""
     at = at or timezone.now()
     covered = channels_revoked(channel, at)
     for each in covered:

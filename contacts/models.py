@@ -13,7 +13,7 @@ legitimate writes go through `contacts.services`.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -84,6 +84,38 @@ def is_pressed_key(words: str) -> bool:
 
 class HardOptOutError(ValidationError):
     """Raised when something tries to reverse a hard opt-out (ONLY_THE_CONTACT)."""
+
+
+class OptOutScope(models.TextChoices):
+    """How far a contact's own opt-out reaches (settings.OPT_OUT_SCOPE)."""
+
+    CHANNEL = "channel", "the channel it came in"
+    ALL = "all", "every channel of the number"
+
+
+def scope_all_from() -> date | None:
+    """The day from which every opt-out's scope is "all" (settings.OPT_OUT_SCOPE_ALL_FROM), or
+    None; ValueError when the setting is not an ISO date."""
+    text = settings.OPT_OUT_SCOPE_ALL_FROM
+    return date.fromisoformat(text) if text else None
+
+
+def channels_revoked(channel: str, at: datetime | None = None) -> tuple[Channel, ...]:
+    """The channels that a contact's own opt-out of `channel` at `at` (now) covers, `channel`
+    first: that one alone, or every channel when the scope is "all" (the FCC's revoke-all rule,
+    47 CFR 64.1200(a)(10)): OPT_OUT_SCOPE "all", or `at` on or after the day
+    OPT_OUT_SCOPE_ALL_FROM, in UTC."""
+    at = at or timezone.now()
+    try:
+        all_from = scope_all_from()
+    except ValueError:
+        # A setting that messaging.checks refuses (in a process started without the checks)
+        # reads as "all": a typo may widen a revocation, never narrow it.
+        all_from = date.min
+    narrow = settings.OPT_OUT_SCOPE == OptOutScope.CHANNEL
+    if narrow and (all_from is None or at.astimezone(UTC).date() < all_from):
+        return (Channel(channel),)
+    return (Channel(channel), *(other for other in Channel if other != channel))
 
 
 # E.164, and for North America the only form phonenumbers writes: +1, then an area code and

@@ -26,6 +26,7 @@ from contacts.models import (
     PhoneOptOut,
     Source,
     Tag,
+    channels_revoked,
     is_pressed_key,
     opt_in_words,
 )
@@ -168,6 +169,27 @@ def record_hard_opt_out(
         _held_by_who_has_it_now(cursor, phone=phone, channel=channel, source=source,
                                 words=words, at=at)  # fmt: skip
         return False
+
+
+@transaction.atomic(savepoint=False)
+def record_revocation(
+    *,
+    phone: str,
+    channel: Channel,
+    source: Source,
+    words: str = "",
+    at: datetime | None = None,
+) -> tuple[Channel, ...]:
+    """The contact behind `phone` revoked their consent to `channel` themselves (STOP, the
+    digit, a confirmed possible opt-out): a hard opt-out of every channel that revocation
+    covers (`channels_revoked`: `channel`, or with the scope "all" every channel), each with
+    these source and words and ledger rows of its own, all in one transaction or none. Returns
+    the channels covered."""
+    at = at or timezone.now()
+    covered = channels_revoked(channel, at)
+    for each in covered:
+        record_hard_opt_out(phone=phone, channel=each, source=source, words=words, at=at)
+    return covered
 
 
 def _held_by_who_has_it_now(

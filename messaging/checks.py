@@ -1,8 +1,10 @@
 """Checks of the messaging settings (`manage.py check`, run by every command)."""
 
-from django.core.checks import Warning, register
+from django.conf import settings
+from django.core.checks import Error, Warning, register
 
-from messaging.inbound import help_reply
+from contacts.models import Channel, OptOutScope, channels_revoked, scope_all_from
+from messaging.inbound import help_reply, unsubscribed_reply
 from messaging.sms import count_segments
 
 
@@ -21,3 +23,53 @@ def check_help_reply(app_configs, **kwargs) -> list[Warning]:
             id="messaging.W001",
         )
     ]
+
+
+@register()
+def check_opt_out_scope(app_configs, **kwargs) -> list[Error]:
+    """How far a STOP reaches is never guessed from a setting that says something else."""
+    errors = []
+    if settings.OPT_OUT_SCOPE not in OptOutScope.values:
+        errors.append(
+            Error(
+                f"OPT_OUT_SCOPE={settings.OPT_OUT_SCOPE!r} is not a revocation scope.",
+                hint="Use “channel” (an opt-out stops the channel it came in) or “all” (every "
+                "channel of the number).",
+                id="messaging.E001",
+            )
+        )
+    try:
+        scope_all_from()
+    except ValueError:
+        errors.append(
+            Error(
+                f"OPT_OUT_SCOPE_ALL_FROM={settings.OPT_OUT_SCOPE_ALL_FROM!r} is not a date.",
+                hint="Write the day from which every opt-out covers every channel as an ISO "
+                "date (2027-01-31), or leave it empty.",
+                id="messaging.E002",
+            )
+        )
+    return errors
+
+
+@register()
+def check_stop_reply(app_configs, **kwargs) -> list[Warning]:
+    """The confirmation of a STOP should arrive as one message too, in each scope it may be
+    sent in: today's, and every channel's once OPT_OUT_SCOPE_ALL_FROM is set."""
+    scopes = {channels_revoked(Channel.SMS)}
+    if settings.OPT_OUT_SCOPE_ALL_FROM:
+        scopes.add(tuple(Channel))
+    warnings = []
+    for covered in sorted(scopes, key=len):
+        reply = unsubscribed_reply(covered)
+        segments = count_segments(reply)
+        if segments.segments > 1:
+            warnings.append(
+                Warning(
+                    f"The confirmation of a STOP takes {segments.segments} SMS segments "
+                    f"({segments.encoding}): “{reply}”.",
+                    hint="Shorten BUSINESS_NAME.",
+                    id="messaging.W002",
+                )
+            )
+    return warnings

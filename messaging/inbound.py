@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from contacts import services
-from contacts.models import Channel, PhoneOptOut, Source, pressed
+from contacts.models import Channel, PhoneOptOut, Source, channels_revoked, pressed
 from contacts.phones import normalize_phone
 from messaging import twiml
 from messaging.keywords import Intent, classify
@@ -75,13 +75,13 @@ def answer_unprocessed(kind: str, payload: dict) -> str:
         case InboundEvent.Kind.SMS:
             intent = classify(payload.get("Body", ""))
             if intent == Intent.OPT_OUT:
-                return _sms_reply(_unsubscribed())
+                return _sms_reply(unsubscribed_reply(channels_revoked(Channel.SMS)))
             return _sms_reply(help_reply() if intent == Intent.HELP else "")
         case InboundEvent.Kind.CALL:
             return twiml.inbound_menu()
         case InboundEvent.Kind.DIGITS:
             if _pressed(payload) == "unsubscribe" and contact_number(kind, payload):
-                return _no_more_calls()
+                return _no_more_calls(channels_revoked(Channel.CALLS))
             response = VoiceResponse()
             response.say("Goodbye.")
             response.hangup()
@@ -96,7 +96,15 @@ def _sms_reply(text: str) -> str:
     return str(response)
 
 
-def _unsubscribed() -> str:
+def unsubscribed_reply(covered: tuple[Channel, ...]) -> str:
+    """The confirmation of a STOP that opted the number out of the `covered` channels; one
+    segment unless the name is long (messaging.checks warns). A START lifts the SMS opt-out
+    only: the reply says so when the STOP stopped calls too."""
+    if Channel.CALLS in covered:
+        return (
+            f"You have been unsubscribed from {settings.BUSINESS_NAME} and will receive no more "
+            "texts or calls. Reply START to receive texts again."
+        )
     return (
         f"You have been unsubscribed from {settings.BUSINESS_NAME} messages and will receive "
         "no more. Reply START to resubscribe."
@@ -115,11 +123,11 @@ def handle_sms(payload: dict) -> str:
     business = settings.BUSINESS_NAME
     match classify(body):
         case Intent.OPT_OUT:
-            services.record_hard_opt_out(
+            covered = services.record_revocation(
                 phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
             )
             # Always sent, although the number is now opted out: the one allowed reply.
-            return _sms_reply(_unsubscribed())
+            return _sms_reply(unsubscribed_reply(covered))
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,
@@ -189,9 +197,12 @@ def _pressed(payload: dict) -> str:
     return "unsubscribe" if payload.get("Digits") == offered else ""
 
 
-def _no_more_calls() -> str:
+def _no_more_calls(covered: tuple[Channel, ...]) -> str:
     response = VoiceResponse()
-    response.say("You will receive no more calls from us. Goodbye.")
+    if Channel.SMS in covered:
+        response.say("You will receive no more calls or texts from us. Goodbye.")
+    else:
+        response.say("You will receive no more calls from us. Goodbye.")
     response.hangup()
     return str(response)
 
@@ -213,11 +224,11 @@ def handle_digits(payload: dict) -> str:
             "without hiding your number, or reply STOP to one of our text messages."
         )
     else:
-        services.record_hard_opt_out(
+        covered = services.record_revocation(
             phone=phone, channel=Channel.CALLS, source=Source.DIGIT,
             words=pressed(payload["Digits"]),
         )  # fmt: skip
-        return _no_more_calls()
+        return _no_more_calls(covered)
     response.hangup()
     return str(response)
 

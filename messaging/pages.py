@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts import services
-from contacts.models import Channel, Source
+from contacts.models import Channel, Source, channels_revoked
 from contacts.phones import normalize_phone
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut
 from messaging.outbox import entries
@@ -31,6 +31,12 @@ def _with_contacts(reviews: list[PossibleOptOut]) -> list[PossibleOptOut]:
         review.contacts = contacts[:CONTACTS_SHOWN]
         review.more_contacts = len(contacts) - len(review.contacts)
     return reviews
+
+
+def _covers(channels: tuple[Channel, ...]) -> str:
+    """What a confirmed possible opt-out covers, in the channels' names: "SMS", or with
+    OPT_OUT_SCOPE "all", "SMS and Calls & Voicemails"."""
+    return " and ".join(Channel(channel).label for channel in channels)
 
 
 def _who(review: PossibleOptOut) -> str:
@@ -59,6 +65,7 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
         "pending_count": pending.count() if len(shown) == PENDING_SHOWN else len(shown),
         "decided": decided,
         "can_decide": request.user.has_perm("messaging.decide_possibleoptout"),
+        "covers": _covers(channels_revoked(Channel.SMS)),
     }
     return render(request, "messaging/possible_opt_outs.html", context)
 
@@ -66,8 +73,8 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm: a hard SMS opt-out with the contact's own words, once asked again ("sure").
-    Dismiss: nothing changes."""
+    """Confirm: a hard opt-out of SMS (with OPT_OUT_SCOPE "all", of every channel) with the
+    contact's own words, once asked again ("sure"). Dismiss: nothing changes."""
     review = get_object_or_404(PossibleOptOut, pk=pk)
     decision = request.POST.get("decision")
     if decision not in (PossibleOptOut.Decision.CONFIRMED, PossibleOptOut.Decision.DISMISSED):
@@ -78,7 +85,10 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("messaging:possible_opt_outs")
     if decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") != "yes":
         # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
-        return render(request, "messaging/confirm_opt_out.html", {"review": review})
+        covered = channels_revoked(Channel.SMS)
+        context = {"review": review, "covers": _covers(covered), "every_channel": len(covered) > 1}
+        return render(request, "messaging/confirm_opt_out.html", context)
+    covered: tuple[Channel, ...] = ()
     with transaction.atomic():  # never a confirmed review without its opt-out
         # Compare-and-set: of two people deciding at once, only the first one counts.
         pending = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING)
@@ -86,13 +96,15 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             decision=decision, decided_by=request.user, decided_at=timezone.now()
         )
         if decided and decision == PossibleOptOut.Decision.CONFIRMED:
-            services.record_hard_opt_out(
+            covered = services.record_revocation(
                 phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD, words=review.words
             )
     if not decided:
         messages.info(request, f"{_who(review)}: already decided.")
     elif decision == PossibleOptOut.Decision.CONFIRMED:
-        messages.success(request, f"{_who(review)}: opted out of SMS (hard), in their words.")
+        messages.success(
+            request, f"{_who(review)}: opted out of {_covers(covered)} (hard), in their words."
+        )
     else:
         messages.success(request, f"{_who(review)}: dismissed; nothing changed.")
     return redirect("messaging:possible_opt_outs")

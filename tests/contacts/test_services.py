@@ -1,3 +1,6 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -12,12 +15,14 @@ from contacts.models import (
     HardOptOutError,
     OptInStatus,
     Source,
+    channels_revoked,
     is_pressed_key,
     pressed,
 )
 from tests.factories import ContactFactory, opt_in, reply_start
 
 SMS, CALLS = Channel.SMS, Channel.CALLS
+NEW_YORK, PARIS = ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris")
 
 
 def fresh(contact: Contact) -> Contact:
@@ -248,3 +253,43 @@ def test_a_soft_change_writes_one_ledger_row_a_contact_alone_or_in_bulk(admin_ro
         for before, after, note in [("subscribed", "soft", "Asked"), ("soft", "subscribed", "Back")]
         for c in (one, two, three)
     ]
+
+
+@pytest.mark.parametrize(
+    ("scope", "all_from", "at", "covered"),
+    [
+        ("channel", "", datetime(2027, 1, 31, tzinfo=UTC), (SMS,)),
+        ("all", "", datetime(2027, 1, 31, tzinfo=UTC), (SMS, CALLS)),
+        ("channel", "2027-01-31", datetime(2027, 1, 30, 23, 59, 59, tzinfo=UTC), (SMS,)),
+        ("channel", "2027-01-31", datetime(2027, 1, 31, tzinfo=UTC), (SMS, CALLS)),
+        ("channel", "2027-01-31", datetime(2027, 2, 1, 12, tzinfo=UTC), (SMS, CALLS)),
+        # 19:30 in New York on the 30th is the 31st in UTC, and 01:00 in Paris on the 31st
+        # the 30th: the day is UTC's, whatever TIME_ZONE says.
+        ("channel", "2027-01-31", datetime(2027, 1, 30, 19, 30, tzinfo=NEW_YORK), (SMS, CALLS)),
+        ("channel", "2027-01-31", datetime(2027, 1, 31, 0, 30, tzinfo=PARIS), (SMS,)),
+        ("all", "2999-01-01", datetime(2027, 1, 31, tzinfo=UTC), (SMS, CALLS)),
+    ],
+)
+def test_an_opt_out_covers_its_channel_or_every_channel_by_scope_and_day(
+    settings, scope, all_from, at, covered
+):
+    settings.OPT_OUT_SCOPE, settings.OPT_OUT_SCOPE_ALL_FROM = scope, all_from
+    settings.TIME_ZONE = "America/New_York"
+    assert channels_revoked(SMS, at) == covered
+    # The channel it came in comes first.
+    assert channels_revoked(CALLS, at) == ((CALLS, SMS) if len(covered) > 1 else (CALLS,))
+
+
+def test_a_revocation_of_every_channel_writes_a_ledger_row_for_each(db, settings):
+    settings.OPT_OUT_SCOPE = "all"
+    contact = ContactFactory(phone="+14155550100")
+    covered = services.record_revocation(
+        phone="(415) 555-0100", channel=CALLS, source=Source.DIGIT, words=pressed("9")
+    )
+    assert covered == (CALLS, SMS)
+    assert fresh(contact).opt_in_status(SMS) == fresh(contact).opt_in_status(CALLS) == "hard"
+    assert sorted(ledger(contact)) == [
+        ("calls", "subscribed", "hard", "digit"), ("sms", "subscribed", "hard", "digit"),
+    ]  # fmt: skip
+    number = ConsentEvent.objects.filter(contact=None).values_list("channel", "note")
+    assert sorted(number) == [("calls", "pressed 9"), ("sms", "pressed 9")]

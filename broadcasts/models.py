@@ -63,6 +63,9 @@ class Broadcast(models.Model):
     )
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the sending task queued for the recipients deferred by quiet hours runs: one task a
+    # moment, however many workers found them waiting.
+    wakes_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -77,6 +80,12 @@ class Broadcast(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+
+    @property
+    def keeps_quiet_hours(self) -> bool:
+        """Every broadcast waits for its recipients' quiet hours to end, but an informational
+        one that a manager marked urgent, with a reason."""
+        return not (self.purpose == self.Purpose.INFORMATIONAL and self.urgent)
 
     @property
     def sms_text(self) -> str:
@@ -168,12 +177,24 @@ class Recipient(models.Model):
             models.Index(fields=["broadcast", "status", "id"], name="recipient_status"),
             # Delivery statuses find their message by its sid; pending ones have none yet.
             models.Index(fields=["sid"], name="recipient_sid", condition=~models.Q(sid="")),
-            # The messages a number was sent lately, which frequency limits count. Only those
-            # handed over: a launch's snapshot writes none of it.
+            # The messages handed over lately, which frequency limits count: by number, for a
+            # batch's numbers, and by time, for the preview's and the launch's. Only those
+            # handed over (with a sent_at): a launch's snapshot writes neither.
             models.Index(
                 fields=["phone", "sent_at"],
                 name="recipient_sent",
                 condition=models.Q(sent_at__isnull=False),
+            ),
+            models.Index(
+                fields=["sent_at"],
+                name="recipient_sent_lately",
+                condition=models.Q(sent_at__isnull=False),
+            ),
+            # The recipients deferred by quiet hours, by when their window opens.
+            models.Index(
+                fields=["broadcast", "retry_at"],
+                name="recipient_deferred",
+                condition=models.Q(status="deferred"),
             ),
         ]
 

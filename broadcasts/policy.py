@@ -6,50 +6,113 @@ leaves out: a number whose possible opt-out waits for review, and, for marketing
 frequency limits. The preview counts the contacts each leaves out (by the first that holds),
 the launch selects those that none does, and each send checks them again just before the
 hand-over: one definition, which tests/broadcasts/test_who_receives.py holds the three to.
+
+A rule's condition may be given the numbers a send is about (`phones`): the same condition,
+narrowed to them, which an index answers a batch at a time.
+
+Quiet hours are a rule of when, not of who: a recipient outside its window is deferred until
+it opens (broadcasts.quiet_hours, applied by broadcasts.sending).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
 
-from broadcasts.models import Broadcast
-from contacts.models import EXCLUSIONS, Channel, Contact, ContactQuerySet
+from broadcasts.models import Broadcast, Recipient
+from contacts.models import EXCLUSIONS, Channel, Contact, ContactQuerySet, channels_revoked
+from contacts.places import area_codes_of
 from messaging.models import PossibleOptOut
 
+Phones = Sequence[str] | None
 
-@dataclass(frozen=True)
+
 class Rule:
     """A reason a broadcast leaves a contact out: its label, as the preview and a skipped
     recipient show it, and the condition on contacts under which it holds for a broadcast
     (None where it does not apply to that broadcast)."""
 
-    label: str
-    condition: Callable[[Broadcast], Q | None]
+    def __init__(self, label: str, condition: Callable[[Broadcast, Phones], Q | None]):
+        self.label, self._condition = label, condition
+
+    def condition(self, broadcast: Broadcast, phones: Phones = None) -> Q | None:
+        return self._condition(broadcast, phones)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.label!r})"
 
 
-def _awaiting_review(broadcast: Broadcast) -> Q | None:
+def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
     # A message waiting in Possible opt-outs may be a revocation, which the law says must be
     # honoured within 10 business days, however it was worded: its number gets no broadcast
-    # of the channel it came by until someone decides.
-    if broadcast.channel != Channel.SMS:
+    # of what confirming it would stop (SMS, the channel it came by, or every channel under
+    # the revoke-all scope) until someone decides.
+    if broadcast.channel not in channels_revoked(Channel.SMS):
         return None
     waiting = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
+    if phones is not None:
+        waiting = waiting.filter(phone__in=phones)
     return Q(phone__in=waiting.values("phone"))
 
 
+def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
+    # Marketing only: at most FREQUENCY_LIMIT broadcast messages of the channel per number in
+    # any 24 hours (when set), and each state's own limit for its numbers (the state from
+    # the contact's own field, else from the number's area code, as quiet hours read it).
+    if broadcast.purpose != Broadcast.Purpose.MARKETING:
+        return None
+    limits = {state: limit for state, limit in settings.STATE_FREQUENCY_LIMITS.items()}
+    conditions = []
+    if settings.FREQUENCY_LIMIT:
+        conditions.append(Q(phone__in=_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, phones)))
+    for limit in sorted(set(limits.values())):
+        states = sorted(state for state, its in limits.items() if its == limit)
+        numbers = Q()
+        for code in area_codes_of(states):
+            numbers |= Q(phone__startswith=code)
+        in_states = Q(state__in=states) | (Q(state="") & numbers)
+        conditions.append(in_states & Q(phone__in=_sent_at_least(limit, broadcast, phones)))
+    if not conditions:
+        return None
+    either = conditions[0]
+    for condition in conditions[1:]:
+        either |= condition
+    return either
+
+
+FREQUENCY_WINDOW = timedelta(hours=24)
+
+
+def _sent_at_least(count: int, broadcast: Broadcast, phones: Phones):
+    """The numbers that were handed `count` or more broadcast messages of the broadcast's
+    channel in the last 24 hours (FREQUENCY_WINDOW)."""
+    sent = Recipient.objects.filter(
+        sent_at__gte=timezone.now() - FREQUENCY_WINDOW, broadcast__channel=broadcast.channel
+    )
+    if phones is not None:
+        sent = sent.filter(phone__in=phones)
+    return (
+        sent.order_by().values("phone").annotate(n=Count("id")).filter(n__gte=count).values("phone")
+    )
+
+
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)
-RULES = (AWAITING_REVIEW,)
+FREQUENCY_LIMIT = Rule("Frequency limit reached (last 24 hours)", _over_frequency_limit)
+RULES = (AWAITING_REVIEW, FREQUENCY_LIMIT)
 
 
-def _conditions(broadcast: Broadcast, rules=RULES) -> list[Q]:
-    return [q for rule in rules if (q := rule.condition(broadcast)) is not None]
+def _conditions(broadcast: Broadcast, rules=RULES, phones: Phones = None) -> list[Q]:
+    return [q for rule in rules if (q := rule.condition(broadcast, phones)) is not None]
 
 
-def may_receive(broadcast: Broadcast, contacts: ContactQuerySet) -> ContactQuerySet:
+def may_receive(
+    broadcast: Broadcast, contacts: ContactQuerySet, *, phones: Phones = None
+) -> ContactQuerySet:
     """The contacts of `contacts` that may receive `broadcast` now: eligible for its channel,
-    and left out by none of RULES."""
-    return _left_in(contacts.eligible_for(broadcast.channel), broadcast, RULES)
+    and left out by none of RULES. `phones`: the numbers `contacts` may have, if known."""
+    return _left_in(contacts.eligible_for(broadcast.channel), broadcast, RULES, phones)
 
 
 def may_receive_in_number_order(broadcast: Broadcast, contacts: ContactQuerySet) -> ContactQuerySet:
@@ -58,24 +121,30 @@ def may_receive_in_number_order(broadcast: Broadcast, contacts: ContactQuerySet)
     return _left_in(contacts.eligible_in_number_order(broadcast.channel), broadcast, RULES)
 
 
-def left_out_by(rule: Rule, broadcast: Broadcast, contacts: ContactQuerySet) -> ContactQuerySet:
+def left_out_by(
+    rule: Rule, broadcast: Broadcast, contacts: ContactQuerySet, *, phones: Phones = None
+) -> ContactQuerySet:
     """The contacts of `contacts`, eligible for the channel, that `rule` is the first of RULES
     to leave out of `broadcast`."""
-    condition = rule.condition(broadcast)
+    condition = rule.condition(broadcast, phones)
     if condition is None:
         return contacts.none()
     eligible = contacts.eligible_for(broadcast.channel).filter(condition)
-    return _left_in(eligible, broadcast, RULES[: RULES.index(rule)])
+    return _left_in(eligible, broadcast, RULES[: RULES.index(rule)], phones)
 
 
-def _left_in(contacts: ContactQuerySet, broadcast: Broadcast, rules) -> ContactQuerySet:
+def _left_in(
+    contacts: ContactQuerySet, broadcast: Broadcast, rules, phones: Phones = None
+) -> ContactQuerySet:
     # One exclude() each: conditions joined by AND, which PostgreSQL plans as anti-joins.
-    for condition in _conditions(broadcast, rules):
+    for condition in _conditions(broadcast, rules, phones):
         contacts = contacts.exclude(condition)
     return contacts
 
 
-def first_reasons(broadcast: Broadcast, contact_ids: list[int]) -> dict[int, str]:
+def first_reasons(
+    broadcast: Broadcast, contact_ids: list[int], phones: Phones = None
+) -> dict[int, str]:
     """For contacts that may not receive `broadcast`, the label of the first reason (the
     contacts' EXCLUSIONS, then RULES) that leaves each out: a query per reason, for the few
     contacts a send finds left out."""
@@ -85,6 +154,7 @@ def first_reasons(broadcast: Broadcast, contact_ids: list[int]) -> dict[int, str
         for pk in contacts.left_out_by(exclusion, broadcast.channel).values_list("pk", flat=True):
             reasons[pk] = exclusion.label
     for rule in RULES:
-        for pk in left_out_by(rule, broadcast, contacts).values_list("pk", flat=True):
+        left_out = left_out_by(rule, broadcast, contacts, phones=phones)
+        for pk in left_out.values_list("pk", flat=True):
             reasons[pk] = rule.label
     return reasons

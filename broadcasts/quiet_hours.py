@@ -53,8 +53,15 @@ class Window:
 Rule = tuple[Window | None, ...]
 
 
+def enforced() -> bool:
+    """Whether quiet hours apply: unless QUIET_HOURS is None (README: Quiet hours)."""
+    return settings.QUIET_HOURS is not None
+
+
 def problems(config: object) -> list[str]:
     """What is wrong with a QUIET_HOURS setting, in words; [] when nothing is."""
+    if config is None:
+        return []  # off
     if not isinstance(config, dict):
         return ["QUIET_HOURS must be a dict of windows by state, with a “default”."]
     found = []

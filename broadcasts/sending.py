@@ -11,19 +11,21 @@ one that opted out since the launch is skipped.
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.tasks import task
 from django.utils import timezone
 
-from broadcasts import policy
+from broadcasts import policy, quiet_hours
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
 from contacts import services as contact_services
 from contacts.models import EXCLUSIONS, HARD_OPT_OUT, Channel, Contact, PhoneOptOut, Source
 from contacts.phones import format_phone
+from contacts.places import Place, place_of
 from messaging.backends import (
     BaseBackend,
     MaybeSent,
@@ -51,7 +53,9 @@ def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
     number = PhoneOptOut.objects.filter(channel=broadcast.channel, phone=OuterRef("phone"))
     return set(
         Recipient.objects.filter(pk__in=[r.pk for r in recipients])
-        .filter(Exists(policy.may_receive(broadcast, contacts)))
+        .filter(
+            Exists(policy.may_receive(broadcast, contacts, phones=[r.phone for r in recipients]))
+        )
         .exclude(Exists(number))
         .values_list("pk", flat=True)
     )
@@ -72,7 +76,7 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int
     phones = dict(
         Contact.objects.filter(pk__in=[r.contact_id for r in recipients]).values_list("pk", "phone")
     )
-    reasons = policy.first_reasons(broadcast, list(phones))
+    reasons = policy.first_reasons(broadcast, list(phones), [r.phone for r in recipients])
     why = {}
     for recipient in recipients:
         if recipient.phone in numbers_out:
@@ -123,6 +127,72 @@ def _skip_for_reasons(broadcast: Broadcast, recipients: list[Recipient]) -> None
         by_reason.setdefault(why[recipient.pk], []).append(recipient)
     for reason, skipped in by_reason.items():
         _skip(skipped, reason)
+
+
+def _outside_quiet_hours(
+    broadcast: Broadcast, recipients: list[Recipient], now: datetime
+) -> dict[Recipient, tuple[datetime | None, str]]:
+    """The recipients outside their quiet-hours window at `now`, in their local time (the
+    contact's own time zone and state where set, else the number's): for each, when its
+    window opens (None if it never does), and that moment in their words."""
+    if not broadcast.keeps_quiet_hours or not quiet_hours.enforced() or not recipients:
+        return {}
+    own = {
+        pk: (time_zone, state)
+        for pk, time_zone, state in Contact.objects.filter(
+            pk__in=[r.contact_id for r in recipients]
+        ).values_list("pk", "time_zone", "state")
+    }
+    windows: dict[Place, tuple[datetime | None, str] | None] = {}  # by place, for the batch
+    outside = {}
+    for recipient in recipients:
+        place = place_of(recipient.phone, *own.get(recipient.contact_id, ("", "")))
+        if place not in windows:
+            windows[place] = None if quiet_hours.is_open(place, now) else _opening(place, now)
+        if windows[place] is not None:
+            outside[recipient] = windows[place]
+    return outside
+
+
+def _opening(place: Place, now: datetime) -> tuple[datetime | None, str]:
+    opens = quiet_hours.opens_at(place, now)
+    if opens is None:
+        return None, f"Quiet hours: {quiet_hours.describe(place)} never opens."
+    local = opens.astimezone(ZoneInfo((place.zones or ("America/New_York",))[0]))
+    return (
+        opens,
+        f"Quiet hours: sent from {local:%H:%M} their time ({quiet_hours.describe(place)}).",
+    )
+
+
+def _defer(outside: dict[Recipient, tuple[datetime | None, str]]) -> None:
+    """Defer recipients until their window opens: pending again then (`_wake`). One whose
+    window never opens is skipped."""
+    by_opening: dict[tuple[datetime | None, str], list[int]] = {}
+    for recipient, opening in outside.items():
+        by_opening.setdefault(opening, []).append(recipient.pk)
+    for (opens, words), ids in by_opening.items():
+        status = Recipient.Status.DEFERRED if opens else Recipient.Status.SKIPPED
+        Recipient.objects.filter(pk__in=ids).update(status=status, retry_at=opens, error=words)
+
+
+def _wake(broadcast: Broadcast, now: datetime) -> int:
+    """Make the deferred recipients whose window has opened pending again; how many."""
+    return broadcast.recipients.filter(status=Recipient.Status.DEFERRED, retry_at__lte=now).update(
+        status=Recipient.Status.PENDING, retry_at=None, error=""
+    )
+
+
+def _queue_wake(broadcast: Broadcast, at: datetime) -> None:
+    """Queue sending for `at`, when the first deferred recipient's window opens: once for
+    that moment, whichever workers found the broadcast waiting."""
+    queued = (
+        Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SENDING)
+        .exclude(wakes_at=at)
+        .update(wakes_at=at)
+    )
+    if queued:
+        send_broadcast.using(run_after=at).enqueue(broadcast.pk)
 
 
 def batch_size() -> int:
@@ -181,6 +251,10 @@ class Clock:
     def now(self) -> float:
         return time.time()
 
+    def moment(self) -> datetime:
+        """Now, as an aware datetime (what quiet hours are read at)."""
+        return datetime.fromtimestamp(self.now(), UTC)
+
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
@@ -212,6 +286,11 @@ def send_batch(
             replying = _replying(broadcast, recipients) & eligible
             _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
             eligible -= replying
+            deferred = _outside_quiet_hours(
+                broadcast, [r for r in recipients if r.pk in eligible], clock.moment()
+            )
+            _defer(deferred)
+            eligible -= {r.pk for r in deferred}
             backend = get_backend()
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
                 _sleep_until(first_slot + position * interval, clock)
@@ -299,7 +378,8 @@ def _hand_over(
         outcome = {"status": Recipient.Status.PENDING, "error": str(error),
                    "retry_at": timezone.now() + timedelta(seconds=delay)}  # fmt: skip
     except MaybeSent as error:
-        outcome = {"status": Recipient.Status.UNKNOWN, "error": str(error)}
+        # It may have reached the number: it counts towards frequency limits.
+        outcome = {"status": Recipient.Status.UNKNOWN, "error": str(error), "sent_at": sent_at}
     except SendError as error:
         outcome = {"status": Recipient.Status.FAILED, "error": str(error)}
     return outcome
@@ -400,11 +480,16 @@ def reap(broadcast: Broadcast, *, older_than: timedelta | None = None) -> int:
         older_than = timedelta(seconds=settings.BROADCAST_SEND_TIMEOUT)
     return broadcast.recipients.filter(
         status=Recipient.Status.SENDING, claimed_at__lt=timezone.now() - older_than
-    ).update(status=Recipient.Status.UNKNOWN, error="The worker stopped while sending.")
+    ).update(
+        status=Recipient.Status.UNKNOWN,
+        error="The worker stopped while sending.",
+        sent_at=F("claimed_at"),  # it may have reached the number: frequency limits count it
+    )
 
 
 def run(broadcast_id: int, *, clock: Clock = SYSTEM_CLOCK) -> None:
-    """Send until every recipient is settled, then mark the broadcast done.
+    """Send until every recipient is settled, then mark the broadcast done; or, when only
+    recipients deferred by quiet hours are left, queue sending for when the first window opens.
 
     A database that goes away meanwhile (a restart, a fail-over) is waited for; the batch it
     interrupted is settled, and sending goes on.
@@ -430,6 +515,8 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled, or done by another worker
+        if _wake(broadcast, clock.moment()):
+            claimed_up_to = 0  # woken recipients may be anywhere in the list
         claimed = claim(broadcast, after=claimed_up_to)
         send_batch(broadcast, claimed, clock=clock)
         if claimed:
@@ -451,6 +538,12 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
             time.sleep(IN_FLIGHT_WAIT)
             reap(broadcast)
             continue
+        deferred = broadcast.recipients.filter(status=Recipient.Status.DEFERRED)
+        if wakes_at := deferred.order_by("retry_at").values_list("retry_at", flat=True).first():
+            # Nothing to send before quiet hours end: a task for then, rather than a worker
+            # held for hours.
+            _queue_wake(broadcast, wakes_at)
+            return
         Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).update(
             status=Broadcast.Status.DONE, finished_at=timezone.now()
         )

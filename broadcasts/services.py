@@ -6,12 +6,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest, Left
 from django.tasks import task
 from django.utils import timezone
 
-from broadcasts import policy
+from broadcasts import policy, quiet_hours
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.sending import send_broadcast
 from contacts.models import (
@@ -25,6 +25,7 @@ from contacts.models import (
     OptOut,
     PhoneCount,
 )
+from contacts.places import number_prefixes, place_of
 
 
 class NotEditable(Exception):
@@ -37,6 +38,9 @@ class Preview:
 
     receive: int
     excluded: dict[str, int]
+    # Of those who receive it, how many a launch now would defer to the end of their quiet
+    # hours (they receive it later, not never).
+    deferred: int = 0
     sample_in: list[Contact] = field(default_factory=list)
     sample_out: list[tuple[Contact, str]] = field(default_factory=list)
 
@@ -80,12 +84,50 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     return Preview(
         receive=receive - duplicates,
         excluded=excluded,
+        deferred=_deferred_now(broadcast, valid, receive - duplicates),
         sample_in=list(valid.order_by("name", "id")[:sample]) if receive else [],
         sample_out=sample_out[:sample],
     )
 
 
 DUPLICATE = "Duplicate phone (one message per number)"
+
+
+def _deferred_now(broadcast: Broadcast, valid: ContactQuerySet, receive: int) -> int:
+    """How many of the `receive` numbers that `valid` contacts give a launch now would be
+    outside their quiet hours, as the send finds them: by the place of each number's first
+    contact (the one the launch takes), from its own time zone and state, else the number's.
+
+    When every place that a contact could be in is open, that is nobody, and when every one
+    is closed, everybody: only in between are the numbers' first contacts read.
+    """
+    if not receive or not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
+        return 0
+    now = timezone.now()
+    own = set(
+        Contact.objects.exclude(time_zone="", state="").values_list("time_zone", "state").distinct()
+    )
+    places = {
+        place_of(prefix, *fields) for prefix in number_prefixes() for fields in own | {("", "")}
+    }
+    open_now = {quiet_hours.is_open(place, now) for place in places}
+    if open_now == {True}:
+        return 0
+    if open_now == {False}:
+        return receive
+    firsts = valid.order_by().values("phone").annotate(first=Min("id")).values("first")
+    groups = (
+        Contact.objects.filter(pk__in=firsts)
+        .annotate(prefix=Left("phone", 5))
+        .order_by()
+        .values_list("prefix", "time_zone", "state")
+        .annotate(n=Count("id"))
+    )
+    return sum(
+        n
+        for prefix, time_zone, state, n in groups
+        if not quiet_hours.is_open(place_of(prefix, time_zone, state), now)
+    )
 
 
 def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
@@ -265,8 +307,9 @@ def cancel(*, broadcast: Broadcast) -> int:
     broadcast.status = Broadcast.Status.CANCELLED
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
-    return broadcast.recipients.filter(status=Recipient.Status.PENDING).update(
-        status=Recipient.Status.CANCELLED
+    waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
+    return broadcast.recipients.filter(status__in=waiting).update(
+        status=Recipient.Status.CANCELLED, retry_at=None
     )
 
 
@@ -282,6 +325,8 @@ def unschedule(*, broadcast: Broadcast) -> bool:
 @dataclass
 class Progress:
     counts: dict[str, int]
+    # The recipient deferred by quiet hours whose window opens first, if any.
+    first_deferred: Recipient | None = None
 
     @property
     def total(self) -> int:
@@ -289,7 +334,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        waiting = (Recipient.Status.PENDING, Recipient.Status.SENDING)
+        waiting = (Recipient.Status.PENDING, Recipient.Status.SENDING, Recipient.Status.DEFERRED)
         return sum(n for status, n in self.counts.items() if status not in waiting)
 
     @property
@@ -300,4 +345,10 @@ class Progress:
 def progress(broadcast: Broadcast) -> Progress:
     """Recipients by status (every status, zero included)."""
     counts = dict(broadcast.recipients.order_by().values_list("status").annotate(n=Count("id")))
-    return Progress({status: counts.get(status, 0) for status in Recipient.Status.values})
+    first_deferred = None
+    if counts.get(Recipient.Status.DEFERRED):
+        deferred = broadcast.recipients.filter(status=Recipient.Status.DEFERRED)
+        first_deferred = deferred.order_by("retry_at", "id").first()
+    return Progress(
+        {status: counts.get(status, 0) for status in Recipient.Status.values}, first_deferred
+    )

@@ -321,6 +321,13 @@ class Contact(models.Model):
             models.Index(fields=["phone", "id", "status"], name="contact_phone"),
             # The few contacts that are not active, which a broadcast's preview counts.
             models.Index(fields=["id"], name="contact_inactive", condition=~Q(status="active")),
+            # The few contacts with a time zone or state of their own, whose places a
+            # broadcast's preview looks at before counting who quiet hours defer.
+            models.Index(
+                fields=["time_zone", "state"],
+                name="contact_own_place",
+                condition=~Q(time_zone="", state=""),
+            ),
         ]
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),

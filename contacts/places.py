@@ -157,6 +157,21 @@ def place_of(phone: str, time_zone: str = "", state: str = "") -> Place:
     return Place(zones=(time_zone,) if time_zone else number.zones, state=state or number.state)
 
 
+def number_prefixes() -> list[str]:
+    """The beginnings of numbers that say where they are ("+1212", "+44"): a number's place
+    is that of the longest one it starts with, or NOWHERE."""
+    return list(_places())
+
+
+def area_codes_of(states: list[str]) -> list[str]:
+    """The beginnings of the North American numbers of these states ("+1305", …)."""
+    return sorted(
+        prefix
+        for prefix, place in _places().items()
+        if prefix.startswith("+1") and place.state in states
+    )
+
+
 @cache
 def _places() -> dict[str, Place]:
     table = {}

@@ -277,6 +277,11 @@ OPT_OUT_SCOPE_ALL_FROM = os.environ.get("OPT_OUT_SCOPE_ALL_FROM", "").strip()
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
+# Frequency limits on marketing broadcasts: at most this many broadcast messages of a channel
+# per number in any 24 hours (empty: no limit of our own), and each state's limit for its
+# numbers (Florida, Oklahoma and Maryland: 3 in 24 hours; README: Frequency limits).
+FREQUENCY_LIMIT = int(os.environ.get("FREQUENCY_LIMIT") or 0) or None
+STATE_FREQUENCY_LIMITS = {"FL": 3, "OK": 3, "MD": 3}
 # A webhook's processing waits this many seconds at most for each lock it needs (PostgreSQL),
 # so that it answers within Twilio's 15 seconds; an event not processed then is kept, and the
 # task worker processes it once it is this many seconds old, looking every as many.
@@ -299,7 +304,7 @@ BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
 # US state (postal code), and "default" for everywhere else. A pair for every day, or a dict
 # by weekday ("Mon-Sat", "Sun"; None: nothing that day). Sources in the README (Quiet
 # hours); broadcasts/quiet_hours.py applies them, and `manage.py check` checks them.
-QUIET_HOURS = {
+QUIET_HOURS_DEFAULT = {
     "default": ("08:00", "21:00"),  # federal: 47 CFR 64.1200(c)(1)
     "FL": ("08:00", "20:00"),
     "OK": ("08:00", "20:00"),
@@ -307,6 +312,9 @@ QUIET_HOURS = {
     "WA": ("08:00", "20:00"),
     "TX": {"Mon-Sat": ("09:00", "21:00"), "Sun": ("12:00", "21:00")},
 }
+# QUIET_HOURS=off in the environment turns them off, for a deployment whose every broadcast
+# is exempt (`check --deploy` warns); the test suite's processes, which send at any hour.
+QUIET_HOURS = None if os.environ.get("QUIET_HOURS") == "off" else QUIET_HOURS_DEFAULT
 for _name, _digit in [
     ("UNSUBSCRIBE_DIGIT", UNSUBSCRIBE_DIGIT),
     ("RESUBSCRIBE_DIGIT", RESUBSCRIBE_DIGIT),

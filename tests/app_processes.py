@@ -102,6 +102,8 @@ def environment(url: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | {
         "DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN, "MESSAGING_BACKEND": "console",
         "DEMO_PASSWORD": "processes-test-password",
+        # Sent at any hour the test runs (tests/conftest.py: quiet hours are off in tests).
+        "QUIET_HOURS": "off",
     }  # fmt: skip
 
 

@@ -55,5 +55,20 @@ def superuser(db):
 
 
 @pytest.fixture(autouse=True)
+def _quiet_hours_off(settings):
+    """Quiet hours are off unless a test turns them on (`quiet_hours`) and sets its clock:
+    otherwise a test that sends would pass or fail by the hour it runs at."""
+    settings.QUIET_HOURS = None
+
+
+@pytest.fixture
+def quiet_hours(settings):
+    """Quiet hours as the app ships them."""
+    from crm import settings as shipped
+
+    settings.QUIET_HOURS = shipped.QUIET_HOURS_DEFAULT
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -85,7 +85,8 @@ def worker_database():
     host, port = admin.get("host") or "127.0.0.1", admin.get("port") or 5432
     url = f"postgres://{admin.get('user', '')}:{admin.get('password') or ''}@{host}:{port}/{name}"
     env = os.environ | {"DATABASE_URL": url, "MESSAGING_BACKEND": "console",
-                        "BROADCAST_RATE": "100000", "BROADCAST_WORKERS": "3"}  # fmt: skip
+                        "BROADCAST_RATE": "100000", "BROADCAST_WORKERS": "3",
+                        "QUIET_HOURS": "off"}  # fmt: skip
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
     subprocess.run([*manage, "seed_demo", "--contacts", "3000", "-v0"], env=env, cwd=ROOT,

@@ -22,3 +22,19 @@ def launched(b: Broadcast, manager, capture) -> Broadcast:
 
 def sent_to() -> list[str]:
     return sorted(message["to"] for message in LocmemBackend.outbox)
+
+
+def sent_earlier(phone: str, *, channel=Channel.SMS, hours_ago: float = 2, times: int = 1):
+    """`times` broadcasts of `channel` that reached `phone` `hours_ago` hours ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcasts.models import Recipient
+
+    for _ in range(times):
+        earlier = broadcast(channel, status=Broadcast.Status.DONE)
+        Recipient.objects.create(
+            broadcast=earlier, phone=phone, status=Recipient.Status.SENT,
+            sent_at=timezone.now() - timedelta(hours=hours_ago),
+        )  # fmt: skip

@@ -3,12 +3,15 @@ contacts the launch takes."""
 
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db.models import Min
+from django.utils import timezone
 
 from broadcasts import policy, services
-from broadcasts.policy import AWAITING_REVIEW
+from broadcasts.models import Recipient
+from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -23,7 +26,7 @@ from contacts.models import (
 )
 from messaging.backends import LocmemBackend
 from messaging.models import PossibleOptOut
-from tests.broadcasts.engine import broadcast, launched
+from tests.broadcasts.engine import broadcast, launched, sent_earlier
 from tests.factories import ContactFactory, store_old_phone
 
 
@@ -42,14 +45,20 @@ def test_the_preview_counts_every_reason_once(manager):
     store_old_phone(invalid, "555")
     ContactFactory(phone="+14155550108")
     PossibleOptOut.objects.create(phone="+14155550108", words="please no more")
+    ContactFactory(phone="+13055550109")  # Florida: 3 messages in 24 hours at most
+    sent_earlier("+13055550109", hours_ago=23, times=3)
+    ContactFactory(phone="+13055550110")  # two in the last 24 hours, one before them
+    sent_earlier("+13055550110", hours_ago=2, times=2)
+    sent_earlier("+13055550110", hours_ago=25)
     preview = services.preview(broadcast())
-    assert preview.receive == 1
+    assert preview.receive == 2
     assert preview.excluded == {
         "Opted out of this channel (hard)": 1,
         "Opted out of this channel (soft)": 1,
         "Overall status do not contact or archived": 2,
         "No or invalid phone": 1,
         "Possible opt-out awaiting review": 1,
+        "Frequency limit reached (last 24 hours)": 1,
         "Duplicate phone (one message per number)": 1,
     }
     assert {reason for _, reason in preview.sample_out} >= {"Opted out of this channel (hard)"}
@@ -79,6 +88,9 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
         contact_services.record_hard_opt_out(phone=phone, channel=channel, source=Source.KEYWORD)
     for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
         PossibleOptOut.objects.create(phone=phone, words="stop it now please")
+    for n in range(12):  # Florida numbers, some sent to 3 times in the last 24 hours
+        ContactFactory(name="Dee", phone=f"+1305555{n:04d}")
+        sent_earlier(f"+1305555{n:04d}", channel=channel, times=n % 4)
 
     b = broadcast(channel, audience=audience)
     preview = services.preview(b)
@@ -96,6 +108,11 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
 def _reasons_one_by_one(audience, channel) -> dict[str, int]:
     """What the preview must count, found contact by contact in Python."""
     reviewed = set(PossibleOptOut.objects.values_list("phone", flat=True))
+    since = timezone.now() - timedelta(hours=24)
+    sent = Counter(
+        Recipient.objects.filter(sent_at__gte=since, broadcast__channel=channel)
+        .values_list("phone", flat=True)
+    )  # fmt: skip
     reasons = Counter()
     eligible_phones = []
     for contact in audience.prefetch_related("opt_outs"):
@@ -108,10 +125,13 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
             reasons[NO_VALID_PHONE.label] += 1
         elif channel == Channel.SMS and contact.phone in reviewed:
             reasons[AWAITING_REVIEW.label] += 1
+        elif contact.phone.startswith("+1305") and sent[contact.phone] >= 3:
+            reasons[FREQUENCY_LIMIT.label] += 1
         else:
             eligible_phones.append(contact.phone)
     reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
     rules = [AWAITING_REVIEW.label] if channel == Channel.SMS else []
+    rules.append(FREQUENCY_LIMIT.label)  # a marketing broadcast
     order = (*(exclusion.label for exclusion in EXCLUSIONS), *rules, services.DUPLICATE)
     return {reason: reasons[reason] for reason in order}
 

@@ -17,6 +17,8 @@ from broadcasts.checks import check_quiet_hours
 from broadcasts.quiet_hours import HORIZON, describe, is_open, opens_at
 from contacts.places import Place, place_of_number
 
+pytestmark = pytest.mark.usefixtures("quiet_hours")  # as the app ships them
+
 EASTERN = ZoneInfo("America/New_York")
 CENTRAL = ZoneInfo("America/Chicago")
 PACIFIC = ZoneInfo("America/Los_Angeles")

@@ -194,3 +194,16 @@ def test_a_stop_after_the_claim_and_before_the_hand_over_wins(manager):
     sending.send_batch(b, claimed)
     assert not LocmemBackend.outbox
     assert b.recipients.get().status == Recipient.Status.SKIPPED
+
+
+def test_under_the_revoke_all_scope_a_possible_opt_out_holds_every_channel(manager, settings):
+    """Confirmed, it would stop calls too (OPT_OUT_SCOPE "all"): until someone decides, no
+    call goes to the number either."""
+    settings.OPT_OUT_SCOPE = "all"
+    waiting, other = ContactFactory(), ContactFactory()
+    calls = broadcast(Channel.CALLS)
+    services.launch(broadcast=calls, by_user=manager)
+    PossibleOptOut.objects.create(phone=waiting.phone, words="I don't want these")
+    sending.run(calls.pk)
+    assert sent_to() == [other.phone]
+    assert calls.recipients.get(phone=waiting.phone).error == "Possible opt-out awaiting review"

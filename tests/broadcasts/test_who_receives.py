@@ -1,18 +1,23 @@
 """Who may receive a broadcast is defined once (contacts.models.EXCLUSIONS, then the
-broadcast's own broadcasts.policy.RULES); the preview counts it, the launch selects it and
-each send checks it again, each by a plan of its own. On any mix of contacts, opt-outs of
-contacts and of numbers, statuses, phones, shared numbers and possible opt-outs awaiting
-review, the three agree with the definition, and with each other, exactly."""
+broadcast's own broadcasts.policy.RULES), and when: quiet hours. The preview counts it, the
+launch selects it and each send checks it again, each by a plan of its own. On any mix of
+contacts, opt-outs of contacts and of numbers, statuses, phones, shared numbers, possible
+opt-outs awaiting review, places (numbers' and contacts' own), send histories, purposes,
+frequency limits and moments, the three agree with the definition, and with each other,
+exactly."""
 
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
+import time_machine
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcasts import sending, services
-from broadcasts.policy import AWAITING_REVIEW
+from broadcasts import quiet_hours, sending, services
+from broadcasts.models import Broadcast, Recipient
+from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -25,27 +30,51 @@ from contacts.models import (
     Contact,
     Source,
 )
+from contacts.places import place_of, place_of_number
 from messaging.models import PossibleOptOut
-from tests.broadcasts.engine import broadcast
+from tests.broadcasts.engine import broadcast, sent_earlier
 from tests.factories import ContactFactory, store_old_phone
 
-NUMBERS = [f"+1415555{n:04d}" for n in range(101, 106)]
+# California, Florida (3 messages a day at most; quiet from 20:00), Texas (noon on Sunday),
+# Hawaii, Alaska (two zones), and a toll-free number (every US zone).
+NUMBERS = ["+14155550101", "+14155550102", "+13055550103", "+13055550104", "+15125550105",
+           "+18085550106", "+19075550107", "+18005550108"]  # fmt: skip
 INVALID = ["555", "+0123"]  # stored before the phone check existed
+STATES_LIMITED = {"FL": 3, "OK": 3, "MD": 3}
 
 contacts = st.lists(
     st.fixed_dictionaries({
         "phone": st.sampled_from(NUMBERS + INVALID),
-        "status": st.sampled_from(list(Contact.Status)),
-        "soft": st.sets(st.sampled_from(list(Channel))),
+        # Mostly contacts who may receive, so that the rules of who and when meet many.
+        "status": st.sampled_from([Contact.Status.ACTIVE] * 4 + list(Contact.Status)),
+        "soft": st.sampled_from([set()] * 4 + [{Channel.SMS}, {Channel.CALLS}, set(Channel)]),
         "tagged": st.booleans(),
+        "time_zone": st.sampled_from(["", "", "America/New_York", "Pacific/Honolulu"]),
+        "state": st.sampled_from(["", "", "FL", "TX", "NY"]),
     }),
     max_size=12,
 )  # fmt: skip
-number_opt_outs = st.sets(st.tuples(st.sampled_from(NUMBERS), st.sampled_from(list(Channel))))
+number_opt_outs = st.sets(
+    st.tuples(st.sampled_from(NUMBERS), st.sampled_from(list(Channel))), max_size=3
+)
+# Earlier broadcast messages: to which number, of which channel, how many hours ago (never
+# exactly 24: which side of the limit's edge a message falls is not what this tests).
+histories = st.lists(
+    st.tuples(
+        st.sampled_from(NUMBERS),
+        st.sampled_from(list(Channel)),
+        st.sampled_from([0.5, 3.5, 12.5, 23.5, 24.5, 40.5]),
+    ),  # fmt: skip
+    max_size=10,
+)
+# Any minute of a week, Monday 7 December 2026 00:00 UTC on.
+moments = st.integers(0, 7 * 24 * 60 - 1).map(
+    lambda minute: datetime(2026, 12, 7, tzinfo=UTC) + timedelta(minutes=minute)
+)
 
 
 @settings(
-    max_examples=40,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -55,27 +84,34 @@ number_opt_outs = st.sets(st.tuples(st.sampled_from(NUMBERS), st.sampled_from(li
     channel=st.sampled_from(list(Channel)),
     only_tagged=st.booleans(),
     later_stops=number_opt_outs,
-    reviews=st.sets(st.sampled_from(NUMBERS + INVALID)),
+    reviews=st.sets(st.sampled_from(NUMBERS + INVALID), max_size=2),
     later_reviews=st.sets(st.sampled_from(NUMBERS)),
+    sends=histories,
+    informational=st.booleans(),
+    limit=st.sampled_from([None, 1, 2]),
+    moment=moments,
 )
-def test_the_preview_the_launch_and_the_send_agree(
-    manager, people, stops, channel, only_tagged, later_stops, reviews, later_reviews
-):
-    with transaction.atomic():  # each example on its own, rolled back
-        _check_agreement(manager, people, stops, channel, only_tagged, later_stops, reviews,
-                         later_reviews)  # fmt: skip
-        transaction.set_rollback(True)
+def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, settings, **drawn):
+    settings.FREQUENCY_LIMIT = drawn["limit"]
+    settings.STATE_FREQUENCY_LIMITS = STATES_LIMITED
+    with time_machine.travel(drawn["moment"], tick=False), transaction.atomic():
+        _check_agreement(manager, **drawn)
+        transaction.set_rollback(True)  # each example on its own
 
 
 def _check_agreement(
-    manager, people, stops, channel, only_tagged, later_stops, reviews, later_reviews
-):
+    manager, *, people, stops, channel, only_tagged, later_stops, reviews, later_reviews,
+    sends, informational, limit, moment,
+):  # fmt: skip
     from contacts.models import Tag
 
     tag = Tag.objects.create(name="Audience")
     created = []
     for person in people:
-        contact = ContactFactory(phone=NUMBERS[0], status=person["status"])
+        contact = ContactFactory(
+            phone=NUMBERS[0], status=person["status"],
+            time_zone=person["time_zone"], state=person["state"],
+        )  # fmt: skip
         store_old_phone(contact, person["phone"])
         if person["tagged"]:
             contact.tags.add(tag)
@@ -87,6 +123,19 @@ def _check_agreement(
                                              source=Source.KEYWORD)  # fmt: skip
     for phone in reviews:
         PossibleOptOut.objects.create(phone=phone, words="is this the last one")
+    for phone, sent_channel, hours_ago in sends:
+        sent_earlier(phone, channel=sent_channel, hours_ago=hours_ago)
+    sent_lately = Counter(
+        phone for phone, sent_channel, hours_ago in sends
+        if sent_channel == channel and hours_ago < 24
+    )  # fmt: skip
+
+    def over_the_limit(person) -> bool:
+        if informational:
+            return False
+        count = sent_lately[person["phone"]]
+        state = person["state"] or place_of_number(person["phone"]).state
+        return (limit is not None and count >= limit) or count >= STATES_LIMITED.get(state, 99)
 
     # The definition, worked out here from what the test wrote.
     audience = [(pk, person) for pk, person in created if person["tagged"] or not only_tagged]
@@ -102,29 +151,50 @@ def _check_agreement(
             expected[NO_VALID_PHONE.label] += 1
         elif channel == Channel.SMS and person["phone"] in reviews:
             expected[AWAITING_REVIEW.label] += 1
+        elif over_the_limit(person):
+            expected[FREQUENCY_LIMIT.label] += 1
         else:
-            eligible.setdefault(person["phone"], pk)  # a number's first contact
+            eligible.setdefault(person["phone"], (pk, person))  # a number's first contact
     expected[services.DUPLICATE] = len(audience) - sum(expected.values()) - len(eligible)
+    outside = {
+        phone for phone, (_, person) in eligible.items()
+        if not quiet_hours.is_open(place_of(phone, person["time_zone"], person["state"]), moment)
+    }  # fmt: skip
 
-    b = broadcast(channel, audience=f"tag={tag.pk}" if only_tagged else "")
+    purpose = Broadcast.Purpose.INFORMATIONAL if informational else Broadcast.Purpose.MARKETING
+    b = broadcast(channel, audience=f"tag={tag.pk}" if only_tagged else "", purpose=purpose)
     preview = services.preview(b)
     rules = [AWAITING_REVIEW.label] if channel == Channel.SMS else []
+    rules += [] if informational else [FREQUENCY_LIMIT.label]
     labels = [*(e.label for e in EXCLUSIONS), *rules, services.DUPLICATE]
     assert preview.excluded == {label: expected[label] for label in labels}
     assert preview.receive == len(eligible)
+    assert preview.deferred == len(outside)
+    import sys
+
+    print("EX", len(audience), len(eligible), len(outside), file=sys.stderr)
 
     assert services.start(b) == len(eligible)
     recipients = list(b.recipients.all())
-    assert {r.phone: r.contact_id for r in recipients} == eligible
-
+    assert {r.phone: r.contact_id for r in recipients} == {p: c for p, (c, _) in eligible.items()}
     assert sending._eligible(b, recipients) == {r.pk for r in recipients}
+
+    # Sent now: those outside their quiet hours wait; the others go.
+    sending.send_batch(b, sending.claim(b, size=100))
+    statuses = dict(b.recipients.values_list("phone", "status"))
+    assert statuses == {
+        phone: Recipient.Status.DEFERRED if phone in outside else Recipient.Status.SENT
+        for phone in eligible
+    }
+
+    # Opt-outs and reviews after the launch: the send-time check sees them.
     for phone, stop_channel in later_stops:
         contact_services.record_hard_opt_out(phone=phone, channel=stop_channel,
                                              source=Source.KEYWORD)  # fmt: skip
     for phone in later_reviews:
         PossibleOptOut.objects.create(phone=phone, words="how do I make this end")
     held = later_reviews if channel == Channel.SMS else set()
-    still = {
-        r.pk for r in recipients if (r.phone, channel) not in later_stops and r.phone not in held
-    }
-    assert sending._eligible(b, recipients) == still
+    waiting = [r for r in recipients if r.phone in outside]
+    still = {r.pk for r in waiting if (r.phone, channel) not in later_stops and r.phone not in held}
+    # (The messages just sent count towards the frequency limits from now on.)
+    assert sending._eligible(b, waiting) <= still

@@ -1,0 +1,172 @@
+"""Quiet hours at the moment of sending: a recipient outside its window, in its own local
+time, is deferred (not sent, not skipped) and sent once when its window opens, without
+holding back those whose window is open; a worker restart in between changes nothing.
+
+The test moves the clock (time-machine: the pages, the sending and the task worker read the
+same clock); the worker is django-tasks-db's, run in the test's process."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client, TestCase
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from broadcasts import sending
+from broadcasts.models import Broadcast, Recipient
+from crm.roles import MANAGER
+from tests.broadcasts.test_scheduling import run_worker, sent_to
+from tests.factories import ContactFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("db", "quiet_hours")
+
+EASTERN, CENTRAL = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
+NEW_YORK, MIAMI, AUSTIN = "+12125550101", "+13055550101", "+15125550101"
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_the_database(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def manager() -> Client:
+    client = Client()
+    client.force_login(UserFactory(role=MANAGER))
+    return client
+
+
+def at(year, month, day, hour, minute=0, zone=EASTERN) -> time_machine.travel:
+    """The clock at that local time, running on from there."""
+    return time_machine.travel(datetime(year, month, day, hour, minute, tzinfo=zone), tick=True)
+
+
+def new_broadcast(client: Client, **fields) -> Broadcast:
+    form = {"name": "Evening news", "channel": "sms", "body": "Hello", **fields}
+    client.post(reverse("broadcasts:new"), form)
+    return Broadcast.objects.latest("id")
+
+
+def launch(client: Client, broadcast: Broadcast) -> None:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+    run_worker()
+
+
+def detail(client: Client, broadcast: Broadcast) -> str:
+    return client.get(reverse("broadcasts:detail", args=[broadcast.pk])).content.decode()
+
+
+def status(broadcast: Broadcast) -> str:
+    return Broadcast.objects.get(pk=broadcast.pk).status
+
+
+def test_at_2030_eastern_new_york_is_sent_and_florida_waits_until_8_then_is_sent_once(manager):
+    ContactFactory(phone=NEW_YORK)
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 20, 30):  # a Monday
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert sent_to() == [NEW_YORK]
+        waiting = broadcast.recipients.get(phone=MIAMI)
+        assert waiting.status == Recipient.Status.DEFERRED
+        assert waiting.retry_at == datetime(2026, 12, 8, 8, tzinfo=EASTERN)
+        assert status(broadcast) == "sending"
+        page = detail(manager, broadcast)
+        assert "Deferred by quiet hours: <strong>1</strong>" in page
+        assert "sent from 08:00 their time" in page
+        [queued] = DBTaskResult.objects.filter(status="READY")
+        assert queued.run_after == datetime(2026, 12, 8, 8, tzinfo=EASTERN)
+
+    with at(2026, 12, 7, 21, 15):
+        # The worker restarts: it queues sending for every broadcast still sending, which
+        # finds nothing it may send yet and leaves the one task for 08:00.
+        assert sending.resume() == 1
+        run_worker()
+        assert sent_to() == [NEW_YORK]
+        assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+    with at(2026, 12, 8, 7, 59):
+        run_worker()
+        assert sent_to() == [NEW_YORK]
+
+    with at(2026, 12, 8, 8, 0):
+        run_worker()
+        assert sent_to() == [NEW_YORK, MIAMI]
+        assert status(broadcast) == "done"
+
+    with at(2026, 12, 8, 12, 0):
+        sending.resume()
+        run_worker()
+        assert sent_to() == [NEW_YORK, MIAMI]  # once each
+
+
+def test_an_urgent_informational_broadcast_goes_at_once(manager):
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 22, 0):
+        broadcast = new_broadcast(
+            manager, purpose="informational", urgent="on",
+            urgent_reason="Tomorrow's appointments are cancelled: the office flooded.",
+        )  # fmt: skip
+        launch(manager, broadcast)
+        assert sent_to() == [MIAMI]
+        assert status(broadcast) == "done"
+
+
+def test_informational_broadcasts_keep_quiet_hours_unless_urgent(manager):
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 22, 0):
+        launch(manager, new_broadcast(manager, purpose="informational"))
+        assert sent_to() == []
+
+
+def test_the_contacts_own_time_zone_and_state_win_over_the_numbers(manager):
+    ContactFactory(phone=NEW_YORK, time_zone="America/Los_Angeles")  # 17:30 there
+    ContactFactory(phone="+14155550101", time_zone="America/New_York", state="FL")
+    with at(2026, 12, 7, 20, 30):
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert sent_to() == [NEW_YORK]
+        assert broadcast.recipients.get(phone="+14155550101").status == "deferred"
+
+
+def test_texas_on_sunday_waits_until_noon(manager):
+    ContactFactory(phone=AUSTIN)
+    with at(2026, 12, 6, 11, 0, zone=CENTRAL):  # a Sunday
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert sent_to() == []
+        deferred = broadcast.recipients.get()
+        assert deferred.retry_at == datetime(2026, 12, 6, 12, tzinfo=CENTRAL)
+    with at(2026, 12, 6, 12, 1, zone=CENTRAL):
+        run_worker()
+        assert sent_to() == [AUSTIN]
+
+
+def test_a_broadcast_cancelled_while_recipients_wait_sends_them_nothing(manager):
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 22, 0):
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        manager.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
+        assert broadcast.recipients.get().status == Recipient.Status.CANCELLED
+    with at(2026, 12, 8, 9, 0):
+        run_worker()
+        assert sent_to() == []
+        assert status(broadcast) == "cancelled"
+
+
+def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
+    ContactFactory(phone=NEW_YORK)
+    ContactFactory(phone=MIAMI)
+    ContactFactory(phone="+13055550102", time_zone="America/Los_Angeles", state="CA")
+    with at(2026, 12, 7, 20, 30):
+        page = detail(manager, new_broadcast(manager))
+        assert "Launched now, <strong>1</strong> of them would wait" in page
+    with at(2026, 12, 8, 0, 30):  # 21:30 in California: everyone waits
+        page = detail(manager, Broadcast.objects.get())
+        assert "Launched now, <strong>3</strong> of them would wait" in page
+    with at(2026, 12, 7, 14, 0):
+        assert "would wait" not in detail(manager, Broadcast.objects.get())

@@ -251,7 +251,7 @@ class Clock:
     def now(self) -> float:
         return time.time()
 
-    def moment(self) -> datetime:
+    def aware_now(self) -> datetime:
         """Now, as an aware datetime (what quiet hours are read at)."""
         return datetime.fromtimestamp(self.now(), UTC)
 
@@ -287,7 +287,7 @@ def send_batch(
             _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
             eligible -= replying
             deferred = _outside_quiet_hours(
-                broadcast, [r for r in recipients if r.pk in eligible], clock.moment()
+                broadcast, [r for r in recipients if r.pk in eligible], clock.aware_now()
             )
             _defer(deferred)
             eligible -= {r.pk for r in deferred}
@@ -515,7 +515,7 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled, or done by another worker
-        if _wake(broadcast, clock.moment()):
+        if _wake(broadcast, clock.aware_now()):
             claimed_up_to = 0  # woken recipients may be anywhere in the list
         claimed = claim(broadcast, after=claimed_up_to)
         send_batch(broadcast, claimed, clock=clock)

@@ -1,5 +1,6 @@
 """Previewing, launching and cancelling broadcasts. Sending is in broadcasts/sending.py."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest, Left
+from django.db.models.functions import Coalesce, Greatest
 from django.tasks import task
 from django.utils import timezone
 
@@ -56,6 +57,21 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     the eligible contacts, and duplicates only among the numbers that more than one contact
     has (`PhoneCount`). No regular expression runs over every contact.
     """
+    with transaction.atomic(), _without_jit():
+        return _preview(broadcast, sample)
+
+
+@contextmanager
+def _without_jit():
+    """On PostgreSQL, the queries inside are not compiled: the preview's one-pass plans cost
+    the JIT more to compile than it saves them (bench/NOTES.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+    yield
+
+
+def _preview(broadcast: Broadcast, sample: int) -> Preview:
     channel = broadcast.channel
     audience = broadcast.audience_contacts()
     valid = policy.may_receive(broadcast, audience)
@@ -84,7 +100,7 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     return Preview(
         receive=receive - duplicates,
         excluded=excluded,
-        deferred=_deferred_now(broadcast, valid, receive - duplicates),
+        deferred=_deferred_now(broadcast, audience, receive - duplicates),
         sample_in=list(valid.order_by("name", "id")[:sample]) if receive else [],
         sample_out=sample_out[:sample],
     )
@@ -93,41 +109,67 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
 DUPLICATE = "Duplicate phone (one message per number)"
 
 
-def _deferred_now(broadcast: Broadcast, valid: ContactQuerySet, receive: int) -> int:
-    """How many of the `receive` numbers that `valid` contacts give a launch now would be
-    outside their quiet hours, as the send finds them: by the place of each number's first
+def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int) -> int:
+    """How many of the `receive` numbers that a launch now would take from `audience` would
+    be outside their quiet hours, as the send finds them: by the place of each number's first
     contact (the one the launch takes), from its own time zone and state, else the number's.
 
-    When every place that a contact could be in is open, that is nobody, and when every one
-    is closed, everybody: only in between are the numbers' first contacts read.
+    When every place a contact is in is open, that is nobody, and when every one is closed,
+    everybody. In between, the numbers whose place is their number's are counted by their
+    beginnings (the closed area codes, from the phone index), and those that contacts with a
+    time zone or state of their own share, few as a rule, one by one.
     """
     if not receive or not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
         return 0
     now = timezone.now()
-    own = set(
-        Contact.objects.exclude(time_zone="", state="").values_list("time_zone", "state").distinct()
-    )
-    places = {
-        place_of(prefix, *fields) for prefix in number_prefixes() for fields in own | {("", "")}
-    }
+    with_own_place = Contact.objects.exclude(time_zone="", state="")
+    own = set(with_own_place.values_list("time_zone", "state").distinct())
+    prefixes = _prefixes_in_use()
+    places = {place_of(prefix, *fields) for prefix in prefixes for fields in own | {("", "")}}
     open_now = {quiet_hours.is_open(place, now) for place in places}
-    if open_now == {True}:
+    if open_now <= {True}:
         return 0
     if open_now == {False}:
         return receive
-    firsts = valid.order_by().values("phone").annotate(first=Min("id")).values("first")
-    groups = (
-        Contact.objects.filter(pk__in=firsts)
-        .annotate(prefix=Left("phone", 5))
+    # Those who receive it, by the launch's plan: no regular expression on each.
+    valid = policy.may_receive_in_number_order(broadcast, audience)
+    closed = [p for p in prefixes if not quiet_hours.is_open(place_of(p), now)]
+    in_closed_places = Q()
+    for prefix in closed:
+        in_closed_places |= Q(phone__gte=prefix, phone__lt=prefix + "~")  # "~" after digits
+    # The numbers of contacts with a place of their own, counted one by one below.
+    own_numbers = list(
+        valid.exclude(time_zone="", state="").order_by().values_list("phone", flat=True).distinct()
+    )
+    by_number = (
+        valid.filter(in_closed_places)
+        .exclude(phone__in=own_numbers)
         .order_by()
-        .values_list("prefix", "time_zone", "state")
-        .annotate(n=Count("id"))
+        .values("phone")
+        .distinct()
+        .count()
     )
-    return sum(
-        n
-        for prefix, time_zone, state, n in groups
-        if not quiet_hours.is_open(place_of(prefix, time_zone, state), now)
+    firsts = valid.filter(phone__in=own_numbers).values("phone").annotate(first=Min("id"))
+    own_firsts = Contact.objects.filter(pk__in=firsts.values("first")).values_list(
+        "phone", "time_zone", "state"
     )
+    by_contact = sum(not quiet_hours.is_open(place_of(*fields), now) for fields in own_firsts)
+    return by_number + by_contact
+
+
+def _prefixes_in_use() -> list[str]:
+    """The beginnings of numbers (contacts.places) that some contact's number has: on
+    PostgreSQL, one look into the phone index each; elsewhere, all of them."""
+    prefixes = number_prefixes()
+    if connection.vendor != "postgresql":
+        return prefixes
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p FROM unnest(%s::text[]) AS p WHERE EXISTS (SELECT 1 FROM contacts_contact"
+            " WHERE phone >= p AND phone < p || '~')",
+            [prefixes],
+        )
+        return [prefix for (prefix,) in cursor.fetchall()]
 
 
 def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:

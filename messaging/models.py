@@ -115,8 +115,10 @@ class InboundEvent(models.Model):
 class PossibleOptOut(models.Model):
     """An inbound SMS that may ask to stop without saying so plainly, for staff to review.
 
-    Confirming records a hard SMS opt-out with the contact's own words; dismissing changes
-    nothing.
+    While it waits, its number gets no broadcast of what confirming it would stop
+    (broadcasts.policy). Confirming records a hard opt-out with the contact's own words (of
+    SMS, or of every channel under the revoke-all scope: contacts.models.channels_revoked);
+    dismissing lets broadcasts reach the number again.
     """
 
     class Decision(models.TextChoices):

@@ -54,9 +54,10 @@ def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
     if broadcast.channel not in channels_revoked(Channel.SMS):
         return None
     waiting = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
-    if phones is not None:
-        waiting = waiting.filter(phone__in=phones)
-    return Q(phone__in=waiting.values("phone"))
+    if phones is None:
+        return Q(phone__in=waiting.values("phone"))
+    held = set(waiting.filter(phone__in=phones).values_list("phone", flat=True))
+    return Q(phone__in=held) if held else None
 
 
 def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -65,17 +66,20 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
     # the contact's own field, else from the number's area code, as quiet hours read it).
     if broadcast.purpose != Broadcast.Purpose.MARKETING:
         return None
-    limits = {state: limit for state, limit in settings.STATE_FREQUENCY_LIMITS.items()}
+    limits = dict(settings.STATE_FREQUENCY_LIMITS)
+    counts = None if phones is None else _sent_lately(broadcast, phones)
     conditions = []
     if settings.FREQUENCY_LIMIT:
-        conditions.append(Q(phone__in=_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, phones)))
+        conditions.append(_numbers_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, counts))
     for limit in sorted(set(limits.values())):
         states = sorted(state for state, its in limits.items() if its == limit)
         numbers = In(Left("phone", 5), area_codes_of(states))  # "+1305": Florida's
         in_states = Q(state__in=states) | (Q(state="") & Q(numbers))
-        # The numbers over the limit first: few, and looked up once; the states' area codes,
-        # thirty patterns, only for them.
-        conditions.append(Q(phone__in=_sent_at_least(limit, broadcast, phones)) & in_states)
+        # The numbers over the limit first: few, and looked up once; the states' area codes
+        # only for them.
+        if over := _numbers_sent_at_least(limit, broadcast, counts):
+            conditions.append(over & in_states)
+    conditions = [condition for condition in conditions if condition]
     if not conditions:
         return None
     either = conditions[0]
@@ -87,17 +91,27 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
 FREQUENCY_WINDOW = timedelta(hours=24)
 
 
-def _sent_at_least(count: int, broadcast: Broadcast, phones: Phones):
-    """The numbers that were handed `count` or more broadcast messages of the broadcast's
-    channel in the last 24 hours (FREQUENCY_WINDOW)."""
-    sent = Recipient.objects.filter(
-        sent_at__gte=timezone.now() - FREQUENCY_WINDOW, broadcast__channel=broadcast.channel
-    )
-    if phones is not None:
-        sent = sent.filter(phone__in=phones)
-    return (
-        sent.order_by().values("phone").annotate(n=Count("id")).filter(n__gte=count).values("phone")
-    )
+def _sent(broadcast: Broadcast):
+    """The broadcast messages of the broadcast's channel handed over in the last 24 hours."""
+    since = timezone.now() - FREQUENCY_WINDOW
+    return Recipient.objects.filter(sent_at__gte=since, broadcast__channel=broadcast.channel)
+
+
+def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
+    """How many of those messages each of `phones` was handed (a send's batch: one look-up
+    by the numbers' index)."""
+    sent = _sent(broadcast).filter(phone__in=phones).order_by().values_list("phone")
+    return dict(sent.annotate(n=Count("id")))
+
+
+def _numbers_sent_at_least(count: int, broadcast: Broadcast, counts: dict | None) -> Q | None:
+    """The contacts whose number was handed `count` or more of those messages: from `counts`
+    when a send has them (None if no number has), else from every message."""
+    if counts is not None:
+        over = [phone for phone, n in counts.items() if n >= count]
+        return Q(phone__in=over) if over else None
+    numbers = _sent(broadcast).order_by().values("phone").annotate(n=Count("id"))
+    return Q(phone__in=numbers.filter(n__gte=count).values("phone"))
 
 
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)

@@ -49,3 +49,13 @@ def test_the_admin_still_changes_a_tag(client, superuser):
     response = client.post(url, {"name": "Very important", "_to_field": "id"})
     assert response.status_code == 302
     assert Tag.objects.get().name == "Very important"
+
+
+@pytest.mark.parametrize(
+    "query", ["after=%00", "q=a%00b", "source=keyword&channel=s%00ms", "o%00=1", "after=hard"]
+)
+def test_a_nul_in_a_lists_filters_or_search_is_a_400(client, superuser, query):
+    """PostgreSQL's text cannot hold a NUL: a filter with one was a 500 on the ledger's list."""
+    client.force_login(superuser)
+    response = client.get(reverse("admin:contacts_consentevent_changelist") + "?" + query)
+    assert response.status_code == (200 if query == "after=hard" else 400)

@@ -23,7 +23,15 @@ from django.utils import timezone
 from broadcasts import policy, quiet_hours
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
 from contacts import services as contact_services
-from contacts.models import EXCLUSIONS, HARD_OPT_OUT, Channel, Contact, PhoneOptOut, Source
+from contacts.models import (
+    EXCLUSIONS,
+    HARD_OPT_OUT,
+    Channel,
+    Contact,
+    PhoneOptOut,
+    Source,
+    channels_revoked,
+)
 from contacts.phones import format_phone
 from contacts.places import Place, place_of
 from messaging.backends import (
@@ -99,13 +107,19 @@ def _replying(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
     (its processing failed; the worker processes it within seconds): it may be a STOP, so
     they are not sent to."""
     kept = InboundEvent.objects.filter(
-        processed_at=None, kind=OPTING_OUT[broadcast.channel], phone=OuterRef("phone")
+        processed_at=None, kind__in=_replies_that_stop(broadcast.channel), phone=OuterRef("phone")
     )
     return set(
         Recipient.objects.filter(pk__in=[r.pk for r in recipients])
         .filter(Exists(kept))
         .values_list("pk", flat=True)
     )
+
+
+def _replies_that_stop(channel: str) -> list[str]:
+    """The kinds of reply that can opt a number out of `channel`: its own, and under the
+    revoke-all scope every channel's (contacts.models.channels_revoked)."""
+    return [kind for other, kind in OPTING_OUT.items() if channel in channels_revoked(other)]
 
 
 REPLY_PENDING = "A reply from the number was still being processed: it may have been a STOP."
@@ -129,12 +143,9 @@ def _skip_for_reasons(broadcast: Broadcast, recipients: list[Recipient]) -> None
         _skip(skipped, reason)
 
 
-def _outside_quiet_hours(
-    broadcast: Broadcast, recipients: list[Recipient], now: datetime
-) -> dict[Recipient, tuple[datetime | None, str]]:
-    """The recipients outside their quiet-hours window at `now`, in their local time (the
-    contact's own time zone and state where set, else the number's): for each, when its
-    window opens (None if it never does), and that moment in their words."""
+def _places(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, Place]:
+    """Where each recipient is, by id, as quiet hours read it (the contact's own time zone and
+    state where set, else the number's); {} when the broadcast need not keep quiet hours."""
     if not broadcast.keeps_quiet_hours or not quiet_hours.enforced() or not recipients:
         return {}
     # The few contacts with a time zone or state of their own (their partial index).
@@ -144,16 +155,30 @@ def _outside_quiet_hours(
         .filter(pk__in=[r.contact_id for r in recipients])
         .values_list("pk", "time_zone", "state")
     }
-    windows: dict[tuple, tuple[datetime | None, str] | None] = {}  # by place, for the batch
+    places: dict[tuple, Place] = {}  # a number's place is its first five characters' ("+1305")
+    found = {}
+    for recipient in recipients:
+        key = (recipient.phone[:5], *own.get(recipient.contact_id, ("", "")))
+        if key not in places:
+            places[key] = place_of(recipient.phone, *key[1:])
+        found[recipient.pk] = places[key]
+    return found
+
+
+def _outside_quiet_hours(
+    recipients: list[Recipient], places: dict[int, Place], now: datetime
+) -> dict[Recipient, tuple[datetime | None, str]]:
+    """The recipients outside their quiet-hours window at `now`, in their local time: for
+    each, when its window opens (None if it never does), and that moment in their words."""
+    windows: dict[Place, tuple[datetime | None, str] | None] = {}  # worked out once a place
     outside = {}
     for recipient in recipients:
-        # A number's place is its first five characters' ("+1305"; contacts.places).
-        key = (recipient.phone[:5], *own.get(recipient.contact_id, ("", "")))
-        if key not in windows:
-            place = place_of(recipient.phone, *key[1:])
-            windows[key] = None if quiet_hours.is_open(place, now) else _opening(place, now)
-        if windows[key] is not None:
-            outside[recipient] = windows[key]
+        if (place := places.get(recipient.pk)) is None:
+            continue
+        if place not in windows:
+            windows[place] = None if quiet_hours.is_open(place, now) else _opening(place, now)
+        if windows[place] is not None:
+            outside[recipient] = windows[place]
     return outside
 
 
@@ -166,6 +191,11 @@ def _opening(place: Place, now: datetime) -> tuple[datetime | None, str]:
         opens,
         f"Quiet hours: sent from {local:%H:%M} their time ({quiet_hours.describe(place)}).",
     )
+
+
+def _deferred_outcome(opens: datetime | None, words: str) -> dict:
+    status = Recipient.Status.DEFERRED if opens else Recipient.Status.SKIPPED
+    return {"status": status, "retry_at": opens, "error": words}
 
 
 def _defer(outside: dict[Recipient, tuple[datetime | None, str]]) -> None:
@@ -189,13 +219,14 @@ def _wake(broadcast: Broadcast, now: datetime) -> int:
 def _queue_wake(broadcast: Broadcast, at: datetime) -> None:
     """Queue sending for `at`, when the first deferred recipient's window opens: once for
     that moment, whichever workers found the broadcast waiting."""
-    queued = (
-        Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SENDING)
-        .exclude(wakes_at=at)
-        .update(wakes_at=at)
-    )
-    if queued:
-        send_broadcast.using(run_after=at).enqueue(broadcast.pk)
+    with transaction.atomic():  # the task and the moment kept together, or neither
+        queued = (
+            Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SENDING)
+            .exclude(wakes_at=at)
+            .update(wakes_at=at)
+        )
+        if queued:
+            send_broadcast.using(run_after=at).enqueue(broadcast.pk)
 
 
 def batch_size() -> int:
@@ -289,15 +320,18 @@ def send_batch(
             replying = _replying(broadcast, recipients) & eligible
             _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
             eligible -= replying
-            deferred = _outside_quiet_hours(
-                broadcast, [r for r in recipients if r.pk in eligible], clock.aware_now()
-            )
+            places = _places(broadcast, [r for r in recipients if r.pk in eligible])
+            deferred = _outside_quiet_hours(recipients, places, clock.aware_now())
             _defer(deferred)
             eligible -= {r.pk for r in deferred}
             backend = get_backend()
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
                 _sleep_until(first_slot + position * interval, clock)
-                outcome = _hand_over(broadcast, recipient, backend, clock)
+                # A slow batch may reach a window's end: each message is checked at its turn.
+                if late := _outside_quiet_hours([recipient], places, clock.aware_now()):
+                    outcome = _deferred_outcome(*late[recipient])
+                else:
+                    outcome = _hand_over(broadcast, recipient, backend, clock)
                 for field, value in outcome.items():
                     setattr(recipient, field, value)
                 done.append(recipient)
@@ -450,7 +484,9 @@ def _why_not_to(phone: str, channel: Channel) -> str:
                 f"A contact with the number {format_phone(phone)} may not receive"
                 f" {channel.label}: {exclusion.label.lower()}. Nothing is sent to it."
             )
-    kept = InboundEvent.objects.filter(processed_at=None, kind=OPTING_OUT[channel], phone=phone)
+    kept = InboundEvent.objects.filter(
+        processed_at=None, kind__in=_replies_that_stop(channel), phone=phone
+    )
     if kept.exists():
         return REPLY_PENDING
     return ""
@@ -510,12 +546,20 @@ def run(broadcast_id: int, *, clock: Clock = SYSTEM_CLOCK) -> None:
             wait_for_database()
 
 
+WAITING = (Recipient.Status.PENDING, Recipient.Status.SENDING, Recipient.Status.DEFERRED)
+
+
 def _send_all(broadcast_id: int, clock: Clock) -> None:
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     reap(broadcast)
     claimed_up_to = 0
     while True:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
+        if broadcast.status == Broadcast.Status.CANCELLED:
+            # A batch in flight during the cancellation may have deferred some since.
+            broadcast.recipients.filter(status=Recipient.Status.DEFERRED).update(
+                status=Recipient.Status.CANCELLED, retry_at=None
+            )
         if broadcast.status != Broadcast.Status.SENDING:
             return  # cancelled, or done by another worker
         if _wake(broadcast, clock.aware_now()):
@@ -531,9 +575,12 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
             claimed_up_to = 0
             continue
         waiting = broadcast.recipients.filter(status=Recipient.Status.PENDING)
-        next_retry = waiting.order_by("retry_at").values_list("retry_at", flat=True).first()
-        if waiting.exists() and next_retry:
-            time.sleep(min(max((next_retry - timezone.now()).total_seconds(), 0.05), 5))
+        if waiting.exists():
+            # Retries not due yet, or recipients another worker just woke or gave back.
+            first = F("retry_at").asc(nulls_first=True)
+            next_retry = waiting.order_by(first).values_list("retry_at", flat=True).first()
+            wait = (next_retry - timezone.now()).total_seconds() if next_retry else 0
+            time.sleep(min(max(wait, 0.05), 5))
             continue
         if broadcast.recipients.filter(status=Recipient.Status.SENDING).exists():
             # Another worker's batch in flight, or a dead worker's, which the reaper settles
@@ -547,9 +594,10 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
             # held for hours.
             _queue_wake(broadcast, wakes_at)
             return
-        Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).update(
-            status=Broadcast.Status.DONE, finished_at=timezone.now()
-        )
+        # Done, unless another worker made a recipient wait since the looks above.
+        Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).exclude(
+            Exists(Recipient.objects.filter(broadcast=OuterRef("pk"), status__in=WAITING))
+        ).update(status=Broadcast.Status.DONE, finished_at=timezone.now())
         return
 
 

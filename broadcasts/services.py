@@ -27,6 +27,7 @@ from contacts.models import (
     PhoneCount,
 )
 from contacts.places import number_prefixes, place_of
+from contacts.search import number_range, number_starting
 
 
 class NotEditable(Exception):
@@ -136,19 +137,21 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
     closed = [p for p in prefixes if not quiet_hours.is_open(place_of(p), now)]
     in_closed_places = Q()
     for prefix in closed:
-        in_closed_places |= Q(phone__gte=prefix, phone__lt=prefix + "~")  # "~" after digits
+        in_closed_places |= number_starting(prefix)
     # The numbers of contacts with a place of their own, counted one by one below.
     own_numbers = list(
         valid.exclude(time_zone="", state="").order_by().values_list("phone", flat=True).distinct()
     )
-    by_number = (
-        valid.filter(in_closed_places)
-        .exclude(phone__in=own_numbers)
-        .order_by()
-        .values("phone")
-        .distinct()
-        .count()
-    )
+    by_number = 0  # with no closed area code: nobody (an empty Q would be everybody)
+    if closed:
+        by_number = (
+            valid.filter(in_closed_places)
+            .exclude(phone__in=own_numbers)
+            .order_by()
+            .values("phone")
+            .distinct()
+            .count()
+        )
     firsts = valid.filter(phone__in=own_numbers).values("phone").annotate(first=Min("id"))
     own_firsts = Contact.objects.filter(pk__in=firsts.values("first")).values_list(
         "phone", "time_zone", "state"
@@ -163,11 +166,13 @@ def _prefixes_in_use() -> list[str]:
     prefixes = number_prefixes()
     if connection.vendor != "postgresql":
         return prefixes
+    lows, highs = zip(*(number_range(prefix) for prefix in prefixes), strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT p FROM unnest(%s::text[]) AS p WHERE EXISTS (SELECT 1 FROM contacts_contact"
-            " WHERE phone >= p AND phone < p || '~')",
-            [prefixes],
+            "SELECT low FROM unnest(%s::text[], %s::text[]) AS r(low, high) WHERE EXISTS"
+            " (SELECT 1 FROM contacts_contact WHERE phone >= low"
+            " AND (high IS NULL OR phone < high))",
+            [list(lows), list(highs)],
         )
         return [prefix for (prefix,) in cursor.fetchall()]
 

@@ -79,10 +79,18 @@ def number_starting(prefix: str) -> Q:
     """Numbers that start with `prefix`, as a range of the phone index (contact_phone), which
     LIKE 'prefix%' cannot use unless the database collates as C: "+1201200" ≤ phone <
     "+1201201"."""
+    low, high = number_range(prefix)
+    return Q(phone__gte=low) if high is None else Q(phone__gte=low, phone__lt=high)
+
+
+def number_range(prefix: str) -> tuple[str, str | None]:
+    """The numbers that start with `prefix` (digits after a "+") as a range, in any collation
+    that orders digits as digits: from `prefix` up to the next prefix of its length (None:
+    no end)."""
     kept = prefix.rstrip("9")
     if kept == "+":
-        return Q(phone__gte=prefix)
-    return Q(phone__gte=prefix, phone__lt=kept[:-1] + str(int(kept[-1]) + 1))
+        return prefix, None
+    return prefix, kept[:-1] + str(int(kept[-1]) + 1)
 
 
 PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")

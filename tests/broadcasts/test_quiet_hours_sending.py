@@ -171,3 +171,82 @@ def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
         assert "Launched now, <strong>3</strong> of them would wait" in page
     with at(2026, 12, 7, 14, 0):
         assert "would wait" not in detail(manager, Broadcast.objects.get())
+
+
+def test_recipients_another_worker_wakes_keep_the_broadcast_sending(manager, monkeypatch):
+    """A worker finds nothing to claim; meanwhile another wakes the deferred recipients: the
+    first must send them, not mark the broadcast done with them pending (found by review)."""
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 22, 0):
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert broadcast.recipients.get().status == Recipient.Status.DEFERRED
+    wake, claim, woken = sending._wake, sending.claim, []
+
+    def this_worker_wakes_later(b, now):  # its own look comes after the other's
+        return wake(b, now) if woken else 0
+
+    def claim_then_another_worker_wakes(b, **kwargs):
+        claimed = claim(b, **kwargs)
+        if not claimed and not woken:
+            woken.append(wake(b, datetime(2026, 12, 8, 8, 1, tzinfo=EASTERN)))
+        return claimed
+
+    monkeypatch.setattr(sending, "_wake", this_worker_wakes_later)
+    monkeypatch.setattr(sending, "claim", claim_then_another_worker_wakes)
+    with at(2026, 12, 8, 8, 1):
+        sending.run(broadcast.pk)
+    assert woken == [1]
+    assert sent_to() == [MIAMI]
+    assert status(broadcast) == "done"
+
+
+def test_a_batch_deferred_during_a_cancellation_is_cancelled(manager):
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 22, 0):
+        broadcast = new_broadcast(manager)
+        with TestCase.captureOnCommitCallbacks(execute=False):
+            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+        claimed = sending.claim(broadcast)
+        manager.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
+        sending.send_batch(Broadcast.objects.get(pk=broadcast.pk), claimed)
+        sending.run(broadcast.pk)  # a worker looks again, and finds it cancelled
+        assert broadcast.recipients.get().status == Recipient.Status.CANCELLED
+        assert sent_to() == []
+
+
+def test_a_message_whose_turn_comes_after_its_window_closes_waits(manager):
+    """The window is checked again at each message's turn: a batch that reaches 20:00 in
+    Florida holds back the messages after it."""
+    ContactFactory(phone=MIAMI)
+    ContactFactory(phone=NEW_YORK)
+    start = datetime(2026, 12, 7, 19, 59, 59, tzinfo=EASTERN)
+
+    class Slow(sending.Clock):  # each message takes a second
+        moment = start.timestamp()
+
+        def now(self):
+            return self.moment
+
+        def sleep(self, seconds):
+            self.moment += seconds
+
+    clock = Slow()
+    with at(2026, 12, 7, 19, 59):
+        broadcast = new_broadcast(manager)
+        with TestCase.captureOnCommitCallbacks(execute=False):
+            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+        claimed = sending.claim(broadcast)  # New York first: numbers in order
+        original = sending._hand_over
+
+        def slow_hand_over(*args):
+            clock.moment += 1
+            return original(*args)
+
+        sending._hand_over, restore = slow_hand_over, original
+        try:
+            sending.send_batch(broadcast, claimed, clock=clock)
+        finally:
+            sending._hand_over = restore
+    assert sent_to() == [NEW_YORK]
+    assert broadcast.recipients.get(phone=MIAMI).status == Recipient.Status.DEFERRED

@@ -207,3 +207,15 @@ def test_under_the_revoke_all_scope_a_possible_opt_out_holds_every_channel(manag
     sending.run(calls.pk)
     assert sent_to() == [other.phone]
     assert calls.recipients.get(phone=waiting.phone).error == "Possible opt-out awaiting review"
+
+
+def test_under_the_revoke_all_scope_an_unprocessed_stop_holds_calls_too(manager, settings):
+    settings.OPT_OUT_SCOPE = "all"
+    stopper, other = ContactFactory(), ContactFactory()
+    calls = broadcast(Channel.CALLS)
+    services.launch(broadcast=calls, by_user=manager)
+    InboundEvent.store(key="sms:SMheld", kind="sms", payload={"From": stopper.phone,
+                       "Body": "STOP"}, phone=stopper.phone)  # fmt: skip
+    sending.run(calls.pk)
+    assert sent_to() == [other.phone]
+    assert calls.recipients.get(phone=stopper.phone).error == sending.REPLY_PENDING

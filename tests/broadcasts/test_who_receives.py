@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from broadcasts import quiet_hours, sending, services
@@ -91,6 +91,17 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     limit=st.sampled_from([None, 1, 2]),
     moment=moments,
 )
+@example(  # every area code open, one contact's own state closed (found by a run)
+    people=[
+        {"phone": "+14155550101", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+        {"phone": "+18005550108", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": "FL"},
+    ],
+    stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
+    later_reviews=set(), sends=[], informational=False, limit=None,
+    moment=datetime(2026, 12, 7, tzinfo=UTC),
+)  # fmt: skip
 def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, settings, **drawn):
     settings.FREQUENCY_LIMIT = drawn["limit"]
     settings.STATE_FREQUENCY_LIMITS = STATES_LIMITED

@@ -204,9 +204,8 @@ def _defer(outside: dict[Recipient, tuple[datetime | None, str]]) -> None:
     by_opening: dict[tuple[datetime | None, str], list[int]] = {}
     for recipient, opening in outside.items():
         by_opening.setdefault(opening, []).append(recipient.pk)
-    for (opens, words), ids in by_opening.items():
-        status = Recipient.Status.DEFERRED if opens else Recipient.Status.SKIPPED
-        Recipient.objects.filter(pk__in=ids).update(status=status, retry_at=opens, error=words)
+    for opening, ids in by_opening.items():
+        Recipient.objects.filter(pk__in=ids).update(**_deferred_outcome(*opening))
 
 
 def _wake(broadcast: Broadcast, now: datetime) -> int:

@@ -60,11 +60,18 @@ def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
     return Q(phone__in=held) if held else None
 
 
+def limits_frequency(broadcast: Broadcast) -> bool:
+    """Whether a frequency limit may leave some of the broadcast's numbers out: then two
+    broadcasts must not hand messages to one number at once, each unaware of the other's."""
+    limited = settings.FREQUENCY_LIMIT or settings.STATE_FREQUENCY_LIMITS
+    return broadcast.purpose == Broadcast.Purpose.MARKETING and bool(limited)
+
+
 def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
     # Marketing only: at most FREQUENCY_LIMIT broadcast messages of the channel per number in
     # any 24 hours (when set), and each state's own limit for its numbers (the state from
     # the contact's own field, else from the number's area code, as quiet hours read it).
-    if broadcast.purpose != Broadcast.Purpose.MARKETING:
+    if not limits_frequency(broadcast):
         return None
     limits = dict(settings.STATE_FREQUENCY_LIMITS)
     counts = None if phones is None else _sent_lately(broadcast, phones)

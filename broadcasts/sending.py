@@ -5,7 +5,8 @@ UPDATE SKIP LOCKED, so that several workers, on several machines, share a broadc
 claimed recipient is marked `sending` and committed before the provider is called; if the
 worker dies there, the reaper later marks it `unknown`, and it is never sent again. Just
 before the hand-over, under the batch's number locks, each recipient's eligibility is checked:
-one that opted out since the launch is skipped.
+one that opted out since the launch is skipped. (The locks are exclusive while a frequency
+limit applies, so that two broadcasts' batches with a number in common take turns.)
 """
 
 import logging
@@ -313,7 +314,12 @@ def send_batch(
         # a STOP for one of these numbers meanwhile is seen by the check below.
         _sleep_until(first_slot, clock)
         with transaction.atomic():
-            contact_services.lock_numbers([r.phone for r in recipients], shared=True)
+            # Shared, unless a frequency limit applies: then a batch of another broadcast
+            # with one of these numbers waits until this one's messages are recorded, and
+            # counts them (a message in flight has no sent_at yet).
+            contact_services.lock_numbers(
+                [r.phone for r in recipients], shared=not policy.limits_frequency(broadcast)
+            )
             eligible = _eligible(broadcast, recipients)
             _skip_for_reasons(broadcast, [r for r in recipients if r.pk not in eligible])
             replying = _replying(broadcast, recipients) & eligible

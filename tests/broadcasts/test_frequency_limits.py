@@ -2,14 +2,19 @@
 messages in 24 hours) and, when set, one of our own for every number. The preview counts who
 they leave out, and each send applies them again, with what was sent since the launch."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 
 from broadcasts import sending, services
 from broadcasts.models import Broadcast
 from broadcasts.policy import FREQUENCY_LIMIT
 from contacts.models import Channel
+from tests.broadcasts.conftest import Provider, hold_hand_overs, release_hand_overs
 from tests.broadcasts.engine import broadcast, launched, sent_earlier, sent_to
 from tests.factories import ContactFactory
+from tests.locks import wait_for_lock_waiters
 
 MIAMI, TULSA, BALTIMORE = "+13055550101", "+19185550101", "+14105550101"
 SAN_FRANCISCO = "+14155550101"
@@ -84,3 +89,41 @@ def test_a_broadcast_sent_after_the_launch_counts_at_the_send(manager):
     assert sent_to() == []
     skipped = b.recipients.get()
     assert (skipped.status, skipped.error) == ("skipped", FREQUENCY_LIMIT.label)
+
+
+@pytest.mark.postgres
+def test_two_broadcasts_sending_to_a_number_at_once_keep_to_its_limit(
+    committed, provider, settings
+):
+    """Miami had two messages today. Two marketing broadcasts reach its number at the same
+    moment: while the first one's message is with the provider (not recorded yet), the second
+    waits for it, then counts it as the third of the day and skips the number."""
+    for name, value in provider.items():  # the stand-in for Twilio, in this process
+        setattr(settings, name, float(value) if name == "TWILIO_TIMEOUT" else value)
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ContactFactory(phone=MIAMI)
+    sent_earlier(MIAMI, hours_ago=3, times=2)
+    first, second = broadcast(), broadcast()
+    for b in (first, second):
+        services.start(b)  # the recipients' snapshot; its sending is queued, and run below
+    Provider.gate.clear()
+    with ThreadPoolExecutor(2) as pool:
+        sends = [pool.submit(send_in_thread, first)]
+        hold_hand_overs()  # the first broadcast's message to Miami is with the provider
+        sends.append(pool.submit(send_in_thread, second))
+        waited = wait_for_lock_waiters(1, unless=lambda: len(Provider.held) > 1)
+        release_hand_overs()
+        for send in sends:
+            send.result(timeout=120)
+    assert waited, "the second broadcast handed its message over without waiting"
+    assert [phone for phone, _ in Provider.received] == [MIAMI]
+    assert first.recipients.get().status == "sent"
+    skipped = second.recipients.get()
+    assert (skipped.status, skipped.error) == ("skipped", FREQUENCY_LIMIT.label)
+
+
+def send_in_thread(b: Broadcast) -> None:
+    try:
+        sending.send_batch(b, sending.claim(b))
+    finally:
+        connection.close()

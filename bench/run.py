@@ -166,12 +166,13 @@ def measure_broadcasts(send_seconds: float) -> None:
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     broadcast = Broadcast.objects.create(name="Bench", channel="sms", body="Hello")
-    # Every rule on (quiet hours, frequency limits, reviews), at two moments: an afternoon,
-    # when every demo number is in its window, and an evening, when Florida's are not and
-    # the preview counts who it defers number by number.
+    # Every rule on (quiet hours, frequency limits, reviews), at three moments: an afternoon,
+    # when every demo number is in its window; an evening, when Florida's are not; and late
+    # in the evening, when about half of them are closed, the most the preview reads.
     moments = [
         ("6. Broadcast preview, SMS to everyone", AFTERNOON),
         ("   the same at 20:30 Eastern (Florida deferred)", EVENING),
+        ("   the same at 22:30 Eastern (half deferred)", LATE_EVENING),
     ]
     for label, moment in moments:
         with time_machine.travel(moment, tick=True):
@@ -198,6 +199,7 @@ def measure_broadcasts(send_seconds: float) -> None:
 # A weekday afternoon in every demo number's window (Hawaii's opens at 13:00 Eastern).
 AFTERNOON = datetime(2026, 12, 8, 15, 0, tzinfo=ZoneInfo("America/New_York"))
 EVENING = datetime(2026, 12, 8, 20, 30, tzinfo=ZoneInfo("America/New_York"))
+LATE_EVENING = datetime(2026, 12, 8, 22, 30, tzinfo=ZoneInfo("America/New_York"))
 # Sending with every rule on, in that afternoon.
 SENDER = f"""
 import sys, django, time_machine

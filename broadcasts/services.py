@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.tasks import task
 from django.utils import timezone
@@ -26,8 +27,7 @@ from contacts.models import (
     OptOut,
     PhoneCount,
 )
-from contacts.places import number_prefixes, place_of
-from contacts.search import number_range, number_starting
+from contacts.places import NumberRange, number_ranges, place_of, with_own
 
 
 class NotEditable(Exception):
@@ -58,17 +58,20 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     the eligible contacts, and duplicates only among the numbers that more than one contact
     has (`PhoneCount`). No regular expression runs over every contact.
     """
-    with transaction.atomic(), _without_jit():
+    with transaction.atomic(), _planned_for_counting():
         return _preview(broadcast, sample)
 
 
 @contextmanager
-def _without_jit():
+def _planned_for_counting():
     """On PostgreSQL, the queries inside are not compiled: the preview's one-pass plans cost
-    the JIT more to compile than it saves them (bench/NOTES.md)."""
+    the JIT more to compile than it saves them (bench/NOTES.md). And they have the memory to
+    hash the opt-outs of millions of contacts, as the launch does: the passes over the phone
+    index (`policy.may_receive_in_number_order`) look each contact up in those lists."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
     yield
 
 
@@ -91,7 +94,9 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
             left_out[rule.label] = policy.left_out_by(rule, broadcast, audience)
             excluded[rule.label] = left_out[rule.label].count()
     receive = counts["everyone"] - sum(excluded.values())
-    excluded[DUPLICATE] = duplicates = _duplicates(valid)
+    excluded[DUPLICATE] = duplicates = _duplicates(
+        policy.may_receive_in_number_order(broadcast, audience)
+    )
     sample_out = [
         (contact, label)
         for label, contacts in left_out.items()
@@ -117,64 +122,87 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
 
     When every place a contact is in is open, that is nobody, and when every one is closed,
     everybody. In between, the numbers whose place is their number's are counted by their
-    beginnings (the closed area codes, from the phone index), and those that contacts with a
-    time zone or state of their own share, few as a rule, one by one.
+    ranges (`number_ranges`): those of the closed ranges, or, when fewer ranges are open,
+    what the open ones leave of `receive`. Those that contacts with a time zone or state of
+    their own share, few as a rule, are counted one by one.
     """
     if not receive or not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
         return 0
     now = timezone.now()
     with_own_place = Contact.objects.exclude(time_zone="", state="")
-    own = set(with_own_place.values_list("time_zone", "state").distinct())
-    prefixes = _prefixes_in_use()
-    places = {place_of(prefix, *fields) for prefix in prefixes for fields in own | {("", "")}}
-    open_now = {quiet_hours.is_open(place, now) for place in places}
+    own = set(with_own_place.values_list("time_zone", "state").distinct()) | {("", "")}
+    ranges = _ranges_in_use()
+    open_now = {quiet_hours.is_open(with_own(r.place, *f), now) for r in ranges for f in own}
     if open_now <= {True}:
         return 0
     if open_now == {False}:
         return receive
     # Those who receive it, by the launch's plan: no regular expression on each.
     valid = policy.may_receive_in_number_order(broadcast, audience)
-    closed = [p for p in prefixes if not quiet_hours.is_open(place_of(p), now)]
-    in_closed_places = Q()
-    for prefix in closed:
-        in_closed_places |= number_starting(prefix)
     # The numbers of contacts with a place of their own, counted one by one below.
     own_numbers = list(
         valid.exclude(time_zone="", state="").order_by().values_list("phone", flat=True).distinct()
     )
-    by_number = 0  # with no closed area code: nobody (an empty Q would be everybody)
-    if closed:
-        by_number = (
-            valid.filter(in_closed_places)
-            .exclude(phone__in=own_numbers)
-            .order_by()
-            .values("phone")
-            .distinct()
-            .count()
-        )
     firsts = valid.filter(phone__in=own_numbers).values("phone").annotate(first=Min("id"))
     own_firsts = Contact.objects.filter(pk__in=firsts.values("first")).values_list(
         "phone", "time_zone", "state"
     )
     by_contact = sum(not quiet_hours.is_open(place_of(*fields), now) for fields in own_firsts)
-    return by_number + by_contact
+    others = valid.exclude(phone__in=own_numbers)
+    closed = [r for r in ranges if not quiet_hours.is_open(r.place, now)]
+    if len(closed) <= len(ranges) - len(closed):
+        return by_contact + _numbers_in(others, closed)
+    opened = [r for r in ranges if r not in closed]
+    return by_contact + receive - len(own_numbers) - _numbers_in(others, opened)
 
 
-def _prefixes_in_use() -> list[str]:
-    """The beginnings of numbers (contacts.places) that some contact's number has: on
-    PostgreSQL, one look into the phone index each; elsewhere, all of them."""
-    prefixes = number_prefixes()
+def _ranges_in_use() -> list[NumberRange]:
+    """The ranges of numbers (contacts.places.number_ranges) that some contact's number is
+    in: on PostgreSQL, one look into the phone index each; elsewhere, all of them."""
+    ranges = number_ranges()
     if connection.vendor != "postgresql":
-        return prefixes
-    lows, highs = zip(*(number_range(prefix) for prefix in prefixes), strict=True)
+        return list(ranges)
+    # Each range bounded at both ends within the index: with an open end ("high IS NULL OR
+    # phone < high"), the look for an unused range read every number after it. The range
+    # with no end (the last) is in use if the greatest number is in it.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT low FROM unnest(%s::text[], %s::text[]) AS r(low, high) WHERE EXISTS"
-            " (SELECT 1 FROM contacts_contact WHERE phone >= low"
-            " AND (high IS NULL OR phone < high))",
-            [list(lows), list(highs)],
+            "SELECT n FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS r(low, high, n)"
+            " WHERE EXISTS (SELECT 1 FROM contacts_contact WHERE phone >= low AND phone < high)"
+            " OR (high IS NULL AND (SELECT MAX(phone) FROM contacts_contact) >= low)",
+            [[r.low for r in ranges], [r.high for r in ranges]],
         )
-        return [prefix for (prefix,) in cursor.fetchall()]
+        return [ranges[n - 1] for (n,) in cursor.fetchall()]
+
+
+def _numbers_in(contacts: ContactQuerySet, ranges: list[NumberRange]) -> int:
+    """How many numbers `contacts` have in `ranges`: each range read on its own from the
+    phone index, in order, its contacts' numbers counted once each (on PostgreSQL; one query
+    for them all elsewhere)."""
+    bounded = [r for r in ranges if r.high is not None]
+    count = sum(_distinct_numbers(contacts.filter(phone__gte=r.low)) for r in ranges if not r.high)
+    if not bounded:
+        return count
+    if connection.vendor != "postgresql":
+        in_ranges = Q()
+        for r in bounded:
+            in_ranges |= Q(phone__gte=r.low, phone__lt=r.high)
+        return count + _distinct_numbers(contacts.filter(in_ranges))
+    # Each range's bounds as index conditions (a lateral query a range): with the ranges as
+    # one OR, PostgreSQL combines bitmaps, reads every contact's row and sorts the numbers.
+    numbers = contacts.filter(phone__gte=RawSQL("r.low", ()), phone__lt=RawSQL("r.high", ()))
+    sql, params = numbers.order_by().values("phone").distinct().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(n), 0) FROM unnest(%s::text[], %s::text[]) AS r(low, high),"
+            f" LATERAL (SELECT COUNT(*) AS n FROM ({sql}) numbers) counted",
+            [[r.low for r in bounded], [r.high for r in bounded], *params],
+        )
+        return count + cursor.fetchone()[0]
+
+
+def _distinct_numbers(contacts: ContactQuerySet) -> int:
+    return contacts.order_by().values("phone").distinct().count()
 
 
 def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
@@ -206,7 +234,8 @@ def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
 
 
 def _duplicates(valid: ContactQuerySet) -> int:
-    """How many messages one per number saves among `valid` contacts.
+    """How many messages one per number saves among `valid` contacts (best given by the
+    launch's plan, `policy.may_receive_in_number_order`: the phone index alone answers it).
 
     Only numbers that more than one contact has can save any. Their contacts are counted
     number by number, through the phone index: as a join, the planner may instead check

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
@@ -153,7 +154,12 @@ def place_of_number(phone: str) -> Place:
 def place_of(phone: str, time_zone: str = "", state: str = "") -> Place:
     """Where a contact is: its own time zone and state where set, each on its own, else the
     number's."""
-    number = place_of_number(phone)
+    return with_own(place_of_number(phone), time_zone, state)
+
+
+def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
+    """The place of a contact whose number is in `number`, with its own time zone and state
+    where set."""
     return Place(zones=(time_zone,) if time_zone else number.zones, state=state or number.state)
 
 
@@ -161,6 +167,45 @@ def number_prefixes() -> list[str]:
     """The beginnings of numbers that say where they are ("+1212", "+44"): a number's place
     is that of the longest one it starts with, or NOWHERE."""
     return list(_places())
+
+
+class NumberRange(NamedTuple):
+    """The numbers from `low` up to `high` (None: no end), all in `place`."""
+
+    low: str
+    high: str | None
+    place: Place
+
+
+@cache
+def number_ranges() -> tuple[NumberRange, ...]:
+    """Every number's place, as ranges of numbers in order: one for each beginning that says
+    where a number is, and between them ranges of NOWHERE, for the numbers that no beginning
+    covers. Each number is in exactly one."""
+    table = _places()
+    ranges, start = [], "+"
+    # The beginnings are prefix-free (country codes, and +1's area codes under no "+1"), so
+    # their ranges follow each other in the beginnings' order.
+    for prefix in sorted(table):
+        low, high = number_range(prefix)
+        # Not between "+121" and "+1210", say: the numbers of "+1209" end at "+121".
+        if low > start and low.rstrip("0") != start:
+            ranges.append(NumberRange(start, low, NOWHERE))
+        ranges.append(NumberRange(low, high, table[prefix]))
+        if high is None:
+            return tuple(ranges)
+        start = high
+    return (*ranges, NumberRange(start, None, NOWHERE))
+
+
+def number_range(prefix: str) -> tuple[str, str | None]:
+    """The numbers that start with `prefix` (digits after a "+") as a range, in any collation
+    that orders digits as digits: from `prefix` up to the next prefix of its length (None:
+    no end)."""
+    kept = prefix.rstrip("9")
+    if kept == "+":
+        return prefix, None
+    return prefix, kept[:-1] + str(int(kept[-1]) + 1)
 
 
 def area_codes_of(states: list[str]) -> list[str]:

@@ -29,6 +29,7 @@ from django.db.models.functions import Left, Substr, Upper
 from django.db.models.lookups import Contains, Exact, IContains
 
 from contacts.paging import ordered_past
+from contacts.places import number_range
 
 # Names and emails are indexed by their first three letters in capitals, then the name
 # (contact_name_key, contact_email_key): the contacts whose name or email starts with "Sofia"
@@ -81,16 +82,6 @@ def number_starting(prefix: str) -> Q:
     "+1201201"."""
     low, high = number_range(prefix)
     return Q(phone__gte=low) if high is None else Q(phone__gte=low, phone__lt=high)
-
-
-def number_range(prefix: str) -> tuple[str, str | None]:
-    """The numbers that start with `prefix` (digits after a "+") as a range, in any collation
-    that orders digits as digits: from `prefix` up to the next prefix of its length (None:
-    no end)."""
-    kept = prefix.rstrip("9")
-    if kept == "+":
-        return prefix, None
-    return prefix, kept[:-1] + str(int(kept[-1]) + 1)
 
 
 PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")

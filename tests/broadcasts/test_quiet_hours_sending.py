@@ -18,12 +18,13 @@ from broadcasts import sending
 from broadcasts.models import Broadcast, Recipient
 from crm.roles import MANAGER
 from tests.broadcasts.test_scheduling import run_worker, sent_to
-from tests.factories import ContactFactory, UserFactory
+from tests.factories import ContactFactory, UserFactory, store_old_phone
 
 pytestmark = pytest.mark.usefixtures("db", "quiet_hours")
 
 EASTERN, CENTRAL = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
 NEW_YORK, MIAMI, AUSTIN = "+12125550101", "+13055550101", "+15125550101"
+SAN_FRANCISCO, NO_PLACE = "+14155550101", "+2145550109"
 
 
 @pytest.fixture(autouse=True)
@@ -171,6 +172,21 @@ def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
         assert "Launched now, <strong>3</strong> of them would wait" in page
     with at(2026, 12, 7, 14, 0):
         assert "would wait" not in detail(manager, Broadcast.objects.get())
+
+
+def test_a_number_that_no_code_places_waits_for_the_window_of_every_us_zone(manager):
+    """Nothing says where +214 555 0109 is (214 is no country's code; the number was stored
+    before the phone check, and its pattern passes the send's): it keeps the window that
+    covers every US zone, closed at 21:30 in New York. The preview counts it too (it once
+    counted only numbers with a known place)."""
+    ContactFactory(phone=SAN_FRANCISCO)  # 18:30 there
+    store_old_phone(ContactFactory(), NO_PLACE)
+    with at(2026, 12, 7, 21, 30):
+        broadcast = new_broadcast(manager)
+        assert "Launched now, <strong>1</strong> of them would wait" in detail(manager, broadcast)
+        launch(manager, broadcast)
+    statuses = dict(broadcast.recipients.values_list("phone", "status"))
+    assert statuses == {SAN_FRANCISCO: Recipient.Status.SENT, NO_PLACE: Recipient.Status.DEFERRED}
 
 
 def test_recipients_another_worker_wakes_keep_the_broadcast_sending(manager, monkeypatch):

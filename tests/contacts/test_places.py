@@ -11,12 +11,14 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
 
+from contacts.models import VALID_PHONE
 from contacts.places import (
     AREA_CODES,
     STATES,
     TERRITORIES,
     Place,
     in_words,
+    number_ranges,
     place_of,
     place_of_number,
     state_code,
@@ -230,3 +232,10 @@ def test_a_contact_s_time_zone_is_stored_only_as_its_iana_name_is_written():
         validate_time_zone("america/chicago")
     with pytest.raises(ValidationError, match="is not a time zone"):
         validate_time_zone("Central")
+
+
+@given(st.from_regex(VALID_PHONE, fullmatch=True))
+def test_each_number_is_in_one_range_of_its_place(phone):
+    """The ranges the preview counts numbers by cover every number once, each in its place."""
+    holding = [r for r in number_ranges() if r.low <= phone and (r.high is None or phone < r.high)]
+    assert [r.place for r in holding] == [place_of_number(phone)]

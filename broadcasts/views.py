@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -227,7 +228,8 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
     stopped = services.cancel(broadcast=broadcast)
-    messages.success(request, f"“{broadcast}” cancelled; {stopped} messages will not be sent.")
+    stopped_words = f"{stopped:,} message{pluralize(stopped)} will not be sent"
+    messages.success(request, f"“{broadcast}” cancelled; {stopped_words}.")
     return redirect("broadcasts:detail", pk=pk)
 
 

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from pytest_django.asserts import assertContains
 
 from broadcasts.models import Broadcast
 from contacts import services as contact_services
@@ -107,10 +108,14 @@ def test_a_launched_broadcast_cannot_be_edited(manager_client):
     assert Broadcast.objects.get().name == "Sent"
 
 
-def test_a_manager_cancels_a_sending_broadcast(manager_client):
+@pytest.mark.parametrize(("waiting", "words"), [(1, "1 message"), (2, "2 messages")])
+def test_a_manager_cancels_a_sending_broadcast(manager_client, waiting, words):
     broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="sending")
-    manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
+    for n in range(waiting):
+        broadcast.recipients.create(phone=f"+1415555010{n}")
+    response = manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]), follow=True)
     assert Broadcast.objects.get().status == "cancelled"
+    assertContains(response, f"“B” cancelled; {words} will not be sent.")
 
 
 @pytest.mark.parametrize("role", ["Staff", "Admin"])

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,17 @@ def login(browser, app_url):
     yield login_as
     for context in contexts:
         context.close()
+
+
+def zone_at(local_hour: int) -> str:
+    """The Etc/GMT zone whose clock shows `local_hour` now (UTC+3 is written Etc/GMT-3)."""
+    offset = (local_hour - datetime.now(UTC).hour + 12) % 24 - 12  # from -12 to 11 hours
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def shell(app_env, code: str) -> None:
+    """Run Python in the served app's environment (its database)."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-v0", "-c", code],
+        env=app_env, cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip

@@ -190,6 +190,13 @@ class Recipient(models.Model):
                 name="recipient_sent_lately",
                 condition=models.Q(sent_at__isnull=False),
             ),
+            # The messages being handed over (claimed, not recorded yet), which frequency
+            # limits count too: by number, for another broadcast's batch.
+            models.Index(
+                fields=["phone"],
+                name="recipient_in_flight",
+                condition=models.Q(status="sending"),
+            ),
             # The recipients deferred by quiet hours, by when their window opens.
             models.Index(
                 fields=["broadcast", "retry_at"],

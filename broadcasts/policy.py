@@ -100,9 +100,14 @@ FREQUENCY_WINDOW = timedelta(hours=24)
 
 
 def _sent(broadcast: Broadcast):
-    """The broadcast messages of the broadcast's channel handed over in the last 24 hours."""
+    """The broadcast messages of the broadcast's channel handed over in the last 24 hours,
+    and those other broadcasts have claimed and may be handing over: a batch in flight, or
+    that of a worker that died mid-hand-over, which the reaper has not marked unknown yet."""
     since = timezone.now() - FREQUENCY_WINDOW
-    return Recipient.objects.filter(sent_at__gte=since, broadcast__channel=broadcast.channel)
+    in_flight = Q(status=Recipient.Status.SENDING, claimed_at__gte=since) & ~Q(broadcast=broadcast)
+    return Recipient.objects.filter(
+        Q(sent_at__gte=since) | in_flight, broadcast__channel=broadcast.channel
+    )
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:

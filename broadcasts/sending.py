@@ -5,8 +5,8 @@ UPDATE SKIP LOCKED, so that several workers, on several machines, share a broadc
 claimed recipient is marked `sending` and committed before the provider is called; if the
 worker dies there, the reaper later marks it `unknown`, and it is never sent again. Just
 before the hand-over, under the batch's number locks, each recipient's eligibility is checked:
-one that opted out since the launch is skipped. (The locks are exclusive while a frequency
-limit applies, so that two broadcasts' batches with a number in common take turns.)
+one that opted out since the launch is skipped. While a frequency limit applies, two
+broadcasts' batches with a number in common also take turns (`_take_turns`).
 """
 
 import logging
@@ -314,12 +314,9 @@ def send_batch(
         # a STOP for one of these numbers meanwhile is seen by the check below.
         _sleep_until(first_slot, clock)
         with transaction.atomic():
-            # Shared, unless a frequency limit applies: then a batch of another broadcast
-            # with one of these numbers waits until this one's messages are recorded, and
-            # counts them (a message in flight has no sent_at yet).
-            contact_services.lock_numbers(
-                [r.phone for r in recipients], shared=not policy.limits_frequency(broadcast)
-            )
+            contact_services.lock_numbers([r.phone for r in recipients], shared=True)
+            if policy.limits_frequency(broadcast):
+                _take_turns([r.phone for r in recipients])
             eligible = _eligible(broadcast, recipients)
             _skip_for_reasons(broadcast, [r for r in recipients if r.pk not in eligible])
             replying = _replying(broadcast, recipients) & eligible
@@ -351,6 +348,26 @@ def send_batch(
                 phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
                 words="Error 21610: the recipient opted out at the carrier.",
             )  # fmt: skip
+
+
+def _take_turns(phones: list[str]) -> None:
+    """Until the transaction ends, hold these numbers' turns: a batch of another broadcast
+    with one of them waits until this one's outcomes are recorded, and counts them against
+    frequency limits (a message in flight has no sent_at yet). Locks of their own, taken
+    after the numbers' locks and in the numbers' order: opt-outs and imports never wait for
+    them, and batches waiting for each other cannot wait in a circle. (PostgreSQL; on
+    SQLite, a writing transaction holds the whole database.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(phone, %s))"
+                " FROM unnest(%s::text[]) phone",
+                [TURNS, sorted(set(phones))],
+            )
+
+
+# The seed of the turns' keys: other locks than the numbers' own (seed 0).
+TURNS = 1
 
 
 def settle(interruption: Interrupted) -> None:

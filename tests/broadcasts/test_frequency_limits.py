@@ -6,11 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from broadcasts import sending, services
-from broadcasts.models import Broadcast
+from broadcasts.models import Broadcast, Recipient
 from broadcasts.policy import FREQUENCY_LIMIT
-from contacts.models import Channel
+from contacts.models import Channel, Contact
 from tests.broadcasts.conftest import Provider, hold_hand_overs, release_hand_overs
 from tests.broadcasts.engine import broadcast, launched, sent_earlier, sent_to
 from tests.factories import ContactFactory
@@ -85,6 +86,26 @@ def test_a_broadcast_sent_after_the_launch_counts_at_the_send(manager):
     assert services.preview(b).receive == 1
     services.launch(broadcast=b, by_user=manager)
     sent_earlier(MIAMI, hours_ago=0.1)
+    sending.run(b.pk)
+    assert sent_to() == []
+    skipped = b.recipients.get()
+    assert (skipped.status, skipped.error) == ("skipped", FREQUENCY_LIMIT.label)
+
+
+def test_a_message_another_worker_died_handing_over_counts(manager):
+    """Miami had two messages today, and a third was with the provider when its worker died:
+    until the reaper marks it unknown, it is still `sending`, and may have reached the
+    number. Another broadcast counts it, and skips the number."""
+    ContactFactory(phone=MIAMI)
+    sent_earlier(MIAMI, hours_ago=3, times=2)
+    orphan = broadcast(status=Broadcast.Status.SENDING)
+    orphan.recipients.create(
+        phone=MIAMI, status=Recipient.Status.SENDING, claimed_at=timezone.now()
+    )
+    b = broadcast()
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 1
+    Recipient.objects.create(broadcast=b, phone=MIAMI, contact=Contact.objects.get())
+    Broadcast.objects.filter(pk=b.pk).update(status=Broadcast.Status.SENDING)
     sending.run(b.pk)
     assert sent_to() == []
     skipped = b.recipients.get()

@@ -154,11 +154,12 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
     others = valid.exclude(phone__in=own_numbers)
     closed = [r for r in ranges if not quiet_hours.is_open(r.place, now)]
     if len(closed) <= len(ranges) - len(closed):
-        return by_contact + _numbers_in(others, closed)
-    opened = [r for r in ranges if quiet_hours.is_open(r.place, now)]
-    by_number = receive - len(own_numbers) - _numbers_in(others, opened)
-    # Each count reads the contacts as they are when it runs: with contacts added between
-    # them, the difference could fall outside what can be.
+        by_number = _numbers_in(others, closed)
+    else:
+        opened = [r for r in ranges if quiet_hours.is_open(r.place, now)]
+        by_number = receive - len(own_numbers) - _numbers_in(others, opened)
+    # Each count reads the contacts as they are when it runs: with contacts added or removed
+    # between them, the sum could fall outside what can be.
     return min(max(by_contact + by_number, 0), receive)
 
 

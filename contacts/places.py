@@ -163,12 +163,6 @@ def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     return Place(zones=(time_zone,) if time_zone else number.zones, state=state or number.state)
 
 
-def number_prefixes() -> list[str]:
-    """The beginnings of numbers that say where they are ("+1212", "+44"): a number's place
-    is that of the longest one it starts with, or NOWHERE."""
-    return list(_places())
-
-
 class NumberRange(NamedTuple):
     """The numbers from `low` up to `high` (None: no end), all in `place`."""
 

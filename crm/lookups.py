@@ -1,7 +1,8 @@
-"""A lookup Django leaves to the database driver, where a number no integer column holds
-made a query fail."""
+"""Lookups of our own: one Django leaves to the database driver, where a number no integer
+column holds made a query fail; and `in` for lists of thousands, sent as one array."""
 
-from django.db.models import IntegerField
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field, IntegerField
 from django.db.models.lookups import In
 
 
@@ -17,7 +18,41 @@ class IntegerFieldIn(In):
 
     def process_rhs(self, compiler, connection):
         if self.rhs_is_direct_value():
-            field_type = self.lhs.output_field.get_internal_type()
-            low, high = connection.ops.integer_field_range(field_type)
-            self.rhs = [v for v in self.rhs if not isinstance(v, int) or low <= v <= high]
+            self.rhs = _within_range(self.lhs, self.rhs, connection)
         return super().process_rhs(compiler, connection)
+
+
+@Field.register_lookup
+class AnyOf(In):
+    """`in`, written `column = ANY(%s)` on PostgreSQL: the values go to the database as one
+    array, rather than as a parameter each that Django prepares and psycopg parses one by
+    one (for a send's batch of a thousand numbers: bench/NOTES.md). The values are given as
+    the column holds them (numbers, strings); elsewhere this is `in`."""
+
+    lookup_name = "any"
+
+    def get_prep_lookup(self):
+        return self.rhs  # as the column holds them: not prepared one by one
+
+    def process_rhs(self, compiler, connection):
+        if self.rhs_is_direct_value():
+            self.rhs = _within_range(self.lhs, self.rhs, connection)
+        return super().process_rhs(compiler, connection)
+
+    def as_postgresql(self, compiler, connection):
+        if not self.rhs_is_direct_value():
+            return super().as_sql(compiler, connection)
+        values = _within_range(self.lhs, dict.fromkeys(self.rhs), connection)
+        values = [value for value in values if value is not None]
+        if not values:
+            raise EmptyResultSet
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*params, values)
+
+
+def _within_range(lhs, values, connection) -> list:
+    """`values`, without the numbers that `lhs`'s column cannot hold if it holds integers."""
+    if not isinstance(lhs.output_field, IntegerField):
+        return list(values)
+    low, high = connection.ops.integer_field_range(lhs.output_field.get_internal_type())
+    return [v for v in values if not isinstance(v, int) or low <= v <= high]

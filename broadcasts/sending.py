@@ -314,6 +314,7 @@ def send_batch(
         # a STOP for one of these numbers meanwhile is seen by the check below.
         _sleep_until(first_slot, clock)
         with transaction.atomic():
+            recipients = _hold(recipients)
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             if policy.limits_frequency(broadcast):
                 _take_turns([r.phone for r in recipients])
@@ -348,6 +349,17 @@ def send_batch(
                 phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
                 words="Error 21610: the recipient opted out at the carrier.",
             )  # fmt: skip
+
+
+def _hold(recipients: list[Recipient]) -> list[Recipient]:
+    """Those of the claimed recipients that are still this worker's (`sending`), locked until
+    the transaction ends: while their batch waits for its turn and hands them over, however
+    long that takes, the reaper waits for it rather than take them for a dead worker's."""
+    ours = Recipient.objects.select_for_update().filter(
+        pk__any=[r.pk for r in recipients], status=Recipient.Status.SENDING
+    )
+    held = set(ours.values_list("pk", flat=True))
+    return [r for r in recipients if r.pk in held]
 
 
 def _take_turns(phones: list[str]) -> None:

@@ -3,6 +3,7 @@ messages in 24 hours) and, when set, one of our own for every number. The previe
 they leave out, and each send applies them again, with what was sent since the launch."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -141,6 +142,46 @@ def test_two_broadcasts_sending_to_a_number_at_once_keep_to_its_limit(
     assert first.recipients.get().status == "sent"
     skipped = second.recipients.get()
     assert (skipped.status, skipped.error) == ("skipped", FREQUENCY_LIMIT.label)
+
+
+@pytest.mark.postgres
+def test_a_batch_waiting_for_its_turn_is_not_taken_for_a_dead_worker_s(
+    committed, provider, settings
+):
+    """The second broadcast's batch waits for the first's message to San Francisco to be
+    handed over, longer than the send time-out. Another worker of the second broadcast finds
+    its recipient still sending and runs the reaper: it waits for the batch, rather than mark
+    a message that is about to be sent "unknown" (and the broadcast done, with it unsent)."""
+    for name, value in provider.items():
+        setattr(settings, name, float(value) if name == "TWILIO_TIMEOUT" else value)
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ContactFactory(phone=SAN_FRANCISCO)
+    first, second = broadcast(), broadcast()
+    for b in (first, second):
+        services.start(b)
+    Provider.gate.clear()
+    with ThreadPoolExecutor(3) as pool:
+        sends = [pool.submit(send_in_thread, first)]
+        hold_hand_overs()
+        sends.append(pool.submit(send_in_thread, second))
+        assert wait_for_lock_waiters(1, unless=sends[1].done), "the second did not wait"
+        # The time-out is over: the reaper takes what was claimed before now.
+        reaper = pool.submit(reap_in_thread, second)
+        waited = wait_for_lock_waiters(2, unless=reaper.done)
+        release_hand_overs()
+        for send in sends:
+            send.result(timeout=120)
+        reaped = reaper.result(timeout=120)
+    assert (waited, reaped) == (True, 0)
+    assert [phone for phone, _ in Provider.received] == [SAN_FRANCISCO, SAN_FRANCISCO]
+    assert second.recipients.get().status == "sent"
+
+
+def reap_in_thread(b: Broadcast) -> int:
+    try:
+        return sending.reap(b, older_than=timedelta(0))
+    finally:
+        connection.close()
 
 
 def send_in_thread(b: Broadcast) -> None:

@@ -56,7 +56,7 @@ def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
     waiting = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
     if phones is None:
         return Q(phone__in=waiting.values("phone"))
-    held = set(waiting.filter(phone__in=phones).values_list("phone", flat=True))
+    held = set(waiting.filter(phone__any=phones).values_list("phone", flat=True))
     return Q(phone__in=held) if held else None
 
 
@@ -99,21 +99,25 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
 FREQUENCY_WINDOW = timedelta(hours=24)
 
 
-def _sent(broadcast: Broadcast):
+def _sent(broadcast: Broadcast, numbers: Q | None = None):
     """The broadcast messages of the broadcast's channel handed over in the last 24 hours,
     and those other broadcasts have claimed and may be handing over: a batch in flight, or
-    that of a worker that died mid-hand-over, which the reaper has not marked unknown yet."""
+    that of a worker that died mid-hand-over, which the reaper has not marked unknown yet.
+    To the `numbers` only, if given: each part then narrowed to them, which its index answers
+    (as one condition beside the OR, the messages to every number were read: a send's batch
+    read more the more its broadcast had sent, bench/NOTES.md)."""
     since = timezone.now() - FREQUENCY_WINDOW
+    handed_over = Q(sent_at__gte=since)
     in_flight = Q(status=Recipient.Status.SENDING, claimed_at__gte=since) & ~Q(broadcast=broadcast)
-    return Recipient.objects.filter(
-        Q(sent_at__gte=since) | in_flight, broadcast__channel=broadcast.channel
-    )
+    if numbers is not None:
+        handed_over &= numbers
+        in_flight &= numbers
+    return Recipient.objects.filter(handed_over | in_flight, broadcast__channel=broadcast.channel)
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
-    """How many of those messages each of `phones` was handed (a send's batch: one look-up
-    by the numbers' index)."""
-    sent = _sent(broadcast).filter(phone__in=phones).order_by().values_list("phone")
+    """How many of those messages each of `phones` was handed (a send's batch)."""
+    sent = _sent(broadcast, Q(phone__any=phones)).order_by().values_list("phone")
     return dict(sent.annotate(n=Count("id")))
 
 
@@ -122,7 +126,7 @@ def _numbers_sent_at_least(count: int, broadcast: Broadcast, counts: dict | None
     when a send has them (None if no number has), else from every message."""
     if counts is not None:
         over = [phone for phone, n in counts.items() if n >= count]
-        return Q(phone__in=over) if over else None
+        return Q(phone__any=over) if over else None
     numbers = _sent(broadcast).order_by().values("phone").annotate(n=Count("id"))
     return Q(phone__in=numbers.filter(n__gte=count).values("phone"))
 

@@ -155,9 +155,20 @@ def rule_for(state: str) -> Rule:
 
 def is_open(place: Place, at: datetime) -> bool:
     """Whether a message may go to `place` at the moment `at` (aware)."""
+    return closes_at(place, at) is not None
+
+
+def closes_at(place: Place, at: datetime) -> datetime | None:
+    """When the window open for `place` at the moment `at` (aware) ends, in UTC: the first of
+    its zones' windows to end. None when it is not open at `at`."""
     at = _utc(at)
     rule = rule_for(place.state)
-    return all(_open_in(zone, rule, at) for zone in place.zones or us_zones())
+    ends = []
+    for zone in place.zones or us_zones():
+        if (end := _open_until(zone, rule, at)) is None:
+            return None
+        ends.append(end)
+    return min(ends)
 
 
 def opens_at(place: Place, after: datetime) -> datetime | None:
@@ -218,13 +229,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _open_in(zone: str, rule: Rule, at: datetime) -> bool:
+def _open_until(zone: str, rule: Rule, at: datetime) -> datetime | None:
+    """When the window of `zone`'s local day that `at` is in ends, if `at` is in it."""
     day = at.astimezone(ZoneInfo(zone)).date()
     window = rule[day.weekday()]
     if window is None:
-        return False
+        return None
     start, end = _moments(zone, day, window)
-    return start <= at < end
+    return end if start <= at < end else None
 
 
 @lru_cache(maxsize=4096)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from broadcasts import quiet_hours
 from broadcasts.checks import check_quiet_hours
-from broadcasts.quiet_hours import HORIZON, describe, is_open, opens_at
+from broadcasts.quiet_hours import HORIZON, closes_at, describe, is_open, opens_at
 from contacts.places import Place, place_of_number
 
 pytestmark = pytest.mark.usefixtures("quiet_hours")  # as the app ships them
@@ -87,6 +87,16 @@ def test_several_zones_are_open_only_while_every_one_is():
     assert not is_open(ALASKA, datetime(2026, 12, 10, 6, 0, tzinfo=UTC))
     assert opens_at(ALASKA, datetime(2026, 12, 10, 6, 0, tzinfo=UTC)) == datetime(
         2026, 12, 10, 18, 0, tzinfo=UTC
+    )
+
+
+def test_an_open_window_says_when_it_closes_and_a_closed_one_says_nothing():
+    assert closes_at(NEW_YORK, at(WEDNESDAY, 12)) == at(WEDNESDAY, 21)
+    assert closes_at(MIAMI, at(WEDNESDAY, 12)) == at(WEDNESDAY, 20)
+    assert closes_at(NEW_YORK, at(WEDNESDAY, 21)) is None
+    # Several zones: the first of their windows to end (Anchorage's, at 21:00 there).
+    assert closes_at(ALASKA, datetime(2026, 12, 9, 18, 0, tzinfo=UTC)) == datetime(
+        2026, 12, 10, 6, 0, tzinfo=UTC
     )
 
 
@@ -230,3 +240,25 @@ def test_opens_at_is_the_first_open_moment(zones, state, moment):
     while step < end:
         assert not is_open(place, step), step
         step += timedelta(minutes=1)
+
+
+@hypothesis_settings(max_examples=150)
+@given(
+    zones=st.lists(st.sampled_from(ZONES), max_size=3, unique=True).map(tuple),
+    state=st.sampled_from(["", "FL", "TX", "WA", "NY"]),
+    moment=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+)
+def test_an_open_window_is_open_until_it_closes(zones, state, moment):
+    """What a send's batch reads instead of asking each message's place again."""
+    place = Place(zones=zones, state=state)
+    closes = closes_at(place, moment)
+    assert (closes is not None) == is_open(place, moment)
+    if closes is not None:
+        assert closes > moment
+        assert not is_open(place, closes)
+        step = moment
+        while step < closes:
+            assert is_open(place, step), step
+            step += timedelta(minutes=7)

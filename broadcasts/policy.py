@@ -15,6 +15,8 @@ it opens (broadcasts.quiet_hours, applied by broadcasts.sending).
 """
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -40,10 +42,31 @@ class Rule:
         self.label, self._condition = label, condition
 
     def condition(self, broadcast: Broadcast, phones: Phones = None) -> Q | None:
-        return self._condition(broadcast, phones)
+        worked_out = _worked_out.get()
+        if worked_out is None or phones is not None:
+            return self._condition(broadcast, phones)
+        key = (self.label, broadcast.pk)
+        if key not in worked_out:
+            worked_out[key] = self._condition(broadcast, phones)
+        return worked_out[key]
 
     def __repr__(self) -> str:
         return f"Rule({self.label!r})"
+
+
+_worked_out: ContextVar[dict | None] = ContextVar("worked_out", default=None)
+
+
+@contextmanager
+def worked_out_once():
+    """Within it, each rule's condition for a broadcast is worked out once (the numbers over
+    a frequency limit, say), and the queries of a preview share it rather than each look it
+    up again (bench/NOTES.md)."""
+    token = _worked_out.set({})
+    try:
+        yield
+    finally:
+        _worked_out.reset(token)
 
 
 def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -82,10 +105,12 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         states = sorted(state for state, its in limits.items() if its == limit)
         numbers = In(Left("phone", 5), area_codes_of(states))  # "+1305": Florida's
         in_states = Q(state__in=states) | (Q(state="") & Q(numbers))
-        # The numbers over the limit first: few, and looked up once; the states' area codes
-        # only for their contacts, held as a list of ids, so that a pass over the phone index
-        # (the preview's, the launch's) need not read each contact's state.
-        if over := _numbers_sent_at_least(limit, broadcast, counts):
+        # The numbers over the limit first: few, and looked up once among the states' own
+        # numbers; the states' area codes only for their contacts, held as a list of ids, so
+        # that a pass over the phone index (the preview's, the launch's) need not read each
+        # contact's state.
+        among = None if counts is not None else _numbers_of(states)
+        if over := _numbers_sent_at_least(limit, broadcast, counts, among):
             conditions.append(Q(pk__in=Contact.objects.filter(over & in_states).values("pk")))
     conditions = [condition for condition in conditions if condition]
     if not conditions:
@@ -97,6 +122,13 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
 
 
 FREQUENCY_WINDOW = timedelta(hours=24)
+
+
+def _numbers_of(states: list[str]) -> Q:
+    """The numbers a limit of `states` may apply to: those under their area codes ("+1305":
+    Florida's), and those of contacts who say they live there."""
+    own = Contact.objects.filter(state__in=states).values_list("phone", flat=True)
+    return Q(In(Left("phone", 5), area_codes_of(states))) | Q(phone__any=list(own))
 
 
 def _sent(broadcast: Broadcast, numbers: Q | None = None):
@@ -121,14 +153,24 @@ def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
     return dict(sent.annotate(n=Count("id")))
 
 
-def _numbers_sent_at_least(count: int, broadcast: Broadcast, counts: dict | None) -> Q | None:
+# The most numbers over a limit that a preview or a launch holds as a list; past it, they
+# are looked up in each of its queries.
+LISTED = 10_000
+
+
+def _numbers_sent_at_least(
+    count: int, broadcast: Broadcast, counts: dict | None, among: Q | None = None
+) -> Q | None:
     """The contacts whose number was handed `count` or more of those messages: from `counts`
-    when a send has them (None if no number has), else from every message."""
+    when a send has them (None if no number was), else from the messages to the numbers
+    `among` (all if None)."""
     if counts is not None:
         over = [phone for phone, n in counts.items() if n >= count]
         return Q(phone__any=over) if over else None
-    numbers = _sent(broadcast).order_by().values("phone").annotate(n=Count("id"))
-    return Q(phone__in=numbers.filter(n__gte=count).values("phone"))
+    sent = _sent(broadcast, among).order_by().values("phone").annotate(n=Count("id"))
+    numbers = sent.filter(n__gte=count).values_list("phone", flat=True)
+    over = list(numbers[: LISTED + 1])
+    return Q(phone__in=numbers) if len(over) > LISTED else Q(phone__any=over)
 
 
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)

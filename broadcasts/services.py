@@ -58,7 +58,7 @@ def preview(broadcast: Broadcast, *, sample: int = 10) -> Preview:
     the eligible contacts, and duplicates only among the numbers that more than one contact
     has (`PhoneCount`). No regular expression runs over every contact.
     """
-    with transaction.atomic(), _planned_for_counting():
+    with transaction.atomic(), _planned_for_counting(), policy.worked_out_once():
         return _preview(broadcast, sample)
 
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from broadcasts import sending, services
+from broadcasts import policy, sending, services
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.policy import FREQUENCY_LIMIT
 from contacts.models import Channel, Contact
@@ -34,6 +35,34 @@ def test_florida_oklahoma_and_maryland_numbers_get_3_marketing_messages_a_day(
     assert preview.receive == 1
     launched(b, manager, django_capture_on_commit_callbacks)
     assert sent_to() == [SAN_FRANCISCO]
+
+
+def test_many_numbers_over_a_limit_are_looked_up_rather_than_listed(
+    manager, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A preview or a launch holds the numbers over a limit as a list when they are few
+    (`policy.LISTED`), else looks them up in each query: the same contacts either way."""
+    monkeypatch.setattr(policy, "LISTED", 1)
+    for phone in (MIAMI, TULSA, SAN_FRANCISCO):
+        ContactFactory(phone=phone)
+        sent_earlier(phone, hours_ago=2, times=3)
+    b = broadcast()
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 2
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [SAN_FRANCISCO]
+
+
+def test_a_preview_counts_the_day_s_messages_once(db, settings):
+    """Each of the preview's counts leaves out the numbers over a limit; they are looked up
+    once, not in each count (a day's messages can be a million: bench/NOTES.md)."""
+    settings.FREQUENCY_LIMIT = 5
+    ContactFactory(phone=MIAMI)
+    ContactFactory(phone=TULSA)
+    sent_earlier(MIAMI, hours_ago=2, times=3)
+    with CaptureQueriesContext(connection) as queries:
+        preview = services.preview(broadcast())
+    assert preview.excluded[FREQUENCY_LIMIT.label] == 1
+    assert len([q for q in queries if "broadcasts_recipient" in q["sql"]]) == 2  # each limit
 
 
 def test_only_the_last_24_hours_and_the_same_channel_count(

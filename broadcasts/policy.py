@@ -106,12 +106,12 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         numbers = In(Left("phone", 5), area_codes_of(states))  # "+1305": Florida's
         in_states = Q(state__in=states) | (Q(state="") & Q(numbers))
         # The numbers over the limit first: few, and looked up once among the states' own
-        # numbers; the states' area codes only for their contacts, held as a list of ids, so
-        # that a pass over the phone index (the preview's, the launch's) need not read each
-        # contact's state.
+        # numbers; then those of them that a contact in the states has, so that a pass over
+        # the phone index (the preview's, the launch's) need not read each contact's state.
+        # One such contact is enough: the contacts who share a number all go without.
         among = None if counts is not None else _numbers_of(states)
         if over := _numbers_sent_at_least(limit, broadcast, counts, among):
-            conditions.append(Q(pk__in=Contact.objects.filter(over & in_states).values("pk")))
+            conditions.append(Q(phone__in=Contact.objects.filter(over & in_states).values("phone")))
     conditions = [condition for condition in conditions if condition]
     if not conditions:
         return None

@@ -85,6 +85,23 @@ def test_a_contacts_own_state_is_the_one_that_counts(manager, django_capture_on_
     assert sent_to() == [MIAMI]
 
 
+@pytest.mark.parametrize("floridian_first", [True, False])
+def test_a_number_shared_with_a_contact_in_a_limited_state_is_limited(
+    manager, django_capture_on_commit_callbacks, floridian_first
+):
+    """Two contacts share a San Francisco number; one of them says she lives in Florida.
+    Whichever of them the launch would take, the number keeps to Florida's limit."""
+    people = [{"state": "FL"}, {}] if floridian_first else [{}, {"state": "FL"}]
+    for fields in people:
+        ContactFactory(phone=SAN_FRANCISCO, **fields)
+    sent_earlier(SAN_FRANCISCO, hours_ago=2, times=3)
+    b = broadcast()
+    preview = services.preview(b)
+    assert (preview.receive, preview.excluded[FREQUENCY_LIMIT.label]) == (0, 2)
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == []
+
+
 def test_informational_broadcasts_are_not_limited(manager, django_capture_on_commit_callbacks):
     ContactFactory(phone=MIAMI)
     sent_earlier(MIAMI, hours_ago=2, times=3)

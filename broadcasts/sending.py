@@ -255,7 +255,10 @@ def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> l
 
     A worker passes the last id it claimed as `after`: otherwise each claim would step over
     every recipient sent so far, and late in a big broadcast take as long as sending its
-    batch (bench/NOTES.md). One statement marks and returns them.
+    batch (bench/NOTES.md). One statement marks and returns them. The batch is chosen once
+    (a materialized CTE): as a subquery of the UPDATE, PostgreSQL may run it again for each
+    row it updates, and each run skips the rows the last one locked and returns the next
+    ones, so that a claim of 2 once took 5 (tests/broadcasts/test_sending.py).
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
@@ -264,16 +267,17 @@ def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> l
         batch = list(
             Recipient.objects.raw(
                 f"""
-                UPDATE broadcasts_recipient
-                SET status = 'sending', claimed_at = %s, attempts = attempts + 1
-                WHERE id IN (
+                WITH batch AS MATERIALIZED (
                     SELECT id FROM broadcasts_recipient
                     WHERE broadcast_id = %s AND status = 'pending' AND id > %s
                       AND (retry_at IS NULL OR retry_at <= %s)
                     ORDER BY id LIMIT %s {skip_locked})
+                UPDATE broadcasts_recipient
+                SET status = 'sending', claimed_at = %s, attempts = attempts + 1
+                WHERE id IN (SELECT id FROM batch)
                 RETURNING {columns}
                 """,
-                [now, broadcast.pk, after, now, size or batch_size()],
+                [broadcast.pk, after, now, size or batch_size(), now],
             )
         )  # list() at once: iterating a raw queryset again would run the UPDATE again
     return sorted(batch, key=lambda recipient: recipient.pk)

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from broadcasts import sending, services
@@ -134,6 +136,22 @@ def test_cancelling_stops_what_was_not_sent(manager):
     sending.run(b.pk)
     assert len(LocmemBackend.outbox) == 2
     assert services.progress(b).counts["cancelled"] == 3
+
+
+@pytest.mark.postgres
+def test_a_claim_takes_no_more_than_its_size_whatever_the_plan(manager):
+    """A claim's batch is chosen once. Planned as a loop that chose it again for each row it
+    updated (as PostgreSQL planned it now and then, on the statistics of a table the tests
+    keep nearly empty), each choice skipped the rows the last had locked and took the next:
+    a claim of 2 took all 5. A batch's size bounds how long its numbers stay locked."""
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    with connection.cursor() as cursor:
+        for plan in ("hashjoin", "mergejoin", "material", "hashagg", "sort"):
+            cursor.execute(f"SET LOCAL enable_{plan} = off")
+    assert len(sending.claim(b, size=2)) == 2
+    assert b.recipients.filter(status=Recipient.Status.SENDING).count() == 2
 
 
 def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):

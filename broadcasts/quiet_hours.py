@@ -192,6 +192,18 @@ def opens_at(place: Place, after: datetime) -> datetime | None:
     return next((start for start in sorted(starts) if is_open(place, start)), None)
 
 
+def opens_where(place: Place, opens: datetime) -> str:
+    """The zone of `place` whose window opens at `opens` (from opens_at), the last of its
+    zones to open: there the clock then shows the window's start. Its first zone if none."""
+    rule = rule_for(place.state)
+    zones = place.zones or us_zones()
+    for zone in zones:
+        day = _utc(opens).astimezone(ZoneInfo(zone)).date()
+        if (window := rule[day.weekday()]) and _moments(zone, day, window)[0] == opens:
+            return zone
+    return zones[0]
+
+
 def describe(place: Place) -> str:
     """The place's window for people: "08:00–20:00 Eastern (FL)"."""
     labels = list(dict.fromkeys(zone_label(zone) for zone in place.zones))

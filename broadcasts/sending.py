@@ -34,7 +34,7 @@ from contacts.models import (
     channels_revoked,
 )
 from contacts.phones import format_phone
-from contacts.places import Place, place_of
+from contacts.places import Place, place_of, zone_label
 from messaging.backends import (
     BaseBackend,
     MaybeSent,
@@ -200,11 +200,12 @@ def _opening(place: Place, now: datetime) -> tuple[datetime | None, str]:
     opens = quiet_hours.opens_at(place, now)
     if opens is None:
         return None, f"Quiet hours: {quiet_hours.describe(place)} never opens."
-    local = opens.astimezone(ZoneInfo((place.zones or ("America/New_York",))[0]))
-    return (
-        opens,
-        f"Quiet hours: sent from {local:%H:%M} their time ({quiet_hours.describe(place)}).",
-    )
+    # Their clock, where the window opens last: "08:00 Central time" for a number in Central
+    # and Eastern time, when Central's window opens.
+    zone = quiet_hours.opens_where(place, opens)
+    local = f"{opens.astimezone(ZoneInfo(zone)):%H:%M}"
+    theirs = "their time" if len(place.zones) == 1 else f"{zone_label(zone)} time"
+    return opens, f"Quiet hours: sent from {local} {theirs} ({quiet_hours.describe(place)})."
 
 
 def _deferred_outcome(opens: datetime | None, words: str) -> dict:

@@ -236,6 +236,11 @@ def test_opens_at_is_the_first_open_moment(zones, state, moment):
         assert opens >= moment
         assert is_open(place, opens)
         assert opens == moment or not is_open(place, opens - timedelta(seconds=1))
+        if opens > moment:  # a window opened then: where, its clock passes the window's start
+            zone = ZoneInfo(quiet_hours.opens_where(place, opens))
+            window = quiet_hours.rule_for(state)[opens.astimezone(zone).weekday()]
+            assert opens.astimezone(zone).time() >= window.start
+            assert (opens - timedelta(seconds=1)).astimezone(zone).time() < window.start
     step = moment
     while step < end:
         assert not is_open(place, step), step

@@ -187,6 +187,23 @@ def test_a_number_that_no_code_places_waits_for_the_window_of_every_us_zone(mana
         launch(manager, broadcast)
     statuses = dict(broadcast.recipients.values_list("phone", "status"))
     assert statuses == {SAN_FRANCISCO: Recipient.Status.SENT, NO_PLACE: Recipient.Status.DEFERRED}
+    # Its window opens when Hawaii's does: said in Hawaii's time, not New York's (13:00).
+    assert "sent from 08:00 Hawaii-Aleutian time (08:00–21:00 in every US time zone)" in detail(
+        manager, broadcast
+    )
+
+
+def test_a_number_in_two_zones_is_told_in_the_zone_that_opens_last(manager):
+    """Florida's 850 is in Central and Eastern time: at 07:30 Eastern it waits for 08:00 in
+    Central time (09:00 in Eastern), and the page says which clock."""
+    PANHANDLE = "+18505550101"
+    ContactFactory(phone=PANHANDLE)
+    with at(2026, 12, 7, 7, 30):
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+    recipient = broadcast.recipients.get()
+    assert recipient.retry_at == datetime(2026, 12, 7, 8, 0, tzinfo=CENTRAL)
+    assert recipient.error.startswith("Quiet hours: sent from 08:00 Central time (08:00–20:00")
 
 
 def test_recipients_another_worker_wakes_keep_the_broadcast_sending(manager, monkeypatch):

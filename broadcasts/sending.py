@@ -509,8 +509,9 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     get it, before launch. It is never a recipient; it is kept, with who sent it.
 
     As for a recipient, under the number's lock: a number that may not receive the channel
-    (its opt-out, or that of a contact who has it, or a reply still being processed) gets
-    nothing, and a carrier's refusal (21610) is recorded as the number's opt-out. Raises
+    (its opt-out, or that of a contact who has it, or a reply still being processed) or that
+    the broadcast's rules leave out (a possible opt-out awaiting review, a frequency limit)
+    gets nothing, and a carrier's refusal (21610) is recorded as the number's opt-out. Raises
     NotSent, saying why, when nothing was handed over.
     """
     channel = Channel(broadcast.channel)
@@ -521,7 +522,7 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
     with transaction.atomic():
         contact_services.lock_numbers([phone], shared=True)
-        if reason := _why_not_to(phone, channel):
+        if reason := _why_not_to(phone, broadcast):
             raise NotSent(reason)
         try:
             test.sid = _send(broadcast, phone, get_backend())
@@ -538,8 +539,9 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     return test
 
 
-def _why_not_to(phone: str, channel: Channel) -> str:
-    """Why `phone` may not receive `channel` now, or "" if it may."""
+def _why_not_to(phone: str, broadcast: Broadcast) -> str:
+    """Why `phone` may not receive the broadcast's test now, or "" if it may."""
+    channel = Channel(broadcast.channel)
     if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
         return f"{format_phone(phone)} opted out of {channel.label}: nothing is sent to it."
     contacts = Contact.objects.filter(phone=phone)
@@ -554,6 +556,13 @@ def _why_not_to(phone: str, channel: Channel) -> str:
     )
     if kept.exists():
         return REPLY_PENDING
+    for rule in policy.RULES:
+        if (condition := rule.condition(broadcast, [phone])) is None:
+            continue  # its look-up of the number found nothing
+        # Whether it leaves the number out is a question about its contacts (a state's
+        # limit is for those in the state); one that no contact has, it leaves out.
+        if not contacts.exists() or contacts.filter(condition).exists():
+            return f"{format_phone(phone)}: {rule.label.lower()}. Nothing is sent to it."
     return ""
 
 

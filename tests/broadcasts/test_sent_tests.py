@@ -9,7 +9,8 @@ from broadcasts.models import Broadcast, Recipient
 from contacts import services as contact_services
 from contacts.models import Channel, PhoneOptOut, Source
 from messaging.backends import LocmemBackend
-from messaging.models import InboundEvent
+from messaging.models import InboundEvent, PossibleOptOut
+from tests.broadcasts.engine import sent_earlier
 from tests.factories import ContactFactory
 
 SMS = Channel.SMS
@@ -70,6 +71,33 @@ def test_nothing_goes_to_a_number_that_may_not_receive_the_channel(
     if opted_out == "contact":  # the reason, as the preview words it
         assert "may not receive SMS: opted out of this channel (soft)." in response.content.decode()
     assert not outbox
+
+
+@pytest.mark.parametrize("contact", [True, False])
+def test_nothing_goes_to_a_number_awaiting_review(manager_client, outbox, contact):
+    """A reply from the number waits in Possible opt-outs: it may be a revocation, and no
+    broadcast of SMS reaches the number until someone decides; nor does a test."""
+    phone = "+14155550199"
+    if contact:
+        ContactFactory(phone=phone)
+    PossibleOptOut.objects.create(phone=phone, words="please no more of these")
+    response = post_test(manager_client, draft(), phone)
+    assert "(415) 555-0199: possible opt-out awaiting review." in response.content.decode()
+    assert not outbox
+
+
+def test_nothing_goes_to_a_number_over_its_frequency_limit(manager_client, outbox):
+    """Miami's number had three marketing messages today: Florida allows no fourth, not even
+    a test of the next broadcast. A San Francisco number as busy is no Florida number."""
+    miami, san_francisco = "+13055550101", "+14155550101"
+    for phone in (miami, san_francisco):
+        ContactFactory(phone=phone)
+        sent_earlier(phone, hours_ago=2, times=3)
+    broadcast = draft()
+    response = post_test(manager_client, broadcast, miami)
+    assert "(305) 555-0101: frequency limit reached (last 24 hours)." in response.content.decode()
+    post_test(manager_client, broadcast, san_francisco)
+    assert [m["to"] for m in outbox] == [san_francisco]
 
 
 def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(manager_user, monkeypatch):

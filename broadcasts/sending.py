@@ -362,11 +362,13 @@ def send_batch(
             _record(done)
     except DATABASE_GONE as error:
         raise Interrupted(recipients, done) from error
-    # Numbers the carrier refused (21610): each opt-out in its own transaction, after the
-    # batch's outcomes are safe. (Were the worker to die first, the provider refuses again.)
+    # Numbers the carrier refused (21610): the contact's own STOP, at the carrier, revoking
+    # the channel, or every channel under the revoke-all scope. Each in its own transaction,
+    # after the batch's outcomes are safe. (Were the worker to die first, the provider
+    # refuses again.)
     for recipient in done:
         if recipient.error.startswith(CARRIER_OPT_OUT):
-            contact_services.record_hard_opt_out(
+            contact_services.record_revocation(
                 phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
                 words="Error 21610: the recipient opted out at the carrier.",
             )  # fmt: skip
@@ -532,7 +534,7 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
             test.error = str(error)
         test.save()
     if test.error == CARRIER_OPT_OUT:
-        contact_services.record_hard_opt_out(
+        contact_services.record_revocation(
             phone=phone, channel=channel, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip

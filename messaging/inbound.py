@@ -238,10 +238,11 @@ DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed
 
 def handle_status(payload: dict) -> str:
     """Delivery statuses of messages sent (broadcasts receive them by `delivery_status`);
-    error 21610 means the number opted out at the carrier."""
+    error 21610 means the number opted out at the carrier: the contact's own STOP, which
+    revokes SMS, or every channel under the revoke-all scope."""
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
     if opted_out:
-        services.record_hard_opt_out(
+        services.record_revocation(
             phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip

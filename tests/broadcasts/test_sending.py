@@ -165,6 +165,22 @@ def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manag
     assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
 
 
+def test_under_the_revoke_all_scope_the_carrier_s_refusal_stops_calls_too(
+    manager, twilio, settings
+):
+    """The carrier refuses a text because the contact replied STOP to it (21610): their own
+    revocation, which under the revoke-all scope covers every channel, as a STOP to us does."""
+    settings.OPT_OUT_SCOPE = "all"
+    contact = ContactFactory()
+    StandIn.answers = ["opted_out"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    for channel in Channel:
+        opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(channel)
+        assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
+
+
 def test_a_claim_takes_the_recipients_after_an_id_or_from_the_start(manager):
     """A worker claims on from its last claim; back at the start it finds what was given
     back behind it."""

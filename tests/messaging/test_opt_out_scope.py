@@ -113,6 +113,19 @@ def test_with_scope_all_the_digit_stops_calls_and_texts_and_says_so(post_signed,
     ]
 
 
+@pytest.mark.parametrize("scope", ["channel", "all"])
+def test_a_carrier_s_21610_covers_what_a_stop_covers(post_signed, settings, scope):
+    """Error 21610 in a delivery status: the contact replied STOP to the carrier, their own
+    revocation, which covers SMS, or every channel under the revoke-all scope."""
+    settings.OPT_OUT_SCOPE = scope
+    contact = ContactFactory(phone=PHONE)
+    data = {"MessageSid": "SM9", "MessageStatus": "failed", "ErrorCode": "21610", "To": PHONE}
+    assert post_signed("/webhooks/twilio/status/", data).status_code == 200
+    expected = "hard" if scope == "all" else "subscribed"
+    assert statuses(contact) == {"sms": "hard", "calls": expected}
+    assert {source for _, _, source, _ in numbers_opt_outs()} == {"carrier"}
+
+
 def test_with_scope_all_a_number_opted_out_of_sms_gets_calls_too(sms, scope_all, settings):
     contact = ContactFactory(phone=PHONE)
     settings.OPT_OUT_SCOPE = "channel"

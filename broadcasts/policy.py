@@ -127,8 +127,8 @@ FREQUENCY_WINDOW = timedelta(hours=24)
 def _numbers_of(states: list[str]) -> Q:
     """The numbers a limit of `states` may apply to: those under their area codes ("+1305":
     Florida's), and those of contacts who say they live there."""
-    own = Contact.objects.filter(state__in=states).values_list("phone", flat=True)
-    return Q(In(Left("phone", 5), area_codes_of(states))) | Q(phone__any=list(own))
+    own = Contact.objects.filter(state__in=states).values("phone")
+    return Q(In(Left("phone", 5), area_codes_of(states))) | Q(phone__in=own)
 
 
 def _sent(broadcast: Broadcast, numbers: Q | None = None):

@@ -169,9 +169,9 @@ def _places(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, Plac
     return found
 
 
-def _open_until(places: dict[int, Place], now: datetime) -> dict[Place, float]:
-    """Until when (a timestamp) each of the places is in its quiet-hours window: worked out
-    once a place; now or before for a place outside it."""
+def _closing_times(places: dict[int, Place], now: datetime) -> dict[Place, float]:
+    """When (a timestamp) the quiet-hours window of each of the places closes: worked out
+    once a place; `now` for a place whose window is closed."""
     until = {}
     for place in set(places.values()):
         closes = quiet_hours.closes_at(place, now)
@@ -180,11 +180,14 @@ def _open_until(places: dict[int, Place], now: datetime) -> dict[Place, float]:
 
 
 def _outside_quiet_hours(
-    recipients: list[Recipient], places: dict[int, Place], now: datetime
+    recipients: list[Recipient],
+    places: dict[int, Place],
+    now: datetime,
+    until: dict[Place, float],
 ) -> dict[Recipient, tuple[datetime | None, str]]:
-    """The recipients outside their quiet-hours window at `now`, in their local time: for
-    each, when its window opens (None if it never does), and that moment in their words."""
-    until = _open_until(places, now)
+    """The recipients outside their quiet-hours window at `now` (their places' closing times
+    `until`), in their local time: for each, when its window opens (None if it never does),
+    and that moment in their words."""
     openings: dict[Place, tuple[datetime | None, str]] = {}  # worked out once a place
     outside = {}
     for recipient in recipients:
@@ -328,11 +331,11 @@ def send_batch(
     done: list[Recipient] = []
     try:
         first_slot, interval = reserve_slots(len(recipients), now=clock.now())
-        # Our turn comes after other workers' batches: wait for it holding no lock, so that
-        # a STOP for one of these numbers meanwhile is seen by the check below.
-        _sleep_until(first_slot, clock)
         with transaction.atomic():
             recipients = _hold(recipients)
+            # Our slot comes after other workers' batches: wait for it before locking the
+            # numbers, so that a STOP for one of them meanwhile is seen by the check below.
+            _sleep_until(first_slot, clock)
             _planned_for_a_batch()
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             if policy.limits_frequency(broadcast):
@@ -343,16 +346,17 @@ def send_batch(
             _skip([r for r in recipients if r.pk in replying], REPLY_PENDING)
             eligible -= replying
             places = _places(broadcast, [r for r in recipients if r.pk in eligible])
-            deferred = _outside_quiet_hours(recipients, places, clock.aware_now())
+            now = clock.aware_now()
+            closing = _closing_times(places, now)
+            deferred = _outside_quiet_hours(recipients, places, now, closing)
             _defer(deferred)
             eligible -= {r.pk for r in deferred}
-            open_until = _open_until(places, clock.aware_now())
             backend = get_backend()
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
                 _sleep_until(first_slot + position * interval, clock)
                 # A slow batch may reach a window's end: each message is checked at its turn.
                 place = places.get(recipient.pk)
-                if place is not None and clock.now() >= open_until[place]:
+                if place is not None and clock.now() >= closing[place]:
                     outcome = _deferred_outcome(*_opening(place, clock.aware_now()))
                 else:
                     outcome = _hand_over(broadcast, recipient, backend, clock)
@@ -376,11 +380,13 @@ def send_batch(
 
 def _hold(recipients: list[Recipient]) -> list[Recipient]:
     """Those of the claimed recipients that are still this worker's (`sending`), locked until
-    the transaction ends: while their batch waits for its turn and hands them over, however
-    long that takes, the reaper waits for it rather than take them for a dead worker's."""
+    the transaction ends: while their batch waits for its slot and its turn and hands them
+    over, however long that takes, the reaper waits for it rather than take them for a dead
+    worker's. Locked in the ids' order, as the reaper's update meets them."""
     ours = Recipient.objects.select_for_update().filter(
         pk__any=[r.pk for r in recipients], status=Recipient.Status.SENDING
     )
+    ours = ours.order_by("pk")
     held = set(ours.values_list("pk", flat=True))
     return [r for r in recipients if r.pk in held]
 

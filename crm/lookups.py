@@ -32,7 +32,9 @@ class AnyOf(In):
     lookup_name = "any"
 
     def get_prep_lookup(self):
-        return self.rhs  # as the column holds them: not prepared one by one
+        if self.rhs_is_direct_value():
+            return self.rhs  # as the column holds them: not prepared one by one
+        return super().get_prep_lookup()
 
     def process_rhs(self, compiler, connection):
         if self.rhs_is_direct_value():

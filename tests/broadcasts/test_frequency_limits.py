@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from broadcasts import policy, sending, services
-from broadcasts.models import Broadcast, Recipient
+from broadcasts.models import Broadcast, Recipient, SendRate
 from broadcasts.policy import FREQUENCY_LIMIT
 from contacts.models import Channel, Contact
 from tests.broadcasts.conftest import Provider, hold_hand_overs, release_hand_overs
@@ -221,6 +221,30 @@ def test_a_batch_waiting_for_its_turn_is_not_taken_for_a_dead_worker_s(
     assert (waited, reaped) == (True, 0)
     assert [phone for phone, _ in Provider.received] == [SAN_FRANCISCO, SAN_FRANCISCO]
     assert second.recipients.get().status == "sent"
+
+
+@pytest.mark.postgres
+def test_a_batch_waiting_for_its_slot_is_not_taken_for_a_dead_worker_s(committed, settings):
+    """The shared rate gives the batch a slot later on (other workers' batches first), and
+    the send time-out passes while it waits: another worker's reaper waits for it too."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    ContactFactory(phone=SAN_FRANCISCO)
+    b = broadcast()
+    services.start(b)
+    SendRate.objects.create(pk=1, next_at=timezone.now() + timedelta(hours=1))
+    reaper = []
+
+    class WaitingForTheSlot(sending.Clock):
+        def sleep(self, seconds: float) -> None:
+            if not reaper:  # the first wait, for the slot: the reaper comes meanwhile
+                reaper.append(pool.submit(reap_in_thread, b))
+                reaper.append(wait_for_lock_waiters(1, unless=reaper[0].done))
+
+    with ThreadPoolExecutor(1) as pool:
+        sending.send_batch(b, sending.claim(b), clock=WaitingForTheSlot())
+        reaped, waited = reaper[0].result(timeout=120), reaper[1]
+    assert (waited, reaped) == (True, 0)
+    assert b.recipients.get().status == "sent"
 
 
 def reap_in_thread(b: Broadcast) -> int:

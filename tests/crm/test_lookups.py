@@ -54,3 +54,9 @@ def test_on_postgresql_the_values_go_as_one_array(contacts):
         assert Contact.objects.filter(phone__any=phones).count() == 5
     assert "= ANY(" in queries[0]["sql"]
     assert queries[0]["sql"].count(contacts[0].phone) == 1
+
+
+def test_any_of_a_query_is_in_of_it(contacts):
+    first = Contact.objects.filter(pk=contacts[0].pk)
+    assert list(Contact.objects.filter(pk__any=first)) == [contacts[0]]
+    assert list(Contact.objects.filter(phone__any=first.values("phone"))) == [contacts[0]]

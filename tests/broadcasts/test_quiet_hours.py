@@ -220,14 +220,18 @@ ZONES = [
 ]  # fmt: skip
 
 
-@hypothesis_settings(max_examples=150)
-@given(
-    zones=st.lists(st.sampled_from(ZONES), max_size=3, unique=True).map(tuple),
-    state=st.sampled_from(["", "FL", "TX", "WA", "NY"]),
-    moment=st.datetimes(
+# Places (a few zones, a state of their own or none) and moments, for the properties below.
+PLACES_AND_MOMENTS = {
+    "zones": st.lists(st.sampled_from(ZONES), max_size=3, unique=True).map(tuple),
+    "state": st.sampled_from(["", "FL", "TX", "WA", "NY"]),
+    "moment": st.datetimes(
         min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
     ),
-)
+}
+
+
+@hypothesis_settings(max_examples=150)
+@given(**PLACES_AND_MOMENTS)
 def test_opens_at_is_the_first_open_moment(zones, state, moment):
     place = Place(zones=zones, state=state)
     opens = opens_at(place, moment)
@@ -248,13 +252,7 @@ def test_opens_at_is_the_first_open_moment(zones, state, moment):
 
 
 @hypothesis_settings(max_examples=150)
-@given(
-    zones=st.lists(st.sampled_from(ZONES), max_size=3, unique=True).map(tuple),
-    state=st.sampled_from(["", "FL", "TX", "WA", "NY"]),
-    moment=st.datetimes(
-        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
-    ),
-)
+@given(**PLACES_AND_MOMENTS)
 def test_an_open_window_is_open_until_it_closes(zones, state, moment):
     """What a send's batch reads instead of asking each message's place again, held to the
     clocks on the wall: open while each zone's clock is within its day's window (the rules

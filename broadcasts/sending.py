@@ -11,6 +11,7 @@ broadcasts' batches with a number in common also take turns (`_take_turns`).
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from contacts.models import (
 )
 from contacts.phones import format_phone
 from contacts.places import Place, place_of, zone_label
+from crm.arrays import array_text
 from messaging.backends import (
     BaseBackend,
     MaybeSent,
@@ -54,7 +56,24 @@ DATABASE_GONE = (OperationalError, InterfaceError)
 CARRIER_OPT_OUT = "Opted out at the carrier (21610)"
 
 
-def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
+@dataclass(eq=False, slots=True)
+class Claimed:
+    """A recipient as its batch holds it: what the hand-over needs, then what came of it
+    (OUTCOME), which `_record` writes. Plain values rather than Recipient models, which cost
+    a batch more to build than its claim took to run (bench/NOTES.md)."""
+
+    pk: int
+    contact_id: int | None
+    phone: str
+    attempts: int
+    status: str = Recipient.Status.SENDING
+    sent_at: datetime | None = None
+    sid: str = ""
+    error: str = ""
+    retry_at: datetime | None = None
+
+
+def _eligible(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
     """The ids of the recipients who may receive the broadcast at this instant: their contact
     still has the number and may receive the broadcast (`policy`), and the number has no hard
     opt-out."""
@@ -67,7 +86,7 @@ def _eligible(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
     }
 
 
-def _numbers_opted_out(broadcast: Broadcast, recipients: list[Recipient]) -> set[str]:
+def _numbers_opted_out(broadcast: Broadcast, recipients: list[Claimed]) -> set[str]:
     """Those of the recipients' numbers that have a hard opt-out of the broadcast's channel."""
     return set(
         PhoneOptOut.objects.filter(
@@ -80,7 +99,7 @@ NUMBER_CHANGED = "The contact's number changed after the launch."
 CONTACT_DELETED = "The contact was deleted after the launch."
 
 
-def _why_left_out(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, str]:
+def _why_left_out(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, str]:
     """Why each of `recipients`, found not eligible at its turn, is left out, in the words of
     the preview's reasons."""
     numbers_out = _numbers_opted_out(broadcast, recipients)
@@ -107,7 +126,7 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int
 OPTING_OUT = {Channel.SMS: InboundEvent.Kind.SMS, Channel.CALLS: InboundEvent.Kind.DIGITS}
 
 
-def _replying(broadcast: Broadcast, recipients: list[Recipient]) -> set[int]:
+def _replying(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
     """The ids of the recipients whose number sent a reply that is kept but not processed yet
     (its processing failed; the worker processes it within seconds): it may be a STOP, so
     they are not sent to."""
@@ -129,25 +148,25 @@ def _replies_that_stop(channel: str) -> list[str]:
 REPLY_PENDING = "A reply from the number was still being processed: it may have been a STOP."
 
 
-def _skip(recipients: list[Recipient], reason: str) -> None:
+def _skip(recipients: list[Claimed], reason: str) -> None:
     Recipient.objects.filter(pk__any=[r.pk for r in recipients]).update(
         status=Recipient.Status.SKIPPED, error=reason
     )
 
 
-def _skip_for_reasons(broadcast: Broadcast, recipients: list[Recipient]) -> None:
+def _skip_for_reasons(broadcast: Broadcast, recipients: list[Claimed]) -> None:
     """Skip recipients found not eligible, each with the reason that leaves it out."""
     if not recipients:
         return
     why = _why_left_out(broadcast, recipients)
-    by_reason: dict[str, list[Recipient]] = {}
+    by_reason: dict[str, list[Claimed]] = {}
     for recipient in recipients:
         by_reason.setdefault(why[recipient.pk], []).append(recipient)
     for reason, skipped in by_reason.items():
         _skip(skipped, reason)
 
 
-def _places(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, Place]:
+def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Place]:
     """Where each recipient is, by id, as quiet hours read it (the contact's own time zone and
     state where set, else the number's); {} when the broadcast need not keep quiet hours."""
     if not broadcast.keeps_quiet_hours or not quiet_hours.enforced() or not recipients:
@@ -180,11 +199,11 @@ def _closing_times(places: dict[int, Place], now: datetime) -> dict[Place, float
 
 
 def _outside_quiet_hours(
-    recipients: list[Recipient],
+    recipients: list[Claimed],
     places: dict[int, Place],
     now: datetime,
     until: dict[Place, float],
-) -> dict[Recipient, tuple[datetime | None, str]]:
+) -> dict[Claimed, tuple[datetime | None, str]]:
     """The recipients outside their quiet-hours window at `now` (their places' closing times
     `until`), in their local time: for each, when its window opens (None if it never does),
     and that moment in their words."""
@@ -216,7 +235,7 @@ def _deferred_outcome(opens: datetime | None, words: str) -> dict:
     return {"status": status, "retry_at": opens, "error": words}
 
 
-def _defer(outside: dict[Recipient, tuple[datetime | None, str]]) -> None:
+def _defer(outside: dict[Claimed, tuple[datetime | None, str]]) -> None:
     """Defer recipients until their window opens: pending again then (`_wake`). One whose
     window never opens is skipped."""
     by_opening: dict[tuple[datetime | None, str], list[int]] = {}
@@ -252,7 +271,7 @@ def batch_size() -> int:
     return min(max(int(settings.BROADCAST_RATE / 5), MIN_BATCH), MAX_BATCH)
 
 
-def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> list[Recipient]:
+def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> list[Claimed]:
     """Take up to `size` due recipients, from those after the id `after`, and mark them
     `sending`, committed: from here on a recipient is never handed over again. Eligibility
     is checked at the hand-over.
@@ -266,24 +285,22 @@ def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> l
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    columns = ", ".join(field.column for field in Recipient._meta.concrete_fields)
-    with transaction.atomic():
-        batch = list(
-            Recipient.objects.raw(
-                f"""
-                WITH batch AS MATERIALIZED (
-                    SELECT id FROM broadcasts_recipient
-                    WHERE broadcast_id = %s AND status = 'pending' AND id > %s
-                      AND (retry_at IS NULL OR retry_at <= %s)
-                    ORDER BY id LIMIT %s {skip_locked})
-                UPDATE broadcasts_recipient
-                SET status = 'sending', claimed_at = %s, attempts = attempts + 1
-                WHERE id IN (SELECT id FROM batch)
-                RETURNING {columns}
-                """,
-                [broadcast.pk, after, now, size or batch_size(), now],
-            )
-        )  # list() at once: iterating a raw queryset again would run the UPDATE again
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH batch AS MATERIALIZED (
+                SELECT id FROM broadcasts_recipient
+                WHERE broadcast_id = %s AND status = 'pending' AND id > %s
+                  AND (retry_at IS NULL OR retry_at <= %s)
+                ORDER BY id LIMIT %s {skip_locked})
+            UPDATE broadcasts_recipient
+            SET status = 'sending', claimed_at = %s, attempts = attempts + 1
+            WHERE id IN (SELECT id FROM batch)
+            RETURNING id, contact_id, phone, attempts
+            """,
+            [broadcast.pk, after, now, size or batch_size(), now],
+        )
+        batch = [Claimed(*row) for row in cursor.fetchall()]
     return sorted(batch, key=lambda recipient: recipient.pk)
 
 
@@ -294,7 +311,7 @@ class Interrupted(Exception):
     the batch were not handed over.
     """
 
-    def __init__(self, recipients: list[Recipient], done: list[Recipient]):
+    def __init__(self, recipients: list[Claimed], done: list[Claimed]):
         super().__init__(f"{len(done)} of {len(recipients)} recipients handed over")
         self.recipients, self.done = recipients, done
 
@@ -318,7 +335,7 @@ SYSTEM_CLOCK = Clock()
 
 
 def send_batch(
-    broadcast: Broadcast, recipients: list[Recipient], *, clock: Clock = SYSTEM_CLOCK
+    broadcast: Broadcast, recipients: list[Claimed], *, clock: Clock = SYSTEM_CLOCK
 ) -> None:
     """Hand claimed recipients' messages to the provider, and record what came of each.
 
@@ -328,7 +345,7 @@ def send_batch(
     """
     if not recipients:
         return
-    done: list[Recipient] = []
+    done: list[Claimed] = []
     try:
         first_slot, interval = reserve_slots(len(recipients), now=clock.now())
         with transaction.atomic():
@@ -378,7 +395,7 @@ def send_batch(
             )  # fmt: skip
 
 
-def _hold(recipients: list[Recipient]) -> list[Recipient]:
+def _hold(recipients: list[Claimed]) -> list[Claimed]:
     """Those of the claimed recipients that are still this worker's (`sending`), locked until
     the transaction ends: while their batch waits for its slot and its turn and hands them
     over, however long that takes, the reaper waits for it rather than take them for a dead
@@ -413,7 +430,7 @@ def _take_turns(phones: list[str]) -> None:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(phone, %s))"
                 " FROM unnest(%s::text[]) phone",
-                [TURNS, sorted(set(phones))],
+                [TURNS, array_text(sorted(set(phones)))],
             )
 
 
@@ -451,11 +468,12 @@ def wait_for_database(*, timeout: float = 600) -> None:
 OUTCOME = ("status", "sent_at", "sid", "error", "retry_at")
 
 
-def _record(recipients: list[Recipient]) -> None:
+def _record(recipients: list[Claimed]) -> None:
     """Each recipient's outcome, in one statement on PostgreSQL (bulk_update's CASE over every
     row and field cost more than handing the batch over)."""
     if connection.vendor != "postgresql":
-        Recipient.objects.bulk_update(recipients, OUTCOME)
+        outcomes = [Recipient(pk=r.pk, **{f: getattr(r, f) for f in OUTCOME}) for r in recipients]
+        Recipient.objects.bulk_update(outcomes, OUTCOME)
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -467,13 +485,13 @@ def _record(recipients: list[Recipient]) -> None:
                         %s::timestamptz[]) AS o(id, status, sent_at, sid, error, retry_at)
             WHERE r.id = o.id
             """,
-            [[r.pk for r in recipients]]
-            + [[getattr(r, field) for r in recipients] for field in OUTCOME],
+            [array_text([r.pk for r in recipients])]
+            + [array_text([getattr(r, field) for r in recipients]) for field in OUTCOME],
         )
 
 
 def _hand_over(
-    broadcast: Broadcast, recipient: Recipient, backend: BaseBackend, clock: Clock
+    broadcast: Broadcast, recipient: Claimed, backend: BaseBackend, clock: Clock
 ) -> dict:
     # On the clock that spaced the messages: sent_at shows the spacing.
     sent_at = datetime.fromtimestamp(clock.now(), UTC)

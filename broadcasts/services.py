@@ -28,6 +28,7 @@ from contacts.models import (
     PhoneCount,
 )
 from contacts.places import NumberRange, number_ranges, place_of, with_own
+from crm.arrays import array_text
 
 
 class NotEditable(Exception):
@@ -177,7 +178,7 @@ def _ranges_in_use() -> list[NumberRange]:
             "SELECT n FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS r(low, high, n)"
             " WHERE EXISTS (SELECT 1 FROM contacts_contact WHERE phone >= low AND phone < high)"
             " OR (high IS NULL AND (SELECT MAX(phone) FROM contacts_contact) >= low)",
-            [[r.low for r in ranges], [r.high for r in ranges]],
+            [array_text([r.low for r in ranges]), array_text([r.high for r in ranges])],
         )
         return [ranges[n - 1] for (n,) in cursor.fetchall()]
 
@@ -204,7 +205,7 @@ def _numbers_in(contacts: ContactQuerySet, ranges: list[NumberRange]) -> int:
             "SELECT COALESCE(SUM(n), 0)::bigint"
             " FROM unnest(%s::text[], %s::text[]) AS r(low, high),"
             f" LATERAL (SELECT COUNT(*) AS n FROM ({sql}) numbers) counted",
-            [[r.low for r in bounded], [r.high for r in bounded], *params],
+            [array_text([r.low for r in bounded]), array_text([r.high for r in bounded]), *params],
         )
         return count + cursor.fetchone()[0]
 

@@ -64,6 +64,7 @@ from contacts.models import (
 )
 from contacts.phones import normalize_phone
 from contacts.places import state_code, time_zone_name
+from crm.arrays import array_text
 from crm.transactions import one_transaction_each
 
 MAX_ROWS = 1_000_000
@@ -788,7 +789,7 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
             cursor.execute(
                 "INSERT INTO contacts_contact_tags (contact_id, tag_id)"
                 " SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-                [services.array_text(contact_ids), services.array_text(tags)],
+                [array_text(contact_ids), array_text(tags)],
             )
         else:
             cursor.executemany(

@@ -31,6 +31,7 @@ from contacts.models import (
     opt_in_words,
 )
 from contacts.phones import normalize_phone
+from crm.arrays import array_text
 
 
 @transaction.atomic
@@ -125,7 +126,7 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {function}(hashtextextended(phone, 0)) FROM unnest(%s::text[]) phone",
-                [sorted(set(phones))],
+                [array_text(sorted(set(phones)))],
             )
 
 
@@ -350,19 +351,6 @@ def among(column: str, values: QuerySet | list) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [array_text(values)]
     return f"{column} IN ({', '.join(['%s'] * len(values)) or 'NULL'})", values
-
-
-def array_text(values: list[int] | list[str]) -> str:
-    """`values` as PostgreSQL writes an array, for a parameter that the statement reads as an
-    array: psycopg's own conversion of a long list took longer than the database's reading
-    of this text (bench/NOTES.md)."""
-    return "{" + ",".join(map(_array_element, values)) + "}"
-
-
-def _array_element(value: int | str) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _ids(contacts: QuerySet[Contact] | list[int]) -> QuerySet | list[int]:

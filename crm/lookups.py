@@ -5,6 +5,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, IntegerField
 from django.db.models.lookups import In
 
+from crm.arrays import array_text, array_type
+
 
 @IntegerField.register_lookup
 class IntegerFieldIn(In):
@@ -26,8 +28,9 @@ class IntegerFieldIn(In):
 class AnyOf(In):
     """`in`, written `column = ANY(%s)` on PostgreSQL: the values go to the database as one
     array, rather than as a parameter each that Django prepares and psycopg parses one by
-    one (for a send's batch of a thousand numbers: bench/NOTES.md). The values are given as
-    the column holds them (numbers, strings); elsewhere this is `in`."""
+    one (for a send's batch of a thousand numbers: bench/NOTES.md); numbers and strings as
+    its text (crm.arrays). The values are given as the column holds them; elsewhere this is
+    `in`."""
 
     lookup_name = "any"
 
@@ -49,6 +52,8 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         lhs, params = self.process_lhs(compiler, connection)
+        if cast := array_type(values):
+            return f"{lhs} = ANY(%s::{cast})", (*params, array_text(values))
         return f"{lhs} = ANY(%s)", (*params, values)
 
 

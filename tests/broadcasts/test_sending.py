@@ -205,6 +205,7 @@ def test_only_too_many_requests_is_retried(manager, twilio):
     sending.run(b.pk)
     recipient = b.recipients.get()
     assert (recipient.status, recipient.attempts, len(StandIn.requests)) == ("sent", 2, 2)
+    assert (recipient.error, recipient.retry_at) == ("", None)  # the retry's words are gone
 
 
 def test_a_server_error_is_never_retried(manager, twilio):

@@ -4,8 +4,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from contacts import services
 from contacts.models import (
@@ -216,17 +214,6 @@ def test_among_names_exactly_the_rows_with_those_values(db):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {column} FROM contacts_contact WHERE {among}", params)
             assert sorted(found for (found,) in cursor.fetchall()) == sorted(values)
-
-
-@pytest.mark.postgres
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00")))
-)
-def test_an_array_as_text_reads_back_as_the_same_strings(db, values):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT %s::text[]", [services.array_text(values)])
-        assert cursor.fetchone()[0] == values
 
 
 def test_a_pressed_key_is_read_back_as_one(settings):

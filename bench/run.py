@@ -155,6 +155,31 @@ def measure_pages() -> None:
         counts.append(len(queries))
     record("5. Queries per page at 25 and at 100 rows", f"{counts[0]} and {counts[1]}",
            "the same, ≤ 8")  # fmt: skip
+    measure_admin_change_page(superuser, admin)
+
+
+def measure_admin_change_page(superuser, by_user) -> None:
+    """The admin's change page of a contact with 2,000 ledger entries, in turn with the
+    changelist, and its statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts import services
+    from contacts.models import Channel, Contact
+
+    contact = Contact.objects.order_by("pk").first()
+    for _ in range(1000):
+        services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=by_user)
+        services.resubscribe(contact=contact, channel=Channel.SMS, by_user=by_user)
+    url = f"/admin/contacts/contact/{contact.pk}/change/"
+    change, changelist = medians_ms(
+        [lambda: superuser.get(url), lambda: superuser.get("/admin/contacts/contact/")]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        superuser.get(url)
+    record("12. Admin change page, 2,000 ledger entries", f"{change:.1f} ms",
+           f"ratio {change / changelist:.1f}× the changelist (≤ 2×)")  # fmt: skip
+    record("    its statements", f"{len(queries)}", "≤ 8")
 
 
 def measure_broadcasts(send_seconds: float) -> None:

@@ -2,6 +2,8 @@
 those changes go through the contacts pages and `contacts.services`."""
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.forms.models import BaseInlineFormSet
 
 from contacts.display import opt_in_icons
 from contacts.models import Channel, ChannelFilter, ConsentEvent, Contact, OptOut, PhoneOptOut, Tag
@@ -47,12 +49,39 @@ class OptOutInline(ReadOnlyInline):
     fields = ["channel", "kind", "opted_out_at", "source", "actor", "words"]
     verbose_name = "opt-out"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class LatestEntries(BaseInlineFormSet):
+    """The contact's latest ledger entries, however long its history (the page of one with
+    thousands took seconds, a form each); `more` says whether there are others."""
+
+    shown = 20
+
+    def get_queryset(self):
+        if not hasattr(self, "_latest"):
+            entries = list(super().get_queryset().select_related("actor")[: self.shown + 1])
+            self._latest, self.more = entries[: self.shown], len(entries) > self.shown
+        return self._latest
+
 
 class ConsentEventInline(ReadOnlyInline):
     model = ConsentEvent
+    formset = LatestEntries
     fields = ["at", "channel", "before", "after", "source", "actor", "note"]
     verbose_name = "consent ledger entry"
     verbose_name_plural = "consent ledger"
+    template = "admin/contacts/contact/latest_entries.html"
+
+
+class ContactChangeList(ChangeList):
+    """The contacts' rows come with their opt-outs, which their Opt-In Status shows. (The
+    change page reads a contact's in its inline.)"""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        contacts = super().get_queryset(request, exclude_parameters)
+        return contacts.prefetch_related("opt_outs__actor")
 
 
 @admin.register(Contact)
@@ -69,8 +98,8 @@ class ContactAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["css/opt_in.css"]}
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("opt_outs__actor")
+    def get_changelist(self, request, **kwargs):
+        return ContactChangeList
 
     @admin.display(description="Phone", ordering="phone")
     def phone_display(self, contact: Contact) -> str:

@@ -1,6 +1,8 @@
 """The Django admin shows Opt-In Status and cannot reverse a hard opt-out."""
 
 import pytest
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts import services
@@ -139,3 +141,52 @@ def test_deleting_a_contact_or_a_tag_takes_its_tag_links_with_it(client, admin_u
     assert list(Contact.objects.values_list("pk", flat=True)) == [kept.pk]
     links = Contact.tags.through.objects.values_list("contact_id", "tag_id")
     assert list(links) == [(kept.pk, vip.pk)]
+
+
+def test_a_long_history_shows_its_latest_entries_with_their_actors_in_few_statements(
+    admin_client, admin_role_user
+):
+    """The change page of a contact with 2,000 ledger entries: the latest of them, their
+    actors read with them, and a link to all of them, in as many statements as a new one's
+    (once the process has read what it keeps, the content types)."""
+    contact = ContactFactory()
+    for _ in range(1000):
+        services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+        services.resubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+    assert contact.consent_events.count() == 2000
+    url = reverse("admin:contacts_contact_change", args=[contact.pk])
+    newcomer = ContactFactory()
+    admin_client.get(url)
+    reset_queries()  # the log keeps 9,000 statements, which the history's making filled
+    with CaptureQueriesContext(connection) as long_history:
+        page = admin_client.get(url).content.decode()
+    assert page.count('class="form-row has_original') == 20 + contact.opt_outs.count()
+    assert "The latest 20 entries." in page
+    ledger = reverse("admin:contacts_consentevent_changelist") + f"?contact_id={contact.pk}"
+    assert f'href="{ledger}"' in page
+    listed = admin_client.get(ledger).content.decode()
+    assert "2000 results" in listed
+    with CaptureQueriesContext(connection) as new:
+        admin_client.get(reverse("admin:contacts_contact_change", args=[newcomer.pk]))
+    assert (
+        "The latest"
+        not in admin_client.get(
+            reverse("admin:contacts_contact_change", args=[newcomer.pk])
+        ).content.decode()
+    )
+    assert len(long_history) <= 8, "\n".join(q["sql"][:60] for q in long_history)
+    assert len(long_history) == len(new)
+
+
+def test_the_changelist_reads_the_rows_opt_outs_at_once(admin_client, admin_role_user):
+    url = reverse("admin:contacts_contact_changelist")
+    admin_client.get(url)
+
+    def statements_with(opted_out: int) -> int:
+        for contact in ContactFactory.create_batch(opted_out):
+            services.unsubscribe(contact=contact, channel=SMS, by_user=admin_role_user)
+        with CaptureQueriesContext(connection) as page:
+            assert admin_client.get(url).status_code == 200
+        return len(page)
+
+    assert statements_with(2) == statements_with(20)

@@ -3,6 +3,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -11,9 +12,9 @@ from django.tasks import task
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from contacts import services
+from contacts import csv_export, services
 from contacts.forms import BulkActionForm
-from contacts.models import ONLY_THE_CONTACT, BulkJob, Channel, Contact
+from contacts.models import ONLY_THE_CONTACT, BulkJob, Channel, Contact, ExportPiece
 from crm.transactions import one_transaction_each
 
 
@@ -131,6 +132,9 @@ def run(job_id: int) -> None:
     contacts = form.chosen_contacts()
     job.total = contacts.count()
     BulkJob.objects.filter(pk=job.pk).update(total=job.total)
+    if job.action == "export":
+        _export(job, contacts)
+        return
     outcome = Outcome()
 
     def apply_to(ids: tuple[int, int, int]) -> None:
@@ -149,6 +153,25 @@ def run(job_id: int) -> None:
         _finish(job, BulkJob.Status.FAILED, _failed(job))
         raise
     _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, outcome))
+
+
+def _export(job: BulkJob, contacts: QuerySet[Contact]) -> None:
+    """Write the contacts' CSV file a piece at a time, each piece kept in its own transaction
+    and counted on the job, for its page; the pieces of exports older than EXPORT_KEEP_DAYS
+    are deleted first."""
+    kept_from = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    ExportPiece.objects.filter(job__created_at__lt=kept_from).delete()
+    try:
+        for seq, (data, count) in enumerate(csv_export.pieces(contacts.order_by())):
+            with transaction.atomic():
+                ExportPiece.objects.create(job=job, seq=seq, data=data)
+                BulkJob.objects.filter(pk=job.pk).update(done=F("done") + count)
+    except Exception:
+        ExportPiece.objects.filter(job=job).delete()
+        _finish(job, BulkJob.Status.FAILED, "The export failed: no file was written.")
+        raise
+    job.refresh_from_db(fields=["done"])
+    _finish(job, BulkJob.Status.DONE, f"{job.done:,} contact{pluralize(job.done)} exported.")
 
 
 def _id_ranges(contacts: QuerySet[Contact], size: int) -> Iterator[tuple[int, int, int]]:

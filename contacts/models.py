@@ -752,6 +752,21 @@ class BulkJob(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
+class ExportPiece(models.Model):
+    """A piece of the CSV file an export job wrote, in order: kept in the database, which the
+    web servers and the workers share, until its page offers it for download."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, db_index=False)
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="export_piece_seq")]
+
+    def __str__(self) -> str:
+        return f"Piece {self.seq} of export {self.job_id}"
+
+
 class ContactImport(models.Model):
     """A CSV file of contacts: stored as uploaded, checked by a task into rows and problems,
     shown to its uploader, and applied by a task in short transactions (contacts.imports)."""

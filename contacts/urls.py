@@ -9,6 +9,7 @@ urlpatterns = [
     path("count/", views.matching_count, name="count"),
     path("bulk/", views.bulk_action, name="bulk"),
     path("bulk/<int:pk>/", views.bulk_job, name="bulk_job"),
+    path("bulk/<int:pk>/contacts.csv", views.export_file, name="export_file"),
     path("import/", views.import_contacts, name="import"),
     path("import/<int:pk>/", views.import_detail, name="import_detail"),
     path("import/<int:pk>/columns/", views.import_columns, name="import_columns"),

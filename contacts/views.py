@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -45,6 +46,7 @@ from contacts.models import (
     ContactImport,
     ContactQuerySet,
     ContactTablePreference,
+    ExportPiece,
     HardOptOutError,
     ImportProblem,
     OptOut,
@@ -282,11 +284,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     contacts = form.chosen_contacts()
     if action == "export":
-        return StreamingHttpResponse(
-            csv_lines(contacts.order_by("name", "id")),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
-        )
+        return _export(request, form, contacts, back)
     tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all" and not form.cleaned_data["confirmed"]:
         doing = action_in_words(action, tag)
@@ -309,16 +307,59 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+def _export(request: HttpRequest, form, contacts, back: str) -> HttpResponse:
+    """The contacts' CSV file: at once for a few, or, for all those matching the filters when
+    they are many, written by a task, whose page offers the file when it is ready."""
+    if form.cleaned_data["scope"] == "all":
+        count = contacts.count()
+        if bulk.too_many_to_wait_for(count):
+            job = bulk.queue(action="export", query=form.cleaned_data["query"], tag=None,
+                             user=request.user, count=count)  # fmt: skip
+            return redirect(f"{reverse('contacts:bulk_job', args=[job.pk])}?next={quote(back)}")
+    return StreamingHttpResponse(
+        csv_lines(contacts),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILE_NAME}"'},
+    )
+
+
+EXPORT_FILE_NAME = "contacts.csv"
+
+
+def _own_job(request: HttpRequest, pk: int) -> BulkJob:
+    """The bulk job `pk`, if the user may see it: its filters and result are someone's work on
+    the contacts, for them and Admins only. 403 as everywhere else a role falls short; the ids
+    count up, so hiding one hides nothing."""
+    job = get_object_or_404(BulkJob.objects.select_related("tag", "by_user"), pk=pk)
+    if job.by_user_id != request.user.pk and not request.user.has_perm("contacts.view_bulkjob"):
+        raise PermissionDenied
+    return job
+
+
+@permission_required("contacts.export_contact", raise_exception=True)
+def export_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file an export job wrote, streamed a piece at a time from the database."""
+    job = _own_job(request, pk)
+    pieces = ExportPiece.objects.filter(job=job).order_by("seq")
+    if job.action != "export" or job.status != BulkJob.Status.DONE or not pieces.exists():
+        raise Http404("No such file: the export is not finished, or its file was deleted.")
+    data = pieces.values_list("data", flat=True).iterator(chunk_size=1)
+    return StreamingHttpResponse(
+        (bytes(piece) for piece in data),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILE_NAME}"'},
+    )
+
+
 @permission_required("contacts.view_contact", raise_exception=True)
 def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     """How a bulk action run as a task is going; htmx asks again until it is finished."""
-    job = get_object_or_404(BulkJob.objects.select_related("tag", "by_user"), pk=pk)
-    # Its filters and result are someone's work on the contacts: for them and Admins only.
-    # 403 as everywhere else a role falls short; the ids count up, so hiding one hides nothing.
-    if job.by_user_id != request.user.pk and not request.user.has_perm("contacts.view_bulkjob"):
-        raise PermissionDenied
+    job = _own_job(request, pk)
+    keep_days = settings.EXPORT_KEEP_DAYS
     if request.htmx:
-        return render(request, "contacts/_bulk_job_status.html", {"job": job})
+        return render(
+            request, "contacts/_bulk_job_status.html", {"job": job, "keep_days": keep_days}
+        )
     filters = ContactFilter(QueryDict(job.query), queryset=Contact.objects.none())
     context = {
         "job": job,
@@ -327,6 +368,7 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
         if filters.is_valid()
         else "matching filters that are not valid any more",
         "back": _next(request, reverse("contacts:list")),
+        "keep_days": keep_days,
     }
     return render(request, "contacts/bulk_job.html", context)
 

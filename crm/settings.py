@@ -291,6 +291,8 @@ INBOUND_SWEEP_SECONDS = float(os.environ.get("INBOUND_SWEEP_SECONDS", "5"))
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # A task applies them this many contacts a transaction, so that a STOP never waits long.
 BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
+# An export's file is kept this many days for its page to offer, then deleted.
+EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))
 # An import applies this many rows a transaction (more than a bulk action: each of its
 # transactions has a cost of its own, in the database's triggers; bench/NOTES.md).
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "20000"))

@@ -1,9 +1,17 @@
-"""Exporting contacts is a permission of its own: Admins and Managers have it, Staff do not."""
+"""Exporting contacts is a permission of its own: Admins and Managers have it, Staff do not.
+Many contacts are exported by a task, whose page offers the file."""
+
+import csv
+import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
+from contacts import csv_export
+from contacts.models import BulkJob, ExportPiece
 from crm.roles import ADMIN, MANAGER, STAFF
 from tests.factories import ContactFactory, UserFactory
 
@@ -64,3 +72,95 @@ def test_a_user_given_the_permission_may_export(client, contacts):
     client.force_login(user)
     assert '<option value="export">Export CSV</option>' in client.get(LIST).content.decode()
     assert client.post(URL, {"action": "export", "scope": "all", "query": ""}).streaming
+
+
+@pytest.fixture
+def in_the_background(settings):
+    """Exports of more than one contact run as a task (run at once here)."""
+    settings.BULK_INLINE_LIMIT = 1
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def export_all(client, django_capture_on_commit_callbacks, query: str = "") -> str:
+    """Ask for the export of all contacts matching `query`; the task runs; its page's address."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(URL, {"action": "export", "scope": "all", "query": query})
+    assert response.status_code == 302
+    return response.url
+
+
+def test_many_contacts_are_exported_by_a_task_whose_page_offers_the_file(
+    client, contacts, settings, in_the_background, django_capture_on_commit_callbacks
+):
+    ContactFactory(name='=cmd|" /C calc"!A0', email="a,b@example.com")
+    manager = UserFactory(role=MANAGER)
+    client.force_login(manager)
+    page_url = export_all(client, django_capture_on_commit_callbacks)
+    job = BulkJob.objects.get()
+    assert (job.action, job.count, job.status, job.done) == ("export", 3, "done", 3)
+    page = client.get(page_url).content.decode()
+    assert "Export CSV: 3 contacts" in page
+    assert "Done: 3 contacts exported." in page
+    file_url = reverse("contacts:export_file", args=[job.pk])
+    assert f'href="{file_url}"' in page
+    response = client.get(file_url)
+    assert response["Content-Disposition"] == 'attachment; filename="contacts.csv"'
+    exported = b"".join(response.streaming_content)
+    settings.BULK_INLINE_LIMIT = 10  # the same contacts, at once
+    inline = client.post(URL, {"action": "export", "scope": "all", "query": ""})
+    assert exported == b"".join(inline.streaming_content)
+    rows = list(csv.reader(io.StringIO(exported.decode())))
+    assert len(rows) == 4 and rows[0][0] == "name"
+    assert ['\'=cmd|" /C calc"!A0', "a,b@example.com"] in [row[:3:2] for row in rows]
+
+
+def test_an_export_s_file_is_for_its_owner_and_admins(
+    client, contacts, in_the_background, django_capture_on_commit_callbacks
+):
+    owner = UserFactory(role=MANAGER)
+    client.force_login(owner)
+    export_all(client, django_capture_on_commit_callbacks)
+    file_url = reverse("contacts:export_file", args=[BulkJob.objects.get().pk])
+    for user, status in [(UserFactory(role=MANAGER), 403), (UserFactory(role=STAFF), 403),
+                         (UserFactory(role=ADMIN), 200), (owner, 200)]:  # fmt: skip
+        client.force_login(user)
+        assert client.get(file_url).status_code == status, user
+
+
+def test_an_export_s_file_is_deleted_after_the_days_it_is_kept(
+    client, contacts, settings, in_the_background, django_capture_on_commit_callbacks
+):
+    client.force_login(UserFactory(role=MANAGER))
+    first = export_all(client, django_capture_on_commit_callbacks)
+    old = BulkJob.objects.get()
+    BulkJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
+    )
+    export_all(client, django_capture_on_commit_callbacks)  # the next export clears it
+    assert not ExportPiece.objects.filter(job=old).exists()
+    assert client.get(reverse("contacts:export_file", args=[old.pk])).status_code == 404
+    assert "The file was deleted: files are kept 7 days." in client.get(first).content.decode()
+
+
+def test_no_file_before_the_export_is_done(client, contacts, in_the_background):
+    manager = UserFactory(role=MANAGER)
+    job = BulkJob.objects.create(action="export", by_user=manager, count=3)  # queued
+    client.force_login(manager)
+    assert client.get(reverse("contacts:export_file", args=[job.pk])).status_code == 404
+
+
+def test_an_export_that_fails_leaves_no_half_file(
+    client, contacts, monkeypatch, in_the_background, django_capture_on_commit_callbacks
+):
+    def one_piece_then_a_failure(contacts):
+        yield b"name,phone\r\n", 0
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(csv_export, "pieces", one_piece_then_a_failure)
+    client.force_login(UserFactory(role=MANAGER))
+    export_all(client, django_capture_on_commit_callbacks)  # the task fails, and says so
+    job = BulkJob.objects.get()
+    assert (job.status, job.result) == ("failed", "The export failed: no file was written.")
+    assert not ExportPiece.objects.exists()
+    page = client.get(reverse("contacts:bulk_job", args=[job.pk])).content.decode()
+    assert "The export failed: no file was written." in page and "Download" not in page

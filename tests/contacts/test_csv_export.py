@@ -1,0 +1,74 @@
+"""The export's file: every contact once, in name order, piece by piece; and on PostgreSQL
+the cells the database works out (a COPY) are those written in Python, whatever the text."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from contacts import csv_export, services
+from contacts.models import Channel, Contact, Source, Tag
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def read(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode())))
+
+
+def test_the_file_holds_every_contact_once_in_name_order_piece_by_piece(monkeypatch):
+    monkeypatch.setattr(csv_export, "PIECE_ROWS", 2)
+    for name in ["Eve", "Ann", "Dan", "Bob", "Cat"]:
+        ContactFactory(name=name)
+    pieces = list(csv_export.pieces(Contact.objects.all()))
+    assert [count for _, count in pieces] == [0, 2, 2, 1]  # the header, then the pieces
+    rows = read(b"".join(data for data, _ in pieces))
+    assert rows[0] == csv_export.COLUMNS
+    assert [row[0] for row in rows[1:]] == ["Ann", "Bob", "Cat", "Dan", "Eve"]
+
+
+# Text as people and attackers type it: formulas, quotes, separators, line breaks, accents.
+TEXT = st.text(
+    st.sampled_from(["=", "+", "-", "@", "'", '"', ",", "\t", "\r", "\n", "a", "Z", "é", " ", "1"]),
+    max_size=8,
+) | st.sampled_from(["+14155550123", "+1415555012", "'+14155550123", "=1+1", "''=x"])
+
+
+JULY = datetime(2026, 7, 1, 12, 30, 15, 999, tzinfo=UTC)
+
+
+@pytest.mark.postgres
+@hypothesis_settings(
+    deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(TEXT, TEXT, st.sets(TEXT, max_size=3), st.sampled_from(["", "soft", "hard"])),
+        min_size=1,
+        max_size=6,
+    )  # fmt: skip
+)
+def test_the_databases_cells_are_those_written_in_python(db, admin_role_user, settings, contacts):
+    settings.TIME_ZONE = "America/New_York"  # times in the site's zone: 08:30:15-04:00
+    Contact.objects.all().delete()
+    Tag.objects.all().delete()
+    for n, (name, email, tags, sms) in enumerate(contacts):
+        contact = ContactFactory(name=name, email=email, phone=f"+1415555{n:04d}", created_at=JULY)
+        for tag in tags:
+            contact.tags.add(Tag.objects.get_or_create(name=tag[:60] or "(empty)")[0])
+        if sms == "soft":
+            services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+        elif sms == "hard":
+            services.record_hard_opt_out(phone=contact.phone, channel=Channel.SMS,
+                                         source=Source.KEYWORD)  # fmt: skip
+    rows = csv_export.ordered_past(Contact.objects.all(), csv_export.ORDER, None)
+    copied, count = csv_export._copied(rows)
+    written, written_count = csv_export._written(rows)
+    assert read(copied) == read(written)
+    assert count == written_count == len(contacts)
+    assert Contact.objects.first().created_at == JULY  # its zone left as Django reads times

@@ -7,11 +7,12 @@ worker processes it a few seconds later (`process_pending`, broadcasts' `worker`
 import logging
 import traceback
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -45,12 +46,25 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                     )
             event = InboundEvent.locked(key)
             if event.processed_at is None:
-                event.answer(HANDLERS[event.kind](event.payload))
+                event.answer(_answer(event))
             return event
+    except MessageNotRecordedYet:
+        logger.info("Inbound event %s: its message is not recorded yet, kept", key)
+        InboundEvent.objects.filter(key=key).update(error="Its message is not recorded yet.")
+        raise
     except Exception:
         logger.exception("Processing inbound event %s failed", key)
         InboundEvent.objects.filter(key=key).update(error=traceback.format_exc())
         raise
+
+
+def _answer(event: InboundEvent) -> str:
+    try:
+        return HANDLERS[event.kind](event.payload)
+    except MessageNotRecordedYet:
+        if timezone.now() - event.received_at < STATUS_WAIT:
+            raise
+        return ""
 
 
 def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Exception | None]]:
@@ -248,13 +262,26 @@ def handle_status(payload: dict) -> str:
         )  # fmt: skip
     status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])
     if status and payload.get("MessageSid"):
-        delivery_status.send(
+        updated = delivery_status.send(
             InboundEvent,
             sid=payload["MessageSid"],
             status=status,
             error=payload.get("ErrorMessage", ""),
         )
+        # The opt-out above is kept whatever happens to the message's own status.
+        if not opted_out and not any(count for _, count in updated):
+            raise MessageNotRecordedYet(payload["MessageSid"])
     return ""
+
+
+class MessageNotRecordedYet(Exception):
+    """A delivery status came before the message's id was recorded: a broadcast's batch
+    records the ids it was given when it ends. The event is kept and processed again."""
+
+
+# A status whose message is still unknown this long after it came is of another message than
+# a broadcast's (a test send's, another system's): nothing to update.
+STATUS_WAIT = timedelta(minutes=10)
 
 
 HANDLERS = {

@@ -1,0 +1,68 @@
+"""A delivery status may come before the batch that handed its message over has recorded the
+message's id (it records them when it ends): it is kept and applied once the id is there; a
+carrier's opt-out in it is recorded at once."""
+
+from datetime import timedelta
+
+import time_machine
+from django.utils import timezone
+
+from broadcasts.models import Broadcast, Recipient, SentTest
+from contacts.models import Channel, Contact
+from messaging import inbound
+from messaging.models import InboundEvent
+from tests.factories import ContactFactory
+
+PHONE = "+14155550123"
+STATUS = "/webhooks/twilio/status/"
+
+
+def handed_over_not_recorded() -> Recipient:
+    """A recipient whose message was handed over, its batch not ended yet."""
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="sending")
+    return Recipient.objects.create(broadcast=broadcast, phone=PHONE, status="sending")
+
+
+def sweep() -> list:
+    return list(inbound.process_pending(received_before=timezone.now() + timedelta(seconds=1)))
+
+
+def test_a_status_before_its_message_is_recorded_is_applied_once_it_is(post_signed):
+    recipient = handed_over_not_recorded()
+    data = {"MessageSid": "SM21", "MessageStatus": "delivered", "To": PHONE}
+    assert post_signed(STATUS, data).status_code == 200
+    event = InboundEvent.objects.get()
+    assert event.processed_at is None and event.error == "Its message is not recorded yet."
+    Recipient.objects.filter(pk=recipient.pk).update(status="sent", sid="SM21")  # the batch ends
+    assert sweep() == [(event.key, None)]
+    assert Recipient.objects.get(pk=recipient.pk).status == "delivered"
+
+
+def test_a_status_of_a_message_no_broadcast_sent_is_let_go_after_a_while(post_signed):
+    data = {"MessageSid": "SM22", "MessageStatus": "delivered", "To": PHONE}
+    assert post_signed(STATUS, data).status_code == 200
+    [(key, error)] = sweep()
+    assert isinstance(error, inbound.MessageNotRecordedYet)  # kept, tried again
+    with time_machine.travel(timezone.now() + inbound.STATUS_WAIT + timedelta(seconds=2)):
+        assert sweep() == [(key, None)]
+    assert InboundEvent.objects.get().processed_at is not None
+    assert not Recipient.objects.exists()
+
+
+def test_a_carrier_opt_out_is_recorded_at_once_though_its_message_is_not(post_signed):
+    contact = ContactFactory(phone=PHONE)
+    handed_over_not_recorded()
+    data = {"MessageSid": "SM23", "MessageStatus": "undelivered", "ErrorCode": "21610",
+            "To": PHONE}  # fmt: skip
+    assert post_signed(STATUS, data).status_code == 200
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "hard"
+    assert InboundEvent.objects.get().processed_at is not None
+
+
+def test_a_test_send_s_status_is_not_kept_waiting(post_signed, django_user_model):
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x")
+    SentTest.objects.create(broadcast=broadcast, phone=PHONE, sid="SM24",
+                            sent_by=django_user_model.objects.create(username="m"))  # fmt: skip
+    data = {"MessageSid": "SM24", "MessageStatus": "delivered", "To": PHONE}
+    assert post_signed(STATUS, data).status_code == 200
+    assert InboundEvent.objects.get().processed_at is not None

@@ -192,6 +192,37 @@ def opens_at(place: Place, after: datetime) -> datetime | None:
     return next((start for start in sorted(starts) if is_open(place, start)), None)
 
 
+# The places of the contacts who share a number: it may be in any of them, and a message
+# goes to it only while each one's window is open.
+Places = tuple[Place, ...]
+
+
+def closes_at_all(places: Places, at: datetime) -> datetime | None:
+    """When the first of the places' windows open at `at` ends; None if one is closed."""
+    ends = [closes_at(place, at) for place in places]
+    return None if None in ends else min(ends)
+
+
+def opens_at_all(places: Places, after: datetime) -> datetime | None:
+    """The first moment from `after` on when every one of the places' windows is open; None
+    when they do not meet within HORIZON."""
+    moment = _utc(after)
+    while moment <= _utc(after) + HORIZON:
+        openings = [opens_at(place, moment) for place in places]
+        if None in openings:
+            return None
+        latest = max(openings)
+        if all(is_open(place, latest) for place in places):
+            return latest
+        moment = latest  # one of them is closed then: from there on, it opens later
+    return None
+
+
+def last_to_open(places: Places, after: datetime) -> Place:
+    """The place whose window opens last from `after` on: the one a deferral waits for."""
+    return max(places, key=lambda place: opens_at(place, after) or _utc(after) + HORIZON)
+
+
 def opens_where(place: Place, opens: datetime) -> str:
     """The zone of `place` whose window opens at `opens` (from opens_at), the last of its
     zones to open: there the clock then shows the window's start. Its first zone if none."""

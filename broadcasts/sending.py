@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from broadcasts import policy, quiet_hours
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
+from broadcasts.quiet_hours import Places
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -35,7 +36,7 @@ from contacts.models import (
     channels_revoked,
 )
 from contacts.phones import format_phone
-from contacts.places import Place, place_of, zone_label
+from contacts.places import place_of, zone_label
 from crm.arrays import array_text
 from messaging.backends import (
     BaseBackend,
@@ -166,68 +167,84 @@ def _skip_for_reasons(broadcast: Broadcast, recipients: list[Claimed]) -> None:
         _skip(skipped, reason)
 
 
-def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Place]:
-    """Where each recipient is, by id, as quiet hours read it (the contact's own time zone and
-    state where set, else the number's); {} when the broadcast need not keep quiet hours."""
+def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Places]:
+    """Where each recipient may be, by id, as quiet hours read it: the place of each contact
+    who has its number (its own time zone and state where set, else the number's), one as a
+    rule; several when the contacts who share a number say different things, and then the
+    message waits for all their windows. {} when the broadcast need not keep quiet hours."""
     if not broadcast.keeps_quiet_hours or not quiet_hours.enforced() or not recipients:
         return {}
-    # The few contacts with a time zone or state of their own (their partial index).
-    own = {
-        pk: (time_zone, state)
-        for pk, time_zone, state in Contact.objects.exclude(time_zone="", state="")
-        .filter(pk__any=[r.contact_id for r in recipients])
-        .values_list("pk", "time_zone", "state")
-    }
-    places: dict[tuple, Place] = {}  # a number's place is its first five characters' ("+1305")
+    phones = [r.phone for r in recipients]
+    # The few numbers that a contact with a time zone or state of its own has, and what each
+    # of their contacts says.
+    own = Contact.objects.exclude(time_zone="", state="").filter(phone__any=phones)
+    said: dict[str, set[tuple[str, str]]] = {}
+    if numbers := list(own.values_list("phone", flat=True).distinct()):
+        contacts = Contact.objects.filter(phone__any=numbers)
+        for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
+            said.setdefault(phone, set()).add((time_zone, state))
+    # Worked out once for each number's first five characters ("+1305") and what is said.
+    places: dict[tuple, Places] = {}
     found = {}
     for recipient in recipients:
-        key = (recipient.phone[:5], *own.get(recipient.contact_id, ("", "")))
+        key = (recipient.phone[:5], frozenset(said.get(recipient.phone, {("", "")})))
         if key not in places:
-            places[key] = place_of(recipient.phone, *key[1:])
+            places[key] = tuple(
+                sorted({place_of(recipient.phone, *own) for own in key[1]}, key=str)
+            )
         found[recipient.pk] = places[key]
     return found
 
 
-def _closing_times(places: dict[int, Place], now: datetime) -> dict[Place, float]:
-    """When (a timestamp) the quiet-hours window of each of the places closes: worked out
-    once a place; `now` for a place whose window is closed."""
+def _closing_times(places: dict[int, Places], now: datetime) -> dict[Places, float]:
+    """When (a timestamp) the quiet-hours windows of each recipient's places close: worked
+    out once for each; `now` where one is closed."""
     until = {}
-    for place in set(places.values()):
-        closes = quiet_hours.closes_at(place, now)
-        until[place] = closes.timestamp() if closes else now.timestamp()
+    for its in set(places.values()):
+        closes = quiet_hours.closes_at_all(its, now)
+        until[its] = closes.timestamp() if closes else now.timestamp()
     return until
 
 
 def _outside_quiet_hours(
     recipients: list[Claimed],
-    places: dict[int, Place],
+    places: dict[int, Places],
     now: datetime,
-    until: dict[Place, float],
+    until: dict[Places, float],
 ) -> dict[Claimed, tuple[datetime | None, str]]:
     """The recipients outside their quiet-hours window at `now` (their places' closing times
     `until`), in their local time: for each, when its window opens (None if it never does),
     and that moment in their words."""
-    openings: dict[Place, tuple[datetime | None, str]] = {}  # worked out once a place
+    openings: dict[Places, tuple[datetime | None, str]] = {}  # worked out once for each
     outside = {}
     for recipient in recipients:
-        place = places.get(recipient.pk)
-        if place is not None and until[place] <= now.timestamp():
-            if place not in openings:
-                openings[place] = _opening(place, now)
-            outside[recipient] = openings[place]
+        its = places.get(recipient.pk)
+        if its is not None and until[its] <= now.timestamp():
+            if its not in openings:
+                openings[its] = _opening(its, now)
+            outside[recipient] = openings[its]
     return outside
 
 
-def _opening(place: Place, now: datetime) -> tuple[datetime | None, str]:
-    opens = quiet_hours.opens_at(place, now)
+def _opening(places: Places, now: datetime) -> tuple[datetime | None, str]:
+    # The place a deferral waits for: the last to open (of several, where a number's contacts
+    # say different things).
+    place = quiet_hours.last_to_open(places, now)
+    shared = (
+        f"; {len(places)} places said by the contacts who have the number"
+        if len(places) > 1
+        else ""
+    )
+    opens = quiet_hours.opens_at_all(places, now)
     if opens is None:
-        return None, f"Quiet hours: {quiet_hours.describe(place)} never opens."
+        return None, f"Quiet hours: {quiet_hours.describe(place)} never opens{shared}."
     # Their clock, where the window opens last: "08:00 Central time" for a number in Central
     # and Eastern time, when Central's window opens.
     zone = quiet_hours.opens_where(place, opens)
     local = f"{opens.astimezone(ZoneInfo(zone)):%H:%M}"
     theirs = "their time" if len(place.zones) == 1 else f"{zone_label(zone)} time"
-    return opens, f"Quiet hours: sent from {local} {theirs} ({quiet_hours.describe(place)})."
+    described = quiet_hours.describe(place)
+    return opens, f"Quiet hours: sent from {local} {theirs} ({described}{shared})."
 
 
 def _deferred_outcome(opens: datetime | None, words: str) -> dict:
@@ -372,9 +389,9 @@ def send_batch(
             for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
                 _sleep_until(first_slot + position * interval, clock)
                 # A slow batch may reach a window's end: each message is checked at its turn.
-                place = places.get(recipient.pk)
-                if place is not None and clock.now() >= closing[place]:
-                    outcome = _deferred_outcome(*_opening(place, clock.aware_now()))
+                its = places.get(recipient.pk)
+                if its is not None and clock.now() >= closing[its]:
+                    outcome = _deferred_outcome(*_opening(its, clock.aware_now()))
                 else:
                     outcome = _hand_over(broadcast, recipient, backend, clock)
                 for field, value in outcome.items():

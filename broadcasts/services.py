@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, FilteredRelation, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.tasks import task
@@ -121,14 +121,14 @@ DUPLICATE = "Duplicate phone (one message per number)"
 
 def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int) -> int:
     """How many of the `receive` numbers that a launch now would take from `audience` would
-    be outside their quiet hours, as the send finds them: by the place of each number's first
-    contact (the one the launch takes), from its own time zone and state, else the number's.
+    be outside their quiet hours, as the send finds them: by the places its contacts say,
+    each from its own time zone and state, else the number's.
 
     When every place a contact is in is open, that is nobody, and when every one is closed,
     everybody. In between, the numbers whose place is their number's are counted by their
     ranges (`number_ranges`): those of the closed ranges, or, when fewer ranges are open,
     what the open ones leave of `receive`. Those that contacts with a time zone or state of
-    their own share, few as a rule, are counted one by one.
+    their own have, few as a rule, are counted one by one.
     """
     if not receive or not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
         return 0
@@ -143,15 +143,21 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
         return receive
     # Those who receive it, by the launch's plan: no regular expression on each.
     valid = policy.may_receive_in_number_order(broadcast, audience)
-    # The numbers of contacts with a place of their own, counted one by one below.
+    # The numbers that a contact with a place of its own has (any contact of the number, as
+    # the send reads them), counted one by one below: each waits for every place its
+    # contacts say.
+    own_places = with_own_place.values("phone")
     own_numbers = list(
-        valid.exclude(time_zone="", state="").order_by().values_list("phone", flat=True).distinct()
+        valid.filter(phone__in=own_places).order_by().values_list("phone", flat=True).distinct()
     )
-    firsts = valid.filter(phone__in=own_numbers).values("phone").annotate(first=Min("id"))
-    own_firsts = Contact.objects.filter(pk__in=firsts.values("first")).values_list(
-        "phone", "time_zone", "state"
+    said: dict[str, set[tuple[str, str]]] = {}
+    contacts = Contact.objects.filter(phone__any=own_numbers)
+    for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
+        said.setdefault(phone, set()).add((time_zone, state))
+    by_contact = sum(
+        not all(quiet_hours.is_open(place_of(phone, *own), now) for own in its)
+        for phone, its in said.items()
     )
-    by_contact = sum(not quiet_hours.is_open(place_of(*fields), now) for fields in own_firsts)
     others = valid.exclude(phone__in=own_numbers)
     closed = [r for r in ranges if not quiet_hours.is_open(r.place, now)]
     if len(closed) <= len(ranges) - len(closed):

@@ -278,3 +278,15 @@ def by_the_clocks(place: Place, at: datetime) -> bool:
         if window is None or not window.start <= local.time() < window.end:
             return False
     return True
+
+
+def test_several_places_are_open_only_while_each_one_is():
+    """The places the contacts who share a number say: New York's 08:00–21:00 and Honolulu's
+    (13:00–02:00 Eastern) meet from 13:00 to 21:00 Eastern."""
+    places = (NEW_YORK, place_of_number("+18085550100"))
+    assert quiet_hours.opens_at_all(places, at(WEDNESDAY, 10)) == at(WEDNESDAY, 13)
+    assert quiet_hours.closes_at_all(places, at(WEDNESDAY, 14)) == at(WEDNESDAY, 21)
+    assert quiet_hours.closes_at_all(places, at(WEDNESDAY, 10)) is None
+    # At 22:00 Honolulu's is open and New York's not; at 08:00 New York's, not Honolulu's.
+    assert quiet_hours.opens_at_all(places, at(WEDNESDAY, 22)) == at((2026, 12, 10), 13)
+    assert quiet_hours.last_to_open(places, at(WEDNESDAY, 10)).zones == ("Pacific/Honolulu",)

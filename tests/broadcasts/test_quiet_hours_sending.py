@@ -23,6 +23,7 @@ from tests.factories import ContactFactory, UserFactory, store_old_phone
 pytestmark = pytest.mark.usefixtures("db", "quiet_hours")
 
 EASTERN, CENTRAL = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
+PACIFIC = ZoneInfo("America/Los_Angeles")
 NEW_YORK, MIAMI, AUSTIN = "+12125550101", "+13055550101", "+15125550101"
 SAN_FRANCISCO, NO_PLACE = "+14155550101", "+2145550109"
 
@@ -283,3 +284,22 @@ def test_a_message_whose_turn_comes_after_its_window_closes_waits(manager):
             sending._hand_over = restore
     assert sent_to() == [NEW_YORK]
     assert broadcast.recipients.get(phone=MIAMI).status == Recipient.Status.DEFERRED
+
+
+def test_a_number_shared_with_a_contact_in_florida_waits_for_florida_s_window(manager):
+    """A San Francisco number, whose other contact says they live in Florida: at 20:30 there
+    it waits for 08:00 under Florida's rule, however its first contact is placed."""
+    SAN_FRANCISCO = "+14155550101"
+    ContactFactory(phone=SAN_FRANCISCO)
+    ContactFactory(phone=SAN_FRANCISCO, state="FL", status="archived")
+    with at(2026, 12, 7, 20, 30, zone=PACIFIC):
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert sent_to() == []
+    recipient = broadcast.recipients.get()
+    assert recipient.status == "deferred"
+    assert recipient.retry_at == datetime(2026, 12, 8, 8, 0, tzinfo=PACIFIC)
+    assert recipient.error == (
+        "Quiet hours: sent from 08:00 their time (08:00–20:00 Pacific (FL); 2 places said by "
+        "the contacts who have the number)."
+    )

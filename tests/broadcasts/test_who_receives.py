@@ -116,6 +116,17 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     later_reviews=set(), sends=[("+14155550101", Channel.SMS, 3.5)] * 3, informational=False,
     limit=None, moment=datetime(2026, 12, 7, 20, tzinfo=UTC),
 )  # fmt: skip
+@example(  # a San Francisco number shared with a contact in Florida, at 20:30 there: it waits
+    people=[
+        {"phone": "+14155550101", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+        {"phone": "+14155550101", "status": "archived", "soft": set(), "tagged": False,
+         "time_zone": "", "state": "FL"},
+    ],
+    stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
+    later_reviews=set(), sends=[], informational=False, limit=None,
+    moment=datetime(2026, 12, 8, 4, 30, tzinfo=UTC),
+)  # fmt: skip
 def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, settings, **drawn):
     settings.FREQUENCY_LIMIT = drawn["limit"]
     settings.STATE_FREQUENCY_LIMITS = STATES_LIMITED
@@ -186,9 +197,11 @@ def _check_agreement(
         else:
             eligible.setdefault(person["phone"], (pk, person))  # a number's first contact
     expected[services.DUPLICATE] = len(audience) - sum(expected.values()) - len(eligible)
+    # A number waits until the place of each of its contacts is open (the places they say).
     outside = {
-        phone for phone, (_, person) in eligible.items()
-        if not quiet_hours.is_open(place_of(phone, person["time_zone"], person["state"]), moment)
+        phone for phone in eligible
+        if not all(quiet_hours.is_open(place_of(phone, other["time_zone"], other["state"]), moment)
+                   for _, other in created if other["phone"] == phone)
     }  # fmt: skip
 
     purpose = Broadcast.Purpose.INFORMATIONAL if informational else Broadcast.Purpose.MARKETING

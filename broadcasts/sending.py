@@ -516,18 +516,26 @@ def _hand_over(
     try:
         outcome["sid"] = _send(broadcast, recipient.phone, backend)
     except RecipientOptedOut as error:
-        outcome = {"status": Recipient.Status.SKIPPED, "error": f"{CARRIER_OPT_OUT}: {error}"}
+        outcome = {"status": Recipient.Status.SKIPPED,
+                   "error": f"{CARRIER_OPT_OUT}: {_in_words(error)}"}  # fmt: skip
     except RetryLater as error:
         # Not processed by the provider: safe to try again, later and later.
         delay = min(2**recipient.attempts, 300)
-        outcome = {"status": Recipient.Status.PENDING, "error": str(error),
+        outcome = {"status": Recipient.Status.PENDING, "error": _in_words(error),
                    "retry_at": timezone.now() + timedelta(seconds=delay)}  # fmt: skip
     except MaybeSent as error:
         # It may have reached the number: it counts towards frequency limits.
-        outcome = {"status": Recipient.Status.UNKNOWN, "error": str(error), "sent_at": sent_at}
+        outcome = {"status": Recipient.Status.UNKNOWN, "error": _in_words(error),
+                   "sent_at": sent_at}  # fmt: skip
     except SendError as error:
-        outcome = {"status": Recipient.Status.FAILED, "error": str(error)}
+        outcome = {"status": Recipient.Status.FAILED, "error": _in_words(error)}
     return outcome
+
+
+def _in_words(error: Exception) -> str:
+    """The provider's words for a failure, as text the database keeps: PostgreSQL refuses a
+    NUL character, and with it the outcomes of the whole batch, handed over already."""
+    return str(error).replace("\x00", "")
 
 
 def _send(broadcast: Broadcast, phone: str, backend: BaseBackend) -> str:
@@ -572,7 +580,7 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
         except RecipientOptedOut:
             test.error = CARRIER_OPT_OUT
         except SendError as error:
-            test.error = str(error)
+            test.error = _in_words(error)
         test.save()
     if test.error == CARRIER_OPT_OUT:
         contact_services.record_revocation(

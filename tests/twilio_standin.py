@@ -20,6 +20,7 @@ ANSWERS = {
     "too_many": (429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
     "server_error": (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
     "bad_number": (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}),
+    "garbled": (400, {"code": 21211, "message": "Invalid\u0000 'To'", "status": 400}),
 }  # fmt: skip
 
 

@@ -208,6 +208,20 @@ def test_only_too_many_requests_is_retried(manager, twilio):
     assert (recipient.error, recipient.retry_at) == ("", None)  # the retry's words are gone
 
 
+def test_a_provider_error_with_a_nul_in_it_is_recorded_with_the_batch(manager, twilio):
+    """PostgreSQL refuses a NUL in text: kept, it would have undone the batch's outcomes."""
+    ContactFactory.create_batch(2)
+    StandIn.answers = ["garbled", "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.run(b.pk)
+    outcomes = sorted(b.recipients.values_list("status", "error"))
+    assert outcomes == [
+        ("failed", "400 21211: Unable to create record: Invalid 'To'"),
+        ("sent", ""),
+    ]
+
+
 def test_a_server_error_is_never_retried(manager, twilio):
     ContactFactory()
     StandIn.answers = ["server_error", "sent"]

@@ -5,6 +5,8 @@ numbers: bench/NOTES.md). The statement casts the parameter (`%s::text[]`)."""
 
 from datetime import datetime
 
+from django.db.models import CharField, Field, IntegerField, TextField
+
 Element = int | str | datetime | None
 
 
@@ -23,12 +25,13 @@ def _element(value: Element) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def array_type(values: list) -> str | None:
-    """The type to cast `values`' array text to: `bigint[]` for integers, `text[]` for
-    strings; None for anything else (psycopg converts those)."""
+def array_type(values: list, field: Field) -> str | None:
+    """The type to cast `values`' array text to, for comparing them with a column of `field`:
+    `bigint[]` for integers to an integer column, `text[]` for strings to a text column; None
+    for anything else, which psycopg converts."""
     kinds = set(map(type, values))
-    if kinds == {int}:
+    if kinds == {int} and isinstance(field, IntegerField):
         return "bigint[]"
-    if kinds == {str}:
+    if kinds == {str} and isinstance(field, CharField | TextField):
         return "text[]"
     return None

@@ -52,7 +52,7 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         lhs, params = self.process_lhs(compiler, connection)
-        if cast := array_type(values):
+        if cast := array_type(values, self.lhs.output_field):
             return f"{lhs} = ANY(%s::{cast})", (*params, array_text(values))
         return f"{lhs} = ANY(%s)", (*params, values)
 

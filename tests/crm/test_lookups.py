@@ -60,3 +60,7 @@ def test_any_of_a_query_is_in_of_it(contacts):
     first = Contact.objects.filter(pk=contacts[0].pk)
     assert list(Contact.objects.filter(pk__any=first)) == [contacts[0]]
     assert list(Contact.objects.filter(phone__any=first.values("phone"))) == [contacts[0]]
+
+
+def test_values_written_as_another_type_than_the_column_s_still_match(contacts):
+    assert list(Contact.objects.filter(pk__any=[str(contacts[0].pk)])) == [contacts[0]]

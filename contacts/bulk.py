@@ -157,10 +157,8 @@ def run(job_id: int) -> None:
 
 def _export(job: BulkJob, contacts: QuerySet[Contact]) -> None:
     """Write the contacts' CSV file a piece at a time, each piece kept in its own transaction
-    and counted on the job, for its page; the pieces of exports older than EXPORT_KEEP_DAYS
-    are deleted first."""
-    kept_from = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
-    ExportPiece.objects.filter(job__created_at__lt=kept_from).delete()
+    and counted on the job, for its page."""
+    delete_expired_files()
     try:
         for seq, (data, count) in enumerate(csv_export.pieces(contacts.order_by())):
             with transaction.atomic():
@@ -172,6 +170,35 @@ def _export(job: BulkJob, contacts: QuerySet[Contact]) -> None:
         raise
     job.refresh_from_db(fields=["done"])
     _finish(job, BulkJob.Status.DONE, f"{job.done:,} contact{pluralize(job.done)} exported.")
+
+
+def file_kept(job: BulkJob) -> bool:
+    """Whether the job wrote a file that its page still offers: an export done less than
+    EXPORT_KEEP_DAYS ago."""
+    return (
+        job.action == "export"
+        and job.status == BulkJob.Status.DONE
+        and job.finished_at is not None
+        and timezone.now() < job.finished_at + timedelta(days=settings.EXPORT_KEEP_DAYS)
+    )
+
+
+def file_pieces(job: BulkJob) -> Iterator[bytes]:
+    """The export's file, a piece at a time: each read when it is sent, so that the first bytes
+    go at once and memory holds one piece."""
+    pieces = ExportPiece.objects.filter(job=job).values_list("data", flat=True)
+    seq = 0
+    while (data := pieces.filter(seq=seq).first()) is not None:
+        yield bytes(data)
+        seq += 1
+
+
+def delete_expired_files() -> int:
+    """Delete the files of exports finished more than EXPORT_KEEP_DAYS ago (an export's task
+    does so, and the worker every hour); how many pieces."""
+    expired = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    deleted, _ = ExportPiece.objects.filter(job__finished_at__lt=expired).delete()
+    return deleted
 
 
 def _id_ranges(contacts: QuerySet[Contact], size: int) -> Iterator[tuple[int, int, int]]:

@@ -57,16 +57,24 @@ class _Echo:
         return value
 
 
+def _writer():
+    """Lines end in LF, as PostgreSQL's COPY ends them."""
+    return csv.writer(_Echo(), lineterminator="\n")
+
+
 # A piece of the file: the contacts a query reads at a time (on PostgreSQL, about 6 MB).
 PIECE_ROWS = 50_000
-ORDER = ["name", "id"]
+# In the order the contacts were added: a piece is a range of ids, which no change of a
+# contact moves it out of (a rename during an export, in name order, would have written it
+# twice or not at all).
+ORDER = ["id"]
 
 
 def pieces(contacts: QuerySet[Contact]) -> Iterator[tuple[bytes, int]]:
-    """The CSV file of `contacts` in name order, a piece at a time (the header first), each
-    with how many contacts it holds. On PostgreSQL a piece is a COPY of cells the database
+    """The CSV file of `contacts`, a piece at a time (the header first), each with how many
+    contacts it holds. On PostgreSQL a piece is a COPY of cells the database
     works out (`_cells`); elsewhere they are written here from the contacts' values."""
-    yield csv.writer(_Echo()).writerow(COLUMNS).encode(), 0
+    yield _writer().writerow(COLUMNS).encode(), 0
     piece = _copied if connection.vendor == "postgresql" else _written
     start = None
     while True:
@@ -144,7 +152,7 @@ def _cells(rows: QuerySet[Contact]) -> tuple[str, list]:
     outer, outer_params = [], []
     for name in cells:
         cell_sql, cell_params = _neutralised(f"cell.cell_{name}")
-        outer.append(cell_sql)
+        outer.append(f"NULLIF({cell_sql}, '')")  # empty as the csv module writes it, not ""
         outer_params += cell_params
     # OFFSET 0: PostgreSQL would otherwise merge the two queries, and the rule's expressions
     # with them.
@@ -177,7 +185,7 @@ def _neutralised(column: str) -> tuple[str, list[str]]:
 
 def _written(rows: QuerySet[Contact]) -> tuple[bytes, int]:
     """The rows as CSV, written here from their values, and how many there are."""
-    writer = csv.writer(_Echo())
+    writer = _writer()
     lines = [writer.writerow([neutralise(cell) for cell in row]) for row in _values(rows)]
     return "".join(lines).encode(), len(lines)
 

@@ -46,7 +46,6 @@ from contacts.models import (
     ContactImport,
     ContactQuerySet,
     ContactTablePreference,
-    ExportPiece,
     HardOptOutError,
     ImportProblem,
     OptOut,
@@ -340,12 +339,10 @@ def _own_job(request: HttpRequest, pk: int) -> BulkJob:
 def export_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The file an export job wrote, streamed a piece at a time from the database."""
     job = _own_job(request, pk)
-    pieces = ExportPiece.objects.filter(job=job).order_by("seq")
-    if job.action != "export" or job.status != BulkJob.Status.DONE or not pieces.exists():
+    if not bulk.file_kept(job):
         raise Http404("No such file: the export is not finished, or its file was deleted.")
-    data = pieces.values_list("data", flat=True).iterator(chunk_size=1)
     return StreamingHttpResponse(
-        (bytes(piece) for piece in data),
+        bulk.file_pieces(job),
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILE_NAME}"'},
     )
@@ -355,11 +352,14 @@ def export_file(request: HttpRequest, pk: int) -> HttpResponse:
 def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     """How a bulk action run as a task is going; htmx asks again until it is finished."""
     job = _own_job(request, pk)
-    keep_days = settings.EXPORT_KEEP_DAYS
+    status = {
+        "job": job,
+        "keep_days": settings.EXPORT_KEEP_DAYS,
+        "file_kept": bulk.file_kept(job),
+        "may_download": request.user.has_perm("contacts.export_contact"),
+    }
     if request.htmx:
-        return render(
-            request, "contacts/_bulk_job_status.html", {"job": job, "keep_days": keep_days}
-        )
+        return render(request, "contacts/_bulk_job_status.html", status)
     filters = ContactFilter(QueryDict(job.query), queryset=Contact.objects.none())
     context = {
         "job": job,
@@ -368,8 +368,7 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
         if filters.is_valid()
         else "matching filters that are not valid any more",
         "back": _next(request, reverse("contacts:list")),
-        "keep_days": keep_days,
-    }
+    } | status
     return render(request, "contacts/bulk_job.html", context)
 
 

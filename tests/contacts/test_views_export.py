@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts import csv_export
+from contacts import bulk, csv_export
 from contacts.models import BulkJob, ExportPiece
 from crm.roles import ADMIN, MANAGER, STAFF
 from tests.factories import ContactFactory, UserFactory
@@ -133,13 +133,23 @@ def test_an_export_s_file_is_deleted_after_the_days_it_is_kept(
     client.force_login(UserFactory(role=MANAGER))
     first = export_all(client, django_capture_on_commit_callbacks)
     old = BulkJob.objects.get()
+    file_url = reverse("contacts:export_file", args=[old.pk])
+    kept = timedelta(days=settings.EXPORT_KEEP_DAYS)
     BulkJob.objects.filter(pk=old.pk).update(
-        created_at=timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
+        finished_at=timezone.now() - kept + timedelta(minutes=1)
     )
-    export_all(client, django_capture_on_commit_callbacks)  # the next export clears it
-    assert not ExportPiece.objects.filter(job=old).exists()
-    assert client.get(reverse("contacts:export_file", args=[old.pk])).status_code == 404
+    assert client.get(file_url).status_code == 200  # a minute left
+    BulkJob.objects.filter(pk=old.pk).update(finished_at=timezone.now() - kept)
+    assert client.get(file_url).status_code == 404  # not offered any more, though not deleted yet
     assert "The file was deleted: files are kept 7 days." in client.get(first).content.decode()
+    # A job queued long ago, still running, keeps its pieces while another export clears.
+    long_ago = timezone.now() - 2 * kept
+    running = BulkJob.objects.create(
+        action="export", by_user=old.by_user, count=2, status="running", created_at=long_ago
+    )
+    ExportPiece.objects.create(job=running, seq=0, data=b"name\n")
+    assert bulk.delete_expired_files() == 2  # the old file's two pieces, not the running one's
+    assert list(ExportPiece.objects.values_list("job", flat=True)) == [running.pk]
 
 
 def test_no_file_before_the_export_is_done(client, contacts, in_the_background):

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from broadcasts.models import Broadcast
 from contacts import services
@@ -20,6 +21,7 @@ from contacts.models import (
     Contact,
     ContactImport,
     ContactTablePreference,
+    ExportPiece,
     OptOut,
     Tag,
 )
@@ -96,6 +98,7 @@ CASES = [
     ),
     ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, VIEW),
     ("contacts:bulk_job", "bulk_job", "GET", {}, EDIT),  # nobody's own: Admins' only
+    ("contacts:export_file", "export", "GET", {}, EDIT),  # the same, and for exporters
     ("contacts:import", None, "GET", {}, EDIT),
     ("contacts:import", None, "POST", {}, EDIT),
     ("contacts:import_detail", "import", "GET", {}, EDIT),
@@ -141,12 +144,16 @@ def objects():
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
     job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
+    export = BulkJob.objects.create(action="export", count=1, status="done",
+                                    finished_at=timezone.now())  # fmt: skip
+    ExportPiece.objects.create(job=export, seq=0, data=b"name,phone\n")
     contact_import = ContactImport.objects.create(file_name="x.csv", size=10, status="ready")
     tag = Tag.objects.create(name="VIP")
     contact.tags.add(tag)
     services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
-            "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk}  # fmt: skip
+            "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
+            "export": export.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:

@@ -218,6 +218,13 @@ def opens_at_all(places: Places, after: datetime) -> datetime | None:
     return None
 
 
+def opening_at(places: Places, opens: datetime) -> Place:
+    """Of the places, the one whose window opens at `opens` (from opens_at_all): closed just
+    before it."""
+    just_before = _utc(opens) - timedelta(minutes=1)
+    return next((place for place in places if not is_open(place, just_before)), places[0])
+
+
 def last_to_open(places: Places, after: datetime) -> Place:
     """The place whose window opens last from `after` on: the one a deferral waits for."""
     return max(places, key=lambda place: opens_at(place, after) or _utc(after) + HORIZON)

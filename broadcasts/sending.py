@@ -227,9 +227,6 @@ def _outside_quiet_hours(
 
 
 def _opening(places: Places, now: datetime) -> tuple[datetime | None, str]:
-    # The place a deferral waits for: the last to open (of several, where a number's contacts
-    # say different things).
-    place = quiet_hours.last_to_open(places, now)
     shared = (
         f"; {len(places)} places said by the contacts who have the number"
         if len(places) > 1
@@ -237,7 +234,11 @@ def _opening(places: Places, now: datetime) -> tuple[datetime | None, str]:
     )
     opens = quiet_hours.opens_at_all(places, now)
     if opens is None:
+        place = quiet_hours.last_to_open(places, now)
         return None, f"Quiet hours: {quiet_hours.describe(place)} never opens{shared}."
+    # The place it waits for: the one whose window opens then (of several, where a number's
+    # contacts say different things).
+    place = quiet_hours.opening_at(places, opens)
     # Their clock, where the window opens last: "08:00 Central time" for a number in Central
     # and Eastern time, when Central's window opens.
     zone = quiet_hours.opens_where(place, opens)

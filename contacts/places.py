@@ -159,8 +159,23 @@ def place_of(phone: str, time_zone: str = "", state: str = "") -> Place:
 
 def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     """The place of a contact whose number is in `number`, with its own time zone and state
-    where set."""
-    return Place(zones=(time_zone,) if time_zone else number.zones, state=state or number.state)
+    where set. A state of its own without a time zone adds the state's zones to the number's:
+    the phone may be in either (a San Francisco number whose contact lives in Florida keeps
+    Florida's window in Eastern, Central and Pacific time, the narrowest that covers them)."""
+    if time_zone:
+        zones = (time_zone,)
+    elif state and state != number.state and number.zones:
+        zones = tuple(sorted({*number.zones, *zones_of_state(state)}))
+    else:
+        zones = number.zones
+    return _place(zones, state or number.state)
+
+
+@cache
+def zones_of_state(state: str) -> tuple[str, ...]:
+    """The zones of a state's or territory's area codes."""
+    places = _places().values()
+    return tuple(sorted({zone for place in places if place.state == state for zone in place.zones}))
 
 
 class NumberRange(NamedTuple):

@@ -290,3 +290,16 @@ def test_several_places_are_open_only_while_each_one_is():
     # At 22:00 Honolulu's is open and New York's not; at 08:00 New York's, not Honolulu's.
     assert quiet_hours.opens_at_all(places, at(WEDNESDAY, 22)) == at((2026, 12, 10), 13)
     assert quiet_hours.last_to_open(places, at(WEDNESDAY, 10)).zones == ("Pacific/Honolulu",)
+    assert quiet_hours.opening_at(places, at(WEDNESDAY, 13)).zones == ("Pacific/Honolulu",)
+
+
+def test_a_deferral_waits_for_the_place_that_opens_last_and_names_it():
+    """San Francisco's number, and a contact of it in Florida (Eastern and Central time), at
+    20:00 in New York: Florida's opens at 08:00 Central, San Francisco's at 08:00 Pacific,
+    later, when both are open; the place named is San Francisco's, not Florida's."""
+    from contacts.places import place_of
+
+    places = (place_of("+14155550101"), place_of("+12125550100", state="FL"))
+    opens = quiet_hours.opens_at_all(places, at((2026, 10, 29), 20))
+    assert opens == at((2026, 10, 30), 8, zone=PACIFIC)
+    assert quiet_hours.opening_at(places, opens) == places[0]

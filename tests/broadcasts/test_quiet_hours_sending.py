@@ -287,12 +287,13 @@ def test_a_message_whose_turn_comes_after_its_window_closes_waits(manager):
 
 
 def test_a_number_shared_with_a_contact_in_florida_waits_for_florida_s_window(manager):
-    """A San Francisco number, whose other contact says they live in Florida: at 20:30 there
-    it waits for 08:00 under Florida's rule, however its first contact is placed."""
+    """A San Francisco number, whose other contact says they live in Florida: at 17:30 there
+    (20:30 in Florida) it waits, however its first contact is placed, until Florida's window
+    is open in every zone the phone may be in: 08:00 Pacific."""
     SAN_FRANCISCO = "+14155550101"
     ContactFactory(phone=SAN_FRANCISCO)
     ContactFactory(phone=SAN_FRANCISCO, state="FL", status="archived")
-    with at(2026, 12, 7, 20, 30, zone=PACIFIC):
+    with at(2026, 12, 7, 17, 30, zone=PACIFIC):
         broadcast = new_broadcast(manager)
         launch(manager, broadcast)
         assert sent_to() == []
@@ -300,6 +301,6 @@ def test_a_number_shared_with_a_contact_in_florida_waits_for_florida_s_window(ma
     assert recipient.status == "deferred"
     assert recipient.retry_at == datetime(2026, 12, 8, 8, 0, tzinfo=PACIFIC)
     assert recipient.error == (
-        "Quiet hours: sent from 08:00 their time (08:00–20:00 Pacific (FL); 2 places said by "
-        "the contacts who have the number)."
+        "Quiet hours: sent from 08:00 Pacific time (08:00–20:00 in Central, Pacific and Eastern "
+        "time (FL); 2 places said by the contacts who have the number)."
     )

@@ -88,8 +88,13 @@ def test_the_contact_s_own_fields_win_each_on_its_own():
     phone = "+12125550100"  # New York
     assert place_of(phone) == Place(zones=("America/New_York",), state="NY")
     assert place_of(phone, "America/Chicago", "TX") == Place(("America/Chicago",), "TX")
-    assert place_of(phone, state="FL") == Place(zones=("America/New_York",), state="FL")
     assert place_of(phone, "America/Denver") == Place(zones=("America/Denver",), state="NY")
+    # A state without a zone: the phone may be in the state's zones or the number's.
+    assert place_of(phone, state="FL") == Place(("America/Chicago", "America/New_York"), "FL")
+    assert place_of("+14155550101", state="FL") == Place(
+        ("America/Chicago", "America/Los_Angeles", "America/New_York"), "FL"
+    )
+    assert place_of("+13055550101", state="FL") == place_of_number("+13055550101")
 
 
 def test_every_zone_of_the_united_states_spans_hawaii_to_the_east_coast():

@@ -535,8 +535,10 @@ def _hand_over(
 
 def _in_words(error: Exception) -> str:
     """The provider's words for a failure, as text the database keeps: PostgreSQL refuses a
-    NUL character, and with it the outcomes of the whole batch, handed over already."""
-    return str(error).replace("\x00", "")
+    NUL character, and the driver text that is not UTF-8, and with them the outcomes of the
+    whole batch, handed over already."""
+    words = str(error).encode("utf-8", "replace").decode()  # a lone surrogate, too
+    return words.replace("\x00", "")
 
 
 def _send(broadcast: Broadcast, phone: str, backend: BaseBackend) -> str:

@@ -21,6 +21,7 @@ ANSWERS = {
     "server_error": (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
     "bad_number": (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}),
     "garbled": (400, {"code": 21211, "message": "Invalid\u0000 'To'", "status": 400}),
+    "surrogate": (400, {"code": 21211, "message": "Invalid\ud800 'To'", "status": 400}),
 }  # fmt: skip
 
 

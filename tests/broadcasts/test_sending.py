@@ -208,18 +208,21 @@ def test_only_too_many_requests_is_retried(manager, twilio):
     assert (recipient.error, recipient.retry_at) == ("", None)  # the retry's words are gone
 
 
-def test_a_provider_error_with_a_nul_in_it_is_recorded_with_the_batch(manager, twilio):
-    """PostgreSQL refuses a NUL in text: kept, it would have undone the batch's outcomes."""
+@pytest.mark.parametrize(
+    ("answer", "kept"), [("garbled", "Invalid 'To'"), ("surrogate", "Invalid? 'To'")]
+)
+def test_a_provider_error_the_database_cannot_keep_as_it_is_is_recorded_with_the_batch(
+    manager, twilio, answer, kept
+):
+    """PostgreSQL refuses a NUL in text, and the driver a lone surrogate: kept, either would
+    have undone the batch's outcomes."""
     ContactFactory.create_batch(2)
-    StandIn.answers = ["garbled", "sent"]
+    StandIn.answers = [answer, "sent"]
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
     sending.run(b.pk)
     outcomes = sorted(b.recipients.values_list("status", "error"))
-    assert outcomes == [
-        ("failed", "400 21211: Unable to create record: Invalid 'To'"),
-        ("sent", ""),
-    ]
+    assert outcomes == [("failed", f"400 21211: Unable to create record: {kept}"), ("sent", "")]
 
 
 def test_a_server_error_is_never_retried(manager, twilio):

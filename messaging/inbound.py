@@ -62,7 +62,8 @@ def _answer(event: InboundEvent) -> str:
     try:
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
-        if timezone.now() - event.received_at < STATUS_WAIT:
+        waited = timezone.now() - event.received_at
+        if waited < max(STATUS_WAIT, timedelta(seconds=settings.BROADCAST_SEND_TIMEOUT)):
             raise
         return ""
 
@@ -280,7 +281,8 @@ class MessageNotRecordedYet(Exception):
 
 
 # A status whose message is still unknown this long after it came is of another message than
-# a broadcast's (a test send's, another system's): nothing to update.
+# a broadcast's (a test send's, another system's): nothing to update. (A batch that lives
+# longer than BROADCAST_SEND_TIMEOUT is taken for a dead worker's.)
 STATUS_WAIT = timedelta(minutes=10)
 
 

@@ -180,6 +180,7 @@ def file_kept(job: BulkJob) -> bool:
         and job.status == BulkJob.Status.DONE
         and job.finished_at is not None
         and timezone.now() < job.finished_at + timedelta(days=settings.EXPORT_KEEP_DAYS)
+        and ExportPiece.objects.filter(job=job, seq=0).exists()
     )
 
 
@@ -193,10 +194,15 @@ def file_pieces(job: BulkJob) -> Iterator[bytes]:
         seq += 1
 
 
+# A file is deleted this long after its page stops offering it: a download begun just before
+# then has that long to finish.
+DOWNLOAD_GRACE = timedelta(days=1)
+
+
 def delete_expired_files() -> int:
-    """Delete the files of exports finished more than EXPORT_KEEP_DAYS ago (an export's task
-    does so, and the worker every hour); how many pieces."""
-    expired = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    """Delete the files of exports finished more than EXPORT_KEEP_DAYS ago, and DOWNLOAD_GRACE
+    (an export's task does so, and the worker every hour); how many pieces."""
+    expired = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS) - DOWNLOAD_GRACE
     deleted, _ = ExportPiece.objects.filter(job__finished_at__lt=expired).delete()
     return deleted
 

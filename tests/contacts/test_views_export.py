@@ -148,15 +148,24 @@ def test_an_export_s_file_is_deleted_after_the_days_it_is_kept(
         action="export", by_user=old.by_user, count=2, status="running", created_at=long_ago
     )
     ExportPiece.objects.create(job=running, seq=0, data=b"name\n")
+    assert bulk.delete_expired_files() == 0  # a download begun just before may still run
+    BulkJob.objects.filter(pk=old.pk).update(
+        finished_at=timezone.now() - kept - bulk.DOWNLOAD_GRACE
+    )
     assert bulk.delete_expired_files() == 2  # the old file's two pieces, not the running one's
     assert list(ExportPiece.objects.values_list("job", flat=True)) == [running.pk]
 
 
-def test_no_file_before_the_export_is_done(client, contacts, in_the_background):
+def test_no_file_before_the_export_is_done_or_without_its_pieces(client, contacts):
     manager = UserFactory(role=MANAGER)
     job = BulkJob.objects.create(action="export", by_user=manager, count=3)  # queued
     client.force_login(manager)
     assert client.get(reverse("contacts:export_file", args=[job.pk])).status_code == 404
+    BulkJob.objects.filter(pk=job.pk).update(status="done", finished_at=timezone.now())
+    assert client.get(reverse("contacts:export_file", args=[job.pk])).status_code == 404
+    assert (
+        "Download" not in client.get(reverse("contacts:bulk_job", args=[job.pk])).content.decode()
+    )
 
 
 def test_an_export_that_fails_leaves_no_half_file(

@@ -66,3 +66,14 @@ def test_a_test_send_s_status_is_not_kept_waiting(post_signed, django_user_model
     data = {"MessageSid": "SM24", "MessageStatus": "delivered", "To": PHONE}
     assert post_signed(STATUS, data).status_code == 200
     assert InboundEvent.objects.get().processed_at is not None
+
+
+def test_a_status_waits_as_long_as_a_batch_may_live(post_signed, settings):
+    settings.BROADCAST_SEND_TIMEOUT = 3600  # an operator's longer batches
+    data = {"MessageSid": "SM25", "MessageStatus": "delivered", "To": PHONE}
+    post_signed(STATUS, data)
+    with time_machine.travel(timezone.now() + inbound.STATUS_WAIT + timedelta(seconds=2)):
+        [(_, error)] = sweep()
+        assert isinstance(error, inbound.MessageNotRecordedYet)  # still kept
+    with time_machine.travel(timezone.now() + timedelta(seconds=3602)):
+        assert sweep() == [(InboundEvent.objects.get().key, None)]

@@ -18,12 +18,10 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.fields.tuple_lookups import Tuple, TupleLessThanOrEqual
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import VALID_PHONE, Channel, Contact, OptInStatus, OptOut, Tag
-from contacts.paging import ordered_past
 
 COLUMNS = [
     "name", "phone", "email", "tags", "status", "sms", "calls", "time_zone", "state",
@@ -64,32 +62,29 @@ def _writer():
 
 # A piece of the file: the contacts a query reads at a time (on PostgreSQL, about 6 MB).
 PIECE_ROWS = 50_000
-# In the order the contacts were added: a piece is a range of ids, which no change of a
-# contact moves it out of (a rename during an export, in name order, would have written it
-# twice or not at all).
-ORDER = ["id"]
 
 
 def pieces(contacts: QuerySet[Contact]) -> Iterator[tuple[bytes, int]]:
     """The CSV file of `contacts`, a piece at a time (the header first), each with how many
-    contacts it holds. On PostgreSQL a piece is a COPY of cells the database
-    works out (`_cells`); elsewhere they are written here from the contacts' values."""
+    contacts it holds. On PostgreSQL a piece is a COPY of cells the database works out
+    (`_cells`); elsewhere they are written here from the contacts' values.
+
+    In the order the contacts were added: a piece is a range of ids, out of which no change
+    of a contact moves it (in name order, a contact renamed during an export was written
+    twice or not at all)."""
     yield _writer().writerow(COLUMNS).encode(), 0
     piece = _copied if connection.vendor == "postgresql" else _written
-    start = None
+    after = 0
     while True:
-        # The keys of the piece's last contact, PIECE_ROWS along; none: the rest is shorter.
-        ends = ordered_past(contacts, ORDER, start).values_list(*ORDER)
-        end = next(iter(ends[PIECE_ROWS - 1 : PIECE_ROWS]), None)
-        rows = ordered_past(contacts, ORDER, start)
-        if end is not None:
-            rows = rows.filter(TupleLessThanOrEqual(Tuple(*map(F, ORDER)), end))
-        data, count = piece(rows)
+        rest = contacts.filter(pk__gt=after).order_by("pk")
+        # The piece's last id, PIECE_ROWS along; none: the rest is shorter.
+        last = next(iter(rest.values_list("pk", flat=True)[PIECE_ROWS - 1 : PIECE_ROWS]), None)
+        data, count = piece(rest if last is None else rest.filter(pk__lte=last))
         if count:
             yield data, count
-        if end is None:
+        if last is None:
             return
-        start = list(end)
+        after = last
 
 
 def csv_lines(contacts: QuerySet[Contact]) -> Iterator[bytes]:
@@ -145,7 +140,7 @@ def _cells(rows: QuerySet[Contact]) -> tuple[str, list]:
             Value('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
             function="to_char",
             output_field=TextField(),
-        ),  # fmt: skip
+        ),
     }
     read = rows.annotate(**{f"cell_{name}": cell for name, cell in cells.items()})
     sql, params = read.values_list(*(f"cell_{name}" for name in cells)).query.sql_with_params()

@@ -177,9 +177,9 @@ def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Places
     phones = [r.phone for r in recipients]
     # The few numbers that a contact with a time zone or state of its own has, and what each
     # of their contacts says.
-    own = Contact.objects.exclude(time_zone="", state="").filter(phone__any=phones)
+    with_own = Contact.objects.exclude(time_zone="", state="").filter(phone__any=phones)
     said: dict[str, set[tuple[str, str]]] = {}
-    if numbers := list(own.values_list("phone", flat=True).distinct()):
+    if numbers := list(with_own.values_list("phone", flat=True).distinct()):
         contacts = Contact.objects.filter(phone__any=numbers)
         for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
             said.setdefault(phone, set()).add((time_zone, state))
@@ -190,7 +190,7 @@ def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Places
         key = (recipient.phone[:5], frozenset(said.get(recipient.phone, {("", "")})))
         if key not in places:
             places[key] = tuple(
-                sorted({place_of(recipient.phone, *own) for own in key[1]}, key=str)
+                sorted({place_of(recipient.phone, *fields) for fields in key[1]}, key=str)
             )
         found[recipient.pk] = places[key]
     return found

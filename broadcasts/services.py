@@ -155,7 +155,7 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
     for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
         said.setdefault(phone, set()).add((time_zone, state))
     by_contact = sum(
-        not all(quiet_hours.is_open(place_of(phone, *own), now) for own in its)
+        not all(quiet_hours.is_open(place_of(phone, *fields), now) for fields in its)
         for phone, its in said.items()
     )
     others = valid.exclude(phone__in=own_numbers)

@@ -136,7 +136,8 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
     with_own_place = Contact.objects.exclude(time_zone="", state="")
     own = set(with_own_place.values_list("time_zone", "state").distinct()) | {("", "")}
     ranges = _ranges_in_use()
-    open_now = {quiet_hours.is_open(with_own(r.place, *f), now) for r in ranges for f in own}
+    places = {with_own(r.place, *fields) for r in ranges for fields in own}
+    open_now = {quiet_hours.is_open(place, now) for place in places}
     if open_now <= {True}:
         return 0
     if open_now == {False}:

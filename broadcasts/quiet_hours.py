@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from contacts.models import Contact
 from contacts.places import STATES, TERRITORIES, Place, us_zones, zone_label
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -195,6 +196,18 @@ def opens_at(place: Place, after: datetime) -> datetime | None:
 # The places of the contacts who share a number: it may be in any of them, and a message
 # goes to it only while each one's window is open.
 Places = tuple[Place, ...]
+
+
+def said_by_contacts(phones: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """For those of the numbers that a contact with a time zone or state of its own has (few,
+    as a rule): what each contact of the number says, (time zone, state), "" where not set."""
+    with_own = Contact.objects.exclude(time_zone="", state="").filter(phone__any=phones)
+    said: dict[str, set[tuple[str, str]]] = {}
+    if numbers := list(with_own.values_list("phone", flat=True).distinct()):
+        contacts = Contact.objects.filter(phone__any=numbers)
+        for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
+            said.setdefault(phone, set()).add((time_zone, state))
+    return said
 
 
 def closes_at_all(places: Places, at: datetime) -> datetime | None:

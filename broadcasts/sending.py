@@ -174,15 +174,7 @@ def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Places
     message waits for all their windows. {} when the broadcast need not keep quiet hours."""
     if not broadcast.keeps_quiet_hours or not quiet_hours.enforced() or not recipients:
         return {}
-    phones = [r.phone for r in recipients]
-    # The few numbers that a contact with a time zone or state of its own has, and what each
-    # of their contacts says.
-    with_own = Contact.objects.exclude(time_zone="", state="").filter(phone__any=phones)
-    said: dict[str, set[tuple[str, str]]] = {}
-    if numbers := list(with_own.values_list("phone", flat=True).distinct()):
-        contacts = Contact.objects.filter(phone__any=numbers)
-        for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
-            said.setdefault(phone, set()).add((time_zone, state))
+    said = quiet_hours.said_by_contacts([r.phone for r in recipients])
     # Worked out once for each number's first five characters ("+1305") and what is said.
     places: dict[tuple, Places] = {}
     found = {}

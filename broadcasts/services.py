@@ -151,10 +151,7 @@ def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int)
     own_numbers = list(
         valid.filter(phone__in=own_places).order_by().values_list("phone", flat=True).distinct()
     )
-    said: dict[str, set[tuple[str, str]]] = {}
-    contacts = Contact.objects.filter(phone__any=own_numbers)
-    for phone, time_zone, state in contacts.values_list("phone", "time_zone", "state"):
-        said.setdefault(phone, set()).add((time_zone, state))
+    said = quiet_hours.said_by_contacts(own_numbers)
     by_contact = sum(
         not all(quiet_hours.is_open(place_of(phone, *fields), now) for fields in its)
         for phone, its in said.items()

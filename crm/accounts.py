@@ -4,6 +4,7 @@ configured (a "default" mailer in MAILERS), and limited per hour (PASSWORD_RESET
 from datetime import timedelta
 from functools import wraps
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.mail import DEFAULT_MAILER_ALIAS
@@ -15,6 +16,17 @@ from crm.models import PasswordResetRequest
 from crm.proxy import client_address
 
 WINDOW = timedelta(hours=1)
+
+
+def username_tried(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The username of a failed login, as django-axes keys its lockouts (AXES_USERNAME_CALLABLE).
+
+    Django's login form checks a username's length only against the accounts, so a longer
+    one reaches axes, whose column holds 255 characters: cut there. No account's username is
+    that long, so the lockouts of two such names falling together locks nobody out.
+    """
+    given = credentials.get("username") if credentials else request.POST.get("username")
+    return given[: AccessAttempt._meta.get_field("username").max_length] if given else given
 
 
 def password_reset_offered() -> bool:

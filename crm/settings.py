@@ -130,6 +130,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "crm.accounts.username_tried"
 # Behind a TLS proxy every request comes from the proxy's address: the client's is read from
 # X-Forwarded-For, past this many proxies (crm/proxy.py). 0: no proxy, REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))

@@ -119,3 +119,15 @@ def test_failures_are_recorded_against_the_client_address_the_proxies_saw(
     settings.TRUSTED_PROXY_COUNT = count
     assert log_in_through(client, "ann", "guess", forwarded_for, proxy).status_code == 200
     assert AccessAttempt.objects.get().ip_address == client_address
+
+
+def test_a_username_too_long_for_any_account_is_refused_and_counted(client, users):
+    # Django's form lets a username of any length through to the password check, and axes
+    # keeps it in a column of 255 characters: it used to answer with a server error.
+    name = "ann" + "n" * 300
+    for _ in range(4):
+        assert log_in(client, name, "guess").status_code == 200
+    assert log_in(client, name, "guess").status_code == 429
+    (attempt,) = AccessAttempt.objects.all()
+    assert attempt.username == name[:255]
+    assert log_in(client, "ann", PASSWORD).status_code == 302  # the real one is not held

@@ -3,6 +3,7 @@ crm/0001_roles. Views check permissions, never group names."""
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.utils.functional import SimpleLazyObject
@@ -13,12 +14,37 @@ MANAGER = "Manager"
 
 
 class RoleBackend(ModelBackend):
-    """Django's ModelBackend, reading a user's roles and permissions in one query (and the
-    permissions' names once per process).
+    """Django's ModelBackend, reading a request's user with their roles and permissions in one
+    query (and the permissions' names once per process).
 
-    Every page checks permissions and shows the user's roles; ModelBackend would take three
-    queries for that (the user's own permissions, their groups' and the groups).
+    Every page checks permissions and shows the user's roles; ModelBackend would take four
+    queries for that (the user, their own permissions, their groups' and the groups).
     """
+
+    def get_user(self, user_id):
+        users = get_user_model()
+        table = connection.ops.quote_name(users._meta.db_table)
+        pk = connection.ops.quote_name(users._meta.pk.column)
+        rows = list(
+            users._default_manager.raw(
+                f"SELECT person.*, role.name AS role_name, role.permission_id AS role_permission"
+                f" FROM {table} person LEFT JOIN ({ROLES_SQL}) role ON 1 = 1"
+                f" WHERE person.{pk} = %(user)s",
+                {"user": user_id},
+            )
+        )
+        if not rows or not self.user_can_authenticate(rows[0]):
+            return None
+        user = rows[0]
+        user._crm_roles = _roles_from(
+            [
+                (row.role_name, row.role_permission)
+                for row in rows
+                if row.role_name or row.role_permission
+            ]
+        )
+        del user.role_name, user.role_permission
+        return user
 
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is not None or not user_obj.is_active or user_obj.is_superuser:
@@ -72,17 +98,22 @@ class Roles:
 
 
 def _roles(user) -> Roles:
-    """The user's roles and permissions, read once for the user object (a request's)."""
+    """The user's roles and permissions, read once for the user object (a request's comes
+    with them: RoleBackend.get_user)."""
     if not hasattr(user, "_crm_roles"):
         with connection.cursor() as cursor:
             cursor.execute(ROLES_SQL, {"user": user.pk})
-            rows = cursor.fetchall()
-        user._crm_roles = Roles(
-            names=sorted({role for role, _ in rows if role is not None}),
-            role_permissions=_named({id for role, id in rows if role and id}),
-            own_permissions=_named({id for role, id in rows if role is None}),
-        )
+            user._crm_roles = _roles_from(cursor.fetchall())
     return user._crm_roles
+
+
+def _roles_from(rows: list[tuple[str | None, int | None]]) -> Roles:
+    """Roles from the rows of ROLES_SQL."""
+    return Roles(
+        names=sorted({role for role, _ in rows if role is not None}),
+        role_permissions=_named({id for role, id in rows if role and id}),
+        own_permissions=_named({id for role, id in rows if role is None}),
+    )
 
 
 def role_names(user) -> list[str]:

@@ -126,6 +126,28 @@ def test_roles_read_in_one_query_answer_as_djangos_model_backend(
         perm for perm in PERMISSIONS if django.has_perm(fresh(), perm)
     }
     assert roles.role_names(fresh()) == sorted(held)
+    # A request's user, read with their roles and permissions.
+    signed_in = ours.get_user(user.pk)
+    assert (signed_in is None) == (django.get_user(user.pk) is None)
+    if signed_in is not None:
+        assert vars(signed_in).keys() - {"_crm_roles"} == vars(fresh()).keys()
+        assert signed_in.get_all_permissions() == django.get_all_permissions(fresh())
+        assert roles.role_names(signed_in) == sorted(held)
+
+
+def test_a_requests_user_comes_with_their_roles_and_permissions_in_one_query(
+    db, django_assert_num_queries
+):
+    user = UserFactory(role=MANAGER)
+    user.user_permissions.add(Permission.objects.get(codename="delete_phoneoptout"))
+    user.has_perm("contacts.view_contact")  # the permissions' names are read once
+    with django_assert_num_queries(1):
+        signed_in = RoleBackend().get_user(user.pk)
+        assert signed_in.has_perm("broadcasts.launch_broadcast")
+        assert signed_in.has_perm("contacts.delete_phoneoptout")
+        assert not signed_in.has_perm("contacts.change_contact")
+        assert roles.role_names(signed_in) == [MANAGER]
+    assert RoleBackend().get_user(user.pk + 1) is None
 
 
 def test_a_users_permission_checks_and_roles_take_one_query(db, django_assert_num_queries):

@@ -11,20 +11,14 @@ A search for words finds its matches in the table's order, for Next and Previous
 """
 
 import re
-from contextlib import contextmanager
 from itertools import permutations
 from typing import NamedTuple
 
 import phonenumbers
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Func, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.fields.tuple_lookups import (
-    Tuple,
-    TupleGreaterThanOrEqual,
-    TupleLessThanOrEqual,
-)
 from django.db.models.functions import Left, Substr, Upper
 from django.db.models.lookups import Contains, Exact, IContains
 
@@ -156,7 +150,8 @@ class TextSearch:
     the demo's contacts that match "Sofia" start 825,000 rows along. So first_past walks
     along the order for a while (FIRST_WALK rows), which finds the matches of a common word at
     once, and those of a rarer one spread along the order soon; if they do not fill the page,
-    it looks the rest up, way by way, each by its own index (_first_of_each_way).
+    it looks the rest up, way by way, each by its own index (_first_of_each_way). Each step is
+    one statement.
     """
 
     def __init__(self, contacts: QuerySet, words: str):
@@ -172,42 +167,27 @@ class TextSearch:
         """The first `count` rows of `matches` (the union of the ways) in `ordering`, past
         `keys`: a paging.Fetch."""
         fields = [term.lstrip("-") for term in ordering]
-        columns = Tuple(*(F(name) for name in fields))
-        if ordering[0].startswith("-"):
-            up_to, first_up_to = TupleGreaterThanOrEqual, "gte"
-        else:
-            up_to, first_up_to = TupleLessThanOrEqual, "lte"
-        everyone = matches.model._default_manager.all()
-        rows, start, walk = [], keys, FIRST_WALK
+        along = ordered_past(matches.model._default_manager.all(), ordering, keys)
+        rows, walked, walk = [], 0, FIRST_WALK
         for _ in range(2):  # a walk, then perhaps a longer one
-            # The keys of the row `walk` rows further along the whole table's order.
-            end = list(
-                ordered_past(everyone, ordering, start).values_list(*fields)[walk - 1 : walk]
-            )
-            if not end:  # the order ends sooner: the rest of the walk is short anyway
-                return rows + list(ordered_past(matches, ordering, start)[: count - len(rows)])
-            # Up to the end's keys, and its first key alone too: PostgreSQL cannot tell how
-            # many rows a comparison of keys together leaves, and may take another index
-            # instead (for archived contacts, the slower index of those not active).
-            walked = ordered_past(matches, ordering, start).filter(
-                up_to(columns, end[0]), **{f"{fields[0]}__{first_up_to}": end[0][0]}
-            )
-            with _planner_settings("enable_bitmapscan = off"):  # a walk, not a look-up
-                rows += list(walked[: count - len(rows)])
-            start = end[0]
+            stretch = along[walked : walked + walk]
+            rows += _matches_along(stretch, matches, ordering, count - len(rows))
+            walked += walk
             if len(rows) == count or not rows:  # a full page, or no match near: stop walking
                 break
             walk = min(2 * FIRST_WALK * (count - len(rows)) // len(rows) + 1, WALK_AT_MOST)
-        if len(rows) < count:  # the rest are looked up
-            rows += self._first_of_each_way(
-                ordered_past(matches, ordering, start), ordering, start, count - len(rows)
-            )
+        if len(rows) < count:  # the rest are looked up, past the last row walked
+            last_walked = along.values_list(*fields)[walked - 1 : walked]
+            rows += self._first_of_each_way(matches, ordering, last_walked, count - len(rows))
         return rows
 
-    def _first_of_each_way(self, matches: QuerySet, ordering: list[str], start, count: int) -> list:
-        """The first `count` rows of `matches` (in `ordering`, past the keys `start`), which
-        are the union of the ways past them: the first `count` rows of each way, by their keys
-        alone (a UNION), then the first of those.
+    def _first_of_each_way(
+        self, matches: QuerySet, ordering: list[str], start: QuerySet, count: int
+    ) -> list:
+        """The first `count` rows of `matches` in `ordering` past the keys that `start` (a
+        query of one row, or none past the table's end) reads, which are the union of the ways
+        past them: the first `count` rows of each way, by their keys alone (a UNION), then the
+        first of those.
 
         A way whose index gives its rows in order yields its first ones at once: in name
         order, thousands of contacts named Sofia come a page at a time from the index of the
@@ -216,20 +196,22 @@ class TextSearch:
         where a search scans anyway, the rows come at once.
         """
         if connection.vendor != "postgresql":
-            return list(matches[:count])
+            return list(ordered_past(matches, ordering, start.query)[:count])
         fields = [term.lstrip("-") for term in ordering]
         descending = ordering[0].startswith("-")
         columns = [connection.ops.quote_name(name) for name in fields]
         order = ", ".join(f"{column} DESC" if descending else column for column in columns)
-        past_start = ""
-        if start is not None:
-            comparison = "<" if descending else ">"
-            placeholders = ", ".join(["%s"] * len(start))
-            past_start = f"WHERE ({', '.join(columns)}) {comparison} ({placeholders})"
+        start_sql, start_params = start.query.sql_with_params()
+        comparison = "<" if descending else ">"
+        # Past the start; and none at all when the walk reached the table's end: a condition
+        # on no row, which PostgreSQL checks once, before it looks anything up.
+        past_start = (
+            f"WHERE EXISTS ({start_sql}) AND ({', '.join(columns)}) {comparison} ({start_sql})"
+        )
         firsts, params = [], []
         for rows, index_order in self.ways:
             if index_order == tuple(fields):
-                first = ordered_past(rows, ordering, start).values_list(*fields)[:count]
+                first = ordered_past(rows, ordering, start.query).values_list(*fields)[:count]
                 sql, way_params = first.query.sql_with_params()
             else:
                 sql, way_params = rows.order_by().values_list(*fields).query.sql_with_params()
@@ -242,22 +224,27 @@ class TextSearch:
                     f"SELECT * FROM ({sql} OFFSET 0) way {past_start} "
                     f"ORDER BY {order} LIMIT {count}"
                 )
-                way_params = (*way_params, *(start or ()))
+                way_params = (*way_params, *start_params, *start_params)
             firsts.append(f"({sql})")
             params += way_params
         union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
-        # Not in parallel: starting workers cost more than they save.
-        with _planner_settings("max_parallel_workers_per_gather = 0"):
-            return list(matches.filter(pk__in=RawSQL(union, params)))
+        return list(matches.filter(pk__in=RawSQL(union, params)).order_by(*ordering))
 
 
-@contextmanager
-def _planner_settings(*settings: str):
-    """On PostgreSQL, the queries inside are planned with these settings, in a transaction of
-    their own (durable: inside another, the settings would outlive this block)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(durable=True), connection.cursor() as cursor:
-        cursor.execute("; ".join(f"SET LOCAL {setting}" for setting in settings))
-        yield
+def _matches_along(stretch: QuerySet, matches: QuerySet, ordering: list[str], count: int) -> list:
+    """The first `count` rows of `stretch` (a stretch of the whole table along `ordering`)
+    that are rows of `matches`: the stretch is read row by row along the order, and each row
+    is tested, until `count` of them match.
+
+    Written as the query of `matches` that reads the stretch where it read the table. Asked
+    for the matches whose ids are among the stretch's, PostgreSQL looked every match up and
+    sorted them, which a walk is there to avoid (bench/NOTES.md).
+    """
+    sql, params = matches.order_by(*ordering)[:count].query.sql_with_params()
+    table = connection.ops.quote_name(matches.model._meta.db_table)
+    columns, found, rest = sql.partition(f" FROM {table} ")
+    if not found or "%s" in columns:
+        raise ValueError(f"A query that does not read {table} first: {sql}")
+    stretch_sql, stretch_params = stretch.query.sql_with_params()
+    sql = f"{columns} FROM ({stretch_sql}) {table} {rest}"
+    return list(matches.model._default_manager.raw(sql, (*stretch_params, *params)))

@@ -36,6 +36,7 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
     `lock_timeout` (seconds) ends each wait for a lock (a bulk change's transaction, an
     import's) with a failure: the webhook's request then ends in time.
     """
+    waiting = None
     try:
         with transaction.atomic():
             if lock_timeout and connection.vendor == "postgresql":
@@ -46,16 +47,21 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                     )
             event = InboundEvent.locked(key)
             if event.processed_at is None:
-                event.answer(_answer(event))
-            return event
-    except MessageNotRecordedYet:
-        logger.info("Inbound event %s: its message is not recorded yet, kept", key)
-        InboundEvent.objects.filter(key=key).update(error="Its message is not recorded yet.")
-        raise
+                try:
+                    event.answer(_answer(event))
+                except MessageNotRecordedYet as error:
+                    # What the handler did holds (a carrier's opt-out, which it finds done
+                    # when it is tried again); the status waits for its message.
+                    InboundEvent.objects.filter(key=key).update(error=NOT_RECORDED_YET)
+                    waiting = error
     except Exception:
         logger.exception("Processing inbound event %s failed", key)
         InboundEvent.objects.filter(key=key).update(error=traceback.format_exc())
         raise
+    if waiting:
+        logger.info("Inbound event %s: its message is not recorded yet, kept", key)
+        raise waiting
+    return event
 
 
 def _answer(event: InboundEvent) -> str:
@@ -269,15 +275,18 @@ def handle_status(payload: dict) -> str:
             status=status,
             error=payload.get("ErrorMessage", ""),
         )
-        # The opt-out above is kept whatever happens to the message's own status.
-        if not opted_out and not any(count for _, count in updated):
-            raise MessageNotRecordedYet(payload["MessageSid"])
+        if not any(count for _, count in updated):
+            raise MessageNotRecordedYet(payload["MessageSid"])  # the opt-out above holds
     return ""
 
 
 class MessageNotRecordedYet(Exception):
     """A delivery status came before the message's id was recorded: a broadcast's batch
-    records the ids it was given when it ends. The event is kept and processed again."""
+    records the ids it was given when it ends. What the status did (a carrier's opt-out) holds,
+    and the event is kept and processed again."""
+
+
+NOT_RECORDED_YET = "Its message is not recorded yet."
 
 
 # A status whose message is still unknown this long after it came is of another message than

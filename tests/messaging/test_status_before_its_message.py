@@ -1,6 +1,6 @@
 """A delivery status may come before the batch that handed its message over has recorded the
 message's id (it records them when it ends): it is kept and applied once the id is there; a
-carrier's opt-out in it is recorded at once."""
+carrier's opt-out in it is recorded at once, and once only."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient, SentTest
-from contacts.models import Channel, Contact
+from contacts.models import Channel, ConsentEvent, Contact, Source
 from messaging import inbound
 from messaging.models import InboundEvent
 from tests.factories import ContactFactory
@@ -49,14 +49,24 @@ def test_a_status_of_a_message_no_broadcast_sent_is_let_go_after_a_while(post_si
     assert not Recipient.objects.exists()
 
 
-def test_a_carrier_opt_out_is_recorded_at_once_though_its_message_is_not(post_signed):
+def test_a_carrier_opt_out_is_recorded_at_once_and_its_message_marked_when_recorded(
+    post_signed,
+):
     contact = ContactFactory(phone=PHONE)
-    handed_over_not_recorded()
+    recipient = handed_over_not_recorded()
     data = {"MessageSid": "SM23", "MessageStatus": "undelivered", "ErrorCode": "21610",
-            "To": PHONE}  # fmt: skip
+            "To": PHONE, "ErrorMessage": "Attempt to send to unsubscribed recipient"}  # fmt: skip
     assert post_signed(STATUS, data).status_code == 200
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "hard"
-    assert InboundEvent.objects.get().processed_at is not None
+    ledger = list(ConsentEvent.objects.values_list("phone", "source", "after"))
+    assert ledger == [(PHONE, Source.CARRIER, "hard")] * 2  # the number's row, the contact's
+    event = InboundEvent.objects.get()
+    assert event.processed_at is None and event.error == inbound.NOT_RECORDED_YET
+    Recipient.objects.filter(pk=recipient.pk).update(status="sent", sid="SM23")  # the batch ends
+    assert sweep() == [(event.key, None)]
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.error) == ("skipped", data["ErrorMessage"])
+    assert list(ConsentEvent.objects.values_list("phone", "source", "after")) == ledger
 
 
 def test_a_test_send_s_status_is_not_kept_waiting(post_signed, django_user_model):

@@ -1,4 +1,4 @@
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 
 import django_filters
@@ -23,6 +23,21 @@ def _is_phone_number(value: str) -> bool:
 SEARCH_MAX_LENGTH = Contact._meta.get_field("email").max_length
 
 
+class TagIdField(django_filters.fields.ChoiceField):
+    """A tag's id among the choices, as a number reads: "007" is tag 7."""
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        try:
+            return str(int(value)) if value else value
+        except ValueError:  # not a number: not a choice either
+            return value
+
+
+class TagFilter(django_filters.ChoiceFilter):
+    field_class = TagIdField
+
+
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
@@ -45,13 +60,32 @@ class ContactFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label="Status", choices=Contact.Status.choices, empty_label="Any"
     )
-    tag = django_filters.ModelChoiceFilter(
-        label="Tag", queryset=Tag.objects.all(), empty_label="Any", method="with_tag"
-    )
+    # A tag by its id, among every tag (`tags`).
+    tag = TagFilter(label="Tag", empty_label="Any", method="with_tag")
 
     class Meta:
         model = Contact
         fields = ["q", "sms", "calls", "status", "tag"]
+
+    def __init__(self, *args, tags: list[Tag] | None = None, **kwargs):
+        """`tags`: every tag, in name order, when the caller has read them (the Contacts page,
+        which shows them beside its rows); else they are read if a tag is chosen or shown."""
+        super().__init__(*args, **kwargs)
+        if tags is not None:
+            self.tags = tags
+        self.filters["tag"].extra["choices"] = lambda: [
+            (str(tag.pk), tag.name) for tag in self.tags
+        ]
+
+    @cached_property
+    def tags(self) -> list[Tag]:
+        return list(Tag.objects.order_by("name"))
+
+    @property
+    def chosen_tag(self) -> Tag | None:
+        """The tag the filters choose, if any (the filters are valid)."""
+        chosen = self.form.cleaned_data.get("tag")
+        return next((tag for tag in self.tags if str(tag.pk) == chosen), None)
 
     def search(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         """Name or email, or a phone number in any common format, or part of one."""
@@ -93,9 +127,9 @@ class ContactFilter(django_filters.FilterSet):
     def _search(self) -> str:
         return (self.form.cleaned_data.get("q") or "").strip() if self.form.is_valid() else ""
 
-    def with_tag(self, queryset: ContactQuerySet, name: str, value: Tag) -> ContactQuerySet:
+    def with_tag(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         # EXISTS rather than a join: no DISTINCT, so the name index still serves the sort.
-        tagged = Contact.tags.through.objects.filter(contact=OuterRef("pk"), tag=value)
+        tagged = Contact.tags.through.objects.filter(contact=OuterRef("pk"), tag_id=int(value))
         return queryset.filter(Exists(tagged))
 
     def channel_status(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:

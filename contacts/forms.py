@@ -125,8 +125,8 @@ def filters_in_words(filters: ContactFilter) -> str:
         return ""
     chosen = filters.form.cleaned_data
     words = []
-    if chosen.get("tag"):
-        words.append(f"tagged {chosen['tag']}")
+    if filters.chosen_tag:
+        words.append(f"tagged {filters.chosen_tag}")
     if (chosen.get("q") or "").strip():
         words.append(f"matching “{chosen['q'].strip()}”")
     for channel in Channel:

@@ -141,54 +141,46 @@ class Tag(models.Model):
         return self.name
 
 
-def load_consent(contacts: list["Contact"]) -> list["Tag"]:
-    """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`), and
-    return every tag in name order, which the Contacts page shows beside its rows: two plain
-    queries. Written as SQL: through the ORM, even without its prefetching machinery, the
-    opt-outs and the tags made every page slower (bench/NOTES.md)."""
+def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
+    """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`, each
+    contact's tags in the order of `tags`: every tag, which the Contacts page has read for its
+    filter), in one plain query: the contacts, each with its opt-outs (and who made them) and
+    its links to tags. Written as SQL: through the ORM, even without its prefetching
+    machinery, the opt-outs and the tags made every page slower (bench/NOTES.md)."""
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list = [], []
-    ids = ", ".join(["%s"] * len(by_id))
-    if contacts:
-        _load_opt_outs(by_id, ids)
-    # Every tag, each with the contacts of the page that have it: so each contact's tags come
-    # in name order.
-    on_page = f" AND link.contact_id IN ({ids})" if contacts else " AND 1 = 0"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT tag.id, tag.name, link.contact_id FROM {Tag._meta.db_table} tag"
-            f" LEFT JOIN {Contact.tags.through._meta.db_table} link"
-            f" ON link.tag_id = tag.id{on_page} ORDER BY tag.name, tag.id",
-            list(by_id),
-        )
-        rows = cursor.fetchall()
-    tags = {}
-    for tag_id, name, contact_id in rows:
-        if tag_id not in tags:
-            tags[tag_id] = Tag.from_db(connection.alias, ["id", "name"], (tag_id, name))
-        if contact_id is not None:
-            by_id[contact_id].tag_list.append(tags[tag_id])
-    return list(tags.values())
-
-
-def _load_opt_outs(by_id: dict[int, "Contact"], ids: str) -> None:
+    if not contacts:
+        return
     user = get_user_model()
-    opt_outs = OptOut.objects.raw(
-        f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name"
-        f" FROM {OptOut._meta.db_table} opt_out"
+    ids = ", ".join(["%s"] * len(by_id))
+    # A row for each opt-out and link of a contact (both kinds are few), or one of NULLs.
+    rows = OptOut.objects.raw(
+        f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name,"
+        f" link.contact_id AS linked_contact_id, link.tag_id AS linked_tag_id"
+        f" FROM {Contact._meta.db_table} page"
+        f" LEFT JOIN {OptOut._meta.db_table} opt_out ON opt_out.contact_id = page.id"
         f" LEFT JOIN {user._meta.db_table} actor ON actor.id = opt_out.actor_id"
-        f" WHERE opt_out.contact_id IN ({ids})",
+        f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id"
+        f" WHERE page.id IN ({ids})",
         list(by_id),
     )
     actors = {None: None}  # who made each soft opt-out, for its tooltip: only their names
-    for opt_out in opt_outs:
-        if opt_out.actor_id not in actors:
-            actors[opt_out.actor_id] = user(
-                pk=opt_out.actor_id, **{user.USERNAME_FIELD: opt_out.actor_name}
-            )
-        opt_out.actor = actors[opt_out.actor_id]
-        by_id[opt_out.contact_id].opt_out_list.append(opt_out)
+    opt_outs, links = set(), set()
+    for row in rows:
+        if row.linked_tag_id is not None:
+            links.add((row.linked_contact_id, row.linked_tag_id))
+        if row.pk is None or row.pk in opt_outs:
+            continue
+        opt_outs.add(row.pk)
+        if row.actor_id not in actors:
+            actors[row.actor_id] = user(pk=row.actor_id, **{user.USERNAME_FIELD: row.actor_name})
+        row.actor = actors[row.actor_id]
+        by_id[row.contact_id].opt_out_list.append(row)
+    place = {tag.pk: place for place, tag in enumerate(tags)}  # a tag newer than `tags`: none
+    for contact_id, tag_id in sorted(links, key=lambda link: place.get(link[1], -1)):
+        if tag_id in place:
+            by_id[contact_id].tag_list.append(tags[place[tag_id]])
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def contacts(db) -> list[Contact]:
     inherited = ContactFactory(name="In Herited", phone="+14155550199")  # had opted out before
     drawn = [subscribed, soft, said_stop, by_digit, by_carrier, long_words, inherited]
     contacts = list(Contact.objects.filter(pk__in=[c.pk for c in drawn]).order_by("pk"))
-    load_consent(contacts)  # as the Contacts page reads them
+    load_consent(contacts, list(Tag.objects.all()))  # as the Contacts page reads them
     assert contacts[-1].opt_out_for(Channel.CALLS).inherited
     return contacts
 

@@ -70,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--send-seconds", type=float, default=10)
+    parser.add_argument("--pages-seed", type=int, help="replay line 14's random pages")
     args = parser.parse_args()
 
     import django
@@ -92,6 +93,7 @@ def main() -> None:
     settle()
     print(f"{Contact.objects.count():,} contacts\n")
     measure_pages()
+    measure_random_pages(args.pages_seed)
     measure_broadcasts(args.send_seconds)
     settle()
     measure_import()
@@ -158,6 +160,17 @@ def measure_pages() -> None:
     record("5. Queries per page at 25 and at 100 rows", f"{counts[0]} and {counts[1]}",
            "the same, ≤ 8")  # fmt: skip
     measure_admin_change_page(superuser, admin)
+
+
+def measure_random_pages(seed: int | None) -> None:
+    """Line 14: the Contacts table under 200 random filters, searches, sorts and pages."""
+    import random
+
+    from bench import random_pages
+
+    seed = random.randrange(1_000_000) if seed is None else seed
+    for line in random_pages.report(random_pages.measure(200, seed), seed):
+        record(*line)
 
 
 def measure_admin_change_page(superuser, by_user) -> None:

@@ -5,9 +5,16 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 
+from contacts import paging
 from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag
 from contacts.phones import normalize_phone
-from contacts.search import TextSearch, phone_fragment, ways_to_match
+from contacts.search import (
+    TextSearch,
+    WalkThenLookUp,
+    digits_anywhere,
+    phone_fragment,
+    ways_to_match,
+)
 
 
 def _is_phone_number(value: str) -> bool:
@@ -108,20 +115,28 @@ class ContactFilter(django_filters.FilterSet):
     @property
     def searches_text(self) -> bool:
         """Whether the search is for words of names or emails, whose matches may lie anywhere
-        in the table's order (see contacts.search.TextSearch)."""
+        in the table's order (see contacts.search.WalkThenLookUp)."""
         value = self._search
         return bool(value) and not self.searches_phones and not _is_phone_number(value)
 
-    def text_search(self) -> TextSearch | None:
-        """How the matches of a search for words are found, page by page, among the contacts
-        the other filters leave (contacts.search); None when the search is not for words."""
-        if not self.searches_text:
-            return None
-        others = self.queryset.all()
-        for name, value in self.form.cleaned_data.items():
-            if name != "q":
-                others = self.filters[name].filter(others, value)
-        return TextSearch(others, self._search)
+    def fetch(self) -> paging.Fetch:
+        """How the table's rows are read, page by page (contacts.paging). The matches of a
+        search for words, and of filters that no index of the table gives in its order (a
+        tag, a channel's status, digits anywhere in a number), are found by walking the order,
+        then looked up (contacts.search.WalkThenLookUp); other rows come by the order's index.
+        """
+        if self.searches_text:
+            others = self.queryset.all()
+            for name, value in self.form.cleaned_data.items():
+                if name != "q":
+                    others = self.filters[name].filter(others, value)
+            return TextSearch(others, self._search).first_past
+        chosen = self.form.cleaned_data if self.form.is_valid() else {}
+        if any(chosen.get(name) for name in ("tag", "sms", "calls")) or digits_anywhere(
+            self._search
+        ):
+            return WalkThenLookUp([(self.qs, ())]).first_past
+        return paging.first_past
 
     @property
     def _search(self) -> str:

@@ -7,7 +7,8 @@ only if the query writes the index's expression exactly: the functions below wri
 one, and tests/contacts/test_search_indexes.py checks, by its plan, that each is used.
 
 A search for words finds its matches in the table's order, for Next and Previous
-(contacts.paging), as TextSearch.first_past says.
+(contacts.paging), as WalkThenLookUp.first_past says; so do filters whose matches no index of
+the table gives in its order (contacts.filters.ContactFilter.fetch).
 """
 
 import re
@@ -96,6 +97,12 @@ def phone_fragment(value: str) -> Q | None:
     return holds_digits(digits)
 
 
+def digits_anywhere(value: str) -> bool:
+    """Whether `value` is part of a number whose digits may be anywhere in it ("555-01"), not
+    at its start: their matches lie anywhere along the numbers' order too."""
+    return phone_fragment(value) is not None and not value.startswith(("+", "("))
+
+
 class WayToMatch(NamedTuple):
     """One way a contact matches a search for words (say, its name starts with them), and
     the sort keys in whose order an index gives the matches (none: they are looked up, then
@@ -133,33 +140,31 @@ def ways_to_match(words: str) -> list[WayToMatch]:
     return ways
 
 
-# How many rows along the table's order a search for words tests before it looks its matches
-# up. A walk is quick per row, and finds at once the matches of a word common along the order,
-# whose look-up would be long. If some of the first FIRST_WALK rows matched, the walk goes on
-# for as many more rows as their share says the page needs, twice over, up to WALK_AT_MOST:
-# about what looking up a common word's matches would cost.
+# How many rows along the table's order WalkThenLookUp tests before it looks its matches up:
+# FIRST_WALK, then as many more as its `further_walk` says, at most WALK_AT_MOST (about what
+# looking up a common word's matches would cost). A walk is quick per row, and finds at once
+# matches common along the order (a common word, a large tag), whose look-up would be long.
 FIRST_WALK, WALK_AT_MOST = 250, 10_000
 
 
-class TextSearch:
-    """A search for words in names and emails, and how its matches are found in the table's
+class WalkThenLookUp:
+    """Matches that may lie anywhere along the table's order, and how they are found in that
     order, page by page.
 
     Asked for the first rows in an order, PostgreSQL walks that order's index and tests each
-    row, expecting the matches to be spread along it. A search's may not be: in name order,
-    the demo's contacts that match "Sofia" start 825,000 rows along. So first_past walks
-    along the order for a while (FIRST_WALK rows), which finds the matches of a common word at
-    once, and those of a rarer one spread along the order soon; if they do not fill the page,
-    it looks the rest up, way by way, each by its own index (_first_of_each_way). Each step is
-    one statement.
+    row, expecting the matches to be spread along it. They may not be: in name order, the
+    demo's contacts that match "Sofia" start 825,000 rows along, and those with the tag Leads
+    and a soft opt-out of SMS are none, which PostgreSQL, expecting thousands, learns at the
+    end of the table. So first_past walks along the order for a while (FIRST_WALK rows), which
+    finds common matches at once, and rarer ones spread along the order soon; if they do not
+    fill the page, it looks the rest up, way by way, each by its own indexes
+    (_first_of_each_way). Each step is one statement.
     """
 
-    def __init__(self, contacts: QuerySet, words: str):
-        """`contacts`: those the table's other filters leave."""
-        # Each way's matches among them, and the sort keys in whose order an index gives them.
-        self.ways: list[tuple[QuerySet, tuple[str, ...]]] = [
-            (contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)
-        ]
+    def __init__(self, ways: list[tuple[QuerySet, tuple[str, ...]]]):
+        """`ways`: the matches, as the union of querysets, each with the sort keys in whose
+        order an index gives its rows (none: they are looked up, then sorted)."""
+        self.ways = ways
 
     def first_past(
         self, matches: QuerySet, ordering: list[str], keys: list | None, count: int
@@ -168,18 +173,26 @@ class TextSearch:
         `keys`: a paging.Fetch."""
         fields = [term.lstrip("-") for term in ordering]
         along = ordered_past(matches.model._default_manager.all(), ordering, keys)
-        rows, walked, walk = [], 0, FIRST_WALK
-        for _ in range(2):  # a walk, then perhaps a longer one
-            stretch = along[walked : walked + walk]
+        rows = _matches_along(along[:FIRST_WALK], matches, ordering, count)
+        walked = FIRST_WALK
+        more = self.further_walk(len(rows), count) if len(rows) < count else 0
+        if more:
+            stretch = along[walked : walked + more]
             rows += _matches_along(stretch, matches, ordering, count - len(rows))
-            walked += walk
-            if len(rows) == count or not rows:  # a full page, or no match near: stop walking
-                break
-            walk = min(2 * FIRST_WALK * (count - len(rows)) // len(rows) + 1, WALK_AT_MOST)
+            walked += more
         if len(rows) < count:  # the rest are looked up, past the last row walked
             last_walked = along.values_list(*fields)[walked - 1 : walked]
             rows += self._first_of_each_way(matches, ordering, last_walked, count - len(rows))
         return rows
+
+    def further_walk(self, found: int, wanted: int) -> int:
+        """How many rows more to walk when the first FIRST_WALK rows held `found` of the
+        `wanted`. As far as WALK_AT_MOST: the ways here are looked up all together, which
+        reads all their matches (a channel's opt-outs: tens of thousands), while the walk stops
+        at a full page. In the order they were added, the demo's opt-outs come in runs: a
+        look-up after a first walk without one took 360 ms, walking on 14 ms (bench/NOTES.md).
+        """
+        return WALK_AT_MOST
 
     def _first_of_each_way(
         self, matches: QuerySet, ordering: list[str], start: QuerySet, count: int
@@ -229,6 +242,25 @@ class TextSearch:
             params += way_params
         union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"
         return list(matches.filter(pk__in=RawSQL(union, params)).order_by(*ordering))
+
+
+class TextSearch(WalkThenLookUp):
+    """A search for words in names and emails: each way of matching them (ways_to_match) is a
+    way of WalkThenLookUp."""
+
+    def further_walk(self, found: int, wanted: int) -> int:
+        """As many rows more as the share found says the page needs, twice over. None when
+        the first walk found nothing: a word that matches nothing near is most often rare,
+        and its look-up quick, each way's first rows coming from its own index."""
+        if not found:
+            return 0
+        return min(2 * FIRST_WALK * (wanted - found) // found + 1, WALK_AT_MOST)
+
+    def __init__(self, contacts: QuerySet, words: str):
+        """`contacts`: those the table's other filters leave."""
+        super().__init__(
+            [(contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)]
+        )
 
 
 def _matches_along(stretch: QuerySet, matches: QuerySet, ordering: list[str], count: int) -> list:

@@ -112,9 +112,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         table = context["table"]
         per_page = self.request.GET.get("per_page", "")
         per_page = int(per_page) if per_page in map(str, PAGE_SIZES) else DEFAULT_PAGE_SIZE
-        # A search for words finds its matches its own way; other rows come by the index.
-        text_search = self.filterset.text_search()
-        fetch = text_search.first_past if text_search else paging.first_past
+        fetch = self.filterset.fetch()
         page = paging.paginate(table.data.data, self.request.GET, per_page, fetch=fetch)
         if page.problem:
             messages.warning(self.request, f"{page.problem} Here is the first page.")

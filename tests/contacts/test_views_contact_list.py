@@ -287,6 +287,56 @@ def test_a_search_takes_no_more_statements_than_a_page_may(client, staff_user, m
     assert not [sql for sql in statements if sql.upper().startswith(("SET", "BEGIN"))]
 
 
+@pytest.mark.parametrize(
+    "sort, order",
+    [
+        ("name", ["name", "id"]),
+        ("-created_at", ["-created_at", "-id"]),
+        ("phone", ["phone", "id"]),
+        ("-status", ["-status", "-name", "-id"]),
+    ],
+)
+def test_filters_no_index_orders_page_through_matches_near_and_far(
+    client, staff_user, admin_role_user, monkeypatch, sort, order
+):
+    """A tag together with a channel's status: their matches are walked to along the order
+    and then looked up (search.WalkThenLookUp), and the pages hold each once, in order, in a
+    statement each, forwards and back."""
+    monkeypatch.setattr(search, "FIRST_WALK", 4)
+    monkeypatch.setattr(search, "WALK_AT_MOST", 12)
+    vip = Tag.objects.create(name="VIP")
+    soft = []
+    for n in range(60):  # the matches: two near the start by name, the rest far along
+        name = f"Aa {n}" if n < 2 else (f"Zed {n:02}" if n > 35 else f"Mid {n:02}")
+        contact = ContactFactory(name=name, phone=f"+1415555{(7 * n) % 60:04}")
+        if n < 2 or n > 35 or n % 3 == 0:
+            contact.tags.add(vip)
+        if n < 2 or n > 35 or n % 4 == 0:
+            soft.append(contact)
+    for contact in soft:
+        services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+    Contact.objects.filter(name__startswith="Zed 4").update(status="archived")
+    client.force_login(staff_user)
+    expected = list(
+        Contact.objects.filter(tags=vip, opt_outs__channel="sms", opt_outs__kind="soft")
+        .order_by(*order)
+        .values_list("pk", flat=True)
+    )
+    assert len(expected) == 28
+    query = {"tag": vip.pk, "sms": "soft", "sort": sort, "per_page": 25}
+    with CaptureQueriesContext(connection) as captured:
+        pages = [client.get(URL, query)]
+    assert len(captured) <= 8
+    walks = [q for q in captured if 'FROM (SELECT "contacts_contact"."id"' in q["sql"]]
+    assert len(walks) == 2  # the first walk found two matches, the second too few
+    while pages[-1].context["page"].next_query is not None:
+        pages.append(follow(client, pages[-1], "next"))
+    assert [c.pk for page in pages for c in page.context["page"].rows] == expected
+    assert len(pages) == 2
+    back = follow(client, pages[-1], "previous")
+    assert names(back) == names(pages[0])
+
+
 def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
     client, staff_user, admin_role_user, monkeypatch
 ):

@@ -56,7 +56,9 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                     waiting = error
     except Exception:
         logger.exception("Processing inbound event %s failed", key)
-        InboundEvent.objects.filter(key=key).update(error=traceback.format_exc())
+        # A status's note that its carrier opt-out is recorded stays (see _answer).
+        kept = InboundEvent.objects.filter(key=key).exclude(error=NOT_RECORDED_YET)
+        kept.update(error=traceback.format_exc())
         raise
     if waiting:
         logger.info("Inbound event %s: its message is not recorded yet, kept", key)
@@ -66,6 +68,10 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
 
 def _answer(event: InboundEvent) -> str:
     try:
+        if event.kind == InboundEvent.Kind.STATUS:
+            # Kept for its message, a status has recorded its carrier opt-out already: the
+            # contact may have sent START since, which recording it again would undo.
+            return handle_status(event.payload, again=event.error == NOT_RECORDED_YET)
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -257,12 +263,13 @@ def handle_digits(payload: dict) -> str:
 DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 
-def handle_status(payload: dict) -> str:
+def handle_status(payload: dict, *, again: bool = False) -> str:
     """Delivery statuses of messages sent (broadcasts receive them by `delivery_status`);
     error 21610 means the number opted out at the carrier: the contact's own STOP, which
-    revokes SMS, or every channel under the revoke-all scope."""
+    revokes SMS, or every channel under the revoke-all scope. `again`: the status was kept
+    for its message after its opt-out was recorded; only the message's status is left."""
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
-    if opted_out:
+    if opted_out and not again:
         services.record_revocation(
             phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",

@@ -87,3 +87,21 @@ def test_a_status_waits_as_long_as_a_batch_may_live(post_signed, settings):
         assert isinstance(error, inbound.MessageNotRecordedYet)  # still kept
     with time_machine.travel(timezone.now() + timedelta(seconds=3602)):
         assert sweep() == [(InboundEvent.objects.get().key, None)]
+
+
+def test_a_start_after_a_kept_carrier_opt_out_outlives_the_retry(post_signed, sms):
+    contact = ContactFactory(phone=PHONE)
+    recipient = handed_over_not_recorded()
+    data = {"MessageSid": "SM26", "MessageStatus": "undelivered", "ErrorCode": "21610",
+            "To": PHONE}  # fmt: skip
+    assert post_signed(STATUS, data).status_code == 200
+    sms("START")  # the contact's own new consent, while the status waits for its message
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+    ledger = ConsentEvent.objects.count()
+    [(key, error)] = sweep()
+    assert isinstance(error, inbound.MessageNotRecordedYet)  # still waiting
+    Recipient.objects.filter(pk=recipient.pk).update(status="sent", sid="SM26")
+    assert sweep() == [(key, None)]
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
+    assert ConsentEvent.objects.count() == ledger
+    assert Recipient.objects.get(pk=recipient.pk).status == "skipped"

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.sql import Query
 from django.http import QueryDict
 
 
@@ -81,9 +80,8 @@ def _key(field: models.Field, value) -> object:
 Fetch = Callable[[QuerySet, list[str], list | None, int], list]
 
 
-def ordered_past(rows: QuerySet, ordering: list[str], keys: list | Query | None) -> QuerySet:
-    """`rows` in `ordering`, past the sort keys `keys` if there are some: values, or a query
-    of one row of them (none: no row is past it)."""
+def ordered_past(rows: QuerySet, ordering: list[str], keys: list | None) -> QuerySet:
+    """`rows` in `ordering`, past the sort keys `keys` if there are some."""
     if keys is not None:
         columns = Tuple(*(F(term.lstrip("-")) for term in ordering))
         past = TupleLessThan if ordering[0].startswith("-") else TupleGreaterThan

@@ -172,17 +172,20 @@ class WalkThenLookUp:
         """The first `count` rows of `matches` (the union of the ways) in `ordering`, past
         `keys`: a paging.Fetch."""
         fields = [term.lstrip("-") for term in ordering]
-        along = ordered_past(matches.model._default_manager.all(), ordering, keys)
-        rows = _matches_along(along[:FIRST_WALK], matches, ordering, count)
-        walked = FIRST_WALK
+        everyone = matches.model._default_manager.all()
+        rows = _matches_along(ordered_past(everyone, ordering, keys)[:FIRST_WALK], matches,
+                              ordering, count)  # fmt: skip
+        # Each step goes on past the last row found, by its keys: a step is a statement of its
+        # own, which may see rows added or deleted since the one before, so a position along
+        # the order ("past the 250th row") could skip a match or repeat one.
         more = self.further_walk(len(rows), count) if len(rows) < count else 0
         if more:
-            stretch = along[walked : walked + more]
+            past = [getattr(rows[-1], name) for name in fields] if rows else keys
+            stretch = ordered_past(everyone, ordering, past)[:more]
             rows += _matches_along(stretch, matches, ordering, count - len(rows))
-            walked += more
-        if len(rows) < count:  # the rest are looked up, past the last row walked
-            last_walked = along.values_list(*fields)[walked - 1 : walked]
-            rows += self._first_of_each_way(matches, ordering, last_walked, count - len(rows))
+        if len(rows) < count:  # the rest are looked up
+            past = [getattr(rows[-1], name) for name in fields] if rows else keys
+            rows += self._first_of_each_way(matches, ordering, past, count - len(rows))
         return rows
 
     def further_walk(self, found: int, wanted: int) -> int:
@@ -195,12 +198,11 @@ class WalkThenLookUp:
         return WALK_AT_MOST
 
     def _first_of_each_way(
-        self, matches: QuerySet, ordering: list[str], start: QuerySet, count: int
+        self, matches: QuerySet, ordering: list[str], start: list | None, count: int
     ) -> list:
-        """The first `count` rows of `matches` in `ordering` past the keys that `start` (a
-        query of one row, or none past the table's end) reads, which are the union of the ways
-        past them: the first `count` rows of each way, by their keys alone (a UNION), then the
-        first of those.
+        """The first `count` rows of `matches` in `ordering` past the keys `start` (if any),
+        which are the union of the ways past them: the first `count` rows of each way, by
+        their keys alone (a UNION), then the first of those.
 
         A way whose index gives its rows in order yields its first ones at once: in name
         order, thousands of contacts named Sofia come a page at a time from the index of the
@@ -209,22 +211,20 @@ class WalkThenLookUp:
         where a search scans anyway, the rows come at once.
         """
         if connection.vendor != "postgresql":
-            return list(ordered_past(matches, ordering, start.query)[:count])
+            return list(ordered_past(matches, ordering, start)[:count])
         fields = [term.lstrip("-") for term in ordering]
         descending = ordering[0].startswith("-")
         columns = [connection.ops.quote_name(name) for name in fields]
         order = ", ".join(f"{column} DESC" if descending else column for column in columns)
-        start_sql, start_params = start.query.sql_with_params()
-        comparison = "<" if descending else ">"
-        # Past the start; and none at all when the walk reached the table's end: a condition
-        # on no row, which PostgreSQL checks once, before it looks anything up.
-        past_start = (
-            f"WHERE EXISTS ({start_sql}) AND ({', '.join(columns)}) {comparison} ({start_sql})"
-        )
+        past_start = ""
+        if start is not None:
+            comparison = "<" if descending else ">"
+            placeholders = ", ".join(["%s"] * len(start))
+            past_start = f"WHERE ({', '.join(columns)}) {comparison} ({placeholders})"
         firsts, params = [], []
         for rows, index_order in self.ways:
             if index_order == tuple(fields):
-                first = ordered_past(rows, ordering, start.query).values_list(*fields)[:count]
+                first = ordered_past(rows, ordering, start).values_list(*fields)[:count]
                 sql, way_params = first.query.sql_with_params()
             else:
                 sql, way_params = rows.order_by().values_list(*fields).query.sql_with_params()
@@ -237,7 +237,7 @@ class WalkThenLookUp:
                     f"SELECT * FROM ({sql} OFFSET 0) way {past_start} "
                     f"ORDER BY {order} LIMIT {count}"
                 )
-                way_params = (*way_params, *start_params, *start_params)
+                way_params = (*way_params, *(start or ()))
             firsts.append(f"({sql})")
             params += way_params
         union = f"SELECT id FROM ({' UNION '.join(firsts)}) firsts ORDER BY {order} LIMIT {count}"

@@ -337,6 +337,48 @@ def test_filters_no_index_orders_page_through_matches_near_and_far(
     assert names(back) == names(pages[0])
 
 
+@pytest.fixture
+def vip_among_thirty(monkeypatch):
+    monkeypatch.setattr(search, "FIRST_WALK", 4)
+    monkeypatch.setattr(search, "WALK_AT_MOST", 12)
+    vip = Tag.objects.create(name="VIP")
+    people = [ContactFactory(name=f"A{n:02}") for n in range(30)]
+    for n in (3, 4, 10, 20, 25):
+        people[n].tags.add(vip)
+    return vip, people
+
+
+def after_the_first_walk(monkeypatch, change) -> None:
+    """`change` commits between the walk's first statement and the next, as another
+    request's would."""
+    walk, walks = search._matches_along, []
+
+    def walked(*args, **kwargs):
+        rows = walk(*args, **kwargs)
+        walks.append(rows)
+        if len(walks) == 1:
+            change()
+        return rows
+
+    monkeypatch.setattr(search, "_matches_along", walked)
+
+
+@pytest.mark.parametrize("change", ["delete the first", "add a first"])
+def test_a_contact_added_or_deleted_during_a_walk_moves_no_match(
+    client, staff_user, vip_among_thirty, monkeypatch, change
+):
+    # Found by position along the order, the next step skipped A04 when a contact before it
+    # was deleted, and showed A03 twice when one was added.
+    vip, people = vip_among_thirty
+    if change == "delete the first":
+        after_the_first_walk(monkeypatch, people[0].delete)
+    else:
+        after_the_first_walk(monkeypatch, lambda: ContactFactory(name="A00 new"))
+    client.force_login(staff_user)
+    response = client.get(URL, {"tag": vip.pk, "per_page": 25})
+    assert names(response) == ["A03", "A04", "A10", "A20", "A25"]
+
+
 def test_a_search_narrowed_by_filters_finds_only_what_both_allow(
     client, staff_user, admin_role_user, monkeypatch
 ):

@@ -173,8 +173,8 @@ class WalkThenLookUp:
         `keys`: a paging.Fetch."""
         fields = [term.lstrip("-") for term in ordering]
         everyone = matches.model._default_manager.all()
-        rows = _matches_along(ordered_past(everyone, ordering, keys)[:FIRST_WALK], matches,
-                              ordering, count)  # fmt: skip
+        first = ordered_past(everyone, ordering, keys)[:FIRST_WALK]
+        rows = _matches_along(first, matches, ordering, count)
         # Each step goes on past the last row found, by its keys: a step is a statement of its
         # own, which may see rows added or deleted since the one before, so a position along
         # the order ("past the 250th row") could skip a match or repeat one.

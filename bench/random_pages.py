@@ -14,7 +14,6 @@ Run by bench/run.py, or alone on a database that has the demo data:
 
 import argparse
 import html
-import os
 import random
 import re
 import statistics
@@ -24,15 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
-os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
-os.environ.setdefault("TWILIO_AUTH_TOKEN", "bench-auth-token")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("STATIC_ROOT", "/tmp/crm-bench-static")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.run import medians_ms  # noqa: E402 (and the benchmark's settings, as make bench has them)
 
 NEXT_CLICKS = 20
 SORTS = ["name", "phone", "email", "status", "created_at"]
@@ -114,8 +106,6 @@ def measure(combinations: int, seed: int, runs: int = 3) -> list[Measured]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from bench.run import medians_ms
-
     rng = random.Random(seed)
     users = get_user_model()
     root, _ = users.objects.get_or_create(
@@ -170,6 +160,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    # As in production, and as bench/run.py does: DEBUG off, static files collected.
+    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.perf_counter()
     measured = measure(args.combinations, seed)
     for what, figure, goal in report(measured, seed):

@@ -201,9 +201,7 @@ def test_next_and_previous_walk_every_contact_once_in_order(client, staff_user, 
         store_old_phone(contact, "555")  # an old number that is not E.164
     client.force_login(staff_user)
     expected = list(Contact.objects.order_by(*order).values_list("pk", flat=True))
-    pages = [client.get(URL, {"sort": sort, "per_page": 25})]
-    while pages[-1].context["page"].next_query is not None:
-        pages.append(follow(client, pages[-1], "next"))
+    pages = click_through(client.get(URL, {"sort": sort, "per_page": 25}), client)
     assert [c.pk for page in pages for c in page.context["page"].rows] == expected
     # And back again, page by page.
     response = pages[-1]
@@ -259,9 +257,7 @@ def test_a_search_pages_through_matches_near_and_far_along_the_order(
         .values_list("pk", flat=True)
     )
     assert len(expected) == 43
-    pages = [client.get(URL, {"q": "sofia", "sort": sort, "per_page": 25})]
-    while pages[-1].context["page"].next_query is not None:
-        pages.append(follow(client, pages[-1], "next"))
+    pages = click_through(client.get(URL, {"q": "sofia", "sort": sort, "per_page": 25}), client)
     assert [c.pk for page in pages for c in page.context["page"].rows] == expected
     assert len(pages) == 2
     back = follow(client, pages[-1], "previous")
@@ -325,12 +321,11 @@ def test_filters_no_index_orders_page_through_matches_near_and_far(
     assert len(expected) == 28
     query = {"tag": vip.pk, "sms": "soft", "sort": sort, "per_page": 25}
     with CaptureQueriesContext(connection) as captured:
-        pages = [client.get(URL, query)]
+        first = client.get(URL, query)
     assert len(captured) <= 8
     walks = [q for q in captured if 'FROM (SELECT "contacts_contact"."id"' in q["sql"]]
     assert len(walks) == 2  # the first walk found two matches, the second too few
-    while pages[-1].context["page"].next_query is not None:
-        pages.append(follow(client, pages[-1], "next"))
+    pages = click_through(first, client)
     assert [c.pk for page in pages for c in page.context["page"].rows] == expected
     assert len(pages) == 2
     back = follow(client, pages[-1], "previous")
@@ -461,6 +456,14 @@ def test_a_broken_page_link_shows_the_first_page_with_a_message(client, staff_us
         assert response.status_code == 200
         assert "Here is the first page" in response.content.decode()
         assert names(response) == ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]
+
+
+def click_through(first, client) -> list:
+    """The pages from `first` on, each reached by its Next link."""
+    pages = [first]
+    while pages[-1].context["page"].next_query is not None:
+        pages.append(follow(client, pages[-1], "next"))
+    return pages
 
 
 def key(*values) -> str:

@@ -101,6 +101,7 @@ def main() -> None:
     measure_export()
     settle()
     measure_stop_webhook()
+    measure_sqlite(args.pages_seed)
     write_results()
 
 
@@ -378,6 +379,22 @@ STOP_FIGURES = (
     r"([\d.]+) requests/s.*latency: p50 (\d+) ms, p99 (\d+) ms"
     r".*in gunicorn: p50 (\d+) ms, p99 (\d+) ms"
 )
+
+
+def measure_sqlite(seed: int | None) -> None:
+    """Line 15, the embedded default: bench/sqlite.py in a process of its own, on a file of
+    its own."""
+    command = [sys.executable, str(ROOT / "bench" / "sqlite.py")]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        record("15. SQLite", "failed", result.stderr.strip()[-200:])
+        return
+    for line in result.stdout.splitlines():
+        if line.count("\t") == 2:
+            record(*line.split("\t"))
 
 
 def write_results() -> None:

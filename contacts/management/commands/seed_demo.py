@@ -122,9 +122,9 @@ class Command(BaseCommand):
                             WHEN n % 40 = 13 THEN 'archived' ELSE 'active' END,
                        {created}, {created}
                 FROM seq
-                JOIN first_names f ON f.i = {name_key} % {first}
-                JOIN last_names l ON l.i = ({name_key} / {first}) % {last}
-                JOIN areas a ON a.i = {phone_key} % {areas}
+                CROSS JOIN first_names f CROSS JOIN last_names l CROSS JOIN areas a
+                WHERE f.i = {name_key} % {first} AND l.i = ({name_key} / {first}) % {last}
+                  AND a.i = {phone_key} % {areas}
                 ORDER BY n
                 """
             )

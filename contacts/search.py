@@ -53,7 +53,7 @@ def starts_with(field: str, value: str) -> Q:
     starts = Q(**{f"{field}__istartswith": value})
     if len(value) < KEY_LENGTH:
         return starts
-    return first_letters_are(field, value) & starts
+    return first_letters_are(field, value) & in_text_index(field, value) & starts
 
 
 def first_letters_are(field: str, value: str) -> Q:
@@ -63,12 +63,34 @@ def first_letters_are(field: str, value: str) -> Q:
 
 def holds_further_in(field: str, value: str) -> Q:
     """`field` holds `value` after its first character, case aside (a trigram index)."""
-    return Q(IContains(after_first_character(field), value))
+    holds = Q(IContains(after_first_character(field), value))
+    return in_text_index(field, value) & holds
 
 
 def holds_digits(digits: str) -> Q:
     """Numbers with `digits` in them after their "+" (a trigram index)."""
-    return Q(Contains(after_first_character("phone"), digits))
+    holds = Q(Contains(after_first_character("phone"), digits))
+    return in_text_index("phone", digits) & holds
+
+
+# FTS5's trigram tokenizer indexes every three characters in a row of a text.
+TRIGRAM = 3
+
+
+def in_text_index(field: str, value: str) -> Q:
+    """On SQLite, where no index serves the conditions above: the contacts whose `field`
+    holds `value` anywhere, case aside, as the search's text index finds them (contacts
+    migration 0025), to stand beside the condition itself. The index finds more than the
+    condition (`value` anywhere, and letters beyond ASCII in either case, as SQLite's LIKE
+    does not), never fewer. Nothing on PostgreSQL, or where `value` is too short for it."""
+    if connection.vendor != "sqlite" or len(value) < TRIGRAM:
+        return Q()
+    phrase = '"' + value.replace('"', '""') + '"'
+    return Q(
+        pk__in=RawSQL(
+            "SELECT rowid FROM search_text WHERE search_text MATCH %s", [f"{field}: {phrase}"]
+        )
+    )
 
 
 def number_starting(prefix: str) -> Q:

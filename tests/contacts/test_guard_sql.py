@@ -32,9 +32,11 @@ def files(engine: str) -> list[str]:
     ]
 
 
-# Triggers on the contacts tables that belong to another app: messaging's proof that an
-# opt-in has its stored event (messaging/migrations/0002_inbound_proof.py).
+# Triggers on the contacts tables that are not the guard: messaging's proof that an opt-in
+# has its stored event (messaging/migrations/0002_inbound_proof.py), and on SQLite those that
+# keep the search's text index (contacts/migrations/0025_search_text_sqlite.py).
 NOT_CONTACTS = r"'messaging\_%'"
+NOT_GUARD = rf"name NOT LIKE {NOT_CONTACTS} ESCAPE '\' AND name NOT LIKE 'search\_%' ESCAPE '\'"
 
 # The test database's schema: `public`, as the files name it.
 SCHEMA = "current_schema()::text::regnamespace"
@@ -83,8 +85,7 @@ def sqlite_guard(cursor) -> dict[str, str]:
     cursor.execute(
         rf"""
         SELECT name, sql FROM sqlite_master
-        WHERE type = 'trigger' AND tbl_name LIKE 'contacts\_%' ESCAPE '\'
-          AND name NOT LIKE {NOT_CONTACTS} ESCAPE '\'
+        WHERE type = 'trigger' AND tbl_name LIKE 'contacts\_%' ESCAPE '\' AND {NOT_GUARD}
         """
     )
     return {name: normalised(sql) for name, sql in cursor.fetchall()}

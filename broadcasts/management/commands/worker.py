@@ -6,7 +6,8 @@
 - processes, in a thread of its own, the webhook events kept but not processed (their
   processing failed, or their web process died): at start, then every
   `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
-- deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`: every hour.
+- deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
+  renews the planner's statistics: every hour.
 """
 
 import logging
@@ -23,6 +24,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from broadcasts import sending
 from contacts import bulk, imports
+from crm import planner
 from messaging import inbound
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ class Command(DbWorker):
         # With --reload, the process that runs the tasks is the reloader's child.
         if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
             threading.Thread(target=process_kept_events, name="inbound", daemon=True).start()
-            threading.Thread(target=delete_expired_files, name="exports", daemon=True).start()
+            threading.Thread(target=hourly, name="hourly", daemon=True).start()
         while True:
             try:
                 return super().handle(*args, **options)
@@ -72,13 +74,15 @@ def process_kept_events() -> None:
         time.sleep(every)
 
 
-def delete_expired_files() -> None:
-    """Forever: delete the files of exports kept their days, then sleep an hour."""
+def hourly() -> None:
+    """Forever: delete the files of exports kept their days, renew the planner's statistics
+    on SQLite, then sleep an hour."""
     while True:
         try:
             close_old_connections()
             if deleted := bulk.delete_expired_files():
                 logger.info("Deleted %s piece(s) of expired export files", deleted)
+            planner.renew_statistics()
         except Exception:  # the database is away, say: the next look closes the connection
-            logger.exception("Could not delete the expired export files: trying again")
+            logger.exception("Could not do the hourly work: trying again")
         time.sleep(3600)

@@ -16,6 +16,7 @@ from django.db.models import F, Min
 
 from contacts import services
 from contacts.models import Channel, Contact, Tag
+from crm import planner
 from crm.roles import ADMIN, MANAGER, STAFF
 
 DEMO_USERS = {"staff": STAFF, "admin": ADMIN, "manager": MANAGER}
@@ -73,6 +74,7 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 self._contacts(contacts, by_user=users["admin"])
+            planner.renew_statistics()
             self.stdout.write(f"Demo data: loaded {Contact.objects.count()} contacts.")
         names = ", ".join(f"{name} ({role})" for name, role in DEMO_USERS.items())
         self.stdout.write(f"Demo users (password “{settings.DEMO_PASSWORD}”): {names}")

@@ -261,13 +261,25 @@ class ContactQuerySet(models.QuerySet):
         raise ValueError(f"Unknown channel status {status!r}.")
 
     def opted_out_of(self, channel: str, kind: str | None = None) -> "ContactQuerySet":
-        rows = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel)
+        rows = OptOut.objects.filter(channel=channel)
         if kind:
             rows = rows.filter(kind=kind)
-        return self.filter(Exists(rows))
+        return self.filter(contacts_in(rows))
 
     def subscribed_to(self, channel: str) -> "ContactQuerySet":
-        return self.exclude(Exists(OptOut.objects.filter(contact=OuterRef("pk"), channel=channel)))
+        return self.exclude(contacts_in(OptOut.objects.filter(channel=channel)))
+
+
+def contacts_in(rows: models.QuerySet) -> Q:
+    """The contacts that `rows` (of a table with a `contact`: opt-outs, links to tags) name.
+
+    EXISTS for each contact, which PostgreSQL joins from either side. SQLite tests an EXISTS
+    row by row: given the ids IN a list instead, it can also start from the list, and did
+    for a tag with soft opt-outs of SMS in email order, 22 ms rather than 123 (bench/NOTES.md).
+    """
+    if connection.vendor == "sqlite":
+        return Q(pk__in=rows.values("contact_id"))
+    return Q(Exists(rows.filter(contact=OuterRef("pk"))))
 
 
 class Contact(models.Model):

@@ -12,7 +12,9 @@ the table gives in its order (contacts.filters.ContactFilter.fetch).
 """
 
 import re
+from functools import reduce
 from itertools import permutations
+from operator import or_
 from typing import NamedTuple
 
 import phonenumbers
@@ -45,7 +47,7 @@ def after_first_character(field: str) -> Func:
     return Substr(field, 2)
 
 
-def starts_with(field: str, value: str) -> Q:
+def starts_with(field: str, value: str, text_index: bool = True) -> Q:
     """`field` starts with `value`, case aside: UPPER(name) LIKE 'SOFIA%', which
     contact_name_start and contact_email_start serve; and so, from three letters, its first
     letters are those of `value`, which contact_name_key and contact_email_key serve in name
@@ -53,7 +55,7 @@ def starts_with(field: str, value: str) -> Q:
     starts = Q(**{f"{field}__istartswith": value})
     if len(value) < KEY_LENGTH:
         return starts
-    return first_letters_are(field, value) & in_text_index(field, value) & starts
+    return first_letters_are(field, value) & in_text_index(field, value, text_index) & starts
 
 
 def first_letters_are(field: str, value: str) -> Q:
@@ -61,29 +63,30 @@ def first_letters_are(field: str, value: str) -> Q:
     return Q(Exact(first_letters(field), Upper(Left(Value(value), KEY_LENGTH))))
 
 
-def holds_further_in(field: str, value: str) -> Q:
+def holds_further_in(field: str, value: str, text_index: bool = True) -> Q:
     """`field` holds `value` after its first character, case aside (a trigram index)."""
     holds = Q(IContains(after_first_character(field), value))
-    return in_text_index(field, value) & holds
+    return in_text_index(field, value, text_index) & holds
 
 
-def holds_digits(digits: str) -> Q:
+def holds_digits(digits: str, text_index: bool = True) -> Q:
     """Numbers with `digits` in them after their "+" (a trigram index)."""
     holds = Q(Contains(after_first_character("phone"), digits))
-    return in_text_index("phone", digits) & holds
+    return in_text_index("phone", digits, text_index) & holds
 
 
 # FTS5's trigram tokenizer indexes every three characters in a row of a text.
 TRIGRAM = 3
 
 
-def in_text_index(field: str, value: str) -> Q:
+def in_text_index(field: str, value: str, wanted: bool = True) -> Q:
     """On SQLite, where no index serves the conditions above: the contacts whose `field`
     holds `value` anywhere, case aside, as the search's text index finds them (contacts
     migration 0025), to stand beside the condition itself. The index finds more than the
     condition (`value` anywhere, and letters beyond ASCII in either case, as SQLite's LIKE
-    does not), never fewer. Nothing on PostgreSQL, or where `value` is too short for it."""
-    if connection.vendor != "sqlite" or len(value) < TRIGRAM:
+    does not), never fewer. Nothing on PostgreSQL, or where `value` is too short for it, or
+    not `wanted` (WalkThenLookUp's walk tests rows without it)."""
+    if not wanted or connection.vendor != "sqlite" or len(value) < TRIGRAM:
         return Q()
     phrase = '"' + value.replace('"', '""') + '"'
     return Q(
@@ -141,24 +144,28 @@ WORD_SEPARATORS = re.compile(r"[\s,]+")
 MAX_REORDERED_WORDS = 3
 
 
-def ways_to_match(words: str) -> list[WayToMatch]:
+def ways_to_match(words: str, text_index: bool = True) -> list[WayToMatch]:
     """The ways a contact matches a search for `words`: its name or its email starts with
     them (case aside), or one of them holds them further in, or its number holds the digits
-    in them; or its name starts with the words in another order."""
-    further_in = holds_further_in("name", words) | holds_further_in("email", words)
+    in them; or its name starts with the words in another order. On SQLite, with the text
+    index (in_text_index) if `text_index`."""
+    further_in = holds_further_in("name", words, text_index) | holds_further_in(
+        "email", words, text_index
+    )
     digits = re.sub(r"\D", "", words)
     if len(digits) >= 4:
-        further_in |= holds_digits(digits)
+        further_in |= holds_digits(digits, text_index)
     in_name_order = ("name", "id") if len(words) >= KEY_LENGTH else ()
     ways = [
-        WayToMatch(starts_with("name", words), in_name_order),
-        WayToMatch(starts_with("email", words), in_name_order),
+        WayToMatch(starts_with("name", words, text_index), in_name_order),
+        WayToMatch(starts_with("email", words, text_index), in_name_order),
         WayToMatch(further_in),
     ]
     split = WORD_SEPARATORS.split(words.strip(" ,"))
     if 1 < len(split) <= MAX_REORDERED_WORDS:
         for reordered in list(permutations(split))[1:]:
-            ways.append(WayToMatch(starts_with("name", " ".join(reordered)), in_name_order))
+            reordered_words = " ".join(reordered)
+            ways.append(WayToMatch(starts_with("name", reordered_words, text_index), in_name_order))
     return ways
 
 
@@ -183,10 +190,14 @@ class WalkThenLookUp:
     (_first_of_each_way). Each step is one statement.
     """
 
-    def __init__(self, ways: list[tuple[QuerySet, tuple[str, ...]]]):
+    def __init__(
+        self, ways: list[tuple[QuerySet, tuple[str, ...]]], walked: QuerySet | None = None
+    ):
         """`ways`: the matches, as the union of querysets, each with the sort keys in whose
-        order an index gives its rows (none: they are looked up, then sorted)."""
+        order an index gives its rows (none: they are looked up, then sorted). `walked`: the
+        matches as a walk tests them, where that is written otherwise (TextSearch)."""
         self.ways = ways
+        self.walked = walked
 
     def first_past(
         self, matches: QuerySet, ordering: list[str], keys: list | None, count: int
@@ -195,8 +206,9 @@ class WalkThenLookUp:
         `keys`: a paging.Fetch."""
         fields = [term.lstrip("-") for term in ordering]
         everyone = matches.model._default_manager.all()
+        walked = matches if self.walked is None else self.walked
         first = ordered_past(everyone, ordering, keys)[:FIRST_WALK]
-        rows = _matches_along(first, matches, ordering, count)
+        rows = _matches_along(first, walked, ordering, count)
         # Each step goes on past the last row found, by its keys: a step is a statement of its
         # own, which may see rows added or deleted since the one before, so a position along
         # the order ("past the 250th row") could skip a match or repeat one.
@@ -204,7 +216,7 @@ class WalkThenLookUp:
         if more:
             past = [getattr(rows[-1], name) for name in fields] if rows else keys
             stretch = ordered_past(everyone, ordering, past)[:more]
-            rows += _matches_along(stretch, matches, ordering, count - len(rows))
+            rows += _matches_along(stretch, walked, ordering, count - len(rows))
         if len(rows) < count:  # the rest are looked up
             past = [getattr(rows[-1], name) for name in fields] if rows else keys
             rows += self._first_of_each_way(matches, ordering, past, count - len(rows))
@@ -216,8 +228,10 @@ class WalkThenLookUp:
         reads all their matches (a channel's opt-outs: tens of thousands), while the walk stops
         at a full page. In the order they were added, the demo's opt-outs come in runs: a
         look-up after a first walk without one took 360 ms, walking on 14 ms (bench/NOTES.md).
+        None on SQLite, whose look-up starts from the lists of ids the filters name
+        (contacts.models.contacts_in), and which reads those lists whole for each walk too.
         """
-        return WALK_AT_MOST
+        return 0 if connection.vendor == "sqlite" else WALK_AT_MOST
 
     def _first_of_each_way(
         self, matches: QuerySet, ordering: list[str], start: list | None, count: int
@@ -279,9 +293,14 @@ class TextSearch(WalkThenLookUp):
         return min(2 * FIRST_WALK * (wanted - found) // found + 1, WALK_AT_MOST)
 
     def __init__(self, contacts: QuerySet, words: str):
-        """`contacts`: those the table's other filters leave."""
+        """`contacts`: those the table's other filters leave. A walk tests its rows without
+        the text index: SQLite would read all the index's matches for each walk, every
+        contact's for "example.com" (bench/NOTES.md)."""
         super().__init__(
-            [(contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)]
+            [(contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)],
+            walked=contacts.filter(
+                reduce(or_, (way.condition for way in ways_to_match(words, text_index=False)))
+            ),
         )
 
 

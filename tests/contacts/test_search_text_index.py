@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Substr
 from django.db.models.lookups import Contains, IContains
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -93,7 +94,7 @@ LETTERS = st.text(alphabet='aAbBéÉßẞ%_"\\ 05.@', max_size=8)
 def test_the_index_changes_nothing_that_a_search_finds(names_and_emails, value):
     Contact.objects.all().delete()
     for n, (name, email) in enumerate(names_and_emails):
-        ContactFactory(name=f"N{name}", email=email, phone=f"+1415555{n:04d}")
+        ContactFactory(name=name or "N", email=email, phone=f"+1415555{n:04d}")
     digits = "".join(filter(str.isdigit, value))
     pairs = [
         (search.starts_with("name", value), Q(name__istartswith=value)),
@@ -106,6 +107,21 @@ def test_the_index_changes_nothing_that_a_search_finds(names_and_emails, value):
         with_index = set(Contact.objects.filter(condition).values_list("pk", flat=True))
         assert with_index == set(Contact.objects.filter(plain).values_list("pk", flat=True))
 
+
+@pytest.mark.sqlite
+def test_a_walk_tests_each_row_by_its_text_and_the_look_up_reads_the_index(client, staff_user):
+    """For a word most contacts hold ("example.com"), SQLite would read every match from the
+    index for each walk along the order; a walk stops at a full page instead."""
+    for n in range(3):
+        ContactFactory(name=f"Person {n}", email=f"p{n}@example.com")
+    client.force_login(staff_user)
+    with CaptureQueriesContext(connection) as captured:
+        assert len(found(client, "example.com")) == 3
+    statements = [q["sql"] for q in captured if 'FROM "contacts_contact"' in q["sql"]]
+    walks = [sql for sql in statements if 'FROM (SELECT "contacts_contact"."id"' in sql]
+    look_ups = [sql for sql in statements if sql not in walks and "LIMIT" in sql]
+    assert walks and not any("search_text" in sql for sql in walks)
+    assert look_ups and all("search_text" in sql for sql in look_ups)
 
 
 @pytest.mark.sqlite

@@ -324,7 +324,9 @@ def test_filters_no_index_orders_page_through_matches_near_and_far(
         first = client.get(URL, query)
     assert len(captured) <= 8
     walks = [q for q in captured if 'FROM (SELECT "contacts_contact"."id"' in q["sql"]]
-    assert len(walks) == 2  # the first walk found two matches, the second too few
+    # The first walk found two matches; on PostgreSQL the second too few, on SQLite the rest
+    # are looked up at once (search.WalkThenLookUp.further_walk).
+    assert len(walks) == (1 if connection.vendor == "sqlite" else 2)
     pages = click_through(first, client)
     assert [c.pk for page in pages for c in page.context["page"].rows] == expected
     assert len(pages) == 2

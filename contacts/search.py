@@ -4,7 +4,8 @@ A search is for a whole phone number, part of one, or words of names and emails
 (contacts.filters.ContactFilter.search tells which). On PostgreSQL each way a contact can
 match has an index of its own (migrations 0004, 0011 and 0016), and an index serves a query
 only if the query writes the index's expression exactly: the functions below write each
-one, and tests/contacts/test_search_indexes.py checks, by its plan, that each is used.
+one, and tests/contacts/test_search_indexes.py checks, by its plan, that each is used. On
+SQLite one text index (migration 0025) serves them all (in_text_index).
 
 A search for words finds its matches in the table's order, for Next and Previous
 (contacts.paging), as WalkThenLookUp.first_past says; so do filters whose matches no index of
@@ -243,8 +244,9 @@ class WalkThenLookUp:
         A way whose index gives its rows in order yields its first ones at once: in name
         order, thousands of contacts named Sofia come a page at a time from the index of the
         names' first letters. Another way's rows are looked up by its own indexes and sorted.
-        (Looking every match up and sorting them read the table's every page.) On SQLite,
-        where a search scans anyway, the rows come at once.
+        (Looking every match up and sorting them read the table's every page.) On SQLite
+        the rows come in one statement, which starts from the lists of ids its conditions
+        name (in_text_index, contacts.models.contacts_in) and sorts them.
         """
         if connection.vendor != "postgresql":
             return list(ordered_past(matches, ordering, start)[:count])

@@ -165,6 +165,8 @@ class Recipient(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     sid = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # When the provider's status recorded here came: an earlier one, applied late, is not.
+    status_received_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

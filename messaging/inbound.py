@@ -71,7 +71,8 @@ def _answer(event: InboundEvent) -> str:
         if event.kind == InboundEvent.Kind.STATUS:
             # Kept for its message, a status has recorded its carrier opt-out already: the
             # contact may have sent START since, which recording it again would undo.
-            return handle_status(event.payload, again=event.error == NOT_RECORDED_YET)
+            again = event.error == NOT_RECORDED_YET
+            return handle_status(event.payload, again=again, received_at=event.received_at)
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -263,11 +264,14 @@ def handle_digits(payload: dict) -> str:
 DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 
-def handle_status(payload: dict, *, again: bool = False) -> str:
+def handle_status(
+    payload: dict, *, again: bool = False, received_at: datetime | None = None
+) -> str:
     """Delivery statuses of messages sent (broadcasts receive them by `delivery_status`);
     error 21610 means the number opted out at the carrier: the contact's own STOP, which
     revokes SMS, or every channel under the revoke-all scope. `again`: the status was kept
-    for its message after its opt-out was recorded; only the message's status is left."""
+    for its message after its opt-out was recorded; only the message's status is left.
+    `received_at`: when the status came (now, unless it was kept)."""
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
     if opted_out and not again:
         services.record_revocation(
@@ -281,6 +285,7 @@ def handle_status(payload: dict, *, again: bool = False) -> str:
             sid=payload["MessageSid"],
             status=status,
             error=payload.get("ErrorMessage", ""),
+            received_at=received_at or timezone.now(),
         )
         if not any(count for _, count in updated):
             raise MessageNotRecordedYet(payload["MessageSid"])  # the opt-out above holds

@@ -4,5 +4,6 @@ from django.dispatch import Signal
 
 # The provider reported what became of a message it was given: `sid`, the message's id at
 # the provider; `status`, "delivered", "failed" or "opted_out" (the number opted out at the
-# carrier, error 21610); `error`, the provider's words, if any.
+# carrier, error 21610); `error`, the provider's words, if any; `received_at`, when the
+# provider sent it (a status kept for its message may be applied after a later one).
 delivery_status = Signal()

@@ -38,6 +38,24 @@ def test_a_status_before_its_message_is_recorded_is_applied_once_it_is(post_sign
     assert Recipient.objects.get(pk=recipient.pk).status == "delivered"
 
 
+def test_a_kept_status_applied_after_a_later_one_leaves_the_later_one(post_signed):
+    recipient = handed_over_not_recorded()
+    failed = {"MessageSid": "SM24", "MessageStatus": "undelivered", "To": PHONE,
+              "ErrorCode": "30003", "ErrorMessage": "Unreachable destination handset"}  # fmt: skip
+    assert post_signed(STATUS, failed).status_code == 200  # kept: the batch has not ended
+    Recipient.objects.filter(pk=recipient.pk).update(status="sent", sid="SM24")  # it ends
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        delivered = {"MessageSid": "SM24", "MessageStatus": "delivered", "To": PHONE}
+        assert post_signed(STATUS, delivered).status_code == 200
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.error) == ("delivered", "")
+    [(key, error)] = sweep()  # the kept status, applied now
+    assert error is None
+    recipient.refresh_from_db()
+    assert (recipient.status, recipient.error) == ("delivered", "")
+    assert InboundEvent.objects.get(key=key).processed_at is not None  # done with, not kept
+
+
 def test_a_status_of_a_message_no_broadcast_sent_is_let_go_after_a_while(post_signed):
     data = {"MessageSid": "SM22", "MessageStatus": "delivered", "To": PHONE}
     assert post_signed(STATUS, data).status_code == 200

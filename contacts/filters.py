@@ -125,17 +125,26 @@ class ContactFilter(django_filters.FilterSet):
         then looked up (contacts.search.WalkThenLookUp); other rows come by the order's index.
         """
         if self.searches_text:
-            others = self.queryset.all()
-            for name, value in self.form.cleaned_data.items():
-                if name != "q":
-                    others = self.filters[name].filter(others, value)
-            return TextSearch(others, self._search).first_past
+            return TextSearch(self._filtered_but_search(), self._search).first_past
         chosen = self.form.cleaned_data if self.form.is_valid() else {}
-        if any(chosen.get(name) for name in ("tag", "sms", "calls")) or digits_anywhere(
-            self._search
-        ):
-            return WalkThenLookUp([(self.qs, ())]).first_past
+        digits = digits_anywhere(self._search)
+        if any(chosen.get(name) for name in ("tag", "sms", "calls")) or digits:
+            # A walk tests the digits of each row's number, not the text index, as a search
+            # for words does (contacts.search.TextSearch).
+            walked = None
+            if digits:
+                fragment = phone_fragment(self._search, text_index=False)
+                walked = self._filtered_but_search().filter(fragment)
+            return WalkThenLookUp([(self.qs, ())], walked=walked).first_past
         return paging.first_past
+
+    def _filtered_but_search(self) -> ContactQuerySet:
+        """The contacts that the filters other than the search leave."""
+        others = self.queryset.all()
+        for name, value in self.form.cleaned_data.items():
+            if name != "q":
+                others = self.filters[name].filter(others, value)
+        return others
 
     @property
     def _search(self) -> str:

@@ -108,10 +108,11 @@ def number_starting(prefix: str) -> Q:
 PHONE_CHARACTERS = re.compile(r"[\d\s().+-]+")
 
 
-def phone_fragment(value: str) -> Q | None:
+def phone_fragment(value: str, text_index: bool = True) -> Q | None:
     """Part of a phone number, written as people write numbers: from its start when it begins
     with the country code ("+44 20") or the area code ("(212)"), else three or more of its
-    digits anywhere ("212", "555-0101"). None when `value` is not written like a number."""
+    digits anywhere ("212", "555-0101"). None when `value` is not written like a number. On
+    SQLite, digits anywhere with the text index (in_text_index) if `text_index`."""
     digits = re.sub(r"\D", "", value)
     if not PHONE_CHARACTERS.fullmatch(value) or len(digits) < 3:
         return None
@@ -120,7 +121,7 @@ def phone_fragment(value: str) -> Q | None:
     if value.startswith("("):
         country = phonenumbers.country_code_for_region(settings.PHONE_REGION)
         return number_starting(f"+{country}{digits}")
-    return holds_digits(digits)
+    return holds_digits(digits, text_index)
 
 
 def digits_anywhere(value: str) -> bool:

@@ -44,7 +44,8 @@ class Measured:
 
 def search_terms(rng: random.Random) -> list[str]:
     """Words people would search for, taken from the data: a whole name, a first name or a
-    surname, a part of an e-mail, digits of a number; and words that match nothing."""
+    surname, a part of an e-mail (email_part), digits of a number; and words that match
+    nothing."""
     from django.db.models import Max
 
     from contacts.models import Contact
@@ -61,10 +62,17 @@ def search_terms(rng: random.Random) -> list[str]:
             name,
             rng.choice(words),
             words[-1],
-            email.split("@")[0][: rng.randint(3, 8)] if email else words[0],
+            email_part(rng, email) if email else words[0],
             digits[start : start + rng.randint(3, 10)],
         ]
     return terms + ["zzqx", "Qwyxo", "xylophone", "00000000"]
+
+
+def email_part(rng: random.Random, email: str) -> str:
+    """The start of an e-mail's name, or now and then its domain: people look for a
+    company's contacts by it, and in the demo data every contact has the same one."""
+    name, _, domain = email.partition("@")
+    return domain if rng.random() < 0.2 else name[: rng.randint(3, 8)]
 
 
 def draw(rng: random.Random, terms: list[str]) -> dict[str, str]:

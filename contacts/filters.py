@@ -1,5 +1,4 @@
-from functools import cached_property, reduce
-from operator import or_
+from functools import cached_property
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -11,8 +10,8 @@ from contacts.search import (
     TextSearch,
     WalkThenLookUp,
     digits_anywhere,
+    matches_words,
     phone_fragment,
-    ways_to_match,
 )
 
 
@@ -103,7 +102,7 @@ class ContactFilter(django_filters.FilterSet):
         number = phone_fragment(value)
         if number is not None:
             return queryset.filter(number)
-        return queryset.filter(reduce(or_, (way.condition for way in ways_to_match(value))))
+        return queryset.filter(matches_words(value))
 
     @property
     def searches_phones(self) -> bool:

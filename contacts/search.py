@@ -171,6 +171,11 @@ def ways_to_match(words: str, text_index: bool = True) -> list[WayToMatch]:
     return ways
 
 
+def matches_words(words: str, text_index: bool = True) -> Q:
+    """A contact matches a search for `words` in one of the ways_to_match."""
+    return reduce(or_, (way.condition for way in ways_to_match(words, text_index)))
+
+
 # How many rows along the table's order WalkThenLookUp tests before it looks its matches up:
 # FIRST_WALK, then as many more as its `further_walk` says, at most WALK_AT_MOST (about what
 # looking up a common word's matches would cost). A walk is quick per row, and finds at once
@@ -301,9 +306,7 @@ class TextSearch(WalkThenLookUp):
         contact's for "example.com" (bench/NOTES.md)."""
         super().__init__(
             [(contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)],
-            walked=contacts.filter(
-                reduce(or_, (way.condition for way in ways_to_match(words, text_index=False)))
-            ),
+            walked=contacts.filter(matches_words(words, text_index=False)),
         )
 
 

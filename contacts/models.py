@@ -520,6 +520,10 @@ class PhoneOptOut(models.Model):
     opted_out_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=Source)
     words = models.TextField(blank=True)
+    matched = models.CharField(
+        max_length=200, blank=True, default="", db_default="",
+        help_text="For a revocation in the contact's words, the rule that read it so.",
+    )  # fmt: skip
 
     class Meta:
         constraints = [
@@ -660,6 +664,10 @@ class ConsentEvent(models.Model):
         related_name="+",
         help_text="For a hard opt-out lifted, the contact's own opt-in that lifted it.",
     )
+    matched = models.CharField(
+        max_length=200, blank=True, default="", db_default="",
+        help_text="For a revocation in the contact's words, the rule that read it so.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-id"]

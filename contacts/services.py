@@ -139,9 +139,11 @@ def record_hard_opt_out(
     channel: Channel,
     source: Source,
     words: str = "",
+    matched: str = "",
     at: datetime | None = None,
 ) -> bool:
-    """The contact behind `phone` opted out of `channel` themselves (STOP, the digit, …).
+    """The contact behind `phone` opted out of `channel` themselves (STOP, the digit, …);
+    `matched`: the rule that read their `words` so (messaging.keywords), kept in the ledger.
 
     It holds for the number: every contact with it, now or created later, is opted out (hard).
     Returns False when the number had opted out already: then the opt-out only becomes its
@@ -159,16 +161,17 @@ def record_hard_opt_out(
     at = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
-            " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM contacts_phoneoptout"
+            "INSERT INTO contacts_phoneoptout"
+            " (phone, channel, opted_out_at, source, words, matched)"
+            " SELECT %s, %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM contacts_phoneoptout"
             " WHERE phone = %s AND channel = %s)"
             " ON CONFLICT (phone, channel) DO NOTHING RETURNING id",
-            [phone, channel, at, source, words, phone, channel],
+            [phone, channel, at, source, words, matched, phone, channel],
         )  # fmt: skip
         if cursor.fetchone() is not None:
             return True
         _held_by_who_has_it_now(cursor, phone=phone, channel=channel, source=source,
-                                words=words, at=at)  # fmt: skip
+                                words=words, matched=matched, at=at)  # fmt: skip
         return False
 
 
@@ -179,6 +182,7 @@ def record_revocation(
     channel: Channel,
     source: Source,
     words: str = "",
+    matched: str = "",
     at: datetime | None = None,
 ) -> tuple[Channel, ...]:
     """The contact behind `phone` revoked their consent to `channel` themselves (STOP, the
@@ -189,12 +193,21 @@ def record_revocation(
     at = at or timezone.now()
     covered = channels_revoked(channel, at)
     for each in covered:
-        record_hard_opt_out(phone=phone, channel=each, source=source, words=words, at=at)
+        record_hard_opt_out(
+            phone=phone, channel=each, source=source, words=words, matched=matched, at=at
+        )
     return covered
 
 
 def _held_by_who_has_it_now(
-    cursor, *, phone: str, channel: Channel, source: Source, words: str, at: datetime | str
+    cursor,
+    *,
+    phone: str,
+    channel: Channel,
+    source: Source,
+    words: str,
+    matched: str,
+    at: datetime | str,
 ) -> None:
     """A STOP from a number that had opted out already is the act of whoever has it now: a
     contact that had inherited the opt-out with the number holds it from now on (it follows
@@ -205,12 +218,14 @@ def _held_by_who_has_it_now(
     cursor.execute(
         f"""
         INSERT INTO contacts_consentevent
-            (contact_id, phone, channel, "before", "after", source, note, via, copied_from)
+            (contact_id, phone, channel, "before", "after", source, note, via, copied_from,
+             matched)
         SELECT o.contact_id, %s, o.channel, 'hard', 'hard', %s, %s, 'number',
-               (SELECT p.id FROM contacts_phoneoptout p WHERE p.phone = %s AND p.channel = %s)
+               (SELECT p.id FROM contacts_phoneoptout p WHERE p.phone = %s AND p.channel = %s),
+               %s
         {inherited}
         """,
-        [phone, source, words, phone, channel, channel, phone],
+        [phone, source, words, phone, channel, matched, channel, phone],
     )
     if cursor.rowcount:
         cursor.execute(

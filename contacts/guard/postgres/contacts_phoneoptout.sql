@@ -1,6 +1,6 @@
 -- Opt-outs of numbers (contacts_phoneoptout): one cannot be changed, or deleted but by
 -- the number's own opt-in; a new one writes its ledger row and is copied onto the number's
--- contacts.
+-- contacts, with the rule that read the contact's words as a revocation (matched).
 
 CREATE OR REPLACE FUNCTION public.contacts_guard_phoneoptout() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
@@ -42,16 +42,16 @@ BEGIN
         LOCK TABLE public.contacts_contact IN SHARE MODE;
     END IF;
     INSERT INTO public.contacts_consentevent
-        (contact_id, phone, channel, "before", "after", source, actor_id, note)
+        (contact_id, phone, channel, "before", "after", source, actor_id, note, matched)
         SELECT NULL, p.phone, p.channel, 'subscribed', 'hard', p.source, NULL,
-        p.words
+        p.words, p.matched
         FROM new_opt_outs p;
 
     INSERT INTO public.contacts_consentevent
         (contact_id, phone, channel, "before", "after", source, actor_id, note, via,
-            copied_from)
+            copied_from, matched)
         SELECT c.id, c.phone, p.channel, COALESCE(o.kind, 'subscribed'), 'hard', p.source,
-        NULL, p.words, CASE WHEN FALSE THEN 'inherited' ELSE 'number' END, p.id
+        NULL, p.words, CASE WHEN FALSE THEN 'inherited' ELSE 'number' END, p.id, p.matched
         FROM public.contacts_contact c JOIN new_opt_outs p ON p.phone = c.phone
         LEFT JOIN public.contacts_optout o ON o.contact_id = c.id AND o.channel = p.channel
         WHERE o.kind IS NULL OR o.kind = 'soft';

@@ -1,6 +1,6 @@
 -- Opt-outs of numbers (contacts_phoneoptout): one cannot be changed or replaced, or deleted but by
 -- the number's own opt-in; a new one writes its ledger row and is copied onto the number's
--- contacts.
+-- contacts, with the rule that read the contact's words as a revocation (matched).
 -- SQLite has no trigger functions: each trigger holds its SQL.
 
 CREATE TRIGGER contacts_phoneoptout_guard_update BEFORE UPDATE ON contacts_phoneoptout
@@ -27,16 +27,16 @@ CREATE TRIGGER contacts_phoneoptout_inserted AFTER INSERT ON contacts_phoneoptou
     FOR EACH ROW WHEN 1
 BEGIN
     INSERT INTO contacts_consentevent
-        (contact_id, phone, channel, "before", "after", source, actor_id, note)
+        (contact_id, phone, channel, "before", "after", source, actor_id, note, matched)
         SELECT NULL, p.phone, p.channel, 'subscribed', 'hard', p.source, NULL,
-        p.words
+        p.words, p.matched
         FROM contacts_phoneoptout p WHERE p.id = NEW.id;
 
     INSERT INTO contacts_consentevent
         (contact_id, phone, channel, "before", "after", source, actor_id, note, via,
-            copied_from)
+            copied_from, matched)
         SELECT c.id, c.phone, p.channel, COALESCE(o.kind, 'subscribed'), 'hard', p.source,
-        NULL, p.words, CASE WHEN FALSE THEN 'inherited' ELSE 'number' END, p.id
+        NULL, p.words, CASE WHEN FALSE THEN 'inherited' ELSE 'number' END, p.id, p.matched
         FROM contacts_contact c JOIN contacts_phoneoptout p ON p.phone = c.phone AND p.id = NEW.id
         LEFT JOIN contacts_optout o ON o.contact_id = c.id AND o.channel = p.channel
         WHERE o.kind IS NULL OR o.kind = 'soft';

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from contacts.models import Channel, OptOutScope, channels_revoked, scope_all_from
+from contacts.models import Channel, OptOutScope, scope_all_from
 from messaging.inbound import help_reply, unsubscribed_reply
 from messaging.sms import count_segments
 
@@ -54,22 +54,20 @@ def check_opt_out_scope(app_configs, **kwargs) -> list[Error]:
 
 @register()
 def check_stop_reply(app_configs, **kwargs) -> list[Warning]:
-    """The confirmation of a STOP should arrive as one message too, in each scope it may be
-    sent in: today's, and every channel's once OPT_OUT_SCOPE_ALL_FROM is set."""
-    scopes = {channels_revoked(Channel.SMS)}
-    if settings.OPT_OUT_SCOPE_ALL_FROM:
-        scopes.add(tuple(Channel))
+    """The confirmation of a revocation should arrive as one message too, in each language
+    and for each set of channels it may cover: texts, calls ("stop calling me"), or both."""
     warnings = []
-    for covered in sorted(scopes, key=len):
-        reply = unsubscribed_reply(covered)
-        segments = count_segments(reply)
-        if segments.segments > 1:
-            warnings.append(
-                Warning(
-                    f"The confirmation of a STOP takes {segments.segments} SMS segments "
-                    f"({segments.encoding}): “{reply}”.",
-                    hint="Shorten BUSINESS_NAME.",
-                    id="messaging.W002",
+    for covered in [(Channel.SMS,), (Channel.CALLS,), tuple(Channel)]:
+        for language in ("en", "es"):
+            reply = unsubscribed_reply(covered, language)
+            segments = count_segments(reply)
+            if segments.segments > 1:
+                warnings.append(
+                    Warning(
+                        f"The confirmation of a STOP takes {segments.segments} SMS segments "
+                        f"({segments.encoding}): “{reply}”.",
+                        hint="Shorten BUSINESS_NAME.",
+                        id="messaging.W002",
+                    )
                 )
-            )
     return warnings

@@ -20,8 +20,9 @@ from contacts import services
 from contacts.models import Channel, PhoneOptOut, Source, channels_revoked, pressed
 from contacts.phones import normalize_phone
 from messaging import twiml
-from messaging.keywords import Intent, classify
+from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut
+from messaging.phrases import read_reply
 from messaging.signals import delivery_status
 
 logger = logging.getLogger(__name__)
@@ -101,10 +102,11 @@ def answer_unprocessed(kind: str, payload: dict) -> str:
     START's resubscription) gets an empty answer, which acknowledges it."""
     match kind:
         case InboundEvent.Kind.SMS:
-            intent = classify(payload.get("Body", ""))
-            if intent == Intent.OPT_OUT:
-                return _sms_reply(unsubscribed_reply(channels_revoked(Channel.SMS)))
-            return _sms_reply(help_reply() if intent == Intent.HELP else "")
+            # By the built-in rules alone: the database may be what failed.
+            reading = read(payload.get("Body", ""))
+            if reading.intent == Intent.OPT_OUT:
+                return _sms_reply(unsubscribed_reply(_covered(reading), reading.language))
+            return _sms_reply(help_reply() if reading.intent == Intent.HELP else "")
         case InboundEvent.Kind.CALL:
             return twiml.inbound_menu()
         case InboundEvent.Kind.DIGITS:
@@ -124,18 +126,45 @@ def _sms_reply(text: str) -> str:
     return str(response)
 
 
-def unsubscribed_reply(covered: tuple[Channel, ...]) -> str:
-    """The confirmation of a STOP that opted the number out of the `covered` channels; one
-    segment unless the name is long (messaging.checks warns). A START lifts the SMS opt-out
-    only: the reply says so when the STOP stopped calls too."""
-    if Channel.CALLS in covered:
+def _covered(reading: Reading) -> tuple[Channel, ...]:
+    """The channels that the revocation `reading` stops: those it names, each with what the
+    scope adds (`channels_revoked`)."""
+    covered = {each for channel in reading.channels for each in channels_revoked(channel)}
+    return tuple(channel for channel in Channel if channel in covered)
+
+
+def unsubscribed_reply(covered: tuple[Channel, ...], language: str = "en") -> str:
+    """The confirmation of a revocation that opted the number out of the `covered` channels,
+    in the language it was asked in (English or Spanish); one segment unless the name is long
+    (messaging.checks warns). A START lifts the SMS opt-out only: the reply says so when
+    calls stopped too."""
+    business = settings.BUSINESS_NAME
+    texts, calls = Channel.SMS in covered, Channel.CALLS in covered
+    if language == "es":
+        if texts and calls:
+            return (
+                f"{business}: te diste de baja; ya no te enviaremos mensajes ni te llamaremos. "
+                "Responde START para volver a recibir mensajes."
+            )
+        if calls:
+            return (
+                f"{business}: ya no te llamaremos. Responde STOP para dejar de recibir "
+                "mensajes también."
+            )
         return (
-            f"You have been unsubscribed from {settings.BUSINESS_NAME} and will receive no more "
-            "texts or calls. Reply START to receive texts again."
+            f"{business}: te diste de baja; ya no te enviaremos mensajes. Responde START para "
+            "volver a suscribirte."
         )
+    if texts and calls:
+        return (
+            f"You have been unsubscribed from {business} and will receive no more texts or "
+            "calls. Reply START to receive texts again."
+        )
+    if calls:
+        return f"You will receive no more calls from {business}. Reply STOP to stop texts too."
     return (
-        f"You have been unsubscribed from {settings.BUSINESS_NAME} messages and will receive "
-        "no more. Reply START to resubscribe."
+        f"You have been unsubscribed from {business} messages and will receive no more. "
+        "Reply START to resubscribe."
     )
 
 
@@ -147,15 +176,18 @@ def help_reply() -> str:
 
 def handle_sms(payload: dict) -> str:
     phone = normalize_phone(payload["From"])
-    body = payload.get("Body", "")
+    body = payload.get("Body", "")  # an MMS's text too; empty for a picture alone
     business = settings.BUSINESS_NAME
-    match classify(body):
+    reading = read_reply(body)
+    match reading.intent:
         case Intent.OPT_OUT:
-            covered = services.record_revocation(
-                phone=phone, channel=Channel.SMS, source=Source.KEYWORD, words=body
-            )
+            for channel in reading.channels:
+                services.record_revocation(
+                    phone=phone, channel=channel, source=Source.KEYWORD, words=body,
+                    matched=reading.matched,
+                )  # fmt: skip
             # Always sent, although the number is now opted out: the one allowed reply.
-            return _sms_reply(unsubscribed_reply(covered))
+            return _sms_reply(unsubscribed_reply(_covered(reading), reading.language))
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,
@@ -167,7 +199,7 @@ def handle_sms(payload: dict) -> str:
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            PossibleOptOut.objects.create(phone=phone, words=body)
+            PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
     return _sms_reply("")
 
 

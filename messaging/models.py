@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
+from contacts.models import short_date
 from contacts.phones import format_phone
 
 
@@ -128,6 +129,10 @@ class PossibleOptOut(models.Model):
 
     phone = models.CharField(max_length=16)
     words = models.TextField()
+    matched = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="Why it is reviewed: the rule that read the words (messaging.keywords).",
+    )  # fmt: skip
     received_at = models.DateTimeField(default=timezone.now)
     decision = models.CharField(max_length=10, choices=Decision, default=Decision.PENDING)
     decided_by = models.ForeignKey(
@@ -180,3 +185,38 @@ def business_days_between(start: datetime, end: datetime) -> int:
         if (first + timedelta(days=offset)).weekday() < 5:
             days += 1
     return days
+
+
+class ReplyPhrase(models.Model):
+    """A wording that staff decided: the next reply worded the same way (case, accents,
+    punctuation and emoji aside: messaging.keywords.plain) is read as they said, at once.
+
+    A phrase decides what the built-in rules leave to review or let pass; it never overrides
+    a keyword or a clear request (messaging.phrases)."""
+
+    class Meaning(models.TextChoices):
+        OPT_OUT = "opt_out", "A request to stop: a hard opt-out"
+        ORDINARY = "ordinary", "An ordinary reply: nothing changes"
+
+    wording = models.CharField(
+        max_length=500, unique=True, help_text="The words, plain: lower case, no punctuation."
+    )
+    example = models.TextField(help_text="The reply as it was first written.")
+    meaning = models.CharField(max_length=10, choices=Meaning)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name = "reply phrase"
+
+    def __str__(self) -> str:
+        return f"“{self.example}”: {self.get_meaning_display()}"
+
+    @property
+    def described(self) -> str:
+        """How a reading names it: "phrase “please take me off” added by ana on 5 Dec 2026"."""
+        by = f" by {self.added_by.get_username()}" if self.added_by else ""
+        return f"phrase “{self.example}” added{by} on {short_date(self.added_at)}"

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.models import Channel, Source, channels_revoked
 from contacts.phones import normalize_phone
-from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut
+from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
+from messaging.phrases import teach
 from messaging.selectors import contacts_by_phone
 
 PENDING_SHOWN = 200
@@ -65,6 +66,7 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
         "pending_count": pending.count() if len(shown) == PENDING_SHOWN else len(shown),
         "decided": decided,
         "can_decide": request.user.has_perm("messaging.decide_possibleoptout"),
+        "can_teach": request.user.has_perm("messaging.add_replyphrase"),
         "covers": _covers(channels_revoked(Channel.SMS)),
     }
     return render(request, "messaging/possible_opt_outs.html", context)
@@ -74,7 +76,8 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
 @permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm: a hard opt-out of SMS (with OPT_OUT_SCOPE "all", of every channel) with the
-    contact's own words, once asked again ("sure"). Dismiss: nothing changes."""
+    contact's own words, once asked again ("sure"). Dismiss: nothing changes. With
+    `keep_wording`, an Admin keeps the decision for the next reply worded the same way."""
     review = get_object_or_404(PossibleOptOut, pk=pk)
     decision = request.POST.get("decision")
     if decision not in (PossibleOptOut.Decision.CONFIRMED, PossibleOptOut.Decision.DISMISSED):
@@ -83,10 +86,18 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     if review.decision != PossibleOptOut.Decision.PENDING:
         messages.info(request, f"{_who(review)}: already decided.")
         return redirect("messaging:possible_opt_outs")
+    keep_wording = request.POST.get("keep_wording") == "yes"
+    if keep_wording and not request.user.has_perm("messaging.add_replyphrase"):
+        raise PermissionDenied
     if decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") != "yes":
         # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
         covered = channels_revoked(Channel.SMS)
-        context = {"review": review, "covers": _covers(covered), "every_channel": len(covered) > 1}
+        context = {
+            "review": review,
+            "covers": _covers(covered),
+            "every_channel": len(covered) > 1,
+            "keep_wording": keep_wording,
+        }
         return render(request, "messaging/confirm_opt_out.html", context)
     covered: tuple[Channel, ...] = ()
     with transaction.atomic():  # never a confirmed review without its opt-out
@@ -96,9 +107,30 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             decision=decision, decided_by=request.user, decided_at=timezone.now()
         )
         if decided and decision == PossibleOptOut.Decision.CONFIRMED:
+            matched = f"confirmed in review by {request.user.get_username()}"
+            if review.matched:
+                matched += f", reviewed for {review.matched}"
             covered = services.record_revocation(
-                phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD, words=review.words
+                phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD,
+                words=review.words, matched=matched[:200],
+            )  # fmt: skip
+        if decided and keep_wording:
+            meaning = (
+                ReplyPhrase.Meaning.OPT_OUT
+                if decision == PossibleOptOut.Decision.CONFIRMED
+                else ReplyPhrase.Meaning.ORDINARY
             )
+            try:
+                phrase = teach(words=review.words, meaning=meaning, by=request.user)
+            except ValidationError as error:
+                phrase = None
+                messages.warning(request, f"Wording not kept: {error.messages[0]}")
+    if decided and keep_wording and phrase:
+        messages.success(
+            request,
+            f"The next reply worded “{phrase.example}” will be read as "
+            f"{phrase.get_meaning_display().lower()}.",
+        )
     if not decided:
         messages.info(request, f"{_who(review)}: already decided.")
     elif decision == PossibleOptOut.Decision.CONFIRMED:
@@ -108,6 +140,53 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{_who(review)}: dismissed; nothing changed.")
     return redirect("messaging:possible_opt_outs")
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+def reply_phrases(request: HttpRequest) -> HttpResponse:
+    """The wordings staff decided, newest first; Admins add and delete them here."""
+    form_error, words, meaning = "", "", ReplyPhrase.Meaning.OPT_OUT
+    if request.method == "POST":
+        if not request.user.has_perm("messaging.add_replyphrase"):
+            raise PermissionDenied
+        words = request.POST.get("words", "")
+        meaning = request.POST.get("meaning", "")
+        if meaning not in ReplyPhrase.Meaning.values:
+            form_error = "Choose what the wording means."
+        else:
+            try:
+                phrase = teach(words=words, meaning=meaning, by=request.user)
+            except ValidationError as error:
+                form_error = error.messages[0]
+            else:
+                messages.success(
+                    request,
+                    f"The next reply worded “{phrase.example}” will be read as "
+                    f"{phrase.get_meaning_display().lower()}.",
+                )
+                return redirect("messaging:reply_phrases")
+    context = {
+        "phrases": ReplyPhrase.objects.select_related("added_by")[:500],
+        "meanings": ReplyPhrase.Meaning.choices,
+        "can_add": request.user.has_perm("messaging.add_replyphrase"),
+        "can_delete": request.user.has_perm("messaging.delete_replyphrase"),
+        "form_error": form_error,
+        "words": words,
+        "meaning": meaning,
+    }
+    return render(
+        request, "messaging/reply_phrases.html", context, status=400 if form_error else 200
+    )
+
+
+@require_POST
+@permission_required("messaging.delete_replyphrase", raise_exception=True)
+def delete_reply_phrase(request: HttpRequest, pk: int) -> HttpResponse:
+    """Forget a wording: the next reply worded so is read by the built-in rules again."""
+    deleted, _ = ReplyPhrase.objects.filter(pk=pk).delete()
+    if deleted:
+        messages.success(request, "Phrase deleted: such replies are read by the built-in rules.")
+    return redirect("messaging:reply_phrases")
 
 
 OUTBOX_PAGE_SIZE = 50

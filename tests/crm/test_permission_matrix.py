@@ -26,7 +26,7 @@ from contacts.models import (
     Tag,
 )
 from crm.roles import ADMIN, MANAGER, STAFF
-from messaging.models import PossibleOptOut
+from messaging.models import PossibleOptOut, ReplyPhrase
 from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +121,16 @@ CASES = [
     ("messaging:possible_opt_outs", None, "GET", {}, VIEW),
     ("messaging:decide", "possible", "POST", {"decision": "confirmed", "sure": "yes"}, VIEW),
     ("messaging:outbox", None, "GET", {}, VIEW),
+    ("messaging:reply_phrases", None, "GET", {}, VIEW),
+    ("messaging:reply_phrases", None, "POST", {"words": "pls no", "meaning": "opt_out"}, EDIT),
+    ("messaging:delete_reply_phrase", "phrase", "POST", {}, EDIT),
+    (
+        "messaging:decide",
+        "possible",
+        "POST",
+        {"decision": "dismissed", "keep_wording": "yes"},
+        EDIT,
+    ),
     ("admin:index", None, "GET", {}, {"superuser"}),
     ("admin:contacts_contact_changelist", None, "GET", {}, {"superuser"}),
     ("password_change", None, "GET", {}, VIEW),
@@ -143,6 +153,7 @@ def objects():
     contact = ContactFactory(name="Ana", phone="+14155550101")
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
+    phrase = ReplyPhrase.objects.create(wording="nah", example="Nah", meaning="ordinary")
     job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
     export = BulkJob.objects.create(action="export", count=1, status="done",
                                     finished_at=timezone.now())  # fmt: skip
@@ -153,7 +164,7 @@ def objects():
     services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
             "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
-            "export": export.pk}  # fmt: skip
+            "export": export.pk, "phrase": phrase.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:
@@ -175,6 +186,7 @@ def state() -> tuple:
         ConsentEvent.objects.count(),
         list(Broadcast.objects.order_by("pk").values_list("name", "status")),
         list(PossibleOptOut.objects.values_list("decision", flat=True)),
+        list(ReplyPhrase.objects.order_by("pk").values_list("wording", "meaning")),
         ContactTablePreference.objects.count(),
     )
 

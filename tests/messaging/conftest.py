@@ -29,9 +29,19 @@ def post_signed(client, db):
 def sms(post_signed):
     """Send an inbound SMS; a new MessageSid each time unless one is given."""
 
-    def send(body: str, *, phone: str = "+14155550123", sid: str | None = None):
+    def send(body: str, *, phone: str = "+14155550123", sid: str | None = None, **fields):
+        """`fields`: more of the webhook's fields, as an MMS has them (NumMedia, MediaUrl0)."""
         data = {"MessageSid": sid or f"SM{next(_sids):032d}", "From": phone, "To": "+14155559999",
-                "Body": body}  # fmt: skip
+                "Body": body} | fields  # fmt: skip
         return post_signed("/webhooks/twilio/sms/", data)
 
     return send
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How replies are read on the labelled set, when its tests ran."""
+    from tests.messaging.test_revocation_replies import figures, summary
+
+    if figures.cache_info().currsize:
+        terminalreporter.write_sep("-", "revocation replies")
+        terminalreporter.write_line(summary())

@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messaging.keywords import Intent, classify
+from contacts.models import Channel
+from messaging.keywords import Intent, Reading, classify, read
 
 
 @pytest.mark.parametrize(
@@ -34,10 +35,67 @@ def test_clear_requests_are_opt_outs(body):
 
 
 @pytest.mark.parametrize(
-    "body",
-    ["Cancel my appointment", "Can you stop by at 5?", "the end of the week", "I quit smoking"],
+    ("body", "matched"),
+    [
+        ("please stop", "keyword STOP with “please”"),
+        ("stop please", "keyword STOP with “please”"),
+        ("unsubscribe please", "keyword UNSUBSCRIBE with “please”"),
+        ("STOP STOP STOP", "keyword STOP repeated"),
+        ("STOP ALL", "keyword STOP ALL"),
+        ("stop 🛑", "keyword STOP"),
+        ("Stooooop!!", "keyword STOP"),
+        ("Stpo", "one typing error from STOP: “stpo”"),
+        ("sotp", "one typing error from STOP: “sotp”"),
+        ("unsubcribe", "one typing error from UNSUBSCRIBE: “unsubcribe”"),
+        ("quit texting me", "request “quit texting”"),
+        ("I revoke my consent", "request “revoke my consent”"),
+        ("Please remove my number", "request “remove my number”"),
+        ("Take my number off your list", "request “take my number off your list”"),
+        ("Thanks for everything. STOP.", "keyword STOP as a sentence of a longer message"),
+    ],
 )
-def test_an_opt_out_word_in_a_sentence_goes_to_review(body):
+def test_clear_requests_are_opt_outs_that_say_which_rule_matched(body, matched):
+    assert read(body) == Reading(Intent.OPT_OUT, matched, "en")
+
+
+@pytest.mark.parametrize(
+    ("body", "matched"),
+    [
+        ("ALTO", "keyword ALTO"),
+        ("No más", "keyword NO MAS"),
+        ("no mas mensajes por favor", "request “no mas mensajes”"),
+        ("Stop por favor", "keyword STOP with “por favor”"),
+        ("Ya no me manden mensajes", "request “no me manden”"),
+        ("Quiero darme de baja", "request “darme de baja”"),
+    ],
+)
+def test_spanish_requests_are_opt_outs_answered_in_spanish(body, matched):
+    reading = read(body)
+    assert (reading.intent, reading.language) == (Intent.OPT_OUT, "es"), reading
+    assert reading.matched == matched
+
+
+def test_a_request_that_names_calls_alone_stops_calls():
+    assert read("Stop calling me").channels == (Channel.CALLS,)
+    assert read("don't call or text me").channels == (Channel.SMS, Channel.CALLS)
+    assert read("stop texting me").channels == (Channel.SMS,)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Cancel my appointment", "Can you stop by at 5?", "the end of the week",
+     "I can't stop laughing", "Don't stop texting me the deals!", "Subscribe", "I quit smoking"],
+)  # fmt: skip
+def test_a_keyword_inside_another_meaning_is_never_an_opt_out(body):
+    assert classify(body) != Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Wrong number", "who is this?", "stop sending the promos but keep the reminders",
+     "stop texting me lol", "Top", "Shop"],
+)  # fmt: skip
+def test_an_unclear_message_goes_to_review(body):
     assert classify(body) == Intent.POSSIBLE_OPT_OUT
 
 

@@ -69,15 +69,20 @@ def test_a_clear_request_in_a_sentence_opts_out(sms):
 
 def test_a_possible_opt_out_waits_for_review_and_changes_nothing(sms):
     contact = ContactFactory(phone=PHONE)
-    reply = sms("Cancel my appointment").content.decode()
+    words = "stop sending me the promos but keep the appointment reminders"
+    reply = sms(words).content.decode()
     assert "<Message>" not in reply
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
     review = PossibleOptOut.objects.get()
-    assert (review.phone, review.words, review.decision) == (
-        PHONE,
-        "Cancel my appointment",
-        "pending",
-    )
+    assert (review.phone, review.words, review.decision) == (PHONE, words, "pending")
+    assert review.matched == "request “stop sending” that may keep some messages"
+
+
+def test_a_keyword_inside_another_meaning_changes_nothing_and_waits_for_no_one(sms):
+    contact = ContactFactory(phone=PHONE)
+    assert "<Message>" not in sms("Cancel my appointment").content.decode()
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    assert not PossibleOptOut.objects.exists()
 
 
 def test_a_retried_request_is_processed_once_with_the_same_answer(sms):

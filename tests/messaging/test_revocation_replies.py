@@ -1,0 +1,95 @@
+"""How replies are read, measured on a labelled set of real-sounding replies, in English and
+Spanish (tests/messaging/replies.csv: text, label, language). Labels:
+- clear: a plain request to stop, which must become a hard opt-out;
+- unclear: one that may be a revocation, which a person should read: it must not pass as an
+  ordinary reply (it goes to Possible opt-outs, or in doubt is an opt-out);
+- ordinary: any other reply, which must never become an opt-out.
+
+The figures are printed at the end of the run and written in the README, which this checks.
+"""
+
+import csv
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+from messaging.keywords import Intent, read
+
+REPLIES = Path(__file__).with_name("replies.csv")
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@cache
+def replies() -> list[tuple[str, str, str, Intent]]:
+    with REPLIES.open(encoding="utf-8", newline="") as file:
+        return [
+            (row["text"], row["label"], row["language"], read(row["text"]).intent)
+            for row in csv.DictReader(file)
+        ]
+
+
+def read_as(label: str) -> Counter:
+    return Counter(intent for _, each, _, intent in replies() if each == label)
+
+
+@cache
+def figures() -> dict[str, str]:
+    clear, unclear, ordinary = read_as("clear"), read_as("unclear"), read_as("ordinary")
+    reviewed = unclear[Intent.POSSIBLE_OPT_OUT]
+    return {
+        "replies": f"{len(replies())}",
+        "languages": ", ".join(
+            f"{count} {language}"
+            for language, count in sorted(Counter(r[2] for r in replies()).items())
+        ),
+        "recall": f"{clear[Intent.OPT_OUT] / clear.total():.2f}",
+        "clear": f"{clear.total()}",
+        "unclear_noticed": f"{(reviewed + unclear[Intent.OPT_OUT]) / unclear.total():.2f}",
+        "unclear_reviewed": f"{reviewed}",
+        "unclear_opted_out": f"{unclear[Intent.OPT_OUT]}",
+        "unclear": f"{unclear.total()}",
+        "ordinary_opted_out": f"{ordinary[Intent.OPT_OUT]}",
+        "ordinary_reviewed": f"{ordinary[Intent.POSSIBLE_OPT_OUT]}",
+        "ordinary": f"{ordinary.total()}",
+    }
+
+
+def summary() -> str:
+    """The figures as the README gives them."""
+    f = figures()
+    return (
+        f"On {f['replies']} labelled replies ({f['languages']}): {f['recall']} of the "
+        f"{f['clear']} clear requests to stop become hard opt-outs; {f['unclear_noticed']} of "
+        f"the {f['unclear']} unclear ones are noticed ({f['unclear_reviewed']} sent to review, "
+        f"{f['unclear_opted_out']} read as opt-outs); {f['ordinary_opted_out']} of the "
+        f"{f['ordinary']} ordinary replies become opt-outs ({f['ordinary_reviewed']} sent to "
+        "review)."
+    )
+
+
+def misread(label: str, wrong: set[Intent]) -> list[str]:
+    return [text for text, each, _, intent in replies() if each == label and intent in wrong]
+
+
+def test_the_set_holds_every_kind_of_reply_in_both_languages():
+    assert len(replies()) >= 300
+    kinds = Counter((label, language) for _, label, language, _ in replies())
+    assert set(kinds) == {(label, language) for label in ("clear", "unclear", "ordinary")
+                          for language in ("en", "es")}  # fmt: skip
+    assert min(kinds.values()) >= 30
+
+
+def test_clear_requests_to_stop_become_hard_opt_outs():
+    assert float(figures()["recall"]) >= 0.95, misread("clear", set(Intent) - {Intent.OPT_OUT})
+
+
+def test_no_unclear_reply_passes_as_an_ordinary_one():
+    assert not misread("unclear", {Intent.OTHER, Intent.OPT_IN, Intent.HELP})
+
+
+def test_no_ordinary_reply_becomes_an_opt_out():
+    assert not misread("ordinary", {Intent.OPT_OUT})
+
+
+def test_the_readme_gives_the_figures_of_this_set():
+    assert summary() in " ".join(README.read_text(encoding="utf-8").split())

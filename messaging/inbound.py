@@ -20,7 +20,7 @@ from contacts import services
 from contacts.models import Channel, PhoneOptOut, Source, channels_revoked, pressed
 from contacts.phones import normalize_phone
 from messaging import twiml
-from messaging.keywords import Intent, Reading, read
+from messaging.keywords import MATCHED_LENGTH, Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut
 from messaging.phrases import read_reply
 from messaging.signals import delivery_status
@@ -199,7 +199,9 @@ def handle_sms(payload: dict) -> str:
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
+            PossibleOptOut.objects.create(
+                phone=phone, words=body, matched=reading.matched[:MATCHED_LENGTH]
+            )
     return _sms_reply("")
 
 

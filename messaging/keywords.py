@@ -7,24 +7,29 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
    STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT; opt-in, the
    contact's new consent, START, UNSTOP, YES; help, HELP, INFO.
 2. A clear request is an opt-out at once:
-   - an opt-out keyword (English or Spanish: ALTO, PARAR, CANCELAR, BAJA, NO MÁS) with only
-     politeness, emphasis, repetition, punctuation or emoji around it ("stop please", "STOP
-     STOP STOP", "Alto por favor 🛑"), also as one sentence of a longer message;
-   - a single word within one typing error of STOP, or two of UNSUBSCRIBE ("Stopp",
+   - an opt-out keyword (English or Spanish: ALTO, PARAR, CANCELAR, BAJA, NO MÁS), maybe
+     repeated, with politeness, emphasis, punctuation or emoji around it ("stop please",
+     "STOP STOP STOP", "Alto por favor 🛑"), also as the last sentence of a longer message;
+   - a single word within one typing error of STOP, or two of UNSUBSCRIBE ("Stpo",
      "unsubscibe"), unless it is a word of its own ("shop", "top": those are reviewed);
    - a request to stop messages or remove the number, with or without a keyword ("take my
      number off your list", "no me manden más mensajes"), unless a negation comes just
-     before it ("don't stop texting me").
-3. An unclear message goes to Possible opt-outs, for staff to review: one that contains an
-   opt-out keyword in a longer message ("cancel my appointment", "can you stop by at 3?"), or
-   that may mean the contact wants none ("wrong number", "who is this?").
-4. Anything else is an ordinary reply.
+     before it in its sentence ("don't stop texting me").
+3. A message that may be a revocation goes to Possible opt-outs, for staff to review:
+   - a keyword that may mean something else with courtesy around it ("ok cancel": the
+     appointment?), or as a sentence with more after it ("Stop, I'm on my way");
+   - a request said in jest ("stop texting me lol"), for a while ("until Monday"), about
+     someone else ("stop texting my son"), for another way ("text me instead"), or that keeps
+     some messages ("stop the promos but keep the reminders");
+   - an opt-out keyword in a longer message, a wrong number, a complaint about how many.
+4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
+   stop by at 3?", "cancel my appointment").
 
 Staff decisions add phrases that are read before steps 3 and 4 (messaging.phrases): they can
 make a reviewed wording an opt-out or an ordinary reply, never undo steps 1 and 2.
 
-Each reading says which rule matched ("keyword STOP with “please”"), kept with what it
-did: the number's opt-out and its ledger rows, or the possible opt-out to review.
+Each reading says which rule matched ("keyword STOP with “please”"), kept with what it did:
+the number's opt-out and its ledger rows, or the possible opt-out to review.
 """
 
 import re
@@ -41,6 +46,10 @@ class Intent(StrEnum):
     HELP = "help"
     POSSIBLE_OPT_OUT = "possible_opt_out"
     OTHER = "other"
+
+
+# The longest `Reading.matched` kept (the ledger's column).
+MATCHED_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -60,18 +69,37 @@ OPT_OUT_KEYWORDS = {
 }  # fmt: skip
 OPT_IN_KEYWORDS = set(OPT_IN_WORDS)  # the database checks an opt-in's words against these
 HELP_KEYWORDS = {"HELP", "INFO"}
+# Never a phrase's to decide, whatever surrounds them (messaging.phrases).
+CARRIER_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
 
-# Keywords as plain words (see `plain`), with their language. "stop it" and "remove me" say
-# nothing more than STOP.
+# Opt-out keywords as plain words (see `plain`), with their language: the carriers' and
+# their Spanish, and a few that say nothing more ("stop it", "remove me").
 KEYWORDS = {
     "stop": "en", "stopall": "en", "stop all": "en", "unsubscribe": "en", "unsub": "en",
     "cancel": "en", "end": "en", "quit": "en", "revoke": "en", "optout": "en", "opt out": "en",
-    "stop it": "en", "quit it": "en", "stop this": "en", "stahp": "en", "remove": "en",
-    "remove me": "en", "take me off": "en", "no more": "en",
-    "alto": "es", "parar": "es", "cancelar": "es", "baja": "es", "no mas": "es",
-    "dar de baja": "es", "darme de baja": "es", "dame de baja": "es",
-    "denme de baja": "es", "de baja": "es",
+    "stop it": "en", "quit it": "en", "stop this": "en", "stop these": "en",
+    "stop them": "en", "make it stop": "en", "stahp": "en", "remove": "en", "remove me": "en",
+    "delete me": "en", "take me off": "en", "no more": "en", "i opt out": "en",
+    "alto": "es", "parar": "es", "paren": "es", "pare": "es", "detener": "es",
+    "detenganse": "es", "cancelar": "es", "baja": "es", "no mas": "es", "dar de baja": "es",
+    "darme de baja": "es", "dame de baja": "es", "denme de baja": "es", "de baja": "es",
+    "desuscribir": "es", "desuscribirme": "es", "borrenme": "es", "borrame": "es",
+    "sacame": "es", "saquenme": "es", "quitenme": "es", "quitame": "es",
 }  # fmt: skip
+# Keywords with another common meaning ("cancel" an appointment, "the end", "paren aquí"):
+# alone (or with courtesy, but those of COURTEOUS_AMBIGUITY) they are opt-outs, as carriers
+# treat them; as a sentence of a longer message they are reviewed.
+AMBIGUOUS_KEYWORDS = {
+    "cancel", "end", "quit", "parar", "paren", "pare", "cancelar", "baja", "de baja",
+    "remove", "remove me", "take me off", "no more", "no mas",
+}  # fmt: skip
+# "Ok cancel", "Cancel please", "Sí, cancelar": an appointment's, as likely as the messages.
+COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "parar", "paren", "pare", "end", "quit"}
+# Courtesy that only says how much: "END ALL" asks what "STOP ALL" does.
+ALL = {"all", "todo", "todos", "everything"}
+# Keywords that mean nothing else: an opt-out in any sentence of a message.
+UNMISTAKABLE = {"unsubscribe", "unsub", "stopall", "optout", "opt out", "revoke",
+                "desuscribir", "desuscribirme", "i opt out"}  # fmt: skip
 # Words that may surround a keyword without changing what it asks: politeness, emphasis and
 # impatience, in English and Spanish.
 COURTESY = {
@@ -79,109 +107,204 @@ COURTESY = {
         ["please", "pls", "plz", "plez", "plse", "thanks", "thank you", "thx", "ty", "ok",
          "okay", "k", "all", "now", "right now", "asap", "immediately", "right away", "already",
          "again", "just", "sir", "maam", "i said", "and", "the hell", "fucking", "fuckin",
-         "freaking", "frickin", "damn", "dammit", "goddamn", "wtf", "seriously",
-         "ffs", "man", "dude", "bro", "no", "not interested", "no thanks",
-         "no thank you", "i mean it", "for real", "everything", "forever", "asap please"],
+         "freaking", "frickin", "damn", "dammit", "goddamn", "wtf", "seriously", "ffs", "man",
+         "dude", "bro", "no", "not interested", "no thanks", "no thank you", "i mean it",
+         "for real", "everything", "forever", "wrong number", "wrong person"],
         "en",
     ),
     **dict.fromkeys(
         ["por favor", "porfa", "porfavor", "xfa", "plis", "gracias", "muchas gracias", "ya",
          "ahora", "todo", "todos", "si", "senor", "senora", "oiga", "ya basta", "de una vez",
-         "por favor ya", "no gracias"],
+         "no gracias", "numero equivocado", "no me interesa"],
         "es",
     ),
 }  # fmt: skip
 
-# Keywords with another common meaning ("cancel", "the end"): obeyed as a whole message (with
-# courtesy), not as one sentence of a longer one.
-AMBIGUOUS_KEYWORDS = {
-    "cancel", "end", "quit", "parar", "cancelar", "baja", "remove", "remove me", "take me off",
-    "no more",
-}  # fmt: skip
-
 # Single words within a typing error of STOP that mean something else: reviewed, not obeyed.
-OWN_WORDS = {"top", "tops", "shop", "step", "stoop", "atop", "slop", "stow", "stomp", "sop"}
+OWN_WORDS = {
+    "top", "tops", "shop", "step", "stoop", "atop", "slop", "stow", "stomp", "sop", "stool",
+    "stoa", "soap", "spot", "stay", "stoned",
+}  # fmt: skip
 # The typing errors allowed, and how the word must begin ("subscribe" is two from UNSUBSCRIBE).
 TYPO_TARGETS = {"stop": (1, "s"), "unsubscribe": (2, "un")}
 
 # What a request asks to stop, as plain words.
 _MESSAGES = (
-    r"(texts?|txts?|text messages?|messages?|msgs?|sms|emails?|spam|promos?|promotions?|ads"
-    r"|marketing|notifications?|alerts?|updates?|offers?|deals?|calls?|phone calls?)"
+    r"(text\w*|txt\w*|messag\w*|msgs?|sms|spam\w*|promos?|promotions?|ads|marketing"
+    r"|notifications?|alerts?|updates?|offers?|deals?|calls?|phone calls?|communications?"
+    r"|contact|reminders?|mensajes|textos|llamadas)"
 )
-_CALLS = re.compile(r"\b(call|calls|calling|llamadas?|llamar|llamarme|llamen|llame|llames)\b")
-_TEXTS = re.compile(
-    r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam|send\w*)\b"
+_VERBS = (
+    r"(text\w*|txt\w*|messag\w*|msg\w*|contact\w*|call\w*|spamm\w*|bugg\w*|harass\w*"
+    r"|bother\w*|hitting me up|texing|textng|tecting|txing)"
 )
-_LIST = r"(\w+ ){0,3}(list|lists|database|system|records)"
+_LIST = (
+    r"(your |the |this |ur |all |these |any |every |all your |all of your |my )?(\w+ ){0,2}"
+    r"(list|lists|database|system|records)"
+)
+_SPANISH_VERBS = (
+    r"(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas|llamen|llame|llames"
+    r"|contacten|contacte|molesten|moleste|textees|texteen)"
+)
+_SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
 
 # Requests to stop, each as a pattern of plain words with its language.
 CLEAR_REQUESTS = [
-    (r"(stop|quit|cease|end) (texting|txting|messaging|msging|sending|contacting|calling"
-     r"|spamming|bugging|harassing|emailing|bothering|hitting me up)", "en"),
-    (rf"stop (the |these |those |your |ur |all |all the |all these |all of these |all of your )?"
+    (rf"(stop|quit|cease) (the |these |those |this |that |your |ur |all |all the |all these "
+     rf"|all of these |all of your |getting |receiving |with the )?({_VERBS}|{_MESSAGES})",
+     "en"),
+    (rf"(stop|quit|cease) sending (me |us )?((these|those|this|that|them|stuff|crap|junk"
+     rf"|anything|any more|anymore|more)\b|(your |the |all |all the |all your |any )?(\w+ )?"
+     rf"{_MESSAGES})|(stop|quit|cease) sending( me| us)?$", "en"),
+    (r"(you can|would you|can you|could you|will you) stop( now| already| it| that"
+     r"| this| please)?$|i (told|asked) you (to stop|not to)|how many times (do i have to"
+     r"|must i|have i) (say|said|tell you|told you)|(enough is enough|i said) stop", "en"),
+    (r"i want (these|the|your|this|them|it|all)( \w+)? to stop|make (it|them|this|these"
+     r"|the \w+|these \w+) stop", "en"),
+    (rf"how (to|do you) (stop|unsubscribe|unsub|opt out)( (these|this|them|the texts"
+     rf"|the messages|{_MESSAGES})|$)", "en"),
+    (rf"(unsubscribe|unsub)( me)? from (all|this|these|them|everything|(your |the |these |all )"
+     rf"(\w+ )?({_MESSAGES}|list))", "en"),
+    (r"^(end|cancel|stop) (my |the |this )?subscription$", "en"),
+    (rf"(quit it|enough|basta) (with |de |con )?(the |these |your |all |los |sus |tus )?"
      rf"{_MESSAGES}", "en"),
+    (r"(end|halt) (the |these |all |all the )?(texts|messages|msgs|sms|communications"
+     r"|contact)", "en"),
     (r"(dont|do not|never|pls dont|please dont) (ever )?(text|txt|message|msg|contact|call|sms"
-     r"|email|send me|bother|spam)(?! list| registry)", "en"),
+     r"|send|bother|spam)( or (text|txt|call|message|contact))?"
+     r"( (me|us|this number|this phone|my number|anymore|again|ever)|$)", "en"),
     (rf"no (more|further) {_MESSAGES}", "en"),
     (rf"(take|remove|delete|drop|erase|scratch|get) (me|us|my (\w+ )?(number|contact|info"
-     rf"|phone|name|details)|this (\w+ )?number) (off|from|out of) (of )?{_LIST}", "en"),
+     rf"|phone|name|details)|this (\w+ )?number)? ?(off|from|out of) (of )?{_LIST}", "en"),
     (r"(remove|delete|erase|lose|forget|scratch|drop) (my|this|the) (cell |phone |mobile "
      r"|contact )?(number|info|information|contact info|details)", "en"),
+    (r"(remove|delete) (my |this |the )?number$", "en"),
     (r"take (my|this) (cell |phone )?number off", "en"),
-    (r"(take|remove) me (off|from) (this|these|it|all of this|everything|all this)$", "en"),
-    (r"(unsubscribe|unsub|opt) (me|us|my number|this number)", "en"),
-    (rf"opt (me )?out (of|from) (this|these|your|ur|all|the|texts|messages|{_MESSAGES})", "en"),
-    (r"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
-     r"|be taken off|stop (getting|receiving))", "en"),
+    (r"(take|remove|get) me (off|from|out of) (this|these|it|all of this|everything|all this"
+     r"|here)$", "en"),
+    (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
+    (rf"opt (me )?out( (of|from) (these|this|them|all|your|the|ur)? ?({_MESSAGES}|list|it|this"
+     rf"|these|them)|$)", "en"),
+    (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
+     rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
+     rf"{_MESSAGES})|i want out|(i am|im|i m) (opting out|unsubscribing)", "en"),
     (r"(revoke|revoking|withdraw|withdrawing|cancel|cancelling|canceling) (my |all )?(consent"
-     r"|permission|subscription|authorization)", "en"),
-    (r"i (no longer|dont|do not) (consent|agree to (these|your|any))", "en"),
-    (r"i (no longer|dont|do not) (wish|want) to (receive|get|be sent)", "en"),
+     r"|permission|authorization)", "en"),
+    (r"i (no longer|dont|do not) consent", "en"),
+    (rf"i (no longer|dont|do not) (wish|want) to (receive|get|be sent) (any more |anymore "
+     rf"|any )?(these|this|them|your|any|more|{_MESSAGES})", "en"),
     (rf"cancel (all |the |these |my |your |all of )?{_MESSAGES}", "en"),
-    (r"how (do|can|would|should) (i|we) (stop|unsubscribe|unsub|opt out|get off|get removed)",
+    (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
+     rf"{_MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
      "en"),
-    (r"i (already )?(unsubscribed|opted out|said stop|asked (you )?(to stop|not to))"
-     r"|already (unsubscribed|opted out)", "en"),
+    (r"how (do|can|would|should) (i|we) (stop|unsubscribe|unsub|opt out|get off|get removed)"
+     rf"( (getting|receiving))?( (these|this|them|the texts|the messages|your texts|{_MESSAGES}"
+     r"|from (these|this|them|your (texts|messages|list)|the (texts|messages|list)))|$)", "en"),
+    (rf"i (already )?(unsubscribed|opted out)|already (unsubscribed|opted out)"
+     rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({_VERBS}|{_MESSAGES}))?$"
+     rf"|i asked (you )?not to (text|call|message|contact)", "en"),
     (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
      rf"|the|ur)? ?{_MESSAGES}", "en"),
-    (r"(leave me alone|cease and desist|stop contacting)", "en"),
-    (rf"no mas (de )?(sus |tus )?(mensajes|mensajitos|textos|msj|msjs|sms|llamadas"
-     rf"|promociones|publicidad|{_MESSAGES})", "es"),
-    (r"no (me |nos )?(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas"
-     r"|llamen|llame|llames|contacten|contacte|molesten|moleste|textees|texteen)( mas)?", "es"),
-    (r"(deja|dejen|dejar|deje|dejes|paren|para|pare) de (mandar|mandarme|enviar|enviarme"
-     r"|escribir|escribirme|llamar|llamarme|textear|textearme|molestar|molestarme|contactar"
-     r"|contactarme)", "es"),
+    (r"leave me (the hell |the fuck |tf )?alone|cease and desist|(fuck|f|fk|eff) off|go away"
+     r"|piss off|get lost", "en"),
+    (rf"(remove|take) (me )?(off|from) (your |the |these |all )?{_MESSAGES}", "en"),
+    (r"(add|put) (me|my number|this number) (on|to) (your |the )?(do not (call|contact|text)"
+     r"|dnc)|^dnc$", "en"),
+    (r"get me off (this|these|it|your|the)", "en"),
+    (rf"no mas (de )?(sus |tus )?({_SPANISH_MESSAGES}|{_MESSAGES})", "es"),
+    (rf"no (me |nos )?{_SPANISH_VERBS}( (mas|mensajes|textos|sms|nada)|$)", "es"),
+    (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (mandarme|enviarme|escribir"
+     rf"|escribirme|llamar|llamarme|textear|textearme|molestar|molestarme|contactar"
+     rf"|contactarme|(mandar|enviar) (me |nos )?{_SPANISH_MESSAGES}|mandar$"
+     rf"|enviar$)", "es"),
+    (r"baja de (la |su |esta )?lista", "es"),
     # "Quiero darme de baja del gimnasio": of a membership, reviewed.
-    (r"(darme|dar|darse|dame|denme|deme|dar me|me doy|doy) de baja(?! (del|de la|de mi|de el"
-     r"|de los|mi|la|el|una|un|su) (?!lista|mensajes|textos|sms|promociones|envios"
-     r"|notificaciones|numero|telefono|celular))", "es"),
-    (r"(favor de |por favor )?no (enviarme|mandarme|escribirme|llamarme|textearme|contactarme)",
-     "es"),
-    (r"(parar|cancelar|alto|basta) (a |de )?(los |sus |tus )?(mensajes|textos|llamadas|sms)",
-     "es"),
+    (r"(darme|dar|darse|dame|denme|deme|dar me|me doy|doy|den|me den) de baja(?! (del|de la"
+     r"|de mi|de el|de los|mi|la|el|una|un|su) (?!lista|mensajes|textos|sms|promociones"
+     r"|envios|notificaciones|numero|telefono|celular))", "es"),
+    (r"(favor de |por favor )?no (enviarme|mandarme|escribirme|llamarme|textearme|contactarme"
+     rf"|enviar mas|mandar mas|enviar|mandar) ?(mas )?({_SPANISH_MESSAGES})?", "es"),
+    (rf"(parar|paren|para|pare|cancelar|cancelen|alto|basta|detener|detengan|suspendan"
+     rf"|eliminen) (ya )?(a |de |con )?(los |sus |tus |estos |esos |todos los )?"
+     rf"{_SPANISH_MESSAGES}", "es"),
     (r"no me vuelvan? a (escribir|mandar|enviar|llamar|contactar|textear)", "es"),
     (r"(no|ya no) me (lleguen|llegue|sigan llegando|sigan mandando|sigan enviando)", "es"),
-    (r"basta de (mensajes|textos|llamadas|sms|msj|promociones)", "es"),
+    (rf"no quiero que me ({_SPANISH_VERBS}|sigan)", "es"),
     (r"(borren|borra|borrar|borre|eliminen|elimina|eliminar|elimine|quiten|quita|quitar|quite"
      r"|saquen|saca|sacar|saque) (mi|el|este) (numero|telefono|celular|cel)", "es"),
     (r"(borrenme|borrame|eliminenme|eliminame|quitenme|quitame|saquenme|sacame|borreme|sakenme"
-     r"|sakame"
-     r"|quiteme|saqueme|me quiten|me saquen|me borren|me eliminen) de (la|su|esta|sus|tu|la)"
-     r" (lista|base)", "es"),
+     r"|sakame|quiteme|saqueme|me quiten|me saquen|me borren|me eliminen|salir) de (la|su|esta"
+     r"|sus|tu) (lista|base)", "es"),
     (r"(no|ya no) (quiero|deseo) (recibir |seguir recibiendo )?(mas )?(sus |tus |estos |los )?"
-     r"(mensajes|textos|sms|llamadas|msj|promociones|notificaciones)", "es"),
-    (r"no (quiero|deseo) recibir", "es"),
-    (r"cancelar (la |mi )?(suscripcion|mensajes|los mensajes|textos)", "es"),
+     rf"{_SPANISH_MESSAGES}", "es"),
+    (r"(quiero|deseo) desuscribir\w*", "es"),
     (r"(revoco|retiro) mi (consentimiento|permiso|autorizacion)", "es"),
-    (r"ya no (me )?(manden|envien|escriban|llamen|mande|envie|escriba|llame)", "es"),
-    (r"(dejenme|dejame|dejeme) en paz", "es"),
+    (rf"ya no (me )?{_SPANISH_VERBS}", "es"),
+    (r"(dejenme|dejame|dejeme) en paz|no molestar", "es"),
 ]  # fmt: skip
-_CLEAR = [(re.compile(rf"\b{pattern}\b"), language) for pattern, language in CLEAR_REQUESTS]
-# A negation just before a request turns it around: "I don't want you to stop texting".
-_NEGATED = re.compile(r"\b(dont|do not|didnt|never|wont)( \w+){0,3} $")
+_CLEAR = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in CLEAR_REQUESTS]
+# A negation just before a request, in its sentence, turns it around: "don't stop texting".
+_NEGATED = re.compile(
+    r"\b(dont|do not|didnt|never|wont)( \w+){0,2} to $|\b(dont|do not|never|didnt|wont)( ever"
+    r"| you| u)? $"
+)
 _NEGATION = re.compile(r"(dont|do not|never|pls dont|please dont|i dont|i do not|no|ya no)\b")
+
+# What makes a request one for a person to read (`_held_back`), by what follows it.
+_NOT_MESSAGES = (
+    r"(?!((these|this|them|it|all|everything|you|us|ustedes|usted|ti|receive|get|be|contact"
+    r"\w*|text\w*|call\w*|messag\w*|textear\w*|escribir\w*|llamar\w*|mandar\w*|enviar\w*"
+    r"|molestar\w*|recibir)\b|((your|ur|the|all|any|all your|all the|my|los|sus|estos|la|su"
+    r"|esta|mi)\s)?(\w+\s)?(texts?|messages?|msgs|sms|list|lists|mailing|marketing|promos?"
+    r"|ads|notifications|alerts|calls|updates|mensajes|textos|llamadas|lista)\b))"
+)
+# What makes a request one for a person to read (`_held_back`): the words after it, but for
+# "another list", which the request's own words may say.
+HELD_BACK = {
+    "keeps some messages": r"\b(but keep|except|only|solo|pero (sigan|manden|si)|excepto)\b",
+    "asks for fewer": r"\b(tantos|tantas|so many|so much)\b",
+    "asks for another way": (
+        r"\b(instead|en vez|en lugar|is fine|are fine|is better|are better|prefer\w*|mejor"
+        r"|just (call|text)|use my|call the|llamen al|llamame|llamenme|escribame|escribanme"
+        r"|mandenme (un )?(texto|correo)|email (it|me)|por correo|ill (text|call)"
+        r"|i will (text|call)|te (llamo|escribo)|prefiero)\b"
+        r"|(?<!dont )(?<!do not )(?<!never )\b(call|text|email) me\b"
+        r"|\b(and|then|just) (call|text)( me)?$|^ ?(call|text)$"
+    ),
+    "asks for a while": (
+        r"\b(after|before|until|till|til|antes|despues|hasta|during|on weekends|at work|while"
+        r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
+        r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
+        r"|manejando|en el trabajo|reunion)\b"
+    ),
+    "is about something else": (
+        rf"^ ?(\w+ )?(from|of|to|for) {_NOT_MESSAGES}\w|^ ?(\w+ )?(de|del|para) {_NOT_MESSAGES}\w"
+    ),
+    "is about one thing": (
+        r"^ ?(me |us )?(the|that|this|those|el|la|los|las) (?!(texts?|messages?|msgs|sms|promos?"
+        r"|ads|spam|crap|stuff|junk|garbage|mensajes|textos|number|phone|cell|numero"
+        r"|telefono)\b)\w"
+    ),
+    "is about someone else": (
+        r"^ ?(to |for |of |a |para |de )?(my|mi) (wife|husband|son|daughter|kid|kids|mom"
+        r"|mother|dad|father|brother|sister|boyfriend|girlfriend|partner|grandma|grandpa"
+        r"|employee|friend|esposa|esposo|hijo|hija|mama|papa|hermano|hermana)\b"
+    ),
+    "is about another phone or account": (
+        r"\b(old|viejo|vieja|anterior|new number|nuevo|keep this|account|cuenta|profile|perfil"
+        r"|ending|termina|landline)\b|\b(my|mi|the|el|al|la|a la) (home|house|casa|work|trabajo"
+        r"|office|oficina|cell|celular)\b"
+    ),
+    "is about another list": (
+        r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
+        r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
+        r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles"
+        r"|jueves|viernes|sabado|domingo)\b"
+    ),
+}
+_HELD_BACK = {why: re.compile(pattern) for why, pattern in HELD_BACK.items()}
+# Said in jest: "stop texting me lol", "STOP 😂".
+_JOKING = re.compile(r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰")
 
 # Messages that may mean the contact wants none, without asking: reviewed.
 UNCLEAR = [
@@ -190,25 +313,26 @@ UNCLEAR = [
      r"|this is a work (phone|number)|not a (patient|customer|client|member) (here |there )?"
      r"anymore|i moved|didnt order|did not order", "en"),
     (r"take me off|remove me|(block|blocking|blocked|reporting|report) (this|you|your)"
-     r"|(i )?dont (need|want) (this|these|that|it|your)|only (text|message|send|contact) me", "en"),
+     r"|(i )?dont (need|want) (this|these|that|it|your)|only (text|message|send|contact) me",
+     "en"),
     (r"why (am i|do i keep|are you|do you keep|r u|are u|is this) (getting|receiving|texting"
      r"|sending|messaging)|(too many|so many|fewer|less) (texts|messages|msgs|txts)"
-     r"|text (way )?too much|chill with|(its|it is) \d+ ?(am|pm)|keep (texting|messaging|sending)"
-     r"|texts? (in|a|per) (one )?day|every (single )?(day|week)|pause", "en"),
+     r"|text (way )?too much|chill with|(its|it is) \d+ ?(am|pm)|keep (texting|messaging"
+     r"|sending)|texts? (in|a|per) (one )?day|every (single )?(day|week)|pause", "en"),
     (r"anymore|any more|no longer (live|own|have|work|go)|sold (that|the|my|it)|passed away"
      r"|who gave (you|u) (this|my)|(no idea|dont know) why (im|i am|i m) getting|instead"
-     r"|do not call (list|registry)|not again", "en"),
+     r"|do not call (list|registry)|not again|block", "en"),
+    (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
+    (r"(never|didnt|did not|dont remember) (sign(ed)? up|subscrib\w*|opt(ed)? in|gave)", "en"),
+    (r"not interested|spam|reported|enough", "en"),
     (r"ya no es mi|fallecio|murio|quien (le|te|les) dio mi numero|en vez de|en lugar de"
      r"|mejor (mandenme|envienme|llamenme|escribanme)|(mandenme|envienme) solo|correo"
      r"|tanto mensaje|parenle|pausar", "es"),
-    (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
-    (r"(never|didnt|did not|dont remember) (sign(ed)? up|subscrib\w*|opt(ed)? in|gave)", "en"),
-    (r"not interested|too many (texts|messages|msgs)|spam|reported|enough", "en"),
     (r"(no|ya no) (te |lo |la |los |les )?conozco|equivoca\w*|no pedi|ya no (voy|soy|vivo"
      r"|trabajo)|(tantos|tantas|demasiados|demasiadas) (mensajes|textos|promociones)|fastidio"
      r"|(por que|porque) me (siguen|sigues|estan|mandan|envian|escriben)"
      r"|como (consiguieron|obtuvieron|tienen|sacaron) mi numero|solo (mandenme|envienme"
-     r"|manden|envien)|(sacame|quitame|saquenme|quitenme|sakenme)", "es"),
+     r"|manden|envien)", "es"),
     (r"numero equivocado|quien (es|habla|eres)|no me interesa"
      r"|basta|de donde (sacaron|saco|obtuvieron|tienen|tiene) mi numero"
      r"|no me (inscribi|suscribi|registre)|nunca me (inscribi|suscribi|registre)", "es"),
@@ -228,16 +352,16 @@ OTHER_MEANINGS = [
     r"|reservacion|reserva|orden|clase|membresia)|baja del|(presion|temperatura|marea) baja",
 ]
 _OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
-STOP_SIGNS = {"🛑", "⛔", "🚫", "✋", "🤚", "🙅", "🔕"}
+STOP_SIGNS = {
+    "🛑": True,
+    "⛔": True,
+    "🚫": False,
+    "✋": False,
+    "🤚": False,
+    "🙅": False,
+    "🔕": False,
+}
 _SENTENCES = re.compile(r"[.!?¡¿;,\n]+")
-# A request that keeps some messages, or asks for fewer, is reviewed: "stop the promos but keep
-# the reminders", "dejen de mandar tantas promociones".
-_KEEPING_SOME = re.compile(
-    r"\b(but keep|except|only|solo|pero (sigan|manden|si)|excepto|tantos|tantas|so many)\b"
-)
-# A request said in jest ("stop texting me lol") is reviewed.
-_JOKING = re.compile(r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆")
-_WRONG_PERSON = re.compile(r"\b(I['’]?m not|No soy) [A-Z]\w+\W*$")
 _PUNCTUATION = OPT_IN_PUNCTUATION  # spaces of every kind, and punctuation
 
 
@@ -265,66 +389,97 @@ def read(body: str) -> Reading:
     if text in HELP_KEYWORDS:
         return Reading(Intent.HELP, f"keyword {text}")
     words = plain(body)
-    if len(words) > 3 and all(len(token) == 1 for token in words.split()):
-        words = words.replace(" ", "")  # "s t o p"
-    sentences = [plain(sentence) for sentence in _SENTENCES.split(body)]
-    for candidate in [words, *(s for s in sentences if s and s != words)]:
-        reading = _keyword_with_courtesy(candidate, whole=candidate == words)
-        if reading:
-            return reading
-    reading = _clear_request(_corrected(words), body)
-    if reading:
+    tokens = words.split()
+    if len(tokens) > 2 and all(len(token) == 1 for token in tokens):
+        words = "".join(tokens)  # "s t o p"
+    sentences = [each for each in map(plain, _SENTENCES.split(body)) if each]
+    jest = bool(_JOKING.search(body))
+    whole = _keyword_reply(words, [words], jest)
+    reading = whole or _request(sentences, jest) or _keyword_reply(words, sentences, jest)
+    return reading or _unclear(body, words)
+
+
+def _keyword_reply(words: str, sentences: list[str], jest: bool) -> Reading | None:
+    """An opt-out keyword with nothing but courtesy around it: the whole message (`sentences`
+    is `[words]`), or one of its sentences."""
+    whole = _keyword_with_courtesy(words, typos=True) if sentences == [words] else None
+    if whole:
+        keyword, courtesy, reading = whole
+        if jest:
+            return _review(f"{reading.matched}, maybe in jest", reading.language)
+        if keyword in COURTEOUS_AMBIGUITY and courtesy - ALL:
+            return _review(f"{reading.matched}: “{keyword}” may mean something else")
         return reading
-    return _unclear(body, words)
+    for position, sentence in enumerate(sentences if sentences != [words] else []):
+        found = _keyword_with_courtesy(sentence, typos=False)
+        if not found or found[0] in AMBIGUOUS_KEYWORDS:
+            continue
+        keyword, _, reading = found
+        rest = " ".join(sentences[position + 1 :])
+        if jest:
+            return _review(f"{reading.matched}, maybe in jest", reading.language)
+        if not rest:
+            matched = f"{reading.matched}, as the last sentence"
+        elif keyword in UNMISTAKABLE or _IMPATIENT.search(rest):
+            matched = f"{reading.matched}, as a sentence"
+        else:  # "Stop, I'm on my way", "Stop! I love it"
+            return _review(f"{reading.matched}, as a sentence with more after it", reading.language)
+        return Reading(Intent.OPT_OUT, matched, reading.language)
+    return None
 
 
-def _keyword_with_courtesy(words: str, *, whole: bool) -> Reading | None:
-    """An opt-out keyword, maybe repeated or (in a whole message) misspelled, with nothing but
-    courtesy around it; as one sentence of a longer message, only a keyword that means
-    nothing else there."""
+# What follows a STOP that says it is meant: "STOP. I never want to hear from you again".
+_IMPATIENT = re.compile(
+    r"\b(never|dont|do not|not interested|no longer|again|already|told you|asked you|said"
+    r"|hate|sick of|tired of|annoying|spam|harass\w*|stop|unsubscribe|list|number|texts"
+    r"|didnt|did not|sign\w* up"
+    r"|messages|mensajes|nunca|ya no|no quiero|lista|numero)\b"
+)
+
+
+def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], Reading] | None:
+    """The keyword of `words`, the courtesy that comes with it, and their reading, when they
+    hold an opt-out keyword, maybe repeated (or with `typos`, misspelled), and nothing but
+    courtesy."""
     keywords, courtesy, typo = [], [], ""
     tokens, i = words.split(), 0
     while i < len(tokens):
         for size in (3, 2, 1):
             phrase = " ".join(tokens[i : i + size])
-            if phrase in KEYWORDS or (size == 1 and _squeezed(phrase) in KEYWORDS):
-                keywords.append(phrase if phrase in KEYWORDS else _squeezed(phrase))
+            if phrase in KEYWORDS:
+                keywords.append(phrase)
                 break
             if phrase in COURTESY:
                 courtesy.append(phrase)
                 break
         else:
-            size, target = 1, _typo_of(tokens[i]) if whole and not typo else ""
-            if not target:
+            size, token = 1, tokens[i]
+            squeezed = _squeezed(token)  # "stooop"
+            if token not in OWN_WORDS and squeezed in KEYWORDS:
+                keywords.append(squeezed)
+            elif typos and not typo and (target := _typo_of(token)):
+                keywords.append(target)
+                typo = token
+            else:
                 return None
-            keywords.append(target)
-            typo = tokens[i]
         i += size
     if not keywords:
         return None
-    if not whole and set(keywords) & AMBIGUOUS_KEYWORDS:
-        return None  # "Cancel. I'll book another day": the appointment, maybe
     keyword = keywords[0]
     spanish = KEYWORDS[keyword] == "es" or any(COURTESY[word] == "es" for word in courtesy)
-    matched = (
-        f"one typing error from {keyword.upper()}: “{typo}”"
-        if typo
-        else f"keyword {keyword.upper()}"
-    )
-    extras = []
+    if typo:
+        matched = f"one typing error from {keyword.upper()}: “{typo}”"
+    else:
+        matched = f"keyword {keyword.upper()}"
     if courtesy:
-        extras.append("with “" + " ".join(courtesy) + "”")
+        matched += _shortened(" with “" + " ".join(courtesy), 80) + "”"
     if len(keywords) > 1:
-        extras.append("repeated")
-    if not whole:
-        extras.append("as a sentence of a longer message")
-    if extras:
-        matched += " " + ", ".join(extras)
-    return Reading(Intent.OPT_OUT, matched, "es" if spanish else "en")
+        matched += " repeated"
+    return keyword, set(courtesy), Reading(Intent.OPT_OUT, matched, "es" if spanish else "en")
 
 
 def _typo_of(token: str) -> str:
-    """The keyword that `token` misspells ("stopp" -> "stop"), or ""."""
+    """The keyword that `token` misspells ("stpo" -> "stop"), or ""."""
     if token in OWN_WORDS or token in KEYWORDS:
         return ""
     squeezed = _squeezed(token)
@@ -357,46 +512,71 @@ def typing_errors(a: str, b: str) -> int:
 
 
 def _corrected(words: str) -> str:
-    """`words` with misspelled keywords spelled right: "stopp texting me" -> "stop texting
-    me"."""
-    return " ".join(
-        token if token.startswith(("stop", "unsub")) else _typo_of(token) or token
-        for token in words.split()
-    )
+    """`words` with misspelled keywords spelled right: "stpo texting me" -> "stop texting
+    me"; a word that ends as a verb's form is left as it is ("unsubscribed")."""
+    return " ".join(_spelled_right(token) for token in words.split())
 
 
-def _clear_request(words: str, body: str) -> Reading | None:
-    for pattern, language in _CLEAR:
-        for match in pattern.finditer(words):
-            negated = _NEGATED.search(words[: match.start()])
-            if negated and not _NEGATION.match(match.group()):
-                continue
-            if _JOKING.search(body) and not _JOKING.search(match.group()):
-                return Reading(
-                    Intent.POSSIBLE_OPT_OUT, f"request “{match.group()}”, maybe in jest", language
-                )
-            if _KEEPING_SOME.search(words[match.end() :]):
-                return Reading(
-                    Intent.POSSIBLE_OPT_OUT,
-                    f"request “{match.group()}” that may keep some messages",
-                    language,
-                )
-            return Reading(
-                Intent.OPT_OUT,
-                f"request “{match.group()}”",
-                language,
-                _channels_named(words),
-            )
+def _spelled_right(token: str) -> str:
+    if _squeezed(token) in KEYWORDS and token not in OWN_WORDS:
+        return _squeezed(token)
+    if token.endswith(("ed", "ing")):
+        return token
+    return _typo_of(token) or token
+
+
+def _request(sentences: list[str], jest: bool) -> Reading | None:
+    """A request to stop in one of the sentences; reviewed when said in jest, or when what
+    follows it holds it back (`HELD_BACK`)."""
+    for position, sentence in enumerate(sentences):
+        sentence = _corrected(sentence)
+        for pattern, language in _CLEAR:
+            for match in pattern.finditer(sentence):
+                negated = _NEGATED.search(sentence[: match.start()])
+                if negated and not _NEGATION.match(match.group()):
+                    continue
+                asked = _shortened(f"request “{match.group()}", 120) + "”"
+                rest = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
+                held = _held_back(match.group(), rest)
+                if jest:
+                    return _review(f"{asked}, maybe in jest", language)
+                if held:
+                    return _review(f"{asked} that {held}", language)
+                return Reading(Intent.OPT_OUT, asked, language, _channels_named(sentence))
     return None
 
 
-def _channels_named(words: str) -> tuple[Channel, ...]:
+# What a request to leave a list says no more of: which list it is ("de la iglesia").
+OF_THE_REQUEST = {"is about another list"}
+OF_ITS_OBJECT = {"is about something else", "is about one thing"}
+
+
+def _held_back(request: str, after: str) -> str:
+    """Why a request is for a person to read, by its own words or those after it, if it
+    is."""
+    of_a_list = re.search(r"\b(list|lists|lista|base|database|system|records)$", request)
+    for why, pattern in _HELD_BACK.items():
+        if why in OF_ITS_OBJECT and of_a_list:
+            continue
+        if pattern.search(request + after if why in OF_THE_REQUEST else after):
+            return why
+    return ""
+
+
+def _channels_named(request: str) -> tuple[Channel, ...]:
     """The channels a request names: calls alone ("stop calling me"), calls and texts, or
     by default the SMS it came by."""
-    calls, texts = _CALLS.search(words), _TEXTS.search(words)
-    if calls and texts:
+    calls = re.search(r"\b(call\w*|llamadas?|llamar\w*|llamen|llame|llames)\b", request)
+    texts = re.search(
+        r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear"
+        r"|spam\w*|communications?|contact\w*|manden|mande|envien|envie)\b",
+        request,
+    )
+    if calls and not texts:
+        return (Channel.CALLS,)
+    if calls:
         return (Channel.SMS, Channel.CALLS)
-    return (Channel.CALLS,) if calls else (Channel.SMS,)
+    return (Channel.SMS,)
 
 
 def _unclear(body: str, words: str) -> Reading:
@@ -404,23 +584,34 @@ def _unclear(body: str, words: str) -> Reading:
     for token in tokens:
         review_word = token in KEYWORDS and token != "remove" or token.startswith("unsub")
         if review_word or (len(tokens) > 1 and _typo_of(token)):
-            return Reading(Intent.POSSIBLE_OPT_OUT, f"the word “{token}” in a longer message")
+            return _review(f"the word “{token}” in a longer message")
         if len(tokens) == 1 and token in OWN_WORDS:
-            return Reading(Intent.POSSIBLE_OPT_OUT, f"“{token}”, one letter from STOP")
+            return _review(f"“{token}”, one letter from STOP")
     for pair in zip(tokens, tokens[1:], strict=False):
         if " ".join(pair) in KEYWORDS:
-            return Reading(
-                Intent.POSSIBLE_OPT_OUT, f"the words “{' '.join(pair)}” in a longer message"
-            )
+            return _review(f"the words “{' '.join(pair)}” in a longer message")
     for pattern, language in _UNCLEAR:
         match = pattern.search(words)
         if match:
-            return Reading(Intent.POSSIBLE_OPT_OUT, f"may ask to stop: “{match.group()}”", language)
-    if _WRONG_PERSON.search(body):
-        return Reading(Intent.POSSIBLE_OPT_OUT, "may be the wrong person")
-    if any(sign in body for sign in STOP_SIGNS):
-        return Reading(Intent.POSSIBLE_OPT_OUT, "a stop sign")
+            return _review(f"may ask to stop: “{match.group()}”", language)
+    if re.search(r"\b(I['’]?m not|No soy) [A-Z]\w+\W*$", body):
+        return _review("may be the wrong person")
+    signs = [sign for sign in STOP_SIGNS if sign in body]
+    if signs and not words:
+        if all(STOP_SIGNS[sign] for sign in signs):
+            return Reading(Intent.OPT_OUT, "a stop sign alone")
+        return _review("a stop sign")
+    if signs:
+        return _review("a stop sign")
     return Reading(Intent.OTHER)
+
+
+def _review(matched: str, language: str = "en") -> Reading:
+    return Reading(Intent.POSSIBLE_OPT_OUT, matched, language)
+
+
+def _shortened(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def classify(body: str) -> Intent:

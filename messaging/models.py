@@ -219,4 +219,5 @@ class ReplyPhrase(models.Model):
     def described(self) -> str:
         """How a reading names it: "phrase “please take me off” added by ana on 5 Dec 2026"."""
         by = f" by {self.added_by.get_username()}" if self.added_by else ""
-        return f"phrase “{self.example}” added{by} on {short_date(self.added_at)}"
+        example = self.example if len(self.example) <= 80 else self.example[:79] + "…"
+        return f"phrase “{example}” added{by} on {short_date(self.added_at)}"

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -112,25 +112,15 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
                 matched += f", reviewed for {review.matched}"
             covered = services.record_revocation(
                 phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD,
-                words=review.words, matched=matched[:200],
+                words=review.words, matched=matched,
             )  # fmt: skip
-        if decided and keep_wording:
-            meaning = (
-                ReplyPhrase.Meaning.OPT_OUT
-                if decision == PossibleOptOut.Decision.CONFIRMED
-                else ReplyPhrase.Meaning.ORDINARY
-            )
-            try:
-                phrase = teach(words=review.words, meaning=meaning, by=request.user)
-            except ValidationError as error:
-                phrase = None
-                messages.warning(request, f"Wording not kept: {error.messages[0]}")
-    if decided and keep_wording and phrase:
-        messages.success(
-            request,
-            f"The next reply worded “{phrase.example}” will be read as "
-            f"{phrase.get_meaning_display().lower()}.",
+    if decided and keep_wording:  # after the decision holds: keeping a phrase is not it
+        meaning = (
+            ReplyPhrase.Meaning.OPT_OUT
+            if decision == PossibleOptOut.Decision.CONFIRMED
+            else ReplyPhrase.Meaning.ORDINARY
         )
+        _keep(request, words=review.words, meaning=meaning)
     if not decided:
         messages.info(request, f"{_who(review)}: already decided.")
     elif decision == PossibleOptOut.Decision.CONFIRMED:
@@ -140,6 +130,32 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{_who(review)}: dismissed; nothing changed.")
     return redirect("messaging:possible_opt_outs")
+
+
+def _keep(request: HttpRequest, *, words: str, meaning: str, refused=None) -> ReplyPhrase | None:
+    """Teach the wording of `words` (messaging.phrases) and say so; a refusal is said as a
+    warning, or raised as `refused` when given."""
+    try:
+        with transaction.atomic():
+            phrase = teach(
+                words=words, meaning=meaning, by=request.user,
+                may_change=request.user.has_perm("messaging.change_replyphrase"),
+            )  # fmt: skip
+    except IntegrityError:  # someone kept the same wording at that moment
+        error = ValidationError("Someone kept this wording at the same moment: look again.")
+    except ValidationError as refusal:
+        error = refusal
+    else:
+        messages.success(
+            request,
+            f"The next reply worded “{phrase.example}” will be read as "
+            f"{phrase.get_meaning_display().lower()}.",
+        )
+        return phrase
+    if refused:
+        raise error
+    messages.warning(request, f"Wording not kept: {error.messages[0]}")
+    return None
 
 
 @permission_required("contacts.view_contact", raise_exception=True)
@@ -155,15 +171,10 @@ def reply_phrases(request: HttpRequest) -> HttpResponse:
             form_error = "Choose what the wording means."
         else:
             try:
-                phrase = teach(words=words, meaning=meaning, by=request.user)
+                _keep(request, words=words, meaning=meaning, refused=ValidationError)
             except ValidationError as error:
                 form_error = error.messages[0]
             else:
-                messages.success(
-                    request,
-                    f"The next reply worded “{phrase.example}” will be read as "
-                    f"{phrase.get_meaning_display().lower()}.",
-                )
                 return redirect("messaging:reply_phrases")
     context = {
         "phrases": ReplyPhrase.objects.select_related("added_by")[:500],

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contacts.models import Channel
-from messaging.keywords import Intent, Reading, classify, read
+from messaging.keywords import MATCHED_LENGTH, Intent, Reading, classify, read
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_clear_requests_are_opt_outs(body):
         ("I revoke my consent", "request “revoke my consent”"),
         ("Please remove my number", "request “remove my number”"),
         ("Take my number off your list", "request “take my number off your list”"),
-        ("Thanks for everything. STOP.", "keyword STOP as a sentence of a longer message"),
+        ("Thanks for everything. STOP.", "keyword STOP, as the last sentence"),
     ],
 )
 def test_clear_requests_are_opt_outs_that_say_which_rule_matched(body, matched):
@@ -65,7 +65,7 @@ def test_clear_requests_are_opt_outs_that_say_which_rule_matched(body, matched):
         ("No más", "keyword NO MAS"),
         ("no mas mensajes por favor", "request “no mas mensajes”"),
         ("Stop por favor", "keyword STOP with “por favor”"),
-        ("Ya no me manden mensajes", "request “no me manden”"),
+        ("Ya no me manden mensajes", "request “no me manden mensajes”"),
         ("Quiero darme de baja", "request “darme de baja”"),
     ],
 )
@@ -91,12 +91,41 @@ def test_a_keyword_inside_another_meaning_is_never_an_opt_out(body):
 
 
 @pytest.mark.parametrize(
-    "body",
-    ["Wrong number", "who is this?", "stop sending the promos but keep the reminders",
-     "stop texting me lol", "Top", "Shop"],
+    ("body", "matched"),
+    [
+        ("Wrong number", "may ask to stop: “wrong number”"),
+        ("stop sending the promos but keep the reminders",
+         "request “stop sending the promos” that keeps some messages"),
+        ("stop texting me lol", "request “stop texting”, maybe in jest"),
+        ("STOP 😂", "keyword STOP, maybe in jest"),
+        ("Stop, I'm on my way", "keyword STOP, as a sentence with more after it"),
+        ("Ok cancel", "keyword CANCEL with “ok”: “cancel” may mean something else"),
+        ("Don't call, text me instead", "request “dont call” that asks for another way"),
+        ("Don't text me after 9pm", "request “dont text me” that asks for a while"),
+        ("Stop texting my son, he's 12", "request “stop texting” that is about someone else"),
+        ("Take me off the waiting list", "request “take me off the waiting list” that is about "
+         "another list"),
+        ("I want to opt out of the insurance", "request “i want to opt out” that is about "
+         "something else"),
+        ("Top", "“top”, one letter from STOP"),
+    ],
 )  # fmt: skip
-def test_an_unclear_message_goes_to_review(body):
-    assert classify(body) == Intent.POSSIBLE_OPT_OUT
+def test_an_unclear_message_goes_to_review_saying_why(body, matched):
+    assert read(body) == Reading(Intent.POSSIBLE_OPT_OUT, matched)
+
+
+def test_a_negation_just_before_a_request_turns_it_around():
+    assert classify("I don't want you to stop texting me") != Intent.OPT_OUT
+    assert classify("Don't stop texting me the deals!") != Intent.OPT_OUT
+    assert classify("I never signed up, stop texting me") == Intent.OPT_OUT
+    assert classify("I won't buy anything so stop texting me") == Intent.OPT_OUT
+
+
+def test_what_a_reading_says_fits_the_ledger_however_long_the_reply():
+    reading = read("Stop " + "please " * 100)
+    assert reading.intent == Intent.OPT_OUT
+    assert len(reading.matched) <= MATCHED_LENGTH
+    assert len(read("stop sending me " + "very " * 100 + "long texts").matched) <= MATCHED_LENGTH
 
 
 @pytest.mark.parametrize("body", ["See you at 5", "", "Thanks!", "Yes please book it"])

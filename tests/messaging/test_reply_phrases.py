@@ -2,12 +2,13 @@
 decides the next reply worded the same way at once; Admins keep the list of phrases."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Channel, Contact, OptInStatus
 from messaging.models import PossibleOptOut, ReplyPhrase
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, UserFactory
 
 PHONE = "+14155550123"
 LIST = reverse("messaging:reply_phrases")
@@ -100,3 +101,45 @@ def test_an_admin_adds_and_deletes_a_phrase_and_staff_only_read_the_list(
     assert not ReplyPhrase.objects.exists()
     sms("count me out pal")  # read by the built-in rules again: an ordinary reply
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+@pytest.mark.parametrize("words", ["START 🙂", "Yes 👍", "Help 🙏", "opt-out!"])
+def test_no_phrase_can_be_kept_for_a_carrier_keyword_with_emoji_around_it(admin_client, words):
+    response = admin_client.post(LIST, {"words": words, "meaning": "opt_out"})
+    assert response.status_code == 400
+    assert "a phrase cannot change that" in response.content.decode()
+    assert not ReplyPhrase.objects.exists()
+
+
+def test_a_phrase_kept_for_a_carrier_keyword_some_other_way_is_never_read(sms):
+    """Written past the page (the admin site, SQL): START with an emoji stays what the rules
+    say, never an opt-out."""
+    contact = ContactFactory(phone=PHONE)
+    ReplyPhrase.objects.create(wording="start", example="START 🙂", meaning="opt_out")
+    sms("Start 😊")
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_only_who_may_change_phrases_changes_what_a_kept_one_means(admin_client):
+    admin_client.post(LIST, {"words": "count me out", "meaning": "opt_out"})
+    adder = UserFactory(username="adder")
+    adder.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_replyphrase", "view_contact"])
+    )
+    client = Client()
+    client.force_login(adder)
+    response = client.post(LIST, {"words": "Count me out!", "meaning": "ordinary"})
+    assert response.status_code == 400
+    assert "only someone who may change phrases can change it" in response.content.decode()
+    assert ReplyPhrase.objects.get().meaning == "opt_out"
+    assert (
+        admin_client.post(LIST, {"words": "Count me out!", "meaning": "ordinary"}).status_code
+        == 302
+    )
+    assert ReplyPhrase.objects.get().meaning == "ordinary"
+
+
+def test_a_nul_in_a_phrase_is_refused_with_a_reason(admin_client):
+    response = admin_client.post(LIST, {"words": "count\x00 me out", "meaning": "opt_out"})
+    assert response.status_code == 400 and "NUL" in response.content.decode()
+    assert not ReplyPhrase.objects.exists()

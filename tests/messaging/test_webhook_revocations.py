@@ -22,6 +22,7 @@ def statuses(contact: Contact) -> dict[str, str]:
         ("STOP STOP STOP", "keyword STOP repeated"),
         ("Please remove my number", "request “remove my number”"),
         ("Stopp", "keyword STOP"),
+        ("Thanks, but I'm not interested. STOP", "keyword STOP, as the last sentence"),
     ],
 )
 def test_a_clear_request_is_a_hard_opt_out_whose_ledger_says_why(sms, words, matched):
@@ -64,7 +65,7 @@ def test_a_text_that_asks_for_no_more_calls_stops_calls_only(sms):
     assert ConsentEvent.objects.get(contact=contact).matched == "request “stop calling”"
 
 
-def test_a_text_that_asks_for_neither_texts_nor_calls_stops_both(sms):
+def test_a_text_that_asks_for_no_more_texts_or_calls_stops_both(sms):
     contact = ContactFactory(phone=PHONE)
     reply = sms("don't call or text me again").content.decode()
     assert "no more texts or calls" in reply
@@ -103,3 +104,12 @@ def test_an_unclear_reply_waits_for_review_saying_why(sms):
     assert statuses(contact)["sms"] == OptInStatus.SUBSCRIBED
     review = PossibleOptOut.objects.get()
     assert review.matched == "may ask to stop: “wrong number”"
+
+
+def test_a_very_long_request_is_recorded_whole_with_its_rule_cut_to_fit(sms):
+    contact = ContactFactory(phone=PHONE)
+    words = "Stop " + "please " * 60
+    assert "You have been unsubscribed" in sms(words).content.decode()
+    assert statuses(contact)["sms"] == OptInStatus.HARD
+    event = ConsentEvent.objects.get(contact=contact)
+    assert event.note == words and event.matched.startswith("keyword STOP with “please please")

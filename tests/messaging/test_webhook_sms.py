@@ -75,7 +75,7 @@ def test_a_possible_opt_out_waits_for_review_and_changes_nothing(sms):
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
     review = PossibleOptOut.objects.get()
     assert (review.phone, review.words, review.decision) == (PHONE, words, "pending")
-    assert review.matched == "request “stop sending” that may keep some messages"
+    assert review.matched == "request “stop sending me the promos” that keeps some messages"
 
 
 def test_a_keyword_inside_another_meaning_changes_nothing_and_waits_for_no_one(sms):

@@ -54,7 +54,7 @@ def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
     expect(page.get_by_text(f"{PAYLOAD}: saved.")).to_be_visible()
 
     # A reply that may ask to stop, with a script in it, waits for review.
-    simulate(app_env, app_url, "--from", "+14155550101", "--body", f"wrong number? {PAYLOAD}")
+    simulate(app_env, app_url, "--from", "+14155550101", "--body", f"who is this? {PAYLOAD}")
     try:
         for path in ["/contacts/?q=img", "/admin/contacts/contact/?q=img",
                      "/messaging/possible-opt-outs/"]:  # fmt: skip

@@ -56,10 +56,10 @@ def test_on_the_port_make_run_was_given_a_simulated_help_reaches_the_app(app_env
 
 def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app_env, app_url):
     phone = "+14155550188"  # no demo contact has it
-    simulate(app_env, app_url, "--from", phone, "--body", "Wrong number")
+    simulate(app_env, app_url, "--from", phone, "--body", "Wrong number, I'm not Dana")
     page = login("staff")
     page.goto(f"{app_url}/messaging/possible-opt-outs/")
-    row = page.get_by_role("row").filter(has_text="Wrong number")
+    row = page.get_by_role("row").filter(has_text="I'm not Dana")
     expect(row).to_contain_text("No contact has this number")
     expect(row).to_contain_text("(415) 555-0188")
     row.get_by_role("button", name="Confirm: opt out…").click()
@@ -71,7 +71,7 @@ def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app
     expect(page.locator(".messagelist")).to_have_text(
         "(415) 555-0188: opted out of SMS (hard), in their words."
     )
-    expect(page.get_by_role("row").filter(has_text="Wrong number")).to_contain_text(
+    expect(page.get_by_role("row").filter(has_text="I'm not Dana")).to_contain_text(
         "Confirmed: opted out by staff"
     )
     simulate(app_env, app_url, "--from", phone, "--body", "START")  # as it was
@@ -92,3 +92,30 @@ def test_the_outbox_shows_the_reply_to_a_help_filtered_by_its_number(login, app_
     page.get_by_label("Number").fill("not a number")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator(".errorlist")).to_contain_text("“not a number” is not a phone number")
+
+
+def test_an_admin_keeps_a_dismissed_wording_and_the_next_such_reply_passes(login, app_env, app_url):
+    phone = "+14155550187"  # no demo contact has it
+    simulate(app_env, app_url, "--from", phone, "--body", "Who is this? Is this Maria's shop?")
+    page = login("admin")
+    page.goto(f"{app_url}/messaging/possible-opt-outs/")
+    row = page.get_by_role("row").filter(has_text="Is this Maria's shop?")
+    expect(row).to_contain_text("matched: may ask to stop: “who is this”")
+    row.get_by_label("Same for this wording").check()
+    row.get_by_role("button", name="Dismiss").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "The next reply worded “Who is this? Is this Maria's shop?” will be read as an ordinary"
+    )
+    page.get_by_role("link", name="reply phrases").click()
+    expect(page.get_by_role("row").filter(has_text="Is this Maria's shop?")).to_contain_text(
+        "An ordinary reply: nothing changes"
+    )
+
+    simulate(app_env, app_url, "--from", phone, "--body", "who is this?? is this marias shop")
+    page.goto(f"{app_url}/messaging/possible-opt-outs/")
+    pending = page.locator("table").first.get_by_role("row").filter(has_text="marias shop")
+    expect(pending).to_have_count(0)
+    page.goto(f"{app_url}/messaging/reply-phrases/")
+    page.get_by_role("row").filter(has_text="Is this Maria's shop?").get_by_role(
+        "button", name="Delete"
+    ).click()  # as it was

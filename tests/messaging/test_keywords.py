@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.models import Channel
+from contacts.models import Channel, opt_in_words
 from messaging.keywords import MATCHED_LENGTH, Intent, Reading, classify, read
 
 
@@ -142,3 +142,28 @@ def test_any_text_has_an_intent(body):
 def test_a_stop_with_any_space_around_it_is_an_opt_out_as_a_start_is_an_opt_in(body):
     assert classify(body) == Intent.OPT_OUT
     assert classify(body.replace("STOP", "START")) == Intent.OPT_IN
+
+
+COURTESY_WORDS = st.sampled_from(["please", "pls", "now", "thanks", "!!", "🛑", "...", "por favor"])
+
+
+@given(
+    keyword=st.sampled_from(["STOP", "stop", "Unsubscribe", "STOPALL", "opt out", "ALTO"]),
+    around=st.lists(COURTESY_WORDS, max_size=4),
+    repeat=st.integers(min_value=1, max_value=3),
+)
+def test_an_opt_out_keyword_with_courtesy_around_it_is_always_an_opt_out(keyword, around, repeat):
+    half = len(around) // 2
+    body = " ".join([*around[:half], *[keyword] * repeat, *around[half:]])
+    assert classify(body) == Intent.OPT_OUT, body
+
+
+@given(st.text(max_size=300))
+def test_a_clear_request_as_the_last_sentence_is_never_an_ordinary_reply(text):
+    assert classify(f"{text}\nPlease stop texting me.") != Intent.OTHER
+
+
+@given(st.text(max_size=300))
+def test_only_a_start_the_database_takes_is_read_as_an_opt_in(text):
+    if classify(text) == Intent.OPT_IN:
+        assert opt_in_words(text) in {"START", "UNSTOP", "YES"}

@@ -80,6 +80,7 @@ KEYWORDS = {
     "stop it": "en", "quit it": "en", "stop this": "en", "stop these": "en",
     "stop them": "en", "make it stop": "en", "stahp": "en", "remove": "en", "remove me": "en",
     "delete me": "en", "take me off": "en", "no more": "en", "i opt out": "en",
+    "knock it off": "en", "stoptexting": "en", "stoptextingme": "en", "discontinue": "en",
     "alto": "es", "parar": "es", "paren": "es", "pare": "es", "detener": "es",
     "detenganse": "es", "cancelar": "es", "baja": "es", "no mas": "es", "dar de baja": "es",
     "darme de baja": "es", "dame de baja": "es", "denme de baja": "es", "de baja": "es",
@@ -91,12 +92,15 @@ KEYWORDS = {
 # treat them; as a sentence of a longer message they are reviewed.
 AMBIGUOUS_KEYWORDS = {
     "cancel", "end", "quit", "parar", "paren", "pare", "cancelar", "baja", "de baja",
-    "remove", "remove me", "take me off", "no more", "no mas",
+    "remove", "take me off", "no more", "no mas", "make it stop", "knock it off",
 }  # fmt: skip
 # "Ok cancel", "Cancel please", "Sí, cancelar": an appointment's, as likely as the messages.
-COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "parar", "paren", "pare", "end", "quit"}
-# Courtesy that only says how much: "END ALL" asks what "STOP ALL" does.
-ALL = {"all", "todo", "todos", "everything"}
+COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "remove"}
+# Courtesy that says what the keyword is about: "Wrong number, please remove".
+SAYS_WHAT_IT_IS = {
+    "wrong number", "wrong person", "not interested", "spam", "this is spam",
+    "numero equivocado", "no me interesa",
+}  # fmt: skip
 # Keywords that mean nothing else: an opt-out in any sentence of a message.
 UNMISTAKABLE = {"unsubscribe", "unsub", "stopall", "optout", "opt out", "revoke",
                 "desuscribir", "desuscribirme", "i opt out"}  # fmt: skip
@@ -109,13 +113,14 @@ COURTESY = {
          "again", "just", "sir", "maam", "i said", "and", "the hell", "fucking", "fuckin",
          "freaking", "frickin", "damn", "dammit", "goddamn", "wtf", "seriously", "ffs", "man",
          "dude", "bro", "no", "not interested", "no thanks", "no thank you", "i mean it",
-         "for real", "everything", "forever", "wrong number", "wrong person"],
+         "for real", "everything", "forever", "wrong number", "wrong person", "spam",
+         "this is spam"],
         "en",
     ),
     **dict.fromkeys(
         ["por favor", "porfa", "porfavor", "xfa", "plis", "gracias", "muchas gracias", "ya",
          "ahora", "todo", "todos", "si", "senor", "senora", "oiga", "ya basta", "de una vez",
-         "no gracias", "numero equivocado", "no me interesa"],
+         "no gracias", "numero equivocado", "no me interesa", "ya no quiero", "no quiero mas"],
         "es",
     ),
 }  # fmt: skip
@@ -136,11 +141,15 @@ _MESSAGES = (
 )
 _VERBS = (
     r"(text\w*|txt\w*|messag\w*|msg\w*|contact\w*|call\w*|spamm\w*|bugg\w*|harass\w*"
-    r"|bother\w*|hitting me up|texing|textng|tecting|txing)"
+    r"|bother\w*|hitting me up|texing|textng|tecting|txing|blowing up my phone|blowing me up)"
+)
+_PLURAL_MESSAGES = (
+    r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|alerts|notifications"
+    r"|promos|promotions|reminders|updates|mensajes|textos|llamadas|spam)"
 )
 _LIST = (
     r"(your |the |this |ur |all |these |any |every |all your |all of your |my )?(\w+ ){0,2}"
-    r"(list|lists|database|system|records)"
+    r"(list|lists|database|system|records|contacts)"
 )
 _SPANISH_VERBS = (
     r"(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas|llamen|llame|llames"
@@ -150,17 +159,26 @@ _SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promocio
 
 # Requests to stop, each as a pattern of plain words with its language.
 CLEAR_REQUESTS = [
-    (rf"(stop|quit|cease) (the |these |those |this |that |your |ur |all |all the |all these "
-     rf"|all of these |all of your |getting |receiving |with the )?({_VERBS}|{_MESSAGES})",
-     "en"),
-    (rf"(stop|quit|cease) sending (me |us )?((these|those|this|that|them|stuff|crap|junk"
-     rf"|anything|any more|anymore|more)\b|(your |the |all |all the |all your |any )?(\w+ )?"
+    (rf"(stop|quit|cease|discontinue) (the |these |those |this |that |your |ur |all |all the "
+     rf"|all these |all of these |all of your |getting |receiving |with the |w the |w )?(fucking "
+     rf"|freaking |effing |damn |(\w+ )(?={_PLURAL_MESSAGES}))?({_VERBS}|{_MESSAGES})", "en"),
+    (r"stop(texting|txting|messaging|calling)(me)?|stop (con )?(los |sus )?(mensajes|textos)"
+     rf"|stop (mandandome|enviandome)|knock it off with (the |these |your )?{_MESSAGES}", "en"),
+    (rf"^no {_PLURAL_MESSAGES}( please| pls| thanks| thank you)?$|^(i )?dont want (any |your "
+     rf"|these )?{_PLURAL_MESSAGES}", "en"),
+    (r"i (dont|do not|no longer) want to be on (your|this|the|ur) (\w+ )?list", "en"),
+    (rf"(stop|quit|cease) sending (me |us )?((these|this|that|them|crap|junk|spam)\b"
+     rf"|(your |the |all |all the |all your |any )?(\w+ )?"
      rf"{_MESSAGES})|(stop|quit|cease) sending( me| us)?$", "en"),
-    (r"(you can|would you|can you|could you|will you) stop( now| already| it| that"
-     r"| this| please)?$|i (told|asked) you (to stop|not to)|how many times (do i have to"
-     r"|must i|have i) (say|said|tell you|told you)|(enough is enough|i said) stop", "en"),
-    (r"i want (these|the|your|this|them|it|all)( \w+)? to stop|make (it|them|this|these"
-     r"|the \w+|these \w+) stop", "en"),
+    (r"(you can|would you|will you) stop( now| already| it| that"
+     r"| this| please)?$|i (told|asked) you to stop( (texting|messaging|calling|contacting)"
+     r"\w*( me)?)?$|i (told|asked) you not to (text|call|message|contact)\w*|how many times "
+     r"(do i have to|must i|have i) (say|said|tell you|told you)( to)? stop|(enough is enough"
+     r"|i said) stop(?! (by|in|at|over))", "en"),
+    (rf"i want (these|the|your|all)( \w+)? {_PLURAL_MESSAGES} to stop|^i want (this|it|them"
+     rf"|these|all this) to stop$|^(please |pls |just )?make (it|them|this|these) stop( please"
+     rf"| now)?$|make (the|these|your|all) {_PLURAL_MESSAGES} stop|how (do|can) i make (them"
+     rf"|these|(the|these) {_PLURAL_MESSAGES}) stop", "en"),
     (rf"how (to|do you) (stop|unsubscribe|unsub|opt out)( (these|this|them|the texts"
      rf"|the messages|{_MESSAGES})|$)", "en"),
     (rf"(unsubscribe|unsub)( me)? from (all|this|these|them|everything|(your |the |these |all )"
@@ -171,20 +189,25 @@ CLEAR_REQUESTS = [
     (r"(end|halt) (the |these |all |all the )?(texts|messages|msgs|sms|communications"
      r"|contact)", "en"),
     (r"(dont|do not|never|pls dont|please dont) (ever )?(text|txt|message|msg|contact|call|sms"
-     r"|send|bother|spam)( or (text|txt|call|message|contact))?"
+     r"|spam)( or (text|txt|call|message|contact))?"
      r"( (me|us|this number|this phone|my number|anymore|again|ever)|$)", "en"),
-    (rf"no (more|further) {_MESSAGES}", "en"),
-    (rf"(take|remove|delete|drop|erase|scratch|get) (me|us|my (\w+ )?(number|contact|info"
-     rf"|phone|name|details)|this (\w+ )?number)? ?(off|from|out of) (of )?{_LIST}", "en"),
-    (r"(remove|delete|erase|lose|forget|scratch|drop) (my|this|the) (cell |phone |mobile "
-     r"|contact )?(number|info|information|contact info|details)", "en"),
+    (rf"(dont|do not|never) send (me|us) (any more |anymore |more |any )?({_MESSAGES}|anything"
+     rf"|stuff|these|this)", "en"),
+    (rf"no (more|further) {_PLURAL_MESSAGES}", "en"),
+    (rf"(take|remove|delete|drop|erase|scratch|get) (me|us|(my|her|his|their) (\w+ )?(number"
+     rf"|contact|info"
+     rf"|phone|name|details)|this (\w+ )?number)? ?(off|from|out of|outta) (of )?{_LIST}", "en"),
+    (r"(please |pls )?(remove|delete|take) me( off| out)?( please| pls| now| thanks)?$", "en"),
+    (r"(remove|delete|erase|lose|forget|scratch) (my|this) (cell |phone |mobile |contact )?"
+     r"(number|info|information|contact info|details)|(remove|delete|erase|lose|forget) the "
+     r"(phone )?number", "en"),
     (r"(remove|delete) (my |this |the )?number$", "en"),
     (r"take (my|this) (cell |phone )?number off", "en"),
-    (r"(take|remove|get) me (off|from|out of) (this|these|it|all of this|everything|all this"
-     r"|here)$", "en"),
+    (r"(take|remove|get) me (off|from|out of|outta) (of )?(this|these|it|all of this|everything"
+     r"|all this)$", "en"),
     (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
-    (rf"opt (me )?out( (of|from) (these|this|them|all|your|the|ur)? ?({_MESSAGES}|list|it|this"
-     rf"|these|them)|$)", "en"),
+    (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
+     rf"|the|ur)? ?({_MESSAGES}|list|it|this|these|them)|$)", "en"),
     (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
      rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
      rf"{_MESSAGES})|i want out|(i am|im|i m) (opting out|unsubscribing)", "en"),
@@ -193,7 +216,11 @@ CLEAR_REQUESTS = [
     (r"i (no longer|dont|do not) consent", "en"),
     (rf"i (no longer|dont|do not) (wish|want) to (receive|get|be sent) (any more |anymore "
      rf"|any )?(these|this|them|your|any|more|{_MESSAGES})", "en"),
-    (rf"cancel (all |the |these |my |your |all of )?{_MESSAGES}", "en"),
+    (r"id like to (unsubscribe|unsub|opt out|be removed)", "en"),
+    (r"cancel (my |the |this )?(text|sms|texting|messaging|text message) subscription", "en"),
+    (r"^no more (txt|text|sms|msg)$|(dont|do not|never) send (me|us) (anymore|any more|again)$"
+     r"|(dont|do not|never) send (anymore|any more)$", "en"),
+    (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{_PLURAL_MESSAGES}", "en"),
     (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
      rf"{_MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
      "en"),
@@ -204,55 +231,67 @@ CLEAR_REQUESTS = [
      rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({_VERBS}|{_MESSAGES}))?$"
      rf"|i asked (you )?not to (text|call|message|contact)", "en"),
     (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
-     rf"|the|ur)? ?{_MESSAGES}", "en"),
-    (r"leave me (the hell |the fuck |tf )?alone|cease and desist|(fuck|f|fk|eff) off|go away"
-     r"|piss off|get lost", "en"),
+     rf"|the|ur)? ?(\w+ )?{_PLURAL_MESSAGES}", "en"),
+    (r"^(please |pls |just )?(leave me (the hell |the fuck |tf |the f )?alone|go away|get lost"
+     r"|piss off|(fuck|f|fk|eff) off)( please| now| already)?$|leave me (the hell |the fuck |tf "
+     r"|the f )?alone|cease and desist", "en"),
     (rf"(remove|take) (me )?(off|from) (your |the |these |all )?{_MESSAGES}", "en"),
     (r"(add|put) (me|my number|this number) (on|to) (your |the )?(do not (call|contact|text)"
      r"|dnc)|^dnc$", "en"),
-    (r"get me off (this|these|it|your|the)", "en"),
-    (rf"no mas (de )?(sus |tus )?({_SPANISH_MESSAGES}|{_MESSAGES})", "es"),
-    (rf"no (me |nos )?{_SPANISH_VERBS}( (mas|mensajes|textos|sms|nada)|$)", "es"),
-    (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (mandarme|enviarme|escribir"
-     rf"|escribirme|llamar|llamarme|textear|textearme|molestar|molestarme|contactar"
-     rf"|contactarme|(mandar|enviar) (me |nos )?{_SPANISH_MESSAGES}|mandar$"
-     rf"|enviar$)", "es"),
+    (r"get me (off|outta|out of) (of )?(this|these|it|your|the)", "en"),
+    (rf"no mas (de )?(sus |tus )?({_SPANISH_MESSAGES}|texts|messages|spam)", "es"),
+    (rf"no (me |nos ){_SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni)|$)|no (escriban|escriba"
+     rf"|escribas|llamen|llame|llames|contacten|contacte|molesten|moleste|textees|texteen)"
+     rf"( (mas|ni)|$)", "es"),
+    (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
+     r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
+    (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
+     rf"|llamarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
+     rf"(me|nos)? {_SPANISH_MESSAGES}|(mandar|enviar)(me|nos)?( mas| ya| por favor| porfa)*$)",
+     "es"),
     (r"baja de (la |su |esta )?lista", "es"),
     # "Quiero darme de baja del gimnasio": of a membership, reviewed.
     (r"(darme|dar|darse|dame|denme|deme|dar me|me doy|doy|den|me den) de baja(?! (del|de la"
-     r"|de mi|de el|de los|mi|la|el|una|un|su) (?!lista|mensajes|textos|sms|promociones"
+     r"|de mi|de el|de los|mi|la|el|una|un|su|a) (?!lista|mensajes|textos|sms|promociones"
      r"|envios|notificaciones|numero|telefono|celular))", "es"),
-    (r"(favor de |por favor )?no (enviarme|mandarme|escribirme|llamarme|textearme|contactarme"
-     rf"|enviar mas|mandar mas|enviar|mandar) ?(mas )?({_SPANISH_MESSAGES})?", "es"),
-    (rf"(parar|paren|para|pare|cancelar|cancelen|alto|basta|detener|detengan|suspendan"
+    (r"no (enviarme|mandarme|escribirme|llamarme|textearme|contactarme)"
+     rf"|no (enviar|mandar) (mas )?{_SPANISH_MESSAGES}|no (enviar|mandar) mas$", "es"),
+    (rf"(parar|paren|parenle|pare|cancelar|cancelen|alto|basta|detener|detengan|suspendan"
      rf"|eliminen) (ya )?(a |de |con )?(los |sus |tus |estos |esos |todos los )?"
      rf"{_SPANISH_MESSAGES}", "es"),
     (r"no me vuelvan? a (escribir|mandar|enviar|llamar|contactar|textear)", "es"),
     (r"(no|ya no) me (lleguen|llegue|sigan llegando|sigan mandando|sigan enviando)", "es"),
-    (rf"no quiero que me ({_SPANISH_VERBS}|sigan)", "es"),
+    (rf"no quiero que me ({_SPANISH_VERBS}|sigan)( (mas|mensajes|textos|sms|nada|ni|llamando"
+     rf"|escribiendo|mandando|enviando)|$)", "es"),
     (r"(borren|borra|borrar|borre|eliminen|elimina|eliminar|elimine|quiten|quita|quitar|quite"
      r"|saquen|saca|sacar|saque) (mi|el|este) (numero|telefono|celular|cel)", "es"),
     (r"(borrenme|borrame|eliminenme|eliminame|quitenme|quitame|saquenme|sacame|borreme|sakenme"
-     r"|sakame|quiteme|saqueme|me quiten|me saquen|me borren|me eliminen|salir) de (la|su|esta"
+     r"|sakame|quiteme|saqueme|me quiten|me saquen|me borren|me eliminen|salir|bajenme|bajame"
+     r"|eliminarme|borrarme|sacarme|quitarme) de (la|su|esta"
      r"|sus|tu) (lista|base)", "es"),
     (r"(no|ya no) (quiero|deseo) (recibir |seguir recibiendo )?(mas )?(sus |tus |estos |los )?"
      rf"{_SPANISH_MESSAGES}", "es"),
     (r"(quiero|deseo) desuscribir\w*", "es"),
     (r"(revoco|retiro) mi (consentimiento|permiso|autorizacion)", "es"),
-    (rf"ya no (me )?{_SPANISH_VERBS}", "es"),
+    (rf"ya no (me |nos ){_SPANISH_VERBS}|ya no {_SPANISH_VERBS} (mas|mensajes|textos|sms|nada)"
+     r"|ya no (manden|envien|mande|envie)$", "es"),
+    (rf"no {_SPANISH_VERBS} (mas )?{_SPANISH_MESSAGES}", "es"),
     (r"(dejenme|dejame|dejeme) en paz|no molestar", "es"),
 ]  # fmt: skip
 _CLEAR = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in CLEAR_REQUESTS]
 # A negation just before a request, in its sentence, turns it around: "don't stop texting".
 _NEGATED = re.compile(
-    r"\b(dont|do not|didnt|never|wont)( \w+){0,2} to $|\b(dont|do not|never|didnt|wont)( ever"
-    r"| you| u)? $"
+    r"\b(dont|do not|didnt|never|wont)( \w+){0,2} to $|\b(dont|do not|never|didnt|wont|cant"
+    r"|cannot|couldnt|doesnt)( ever| you| u)? $|\btell (the |your |my |him |her )?(\w+ )?to $"
 )
+_NEGATED_SPANISH = re.compile(r"\b(no|nunca)( me| nos)? $")
 _NEGATION = re.compile(r"(dont|do not|never|pls dont|please dont|i dont|i do not|no|ya no)\b")
 
 # What makes a request one for a person to read (`_held_back`), by what follows it.
 _NOT_MESSAGES = (
-    r"(?!((these|this|them|it|all|everything|you|us|ustedes|usted|ti|receive|get|be|contact"
+    r"(?!((these|this|them|it|all|everything|you|us|me|ustedes|usted|ti|su parte|this number"
+    r"|este numero|your (company|business|store|office|team|campaign|organization|shop|church"
+    r"|brand|practice|clinic))\b|(receive|get|be|contact"
     r"\w*|text\w*|call\w*|messag\w*|textear\w*|escribir\w*|llamar\w*|mandar\w*|enviar\w*"
     r"|molestar\w*|recibir)\b|((your|ur|the|all|any|all your|all the|my|los|sus|estos|la|su"
     r"|esta|mi)\s)?(\w+\s)?(texts?|messages?|msgs|sms|list|lists|mailing|marketing|promos?"
@@ -273,12 +312,15 @@ HELD_BACK = {
     ),
     "asks for a while": (
         r"\b(after|before|until|till|til|antes|despues|hasta|during|on weekends|at work|while"
+        r"|since|desde|yet|todavia|later|luego|ya llegue|ya estoy|ya sali|ya voy|im here"
+        r"|im outside|on my way|omw"
         r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
         r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
         r"|manejando|en el trabajo|reunion)\b"
     ),
     "is about something else": (
-        rf"^ ?(\w+ )?(from|of|to|for) {_NOT_MESSAGES}\w|^ ?(\w+ )?(de|del|para) {_NOT_MESSAGES}\w"
+        rf"^ ?(\w+ )?(from|of|to|for|with) {_NOT_MESSAGES}\w|^ ?(\w+ )?(de|del|para) "
+        rf"{_NOT_MESSAGES}\w|^ ?(it|him|her|them)\b"
     ),
     "is about one thing": (
         r"^ ?(me |us )?(the|that|this|those|el|la|los|las) (?!(texts?|messages?|msgs|sms|promos?"
@@ -295,6 +337,12 @@ HELD_BACK = {
         r"|ending|termina|landline)\b|\b(my|mi|the|el|al|la|a la) (home|house|casa|work|trabajo"
         r"|office|oficina|cell|celular)\b"
     ),
+    "is about a consent of another kind": (
+        r"\b(surgery|procedure|treatment|photo|release|contract|agreement|waiver|cirugia"
+        r"|procedimiento|tratamiento|contrato|foto)\b"
+    ),
+    "is for another list": rf"^ ?(for|of|para|del) {_NOT_MESSAGES}\w",
+    "is about a thing of theirs": r"^ ?(on|in) (my|the) (?!(phone|number|cell)\b)\w",
     "is about another list": (
         r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
         r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
@@ -304,7 +352,9 @@ HELD_BACK = {
 }
 _HELD_BACK = {why: re.compile(pattern) for why, pattern in HELD_BACK.items()}
 # Said in jest: "stop texting me lol", "STOP 😂".
-_JOKING = re.compile(r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰")
+_JOKING = re.compile(
+    r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰|😭|🥹|💀|🤭|🙈|😅|☺|🥺"
+)
 
 # Messages that may mean the contact wants none, without asking: reviewed.
 UNCLEAR = [
@@ -324,11 +374,19 @@ UNCLEAR = [
      r"|do not call (list|registry)|not again|block", "en"),
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
     (r"(never|didnt|did not|dont remember) (sign(ed)? up|subscrib\w*|opt(ed)? in|gave)", "en"),
-    (r"not interested|spam|reported|enough", "en"),
+    (r"not interested|spam|reported|enough|annoying|tired of|sick of|text less|fewer texts"
+     r"|(third|fourth|fifth|\d+(st|nd|rd|th)) (text|message)|^(again|otra vez)$"
+     r"|(who r u|idk who|where(d| did) (you|u) get)|dont remember sign\w*|not a (customer|client"
+     r"|patient|member)|never been (to|there)|havent been (a|to|there)|(isnt|not) mine"
+     r"|new number|just send|only send|prefer (email|calls|texts|a call)|(my|mi) \w+s (phone"
+     r"|number|cell)|this is a (business|work|company) (line|phone|number)|this number is for"
+     r"|block\w*|bloque\w*"
+     r"|report\w*|reportar|muchos mensajes|cada dia|molest\w*", "en"),
     (r"ya no es mi|fallecio|murio|quien (le|te|les) dio mi numero|en vez de|en lugar de"
      r"|mejor (mandenme|envienme|llamenme|escribanme)|(mandenme|envienme) solo|correo"
      r"|tanto mensaje|parenle|pausar", "es"),
-    (r"(no|ya no) (te |lo |la |los |les )?conozco|equivoca\w*|no pedi|ya no (voy|soy|vivo"
+    (r"para (los |sus )?(mensajes|textos)|(no|ya no) (te |lo |la |los |les )?conozco"
+     r"|equivoc\w*|no pedi|ya no (voy|soy|vivo"
      r"|trabajo)|(tantos|tantas|demasiados|demasiadas) (mensajes|textos|promociones)|fastidio"
      r"|(por que|porque) me (siguen|sigues|estan|mandan|envian|escriben)"
      r"|como (consiguieron|obtuvieron|tienen|sacaron) mi numero|solo (mandenme|envienme"
@@ -352,6 +410,12 @@ OTHER_MEANINGS = [
     r"|reservacion|reserva|orden|clase|membresia)|baja del|(presion|temperatura|marea) baja",
 ]
 _OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
+# "I'm not Dana", "This isn't Mike", "Sorry, no Jessica here", "Wrong #".
+_WRONG_PERSON = re.compile(
+    r"\b(I['’]?m not|No soy|This is ?n['’]?t|Not|there['’]?s no|no hay ning[uú]n[oa]?"
+    r"|no vive ning[uú]n[oa]?|Sorry,? no) [A-ZÁÉÍÓÚÑ]\w+(\W*$| here| at this)|\bwrong\s*#",
+    re.IGNORECASE,
+)
 STOP_SIGNS = {
     "🛑": True,
     "⛔": True,
@@ -373,8 +437,10 @@ def normalise(body: str) -> str:
 def plain(text: str) -> str:
     """Lower-case words without accents, apostrophes, punctuation or emoji, one space apart:
     "¡No MÁS mensajes! 🛑" -> "no mas mensajes"; "Don't" -> "dont"."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKD", text).casefold()  # "𝐒𝐓𝐎𝐏" -> "stop"
+    text = "".join(  # accents, and zero-width characters ("S\u200bTOP")
+        ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     text = re.sub(r"['’‘`´]", "", text)
     return " ".join(re.findall(r"[^\W_]+", text))
 
@@ -407,7 +473,7 @@ def _keyword_reply(words: str, sentences: list[str], jest: bool) -> Reading | No
         keyword, courtesy, reading = whole
         if jest:
             return _review(f"{reading.matched}, maybe in jest", reading.language)
-        if keyword in COURTEOUS_AMBIGUITY and courtesy - ALL:
+        if keyword in COURTEOUS_AMBIGUITY and courtesy and not courtesy & SAYS_WHAT_IT_IS:
             return _review(f"{reading.matched}: “{keyword}” may mean something else")
         return reading
     for position, sentence in enumerate(sentences if sentences != [words] else []):
@@ -430,10 +496,11 @@ def _keyword_reply(words: str, sentences: list[str], jest: bool) -> Reading | No
 
 # What follows a STOP that says it is meant: "STOP. I never want to hear from you again".
 _IMPATIENT = re.compile(
-    r"\b(never|dont|do not|not interested|no longer|again|already|told you|asked you|said"
-    r"|hate|sick of|tired of|annoying|spam|harass\w*|stop|unsubscribe|list|number|texts"
-    r"|didnt|did not|sign\w* up"
-    r"|messages|mensajes|nunca|ya no|no quiero|lista|numero)\b"
+    r"\b(never (signed|asked|gave|agreed|subscribed|want)|didnt (sign|ask|agree|subscribe)"
+    r"|did not|not interested|no longer|(told|asked) you|said stop|sick of|tired of"
+    r"|annoying|spam|harass\w*|unsubscribe|wrong number|who is this|dont text|do not text"
+    r"|stop texting|remove me|take me off|do not call|nunca|no me interesa"
+    r"|equivoc\w*)\b"
 )
 
 
@@ -449,8 +516,8 @@ def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], R
             if phrase in KEYWORDS:
                 keywords.append(phrase)
                 break
-            if phrase in COURTESY:
-                courtesy.append(phrase)
+            if phrase in COURTESY or (size == 1 and _squeezed(phrase) in COURTESY):
+                courtesy.append(phrase if phrase in COURTESY else _squeezed(phrase))
                 break
         else:
             size, token = 1, tokens[i]
@@ -532,7 +599,10 @@ def _request(sentences: list[str], jest: bool) -> Reading | None:
         sentence = _corrected(sentence)
         for pattern, language in _CLEAR:
             for match in pattern.finditer(sentence):
-                negated = _NEGATED.search(sentence[: match.start()])
+                before = sentence[: match.start()]
+                negated = _NEGATED.search(before) or (
+                    language == "es" and _NEGATED_SPANISH.search(before)
+                )
                 if negated and not _NEGATION.match(match.group()):
                     continue
                 asked = _shortened(f"request “{match.group()}", 120) + "”"
@@ -546,8 +616,9 @@ def _request(sentences: list[str], jest: bool) -> Reading | None:
     return None
 
 
-# What a request to leave a list says no more of: which list it is ("de la iglesia").
+# What a request's own words may say too ("take me off the waiting list").
 OF_THE_REQUEST = {"is about another list"}
+# What a request to leave a list says no more of: which list it is ("de la iglesia").
 OF_ITS_OBJECT = {"is about something else", "is about one thing"}
 
 
@@ -594,7 +665,7 @@ def _unclear(body: str, words: str) -> Reading:
         match = pattern.search(words)
         if match:
             return _review(f"may ask to stop: “{match.group()}”", language)
-    if re.search(r"\b(I['’]?m not|No soy) [A-Z]\w+\W*$", body):
+    if _WRONG_PERSON.search(body):
         return _review("may be the wrong person")
     signs = [sign for sign in STOP_SIGNS if sign in body]
     if signs and not words:

@@ -9,7 +9,8 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
 2. A clear request is an opt-out at once:
    - an opt-out keyword (English or Spanish: ALTO, PARAR, CANCELAR, BAJA, NO MÁS), maybe
      repeated, with politeness, emphasis, punctuation or emoji around it ("stop please",
-     "STOP STOP STOP", "Alto por favor 🛑"), also as the last sentence of a longer message;
+     "STOP STOP STOP", "Alto por favor 🛑"), also as the last sentence of a longer message,
+     or any sentence when what follows says it is meant ("STOP. I never signed up");
    - a single word within one typing error of STOP, or two of UNSUBSCRIBE ("Stpo",
      "unsubscibe"), unless it is a word of its own ("shop", "top": those are reviewed);
    - a request to stop messages or remove the number, with or without a keyword ("take my
@@ -18,9 +19,10 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
 3. A message that may be a revocation goes to Possible opt-outs, for staff to review:
    - a keyword that may mean something else with courtesy around it ("ok cancel": the
      appointment?), or as a sentence with more after it ("Stop, I'm on my way");
-   - a request said in jest ("stop texting me lol"), for a while ("until Monday"), about
-     someone else ("stop texting my son"), for another way ("text me instead"), or that keeps
-     some messages ("stop the promos but keep the reminders");
+   - a request said in jest ("stop texting me lol"), for a while ("until Monday"), for
+     another way ("text me instead"), about someone else ("stop texting my son"), another
+     number or list ("the waiting list") or something else ("opt out of the insurance"), or
+     that keeps some messages ("stop the promos but keep the reminders"): `HELD_BACK`;
    - an opt-out keyword in a longer message, a wrong number, a complaint about how many.
 4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
    stop by at 3?", "cancel my appointment").
@@ -287,7 +289,7 @@ _NEGATED = re.compile(
 _NEGATED_SPANISH = re.compile(r"\b(no|nunca)( me| nos)? $")
 _NEGATION = re.compile(r"(dont|do not|never|pls dont|please dont|i dont|i do not|no|ya no)\b")
 
-# What makes a request one for a person to read (`_held_back`), by what follows it.
+# A lookahead: what follows is neither our messages, nor a list, nor the business itself.
 _NOT_MESSAGES = (
     r"(?!((these|this|them|it|all|everything|you|us|me|ustedes|usted|ti|su parte|this number"
     r"|este numero|your (company|business|store|office|team|campaign|organization|shop|church"
@@ -412,9 +414,9 @@ OTHER_MEANINGS = [
 _OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
 # "I'm not Dana", "This isn't Mike", "Sorry, no Jessica here", "Wrong #".
 _WRONG_PERSON = re.compile(
-    r"\b(I['’]?m not|No soy|This is ?n['’]?t|Not|there['’]?s no|no hay ning[uú]n[oa]?"
-    r"|no vive ning[uú]n[oa]?|Sorry,? no) [A-ZÁÉÍÓÚÑ]\w+(\W*$| here| at this)|\bwrong\s*#",
-    re.IGNORECASE,
+    r"(?i:\b(i['’]?m not|no soy|this is ?n['’]?t|not|there['’]?s no|no hay ning[uú]n[oa]?"
+    r"|no vive ning[uú]n[oa]?|sorry,? no)) [A-ZÁÉÍÓÚÑ]\w+(\W*$|(?i: here| at this))"
+    r"|(?i:\bwrong\s*#)"
 )
 STOP_SIGNS = {
     "🛑": True,

@@ -1,8 +1,8 @@
 """How replies are read, measured on a labelled set of real-sounding replies, in English and
 Spanish (tests/messaging/replies.csv: text, label, language). Labels:
 - clear: a plain request to stop, which must become a hard opt-out;
-- unclear: one that may be a revocation, which a person should read: it must not pass as an
-  ordinary reply (it goes to Possible opt-outs, or in doubt is an opt-out);
+- unclear: one that may be a revocation, which a person should read: it goes to Possible
+  opt-outs;
 - ordinary: any other reply, which must never become an opt-out.
 
 The figures are printed at the end of the run and written in the README, which this checks.
@@ -44,8 +44,7 @@ def figures() -> dict[str, str]:
         ),
         "recall": f"{clear[Intent.OPT_OUT] / clear.total():.2f}",
         "clear": f"{clear.total()}",
-        "unclear_noticed": f"{(reviewed + unclear[Intent.OPT_OUT]) / unclear.total():.2f}",
-        "unclear_reviewed": f"{reviewed}",
+        "unclear_reviewed": f"{reviewed / unclear.total():.2f}",
         "unclear_opted_out": f"{unclear[Intent.OPT_OUT]}",
         "unclear": f"{unclear.total()}",
         "ordinary_opted_out": f"{ordinary[Intent.OPT_OUT]}",
@@ -59,9 +58,9 @@ def summary() -> str:
     f = figures()
     return (
         f"On {f['replies']} labelled replies ({f['languages']}): {f['recall']} of the "
-        f"{f['clear']} clear requests to stop become hard opt-outs; {f['unclear_noticed']} of "
-        f"the {f['unclear']} unclear ones are noticed ({f['unclear_reviewed']} sent to review, "
-        f"{f['unclear_opted_out']} read as opt-outs); {f['ordinary_opted_out']} of the "
+        f"{f['clear']} clear requests to stop become hard opt-outs; {f['unclear_reviewed']} of "
+        f"the {f['unclear']} unclear ones go to review ({f['unclear_opted_out']} are read as "
+        f"opt-outs); {f['ordinary_opted_out']} of the "
         f"{f['ordinary']} ordinary replies become opt-outs ({f['ordinary_reviewed']} sent to "
         "review)."
     )
@@ -83,8 +82,8 @@ def test_clear_requests_to_stop_become_hard_opt_outs():
     assert float(figures()["recall"]) >= 0.95, misread("clear", set(Intent) - {Intent.OPT_OUT})
 
 
-def test_no_unclear_reply_passes_as_an_ordinary_one():
-    assert not misread("unclear", {Intent.OTHER, Intent.OPT_IN, Intent.HELP})
+def test_every_unclear_reply_goes_to_review():
+    assert not misread("unclear", set(Intent) - {Intent.POSSIBLE_OPT_OUT})
 
 
 def test_no_ordinary_reply_becomes_an_opt_out():

@@ -133,6 +133,10 @@ def _covered(reading: Reading) -> tuple[Channel, ...]:
     return tuple(channel for channel in Channel if channel in covered)
 
 
+def _opted_out_of_texts(phone: str) -> bool:
+    return PhoneOptOut.objects.filter(phone=phone, channel=Channel.SMS).exists()
+
+
 def unsubscribed_reply(covered: tuple[Channel, ...], language: str = "en") -> str:
     """The confirmation of a revocation that opted the number out of the `covered` channels,
     in the language it was asked in (English or Spanish); one segment unless the name is long
@@ -186,8 +190,11 @@ def handle_sms(payload: dict) -> str:
                     phone=phone, channel=channel, source=Source.KEYWORD, words=body,
                     matched=reading.matched,
                 )  # fmt: skip
+            covered = _covered(reading)
+            if Channel.SMS not in covered and _opted_out_of_texts(phone):
+                covered = tuple(Channel)  # the reply says what holds: no texts, no calls
             # Always sent, although the number is now opted out: the one allowed reply.
-            return _sms_reply(unsubscribed_reply(_covered(reading), reading.language))
+            return _sms_reply(unsubscribed_reply(covered, reading.language))
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,

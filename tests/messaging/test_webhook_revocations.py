@@ -65,6 +65,14 @@ def test_a_text_that_asks_for_no_more_calls_stops_calls_only(sms):
     assert ConsentEvent.objects.get(contact=contact).matched == "request “stop calling”"
 
 
+def test_a_number_without_texts_that_asks_for_no_more_calls_hears_it_gets_neither(sms):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP")
+    reply = sms("Ya no me llamen por favor").content.decode()
+    assert "ya no te enviaremos mensajes ni te llamaremos" in reply
+    assert statuses(contact) == {"sms": OptInStatus.HARD, "calls": OptInStatus.HARD}
+
+
 def test_a_text_that_asks_for_no_more_texts_or_calls_stops_both(sms):
     contact = ContactFactory(phone=PHONE)
     reply = sms("don't call or text me again").content.decode()

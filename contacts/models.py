@@ -67,6 +67,10 @@ class Source(models.TextChoices):
 CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
 
 
+# The longest description kept of the rule that read a contact's words as a revocation
+# ("keyword STOP with “please”": messaging.keywords), on opt-outs of numbers and the ledger.
+MATCHED_LENGTH = 200
+
 # Why a hard opt-out stays, in the words of every message and page that says it.
 ONLY_THE_CONTACT = "only the contact can undo it"
 
@@ -521,7 +525,7 @@ class PhoneOptOut(models.Model):
     source = models.CharField(max_length=10, choices=Source)
     words = models.TextField(blank=True)
     matched = models.CharField(
-        max_length=200, blank=True, default="", db_default="",
+        max_length=MATCHED_LENGTH, blank=True, default="", db_default="",
         help_text="For a revocation in the contact's words, the rule that read it so.",
     )  # fmt: skip
 
@@ -665,7 +669,7 @@ class ConsentEvent(models.Model):
         help_text="For a hard opt-out lifted, the contact's own opt-in that lifted it.",
     )
     matched = models.CharField(
-        max_length=200, blank=True, default="", db_default="",
+        max_length=MATCHED_LENGTH, blank=True, default="", db_default="",
         help_text="For a revocation in the contact's words, the rule that read it so.",
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from contacts.models import (
     CONTACT_ACTIONS,
+    MATCHED_LENGTH,
     OPT_IN_WORDS,
     Channel,
     ConsentEvent,
@@ -152,7 +153,7 @@ def record_hard_opt_out(
     if source not in CONTACT_ACTIONS:
         raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
     phone = normalize_phone(phone)
-    matched = matched[: PhoneOptOut._meta.get_field("matched").max_length]
+    matched = matched[:MATCHED_LENGTH]
     lock_numbers([phone])
     at = at or timezone.now()
     # The database writes the number's ledger row, then copies the opt-out onto the number's

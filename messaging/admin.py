@@ -13,7 +13,7 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(InboundEvent)
 class InboundEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "kind", "key", "processed_at", "error"]
+    list_display = ["received_at", "kind", "key", "processed_at", "reading", "error"]
     list_filter = ["kind", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["key"]
     show_full_result_count = False

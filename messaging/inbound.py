@@ -17,10 +17,17 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from contacts import services
-from contacts.models import Channel, PhoneOptOut, Source, channels_revoked, pressed
+from contacts.models import (
+    MATCHED_LENGTH,
+    Channel,
+    PhoneOptOut,
+    Source,
+    channels_revoked,
+    pressed,
+)
 from contacts.phones import normalize_phone
 from messaging import twiml
-from messaging.keywords import MATCHED_LENGTH, Intent, Reading, read
+from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut
 from messaging.phrases import read_reply
 from messaging.signals import delivery_status
@@ -74,6 +81,11 @@ def _answer(event: InboundEvent) -> str:
             # contact may have sent START since, which recording it again would undo.
             again = event.error == NOT_RECORDED_YET
             return handle_status(event.payload, again=again, received_at=event.received_at)
+        if event.kind == InboundEvent.Kind.SMS:
+            reading, phrase = read_reply(event.payload.get("Body", ""))
+            event.reading = f"{READ_AS[reading.intent]}: {reading.matched}".rstrip(": ")[:250]
+            event.phrase = phrase
+            return HANDLERS[event.kind](event.payload, reading=reading)
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -127,8 +139,8 @@ def _sms_reply(text: str) -> str:
 
 
 def _covered(reading: Reading) -> tuple[Channel, ...]:
-    """The channels that the revocation `reading` stops: those it names, each with what the
-    scope adds (`channels_revoked`)."""
+    """The channels that the revocation `reading` would stop, for an answer given before it
+    is recorded: those it names, each with what the scope adds (`channels_revoked`)."""
     covered = {each for channel in reading.channels for each in channels_revoked(channel)}
     return tuple(channel for channel in Channel if channel in covered)
 
@@ -178,23 +190,40 @@ def help_reply() -> str:
     return f"{settings.BUSINESS_NAME}: help at {settings.BUSINESS_CONTACT}. Reply STOP to opt out."
 
 
-def handle_sms(payload: dict) -> str:
+# How an SMS was read, as its event keeps it: "opt-out: keyword STOP with “please”".
+READ_AS = {
+    Intent.OPT_OUT: "opt-out",
+    Intent.OPT_IN: "opt-in",
+    Intent.HELP: "help",
+    Intent.POSSIBLE_OPT_OUT: "possible opt-out",
+    Intent.OTHER: "ordinary",
+}
+
+
+def handle_sms(payload: dict, *, reading: Reading | None = None) -> str:
+    """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says, read
+    here unless given."""
     phone = normalize_phone(payload["From"])
-    body = payload.get("Body", "")  # an MMS's text too; empty for a picture alone
+    body = payload.get("Body", "")
     business = settings.BUSINESS_NAME
-    reading = read_reply(body)
+    reading = reading or read_reply(body)[0]
     match reading.intent:
         case Intent.OPT_OUT:
+            covered: set[Channel] = set()
             for channel in reading.channels:
-                services.record_revocation(
-                    phone=phone, channel=channel, source=Source.KEYWORD, words=body,
-                    matched=reading.matched,
-                )  # fmt: skip
-            covered = _covered(reading)
+                covered |= set(
+                    services.record_revocation(
+                        phone=phone,
+                        channel=channel,
+                        source=Source.KEYWORD,
+                        words=body,
+                        matched=reading.matched,
+                    )  # fmt: skip
+                )
             if Channel.SMS not in covered and _opted_out_of_texts(phone):
-                covered = tuple(Channel)  # the reply says what holds: no texts, no calls
+                covered = set(Channel)  # the reply says what holds: no texts, no calls
             # Always sent, although the number is now opted out: the one allowed reply.
-            return _sms_reply(unsubscribed_reply(covered, reading.language))
+            return _sms_reply(unsubscribed_reply(tuple(covered), reading.language))
         case Intent.OPT_IN:
             services.record_new_consent(
                 phone=phone, channel=Channel.SMS, words=body,

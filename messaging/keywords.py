@@ -27,8 +27,13 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
 4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
    stop by at 3?", "cancel my appointment").
 
-Staff decisions add phrases that are read before steps 3 and 4 (messaging.phrases): they can
-make a reviewed wording an opt-out or an ordinary reply, never undo steps 1 and 2.
+A message may hold several readings (a request held back, then a STOP as its last sentence):
+an opt-out wins over a review, and a review over an ordinary reply.
+
+Staff decisions add phrases (messaging.phrases) that decide, instead of steps 3 and 4, a
+reviewed wording as an opt-out or an ordinary reply; they never undo steps 1 and 2.
+
+The words and patterns are in messaging.reply_patterns.
 
 Each reading says which rule matched ("keyword STOP with “please”"), kept with what it did:
 the number's opt-out and its ledger rows, or the possible opt-out to review.
@@ -39,7 +44,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from contacts.models import OPT_IN_PUNCTUATION, OPT_IN_WORDS, Channel, opt_in_words
+from contacts.models import MATCHED_LENGTH, Channel, opt_in_words
+from messaging import reply_patterns as patterns
 
 
 class Intent(StrEnum):
@@ -48,10 +54,6 @@ class Intent(StrEnum):
     HELP = "help"
     POSSIBLE_OPT_OUT = "possible_opt_out"
     OTHER = "other"
-
-
-# The longest `Reading.matched` kept (the ledger's column).
-MATCHED_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -66,374 +68,9 @@ class Reading:
     channels: tuple[Channel, ...] = field(default=(Channel.SMS,))
 
 
-OPT_OUT_KEYWORDS = {
-    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT",
-}  # fmt: skip
-OPT_IN_KEYWORDS = set(OPT_IN_WORDS)  # the database checks an opt-in's words against these
-HELP_KEYWORDS = {"HELP", "INFO"}
-# Never a phrase's to decide, whatever surrounds them (messaging.phrases).
-CARRIER_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
-
-# Opt-out keywords as plain words (see `plain`), with their language: the carriers' and
-# their Spanish, and a few that say nothing more ("stop it", "remove me").
-KEYWORDS = {
-    "stop": "en", "stopall": "en", "stop all": "en", "unsubscribe": "en", "unsub": "en",
-    "cancel": "en", "end": "en", "quit": "en", "revoke": "en", "optout": "en", "opt out": "en",
-    "stop it": "en", "quit it": "en", "stop this": "en", "stop these": "en",
-    "stop them": "en", "make it stop": "en", "stahp": "en", "remove": "en", "remove me": "en",
-    "delete me": "en", "take me off": "en", "no more": "en", "i opt out": "en",
-    "knock it off": "en", "stoptexting": "en", "stoptextingme": "en", "discontinue": "en",
-    "alto": "es", "parar": "es", "paren": "es", "pare": "es", "detener": "es",
-    "detenganse": "es", "cancelar": "es", "baja": "es", "no mas": "es", "dar de baja": "es",
-    "darme de baja": "es", "dame de baja": "es", "denme de baja": "es", "de baja": "es",
-    "desuscribir": "es", "desuscribirme": "es", "borrenme": "es", "borrame": "es",
-    "sacame": "es", "saquenme": "es", "quitenme": "es", "quitame": "es",
-}  # fmt: skip
-# Keywords with another common meaning ("cancel" an appointment, "the end", "paren aquí"):
-# alone (or with courtesy, but those of COURTEOUS_AMBIGUITY) they are opt-outs, as carriers
-# treat them; as a sentence of a longer message they are reviewed.
-AMBIGUOUS_KEYWORDS = {
-    "cancel", "end", "quit", "parar", "paren", "pare", "cancelar", "baja", "de baja",
-    "remove", "take me off", "no more", "no mas", "make it stop", "knock it off",
-}  # fmt: skip
-# "Ok cancel", "Cancel please", "Sí, cancelar": an appointment's, as likely as the messages.
-COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "remove"}
-# Courtesy that says what the keyword is about: "Wrong number, please remove".
-SAYS_WHAT_IT_IS = {
-    "wrong number", "wrong person", "not interested", "spam", "this is spam",
-    "numero equivocado", "no me interesa",
-}  # fmt: skip
-# Keywords that mean nothing else: an opt-out in any sentence of a message.
-UNMISTAKABLE = {"unsubscribe", "unsub", "stopall", "optout", "opt out", "revoke",
-                "desuscribir", "desuscribirme", "i opt out"}  # fmt: skip
-# Words that may surround a keyword without changing what it asks: politeness, emphasis and
-# impatience, in English and Spanish.
-COURTESY = {
-    **dict.fromkeys(
-        ["please", "pls", "plz", "plez", "plse", "thanks", "thank you", "thx", "ty", "ok",
-         "okay", "k", "all", "now", "right now", "asap", "immediately", "right away", "already",
-         "again", "just", "sir", "maam", "i said", "and", "the hell", "fucking", "fuckin",
-         "freaking", "frickin", "damn", "dammit", "goddamn", "wtf", "seriously", "ffs", "man",
-         "dude", "bro", "no", "not interested", "no thanks", "no thank you", "i mean it",
-         "for real", "everything", "forever", "wrong number", "wrong person", "spam",
-         "this is spam"],
-        "en",
-    ),
-    **dict.fromkeys(
-        ["por favor", "porfa", "porfavor", "xfa", "plis", "gracias", "muchas gracias", "ya",
-         "ahora", "todo", "todos", "si", "senor", "senora", "oiga", "ya basta", "de una vez",
-         "no gracias", "numero equivocado", "no me interesa", "ya no quiero", "no quiero mas"],
-        "es",
-    ),
-}  # fmt: skip
-
-# Single words within a typing error of STOP that mean something else: reviewed, not obeyed.
-OWN_WORDS = {
-    "top", "tops", "shop", "step", "stoop", "atop", "slop", "stow", "stomp", "sop", "stool",
-    "stoa", "soap", "spot", "stay", "stoned",
-}  # fmt: skip
-# The typing errors allowed, and how the word must begin ("subscribe" is two from UNSUBSCRIBE).
-TYPO_TARGETS = {"stop": (1, "s"), "unsubscribe": (2, "un")}
-
-# What a request asks to stop, as plain words.
-_MESSAGES = (
-    r"(text\w*|txt\w*|messag\w*|msgs?|sms|spam\w*|promos?|promotions?|ads|marketing"
-    r"|notifications?|alerts?|updates?|offers?|deals?|calls?|phone calls?|communications?"
-    r"|contact|reminders?|mensajes|textos|llamadas)"
-)
-_VERBS = (
-    r"(text\w*|txt\w*|messag\w*|msg\w*|contact\w*|call\w*|spamm\w*|bugg\w*|harass\w*"
-    r"|bother\w*|hitting me up|texing|textng|tecting|txing|blowing up my phone|blowing me up)"
-)
-_PLURAL_MESSAGES = (
-    r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|alerts|notifications"
-    r"|promos|promotions|reminders|updates|mensajes|textos|llamadas|spam)"
-)
-_LIST = (
-    r"(your |the |this |ur |all |these |any |every |all your |all of your |my )?(\w+ ){0,2}"
-    r"(list|lists|database|system|records|contacts)"
-)
-_SPANISH_VERBS = (
-    r"(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas|llamen|llame|llames"
-    r"|contacten|contacte|molesten|moleste|textees|texteen)"
-)
-_SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
-
-# Requests to stop, each as a pattern of plain words with its language.
-CLEAR_REQUESTS = [
-    (rf"(stop|quit|cease|discontinue) (the |these |those |this |that |your |ur |all |all the "
-     rf"|all these |all of these |all of your |getting |receiving |with the |w the |w )?(fucking "
-     rf"|freaking |effing |damn |(\w+ )(?={_PLURAL_MESSAGES}))?({_VERBS}|{_MESSAGES})", "en"),
-    (r"stop(texting|txting|messaging|calling)(me)?|stop (con )?(los |sus )?(mensajes|textos)"
-     rf"|stop (mandandome|enviandome)|knock it off with (the |these |your )?{_MESSAGES}", "en"),
-    (rf"^no {_PLURAL_MESSAGES}( please| pls| thanks| thank you)?$|^(i )?dont want (any |your "
-     rf"|these )?{_PLURAL_MESSAGES}", "en"),
-    (r"i (dont|do not|no longer) want to be on (your|this|the|ur) (\w+ )?list", "en"),
-    (rf"(stop|quit|cease) sending (me |us )?((these|this|that|them|crap|junk|spam)\b"
-     rf"|(your |the |all |all the |all your |any )?(\w+ )?"
-     rf"{_MESSAGES})|(stop|quit|cease) sending( me| us)?$", "en"),
-    (r"(you can|would you|will you) stop( now| already| it| that"
-     r"| this| please)?$|i (told|asked) you to stop( (texting|messaging|calling|contacting)"
-     r"\w*( me)?)?$|i (told|asked) you not to (text|call|message|contact)\w*|how many times "
-     r"(do i have to|must i|have i) (say|said|tell you|told you)( to)? stop|(enough is enough"
-     r"|i said) stop(?! (by|in|at|over))", "en"),
-    (rf"i want (these|the|your|all)( \w+)? {_PLURAL_MESSAGES} to stop|^i want (this|it|them"
-     rf"|these|all this) to stop$|^(please |pls |just )?make (it|them|this|these) stop( please"
-     rf"| now)?$|make (the|these|your|all) {_PLURAL_MESSAGES} stop|how (do|can) i make (them"
-     rf"|these|(the|these) {_PLURAL_MESSAGES}) stop", "en"),
-    (rf"how (to|do you) (stop|unsubscribe|unsub|opt out)( (these|this|them|the texts"
-     rf"|the messages|{_MESSAGES})|$)", "en"),
-    (rf"(unsubscribe|unsub)( me)? from (all|this|these|them|everything|(your |the |these |all )"
-     rf"(\w+ )?({_MESSAGES}|list))", "en"),
-    (r"^(end|cancel|stop) (my |the |this )?subscription$", "en"),
-    (rf"(quit it|enough|basta) (with |de |con )?(the |these |your |all |los |sus |tus )?"
-     rf"{_MESSAGES}", "en"),
-    (r"(end|halt) (the |these |all |all the )?(texts|messages|msgs|sms|communications"
-     r"|contact)", "en"),
-    (r"(dont|do not|never|pls dont|please dont) (ever )?(text|txt|message|msg|contact|call|sms"
-     r"|spam)( or (text|txt|call|message|contact))?"
-     r"( (me|us|this number|this phone|my number|anymore|again|ever)|$)", "en"),
-    (rf"(dont|do not|never) send (me|us) (any more |anymore |more |any )?({_MESSAGES}|anything"
-     rf"|stuff|these|this)", "en"),
-    (rf"no (more|further) {_PLURAL_MESSAGES}", "en"),
-    (rf"(take|remove|delete|drop|erase|scratch|get) (me|us|(my|her|his|their) (\w+ )?(number"
-     rf"|contact|info"
-     rf"|phone|name|details)|this (\w+ )?number)? ?(off|from|out of|outta) (of )?{_LIST}", "en"),
-    (r"(please |pls )?(remove|delete|take) me( off| out)?( please| pls| now| thanks)?$", "en"),
-    (r"(remove|delete|erase|lose|forget|scratch) (my|this) (cell |phone |mobile |contact )?"
-     r"(number|info|information|contact info|details)|(remove|delete|erase|lose|forget) the "
-     r"(phone )?number", "en"),
-    (r"(remove|delete) (my |this |the )?number$", "en"),
-    (r"take (my|this) (cell |phone )?number off", "en"),
-    (r"(take|remove|get) me (off|from|out of|outta) (of )?(this|these|it|all of this|everything"
-     r"|all this)$", "en"),
-    (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
-    (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
-     rf"|the|ur)? ?({_MESSAGES}|list|it|this|these|them)|$)", "en"),
-    (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
-     rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
-     rf"{_MESSAGES})|i want out|(i am|im|i m) (opting out|unsubscribing)", "en"),
-    (r"(revoke|revoking|withdraw|withdrawing|cancel|cancelling|canceling) (my |all )?(consent"
-     r"|permission|authorization)", "en"),
-    (r"i (no longer|dont|do not) consent", "en"),
-    (rf"i (no longer|dont|do not) (wish|want) to (receive|get|be sent) (any more |anymore "
-     rf"|any )?(these|this|them|your|any|more|{_MESSAGES})", "en"),
-    (r"id like to (unsubscribe|unsub|opt out|be removed)", "en"),
-    (r"cancel (my |the |this )?(text|sms|texting|messaging|text message) subscription", "en"),
-    (r"^no more (txt|text|sms|msg)$|(dont|do not|never) send (me|us) (anymore|any more|again)$"
-     r"|(dont|do not|never) send (anymore|any more)$", "en"),
-    (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{_PLURAL_MESSAGES}", "en"),
-    (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
-     rf"{_MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
-     "en"),
-    (r"how (do|can|would|should) (i|we) (stop|unsubscribe|unsub|opt out|get off|get removed)"
-     rf"( (getting|receiving))?( (these|this|them|the texts|the messages|your texts|{_MESSAGES}"
-     r"|from (these|this|them|your (texts|messages|list)|the (texts|messages|list)))|$)", "en"),
-    (rf"i (already )?(unsubscribed|opted out)|already (unsubscribed|opted out)"
-     rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({_VERBS}|{_MESSAGES}))?$"
-     rf"|i asked (you )?not to (text|call|message|contact)", "en"),
-    (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
-     rf"|the|ur)? ?(\w+ )?{_PLURAL_MESSAGES}", "en"),
-    (r"^(please |pls |just )?(leave me (the hell |the fuck |tf |the f )?alone|go away|get lost"
-     r"|piss off|(fuck|f|fk|eff) off)( please| now| already)?$|leave me (the hell |the fuck |tf "
-     r"|the f )?alone|cease and desist", "en"),
-    (rf"(remove|take) (me )?(off|from) (your |the |these |all )?{_MESSAGES}", "en"),
-    (r"(add|put) (me|my number|this number) (on|to) (your |the )?(do not (call|contact|text)"
-     r"|dnc)|^dnc$", "en"),
-    (r"get me (off|outta|out of) (of )?(this|these|it|your|the)", "en"),
-    (rf"no mas (de )?(sus |tus )?({_SPANISH_MESSAGES}|texts|messages|spam)", "es"),
-    (rf"no (me |nos ){_SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni)|$)|no (escriban|escriba"
-     rf"|escribas|llamen|llame|llames|contacten|contacte|molesten|moleste|textees|texteen)"
-     rf"( (mas|ni)|$)", "es"),
-    (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
-     r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
-    (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
-     rf"|llamarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
-     rf"(me|nos)? {_SPANISH_MESSAGES}|(mandar|enviar)(me|nos)?( mas| ya| por favor| porfa)*$)",
-     "es"),
-    (r"baja de (la |su |esta )?lista", "es"),
-    # "Quiero darme de baja del gimnasio": of a membership, reviewed.
-    (r"(darme|dar|darse|dame|denme|deme|dar me|me doy|doy|den|me den) de baja(?! (del|de la"
-     r"|de mi|de el|de los|mi|la|el|una|un|su|a) (?!lista|mensajes|textos|sms|promociones"
-     r"|envios|notificaciones|numero|telefono|celular))", "es"),
-    (r"no (enviarme|mandarme|escribirme|llamarme|textearme|contactarme)"
-     rf"|no (enviar|mandar) (mas )?{_SPANISH_MESSAGES}|no (enviar|mandar) mas$", "es"),
-    (rf"(parar|paren|parenle|pare|cancelar|cancelen|alto|basta|detener|detengan|suspendan"
-     rf"|eliminen) (ya )?(a |de |con )?(los |sus |tus |estos |esos |todos los )?"
-     rf"{_SPANISH_MESSAGES}", "es"),
-    (r"no me vuelvan? a (escribir|mandar|enviar|llamar|contactar|textear)", "es"),
-    (r"(no|ya no) me (lleguen|llegue|sigan llegando|sigan mandando|sigan enviando)", "es"),
-    (rf"no quiero que me ({_SPANISH_VERBS}|sigan)( (mas|mensajes|textos|sms|nada|ni|llamando"
-     rf"|escribiendo|mandando|enviando)|$)", "es"),
-    (r"(borren|borra|borrar|borre|eliminen|elimina|eliminar|elimine|quiten|quita|quitar|quite"
-     r"|saquen|saca|sacar|saque) (mi|el|este) (numero|telefono|celular|cel)", "es"),
-    (r"(borrenme|borrame|eliminenme|eliminame|quitenme|quitame|saquenme|sacame|borreme|sakenme"
-     r"|sakame|quiteme|saqueme|me quiten|me saquen|me borren|me eliminen|salir|bajenme|bajame"
-     r"|eliminarme|borrarme|sacarme|quitarme) de (la|su|esta"
-     r"|sus|tu) (lista|base)", "es"),
-    (r"(no|ya no) (quiero|deseo) (recibir |seguir recibiendo )?(mas )?(sus |tus |estos |los )?"
-     rf"{_SPANISH_MESSAGES}", "es"),
-    (r"(quiero|deseo) desuscribir\w*", "es"),
-    (r"(revoco|retiro) mi (consentimiento|permiso|autorizacion)", "es"),
-    (rf"ya no (me |nos ){_SPANISH_VERBS}|ya no {_SPANISH_VERBS} (mas|mensajes|textos|sms|nada)"
-     r"|ya no (manden|envien|mande|envie)$", "es"),
-    (rf"no {_SPANISH_VERBS} (mas )?{_SPANISH_MESSAGES}", "es"),
-    (r"(dejenme|dejame|dejeme) en paz|no molestar", "es"),
-]  # fmt: skip
-_CLEAR = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in CLEAR_REQUESTS]
-# A negation just before a request, in its sentence, turns it around: "don't stop texting".
-_NEGATED = re.compile(
-    r"\b(dont|do not|didnt|never|wont)( \w+){0,2} to $|\b(dont|do not|never|didnt|wont|cant"
-    r"|cannot|couldnt|doesnt)( ever| you| u)? $|\btell (the |your |my |him |her )?(\w+ )?to $"
-)
-_NEGATED_SPANISH = re.compile(r"\b(no|nunca)( me| nos)? $")
-_NEGATION = re.compile(r"(dont|do not|never|pls dont|please dont|i dont|i do not|no|ya no)\b")
-
-# A lookahead: what follows is neither our messages, nor a list, nor the business itself.
-_NOT_MESSAGES = (
-    r"(?!((these|this|them|it|all|everything|you|us|me|ustedes|usted|ti|su parte|this number"
-    r"|este numero|your (company|business|store|office|team|campaign|organization|shop|church"
-    r"|brand|practice|clinic))\b|(receive|get|be|contact"
-    r"\w*|text\w*|call\w*|messag\w*|textear\w*|escribir\w*|llamar\w*|mandar\w*|enviar\w*"
-    r"|molestar\w*|recibir)\b|((your|ur|the|all|any|all your|all the|my|los|sus|estos|la|su"
-    r"|esta|mi)\s)?(\w+\s)?(texts?|messages?|msgs|sms|list|lists|mailing|marketing|promos?"
-    r"|ads|notifications|alerts|calls|updates|mensajes|textos|llamadas|lista)\b))"
-)
-# What makes a request one for a person to read (`_held_back`): the words after it, but for
-# "another list", which the request's own words may say.
-HELD_BACK = {
-    "keeps some messages": r"\b(but keep|except|only|solo|pero (sigan|manden|si)|excepto)\b",
-    "asks for fewer": r"\b(tantos|tantas|so many|so much)\b",
-    "asks for another way": (
-        r"\b(instead|en vez|en lugar|is fine|are fine|is better|are better|prefer\w*|mejor"
-        r"|just (call|text)|use my|call the|llamen al|llamame|llamenme|escribame|escribanme"
-        r"|mandenme (un )?(texto|correo)|email (it|me)|por correo|ill (text|call)"
-        r"|i will (text|call)|te (llamo|escribo)|prefiero)\b"
-        r"|(?<!dont )(?<!do not )(?<!never )\b(call|text|email) me\b"
-        r"|\b(and|then|just) (call|text)( me)?$|^ ?(call|text)$"
-    ),
-    "asks for a while": (
-        r"\b(after|before|until|till|til|antes|despues|hasta|during|on weekends|at work|while"
-        r"|since|desde|yet|todavia|later|luego|ya llegue|ya estoy|ya sali|ya voy|im here"
-        r"|im outside|on my way|omw"
-        r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
-        r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
-        r"|manejando|en el trabajo|reunion)\b"
-    ),
-    "is about something else": (
-        rf"^ ?(\w+ )?(from|of|to|for|with) {_NOT_MESSAGES}\w|^ ?(\w+ )?(de|del|para) "
-        rf"{_NOT_MESSAGES}\w|^ ?(it|him|her|them)\b"
-    ),
-    "is about one thing": (
-        r"^ ?(me |us )?(the|that|this|those|el|la|los|las) (?!(texts?|messages?|msgs|sms|promos?"
-        r"|ads|spam|crap|stuff|junk|garbage|mensajes|textos|number|phone|cell|numero"
-        r"|telefono)\b)\w"
-    ),
-    "is about someone else": (
-        r"^ ?(to |for |of |a |para |de )?(my|mi) (wife|husband|son|daughter|kid|kids|mom"
-        r"|mother|dad|father|brother|sister|boyfriend|girlfriend|partner|grandma|grandpa"
-        r"|employee|friend|esposa|esposo|hijo|hija|mama|papa|hermano|hermana)\b"
-    ),
-    "is about another phone or account": (
-        r"\b(old|viejo|vieja|anterior|new number|nuevo|keep this|account|cuenta|profile|perfil"
-        r"|ending|termina|landline)\b|\b(my|mi|the|el|al|la|a la) (home|house|casa|work|trabajo"
-        r"|office|oficina|cell|celular)\b"
-    ),
-    "is about a consent of another kind": (
-        r"\b(surgery|procedure|treatment|photo|release|contract|agreement|waiver|cirugia"
-        r"|procedimiento|tratamiento|contrato|foto)\b"
-    ),
-    "is for another list": rf"^ ?(for|of|para|del) {_NOT_MESSAGES}\w",
-    "is about a thing of theirs": r"^ ?(on|in) (my|the) (?!(phone|number|cell)\b)\w",
-    "is about another list": (
-        r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
-        r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
-        r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles"
-        r"|jueves|viernes|sabado|domingo)\b"
-    ),
-}
-_HELD_BACK = {why: re.compile(pattern) for why, pattern in HELD_BACK.items()}
-# Said in jest: "stop texting me lol", "STOP 😂".
-_JOKING = re.compile(
-    r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰|😭|🥹|💀|🤭|🙈|😅|☺|🥺"
-)
-
-# Messages that may mean the contact wants none, without asking: reviewed.
-UNCLEAR = [
-    (r"wrong (number|person|#)|who (is|s) (this|that)|whos (this|that)|who dis|who are you"
-     r"|do i know you|dont know (who|you)|(isnt|is not|not) \w+s (phone|number|cell)"
-     r"|this is a work (phone|number)|not a (patient|customer|client|member) (here |there )?"
-     r"anymore|i moved|didnt order|did not order", "en"),
-    (r"take me off|remove me|(block|blocking|blocked|reporting|report) (this|you|your)"
-     r"|(i )?dont (need|want) (this|these|that|it|your)|only (text|message|send|contact) me",
-     "en"),
-    (r"why (am i|do i keep|are you|do you keep|r u|are u|is this) (getting|receiving|texting"
-     r"|sending|messaging)|(too many|so many|fewer|less) (texts|messages|msgs|txts)"
-     r"|text (way )?too much|chill with|(its|it is) \d+ ?(am|pm)|keep (texting|messaging"
-     r"|sending)|texts? (in|a|per) (one )?day|every (single )?(day|week)|pause", "en"),
-    (r"anymore|any more|no longer (live|own|have|work|go)|sold (that|the|my|it)|passed away"
-     r"|who gave (you|u) (this|my)|(no idea|dont know) why (im|i am|i m) getting|instead"
-     r"|do not call (list|registry)|not again|block", "en"),
-    (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
-    (r"(never|didnt|did not|dont remember) (sign(ed)? up|subscrib\w*|opt(ed)? in|gave)", "en"),
-    (r"not interested|spam|reported|enough|annoying|tired of|sick of|text less|fewer texts"
-     r"|(third|fourth|fifth|\d+(st|nd|rd|th)) (text|message)|^(again|otra vez)$"
-     r"|(who r u|idk who|where(d| did) (you|u) get)|dont remember sign\w*|not a (customer|client"
-     r"|patient|member)|never been (to|there)|havent been (a|to|there)|(isnt|not) mine"
-     r"|new number|just send|only send|prefer (email|calls|texts|a call)|(my|mi) \w+s (phone"
-     r"|number|cell)|this is a (business|work|company) (line|phone|number)|this number is for"
-     r"|block\w*|bloque\w*"
-     r"|report\w*|reportar|muchos mensajes|cada dia|molest\w*", "en"),
-    (r"ya no es mi|fallecio|murio|quien (le|te|les) dio mi numero|en vez de|en lugar de"
-     r"|mejor (mandenme|envienme|llamenme|escribanme)|(mandenme|envienme) solo|correo"
-     r"|tanto mensaje|parenle|pausar", "es"),
-    (r"para (los |sus )?(mensajes|textos)|(no|ya no) (te |lo |la |los |les )?conozco"
-     r"|equivoc\w*|no pedi|ya no (voy|soy|vivo"
-     r"|trabajo)|(tantos|tantas|demasiados|demasiadas) (mensajes|textos|promociones)|fastidio"
-     r"|(por que|porque) me (siguen|sigues|estan|mandan|envian|escriben)"
-     r"|como (consiguieron|obtuvieron|tienen|sacaron) mi numero|solo (mandenme|envienme"
-     r"|manden|envien)", "es"),
-    (r"numero equivocado|quien (es|habla|eres)|no me interesa"
-     r"|basta|de donde (sacaron|saco|obtuvieron|tienen|tiene) mi numero"
-     r"|no me (inscribi|suscribi|registre)|nunca me (inscribi|suscribi|registre)", "es"),
-]  # fmt: skip
-_UNCLEAR = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in UNCLEAR]
-# A keyword inside another common meaning ("can you stop by at 3?", "cancel my appointment",
-# "the end of the week"): not a reason to review the message.
-OTHER_MEANINGS = [
-    r"stop (by|in|at|over|on by|sign|light)|(cant|cannot|wont|couldnt|didnt|dont|never) stop"
-    r"|stop the (delivery|order|payment|auto \w+|car|bus|rain)|(bus|pit|one|non) stop",
-    r"(dont|didnt mean to|not|no) cancel|cancel (my |the |our |this |that |your )?(appointment"
-    r"|appt|order|reservation|booking|policy|membership|class|lesson|session|meeting|visit"
-    r"|tomorrow|today|tonight|\d+\w*)",
-    r"(the|an|this|that|which|what|each|either|other) end|end (of|date|time|unit|on|at|in|my)",
-    r"quit (smoking|my job|drinking|vaping|the team)",
-    r"(muy|mas|tan|el|esta|precio|volumen) alto|cancelar (mi |la |el |una )?(cita|pedido"
-    r"|reservacion|reserva|orden|clase|membresia)|baja del|(presion|temperatura|marea) baja",
-]
-_OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
-# "I'm not Dana", "This isn't Mike", "Sorry, no Jessica here", "Wrong #".
-_WRONG_PERSON = re.compile(
-    r"(?i:\b(i['’]?m not|no soy|this is ?n['’]?t|not|there['’]?s no|no hay ning[uú]n[oa]?"
-    r"|no vive ning[uú]n[oa]?|sorry,? no)) [A-ZÁÉÍÓÚÑ]\w+(\W*$|(?i: here| at this))"
-    r"|(?i:\bwrong\s*#)"
-)
-STOP_SIGNS = {
-    "🛑": True,
-    "⛔": True,
-    "🚫": False,
-    "✋": False,
-    "🤚": False,
-    "🙅": False,
-    "🔕": False,
-}
-_SENTENCES = re.compile(r"[.!?¡¿;,\n]+")
-_PUNCTUATION = OPT_IN_PUNCTUATION  # spaces of every kind, and punctuation
-
-
 def normalise(body: str) -> str:
     """Upper case, single spaces, no punctuation around: " Opt-out. " -> "OPT OUT"."""
-    return " ".join(body.strip(_PUNCTUATION).replace("-", " ").split()).upper()
+    return " ".join(body.strip(patterns.PUNCTUATION).replace("-", " ").split()).upper()
 
 
 def plain(text: str) -> str:
@@ -450,60 +87,70 @@ def plain(text: str) -> str:
 def read(body: str) -> Reading:
     """The built-in reading of a reply (steps 1 to 4 above, without staff phrases)."""
     text = normalise(body)
-    if text in OPT_OUT_KEYWORDS:
+    if text in patterns.OPT_OUT_KEYWORDS:
         return Reading(Intent.OPT_OUT, f"keyword {text}")
-    if opt_in_words(body) in OPT_IN_KEYWORDS:  # as the database will check it
+    if opt_in_words(body) in patterns.OPT_IN_KEYWORDS:  # as the database will check it
         return Reading(Intent.OPT_IN, f"keyword {opt_in_words(body)}")
-    if text in HELP_KEYWORDS:
+    if text in patterns.HELP_KEYWORDS:
         return Reading(Intent.HELP, f"keyword {text}")
     words = plain(body)
     tokens = words.split()
     if len(tokens) > 2 and all(len(token) == 1 for token in tokens):
         words = "".join(tokens)  # "s t o p"
-    sentences = [each for each in map(plain, _SENTENCES.split(body)) if each]
-    jest = bool(_JOKING.search(body))
-    whole = _keyword_reply(words, [words], jest)
-    reading = whole or _request(sentences, jest) or _keyword_reply(words, sentences, jest)
-    return reading or _unclear(body, words)
+    sentences = [each for each in map(plain, patterns.SENTENCES.split(body)) if each]
+    jest = bool(patterns.JOKING.search(body))
+    found = [
+        _keyword_alone(words, jest),
+        *_keywords_as_sentences(sentences, jest),
+        *_requests(sentences, jest),
+    ]
+    for intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT):
+        for reading in found:
+            if reading and reading.intent == intent:
+                return reading
+    return _unclear(body, words)
 
 
-def _keyword_reply(words: str, sentences: list[str], jest: bool) -> Reading | None:
-    """An opt-out keyword with nothing but courtesy around it: the whole message (`sentences`
-    is `[words]`), or one of its sentences."""
-    whole = _keyword_with_courtesy(words, typos=True) if sentences == [words] else None
-    if whole:
-        keyword, courtesy, reading = whole
-        if jest:
-            return _review(f"{reading.matched}, maybe in jest", reading.language)
-        if keyword in COURTEOUS_AMBIGUITY and courtesy and not courtesy & SAYS_WHAT_IT_IS:
-            return _review(f"{reading.matched}: “{keyword}” may mean something else")
-        return reading
-    for position, sentence in enumerate(sentences if sentences != [words] else []):
-        found = _keyword_with_courtesy(sentence, typos=False)
-        if not found or found[0] in AMBIGUOUS_KEYWORDS:
+def _keyword_alone(words: str, jest: bool) -> Reading | None:
+    """The whole message is an opt-out keyword, maybe repeated or misspelled, with nothing
+    but courtesy around it."""
+    found = _keyword_with_courtesy(words, typos=True)
+    if not found:
+        return None
+    keyword, courtesy, reading = found
+    if jest:
+        return _review(f"{reading.matched}, maybe in jest", reading.language)
+    if (
+        keyword in patterns.COURTEOUS_AMBIGUITY
+        and courtesy
+        and not courtesy & patterns.SAYS_WHAT_IT_IS
+    ):
+        return _review(f"{reading.matched}: “{keyword}” may mean something else")
+    return reading
+
+
+def _keywords_as_sentences(sentences: list[str], jest: bool) -> list[Reading]:
+    """Each sentence of several that is a keyword with courtesy: an opt-out as the last one,
+    or when what follows says it is meant; reviewed otherwise ("Stop, I'm on my way")."""
+    found = []
+    for position, sentence in enumerate(sentences if len(sentences) > 1 else []):
+        keyword_found = _keyword_with_courtesy(sentence, typos=False)
+        if not keyword_found or keyword_found[0] in patterns.AMBIGUOUS_KEYWORDS:
             continue
-        keyword, _, reading = found
+        keyword, _, reading = keyword_found
         rest = " ".join(sentences[position + 1 :])
         if jest:
-            return _review(f"{reading.matched}, maybe in jest", reading.language)
-        if not rest:
+            found.append(_review(f"{reading.matched}, maybe in jest", reading.language))
+        elif not rest:
             matched = f"{reading.matched}, as the last sentence"
-        elif keyword in UNMISTAKABLE or _IMPATIENT.search(rest):
+            found.append(Reading(Intent.OPT_OUT, matched, reading.language))
+        elif keyword in patterns.UNMISTAKABLE or patterns.IMPATIENT.search(rest):
             matched = f"{reading.matched}, as a sentence"
-        else:  # "Stop, I'm on my way", "Stop! I love it"
-            return _review(f"{reading.matched}, as a sentence with more after it", reading.language)
-        return Reading(Intent.OPT_OUT, matched, reading.language)
-    return None
-
-
-# What follows a STOP that says it is meant: "STOP. I never want to hear from you again".
-_IMPATIENT = re.compile(
-    r"\b(never (signed|asked|gave|agreed|subscribed|want)|didnt (sign|ask|agree|subscribe)"
-    r"|did not|not interested|no longer|(told|asked) you|said stop|sick of|tired of"
-    r"|annoying|spam|harass\w*|unsubscribe|wrong number|who is this|dont text|do not text"
-    r"|stop texting|remove me|take me off|do not call|nunca|no me interesa"
-    r"|equivoc\w*)\b"
-)
+            found.append(Reading(Intent.OPT_OUT, matched, reading.language))
+        else:
+            matched = f"{reading.matched}, as a sentence with more after it"
+            found.append(_review(matched, reading.language))
+    return found
 
 
 def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], Reading] | None:
@@ -515,16 +162,18 @@ def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], R
     while i < len(tokens):
         for size in (3, 2, 1):
             phrase = " ".join(tokens[i : i + size])
-            if phrase in KEYWORDS:
+            if phrase in patterns.KEYWORDS:
                 keywords.append(phrase)
                 break
-            if phrase in COURTESY or (size == 1 and _squeezed(phrase) in COURTESY):
-                courtesy.append(phrase if phrase in COURTESY else _squeezed(phrase))
+            if phrase in patterns.COURTESY or (
+                size == 1 and _squeezed(phrase) in patterns.COURTESY  # "pleeease"
+            ):
+                courtesy.append(phrase if phrase in patterns.COURTESY else _squeezed(phrase))
                 break
         else:
             size, token = 1, tokens[i]
             squeezed = _squeezed(token)  # "stooop"
-            if token not in OWN_WORDS and squeezed in KEYWORDS:
+            if token not in patterns.OWN_WORDS and squeezed in patterns.KEYWORDS:
                 keywords.append(squeezed)
             elif typos and not typo and (target := _typo_of(token)):
                 keywords.append(target)
@@ -535,9 +184,11 @@ def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], R
     if not keywords:
         return None
     keyword = keywords[0]
-    spanish = KEYWORDS[keyword] == "es" or any(COURTESY[word] == "es" for word in courtesy)
+    spanish = patterns.KEYWORDS[keyword] == "es" or any(
+        patterns.COURTESY[word] == "es" for word in courtesy
+    )
     if typo:
-        matched = f"one typing error from {keyword.upper()}: “{typo}”"
+        matched = f"one typing error from {keyword.upper()}: “{_shortened(typo, 30)}”"
     else:
         matched = f"keyword {keyword.upper()}"
     if courtesy:
@@ -549,10 +200,10 @@ def _keyword_with_courtesy(words: str, *, typos: bool) -> tuple[str, set[str], R
 
 def _typo_of(token: str) -> str:
     """The keyword that `token` misspells ("stpo" -> "stop"), or ""."""
-    if token in OWN_WORDS or token in KEYWORDS:
+    if token in patterns.OWN_WORDS or token in patterns.KEYWORDS:
         return ""
     squeezed = _squeezed(token)
-    for target, (errors, start) in TYPO_TARGETS.items():
+    for target, (errors, start) in patterns.TYPO_TARGETS.items():
         near = len(squeezed) >= 3 and abs(len(squeezed) - len(target)) <= errors
         if near and squeezed.startswith(start) and typing_errors(squeezed, target) <= errors:
             return target
@@ -587,64 +238,63 @@ def _corrected(words: str) -> str:
 
 
 def _spelled_right(token: str) -> str:
-    if _squeezed(token) in KEYWORDS and token not in OWN_WORDS:
+    if _squeezed(token) in patterns.KEYWORDS and token not in patterns.OWN_WORDS:
         return _squeezed(token)
     if token.endswith(("ed", "ing")):
         return token
     return _typo_of(token) or token
 
 
-def _request(sentences: list[str], jest: bool) -> Reading | None:
-    """A request to stop in one of the sentences; reviewed when said in jest, or when what
-    follows it holds it back (`HELD_BACK`)."""
+def _requests(sentences: list[str], jest: bool) -> list[Reading]:
+    """The first request to stop in each sentence; reviewed when said in jest, or when its
+    words or those after it hold it back (`patterns.HELD_BACK`)."""
+    found = []
     for position, sentence in enumerate(sentences):
         sentence = _corrected(sentence)
-        for pattern, language in _CLEAR:
-            for match in pattern.finditer(sentence):
-                before = sentence[: match.start()]
-                negated = _NEGATED.search(before) or (
-                    language == "es" and _NEGATED_SPANISH.search(before)
-                )
-                if negated and not _NEGATION.match(match.group()):
-                    continue
-                asked = _shortened(f"request “{match.group()}", 120) + "”"
-                rest = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
-                held = _held_back(match.group(), rest)
-                if jest:
-                    return _review(f"{asked}, maybe in jest", language)
-                if held:
-                    return _review(f"{asked} that {held}", language)
-                return Reading(Intent.OPT_OUT, asked, language, _channels_named(sentence))
-    return None
+        match, language = _first_request(sentence)
+        if not match:
+            continue
+        asked = _shortened(f"request “{match.group()}", 120) + "”"
+        after = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
+        held = _held_back(match.group(), after)
+        if jest:
+            found.append(_review(f"{asked}, maybe in jest", language))
+        elif held:
+            found.append(_review(f"{asked} that {held}", language))
+        else:
+            found.append(Reading(Intent.OPT_OUT, asked, language, _channels_named(sentence)))
+    return found
 
 
-# What a request's own words may say too ("take me off the waiting list").
-OF_THE_REQUEST = {"is about another list"}
-# What a request to leave a list says no more of: which list it is ("de la iglesia").
-OF_ITS_OBJECT = {"is about something else", "is about one thing"}
+def _first_request(sentence: str) -> tuple[re.Match | None, str]:
+    """The first request to stop in `sentence` that no negation just before it turns around
+    ("don't stop texting me"), and its language."""
+    for pattern, language in patterns.CLEAR:
+        for match in pattern.finditer(sentence):
+            before = sentence[: match.start()]
+            negated = patterns.NEGATED.search(before) or (
+                language == "es" and patterns.NEGATED_SPANISH.search(before)
+            )
+            if not negated or patterns.NEGATION.match(match.group()):
+                return match, language
+    return None, ""
 
 
 def _held_back(request: str, after: str) -> str:
-    """Why a request is for a person to read, by its own words or those after it, if it
-    is."""
-    of_a_list = re.search(r"\b(list|lists|lista|base|database|system|records)$", request)
-    for why, pattern in _HELD_BACK.items():
-        if why in OF_ITS_OBJECT and of_a_list:
+    """Why a request is for a person to read, if it is (`patterns.HeldBack`)."""
+    leaves_a_list = re.search(r"\b(list|lists|lista|base|database|system|records)$", request)
+    for held in patterns.HELD_BACK:
+        if held.names_the_object and leaves_a_list:
             continue
-        if pattern.search(request + after if why in OF_THE_REQUEST else after):
-            return why
+        if held.pattern.search(f"{request}{after}" if held.in_the_request else after):
+            return held.reason
     return ""
 
 
 def _channels_named(request: str) -> tuple[Channel, ...]:
     """The channels a request names: calls alone ("stop calling me"), calls and texts, or
     by default the SMS it came by."""
-    calls = re.search(r"\b(call\w*|llamadas?|llamar\w*|llamen|llame|llames)\b", request)
-    texts = re.search(
-        r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear"
-        r"|spam\w*|communications?|contact\w*|manden|mande|envien|envie)\b",
-        request,
-    )
+    calls, texts = patterns.CALLS.search(request), patterns.TEXTS.search(request)
     if calls and not texts:
         return (Channel.CALLS,)
     if calls:
@@ -653,34 +303,34 @@ def _channels_named(request: str) -> tuple[Channel, ...]:
 
 
 def _unclear(body: str, words: str) -> Reading:
-    tokens = _OTHER_MEANING.sub(" ", words).split()
+    """Step 3's last part and step 4: a keyword in a longer message, a message that may
+    mean the contact wants none, or an ordinary reply."""
+    tokens = patterns.OTHER_MEANING.sub(" ", words).split()
     for token in tokens:
-        review_word = token in KEYWORDS and token != "remove" or token.startswith("unsub")
+        review_word = token in patterns.KEYWORDS and token != "remove" or token.startswith("unsub")
         if review_word or (len(tokens) > 1 and _typo_of(token)):
-            return _review(f"the word “{token}” in a longer message")
-        if len(tokens) == 1 and token in OWN_WORDS:
+            return _review(f"the word “{_shortened(token, 30)}” in a longer message")
+        if len(tokens) == 1 and token in patterns.OWN_WORDS:
             return _review(f"“{token}”, one letter from STOP")
     for pair in zip(tokens, tokens[1:], strict=False):
-        if " ".join(pair) in KEYWORDS:
+        if " ".join(pair) in patterns.KEYWORDS:
             return _review(f"the words “{' '.join(pair)}” in a longer message")
-    for pattern, language in _UNCLEAR:
+    for pattern, language in patterns.UNCLEAR_PATTERNS:
         match = pattern.search(words)
         if match:
-            return _review(f"may ask to stop: “{match.group()}”", language)
-    if _WRONG_PERSON.search(body):
+            return _review(f"may ask to stop: “{_shortened(match.group(), 60)}”", language)
+    if patterns.WRONG_PERSON.search(body):
         return _review("may be the wrong person")
-    signs = [sign for sign in STOP_SIGNS if sign in body]
-    if signs and not words:
-        if all(STOP_SIGNS[sign] for sign in signs):
-            return Reading(Intent.OPT_OUT, "a stop sign alone")
-        return _review("a stop sign")
+    signs = {sign for sign in patterns.STOP_SIGNS | patterns.OTHER_STOP_SIGNS if sign in body}
+    if signs and not words and signs <= patterns.STOP_SIGNS:
+        return Reading(Intent.OPT_OUT, "a stop sign alone")
     if signs:
         return _review("a stop sign")
     return Reading(Intent.OTHER)
 
 
 def _review(matched: str, language: str = "en") -> Reading:
-    return Reading(Intent.POSSIBLE_OPT_OUT, matched, language)
+    return Reading(Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language)
 
 
 def _shortened(text: str, length: int) -> str:
@@ -688,5 +338,5 @@ def _shortened(text: str, length: int) -> str:
 
 
 def classify(body: str) -> Intent:
-    """The intent of a reply by the built-in rules alone."""
+    """The intent of a reply by the built-in rules alone (for tests and quick looks)."""
     return read(body).intent

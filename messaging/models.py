@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
-from contacts.models import short_date
+from contacts.models import MATCHED_LENGTH, short_date
 from contacts.phones import format_phone
 
 
@@ -57,6 +57,15 @@ class InboundEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     response = models.TextField(blank=True, help_text="What was answered, for duplicates.")
     error = models.TextField(blank=True)
+    reading = models.CharField(
+        max_length=250, blank=True, default="", db_default="",
+        help_text="For an SMS, how it was read and by which rule or phrase.",
+    )  # fmt: skip
+    phrase = models.ForeignKey(
+        "ReplyPhrase", null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="events",
+        help_text="For an SMS, the phrase staff taught that decided it, if one did.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-id"]
@@ -65,7 +74,12 @@ class InboundEvent(models.Model):
                 fields=["received_at"],
                 name="inbound_unprocessed",
                 condition=models.Q(processed_at=None),
-            )
+            ),
+            models.Index(
+                fields=["phrase", "received_at"],
+                name="inbound_by_phrase",
+                condition=models.Q(phrase__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,13 +117,15 @@ class InboundEvent(models.Model):
         raise cls.DoesNotExist(f"No inbound event {key!r}.")
 
     def answer(self, response: str) -> None:
-        """Keep that the event was processed, and what was answered."""
+        """Keep that the event was processed, what was answered, and how it was read."""
         self.response, self.processed_at, self.error = response, timezone.now(), ""
+        processed_at = connection.ops.adapt_datetimefield_value(self.processed_at)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {connection.ops.quote_name(self._meta.db_table)}"
-                " SET response = %s, processed_at = %s, error = '' WHERE id = %s",
-                [response, connection.ops.adapt_datetimefield_value(self.processed_at), self.pk],
+                " SET response = %s, processed_at = %s, error = '', reading = %s,"
+                " phrase_id = %s WHERE id = %s",
+                [response, processed_at, self.reading, self.phrase_id, self.pk],
             )
 
 
@@ -130,7 +146,7 @@ class PossibleOptOut(models.Model):
     phone = models.CharField(max_length=16)
     words = models.TextField()
     matched = models.CharField(
-        max_length=200, blank=True, default="",
+        max_length=MATCHED_LENGTH, blank=True, default="",
         help_text="Why it is reviewed: the rule that read the words (messaging.keywords).",
     )  # fmt: skip
     received_at = models.DateTimeField(default=timezone.now)

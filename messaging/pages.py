@@ -4,7 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -120,7 +121,10 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             if decision == PossibleOptOut.Decision.CONFIRMED
             else ReplyPhrase.Meaning.ORDINARY
         )
-        _keep(request, words=review.words, meaning=meaning)
+        try:
+            _keep(request, words=review.words, meaning=meaning)
+        except ValidationError as refusal:
+            messages.warning(request, f"Wording not kept: {refusal.messages[0]}")
     if not decided:
         messages.info(request, f"{_who(review)}: already decided.")
     elif decision == PossibleOptOut.Decision.CONFIRMED:
@@ -132,35 +136,24 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("messaging:possible_opt_outs")
 
 
-def _keep(request: HttpRequest, *, words: str, meaning: str, refused=None) -> ReplyPhrase | None:
-    """Teach the wording of `words` (messaging.phrases) and say so; a refusal is said as a
-    warning, or raised as `refused` when given."""
-    try:
-        with transaction.atomic():
-            phrase = teach(
-                words=words, meaning=meaning, by=request.user,
-                may_change=request.user.has_perm("messaging.change_replyphrase"),
-            )  # fmt: skip
-    except IntegrityError:  # someone kept the same wording at that moment
-        error = ValidationError("Someone kept this wording at the same moment: look again.")
-    except ValidationError as refusal:
-        error = refusal
-    else:
-        messages.success(
-            request,
-            f"The next reply worded “{phrase.example}” will be read as "
-            f"{phrase.get_meaning_display().lower()}.",
-        )
-        return phrase
-    if refused:
-        raise error
-    messages.warning(request, f"Wording not kept: {error.messages[0]}")
-    return None
+def _keep(request: HttpRequest, *, words: str, meaning: str) -> ReplyPhrase:
+    """Teach the wording of `words` (messaging.phrases.teach) and say so to the user."""
+    phrase = teach(
+        words=words, meaning=meaning, by=request.user,
+        may_change=request.user.has_perm("messaging.change_replyphrase"),
+    )  # fmt: skip
+    messages.success(
+        request,
+        f"The next reply worded “{phrase.example}” will be read as "
+        f"{phrase.get_meaning_display().lower()}.",
+    )
+    return phrase
 
 
-@permission_required("contacts.view_contact", raise_exception=True)
+@permission_required("messaging.view_replyphrase", raise_exception=True)
 def reply_phrases(request: HttpRequest) -> HttpResponse:
-    """The wordings staff decided, newest first; Admins add and delete them here."""
+    """The wordings staff decided, newest first, with how many replies each has decided and
+    when it last did; Admins add and delete them here."""
     form_error, words, meaning = "", "", ReplyPhrase.Meaning.OPT_OUT
     if request.method == "POST":
         if not request.user.has_perm("messaging.add_replyphrase"):
@@ -171,13 +164,15 @@ def reply_phrases(request: HttpRequest) -> HttpResponse:
             form_error = "Choose what the wording means."
         else:
             try:
-                _keep(request, words=words, meaning=meaning, refused=ValidationError)
+                _keep(request, words=words, meaning=meaning)
             except ValidationError as error:
                 form_error = error.messages[0]
             else:
                 return redirect("messaging:reply_phrases")
     context = {
-        "phrases": ReplyPhrase.objects.select_related("added_by")[:500],
+        "phrases": ReplyPhrase.objects.select_related("added_by").annotate(
+            uses=Count("events"), last_used=Max("events__received_at")
+        )[:500],
         "meanings": ReplyPhrase.Meaning.choices,
         "can_add": request.user.has_perm("messaging.add_replyphrase"),
         "can_delete": request.user.has_perm("messaging.delete_replyphrase"),

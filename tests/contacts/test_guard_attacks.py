@@ -226,7 +226,8 @@ def test_temp_tables_cannot_stand_in_for_the_guarded_ones(stopped):
         # A START that only a TEMP table has cannot back an opt-in.
         cursor.execute(
             "INSERT INTO pg_temp.messaging_inboundevent VALUES (1, 'sms', 'sms:SM7',"
-            " jsonb_build_object('From', %s::text, 'Body', 'START'), now(), NULL, '', '', %s)",
+            " jsonb_build_object('From', %s::text, 'Body', 'START'), now(), NULL, '', '', %s,"
+            " '', NULL)",
             [N0, N0],
         )
         with refused("An opt-in needs the inbound event"), transaction.atomic():

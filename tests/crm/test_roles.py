@@ -12,17 +12,20 @@ from tests.factories import UserFactory
 CAN = {
     "Staff": {
         "contacts.view_contact", "broadcasts.view_broadcast", "messaging.decide_possibleoptout",
+        "messaging.view_replyphrase",
     },
     "Admin": {
         "contacts.view_contact", "broadcasts.view_broadcast", "contacts.add_contact",
         "contacts.change_contact", "contacts.delete_contact", "contacts.change_subscription",
         "contacts.import_contacts", "contacts.view_bulkjob", "contacts.export_contact",
-        "messaging.decide_possibleoptout",
+        "messaging.decide_possibleoptout", "messaging.view_replyphrase",
+        "messaging.add_replyphrase", "messaging.change_replyphrase",
+        "messaging.delete_replyphrase",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
         "broadcasts.launch_broadcast", "broadcasts.cancel_broadcast", "contacts.export_contact",
-        "messaging.decide_possibleoptout",
+        "messaging.decide_possibleoptout", "messaging.view_replyphrase",
     },
 }  # fmt: skip
 ALL = set().union(*CAN.values())

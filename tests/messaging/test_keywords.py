@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.models import Channel, opt_in_words
-from messaging.keywords import MATCHED_LENGTH, Intent, Reading, classify, read
+from contacts.models import MATCHED_LENGTH, Channel, opt_in_words
+from messaging.keywords import Intent, Reading, classify, read
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,21 @@ def test_a_clear_request_as_the_last_sentence_is_never_an_ordinary_reply(text):
     assert classify(f"{text}\nPlease stop texting me.") != Intent.OTHER
 
 
-@given(st.text(max_size=300))
-def test_only_a_start_the_database_takes_is_read_as_an_opt_in(text):
-    if classify(text) == Intent.OPT_IN:
-        assert opt_in_words(text) in {"START", "UNSTOP", "YES"}
+@given(
+    word=st.sampled_from(["START", "start", "Unstop", "yes", "YES", "stop", "help", "startt"]),
+    around=st.lists(st.sampled_from([" ", "!", ".", "🙂", "\u200b", "¿", "x", "\n"]), max_size=4),
+)
+def test_a_reply_is_an_opt_in_exactly_when_the_database_takes_it_as_one(word, around):
+    half = len(around) // 2
+    body = "".join([*around[:half], word, *around[half:]])
+    taken = opt_in_words(body) in {"START", "UNSTOP", "YES"}
+    assert (classify(body) == Intent.OPT_IN) == taken, body
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Don't text me after 9pm. STOP", "Take me off the waiting list. And stop texting me!",
+     "Stop texting me until Monday. No, forever. STOP"],
+)  # fmt: skip
+def test_a_clear_request_wins_over_one_held_back_in_the_same_message(body):
+    assert classify(body) == Intent.OPT_OUT

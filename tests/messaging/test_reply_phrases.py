@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Channel, Contact, OptInStatus
-from messaging.models import PossibleOptOut, ReplyPhrase
+from messaging.models import InboundEvent, PossibleOptOut, ReplyPhrase
 from tests.factories import ContactFactory, UserFactory
 
 PHONE = "+14155550123"
@@ -43,7 +43,7 @@ def test_a_dismissed_wording_kept_lets_the_next_such_reply_pass(sms, admin_clien
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
-def test_staff_decide_but_cannot_keep_a_wording(sms, client, staff_user):
+def test_staff_cannot_keep_a_wording_and_then_nothing_is_decided(sms, client, staff_user):
     client.force_login(staff_user)
     sms("Wrong number")
     review = PossibleOptOut.objects.get()
@@ -73,6 +73,7 @@ def test_no_phrase_can_change_a_start_or_a_help(admin_client, words):
         ({"words": "🙏 !!", "meaning": "opt_out"}, "There are no words to keep"),
         ({"words": "nah", "meaning": "maybe"}, "Choose what the wording means."),
         ({"words": "x" * 501, "meaning": "opt_out"}, "Too long to keep as a phrase"),
+        ({"words": "½" * 300, "meaning": "opt_out"}, "Too long to keep as a phrase"),
     ],
 )
 def test_bad_input_is_refused_with_a_reason_and_changes_nothing(admin_client, data, error):
@@ -103,7 +104,7 @@ def test_an_admin_adds_and_deletes_a_phrase_and_staff_only_read_the_list(
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
-@pytest.mark.parametrize("words", ["START 🙂", "Yes 👍", "Help 🙏", "opt-out!"])
+@pytest.mark.parametrize("words", ["START 🙂", "Yes 👍", "Help 🙏", "opt-out!", "STOP 😂"])
 def test_no_phrase_can_be_kept_for_a_carrier_keyword_with_emoji_around_it(admin_client, words):
     response = admin_client.post(LIST, {"words": words, "meaning": "opt_out"})
     assert response.status_code == 400
@@ -124,7 +125,7 @@ def test_only_who_may_change_phrases_changes_what_a_kept_one_means(admin_client)
     admin_client.post(LIST, {"words": "count me out", "meaning": "opt_out"})
     adder = UserFactory(username="adder")
     adder.user_permissions.add(
-        *Permission.objects.filter(codename__in=["add_replyphrase", "view_contact"])
+        *Permission.objects.filter(codename__in=["add_replyphrase", "view_replyphrase"])
     )
     client = Client()
     client.force_login(adder)
@@ -143,3 +144,20 @@ def test_a_nul_in_a_phrase_is_refused_with_a_reason(admin_client):
     response = admin_client.post(LIST, {"words": "count\x00 me out", "meaning": "opt_out"})
     assert response.status_code == 400 and "NUL" in response.content.decode()
     assert not ReplyPhrase.objects.exists()
+
+
+def test_each_reply_keeps_how_it_was_read_and_the_page_counts_a_phrase_s_replies(sms, admin_client):
+    ContactFactory(phone=PHONE)
+    sms("please stop", sid="SMread1")
+    assert InboundEvent.objects.get(key="sms:SMread1").reading == (
+        "opt-out: keyword STOP with “please”"
+    )
+    admin_client.post(LIST, {"words": "Is this the Smith residence", "meaning": "ordinary"})
+    phrase = ReplyPhrase.objects.get()
+    sms("is this the smith residence??", sid="SMread2")
+    sms("Is this the Smith residence", sid="SMread3")
+    event = InboundEvent.objects.get(key="sms:SMread3")
+    assert event.phrase == phrase
+    assert event.reading.startswith("ordinary: phrase “Is this the Smith residence” added by")
+    row = admin_client.get(LIST).content.decode()
+    assert ">2, the last " in row

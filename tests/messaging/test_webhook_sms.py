@@ -117,7 +117,7 @@ def test_a_retry_that_comes_while_the_first_is_processed_waits_for_its_answer(db
     key = "sms:SMtwice"
     inside, release, calls, answers = threading.Event(), threading.Event(), [], {}
 
-    def slow(payload):
+    def slow(payload, **reading):
         calls.append(payload)
         inside.set()
         release.wait(LONG)
@@ -208,7 +208,7 @@ def test_a_failure_after_storing_is_reprocessed_exactly_once(sms, monkeypatch):
     contact = ContactFactory(phone=PHONE)
     original = inbound.HANDLERS["sms"]
 
-    def broken(payload):
+    def broken(payload, **reading):
         raise RuntimeError("the disk is full")
 
     monkeypatch.setitem(inbound.HANDLERS, "sms", broken)
@@ -316,7 +316,7 @@ def test_a_message_whose_processing_failed_is_kept_and_acknowledged(sms, monkeyp
                                                                     answer):  # fmt: skip
     """Twilio retries nothing: a 200, with what holds whatever processing finds later."""
 
-    def broken(payload):
+    def broken(payload, **reading):
         raise RuntimeError("the disk is full")
 
     monkeypatch.setitem(inbound.HANDLERS, "sms", broken)

@@ -83,7 +83,8 @@ def _answer(event: InboundEvent) -> str:
             return handle_status(event.payload, again=again, received_at=event.received_at)
         if event.kind == InboundEvent.Kind.SMS:
             reading, phrase = read_reply(event.payload.get("Body", ""))
-            event.reading = f"{READ_AS[reading.intent]}: {reading.matched}".rstrip(": ")[:250]
+            read_as = READ_AS[reading.intent]
+            event.reading = f"{read_as}: {reading.matched}"[:250] if reading.matched else read_as
             event.phrase = phrase
             return HANDLERS[event.kind](event.payload, reading=reading)
         return HANDLERS[event.kind](event.payload)

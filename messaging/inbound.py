@@ -18,7 +18,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from contacts import services
 from contacts.models import (
-    MATCHED_LENGTH,
     Channel,
     PhoneOptOut,
     Source,
@@ -201,13 +200,11 @@ READ_AS = {
 }
 
 
-def handle_sms(payload: dict, *, reading: Reading | None = None) -> str:
-    """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says, read
-    here unless given."""
+def handle_sms(payload: dict, *, reading: Reading) -> str:
+    """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says."""
     phone = normalize_phone(payload["From"])
     body = payload.get("Body", "")
     business = settings.BUSINESS_NAME
-    reading = reading or read_reply(body)[0]
     match reading.intent:
         case Intent.OPT_OUT:
             covered: set[Channel] = set()
@@ -236,9 +233,7 @@ def handle_sms(payload: dict, *, reading: Reading | None = None) -> str:
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            PossibleOptOut.objects.create(
-                phone=phone, words=body, matched=reading.matched[:MATCHED_LENGTH]
-            )
+            PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
     return _sms_reply("")
 
 

@@ -2,6 +2,7 @@ from datetime import UTC
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -63,7 +64,7 @@ class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
         fields = [
-            "name", "channel", "purpose", "urgent", "urgent_reason",
+            "name", "channel", "purpose", "urgent", "urgent_reason", "consent_only",
             "body", "script", "audio_url", "unsubscribe_digit", "send_at",
         ]  # fmt: skip
         widgets = {
@@ -79,6 +80,7 @@ class BroadcastForm(forms.ModelForm):
             "audio_url": "Or an audio URL",
             "urgent": "Urgent: send outside quiet hours",
             "urgent_reason": "Why it cannot wait",
+            "consent_only": "Only contacts with consent on record",
         }
         help_texts = {
             "body": "“Reply STOP to opt out” is added unless the text already says STOP.",
@@ -92,6 +94,10 @@ class BroadcastForm(forms.ModelForm):
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice
         self.fields["purpose"].required = False  # not chosen: marketing, the stricter
+        if settings.MARKETING_NEEDS_CONSENT:
+            self.fields[
+                "consent_only"
+            ].help_text = "For the channel. Marketing always reaches only them."
 
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()

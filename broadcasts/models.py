@@ -40,6 +40,10 @@ class Broadcast(models.Model):
     urgent = models.BooleanField(
         default=False, help_text="Informational only: send outside quiet hours."
     )
+    consent_only = models.BooleanField(
+        default=False,
+        help_text="Reach only contacts whose number has consent on record for the channel.",
+    )
     urgent_reason = models.TextField(
         blank=True, help_text="Why it cannot wait for the recipients' morning: kept and shown."
     )
@@ -86,6 +90,13 @@ class Broadcast(models.Model):
         """Every broadcast waits for its recipients' quiet hours to end, but an informational
         one that a manager marked urgent, with a reason."""
         return not (self.purpose == self.Purpose.INFORMATIONAL and self.urgent)
+
+    @property
+    def needs_consent(self) -> bool:
+        """Whether it reaches only contacts with consent on record for its channel: chosen,
+        or for every marketing broadcast (settings.MARKETING_NEEDS_CONSENT)."""
+        marketing = self.purpose == self.Purpose.MARKETING and settings.MARKETING_NEEDS_CONSENT
+        return self.consent_only or marketing
 
     @property
     def sms_text(self) -> str:

@@ -2,10 +2,11 @@
 
 Who may receive a channel at all is the contacts' own rule (contacts.models.EXCLUSIONS). A
 broadcast adds rules of its own (RULES, in their order), each a label and the contacts it
-leaves out: a number whose possible opt-out waits for review, and, for marketing, the
-frequency limits. The preview counts the contacts each leaves out (by the first that holds),
-the launch selects those that none does, and each send checks them again just before the
-hand-over: one definition, which tests/broadcasts/test_who_receives.py holds the three to.
+leaves out: a number without consent on record (for marketing, and where chosen), a number
+whose possible opt-out waits for review, and, for marketing, the frequency limits. The
+preview counts the contacts each leaves out (by the first that holds), the launch selects
+those that none does, and each send checks them again just before the hand-over: one
+definition, which tests/broadcasts/test_who_receives.py holds the three to.
 
 A rule's condition may be given the numbers a send is about (`phones`): the same condition,
 narrowed to them, which an index answers a batch at a time.
@@ -26,7 +27,14 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
-from contacts.models import EXCLUSIONS, Channel, Contact, ContactQuerySet, channels_revoked
+from contacts.models import (
+    EXCLUSIONS,
+    Channel,
+    Contact,
+    ContactQuerySet,
+    channels_revoked,
+    consent_on_record,
+)
 from contacts.places import area_codes_of
 from messaging.models import PossibleOptOut
 
@@ -67,6 +75,14 @@ def worked_out_once():
         yield
     finally:
         _worked_out.reset(token)
+
+
+def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
+    # The numbers with no consent on record for the channel (contacts.ConsentRecord), where
+    # the broadcast needs it.
+    if not broadcast.needs_consent:
+        return None
+    return ~Q(phone__in=consent_on_record(broadcast.channel, phones))
 
 
 def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -173,9 +189,10 @@ def _numbers_sent_at_least(
     return Q(phone__in=numbers) if len(over) > LISTED else Q(phone__any=over)
 
 
+NO_CONSENT = Rule("No consent on record", _no_consent)
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)
 FREQUENCY_LIMIT = Rule("Frequency limit reached (last 24 hours)", _over_frequency_limit)
-RULES = (AWAITING_REVIEW, FREQUENCY_LIMIT)
+RULES = (NO_CONSENT, AWAITING_REVIEW, FREQUENCY_LIMIT)
 
 
 def _conditions(broadcast: Broadcast, rules=RULES, phones: Phones = None) -> list[Q]:

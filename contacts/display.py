@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString
 
 from contacts.models import (
     Channel,
+    ConsentRecord,
     Contact,
     OptInStatus,
     OptOut,
@@ -39,21 +40,39 @@ def url_pattern(name: str) -> str:
     return reverse(name, args=[0]).replace("/0/", "/{}/", 1)
 
 
-def tooltip(opt_out: OptOut | None, channel: Channel, phone: str = "") -> str:
+# For a tooltip drawn without looking up the number's consent (the Django admin's list).
+NOT_LOOKED_UP = object()
+
+
+def tooltip(
+    opt_out: OptOut | None,
+    channel: Channel,
+    phone: str = "",
+    consent: ConsentRecord | None | object = NOT_LOOKED_UP,
+) -> str:
     """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026. It ends when the number replies
-    START.". `phone` is the contact's number now."""
+    START.", "Subscribed to SMS: replied “JOIN” on 3 Dec 2026". `phone` is the contact's number
+    now; `consent`, its newest consent on record for the channel (None: none)."""
     if opt_out is None:
-        return f"Subscribed to {channel.label}"
+        if consent is NOT_LOOKED_UP:
+            return f"Subscribed to {channel.label}"
+        return f"Subscribed to {channel.label}: {consent_words(consent)}"
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
     return opt_out.describe()
 
 
-def status_words(opt_out: OptOut | None) -> str:
-    """A channel's status in words, for the contact page: "Subscribed", "Opted out (soft) —
-    by admin on 20 Nov 2026", "Opted out (hard) — pressed 9 on 29 Nov 2026"."""
+def consent_words(consent: ConsentRecord | None) -> str:
+    """E.g. "replied “JOIN” on 3 Dec 2026", or "no consent on record"."""
+    return consent.describe() if consent else "no consent on record"
+
+
+def status_words(opt_out: OptOut | None, consent: ConsentRecord | None = None) -> str:
+    """A channel's status in words, for the contact page: "Subscribed — replied “JOIN” on 3
+    Dec 2026", "Opted out (soft) — by admin on 20 Nov 2026", "Opted out (hard) — pressed 9 on
+    29 Nov 2026"."""
     if opt_out is None:
-        return OptInStatus.SUBSCRIBED.label
+        return f"{OptInStatus.SUBSCRIBED.label} — {consent_words(consent)}"
     kind, when = OptInStatus(opt_out.kind).label, short_date(opt_out.opted_out_at)
     return f"{kind} — {_how(opt_out)} on {when}"
 
@@ -78,6 +97,7 @@ class ChannelIcon:
     tooltip: str
     contact_id: int
     opt_out: OptOut | None = None
+    consent: ConsentRecord | None = None
 
     @property
     def url(self) -> str:
@@ -114,7 +134,7 @@ class ChannelIcon:
     @property
     def words(self) -> str:
         """The status in words, for the contact page (see status_words)."""
-        return status_words(self.opt_out)
+        return status_words(self.opt_out, self.consent)
 
 
 # Whoever has the number now, and however it came to the contact: nobody here can lift it.
@@ -125,14 +145,16 @@ HARD_REASONS = {
 }
 
 
-def channel_icons(contact: Contact) -> list[ChannelIcon]:
-    """Both channels' icons for one contact (uses prefetched opt_outs)."""
+def channel_icons(contact: Contact, *, consent: bool = True) -> list[ChannelIcon]:
+    """Both channels' icons for one contact (uses prefetched opt_outs), with its number's
+    consent on record unless `consent` is False."""
     icons = []
     for channel in Channel:
         opt_out = contact.opt_out_for(channel)
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
-        tip = tooltip(opt_out, channel, contact.phone)
-        icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out))
+        record = contact.consent_for(channel) if consent else None
+        tip = tooltip(opt_out, channel, contact.phone, record if consent else NOT_LOOKED_UP)
+        icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out, record))
     return icons
 
 
@@ -144,10 +166,9 @@ def opt_in_cell(contact: Contact, *, can_change: bool, next_url: str, csrf_token
     items = []
     for channel in CHANNELS:
         opt_out = contact.opt_out_for(channel)
-        if opt_out is None:  # a subscription's tooltip is the same for everyone: in _item
-            status, tip = OptInStatus.SUBSCRIBED, ""
-        else:
-            status, tip = opt_out.kind, escape(tooltip(opt_out, channel, contact.phone))
+        status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
+        consent = None if opt_out else contact.consent_for(channel)
+        tip = escape(tooltip(opt_out, channel, contact.phone, consent))
         item = _item(channel, status, can_change)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
     return f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>'
@@ -178,12 +199,11 @@ _ACTION = (
 @cache
 def _item(channel: Channel, status: str, can_change: bool) -> str:
     """One channel's icon, tooltip and action as a format string: all filled in but the
-    contact's {pk}, the {tip} of an opt-out and the page's {csrf} and {next}, each of which
-    the caller escapes. Drawn once for each channel, status and permission, not for each
-    contact."""
+    contact's {pk} and {tip} and the page's {csrf} and {next}, each of which the caller
+    escapes. Drawn once for each channel, status and permission, not for each contact."""
     pk, csrf, next_url = SafeString("{pk}"), SafeString("{csrf}"), SafeString("{next}")
     status = OptInStatus(status)
-    tip = tooltip(None, channel) if status == OptInStatus.SUBSCRIBED else SafeString("{tip}")
+    tip = SafeString("{tip}")
     icon = ChannelIcon(channel, status, tooltip=tip, contact_id=pk)
     tip_id = SafeString(f"tip-{{pk}}-{channel}")
     name = icon.accessible_name
@@ -214,6 +234,10 @@ def opt_in_icons(contact: Contact) -> SafeString:
         format_html_join(
             "",
             '<span class="opt-in-icon is-{}" role="img" aria-label="{}" title="{}">{}</span>',
-            ((i.status, i.accessible_name, i.tooltip, i.icon) for i in channel_icons(contact)),
+            (
+                (i.status, i.accessible_name, i.tooltip, i.icon)
+                # The admin's list, without a query a row: consent is on the contact's page.
+                for i in channel_icons(contact, consent=False)
+            ),
         ),
     )

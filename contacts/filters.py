@@ -2,9 +2,18 @@ from functools import cached_property
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from contacts import paging
-from contacts.models import Channel, ChannelFilter, Contact, ContactQuerySet, Tag, contacts_in
+from contacts.models import (
+    Channel,
+    ChannelFilter,
+    Contact,
+    ContactQuerySet,
+    Tag,
+    consent_on_record,
+    contacts_in,
+)
 from contacts.phones import normalize_phone
 from contacts.search import (
     TextSearch,
@@ -43,6 +52,9 @@ class TagFilter(django_filters.ChoiceFilter):
     field_class = TagIdField
 
 
+CONSENT_CHOICES = [("on_record", "On record"), ("none", "None on record")]
+
+
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
@@ -67,10 +79,16 @@ class ContactFilter(django_filters.FilterSet):
     )
     # A tag by its id, among every tag (`tags`).
     tag = TagFilter(label="Tag", empty_label="Any", method="with_tag")
+    sms_consent = django_filters.ChoiceFilter(
+        label="SMS consent", choices=CONSENT_CHOICES, method="consent", empty_label="Any"
+    )
+    calls_consent = django_filters.ChoiceFilter(
+        label="Calls consent", choices=CONSENT_CHOICES, method="consent", empty_label="Any"
+    )
 
     class Meta:
         model = Contact
-        fields = ["q", "sms", "calls", "status", "tag"]
+        fields = ["q", "sms", "calls", "status", "tag", "sms_consent", "calls_consent"]
 
     def __init__(self, *args, tags: list[Tag] | None = None, **kwargs):
         """`tags`: every tag, in name order, when the caller has read them (the Contacts page,
@@ -127,7 +145,8 @@ class ContactFilter(django_filters.FilterSet):
             return TextSearch(self._filtered_but_search(), self._search).first_past
         chosen = self.form.cleaned_data if self.form.is_valid() else {}
         digits = digits_anywhere(self._search)
-        if any(chosen.get(name) for name in ("tag", "sms", "calls")) or digits:
+        walked_filters = ("tag", "sms", "calls", "sms_consent", "calls_consent")
+        if any(chosen.get(name) for name in walked_filters) or digits:
             # A walk tests the digits of each row's number, not the text index, as a search
             # for words does (contacts.search.TextSearch).
             walked = None
@@ -155,3 +174,8 @@ class ContactFilter(django_filters.FilterSet):
 
     def channel_status(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         return queryset.with_status(Channel(name), value)
+
+    def consent(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
+        """Contacts whose number has consent on record for the channel, or none."""
+        on_record = Q(phone__in=consent_on_record(Channel(name.removesuffix("_consent"))))
+        return queryset.filter(on_record if value == "on_record" else ~on_record)

@@ -1,9 +1,11 @@
+from datetime import date, datetime, time
 from typing import NamedTuple
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from contacts import imports
 from contacts.filters import ContactFilter
@@ -11,7 +13,9 @@ from contacts.models import (
     BulkJob,
     Channel,
     ChannelFilter,
+    ConsentMethod,
     Contact,
+    Disclosure,
     PhoneOptOut,
     Tag,
     short_date,
@@ -234,3 +238,64 @@ class ImportColumnsForm(forms.Form):
             raise ValidationError(problem)
         self.cleaned_data["column_fields"] = fields
         return self.cleaned_data
+
+
+class ConsentForm(forms.Form):
+    """Consent a user records for a contact: given on paper, on a web form, by voice or in
+    another system. A keyword's consent comes only from the contact's own message."""
+
+    channels = forms.TypedMultipleChoiceField(
+        choices=Channel.choices, coerce=Channel, widget=forms.CheckboxSelectMultiple,
+        label="Consent to",
+    )  # fmt: skip
+    method = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in ConsentMethod if m != ConsentMethod.KEYWORD],
+        widget=forms.RadioSelect, label="How",
+    )  # fmt: skip
+    given_on = forms.DateField(
+        label="Given on", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The day the contact agreed.",
+    )  # fmt: skip
+    disclosure = forms.ModelChoiceField(
+        queryset=Disclosure.objects.none(), required=False, empty_label="None on record",
+        label="What the contact saw or heard",
+    )  # fmt: skip
+    note = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How it was given, e.g. “signed the paper form at the front desk”.",
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = [disclosure.pk for disclosure in Disclosure.current()]
+        self.fields["disclosure"].queryset = Disclosure.objects.filter(pk__in=current)
+
+    def clean_given_on(self) -> date:
+        day = self.cleaned_data["given_on"]
+        if day > timezone.localdate():
+            raise ValidationError("A day to come: consent is recorded once it is given.")
+        if day.year < 1970:
+            raise ValidationError("Choose a day since 1970.")
+        return day
+
+    def given_at(self) -> datetime:
+        """The start of the day given, in the site's time zone."""
+        day = self.cleaned_data["given_on"]
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class DisclosureForm(forms.ModelForm):
+    class Meta:
+        model = Disclosure
+        fields = ["title", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 6})}
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if Disclosure.objects.filter(title=title).exists():
+            raise ValidationError("A disclosure has this title: edit it to add a version.")
+        return title
+
+
+class RevisionForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="New wording")

@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
 from django.utils.text import capfirst
 
@@ -59,6 +60,8 @@ class Source(models.TextChoices):
     DIGIT = "digit", "a key pressed on a call"
     CARRIER = "carrier", "the carrier"
     CARRIED = "carried", "a change of number"
+    # A reply asking to receive texts (JOIN): it lifts soft opt-outs of SMS, never a hard one.
+    JOIN = "join", "a reply asking to join"
 
 
 # The sources of hard opt-outs: the contact's own actions, and an import of opt-outs the
@@ -148,30 +151,47 @@ class Tag(models.Model):
 def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     """Give loaded contacts what with_consent() prefetches (`opt_out_list`, `tag_list`, each
     contact's tags in the order of `tags`: every tag, which the Contacts page has read for its
-    filter), in one plain query: the contacts, each with its opt-outs (and who made them) and
-    its links to tags. Written as SQL: through the ORM, even without its prefetching
-    machinery, the opt-outs and the tags made every page slower (bench/NOTES.md)."""
+    filter) and their number's newest consent on record for each channel (`consent_list`),
+    in one plain query: the contacts, each with its opt-outs (and who made them), its links to
+    tags and its consent. Written as SQL: through the ORM, even without its prefetching
+    machinery, the opt-outs and the tags made every page slower (bench/NOTES.md); and a query
+    more for the consent would pass the page's statements (≤ 8, issue 22)."""
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
-        contact.opt_out_list, contact.tag_list = [], []
+        contact.opt_out_list, contact.tag_list, contact.consent_list = [], [], []
     if not contacts:
         return
     user = get_user_model()
     ids = ", ".join(["%s"] * len(by_id))
+    records = ConsentRecord._meta.db_table
+    consent_columns, consent_joins = [], []
+    for channel in Channel:  # the newest of each channel: at most one row each
+        consent_columns += [f"{channel}_consent.{name} AS {channel}_consent_{name}"
+                            for name in CONSENT_COLUMNS]  # fmt: skip
+        consent_joins.append(
+            f" LEFT JOIN {records} {channel}_consent ON {channel}_consent.id = ("
+            f"SELECT r.id FROM {records} r WHERE r.phone = page.phone AND r.channel = '{channel}'"
+            f" AND r.status = 'confirmed' ORDER BY r.given_at DESC, r.id DESC LIMIT 1)"
+        )
     # A row for each opt-out and link of a contact (both kinds are few), or one of NULLs.
     rows = OptOut.objects.raw(
         f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name,"
-        f" link.contact_id AS linked_contact_id, link.tag_id AS linked_tag_id"
+        f" link.contact_id AS linked_contact_id, link.tag_id AS linked_tag_id,"
+        f" page.id AS page_id, page.phone AS page_phone, {', '.join(consent_columns)}"
         f" FROM {Contact._meta.db_table} page"
         f" LEFT JOIN {OptOut._meta.db_table} opt_out ON opt_out.contact_id = page.id"
         f" LEFT JOIN {user._meta.db_table} actor ON actor.id = opt_out.actor_id"
         f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id"
+        f"{''.join(consent_joins)}"
         f" WHERE page.id IN ({ids})",
         list(by_id),
     )
     actors = {None: None}  # who made each soft opt-out, for its tooltip: only their names
-    opt_outs, links = set(), set()
+    opt_outs, links, consents = set(), set(), set()
     for row in rows:
+        if row.page_id not in consents:
+            consents.add(row.page_id)
+            by_id[row.page_id].consent_list = _consent_of(row)
         if row.linked_tag_id is not None:
             links.add((row.linked_contact_id, row.linked_tag_id))
         if row.pk is None or row.pk in opt_outs:
@@ -185,6 +205,48 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     for contact_id, tag_id in sorted(links, key=lambda link: place.get(link[1], -1)):
         if tag_id in place:
             by_id[contact_id].tag_list.append(tags[place[tag_id]])
+
+
+# What a contact's tooltips say of its consent (ConsentRecord.describe).
+CONSENT_COLUMNS = ("id", "method", "words", "given_at")
+
+
+def _consent_of(row) -> list["ConsentRecord"]:
+    """The consent records in a row of load_consent's query, as far as they were read."""
+    found = []
+    for channel in Channel:
+        pk = getattr(row, f"{channel}_consent_id")
+        if pk is None:
+            continue
+        given_at = getattr(row, f"{channel}_consent_given_at")
+        if isinstance(given_at, str):
+            given_at = parse_datetime(given_at)
+        if timezone.is_naive(given_at):  # SQLite's, in UTC
+            given_at = given_at.replace(tzinfo=UTC)
+        found.append(
+            ConsentRecord(
+                pk=pk,
+                phone=row.page_phone,
+                channel=channel,
+                given_at=given_at,
+                method=getattr(row, f"{channel}_consent_method"),
+                words=getattr(row, f"{channel}_consent_words"),
+            )  # fmt: skip
+        )
+    return found
+
+
+def load_consent_records(contacts: list["Contact"]) -> None:
+    """Give each contact its number's consent on record (`consent_list`, newest first), for
+    all of them in one query."""
+    records = ConsentRecord.objects.filter(
+        phone__in={contact.phone for contact in contacts}, status=ConsentRecord.Status.CONFIRMED
+    ).order_by("-given_at", "-id")
+    by_phone: dict[str, list[ConsentRecord]] = {}
+    for record in records:
+        by_phone.setdefault(record.phone, []).append(record)
+    for contact in contacts:
+        contact.consent_list = by_phone.get(contact.phone, [])
 
 
 @dataclass(frozen=True)
@@ -363,6 +425,15 @@ class Contact(models.Model):
     def opt_in_status(self, channel: str) -> OptInStatus:
         row = self.opt_out_for(channel)
         return OptInStatus(row.kind) if row else OptInStatus.SUBSCRIBED
+
+    def consent_for(self, channel: str) -> "ConsentRecord | None":
+        """The newest consent on record for `channel` of the contact's number, if any: from
+        those load_consent_records() read, else from the database."""
+        records = getattr(self, "consent_list", None)
+        if records is None:
+            load_consent_records([self])
+            records = self.consent_list
+        return next((record for record in records if record.channel == channel), None)
 
 
 class PhoneCount(models.Model):
@@ -611,6 +682,151 @@ class OptIn(models.Model):
         return f"{self.phone} opted in to {Channel(self.channel).label}: {self.words}"
 
 
+class Disclosure(models.Model):
+    """The words a contact sees when agreeing to receive texts or calls: on a sign-up form, a
+    paper form, a sign at the desk, or read out on the phone.
+
+    Never changed once written: editing a disclosure adds its next version (`revise`), so that
+    a consent record keeps the very words its contact agreed to.
+    """
+
+    title = models.CharField(
+        max_length=100, help_text="Where it is shown, e.g. “Website sign-up form”."
+    )
+    version = models.PositiveIntegerField(default=1)
+    text = models.TextField(help_text="The words, exactly as the contact sees or hears them.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["title", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["title", "version"], name="one_disclosure_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+    def revise(self, text: str, by_user) -> "Disclosure":
+        """Its next version, with `text`: this one stays as it was."""
+        latest = Disclosure.objects.filter(title=self.title).order_by("-version").first()
+        return Disclosure.objects.create(
+            title=self.title, version=latest.version + 1, text=text, created_by=by_user
+        )
+
+    @classmethod
+    def current(cls) -> list["Disclosure"]:
+        """The newest version of each disclosure, by title."""
+        newest = cls.objects.filter(title=OuterRef("title")).order_by("-version").values("pk")[:1]
+        return list(cls.objects.filter(pk=models.Subquery(newest)).order_by("title"))
+
+
+class ConsentMethod(models.TextChoices):
+    """How a contact agreed to receive a channel."""
+
+    KEYWORD = "keyword", "Keyword reply"
+    WEB_FORM = "web_form", "Web form"
+    PAPER = "paper", "Paper or in person"
+    VERBAL = "verbal", "Verbal"
+    IMPORT = "import", "Import from another system"
+
+
+# How each method reads in a sentence: "Subscribed to SMS: agreed verbally on 3 Dec 2026".
+CONSENT_HOW = {
+    ConsentMethod.WEB_FORM: "signed up on a web form",
+    ConsentMethod.PAPER: "agreed on paper or in person",
+    ConsentMethod.VERBAL: "agreed verbally",
+    ConsentMethod.IMPORT: "consent imported from another system",
+}
+
+
+class ConsentRecord(models.Model):
+    """A contact's consent to one channel, as it was given: how, when, through whom, the words
+    they saw, and where it came by message, the stored webhook event.
+
+    Consent belongs to the number, as a hard opt-out does: it is the contact's behind the number
+    who gave it. A contact has consent on record for a channel when its number has a record of
+    it (`consent_on_record`); an opt-out still leaves the contact out, whatever the record.
+    """
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "Given"
+        AWAITING = "awaiting", "Awaiting confirmation"
+        VOID = "void", "Void"
+
+    phone = models.CharField(max_length=16)
+    channel = models.CharField(max_length=10, choices=Channel)
+    method = models.CharField(max_length=10, choices=ConsentMethod)
+    given_at = models.DateTimeField(help_text="When the contact agreed.")
+    # The database's clock: no writer chooses when a record was made.
+    recorded_at = models.DateTimeField(db_default=Now())
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="consent_records", help_text="Who had the number when it was recorded.",
+    )  # fmt: skip
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+",
+        help_text="The user who recorded it; empty for the contact's own message.",
+    )  # fmt: skip
+    disclosure = models.ForeignKey(
+        Disclosure, null=True, blank=True, on_delete=models.PROTECT, related_name="consents",
+        help_text="The words the contact saw or heard.",
+    )  # fmt: skip
+    words = models.TextField(
+        blank=True, help_text="The contact's message, or a note of how consent was given."
+    )
+    reference = models.CharField(
+        max_length=200, blank=True, help_text="The key of the stored webhook event it came in."
+    )
+    # What may change, once each, and only so (the database refuses anything else, migration
+    # 0027): an awaited consent confirmed by the contact's reply, a record made void.
+    status = models.CharField(max_length=10, choices=Status, default=Status.CONFIRMED)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation = models.CharField(
+        max_length=200, blank=True, help_text="The key of the stored event that confirmed it."
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-given_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["phone", "channel", "given_at"],
+                name="consent_on_record",
+                condition=Q(status="confirmed"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.phone} consented to {Channel(self.channel).label}: {self.get_method_display()}"
+        )
+
+    @property
+    def how(self) -> str:
+        """E.g. "replied “JOIN”", "agreed verbally"."""
+        if self.method == ConsentMethod.KEYWORD:
+            return f"replied “{self.words.strip()}”"
+        return CONSENT_HOW[self.method]
+
+    def describe(self) -> str:
+        """E.g. "replied “JOIN” on 3 Dec 2026"."""
+        return f"{self.how} on {short_date(self.given_at)}"
+
+
+def consent_on_record(channel: str, phones=None) -> models.QuerySet:
+    """The numbers with consent on record for `channel` (among `phones`, if given)."""
+    records = ConsentRecord.objects.filter(channel=channel, status=ConsentRecord.Status.CONFIRMED)
+    if phones is not None:
+        records = records.filter(phone__in=phones)
+    return records.values("phone")
+
+
 class Via(models.TextChoices):
     """How a change of a number's opt-out reached one of its contacts."""
 
@@ -697,7 +913,7 @@ class ConsentEvent(models.Model):
                 f"moved away from {format_phone(self.note)}, which had opted out before this "
                 "contact had it"
             )
-        if self.after == OptInStatus.SUBSCRIBED and self.source == Source.KEYWORD:
+        if self.after == OptInStatus.SUBSCRIBED and self.source in (Source.KEYWORD, Source.JOIN):
             return hard_cause(Source.KEYWORD, self.note)  # "replied “START”"
         if self.after == OptInStatus.SUBSCRIBED and self.source == Source.DIGIT:
             return f"{self.note} on a call"

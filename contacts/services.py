@@ -8,6 +8,7 @@ the friendly half of the rule and the triggers the half that cannot be bypassed.
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -19,7 +20,10 @@ from contacts.models import (
     OPT_IN_WORDS,
     Channel,
     ConsentEvent,
+    ConsentMethod,
+    ConsentRecord,
     Contact,
+    Disclosure,
     HardOptOutError,
     OptIn,
     OptInStatus,
@@ -302,6 +306,55 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
     deleted, _ = opt_outs.delete()
     OptIn.objects.filter(pk=opt_in.pk).update(applied=True)  # it lifts nothing more
     return deleted
+
+
+def record_consent(
+    *,
+    phone: str,
+    channel: Channel,
+    method: ConsentMethod,
+    given_at: datetime,
+    by_user: AbstractBaseUser | None = None,
+    disclosure: Disclosure | None = None,
+    words: str = "",
+    reference: str = "",
+    contact: Contact | None = None,
+) -> ConsentRecord:
+    """Keep that the contact behind `phone` agreed to receive `channel`, at `given_at`, by
+    `method`, having seen `disclosure`: recorded by `by_user`, or by the contact's own message
+    (`words`, in the stored webhook event `reference`). `contact`: who has the number, if
+    known (else the first contact with it, if any). It lifts no opt-out."""
+    phone = normalize_phone(phone)
+    if contact is None:
+        contact = Contact.objects.filter(phone=phone).order_by("pk").first()
+    return ConsentRecord.objects.create(
+        phone=phone, channel=channel, method=method, given_at=given_at, contact=contact,
+        recorded_by=by_user, disclosure=disclosure, words=words, reference=reference,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def record_keyword_consent(
+    *, phone: str, words: str, reference: str, given_at: datetime, lift: bool
+) -> ConsentRecord:
+    """The contact behind `phone` texted a keyword to receive texts (JOIN, START…): their
+    consent to SMS, with their message as its proof (`reference`, the stored webhook event),
+    and the disclosure of settings.KEYWORD_DISCLOSURE if there is one. `lift`: the soft
+    opt-outs of SMS of the number's contacts end too (their own wish outweighs a user's
+    choice); a START lifts a hard one by record_new_consent before."""
+    disclosure = None
+    if settings.KEYWORD_DISCLOSURE:
+        versions = Disclosure.objects.filter(title=settings.KEYWORD_DISCLOSURE)
+        disclosure = versions.order_by("-version").first()
+    if lift:
+        resubscribe_many(
+            contacts=list(Contact.objects.filter(phone=phone).values_list("pk", flat=True)),
+            channel=Channel.SMS, by_user=None, note=words, source=Source.JOIN,
+        )  # fmt: skip
+    return record_consent(
+        phone=phone, channel=Channel.SMS, method=ConsentMethod.KEYWORD, given_at=given_at,
+        disclosure=disclosure, words=words, reference=reference,
+    )  # fmt: skip
 
 
 def _record_soft_changes(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts import views
+from contacts import consent_views, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -18,4 +18,9 @@ urlpatterns = [
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/delete/", views.delete_contact, name="delete"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
+    path("<int:pk>/consent/", consent_views.record_consent, name="consent"),
+    path("disclosures/", consent_views.disclosure_list, name="disclosures"),
+    path("disclosures/new/", consent_views.new_disclosure, name="disclosure_new"),
+    path("disclosures/<int:pk>/", consent_views.disclosure_detail, name="disclosure"),
+    path("disclosures/<int:pk>/edit/", consent_views.revise_disclosure, name="disclosure_edit"),
 ]

@@ -42,6 +42,7 @@ from contacts.models import (
     Channel,
     ChannelFilter,
     ConsentEvent,
+    ConsentRecord,
     Contact,
     ContactImport,
     ContactQuerySet,
@@ -221,6 +222,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
+        "consents": ConsentRecord.objects.filter(phone=contact.phone).select_related(
+            "disclosure", "recorded_by"
+        ),
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "can_change": request.user.has_perm("contacts.change_subscription"),
         "next": request.get_full_path(),

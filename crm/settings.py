@@ -258,8 +258,21 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
 )
 # Who is writing and how to reach them: carriers require both in the reply to HELP. The
 # contact is a phone number, an e-mail address or a web address.
-BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or "Demo Dental"
-BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or "(415) 555-9999"
+# The demo's, until they are set (`check --deploy` warns).
+DEMO_BUSINESS_NAME, DEMO_BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
+BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or DEMO_BUSINESS_NAME
+BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or DEMO_BUSINESS_CONTACT
+# What a contact who texts a keyword to join is told, as carriers require (CTIA): which
+# messages, and how often.
+SMS_PROGRAM = os.environ.get("SMS_PROGRAM", "").strip() or "reminders and offers"
+SMS_FREQUENCY = os.environ.get("SMS_FREQUENCY", "").strip() or "up to 4 msgs/mo"
+# The business's own keywords to join by text, beside JOIN, SUBSCRIBE and START ("SMILE").
+CONSENT_KEYWORDS = [word.upper() for word in env_list("CONSENT_KEYWORDS")]
+# The title of the disclosure a contact saw before texting a keyword to join ("Text JOIN to…"),
+# kept with each keyword consent; empty: none is kept.
+KEYWORD_DISCLOSURE = os.environ.get("KEYWORD_DISCLOSURE", "").strip()
+# Marketing broadcasts reach only contacts with consent on record for their channel.
+MARKETING_NEEDS_CONSENT = env_bool("MARKETING_NEEDS_CONSENT", True)
 # The keys of a phone's keypad, in its order: those a call can offer. Not an operator's
 # setting; the two below are, and must each be one of these.
 PHONE_KEYS = "1234567890*#"

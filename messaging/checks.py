@@ -1,10 +1,12 @@
 """Checks of the messaging settings (`manage.py check`, run by every command)."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 from contacts.models import Channel, OptOutScope, scope_all_from
-from messaging.inbound import help_reply, unsubscribed_reply
+from messaging import reply_patterns
+from messaging.inbound import help_reply, joined_reply, unsubscribed_reply
+from messaging.keywords import normalise, plain
 from messaging.sms import count_segments
 
 
@@ -22,6 +24,60 @@ def check_help_reply(app_configs, **kwargs) -> list[Warning]:
             hint="Shorten BUSINESS_NAME or BUSINESS_CONTACT.",
             id="messaging.W001",
         )
+    ]
+
+
+@register()
+def check_joined_reply(app_configs, **kwargs) -> list[Warning]:
+    """The confirmation of a request to join should arrive as one message too."""
+    reply = joined_reply()
+    segments = count_segments(reply)
+    if segments.segments <= 1:
+        return []
+    return [
+        Warning(
+            f"The confirmation of a request to join takes {segments.segments} SMS segments "
+            f"({segments.encoding}): “{reply}”.",
+            hint="Shorten BUSINESS_NAME, SMS_PROGRAM or SMS_FREQUENCY.",
+            id="messaging.W003",
+        )
+    ]
+
+
+@register()
+def check_consent_keywords(app_configs, **kwargs) -> list[Error]:
+    """A business's own keyword to join must not be one that already means something else."""
+    taken = reply_patterns.CARRIER_KEYWORDS
+    return [
+        Error(
+            f"CONSENT_KEYWORDS holds {word!r}, which is a keyword to stop, start or get help.",
+            hint="Choose keywords of your own, such as SMILE.",
+            id="messaging.E003",
+        )
+        for word in settings.CONSENT_KEYWORDS
+        if not normalise(word) or normalise(word) in taken or plain(word) in reply_patterns.KEYWORDS
+    ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_business_named(app_configs, **kwargs) -> list[Warning]:
+    """Carriers require the business's name and a way to reach it in the reply to HELP."""
+    demo = [
+        name
+        for name, value, default in [
+            ("BUSINESS_NAME", settings.BUSINESS_NAME, settings.DEMO_BUSINESS_NAME),
+            ("BUSINESS_CONTACT", settings.BUSINESS_CONTACT, settings.DEMO_BUSINESS_CONTACT),
+        ]
+        if value == default
+    ]
+    return [
+        Warning(
+            f"{name} is not set: replies to HELP and the confirmations name the demo's.",
+            hint="Set BUSINESS_NAME to your business's name and BUSINESS_CONTACT to a phone "
+            "number, e-mail address or web address where contacts reach you.",
+            id="messaging.W004",
+        )
+        for name in demo
     ]
 
 

@@ -19,9 +19,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from contacts import services
 from contacts.models import (
     Channel,
+    OptOut,
     PhoneOptOut,
     Source,
     channels_revoked,
+    opt_in_words,
     pressed,
 )
 from contacts.phones import normalize_phone
@@ -85,7 +87,9 @@ def _answer(event: InboundEvent) -> str:
             read_as = READ_AS[reading.intent]
             event.reading = f"{read_as}: {reading.matched}"[:250] if reading.matched else read_as
             event.phrase = phrase
-            return HANDLERS[event.kind](event.payload, reading=reading)
+            return HANDLERS[event.kind](
+                event.payload, reading=reading, received_at=event.received_at
+            )
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -184,6 +188,25 @@ def unsubscribed_reply(covered: tuple[Channel, ...], language: str = "en") -> st
     )
 
 
+def joined_reply() -> str:
+    """The confirmation of a request to receive texts, as carriers require it (CTIA): who is
+    writing, which messages and how often, that rates may apply, how to get help and how to
+    stop; one segment unless the settings are long (messaging.checks warns)."""
+    return (
+        f"{settings.BUSINESS_NAME}: you're subscribed to {settings.SMS_PROGRAM}, "
+        f"{settings.SMS_FREQUENCY}. Msg & data rates may apply. Reply HELP for help, STOP to "
+        "cancel."
+    )
+
+
+def start_first_reply() -> str:
+    """The answer to JOIN from a number that opted out of texts: only START ends that."""
+    return (
+        f"{settings.BUSINESS_NAME}: you unsubscribed from our texts. Reply START to receive "
+        "them again."
+    )
+
+
 def help_reply() -> str:
     """The answer to HELP, as carriers require it: who is writing, how to reach them and how to
     stop; one segment unless the name and contact are long (messaging.checks warns)."""
@@ -194,17 +217,18 @@ def help_reply() -> str:
 READ_AS = {
     Intent.OPT_OUT: "opt-out",
     Intent.OPT_IN: "opt-in",
+    Intent.JOIN: "join",
     Intent.HELP: "help",
     Intent.POSSIBLE_OPT_OUT: "possible opt-out",
     Intent.OTHER: "ordinary",
 }
 
 
-def handle_sms(payload: dict, *, reading: Reading) -> str:
-    """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says."""
+def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None = None) -> str:
+    """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says.
+    `received_at`: when it came (now, unless it was kept)."""
     phone = normalize_phone(payload["From"])
     body = payload.get("Body", "")
-    business = settings.BUSINESS_NAME
     match reading.intent:
         case Intent.OPT_OUT:
             covered: set[Channel] = set()
@@ -222,19 +246,39 @@ def handle_sms(payload: dict, *, reading: Reading) -> str:
                 covered = set(Channel)  # the reply says what holds: no texts, no calls
             # Always sent, although the number is now opted out: the one allowed reply.
             return _sms_reply(unsubscribed_reply(tuple(covered), reading.language))
-        case Intent.OPT_IN:
-            services.record_new_consent(
-                phone=phone, channel=Channel.SMS, words=body,
-                reference=f"sms:{payload['MessageSid']}",  # the event's key
-            )  # fmt: skip
-            return _sms_reply(
-                f"You have been resubscribed to {business} messages. Reply STOP to unsubscribe."
-            )
+        case Intent.OPT_IN | Intent.JOIN:
+            key = f"sms:{payload['MessageSid']}"  # the event's key
+            return _sms_reply(_join(phone, body, reading, key, received_at or timezone.now()))
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
             PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
     return _sms_reply("")
+
+
+def _join(phone: str, body: str, reading: Reading, key: str, received_at: datetime) -> str:
+    """The contact behind `phone` asks to receive texts: START (UNSTOP, YES) lifts every
+    opt-out of SMS of the number, hard ones too; JOIN, SUBSCRIBE or the business's own keyword,
+    the soft ones, and asks for a START where the number opted out itself. Either is their
+    consent on record, confirmed once as carriers require. A YES from a number that has
+    nothing to lift answers something else: nothing is recorded."""
+    if reading.intent == Intent.OPT_IN:
+        if opt_in_words(body) == "YES" and not _opted_out_at_all(phone):
+            return ""
+        services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
+    elif _opted_out_of_texts(phone):
+        return start_first_reply()
+    services.record_keyword_consent(
+        phone=phone, words=body, reference=key, given_at=received_at,
+        lift=reading.intent == Intent.JOIN,
+    )  # fmt: skip
+    return joined_reply()
+
+
+def _opted_out_at_all(phone: str) -> bool:
+    """Whether the number, or a contact who has it, opted out of SMS, softly or hard."""
+    contacts = OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS)
+    return _opted_out_of_texts(phone) or contacts.exists()
 
 
 def is_outbound(fields) -> bool:

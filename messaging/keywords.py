@@ -5,7 +5,8 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
 
 1. The carriers' keywords alone (case, spaces and punctuation around them ignored): opt-out
    STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT; opt-in, the
-   contact's new consent, START, UNSTOP, YES; help, HELP, INFO.
+   contact's new consent, START, UNSTOP, YES; help, HELP, INFO; and a request to join, JOIN,
+   SUBSCRIBE and the business's own keywords (settings.CONSENT_KEYWORDS).
 2. A clear request is an opt-out at once:
    - an opt-out keyword (English or Spanish: ALTO, PARAR, CANCELAR, BAJA, NO MÁS), maybe
      repeated, with politeness, emphasis, punctuation or emoji around it ("stop please",
@@ -44,6 +45,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.conf import settings
+
 from contacts.models import MATCHED_LENGTH, Channel, opt_in_words
 from messaging import reply_patterns as patterns
 
@@ -51,6 +54,7 @@ from messaging import reply_patterns as patterns
 class Intent(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
+    JOIN = "join"
     HELP = "help"
     POSSIBLE_OPT_OUT = "possible_opt_out"
     OTHER = "other"
@@ -93,6 +97,8 @@ def read(body: str) -> Reading:
         return Reading(Intent.OPT_IN, f"keyword {opt_in_words(body)}")
     if text in patterns.HELP_KEYWORDS:
         return Reading(Intent.HELP, f"keyword {text}")
+    if text in join_keywords():
+        return Reading(Intent.JOIN, f"keyword {text}")
     words = plain(body)
     tokens = words.split()
     if len(tokens) > 2 and all(len(token) == 1 for token in tokens):
@@ -109,6 +115,12 @@ def read(body: str) -> Reading:
             if reading and reading.intent == intent:
                 return reading
     return _unclear(body, words)
+
+
+def join_keywords() -> set[str]:
+    """The replies that ask to receive texts, beside START: JOIN, SUBSCRIBE, and the
+    business's own (settings.CONSENT_KEYWORDS), as normalise() writes them."""
+    return patterns.JOIN_KEYWORDS | {normalise(word) for word in settings.CONSENT_KEYWORDS}
 
 
 def _keyword_alone(words: str, jest: bool) -> Reading | None:

@@ -11,15 +11,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging.keywords import Intent, Reading, plain, read
+from messaging.keywords import Intent, Reading, join_keywords, plain, read
 from messaging.models import ReplyPhrase
 from messaging.reply_patterns import CARRIER_KEYWORDS
 
 # What the built-in rules decide alone.
-DECIDED = {Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP}
+DECIDED = {Intent.OPT_OUT, Intent.OPT_IN, Intent.JOIN, Intent.HELP}
 SAID = {
     Intent.OPT_OUT: "a request to stop",
     Intent.OPT_IN: "the contact's new consent",
+    Intent.JOIN: "a request to receive texts",
     Intent.HELP: "a request for help",
 }
 
@@ -28,7 +29,8 @@ def _closed_to_phrases(wording: str, reading: Reading) -> bool:
     """Whether no phrase may decide a reply: the built-in rules decide it (a keyword, a clear
     request, START, HELP), or it is a carrier keyword with emoji or punctuation around it
     ("START 🙂", which the database would not take as an opt-in; "STOP 😂", reviewed)."""
-    return reading.intent in DECIDED or not wording or wording.upper() in CARRIER_KEYWORDS
+    keywords = CARRIER_KEYWORDS | join_keywords()
+    return reading.intent in DECIDED or not wording or wording.upper() in keywords
 
 
 def read_reply(body: str) -> tuple[Reading, ReplyPhrase | None]:

@@ -17,6 +17,8 @@ OPT_IN_KEYWORDS = set(OPT_IN_WORDS)  # the database checks an opt-in's words aga
 HELP_KEYWORDS = {"HELP", "INFO"}
 # Never a phrase's to decide, whatever surrounds them (messaging.phrases).
 CARRIER_KEYWORDS = OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS
+# A request to receive texts, beside START, and the business's own (settings.CONSENT_KEYWORDS).
+JOIN_KEYWORDS = {"JOIN", "SUBSCRIBE"}
 
 # Opt-out keywords as plain words (see `plain`), with their language: the carriers' and
 # their Spanish, and a few that say nothing more ("stop it", "remove me").

@@ -34,6 +34,15 @@ def _send_at_once(settings):
     LocmemBackend.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _consent_not_needed(request, settings):
+    """These tests are about the other rules, with contacts made without consent on record:
+    marketing does not need it here, but in tests marked `needs_consent`
+    (tests/broadcasts/test_consent_rule.py), which hold the default."""
+    if not request.node.get_closest_marker("needs_consent"):
+        settings.MARKETING_NEEDS_CONSENT = False
+
+
 @pytest.fixture
 def manager(db):
     return UserFactory(username="boss", role="Manager")

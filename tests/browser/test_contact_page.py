@@ -14,7 +14,9 @@ def test_the_opt_in_card_says_each_status_in_words_and_keeps_them_in_place(login
     page.get_by_role("link", name="Contact B", exact=True).click()
     card = page.locator(".card", has=page.get_by_role("heading", name="Opt-In Status"))
     words = card.locator(".opt-in-words")
-    expect(words.first).to_have_text("SMS: Subscribed")
+    expect(words.first).to_have_text(
+        re.compile(r"^SMS: Subscribed — agreed on paper or in person on")
+    )
     before = words.all_inner_texts()
 
     card.get_by_label("SMS: subscribed", exact=True).click()

@@ -133,7 +133,10 @@ def test_the_opt_in_card_says_subscribed_in_words(client, staff_user):
     contact = ContactFactory()
     client.force_login(staff_user)
     page = client.get(url(contact)).content.decode()
-    assert card_words(page) == ["SMS: Subscribed", "Calls &amp; Voicemails: Subscribed"]
+    assert card_words(page) == [
+        "SMS: Subscribed — no consent on record",
+        "Calls &amp; Voicemails: Subscribed — no consent on record",
+    ]
 
 
 def test_the_opt_in_card_says_who_opted_out_soft_and_when(client, staff_user, contact):
@@ -181,7 +184,7 @@ def test_the_opt_in_card_keeps_its_words_when_an_admin_changes_it_in_place(admin
     )  # fmt: skip
     cell = response.content.decode()
     assert cell.lstrip().startswith(f'<div class="opt-in with-words" id="opt-in-{contact.pk}">')
-    assert card_words(cell)[1] == "Calls &amp; Voicemails: Subscribed"
+    assert card_words(cell)[1] == "Calls &amp; Voicemails: Subscribed — no consent on record"
 
 
 def test_the_contacts_table_shows_no_words_beside_its_icons(admin_client, contact):

@@ -18,9 +18,11 @@ from contacts.models import (
     BulkJob,
     Channel,
     ConsentEvent,
+    ConsentRecord,
     Contact,
     ContactImport,
     ContactTablePreference,
+    Disclosure,
     ExportPiece,
     OptOut,
     Tag,
@@ -39,6 +41,7 @@ EXPORT = {"admin", "manager", "superuser"}
 NOBODY: set[str] = set()
 
 BROADCAST = {"name": "Forged", "channel": "sms", "body": "Hello", "unsubscribe_digit": "9"}
+CONSENT = {"channels": ["sms"], "method": "paper", "given_on": "2026-12-01"}
 
 # (URL name, what its id is of, method, data, who may)
 CASES = [
@@ -97,6 +100,14 @@ CASES = [
         EDIT,
     ),
     ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, VIEW),
+    ("contacts:consent", "contact", "GET", {}, EDIT),
+    ("contacts:consent", "contact", "POST", CONSENT, EDIT),
+    ("contacts:disclosures", None, "GET", {}, VIEW),
+    ("contacts:disclosure", "disclosure", "GET", {}, VIEW),
+    ("contacts:disclosure_new", None, "GET", {}, EDIT),
+    ("contacts:disclosure_new", None, "POST", {"title": "Forged", "text": "Yes"}, EDIT),
+    ("contacts:disclosure_edit", "disclosure", "GET", {}, EDIT),
+    ("contacts:disclosure_edit", "disclosure", "POST", {"text": "Forged words"}, EDIT),
     ("contacts:bulk_job", "bulk_job", "GET", {}, EDIT),  # nobody's own: Admins' only
     ("contacts:export_file", "export", "GET", {}, EDIT),  # the same, and for exporters
     ("contacts:import", None, "GET", {}, EDIT),
@@ -159,12 +170,14 @@ def objects():
                                     finished_at=timezone.now())  # fmt: skip
     ExportPiece.objects.create(job=export, seq=0, data=b"name,phone\n")
     contact_import = ContactImport.objects.create(file_name="x.csv", size=10, status="ready")
+    disclosure = Disclosure.objects.create(title="Sign-up form", text="I agree to texts.")
     tag = Tag.objects.create(name="VIP")
     contact.tags.add(tag)
     services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
             "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
-            "export": export.pk, "phrase": phrase.pk}  # fmt: skip
+            "export": export.pk, "phrase": phrase.pk,
+            "disclosure": disclosure.pk}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:
@@ -188,6 +201,8 @@ def state() -> tuple:
         list(PossibleOptOut.objects.values_list("decision", flat=True)),
         list(ReplyPhrase.objects.order_by("pk").values_list("wording", "meaning")),
         ContactTablePreference.objects.count(),
+        ConsentRecord.objects.count(),
+        list(Disclosure.objects.order_by("pk").values_list("title", "version", "text")),
     )
 
 

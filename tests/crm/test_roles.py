@@ -20,7 +20,7 @@ CAN = {
         "contacts.import_contacts", "contacts.view_bulkjob", "contacts.export_contact",
         "messaging.decide_possibleoptout", "messaging.view_replyphrase",
         "messaging.add_replyphrase", "messaging.change_replyphrase",
-        "messaging.delete_replyphrase",
+        "messaging.delete_replyphrase", "contacts.add_consentrecord", "contacts.add_disclosure",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
@@ -48,6 +48,9 @@ def test_no_role_may_edit_the_ledger_or_the_opt_outs(db):
         assert not user.has_perm("contacts.delete_consentevent")
         assert not user.has_perm("contacts.delete_phoneoptout")
         assert not user.has_perm("contacts.delete_optout")
+        assert not user.has_perm("contacts.change_consentrecord")
+        assert not user.has_perm("contacts.delete_consentrecord")
+        assert not user.has_perm("contacts.change_disclosure")
 
 
 def test_a_superuser_can_do_everything(superuser):

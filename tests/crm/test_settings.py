@@ -14,6 +14,8 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "crm.example.com",
     "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef",
     "DATABASE_URL": "postgres://crm_app:secret@db.example.com/crm",
+    "BUSINESS_NAME": "Smile Dental",
+    "BUSINESS_CONTACT": "smiledental.example.com/help",
 }
 
 
@@ -29,6 +31,14 @@ def test_a_production_configuration_passes_check_deploy_with_no_warnings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("unset", ["BUSINESS_NAME", "BUSINESS_CONTACT"])
+def test_check_deploy_warns_when_the_help_reply_would_name_the_demo_business(unset):
+    production = {k: v for k, v in PRODUCTION.items() if k != unset}
+    result = manage("check", "--deploy", **production)
+    assert "messaging.W004" in result.stderr and f"{unset} is not set" in result.stderr
+    assert result.stderr.count("messaging.W004") == 1
 
 
 def test_debug_off_without_a_secret_key_stops_with_a_clear_message():

@@ -154,7 +154,7 @@ def test_with_scope_all_a_number_opted_out_of_calls_gets_texts_too(post_signed, 
 def test_with_scope_all_a_start_resubscribes_to_texts_only(sms, scope_all):
     contact = ContactFactory(phone=PHONE)
     sms("STOP")
-    assert "resubscribed" in sms("START").content.decode()
+    assert "subscribed to reminders and offers" in sms("START").content.decode()
     assert statuses(contact) == {"sms": "subscribed", "calls": "hard"}
 
 

@@ -40,7 +40,10 @@ def test_it_shows_the_replies_to_stop_start_and_help_with_what_they_answered(pag
     html = page()
     assert html.count("SMS reply") == 3  # "see you then" got no reply
     assert "to <q>STOP</q>" in html and "You have been unsubscribed from Demo Dental" in html
-    assert "to <q>START</q>" in html and "You have been resubscribed to Demo Dental" in html
+    assert (
+        "to <q>START</q>" in html
+        and "Demo Dental: you&#x27;re subscribed to reminders and offers" in html
+    )
     assert "to <q>HELP</q>" in html and "Demo Dental: help at (415) 555-9999." in html
     assert "<Message>" not in html and "&lt;Message&gt;" not in html
 

@@ -46,7 +46,7 @@ def test_start_after_stop_resubscribes_as_the_contacts_own_consent(sms):
     contact = ContactFactory(phone=PHONE)
     sms("STOP")
     response = sms("start")
-    assert "You have been resubscribed" in response.content.decode()
+    assert "subscribed to reminders and offers" in response.content.decode()
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
     latest = ConsentEvent.objects.filter(contact=contact).first()
     assert (latest.before, latest.after, latest.source, latest.actor) == (
@@ -267,7 +267,10 @@ def test_a_start_with_unusual_spaces_around_it_is_honoured(sms, body):
     contact = ContactFactory(phone=PHONE)
     services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
     response = sms(body)
-    assert response.status_code == 200 and "resubscribed" in response.content.decode()
+    assert (
+        response.status_code == 200
+        and "subscribed to reminders and offers" in response.content.decode()
+    )
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == "subscribed"
 
 

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min
 
 from contacts import services
-from contacts.models import Channel, Contact, Tag
+from contacts.models import Channel, ConsentMethod, Contact, Disclosure, Tag
 from crm import planner
 from crm.roles import ADMIN, MANAGER, STAFF
 
@@ -45,6 +45,25 @@ SMS_HARD = (94, 95, 96, 97)  # replied STOP
 CALLS_SOFT = (5, 6, 7, 8, 96, 98, 99)  # 96: hard on SMS, soft on calls
 CALLS_HARD = (10, 11, 12, 92, 95)  # pressed the digit; 92: soft on SMS; 95: both hard
 SHARED_PHONE_EVERY = 50  # every 50th contact shares the number of the one before
+NO_CONSENT = range(80, 90)  # no consent on record for either channel
+# How the others agreed, by n % 5: the words they saw, where there were any.
+DISCLOSURES = {
+    "Website sign-up form": [
+        "I agree to receive appointment reminders and offers from Demo Dental by text and "
+        "call at the number above. Consent is not a condition of purchase.",
+        "I agree to receive appointment reminders and offers from Demo Dental by text and "
+        "automated call at the number above, up to 4 msgs/mo. Consent is not a condition of "
+        "purchase. Msg & data rates may apply. Reply STOP to cancel, HELP for help.",
+    ],
+    "Paper form at the desk": [
+        "Tick to receive reminders and offers from Demo Dental by text and phone call. "
+        "Msg & data rates may apply. Reply STOP to cancel."
+    ],
+    "Text JOIN poster": [
+        "Text JOIN to (415) 555-9999 for reminders and offers from Demo Dental, up to 4 "
+        "msgs/mo. Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+    ],
+}
 
 
 def _values(rows: list[str]) -> str:
@@ -153,6 +172,7 @@ class Command(BaseCommand):
                     """,
                     [channel, source, words],
                 )
+            self._consent(cursor, n, by_user)
             for name in TAGS + ["VIP"]:
                 Tag.objects.get_or_create(name=name)
             cursor.execute(
@@ -176,3 +196,48 @@ class Command(BaseCommand):
             name="Contact B", phone="+1 415 555 0101", email="b@example.com", tags=["VIP"]
         )
         services.unsubscribe(contact=contact_b, channel=Channel.CALLS, by_user=by_user)
+        for contact in (contact_a, contact_b):
+            for channel in Channel:
+                services.record_consent(
+                    phone=contact.phone, channel=channel, method=ConsentMethod.PAPER,
+                    given_at=contact.created_at, by_user=by_user, contact=contact,
+                    disclosure=Disclosure.objects.get(title="Paper form at the desk"),
+                )  # fmt: skip
+
+    def _consent(self, cursor, n: str, by_user) -> None:
+        """The disclosures, and consent on record for most contacts, given when each was
+        created: on a web form (either version of its words), on paper, by voice, in an
+        import, or for texts by a reply JOIN after seeing the poster (calls, then, on paper).
+        """
+        versions = {}
+        for title, texts in DISCLOSURES.items():
+            for version, text in enumerate(texts, start=1):
+                disclosure = Disclosure.objects.create(
+                    title=title, version=version, text=text, created_by=by_user
+                )
+                versions[title, version] = disclosure.pk
+        web = (
+            f"CASE WHEN {n} %% 2 = 0 THEN {versions['Website sign-up form', 1]}"
+            f" ELSE {versions['Website sign-up form', 2]} END"
+        )
+        paper, poster = versions["Paper form at the desk", 1], versions["Text JOIN poster", 1]
+        keyword = f"({n} %% 5 = 4 AND ch.channel = 'sms')"
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_consentrecord
+                (phone, channel, method, given_at, contact_id, recorded_by_id, disclosure_id,
+                 words, reference, status, confirmation, void_reason)
+            SELECT c.phone, ch.channel,
+                   CASE WHEN {keyword} THEN 'keyword' WHEN {n} %% 5 = 4 THEN 'paper'
+                        ELSE CASE {n} %% 5 WHEN 0 THEN 'web_form' WHEN 1 THEN 'paper'
+                             WHEN 2 THEN 'verbal' ELSE 'import' END END,
+                   c.created_at, c.id, CASE WHEN {keyword} THEN NULL ELSE %s END,
+                   CASE WHEN {keyword} THEN {poster} WHEN {n} %% 5 = 0 THEN {web}
+                        WHEN {n} %% 5 IN (1, 4) THEN {paper} END,
+                   CASE WHEN {keyword} THEN 'JOIN' ELSE '' END, '', 'confirmed', '', ''
+            FROM contacts_contact c
+            CROSS JOIN (SELECT 'sms' AS channel UNION ALL SELECT 'calls') ch
+            WHERE NOT ({n} %% 100 BETWEEN {NO_CONSENT.start} AND {NO_CONSENT.stop - 1})
+            """,
+            [by_user.pk],
+        )

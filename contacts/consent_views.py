@@ -1,0 +1,103 @@
+"""Consent on record: what a user records for a contact, and the disclosures contacts see."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from contacts import services
+from contacts.forms import ConsentForm, DisclosureForm, RevisionForm
+from contacts.models import Contact, Disclosure, OptOut
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.add_consentrecord", raise_exception=True)
+def record_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record consent a contact gave to one channel or both; it lifts no opt-out."""
+    contact = get_object_or_404(Contact, pk=pk)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                for channel in data["channels"]:
+                    services.record_consent(
+                        phone=contact.phone, channel=channel, method=data["method"],
+                        given_at=form.given_at(), by_user=request.user,
+                        disclosure=data["disclosure"], words=data["note"], contact=contact,
+                    )  # fmt: skip
+        except ValidationError:
+            form.add_error(None, "The contact has no valid phone number: fix it first.")
+        else:
+            labels = " and ".join(channel.label for channel in data["channels"])
+            messages.success(request, f"{contact.name}: consent to {labels} recorded.")
+            opted_out = OptOut.objects.filter(contact=contact, channel__in=data["channels"])
+            for opt_out in opted_out:
+                messages.warning(request, _still_opted_out(opt_out))
+            return redirect(contact)
+    return render(request, "contacts/consent_form.html", {"contact": contact, "form": form})
+
+
+def _still_opted_out(opt_out: OptOut) -> str:
+    if opt_out.is_hard:
+        return f"{opt_out.message} (hard) still: {opt_out.ends_when}"
+    return f"{opt_out.message} (soft) still: resubscribe the contact if they asked for it."
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+def disclosure_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "contacts/disclosure_list.html", {"disclosures": Disclosure.current()})
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+def disclosure_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One version of a disclosure, as contacts saw it, with the others of its title."""
+    disclosure = get_object_or_404(Disclosure.objects.select_related("created_by"), pk=pk)
+    versions = Disclosure.objects.filter(title=disclosure.title).order_by("-version")
+    context = {
+        "disclosure": disclosure,
+        "versions": versions,
+        "consents": disclosure.consents.count(),
+    }
+    return render(request, "contacts/disclosure_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.add_disclosure", raise_exception=True)
+def new_disclosure(request: HttpRequest) -> HttpResponse:
+    form = DisclosureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.created_by = request.user
+        try:
+            with transaction.atomic():
+                disclosure = form.save()
+        except IntegrityError:  # the same title, added meanwhile
+            form.add_error("title", "A disclosure has this title: edit it to add a version.")
+        else:
+            messages.success(request, f"{disclosure}: added.")
+            return redirect("contacts:disclosure", pk=disclosure.pk)
+    return render(request, "contacts/disclosure_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.add_disclosure", raise_exception=True)
+def revise_disclosure(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a disclosure: its next version, the one it was leaves as it was."""
+    disclosure = get_object_or_404(Disclosure, pk=pk)
+    form = RevisionForm(request.POST or None, initial={"text": disclosure.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                revised = disclosure.revise(form.cleaned_data["text"], request.user)
+        except IntegrityError:  # another version was added meanwhile, with the same number
+            form.add_error(None, "Someone added a version just now: look at it, then edit.")
+        else:
+            messages.success(
+                request, f"{revised}: added. Consent given to earlier versions keeps their words."
+            )
+            return redirect("contacts:disclosure", pk=revised.pk)
+    context = {"form": form, "disclosure": disclosure}
+    return render(request, "contacts/disclosure_form.html", context)

@@ -1,0 +1,37 @@
+-- Consent records (contacts_consentrecord): what was given stays as it was given. Each is
+-- recorded at the database's time; after that only an awaited consent's confirmation and a
+-- record's voiding may be written, once each.
+CREATE OR REPLACE FUNCTION public.contacts_guard_consentrecord() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.recorded_at := now();
+        RETURN NEW;
+    END IF;
+    IF NEW.id IS NOT DISTINCT FROM OLD.id AND NEW.phone IS NOT DISTINCT FROM OLD.phone
+            AND NEW.channel IS NOT DISTINCT FROM OLD.channel
+            AND NEW.method IS NOT DISTINCT FROM OLD.method
+            AND NEW.given_at IS NOT DISTINCT FROM OLD.given_at
+            AND NEW.recorded_at IS NOT DISTINCT FROM OLD.recorded_at
+            AND NEW.contact_id IS NOT DISTINCT FROM OLD.contact_id
+            AND NEW.recorded_by_id IS NOT DISTINCT FROM OLD.recorded_by_id
+            AND NEW.disclosure_id IS NOT DISTINCT FROM OLD.disclosure_id
+            AND NEW.words IS NOT DISTINCT FROM OLD.words
+            AND NEW.reference IS NOT DISTINCT FROM OLD.reference
+            AND ((OLD.status = 'awaiting' AND NEW.status = 'confirmed'
+                    AND OLD.confirmed_at IS NULL AND NEW.confirmed_at IS NOT NULL
+                    AND NEW.confirmation <> ''
+                    AND NEW.voided_at IS NOT DISTINCT FROM OLD.voided_at
+                    AND NEW.void_reason IS NOT DISTINCT FROM OLD.void_reason)
+                OR (OLD.status IN ('awaiting', 'confirmed') AND NEW.status = 'void'
+                    AND NEW.voided_at IS NOT NULL AND NEW.void_reason <> ''
+                    AND NEW.confirmed_at IS NOT DISTINCT FROM OLD.confirmed_at
+                    AND NEW.confirmation IS NOT DISTINCT FROM OLD.confirmation)) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'A consent record keeps what was given: only an awaited consent''s confirmation, or making it void, may be written, once.' USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+
+CREATE TRIGGER contacts_consentrecord_guard BEFORE INSERT OR UPDATE ON public.contacts_consentrecord
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_guard_consentrecord();

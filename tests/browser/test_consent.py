@@ -1,0 +1,76 @@
+"""Consent on record in a real Chromium: the table's tooltips say how each number agreed, an
+Admin records consent on the contact page, and a JOIN text is consent the page shows."""
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shell
+from tests.browser.test_simulate_inbound import simulate
+
+pytestmark = pytest.mark.browser
+
+
+def tooltip_of(page, name: str):
+    icon = page.get_by_label(name, exact=True).first  # an image, or for Admins a menu
+    icon.hover()
+    return page.locator(f"#{icon.get_attribute('aria-describedby')}")
+
+
+def test_the_tooltips_say_how_a_number_consented_or_that_none_is_on_record(login, app_url):
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?sms_consent=none&sms=subscribed")
+    expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
+        "Subscribed to SMS: no consent on record"
+    )
+    page.goto(f"{app_url}/contacts/?sms_consent=on_record&sms=subscribed")
+    consented = re.compile(
+        r"^Subscribed to SMS: (replied “JOIN”|signed up on a web form|agreed on paper or in "
+        r"person|agreed verbally|consent imported from another system) on \d{1,2} \w{3} \d{4}$"
+    )
+    expect(tooltip_of(page, "SMS: subscribed")).to_have_text(consented)
+
+
+def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app_env, app_url):
+    shell(app_env, "from contacts import services; services.create_contact("
+                   "name='Carla Consent', phone='+14155550177')")  # fmt: skip
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?q=Carla+Consent")
+    expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
+        "Subscribed to SMS: no consent on record"
+    )
+    page.get_by_role("link", name="Carla Consent", exact=True).click()
+    card = page.locator(".consent-card")
+    expect(card).to_contain_text("No consent on record for this number.")
+    page.get_by_role("link", name="Record consent…").click()
+    page.get_by_label("SMS", exact=True).check()
+    page.get_by_label("Verbal").check()
+    page.get_by_label("Given on").fill("2026-11-20")
+    page.get_by_label("Note").fill("Said yes on the phone to Dana")
+    page.get_by_role("button", name="Record consent").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("Carla Consent: consent to SMS recorded.")
+    expect(card).to_contain_text("SMS: agreed verbally on 20 Nov 2026")
+    expect(card).to_contain_text("recorded by admin")
+    words = page.locator(".opt-in-words")
+    expect(words.first).to_have_text("SMS: Subscribed — agreed verbally on 20 Nov 2026")
+    expect(words.nth(1)).to_have_text("Calls & Voicemails: Subscribed — no consent on record")
+    page.goto(f"{app_url}/contacts/?q=Carla+Consent")
+    expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
+        "Subscribed to SMS: agreed verbally on 20 Nov 2026"
+    )
+
+
+def test_a_join_text_is_consent_the_table_shows(login, app_env, app_url):
+    shell(app_env, "from contacts import services; services.create_contact("
+                   "name='Jo Joiner', phone='+14155550178')")  # fmt: skip
+    answer = simulate(app_env, app_url, "--from", "(415) 555-0178", "--body", "JOIN")
+    assert "data rates may apply. Reply HELP for help, STOP to cancel." in answer
+    page = login("staff")
+    page.goto(f"{app_url}/contacts/?q=Jo+Joiner")
+    today = date.today()
+    expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
+        re.compile(rf"^Subscribed to SMS: replied “JOIN” on \d{{1,2}} \w{{3}} {today.year}$")
+    )

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from contacts.signals import messages_wanted
 from messaging.signals import delivery_status
 
 
@@ -13,3 +14,7 @@ class BroadcastsConfig(AppConfig):
         from broadcasts.signals import record_delivery_status
 
         delivery_status.connect(record_delivery_status, dispatch_uid="broadcasts.delivery")
+        # Its messages to a number, for the number's evidence file.
+        from broadcasts import evidence
+
+        messages_wanted.connect(evidence.messages, dispatch_uid="broadcasts.evidence")

@@ -1,14 +1,16 @@
 """Consent on record: what a user records for a contact, and the disclosures contacts see."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from contacts import services
+from contacts import evidence, services
 from contacts.forms import ConsentForm, DisclosureForm, RevisionForm
 from contacts.models import Contact, Disclosure, OptOut
 
@@ -101,3 +103,17 @@ def revise_disclosure(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("contacts:disclosure", pk=revised.pk)
     context = {"form": form, "disclosure": disclosure}
     return render(request, "contacts/disclosure_form.html", context)
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+def number_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evidence file of the contact's number (contacts.evidence), as a page that prints
+    well, or with ?format=json, as a file to download."""
+    contact = get_object_or_404(Contact, pk=pk)
+    data = evidence.for_number(contact.phone)
+    if request.GET.get("format") == "json":
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        name = f"evidence-{re.sub(r'[^0-9]', '', contact.phone) or contact.pk}.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return render(request, "contacts/evidence.html", {"contact": contact, "evidence": data})

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -163,27 +164,33 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
         return
     user = get_user_model()
     ids = ", ".join(["%s"] * len(by_id))
+    # Each contact of the page with its number's newest consent to each channel, worked out
+    # once a contact (in the derived table), not once for each of its opt-outs and tags.
     records = ConsentRecord._meta.db_table
     consent_columns, consent_joins = [], []
-    for channel in Channel:  # the newest of each channel: at most one row each
+    for channel in Channel:
         consent_columns += [f"{channel}_consent.{name} AS {channel}_consent_{name}"
                             for name in CONSENT_COLUMNS]  # fmt: skip
         consent_joins.append(
             f" LEFT JOIN {records} {channel}_consent ON {channel}_consent.id = ("
-            f"SELECT r.id FROM {records} r WHERE r.phone = page.phone AND r.channel = '{channel}'"
+            f"SELECT r.id FROM {records} r WHERE r.phone = p.phone AND r.channel = '{channel}'"
             f" AND r.status = 'confirmed' ORDER BY r.given_at DESC, r.id DESC LIMIT 1)"
         )
+    page = (
+        f"SELECT p.id, p.phone, {', '.join(consent_columns)} FROM {Contact._meta.db_table} p"
+        f"{''.join(consent_joins)} WHERE p.id IN ({ids})"
+    )
+    consent_names = [f"page.{channel}_consent_{name}" for channel in Channel
+                     for name in CONSENT_COLUMNS]  # fmt: skip
     # A row for each opt-out and link of a contact (both kinds are few), or one of NULLs.
     rows = OptOut.objects.raw(
         f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name,"
         f" link.contact_id AS linked_contact_id, link.tag_id AS linked_tag_id,"
-        f" page.id AS page_id, page.phone AS page_phone, {', '.join(consent_columns)}"
-        f" FROM {Contact._meta.db_table} page"
+        f" page.id AS page_id, {', '.join(consent_names)}"
+        f" FROM ({page}) page"
         f" LEFT JOIN {OptOut._meta.db_table} opt_out ON opt_out.contact_id = page.id"
         f" LEFT JOIN {user._meta.db_table} actor ON actor.id = opt_out.actor_id"
-        f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id"
-        f"{''.join(consent_joins)}"
-        f" WHERE page.id IN ({ids})",
+        f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id",
         list(by_id),
     )
     actors = {None: None}  # who made each soft opt-out, for its tooltip: only their names
@@ -207,32 +214,41 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
             by_id[contact_id].tag_list.append(tags[place[tag_id]])
 
 
-# What a contact's tooltips say of its consent (ConsentRecord.describe).
-CONSENT_COLUMNS = ("id", "method", "words", "given_at")
+# What a contact's tooltips say of its consent (ConsentShown).
+CONSENT_COLUMNS = ("method", "words", "given_at")
 
 
-def _consent_of(row) -> list["ConsentRecord"]:
-    """The consent records in a row of load_consent's query, as far as they were read."""
+class ConsentShown(NamedTuple):
+    """What a tooltip says of a number's newest consent to a channel, as load_consent reads
+    it with the page's rows: cheaper than a ConsentRecord built for each."""
+
+    channel: str
+    method: str
+    words: str
+    given_at: datetime
+
+    @property
+    def how(self) -> str:
+        return consent_how(self.method, self.words)
+
+    def describe(self) -> str:
+        return f"{self.how} on {short_date(self.given_at)}"
+
+
+def _consent_of(row) -> list[ConsentShown]:
+    """The consent in a row of load_consent's query: the newest of each channel, if any."""
     found = []
     for channel in Channel:
-        pk = getattr(row, f"{channel}_consent_id")
-        if pk is None:
-            continue
         given_at = getattr(row, f"{channel}_consent_given_at")
+        if given_at is None:
+            continue
         if isinstance(given_at, str):
             given_at = parse_datetime(given_at)
         if timezone.is_naive(given_at):  # SQLite's, in UTC
             given_at = given_at.replace(tzinfo=UTC)
-        found.append(
-            ConsentRecord(
-                pk=pk,
-                phone=row.page_phone,
-                channel=channel,
-                given_at=given_at,
-                method=getattr(row, f"{channel}_consent_method"),
-                words=getattr(row, f"{channel}_consent_words"),
-            )  # fmt: skip
-        )
+        method = getattr(row, f"{channel}_consent_method")
+        words = getattr(row, f"{channel}_consent_words")
+        found.append(ConsentShown(channel, method, words, given_at))
     return found
 
 
@@ -426,7 +442,7 @@ class Contact(models.Model):
         row = self.opt_out_for(channel)
         return OptInStatus(row.kind) if row else OptInStatus.SUBSCRIBED
 
-    def consent_for(self, channel: str) -> "ConsentRecord | None":
+    def consent_for(self, channel: str) -> "ConsentRecord | ConsentShown | None":
         """The newest consent on record for `channel` of the contact's number, if any: from
         those load_consent_records() read, else from the database."""
         records = getattr(self, "consent_list", None)
@@ -743,6 +759,13 @@ CONSENT_HOW = {
 }
 
 
+def consent_how(method: str, words: str) -> str:
+    """How a number consented, in words: "replied “JOIN”", "agreed verbally"."""
+    if method == ConsentMethod.KEYWORD:
+        return f"replied “{words.strip()}”"
+    return CONSENT_HOW[method]
+
+
 class ConsentRecord(models.Model):
     """A contact's consent to one channel, as it was given: how, when, through whom, the words
     they saw, and where it came by message, the stored webhook event.
@@ -810,9 +833,7 @@ class ConsentRecord(models.Model):
     @property
     def how(self) -> str:
         """E.g. "replied “JOIN”", "agreed verbally"."""
-        if self.method == ConsentMethod.KEYWORD:
-            return f"replied “{self.words.strip()}”"
-        return CONSENT_HOW[self.method]
+        return consent_how(self.method, self.words)
 
     def describe(self) -> str:
         """E.g. "replied “JOIN” on 3 Dec 2026"."""

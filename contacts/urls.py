@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete_contact, name="delete"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
     path("<int:pk>/consent/", consent_views.record_consent, name="consent"),
+    path("<int:pk>/evidence/", consent_views.number_evidence, name="evidence"),
     path("disclosures/", consent_views.disclosure_list, name="disclosures"),
     path("disclosures/new/", consent_views.new_disclosure, name="disclosure_new"),
     path("disclosures/<int:pk>/", consent_views.disclosure_detail, name="disclosure"),

@@ -100,6 +100,7 @@ CASES = [
         EDIT,
     ),
     ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, VIEW),
+    ("contacts:evidence", "contact", "GET", {}, VIEW),
     ("contacts:consent", "contact", "GET", {}, EDIT),
     ("contacts:consent", "contact", "POST", CONSENT, EDIT),
     ("contacts:disclosures", None, "GET", {}, VIEW),

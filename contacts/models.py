@@ -63,12 +63,14 @@ class Source(models.TextChoices):
     CARRIED = "carried", "a change of number"
     # A reply asking to receive texts (JOIN): it lifts soft opt-outs of SMS, never a hard one.
     JOIN = "join", "a reply asking to join"
+    # The contact's own subscriptions page, opened by a signed link (contacts.subscriptions).
+    PAGE = "page", "the contact's subscriptions page"
 
 
 # The sources of hard opt-outs: the contact's own actions, and an import of opt-outs the
 # contact made elsewhere (another system's STOP list). A number's opt-out carried over to the
 # contact's new number (Source.CARRIED) is written by the database alone (migration 0013).
-CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.IMPORT)
+CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.PAGE, Source.IMPORT)
 
 
 # The longest description kept of the rule that read a contact's words as a revocation
@@ -586,6 +588,8 @@ def hard_cause(source: str, words: str) -> str:
             return "was reported by the carrier"
         case Source.CARRIED:
             return f"carried over from {format_phone(words)} when the number changed"
+        case Source.PAGE:
+            return "unsubscribed on their subscriptions page"
     return "imported as opted out"
 
 
@@ -909,6 +913,10 @@ class ConsentEvent(models.Model):
         max_length=MATCHED_LENGTH, blank=True, default="", db_default="",
         help_text="For a revocation in the contact's words, the rule that read it so.",
     )  # fmt: skip
+    # The hash chain (contacts.chain), written by the database: the row before this one of
+    # the same number and channel, and the hash over this row's content and that row's hash.
+    chained_to = models.BigIntegerField(null=True, blank=True, editable=False)
+    chain = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ["-id"]

@@ -1,4 +1,5 @@
 import copy
+import re
 from urllib.parse import quote
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, services
+from contacts import bulk, imports, paging, places, services, subscriptions
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -38,6 +39,7 @@ from contacts.forms import (
     filters_in_words,
 )
 from contacts.models import (
+    VALID_PHONE,
     BulkJob,
     Channel,
     ChannelFilter,
@@ -226,10 +228,19 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "disclosure", "recorded_by"
         ),
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
+        "subscriptions_link": _subscriptions_link(contact),
+        "link_days": settings.SUBSCRIPTION_LINK_DAYS,
         "can_change": request.user.has_perm("contacts.change_subscription"),
         "next": request.get_full_path(),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+def _subscriptions_link(contact: Contact) -> str:
+    """The address of the contact's own subscriptions page, for a valid number only."""
+    if not re.match(VALID_PHONE, contact.phone):
+        return ""
+    return settings.PUBLIC_URL.rstrip("/") + subscriptions.link(contact.phone)
 
 
 @permission_required("contacts.add_contact", raise_exception=True)

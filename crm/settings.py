@@ -273,6 +273,8 @@ CONSENT_KEYWORDS = [word.upper() for word in env_list("CONSENT_KEYWORDS")]
 KEYWORD_DISCLOSURE = os.environ.get("KEYWORD_DISCLOSURE", "").strip()
 # Marketing broadcasts reach only contacts with consent on record for their channel.
 MARKETING_NEEDS_CONSENT = env_bool("MARKETING_NEEDS_CONSENT", True)
+# How long a link to a contact's subscriptions page stays valid (contacts.subscriptions).
+SUBSCRIPTION_LINK_DAYS = int(os.environ.get("SUBSCRIPTION_LINK_DAYS", "30"))
 # The keys of a phone's keypad, in its order: those a call can offer. Not an operator's
 # setting; the two below are, and must each be one of these.
 PHONE_KEYS = "1234567890*#"

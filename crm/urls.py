@@ -26,6 +26,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="contacts:list"), name="home"),
     path("accounts/", include(account_patterns)),
     path("contacts/", include("contacts.urls")),
+    path("subscriptions/", include("contacts.public_urls")),
     path("broadcasts/", include("broadcasts.urls")),
     path("", include("messaging.urls")),
     path("admin/", admin.site.urls),

@@ -74,3 +74,31 @@ def test_a_join_text_is_consent_the_table_shows(login, app_env, app_url):
     expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
         re.compile(rf"^Subscribed to SMS: replied “JOIN” on \d{{1,2}} \w{{3}} {today.year}$")
     )
+
+
+def test_a_contact_unticks_texts_on_their_own_page_and_staff_see_it_hard(
+    login, browser, app_env, app_url
+):
+    shell(app_env, "from contacts import services; services.create_contact("
+                   "name='Pat Page', phone='+14155550179')")  # fmt: skip
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?q=Pat+Page")
+    page.get_by_role("link", name="Pat Page", exact=True).click()
+    link = page.get_by_label("Link to the contact's subscriptions page").input_value()
+
+    contact = browser.new_context()  # the contact's own phone: no login
+    own = contact.new_page()
+    own.goto(link)
+    expect(own.get_by_role("heading", level=1)).to_have_text("Your subscriptions to Demo Dental")
+    own.get_by_label("SMS", exact=True).uncheck()
+    own.get_by_role("button", name="Save").click()
+    expect(own.get_by_role("status")).to_have_text(
+        "Done: you will receive no more texts from Demo Dental."
+    )
+    expect(own.get_by_text("To receive texts again, reply START")).to_be_visible()
+    contact.close()
+
+    page.goto(f"{app_url}/contacts/?q=Pat+Page")
+    expect(tooltip_of(page, "SMS: opted out (hard)")).to_contain_text(
+        "Opted out of SMS: unsubscribed on their subscriptions page on"
+    )

@@ -244,9 +244,9 @@ def test_temp_tables_cannot_stand_in_for_the_guarded_ones(stopped):
         )
         cursor.execute(
             "INSERT INTO pg_temp.contacts_consentevent (id, at, contact_id, phone, channel,"
-            " before, after, source, note, via, opt_in_id, matched)"
-            " VALUES (9, now(), %s, %s, 'sms', 'hard', 'subscribed', 'keyword', '', '', 1, ''),"
-            " (10, now(), NULL, %s, 'sms', 'hard', 'subscribed', 'keyword', '', '', 1, '')",
+            " before, after, source, note, via, opt_in_id, matched, chain)"
+            " VALUES (9, now(), %s, %s, 'sms', 'hard', 'subscribed', 'keyword', '', '', 1, '', ''),"
+            " (10, now(), NULL, %s, 'sms', 'hard', 'subscribed', 'keyword', '', '', 1, '', '')",
             [stopped.pk, N0, N0],
         )
         for statement in (

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from broadcasts.models import Broadcast
-from contacts import services
+from contacts import services, subscriptions
 from contacts.models import (
     BulkJob,
     Channel,
@@ -101,6 +102,9 @@ CASES = [
     ),
     ("messaging:decide", "possible", "POST", {"decision": "dismissed"}, VIEW),
     ("contacts:evidence", "contact", "GET", {}, VIEW),
+    # The contact's own page: its signed link is the key (tests/contacts/test_subscriptions.py).
+    ("subscriptions:page", "link", "GET", {}, set(ROLES)),
+    ("subscriptions:page", "link", "POST", {"keep": ["sms", "calls"]}, set(ROLES)),
     ("contacts:consent", "contact", "GET", {}, EDIT),
     ("contacts:consent", "contact", "POST", CONSENT, EDIT),
     ("contacts:disclosures", None, "GET", {}, VIEW),
@@ -178,7 +182,8 @@ def objects():
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
             "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
             "export": export.pk, "phrase": phrase.pk,
-            "disclosure": disclosure.pk}  # fmt: skip
+            "disclosure": disclosure.pk,
+            "link": signing.dumps(contact.phone, salt=subscriptions.SALT)}  # fmt: skip
 
 
 def client_for(role: str, **kwargs) -> Client:

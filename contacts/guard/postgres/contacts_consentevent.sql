@@ -44,3 +44,34 @@ CREATE TRIGGER contacts_consentevent_written
         OR NEW.opt_in_id IS NOT NULL
         OR (NEW."after" = 'subscribed' AND NEW.source IN ('keyword', 'digit')))
     EXECUTE FUNCTION public.contacts_ledger_row_written();
+
+-- The hash chain (contacts/chain.py): each row carries a hash over its content and the hash
+-- of the row before it of the same number and channel (chained_to), written here.
+CREATE OR REPLACE FUNCTION public.contacts_ledger_chained() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+DECLARE
+    previous_chain text;
+    part text;
+    content text := '';
+BEGIN
+    SELECT e.id, e.chain INTO NEW.chained_to, previous_chain FROM public.contacts_consentevent e
+        WHERE e.phone = NEW.phone AND e.channel = NEW.channel AND e.id < NEW.id
+        ORDER BY e.id DESC LIMIT 1;
+    FOREACH part IN ARRAY ARRAY[
+            NEW.id::text, to_char(NEW.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+            NEW.contact_id::text, NEW.phone, NEW.channel, NEW."before", NEW."after", NEW.source,
+            NEW.actor_id::text, NEW.note, NEW.via, NEW.copied_from::text, NEW.opt_in_id::text,
+            NEW.matched, NEW.chained_to::text, previous_chain] LOOP
+        part := coalesce(part, '');
+        content := content || length(part) || ':' || part || ';';
+    END LOOP;
+    NEW.chain := encode(sha256(convert_to(content, 'UTF8')), 'hex');
+    RETURN NEW;
+END
+$$;
+
+-- After contacts_consentevent_written (triggers fire in the order of their names), which
+-- may set the row's id and time.
+CREATE TRIGGER contacts_consentevent_written_chain
+    BEFORE INSERT ON public.contacts_consentevent
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_ledger_chained();

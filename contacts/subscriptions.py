@@ -1,0 +1,67 @@
+"""A page where the contact decides: opened by a signed link that a message may carry, with
+no login, it shows the number's subscriptions and lets the contact untick SMS or calls. That
+is the contact's own revocation, recorded hard with the page as its source (and under the
+revoke-all scope, of every channel). A link that was tampered with, or is older than
+SUBSCRIPTION_LINK_DAYS, gets a 403 and changes nothing."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from contacts import services
+from contacts.models import Channel, PhoneOptOut, Source
+from contacts.phones import format_phone
+
+SALT = "contacts.subscriptions"
+
+
+def link(phone: str) -> str:
+    """The path of the subscriptions page of `phone` (in E.164), signed now."""
+    token = signing.dumps(phone, salt=SALT)
+    return reverse("subscriptions:page", args=[token])
+
+
+def _refused(request: HttpRequest, why: str) -> HttpResponse:
+    context = {"why": why, "business": settings.BUSINESS_NAME}
+    return render(request, "contacts/subscriptions_refused.html", context, status=403)
+
+
+@login_not_required  # the signed link is the key
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest, token: str) -> HttpResponse:
+    max_age = timedelta(days=settings.SUBSCRIPTION_LINK_DAYS)
+    try:
+        phone = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        return _refused(request, "This link has expired. Reply STOP to any of our texts, or "
+                                 "ask us for a new link.")  # fmt: skip
+    except signing.BadSignature:
+        return _refused(request, "This link is not valid: it may have been cut short or "
+                                 "changed. Reply STOP to any of our texts instead.")  # fmt: skip
+    stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
+    done = []
+    if request.method == "POST":
+        kept = set(request.POST.getlist("keep"))
+        for channel in Channel:
+            if channel in stopped or channel in kept:
+                continue
+            covered = services.record_revocation(
+                phone=phone, channel=channel, source=Source.PAGE,
+                words=f"unticked {channel.label} on the subscriptions page",
+            )  # fmt: skip
+            stopped |= set(covered)
+            done += [each for each in covered if each not in done]
+    context = {
+        "business": settings.BUSINESS_NAME,
+        "number": format_phone(phone),
+        "channels": [(channel, channel not in stopped) for channel in Channel],
+        "done": done,
+        "start_digit": settings.RESUBSCRIBE_DIGIT,
+    }
+    return render(request, "contacts/subscriptions.html", context)

@@ -1,0 +1,117 @@
+"""The contact's own subscriptions page: a signed link, no login; unticking a channel is the
+contact's hard opt-out, with the page as its source. A tampered or expired link gets a 403
+and changes nothing."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import signing
+from django.test import Client
+from django.utils import timezone
+
+from contacts import services, subscriptions
+from contacts.models import (
+    Channel,
+    ConsentEvent,
+    Contact,
+    HardOptOutError,
+    OptInStatus,
+    PhoneOptOut,
+)
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+PHONE = "+14155550123"
+
+
+@pytest.fixture
+def contact():
+    return ContactFactory(name="Sam Self", phone=PHONE)
+
+
+def statuses(contact: Contact) -> dict[str, str]:
+    contact = Contact.objects.get(pk=contact.pk)
+    return {channel: contact.opt_in_status(channel) for channel in Channel}
+
+
+def test_staff_find_the_link_on_the_contact_page_and_it_opens_without_a_login(
+    admin_client, contact
+):
+    page = admin_client.get(contact.get_absolute_url()).content.decode()
+    found = re.search(r'value="http://[^/"]+(/subscriptions/[^"]+/)"', page)
+    assert found, "no link on the contact page"
+    response = Client().get(found.group(1))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Your subscriptions to Demo Dental" in html and "(415) 555-0123" in html
+    assert html.count('name="keep"') == 2 and html.count("checked") == 2
+    assert "Contacts" not in html and "Sam Self" not in html  # nothing of the app or the contact
+
+
+def test_unticking_texts_is_the_contact_s_own_hard_opt_out(contact, admin_role_user):
+    response = Client().post(subscriptions.link(PHONE), {"keep": ["calls"]})
+    assert "you will receive no more texts from Demo Dental" in response.content.decode()
+    assert statuses(contact) == {"sms": OptInStatus.HARD, "calls": OptInStatus.SUBSCRIBED}
+    opt_out = PhoneOptOut.objects.get()
+    assert (opt_out.phone, opt_out.channel, opt_out.source) == (PHONE, "sms", "page")
+    row = ConsentEvent.objects.filter(contact=contact).get()
+    assert row.how == "unsubscribed on their subscriptions page"
+    with pytest.raises(HardOptOutError):
+        services.resubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+    again = Client().get(subscriptions.link(PHONE)).content.decode()
+    assert "To receive texts again, reply START" in again and again.count('name="keep"') == 1
+
+
+def test_keeping_both_changes_nothing(contact):
+    Client().post(subscriptions.link(PHONE), {"keep": ["sms", "calls"]})
+    assert not PhoneOptOut.objects.exists() and not ConsentEvent.objects.exists()
+
+
+def test_a_channel_already_stopped_cannot_be_ticked_back_on(contact):
+    Client().post(subscriptions.link(PHONE), {"keep": []})
+    assert statuses(contact) == {"sms": "hard", "calls": "hard"}
+    Client().post(subscriptions.link(PHONE), {"keep": ["sms", "calls"]})
+    assert statuses(contact) == {"sms": "hard", "calls": "hard"}
+
+
+def test_under_the_revoke_all_scope_unticking_texts_stops_calls_too(contact, settings):
+    settings.OPT_OUT_SCOPE = "all"
+    response = Client().post(subscriptions.link(PHONE), {"keep": ["calls"]})
+    assert "no more texts or calls" in response.content.decode()
+    assert statuses(contact) == {"sms": "hard", "calls": "hard"}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        lambda: subscriptions.link(PHONE).split("/")[2][:-1] + "x",  # a character changed
+        lambda: subscriptions.link(PHONE).split("/")[2][:20],  # cut short
+        lambda: signing.dumps("+14155550999", salt="another.salt"),  # signed for something else
+        lambda: signing.dumps("+14155550999", key="a guess"),  # signed with another key
+        lambda: "not-a-token",
+    ],
+)
+def test_a_tampered_link_gets_a_403_and_changes_nothing(contact, token):
+    url = f"/subscriptions/{token()}/"
+    for response in (Client().get(url), Client().post(url, {"keep": []})):
+        assert response.status_code == 403
+        assert "This link is not valid" in response.content.decode()
+    assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
+
+
+def test_an_expired_link_gets_a_403_and_changes_nothing(contact, settings):
+    url = subscriptions.link(PHONE)
+    later = timezone.now() + timedelta(days=settings.SUBSCRIPTION_LINK_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        for response in (Client().get(url), Client().post(url, {"keep": []})):
+            assert response.status_code == 403
+            assert "This link has expired" in response.content.decode()
+    assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
+
+
+def test_the_form_needs_its_csrf_token(contact):
+    response = Client(enforce_csrf_checks=True).post(subscriptions.link(PHONE), {"keep": []})
+    assert response.status_code == 403
+    assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}

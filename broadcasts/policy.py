@@ -82,7 +82,7 @@ def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
     # the broadcast needs it.
     if not broadcast.needs_consent:
         return None
-    return ~Q(phone__in=consent_on_record(broadcast.channel, phones))
+    return ~consent_on_record(broadcast.channel)
 
 
 def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:

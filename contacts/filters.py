@@ -2,7 +2,6 @@ from functools import cached_property
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
 from contacts import paging
 from contacts.models import (
@@ -177,5 +176,5 @@ class ContactFilter(django_filters.FilterSet):
 
     def consent(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         """Contacts whose number has consent on record for the channel, or none."""
-        on_record = Q(phone__in=consent_on_record(Channel(name.removesuffix("_consent"))))
+        on_record = consent_on_record(Channel(name.removesuffix("_consent")))
         return queryset.filter(on_record if value == "on_record" else ~on_record)

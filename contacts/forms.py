@@ -270,6 +270,9 @@ class ConsentForm(forms.Form):
         current = [disclosure.pk for disclosure in Disclosure.current()]
         self.fields["disclosure"].queryset = Disclosure.objects.filter(pk__in=current)
 
+    def clean_channels(self) -> list[Channel]:
+        return list(dict.fromkeys(self.cleaned_data["channels"]))  # each once, in order
+
     def clean_given_on(self) -> date:
         day = self.cleaned_data["given_on"]
         if day > timezone.localdate():

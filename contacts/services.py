@@ -346,7 +346,8 @@ def record_keyword_consent(
     if settings.KEYWORD_DISCLOSURE:
         versions = Disclosure.objects.filter(title=settings.KEYWORD_DISCLOSURE)
         disclosure = versions.order_by("-version").first()
-    if lift:
+    soft = OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS, kind=OptOut.SOFT)
+    if lift and soft.exists():  # else no lock of the opt-outs of numbers for nothing
         resubscribe_many(
             contacts=list(Contact.objects.filter(phone=phone).values_list("pk", flat=True)),
             channel=Channel.SMS, by_user=None, note=words, source=Source.JOIN,

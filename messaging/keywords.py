@@ -97,8 +97,6 @@ def read(body: str) -> Reading:
         return Reading(Intent.OPT_IN, f"keyword {opt_in_words(body)}")
     if text in patterns.HELP_KEYWORDS:
         return Reading(Intent.HELP, f"keyword {text}")
-    if text in join_keywords():
-        return Reading(Intent.JOIN, f"keyword {text}")
     words = plain(body)
     tokens = words.split()
     if len(tokens) > 2 and all(len(token) == 1 for token in tokens):
@@ -110,10 +108,16 @@ def read(body: str) -> Reading:
         *_keywords_as_sentences(sentences, jest),
         *_requests(sentences, jest),
     ]
-    for intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT):
-        for reading in found:
-            if reading and reading.intent == intent:
-                return reading
+    for reading in found:
+        if reading and reading.intent == Intent.OPT_OUT:
+            return reading
+    # After the clear requests: a business's own keyword that a STOP misspelled could be
+    # ("STOPP") stays a request to stop.
+    if text in join_keywords():
+        return Reading(Intent.JOIN, f"keyword {text}")
+    for reading in found:
+        if reading and reading.intent == Intent.POSSIBLE_OPT_OUT:
+            return reading
     return _unclear(body, words)
 
 

@@ -122,3 +122,40 @@ def test_the_form_asks_for_consent_and_the_page_says_it(manager_client):
     assert response.status_code == 302 and b.consent_only and b.needs_consent
     page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
     assert "Only contacts with consent on record for SMS." in page
+
+
+@pytest.mark.parametrize("leaves", ["moves", "is deleted"])
+def test_whoever_gets_a_number_next_is_not_reached_on_another_s_consent(
+    manager, django_capture_on_commit_callbacks, leaves
+):
+    ada = consented(phone="+14155550111")
+    ada_id = ada.pk
+    if leaves == "moves":
+        ada.phone = "+14155550222"
+        ada.save()
+    else:
+        ada.delete()
+    bob = ContactFactory(phone="+14155550111")
+    b = broadcast()
+    assert services.preview(b).excluded[NO_CONSENT.label] == 1 + (leaves == "moves")
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == []
+    record = ConsentRecord.objects.get()
+    assert (record.status, record.contact_id) == (ConsentRecord.Status.VOID, ada_id)
+    reason = (
+        "the contact moved to another number" if leaves == "moves" else "the contact was deleted"
+    )
+    assert record.void_reason == reason
+    assert bob.consent_for(Channel.SMS) is None
+
+
+def test_a_join_from_a_number_no_contact_had_stays_the_number_s(
+    manager, django_capture_on_commit_callbacks
+):
+    contact_services.record_consent(
+        phone="+14155550111", channel=Channel.SMS, method=ConsentMethod.KEYWORD,
+        given_at=timezone.now(), words="JOIN",
+    )  # fmt: skip
+    later = ContactFactory(phone="+14155550111")
+    launched(broadcast(), manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [later.phone]

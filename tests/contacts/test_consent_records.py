@@ -267,3 +267,36 @@ def test_postgres_records_a_consent_at_its_own_time():
         [contact.phone],
     )
     assert ConsentRecord.objects.get().recorded_at.year == timezone.now().year
+
+
+def test_a_number_changed_in_sql_voids_the_contact_s_consent_of_it():
+    contact = ContactFactory()
+    record(contact)
+    sql("UPDATE contacts_contact SET phone = '+14155550999' WHERE id = %s", [contact.pk])
+    kept = ConsentRecord.objects.get()
+    assert (kept.status, kept.void_reason) == ("void", "the contact moved to another number")
+
+
+def test_each_channel_is_recorded_once_and_a_long_reply_shows_its_keyword(admin_client):
+    contact = ContactFactory(name="Dee")
+    data = FORM | {"channels": ["sms", "sms", "calls", "sms"]}
+    response = admin_client.post(reverse("contacts:consent", args=[contact.pk]), data, follow=True)
+    assert "Dee: consent to SMS and Calls &amp; Voicemails recorded." in response.content.decode()
+    assert ConsentRecord.objects.count() == 2
+    joined = record(
+        ContactFactory(), method=ConsentMethod.KEYWORD, words="!" * 2000 + "JOIN" + "!" * 9
+    )
+    assert joined.how == "replied “JOIN”" and len(joined.words) == 2013
+
+
+@pytest.mark.postgres
+def test_the_none_on_record_filter_is_an_anti_join():
+    """As `phone NOT IN (…)` it was a scan of the records for each contact once they outgrew
+    work_mem: minutes at 300,000 contacts."""
+    from contacts.models import consent_on_record
+
+    sql, params = Contact.objects.filter(~consent_on_record(Channel.SMS)).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Anti Join" in plan, plan

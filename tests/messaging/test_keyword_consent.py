@@ -171,3 +171,10 @@ def test_a_keyword_consent_is_evidence_that_cannot_be_rewritten(sms):
     with pytest.raises(IntegrityError, match="keeps what was given"), transaction.atomic():
         ConsentRecord.objects.filter(pk=record.pk).update(words="JOIN, said the form")
     assert ConsentRecord.objects.get().words == "JOIN"
+
+
+def test_a_business_keyword_that_misspells_stop_stays_a_request_to_stop(sms, settings):
+    settings.CONSENT_KEYWORDS = ["STOPP"]
+    contact = ContactFactory(phone=PHONE)
+    assert "unsubscribed" in reply(sms("stopp"))
+    assert sms_status(contact) == OptInStatus.HARD and not ConsentRecord.objects.exists()

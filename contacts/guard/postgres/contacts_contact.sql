@@ -222,3 +222,24 @@ $$;
 CREATE TRIGGER contacts_count_no_phones
     AFTER TRUNCATE ON public.contacts_contact
     FOR EACH STATEMENT EXECUTE FUNCTION contacts_count_no_phones();
+
+-- A contact's consent on record stays with the contact, not with a number it leaves: when the
+-- contact moves to another number or is deleted, its records of that number are made void
+-- (kept, as every record is). Consent from a number no contact had (a JOIN) stays the number's.
+CREATE OR REPLACE FUNCTION public.contacts_consent_left_behind() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    UPDATE public.contacts_consentrecord SET status = 'void', voided_at = now(),
+        void_reason = CASE WHEN TG_OP = 'DELETE' THEN 'the contact was deleted'
+                           ELSE 'the contact moved to another number' END
+        WHERE contact_id = OLD.id AND phone = OLD.phone AND status IN ('confirmed', 'awaiting');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER contacts_contact_moved_consent AFTER UPDATE OF phone ON public.contacts_contact
+    FOR EACH ROW WHEN (OLD.phone IS DISTINCT FROM NEW.phone)
+    EXECUTE FUNCTION public.contacts_consent_left_behind();
+
+CREATE TRIGGER contacts_contact_deleted_consent AFTER DELETE ON public.contacts_contact
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_consent_left_behind();

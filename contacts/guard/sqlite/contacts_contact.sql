@@ -147,3 +147,23 @@ BEGIN
         );
 
 END;
+
+-- A contact's consent on record stays with the contact, not with a number it leaves: when the
+-- contact moves to another number or is deleted, its records of that number are made void
+-- (kept, as every record is). Consent from a number no contact had (a JOIN) stays the number's.
+CREATE TRIGGER contacts_contact_moved_consent AFTER UPDATE OF phone ON contacts_contact
+    FOR EACH ROW WHEN OLD.phone IS NOT NEW.phone
+BEGIN
+    UPDATE contacts_consentrecord SET status = 'void',
+        voided_at = strftime('%Y-%m-%d %H:%M:%f', 'now'),
+        void_reason = 'the contact moved to another number'
+        WHERE contact_id = OLD.id AND phone = OLD.phone AND status IN ('confirmed', 'awaiting');
+END;
+
+CREATE TRIGGER contacts_contact_deleted_consent AFTER DELETE ON contacts_contact
+    FOR EACH ROW WHEN 1
+BEGIN
+    UPDATE contacts_consentrecord SET status = 'void',
+        voided_at = strftime('%Y-%m-%d %H:%M:%f', 'now'), void_reason = 'the contact was deleted'
+        WHERE contact_id = OLD.id AND phone = OLD.phone AND status IN ('confirmed', 'awaiting');
+END;

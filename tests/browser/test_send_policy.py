@@ -38,13 +38,18 @@ def night_and_day(app_env):
     contacts = [(*NIGHT_OWL, audience.night_zone), (*DAY_BIRD, audience.day_zone)]
     shell(
         app_env,
+        "from django.utils import timezone\n"
+        "from contacts import services\n"
         "from contacts.models import Contact, Tag\n"
         f"tag = Tag.objects.create(name={TAG!r})\n"
         f"for name, phone, zone in {contacts!r}:\n"
         "    contact = Contact(name=name, phone=phone, time_zone=zone)\n"
         "    contact.full_clean()\n"
         "    contact.save()\n"
-        "    contact.tags.add(tag)\n",
+        "    contact.tags.add(tag)\n"
+        # Marketing reaches only numbers with consent on record.
+        "    services.record_consent(phone=phone, channel='sms', method='web_form',\n"
+        "                            given_at=timezone.now())\n",
     )
     yield audience
     shell(
@@ -94,7 +99,9 @@ def test_a_broadcast_is_marketing_unless_the_manager_says_otherwise(login, app_u
     page.get_by_role("button", name="Save and preview").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Policy test spring sale (SMS)")
-    expect(page.locator("p.purpose")).to_have_text("Marketing")
+    expect(page.locator("p.purpose")).to_have_text(
+        "Marketing. Only contacts with consent on record for SMS."
+    )
 
 
 def test_urgent_needs_an_informational_broadcast_and_a_reason(login, app_url):

@@ -228,7 +228,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "disclosure", "recorded_by"
         ),
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
-        "subscriptions_link": _subscriptions_link(contact),
+        "subscriptions_link": _subscriptions_link(request, contact),
         "link_days": settings.SUBSCRIPTION_LINK_DAYS,
         "can_change": request.user.has_perm("contacts.change_subscription"),
         "next": request.get_full_path(),
@@ -236,11 +236,12 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "contacts/contact_detail.html", context)
 
 
-def _subscriptions_link(contact: Contact) -> str:
-    """The address of the contact's own subscriptions page, for a valid number only."""
+def _subscriptions_link(request: HttpRequest, contact: Contact) -> str:
+    """The address of the contact's own subscriptions page, at the address the user reached
+    the app by, for a valid number only."""
     if not re.match(VALID_PHONE, contact.phone):
         return ""
-    return settings.PUBLIC_URL.rstrip("/") + subscriptions.link(contact.phone)
+    return request.build_absolute_uri(subscriptions.link(contact.phone))
 
 
 @permission_required("contacts.add_contact", raise_exception=True)

@@ -823,13 +823,9 @@ class ConsentRecord(models.Model):
 
     class Meta:
         ordering = ["-given_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["phone", "channel", "given_at"],
-                name="consent_on_record",
-                condition=Q(status="confirmed"),
-            )
-        ]
+        # Every record of a number, not only those given: the contact page and the evidence
+        # file list them all (a partial index left them a scan of every record).
+        indexes = [models.Index(fields=["phone", "channel", "given_at"], name="consent_of_number")]
 
     def __str__(self) -> str:
         return (
@@ -848,7 +844,7 @@ class ConsentRecord(models.Model):
 
 def consent_on_record(channel: str) -> Q:
     """The contacts whose number has consent on record for `channel`. EXISTS for each contact,
-    by the records' partial index: as `phone IN (…)`, its negation was planned on PostgreSQL
+    by the records' index of numbers: as `phone IN (…)`, its negation was planned on PostgreSQL
     as a scan of the records for every contact once they outgrew work_mem (minutes at 300,000
     contacts, bench/NOTES.md)."""
     records = ConsentRecord.objects.filter(

@@ -842,6 +842,30 @@ class ConsentRecord(models.Model):
         return f"{self.how} on {short_date(self.given_at)}"
 
 
+# The database keeps a consent record at least this long after it was recorded and after it
+# was made void (the time within which a TCPA claim can be brought): migration 0033.
+CONSENT_KEPT_YEARS = 4
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same day and time `years` earlier (28 February for a 29th with no leap year)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def consent_records_expired(years: int) -> models.QuerySet:
+    """The consent records that may go after `years`: recorded and made void (if they were)
+    longer ago than that, of numbers no contact has. Never fewer years than the database
+    keeps them."""
+    cutoff = years_before(timezone.now(), max(years, CONSENT_KEPT_YEARS))
+    held = Contact.objects.filter(phone=OuterRef("phone"))
+    return ConsentRecord.objects.filter(
+        Q(voided_at=None) | Q(voided_at__lt=cutoff), ~Exists(held), recorded_at__lt=cutoff
+    )
+
+
 def consent_on_record(channel: str) -> Q:
     """The contacts whose number has consent on record for `channel`. EXISTS for each contact,
     by the records' index of numbers: as `phone IN (…)`, its negation was planned on PostgreSQL

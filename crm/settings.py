@@ -273,6 +273,10 @@ CONSENT_KEYWORDS = [word.upper() for word in env_list("CONSENT_KEYWORDS")]
 KEYWORD_DISCLOSURE = os.environ.get("KEYWORD_DISCLOSURE", "").strip()
 # Marketing broadcasts reach only contacts with consent on record for their channel.
 MARKETING_NEEDS_CONSENT = env_bool("MARKETING_NEEDS_CONSENT", True)
+# How long consent records are kept after they were recorded or made void, and while no
+# contact has their number (`purge_consent_records`); at least 4 years, as the database holds
+# them. The Telemarketing Sales Rule asks for 5.
+CONSENT_RETENTION_YEARS = int(os.environ.get("CONSENT_RETENTION_YEARS", "5"))
 # How long a link to a contact's subscriptions page stays valid (contacts.subscriptions).
 SUBSCRIPTION_LINK_DAYS = int(os.environ.get("SUBSCRIPTION_LINK_DAYS", "30"))
 # The keys of a phone's keypad, in its order: those a call can offer. Not an operator's

@@ -2,9 +2,11 @@
 saw), the contact page and the table's tooltips say it, the filters find contacts with and
 without it, and the database keeps each record and each disclosure as written."""
 
+import io
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -231,7 +233,10 @@ def test_a_record_may_be_made_void_once_and_an_awaited_one_confirmed_once():
         )
 
 
-@pytest.mark.parametrize("change", ["text = 'Other words'", "title = 'Other'", "version = 7"])
+@pytest.mark.parametrize(
+    "change",
+    ["text = 'Other words'", "title = 'Other'", "version = 7", "created_at = '2020-01-01'"],
+)
 def test_the_database_keeps_a_disclosure_s_words(form_words, change):
     with pytest.raises(IntegrityError, match="A disclosure never changes"):
         sql(f"UPDATE contacts_disclosure SET {change} WHERE id = %s", [form_words.pk])
@@ -300,3 +305,105 @@ def test_the_none_on_record_filter_is_an_anti_join():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Anti Join" in plan, plan
+
+
+def recorded_long_ago(phone: str, *, days: int, voided_days_ago: int | None = None):
+    """A record as one recorded `days` ago would be (PostgreSQL stamps its own time: this
+    writes with the triggers out of the way, as a superuser)."""
+    at = timezone.now() - timedelta(days=days)
+    void = {}
+    if voided_days_ago is not None:
+        void = {"status": "void", "void_reason": "the contact was deleted",
+                "voided_at": timezone.now() - timedelta(days=voided_days_ago)}  # fmt: skip
+    postgres = connection.vendor == "postgresql"
+    if postgres:  # until the test's transaction ends, unless set back
+        sql("SET LOCAL session_replication_role = replica")
+    old = ConsentRecord.objects.create(
+        phone=phone, channel=Channel.SMS, method=ConsentMethod.PAPER, given_at=at,
+        recorded_at=at, **void,
+    )  # fmt: skip
+    if postgres:
+        sql("SET LOCAL session_replication_role = origin")
+    return old
+
+
+YEAR = 366  # days: a little more than a year, so that "n years ago" is past for any n
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [
+        lambda record: ConsentRecord.objects.filter(pk=record.pk).delete(),
+        lambda record: sql("DELETE FROM contacts_consentrecord WHERE id = %s", [record.pk]),
+        lambda record: sql("DELETE FROM contacts_consentrecord"),
+    ],
+)
+def test_the_database_keeps_consent_records_four_years_and_while_the_number_is_held(delete):
+    held = ContactFactory()
+    records = [
+        record(held),  # recorded now
+        recorded_long_ago(held.phone, days=6 * YEAR),  # old, but a contact has the number
+        recorded_long_ago("+14155550990", days=3 * YEAR),  # no contact; recorded 3 years ago
+        # no contact; recorded 6 years ago, made void 3 years ago
+        recorded_long_ago("+14155550991", days=6 * YEAR, voided_days_ago=3 * YEAR),
+    ]
+    for each in records:
+        with (
+            pytest.raises(IntegrityError, match="kept for at least four years"),
+            transaction.atomic(),
+        ):
+            delete(each)
+    assert ConsentRecord.objects.count() == 4
+    deleted = ContactFactory()
+    record(deleted)
+    deleted.delete()  # its records are made void, and kept
+    assert ConsentRecord.objects.filter(phone=deleted.phone, status="void").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", ["contacts_consentrecord", "contacts_disclosure"])
+def test_postgres_refuses_to_empty_the_consent_records(form_words, table):
+    record(ContactFactory(), disclosure=form_words)
+    sql("SET CONSTRAINTS ALL IMMEDIATE")  # else the test's transaction holds trigger events
+    with pytest.raises(IntegrityError, match="kept for at least four years"):
+        sql(f"TRUNCATE {table} CASCADE")
+    assert ConsentRecord.objects.count() == 1
+
+
+def purge(*options: str) -> str:
+    out = io.StringIO()
+    call_command("purge_consent_records", *options, stdout=out)
+    return out.getvalue()
+
+
+def test_purge_deletes_records_past_retention_of_numbers_no_contact_has(settings):
+    held = ContactFactory()
+    recorded_long_ago(held.phone, days=7 * YEAR)
+    kept = [
+        recorded_long_ago("+14155550990", days=4 * YEAR + 200),  # past 4 years, not 5
+        recorded_long_ago("+14155550991", days=7 * YEAR, voided_days_ago=2 * YEAR),
+        record(ContactFactory(phone="+14155550992")),
+    ]
+    gone = [
+        recorded_long_ago("+14155550993", days=5 * YEAR),
+        recorded_long_ago("+14155550994", days=8 * YEAR, voided_days_ago=6 * YEAR),
+    ]
+    assert "2 consent records are older than 5 years" in purge("--dry-run")
+    assert ConsentRecord.objects.count() == 6
+    assert "2 consent records older than 5 years, of numbers no contact has, deleted" in purge()
+    assert not ConsentRecord.objects.filter(pk__in=[each.pk for each in gone]).exists()
+    assert ConsentRecord.objects.filter(phone=held.phone).count() == 1
+    assert ConsentRecord.objects.filter(pk__in=[each.pk for each in kept]).count() == 3
+    settings.CONSENT_RETENTION_YEARS = 4
+    assert "1 consent records older than 4 years" in purge()
+    assert ConsentRecord.objects.filter(pk__in=[each.pk for each in kept]).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("years", "finding"), [(3, "contacts.E001"), (4, "contacts.W001"), (5, None), (7, None)]
+)
+def test_a_retention_shorter_than_the_law_asks_is_reported(settings, years, finding):
+    from contacts.checks import check_consent_retention
+
+    settings.CONSENT_RETENTION_YEARS = years
+    assert [each.id for each in check_consent_retention(None)] == ([finding] if finding else [])

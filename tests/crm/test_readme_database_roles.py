@@ -83,6 +83,11 @@ def test_the_readme_database_roles_work_as_written(names):
             "INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)"
             " VALUES ('+14155550100', 'sms', now(), 'keyword', 'STOP')"
         )
+        app.execute(
+            "INSERT INTO contacts_consentrecord (phone, channel, method, given_at, words,"
+            " reference, status, confirmation, void_reason)"
+            " VALUES ('+14155550100', 'sms', 'paper', now(), '', '', 'confirmed', '', '')"
+        )
         # And nothing gets past the guard.
         for statement, refusal in [
             ("CREATE TEMP TABLE contacts_consentevent (id bigint)", "temporary tables"),
@@ -92,6 +97,9 @@ def test_the_readme_database_roles_work_as_written(names):
             (f"DELETE FROM contacts_optout WHERE contact_id = {contact}", "cannot be reversed"),
             ("DELETE FROM contacts_phoneoptout", "cannot be reversed"),
             ("ALTER FUNCTION contacts_guard_optout() RESET search_path", "must be owner"),
+            ("DELETE FROM contacts_consentrecord", "kept for at least four years"),
+            ("TRUNCATE contacts_consentrecord", "permission denied"),
+            ("DELETE FROM contacts_consentevent", "append-only"),
         ]:
             with pytest.raises(psycopg.Error, match=refusal):
                 app.execute(statement)
@@ -100,3 +108,4 @@ def test_the_readme_database_roles_work_as_written(names):
             [contact],
         ).fetchone()
         assert kind == ("hard",)
+        assert app.execute("SELECT COUNT(*) FROM contacts_consentrecord").fetchone() == (1,)

@@ -35,3 +35,24 @@ $$;
 
 CREATE TRIGGER contacts_consentrecord_guard BEFORE INSERT OR UPDATE ON public.contacts_consentrecord
     FOR EACH ROW EXECUTE FUNCTION public.contacts_guard_consentrecord();
+
+-- A record is kept at least four years (the time within which a TCPA claim can be brought)
+-- after it was recorded and after it was made void, and as long as a contact has its number:
+-- `manage.py purge_consent_records` deletes older ones after CONSENT_RETENTION_YEARS.
+CREATE OR REPLACE FUNCTION public.contacts_keep_consentrecord() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND OLD.recorded_at < now() - interval '4 years'
+            AND COALESCE(OLD.voided_at, OLD.recorded_at) < now() - interval '4 years'
+            AND NOT EXISTS (SELECT 1 FROM public.contacts_contact c WHERE c.phone = OLD.phone) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'A consent record is kept for at least four years, and while a contact has its number.' USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+
+CREATE TRIGGER contacts_consentrecord_kept BEFORE DELETE ON public.contacts_consentrecord
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_keep_consentrecord();
+
+CREATE TRIGGER contacts_consentrecord_no_truncate BEFORE TRUNCATE ON public.contacts_consentrecord
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_keep_consentrecord();

@@ -27,3 +27,16 @@ CREATE TRIGGER contacts_consentrecord_no_replace BEFORE INSERT ON contacts_conse
 BEGIN
     SELECT RAISE(ABORT, 'A consent record keeps what was given: it cannot be replaced.');
 END;
+
+-- A record is kept at least four years (the time within which a TCPA claim can be brought)
+-- after it was recorded and after it was made void, and as long as a contact has its number:
+-- `manage.py purge_consent_records` deletes older ones after CONSENT_RETENTION_YEARS.
+CREATE TRIGGER contacts_consentrecord_kept BEFORE DELETE ON contacts_consentrecord
+    FOR EACH ROW WHEN NOT (
+        OLD.recorded_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-4 years')
+        AND COALESCE(OLD.voided_at, OLD.recorded_at)
+            < strftime('%Y-%m-%d %H:%M:%f', 'now', '-4 years')
+        AND NOT EXISTS (SELECT 1 FROM contacts_contact c WHERE c.phone = OLD.phone))
+BEGIN
+    SELECT RAISE(ABORT, 'A consent record is kept for at least four years, and while a contact has its number.');
+END;

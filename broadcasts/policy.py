@@ -2,11 +2,11 @@
 
 Who may receive a channel at all is the contacts' own rule (contacts.models.EXCLUSIONS). A
 broadcast adds rules of its own (RULES, in their order), each a label and the contacts it
-leaves out: a number without consent on record (for marketing, and where chosen), a number
-whose possible opt-out waits for review, and, for marketing, the frequency limits. The
-preview counts the contacts each leaves out (by the first that holds), the launch selects
-those that none does, and each send checks them again just before the hand-over: one
-definition, which tests/broadcasts/test_who_receives.py holds the three to.
+leaves out: a number reported reassigned, a number without consent on record (for marketing,
+and where chosen), a number whose possible opt-out waits for review, and, for marketing, the
+frequency limits. The preview counts the contacts each leaves out (by the first that holds),
+the launch selects those that none does, and each send checks them again just before the
+hand-over: one definition, which tests/broadcasts/test_who_receives.py holds the three to.
 
 A rule's condition may be given the numbers a send is about (`phones`): the same condition,
 narrowed to them, which an index answers a batch at a time.
@@ -32,8 +32,10 @@ from contacts.models import (
     Channel,
     Contact,
     ContactQuerySet,
+    ReassignedNumber,
     channels_revoked,
     consent_on_record,
+    reported_reassigned,
 )
 from contacts.places import area_codes_of
 from messaging.models import PossibleOptOut
@@ -75,6 +77,19 @@ def worked_out_once():
         yield
     finally:
         _worked_out.reset(token)
+
+
+def _reassigned(broadcast: Broadcast, phones: Phones) -> Q | None:
+    # A number reported reassigned (its holder replied "wrong number", or the reassigned
+    # numbers check said so) reaches someone other than who consented: no broadcast, whatever
+    # its purpose, until consent to the channel is recorded afresh. None while no number (of
+    # `phones`) was ever reported.
+    reports = ReassignedNumber.objects.all()
+    if phones is not None:
+        reports = reports.filter(phone__any=phones)
+    if not reports.exists():
+        return None
+    return reported_reassigned(broadcast.channel)
 
 
 def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -189,10 +204,11 @@ def _numbers_sent_at_least(
     return Q(phone__in=numbers) if len(over) > LISTED else Q(phone__any=over)
 
 
+REASSIGNED = Rule("Number reported reassigned", _reassigned)
 NO_CONSENT = Rule("No consent on record", _no_consent)
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)
 FREQUENCY_LIMIT = Rule("Frequency limit reached (last 24 hours)", _over_frequency_limit)
-RULES = (NO_CONSENT, AWAITING_REVIEW, FREQUENCY_LIMIT)
+RULES = (REASSIGNED, NO_CONSENT, AWAITING_REVIEW, FREQUENCY_LIMIT)
 
 
 def _conditions(broadcast: Broadcast, rules=RULES, phones: Phones = None) -> list[Q]:

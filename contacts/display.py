@@ -2,6 +2,7 @@
 one action a user may take on each channel."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from html import escape
 
@@ -49,30 +50,41 @@ def tooltip(
     channel: Channel,
     phone: str = "",
     consent: ConsentRecord | None | object = NOT_LOOKED_UP,
+    reassigned_at: datetime | None = None,
 ) -> str:
     """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026. It ends when the number replies
     START.", "Subscribed to SMS: replied “JOIN” on 3 Dec 2026". `phone` is the contact's number
-    now; `consent`, its newest consent on record for the channel (None: none)."""
+    now; `consent`, its newest consent on record for the channel (None: none); `reassigned_at`,
+    when the number was last reported reassigned."""
     if opt_out is None:
         if consent is NOT_LOOKED_UP:
             return f"Subscribed to {channel.label}"
-        return f"Subscribed to {channel.label}: {consent_words(consent)}"
+        return f"Subscribed to {channel.label}: {consent_words(consent, reassigned_at)}"
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
     return opt_out.describe()
 
 
-def consent_words(consent: ConsentRecord | None) -> str:
-    """E.g. "replied “JOIN” on 3 Dec 2026", or "no consent on record"."""
-    return consent.describe() if consent else "no consent on record"
+def consent_words(consent: ConsentRecord | None, reassigned_at: datetime | None = None) -> str:
+    """E.g. "replied “JOIN” on 3 Dec 2026", "no consent on record", or "number reported
+    reassigned on 6 Dec 2026, no consent since"."""
+    if consent:
+        return consent.describe()
+    if reassigned_at:
+        return f"number reported reassigned on {short_date(reassigned_at)}, no consent since"
+    return "no consent on record"
 
 
-def status_words(opt_out: OptOut | None, consent: ConsentRecord | None = None) -> str:
+def status_words(
+    opt_out: OptOut | None,
+    consent: ConsentRecord | None = None,
+    reassigned_at: datetime | None = None,
+) -> str:
     """A channel's status in words, for the contact page: "Subscribed — replied “JOIN” on 3
     Dec 2026", "Opted out (soft) — by admin on 20 Nov 2026", "Opted out (hard) — pressed 9 on
     29 Nov 2026"."""
     if opt_out is None:
-        return f"{OptInStatus.SUBSCRIBED.label} — {consent_words(consent)}"
+        return f"{OptInStatus.SUBSCRIBED.label} — {consent_words(consent, reassigned_at)}"
     kind, when = OptInStatus(opt_out.kind).label, short_date(opt_out.opted_out_at)
     return f"{kind} — {_how(opt_out)} on {when}"
 
@@ -98,6 +110,7 @@ class ChannelIcon:
     contact_id: int
     opt_out: OptOut | None = None
     consent: ConsentRecord | None = None
+    reassigned_at: datetime | None = None
 
     @property
     def url(self) -> str:
@@ -134,7 +147,7 @@ class ChannelIcon:
     @property
     def words(self) -> str:
         """The status in words, for the contact page (see status_words)."""
-        return status_words(self.opt_out, self.consent)
+        return status_words(self.opt_out, self.consent, self.reassigned_at)
 
 
 # Whoever has the number now, and however it came to the contact: nobody here can lift it.
@@ -149,12 +162,15 @@ def channel_icons(contact: Contact, *, consent: bool = True) -> list[ChannelIcon
     """Both channels' icons for one contact (uses prefetched opt_outs), with its number's
     consent on record unless `consent` is False."""
     icons = []
+    reassigned_at = contact.reported_reassigned_at() if consent else None
     for channel in Channel:
         opt_out = contact.opt_out_for(channel)
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
         record = contact.consent_for(channel) if consent else None
-        tip = tooltip(opt_out, channel, contact.phone, record if consent else NOT_LOOKED_UP)
-        icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out, record))
+        tip = tooltip(
+            opt_out, channel, contact.phone, record if consent else NOT_LOOKED_UP, reassigned_at
+        )
+        icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out, record, reassigned_at))
     return icons
 
 
@@ -164,11 +180,12 @@ def opt_in_cell(contact: Contact, *, can_change: bool, next_url: str, csrf_token
     (bench/NOTES.md). tests/contacts/test_rows.py checks that the two draw the same."""
     csrf, next_url = conditional_escape(csrf_token), conditional_escape(next_url)
     items = []
+    reassigned_at = contact.reported_reassigned_at()
     for channel in CHANNELS:
         opt_out = contact.opt_out_for(channel)
         status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
         consent = None if opt_out else contact.consent_for(channel)
-        tip = escape(tooltip(opt_out, channel, contact.phone, consent))
+        tip = escape(tooltip(opt_out, channel, contact.phone, consent, reassigned_at))
         item = _item(channel, status, can_change)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
     return f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>'

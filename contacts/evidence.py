@@ -21,6 +21,7 @@ from contacts.models import (
     Contact,
     OptIn,
     PhoneOptOut,
+    ReassignedNumber,
 )
 from contacts.phones import format_phone
 from contacts.signals import messages_wanted
@@ -41,8 +42,11 @@ def for_number(phone: str) -> dict:
         chain.from_iterable(found for _, found in messages_wanted.send(Contact, phone=phone)),
         key=lambda message: message["at"],
     )
+    reports = list(ReassignedNumber.objects.filter(phone=phone).order_by("id"))
     users = _usernames(
-        [row.actor_id for row in ledger] + [record.recorded_by_id for record in records]
+        [row.actor_id for row in ledger]
+        + [record.recorded_by_id for record in records]
+        + [report.by_user_id for report in reports]
     )
     return {
         "number": phone,
@@ -70,6 +74,16 @@ def for_number(phone: str) -> dict:
                 "event": row.reference,
             }  # fmt: skip
             for row in OptIn.objects.filter(phone=phone).order_by("id")
+        ],
+        "reported_reassigned": [
+            {
+                "at": when(row.reported_at),
+                "how": row.how,
+                "words": row.words,
+                "event": row.reference,
+                "by_user": _user(row.by_user_id, users),
+            }  # fmt: skip
+            for row in reports
         ],
         "ledger": [_ledger_row(row, users) for row in ledger],
         "messages": [message | {"at": when(message["at"])} for message in messages],

@@ -93,6 +93,7 @@ BULK_ACTIONS = {
     "add_tag": BulkAction("Add a tag", "contacts.change_contact"),
     "remove_tag": BulkAction("Remove a tag", "contacts.change_contact"),
     "export": BulkAction("Export CSV", "contacts.export_contact"),
+    "check_reassigned": BulkAction("Check for reassigned numbers", "contacts.add_reassignednumber"),
 }
 
 

@@ -162,6 +162,7 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list, contact.consent_list = [], [], []
+        contact.reassigned_at = None
     if not contacts:
         return
     user = get_user_model()
@@ -178,12 +179,16 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
             f"SELECT r.id FROM {records} r WHERE r.phone = p.phone AND r.channel = '{channel}'"
             f" AND r.status = 'confirmed' ORDER BY r.given_at DESC, r.id DESC LIMIT 1)"
         )
+    reported = (
+        f"(SELECT MAX(r.reported_at) FROM {ReassignedNumber._meta.db_table} r"
+        " WHERE r.phone = p.phone) AS reassigned_at"
+    )
     page = (
-        f"SELECT p.id, p.phone, {', '.join(consent_columns)} FROM {Contact._meta.db_table} p"
-        f"{''.join(consent_joins)} WHERE p.id IN ({ids})"
+        f"SELECT p.id, p.phone, {', '.join(consent_columns)}, {reported}"
+        f" FROM {Contact._meta.db_table} p{''.join(consent_joins)} WHERE p.id IN ({ids})"
     )
     consent_names = [f"page.{channel}_consent_{name}" for channel in Channel
-                     for name in CONSENT_COLUMNS]  # fmt: skip
+                     for name in CONSENT_COLUMNS] + ["page.reassigned_at"]  # fmt: skip
     # A row for each opt-out and link of a contact (both kinds are few), or one of NULLs.
     rows = OptOut.objects.raw(
         f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name,"
@@ -201,6 +206,7 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
         if row.page_id not in consents:
             consents.add(row.page_id)
             by_id[row.page_id].consent_list = _consent_of(row)
+            by_id[row.page_id].reassigned_at = _aware(row.reassigned_at)
         if row.linked_tag_id is not None:
             links.add((row.linked_contact_id, row.linked_tag_id))
         if row.pk is None or row.pk in opt_outs:
@@ -241,30 +247,40 @@ def _consent_of(row) -> list[ConsentShown]:
     """The consent in a row of load_consent's query: the newest of each channel, if any."""
     found = []
     for channel in Channel:
-        given_at = getattr(row, f"{channel}_consent_given_at")
+        given_at = _aware(getattr(row, f"{channel}_consent_given_at"))
         if given_at is None:
             continue
-        if isinstance(given_at, str):
-            given_at = parse_datetime(given_at)
-        if timezone.is_naive(given_at):  # SQLite's, in UTC
-            given_at = given_at.replace(tzinfo=UTC)
         method = getattr(row, f"{channel}_consent_method")
         words = getattr(row, f"{channel}_consent_words")
         found.append(ConsentShown(channel, method, words, given_at))
     return found
 
 
+def _aware(moment: datetime | str | None) -> datetime | None:
+    """A time read by raw SQL: SQLite's is text, in UTC."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    if moment is not None and timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
 def load_consent_records(contacts: list["Contact"]) -> None:
-    """Give each contact its number's consent on record (`consent_list`, newest first), for
-    all of them in one query."""
+    """Give each contact its number's consent on record (`consent_list`, newest first) and
+    when its number was last reported reassigned (`reassigned_at`), for all of them in two
+    queries."""
+    phones = {contact.phone for contact in contacts}
     records = ConsentRecord.objects.filter(
-        phone__in={contact.phone for contact in contacts}, status=ConsentRecord.Status.CONFIRMED
+        phone__in=phones, status=ConsentRecord.Status.CONFIRMED
     ).order_by("-given_at", "-id")
     by_phone: dict[str, list[ConsentRecord]] = {}
     for record in records:
         by_phone.setdefault(record.phone, []).append(record)
+    reports = ReassignedNumber.objects.filter(phone__in=phones).values("phone")
+    reported = dict(reports.annotate(at=models.Max("reported_at")).values_list("phone", "at"))
     for contact in contacts:
         contact.consent_list = by_phone.get(contact.phone, [])
+        contact.reassigned_at = reported.get(contact.phone)
 
 
 @dataclass(frozen=True)
@@ -443,6 +459,13 @@ class Contact(models.Model):
     def opt_in_status(self, channel: str) -> OptInStatus:
         row = self.opt_out_for(channel)
         return OptInStatus(row.kind) if row else OptInStatus.SUBSCRIBED
+
+    def reported_reassigned_at(self) -> datetime | None:
+        """When its number was last reported reassigned, if it was: from load_consent or
+        load_consent_records, else from the database."""
+        if getattr(self, "consent_list", None) is None or not hasattr(self, "reassigned_at"):
+            load_consent_records([self])
+        return self.reassigned_at
 
     def consent_for(self, channel: str) -> "ConsentRecord | ConsentShown | None":
         """The newest consent on record for `channel` of the contact's number, if any: from
@@ -840,6 +863,58 @@ class ConsentRecord(models.Model):
     def describe(self) -> str:
         """E.g. "replied “JOIN” on 3 Dec 2026"."""
         return f"{self.how} on {short_date(self.given_at)}"
+
+
+class ReassignedNumber(models.Model):
+    """A report that a number no longer reaches whoever consented at it: its holder replied
+    "wrong number", or the reassigned numbers database said it was disconnected since the
+    number's consent. The number's consent records are made void with it
+    (services.record_reassigned), and no broadcast reaches the number on a channel until
+    consent to it is recorded afresh (`reported_reassigned`). Kept as written (migration 0034)."""
+
+    class How(models.TextChoices):
+        REPLY = "reply", "The number's reply"
+        CHECK = "check", "Reassigned numbers check"
+
+    phone = models.CharField(max_length=16)
+    # The database's clock.
+    reported_at = models.DateTimeField(db_default=Now())
+    how = models.CharField(max_length=10, choices=How)
+    words = models.TextField(
+        blank=True, help_text="The reply, or what the reassigned numbers database answered."
+    )
+    reference = models.CharField(
+        max_length=200, blank=True, help_text="The key of the stored webhook event of the reply."
+    )
+    by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+", help_text="Who ran the check.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        indexes = [models.Index(fields=["phone", "reported_at"], name="reassigned_number")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} reported reassigned: {self.describe()}"
+
+    def describe(self) -> str:
+        """E.g. "replied “Wrong number” on 5 Dec 2026"."""
+        if self.how == self.How.REPLY:
+            return f"replied “{self.words[:60]}” on {short_date(self.reported_at)}"
+        return f"{self.words} (checked on {short_date(self.reported_at)})"
+
+
+def reported_reassigned(channel: str) -> Q:
+    """The contacts whose number was reported reassigned and has no consent to `channel`
+    recorded since: reporting it made every record of the number void, so a record given now
+    came after. The numbers are a short list, which the database hashes, rather than a look-up
+    for each contact."""
+    consented = ConsentRecord.objects.filter(
+        phone=OuterRef("phone"), channel=channel, status=ConsentRecord.Status.CONFIRMED
+    )
+    reported = ReassignedNumber.objects.filter(~Exists(consented)).values("phone")
+    return Q(phone__in=reported)
 
 
 # The database keeps a consent record at least this long after it was recorded and after it

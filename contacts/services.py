@@ -5,6 +5,7 @@ triggers (migration 0013) refuse whatever would reverse a hard opt-out, so these
 the friendly half of the rule and the triggers the half that cannot be bypassed.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from contacts.models import (
     OptInStatus,
     OptOut,
     PhoneOptOut,
+    ReassignedNumber,
     Source,
     Tag,
     channels_revoked,
@@ -37,6 +39,8 @@ from contacts.models import (
 )
 from contacts.phones import normalize_phone
 from crm.arrays import array_text
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -356,6 +360,36 @@ def record_keyword_consent(
         phone=phone, channel=Channel.SMS, method=ConsentMethod.KEYWORD, given_at=given_at,
         disclosure=disclosure, words=words, reference=reference,
     )  # fmt: skip
+
+
+@transaction.atomic
+def record_reassigned(
+    *,
+    phone: str,
+    how: ReassignedNumber.How,
+    words: str,
+    reference: str = "",
+    by_user: AbstractBaseUser | None = None,
+) -> ReassignedNumber:
+    """`phone` no longer reaches whoever consented at it: its holder replied "wrong number"
+    (`words`, in the stored webhook event `reference`), or the reassigned numbers check said so
+    (`by_user` ran it). Keep the report and make every consent record of the number void; until
+    consent is recorded afresh, no broadcast reaches it (broadcasts.policy). Records no
+    opt-out: nobody asked to stop, and whoever consented is not there to."""
+    phone = normalize_phone(phone)
+    lock_numbers([phone])  # a send to the number checks its consent before or after this
+    report = ReassignedNumber.objects.create(
+        phone=phone, how=how, words=words, reference=reference, by_user=by_user
+    )
+    report.refresh_from_db(fields=["reported_at"])
+    voided = ConsentRecord.objects.filter(
+        phone=phone, status__in=[ConsentRecord.Status.CONFIRMED, ConsentRecord.Status.AWAITING]
+    ).update(
+        status=ConsentRecord.Status.VOID, voided_at=report.reported_at,
+        void_reason=f"number reassigned: {report.describe()}"[:200],
+    )  # fmt: skip
+    logger.info("%s reported reassigned (%s); %d consent records made void", phone, how, voided)
+    return report
 
 
 def _record_soft_changes(

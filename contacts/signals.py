@@ -7,3 +7,10 @@ from django.dispatch import Signal
 # "direction" ("in" or "out"), "kind", "provider_id", "text", "detail", and where known the
 # "contact_id" it was sent to.
 messages_wanted = Signal()
+
+# Whether numbers were disconnected (and so may have been reassigned) since a date, as the
+# FCC's Reassigned Numbers Database answers it (contacts.reassigned): sent with `numbers`, a
+# dict of phone (E.164) to the date its holder was last known to have it; a receiver that asks
+# a provider returns a dict of phone to "yes", "no" or "no_data", or to the error that kept it
+# from answering (a str starting "error: ").
+reassigned_asked = Signal()

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, services, subscriptions
+from contacts import bulk, imports, paging, places, reassigned, services, subscriptions
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -53,6 +53,7 @@ from contacts.models import (
     ImportProblem,
     OptOut,
     PhoneOptOut,
+    ReassignedNumber,
     Tag,
     load_consent,
 )
@@ -220,13 +221,18 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     # The contact's own history: every change of its numbers reached it with a row of its own.
     timeline = ConsentEvent.objects.filter(contact=contact).select_related("actor")
+    consents = list(
+        ConsentRecord.objects.filter(phone=contact.phone).select_related(
+            "disclosure", "recorded_by"
+        )
+    )
     context = {
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
-        "consents": ConsentRecord.objects.filter(phone=contact.phone).select_related(
-            "disclosure", "recorded_by"
-        ),
+        "consents": consents,
+        "reassigned": ReassignedNumber.objects.filter(phone=contact.phone).first(),
+        "consented_since": [r for r in consents if r.status == ConsentRecord.Status.CONFIRMED],
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "subscriptions_link": _subscriptions_link(request, contact),
         "link_days": settings.SUBSCRIPTION_LINK_DAYS,
@@ -301,6 +307,12 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     contacts = form.chosen_contacts()
     if action == "export":
         return _export(request, form, contacts, back)
+    if action == "check_reassigned":
+        try:
+            messages.success(request, str(reassigned.check(contacts, by_user=request.user)))
+        except reassigned.CheckRefused as refused:
+            messages.error(request, str(refused))
+        return redirect(back)
     tag = form.cleaned_data["tag"]
     if form.cleaned_data["scope"] == "all" and not form.cleaned_data["confirmed"]:
         doing = action_in_words(action, tag)

@@ -309,6 +309,9 @@ INBOUND_LOCK_TIMEOUT = float(os.environ.get("INBOUND_LOCK_TIMEOUT", "3"))
 INBOUND_SWEEP_SECONDS = float(os.environ.get("INBOUND_SWEEP_SECONDS", "5"))
 # Bulk actions on more contacts than this run as a task, with a page that follows them.
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
+# The most numbers one reassigned numbers check asks about: the provider answers (and charges)
+# each one while the page waits.
+REASSIGNED_CHECK_LIMIT = int(os.environ.get("REASSIGNED_CHECK_LIMIT", "100"))
 # A task applies them this many contacts a transaction, so that a STOP never waits long.
 BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
 # An export's file is kept this many days for its page to offer, then deleted.

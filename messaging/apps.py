@@ -6,11 +6,13 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging provider"
 
     def ready(self):
-        from contacts.signals import messages_wanted
+        from contacts.signals import messages_wanted, reassigned_asked
         from messaging import (
             checks,  # noqa: F401 (registers them)
             evidence,
+            reassigned,
         )
 
-        # The number's messages, for its evidence file: contacts does not import messaging.
+        # What contacts asks of a provider and of the messages: it does not import messaging.
         messages_wanted.connect(evidence.messages, dispatch_uid="messaging.evidence")
+        reassigned_asked.connect(reassigned.ask, dispatch_uid="messaging.reassigned")

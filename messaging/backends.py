@@ -7,11 +7,15 @@ What a failed send means matters for compliance and for retries:
 - RecipientOptedOut: the provider refuses, the number opted out at the carrier (21610).
 - RetryLater: not processed (429 / 20429); sending again is safe.
 - MaybeSent: a 5xx or a time-out; the message may have gone out, so never send it again.
+
+A backend also answers whether a number was disconnected since a date (`reassigned_since`), in
+the vocabulary of the FCC's Reassigned Numbers Database.
 """
 
 import logging
 import uuid
 from collections import deque
+from datetime import date
 from functools import cache
 
 from django.conf import settings
@@ -45,7 +49,21 @@ class MaybeSent(SendError):
     """The provider failed or did not answer in time: the message may have been sent."""
 
 
+# The FCC Reassigned Numbers Database's answers: the number was permanently disconnected
+# since the date asked about (so it may have been reassigned), it was not, or it has no data.
+YES, NO, NO_DATA = "yes", "no", "no_data"
+
+
+class LookupFailed(Exception):
+    """The provider did not answer whether a number was reassigned."""
+
+
 class BaseBackend:
+    def reassigned_since(self, phone: str, since: date) -> str:
+        """Whether `phone` was disconnected since `since`: YES, NO or NO_DATA; LookupFailed if
+        the provider does not say."""
+        raise NotImplementedError
+
     def send_sms(self, *, to: str, body: str) -> str:
         """Send an SMS; return the provider's id for it."""
         raise NotImplementedError
@@ -68,6 +86,13 @@ class _KeepingBackend(BaseBackend):
 
     def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
         raise NotImplementedError
+
+    # What `reassigned_since` answers for a number (tests); no data for the others.
+    reassigned: dict[str, str] = {}
+
+    def reassigned_since(self, phone: str, since: date) -> str:
+        """No carrier's data here: the answers set in `reassigned`, else no data."""
+        return self.reassigned.get(phone, NO_DATA)
 
 
 class LocmemBackend(_KeepingBackend):
@@ -107,6 +132,7 @@ class TwilioBackend(BaseBackend):
         )
         if settings.TWILIO_API_BASE_URL:
             self.client.api.base_url = settings.TWILIO_API_BASE_URL
+            self.client.lookups.base_url = settings.TWILIO_API_BASE_URL
 
     def _sender(self) -> dict:
         if settings.TWILIO_MESSAGING_SERVICE_SID:
@@ -125,6 +151,23 @@ class TwilioBackend(BaseBackend):
         return self._create(
             lambda: self.client.calls.create(to=to, twiml=twiml, from_=settings.TWILIO_FROM_NUMBER)
         )
+
+    def reassigned_since(self, phone: str, since: date) -> str:
+        """Twilio Lookup's Reassigned Number package, which asks the FCC's Reassigned Numbers
+        Database (US numbers; the account needs it enabled)."""
+        from requests.exceptions import RequestException
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            found = self.client.lookups.v2.phone_numbers(phone).fetch(
+                fields="reassigned_number", last_verified_date=since.strftime("%Y%m%d")
+            )
+        except (RequestException, TwilioException) as error:
+            raise LookupFailed(str(error)) from error
+        answer = found.reassigned_number or {}
+        if answer.get("error_code"):
+            raise LookupFailed(f"error {answer['error_code']}")
+        return {"yes": YES, "no": NO}.get(str(answer.get("is_number_reassigned")).lower(), NO_DATA)
 
     def _create(self, create) -> str:
         from requests.exceptions import RequestException

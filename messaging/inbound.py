@@ -21,6 +21,7 @@ from contacts.models import (
     Channel,
     OptOut,
     PhoneOptOut,
+    ReassignedNumber,
     Source,
     channels_revoked,
     opt_in_words,
@@ -220,6 +221,7 @@ READ_AS = {
     Intent.JOIN: "join",
     Intent.HELP: "help",
     Intent.POSSIBLE_OPT_OUT: "possible opt-out",
+    Intent.WRONG_NUMBER: "wrong number",
     Intent.OTHER: "ordinary",
 }
 
@@ -253,6 +255,13 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
             PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
+        case Intent.WRONG_NUMBER:
+            # Whoever consented is not there: the number's consent goes, and nothing is
+            # answered to someone who never agreed to hear from the business.
+            services.record_reassigned(
+                phone=phone, how=ReassignedNumber.How.REPLY, words=body,
+                reference=f"sms:{payload['MessageSid']}",
+            )  # fmt: skip
     return _sms_reply("")
 
 

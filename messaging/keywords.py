@@ -24,7 +24,9 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
      another way ("text me instead"), about someone else ("stop texting my son"), another
      number or list ("the waiting list") or something else ("opt out of the insurance"), or
      that keeps some messages ("stop the promos but keep the reminders"): `HELD_BACK`;
-   - an opt-out keyword in a longer message, a wrong number, a complaint about how many.
+   - an opt-out keyword in a longer message, a complaint about how many.
+   A wrong number ("Wrong number", "I'm not Dana", "Número equivocado") is no request to stop:
+   the number no longer reaches whoever consented, whose consent it voids (messaging.inbound).
 4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
    stop by at 3?", "cancel my appointment").
 
@@ -57,6 +59,7 @@ class Intent(StrEnum):
     JOIN = "join"
     HELP = "help"
     POSSIBLE_OPT_OUT = "possible_opt_out"
+    WRONG_NUMBER = "wrong_number"
     OTHER = "other"
 
 
@@ -331,12 +334,14 @@ def _unclear(body: str, words: str) -> Reading:
     for pair in zip(tokens, tokens[1:], strict=False):
         if " ".join(pair) in patterns.KEYWORDS:
             return _review(f"the words “{' '.join(pair)}” in a longer message")
+    if wrong := patterns.WRONG_NUMBER.search(words):
+        return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
+    if wrong := patterns.WRONG_PERSON.search(body):
+        return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
     for pattern, language in patterns.UNCLEAR_PATTERNS:
         match = pattern.search(words)
         if match:
             return _review(f"may ask to stop: “{_shortened(match.group(), 60)}”", language)
-    if patterns.WRONG_PERSON.search(body):
-        return _review("may be the wrong person")
     signs = {sign for sign in patterns.STOP_SIGNS | patterns.OTHER_STOP_SIGNS if sign in body}
     if signs and not words and signs <= patterns.STOP_SIGNS:
         return Reading(Intent.OPT_OUT, "a stop sign alone")

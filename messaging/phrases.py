@@ -16,12 +16,13 @@ from messaging.models import ReplyPhrase
 from messaging.reply_patterns import CARRIER_KEYWORDS
 
 # What the built-in rules decide alone.
-DECIDED = {Intent.OPT_OUT, Intent.OPT_IN, Intent.JOIN, Intent.HELP}
+DECIDED = {Intent.OPT_OUT, Intent.OPT_IN, Intent.JOIN, Intent.HELP, Intent.WRONG_NUMBER}
 SAID = {
     Intent.OPT_OUT: "a request to stop",
     Intent.OPT_IN: "the contact's new consent",
     Intent.JOIN: "a request to receive texts",
     Intent.HELP: "a request for help",
+    Intent.WRONG_NUMBER: "a wrong number",
 }
 
 

@@ -336,8 +336,8 @@ JOKING = re.compile(
 
 # Messages that may mean the contact wants none, without asking: reviewed.
 UNCLEAR = [
-    (r"wrong (number|person|#)|who (is|s) (this|that)|whos (this|that)|who dis|who are you"
-     r"|do i know you|dont know (who|you)|(isnt|is not|not) \w+s (phone|number|cell)"
+    (r"who (is|s) (this|that)|whos (this|that)|who dis|who are you"
+     r"|do i know you|dont know (who|you)"
      r"|this is a work (phone|number)|not a (patient|customer|client|member) (here |there )?"
      r"anymore|i moved|didnt order|did not order", "en"),
     (r"take me off|remove me|(block|blocking|blocked|reporting|report) (this|you|your)"
@@ -388,10 +388,35 @@ OTHER_MEANINGS = [
     r"|reservacion|reserva|orden|clase|membresia)|baja del|(presion|temperatura|marea) baja",
 ]
 OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
+# The number no longer reaches whoever consented (messaging.keywords, step 3): "Wrong number",
+# "This isn't Maria's phone anymore", "Número equivocado", "Se equivocó de número", and
+# WRONG_PERSON's. Read in plain() words; after the requests to stop, which win.
+WRONG_NUMBER = re.compile(
+    r"\b(wrong (number|num|numbr|nmbr|phone|person|people|ppl|guy|girl|lady)"
+    r"|(isnt|is not|not) (my|\w+s) (phone|number|cell|num)( \w+)?( anymore| any more)?$"
+    r"|this (number |phone )?isnt mine|not my number( anymore)?$"
+    r"|not the (number|phone) (for|of)|(number|phone) (doesnt|does not) belong to"
+    r"|not the (person|one|guy|lady|woman|man) (you|youre|you are|u|ur)\b"
+    r"|(whoever|who) (youre|you are|ur) (looking|trying|texting)"
+    r"|no idea who \w+ is|(dont|do not) know who \w+ is|(just|recently) got this (number|phone)"
+    r"|(ive|i have) had this (number|phone) for"
+    r"|numero (equivocado|incorrecto)|se equivoc\w* de (numero|persona)"
+    r"|equivocaron de (numero|persona)|persona equivocada|no soy la persona"
+    r"|(buscan|busca|buscando) a otra persona|ya no es (el|mi) (numero|telefono|celular) de"
+    r"|no conozco a (ningun|ninguna|ninguno|ese|esa|este|esta) )"
+    r"|^equivocad[oa]$"
+)
 # "I'm not Dana", "This isn't Mike", "Sorry, no Jessica here", "Wrong #".
+# A capitalised word after "I'm not" that is no name: "I'm not Interested."
+NOT_A_NAME = (
+    r"(?!(?i:interested|sure|available|home|able|ready|sorry|kidding|mad|going|coming|thanks"
+    r"|now|today|tomorrow|here|there|yet|really|allowed|aware|happy|ok|okay)\b)"
+)
 WRONG_PERSON = re.compile(
     r"(?i:\b(i['’]?m not|no soy|this is ?n['’]?t|not|there['’]?s no|no hay ning[uú]n[oa]?"
-    r"|no vive ning[uú]n[oa]?|sorry,? no)) [A-ZÁÉÍÓÚÑ]\w+(\W*$|(?i: here| at this))"
+    rf"|no vive ning[uú]n[oa]?|sorry,? no)) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+(\W*$|(?i: here| at this))"
+    rf"|(?i:\b(i['’]?m not|no soy)) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+[,.;!]"
+    rf"|(?i:\bno) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+(?i: here\b| at this (number|phone|#))"
     r"|(?i:\bwrong\s*#)"
 )
 # A stop sign alone is a STOP; these others, or one in a longer message, are reviewed.

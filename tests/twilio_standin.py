@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import pytest
 
@@ -22,6 +22,14 @@ ANSWERS = {
     "bad_number": (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}),
     "garbled": (400, {"code": 21211, "message": "Invalid\u0000 'To'", "status": 400}),
     "surrogate": (400, {"code": 21211, "message": "Invalid\ud800 'To'", "status": 400}),
+    # Lookup v2, Reassigned Number: the FCC database's answer, or an error in its place.
+    "reassigned": (200, {"reassigned_number": {"is_number_reassigned": "yes", "error_code": None}}),
+    "not_reassigned": (200, {"reassigned_number": {"is_number_reassigned": "no",
+                                                   "error_code": None}}),
+    "no_data": (200, {"reassigned_number": {"is_number_reassigned": None, "error_code": None}}),
+    "lookup_error": (200, {"reassigned_number": {"is_number_reassigned": None,
+                                                 "error_code": 60617}}),
+    "not_found": (404, {"code": 20404, "message": "Not Found", "status": 404}),
 }  # fmt: skip
 
 
@@ -32,6 +40,14 @@ class StandIn(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers["Content-Length"])
         StandIn.requests.append((self.path, parse_qs(self.rfile.read(length).decode())))
+        self.answer()
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        StandIn.requests.append((unquote(path), parse_qs(query)))
+        self.answer()
+
+    def answer(self):
         answer = StandIn.answers[min(len(StandIn.requests), len(StandIn.answers)) - 1]
         if answer == "slow":
             time.sleep(1)

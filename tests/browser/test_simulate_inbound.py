@@ -56,10 +56,10 @@ def test_on_the_port_make_run_was_given_a_simulated_help_reaches_the_app(app_env
 
 def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app_env, app_url):
     phone = "+14155550188"  # no demo contact has it
-    simulate(app_env, app_url, "--from", phone, "--body", "Wrong number, I'm not Dana")
+    simulate(app_env, app_url, "--from", phone, "--body", "Who is this? Do I know you?")
     page = login("staff")
     page.goto(f"{app_url}/messaging/possible-opt-outs/")
-    row = page.get_by_role("row").filter(has_text="I'm not Dana")
+    row = page.get_by_role("row").filter(has_text="Do I know you?")
     expect(row).to_contain_text("No contact has this number")
     expect(row).to_contain_text("(415) 555-0188")
     row.get_by_role("button", name="Confirm: opt out…").click()
@@ -71,7 +71,7 @@ def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app
     expect(page.locator(".messagelist")).to_have_text(
         "(415) 555-0188: opted out of SMS (hard), in their words."
     )
-    expect(page.get_by_role("row").filter(has_text="I'm not Dana")).to_contain_text(
+    expect(page.get_by_role("row").filter(has_text="Do I know you?")).to_contain_text(
         "Confirmed: opted out by staff"
     )
     simulate(app_env, app_url, "--from", phone, "--body", "START")  # as it was

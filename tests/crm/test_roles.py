@@ -21,6 +21,7 @@ CAN = {
         "messaging.decide_possibleoptout", "messaging.view_replyphrase",
         "messaging.add_replyphrase", "messaging.change_replyphrase",
         "messaging.delete_replyphrase", "contacts.add_consentrecord", "contacts.add_disclosure",
+        "contacts.add_reassignednumber",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
@@ -51,6 +52,8 @@ def test_no_role_may_edit_the_ledger_or_the_opt_outs(db):
         assert not user.has_perm("contacts.change_consentrecord")
         assert not user.has_perm("contacts.delete_consentrecord")
         assert not user.has_perm("contacts.change_disclosure")
+        assert not user.has_perm("contacts.change_reassignednumber")
+        assert not user.has_perm("contacts.delete_reassignednumber")
 
 
 def test_a_superuser_can_do_everything(superuser):

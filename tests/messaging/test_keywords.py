@@ -93,7 +93,7 @@ def test_a_keyword_inside_another_meaning_is_never_an_opt_out(body):
 @pytest.mark.parametrize(
     ("body", "matched"),
     [
-        ("Wrong number", "may ask to stop: “wrong number”"),
+        ("Who is this?", "may ask to stop: “who is this”"),
         ("stop sending the promos but keep the reminders",
          "request “stop sending the promos” that keeps some messages"),
         ("stop texting me lol", "request “stop texting”, maybe in jest"),
@@ -112,6 +112,26 @@ def test_a_keyword_inside_another_meaning_is_never_an_opt_out(body):
 )  # fmt: skip
 def test_an_unclear_message_goes_to_review_saying_why(body, matched):
     assert read(body) == Reading(Intent.POSSIBLE_OPT_OUT, matched)
+
+
+@pytest.mark.parametrize(
+    ("body", "matched"),
+    [
+        ("Wrong number", "wrong number: “wrong number”"),
+        ("I'm not Dana", "wrong number: “I'm not Dana”"),
+        ("Yo no soy Marisol, ese mensaje no es para mí", "wrong number: “no soy Marisol,”"),
+        ("Número equivocado", "wrong number: “numero equivocado”"),
+    ],
+)
+def test_a_wrong_number_is_read_as_one_saying_why(body, matched):
+    assert read(body) == Reading(Intent.WRONG_NUMBER, matched)
+
+
+@pytest.mark.parametrize(
+    "body", ["I'm not Interested.", "No Thanks", "No Maria is my daughter, she will come"]
+)
+def test_a_capital_after_not_is_no_name_of_its_own(body):
+    assert read(body).intent != Intent.WRONG_NUMBER
 
 
 def test_a_negation_just_before_a_request_turns_it_around():

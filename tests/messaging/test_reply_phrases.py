@@ -36,16 +36,16 @@ def test_a_confirmed_wording_kept_makes_the_next_such_reply_an_opt_out_at_once(s
 
 def test_a_dismissed_wording_kept_lets_the_next_such_reply_pass(sms, admin_client):
     contact = ContactFactory(phone=PHONE)
-    sms("Wrong number? I think you mean my brother")
+    sms("Who is this? Do I know you?")
     decide(admin_client, PossibleOptOut.objects.get(), "dismissed")
-    sms("wrong number? i think you mean my brother")
+    sms("who is this?? do i know you")
     assert PossibleOptOut.objects.count() == 1
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
 def test_staff_cannot_keep_a_wording_and_then_nothing_is_decided(sms, client, staff_user):
     client.force_login(staff_user)
-    sms("Wrong number")
+    sms("Who is this?")
     review = PossibleOptOut.objects.get()
     assert decide(client, review, "dismissed").status_code == 403
     assert not ReplyPhrase.objects.exists()

@@ -3,7 +3,9 @@ Spanish (tests/messaging/replies.csv: text, label, language). Labels:
 - clear: a plain request to stop, which must become a hard opt-out;
 - unclear: one that may be a revocation, which a person should read: it goes to Possible
   opt-outs;
-- ordinary: any other reply, which must never become an opt-out.
+- ordinary: any other reply, which must never become an opt-out;
+- wrong number: the number no longer reaches whoever consented ("Wrong number", "I'm not
+  Dana"), which voids its consent (not an opt-out).
 
 The figures are printed at the end of the run and written in the README, which this checks.
 """
@@ -35,6 +37,7 @@ def read_as(label: str) -> Counter:
 @cache
 def figures() -> dict[str, str]:
     clear, unclear, ordinary = read_as("clear"), read_as("unclear"), read_as("ordinary")
+    wrong = read_as("wrong number")
     reviewed = unclear[Intent.POSSIBLE_OPT_OUT]
     return {
         "replies": f"{len(replies())}",
@@ -50,6 +53,9 @@ def figures() -> dict[str, str]:
         "ordinary_opted_out": f"{ordinary[Intent.OPT_OUT]}",
         "ordinary_reviewed": f"{ordinary[Intent.POSSIBLE_OPT_OUT]}",
         "ordinary": f"{ordinary.total()}",
+        "ordinary_wrong": f"{ordinary[Intent.WRONG_NUMBER]}",
+        "wrong_read": f"{wrong[Intent.WRONG_NUMBER] / wrong.total():.2f}",
+        "wrong": f"{wrong.total()}",
     }
 
 
@@ -62,7 +68,8 @@ def summary() -> str:
         f"the {f['unclear']} unclear ones go to review ({f['unclear_opted_out']} are read as "
         f"opt-outs); {f['ordinary_opted_out']} of the "
         f"{f['ordinary']} ordinary replies become opt-outs ({f['ordinary_reviewed']} sent to "
-        "review)."
+        f"review, {f['ordinary_wrong']} read as a wrong number); {f['wrong_read']} of the "
+        f"{f['wrong']} wrong numbers are read as such."
     )
 
 
@@ -73,7 +80,8 @@ def misread(label: str, wrong: set[Intent]) -> list[str]:
 def test_the_set_holds_every_kind_of_reply_in_both_languages():
     assert len(replies()) >= 300
     kinds = Counter((label, language) for _, label, language, _ in replies())
-    assert set(kinds) == {(label, language) for label in ("clear", "unclear", "ordinary")
+    labels = ("clear", "unclear", "ordinary", "wrong number")
+    assert set(kinds) == {(label, language) for label in labels
                           for language in ("en", "es")}  # fmt: skip
     assert min(kinds.values()) >= 30
 
@@ -88,6 +96,12 @@ def test_every_unclear_reply_goes_to_review():
 
 def test_no_ordinary_reply_becomes_an_opt_out():
     assert not misread("ordinary", {Intent.OPT_OUT})
+
+
+def test_a_wrong_number_is_read_as_such_and_nothing_else_is():
+    assert not misread("wrong number", set(Intent) - {Intent.WRONG_NUMBER})
+    for label in ("clear", "unclear", "ordinary"):
+        assert not misread(label, {Intent.WRONG_NUMBER}), label
 
 
 def test_the_readme_gives_the_figures_of_this_set():

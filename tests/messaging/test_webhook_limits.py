@@ -53,7 +53,7 @@ def stopped(db) -> Contact:
     ("path", "data"),
     [
         (SMS, START | {"MessageSid": LONG}),
-        (SMS, START | {"MessageSid": LONG, "Body": "wrong number"}),  # possible STOP
+        (SMS, START | {"MessageSid": LONG, "Body": "who is this"}),  # possible STOP
         (VOICE, CALL | {"CallSid": LONG}),
         (GATHER + OFFERED, AGAIN | {"CallSid": LONG}),
         (GATHER + OFFERED, AGAIN | {"Digits": LONG}),

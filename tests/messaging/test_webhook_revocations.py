@@ -108,10 +108,10 @@ def test_a_keyword_inside_another_meaning_changes_nothing(sms, words):
 
 def test_an_unclear_reply_waits_for_review_saying_why(sms):
     contact = ContactFactory(phone=PHONE)
-    assert "<Message>" not in sms("Wrong number, who is this?").content.decode()
+    assert "<Message>" not in sms("Who is this? Do I know you?").content.decode()
     assert statuses(contact)["sms"] == OptInStatus.SUBSCRIBED
     review = PossibleOptOut.objects.get()
-    assert review.matched == "may ask to stop: “wrong number”"
+    assert review.matched == "may ask to stop: “who is this”"
 
 
 def test_a_very_long_request_is_recorded_whole_with_its_rule_cut_to_fit(sms):

@@ -68,7 +68,7 @@ def tooltip(
 def consent_words(consent: ConsentRecord | None, reassigned_at: datetime | None = None) -> str:
     """E.g. "replied “JOIN” on 3 Dec 2026", "no consent on record", or "number reported
     reassigned on 6 Dec 2026, no consent since"."""
-    if consent:
+    if consent and not (reassigned_at and consent.given_at <= reassigned_at):
         return consent.describe()
     if reassigned_at:
         return f"number reported reassigned on {short_date(reassigned_at)}, no consent since"

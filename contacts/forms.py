@@ -203,8 +203,9 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Columns name (or first and last name) and phone, and optionally email, "
-        "tags, status, sms, calls, time zone and state; you match other columns to them next. "
-        "Up to 1,000,000 rows.",
+        "tags, status, sms, calls, time zone, state, and the consent columns (consent to, "
+        "consent method, consent date, consent disclosure); you match other columns to them "
+        "next. Up to 1,000,000 rows.",
     )
 
     def clean_file(self):
@@ -283,8 +284,11 @@ class ConsentForm(forms.Form):
         return day
 
     def given_at(self) -> datetime:
-        """The start of the day given, in the site's time zone."""
+        """Now, for today (consent given as it is recorded); else the start of the day given,
+        in the site's time zone."""
         day = self.cleaned_data["given_on"]
+        if day == timezone.localdate():
+            return timezone.now()
         return timezone.make_aware(datetime.combine(day, time.min))
 
 

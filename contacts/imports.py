@@ -26,6 +26,12 @@ sms and calls columns, empty leaves the channel as it is, `subscribed` lifts a s
 `soft` (or `opted out`, `unsubscribed`) opts out softly, and `hard` records a hard opt-out of
 the number made elsewhere (another system's STOP list). An import never lifts a hard opt-out:
 such rows are applied otherwise and reported.
+
+Consent columns record the number's consent (`_consent`): consent to (sms, calls or both; SMS
+when empty), consent method (keyword, web form, paper, verbal, import), consent date (ISO 8601
+or month/day/year; a day alone is its start in TIME_ZONE) and consent disclosure ("Sign-up form
+v2", or a title alone for its newest version). A row that gives any of them claims consent,
+and without a method or a date is a problem row. Each channel's record is written once.
 """
 
 import codecs
@@ -35,6 +41,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import batched
 
 from django.conf import settings
@@ -53,8 +60,11 @@ from contacts.csv_export import unquote
 from contacts.models import (
     ONLY_THE_CONTACT,
     Channel,
+    ConsentMethod,
+    ConsentRecord,
     Contact,
     ContactImport,
+    Disclosure,
     ImportChunk,
     ImportProblem,
     ImportRow,
@@ -90,6 +100,10 @@ FIELDS = {
     "calls": "Calls",
     "time_zone": "Time zone",
     "state": "State",
+    "consent": "Consent to",
+    "consent_method": "Consent method",
+    "consent_date": "Consent date",
+    "consent_disclosure": "Consent disclosure",
 }
 # The headers read as each field, as `header_key` writes them: other systems' exports name
 # them so. Not "first" or "last" alone, nor "contact": too often something else.
@@ -109,6 +123,19 @@ HEADERS = {
     "calls": ("calls", "calls opt-in", "phone calls"),
     "time_zone": ("time zone", "tz", "iana time zone"),
     "state": ("state", "us state", "state code"),
+    "consent": ("consent", "consent to", "consent channels", "consented to", "opt-in channels"),
+    "consent_method": (
+        "consent method", "consent source", "opt-in method", "opt in method", "opt-in source",
+        "sms opt-in method", "how consented",
+    ),
+    "consent_date": (
+        "consent date", "consented at", "consent given", "opt-in date", "opt in date",
+        "opt-in timestamp", "sms opt-in date", "date consented",
+    ),
+    "consent_disclosure": (
+        "consent disclosure", "disclosure", "disclosure version", "consent language",
+        "consent text",
+    ),
 }  # fmt: skip
 CHANNEL_COLUMNS = tuple(Channel.values)  # in ROW_COLUMNS' order
 CHANNEL_VALUES = {
@@ -352,10 +379,11 @@ def _check_rows(contact_import: ContactImport) -> None:
         # Where each column read is (the last, where a header comes twice).
         places = {field: place for place, field in enumerate(fields) if field}
         names = [places.pop(field) for field in (FIRST_NAME, LAST_NAME) if field in places]
+        disclosures = disclosures_by_name()
         # A batch of lines is read from the stored file, then checked while the database
         # takes in the rows as they come (bench/NOTES.md).
         for lines in batched(enumerate(reader, start=2), CHECK_BATCH):
-            _keep(contact_import, _checked(contact_import, lines, places, names))
+            _keep(contact_import, _checked(contact_import, lines, places, names, disclosures))
     except UnicodeDecodeError:
         raise ImportFileError(NOT_UTF8) from None
     except csv.Error as error:
@@ -369,6 +397,7 @@ def _checked(
     lines: tuple[tuple[int, list[str]], ...],
     places: dict[str, int],
     names: list[int],
+    disclosures: dict[str, int],
 ) -> Iterator[tuple[tuple | None, list[ImportProblem]]]:
     """Each numbered line that is not blank, checked: its row in ROW_COLUMNS' order, or
     None; and its problems. Counts them in `rows_read`."""
@@ -386,7 +415,7 @@ def _checked(
                 filter(None, (_cell(values[place]) for place in names if place < len(values)))
             )
         problems: list[ImportProblem] = []
-        yield _check(number, cells, problems), problems
+        yield _check(number, cells, problems, disclosures), problems
 
 
 def _cell(value: str) -> str:
@@ -395,7 +424,8 @@ def _cell(value: str) -> str:
 
 ROW_COLUMNS = (
     "number", "name", "name_key", "phone", "email", "time_zone", "state", "tags", "status",
-    "sms", "calls",
+    "sms", "calls", "consent_channels", "consent_method", "consent_given_at",
+    "consent_disclosure_id",
 )  # fmt: skip
 
 
@@ -410,11 +440,15 @@ def _keep(
         raise _TakenOver
     problems = []
 
+    given_at = ROW_COLUMNS.index("consent_given_at")
+    adapt = connection.ops.adapt_datetimefield_value
+
     def rows() -> Iterator[tuple]:
         for row, found in lines:
             problems.extend(found)
             if row:
-                yield (contact_import.pk, *row)
+                yield (contact_import.pk, *row[:given_at], adapt(row[given_at]),
+                       *row[given_at + 1 :])  # fmt: skip
 
     columns = ", ".join(("contact_import_id", *ROW_COLUMNS))
     with connection.cursor() as cursor:
@@ -434,7 +468,9 @@ def _keep(
     this_check.update(rows_read=contact_import.rows_read)
 
 
-def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) -> tuple | None:
+def _check(
+    number: int, cells: dict[str, str], problems: list[ImportProblem], disclosures: dict[str, int]
+) -> tuple | None:
     """The row's values in ROW_COLUMNS' order, or None with its problems added."""
 
     def problem(column: str, reason: str) -> None:
@@ -481,9 +517,104 @@ def _check(number: int, cells: dict[str, str], problems: list[ImportProblem]) ->
         if value not in CHANNEL_VALUES:
             problem(column, f"“{value}”: use subscribed, soft or hard, or leave it empty.")
         channels.append(CHANNEL_VALUES.get(value))
+    consent = _consent(cells, problem, disclosures)
     if len(problems) > found:
         return None
-    return (number, name, name.lower(), phone, email, *places, tags, status, *channels)
+    return (number, name, name.lower(), phone, email, *places, tags, status, *channels, *consent)
+
+
+# How the consent columns may name what they hold.
+CONSENT_CHANNELS = {
+    "sms": ("sms",), "text": ("sms",), "texts": ("sms",), "text messages": ("sms",),
+    "calls": ("calls",), "call": ("calls",), "voice": ("calls",), "phone calls": ("calls",),
+    "calls & voicemails": ("calls",), "both": ("sms", "calls"), "all": ("sms", "calls"),
+}  # fmt: skip
+CONSENT_METHODS = {
+    **{value: value for value in ConsentMethod.values},
+    **{label.lower(): value for value, label in ConsentMethod.choices},
+    "keyword": ConsentMethod.KEYWORD, "text": ConsentMethod.KEYWORD, "sms": ConsentMethod.KEYWORD,
+    "web form": ConsentMethod.WEB_FORM, "web": ConsentMethod.WEB_FORM,
+    "website": ConsentMethod.WEB_FORM, "online": ConsentMethod.WEB_FORM,
+    "form": ConsentMethod.WEB_FORM, "paper": ConsentMethod.PAPER,
+    "in person": ConsentMethod.PAPER, "phone": ConsentMethod.VERBAL,
+    "phone call": ConsentMethod.VERBAL, "other system": ConsentMethod.IMPORT,
+}  # fmt: skip
+DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y")
+
+
+def disclosures_by_name() -> dict[str, int]:
+    """Each disclosure's id by the names an import may give it, in lower case: "sign-up form
+    v2", "sign-up form (version 2)", "sign-up form version 2", and its title alone for its
+    newest version."""
+    names: dict[str, int] = {}
+    for pk, title, version in Disclosure.objects.order_by("title", "version").values_list(
+        "pk", "title", "version"
+    ):
+        key = " ".join(title.lower().split())
+        for name in (f"{key} v{version}", f"{key} (version {version})",
+                     f"{key} version {version}", key):  # fmt: skip
+            names[name] = pk  # the title alone: the newest, last
+    return names
+
+
+def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tuple:
+    """The row's consent (channels, method, when, disclosure id), or empty values: a row that
+    gives any of the consent columns claims consent, and needs a method and a date (SMS only
+    unless the Consent to column says)."""
+    given = {field: cells.get(field, "") for field in
+             ("consent", "consent_method", "consent_date", "consent_disclosure")}  # fmt: skip
+    if not any(given.values()):
+        return ("", "", None, None)
+    channels: set[str] = set()
+    for part in re.split(r"\s*(?:[,;/+]|&(?! voicemails)|\band\b)\s*", given["consent"].lower()):
+        if part and part not in CONSENT_CHANNELS:
+            problem("consent", f"“{part}”: use sms, calls or both.")
+        channels.update(CONSENT_CHANNELS.get(part, ()))
+    method = CONSENT_METHODS.get(given["consent_method"].lower(), "")
+    if not given["consent_method"]:
+        problem("consent_method", "A consent needs its method: keyword, web form, paper, "
+                "verbal or import.")  # fmt: skip
+    elif not method:
+        problem("consent_method", f"“{given['consent_method']}”: use keyword, web form, "
+                "paper, verbal or import.")  # fmt: skip
+    given_at = None
+    if not given["consent_date"]:
+        problem("consent_date", "A consent needs the date it was given.")
+    else:
+        given_at = _consent_date(given["consent_date"])
+        if given_at is None:
+            problem("consent_date", f"“{given['consent_date']}” is not a date: write it as "
+                    "2026-03-01 or 3/1/2026.")  # fmt: skip
+        elif given_at > timezone.now():
+            problem("consent_date", f"“{given['consent_date']}” is to come: consent is "
+                    "recorded once it is given.")  # fmt: skip
+        elif given_at.year < 1970:
+            problem("consent_date", f"“{given['consent_date']}”: a day since 1970, please.")
+    disclosure = None
+    if given["consent_disclosure"]:
+        disclosure = disclosures.get(" ".join(given["consent_disclosure"].lower().split()))
+        if disclosure is None:
+            problem("consent_disclosure", f"No disclosure “{given['consent_disclosure']}”: "
+                    "name one of the Disclosures page, as “Sign-up form v2”.")  # fmt: skip
+    ordered = " ".join(channel for channel in CHANNEL_COLUMNS if channel in channels)
+    return (ordered or Channel.SMS.value, method, given_at, disclosure)
+
+
+def _consent_date(value: str) -> datetime | None:
+    """A consent's date and time as a file may write it (ISO 8601, or US month/day/year); a
+    day alone is its start, and a time without a zone is the site's time zone's."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        for format in DATE_FORMATS:
+            try:
+                moment = datetime.strptime(value, format)
+                break
+            except ValueError:
+                continue
+        else:
+            return None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def _is_email(value: str) -> bool:
@@ -702,6 +833,7 @@ def _apply_batch(import_id: int) -> bool:
     counts = {"opted_out": 0, "resubscribed": 0, "kept_hard": 0}
     for channel in Channel:
         _channel(contact_import, channel, rows, contact_of, counts)
+    counts["consents"] = _consents(contact_import, rows, contact_of)
     ContactImport.objects.filter(pk=import_id).update(
         applied_through=rows[-1].number,
         rows_applied=F("rows_applied") + len(rows),
@@ -796,6 +928,33 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
                 "INSERT OR IGNORE INTO contacts_contact_tags (contact_id, tag_id) VALUES (%s, %s)",
                 links,
             )
+
+
+def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, int]) -> int:
+    """Record the rows' consent, each channel's once: a record of the same number, channel,
+    method and time is not written again (the same file imported twice). Returns how many
+    were added."""
+    wanted = [(row, channel) for row in rows if row.consent_method
+              for channel in row.consent_channels.split()]  # fmt: skip
+    if not wanted:
+        return 0
+    kept = set(
+        ConsentRecord.objects.filter(phone__any=sorted({row.phone for row, _ in wanted}))
+        .values_list("phone", "channel", "method", "given_at")
+        .order_by()
+    )
+    new = {}
+    for row, channel in wanted:
+        key = (row.phone, channel, row.consent_method, row.consent_given_at)
+        if key not in kept and key not in new:
+            new[key] = ConsentRecord(
+                phone=row.phone, channel=channel, method=row.consent_method,
+                given_at=row.consent_given_at, contact_id=contact_of[row.number],
+                recorded_by=contact_import.by_user, disclosure_id=row.consent_disclosure_id,
+                words=f"Import of {contact_import.file_name}, row {row.number}",
+            )  # fmt: skip
+    ConsentRecord.objects.bulk_create(new.values())
+    return len(new)
 
 
 def _channel(contact_import, channel, rows, contact_of, counts) -> None:

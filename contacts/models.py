@@ -906,15 +906,22 @@ class ReassignedNumber(models.Model):
 
 
 def reported_reassigned(channel: str) -> Q:
-    """The contacts whose number was reported reassigned and has no consent to `channel`
-    recorded since: reporting it made every record of the number void, so a record given now
-    came after. The numbers are a short list, which the database hashes, rather than a look-up
+    """The contacts whose number was reported reassigned and has no consent to `channel` given
+    since (`consented_since`): one given before, imported or recorded later, was the previous
+    holder's. The numbers are a short list, which the database hashes, rather than a look-up
     for each contact."""
-    consented = ConsentRecord.objects.filter(
-        phone=OuterRef("phone"), channel=channel, status=ConsentRecord.Status.CONFIRMED
-    )
-    reported = ReassignedNumber.objects.filter(~Exists(consented)).values("phone")
-    return Q(phone__in=reported)
+    reported = ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
+    return Q(phone__in=reported.values("phone"))
+
+
+def consented_since(channel: str | None = None) -> models.QuerySet:
+    """The consent on record (to `channel`, or to any) given after the outer report of a
+    reassigned number."""
+    records = ConsentRecord.objects.filter(
+        phone=OuterRef("phone"), status=ConsentRecord.Status.CONFIRMED,
+        given_at__gt=OuterRef("reported_at"),
+    )  # fmt: skip
+    return records.filter(channel=channel) if channel else records
 
 
 # The database keeps a consent record at least this long after it was recorded and after it
@@ -1169,6 +1176,7 @@ class ContactImport(models.Model):
     opted_out = models.PositiveIntegerField(default=0)
     resubscribed = models.PositiveIntegerField(default=0)
     kept_hard = models.PositiveIntegerField(default=0)
+    consents = models.PositiveIntegerField(default=0, help_text="Consent records added.")
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -1191,6 +1199,8 @@ class ContactImport(models.Model):
             f"{self.created:,} created, {self.updated:,} updated, {self.opted_out:,} opt-outs "
             f"recorded, {self.resubscribed:,} resubscribed"
         )
+        if self.consents:
+            text += f", {self.consents:,} consent records added"
         if self.kept_hard:
             text += f"; {self.kept_hard:,} hard opt-outs kept: for each, {ONLY_THE_CONTACT}"
         return text + "."
@@ -1232,6 +1242,12 @@ class ImportRow(models.Model):
     status = models.CharField(max_length=20, blank=True)
     sms = models.CharField(max_length=10, blank=True, choices=OptInStatus)
     calls = models.CharField(max_length=10, blank=True, choices=OptInStatus)
+    # The consent the row records, if any: to which channels ("sms", "calls", "sms calls"),
+    # how, when, and the disclosure's id.
+    consent_channels = models.CharField(max_length=20, blank=True, default="")
+    consent_method = models.CharField(max_length=10, blank=True, default="")
+    consent_given_at = models.DateTimeField(null=True, blank=True)
+    consent_disclosure_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -10,7 +10,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.db.models import Exists, Min, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -20,6 +20,7 @@ from contacts.models import (
     ConsentRecord,
     Contact,
     ReassignedNumber,
+    consented_since,
 )
 from contacts.signals import reassigned_asked
 
@@ -92,10 +93,9 @@ def check(contacts: QuerySet[Contact], *, by_user: AbstractBaseUser) -> Checked:
         )
     checked = Checked()
     # Already out of broadcasts until consent is recorded afresh: not asked (nor paid for).
-    consented = ConsentRecord.objects.filter(
-        phone=OuterRef("phone"), status=ConsentRecord.Status.CONFIRMED
+    reported = ReassignedNumber.objects.filter(phone__in=list(numbers)).exclude(
+        Exists(consented_since())
     )
-    reported = ReassignedNumber.objects.filter(phone__in=list(numbers)).exclude(Exists(consented))
     for phone in set(reported.values_list("phone", flat=True)):
         del numbers[phone]
         checked.already += 1

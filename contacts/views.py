@@ -226,13 +226,20 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "disclosure", "recorded_by"
         )
     )
+    reassigned = ReassignedNumber.objects.filter(phone=contact.phone).first()
     context = {
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
         "consents": consents,
-        "reassigned": ReassignedNumber.objects.filter(phone=contact.phone).first(),
-        "consented_since": [r for r in consents if r.status == ConsentRecord.Status.CONFIRMED],
+        "reassigned": reassigned,
+        "consented_since": reassigned
+        and [
+            record
+            for record in consents
+            if record.status == ConsentRecord.Status.CONFIRMED
+            and record.given_at > reassigned.reported_at
+        ],  # fmt: skip
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "subscriptions_link": _subscriptions_link(request, contact),
         "link_days": settings.SUBSCRIPTION_LINK_DAYS,

@@ -15,6 +15,7 @@ from broadcasts import sending, services
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.policy import REASSIGNED
 from contacts import services as contact_services
+from contacts.display import channel_icons
 from contacts.models import (
     Channel,
     ConsentMethod,
@@ -170,3 +171,23 @@ def test_postgres_stamps_the_report_and_refuses_to_empty_the_table():
     sql("SET CONSTRAINTS ALL IMMEDIATE")
     with pytest.raises(IntegrityError, match="kept as written"):
         sql("TRUNCATE contacts_reassignednumber")
+
+
+def test_only_consent_given_after_the_report_lets_broadcasts_reach_the_number(client, admin_client):
+    contact = consented(channels=(Channel.SMS,))
+    text(client, "Wrong number")
+    # The previous holder's consent, imported or recorded later, is not the new holder's.
+    contact_services.record_consent(
+        phone=PHONE, channel=Channel.SMS, method=ConsentMethod.IMPORT,
+        given_at=timezone.now() - timedelta(days=90),
+    )  # fmt: skip
+    assert services.preview(broadcast()).excluded[REASSIGNED.label] == 1
+    [sms, _] = channel_icons(Contact.objects.with_consent().get(pk=contact.pk))
+    assert sms.tooltip.startswith("Subscribed to SMS: number reported reassigned on")
+    # An Admin records the new holder's consent, given today: it counts from now.
+    today = timezone.localdate().isoformat()
+    admin_client.post(
+        reverse("contacts:consent", args=[contact.pk]),
+        {"channels": ["sms"], "method": "verbal", "given_on": today},
+    )
+    assert services.preview(broadcast()).excluded[REASSIGNED.label] == 0

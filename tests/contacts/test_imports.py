@@ -287,9 +287,9 @@ def test_a_check_run_again_takes_over_from_the_one_still_running(db, monkeypatch
     )
     check_row, keep_lines, calls, writes = imports._check, imports._keep, [], []
 
-    def counted(number, cells, found):
+    def counted(number, cells, found, disclosures):
         calls.append(number)
-        return check_row(number, cells, found)
+        return check_row(number, cells, found, disclosures)
 
     def check_again_before_the_third_write(contact_import, lines):
         writes.append(contact_import.checker)

@@ -1,0 +1,100 @@
+"""An import records consent from its consent columns (to which channels, the method, the
+date, the disclosure's version); a row that claims consent without a method or a date, or
+names what is not there, is a problem row, and nothing is imported while there is one."""
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.core.files import File
+from django.utils import timezone
+
+from contacts import imports
+from contacts.models import Channel, ConsentRecord, ContactImport, Disclosure, ImportProblem
+from tests.factories import ContactFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "Name,Phone,Consent to,Consent method,Consent date,Consent disclosure"
+
+
+def imported(*lines: str, by_user=None) -> ContactImport:
+    data = ("\n".join([HEADER, *lines]) + "\n").encode()
+    contact_import = imports.store(File(io.BytesIO(data), name="old-crm.csv"), by_user=by_user)
+    imports.check(contact_import)
+    if contact_import.status == ContactImport.Status.READY:
+        assert imports.start_applying(contact_import)
+        imports.apply(contact_import)
+    contact_import.refresh_from_db()
+    return contact_import
+
+
+def problems(contact_import: ContactImport) -> list[tuple]:
+    found = ImportProblem.objects.filter(contact_import=contact_import).order_by("row", "id")
+    return list(found.values_list("row", "column", "reason"))
+
+
+def test_consent_columns_are_recorded_with_the_disclosure_s_version(settings):
+    settings.TIME_ZONE = "America/Chicago"
+    form = Disclosure.objects.create(title="Sign-up form", text="Old words.")
+    newer = form.revise("New words.", by_user=None)
+    admin = UserFactory(role="Admin")
+    result = imported(
+        "Ana,(415) 555-0101,sms,web form,2025-03-01,Sign-up form v1",
+        "Ben,(415) 555-0102,both,paper,3/2/2025 14:30,sign-up FORM",
+        "Cy,(415) 555-0103,,verbal,2025-03-03T10:00:00Z,",
+        "Di,(415) 555-0104,,,,",
+        by_user=admin,
+    )
+    assert result.status == "done" and result.consents == 4
+    assert "4 consent records added" in result.summary()
+    records = {(r.phone, r.channel): r for r in ConsentRecord.objects.all()}
+    ana = records["+14155550101", "sms"]
+    assert (ana.method, ana.disclosure, ana.recorded_by, ana.status) == (
+        "web_form", form, admin, "confirmed"
+    )  # fmt: skip
+    assert ana.given_at == datetime(2025, 3, 1, 6, tzinfo=UTC)  # midnight in Chicago
+    assert ana.words == "Import of old-crm.csv, row 2"
+    assert ana.contact.name == "Ana"
+    assert {key for key in records if key[0] == "+14155550102"} == {
+        ("+14155550102", "sms"), ("+14155550102", "calls")
+    }  # fmt: skip
+    assert records["+14155550102", "calls"].disclosure == newer  # a title alone: the newest
+    assert records["+14155550103", "sms"].given_at == datetime(2025, 3, 3, 10, tzinfo=UTC)
+    assert ("+14155550104", "sms") not in records
+
+    again = imported("Ana,(415) 555-0101,sms,web form,2025-03-01,Sign-up form v1")
+    assert again.consents == 0 and ConsentRecord.objects.count() == 4
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        ("sms,,2025-03-01,", "consent_method", "A consent needs its method"),
+        ("sms,paper,,", "consent_date", "A consent needs the date it was given."),
+        (",,2025-03-01,", "consent_method", "A consent needs its method"),
+        ("sms,carrier pigeon,2025-03-01,", "consent_method", "“carrier pigeon”: use keyword"),
+        ("sms,paper,March first,", "consent_date", "“March first” is not a date"),
+        ("sms,paper,2999-01-01,", "consent_date", "“2999-01-01” is to come"),
+        ("email,paper,2025-03-01,", "consent", "“email”: use sms, calls or both."),
+        ("sms,paper,2025-03-01,Poster v9", "consent_disclosure", "No disclosure “Poster v9”"),
+    ],
+)
+def test_a_row_claiming_consent_without_what_proves_it_is_a_problem(row, column, reason):
+    ContactFactory(phone="+14155550199")
+    result = imported("Ok,(415) 555-0199,sms,paper,2025-03-01,", f"Bad,(415) 555-0101,{row}")
+    assert result.status == "problems"
+    [(number, found_column, found_reason)] = problems(result)
+    assert (number, found_column) == (3, column) and found_reason.startswith(reason)
+    assert not ConsentRecord.objects.exists()  # nothing imported, the good row neither
+
+
+def test_other_systems_consent_headers_are_understood():
+    data = b"Name,Mobile,SMS Opt-In Date,Opt-in Method\nAna,4155550101,2025-03-01,website\n"
+    contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
+    imports.check(contact_import)
+    assert imports.start_applying(contact_import)
+    imports.apply(contact_import)
+    record = ConsentRecord.objects.get()
+    assert (record.channel, record.method) == (Channel.SMS, "web_form")
+    assert timezone.localdate(record.given_at).isoformat() == "2025-03-01"

@@ -23,6 +23,7 @@ def record_consent(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        awaiting = data["confirm_by_text"]
         try:
             with transaction.atomic():
                 for channel in data["channels"]:
@@ -30,12 +31,20 @@ def record_consent(request: HttpRequest, pk: int) -> HttpResponse:
                         phone=contact.phone, channel=channel, method=data["method"],
                         given_at=form.given_at(), by_user=request.user,
                         disclosure=data["disclosure"], words=data["note"], contact=contact,
+                        awaiting=awaiting,
                     )  # fmt: skip
         except ValidationError:
             form.add_error(None, "The contact has no valid phone number: fix it first.")
         else:
             labels = " and ".join(channel.label for channel in data["channels"])
-            messages.success(request, f"{contact.name}: consent to {labels} recorded.")
+            if awaiting:
+                asked = services.ask_to_confirm(contact.phone, data["channels"])
+                messages.success(
+                    request,
+                    f"{contact.name}: consent to {labels} recorded, awaiting confirmation. {asked}",
+                )
+            else:
+                messages.success(request, f"{contact.name}: consent to {labels} recorded.")
             opted_out = OptOut.objects.filter(contact=contact, channel__in=data["channels"])
             for opt_out in opted_out:
                 messages.warning(request, _still_opted_out(opt_out))

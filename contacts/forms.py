@@ -266,6 +266,12 @@ class ConsentForm(forms.Form):
         required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="How it was given, e.g. “signed the paper form at the front desk”.",
     )  # fmt: skip
+    confirm_by_text = forms.BooleanField(
+        required=False, initial=True, label="Ask the contact to confirm by text (double opt-in)",
+        help_text="The number gets one text and confirms with a YES within 30 days; until then "
+        "the consent awaits confirmation and marketing leaves the contact out. Always for a "
+        "web form.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -274,6 +280,15 @@ class ConsentForm(forms.Form):
 
     def clean_channels(self) -> list[Channel]:
         return list(dict.fromkeys(self.cleaned_data["channels"]))  # each once, in order
+
+    def clean(self):
+        data = super().clean()
+        if data.get("method") == ConsentMethod.WEB_FORM and not data.get("confirm_by_text"):
+            self.add_error(
+                "confirm_by_text",
+                "Consent from a web form holds once the number confirms it: tick this.",
+            )
+        return data
 
     def clean_given_on(self) -> date:
         day = self.cleaned_data["given_on"]

@@ -32,6 +32,8 @@ when empty), consent method (keyword, web form, paper, verbal, import), consent 
 or month/day/year; a day alone is its start in TIME_ZONE) and consent disclosure ("Sign-up form
 v2", or a title alone for its newest version). A row that gives any of them claims consent,
 and without a method or a date is a problem row. Each channel's record is written once.
+Confirm by text (yes or no) makes it await the number's YES (double opt-in), which one text
+asks for once its batch is written.
 """
 
 import codecs
@@ -42,6 +44,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import batched
 
 from django.conf import settings
@@ -104,6 +107,7 @@ FIELDS = {
     "consent_method": "Consent method",
     "consent_date": "Consent date",
     "consent_disclosure": "Consent disclosure",
+    "consent_confirm": "Confirm by text",
 }
 # The headers read as each field, as `header_key` writes them: other systems' exports name
 # them so. Not "first" or "last" alone, nor "contact": too often something else.
@@ -136,6 +140,7 @@ HEADERS = {
         "consent disclosure", "disclosure", "disclosure version", "consent language",
         "consent text",
     ),
+    "consent_confirm": ("confirm by text", "double opt-in", "double opt in", "confirm consent"),
 }  # fmt: skip
 CHANNEL_COLUMNS = tuple(Channel.values)  # in ROW_COLUMNS' order
 CHANNEL_VALUES = {
@@ -425,7 +430,7 @@ def _cell(value: str) -> str:
 ROW_COLUMNS = (
     "number", "name", "name_key", "phone", "email", "time_zone", "state", "tags", "status",
     "sms", "calls", "consent_channels", "consent_method", "consent_given_at",
-    "consent_disclosure_id",
+    "consent_disclosure_id", "consent_awaiting",
 )  # fmt: skip
 
 
@@ -539,6 +544,8 @@ CONSENT_METHODS = {
     "in person": ConsentMethod.PAPER, "phone": ConsentMethod.VERBAL,
     "phone call": ConsentMethod.VERBAL, "other system": ConsentMethod.IMPORT,
 }  # fmt: skip
+YES_OR_NO = {"": False, "yes": True, "y": True, "true": True, "1": True, "no": False, "n": False,
+             "false": False, "0": False}  # fmt: skip
 DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y")
 
 
@@ -563,8 +570,11 @@ def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tup
     unless the Consent to column says)."""
     given = {field: cells.get(field, "") for field in
              ("consent", "consent_method", "consent_date", "consent_disclosure")}  # fmt: skip
+    confirm = cells.get("consent_confirm", "").lower()
+    if confirm not in YES_OR_NO:
+        problem("consent_confirm", f"“{cells['consent_confirm']}”: use yes or no.")
     if not any(given.values()):
-        return ("", "", None, None)
+        return ("", "", None, None, False)
     channels: set[str] = set()
     for part in re.split(r"\s*(?:[,;/+]|&(?! voicemails)|\band\b)\s*", given["consent"].lower()):
         if part and part not in CONSENT_CHANNELS:
@@ -597,7 +607,7 @@ def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tup
             problem("consent_disclosure", f"No disclosure “{given['consent_disclosure']}”: "
                     "name one of the Disclosures page, as “Sign-up form v2”.")  # fmt: skip
     ordered = " ".join(channel for channel in CHANNEL_COLUMNS if channel in channels)
-    return (ordered or Channel.SMS.value, method, given_at, disclosure)
+    return (ordered or Channel.SMS.value, method, given_at, disclosure, YES_OR_NO.get(confirm))
 
 
 def _consent_date(value: str) -> datetime | None:
@@ -932,8 +942,9 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
 
 def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, int]) -> int:
     """Record the rows' consent, each channel's once: a record of the same number, channel,
-    method and time is not written again (the same file imported twice). Returns how many
-    were added."""
+    method and time is not written again (the same file imported twice). Consent marked to be
+    confirmed by text awaits it: once the batch is written, each such number gets its one text
+    (services.ask_to_confirm). Returns how many were added."""
     wanted = [(row, channel) for row in rows if row.consent_method
               for channel in row.consent_channels.split()]  # fmt: skip
     if not wanted:
@@ -952,8 +963,16 @@ def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, i
                 given_at=row.consent_given_at, contact_id=contact_of[row.number],
                 recorded_by=contact_import.by_user, disclosure_id=row.consent_disclosure_id,
                 words=f"Import of {contact_import.file_name}, row {row.number}",
+                status=ConsentRecord.Status.AWAITING if row.consent_awaiting
+                else ConsentRecord.Status.CONFIRMED,
             )  # fmt: skip
     ConsentRecord.objects.bulk_create(new.values())
+    to_ask: dict[str, list[str]] = {}
+    for record in new.values():
+        if record.status == ConsentRecord.Status.AWAITING:
+            to_ask.setdefault(record.phone, []).append(record.channel)
+    for phone, channels in to_ask.items():
+        transaction.on_commit(partial(services.ask_to_confirm, phone, channels))
     return len(new)
 
 

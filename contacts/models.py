@@ -1248,6 +1248,9 @@ class ImportRow(models.Model):
     consent_method = models.CharField(max_length=10, blank=True, default="")
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_disclosure_id = models.BigIntegerField(null=True, blank=True)
+    consent_awaiting = models.BooleanField(
+        default=False, help_text="To be confirmed by the number's YES (double opt-in)."
+    )
 
     class Meta:
         constraints = [

@@ -7,7 +7,7 @@ the friendly half of the rule and the triggers the half that cannot be bypassed.
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -38,6 +38,7 @@ from contacts.models import (
     opt_in_words,
 )
 from contacts.phones import normalize_phone
+from contacts.signals import text_wanted
 from crm.arrays import array_text
 
 logger = logging.getLogger(__name__)
@@ -323,18 +324,76 @@ def record_consent(
     words: str = "",
     reference: str = "",
     contact: Contact | None = None,
+    awaiting: bool = False,
 ) -> ConsentRecord:
     """Keep that the contact behind `phone` agreed to receive `channel`, at `given_at`, by
     `method`, having seen `disclosure`: recorded by `by_user`, or by the contact's own message
     (`words`, in the stored webhook event `reference`). `contact`: who has the number, if
-    known (else the first contact with it, if any). It lifts no opt-out."""
+    known (else the first contact with it, if any). `awaiting`: it holds once the number
+    confirms it (ask_to_confirm). It lifts no opt-out."""
     phone = normalize_phone(phone)
     if contact is None:
         contact = Contact.objects.filter(phone=phone).order_by("pk").first()
+    status = ConsentRecord.Status.AWAITING if awaiting else ConsentRecord.Status.CONFIRMED
     return ConsentRecord.objects.create(
         phone=phone, channel=channel, method=method, given_at=given_at, contact=contact,
         recorded_by=by_user, disclosure=disclosure, words=words, reference=reference,
+        status=status,
     )  # fmt: skip
+
+
+# How long a number has to confirm consent awaiting its YES (double opt-in).
+CONFIRM_WITHIN = timedelta(days=30)
+
+
+def confirmation_prompt(channels: Iterable[str]) -> str:
+    """The one text that asks a number to confirm consent that did not come from it (a web
+    form, an import), as carriers ask: who, what and how often, rates, HELP and STOP."""
+    wanted = set(channels)
+    what = {
+        frozenset({Channel.SMS}): settings.SMS_PROGRAM,
+        frozenset({Channel.CALLS}): "our calls",
+    }.get(frozenset(wanted), f"{settings.SMS_PROGRAM} by text and calls")
+    return (
+        f"{settings.BUSINESS_NAME}: reply YES to confirm you want {what}, "
+        f"{settings.SMS_FREQUENCY}. Msg & data rates may apply. Reply HELP for help, STOP to "
+        "cancel."
+    )
+
+
+def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
+    """Text `phone` once, asking it to confirm its consent awaiting confirmation to
+    `channels` with a YES within CONFIRM_WITHIN (the number's reply confirms it:
+    `confirm_awaited`); nothing to a number that opted out of texts. Says what happened."""
+    phone = normalize_phone(phone)
+    opted_out = PhoneOptOut.objects.filter(phone=phone, channel=Channel.SMS).exists() or (
+        OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS).exists()
+    )
+    if opted_out:
+        return "No text asked to confirm it: the number opted out of texts."
+    try:
+        sent = [sid for _, sid in text_wanted.send(Contact, phone=phone,
+                                                  text=confirmation_prompt(channels))]  # fmt: skip
+    except Exception as error:  # the provider's refusal or silence: the record waits
+        logger.warning("The confirmation prompt to %s failed: %s", phone, error)
+        return f"The text asking to confirm it failed ({error}): the consent stays awaiting."
+    if not sent:
+        return "No text asked to confirm it: no messaging provider is set up."
+    days = CONFIRM_WITHIN.days
+    return f"A text asked the number to reply YES within {days} days to confirm it."
+
+
+@transaction.atomic
+def confirm_awaited(*, phone: str, reference: str, at: datetime) -> int:
+    """The number replied YES (the stored webhook event `reference`, received `at`): its
+    consent awaiting confirmation, recorded within CONFIRM_WITHIN before, is confirmed with
+    the reply as its proof. Returns how many records."""
+    awaited = ConsentRecord.objects.filter(
+        phone=normalize_phone(phone), status=ConsentRecord.Status.AWAITING,
+        recorded_at__gte=at - CONFIRM_WITHIN, recorded_at__lte=at,
+    )  # fmt: skip
+    confirmed = ConsentRecord.Status.CONFIRMED
+    return awaited.update(status=confirmed, confirmed_at=at, confirmation=reference)
 
 
 @transaction.atomic

@@ -14,3 +14,8 @@ messages_wanted = Signal()
 # a provider returns a dict of phone to "yes", "no" or "no_data", or to the error that kept it
 # from answering (a str starting "error: ").
 reassigned_asked = Signal()
+
+# A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
+# double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
+# provider's id, or raises what kept it from sending.
+text_wanted = Signal()

@@ -6,13 +6,15 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging provider"
 
     def ready(self):
-        from contacts.signals import messages_wanted, reassigned_asked
+        from contacts.signals import messages_wanted, reassigned_asked, text_wanted
         from messaging import (
             checks,  # noqa: F401 (registers them)
             evidence,
             reassigned,
+            texts,
         )
 
         # What contacts asks of a provider and of the messages: it does not import messaging.
         messages_wanted.connect(evidence.messages, dispatch_uid="messaging.evidence")
         reassigned_asked.connect(reassigned.ask, dispatch_uid="messaging.reassigned")
+        text_wanted.connect(texts.send, dispatch_uid="messaging.texts")

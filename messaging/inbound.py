@@ -269,11 +269,14 @@ def _join(phone: str, body: str, reading: Reading, key: str, received_at: dateti
     """The contact behind `phone` asks to receive texts: START (UNSTOP, YES) lifts every
     opt-out of SMS of the number, hard ones too; JOIN, SUBSCRIBE or the business's own keyword,
     the soft ones, and asks for a START where the number opted out itself. Either is their
-    consent on record, confirmed once as carriers require. A YES from a number that has
-    nothing to lift answers something else: nothing is recorded."""
+    consent on record, confirmed once as carriers require. A YES confirms the number's consent
+    awaiting confirmation (double opt-in); from a number that has nothing to lift or confirm,
+    it answers something else: nothing is recorded."""
     if reading.intent == Intent.OPT_IN:
-        if opt_in_words(body) == "YES" and not _opted_out_at_all(phone):
-            return ""
+        if opt_in_words(body) == "YES":
+            confirmed = services.confirm_awaited(phone=phone, reference=key, at=received_at)
+            if not _opted_out_at_all(phone):
+                return joined_reply() if confirmed else ""
         services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
     elif _opted_out_of_texts(phone):
         return start_first_reply()

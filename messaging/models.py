@@ -9,7 +9,8 @@ from contacts.phones import format_phone
 
 
 class OutboundMessage(models.Model):
-    """What the console backend "sent": the outbox a newcomer can look at in the admin."""
+    """What the console backend "sent", and the single texts the app sent outside broadcasts
+    by any backend (messaging.texts): the outbox a newcomer can look at."""
 
     class Kind(models.TextChoices):
         SMS = "sms", "SMS"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from contacts import imports
 from contacts.models import Channel, ConsentRecord, ContactImport, Disclosure, ImportProblem
+from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +99,36 @@ def test_other_systems_consent_headers_are_understood():
     record = ConsentRecord.objects.get()
     assert (record.channel, record.method) == (Channel.SMS, "web_form")
     assert timezone.localdate(record.given_at).isoformat() == "2025-03-01"
+
+
+def test_consent_to_confirm_by_text_awaits_the_yes_and_each_number_is_asked_once(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.MESSAGING_BACKEND = "locmem"
+    LocmemBackend.outbox.clear()
+    data = (
+        b"Name,Phone,Consent to,Consent method,Consent date,Confirm by text\n"
+        b"Ana,(415) 555-0101,both,paper,2025-03-01,yes\n"
+        b"Ben,(415) 555-0102,sms,web form,2025-03-01,y\n"
+        b"Cy,(415) 555-0103,sms,web form,2025-03-01,\n"  # confirmed in the other system
+    )
+    contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
+    imports.check(contact_import)
+    assert imports.start_applying(contact_import)
+    with django_capture_on_commit_callbacks(execute=True):  # as each batch commits
+        imports.apply(contact_import)
+    statuses = dict(ConsentRecord.objects.values_list("phone", "status").distinct())
+    assert statuses == {"+14155550101": "awaiting", "+14155550102": "awaiting",
+                        "+14155550103": "confirmed"}  # fmt: skip
+    asked = sorted((message["to"], "by text and calls" in message["body"])
+                   for message in LocmemBackend.outbox)  # fmt: skip
+    assert asked == [("+14155550101", True), ("+14155550102", False)]
+    LocmemBackend.outbox.clear()
+
+
+def test_confirm_by_text_is_yes_or_no():
+    data = b"Name,Phone,Consent method,Consent date,Double opt-in\n"
+    data += b"Ana,4155550101,paper,2025-03-01,maybe\n"
+    contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
+    imports.check(contact_import)
+    assert problems(contact_import) == [(2, "consent_confirm", "“maybe”: use yes or no.")]

@@ -1,0 +1,101 @@
+"""Consent that did not come from the phone itself (a web form, a paper form an Admin records)
+waits for the number's own YES: one text asks for it, the record is "awaiting confirmation"
+and marketing leaves the contact out until a YES within 30 days confirms it, with the YES as
+its proof."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts import services
+from contacts.models import Channel, ConsentRecord, OptInStatus, Source, consent_on_record
+from messaging.backends import LocmemBackend
+from messaging.models import InboundEvent, OutboundMessage
+from tests.factories import ContactFactory
+from tests.messaging.test_keyword_consent import PHONE, reply
+
+pytestmark = pytest.mark.django_db
+
+FORM = {"channels": ["sms", "calls"], "method": "web_form", "confirm_by_text": "on"}
+
+
+@pytest.fixture
+def outbox(settings):
+    settings.MESSAGING_BACKEND = "locmem"
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
+
+
+def recorded(admin_client, contact, **form):
+    data = FORM | {"given_on": timezone.localdate().isoformat()} | form
+    return admin_client.post(reverse("contacts:consent", args=[contact.pk]), data, follow=True)
+
+
+def test_a_web_form_consent_waits_for_the_number_s_yes(admin_client, sms, outbox):
+    contact = ContactFactory(phone=PHONE, name="Dee")
+    page = recorded(admin_client, contact).content.decode()
+    assert "Dee: consent to SMS and Calls &amp; Voicemails recorded, awaiting confirmation." in page
+    assert "A text asked the number to reply YES within 30 days to confirm it." in page
+    [prompt] = outbox
+    assert prompt["to"] == PHONE and prompt["body"] == (
+        "Demo Dental: reply YES to confirm you want reminders and offers by text and calls, up "
+        "to 4 msgs/mo. Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+    )
+    assert OutboundMessage.objects.get().sid == prompt["sid"]  # in the outbox and evidence
+    assert set(ConsentRecord.objects.values_list("status", flat=True)) == {"awaiting"}
+    contacts = type(contact).objects.filter(pk=contact.pk)
+    assert not contacts.filter(consent_on_record(Channel.SMS)).exists()
+
+    answer = reply(sms("Yes!", sid="SMyes1"))
+    assert answer.startswith("Demo Dental: you're subscribed to reminders and offers")
+    records = ConsentRecord.objects.all()
+    assert {(r.status, r.confirmation) for r in records} == {("confirmed", "sms:SMyes1")}
+    assert all(r.confirmed_at == InboundEvent.objects.get().received_at for r in records)
+    assert contacts.filter(consent_on_record(Channel.CALLS)).exists()
+    assert not ConsentRecord.objects.filter(method="keyword").exists()  # the YES is the proof
+
+
+def test_a_yes_after_thirty_days_confirms_nothing(sms, outbox):
+    contact = ContactFactory(phone=PHONE)
+    services.record_consent(
+        phone=PHONE, channel=Channel.SMS, method="web_form", given_at=timezone.now(),
+        awaiting=True, contact=contact,
+    )  # fmt: skip
+    later = timezone.now() + timedelta(days=31)
+    assert services.confirm_awaited(phone=PHONE, reference="sms:SMlate", at=later) == 0
+    assert ConsentRecord.objects.get().status == "awaiting"
+    assert services.confirm_awaited(phone=PHONE, reference="sms:SMok", at=timezone.now()) == 1
+
+
+def test_no_prompt_to_a_number_that_opted_out_of_texts(admin_client, outbox):
+    contact = ContactFactory(phone=PHONE)
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    page = recorded(admin_client, contact, channels=["calls"]).content.decode()
+    assert "No text asked to confirm it: the number opted out of texts." in page
+    assert not outbox
+    assert ConsentRecord.objects.get().status == "awaiting"
+
+
+def test_a_web_form_is_always_confirmed_by_text_and_paper_may_be_not(admin_client, outbox):
+    contact = ContactFactory(phone=PHONE)
+    page = recorded(admin_client, contact, confirm_by_text="").content.decode()
+    assert "Consent from a web form holds once the number confirms it: tick this." in page
+    assert not ConsentRecord.objects.exists() and not outbox
+    recorded(admin_client, contact, method="paper", confirm_by_text="")
+    assert set(ConsentRecord.objects.values_list("status", flat=True)) == {"confirmed"}
+    assert not outbox
+
+
+def test_a_yes_from_an_opted_out_number_lifts_it_and_confirms_what_awaits(sms, outbox):
+    contact = ContactFactory(phone=PHONE)
+    services.record_consent(
+        phone=PHONE, channel=Channel.SMS, method="web_form", given_at=timezone.now(),
+        awaiting=True,
+    )  # fmt: skip
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    reply(sms("YES"))
+    assert type(contact).objects.get(pk=contact.pk).opt_in_status("sms") == OptInStatus.SUBSCRIBED
+    assert ConsentRecord.objects.filter(status="confirmed", method="web_form").exists()

@@ -8,6 +8,7 @@ import logging
 import traceback
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +29,7 @@ from contacts.models import (
     pressed,
 )
 from contacts.phones import normalize_phone
-from messaging import twiml
+from messaging import texts, twiml
 from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut
 from messaging.phrases import read_reply
@@ -105,11 +106,38 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
     pending = InboundEvent.objects.filter(processed_at=None, received_at__lt=received_before)
     for key in list(pending.order_by("received_at", "id").values_list("key", flat=True)):
         try:
-            process(key)
+            event = process(key)
         except Exception as error:  # kept on the event; go on with the others
             yield key, error
         else:
+            send_what_was_not_answered(event)
             yield key, None
+
+
+def send_what_was_not_answered(event: InboundEvent) -> None:
+    """An SMS kept for the worker was answered at once by the rules alone
+    (`answer_unprocessed`); a reply that processing gives beyond that (the confirmation of a
+    JOIN, of a START, of a YES) is sent now as a text, as carriers require it. A failure is
+    logged: the event stays processed."""
+    if event.kind != InboundEvent.Kind.SMS or not event.phone:
+        return
+    given = _texts(answer_unprocessed(event.kind, event.payload))
+    for text in _texts(event.response):
+        if text in given:
+            continue
+        try:
+            texts.send(InboundEvent, phone=event.phone, text=text)
+        except Exception:
+            logger.exception("The late reply to %s was not sent", event.key)
+
+
+def _texts(twiml_response: str) -> list[str]:
+    """The messages of a TwiML answer to an SMS."""
+    if "<Message" not in twiml_response:
+        return []
+    return [
+        message.text or "" for message in ElementTree.fromstring(twiml_response).iter("Message")
+    ]
 
 
 def answer_unprocessed(kind: str, payload: dict) -> str:

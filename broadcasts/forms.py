@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from broadcasts.models import Broadcast, default_unsubscribe_digit
+from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 from contacts.phones import normalize_phone
@@ -83,13 +84,18 @@ class BroadcastForm(forms.ModelForm):
             "consent_only": "Only contacts with consent on record",
         }
         help_texts = {
-            "body": "“Reply STOP to opt out” is added unless the text already says STOP.",
+            "body": "“Reply STOP to opt out” is added unless the text already says STOP. "
+            "Write {subscriptions_link} for each contact's own link to their subscriptions "
+            "page.",
             "send_at": "Leave empty to send when you launch it.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unsubscribe_digit"].required = False  # only voice needs it
+        # The counter counts a subscriptions link as long as a US number's.
+        sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.SAMPLE_NUMBER)
+        self.fields["body"].widget.attrs["data-link-length"] = len(sample)
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice

@@ -3,6 +3,7 @@ from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
 
+from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact, ContactQuerySet
 from contacts.phones import format_phone
@@ -104,6 +105,10 @@ class Broadcast(models.Model):
         if "stop" in self.body.lower():
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
+
+    def sms_text_for(self, phone: str) -> str:
+        """The text as `phone` gets it: with its own subscriptions link where the body asks."""
+        return subscriptions.with_link(self.sms_text, phone)
 
     @property
     def audience_description(self) -> str:

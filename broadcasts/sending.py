@@ -536,7 +536,7 @@ def _in_words(error: Exception) -> str:
 def _send(broadcast: Broadcast, phone: str, backend: BaseBackend) -> str:
     """Hand the broadcast's message for `phone` to the provider; return its id."""
     if broadcast.channel == Channel.SMS:
-        return backend.send_sms(to=phone, body=broadcast.sms_text)
+        return backend.send_sms(to=phone, body=broadcast.sms_text_for(phone))
     twiml = voice_message(
         script=broadcast.script, audio_url=broadcast.audio_url, digit=broadcast.unsubscribe_digit
     )

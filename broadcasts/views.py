@@ -20,6 +20,7 @@ from broadcasts.forms import (
     format_time,
 )
 from broadcasts.models import Broadcast, Recipient
+from contacts import subscriptions
 from contacts.models import Channel
 from contacts.phones import format_phone
 from messaging.sms import count_segments
@@ -100,7 +101,9 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["test_form"] = TestSendForm()
         context["tests"] = broadcast.tests.select_related("sent_by")
         if broadcast.channel == Channel.SMS:
-            context["segments"] = count_segments(broadcast.sms_text)
+            # A US number's own link, where the text has one, is as long as this one.
+            sample = broadcast.sms_text_for(subscriptions.SAMPLE_NUMBER)
+            context["segments"] = count_segments(sample)
     else:
         context["recipients"] = _recipients_page(broadcast, request.GET)
     return render(request, "broadcasts/broadcast_detail.html", context)

@@ -27,6 +27,21 @@ def link(phone: str) -> str:
     return reverse("subscriptions:page", args=[token])
 
 
+# Written in a message's text, it becomes the address of each recipient's own page.
+PLACEHOLDER = "{subscriptions_link}"
+
+
+# A number of the usual length, for counting a text's characters with a link in it.
+SAMPLE_NUMBER = "+12025550100"
+
+
+def with_link(text: str, phone: str) -> str:
+    """`text` with each PLACEHOLDER written as the address (at PUBLIC_URL) of `phone`'s page."""
+    if PLACEHOLDER not in text:
+        return text
+    return text.replace(PLACEHOLDER, settings.PUBLIC_URL.rstrip("/") + link(phone))
+
+
 def _refused(request: HttpRequest, why: str) -> HttpResponse:
     context = {"why": why, "business": settings.BUSINESS_NAME}
     return render(request, "contacts/subscriptions_refused.html", context, status=403)

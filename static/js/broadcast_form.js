@@ -1,7 +1,8 @@
 // The broadcast form: the SMS counter, and the fields of the chosen channel only.
 // Counts as messaging/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
-// as Broadcast.sms_text sends it: trimmed (as the form saves it), with the opt-out line unless
-// the text already says STOP.
+// as Broadcast.sms_text_for sends it: trimmed (as the form saves it), with the opt-out line
+// unless the text already says STOP, and each contact's subscriptions link in place of
+// {subscriptions_link}.
 const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
   "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION = "^{}\\[~]|€\f";
@@ -18,8 +19,11 @@ function segments(text) {
 
 const body = document.querySelector("[data-sms-counter]");
 const counter = document.querySelector(".sms-counter");
+// A subscriptions link counts as long as a US number's (the form says how long).
+const LINK = "{subscriptions_link}";
+const linkLength = Number(body?.dataset.linkLength || LINK.length);
 function updateCounter() {
-  const saved = body.value.trim();
+  const saved = body.value.trim().replaceAll(LINK, "x".repeat(linkLength));
   const saysStop = /stop/i.test(saved);
   const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
   counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +

@@ -34,6 +34,11 @@ def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_
     expect(page.locator(".sms-counter")).to_contain_text(
         "172 characters with the opt-out line (GSM-7): 2 segments"
     )
+    body.fill("Yours: {subscriptions_link}")  # counted as long as a number's own link
+    link_length = int(body.get_attribute("data-link-length"))
+    assert link_length > len("https://x/subscriptions//")
+    length = len("Yours: ") + link_length + len("\nReply STOP to opt out")
+    expect(page.locator(".sms-counter")).to_contain_text(f"{length} characters with the opt-out")
     body.fill("See you tomorrow 😀")
     expect(page.locator(".sms-counter")).to_contain_text("(UCS-2): 1 segment")
     page.get_by_role("button", name="Save and preview").click()

@@ -49,6 +49,7 @@ def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app
     page.get_by_label("Verbal").check()
     page.get_by_label("Given on").fill("2026-11-20")
     page.get_by_label("Note").fill("Said yes on the phone to Dana")
+    page.get_by_label("Ask the contact to confirm by text (double opt-in)").uncheck()
     page.get_by_role("button", name="Record consent").click()
 
     expect(page.locator(".messagelist")).to_contain_text("Carla Consent: consent to SMS recorded.")
@@ -60,6 +61,26 @@ def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app
     page.goto(f"{app_url}/contacts/?q=Carla+Consent")
     expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
         "Subscribed to SMS: agreed verbally on 20 Nov 2026"
+    )
+
+    # A web form's consent to calls waits for the number's YES to the one text it gets.
+    page.goto(f"{app_url}/contacts/?q=Carla+Consent")
+    page.get_by_role("link", name="Carla Consent", exact=True).click()
+    page.get_by_role("link", name="Record consent…").click()
+    page.get_by_label("Calls & Voicemails", exact=True).check()
+    page.get_by_label("Web form").check()
+    page.get_by_label("Given on").fill(date.today().isoformat())
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "awaiting confirmation. A text asked the number to reply YES within 30 days"
+    )
+    expect(card).to_contain_text("(Awaiting confirmation)")
+    expect(words.nth(1)).to_have_text("Calls & Voicemails: Subscribed — no consent on record")
+    answer = simulate(app_env, app_url, "--from", "(415) 555-0177", "--body", "YES")
+    assert "you're subscribed to" in answer
+    page.reload()
+    expect(words.nth(1)).to_have_text(
+        re.compile(r"^Calls & Voicemails: Subscribed — signed up on a web form on ")
     )
 
 

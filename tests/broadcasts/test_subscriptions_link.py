@@ -1,0 +1,52 @@
+"""A broadcast's text may carry each recipient's own link to their subscriptions page: written
+{subscriptions_link}, it becomes the signed address of the recipient's number, which opens
+that number's page and no other."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from broadcasts.models import Broadcast
+from contacts import subscriptions
+from contacts.models import Channel, Contact, OptInStatus
+from messaging.backends import LocmemBackend
+from tests.broadcasts.engine import broadcast, launched
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_recipient_gets_the_link_of_its_own_number(
+    manager, settings, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_URL = "https://crm.example.com"
+    ann, bob = ContactFactory(), ContactFactory()
+    launched(
+        broadcast(body="Offers this week. Manage your texts: {subscriptions_link}"),
+        manager, django_capture_on_commit_callbacks,
+    )  # fmt: skip
+    links = {}
+    for message in LocmemBackend.outbox:
+        [link] = re.findall(r"https://crm\.example\.com(/subscriptions/\S+/)", message["body"])
+        assert message["body"].endswith("\nReply STOP to opt out")
+        links[message["to"]] = link
+    assert set(links) == {ann.phone, bob.phone}
+    # Ann's link opens Ann's page; unticking SMS there opts out her number, not Bob's.
+    page = Client().get(links[ann.phone])
+    assert page.status_code == 200 and ann.phone_display in page.content.decode()
+    Client().post(links[ann.phone], {"keep": ["calls"]})
+    assert Contact.objects.get(pk=ann.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert Contact.objects.get(pk=bob.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_the_form_counts_the_link_as_long_as_a_number_s(manager_client):
+    sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.SAMPLE_NUMBER)
+    form = manager_client.get(reverse("broadcasts:new")).content.decode()
+    assert f'data-link-length="{len(sample)}"' in form
+    assert "Write {subscriptions_link} for each contact" in form
+    b = Broadcast.objects.create(name="x", channel="sms", body="See {subscriptions_link}")
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
+    length = len(f"See {sample}\nReply STOP to opt out")
+    assert f"{length} characters" in page

@@ -24,6 +24,8 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # A number's messages, for its evidence file and the Outbox filtered by number.
+        indexes = [models.Index(fields=["to", "sent_at"], name="outbound_to_number")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to}"
@@ -76,6 +78,8 @@ class InboundEvent(models.Model):
                 name="inbound_unprocessed",
                 condition=models.Q(processed_at=None),
             ),
+            # A number's events, for its evidence file and the Outbox filtered by number.
+            models.Index(fields=["phone", "received_at"], name="inbound_of_number"),
             models.Index(
                 fields=["phrase", "received_at"],
                 name="inbound_by_phrase",

@@ -905,13 +905,11 @@ class ReassignedNumber(models.Model):
         return f"{self.words} (checked on {short_date(self.reported_at)})"
 
 
-def reported_reassigned(channel: str) -> Q:
-    """The contacts whose number was reported reassigned and has no consent to `channel` given
+def reported_reassigned(channel: str) -> models.QuerySet:
+    """The reports of the numbers reported reassigned that have no consent to `channel` given
     since (`consented_since`): one given before, imported or recorded later, was the previous
-    holder's. The numbers are a short list, which the database hashes, rather than a look-up
-    for each contact."""
-    reported = ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
-    return Q(phone__in=reported.values("phone"))
+    holder's."""
+    return ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
 
 
 def consented_since(channel: str | None = None) -> models.QuerySet:

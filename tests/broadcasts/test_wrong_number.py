@@ -103,7 +103,7 @@ def test_no_broadcast_reaches_a_reassigned_number_until_consent_is_recorded_afre
     text(client, "JOIN", sid="SMjoin1")
     again = services.preview(broadcast(channel, purpose=purpose))
     if channel == Channel.SMS:
-        assert (again.excluded[REASSIGNED.label], again.receive) == (0, 2)
+        assert (again.excluded.get(REASSIGNED.label, 0), again.receive) == (0, 2)
         assert Contact.objects.get(pk=wrong.pk).consent_for(channel).words == "JOIN"
     else:
         assert (again.excluded[REASSIGNED.label], again.receive) == (1, 1)
@@ -190,4 +190,4 @@ def test_only_consent_given_after_the_report_lets_broadcasts_reach_the_number(cl
         reverse("contacts:consent", args=[contact.pk]),
         {"channels": ["sms"], "method": "verbal", "given_on": today},
     )
-    assert services.preview(broadcast()).excluded[REASSIGNED.label] == 0
+    assert services.preview(broadcast()).excluded.get(REASSIGNED.label, 0) == 0

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from contacts.models import (
@@ -34,6 +34,7 @@ from contacts.models import (
     Source,
     Tag,
     channels_revoked,
+    consented_since,
     is_pressed_key,
     opt_in_words,
 )
@@ -371,6 +372,12 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     )
     if opted_out:
         return "No text asked to confirm it: the number opted out of texts."
+    reported = ReassignedNumber.objects.filter(phone=phone).exclude(Exists(consented_since()))
+    if report := reported.first():
+        return (
+            "No text asked to confirm it: the number was reported reassigned "
+            f"({report.describe()}). Check the contact's number first."
+        )
     try:
         sent = [sid for _, sid in text_wanted.send(Contact, phone=phone,
                                                   text=confirmation_prompt(channels))]  # fmt: skip

@@ -125,7 +125,7 @@ def test_the_contact_page_tooltips_and_evidence_say_it(client, admin_client):
     text(client, "Wrong number")
     page = admin_client.get(reverse("contacts:detail", args=[contact.pk])).content.decode()
     assert "Number reported reassigned</strong>: replied “Wrong number” on" in page
-    assert "no broadcast reaches this number until consent is recorded afresh" in page
+    assert "no broadcast reaches this number until consent given since is recorded" in page
     assert "number reported reassigned on" in page  # the Opt-In Status words
     table = admin_client.get(reverse("contacts:list")).content.decode()
     assert "Subscribed to SMS: number reported reassigned on" in table

@@ -99,3 +99,12 @@ def test_a_yes_from_an_opted_out_number_lifts_it_and_confirms_what_awaits(sms, o
     reply(sms("YES"))
     assert type(contact).objects.get(pk=contact.pk).opt_in_status("sms") == OptInStatus.SUBSCRIBED
     assert ConsentRecord.objects.filter(status="confirmed", method="web_form").exists()
+
+
+def test_no_prompt_to_a_number_reported_reassigned(admin_client, outbox):
+    contact = ContactFactory(phone=PHONE)
+    services.record_reassigned(phone=PHONE, how="reply", words="Wrong number")
+    page = recorded(admin_client, contact).content.decode()
+    assert "No text asked to confirm it: the number was reported reassigned (replied" in page
+    assert "Check the contact&#x27;s number first." in page
+    assert not outbox

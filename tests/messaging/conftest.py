@@ -5,12 +5,23 @@ import pytest
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
+from messaging.backends import LocmemBackend
+
 FORM = "application/x-www-form-urlencoded"
 _sids = itertools.count(1)
 
 
 def sign(url: str, data: dict) -> str:
     return RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, data)
+
+
+@pytest.fixture
+def outbox(settings):
+    """What the locmem backend sends, for the test."""
+    settings.MESSAGING_BACKEND = "locmem"
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.models import Channel, ConsentRecord, OptInStatus, Source, consent_on_record
-from messaging.backends import LocmemBackend
 from messaging.models import InboundEvent, OutboundMessage
 from tests.factories import ContactFactory
 from tests.messaging.test_keyword_consent import PHONE, reply
@@ -19,14 +18,6 @@ from tests.messaging.test_keyword_consent import PHONE, reply
 pytestmark = pytest.mark.django_db
 
 FORM = {"channels": ["sms", "calls"], "method": "web_form", "confirm_by_text": "on"}
-
-
-@pytest.fixture
-def outbox(settings):
-    settings.MESSAGING_BACKEND = "locmem"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
 
 
 def recorded(admin_client, contact, **form):

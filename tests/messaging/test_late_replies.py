@@ -6,19 +6,10 @@ import pytest
 from django.utils import timezone
 
 from messaging import inbound
-from messaging.backends import LocmemBackend
 from messaging.models import InboundEvent, OutboundMessage
 
 pytestmark = pytest.mark.django_db
 PHONE = "+14155550123"
-
-
-@pytest.fixture
-def outbox(settings):
-    settings.MESSAGING_BACKEND = "locmem"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
 
 
 def kept(body: str, sid: str) -> None:

@@ -57,7 +57,8 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                         [f"{round(lock_timeout * 1000)}ms"],
                     )
             event = InboundEvent.locked(key)
-            if event.processed_at is None:
+            event.processed_now = event.processed_at is None
+            if event.processed_now:
                 try:
                     event.answer(_answer(event))
                 except MessageNotRecordedYet as error:
@@ -114,19 +115,28 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
             yield key, None
 
 
+# The readings (READ_AS, below) whose confirmation a kept text did not get at once.
+CONFIRMED_LATE = ("opt-in", "join")
+
+
 def send_what_was_not_answered(event: InboundEvent) -> None:
-    """An SMS kept for the worker was answered at once by the rules alone
-    (`answer_unprocessed`); a reply that processing gives beyond that (the confirmation of a
-    JOIN, of a START, of a YES) is sent now as a text, as carriers require it. A failure is
-    logged: the event stays processed."""
-    if event.kind != InboundEvent.Kind.SMS or not event.phone:
+    """A JOIN, START or YES kept for the worker was answered at once with nothing
+    (`answer_unprocessed`: what it does depends on processing); the confirmation processing
+    gave it is sent now as a text, as carriers require it: once (only by the call that
+    processed it), and only while the number may receive texts, under its lock as a send
+    takes it (a STOP after it wins). A failure is logged: the event stays processed."""
+    processed_now = getattr(event, "processed_now", False)
+    if event.kind != InboundEvent.Kind.SMS or not event.phone or not processed_now:
         return
-    given = _texts(answer_unprocessed(event.kind, event.payload))
+    if not event.reading.startswith(CONFIRMED_LATE):
+        return  # an opt-out's confirmation was given at once; HELP's too
     for text in _texts(event.response):
-        if text in given:
-            continue
         try:
-            texts.send(InboundEvent, phone=event.phone, text=text)
+            with transaction.atomic():
+                services.lock_numbers([event.phone], shared=True)
+                if _opted_out_at_all(event.phone):
+                    return
+                texts.send(InboundEvent, phone=event.phone, text=text)
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)
 

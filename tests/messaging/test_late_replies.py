@@ -28,3 +28,29 @@ def test_the_worker_sends_the_confirmation_the_webhook_could_not_give(outbox):
     assert OutboundMessage.objects.get().body == late["body"]
     list(inbound.process_pending(received_before=timezone.now()))  # nothing left: none again
     assert len(outbox) == 1
+
+
+def test_a_confirmation_is_sent_once_by_whoever_processed_the_event(outbox):
+    kept("JOIN", "SMjoin")
+    inbound.process("sms:SMjoin")  # the webhook got to it after all, and answered it
+    event = inbound.process("sms:SMjoin")  # a sweep that had listed it finds it processed
+    inbound.send_what_was_not_answered(event)
+    assert not outbox
+
+
+def test_no_late_confirmation_after_the_number_said_stop(outbox):
+    kept("JOIN", "SMjoin")
+    kept("Please stop texting me", "SMstop")  # confirmed at once by the webhook
+    inbound.process("sms:SMstop")  # processed first: the number is opted out of texts
+    list(inbound.process_pending(received_before=timezone.now()))
+    assert not outbox
+
+
+def test_a_kept_stop_gets_no_second_confirmation(outbox):
+    from contacts import services
+    from contacts.models import Channel, Source
+
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
+    kept("Stop calling me", "SMcalls")
+    list(inbound.process_pending(received_before=timezone.now()))
+    assert not outbox

@@ -26,7 +26,9 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
      that keeps some messages ("stop the promos but keep the reminders"): `HELD_BACK`;
    - an opt-out keyword in a longer message, a complaint about how many.
    A wrong number ("Wrong number", "I'm not Dana", "Número equivocado") is no request to stop:
-   the number no longer reaches whoever consented, whose consent it voids (messaging.inbound).
+   the number no longer reaches whoever consented, whose consent it voids (messaging.inbound);
+   one that also says something of the above ("Wrong number, how did you get this number?")
+   is reviewed, and voids the consent too.
 4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
    stop by at 3?", "cancel my appointment").
 
@@ -73,6 +75,9 @@ class Reading:
     matched: str = ""
     language: str = "en"
     channels: tuple[Channel, ...] = field(default=(Channel.SMS,))
+    # A reply to review that also says the number is a wrong one ("Wrong number, how did you
+    # get this number?"): reviewed, and the number's consent voided meanwhile.
+    wrong_number: bool = False
 
 
 def normalise(body: str) -> str:
@@ -334,14 +339,17 @@ def _unclear(body: str, words: str) -> Reading:
     for pair in zip(tokens, tokens[1:], strict=False):
         if " ".join(pair) in patterns.KEYWORDS:
             return _review(f"the words “{' '.join(pair)}” in a longer message")
-    if wrong := patterns.WRONG_NUMBER.search(words):
-        return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
-    if wrong := patterns.WRONG_PERSON.search(body):
-        return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
+    wrong = patterns.WRONG_NUMBER.search(words)
+    if wrong and patterns.OWN_WRONG_NUMBER.search(words):
+        wrong = None  # "Did I give you the wrong number?": the sender's own mistake
+    wrong = wrong or patterns.WRONG_PERSON.search(body)
     for pattern, language in patterns.UNCLEAR_PATTERNS:
         match = pattern.search(words)
         if match:
-            return _review(f"may ask to stop: “{_shortened(match.group(), 60)}”", language)
+            matched = f"may ask to stop: “{_shortened(match.group(), 60)}”"
+            return _review(matched, language, wrong_number=bool(wrong))
+    if wrong:
+        return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
     signs = {sign for sign in patterns.STOP_SIGNS | patterns.OTHER_STOP_SIGNS if sign in body}
     if signs and not words and signs <= patterns.STOP_SIGNS:
         return Reading(Intent.OPT_OUT, "a stop sign alone")
@@ -350,8 +358,10 @@ def _unclear(body: str, words: str) -> Reading:
     return Reading(Intent.OTHER)
 
 
-def _review(matched: str, language: str = "en") -> Reading:
-    return Reading(Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language)
+def _review(matched: str, language: str = "en", *, wrong_number: bool = False) -> Reading:
+    return Reading(
+        Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language, wrong_number=wrong_number
+    )
 
 
 def _shortened(text: str, length: int) -> str:

@@ -340,7 +340,9 @@ UNCLEAR = [
      r"|do i know you|dont know (who|you)"
      r"|this is a work (phone|number)|not a (patient|customer|client|member) (here |there )?"
      r"anymore|i moved|didnt order|did not order", "en"),
-    (r"take me off|remove me|(block|blocking|blocked|reporting|report) (this|you|your)"
+    (r"take me off|remove me|(block|blocking|blocked|reporting|report) (this|you|your|me|my)"
+     r"|(pls|please|plz) block|reported as spam|keep (texting|messaging|calling) me"
+     r"|never signed up|how did you get (this|my) (number|phone|#)"
      r"|(i )?dont (need|want) (this|these|that|it|your)|only (text|message|send|contact) me",
      "en"),
     (r"why (am i|do i keep|are you|do you keep|r u|are u|is this) (getting|receiving|texting"
@@ -392,30 +394,38 @@ OTHER_MEANING = re.compile(r"\b(" + "|".join(OTHER_MEANINGS) + r")\b")
 # "This isn't Maria's phone anymore", "Número equivocado", "Se equivocó de número", and
 # WRONG_PERSON's. Read in plain() words; after the requests to stop, which win.
 WRONG_NUMBER = re.compile(
-    r"\b(wrong (number|num|numbr|nmbr|phone|person|people|ppl|guy|girl|lady)"
+    r"\b(wrong (number|num|numbr|nmbr|phone|person|people|ppl|guy|girl|lady)\b(?! of| earlier)"
     r"|(isnt|is not|not) (my|\w+s) (phone|number|cell|num)( \w+)?( anymore| any more)?$"
     r"|this (number |phone )?isnt mine|not my number( anymore)?$"
     r"|not the (number|phone) (for|of)|(number|phone) (doesnt|does not) belong to"
     r"|not the (person|one|guy|lady|woman|man) (you|youre|you are|u|ur)\b"
     r"|(whoever|who) (youre|you are|ur) (looking|trying|texting)"
-    r"|no idea who \w+ is|(dont|do not) know who \w+ is|(just|recently) got this (number|phone)"
-    r"|(ive|i have) had this (number|phone) for"
     r"|numero (equivocado|incorrecto)|se equivoc\w* de (numero|persona)"
     r"|equivocaron de (numero|persona)|persona equivocada|no soy la persona"
     r"|(buscan|busca|buscando) a otra persona|ya no es (el|mi) (numero|telefono|celular) de"
     r"|no conozco a (ningun|ninguna|ninguno|ese|esa|este|esta) )"
     r"|^equivocad[oa]$"
 )
-# "I'm not Dana", "This isn't Mike", "Sorry, no Jessica here", "Wrong #".
-# A capitalised word after "I'm not" that is no name: "I'm not Interested."
+# Where the wrong number is the sender's own mistake, not ours: "Did I give you the wrong
+# number?", "Sorry wrong number, meant to text my wife".
+OWN_WRONG_NUMBER = re.compile(
+    r"\b((i|we) (gave|give|sent|put|wrote|typed) (you )?(the |a )?wrong|meant (to|for)"
+    r"|wrong (chat|thread|convo))\b"
+)
+# A capitalised word after "not" that is no name: "I'm not Interested.", "not Monday".
 NOT_A_NAME = (
     r"(?!(?i:interested|sure|available|home|able|ready|sorry|kidding|mad|going|coming|thanks"
-    r"|now|today|tomorrow|here|there|yet|really|allowed|aware|happy|ok|okay)\b)"
+    r"|now|today|tomorrow|tonight|here|there|yet|really|allowed|aware|happy|ok|okay|free|busy"
+    r"|me|this|that|anymore|again|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|lunes|martes|miercoles|miércoles|jueves|viernes|sabado|sábado|domingo"
+    r"|hoy|manana|mañana)\b)"
 )
+# "I'm not Dana", "This isn't Mike", "Not Mike", "Sorry, no Jessica here", "Wrong #".
 WRONG_PERSON = re.compile(
-    r"(?i:\b(i['’]?m not|no soy|this is ?n['’]?t|not|there['’]?s no|no hay ning[uú]n[oa]?"
+    r"(?i:\b(i['’]?m not|no soy|this is ?n['’]?t|there['’]?s no|no hay ning[uú]n[oa]?"
     rf"|no vive ning[uú]n[oa]?|sorry,? no)) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+(\W*$|(?i: here| at this))"
-    rf"|(?i:\b(i['’]?m not|no soy)) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+[,.;!]"
+    rf"|^\W*(?i:not) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+\W*$"
     rf"|(?i:\bno) {NOT_A_NAME}[A-ZÁÉÍÓÚÑ]\w+(?i: here\b| at this (number|phone|#))"
     r"|(?i:\bwrong\s*#)"
 )

@@ -55,10 +55,11 @@ def consented(phone: str = PHONE, channels=tuple(Channel)) -> Contact:
 
 
 @pytest.mark.parametrize(
-    "body",
-    ["Wrong number", "I'm not Dana", "Número equivocado", "This isn't Maria's phone anymore"],
-)
-def test_a_wrong_number_voids_the_number_s_consent_and_is_no_opt_out(client, body):
+    ("body", "reviewed"),
+    [("Wrong number", False), ("I'm not Dana", False), ("No soy Rosa", False),
+     ("This isn't Maria's phone anymore", True)],  # "anymore": is it a request to stop?
+)  # fmt: skip
+def test_a_wrong_number_voids_the_number_s_consent_and_is_no_opt_out(client, body, reviewed):
     contact = consented()
     answer = text(client, body)
     assert "<Message>" not in answer  # nothing to someone who never agreed to hear from us
@@ -71,10 +72,11 @@ def test_a_wrong_number_voids_the_number_s_consent_and_is_no_opt_out(client, bod
     assert (report.phone, report.how, report.words, report.reference) == (
         PHONE, "reply", body, "sms:SMwrong1"
     )  # fmt: skip
-    assert InboundEvent.objects.get().reading.startswith("wrong number: ")
+    reading = InboundEvent.objects.get().reading
+    assert reading.startswith("possible opt-out: " if reviewed else "wrong number: ")
     fresh = Contact.objects.get(pk=contact.pk)
     assert [fresh.opt_in_status(channel) for channel in Channel] == [OptInStatus.SUBSCRIBED] * 2
-    assert not PossibleOptOut.objects.exists()
+    assert PossibleOptOut.objects.exists() == reviewed
 
 
 def test_a_wrong_number_with_a_request_to_stop_is_an_opt_out(client):

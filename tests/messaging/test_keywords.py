@@ -119,19 +119,27 @@ def test_an_unclear_message_goes_to_review_saying_why(body, matched):
     [
         ("Wrong number", "wrong number: “wrong number”"),
         ("I'm not Dana", "wrong number: “I'm not Dana”"),
-        ("Yo no soy Marisol, ese mensaje no es para mí", "wrong number: “no soy Marisol,”"),
-        ("Número equivocado", "wrong number: “numero equivocado”"),
+        ("No soy Rosa", "wrong number: “No soy Rosa”"),
     ],
 )
 def test_a_wrong_number_is_read_as_one_saying_why(body, matched):
     assert read(body) == Reading(Intent.WRONG_NUMBER, matched)
 
 
+def test_a_wrong_number_that_says_more_is_reviewed_too():
+    reading = read("Wrong number. How did you get this number?")
+    assert (reading.intent, reading.wrong_number) == (Intent.POSSIBLE_OPT_OUT, True)
+
+
 @pytest.mark.parametrize(
-    "body", ["I'm not Interested.", "No Thanks", "No Maria is my daughter, she will come"]
-)
-def test_a_capital_after_not_is_no_name_of_its_own(body):
-    assert read(body).intent != Intent.WRONG_NUMBER
+    "body",
+    ["I'm not Interested.", "No Thanks", "No Maria is my daughter, she will come",
+     "Can we do Tuesday? not Monday", "Did I give you the wrong number?",
+     "Sorry wrong number, meant to text my wife", "Im not Dana, I'm her mom. She'll be there"],
+)  # fmt: skip
+def test_what_is_no_wrong_number_of_ours_is_not_read_as_one(body):
+    reading = read(body)
+    assert reading.intent != Intent.WRONG_NUMBER and not reading.wrong_number
 
 
 def test_a_negation_just_before_a_request_turns_it_around():

@@ -28,7 +28,7 @@ the number made elsewhere (another system's STOP list). An import never lifts a 
 such rows are applied otherwise and reported.
 
 Consent columns record the number's consent (`_consent`): consent to (sms, calls or both; SMS
-when empty), consent method (keyword, web form, paper, verbal, import), consent date (ISO 8601
+when empty), consent method (web form, paper, verbal, import), consent date (ISO 8601
 or month/day/year; a day alone is its start in TIME_ZONE) and consent disclosure ("Sign-up form
 v2", or a title alone for its newest version). A row that gives any of them claims consent,
 and without a method or a date is a problem row. Each channel's record is written once.
@@ -534,10 +534,12 @@ CONSENT_CHANNELS = {
     "calls": ("calls",), "call": ("calls",), "voice": ("calls",), "phone calls": ("calls",),
     "calls & voicemails": ("calls",), "both": ("sms", "calls"), "all": ("sms", "calls"),
 }  # fmt: skip
+# Not a keyword's: that consent comes only from the number's own message, kept as its proof
+# (another system's "texted JOIN" is imported as an import from another system).
 CONSENT_METHODS = {
-    **{value: value for value in ConsentMethod.values},
-    **{label.lower(): value for value, label in ConsentMethod.choices},
-    "keyword": ConsentMethod.KEYWORD, "text": ConsentMethod.KEYWORD, "sms": ConsentMethod.KEYWORD,
+    **{value: value for value in ConsentMethod.values if value != ConsentMethod.KEYWORD},
+    **{label.lower(): value for value, label in ConsentMethod.choices
+       if value != ConsentMethod.KEYWORD},  # fmt: skip
     "web form": ConsentMethod.WEB_FORM, "web": ConsentMethod.WEB_FORM,
     "website": ConsentMethod.WEB_FORM, "online": ConsentMethod.WEB_FORM,
     "form": ConsentMethod.WEB_FORM, "paper": ConsentMethod.PAPER,
@@ -582,11 +584,12 @@ def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tup
         channels.update(CONSENT_CHANNELS.get(part, ()))
     method = CONSENT_METHODS.get(given["consent_method"].lower(), "")
     if not given["consent_method"]:
-        problem("consent_method", "A consent needs its method: keyword, web form, paper, "
-                "verbal or import.")  # fmt: skip
+        problem("consent_method", "A consent needs its method: web form, paper, verbal or "
+                "import.")  # fmt: skip
     elif not method:
-        problem("consent_method", f"“{given['consent_method']}”: use keyword, web form, "
-                "paper, verbal or import.")  # fmt: skip
+        problem("consent_method", f"“{given['consent_method']}”: use web form, paper, "
+                "verbal or import (a keyword's consent comes only from the number's own "
+                "message).")  # fmt: skip
     given_at = None
     if not given["consent_date"]:
         problem("consent_date", "A consent needs the date it was given.")

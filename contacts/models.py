@@ -865,6 +865,23 @@ class ConsentRecord(models.Model):
         return f"{self.how} on {short_date(self.given_at)}"
 
 
+class ConfirmationPrompt(models.Model):
+    """The text that asked a number to confirm its consent awaiting confirmation (double
+    opt-in: services.ask_to_confirm): only a YES to a prompt confirms, and only what it asked
+    about."""
+
+    phone = models.CharField(max_length=16)
+    channels = models.CharField(max_length=20, help_text="The channels asked about: sms calls.")
+    sent_at = models.DateTimeField(db_default=Now())
+    sid = models.CharField(max_length=64, blank=True, help_text="The provider's id of the text.")
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "sent_at"], name="prompt_of_number")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} asked to confirm {self.channels}"
+
+
 class ReassignedNumber(models.Model):
     """A report that a number no longer reaches whoever consented at it: its holder replied
     "wrong number", or the reassigned numbers database said it was disconnected since the

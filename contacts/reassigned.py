@@ -82,15 +82,16 @@ def last_known(contacts: QuerySet[Contact]) -> dict[str, date]:
 def check(contacts: QuerySet[Contact], *, by_user: AbstractBaseUser) -> Checked:
     """Ask about the numbers of `contacts`, and report those the database says were
     disconnected; CheckRefused when there are too many, or none, or no provider answers."""
+    limit = settings.REASSIGNED_CHECK_LIMIT
+    valid = contacts.filter(phone__regex=VALID_PHONE).order_by().values("phone").distinct()
+    if valid[limit : limit + 1].exists():  # counted no further than the limit
+        raise CheckRefused(
+            f"These contacts have more than {limit:,} numbers; a check asks about {limit:,} at "
+            "most (the provider answers, and charges for, each one). Select fewer."
+        )
     numbers = last_known(contacts)
     if not numbers:
         raise CheckRefused("None of these contacts has a valid phone number to check.")
-    limit = settings.REASSIGNED_CHECK_LIMIT
-    if len(numbers) > limit:
-        raise CheckRefused(
-            f"These contacts have {len(numbers):,} numbers; a check asks about {limit:,} at "
-            "most (the provider answers, and charges for, each one). Select fewer."
-        )
     checked = Checked()
     # Already out of broadcasts until consent is recorded afresh: not asked (nor paid for).
     reported = ReassignedNumber.objects.filter(phone__in=list(numbers)).exclude(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import (
@@ -20,6 +20,7 @@ from contacts.models import (
     MATCHED_LENGTH,
     OPT_IN_WORDS,
     Channel,
+    ConfirmationPrompt,
     ConsentEvent,
     ConsentMethod,
     ConsentRecord,
@@ -372,12 +373,15 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     )
     if opted_out:
         return "No text asked to confirm it: the number opted out of texts."
+    if Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ACTIVE).exists():
+        return "No text asked to confirm it: a contact with the number is not active."
     reported = ReassignedNumber.objects.filter(phone=phone).exclude(Exists(consented_since()))
     if report := reported.first():
         return (
             "No text asked to confirm it: the number was reported reassigned "
             f"({report.describe()}). Check the contact's number first."
         )
+    channels = [channel for channel in Channel if channel in set(channels)]
     try:
         sent = [sid for _, sid in text_wanted.send(Contact, phone=phone,
                                                   text=confirmation_prompt(channels))]  # fmt: skip
@@ -386,19 +390,27 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
         return f"The text asking to confirm it failed ({error}): the consent stays awaiting."
     if not sent:
         return "No text asked to confirm it: no messaging provider is set up."
+    ConfirmationPrompt.objects.create(phone=phone, channels=" ".join(channels), sid=sent[0])
     days = CONFIRM_WITHIN.days
     return f"A text asked the number to reply YES within {days} days to confirm it."
 
 
 @transaction.atomic
 def confirm_awaited(*, phone: str, reference: str, at: datetime) -> int:
-    """The number replied YES (the stored webhook event `reference`, received `at`): its
-    consent awaiting confirmation, recorded within CONFIRM_WITHIN before, is confirmed with
-    the reply as its proof. Returns how many records."""
-    awaited = ConsentRecord.objects.filter(
-        phone=normalize_phone(phone), status=ConsentRecord.Status.AWAITING,
-        recorded_at__gte=at - CONFIRM_WITHIN, recorded_at__lte=at,
-    )  # fmt: skip
+    """The number replied YES (the stored webhook event `reference`, received `at`): the
+    consent awaiting confirmation that a prompt sent to it within CONFIRM_WITHIN before asked
+    about (those channels, recorded before the prompt) is confirmed, with the reply as its
+    proof. A YES no prompt asked for confirms nothing. Returns how many records."""
+    phone = normalize_phone(phone)
+    prompts = ConfirmationPrompt.objects.filter(
+        phone=phone, sent_at__gte=at - CONFIRM_WITHIN, sent_at__lte=at
+    )
+    asked = Q()
+    for channels, sent_at in prompts.values_list("channels", "sent_at"):
+        asked |= Q(channel__in=channels.split(), recorded_at__lte=sent_at)
+    if not asked:
+        return 0
+    awaited = ConsentRecord.objects.filter(asked, phone=phone, status=ConsentRecord.Status.AWAITING)
     confirmed = ConsentRecord.Status.CONFIRMED
     return awaited.update(status=confirmed, confirmed_at=at, confirmation=reference)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.models import Channel, ConsentRecord, OptInStatus, Source, consent_on_record
-from messaging.models import InboundEvent, OutboundMessage
+from messaging.models import InboundEvent, OutboundMessage, PossibleOptOut
 from tests.factories import ContactFactory
 from tests.messaging.test_keyword_consent import PHONE, reply
 
@@ -55,6 +55,7 @@ def test_a_yes_after_thirty_days_confirms_nothing(sms, outbox):
         phone=PHONE, channel=Channel.SMS, method="web_form", given_at=timezone.now(),
         awaiting=True, contact=contact,
     )  # fmt: skip
+    services.ask_to_confirm(PHONE, [Channel.SMS])
     later = timezone.now() + timedelta(days=31)
     assert services.confirm_awaited(phone=PHONE, reference="sms:SMlate", at=later) == 0
     assert ConsentRecord.objects.get().status == "awaiting"
@@ -80,7 +81,7 @@ def test_a_web_form_is_always_confirmed_by_text_and_paper_may_be_not(admin_clien
     assert not outbox
 
 
-def test_a_yes_from_an_opted_out_number_lifts_it_and_confirms_what_awaits(sms, outbox):
+def test_a_yes_from_an_opted_out_number_lifts_it_but_confirms_nothing_unasked(sms, outbox):
     contact = ContactFactory(phone=PHONE)
     services.record_consent(
         phone=PHONE, channel=Channel.SMS, method="web_form", given_at=timezone.now(),
@@ -89,7 +90,8 @@ def test_a_yes_from_an_opted_out_number_lifts_it_and_confirms_what_awaits(sms, o
     services.record_hard_opt_out(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD)
     reply(sms("YES"))
     assert type(contact).objects.get(pk=contact.pk).opt_in_status("sms") == OptInStatus.SUBSCRIBED
-    assert ConsentRecord.objects.filter(status="confirmed", method="web_form").exists()
+    # No prompt went to the opted-out number: its YES was for texts, not for what awaits.
+    assert not ConsentRecord.objects.filter(status="confirmed", method="web_form").exists()
 
 
 def test_no_prompt_to_a_number_reported_reassigned(admin_client, outbox):
@@ -98,4 +100,34 @@ def test_no_prompt_to_a_number_reported_reassigned(admin_client, outbox):
     page = recorded(admin_client, contact).content.decode()
     assert "No text asked to confirm it: the number was reported reassigned (replied" in page
     assert "Check the contact&#x27;s number first." in page
+    assert not outbox
+
+
+def test_a_yes_confirms_only_what_a_prompt_asked_about(sms, outbox):
+    """No prompt (the number opted out of texts, or the prompt failed): a YES confirms
+    nothing; a prompt about texts: a YES confirms texts, not calls recorded since."""
+    contact = ContactFactory(phone=PHONE)
+    services.record_consent(phone=PHONE, channel=Channel.CALLS, method="web_form",
+                            given_at=timezone.now(), awaiting=True)  # fmt: skip
+    reply(sms("YES", sid="SMyes0"))
+    assert set(ConsentRecord.objects.values_list("status", flat=True)) == {"awaiting"}
+    services.record_consent(phone=PHONE, channel=Channel.SMS, method="web_form",
+                            given_at=timezone.now(), awaiting=True)  # fmt: skip
+    services.ask_to_confirm(PHONE, [Channel.SMS])
+    reply(sms("YES", sid="SMyes1"))
+    statuses = dict(ConsentRecord.objects.values_list("channel", "status"))
+    assert statuses == {"sms": "confirmed", "calls": "awaiting"}
+    assert contact.pk
+
+
+@pytest.mark.parametrize("why", ["not active", "awaiting review"])
+def test_no_prompt_to_a_number_that_must_not_be_texted(outbox, why):
+    contact = ContactFactory(phone=PHONE)
+    if why == "not active":
+        contact.status = "do_not_contact"
+        contact.save()
+    else:
+        PossibleOptOut.objects.create(phone=PHONE, words="who is this", matched="x")
+    said = services.ask_to_confirm(PHONE, [Channel.SMS])
+    assert said.startswith("No text asked to confirm it" if why == "not active" else "The text")
     assert not outbox

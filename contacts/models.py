@@ -887,7 +887,8 @@ class ReassignedNumber(models.Model):
     "wrong number", or the reassigned numbers database said it was disconnected since the
     number's consent. The number's consent records are made void with it
     (services.record_reassigned), and no broadcast reaches the number on a channel until
-    consent to it is recorded afresh (`reported_reassigned`). Kept as written (migration 0034)."""
+    consent to it given since is recorded (`reported_reassigned`). Kept as written (migration
+    0034)."""
 
     class How(models.TextChoices):
         REPLY = "reply", "The number's reply"

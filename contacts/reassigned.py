@@ -2,8 +2,8 @@
 numbers were permanently disconnected (and so may have been reassigned) since their holders were
 last known to have them, as the FCC's Reassigned Numbers Database answers it through the
 provider (contacts.signals.reassigned_asked). A number that was is reported reassigned
-(services.record_reassigned): its consent is void and broadcasts leave it out until consent is
-recorded afresh."""
+(services.record_reassigned): its consent is void and broadcasts leave it out until consent
+given since is recorded."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -93,7 +93,7 @@ def check(contacts: QuerySet[Contact], *, by_user: AbstractBaseUser) -> Checked:
     if not numbers:
         raise CheckRefused("None of these contacts has a valid phone number to check.")
     checked = Checked()
-    # Already out of broadcasts until consent is recorded afresh: not asked (nor paid for).
+    # Already out of broadcasts until consent given since is recorded: not asked (nor paid for).
     reported = ReassignedNumber.objects.filter(phone__in=list(numbers)).exclude(
         Exists(consented_since())
     )

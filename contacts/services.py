@@ -366,7 +366,9 @@ def confirmation_prompt(channels: Iterable[str]) -> str:
 def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     """Text `phone` once, asking it to confirm its consent awaiting confirmation to
     `channels` with a YES within CONFIRM_WITHIN (the number's reply confirms it:
-    `confirm_awaited`); nothing to a number that opted out of texts. Says what happened."""
+    `confirm_awaited`), and keep the prompt. Nothing to a number that opted out of texts, that
+    a contact not active has, that was reported reassigned, or whose reply awaits review (the
+    sender refuses). Says what happened."""
     phone = normalize_phone(phone)
     opted_out = PhoneOptOut.objects.filter(phone=phone, channel=Channel.SMS).exists() or (
         OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS).exists()
@@ -452,7 +454,7 @@ def record_reassigned(
     """`phone` no longer reaches whoever consented at it: its holder replied "wrong number"
     (`words`, in the stored webhook event `reference`), or the reassigned numbers check said so
     (`by_user` ran it). Keep the report and make every consent record of the number void; until
-    consent is recorded afresh, no broadcast reaches it (broadcasts.policy). Records no
+    consent given since is recorded, no broadcast reaches it (broadcasts.policy). Records no
     opt-out: nobody asked to stop, and whoever consented is not there to."""
     phone = normalize_phone(phone)
     lock_numbers([phone])  # a send to the number checks its consent before or after this

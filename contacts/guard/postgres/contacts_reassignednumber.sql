@@ -1,6 +1,6 @@
 -- Reports of reassigned numbers (contacts_reassignednumber): each is recorded at the
 -- database's time and kept as written, so that a number reported reassigned stays out of
--- broadcasts until consent is recorded afresh.
+-- broadcasts until consent given since is recorded.
 CREATE OR REPLACE FUNCTION public.contacts_guard_reassignednumber() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN

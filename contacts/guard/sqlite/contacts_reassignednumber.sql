@@ -1,5 +1,5 @@
 -- Reports of reassigned numbers (contacts_reassignednumber): kept as written, so that a
--- number reported reassigned stays out of broadcasts until consent is recorded afresh.
+-- number reported reassigned stays out of broadcasts until consent given since is recorded.
 -- SQLite has no trigger functions: each trigger holds its SQL.
 
 CREATE TRIGGER contacts_reassignednumber_no_update BEFORE UPDATE ON contacts_reassignednumber

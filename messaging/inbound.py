@@ -293,18 +293,13 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
             PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
-            if reading.wrong_number:  # reviewed, and whoever consented is not there
-                services.record_reassigned(
-                    phone=phone, how=ReassignedNumber.How.REPLY, words=body,
-                    reference=f"sms:{payload['MessageSid']}",
-                )  # fmt: skip
-        case Intent.WRONG_NUMBER:
-            # Whoever consented is not there: the number's consent goes, and nothing is
-            # answered to someone who never agreed to hear from the business.
-            services.record_reassigned(
-                phone=phone, how=ReassignedNumber.How.REPLY, words=body,
-                reference=f"sms:{payload['MessageSid']}",
-            )  # fmt: skip
+    if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
+        # Whoever consented is not there (reviewed too, if the reply said more): the number's
+        # consent goes, and nothing is answered to someone who never agreed to hear from us.
+        services.record_reassigned(
+            phone=phone, how=ReassignedNumber.How.REPLY, words=body,
+            reference=f"sms:{payload['MessageSid']}",
+        )  # fmt: skip
     return _sms_reply("")
 
 

@@ -923,11 +923,18 @@ class ReassignedNumber(models.Model):
         return f"{self.words} (checked on {short_date(self.reported_at)})"
 
 
-def reported_reassigned(channel: str) -> models.QuerySet:
-    """The reports of the numbers reported reassigned that have no consent to `channel` given
-    since (`consented_since`): one given before, imported or recorded later, was the previous
-    holder's."""
+def reported_reassigned(channel: str | None = None) -> models.QuerySet:
+    """The reports of the numbers reported reassigned that have no consent to `channel` (to any,
+    if None) given since (`consented_since`): one given before, imported or recorded later, was
+    the previous holder's."""
     return ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
+
+
+def opted_out_at_all(phone: str, channel: str) -> bool:
+    """Whether the number, or a contact who has it, opted out of `channel`, softly or hard."""
+    number = PhoneOptOut.objects.filter(phone=phone, channel=channel)
+    contacts = OptOut.objects.filter(contact__phone=phone, channel=channel)
+    return number.exists() or contacts.exists()
 
 
 def consented_since(channel: str | None = None) -> models.QuerySet:

@@ -10,7 +10,7 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Exists, Min, QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -20,7 +20,7 @@ from contacts.models import (
     ConsentRecord,
     Contact,
     ReassignedNumber,
-    consented_since,
+    reported_reassigned,
 )
 from contacts.signals import reassigned_asked
 
@@ -94,9 +94,7 @@ def check(contacts: QuerySet[Contact], *, by_user: AbstractBaseUser) -> Checked:
         raise CheckRefused("None of these contacts has a valid phone number to check.")
     checked = Checked()
     # Already out of broadcasts until consent given since is recorded: not asked (nor paid for).
-    reported = ReassignedNumber.objects.filter(phone__in=list(numbers)).exclude(
-        Exists(consented_since())
-    )
+    reported = reported_reassigned().filter(phone__in=list(numbers))
     for phone in set(reported.values_list("phone", flat=True)):
         del numbers[phone]
         checked.already += 1

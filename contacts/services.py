@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import (
@@ -35,9 +35,10 @@ from contacts.models import (
     Source,
     Tag,
     channels_revoked,
-    consented_since,
     is_pressed_key,
     opt_in_words,
+    opted_out_at_all,
+    reported_reassigned,
 )
 from contacts.phones import normalize_phone
 from contacts.signals import text_wanted
@@ -370,15 +371,11 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     a contact not active has, that was reported reassigned, or whose reply awaits review (the
     sender refuses). Says what happened."""
     phone = normalize_phone(phone)
-    opted_out = PhoneOptOut.objects.filter(phone=phone, channel=Channel.SMS).exists() or (
-        OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS).exists()
-    )
-    if opted_out:
+    if opted_out_at_all(phone, Channel.SMS):
         return "No text asked to confirm it: the number opted out of texts."
     if Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ACTIVE).exists():
         return "No text asked to confirm it: a contact with the number is not active."
-    reported = ReassignedNumber.objects.filter(phone=phone).exclude(Exists(consented_since()))
-    if report := reported.first():
+    if report := reported_reassigned().filter(phone=phone).first():
         return (
             "No text asked to confirm it: the number was reported reassigned "
             f"({report.describe()}). Check the contact's number first."

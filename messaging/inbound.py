@@ -20,12 +20,12 @@ from twilio.twiml.voice_response import VoiceResponse
 from contacts import services
 from contacts.models import (
     Channel,
-    OptOut,
     PhoneOptOut,
     ReassignedNumber,
     Source,
     channels_revoked,
     opt_in_words,
+    opted_out_at_all,
     pressed,
 )
 from contacts.phones import normalize_phone
@@ -327,8 +327,7 @@ def _join(phone: str, body: str, reading: Reading, key: str, received_at: dateti
 
 def _opted_out_at_all(phone: str) -> bool:
     """Whether the number, or a contact who has it, opted out of SMS, softly or hard."""
-    contacts = OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS)
-    return _opted_out_of_texts(phone) or contacts.exists()
+    return opted_out_at_all(phone, Channel.SMS)
 
 
 def is_outbound(fields) -> bool:

@@ -6,19 +6,10 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import (
-    F,
-    Func,
-    OuterRef,
-    QuerySet,
-    StringAgg,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.utils import timezone
 
 from contacts.models import VALID_PHONE, Channel, Contact, OptInStatus, OptOut, Tag
@@ -79,12 +70,25 @@ def pieces(contacts: QuerySet[Contact]) -> Iterator[tuple[bytes, int]]:
         rest = contacts.filter(pk__gt=after).order_by("pk")
         # The piece's last id, PIECE_ROWS along; none: the rest is shorter.
         last = next(iter(rest.values_list("pk", flat=True)[PIECE_ROWS - 1 : PIECE_ROWS]), None)
-        data, count = piece(rest if last is None else rest.filter(pk__lte=last))
+        data, count = piece(contacts, Ids(after, last))
         if count:
             yield data, count
         if last is None:
             return
         after = last
+
+
+@dataclass(frozen=True)
+class Ids:
+    """A piece's contacts: ids after `after`, up to `last` (None: to the end)."""
+
+    after: int = 0
+    last: int | None = None
+
+    def of(self, field: str) -> Q:
+        """The condition that `field`, a contact's id, is in the piece."""
+        within = Q(**{f"{field}__gt": self.after})
+        return within if self.last is None else within & Q(**{f"{field}__lte": self.last})
 
 
 def csv_lines(contacts: QuerySet[Contact]) -> Iterator[bytes]:
@@ -93,9 +97,9 @@ def csv_lines(contacts: QuerySet[Contact]) -> Iterator[bytes]:
         yield data
 
 
-def _copied(rows: QuerySet[Contact]) -> tuple[bytes, int]:
-    """The rows as CSV, by PostgreSQL's COPY, and how many there are."""
-    sql, params = _cells(rows)
+def _copied(contacts: QuerySet[Contact], ids: Ids = Ids()) -> tuple[bytes, int]:
+    """The piece's rows as CSV, by PostgreSQL's COPY, and how many there are."""
+    sql, params = _cells(contacts, ids)
     data = io.BytesIO()
     with transaction.atomic(), connection.cursor() as cursor:
         # Times in the site's zone, as `_written` gives them; then the connection's again,
@@ -112,74 +116,97 @@ def _copied(rows: QuerySet[Contact]) -> tuple[bytes, int]:
     return data.getvalue(), count
 
 
-def _cells(rows: QuerySet[Contact]) -> tuple[str, list]:
-    """SQL of each row's cells in COLUMNS' order, as `_written` writes them, worked out by the
-    database (tests/contacts/test_csv_export.py holds the two to each other), and its
-    parameters. The cells are neutralised around the query that reads them: inside it, each
-    cell's expression (its tags' look-up, say) would be worked out again each time the rule
-    names the cell (bench/NOTES.md)."""
-    tags = (
-        Contact.tags.through.objects.filter(contact=OuterRef("pk"))
+def _cells(contacts: QuerySet[Contact], ids: Ids) -> tuple[str, list]:
+    """SQL of the piece's rows, each row's cells in COLUMNS' order as `_written` writes them,
+    worked out by the database (tests/contacts/test_csv_export.py holds the two to each
+    other), and its parameters.
+
+    The piece's contacts are read once; their tags and opt-outs are then read for the
+    piece's range of ids and joined to them, rather than looked up contact by contact
+    (bench/NOTES.md)."""
+    contact_sql, params = (
+        contacts.filter(ids.of("pk"))
         .order_by()
-        .values("contact")
-        .annotate(names=StringAgg("tag__name", Value(", "), order_by="tag__name"))
-        .values("names")
+        .values("id", "name", "phone", "email", "status", "time_zone", "state")
+        .annotate(created=_iso_time("created_at"))
+        .query.sql_with_params()
     )
-    cells = {
-        "name": F("name"),
-        "phone": F("phone"),
-        "email": F("email"),
-        "tags": Coalesce(Subquery(tags), Value(""), output_field=TextField()),
-        "status": F("status"),
-        "sms": _status_of(Channel.SMS),
-        "calls": _status_of(Channel.CALLS),
-        "time_zone": F("time_zone"),
-        "state": F("state"),
-        "created_at": Func(
-            F("created_at"),
-            Value('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
-            function="to_char",
-            output_field=TextField(),
-        ),
-    }
-    read = rows.annotate(**{f"cell_{name}": cell for name, cell in cells.items()})
-    sql, params = read.values_list(*(f"cell_{name}" for name in cells)).query.sql_with_params()
-    outer, outer_params = [], []
-    for name in cells:
-        cell_sql, cell_params = _neutralised(f"cell.cell_{name}")
-        outer.append(f"NULLIF({cell_sql}, '')")  # empty as the csv module writes it, not ""
-        outer_params += cell_params
-    # OFFSET 0: PostgreSQL would otherwise merge the two queries, and the rule's expressions
-    # with them.
-    return f"SELECT {', '.join(outer)} FROM ({sql} OFFSET 0) cell", [*outer_params, *params]
+    subscribed = OptInStatus.SUBSCRIBED.value
+    # Text that people wrote is neutralised; a channel's status (a kind the database holds to
+    # "soft" or "hard") and the time (digits first) cannot start a formula.
+    cells = [
+        *map(_neutralised, ["contact.name", "contact.phone", "contact.email"]),
+        _neutralised("coalesce(tags.names, '')"),
+        _neutralised("contact.status"),
+        (f"coalesce(sms.kind, '{subscribed}')", []),
+        (f"coalesce(calls.kind, '{subscribed}')", []),
+        *map(_neutralised, ["contact.time_zone", "contact.state"]),
+        ("contact.created", []),
+    ]
+    select, select_params = [], []
+    for cell_sql, cell_params in cells:
+        select.append(f"NULLIF({cell_sql}, '')")  # empty as the csv module writes it, not ""
+        select_params += cell_params
+    return PIECE.format(contacts=contact_sql, cells=", ".join(select)), [
+        *params,
+        *select_params,
+    ]
 
 
-def _status_of(channel: Channel) -> Coalesce:
-    """A contact's status of `channel`, as Contact.opt_in_status says it: its opt-out's kind,
-    else subscribed."""
-    kind = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel).values("kind")[:1]
-    return Coalesce(Subquery(kind), Value(OptInStatus.SUBSCRIBED.value), output_field=TextField())
+# The piece's contacts (MATERIALIZED: read once, though named three times), with their tags'
+# names and each channel's opt-out. Its ids' range lets PostgreSQL read the tags' and
+# opt-outs' indexes for that range only.
+PIECE = """
+WITH contact AS MATERIALIZED ({contacts}),
+    piece AS (SELECT min(id) AS first, max(id) AS last FROM contact)
+SELECT {cells}
+FROM contact
+LEFT JOIN (
+    SELECT link.contact_id, string_agg(tag.name, ', ' ORDER BY tag.name) AS names
+    FROM contact
+    JOIN contacts_contact_tags link ON link.contact_id = contact.id
+    JOIN contacts_tag tag ON tag.id = link.tag_id
+    WHERE link.contact_id BETWEEN (SELECT first FROM piece) AND (SELECT last FROM piece)
+    GROUP BY link.contact_id
+) tags ON tags.contact_id = contact.id
+LEFT JOIN contacts_optout sms ON sms.contact_id = contact.id AND sms.channel = 'sms'
+    AND sms.contact_id BETWEEN (SELECT first FROM piece) AND (SELECT last FROM piece)
+LEFT JOIN contacts_optout calls ON calls.contact_id = contact.id AND calls.channel = 'calls'
+    AND calls.contact_id BETWEEN (SELECT first FROM piece) AND (SELECT last FROM piece)
+ORDER BY contact.id
+"""
+
+
+def _iso_time(field: str) -> Func:
+    """The time in `field` as `datetime.isoformat(timespec="seconds")` writes it, in the
+    connection's zone."""
+    return Func(
+        F(field),
+        Value('YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
+        function="to_char",
+        output_field=TextField(),
+    )
 
 
 FORMULA_START = f"[{re.escape(''.join(_FORMULA_START))}]"
-RISKY_FIRST = [*_FORMULA_START, "'"]
 
 
-def _neutralised(column: str) -> tuple[str, list[str]]:
-    """`neutralise` of `column`, in SQL, and its parameters: its patterns tried only on a
-    cell whose first character may start one."""
-    firsts = ", ".join(["%s"] * len(RISKY_FIRST))
+def _neutralised(column: str) -> tuple[str, list]:
+    """`neutralise` of `column`, in SQL, and its parameters: a cell starting with a quote is
+    tried against one pattern, a cell starting with a formula's first character against the
+    other, and no other cell against any."""
+    formula = [ord(first) for first in _FORMULA_START]
     sql = (
-        f"CASE WHEN left({column}, 1) IN ({firsts}) THEN"
-        f" CASE WHEN {column} ~ %s AND {column} !~ %s OR {column} ~ %s"
+        f"CASE WHEN ascii({column}) = ascii('''') AND {column} ~ %s"
+        f" OR ascii({column}) IN ({', '.join(['%s'] * len(formula))}) AND {column} !~ %s"
         f" THEN '''' || {column} ELSE {column} END"
-        f" ELSE {column} END"
     )
-    return sql, [*RISKY_FIRST, f"^{FORMULA_START}", VALID_PHONE, f"^'+{FORMULA_START}"]
+    return sql, [f"^'+{FORMULA_START}", *formula, VALID_PHONE]
 
 
-def _written(rows: QuerySet[Contact]) -> tuple[bytes, int]:
-    """The rows as CSV, written here from their values, and how many there are."""
+def _written(contacts: QuerySet[Contact], ids: Ids = Ids()) -> tuple[bytes, int]:
+    """The piece's rows as CSV, written here from their values, and how many there are."""
+    rows = contacts.filter(ids.of("pk")).order_by("pk")
     writer = _writer()
     lines = [writer.writerow([neutralise(cell) for cell in row]) for row in _values(rows)]
     return "".join(lines).encode(), len(lines)

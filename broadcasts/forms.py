@@ -1,4 +1,4 @@
-from datetime import UTC
+from datetime import UTC, date, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -163,3 +163,37 @@ class TestSendForm(forms.Form):
 
     def clean_phone(self) -> str:
         return normalize_phone(self.cleaned_data["phone"])
+
+
+# The longest range of days the Insights page charts at once.
+LONGEST_RANGE = timedelta(days=3 * 366)
+
+
+class InsightsRange(forms.Form):
+    """The days the Insights page charts, the last 90 days unless chosen."""
+
+    def __init__(self, data=None):
+        today = timezone.localdate()
+        super().__init__(data, initial={"first": today - timedelta(days=89), "last": today})
+
+    first = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
+    last = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        today = timezone.localdate()
+        last = cleaned.get("last") or today
+        first = cleaned.get("first") or last - timedelta(days=89)
+        if first > last:
+            raise forms.ValidationError("“From” must not be after “To”.")
+        if last - first > LONGEST_RANGE:
+            raise forms.ValidationError("Choose at most three years at a time.")
+        cleaned.update(first=first, last=last)
+        return cleaned
+
+    def days(self) -> tuple[date, date]:
+        """The range chosen, or the last 90 days when none was (or it was not valid)."""
+        if self.is_valid():
+            return self.cleaned_data["first"], self.cleaned_data["last"]
+        today = timezone.localdate()
+        return today - timedelta(days=89), today

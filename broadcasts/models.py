@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from contacts import subscriptions
 from contacts.filters import ContactFilter
-from contacts.models import Channel, Contact, ContactQuerySet
+from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
 
 OPT_OUT_LINE = "Reply STOP to opt out"
@@ -262,3 +262,59 @@ class SentTest(models.Model):
     @property
     def phone_display(self) -> str:
         return format_phone(self.phone)
+
+
+class ReachCount(models.Model):
+    """How many contacts were in each group of a channel's reach (insights.REACH) when last
+    counted: the worker counts them every `REACH_COUNT_SECONDS` (a million contacts take
+    seconds, more than a page may), and the Insights page shows them with that time."""
+
+    channel = models.CharField(max_length=10, choices=Channel)
+    group = models.CharField(max_length=20)
+    contacts = models.IntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "group"], name="one_reach_count")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.group}: {self.contacts}"
+
+
+class OptOutAfter(models.Model):
+    """A number's own opt-out (a STOP, the unsubscribe digit) counted against the broadcast
+    of its channel that reached the number last in the 48 hours before it: written by the
+    database as the ledger records the opt-out (migration 0014), for the Insights page."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        ConsentEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    phone = models.CharField(max_length=16)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["broadcast", "at"], name="opt_out_after_broadcast")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} after broadcast {self.broadcast_id}"
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+
+class OutcomeCount(models.Model):
+    """How many of a launched broadcast's messages were sent, delivered and failed, when last
+    counted: the worker counts them with the reach (every `REACH_COUNT_SECONDS`) while the
+    broadcast sends and for two days after it finished, when late delivery statuses may still
+    come (insights.count_outcomes)."""
+
+    broadcast = models.OneToOneField(Broadcast, on_delete=models.CASCADE, related_name="+")
+    sent = models.IntegerField()
+    delivered = models.IntegerField()
+    failed = models.IntegerField()
+    counted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Broadcast {self.broadcast_id}: {self.delivered} of {self.sent} delivered"

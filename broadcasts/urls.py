@@ -5,6 +5,8 @@ from broadcasts import views
 app_name = "broadcasts"
 urlpatterns = [
     path("", views.broadcast_list, name="list"),
+    path("insights/", views.insights_page, name="insights"),
+    path("insights/<str:chart>.csv", views.insights_csv, name="insights_csv"),
     path("new/", views.broadcast_new, name="new"),
     path("<int:pk>/", views.broadcast_detail, name="detail"),
     path("<int:pk>/edit/", views.broadcast_edit, name="edit"),

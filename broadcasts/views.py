@@ -1,19 +1,24 @@
+import csv
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from broadcasts import sending, services
+from broadcasts import charts, insights, sending, services
 from broadcasts.forms import (
     BroadcastForm,
+    InsightsRange,
     TestSendForm,
     audience_filter,
     audience_query,
@@ -21,8 +26,10 @@ from broadcasts.forms import (
 )
 from broadcasts.models import Broadcast, Recipient
 from contacts import subscriptions
+from contacts.csv_export import neutralise
 from contacts.models import Channel
 from contacts.phones import format_phone
+from messaging.models import business_days_between
 from messaging.sms import count_segments
 
 
@@ -106,7 +113,16 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["segments"] = count_segments(sample)
     else:
         context["recipients"] = _recipients_page(broadcast, request.GET)
+        after = insights.opt_outs_after(broadcast)
+        context["opt_outs_after"] = shown = list(after[:OPT_OUTS_SHOWN])
+        context["opt_outs_after_count"] = (
+            after.count() if len(shown) == OPT_OUTS_SHOWN else len(shown)
+        )
     return render(request, "broadcasts/broadcast_detail.html", context)
+
+
+# The opt-outs that followed a broadcast listed on its page, the latest first.
+OPT_OUTS_SHOWN = 100
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
@@ -245,3 +261,118 @@ def broadcast_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
     else:  # its time came, or someone cancelled or unscheduled it, since the page was read
         messages.error(request, f"“{broadcast}” is not scheduled: nothing changed.")
     return redirect("broadcasts:detail", pk=pk)
+
+
+INSIGHTS = ["contacts.view_contact", "broadcasts.view_broadcast"]
+
+
+@permission_required(INSIGHTS, raise_exception=True)
+def insights_page(request: HttpRequest) -> HttpResponse:
+    """Opt-in health at a glance: each chart with its numbers beside it."""
+    chosen = InsightsRange(request.GET or None)
+    first, last = chosen.days()
+    counted_at, reach = insights.reach()
+    days = insights.opt_outs_by_day(first, last)
+    outcomes = insights.broadcast_outcomes(*_moments(first, last))
+    waiting = insights.waiting()
+    context = {
+        "range": chosen,
+        "first": first,
+        "last": last,
+        "query": urlencode({"first": first.isoformat(), "last": last.isoformat()}),
+        "presets": [(label, _last_days(n)) for label, n in INSIGHTS_PRESETS],
+        "counted_at": counted_at,
+        "recount_minutes": round(settings.REACH_COUNT_SECONDS / 60),
+        "reach": [
+            (channel, _with_shares(groups), charts.reach(channel.label, groups))
+            for channel, groups in reach.items()
+        ],
+        "days": days,
+        "days_with_changes": [day for day in days if day.total or day.resubscribed],
+        "sources": insights.SOURCES,
+        "totals": [
+            (key, label, sum(day.opt_outs[key] for day in days))
+            for key, label in insights.SOURCES.items()
+        ],
+        "resubscribed": sum(day.resubscribed for day in days),
+        "opt_outs_chart": charts.opt_outs(days),
+        "outcomes": outcomes,
+        "rates_chart": charts.rates(outcomes) if outcomes else "",
+        "flag_percent": settings.OPT_OUT_RATE_FLAG_PERCENT,
+        "waiting": waiting,
+        "waiting_days": business_days_between(waiting.oldest, timezone.now())
+        if waiting.oldest
+        else None,
+    }
+    return render(request, "broadcasts/insights.html", context)
+
+
+def _with_shares(groups: list[insights.Group]) -> list[tuple[insights.Group, str]]:
+    """Each group with its share of every contact, as a percentage with one decimal."""
+    everyone = sum(group.contacts for group in groups)
+    return [(group, f"{group.contacts / everyone:.1%}" if everyone else "—") for group in groups]
+
+
+INSIGHTS_PRESETS = [("Last 30 days", 30), ("Last 90 days", 90), ("Last year", 365)]
+
+
+def _last_days(n: int) -> str:
+    today = timezone.localdate()
+    return urlencode({"first": (today - timedelta(days=n - 1)).isoformat(), "last": today})
+
+
+def _moments(first: date, last: date) -> tuple[datetime, datetime]:
+    """The start of `first` and the end of `last`, in the site's zone."""
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(first, time.min, zone),
+        datetime.combine(last + timedelta(days=1), time.min, zone),
+    )
+
+
+@permission_required(INSIGHTS, raise_exception=True)
+def insights_csv(request: HttpRequest, chart: str) -> HttpResponse:
+    """One chart's numbers as CSV, for the range the page shows."""
+    if chart not in ("reach", "opt-outs", "broadcasts"):
+        raise Http404("No such chart.")
+    first, last = InsightsRange(request.GET or None).days()
+    if chart == "reach":
+        header = ["channel", "group", "contacts"]
+        counted_at, reach = insights.reach()
+        header.append("counted at")
+        rows = [
+            [channel.label, group.label, group.contacts,
+             timezone.localtime(counted_at).isoformat(timespec="seconds")]
+            for channel, groups in reach.items()
+            for group in groups
+        ]  # fmt: skip
+    elif chart == "opt-outs":
+        header = ["day", *insights.SOURCES.values(), insights.RESUBSCRIBED]
+        rows = [
+            [day.day.isoformat(), *day.opt_outs.values(), day.resubscribed]
+            for day in insights.opt_outs_by_day(first, last)
+        ]
+    else:
+        header = ["broadcast", "id", "channel", "launched", "sent", "delivered", "failed",
+                  "opt-outs", "opt-out rate (%)"]  # fmt: skip
+        rows = [
+            [
+                o.broadcast.name,
+                o.broadcast.pk,
+                o.broadcast.get_channel_display(),
+                timezone.localtime(o.broadcast.launched_at).isoformat(timespec="seconds"),
+                o.sent,
+                o.delivered,
+                o.failed,
+                o.opt_outs,
+                "" if o.rate is None else f"{o.rate * 100:.2f}",
+            ]  # fmt: skip
+            for o in insights.broadcast_outcomes(*_moments(first, last))
+        ]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{chart}-{first}-{last}.csv"'
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(str(cell)) for cell in row])
+    return response

@@ -73,6 +73,10 @@ class Source(models.TextChoices):
 CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.PAGE, Source.IMPORT)
 
 
+# How a possible opt-out that staff confirmed names its rule in the ledger ("confirmed in
+# review by ana"): the Insights page counts these apart (LedgerHour.reviewed).
+CONFIRMED_IN_REVIEW = "confirmed in review"
+
 # The longest description kept of the rule that read a contact's words as a revocation
 # ("keyword STOP with “please”": messaging.keywords), on opt-outs of numbers and the ledger.
 MATCHED_LENGTH = 200
@@ -1059,6 +1063,10 @@ class ConsentEvent(models.Model):
         return f"{Channel(self.channel).label}: {self.before} → {self.after}"
 
     @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    @property
     def how(self) -> str:
         """Who or what made the change, as the contact's history says it, e.g. "replied
         “STOP”", "(919) 200-0014 replied “STOP”, before this contact had the number"."""
@@ -1082,6 +1090,34 @@ class ConsentEvent(models.Model):
             cause = number_cause(self.source, self.note, self.phone)
             return f"{cause}, before this contact had the number"
         return hard_cause(self.source, self.note)
+
+
+class LedgerHour(models.Model):
+    """How many changes the ledger recorded in an hour (UTC), by channel, source and the
+    status they led to: kept by database triggers as each ledger row is written (migration
+    0038), so that charts of opt-outs read a few thousand rows rather than the ledger.
+
+    Counted: changes of status (not a STOP repeated), each once: a number's opt-out once,
+    not again for each contact the database copies it onto, and no change of number.
+    `reviewed`: a possible opt-out that staff confirmed (its rule says so).
+    """
+
+    hour = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel)
+    source = models.CharField(max_length=10, choices=Source)
+    after = models.CharField(max_length=10, choices=OptInStatus)
+    reviewed = models.BooleanField()
+    changes = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "channel", "source", "after", "reviewed"], name="one_ledger_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00}: {self.changes} {self.channel} → {self.after}"
 
 
 class ContactTablePreference(models.Model):

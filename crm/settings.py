@@ -314,6 +314,13 @@ BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 REASSIGNED_CHECK_LIMIT = int(os.environ.get("REASSIGNED_CHECK_LIMIT", "100"))
 # A task applies them this many contacts a transaction, so that a STOP never waits long.
 BULK_BATCH_SIZE = int(os.environ.get("BULK_BATCH_SIZE", "5000"))
+# The Insights page marks a broadcast whose opt-outs (STOP, the digit, within 48 hours of it)
+# are more than this percentage of its messages delivered: carriers filter senders whose
+# recipients opt out a lot.
+OPT_OUT_RATE_FLAG_PERCENT = float(os.environ.get("OPT_OUT_RATE_FLAG_PERCENT", "2"))
+# The worker counts each channel's reach for the Insights page this often (a million contacts
+# take a few seconds, more than a page should wait); the page says when they were counted.
+REACH_COUNT_SECONDS = float(os.environ.get("REACH_COUNT_SECONDS", "300"))
 # An export's file is kept this many days for its page to offer, then deleted.
 EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))
 # An import applies this many rows a transaction (more than a bulk action: each of its

@@ -23,7 +23,7 @@ account_patterns = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="contacts:list"), name="home"),
+    path("", RedirectView.as_view(pattern_name="broadcasts:insights"), name="home"),
     path("accounts/", include(account_patterns)),
     path("contacts/", include("contacts.urls")),
     path("subscriptions/", include("contacts.public_urls")),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts import services
-from contacts.models import Channel, Source, channels_revoked
+from contacts.models import CONFIRMED_IN_REVIEW, Channel, Source, channels_revoked
 from contacts.phones import normalize_phone
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase
 from messaging.outbox import entries
@@ -108,7 +108,7 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             decision=decision, decided_by=request.user, decided_at=timezone.now()
         )
         if decided and decision == PossibleOptOut.Decision.CONFIRMED:
-            matched = f"confirmed in review by {request.user.get_username()}"
+            matched = f"{CONFIRMED_IN_REVIEW} by {request.user.get_username()}"
             if review.matched:
                 matched += f", reviewed for {review.matched}"
             covered = services.record_revocation(

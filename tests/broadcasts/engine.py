@@ -8,10 +8,12 @@ from messaging.backends import LocmemBackend
 
 
 def broadcast(channel=Channel.SMS, audience="", **fields) -> Broadcast:
-    defaults = {"body": "Hello", "script": "" if channel == Channel.SMS else "Hello"}
-    return Broadcast.objects.create(
-        name="Test", channel=channel, audience=audience, **(defaults | fields)
-    )
+    defaults = {
+        "name": "Test",
+        "body": "Hello",
+        "script": "" if channel == Channel.SMS else "Hello",
+    }
+    return Broadcast.objects.create(channel=channel, audience=audience, **(defaults | fields))
 
 
 def launched(b: Broadcast, manager, capture) -> Broadcast:

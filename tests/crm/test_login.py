@@ -23,11 +23,11 @@ def test_the_login_page_has_the_apps_look(client, db):
     assert 'id="login-form"' in page
 
 
-def test_a_user_logs_in_and_lands_on_the_contacts(client, staff_user):
+def test_a_user_logs_in_and_lands_on_the_insights(client, staff_user):
     response = client.post(
         reverse("login"), {"username": "stafftest", "password": "secret-pass-123"}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("contacts:list")
+    assert response.redirect_chain[-1][0] == reverse("broadcasts:insights")
     assert "Signed in as <strong>stafftest</strong>" in response.content.decode()
 
 

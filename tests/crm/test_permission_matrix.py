@@ -122,6 +122,8 @@ CASES = [
     ("contacts:import_columns", "import", "GET", {}, EDIT),
     ("contacts:import_columns", "import", "POST", {"column_0": "name", "column_1": "phone"}, EDIT),
     ("broadcasts:list", None, "GET", {}, VIEW),
+    ("broadcasts:insights", None, "GET", {}, VIEW),
+    ("broadcasts:insights_csv", "chart", "GET", {}, VIEW),
     ("broadcasts:new", None, "GET", {}, SEND),
     ("broadcasts:new", None, "POST", BROADCAST, SEND),
     ("broadcasts:detail", "broadcast", "GET", {}, VIEW),
@@ -182,7 +184,7 @@ def objects():
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
             "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
             "export": export.pk, "phrase": phrase.pk,
-            "disclosure": disclosure.pk,
+            "disclosure": disclosure.pk, "chart": "opt-outs",
             "link": signing.dumps(contact.phone, salt=subscriptions.SALT)}  # fmt: skip
 
 

@@ -8,6 +8,8 @@
   `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
 - deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
   renews the planner's statistics: every hour.
+- counts, in another, each channel's reach and the outcomes of the broadcasts still
+  changing, for the Insights page: every `REACH_COUNT_SECONDS`.
 """
 
 import logging
@@ -22,7 +24,7 @@ from django.utils import timezone
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
-from broadcasts import sending
+from broadcasts import insights, sending
 from contacts import bulk, imports
 from crm import planner
 from messaging import inbound
@@ -47,6 +49,7 @@ class Command(DbWorker):
         if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
             threading.Thread(target=process_kept_events, name="inbound", daemon=True).start()
             threading.Thread(target=hourly, name="hourly", daemon=True).start()
+            threading.Thread(target=count_reach, name="reach", daemon=True).start()
         while True:
             try:
                 return super().handle(*args, **options)
@@ -86,3 +89,16 @@ def hourly() -> None:
         except Exception:  # the database is away, say: the next look closes the connection
             logger.exception("Could not do the hourly work: trying again")
         time.sleep(3600)
+
+
+def count_reach() -> None:
+    """Forever: count each channel's reach and the broadcasts' outcomes for the Insights page,
+    then sleep `REACH_COUNT_SECONDS`."""
+    while True:
+        try:
+            close_old_connections()
+            insights.count_reach()
+            insights.count_outcomes()
+        except Exception:  # the database is away, say: the next look closes the connection
+            logger.exception("Could not count the reach: trying again")
+        time.sleep(settings.REACH_COUNT_SECONDS)

@@ -125,7 +125,7 @@ def login(browser, app_url):
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url(f"{app_url}/contacts/")
+        page.wait_for_url(f"{app_url}/broadcasts/insights/")
         return page
 
     yield login_as

@@ -28,7 +28,8 @@ def test_no_page_needs_an_inline_script_or_style(login, app_url):
     page = login("admin")
     seen = watch(page)
     for path in [
-        "/contacts/", "/contacts/?sms=hard", "/contacts/new/", "/contacts/import/", "/broadcasts/",
+        "/broadcasts/insights/", "/contacts/", "/contacts/?sms=hard", "/contacts/new/",
+        "/contacts/import/", "/broadcasts/",
         "/messaging/possible-opt-outs/", "/messaging/outbox/", "/admin/",
         "/admin/contacts/contact/", "/accounts/password_change/",
     ]:  # fmt: skip

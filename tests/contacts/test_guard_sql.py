@@ -33,10 +33,17 @@ def files(engine: str) -> list[str]:
 
 
 # Triggers on the contacts tables that are not the guard: messaging's proof that an opt-in
-# has its stored event (messaging/migrations/0002_inbound_proof.py), and on SQLite those that
-# keep the search's text index (contacts/migrations/0025_search_text_sqlite.py).
-NOT_CONTACTS = r"'messaging\_%'"
-NOT_GUARD = rf"name NOT LIKE {NOT_CONTACTS} ESCAPE '\' AND name NOT LIKE 'search\_%' ESCAPE '\'"
+# has its stored event (messaging/migrations/0002_inbound_proof.py), broadcasts' count of the
+# opt-outs that followed a broadcast (broadcasts/migrations/0014_opt_outs_after.py), and on
+# SQLite those that keep the search's text index (contacts/migrations/0025_search_text_sqlite.py).
+OTHER_APPS = ["messaging", "broadcasts"]
+
+
+def others_left_out(column: str) -> str:
+    return " AND ".join(f"{column} NOT LIKE '{app}\\_%' ESCAPE '\\'" for app in OTHER_APPS)
+
+
+NOT_GUARD = rf"{others_left_out('name')} AND name NOT LIKE 'search\_%' ESCAPE '\'"
 
 # The test database's schema: `public`, as the files name it.
 SCHEMA = "current_schema()::text::regnamespace"
@@ -51,7 +58,7 @@ def postgres_guard(cursor) -> dict[str, str]:
         SELECT 'trigger ' || t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
         JOIN pg_class c ON c.oid = t.tgrelid
         WHERE NOT t.tgisinternal AND c.relname LIKE 'contacts\_%'
-          AND c.relnamespace = {SCHEMA} AND t.tgname NOT LIKE {NOT_CONTACTS}
+          AND c.relnamespace = {SCHEMA} AND {others_left_out("t.tgname")}
         """
     )
     return {name: normalised(definition) for name, definition in cursor.fetchall()}
@@ -67,7 +74,7 @@ def test_postgres_runs_the_functions_and_triggers_of_the_files():
             SELECT format('DROP TRIGGER %I ON %s;', t.tgname, t.tgrelid::regclass)
             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE NOT t.tgisinternal AND c.relname LIKE 'contacts\_%'
-              AND c.relnamespace = {SCHEMA} AND t.tgname NOT LIKE {NOT_CONTACTS}
+              AND c.relnamespace = {SCHEMA} AND {others_left_out("t.tgname")}
             UNION ALL
             SELECT format('DROP FUNCTION %s;', p.oid::regprocedure) FROM pg_proc p
             WHERE p.proname LIKE 'contacts\_%' AND p.pronamespace = {SCHEMA}

@@ -75,3 +75,22 @@ $$;
 CREATE TRIGGER contacts_consentevent_written_chain
     BEFORE INSERT ON public.contacts_consentevent
     FOR EACH ROW EXECUTE FUNCTION public.contacts_ledger_chained();
+
+-- The Insights page's counts of changes by the hour (contacts_ledgerhour): once a statement,
+-- a number's own change once (not its copies onto contacts), no repeated status, no change
+-- of number; updated in the order of their keys.
+CREATE OR REPLACE FUNCTION public.contacts_count_ledger_hours() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public AS $$
+BEGIN
+    INSERT INTO public.contacts_ledgerhour AS counted
+        (hour, channel, source, "after", reviewed, changes)
+    SELECT date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', channel, source, "after", matched LIKE 'confirmed in review%', COUNT(*)
+    FROM new_rows WHERE copied_from IS NULL AND "before" <> "after" AND source <> 'carried'
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (hour, channel, source, "after", reviewed)
+    DO UPDATE SET changes = counted.changes + excluded.changes;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER contacts_count_ledger_hours
+    AFTER INSERT ON public.contacts_consentevent REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_count_ledger_hours();

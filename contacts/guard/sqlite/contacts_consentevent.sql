@@ -76,3 +76,16 @@ BEGIN
                 WHERE p.id = contacts_consentevent.chained_to), '') || ';'
     ) WHERE id = NEW.id;
 END;
+
+-- The Insights page's counts of changes by the hour (contacts_ledgerhour): once a statement,
+-- a number's own change once (not its copies onto contacts), no repeated status, no change
+-- of number; updated in the order of their keys.
+CREATE TRIGGER contacts_count_ledger_hours AFTER INSERT ON contacts_consentevent
+FOR EACH ROW WHEN NEW.copied_from IS NULL AND NEW.before <> NEW.after
+    AND NEW.source <> 'carried'
+BEGIN
+    INSERT INTO contacts_ledgerhour (hour, channel, source, after, reviewed, changes)
+    VALUES (strftime('%Y-%m-%d %H:00:00', NEW.at), NEW.channel, NEW.source, NEW.after,
+            NEW.matched LIKE 'confirmed in review%', 1)
+    ON CONFLICT (hour, channel, source, after, reviewed) DO UPDATE SET changes = changes + 1;
+END;

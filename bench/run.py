@@ -96,6 +96,8 @@ def main() -> None:
     measure_random_pages(args.pages_seed)
     measure_broadcasts(args.send_seconds)
     settle()
+    measure_insights()
+    settle()
     measure_import()
     settle()
     measure_export()
@@ -161,6 +163,32 @@ def measure_pages() -> None:
     record("5. Queries per page at 25 and at 100 rows", f"{counts[0]} and {counts[1]}",
            "the same, ≤ 8")  # fmt: skip
     measure_admin_change_page(superuser, admin)
+
+
+def measure_insights() -> None:
+    """Line 16: the Insights page as the worker's counts leave it, in turn with the admin
+    changelist, and the worker's count itself (after line 6-9's broadcast: its outcome is
+    counted too)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from broadcasts import insights
+
+    started = time.perf_counter()
+    insights.count_reach()
+    insights.count_outcomes()
+    counted = time.perf_counter() - started
+    users = get_user_model().objects
+    manager, root = Client(), Client()
+    manager.force_login(users.get(username="manager"))
+    root.force_login(users.get(username="bench-root"))
+    page, changelist = medians_ms(
+        [lambda: manager.get("/broadcasts/insights/"), lambda: root.get("/admin/contacts/contact/")]
+    )
+    record("16. Insights page", f"{page:.1f} ms",
+           f"≤ 300 ms; ratio {page / changelist:.2f}× the changelist")  # fmt: skip
+    record("    the worker's count of reach and outcomes", f"{counted:.1f} s",
+           "every REACH_COUNT_SECONDS")  # fmt: skip
 
 
 def measure_random_pages(seed: int | None) -> None:

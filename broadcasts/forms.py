@@ -169,6 +169,9 @@ class TestSendForm(forms.Form):
 LONGEST_RANGE = timedelta(days=3 * 366)
 
 
+ISO_DATE = forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+
+
 class InsightsRange(forms.Form):
     """The days the Insights page charts, the last 90 days unless chosen."""
 
@@ -176,8 +179,12 @@ class InsightsRange(forms.Form):
         today = timezone.localdate()
         super().__init__(data, initial={"first": today - timedelta(days=89), "last": today})
 
-    first = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
-    last = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    first = forms.DateField(
+        label="From", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+    )
+    last = forms.DateField(
+        label="To", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -160,6 +160,7 @@ def test_the_page_charts_the_range_chosen_with_its_numbers(client, staff_user):
     page = client.get(PAGE, {"first": "2026-11-01", "last": "2026-11-30"}).content.decode()
     assert "<svg" in page and 'aria-label="Opt-outs a day by source, and re-subscriptions"' in page
     assert "1 Nov 2026 to 30 Nov 2026" in page
+    assert 'value="2026-11-01"' in page and 'value="2026-11-30"' in page  # as date inputs read
     row = re.search(r"<tr><th scope=\"row\" class=\"nowrap\">3 Nov 2026</th>(.*?)</tr>", page)
     assert re.findall(r">(\d+)<", row.group(1)) == ["0", "5", "0", "0", "0", "0", "0", "0"]
 

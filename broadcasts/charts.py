@@ -64,7 +64,7 @@ def opt_outs(days: list[Day]) -> SafeString:
     # A label a week, as the first day of each.
     chart.add_x_axis(ticks=labels[::7])
     chart.add_y_axis(tick_formatter=lambda value, index, count: f"{abs(value):,.0f}")
-    return _svg(chart, "Opt-outs a day by source, and re-subscriptions", 900, 360)
+    return _svg(chart, "Opt-outs a day by source, and the contacts' re-subscriptions", 900, 360)
 
 
 def rates(outcomes: list[Outcome]) -> SafeString:

@@ -117,7 +117,10 @@ SOURCES = {
     "staff": "Staff (soft)",
     "import": "Import",
 }
-RESUBSCRIBED = "Re-subscribed"
+RESUBSCRIBED = "Re-subscribed by the contact"
+# The contact's own ways back: START, the digit offered on a call, JOIN, their page. A staff
+# member's resubscription undoes a staff member's opt-out, and is not counted.
+CONTACTS_OWN = {Source.KEYWORD, Source.DIGIT, Source.JOIN, Source.PAGE}
 _BY_SOURCE = {
     Source.DIGIT: "digit",
     Source.CARRIER: "carrier",
@@ -147,7 +150,7 @@ class Day:
 
 def opt_outs_by_day(first: date, last: date) -> list[Day]:
     """Opt-outs of either channel on each day from `first` to `last` (the site's days), by
-    where they came from, and the re-subscriptions (to subscribed, from any source)."""
+    where they came from, and the contacts' own re-subscriptions (CONTACTS_OWN)."""
     zone = timezone.get_current_timezone()
     start = datetime.combine(first, time.min, zone)
     end = datetime.combine(last + timedelta(days=1), time.min, zone)
@@ -159,7 +162,7 @@ def opt_outs_by_day(first: date, last: date) -> list[Day]:
     ):
         day = days[timezone.localtime(hour, zone).date()]
         if after == OptInStatus.SUBSCRIBED:
-            day.resubscribed += changes
+            day.resubscribed += changes if source in CONTACTS_OWN else 0
         elif (came_from := _came_from(source, reviewed)) is not None:
             day.opt_outs[came_from] += changes
     return list(days.values())

@@ -20,7 +20,7 @@ def test_a_manager_lands_on_the_charts_and_downloads_their_numbers(login, app_ur
     expect(page.get_by_role("heading", name="Insights", level=1)).to_be_visible()
     # Each chart is drawn, with its bars, and named for screen readers.
     for name in ["SMS: who may be reached now", "Calls & Voicemails: who may be reached now",
-                 "Opt-outs a day by source, and re-subscriptions"]:  # fmt: skip
+                 "Opt-outs a day by source, and the contacts' re-subscriptions"]:  # fmt: skip
         chart = page.get_by_role("img", name=name)
         expect(chart).to_be_visible()
         assert chart.bounding_box()["width"] > 300

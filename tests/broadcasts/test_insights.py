@@ -25,6 +25,7 @@ from contacts.models import (
 )
 from messaging.models import PossibleOptOut
 from tests.broadcasts.engine import broadcast
+from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
 from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -342,3 +343,68 @@ def test_every_role_sees_it_and_nobody_else(client):
     client.force_login(UserFactory(username="nobody"))
     assert client.get(PAGE).status_code == 403
     assert client.get(reverse("broadcasts:insights_csv", args=["reach"])).status_code == 403
+
+
+# --- Counted as they happen, however many at once --------------------------------------------
+
+STOPS_AT_ONCE = """
+import threading
+from datetime import timedelta
+
+import django
+
+django.setup()
+from django.db import connection
+from django.utils import timezone
+from broadcasts.models import Broadcast, OptOutAfter, Recipient
+from contacts import services
+from contacts.models import Channel, LedgerHour, OptInStatus, PhoneOptOut, Source
+
+numbers = [f"+1415555{n:04d}" for n in range(16)]
+sent = Broadcast.objects.create(name="Sent", channel="sms", body="Hi", status="done",
+                                launched_at=timezone.now() - timedelta(hours=2))
+for number in numbers:
+    services.create_contact(name=number, phone=number)
+    Recipient.objects.create(broadcast=sent, phone=number, status="delivered",
+                             sent_at=timezone.now() - timedelta(hours=1))
+bulk = [services.create_contact(name=f"B{n}", phone=f"+1415666{n:04d}").pk for n in range(2000)]
+barrier, errors = threading.Barrier(len(numbers) + 1), []
+
+
+def run(action):
+    try:
+        barrier.wait()
+        action()
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        connection.close()
+
+
+actions = [lambda number=number: services.record_hard_opt_out(
+    phone=number, channel=Channel.SMS, source=Source.KEYWORD) for number in numbers]
+actions.append(lambda: services.unsubscribe_many(contacts=bulk, channel=Channel.SMS,
+                                                 by_user=None))
+threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(120)
+counted = dict(LedgerHour.objects.filter(after__in=["soft", "hard"]).values_list("source")
+               .annotate(n=django.db.models.Sum("changes")).values_list("source", "n"))
+print(errors, PhoneOptOut.objects.count(), counted,
+      OptOutAfter.objects.filter(broadcast=sent).count())
+"""
+
+
+@pytest.mark.postgres
+def test_stops_and_a_bulk_action_at_once_are_all_recorded_and_counted(request):
+    assert run(STOPS_AT_ONCE, request.getfixturevalue("migrated")).split() == [
+        "[]",
+        "16",
+        "{'keyword':",
+        "16,",
+        "'user':",
+        "2000}",
+        "16",
+    ]

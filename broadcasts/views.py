@@ -333,42 +333,10 @@ def _moments(first: date, last: date) -> tuple[datetime, datetime]:
 @permission_required(INSIGHTS, raise_exception=True)
 def insights_csv(request: HttpRequest, chart: str) -> HttpResponse:
     """One chart's numbers as CSV, for the range the page shows."""
-    if chart not in ("reach", "opt-outs", "broadcasts"):
+    if chart not in CSV_TABLES:
         raise Http404("No such chart.")
     first, last = InsightsRange(request.GET or None).days()
-    if chart == "reach":
-        header = ["channel", "group", "contacts"]
-        counted_at, reach = insights.reach()
-        header.append("counted at")
-        rows = [
-            [channel.label, group.label, group.contacts,
-             timezone.localtime(counted_at).isoformat(timespec="seconds")]
-            for channel, groups in reach.items()
-            for group in groups
-        ]  # fmt: skip
-    elif chart == "opt-outs":
-        header = ["day", *insights.SOURCES.values(), insights.RESUBSCRIBED]
-        rows = [
-            [day.day.isoformat(), *day.opt_outs.values(), day.resubscribed]
-            for day in insights.opt_outs_by_day(first, last)
-        ]
-    else:
-        header = ["broadcast", "id", "channel", "launched", "sent", "delivered", "failed",
-                  "opt-outs", "opt-out rate (%)"]  # fmt: skip
-        rows = [
-            [
-                o.broadcast.name,
-                o.broadcast.pk,
-                o.broadcast.get_channel_display(),
-                timezone.localtime(o.broadcast.launched_at).isoformat(timespec="seconds"),
-                o.sent,
-                o.delivered,
-                o.failed,
-                o.opt_outs,
-                "" if o.rate is None else f"{o.rate * 100:.2f}",
-            ]  # fmt: skip
-            for o in insights.broadcast_outcomes(*_moments(first, last))
-        ]
+    header, rows = CSV_TABLES[chart](first, last)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{chart}-{first}-{last}.csv"'
     writer = csv.writer(response, lineterminator="\n")
@@ -376,3 +344,45 @@ def insights_csv(request: HttpRequest, chart: str) -> HttpResponse:
     for row in rows:
         writer.writerow([neutralise(str(cell)) for cell in row])
     return response
+
+
+def _reach_table(first: date, last: date) -> tuple[list[str], list[list]]:
+    counted_at, reach = insights.reach()
+    counted = timezone.localtime(counted_at).isoformat(timespec="seconds")
+    rows = [
+        [channel.label, group.label, group.contacts, counted]
+        for channel, groups in reach.items()
+        for group in groups
+    ]
+    return ["channel", "group", "contacts", "counted at"], rows
+
+
+def _opt_outs_table(first: date, last: date) -> tuple[list[str], list[list]]:
+    rows = [
+        [day.day.isoformat(), *day.opt_outs.values(), day.resubscribed]
+        for day in insights.opt_outs_by_day(first, last)
+    ]
+    return ["day", *insights.SOURCES.values(), insights.RESUBSCRIBED], rows
+
+
+def _broadcasts_table(first: date, last: date) -> tuple[list[str], list[list]]:
+    rows = [
+        [
+            o.broadcast.name,
+            o.broadcast.pk,
+            o.broadcast.get_channel_display(),
+            timezone.localtime(o.broadcast.launched_at).isoformat(timespec="seconds"),
+            o.sent,
+            o.delivered,
+            o.failed,
+            o.opt_outs,
+            "" if o.rate is None else f"{o.rate * 100:.2f}",
+        ]  # fmt: skip
+        for o in insights.broadcast_outcomes(*_moments(first, last))
+    ]
+    header = ["broadcast", "id", "channel", "launched", "sent", "delivered", "failed",
+              "opt-outs", "opt-out rate (%)"]  # fmt: skip
+    return header, rows
+
+
+CSV_TABLES = {"reach": _reach_table, "opt-outs": _opt_outs_table, "broadcasts": _broadcasts_table}

@@ -5,7 +5,9 @@ download (contacts.bulk)."""
 import csv
 import io
 import re
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -55,27 +57,58 @@ def _writer():
 PIECE_ROWS = 50_000
 
 
-def pieces(contacts: QuerySet[Contact]) -> Iterator[tuple[bytes, int]]:
+def pieces(contacts: QuerySet[Contact], workers: int = 1) -> Iterator[tuple[bytes, int]]:
     """The CSV file of `contacts`, a piece at a time (the header first), each with how many
     contacts it holds. On PostgreSQL a piece is a COPY of cells the database works out
     (`_cells`); elsewhere they are written here from the contacts' values.
 
     In the order the contacts were added: a piece is a range of ids, out of which no change
     of a contact moves it (in name order, a contact renamed during an export was written
-    twice or not at all)."""
+    twice or not at all). With `workers` over 1, that many pieces are read at once, each on
+    a connection of its own (it sees what is committed), and given in order."""
     yield _writer().writerow(COLUMNS).encode(), 0
     piece = _copied if connection.vendor == "postgresql" else _written
+    if workers == 1:
+        read = (piece(contacts, ids) for ids in _ranges(contacts))
+    else:
+        read = _at_once(workers, lambda ids: _on_own_connection(piece, contacts, ids),
+                        _ranges(contacts))  # fmt: skip
+    for data, count in read:
+        if count:
+            yield data, count
+
+
+def _ranges(contacts: QuerySet[Contact]) -> Iterator["Ids"]:
+    """The pieces' ranges of ids, in order: PIECE_ROWS contacts each, the last one fewer."""
     after = 0
     while True:
         rest = contacts.filter(pk__gt=after).order_by("pk")
         # The piece's last id, PIECE_ROWS along; none: the rest is shorter.
         last = next(iter(rest.values_list("pk", flat=True)[PIECE_ROWS - 1 : PIECE_ROWS]), None)
-        data, count = piece(contacts, Ids(after, last))
-        if count:
-            yield data, count
+        yield Ids(after, last)
         if last is None:
             return
         after = last
+
+
+def _at_once(workers: int, read, ranges: Iterator["Ids"]) -> Iterator[tuple[bytes, int]]:
+    """`read` of each range, `workers` at a time, in the ranges' order: no more than that
+    many pieces are held at once."""
+    with ThreadPoolExecutor(workers) as pool:
+        reading: deque[Future] = deque()
+        for ids in ranges:
+            reading.append(pool.submit(read, ids))
+            if len(reading) == workers:
+                yield reading.popleft().result()
+        while reading:
+            yield reading.popleft().result()
+
+
+def _on_own_connection(piece, contacts: QuerySet[Contact], ids: "Ids") -> tuple[bytes, int]:
+    try:
+        return piece(contacts, ids)
+    finally:
+        connection.close()  # the thread's own
 
 
 @dataclass(frozen=True)

@@ -321,6 +321,9 @@ OPT_OUT_RATE_FLAG_PERCENT = float(os.environ.get("OPT_OUT_RATE_FLAG_PERCENT", "2
 # The worker counts each channel's reach for the Insights page this often (a million contacts
 # take a few seconds, more than a page should wait); the page says when they were counted.
 REACH_COUNT_SECONDS = float(os.environ.get("REACH_COUNT_SECONDS", "300"))
+# An export task reads this many pieces of its file at once, each on a connection of its own
+# (PostgreSQL; on SQLite, one: its pieces are written in Python). bench/NOTES.md has the figures.
+EXPORT_WORKERS = int(os.environ.get("EXPORT_WORKERS", "2"))
 # An export's file is kept this many days for its page to offer, then deleted.
 EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))
 # An import applies this many rows a transaction (more than a bulk action: each of its

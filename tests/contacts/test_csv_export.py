@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from contacts import csv_export, services
 from contacts.models import Channel, Contact, Source, Tag
+from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,32 @@ def test_the_databases_cells_are_those_written_in_python(db, admin_role_user, se
     piece = csv_export.Ids(after=0, last=rows.last().pk)
     assert csv_export._copied(every_other, piece) == csv_export._written(every_other, piece)
     assert Contact.objects.first().created_at == JULY  # its zone left as Django reads times
+
+
+PIECES_AT_ONCE = """
+import django
+
+django.setup()
+from contacts import csv_export, services
+from contacts.models import Channel, Contact, Source, Tag
+
+csv_export.PIECE_ROWS = 2
+vip = Tag.objects.create(name="VIP")
+for n in range(7):
+    contact = services.create_contact(name=f"=Name {n}", phone=f"+1415555{n:04d}")
+    if n % 2:
+        contact.tags.add(vip)
+    if n % 3 == 0:
+        services.record_hard_opt_out(phone=contact.phone, channel=Channel.SMS,
+                                     source=Source.KEYWORD)
+one = list(csv_export.pieces(Contact.objects.all()))
+three = list(csv_export.pieces(Contact.objects.all(), workers=3))
+first_row = one[1][0].decode().splitlines()[0]
+print(one == three, [count for _, count in three], first_row.split(",")[0])
+"""
+
+
+@pytest.mark.postgres
+def test_pieces_read_at_once_on_their_own_connections_make_the_same_file(request):
+    output = run(PIECES_AT_ONCE, request.getfixturevalue("migrated"))
+    assert output.split() == ["True", "[0,", "2,", "2,", "2,", "1]", "'=Name", "0"]

@@ -50,7 +50,10 @@ def reach(channel_label: str, groups: list[Group]) -> SafeString:
 def opt_outs(days: list[Day]) -> SafeString:
     """Opt-outs a day stacked by source above the axis, re-subscriptions below it."""
     chart = leather.Chart()
-    labels = [f"{day.day:%-d %b}" for day in days]
+    # A day's label names its year too when the days span more than one: leather puts
+    # columns of the same label in one place.
+    one_year = len(days) <= 365
+    labels = [f"{day.day:%-d %b}" if one_year else f"{day.day:%-d %b %Y}" for day in days]
     # leather draws columns over one another: each source's column reaches up to the sum of
     # those stacked below it and itself, drawn from the top of the stack down.
     keys = list(SOURCES)

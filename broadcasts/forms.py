@@ -165,8 +165,9 @@ class TestSendForm(forms.Form):
         return normalize_phone(self.cleaned_data["phone"])
 
 
-# The longest range of days the Insights page charts at once.
+# The longest range of days the Insights page charts at once, and the earliest day.
 LONGEST_RANGE = timedelta(days=3 * 366)
+EARLIEST = date(2000, 1, 1)
 
 
 ISO_DATE = forms.DateInput({"type": "date"}, format="%Y-%m-%d")
@@ -189,6 +190,12 @@ class InsightsRange(forms.Form):
     def clean(self):
         cleaned = super().clean()
         today = timezone.localdate()
+        for field in ("first", "last"):
+            chosen = cleaned.get(field)
+            if chosen and not EARLIEST <= chosen <= today + timedelta(days=366):
+                raise forms.ValidationError(
+                    f"Choose days from {EARLIEST:%-d %b %Y} to a year from today."
+                )
         last = cleaned.get("last") or today
         first = cleaned.get("first") or last - timedelta(days=89)
         if first > last:

@@ -15,7 +15,7 @@ from broadcasts.models import Broadcast, OptOutAfter, OutcomeCount, ReachCount, 
 from contacts.models import (
     Channel,
     Contact,
-    LedgerHour,
+    LedgerCount,
     OptInStatus,
     OptOut,
     Source,
@@ -156,11 +156,11 @@ def opt_outs_by_day(first: date, last: date) -> list[Day]:
     end = datetime.combine(last + timedelta(days=1), time.min, zone)
     days = {first + timedelta(days=n): Day(first + timedelta(days=n))
             for n in range((last - first).days + 1)}  # fmt: skip
-    hours = LedgerHour.objects.filter(hour__gte=start, hour__lt=end)
-    for hour, source, after, reviewed, changes in hours.values_list(
-        "hour", "source", "after", "reviewed", "changes"
+    counts = LedgerCount.objects.filter(period__gte=start, period__lt=end)
+    for period, source, after, reviewed, changes in counts.values_list(
+        "period", "source", "after", "reviewed", "changes"
     ):
-        day = days[timezone.localtime(hour, zone).date()]
+        day = days[timezone.localtime(period, zone).date()]
         if after == OptInStatus.SUBSCRIBED:
             day.resubscribed += changes if source in CONTACTS_OWN else 0
         elif (came_from := _came_from(source, reviewed)) is not None:
@@ -180,9 +180,15 @@ class Outcome:
     opt_outs: int
 
     @property
+    def reached(self) -> int:
+        """The messages that reached their numbers: delivered texts; calls placed (a call's
+        outcome is not reported back here)."""
+        return self.delivered if self.broadcast.channel == Channel.SMS else self.sent
+
+    @property
     def rate(self) -> float | None:
-        """Opt-outs per message delivered (None before any is)."""
-        return self.opt_outs / self.delivered if self.delivered else None
+        """Opt-outs per message that reached its number (None before any did)."""
+        return self.opt_outs / self.reached if self.reached else None
 
     @property
     def rate_shown(self) -> str:

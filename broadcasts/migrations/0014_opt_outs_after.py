@@ -81,7 +81,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("broadcasts", "0013_reach_counts"),
-        ("contacts", "0038_ledger_hours"),
+        ("contacts", "0038_ledger_counts"),
     ]
 
     operations = [

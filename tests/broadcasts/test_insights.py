@@ -6,24 +6,27 @@ each chart's numbers as CSV."""
 import csv
 import io
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from broadcasts import insights
+from broadcasts import charts, insights
 from broadcasts.models import Broadcast, Recipient
 from contacts import services
 from contacts.models import (
     Channel,
     ConsentMethod,
     ConsentRecord,
-    LedgerHour,
+    LedgerCount,
     OptInStatus,
     Source,
 )
-from messaging.models import PossibleOptOut
+from messaging import inbound
+from messaging.models import InboundEvent, PossibleOptOut
 from tests.broadcasts.engine import broadcast
 from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
 from tests.factories import ContactFactory, UserFactory
@@ -120,7 +123,7 @@ def test_each_opt_out_is_counted_once_by_where_it_came_from(staff_user):
     assert day.opt_outs == {"stop": 1, "digit": 1, "review": 1, "carrier": 1, "page": 0,
                             "staff": 1, "import": 0}  # fmt: skip
     assert day.resubscribed == 0
-    hours = LedgerHour.objects.filter(after=OptInStatus.SUBSCRIBED)
+    hours = LedgerCount.objects.filter(after=OptInStatus.SUBSCRIBED)
     assert list(hours.values_list("source", "changes")) == [(Source.USER, 1)]
 
 
@@ -131,21 +134,74 @@ def test_a_bulk_action_is_counted_contact_by_contact(staff_user):
     assert today_counts().opt_outs["staff"] == 7
     services.resubscribe_many(contacts=[c.pk for c in contacts[:3]], channel=Channel.CALLS,
                               by_user=staff_user)  # fmt: skip
-    resubscribed = LedgerHour.objects.get(after=OptInStatus.SUBSCRIBED)
-    assert (resubscribed.source, resubscribed.changes) == (Source.USER, 3)
+    resubscribed = LedgerCount.objects.filter(after=OptInStatus.SUBSCRIBED)
+    assert {source for (source,) in resubscribed.values_list("source")} == {Source.USER}
+    assert resubscribed.aggregate(n=Sum("changes"))["n"] == 3
+
+
+def sms(phone: str, body: str) -> None:
+    """An SMS from `phone`, as its webhook stores and processes it."""
+    sid = f"SM{uuid.uuid4().hex}"
+    payload = {"MessageSid": sid, "From": phone, "Body": body}
+    InboundEvent.store(key=f"sms:{sid}", kind="sms", payload=payload, phone=phone)
+    inbound.process(f"sms:{sid}")
+
+
+def test_a_stop_and_a_start_of_a_number_with_three_contacts_count_once_each():
+    shared = "+14155550100"
+    for _ in range(3):
+        ContactFactory(phone=shared)
+    sms(shared, "STOP")
+    assert today_counts().opt_outs["stop"] == 1
+    sms(shared, "START")
+    assert today_counts().resubscribed == 1
+
+
+def test_counts_are_kept_by_the_quarter_hour_and_folded_by_kind():
+    before = timezone.now()
+    for n in range(3):
+        services.record_hard_opt_out(phone=f"+1415555010{n}", channel=Channel.SMS,
+                                     source=Source.KEYWORD)  # fmt: skip
+    (period,) = {count.period for count in LedgerCount.objects.all()}
+    assert period.minute % 15 == 0 and (period.second, period.microsecond) == (0, 0)
+    assert before - timedelta(minutes=15) < period <= timezone.now()
+    assert LedgerCount.objects.count() == 3  # a row a change, none updated
+    assert LedgerCount.fold() == 2
+    (folded,) = LedgerCount.objects.all()
+    assert (folded.period, folded.changes) == (period, 3)
+    assert LedgerCount.fold() == 0
+    assert today_counts().opt_outs["stop"] == 3
+
+
+def test_days_start_at_the_site_s_midnight_in_a_half_hour_zone(settings):
+    settings.TIME_ZONE = "America/St_Johns"  # UTC-03:30 in December
+    timezone.deactivate()
+    for minute, changes in [(15, 1), (30, 2)]:  # 23:45 on 1 Dec, 00:00 on 2 Dec there
+        LedgerCount.objects.create(
+            period=datetime(2026, 12, 2, 3, minute, tzinfo=UTC), channel=Channel.SMS,
+            source=Source.KEYWORD, after=OptInStatus.HARD, reviewed=False, changes=changes,
+        )  # fmt: skip
+    days = insights.opt_outs_by_day(date(2026, 12, 1), date(2026, 12, 2))
+    assert [day.opt_outs["stop"] for day in days] == [1, 2]
+
+
+def test_a_chart_of_more_than_a_year_names_each_day_s_year():
+    days = insights.opt_outs_by_day(date(2024, 1, 1), date(2025, 12, 31))
+    svg = charts.opt_outs(days)
+    assert ">1 Jan 2024<" in svg and ">" + f"{days[7 * 60].day:%-d %b %Y}" + "<" in svg
 
 
 def test_days_are_the_site_s_days(settings):
     settings.TIME_ZONE = "America/New_York"
     timezone.deactivate()
     # 03:00 UTC on 2 Dec is 22:00 on 1 Dec in New York.
-    for hour, changes in [(datetime(2026, 12, 2, 3, tzinfo=UTC), 2),
-                          (datetime(2026, 12, 2, 5, tzinfo=UTC), 3)]:  # fmt: skip
-        LedgerHour.objects.create(
-            hour=hour, channel=Channel.SMS, source=Source.KEYWORD, after=OptInStatus.HARD,
+    for period, changes in [(datetime(2026, 12, 2, 3, tzinfo=UTC), 2),
+                            (datetime(2026, 12, 2, 5, tzinfo=UTC), 3)]:  # fmt: skip
+        LedgerCount.objects.create(
+            period=period, channel=Channel.SMS, source=Source.KEYWORD, after=OptInStatus.HARD,
             reviewed=False, changes=changes,
         )  # fmt: skip
-    LedgerHour.objects.create(hour=datetime(2026, 12, 2, 6, tzinfo=UTC), channel=Channel.SMS,
+    LedgerCount.objects.create(period=datetime(2026, 12, 2, 6, tzinfo=UTC), channel=Channel.SMS,
                               source=Source.KEYWORD, after=OptInStatus.SUBSCRIBED,
                               reviewed=False, changes=4)  # fmt: skip
     days = insights.opt_outs_by_day(date(2026, 12, 1), date(2026, 12, 3))
@@ -157,7 +213,7 @@ def test_days_are_the_site_s_days(settings):
 
 
 def test_the_page_charts_the_range_chosen_with_its_numbers(client, staff_user):
-    LedgerHour.objects.create(hour=datetime(2026, 11, 3, 15, tzinfo=UTC), channel=Channel.SMS,
+    LedgerCount.objects.create(period=datetime(2026, 11, 3, 15, tzinfo=UTC), channel=Channel.SMS,
                               source=Source.DIGIT, after=OptInStatus.HARD, reviewed=False,
                               changes=5)  # fmt: skip
     client.force_login(staff_user)
@@ -183,6 +239,9 @@ def test_the_page_charts_the_range_chosen_with_its_numbers(client, staff_user):
         ({"first": "2020-01-01", "last": "2026-11-01"}, "Choose at most three years at a time."),
         ({"first": "yesterday"}, "Enter a valid date."),
         ({"first": "9999-99-99"}, "Enter a valid date."),
+        ({"last": "0001-01-01"}, "Choose days from 1 Jan 2000 to a year from today."),
+        ({"first": "9999-12-31", "last": "9999-12-31"}, "Choose days from 1 Jan 2000"),
+        ({"first": "0001-01-01", "last": "0001-01-02"}, "Choose days from 1 Jan 2000"),
     ],
 )
 def test_a_range_that_cannot_be_charted_says_why_and_shows_the_last_90_days(
@@ -249,6 +308,7 @@ def test_an_opt_out_counts_against_the_latest_broadcast_in_the_48_hours_before_i
         "Old news": (1, 1, 0, 0),
     }
     assert outcomes["Spring sale"].rate_shown == "10.0%"
+    assert outcomes["Reminder call"].rate_shown == "50.0%"  # of the calls placed
     assert outcomes["Spring sale"].flagged and not outcomes["Old news"].flagged
 
     client.force_login(staff_user)
@@ -358,7 +418,7 @@ from django.db import connection
 from django.utils import timezone
 from broadcasts.models import Broadcast, OptOutAfter, Recipient
 from contacts import services
-from contacts.models import Channel, LedgerHour, OptInStatus, PhoneOptOut, Source
+from contacts.models import Channel, LedgerCount, OptInStatus, PhoneOptOut, Source
 
 numbers = [f"+1415555{n:04d}" for n in range(16)]
 sent = Broadcast.objects.create(name="Sent", channel="sms", body="Hi", status="done",
@@ -390,7 +450,7 @@ for thread in threads:
     thread.start()
 for thread in threads:
     thread.join(120)
-counted = dict(LedgerHour.objects.filter(after__in=["soft", "hard"]).values_list("source")
+counted = dict(LedgerCount.objects.filter(after__in=["soft", "hard"]).values_list("source")
                .annotate(n=django.db.models.Sum("changes")).values_list("source", "n"))
 print(errors, PhoneOptOut.objects.count(), counted,
       OptOutAfter.objects.filter(broadcast=sent).count())
@@ -408,3 +468,58 @@ def test_stops_and_a_bulk_action_at_once_are_all_recorded_and_counted(request):
         "2000}",
         "16",
     ]
+
+
+# Two revocations of every channel at once, from different numbers: one names calls first
+# (a text asking to stop calls), the other SMS first (a plain STOP). Each writes its first
+# channel, waits for the other to have written its own, then writes the second: counting
+# them must not make either wait for the other.
+REVOCATIONS_CROSSING = """
+import threading
+
+import django
+
+django.setup()
+from django.conf import settings
+from django.db import connection
+from contacts import services
+from contacts.models import Channel, PhoneOptOut, Source
+
+settings.OPT_OUT_SCOPE = "all"
+recorded = services.record_hard_opt_out
+barrier, written = threading.Barrier(2, timeout=20), threading.local()
+
+
+def paced(**kwargs):
+    recorded(**kwargs)
+    if not getattr(written, "first", False):
+        written.first = True
+        barrier.wait()
+
+
+services.record_hard_opt_out = paced
+errors = []
+
+
+def revoke(phone, channel):
+    try:
+        services.record_revocation(phone=phone, channel=channel, source=Source.KEYWORD)
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        connection.close()
+
+
+threads = [threading.Thread(target=revoke, args=("+14155550100", Channel.CALLS)),
+           threading.Thread(target=revoke, args=("+14155550101", Channel.SMS))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(60)
+print(errors, PhoneOptOut.objects.count())
+"""
+
+
+@pytest.mark.postgres
+def test_two_revocations_of_every_channel_crossing_both_commit(request):
+    assert run(REVOCATIONS_CROSSING, request.getfixturevalue("migrated")).split() == ["[]", "4"]

@@ -9,7 +9,8 @@
 - deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
   renews the planner's statistics: every hour.
 - counts, in another, each channel's reach and the outcomes of the broadcasts still
-  changing, for the Insights page: every `REACH_COUNT_SECONDS`.
+  changing, and folds the ledger's counts, for the Insights page: every
+  `REACH_COUNT_SECONDS`.
 """
 
 import logging
@@ -26,6 +27,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from broadcasts import insights, sending
 from contacts import bulk, imports
+from contacts.models import LedgerCount
 from crm import planner
 from messaging import inbound
 
@@ -99,6 +101,7 @@ def count_reach() -> None:
             close_old_connections()
             insights.count_reach()
             insights.count_outcomes()
+            LedgerCount.fold()
         except Exception:  # the database is away, say: the next look closes the connection
             logger.exception("Could not count the reach: trying again")
         time.sleep(settings.REACH_COUNT_SECONDS)

@@ -76,21 +76,24 @@ CREATE TRIGGER contacts_consentevent_written_chain
     BEFORE INSERT ON public.contacts_consentevent
     FOR EACH ROW EXECUTE FUNCTION public.contacts_ledger_chained();
 
--- The Insights page's counts of changes by the hour (contacts_ledgerhour): once a statement,
--- a number's own change once (not its copies onto contacts), no repeated status, no change
--- of number; updated in the order of their keys.
-CREATE OR REPLACE FUNCTION public.contacts_count_ledger_hours() RETURNS trigger LANGUAGE plpgsql
+
+
+-- The Insights page's counts of changes by the quarter hour (contacts_ledgercount): a row
+-- added, never one updated; a number's change once, not its copies onto contacts nor the
+-- other rows of the same change; no repeated status, no change of number.
+CREATE OR REPLACE FUNCTION public.contacts_count_ledger() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, public AS $$
 BEGIN
-    INSERT INTO public.contacts_ledgerhour AS counted
-        (hour, channel, source, "after", reviewed, changes)
-    SELECT date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', channel, source, "after", matched LIKE 'confirmed in review%', COUNT(*)
-    FROM new_rows WHERE copied_from IS NULL AND "before" <> "after" AND source <> 'carried'
-    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (hour, channel, source, "after", reviewed)
-    DO UPDATE SET changes = counted.changes + excluded.changes;
+    INSERT INTO public.contacts_ledgercount (period, channel, source, "after", reviewed, changes)
+    SELECT date_bin('15 minutes', n.at, TIMESTAMPTZ '2000-01-01 00:00:00+00'), n.channel, n.source, n."after",
+        n.matched LIKE 'confirmed in review%', COUNT(*)
+    FROM new_rows n WHERE n.copied_from IS NULL AND n."before" <> n."after" AND n.source <> 'carried'
+    AND NOT EXISTS (SELECT 1 FROM public.contacts_consentevent e WHERE e.phone = n.phone
+        AND e.channel = n.channel AND e."after" = n."after" AND e.id < n.id
+        AND e.copied_from IS NULL AND e."before" <> e."after" AND e.at >= n.at - interval '2 seconds')
+    GROUP BY 1, 2, 3, 4, 5;
     RETURN NULL;
 END $$;
-CREATE TRIGGER contacts_count_ledger_hours
+CREATE TRIGGER contacts_count_ledger
     AFTER INSERT ON public.contacts_consentevent REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_count_ledger_hours();
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_count_ledger();

@@ -77,15 +77,18 @@ BEGIN
     ) WHERE id = NEW.id;
 END;
 
--- The Insights page's counts of changes by the hour (contacts_ledgerhour): once a statement,
--- a number's own change once (not its copies onto contacts), no repeated status, no change
--- of number; updated in the order of their keys.
-CREATE TRIGGER contacts_count_ledger_hours AFTER INSERT ON contacts_consentevent
-FOR EACH ROW WHEN NEW.copied_from IS NULL AND NEW.before <> NEW.after
-    AND NEW.source <> 'carried'
+
+
+-- The Insights page's counts of changes by the quarter hour (contacts_ledgercount): a row
+-- added, never one updated; a number's change once, not its copies onto contacts nor the
+-- other rows of the same change; no repeated status, no change of number.
+CREATE TRIGGER contacts_count_ledger AFTER INSERT ON contacts_consentevent
+FOR EACH ROW WHEN NEW.copied_from IS NULL AND NEW."before" <> NEW."after" AND NEW.source <> 'carried'
+    AND NOT EXISTS (SELECT 1 FROM contacts_consentevent e WHERE e.phone = NEW.phone
+        AND e.channel = NEW.channel AND e."after" = NEW."after" AND e.id < NEW.id
+        AND e.copied_from IS NULL AND e."before" <> e."after" AND e.at >= strftime('%Y-%m-%d %H:%M:%f', NEW.at, '-2 seconds'))
 BEGIN
-    INSERT INTO contacts_ledgerhour (hour, channel, source, after, reviewed, changes)
-    VALUES (strftime('%Y-%m-%d %H:00:00', NEW.at), NEW.channel, NEW.source, NEW.after,
-            NEW.matched LIKE 'confirmed in review%', 1)
-    ON CONFLICT (hour, channel, source, after, reviewed) DO UPDATE SET changes = changes + 1;
+    INSERT INTO contacts_ledgercount (period, channel, source, after, reviewed, changes)
+    VALUES (strftime('%Y-%m-%d %H:', NEW.at) || printf('%02d:00', CAST(strftime('%M', NEW.at) AS INTEGER) / 15 * 15), NEW.channel, NEW.source, NEW.after,
+            NEW.matched LIKE 'confirmed in review%', 1);
 END;

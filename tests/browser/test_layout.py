@@ -39,6 +39,8 @@ def test_the_login_page_fits(browser, app_url, tmp_path, size):
 def test_the_contact_pages_fit(login, app_url, tmp_path, size, username):
     page = login(username)
     page.set_viewport_size(size)
+    assert_fits(page, tmp_path, "insights")  # where the login leads
+    page.goto(f"{app_url}/contacts/")
     assert_fits(page, tmp_path, "contacts")
     page.goto(f"{app_url}/contacts/?sms=hard")
     assert_fits(page, tmp_path, "contacts-hard")
@@ -49,9 +51,10 @@ def test_the_contact_pages_fit(login, app_url, tmp_path, size, username):
 
 
 @SIZES
-def test_the_first_cells_of_a_row_are_its_name_and_its_opt_in_icons(login, size):
+def test_the_first_cells_of_a_row_are_its_name_and_its_opt_in_icons(login, app_url, size):
     page = login("admin")
     page.set_viewport_size(size)
+    page.goto(f"{app_url}/contacts/")
     row = page.locator("tbody tr").first
     for cell in (row.locator("td a").first, row.locator("td.opt-in-cell .opt-in-icon").last):
         expect(cell).to_be_in_viewport()
@@ -101,6 +104,7 @@ def test_the_broadcast_pages_fit(login, app_url, tmp_path, size):
 def test_the_calls_menu_opens_inside_the_window(login, app_url):
     page = login("admin")
     page.set_viewport_size(LAPTOP)
+    page.goto(f"{app_url}/contacts/")
 
     def show_created(checked: bool) -> None:
         page.get_by_text("Columns", exact=True).click()
@@ -137,9 +141,10 @@ def test_the_calls_menu_opens_inside_the_window(login, app_url):
     ],
 )
 def test_escape_closes_a_menu_and_gives_the_focus_back_to_its_button(
-    login, username, button, panel
+    login, app_url, username, button, panel
 ):
     page = login(username)
+    page.goto(f"{app_url}/contacts/")
     page.locator(button).first.click()
     expect(page.locator(panel).first).to_be_visible()
     page.keyboard.press("Escape")

@@ -6,10 +6,11 @@ import csv
 import io
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.utils import timezone
@@ -57,6 +58,19 @@ def _writer():
 PIECE_ROWS = 50_000
 
 
+@dataclass(frozen=True)
+class Ids:
+    """A piece's contacts: ids after `after`, up to `last` (None: to the end)."""
+
+    after: int = 0
+    last: int | None = None
+
+    def of(self, field: str) -> Q:
+        """The condition that `field`, a contact's id, is in the piece."""
+        within = Q(**{f"{field}__gt": self.after})
+        return within if self.last is None else within & Q(**{f"{field}__lte": self.last})
+
+
 def pieces(contacts: QuerySet[Contact], workers: int = 1) -> Iterator[tuple[bytes, int]]:
     """The CSV file of `contacts`, a piece at a time (the header first), each with how many
     contacts it holds. On PostgreSQL a piece is a COPY of cells the database works out
@@ -78,7 +92,7 @@ def pieces(contacts: QuerySet[Contact], workers: int = 1) -> Iterator[tuple[byte
             yield data, count
 
 
-def _ranges(contacts: QuerySet[Contact]) -> Iterator["Ids"]:
+def _ranges(contacts: QuerySet[Contact]) -> Iterator[Ids]:
     """The pieces' ranges of ids, in order: PIECE_ROWS contacts each, the last one fewer."""
     after = 0
     while True:
@@ -91,7 +105,9 @@ def _ranges(contacts: QuerySet[Contact]) -> Iterator["Ids"]:
         after = last
 
 
-def _at_once(workers: int, read, ranges: Iterator["Ids"]) -> Iterator[tuple[bytes, int]]:
+def _at_once(
+    workers: int, read: Callable[[Ids], tuple[bytes, int]], ranges: Iterator[Ids]
+) -> Iterator[tuple[bytes, int]]:
     """`read` of each range, `workers` at a time, in the ranges' order: no more than that
     many pieces are held at once."""
     with ThreadPoolExecutor(workers) as pool:
@@ -104,24 +120,11 @@ def _at_once(workers: int, read, ranges: Iterator["Ids"]) -> Iterator[tuple[byte
             yield reading.popleft().result()
 
 
-def _on_own_connection(piece, contacts: QuerySet[Contact], ids: "Ids") -> tuple[bytes, int]:
+def _on_own_connection(piece, contacts: QuerySet[Contact], ids: Ids) -> tuple[bytes, int]:
     try:
         return piece(contacts, ids)
     finally:
         connection.close()  # the thread's own
-
-
-@dataclass(frozen=True)
-class Ids:
-    """A piece's contacts: ids after `after`, up to `last` (None: to the end)."""
-
-    after: int = 0
-    last: int | None = None
-
-    def of(self, field: str) -> Q:
-        """The condition that `field`, a contact's id, is in the piece."""
-        within = Q(**{f"{field}__gt": self.after})
-        return within if self.last is None else within & Q(**{f"{field}__lte": self.last})
 
 
 def csv_lines(contacts: QuerySet[Contact]) -> Iterator[bytes]:
@@ -132,7 +135,10 @@ def csv_lines(contacts: QuerySet[Contact]) -> Iterator[bytes]:
 
 def _copied(contacts: QuerySet[Contact], ids: Ids = Ids()) -> tuple[bytes, int]:
     """The piece's rows as CSV, by PostgreSQL's COPY, and how many there are."""
-    sql, params = _cells(contacts, ids)
+    try:
+        sql, params = _cells(contacts, ids)
+    except EmptyResultSet:  # contacts that Django knows match nothing: `pk__in=[]`
+        return b"", 0
     data = io.BytesIO()
     with transaction.atomic(), connection.cursor() as cursor:
         # Times in the site's zone, as `_written` gives them; then the connection's again,

@@ -86,6 +86,12 @@ def test_the_databases_cells_are_those_written_in_python(db, admin_role_user, se
     assert Contact.objects.first().created_at == JULY  # its zone left as Django reads times
 
 
+def test_contacts_that_match_nothing_make_a_file_of_its_header_alone():
+    ContactFactory()
+    file = list(csv_export.pieces(Contact.objects.filter(pk__in=[])))
+    assert [read(data) for data, _ in file] == [[csv_export.COLUMNS]]
+
+
 PIECES_AT_ONCE = """
 import django
 

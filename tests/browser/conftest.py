@@ -114,7 +114,8 @@ def browser():
 
 @pytest.fixture
 def login(browser, app_url):
-    """A fresh browser context, signed in as one of the demo users."""
+    """A fresh browser context, signed in as one of the demo users (the login leads to the
+    Insights page), on the Contacts table."""
     contexts = []
 
     def login_as(username: str):
@@ -125,7 +126,8 @@ def login(browser, app_url):
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url(f"{app_url}/broadcasts/insights/")
+        page.wait_for_url(f"{app_url}/broadcasts/insights/")  # where everyone lands
+        page.goto(f"{app_url}/contacts/")  # where most tests start
         return page
 
     yield login_as

@@ -139,7 +139,8 @@ def test_without_javascript_the_tag_chooser_shows_and_a_tag_action_needs_a_tag(b
         page.fill("#id_username", "admin")
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url(f"{app_url}/contacts/")
+        page.wait_for_url(f"{app_url}/broadcasts/insights/")
+        page.goto(f"{app_url}/contacts/")
         expect(page.locator("#bulk-tag")).to_be_visible()  # beside every action
         page.locator("#bulk-action").select_option(label="Add a tag")
         page.locator("#bulk-scope").select_option(label="all contacts matching the filters")

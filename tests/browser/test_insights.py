@@ -14,9 +14,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_manager_lands_on_the_charts_and_downloads_their_numbers(login, app_url):
-    page = login("manager")  # the login lands here
+    page = login("manager")  # the login lands on Insights (the fixture waits for it)
     seen = watch(page)
-    page.reload()
+    page.goto(f"{app_url}/broadcasts/insights/")
     expect(page.get_by_role("heading", name="Insights", level=1)).to_be_visible()
     # Each chart is drawn, with its bars, and named for screen readers.
     for name in ["SMS: who may be reached now", "Calls & Voicemails: who may be reached now",

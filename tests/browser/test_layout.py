@@ -39,9 +39,9 @@ def test_the_login_page_fits(browser, app_url, tmp_path, size):
 def test_the_contact_pages_fit(login, app_url, tmp_path, size, username):
     page = login(username)
     page.set_viewport_size(size)
-    assert_fits(page, tmp_path, "insights")  # where the login leads
-    page.goto(f"{app_url}/contacts/")
     assert_fits(page, tmp_path, "contacts")
+    page.goto(f"{app_url}/broadcasts/insights/")
+    assert_fits(page, tmp_path, "insights")
     page.goto(f"{app_url}/contacts/?sms=hard")
     assert_fits(page, tmp_path, "contacts-hard")
     page.goto(f"{app_url}/contacts/?q=Contact+B")

@@ -169,23 +169,24 @@ class TestSendForm(forms.Form):
 LONGEST_RANGE = timedelta(days=3 * 366)
 EARLIEST = date(2000, 1, 1)
 
-
+# A date input takes its value as an ISO date, whatever the page's language.
 ISO_DATE = forms.DateInput({"type": "date"}, format="%Y-%m-%d")
+
+
+def last_90_days() -> tuple[date, date]:
+    today = timezone.localdate()
+    return today - timedelta(days=89), today
 
 
 class InsightsRange(forms.Form):
     """The days the Insights page charts, the last 90 days unless chosen."""
 
-    def __init__(self, data=None):
-        today = timezone.localdate()
-        super().__init__(data, initial={"first": today - timedelta(days=89), "last": today})
+    first = forms.DateField(label="From", required=False, widget=ISO_DATE)
+    last = forms.DateField(label="To", required=False, widget=ISO_DATE)
 
-    first = forms.DateField(
-        label="From", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
-    )
-    last = forms.DateField(
-        label="To", required=False, widget=forms.DateInput({"type": "date"}, format="%Y-%m-%d")
-    )
+    def __init__(self, data=None):
+        first, last = last_90_days()
+        super().__init__(data, initial={"first": first, "last": last})
 
     def clean(self):
         cleaned = super().clean()
@@ -209,5 +210,4 @@ class InsightsRange(forms.Form):
         """The range chosen, or the last 90 days when none was (or it was not valid)."""
         if self.is_valid():
             return self.cleaned_data["first"], self.cleaned_data["last"]
-        today = timezone.localdate()
-        return today - timedelta(days=89), today
+        return last_90_days()

@@ -33,6 +33,7 @@ from contacts.models import (
     Contact,
     ContactQuerySet,
     channels_revoked,
+    consent_in_records,
     consent_on_record,
     reported_reassigned,
 )
@@ -95,10 +96,13 @@ def _reassigned(broadcast: Broadcast, phones: Phones) -> Q | None:
 
 def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
     # The numbers with no consent on record for the channel (contacts.ConsentRecord), where
-    # the broadcast needs it.
+    # the broadcast needs it: as the contacts' columns say, and for a send's batch as the
+    # records themselves do, at its hand-over.
     if not broadcast.needs_consent:
         return None
-    return ~consent_on_record(broadcast.channel)
+    if phones is None:
+        return ~consent_on_record(broadcast.channel)
+    return ~consent_in_records(broadcast.channel)
 
 
 def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:

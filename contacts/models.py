@@ -413,6 +413,13 @@ class Contact(models.Model):
     status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Whether the contact's number has consent on record for each channel (a given consent
+    # record, ConsentRecord): the database's word, never a writer's. Its triggers work it out
+    # when a contact is added or changes number, and for a number's contacts when its records
+    # change (contacts/guard/). Read where every contact is counted or selected (a broadcast's
+    # preview and launch, the table's filter, Insights); a send checks the records themselves.
+    sms_consent_on_record = models.BooleanField(default=False, db_default=False, editable=False)
+    calls_consent_on_record = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = ContactQuerySet.as_manager()
 
@@ -424,11 +431,32 @@ class Contact(models.Model):
             # The Status column's order, and the Status filter's rows in name order: sorted
             # by status, a page was several times slower without it (bench/NOTES.md).
             models.Index(fields=["status", "name", "id"], name="contact_status"),
-            # With id and status, a broadcast's preview checks the contacts that share a
-            # number from this index alone.
-            models.Index(fields=["phone", "id", "status"], name="contact_phone"),
+            # With id, status and consent, a broadcast's preview and launch check the contacts
+            # in the numbers' order from this index alone.
+            models.Index(
+                fields=[
+                    "phone",
+                    "id",
+                    "status",
+                    "sms_consent_on_record",
+                    "calls_consent_on_record",
+                ],
+                name="contact_phone",
+            ),
             # The few contacts that are not active, which a broadcast's preview counts.
             models.Index(fields=["id"], name="contact_inactive", condition=~Q(status="active")),
+            # The contacts without consent on record for a channel, which a broadcast's
+            # preview counts.
+            models.Index(
+                fields=["id"],
+                name="contact_no_sms_consent",
+                condition=Q(sms_consent_on_record=False),
+            ),
+            models.Index(
+                fields=["id"],
+                name="contact_no_calls_consent",
+                condition=Q(calls_consent_on_record=False),
+            ),
             # The few contacts with a time zone or state of their own, whose places a
             # broadcast's preview looks at before counting who quiet hours defer.
             models.Index(
@@ -852,7 +880,16 @@ class ConsentRecord(models.Model):
         ordering = ["-given_at", "-id"]
         # Every record of a number, not only those given: the contact page and the evidence
         # file list them all (a partial index left them a scan of every record).
-        indexes = [models.Index(fields=["phone", "channel", "given_at"], name="consent_of_number")]
+        indexes = [
+            models.Index(fields=["phone", "channel", "given_at"], name="consent_of_number"),
+            # The given records of a number: whether it has consent on record (the contacts'
+            # columns, worked out by the database; a send's check).
+            models.Index(
+                fields=["phone", "channel"],
+                name="consent_given",
+                condition=Q(status="confirmed"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return (
@@ -976,10 +1013,16 @@ def consent_records_expired(years: int) -> models.QuerySet:
 
 
 def consent_on_record(channel: str) -> Q:
-    """The contacts whose number has consent on record for `channel`. EXISTS for each contact,
-    by the records' index of numbers: as `phone IN (…)`, its negation was planned on PostgreSQL
-    as a scan of the records for every contact once they outgrew work_mem (minutes at 300,000
-    contacts, bench/NOTES.md)."""
+    """The contacts whose number has consent on record for `channel`, as the contact's own
+    column says (`Contact.sms_consent_on_record`, kept by the database): no look-up of the
+    records for each of a million contacts (bench/NOTES.md)."""
+    return Q(**{f"{Channel(channel).value}_consent_on_record": True})
+
+
+def consent_in_records(channel: str) -> Q:
+    """The same contacts, read from the records themselves: what a send checks, for the few
+    contacts of its batch, just before the hand-over. EXISTS for each contact, by the index of
+    the given records."""
     records = ConsentRecord.objects.filter(
         phone=OuterRef("phone"), channel=channel, status=ConsentRecord.Status.CONFIRMED
     )

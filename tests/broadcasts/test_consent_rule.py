@@ -6,6 +6,7 @@ them out, and each send checks again."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -97,6 +98,28 @@ def test_a_consent_made_void_after_the_launch_is_skipped_at_send(manager):
     sending.run(b.pk)
     assert sent_to() == [kept.phone]
     skipped = b.recipients.get(phone=voided.phone)
+    assert (skipped.status, skipped.error) == (Recipient.Status.SKIPPED, NO_CONSENT.label)
+
+
+@pytest.mark.postgres
+def test_a_send_reads_the_records_whatever_the_contacts_column_says(manager):
+    """The preview and the launch read the contact's column; each send reads the records. A
+    column made to say "on record" (its trigger switched off by the tables' owner) gets the
+    contact into the launch, and the send still leaves it out."""
+    kept, bare = consented(), ContactFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE contacts_contact DISABLE TRIGGER contacts_contact_consent_changed"
+        )
+        cursor.execute(
+            "UPDATE contacts_contact SET sms_consent_on_record = TRUE WHERE id = %s", [bare.pk]
+        )
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    assert set(b.recipients.values_list("phone", flat=True)) == {kept.phone, bare.phone}
+    sending.run(b.pk)
+    assert sent_to() == [kept.phone]
+    skipped = b.recipients.get(phone=bare.phone)
     assert (skipped.status, skipped.error) == (Recipient.Status.SKIPPED, NO_CONSENT.label)
 
 

@@ -294,19 +294,6 @@ def test_each_channel_is_recorded_once_and_a_long_reply_shows_its_keyword(admin_
     assert joined.how == "replied “JOIN”" and len(joined.words) == 2013
 
 
-@pytest.mark.postgres
-def test_the_none_on_record_filter_is_an_anti_join():
-    """As `phone NOT IN (…)` it was a scan of the records for each contact once they outgrew
-    work_mem: minutes at 300,000 contacts."""
-    from contacts.models import consent_on_record
-
-    sql, params = Contact.objects.filter(~consent_on_record(Channel.SMS)).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Anti Join" in plan, plan
-
-
 def recorded_long_ago(phone: str, *, days: int, voided_days_ago: int | None = None):
     """A record as one recorded `days` ago would be (PostgreSQL stamps its own time: this
     writes with the triggers out of the way, as a superuser)."""

@@ -88,6 +88,15 @@ def test_the_readme_database_roles_work_as_written(names):
             " reference, status, confirmation, void_reason)"
             " VALUES ('+14155550100', 'sms', 'paper', now(), '', '', 'confirmed', '', '')"
         )
+        # Whether the contact has consent on record is the database's word, not the app's.
+        app.execute(
+            f"UPDATE contacts_contact SET calls_consent_on_record = TRUE WHERE id = {contact}"
+        )
+        flags = app.execute(
+            "SELECT sms_consent_on_record, calls_consent_on_record FROM contacts_contact"
+            f" WHERE id = {contact}"
+        ).fetchone()
+        assert flags == (True, False)
         # And nothing gets past the guard.
         for statement, refusal in [
             ("CREATE TEMP TABLE contacts_consentevent (id bigint)", "temporary tables"),

@@ -56,3 +56,31 @@ CREATE TRIGGER contacts_consentrecord_kept BEFORE DELETE ON public.contacts_cons
 
 CREATE TRIGGER contacts_consentrecord_no_truncate BEFORE TRUNCATE ON public.contacts_consentrecord
     FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_keep_consentrecord();
+
+-- A number's records changed (one given, confirmed or made void): its contacts' consent on
+-- record is worked out again (contacts_contact_consent, contacts_contact.sql). A record is
+-- deleted only once no contact has its number.
+CREATE OR REPLACE FUNCTION public.contacts_consent_on_contacts() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    UPDATE public.contacts_contact c
+        SET sms_consent_on_record = n.sms, calls_consent_on_record = n.calls
+        FROM (SELECT changed.phone, COALESCE(bool_or(r.channel = 'sms'), FALSE) AS sms,
+                COALESCE(bool_or(r.channel = 'calls'), FALSE) AS calls
+            FROM (SELECT DISTINCT phone FROM changed_records) changed
+            LEFT JOIN public.contacts_consentrecord r
+                ON r.phone = changed.phone AND r.status = 'confirmed'
+            GROUP BY changed.phone) n
+        WHERE c.phone = n.phone
+        AND (c.sms_consent_on_record <> n.sms OR c.calls_consent_on_record <> n.calls);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER contacts_consentrecord_added AFTER INSERT ON public.contacts_consentrecord
+    REFERENCING NEW TABLE AS changed_records
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_consent_on_contacts();
+
+CREATE TRIGGER contacts_consentrecord_changed AFTER UPDATE ON public.contacts_consentrecord
+    REFERENCING NEW TABLE AS changed_records
+    FOR EACH STATEMENT EXECUTE FUNCTION public.contacts_consent_on_contacts();

@@ -243,3 +243,28 @@ CREATE TRIGGER contacts_contact_moved_consent AFTER UPDATE OF phone ON public.co
 
 CREATE TRIGGER contacts_contact_deleted_consent AFTER DELETE ON public.contacts_contact
     FOR EACH ROW EXECUTE FUNCTION public.contacts_consent_left_behind();
+
+-- Whether a contact's number has consent on record for each channel (sms_consent_on_record,
+-- calls_consent_on_record): the database's word, never a writer's, worked out here when a
+-- contact is added or changes number, or when a writer sets either; and for a number's
+-- contacts when its records change (contacts_consentrecord.sql).
+CREATE OR REPLACE FUNCTION public.contacts_contact_consent() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, public, pg_temp AS $$
+BEGIN
+    SELECT COALESCE(bool_or(r.channel = 'sms'), FALSE),
+        COALESCE(bool_or(r.channel = 'calls'), FALSE)
+        INTO NEW.sms_consent_on_record, NEW.calls_consent_on_record
+        FROM public.contacts_consentrecord r WHERE r.phone = NEW.phone AND r.status = 'confirmed';
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER contacts_contact_consent BEFORE INSERT ON public.contacts_contact
+    FOR EACH ROW EXECUTE FUNCTION public.contacts_contact_consent();
+
+CREATE TRIGGER contacts_contact_consent_changed
+    BEFORE UPDATE OF phone, sms_consent_on_record, calls_consent_on_record ON public.contacts_contact
+    FOR EACH ROW WHEN (OLD.phone IS DISTINCT FROM NEW.phone
+        OR OLD.sms_consent_on_record IS DISTINCT FROM NEW.sms_consent_on_record
+        OR OLD.calls_consent_on_record IS DISTINCT FROM NEW.calls_consent_on_record)
+    EXECUTE FUNCTION public.contacts_contact_consent();

@@ -40,3 +40,28 @@ CREATE TRIGGER contacts_consentrecord_kept BEFORE DELETE ON contacts_consentreco
 BEGIN
     SELECT RAISE(ABORT, 'A consent record is kept for at least four years, and while a contact has its number.');
 END;
+
+-- A number's records changed (one given, confirmed or made void): its contacts' consent on
+-- record is worked out again (as contacts_contact_consent does, contacts_contact.sql). A record
+-- is deleted only once no contact has its number.
+CREATE TRIGGER contacts_consentrecord_added AFTER INSERT ON contacts_consentrecord
+    FOR EACH ROW WHEN 1
+BEGIN
+    UPDATE contacts_contact SET
+        sms_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'),
+        calls_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed')
+        WHERE phone = NEW.phone;
+END;
+
+CREATE TRIGGER contacts_consentrecord_changed AFTER UPDATE ON contacts_consentrecord
+    FOR EACH ROW WHEN 1
+BEGIN
+    UPDATE contacts_contact SET
+        sms_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'),
+        calls_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed')
+        WHERE phone = NEW.phone;
+END;

@@ -167,3 +167,40 @@ BEGIN
         voided_at = strftime('%Y-%m-%d %H:%M:%f', 'now'), void_reason = 'the contact was deleted'
         WHERE contact_id = OLD.id AND phone = OLD.phone AND status IN ('confirmed', 'awaiting');
 END;
+
+-- Whether a contact's number has consent on record for each channel (sms_consent_on_record,
+-- calls_consent_on_record): the database's word, never a writer's, worked out here when a
+-- contact is added or changes number, or when a writer sets either; and for a number's
+-- contacts when its records change (contacts_consentrecord.sql).
+CREATE TRIGGER contacts_contact_consent AFTER INSERT ON contacts_contact
+    FOR EACH ROW WHEN NEW.sms_consent_on_record IS NOT (EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'))
+        OR NEW.calls_consent_on_record IS NOT (EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed'))
+BEGIN
+    UPDATE contacts_contact SET
+        sms_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'),
+        calls_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed')
+        WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER contacts_contact_consent_changed
+    AFTER UPDATE OF phone, sms_consent_on_record, calls_consent_on_record ON contacts_contact
+    FOR EACH ROW WHEN NEW.sms_consent_on_record IS NOT (EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'))
+        OR NEW.calls_consent_on_record IS NOT (EXISTS (
+            SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed'))
+BEGIN
+    UPDATE contacts_contact SET
+        sms_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'sms' AND r.status = 'confirmed'),
+        calls_consent_on_record = EXISTS (SELECT 1 FROM contacts_consentrecord r
+            WHERE r.phone = NEW.phone AND r.channel = 'calls' AND r.status = 'confirmed')
+        WHERE id = NEW.id;
+END;

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import F, Min
+from django.db.models import F
 
 from contacts import services
 from contacts.models import Channel, ConsentMethod, Contact, Disclosure, Tag
@@ -129,28 +129,37 @@ class Command(BaseCommand):
         # the tags follow.
         name_key = "(((n * 2654435761) % 4294967296) / 65536)"
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
+            offset = _first_id(cursor) - 1
+            numbered = f"""
                 WITH seq AS ({series}),
                      first_names(i, name) AS (VALUES {_values(FIRST_NAMES)}),
                      last_names(i, name) AS (VALUES {_values(LAST_NAMES)}),
                      areas(i, code) AS (VALUES {_values(AREA_CODES)})
-                INSERT INTO contacts_contact (name, phone, email, status, created_at, updated_at)
-                SELECT f.name || ' ' || l.name,
-                       '+1' || a.code || CAST(2000000 + {phone_key} / {areas} AS TEXT),
-                       lower(f.name) || '.' || lower(l.name) || CAST(n AS TEXT) || '@example.com',
+                SELECT {offset} + n AS id, n, f.name || ' ' || l.name AS name,
+                       '+1' || a.code || CAST(2000000 + {phone_key} / {areas} AS TEXT) AS phone,
+                       lower(f.name) || '.' || lower(l.name) || CAST(n AS TEXT) || '@example.com'
+                           AS email,
                        CASE WHEN n % 40 = 7 THEN 'do_not_contact'
-                            WHEN n % 40 = 13 THEN 'archived' ELSE 'active' END,
-                       {created}, {created}
+                            WHEN n % 40 = 13 THEN 'archived' ELSE 'active' END AS status,
+                       {created} AS created_at
                 FROM seq
                 CROSS JOIN first_names f CROSS JOIN last_names l CROSS JOIN areas a
                 WHERE f.i = {name_key} % {first} AND l.i = ({name_key} / {first}) % {last}
                   AND a.i = {phone_key} % {areas}
+                """
+            # Consent on record first, then the contacts it belongs to: the database works
+            # out each contact's consent on record as the contact is added, where records
+            # added after the contacts would rewrite each of them (bench/NOTES.md).
+            self._consent(cursor, numbered, by_user)
+            cursor.execute(
+                f"""
+                INSERT INTO contacts_contact
+                    (id, name, phone, email, status, created_at, updated_at)
+                SELECT id, name, phone, email, status, created_at, created_at FROM ({numbered}) c
                 ORDER BY n
                 """
             )
-            # Each contact's n, from its id: the contacts were inserted in n's order.
-            offset = Contact.objects.aggregate(first=Min("id"))["first"] - 1
+            _ids_taken(cursor, offset + count)
             n = f"(c.id - {offset})"
             for channel, buckets in ((Channel.SMS, SMS_SOFT), (Channel.CALLS, CALLS_SOFT)):
                 bucket = (F("id") - offset) % 100
@@ -172,7 +181,6 @@ class Command(BaseCommand):
                     """,
                     [channel, source, words],
                 )
-            self._consent(cursor, n, by_user)
             for name in TAGS + ["VIP"]:
                 Tag.objects.get_or_create(name=name)
             cursor.execute(
@@ -204,10 +212,11 @@ class Command(BaseCommand):
                     disclosure=Disclosure.objects.get(title="Paper form at the desk"),
                 )  # fmt: skip
 
-    def _consent(self, cursor, n: str, by_user) -> None:
-        """The disclosures, and consent on record for most contacts, given when each was
-        created: on a web form (either version of its words), on paper, by voice, in an
-        import, or for texts by a reply JOIN after seeing the poster (calls, then, on paper).
+    def _consent(self, cursor, numbered: str, by_user) -> None:
+        """The disclosures, and consent on record for most of the contacts to be added
+        (`numbered`), given when each was created: on a web form (either version of its
+        words), on paper, by voice, in an import, or for texts by a reply JOIN after seeing
+        the poster (calls, then, on paper).
         """
         versions = {}
         for title, texts in DISCLOSURES.items():
@@ -217,27 +226,48 @@ class Command(BaseCommand):
                 )
                 versions[title, version] = disclosure.pk
         web = (
-            f"CASE WHEN {n} %% 2 = 0 THEN {versions['Website sign-up form', 1]}"
+            f"CASE WHEN c.n % 2 = 0 THEN {versions['Website sign-up form', 1]}"
             f" ELSE {versions['Website sign-up form', 2]} END"
         )
         paper, poster = versions["Paper form at the desk", 1], versions["Text JOIN poster", 1]
-        keyword = f"({n} %% 5 = 4 AND ch.channel = 'sms')"
+        keyword = "(c.n % 5 = 4 AND ch.channel = 'sms')"
         cursor.execute(
             f"""
             INSERT INTO contacts_consentrecord
                 (phone, channel, method, given_at, contact_id, recorded_by_id, disclosure_id,
                  words, reference, status, confirmation, void_reason)
             SELECT c.phone, ch.channel,
-                   CASE WHEN {keyword} THEN 'keyword' WHEN {n} %% 5 = 4 THEN 'paper'
-                        ELSE CASE {n} %% 5 WHEN 0 THEN 'web_form' WHEN 1 THEN 'paper'
+                   CASE WHEN {keyword} THEN 'keyword' WHEN c.n % 5 = 4 THEN 'paper'
+                        ELSE CASE c.n % 5 WHEN 0 THEN 'web_form' WHEN 1 THEN 'paper'
                              WHEN 2 THEN 'verbal' ELSE 'import' END END,
-                   c.created_at, c.id, CASE WHEN {keyword} THEN NULL ELSE %s END,
-                   CASE WHEN {keyword} THEN {poster} WHEN {n} %% 5 = 0 THEN {web}
-                        WHEN {n} %% 5 IN (1, 4) THEN {paper} END,
+                   c.created_at, c.id, CASE WHEN {keyword} THEN NULL ELSE {int(by_user.pk)} END,
+                   CASE WHEN {keyword} THEN {poster} WHEN c.n % 5 = 0 THEN {web}
+                        WHEN c.n % 5 IN (1, 4) THEN {paper} END,
                    CASE WHEN {keyword} THEN 'JOIN' ELSE '' END, '', 'confirmed', '', ''
-            FROM contacts_contact c
+            FROM ({numbered}) c
             CROSS JOIN (SELECT 'sms' AS channel UNION ALL SELECT 'calls') ch
-            WHERE NOT ({n} %% 100 BETWEEN {NO_CONSENT.start} AND {NO_CONSENT.stop - 1})
-            """,
-            [by_user.pk],
+            WHERE NOT (c.n % 100 BETWEEN {NO_CONSENT.start} AND {NO_CONSENT.stop - 1})
+            """
+        )
+
+
+def _first_id(cursor) -> int:
+    """The id the next contact added would get: the seed gives its contacts their ids, so
+    that their consent records can name them before they are added."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id'))")
+    else:
+        cursor.execute(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'contacts_contact'),"
+            " 0) + 1"
+        )
+    return cursor.fetchone()[0]
+
+
+def _ids_taken(cursor, last: int) -> None:
+    """Ids up to `last` are taken: the next contact added gets the one after (SQLite's
+    sequence follows the ids written)."""
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('contacts_contact', 'id'), %s)", [last]
         )

@@ -15,7 +15,9 @@ from contacts.models import (
     ReassignedNumber,
     consent_in_records,
     consent_on_record,
+    correct_consent_on_record,
 )
+from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +153,74 @@ def test_many_contacts_and_records_at_once():
     )
     assert Contact.objects.filter(consent_on_record(Channel.SMS)).count() == 150
     agree(Contact.objects.all())
+
+
+@pytest.mark.postgres
+def test_a_column_left_wrong_is_corrected():
+    """What two writes of one number at once may leave (below), made here by switching a
+    trigger off as the tables' owner could: the worker's correction finds it."""
+    bare, consented = ContactFactory(phone="+14155550100"), ContactFactory(phone="+14155550101")
+    give(consented.phone, Channel.CALLS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE contacts_contact DISABLE TRIGGER contacts_contact_consent_changed"
+        )
+        cursor.execute(
+            "UPDATE contacts_contact SET sms_consent_on_record = TRUE WHERE id = %s", [bare.pk]
+        )
+        cursor.execute(
+            "UPDATE contacts_contact SET calls_consent_on_record = FALSE WHERE id = %s",
+            [consented.pk],
+        )
+        cursor.execute(
+            "ALTER TABLE contacts_contact ENABLE TRIGGER contacts_contact_consent_changed"
+        )
+    assert on_record(bare) == (True, False) and on_record(consented) == (False, False)
+    assert correct_consent_on_record() == 2
+    assert on_record(bare) == (False, False) and on_record(consented) == (False, True)
+    assert correct_consent_on_record() == 0
+
+
+def test_the_correction_leaves_right_columns_alone():
+    give(ContactFactory(phone="+14155550100").phone)
+    ContactFactory(phone="+14155550101")
+    assert correct_consent_on_record() == 0
+    agree(Contact.objects.all())
+
+
+# A contact's only record made void (the contact deleted) in a transaction held open, while
+# another contact is added to the number on a connection of its own: the second reads the
+# record as given. After the worker's correction, the new contact has none on record.
+HELD_OPEN = """
+import threading, time
+import django
+
+django.setup()
+from django.db import connection, transaction
+from django.utils import timezone
+from contacts import services
+from contacts.models import Channel, ConsentMethod, Contact, correct_consent_on_record
+
+N = "+14155550100"
+first = services.create_contact(name="First", phone=N)
+services.record_consent(phone=N, channel=Channel.SMS, method=ConsentMethod.PAPER,
+                        given_at=timezone.now(), contact=first)
+added = threading.Event()
+def add():
+    services.create_contact(name="Second", phone=N)
+    connection.close()
+    added.set()
+with transaction.atomic():
+    services.delete_contact(contact=first)
+    other = threading.Thread(target=add)
+    other.start()
+    added.wait(1)  # it reads the record, then waits for the number's count
+other.join(60)
+correct_consent_on_record()
+print(Contact.objects.get(name="Second").sms_consent_on_record)
+"""
+
+
+@pytest.mark.postgres
+def test_a_contact_added_while_its_number_s_consent_is_made_void_ends_with_none(request):
+    assert run(HELD_OPEN, request.getfixturevalue("migrated")).split() == ["False"]

@@ -8,9 +8,10 @@
   `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
 - deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
   renews the planner's statistics: every hour.
-- counts, in another, each channel's reach and the outcomes of the broadcasts still
-  changing, and folds the ledger's counts, for the Insights page: every
-  `REACH_COUNT_SECONDS`.
+- corrects, in another, the contacts' consent on record that two writes of one number at
+  once left behind (contacts.models.correct_consent_on_record), then counts each channel's
+  reach and the outcomes of the broadcasts still changing, and folds the ledger's counts,
+  for the Insights page: every `REACH_COUNT_SECONDS`.
 """
 
 import logging
@@ -27,7 +28,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from broadcasts import insights, sending
 from contacts import bulk, imports
-from contacts.models import LedgerCount
+from contacts.models import LedgerCount, correct_consent_on_record
 from crm import planner
 from messaging import inbound
 
@@ -94,11 +95,14 @@ def hourly() -> None:
 
 
 def count_reach() -> None:
-    """Forever: count each channel's reach and the broadcasts' outcomes for the Insights page,
-    then sleep `REACH_COUNT_SECONDS`."""
+    """Forever: correct the contacts' consent on record that writes at once left behind,
+    count each channel's reach and the broadcasts' outcomes for the Insights page, then sleep
+    `REACH_COUNT_SECONDS`."""
     while True:
         try:
             close_old_connections()
+            if corrected := correct_consent_on_record():
+                logger.warning("Corrected the consent on record of %s contact(s)", corrected)
             insights.count_reach()
             insights.count_outcomes()
             LedgerCount.fold()

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from contacts import services
 from contacts.models import Channel, ConsentMethod, Contact, Disclosure, Tag
@@ -120,7 +121,9 @@ class Command(BaseCommand):
                 f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count})"
                 " SELECT n FROM s"
             )
-            created = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (n % 8760) || ' hours')"
+            # One moment for the consent and the contacts: SQLite's 'now' is each statement's.
+            now = f"{timezone.now():%Y-%m-%d %H:%M:%S.%f}"
+            created = f"strftime('%Y-%m-%d %H:%M:%f', '{now}', '-' || (n % 8760) || ' hours')"
         first, last, areas = len(FIRST_NAMES), len(LAST_NAMES), len(AREA_CODES)
         phone_key = f"(n - CASE WHEN n % {SHARED_PHONE_EVERY} = 0 THEN 1 ELSE 0 END)"
         # Names from a hash of n, so that they do not follow the id-based states and tags:
@@ -247,6 +250,7 @@ class Command(BaseCommand):
             FROM ({numbered}) c
             CROSS JOIN (SELECT 'sms' AS channel UNION ALL SELECT 'calls') ch
             WHERE NOT (c.n % 100 BETWEEN {NO_CONSENT.start} AND {NO_CONSENT.stop - 1})
+            ORDER BY c.n, ch.channel
             """
         )
 

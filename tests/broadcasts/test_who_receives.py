@@ -2,9 +2,9 @@
 broadcast's own broadcasts.policy.RULES), and when: quiet hours. The preview counts it, the
 launch selects it and each send checks it again, each by a plan of its own. On any mix of
 contacts, opt-outs of contacts and of numbers, statuses, phones, shared numbers, possible
-opt-outs awaiting review, places (numbers' and contacts' own), send histories, purposes,
-frequency limits and moments, the three agree with the definition, and with each other,
-exactly."""
+opt-outs awaiting review, consent on record (given, awaiting, void; made void after the
+launch), places (numbers' and contacts' own), send histories, purposes, frequency limits and
+moments, the three agree with the definition, and with each other, exactly."""
 
 import re
 from collections import Counter
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from broadcasts import quiet_hours, sending, services
 from broadcasts.models import Broadcast, Recipient
-from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT
+from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, NO_CONSENT
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -27,6 +27,8 @@ from contacts.models import (
     SOFT_OPT_OUT,
     VALID_PHONE,
     Channel,
+    ConsentMethod,
+    ConsentRecord,
     Contact,
     Source,
 )
@@ -59,6 +61,16 @@ contacts = st.lists(
 )  # fmt: skip
 number_opt_outs = st.sets(
     st.tuples(st.sampled_from(NUMBERS), st.sampled_from(list(Channel))), max_size=3
+)
+# Consent records of numbers: of which channel, in which status (mostly given, so that the
+# rule meets numbers that have it and numbers that do not).
+consents = st.sets(
+    st.tuples(
+        st.sampled_from(NUMBERS + INVALID),
+        st.sampled_from(list(Channel)),
+        st.sampled_from([ConsentRecord.Status.CONFIRMED] * 3 + list(ConsentRecord.Status)),
+    ),
+    max_size=16,
 )
 # Earlier broadcast messages: to which number, of which channel, how many hours ago (never
 # exactly 24: which side of the limit's edge a message falls is not what this tests).
@@ -93,6 +105,9 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     informational=st.booleans(),
     limit=st.sampled_from([None, 1, 2]),
     moment=moments,
+    needs_consent=st.booleans(),
+    given=consents,
+    later_voids=st.sets(st.sampled_from(NUMBERS), max_size=3),
 )
 @example(  # every area code open, one contact's own state closed (found by a run)
     people=[
@@ -103,7 +118,7 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     ],
     stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
     later_reviews=set(), sends=[], informational=False, limit=None,
-    moment=datetime(2026, 12, 7, tzinfo=UTC),
+    moment=datetime(2026, 12, 7, tzinfo=UTC), needs_consent=False, given=set(), later_voids=set(),
 )  # fmt: skip
 @example(  # a number shared with a contact in Florida, who comes second, keeps to its limit
     people=[
@@ -114,7 +129,8 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     ],
     stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
     later_reviews=set(), sends=[("+14155550101", Channel.SMS, 3.5)] * 3, informational=False,
-    limit=None, moment=datetime(2026, 12, 7, 20, tzinfo=UTC),
+    limit=None, moment=datetime(2026, 12, 7, 20, tzinfo=UTC), needs_consent=False, given=set(),
+    later_voids=set(),
 )  # fmt: skip
 @example(  # a San Francisco number shared with a contact in Florida, at 20:30 there: it waits
     people=[
@@ -125,10 +141,28 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     ],
     stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
     later_reviews=set(), sends=[], informational=False, limit=None,
-    moment=datetime(2026, 12, 8, 4, 30, tzinfo=UTC),
+    moment=datetime(2026, 12, 8, 4, 30, tzinfo=UTC), needs_consent=False, given=set(),
+    later_voids=set(),
+)  # fmt: skip
+@example(  # consent on record for one number of two; the other's made void after the launch
+    people=[
+        {"phone": "+14155550101", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+        {"phone": "+14155550102", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+        {"phone": "+15125550105", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+    ],
+    stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
+    later_reviews=set(), sends=[], informational=False, limit=None,
+    moment=datetime(2026, 12, 8, 18, tzinfo=UTC), needs_consent=True,
+    given={("+14155550101", Channel.SMS, "confirmed"), ("+14155550102", Channel.SMS, "confirmed"),
+           ("+15125550105", Channel.CALLS, "confirmed")},
+    later_voids={"+14155550102"},
 )  # fmt: skip
 def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, settings, **drawn):
     settings.FREQUENCY_LIMIT = drawn["limit"]
+    settings.MARKETING_NEEDS_CONSENT = drawn["needs_consent"]
     settings.STATE_FREQUENCY_LIMITS = STATES_LIMITED
     with time_machine.travel(drawn["moment"], tick=False), transaction.atomic():
         _check_agreement(manager, **drawn)
@@ -137,7 +171,7 @@ def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, setting
 
 def _check_agreement(
     manager, *, people, stops, channel, only_tagged, later_stops, reviews, later_reviews,
-    sends, informational, limit, moment,
+    sends, informational, limit, moment, needs_consent, given, later_voids,
 ):  # fmt: skip
     from contacts.models import Tag
 
@@ -159,6 +193,18 @@ def _check_agreement(
                                              source=Source.KEYWORD)  # fmt: skip
     for phone in reviews:
         PossibleOptOut.objects.create(phone=phone, words="is this the last one")
+    for phone, given_channel, status in given:
+        void = status == ConsentRecord.Status.VOID
+        ConsentRecord.objects.create(
+            phone=phone, channel=given_channel, method=ConsentMethod.PAPER, status=status,
+            given_at=moment - timedelta(days=1), voided_at=moment if void else None,
+            void_reason="a test" if void else "",
+        )  # fmt: skip
+    with_consent = {
+        phone for phone, given_channel, status in given
+        if given_channel == channel and status == ConsentRecord.Status.CONFIRMED
+    }  # fmt: skip
+    consent_rule = needs_consent and not informational
     for phone, sent_channel, hours_ago in sends:
         sent_earlier(phone, channel=sent_channel, hours_ago=hours_ago)
     sent_lately = Counter(
@@ -190,6 +236,8 @@ def _check_agreement(
             expected[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, person["phone"]):
             expected[NO_VALID_PHONE.label] += 1
+        elif consent_rule and person["phone"] not in with_consent:
+            expected[NO_CONSENT.label] += 1
         elif channel == Channel.SMS and person["phone"] in reviews:
             expected[AWAITING_REVIEW.label] += 1
         elif over_the_limit(person):
@@ -207,7 +255,8 @@ def _check_agreement(
     purpose = Broadcast.Purpose.INFORMATIONAL if informational else Broadcast.Purpose.MARKETING
     b = broadcast(channel, audience=f"tag={tag.pk}" if only_tagged else "", purpose=purpose)
     preview = services.preview(b)
-    rules = [AWAITING_REVIEW.label] if channel == Channel.SMS else []
+    rules = [NO_CONSENT.label] if consent_rule else []
+    rules += [AWAITING_REVIEW.label] if channel == Channel.SMS else []
     rules += [] if informational else [FREQUENCY_LIMIT.label]
     labels = [*(e.label for e in EXCLUSIONS), *rules, services.DUPLICATE]
     assert preview.excluded == {label: expected[label] for label in labels}
@@ -233,8 +282,15 @@ def _check_agreement(
                                              source=Source.KEYWORD)  # fmt: skip
     for phone in later_reviews:
         PossibleOptOut.objects.create(phone=phone, words="how do I make this end")
+    ConsentRecord.objects.filter(
+        phone__in=later_voids, status=ConsentRecord.Status.CONFIRMED
+    ).update(status=ConsentRecord.Status.VOID, voided_at=moment, void_reason="reassigned")
     held = later_reviews if channel == Channel.SMS else set()
-    waiting = [r for r in recipients if r.phone in outside]
-    still = {r.pk for r in waiting if (r.phone, channel) not in later_stops and r.phone not in held}
+    held = held | (later_voids if consent_rule else set())
+    still = {
+        r.pk for r in recipients if (r.phone, channel) not in later_stops and r.phone not in held
+    }  # fmt: skip
     # (The messages just sent count towards the frequency limits from now on.)
+    assert sending._eligible(b, recipients) <= still
+    waiting = [r for r in recipients if r.phone in outside]
     assert sending._eligible(b, waiting) <= still

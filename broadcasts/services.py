@@ -28,6 +28,7 @@ from contacts.models import (
     PhoneCount,
 )
 from contacts.places import NumberRange, number_ranges, place_of, with_own
+from contacts.search import WalkThenLookUp, walk_for_the_rest
 from crm.arrays import array_text
 
 
@@ -105,18 +106,32 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
         (contact, label)
         for label, contacts in left_out.items()
         if excluded[label]  # a search for a sample of nothing reads every contact
-        for contact in contacts.order_by("name", "id")[:sample]
+        for contact in _first_by_name(contacts, sample)
     ]
     return Preview(
         receive=receive - duplicates,
         excluded=excluded,
         deferred=_deferred_now(broadcast, audience, receive - duplicates),
-        sample_in=list(valid.order_by("name", "id")[:sample]) if receive else [],
+        sample_in=_first_by_name(valid, sample) if receive else [],
         sample_out=sample_out[:sample],
     )
 
 
 DUPLICATE = "Duplicate phone (one message per number)"
+
+
+def _first_by_name(contacts: ContactQuerySet, count: int) -> list[Contact]:
+    """The first `count` of `contacts` by name, found as the Contacts table finds a page of
+    a search (contacts.search): walked along the names, as far as what the first stretch
+    held says, then looked up and sorted. Asked for them at once, PostgreSQL walks the
+    names' index testing each contact, which for an audience far along the names (a search
+    for "Sofia") read most of the table (bench/NOTES.md)."""
+    return _Sample([(contacts, ())]).first_past(contacts, ["name", "id"], None, count)
+
+
+class _Sample(WalkThenLookUp):
+    def further_walk(self, found: int, wanted: int) -> int:
+        return walk_for_the_rest(found, wanted)
 
 
 def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int) -> int:

@@ -293,12 +293,10 @@ class TextSearch(WalkThenLookUp):
     way of WalkThenLookUp."""
 
     def further_walk(self, found: int, wanted: int) -> int:
-        """As many rows more as the share found says the page needs, twice over. None when
-        the first walk found nothing: a word that matches nothing near is most often rare,
-        and its look-up quick, each way's first rows coming from its own index."""
-        if not found:
-            return 0
-        return min(2 * FIRST_WALK * (wanted - found) // found + 1, WALK_AT_MOST)
+        """As many rows more as the share found says the page needs (walk_for_the_rest). None
+        when the first walk found nothing: a word that matches nothing near is most often
+        rare, and its look-up quick, each way's first rows coming from its own index."""
+        return walk_for_the_rest(found, wanted)
 
     def __init__(self, contacts: QuerySet, words: str):
         """`contacts`: those the table's other filters leave. A walk tests its rows without
@@ -308,6 +306,15 @@ class TextSearch(WalkThenLookUp):
             [(contacts.filter(way.condition), way.index_order) for way in ways_to_match(words)],
             walked=contacts.filter(matches_words(words, text_index=False)),
         )
+
+
+def walk_for_the_rest(found: int, wanted: int) -> int:
+    """How many rows more to walk when the first FIRST_WALK rows held `found` of the `wanted`:
+    as many as that share says the rest need, twice over, up to WALK_AT_MOST; none when it
+    found nothing."""
+    if not found:
+        return 0
+    return min(2 * FIRST_WALK * (wanted - found) // found + 1, WALK_AT_MOST)
 
 
 def _matches_along(stretch: QuerySet, matches: QuerySet, ordering: list[str], count: int) -> list:

@@ -155,3 +155,17 @@ def test_an_audience_whose_tag_was_deleted_reaches_nobody(
     assert services.preview(b).receive == 0
     assert launched(b, manager, django_capture_on_commit_callbacks).status == "done"
     assert not LocmemBackend.outbox
+
+
+def test_the_samples_are_the_first_by_name_of_an_audience_far_along_the_names(manager):
+    """A search whose matches come last in name order: the preview shows the first of them
+    who receive it, and the first of them left out, each with the reason."""
+    for n in range(300):  # before any Zed, by name
+        ContactFactory(name=f"Aaron {n:03d}")
+    zeds = [ContactFactory(name=f"Zed {n}") for n in (3, 1, 2)]
+    contact_services.unsubscribe(contact=zeds[1], channel=Channel.SMS, by_user=manager)
+    preview = services.preview(broadcast(audience="q=Zed"))
+    assert [c.name for c in preview.sample_in] == ["Zed 2", "Zed 3"]
+    assert [(c.name, reason) for c, reason in preview.sample_out] == [
+        ("Zed 1", SOFT_OPT_OUT.label)
+    ]

@@ -19,7 +19,7 @@ from contacts.models import (
     OptInStatus,
     OptOut,
     Source,
-    consent_on_record,
+    no_consent_on_record,
 )
 from messaging.models import PossibleOptOut
 
@@ -70,7 +70,7 @@ def _reach_now(channel: Channel) -> dict[str, int]:
         .values_list("kind", "n")
     )
     subscribed = Contact.objects.exclude(opt_outs__channel=channel)
-    no_consent = subscribed.exclude(consent_on_record(channel)).count()
+    no_consent = subscribed.filter(no_consent_on_record(channel)).count()
     subscribed_count = Contact.objects.count() - sum(opted_out.values())
     return {
         "consent": subscribed_count - no_consent,

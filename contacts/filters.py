@@ -12,6 +12,7 @@ from contacts.models import (
     Tag,
     consent_on_record,
     contacts_in,
+    no_consent_on_record,
 )
 from contacts.phones import normalize_phone
 from contacts.search import (
@@ -176,5 +177,7 @@ class ContactFilter(django_filters.FilterSet):
 
     def consent(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         """Contacts whose number has consent on record for the channel, or none."""
-        on_record = consent_on_record(Channel(name.removesuffix("_consent")))
-        return queryset.filter(on_record if value == "on_record" else ~on_record)
+        channel = Channel(name.removesuffix("_consent"))
+        if value == "on_record":
+            return queryset.filter(consent_on_record(channel))
+        return queryset.filter(no_consent_on_record(channel))

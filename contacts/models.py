@@ -704,17 +704,7 @@ NOT_ACTIVE = Exclusion(
     "Overall status do not contact or archived", lambda channel: ~Q(status=Contact.Status.ACTIVE)
 )
 
-
-def _no_valid_phone(channel: str) -> Q:
-    # On PostgreSQL, the few contacts of its partial index of invalid numbers (migration
-    # 0013), as a list of ids: a count of thousands of contacts then runs no regular
-    # expression on each (bench/NOTES.md).
-    if connection.vendor == "postgresql":
-        return Q(pk__in=Contact.objects.exclude(phone__regex=VALID_PHONE).values("pk"))
-    return ~Q(phone__regex=VALID_PHONE)
-
-
-NO_VALID_PHONE = Exclusion("No or invalid phone", _no_valid_phone)
+NO_VALID_PHONE = Exclusion("No or invalid phone", lambda channel: ~Q(phone__regex=VALID_PHONE))
 # Who may receive a channel is every contact that none of these leaves out: the one
 # definition that a broadcast's preview counts (by the first that holds, in this order), its
 # launch selects and each send checks again (`ContactQuerySet.eligible_for`). A number's own
@@ -1038,24 +1028,37 @@ def correct_consent_on_record() -> int:
     that write one number at once (a record made void while a contact with the number is
     added, say) each read the records without the other's change, and the column can be
     left saying what neither meant: the worker runs this every REACH_COUNT_SECONDS. A send
-    reads the records themselves meanwhile. Setting a column makes the database work both
-    out again (contacts/guard/)."""
+    reads the records themselves meanwhile. (SQLite's writers take turns: nothing to do.)
+    Setting a column makes the database work both out again (contacts/guard/)."""
+    if connection.vendor != "postgresql":
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE contacts_contact SET sms_consent_on_record = NOT sms_consent_on_record
-            WHERE id IN (
-                SELECT c.id FROM contacts_contact c
-                LEFT JOIN (
-                    SELECT phone, MAX(CASE WHEN channel = 'sms' THEN 1 ELSE 0 END) AS sms,
-                        MAX(CASE WHEN channel = 'calls' THEN 1 ELSE 0 END) AS calls
-                    FROM contacts_consentrecord WHERE status = 'confirmed' GROUP BY phone
-                ) r ON r.phone = c.phone
-                WHERE c.sms_consent_on_record <> (COALESCE(r.sms, 0) = 1)
-                    OR c.calls_consent_on_record <> (COALESCE(r.calls, 0) = 1))
+            SELECT c.id FROM contacts_contact c
+            LEFT JOIN (
+                SELECT phone, bool_or(channel = 'sms') AS sms, bool_or(channel = 'calls') AS calls
+                FROM contacts_consentrecord WHERE status = 'confirmed' GROUP BY phone
+            ) r ON r.phone = c.phone
+            WHERE c.sms_consent_on_record <> COALESCE(r.sms, FALSE)
+                OR c.calls_consent_on_record <> COALESCE(r.calls, FALSE)
             """
         )
-        return cursor.rowcount
+        wrong = [pk for (pk,) in cursor.fetchall()]
+        if wrong:
+            cursor.execute(
+                "UPDATE contacts_contact SET sms_consent_on_record = NOT sms_consent_on_record"
+                " WHERE id = ANY(%s)",
+                [wrong],
+            )
+    return len(wrong)
+
+
+def no_consent_on_record(channel: str) -> Q:
+    """The contacts whose number has no consent on record for `channel`, as their column says:
+    written `= false`, which the partial indexes of such contacts match on both databases
+    (SQLite does not match `NOT (… = true)` to them)."""
+    return Q(**{f"{Channel(channel).value}_consent_on_record": False})
 
 
 def consent_in_records(channel: str) -> Q:

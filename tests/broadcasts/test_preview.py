@@ -166,6 +166,4 @@ def test_the_samples_are_the_first_by_name_of_an_audience_far_along_the_names(ma
     contact_services.unsubscribe(contact=zeds[1], channel=Channel.SMS, by_user=manager)
     preview = services.preview(broadcast(audience="q=Zed"))
     assert [c.name for c in preview.sample_in] == ["Zed 2", "Zed 3"]
-    assert [(c.name, reason) for c, reason in preview.sample_out] == [
-        ("Zed 1", SOFT_OPT_OUT.label)
-    ]
+    assert [(c.name, reason) for c, reason in preview.sample_out] == [("Zed 1", SOFT_OPT_OUT.label)]

@@ -103,6 +103,10 @@ def count_reach() -> None:
             close_old_connections()
             if corrected := correct_consent_on_record():
                 logger.warning("Corrected the consent on record of %s contact(s)", corrected)
+        except Exception:  # the database is away, or a lock wait ended in a deadlock
+            logger.exception("Could not correct the consent on record: trying again")
+        try:
+            close_old_connections()
             insights.count_reach()
             insights.count_outcomes()
             LedgerCount.fold()

@@ -181,6 +181,7 @@ def test_a_column_left_wrong_is_corrected():
     assert correct_consent_on_record() == 0
 
 
+@pytest.mark.postgres
 def test_the_correction_leaves_right_columns_alone():
     give(ContactFactory(phone="+14155550100").phone)
     ContactFactory(phone="+14155550101")

@@ -130,6 +130,9 @@ def _first_by_name(contacts: ContactQuerySet, count: int) -> list[Contact]:
 
 
 class _Sample(WalkThenLookUp):
+    """A sample's walk goes on only as far as its first stretch's share says; none when that
+    held nobody: the look-up then sorts what it finds."""
+
     def further_walk(self, found: int, wanted: int) -> int:
         return walk_for_the_rest(found, wanted)
 

@@ -703,7 +703,6 @@ SOFT_OPT_OUT = Exclusion("Opted out of this channel (soft)", _opted_out(OptOut.S
 NOT_ACTIVE = Exclusion(
     "Overall status do not contact or archived", lambda channel: ~Q(status=Contact.Status.ACTIVE)
 )
-
 NO_VALID_PHONE = Exclusion("No or invalid phone", lambda channel: ~Q(phone__regex=VALID_PHONE))
 # Who may receive a channel is every contact that none of these leaves out: the one
 # definition that a broadcast's preview counts (by the first that holds, in this order), its
@@ -1020,6 +1019,23 @@ def consent_on_record(channel: str) -> Q:
     return Q(**{f"{Channel(channel).value}_consent_on_record": True})
 
 
+def no_consent_on_record(channel: str) -> Q:
+    """The contacts whose number has no consent on record for `channel`, as their column says:
+    written `= false`, which the partial indexes of such contacts match on both databases
+    (SQLite does not match `NOT (… = true)` to them)."""
+    return Q(**{f"{Channel(channel).value}_consent_on_record": False})
+
+
+def consent_in_records(channel: str) -> Q:
+    """The contacts of consent_on_record, read from the records themselves: what a send
+    checks, for the few contacts of its batch, just before the hand-over. EXISTS for each
+    contact, by the index of the given records."""
+    records = ConsentRecord.objects.filter(
+        phone=OuterRef("phone"), channel=channel, status=ConsentRecord.Status.CONFIRMED
+    )
+    return Q(Exists(records))
+
+
 def correct_consent_on_record() -> int:
     """Work out again the consent on record of every contact whose columns disagree with its
     number's records; how many there were.
@@ -1052,23 +1068,6 @@ def correct_consent_on_record() -> int:
                 [wrong],
             )
     return len(wrong)
-
-
-def no_consent_on_record(channel: str) -> Q:
-    """The contacts whose number has no consent on record for `channel`, as their column says:
-    written `= false`, which the partial indexes of such contacts match on both databases
-    (SQLite does not match `NOT (… = true)` to them)."""
-    return Q(**{f"{Channel(channel).value}_consent_on_record": False})
-
-
-def consent_in_records(channel: str) -> Q:
-    """The same contacts, read from the records themselves: what a send checks, for the few
-    contacts of its batch, just before the hand-over. EXISTS for each contact, by the index of
-    the given records."""
-    records = ConsentRecord.objects.filter(
-        phone=OuterRef("phone"), channel=channel, status=ConsentRecord.Status.CONFIRMED
-    )
-    return Q(Exists(records))
 
 
 class Via(models.TextChoices):

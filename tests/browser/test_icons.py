@@ -2,6 +2,8 @@
 own SVG drawings, they load, and an opted-out one looks it. Read from the page's computed
 styles and pixels of the drawings, not from screenshots."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -74,6 +76,8 @@ def test_the_contact_page_draws_the_same_icons(login, app_url):
     page = login("staff")
     page.goto(f"{app_url}/contacts/?q=Contact+A")
     page.get_by_role("link", name="Contact A", exact=True).first.click()
+    # Until the contact's page has loaded, images and all: a click waits for neither.
+    page.wait_for_url(re.compile(r"/contacts/\d+/$"), wait_until="load")
     images = page.locator(".card .opt-in-icon img.glyph")
     expect(images).to_have_count(2)
     widths = images.evaluate_all("images => images.map(i => i.complete && i.naturalWidth)")

@@ -23,9 +23,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
-from django.db.models.functions import Left
-from django.db.models.lookups import In
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
@@ -39,7 +37,7 @@ from contacts.models import (
     no_consent_on_record,
     reported_reassigned,
 )
-from contacts.places import area_codes_of
+from contacts.places import area_codes_of, number_range
 from messaging.models import PossibleOptOut
 
 Phones = Sequence[str] | None
@@ -89,11 +87,7 @@ def _reassigned(broadcast: Broadcast, phones: Phones) -> Q | None:
     reported = reported_reassigned(broadcast.channel)
     if phones is not None:
         reported = reported.filter(phone__any=phones)
-    # Few, and listed once for a preview's or a launch's every query (bench/NOTES.md).
-    numbers = list(reported.order_by().values_list("phone", flat=True).distinct()[: LISTED + 1])
-    if not numbers:
-        return None
-    return Q(phone__in=reported.values("phone")) if len(numbers) > LISTED else Q(phone__any=numbers)
+    return _phone_in(reported.order_by().values_list("phone", flat=True).distinct())
 
 
 def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -141,18 +135,19 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         conditions.append(_numbers_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, counts))
     for limit in sorted(set(limits.values())):
         states = sorted(state for state, its in limits.items() if its == limit)
-        numbers = In(Left("phone", 5), area_codes_of(states))  # "+1305": Florida's
-        in_states = Q(state__in=states) | (Q(state="") & Q(numbers))
+        in_states = Q(state__in=states) | (Q(state="") & _under_area_codes(states))
         # The numbers over the limit first: few, and looked up once among the states' own
         # numbers; then those of them that a contact in the states has, so that a pass over
         # the phone index (the preview's, the launch's) need not read each contact's state.
         # One such contact is enough: the contacts who share a number all go without.
         among = None if counts is not None else _numbers_of(states)
         if over := _numbers_sent_at_least(limit, broadcast, counts, among):
-            conditions.append(Q(phone__in=Contact.objects.filter(over & in_states).values("phone")))
-    conditions = [condition for condition in conditions if condition]
+            in_states_over = Contact.objects.filter(over & in_states).order_by()
+            conditions.append(_phone_in(in_states_over.values_list("phone", flat=True).distinct()))
+    conditions = [condition for condition in conditions if condition is not None]
     if not conditions:
-        return None
+        # No number is over a limit. A preview shows the rule nonetheless, at 0.
+        return NOBODY if phones is None else None
     either = conditions[0]
     for condition in conditions[1:]:
         either |= condition
@@ -160,40 +155,70 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
 
 
 FREQUENCY_WINDOW = timedelta(hours=24)
+NOBODY = Q(pk__in=[])
 
 
-def _numbers_of(states: list[str]) -> Q:
-    """The numbers a limit of `states` may apply to: those under their area codes ("+1305":
-    Florida's), and those of contacts who say they live there."""
-    own = Contact.objects.filter(state__in=states).values("phone")
-    return Q(In(Left("phone", 5), area_codes_of(states))) | Q(phone__in=own)
+def _numbers_of(states: list[str]) -> Q | None:
+    """The numbers a limit of `states` may apply to, as the indexes of numbers answer: those
+    under their area codes, and those of contacts who say they live there, listed; None (no
+    narrowing) when more than LISTED contacts say so."""
+    own = Contact.objects.filter(state__in=states).order_by().values_list("phone", flat=True)
+    own_numbers = list(own.distinct()[: LISTED + 1])
+    if len(own_numbers) > LISTED:
+        return None
+    under_area_codes = _under_area_codes(states)
+    return under_area_codes | Q(phone__any=own_numbers) if own_numbers else under_area_codes
+
+
+def _under_area_codes(states: list[str]) -> Q:
+    """The numbers under the states' area codes ("+1305…": Florida's), as ranges, which the
+    indexes of numbers answer: as the first five characters of each, every message of the
+    day was read (bench/NOTES.md)."""
+    ranges = Q()
+    for area_code in area_codes_of(states):
+        low, high = number_range(area_code)
+        ranges |= Q(phone__gte=low, phone__lt=high)
+    return ranges
 
 
 def _sent(broadcast: Broadcast, numbers: Q | None = None):
     """The broadcast messages of the broadcast's channel handed over in the last 24 hours,
     and those other broadcasts have claimed and may be handing over: a batch in flight, or
     that of a worker that died mid-hand-over, which the reaper has not marked unknown yet.
-    To the `numbers` only, if given: each part then narrowed to them, which its index answers
-    (as one condition beside the OR, the messages to every number were read: a send's batch
-    read more the more its broadcast had sent, bench/NOTES.md)."""
+
+    `numbers` narrows those handed over, which their index (`recipient_sent`) then answers;
+    those in flight are few, and all read: narrowed to the states' area codes too, PostgreSQL
+    took the ranges out of the OR as one condition beside it, which no index answers, and
+    read every message of the day (bench/NOTES.md). Callers look at the numbers they asked
+    about."""
     since = timezone.now() - FREQUENCY_WINDOW
     handed_over = Q(sent_at__gte=since)
     in_flight = Q(status=Recipient.Status.SENDING, claimed_at__gte=since) & ~Q(broadcast=broadcast)
     if numbers is not None:
         handed_over &= numbers
-        in_flight &= numbers
     return Recipient.objects.filter(handed_over | in_flight, broadcast__channel=broadcast.channel)
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
-    """How many of those messages each of `phones` was handed (a send's batch)."""
+    """How many of those messages each of `phones` was handed (a send's batch), and any
+    other number in flight."""
     sent = _sent(broadcast, Q(phone__any=phones)).order_by().values_list("phone")
     return dict(sent.annotate(n=Count("id")))
 
 
-# The most numbers over a limit that a preview or a launch holds as a list; past it, they
-# are looked up in each of its queries.
-LISTED = 10_000
+# The most numbers that a rule of a preview or a launch holds as a list; past it, they are
+# looked up in each of its queries.
+LISTED = 100_000
+
+
+def _phone_in(numbers: QuerySet) -> Q | None:
+    """The contacts whose number is one of `numbers` (a query of numbers, each once); None if
+    there are none. Listed once, when there are at most LISTED, for each of a preview's
+    queries to hash; else looked up in each (bench/NOTES.md)."""
+    listed = list(numbers[: LISTED + 1])
+    if not listed:
+        return None
+    return Q(phone__in=numbers) if len(listed) > LISTED else Q(phone__any=listed)
 
 
 def _numbers_sent_at_least(
@@ -206,9 +231,7 @@ def _numbers_sent_at_least(
         over = [phone for phone, n in counts.items() if n >= count]
         return Q(phone__any=over) if over else None
     sent = _sent(broadcast, among).order_by().values("phone").annotate(n=Count("id"))
-    numbers = sent.filter(n__gte=count).values_list("phone", flat=True)
-    over = list(numbers[: LISTED + 1])
-    return Q(phone__in=numbers) if len(over) > LISTED else Q(phone__any=over)
+    return _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
 
 
 REASSIGNED = Rule("Number reported reassigned", _reassigned)

@@ -85,6 +85,37 @@ def test_a_contacts_own_state_is_the_one_that_counts(manager, django_capture_on_
     assert sent_to() == [MIAMI]
 
 
+def test_many_contacts_who_say_they_live_in_a_limited_state_are_looked_up(
+    manager, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The messages to the numbers of contacts who say they live in a limited state are
+    counted among them when they are few (`policy.LISTED`), else among every number's."""
+    monkeypatch.setattr(policy, "LISTED", 1)
+    for phone in (SAN_FRANCISCO, "+12135550101"):  # two Floridians with California numbers
+        ContactFactory(phone=phone, state="FL")
+        sent_earlier(phone, hours_ago=2, times=3)
+    ContactFactory(phone=MIAMI, state="CA")
+    sent_earlier(MIAMI, hours_ago=2, times=3)
+    b = broadcast()
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 2
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [MIAMI]
+
+
+def test_an_area_code_s_numbers_are_all_its_own(manager, django_capture_on_commit_callbacks):
+    """Florida's 305 runs from +1305 200 0000 to +1305 999 9999; +1304 is West Virginia's
+    and +1306 Saskatchewan's."""
+    first, last = "+13052000000", "+13059999999"
+    before, after = "+13049999999", "+13062000000"
+    for phone in (first, last, before, after):
+        ContactFactory(phone=phone)
+        sent_earlier(phone, hours_ago=2, times=3)
+    b = broadcast()
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 2
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [before, after]
+
+
 @pytest.mark.parametrize("floridian_first", [True, False])
 def test_a_number_shared_with_a_contact_in_a_limited_state_is_limited(
     manager, django_capture_on_commit_callbacks, floridian_first

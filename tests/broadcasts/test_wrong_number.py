@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from broadcasts import sending, services
+from broadcasts import policy, sending, services
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.policy import REASSIGNED
 from contacts import services as contact_services
@@ -90,9 +90,14 @@ def test_a_wrong_number_with_a_request_to_stop_is_an_opt_out(client):
     ("channel", "purpose"),
     [(Channel.SMS, Broadcast.Purpose.MARKETING), (Channel.CALLS, Broadcast.Purpose.INFORMATIONAL)],
 )
+@pytest.mark.parametrize("listed", [True, False], ids=["listed", "looked up"])
 def test_no_broadcast_reaches_a_reassigned_number_until_consent_is_recorded_afresh(
-    client, manager, django_capture_on_commit_callbacks, channel, purpose
+    client, manager, django_capture_on_commit_callbacks, channel, purpose, listed, monkeypatch
 ):
+    """Reported numbers are listed for a preview's or a launch's queries when few
+    (`policy.LISTED`), else looked up in each: the same contacts either way."""
+    if not listed:
+        monkeypatch.setattr(policy, "LISTED", 0)
     wrong, other = consented(), consented("+14155550124")
     text(client, "wrong number")
     b = broadcast(channel, purpose=purpose)

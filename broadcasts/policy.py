@@ -140,7 +140,7 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         # index (the preview's, the launch's) need not read each contact's state.
         among = None if counts is not None else _numbers_of(states)
         if over := _numbers_sent_at_least(limit, broadcast, counts, among):
-            conditions.append(_of_contacts_in(states, over, narrowed=among is not None))
+            conditions.append(_of_contacts_in(states, over, among, listed=counts is None))
     conditions = [condition for condition in conditions if condition is not None]
     if not conditions:
         # No number is over a limit. A preview shows the rule nonetheless, at 0.
@@ -167,28 +167,33 @@ def _numbers_of(states: list[str]) -> Q | None:
     return under_area_codes | Q(phone__any=own_numbers) if own_numbers else under_area_codes
 
 
-def _of_contacts_in(states: list[str], numbers: Q, *, narrowed: bool) -> Q | None:
+def _of_contacts_in(states: list[str], numbers: Q, among: Q | None, *, listed: bool) -> Q | None:
     """Those of the `numbers` that a contact in the states has: one is enough, the contacts
-    who share a number all go without. `narrowed`: the numbers are all the states' own (under
-    their area codes, or of contacts who say they live there).
+    who share a number all go without. `among`: the states' own numbers (under their area
+    codes, or of contacts who say they live there), which `numbers` were found among, with
+    any number that messages in flight went to. `listed`: for each query of a preview or a
+    launch, listed once; else, for a send's few numbers, a look-up, which leaves out too a
+    number that no contact has.
 
-    They are then the contacts' in the states unless a contact under the area codes says it
-    lives elsewhere, which as a rule none does: then they need no look-up (of the 40,000
-    numbers over Florida's limit after three texts a day, 117 ms: bench/NOTES.md)."""
+    The numbers among the states' own are the contacts' in the states unless a contact under
+    the area codes says it lives elsewhere, which as a rule none does: then they need no
+    look-up (of the 40,000 numbers over Florida's limit after three texts a day, 117 ms:
+    bench/NOTES.md)."""
     under_area_codes = _under_area_codes(states)
     elsewhere = Contact.objects.filter(under_area_codes).exclude(state="")
-    if narrowed and not elsewhere.exclude(state__in=states).exists():
-        return numbers
+    if among is not None and not elsewhere.exclude(state__in=states).exists():
+        return numbers & among
     in_states = Q(state__in=states) | (Q(state="") & under_area_codes)
-    in_states_numbers = Contact.objects.filter(numbers & in_states).order_by()
-    return _phone_in(in_states_numbers.values_list("phone", flat=True).distinct())
+    of_contacts = Contact.objects.filter(numbers & in_states).order_by()
+    of_contacts = of_contacts.values_list("phone", flat=True)
+    return _phone_in(of_contacts.distinct()) if listed else Q(phone__in=of_contacts)
 
 
 def _under_area_codes(states: list[str]) -> Q:
     """The numbers under the states' area codes ("+1305…": Florida's), as ranges, which the
     indexes of numbers answer: as the first five characters of each, every message of the
     day was read (bench/NOTES.md)."""
-    ranges = Q()
+    ranges = NOBODY  # no area code, no number
     for area_code in area_codes_of(states):
         low, high = number_range(area_code)
         ranges |= Q(phone__gte=low, phone__lt=high)
@@ -203,7 +208,7 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None):
     `numbers` narrows those handed over, which their index (`recipient_sent`) then answers;
     those in flight are few, and all read: narrowed to the states' area codes too, PostgreSQL
     took the ranges out of the OR as one condition beside it, which no index answers, and
-    read every message of the day (bench/NOTES.md). Callers look at the numbers they asked
+    read every message of the day (bench/NOTES.md). Callers keep the numbers they asked
     about."""
     since = timezone.now() - FREQUENCY_WINDOW
     handed_over = Q(sent_at__gte=since)
@@ -214,10 +219,10 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None):
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
-    """How many of those messages each of `phones` was handed (a send's batch), and any
-    other number in flight."""
+    """How many of those messages each of `phones` was handed (a send's batch)."""
     sent = _sent(broadcast, Q(phone__any=phones)).order_by().values_list("phone")
-    return dict(sent.annotate(n=Count("id")))
+    asked = set(phones)
+    return {phone: n for phone, n in sent.annotate(n=Count("id")) if phone in asked}
 
 
 # The most numbers that a rule of a preview or a launch holds as a list; past it, they are

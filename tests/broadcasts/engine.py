@@ -2,7 +2,7 @@
 numbers the locmem outbox received."""
 
 from broadcasts import services
-from broadcasts.models import Broadcast
+from broadcasts.models import Broadcast, Recipient
 from contacts.models import Channel
 from messaging.backends import LocmemBackend
 
@@ -40,3 +40,14 @@ def sent_earlier(phone: str, *, channel=Channel.SMS, hours_ago: float = 2, times
             broadcast=earlier, phone=phone, status=Recipient.Status.SENT,
             sent_at=timezone.now() - timedelta(hours=hours_ago),
         )  # fmt: skip
+
+
+def in_flight(phone: str, *, channel=Channel.SMS, times: int = 1):
+    """`times` broadcasts of `channel` sending now, each handing a message to `phone`."""
+    from django.utils import timezone
+
+    for _ in range(times):
+        other = broadcast(channel, status=Broadcast.Status.SENDING)
+        other.recipients.create(
+            phone=phone, status=Recipient.Status.SENDING, claimed_at=timezone.now()
+        )

@@ -15,7 +15,7 @@ from broadcasts.models import Broadcast, Recipient, SendRate
 from broadcasts.policy import FREQUENCY_LIMIT
 from contacts.models import Channel, Contact
 from tests.broadcasts.conftest import Provider, hold_hand_overs, release_hand_overs
-from tests.broadcasts.engine import broadcast, launched, sent_earlier, sent_to
+from tests.broadcasts.engine import broadcast, in_flight, launched, sent_earlier, sent_to
 from tests.factories import ContactFactory
 from tests.locks import wait_for_lock_waiters
 
@@ -100,6 +100,26 @@ def test_many_contacts_who_say_they_live_in_a_limited_state_are_looked_up(
     assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 2
     launched(b, manager, django_capture_on_commit_callbacks)
     assert sent_to() == [MIAMI]
+
+
+@pytest.mark.parametrize("listed", [100_000, 1, 0])
+def test_messages_in_flight_to_a_number_no_limit_covers_hold_it_back_from_nothing(
+    manager, django_capture_on_commit_callbacks, monkeypatch, listed
+):
+    """Three broadcasts are handing texts to a San Francisco number at once (they take
+    turns); none of Florida's limit is its. Whether the numbers are listed or looked up, the
+    preview, the launch and each send agree."""
+    monkeypatch.setattr(policy, "LISTED", listed)
+    ContactFactory(phone=SAN_FRANCISCO)
+    ContactFactory(phone="+12135550101", state="FL")  # a Floridian with a California number
+    ContactFactory(phone=MIAMI)
+    for phone in (SAN_FRANCISCO, "+12135550101", MIAMI):
+        in_flight(phone, times=3)
+    b = broadcast()
+    preview = services.preview(b)
+    assert (preview.receive, preview.excluded[FREQUENCY_LIMIT.label]) == (1, 2)
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [SAN_FRANCISCO]
 
 
 def test_an_area_code_s_numbers_are_all_its_own(manager, django_capture_on_commit_callbacks):

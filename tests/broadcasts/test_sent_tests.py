@@ -10,7 +10,7 @@ from contacts import services as contact_services
 from contacts.models import Channel, PhoneOptOut, Source
 from messaging.backends import LocmemBackend
 from messaging.models import InboundEvent, PossibleOptOut
-from tests.broadcasts.engine import sent_earlier
+from tests.broadcasts.engine import in_flight, sent_earlier
 from tests.factories import ContactFactory
 
 SMS = Channel.SMS
@@ -98,6 +98,23 @@ def test_nothing_goes_to_a_number_over_its_frequency_limit(manager_client, outbo
     assert "(305) 555-0101: frequency limit reached (last 24 hours)." in response.content.decode()
     post_test(manager_client, broadcast, san_francisco)
     assert [m["to"] for m in outbox] == [san_francisco]
+
+
+def test_no_fourth_message_goes_to_a_florida_number_that_no_contact_has(manager_client, outbox):
+    """Its contact was deleted since the day's three texts: a test is no fourth."""
+    sent_earlier("+13055550101", hours_ago=2, times=3)
+    response = post_test(manager_client, draft(), "+13055550101")
+    assert "(305) 555-0101: frequency limit reached (last 24 hours)." in response.content.decode()
+    assert not outbox
+
+
+def test_messages_in_flight_to_other_numbers_hold_no_test_back(manager_client, outbox, settings):
+    """Another broadcast is handing a text to a Miami number; a manager tests on his own."""
+    settings.FREQUENCY_LIMIT = 1
+    ContactFactory(phone="+13055550101")
+    in_flight("+13055550101", times=3)
+    post_test(manager_client, draft(), "+14155550199")
+    assert [m["to"] for m in outbox] == ["+14155550199"]
 
 
 def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(manager_user, monkeypatch):

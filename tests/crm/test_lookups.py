@@ -64,3 +64,20 @@ def test_any_of_a_query_is_in_of_it(contacts):
 
 def test_values_written_as_another_type_than_the_column_s_still_match(contacts):
     assert list(Contact.objects.filter(pk__any=[str(contacts[0].pk)])) == [contacts[0]]
+
+
+@pytest.mark.sqlite
+def test_on_sqlite_the_values_go_as_one_parameter(contacts):
+    """SQLite allows 32,766 parameters a statement (Debian's build more); a preview may list
+    100,000 numbers (broadcasts.policy.LISTED)."""
+    import sqlite3
+
+    phones = [f"+1900{5550000 + n}" for n in range(40_000)] + [contacts[0].phone]
+    connection.ensure_connection()
+    limit = connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert list(Contact.objects.filter(phone__any=phones)) == [contacts[0]]
+    finally:
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    assert "json_each" in queries[0]["sql"]

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from broadcasts.models import Broadcast, Recipient
+from broadcasts.models import Broadcast, Recipient, SentTest
 from contacts.models import (
     EXCLUSIONS,
     Channel,
@@ -135,12 +135,15 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         conditions.append(_numbers_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, counts))
     for limit in sorted(set(limits.values())):
         states = sorted(state for state, its in limits.items() if its == limit)
-        # The numbers over the limit first, looked up once among the states' own numbers;
-        # then those of them that a contact in the states has, so that a pass over the phone
-        # index (the preview's, the launch's) need not read each contact's state.
-        among = None if counts is not None else _numbers_of(states)
-        if over := _numbers_sent_at_least(limit, broadcast, counts, among):
-            conditions.append(_of_contacts_in(states, over, among, listed=counts is None))
+        if counts is not None:  # a send's few numbers
+            conditions.append(_limited_of(states, [p for p, n in counts.items() if n >= limit]))
+            continue
+        # A preview's or a launch's: the numbers over the limit first, looked up once among
+        # the states' own numbers; then those of them that a contact in the states has, so
+        # that a pass over the phone index need not read each contact's state.
+        among = _numbers_of(states)
+        if over := _numbers_sent_at_least(limit, broadcast, None, among):
+            conditions.append(_of_contacts_in(states, over, among))
     conditions = [condition for condition in conditions if condition is not None]
     if not conditions:
         # No number is over a limit. A preview shows the rule nonetheless, at 0.
@@ -167,13 +170,26 @@ def _numbers_of(states: list[str]) -> Q | None:
     return under_area_codes | Q(phone__any=own_numbers) if own_numbers else under_area_codes
 
 
-def _of_contacts_in(states: list[str], numbers: Q, among: Q | None, *, listed: bool) -> Q | None:
+def _limited_of(states: list[str], over: list[str]) -> Q | None:
+    """Of a send's numbers `over` a limit of `states`, those it holds: a number that a contact
+    in the states has, or that no contact has and is under their area codes (a test's)."""
+    if not over:
+        return None
+    in_states = Q(state__in=states) | (Q(state="") & _under_area_codes(states))
+    of_contacts = Contact.objects.filter(phone__any=over).values_list("phone", flat=True)
+    held = set(of_contacts.filter(in_states))
+    had = set(of_contacts)
+    area_codes = tuple(area_codes_of(states))
+    limited = [p for p in over if p in held or (p not in had and p.startswith(area_codes))]
+    return Q(phone__any=limited) if limited else None
+
+
+def _of_contacts_in(states: list[str], numbers: Q, among: Q | None) -> Q | None:
     """Those of the `numbers` that a contact in the states has: one is enough, the contacts
-    who share a number all go without. `among`: the states' own numbers (under their area
-    codes, or of contacts who say they live there), which `numbers` were found among, with
-    any number that messages in flight went to. `listed`: for each query of a preview or a
-    launch, listed once; else, for a send's few numbers, a look-up, which leaves out too a
-    number that no contact has.
+    who share a number all go without; listed once, for each query of a preview or a launch.
+    `among`: the states' own numbers (under their area codes, or of contacts who say they
+    live there), which `numbers` were found among, with any number that messages in flight
+    or tests went to (None: every number).
 
     The numbers among the states' own are the contacts' in the states unless a contact under
     the area codes says it lives elsewhere, which as a rule none does: then they need no
@@ -185,8 +201,7 @@ def _of_contacts_in(states: list[str], numbers: Q, among: Q | None, *, listed: b
         return numbers & among
     in_states = Q(state__in=states) | (Q(state="") & under_area_codes)
     of_contacts = Contact.objects.filter(numbers & in_states).order_by()
-    of_contacts = of_contacts.values_list("phone", flat=True)
-    return _phone_in(of_contacts.distinct()) if listed else Q(phone__in=of_contacts)
+    return _phone_in(of_contacts.values_list("phone", flat=True).distinct())
 
 
 def _under_area_codes(states: list[str]) -> Q:
@@ -219,10 +234,25 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None):
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
-    """How many of those messages each of `phones` was handed (a send's batch)."""
+    """How many of those messages, and of tests, each of `phones` was handed (a send's
+    batch, a test)."""
     sent = _sent(broadcast, Q(phone__any=phones)).order_by().values_list("phone")
     asked = set(phones)
-    return {phone: n for phone, n in sent.annotate(n=Count("id")) if phone in asked}
+    counts = {phone: n for phone, n in sent.annotate(n=Count("id")) if phone in asked}
+    for phone, n in _tests_sent(broadcast, phones).items():
+        counts[phone] = counts.get(phone, 0) + n
+    return counts
+
+
+def _tests_sent(broadcast: Broadcast, phones: Sequence[str] | None = None) -> dict[str, int]:
+    """How many tests of the channel's broadcasts each number was handed in the last 24
+    hours (of `phones`, if given). A test is the broadcast's message, and to a customer's
+    number as much a message as any: it counts. Few: at most TESTS_PER_BROADCAST a draft."""
+    since = timezone.now() - FREQUENCY_WINDOW
+    tests = SentTest.objects.filter(sent_at__gte=since, broadcast__channel=broadcast.channel)
+    if phones is not None:
+        tests = tests.filter(phone__any=phones)
+    return dict(tests.order_by().values_list("phone").annotate(n=Count("id")))
 
 
 # The most numbers that a rule of a preview or a launch holds as a list; past it, they are
@@ -250,7 +280,13 @@ def _numbers_sent_at_least(
         over = [phone for phone, n in counts.items() if n >= count]
         return Q(phone__any=over) if over else None
     sent = _sent(broadcast, among).order_by().values("phone").annotate(n=Count("id"))
-    return _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
+    over = _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
+    # The numbers tests reached: their messages and tests counted number by number.
+    if tested := _tests_sent(broadcast):
+        counts = _sent_lately(broadcast, list(tested))
+        if also := [phone for phone, n in counts.items() if n >= count]:
+            over = Q(phone__any=also) if over is None else over | Q(phone__any=also)
+    return over
 
 
 REASSIGNED = Rule("Number reported reassigned", _reassigned)

@@ -558,7 +558,8 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     (its opt-out, or that of a contact who has it, or a reply still being processed) or that
     the broadcast's rules leave out (a possible opt-out awaiting review, a frequency limit)
     gets nothing, and a carrier's refusal (21610) is recorded as the number's opt-out. Raises
-    NotSent, saying why, when nothing was handed over.
+    NotSent, saying why, when nothing was handed over. A test counts towards the number's
+    frequency limits, as a broadcast's message does.
     """
     channel = Channel(broadcast.channel)
     if not broadcast.is_editable:
@@ -568,6 +569,8 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
     with transaction.atomic():
         contact_services.lock_numbers([phone], shared=True)
+        if policy.limits_frequency(broadcast):
+            _take_turns([phone])  # a batch to the number counts this test, or it the batch
         if reason := _why_not_to(phone, broadcast):
             raise NotSent(reason)
         try:

@@ -33,8 +33,9 @@ class AnyOf(In):
     one (for a send's batch of a thousand numbers: bench/NOTES.md); numbers and strings as
     its text (crm.arrays). On SQLite, `column IN (SELECT value FROM json_each(%s))`: one
     parameter, where SQLite allows 32,766 a statement (Debian's build 250,000), and a
-    preview may list 100,000 numbers (broadcasts.policy.LISTED). The values are given as the
-    column holds them; elsewhere this is `in`."""
+    preview may list 100,000 numbers (broadcasts.policy.LISTED); values that JSON cannot
+    carry as they are (dates, decimals) go as `in`. The values are given as the column holds
+    them; elsewhere this is `in`."""
 
     lookup_name = "any"
 
@@ -61,6 +62,8 @@ class AnyOf(In):
         if not self.rhs_is_direct_value():
             return super().as_sql(compiler, connection)
         values = self._values(connection)
+        if not all(_as_json(value) for value in values):
+            return super().as_sql(compiler, connection)  # dates, decimals: as Django gives them
         lhs, params = self.process_lhs(compiler, connection)
         return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values))
 
@@ -72,6 +75,14 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         return values
+
+
+def _as_json(value) -> bool:
+    """Whether SQLite's json_each gives `value` back as it is: numbers and strings, save a
+    string with a NUL (where SQLite's JSON ends it)."""
+    if isinstance(value, str):
+        return "\x00" not in value
+    return isinstance(value, int)
 
 
 def _within_range(lhs, values, connection) -> list:

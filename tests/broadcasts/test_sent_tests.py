@@ -4,13 +4,14 @@ never to a number that may not receive the channel, and never as a recipient."""
 import pytest
 from django.urls import reverse
 
-from broadcasts import sending
+from broadcasts import sending, services
 from broadcasts.models import Broadcast, Recipient
+from broadcasts.policy import FREQUENCY_LIMIT
 from contacts import services as contact_services
 from contacts.models import Channel, PhoneOptOut, Source
 from messaging.backends import LocmemBackend
 from messaging.models import InboundEvent, PossibleOptOut
-from tests.broadcasts.engine import in_flight, sent_earlier
+from tests.broadcasts.engine import broadcast, in_flight, launched, sent_earlier
 from tests.factories import ContactFactory
 
 SMS = Channel.SMS
@@ -98,6 +99,24 @@ def test_nothing_goes_to_a_number_over_its_frequency_limit(manager_client, outbo
     assert "(305) 555-0101: frequency limit reached (last 24 hours)." in response.content.decode()
     post_test(manager_client, broadcast, san_francisco)
     assert [m["to"] for m in outbox] == [san_francisco]
+
+
+def test_tests_count_towards_a_frequency_limit(
+    manager, manager_client, outbox, django_capture_on_commit_callbacks
+):
+    """A test to a customer's Miami number is a message to it like any: after two texts
+    today, a test is the third, and neither a fourth test nor the next broadcast goes."""
+    miami = "+13055550101"
+    ContactFactory(phone=miami)
+    sent_earlier(miami, hours_ago=2, times=2)
+    post_test(manager_client, draft(), miami)
+    response = post_test(manager_client, draft(), miami)
+    assert "(305) 555-0101: frequency limit reached (last 24 hours)." in response.content.decode()
+    assert [m["to"] for m in outbox] == [miami]
+    b = broadcast()
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 1
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert [m["to"] for m in outbox] == [miami]
 
 
 def test_no_fourth_message_goes_to_a_florida_number_that_no_contact_has(manager_client, outbox):

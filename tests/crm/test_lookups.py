@@ -81,3 +81,22 @@ def test_on_sqlite_the_values_go_as_one_parameter(contacts):
     finally:
         connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
     assert "json_each" in queries[0]["sql"]
+
+
+def test_any_of_dates_decimals_and_odd_strings_finds_what_in_finds(contacts):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from broadcasts.models import Broadcast, Recipient
+
+    sent_at = timezone.now() - timedelta(hours=1)
+    b = Broadcast.objects.create(name="x", channel="sms", body="hi")
+    Recipient.objects.create(broadcast=b, phone=contacts[0].phone, sent_at=sent_at)
+    assert Recipient.objects.filter(sent_at__any=[sent_at]).count() == 1
+    assert list(Contact.objects.filter(pk__any=[Decimal(contacts[0].pk)])) == [contacts[0]]
+    odd = ["é", "😀", "\u2028", contacts[1].phone]
+    if connection.vendor == "sqlite":
+        odd.append("a\x00b")  # PostgreSQL's text holds no NUL
+    assert list(Contact.objects.filter(phone__any=odd)) == [contacts[1]]

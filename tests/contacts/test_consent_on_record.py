@@ -194,7 +194,7 @@ def test_the_correction_leaves_right_columns_alone():
 # record as given, then waits for the number's count, which the first holds. Its column says
 # "on record" until the worker's correction.
 HELD_OPEN = """
-import threading, time
+import threading
 import django
 
 django.setup()
@@ -202,6 +202,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from contacts import services
 from contacts.models import Channel, ConsentMethod, Contact, correct_consent_on_record
+from tests.locks import wait_for_lock_waiters
 
 N = "+14155550100"
 first = services.create_contact(name="First", phone=N)
@@ -212,17 +213,7 @@ other = threading.Thread(target=lambda: (services.create_contact(name="Second", 
 with transaction.atomic():
     services.delete_contact(contact=first)
     other.start()
-    deadline = time.monotonic() + 120  # only so that a broken test ends
-    while time.monotonic() < deadline:  # until the other waits for a lock
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                break
-        time.sleep(0.01)
+    wait_for_lock_waiters(1)
 other.join(60)
 second = Contact.objects.get(name="Second")
 print(second.sms_consent_on_record, correct_consent_on_record())

@@ -196,16 +196,17 @@ class Recipient(models.Model):
             # Delivery statuses find their message by its sid; pending ones have none yet.
             models.Index(fields=["sid"], name="recipient_sid", condition=~models.Q(sid="")),
             # The messages handed over lately, which frequency limits count: by number, for a
-            # batch's numbers, and by time, for the preview's and the launch's. Only those
-            # handed over (with a sent_at): a launch's snapshot writes neither.
+            # batch's numbers and the states' numbers, and by broadcast and time, for the last
+            # hand-over of each broadcast and every message of the day. Only those handed
+            # over (with a sent_at): a launch's snapshot writes neither.
             models.Index(
                 fields=["phone", "sent_at"],
                 name="recipient_sent",
                 condition=models.Q(sent_at__isnull=False),
             ),
             models.Index(
-                fields=["sent_at"],
-                name="recipient_sent_lately",
+                fields=["broadcast", "sent_at"],
+                name="recipient_handed_over",
                 condition=models.Q(sent_at__isnull=False),
             ),
             # The messages being handed over (claimed, not recorded yet), which frequency

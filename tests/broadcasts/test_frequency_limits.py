@@ -58,11 +58,29 @@ def test_a_preview_counts_the_day_s_messages_once(db, settings):
     settings.FREQUENCY_LIMIT = 5
     ContactFactory(phone=MIAMI)
     ContactFactory(phone=TULSA)
-    sent_earlier(MIAMI, hours_ago=2, times=3)
+    sent_earlier(MIAMI, hours_ago=2, times=5)
     with CaptureQueriesContext(connection) as queries:
         preview = services.preview(broadcast())
     assert preview.excluded[FREQUENCY_LIMIT.label] == 1
-    assert len([q for q in queries if "broadcasts_recipient" in q["sql"]]) == 2  # each limit
+    # The broadcasts' last hand-overs, then the numbers over each limit.
+    assert len([q for q in queries if "broadcasts_recipient" in q["sql"]]) == 3
+
+
+def test_no_number_can_be_over_a_limit_that_fewer_broadcasts_reached(db, settings):
+    """Two texts to everyone today: nobody is over Florida's 3, and the preview shows so
+    without listing the day's messages (a million after two texts to everyone)."""
+    settings.FREQUENCY_LIMIT = 3
+    for phone in (MIAMI, TULSA):
+        ContactFactory(phone=phone)
+    for hours_ago in (5, 1):
+        earlier = broadcast(status=Broadcast.Status.DONE)
+        for phone in (MIAMI, TULSA):
+            sent_at = timezone.now() - timedelta(hours=hours_ago)
+            earlier.recipients.create(phone=phone, status=Recipient.Status.SENT, sent_at=sent_at)
+    with CaptureQueriesContext(connection) as queries:
+        preview = services.preview(broadcast())
+    assert (preview.receive, preview.excluded[FREQUENCY_LIMIT.label]) == (2, 0)
+    assert len([q for q in queries if "broadcasts_recipient" in q["sql"]]) == 1
 
 
 def test_only_the_last_24_hours_and_the_same_channel_count(

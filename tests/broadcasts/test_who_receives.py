@@ -3,8 +3,9 @@ broadcast's own broadcasts.policy.RULES), and when: quiet hours. The preview cou
 launch selects it and each send checks it again, each by a plan of its own. On any mix of
 contacts, opt-outs of contacts and of numbers, statuses, phones, shared numbers, possible
 opt-outs awaiting review, consent on record (given, awaiting, void; made void after the
-launch), places (numbers' and contacts' own), send histories, purposes, frequency limits and
-moments, the three agree with the definition, and with each other, exactly."""
+launch), places (numbers' and contacts' own), send histories (messages handed over, in flight
+and tests), purposes, frequency limits and moments, the three agree with the definition, and
+with each other, exactly."""
 
 import re
 from collections import Counter
@@ -12,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from broadcasts import quiet_hours, sending, services
-from broadcasts.models import Broadcast, Recipient
+from broadcasts.models import Broadcast, Recipient, SentTest
 from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, NO_CONSENT
 from contacts import services as contact_services
 from contacts.models import (
@@ -73,12 +75,14 @@ consents = st.sets(
     max_size=16,
 )
 # Earlier broadcast messages: to which number, of which channel, how many hours ago (never
-# exactly 24: which side of the limit's edge a message falls is not what this tests).
+# exactly 24: which side of the limit's edge a message falls is not what this tests), and
+# how: handed over, claimed by a broadcast still handing it over, or a test of a draft.
 histories = st.lists(
     st.tuples(
         st.sampled_from(NUMBERS),
         st.sampled_from(list(Channel)),
         st.sampled_from([0.5, 3.5, 12.5, 23.5, 24.5, 40.5]),
+        st.sampled_from(["handed over", "handed over", "in flight", "test"]),
     ),  # fmt: skip
     max_size=10,
 )
@@ -109,6 +113,29 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
     given=consents,
     later_voids=st.sets(st.sampled_from(NUMBERS), max_size=3),
 )
+@example(  # one broadcast handed a Miami number a text, another is handing it one, and a
+    # test went to it: 3, Florida's limit, though only 2 broadcasts reached it
+    people=[
+        {"phone": "+13055550103", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+    ],
+    stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
+    later_reviews=set(), sends=[("+13055550103", Channel.SMS, 3.5, "handed over"),
+                                ("+13055550103", Channel.SMS, 0.5, "in flight"),
+                                ("+13055550103", Channel.SMS, 12.5, "test")],
+    informational=False, limit=None, moment=datetime(2026, 12, 7, 18, tzinfo=UTC),
+    needs_consent=False, given=set(), later_voids=set(),
+)  # fmt: skip
+@example(  # our own limit of 1, and a test the only message of the day
+    people=[
+        {"phone": "+14155550101", "status": "active", "soft": set(), "tagged": False,
+         "time_zone": "", "state": ""},
+    ],
+    stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
+    later_reviews=set(), sends=[("+14155550101", Channel.SMS, 0.5, "test")],
+    informational=False, limit=1, moment=datetime(2026, 12, 7, 18, tzinfo=UTC),
+    needs_consent=False, given=set(), later_voids=set(),
+)  # fmt: skip
 @example(  # every area code open, one contact's own state closed (found by a run)
     people=[
         {"phone": "+14155550101", "status": "active", "soft": set(), "tagged": False,
@@ -128,9 +155,9 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
          "time_zone": "", "state": "FL"},
     ],
     stops=set(), channel=Channel.SMS, only_tagged=False, later_stops=set(), reviews=set(),
-    later_reviews=set(), sends=[("+14155550101", Channel.SMS, 3.5)] * 3, informational=False,
-    limit=None, moment=datetime(2026, 12, 7, 20, tzinfo=UTC), needs_consent=False, given=set(),
-    later_voids=set(),
+    later_reviews=set(), sends=[("+14155550101", Channel.SMS, 3.5, "handed over")] * 3,
+    informational=False, limit=None, moment=datetime(2026, 12, 7, 20, tzinfo=UTC),
+    needs_consent=False, given=set(), later_voids=set(),
 )  # fmt: skip
 @example(  # a San Francisco number shared with a contact in Florida, at 20:30 there: it waits
     people=[
@@ -205,10 +232,10 @@ def _check_agreement(
         if given_channel == channel and status == ConsentRecord.Status.CONFIRMED
     }  # fmt: skip
     consent_rule = needs_consent and not informational
-    for phone, sent_channel, hours_ago in sends:
-        sent_earlier(phone, channel=sent_channel, hours_ago=hours_ago)
+    for phone, sent_channel, hours_ago, how in sends:
+        _reached_earlier(phone, sent_channel, hours_ago, how)
     sent_lately = Counter(
-        phone for phone, sent_channel, hours_ago in sends
+        phone for phone, sent_channel, hours_ago, _ in sends
         if sent_channel == channel and hours_ago < 24
     )  # fmt: skip
 
@@ -294,3 +321,17 @@ def _check_agreement(
     assert sending._eligible(b, recipients) <= still
     waiting = [r for r in recipients if r.phone in outside]
     assert sending._eligible(b, waiting) <= still
+
+
+def _reached_earlier(phone: str, channel: str, hours_ago: float, how: str) -> None:
+    """A message of another broadcast of `channel` to `phone`, `hours_ago` hours ago: handed
+    over, claimed by a broadcast still handing it over, or a test of a draft."""
+    if how == "handed over":
+        sent_earlier(phone, channel=channel, hours_ago=hours_ago)
+        return
+    at = timezone.now() - timedelta(hours=hours_ago)
+    if how == "in flight":
+        other = broadcast(channel, status=Broadcast.Status.SENDING)
+        other.recipients.create(phone=phone, status=Recipient.Status.SENDING, claimed_at=at)
+    else:
+        SentTest.objects.create(broadcast=broadcast(channel), phone=phone, sent_at=at)

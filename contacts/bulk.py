@@ -47,10 +47,11 @@ class Outcome:
         )
 
 
-def _change(action: str, contacts, tag, user) -> Outcome:
-    """Apply `action` to `contacts`, and count them in the same transaction."""
+def _change(action: str, contacts: QuerySet[Contact] | list[int], tag, user) -> Outcome:
+    """Apply `action` to `contacts` (a query, or their ids), and count them in the same
+    transaction."""
     verb, _, target = action.partition("_")
-    count = contacts.count()
+    count = len(contacts) if isinstance(contacts, list) else contacts.count()
     if verb == "unsubscribe":
         changed = services.unsubscribe_many(
             contacts=contacts, channel=Channel(target), by_user=user
@@ -90,8 +91,9 @@ def _say(action: str, tag, outcome: Outcome) -> str:
 
 
 def too_many_to_wait_for(count: int) -> bool:
-    """Whether an action on `count` contacts runs as a task rather than in the request (a
-    million soft opt-outs take about 13 seconds, more than a page should wait)."""
+    """Whether an action on `count` contacts runs as a task rather than in the request
+    (200,000 soft opt-outs take about ten seconds, more than a page should wait:
+    bench/NOTES.md)."""
     return count > settings.BULK_INLINE_LIMIT
 
 
@@ -119,7 +121,11 @@ def claim(job_id: int) -> bool:
 def run(job_id: int) -> None:
     """Apply a queued job to the contacts its filters match now, `BULK_BATCH_SIZE` contacts a
     transaction, so that a STOP never waits for the whole job; each transaction also counts
-    its contacts on the job, for its page."""
+    its contacts on the job, for its page.
+
+    Each transaction finds its contacts (the next ones in id order that the filters match)
+    once, and changes them by their ids: the filters of a tag, say, joined each of its
+    statements to every contact of the tag (bench/NOTES.md)."""
     if not claim(job_id):
         return
     job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
@@ -136,19 +142,27 @@ def run(job_id: int) -> None:
     if job.action == "export":
         _export(job, contacts)
         return
-    outcome = Outcome()
+    outcome, after, finished = Outcome(), 0, False
 
-    def apply_to(ids: tuple[int, int, int]) -> None:
-        nonlocal outcome
-        first, last, count = ids
-        batch = contacts.filter(pk__gte=first, pk__lte=last)
-        outcome += _change(job.action, batch, job.tag, job.by_user)
+    def batches() -> Iterator[None]:
+        while not finished:
+            yield
+
+    def apply_next(_) -> None:
+        nonlocal outcome, after, finished
+        following = contacts.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
+        ids = list(following[: settings.BULK_BATCH_SIZE])
+        if not ids:
+            finished = True
+            return
+        outcome += _change(job.action, ids, job.tag, job.by_user)
+        after = ids[-1]
         BulkJob.objects.filter(pk=job.pk).update(
-            done=F("done") + count, result=_say(job.action, job.tag, outcome)
+            done=F("done") + len(ids), result=_say(job.action, job.tag, outcome)
         )
 
     try:
-        one_transaction_each(_id_ranges(contacts, settings.BULK_BATCH_SIZE), apply_to)
+        one_transaction_each(batches(), apply_next)
     except Exception:
         job.refresh_from_db(fields=["done", "result"])
         _finish(job, BulkJob.Status.FAILED, _failed(job))
@@ -223,16 +237,6 @@ def delete_expired_files() -> int:
     expired = timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS) - DOWNLOAD_GRACE
     deleted, _ = ExportPiece.objects.filter(job__finished_at__lt=expired).delete()
     return deleted
-
-
-def _id_ranges(contacts: QuerySet[Contact], size: int) -> Iterator[tuple[int, int, int]]:
-    """The first and last id of each `size` contacts in id order, and how many there are."""
-    after = 0
-    while ids := list(
-        contacts.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size]
-    ):
-        yield ids[0], ids[-1], len(ids)
-        after = ids[-1]
 
 
 def _failed(job: BulkJob) -> str:

@@ -387,6 +387,35 @@ def test_a_job_goes_a_few_contacts_a_transaction_and_its_page_counts_them(
     assert statuses() == {"soft": 6, "hard": 1}
 
 
+def test_each_transaction_of_a_job_takes_the_contacts_its_filters_match_then(
+    admin_client, mix, in_the_background, settings, monkeypatch,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """While a job tags the Leads two at a time, the last of them stops being a lead, and a
+    contact who was not one becomes one: each transaction tags the leads of its moment."""
+    settings.BULK_BATCH_SIZE = 2
+    leads, vip = Tag.objects.create(name="Leads"), Tag.objects.create(name="VIP")
+    for contact in mix[:5]:
+        contact.tags.add(leads)
+    tag_many, calls = services.tag_many, []
+
+    def meanwhile(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            mix[4].tags.remove(leads)
+            mix[5].tags.add(leads)
+        return tag_many(**kwargs)
+
+    monkeypatch.setattr(services, "tag_many", meanwhile)
+    data = {"action": "add_tag", "tag": vip.pk, "scope": "all", "query": f"tag={leads.pk}",
+            "confirmed": "on"}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(URL, data)
+    assert set(Contact.objects.filter(tags=vip)) == {*mix[:4], mix[5]}
+    job = BulkJob.objects.get()
+    assert (job.status, job.done, job.result) == ("done", 5, "Tag “VIP”: added to 5 contacts.")
+
+
 def test_a_running_job_shows_how_far_it_got(admin_client, admin_role_user):
     job = BulkJob.objects.create(action="unsubscribe_sms", by_user=admin_role_user, count=20_000,
                                  status="running", total=20_100, done=5_000,

@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient, SentTest
@@ -133,13 +134,15 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
     counts = None if phones is None else _sent_lately(broadcast, phones)
     # A preview or a launch lists no numbers over a limit that no number can have reached (a
     # send's few numbers are counted one by one).
-    most = _most_sent_to_one_number(broadcast) if counts is None else math.inf
+    lately = _lately(broadcast) if counts is None else Lately(None, math.inf)
     conditions = []
-    if settings.FREQUENCY_LIMIT and most >= settings.FREQUENCY_LIMIT:
-        conditions.append(_numbers_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, counts))
+    if settings.FREQUENCY_LIMIT and lately.most >= settings.FREQUENCY_LIMIT:
+        conditions.append(
+            _numbers_sent_at_least(settings.FREQUENCY_LIMIT, broadcast, counts, lately)
+        )
     for limit in sorted(set(limits.values())):
         states = sorted(state for state, its in limits.items() if its == limit)
-        if most < limit:
+        if lately.most < limit:
             continue
         if counts is not None:  # a send's few numbers
             conditions.append(_limited_of(states, [p for p, n in counts.items() if n >= limit]))
@@ -148,7 +151,7 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
         # the states' own numbers; then those of them that a contact in the states has, so
         # that a pass over the phone index need not read each contact's state.
         among = _numbers_of(states)
-        if over := _numbers_sent_at_least(limit, broadcast, None, among):
+        if over := _numbers_sent_at_least(limit, broadcast, None, lately, among):
             conditions.append(_of_contacts_in(states, over, among))
     conditions = [condition for condition in conditions if condition is not None]
     if not conditions:
@@ -221,7 +224,7 @@ def _under_area_codes(states: list[str]) -> Q:
     return ranges
 
 
-def _sent(broadcast: Broadcast, numbers: Q | None = None):
+def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None = None):
     """The broadcast messages of the broadcast's channel handed over in the last 24 hours,
     and those other broadcasts have claimed and may be handing over: a batch in flight, or
     that of a worker that died mid-hand-over, which the reaper has not marked unknown yet.
@@ -230,32 +233,46 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None):
     those in flight are few, and all read: narrowed to the states' area codes too, PostgreSQL
     took the ranges out of the OR as one condition beside it, which no index answers, and
     read every message of the day (bench/NOTES.md). Callers keep the numbers they asked
-    about."""
+    about. `by`: the broadcasts that handed messages over in those hours (`Lately`), whose
+    index by broadcast and time (`recipient_handed_over`) answers the rest."""
     since = timezone.now() - FREQUENCY_WINDOW
     handed_over = Q(sent_at__gte=since)
     in_flight = Q(status=Recipient.Status.SENDING, claimed_at__gte=since) & ~Q(broadcast=broadcast)
     if numbers is not None:
         handed_over &= numbers
+    if by is not None:
+        handed_over &= Q(broadcast__in=by)
     return Recipient.objects.filter(handed_over | in_flight, broadcast__channel=broadcast.channel)
 
 
-def _most_sent_to_one_number(broadcast: Broadcast) -> int:
-    """The most of those messages and tests that any one number can have had: a broadcast
-    sends a number one message, so one for each broadcast that handed some over in the last
-    24 hours or has some in flight, and the most tests one number had. Each broadcast's last
-    hand-over is one look into the index of its messages by time: a day of texts to everyone
-    need not be listed to find that none of its numbers is over a limit (bench/NOTES.md)."""
+class Lately(NamedTuple):
+    """What a preview or a launch learns of the last 24 hours' messages before it lists any:
+    the broadcasts of the channel that handed some over (None: not known), and the most of
+    those messages and tests that any one number can have had."""
+
+    handed_over: list[int] | None
+    most: float
+
+
+def _lately(broadcast: Broadcast) -> Lately:
+    """A broadcast sends a number one message, so no number can have had more than one for
+    each broadcast that handed some over in the last 24 hours or has some in flight, and
+    the most tests one number had. Each broadcast's last hand-over is one look into the
+    index of its messages by broadcast and time: a day of texts to everyone need not be
+    listed to find that none of its numbers is over a limit, and when the day's messages
+    must be listed, they are read by their broadcasts (bench/NOTES.md)."""
     since = timezone.now() - FREQUENCY_WINDOW
-    its = Recipient.objects.filter(broadcast=OuterRef("pk"))
-    last_handed_over = its.filter(sent_at__isnull=False).order_by("-sent_at").values("sent_at")
-    in_flight = its.filter(status=Recipient.Status.SENDING, claimed_at__gte=since)
+    last = Recipient.objects.filter(broadcast=OuterRef("pk"), sent_at__isnull=False)
     of_channel = Broadcast.objects.filter(channel=broadcast.channel).alias(
-        last_handed_over=Subquery(last_handed_over[:1])
+        last_handed_over=Subquery(last.order_by("-sent_at").values("sent_at")[:1])
     )
-    broadcasts = of_channel.filter(
-        Q(last_handed_over__gte=since) | (Exists(in_flight) & ~Q(pk=broadcast.pk))
-    ).count()
-    return broadcasts + max(_tests_sent(broadcast).values(), default=0)
+    handed_over = list(of_channel.filter(last_handed_over__gte=since).values_list("pk", flat=True))
+    in_flight = Recipient.objects.filter(
+        status=Recipient.Status.SENDING, claimed_at__gte=since, broadcast__channel=broadcast.channel
+    ).exclude(broadcast=broadcast)
+    sending = {*handed_over, *in_flight.values_list("broadcast_id", flat=True).distinct()}
+    most = len(sending) + max(_tests_sent(broadcast).values(), default=0)
+    return Lately(handed_over, most)
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
@@ -296,7 +313,7 @@ def _phone_in(numbers: QuerySet) -> Q | None:
 
 
 def _numbers_sent_at_least(
-    count: int, broadcast: Broadcast, counts: dict | None, among: Q | None = None
+    count: int, broadcast: Broadcast, counts: dict | None, lately: Lately, among: Q | None = None
 ) -> Q | None:
     """The contacts whose number was handed `count` or more of those messages: from `counts`
     when a send has them (None if no number was), else from the messages to the numbers
@@ -304,7 +321,8 @@ def _numbers_sent_at_least(
     if counts is not None:
         over = [phone for phone, n in counts.items() if n >= count]
         return Q(phone__any=over) if over else None
-    sent = _sent(broadcast, among).order_by().values("phone").annotate(n=Count("id"))
+    sent = _sent(broadcast, among, lately.handed_over)
+    sent = sent.order_by().values("phone").annotate(n=Count("id"))
     over = _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
     # The numbers tests reached: their messages and tests counted number by number.
     if tested := _tests_sent(broadcast):

@@ -245,6 +245,13 @@ def measure_broadcasts(send_seconds: float) -> None:
         ("   the same at 20:30 Eastern (Florida deferred)", EVENING),
         ("   the same at 22:30 Eastern (half deferred)", LATE_EVENING),
     ])  # fmt: skip
+    # Other audiences (issue 22's goal 3), in the afternoon.
+    for audience, label in audiences():
+        other = Broadcast.objects.create(
+            name="Bench", channel="calls", script="Hello", audience=audience
+        )
+        time_previews(other, [(f"   voice to {label}", AFTERNOON)])
+        other.delete()
     # Again once the frequency limits have a day of messages to count.
     earlier = a_day_of_sends()
     settle()
@@ -270,6 +277,22 @@ def measure_broadcasts(send_seconds: float) -> None:
         record(f"9. Worker peak memory, {workers} worker{'s' if workers > 1 else ''}",
                f"{peak:.0f} MB", "flat, < 200 MB")  # fmt: skip
     services.cancel(broadcast=broadcast)
+
+
+def audiences() -> list[tuple[str, str]]:
+    """Audiences other than everyone: the demo's largest tag, a search, both, and the tag's
+    contacts subscribed to SMS."""
+    from django.db.models import Count
+
+    from contacts.models import Tag
+
+    tag = Tag.objects.annotate(n=Count("contacts")).order_by("-n", "pk").first()
+    return [
+        (f"tag={tag.pk}", f"a tag ({tag.n:,} contacts)"),
+        ("q=Sofia", "a search (Sofia)"),
+        (f"tag={tag.pk}&q=Sofia", "the tag and the search"),
+        (f"tag={tag.pk}&sms=subscribed", "the tag, subscribed to SMS"),
+    ]
 
 
 def time_previews(broadcast, moments: list[tuple[str, datetime]]) -> None:

@@ -436,7 +436,9 @@ def measure_import(rows: int = 100_000) -> None:
         record("11. import of a CSV file", "failed", result.stderr.strip()[-200:])
         return
     figures = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
-    record(f"11. import of {figures['file']}: checked and applied", figures["total"], "≤ 10 s")
+    rate = rows / float(figures["total"].removesuffix(" s"))
+    record(f"11. import of {figures['file']}: checked and applied",
+           f"{figures['total']} ({rate:,.0f} rows/s)", "≤ 10 s; ≥ 20,000 rows/s")  # fmt: skip
     record("    stored / checked / applied",
            f"{figures['stored']} / {figures['checked']} / {figures['applied']}")  # fmt: skip
     record("    its page's preview (created, updated, kept hard)", figures["preview"], "< 1 s")

@@ -233,8 +233,9 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None =
     those in flight are few, and all read: narrowed to the states' area codes too, PostgreSQL
     took the ranges out of the OR as one condition beside it, which no index answers, and
     read every message of the day (bench/NOTES.md). Callers keep the numbers they asked
-    about. `by`: the broadcasts that handed messages over in those hours (`Lately`), whose
-    index by broadcast and time (`recipient_handed_over`) answers the rest."""
+    about. `by`: the broadcasts that handed messages over in those hours or are handing some
+    over (`Lately`), whose index by broadcast and time (`recipient_handed_over`) answers the
+    rest."""
     since = timezone.now() - FREQUENCY_WINDOW
     handed_over = Q(sent_at__gte=since)
     in_flight = Q(status=Recipient.Status.SENDING, claimed_at__gte=since) & ~Q(broadcast=broadcast)
@@ -247,10 +248,10 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None =
 
 class Lately(NamedTuple):
     """What a preview or a launch learns of the last 24 hours' messages before it lists any:
-    the broadcasts of the channel that handed some over (None: not known), and the most of
-    those messages and tests that any one number can have had."""
+    the broadcasts of the channel that handed some over or are handing some over (None: not
+    known), and the most of those messages and tests that any one number can have had."""
 
-    handed_over: list[int] | None
+    sending: list[int] | None
     most: float
 
 
@@ -272,7 +273,9 @@ def _lately(broadcast: Broadcast) -> Lately:
     ).exclude(broadcast=broadcast)
     sending = {*handed_over, *in_flight.values_list("broadcast_id", flat=True).distinct()}
     most = len(sending) + max(_tests_sent(broadcast).values(), default=0)
-    return Lately(handed_over, most)
+    # Those in flight too: a message handed over since is no longer in flight, and is found
+    # among its broadcast's.
+    return Lately(sorted(sending), most)
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
@@ -321,7 +324,7 @@ def _numbers_sent_at_least(
     if counts is not None:
         over = [phone for phone, n in counts.items() if n >= count]
         return Q(phone__any=over) if over else None
-    sent = _sent(broadcast, among, lately.handed_over)
+    sent = _sent(broadcast, among, lately.sending)
     sent = sent.order_by().values("phone").annotate(n=Count("id"))
     over = _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
     # The numbers tests reached: their messages and tests counted number by number.

@@ -43,6 +43,7 @@ from contacts.models import (
 from contacts.phones import normalize_phone
 from contacts.signals import text_wanted
 from crm.arrays import array_text
+from crm.lookups import sqlite_in_json
 
 logger = logging.getLogger(__name__)
 
@@ -525,13 +526,16 @@ def among(column: str, values: QuerySet | list) -> tuple[str, list]:
     with statistics older than the contacts just created, the planner once looked such a
     sub-query up for each contact by the number index's second column, and an import
     crawled. As one array on PostgreSQL: psycopg spent seconds of an import reading
-    statements of 20,000 placeholders (bench/NOTES.md). As placeholders on SQLite, which has
-    no arrays."""
+    statements of 20,000 placeholders (bench/NOTES.md). On SQLite, which has no arrays, as
+    one JSON parameter: a parameter each failed past SQLite's limit (32,766 a statement) for a
+    bulk task's batch of more (`BULK_BATCH_SIZE`)."""
     if isinstance(values, QuerySet):
         sql, params = values.order_by().query.sql_with_params()
         return f"{column} IN ({sql})", list(params)
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [array_text(values)]
+    if found := sqlite_in_json(column, list(values)):
+        return found
     return f"{column} IN ({', '.join(['%s'] * len(values)) or 'NULL'})", values
 
 

@@ -62,10 +62,11 @@ class AnyOf(In):
         if not self.rhs_is_direct_value():
             return super().as_sql(compiler, connection)
         values = self._values(connection)
-        if not all(_as_json(value) for value in values):
-            return super().as_sql(compiler, connection)  # dates, decimals: as Django gives them
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(values))
+        if (among := sqlite_in_json(lhs, values)) is None:
+            return super().as_sql(compiler, connection)  # dates, decimals: as Django gives them
+        sql, json_values = among
+        return sql, (*params, *json_values)
 
     def _values(self, connection) -> list:
         """The values, each once, without None (which equals nothing) and the numbers the
@@ -75,6 +76,15 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         return values
+
+
+def sqlite_in_json(column: str, values: list) -> tuple[str, list] | None:
+    """On SQLite, SQL that `column` is one of `values`, with the values as one JSON parameter
+    (SQLite allows 32,766 parameters a statement, Debian's build 250,000); None if JSON
+    cannot carry them as they are."""
+    if not all(_as_json(value) for value in values):
+        return None
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
 
 
 def _as_json(value) -> bool:

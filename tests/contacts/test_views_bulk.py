@@ -2,9 +2,11 @@ import csv
 import html
 import io
 import re
+import sqlite3
 from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from contacts import services
@@ -414,6 +416,35 @@ def test_each_transaction_of_a_job_takes_the_contacts_its_filters_match_then(
     assert set(Contact.objects.filter(tags=vip)) == {*mix[:4], mix[5]}
     job = BulkJob.objects.get()
     assert (job.status, job.done, job.result) == ("done", 5, "Tag “VIP”: added to 5 contacts.")
+
+
+@pytest.mark.sqlite
+def test_a_batch_of_more_contacts_than_sqlite_takes_parameters_is_one_statement(
+    admin_client, in_the_background, settings, django_capture_on_commit_callbacks
+):
+    """SQLite allows 32,766 parameters a statement (Debian's build more): a job's batches,
+    `BULK_BATCH_SIZE` contacts, name their contacts in one. Here the limit is 20, and a batch
+    holds 30 contacts, for each action."""
+    settings.BULK_BATCH_SIZE = 50
+    ContactFactory.create_batch(30)
+    vip = Tag.objects.create(name="VIP")
+    connection.ensure_connection()
+    limit = connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    try:
+        for action, said in [
+            ("add_tag", "Tag “VIP”: added to 30 contacts."),
+            ("unsubscribe_sms", "SMS: 30 unsubscribed."),
+            ("unsubscribe_sms", "SMS: 0 of 30 unsubscribed; 30 were already opted out."),
+            ("resubscribe_sms", "SMS: 30 resubscribed."),
+            ("remove_tag", "Tag “VIP”: removed from 30 contacts."),
+        ]:  # fmt: skip
+            data = {"action": action, "scope": "all", "query": "", "confirmed": "on"}
+            with django_capture_on_commit_callbacks(execute=True):
+                admin_client.post(URL, data | {"tag": vip.pk} if "tag" in action else data)
+            job = BulkJob.objects.latest("pk")
+            assert (job.status, job.result) == ("done", said)
+    finally:
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
 
 
 def test_a_running_job_shows_how_far_it_got(admin_client, admin_role_user):

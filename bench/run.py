@@ -282,17 +282,22 @@ def measure_broadcasts(send_seconds: float) -> None:
 def audiences() -> list[tuple[str, str]]:
     """Audiences other than everyone: the demo's largest tag, a search, both, and the tag's
     contacts subscribed to SMS."""
-    from django.db.models import Count
-
-    from contacts.models import Tag
-
-    tag = Tag.objects.annotate(n=Count("contacts")).order_by("-n", "pk").first()
+    tag = largest_tag()
     return [
         (f"tag={tag.pk}", f"a tag ({tag.n:,} contacts)"),
         ("q=Sofia", "a search (Sofia)"),
         (f"tag={tag.pk}&q=Sofia", "the tag and the search"),
         (f"tag={tag.pk}&sms=subscribed", "the tag, subscribed to SMS"),
     ]
+
+
+def largest_tag():
+    """The demo tag with the most contacts (their number as `n`)."""
+    from django.db.models import Count
+
+    from contacts.models import Tag
+
+    return Tag.objects.annotate(n=Count("contacts")).order_by("-n", "pk").first()
 
 
 def time_previews(broadcast, moments: list[tuple[str, datetime]]) -> None:
@@ -451,14 +456,13 @@ def measure_bulk_actions() -> None:
     opt-outs and the ledger that the other lines read."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db.models import Count
 
     from contacts import bulk
     from contacts.models import BulkJob, Tag
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     admin = get_user_model().objects.get(username="admin")
-    audience = Tag.objects.annotate(n=Count("contacts")).order_by("-n", "pk").first()
+    audience = largest_tag()
     added = Tag.objects.create(name="Bench bulk")
     record(f"17. Bulk actions as a task, on the {audience.n:,} contacts of a tag", "")
     for action, label in [

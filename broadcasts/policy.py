@@ -134,7 +134,7 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
     counts = None if phones is None else _sent_lately(broadcast, phones)
     # A preview or a launch lists no numbers over a limit that no number can have reached (a
     # send's few numbers are counted one by one).
-    lately = _lately(broadcast) if counts is None else Lately(None, math.inf)
+    lately = _lately(broadcast) if counts is None else Lately(None, math.inf, {})
     conditions = []
     if settings.FREQUENCY_LIMIT and lately.most >= settings.FREQUENCY_LIMIT:
         conditions.append(
@@ -249,10 +249,12 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None =
 class Lately(NamedTuple):
     """What a preview or a launch learns of the last 24 hours' messages before it lists any:
     the broadcasts of the channel that handed some over or are handing some over (None: not
-    known), and the most of those messages and tests that any one number can have had."""
+    known), the most of those messages and tests that any one number can have had, and the
+    tests each number was handed."""
 
     sending: list[int] | None
     most: float
+    tests: dict[str, int]
 
 
 def _lately(broadcast: Broadcast) -> Lately:
@@ -272,10 +274,11 @@ def _lately(broadcast: Broadcast) -> Lately:
         status=Recipient.Status.SENDING, claimed_at__gte=since, broadcast__channel=broadcast.channel
     ).exclude(broadcast=broadcast)
     sending = {*handed_over, *in_flight.values_list("broadcast_id", flat=True).distinct()}
-    most = len(sending) + max(_tests_sent(broadcast).values(), default=0)
+    tests = _tests_sent(broadcast)
+    most = len(sending) + max(tests.values(), default=0)
     # Those in flight too: a message handed over since is no longer in flight, and is found
     # among its broadcast's.
-    return Lately(sorted(sending), most)
+    return Lately(sorted(sending), most, tests)
 
 
 def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
@@ -328,8 +331,8 @@ def _numbers_sent_at_least(
     sent = sent.order_by().values("phone").annotate(n=Count("id"))
     over = _phone_in(sent.filter(n__gte=count).values_list("phone", flat=True))
     # The numbers tests reached: their messages and tests counted number by number.
-    if tested := _tests_sent(broadcast):
-        counts = _sent_lately(broadcast, list(tested))
+    if lately.tests:
+        counts = _sent_lately(broadcast, list(lately.tests))
         if also := [phone for phone, n in counts.items() if n >= count]:
             over = Q(phone__any=also) if over is None else over | Q(phone__any=also)
     return over

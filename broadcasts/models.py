@@ -115,7 +115,7 @@ class Broadcast(models.Model):
         """The audience in words, e.g. "Tag: VIP; SMS: Any opt-out" ("All contacts" if none)."""
         if not self.audience:
             return "All contacts"
-        filters = self._audience_filter()
+        filters = self.audience_filter()
         if not filters.is_valid():
             return "Filters no longer valid"
         parts = []
@@ -128,10 +128,10 @@ class Broadcast(models.Model):
         return "; ".join(parts)
 
     def audience_contacts(self) -> ContactQuerySet:
-        filters = self._audience_filter()
+        filters = self.audience_filter()
         return filters.qs if filters.is_valid() else Contact.objects.none()
 
-    def _audience_filter(self) -> ContactFilter:
+    def audience_filter(self) -> ContactFilter:
         return ContactFilter(QueryDict(self.audience), queryset=Contact.objects.all())
 
 

@@ -1,13 +1,26 @@
 """Previewing, launching and cancelling broadcasts. Sending is in broadcasts/sending.py."""
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.tasks import task
@@ -28,7 +41,7 @@ from contacts.models import (
     PhoneCount,
 )
 from contacts.places import NumberRange, number_ranges, place_of, with_own
-from contacts.search import WalkThenLookUp, walk_for_the_rest
+from contacts.search import WalkThenLookUp
 from crm.arrays import array_text
 
 
@@ -86,59 +99,75 @@ def _planned_for_counting():
 
 def _preview(broadcast: Broadcast, sample: int) -> Preview:
     channel = broadcast.channel
-    audience = broadcast.audience_contacts()
-    valid = policy.may_receive(broadcast, audience)
-    counts = _counts(audience, channel)
-    excluded = {
-        HARD_OPT_OUT.label: counts["hard"],
-        SOFT_OPT_OUT.label: counts["soft"],
-        NOT_ACTIVE.label: counts["status"],
-        NO_VALID_PHONE.label: audience.left_out_by(NO_VALID_PHONE, channel).count(),
-    }
+    filters = broadcast.audience_filter()
+    audience = filters.qs if filters.is_valid() else Contact.objects.none()
+    rules = [rule for rule in policy.RULES if rule.condition(broadcast) is not None]
+    if audience.query.has_filters():
+        everyone, excluded, duplicates = _counted_in_one_pass(broadcast, audience, rules)
+    else:
+        everyone, excluded = _counted_table_by_table(audience, channel)
+        for rule in rules:
+            excluded[rule.label] = policy.left_out_by(rule, broadcast, audience).count()
+        duplicates = _duplicates(policy.may_receive_in_number_order(broadcast, audience))
+    receive = everyone - sum(excluded.values()) - duplicates
+    excluded[DUPLICATE] = duplicates
+    # The samples are found as the Contacts table finds a page: a search for words by its
+    # own ways of matching (contacts.search.TextSearch), other filters walked along the
+    # names, then looked up. Each narrowed to whom it samples.
+    walk = filters.text_search() or _Sample([(audience, ())])
     left_out = {
-        exclusion.label: audience.left_out_by(exclusion, channel) for exclusion in EXCLUSIONS
+        exclusion.label: partial(ContactQuerySet.left_out_by, exclusion=exclusion, channel=channel)
+        for exclusion in EXCLUSIONS
     }
-    for rule in policy.RULES:
-        if rule.condition(broadcast) is not None:
-            left_out[rule.label] = policy.left_out_by(rule, broadcast, audience)
-            excluded[rule.label] = left_out[rule.label].count()
-    receive = counts["everyone"] - sum(excluded.values())
-    excluded[DUPLICATE] = duplicates = _duplicates(
-        policy.may_receive_in_number_order(broadcast, audience)
-    )
-    sample_out = [
-        (contact, label)
-        for label, contacts in left_out.items()
-        if excluded[label]  # a search for a sample of nothing reads every contact
-        for contact in _first_by_name(contacts, sample)
-    ]
+    for rule in rules:
+        left_out[rule.label] = partial(policy.left_out_by, rule, broadcast)
+    # The first `sample` left out, reason by reason: asked for no more than the sample
+    # lacks, and for none of a reason that leaves nobody out (a search for a sample of
+    # nothing reads every contact).
+    sample_out = []
+    for label, narrowed in left_out.items():
+        if excluded[label] and len(sample_out) < sample:
+            wanted = sample - len(sample_out)
+            first = _first_by_name(walk, audience, narrowed, wanted)
+            sample_out += [(contact, label) for contact in first]
+    may_receive = partial(policy.may_receive, broadcast)
     return Preview(
-        receive=receive - duplicates,
+        receive=receive,
         excluded=excluded,
-        deferred=_deferred_now(broadcast, audience, receive - duplicates),
-        sample_in=_first_by_name(valid, sample) if receive else [],
-        sample_out=sample_out[:sample],
+        deferred=_deferred_now(broadcast, audience, receive),
+        sample_in=_first_by_name(walk, audience, may_receive, sample) if receive else [],
+        sample_out=sample_out,
     )
 
 
 DUPLICATE = "Duplicate phone (one message per number)"
 
 
-def _first_by_name(contacts: ContactQuerySet, count: int) -> list[Contact]:
-    """The first `count` of `contacts` by name, found as the Contacts table finds a page of
-    a search (contacts.search): walked along the names, as far as what the first stretch
-    held says, then looked up and sorted. Asked for them at once, PostgreSQL walks the
-    names' index testing each contact, which for an audience far along the names (a search
-    for "Sofia") read most of the table (bench/NOTES.md)."""
-    return _Sample([(contacts, ())]).first_past(contacts, ["name", "id"], None, count)
+def _first_by_name(
+    walk: WalkThenLookUp,
+    audience: ContactQuerySet,
+    narrowed: Callable[[ContactQuerySet], ContactQuerySet],
+    count: int,
+) -> list[Contact]:
+    """The first `count` by name of the contacts of `audience` that `narrowed` leaves, found
+    as `walk` finds the audience's, narrowed the same way: walked along the names, then
+    looked up and sorted. Asked for them at once, PostgreSQL walks the names' index testing
+    each contact, which for an audience far along the names (a search for "Sofia") read most
+    of the table; and a search's own ways find its matches by their indexes, where looking
+    them all up for each sample took 70 to 100 ms (bench/NOTES.md)."""
+    return walk.narrowed(narrowed).first_past(narrowed(audience), ["name", "id"], None, count)
 
 
 class _Sample(WalkThenLookUp):
-    """A sample's walk goes on only as far as its first stretch's share says; none when that
-    held nobody: the look-up then sorts what it finds."""
+    """A sample's walk goes on when its first stretch held some of those it samples; when
+    that held nobody, they are likely few, and looked up and sorted.
+
+    Walking on only as far as the first stretch's share says (`walk_for_the_rest`) missed
+    the tenth of a tag's hard opt-outs, 9 of them in the first 250 names, and looked up all
+    20,000 to find it (107 to 171 ms, bench/NOTES.md); the walk stops at a full sample."""
 
     def further_walk(self, found: int, wanted: int) -> int:
-        return walk_for_the_rest(found, wanted)
+        return super().further_walk(found, wanted) if found else 0
 
 
 def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int) -> int:
@@ -240,32 +269,91 @@ def _distinct_numbers(contacts: ContactQuerySet) -> int:
     return contacts.order_by().values("phone").distinct().count()
 
 
-def _counts(audience: ContactQuerySet, channel: str) -> dict[str, int]:
-    """The audience's size; how many of it opted out of `channel`, hard and soft; and how
-    many more its status leaves out.
-
-    A filtered audience is counted in one pass, its contacts' opt-outs joined. Everyone is
-    counted table by table instead: the opt-outs of each kind on their own (every one has
-    its contact), each from its partial index, and the few inactive contacts from theirs:
-    about half the time of the pass over every contact (bench/NOTES.md).
-    """
-    inactive = ~Q(status=Contact.Status.ACTIVE)
-    if audience.query.has_filters():
-        opt_out = FilteredRelation("opt_outs", condition=Q(opt_outs__channel=channel))
-        return audience.alias(opt_out=opt_out).aggregate(
-            everyone=Count("pk"),
-            hard=Count("pk", filter=Q(opt_out__kind=OptOut.HARD)),
-            soft=Count("pk", filter=Q(opt_out__kind=OptOut.SOFT)),
-            status=Count("pk", filter=Q(opt_out=None) & inactive),
-        )
+def _counted_table_by_table(audience: ContactQuerySet, channel: str) -> tuple[int, dict[str, int]]:
+    """Everyone, and how many of them each of the contacts' EXCLUSIONS is the first to leave
+    out of `channel`, table by table: the opt-outs of each kind on their own (every one has
+    its contact), each from its partial index, the few inactive contacts from theirs, and the
+    few invalid phones from theirs (PostgreSQL). About half the time of a pass over every
+    contact (bench/NOTES.md)."""
     opt_outs = OptOut.objects.filter(channel=channel)
-    inactive_contacts = audience.filter(inactive)
-    return {
-        "everyone": audience.count(),
-        "hard": opt_outs.filter(kind=OptOut.HARD).count(),
-        "soft": opt_outs.filter(kind=OptOut.SOFT).count(),
-        "status": inactive_contacts.count() - inactive_contacts.opted_out_of(channel).count(),
+    inactive_contacts = audience.filter(NOT_ACTIVE.of(channel))
+    return audience.count(), {
+        HARD_OPT_OUT.label: opt_outs.filter(kind=OptOut.HARD).count(),
+        SOFT_OPT_OUT.label: opt_outs.filter(kind=OptOut.SOFT).count(),
+        NOT_ACTIVE.label: inactive_contacts.count()
+        - inactive_contacts.opted_out_of(channel).count(),
+        NO_VALID_PHONE.label: audience.left_out_by(NO_VALID_PHONE, channel).count(),
     }
+
+
+def _counted_in_one_pass(
+    broadcast: Broadcast, audience: ContactQuerySet, rules: list[policy.Rule]
+) -> tuple[int, dict[str, int], int]:
+    """A filtered audience's size; how many of it each reason is the first to leave out (the
+    contacts' EXCLUSIONS, then `rules`, in their order); and how many messages one per number
+    saves among those left: all in one pass over the audience, its contacts' opt-outs of the
+    channel joined.
+
+    A query for each reason read the audience again: the contacts of a tag of 200,000, each
+    time hashed against every contact (bench/NOTES.md). The exclusions are written here as
+    the join and the lists of ids that the launch's plan hashes
+    (`ContactQuerySet.eligible_in_number_order`); tests/broadcasts/test_who_receives.py holds
+    the counts to the launch. Among those left, only numbers that more than one contact has
+    (`PhoneCount`) can save a message: each saves one fewer than its contacts.
+    """
+    channel = broadcast.channel
+    opt_out = FilteredRelation("opt_outs", condition=Q(opt_outs__channel=channel))
+    invalid = Contact.objects.filter(NO_VALID_PHONE.of(channel)).values("pk")
+    reasons = [
+        (HARD_OPT_OUT.label, Q(opt_out__kind=OptOut.HARD)),
+        (SOFT_OPT_OUT.label, Q(opt_out__kind=OptOut.SOFT)),
+        (NOT_ACTIVE.label, NOT_ACTIVE.of(channel)),
+        (NO_VALID_PHONE.label, Q(pk__in=invalid)),
+        *((rule.label, rule.condition(broadcast)) for rule in rules),
+    ]
+    shared = Q(phone__in=PhoneCount.objects.filter(contacts__gt=1).values("phone"))
+    # Each contact's first reason (CASE tries them in order), or SHARED for one who receives
+    # it at a number that more than one contact has.
+    SHARED = len(reasons)
+    first = Case(
+        *(When(condition, then=n) for n, (_, condition) in enumerate(reasons)),
+        When(shared, then=SHARED),
+        output_field=IntegerField(),
+    )
+    by_reason = audience.alias(opt_out=opt_out).annotate(reason=first).order_by()
+    try:
+        sql, params = by_reason.values("phone", "reason").query.sql_with_params()
+    except EmptyResultSet:  # an audience of nobody: filters no longer valid
+        return 0, dict.fromkeys((label for label, _ in reasons), 0), 0
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE reason = {n})" for n in range(SHARED + 1))
+    # OFFSET 0: each contact's reason worked out once, not again for each count (SQLite
+    # wants a LIMIT before it).
+    once = "LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else "OFFSET 0"
+    with connection.cursor() as cursor, _merged():
+        cursor.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT phone) FILTER (WHERE reason = {SHARED}), {counts}"
+            f" FROM ({sql} {once}) contacts",
+            params,
+        )
+        everyone, shared_numbers, *counted = cursor.fetchone()
+    excluded = {label: counted[n] for n, (label, _) in enumerate(reasons)}
+    return everyone, excluded, counted[SHARED] - shared_numbers
+
+
+@contextmanager
+def _merged():
+    """On PostgreSQL, the queries inside join by merging, not hashing: a large audience, its
+    contacts' opt-outs and a tag's links are each read in the order of the contacts' ids and
+    merged. PostgreSQL prices a hash join lower, but probing a hash of a tag's 200,000 links
+    with every contact took twice as long as the merge, and no audience's count was slower
+    merged (bench/NOTES.md)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        yield
+        cursor.execute("SET LOCAL enable_hashjoin = on")
 
 
 def _duplicates(valid: ContactQuerySet) -> int:

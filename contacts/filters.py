@@ -141,8 +141,8 @@ class ContactFilter(django_filters.FilterSet):
         tag, a channel's status, digits anywhere in a number), are found by walking the order,
         then looked up (contacts.search.WalkThenLookUp); other rows come by the order's index.
         """
-        if self.searches_text:
-            return TextSearch(self._filtered_but_search(), self._search).first_past
+        if text_search := self.text_search():
+            return text_search.first_past
         chosen = self.form.cleaned_data if self.form.is_valid() else {}
         digits = digits_anywhere(self._search)
         walked_filters = ("tag", "sms", "calls", "sms_consent", "calls_consent")
@@ -155,6 +155,13 @@ class ContactFilter(django_filters.FilterSet):
                 walked = self._filtered_but_search().filter(fragment)
             return WalkThenLookUp([(self.qs, ())], walked=walked).first_past
         return paging.first_past
+
+    def text_search(self) -> TextSearch | None:
+        """How the matches of a search for words are found, among the contacts that the other
+        filters leave (contacts.search.TextSearch); None if the filters search no words."""
+        if not self.searches_text:
+            return None
+        return TextSearch(self._filtered_but_search(), self._search)
 
     def _filtered_but_search(self) -> ContactQuerySet:
         """The contacts that the filters other than the search leave."""

@@ -13,10 +13,12 @@ the table gives in its order (contacts.filters.ContactFilter.fetch).
 """
 
 import re
+from collections.abc import Callable
+from copy import copy
 from functools import reduce
 from itertools import permutations
 from operator import or_
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import phonenumbers
 from django.conf import settings
@@ -228,6 +230,13 @@ class WalkThenLookUp:
             past = [getattr(rows[-1], name) for name in fields] if rows else keys
             rows += self._first_of_each_way(matches, ordering, past, count - len(rows))
         return rows
+
+    def narrowed(self, narrow: Callable[[QuerySet], QuerySet]) -> Self:
+        """The same search for the matches that `narrow` leaves of these (a filter more)."""
+        narrowed = copy(self)
+        narrowed.ways = [(narrow(rows), index_order) for rows, index_order in self.ways]
+        narrowed.walked = None if self.walked is None else narrow(self.walked)
+        return narrowed
 
     def further_walk(self, found: int, wanted: int) -> int:
         """How many rows more to walk when the first FIRST_WALK rows held `found` of the

@@ -167,3 +167,23 @@ def test_the_samples_are_the_first_by_name_of_an_audience_far_along_the_names(ma
     preview = services.preview(broadcast(audience="q=Zed"))
     assert [c.name for c in preview.sample_in] == ["Zed 2", "Zed 3"]
     assert [(c.name, reason) for c, reason in preview.sample_out] == [("Zed 1", SOFT_OPT_OUT.label)]
+
+
+@pytest.mark.parametrize("audience", ["", "q=Ann", "status=active"])
+def test_the_samples_left_out_are_the_first_by_name_reason_by_reason(manager, audience):
+    """Ten at most: the first reason's first by name, then the next reason's, as far as the
+    ten go."""
+    soft = [ContactFactory(name=f"Ann A{n}") for n in range(8)]
+    hard = [ContactFactory(name=f"Ann B{n}") for n in range(4)]
+    for contact in soft:
+        contact_services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=manager)
+    for contact in hard:
+        contact_services.record_hard_opt_out(
+            phone=contact.phone, channel=Channel.SMS, source=Source.KEYWORD
+        )
+    ContactFactory(name="Ann C", status=Contact.Status.ARCHIVED)
+    preview = services.preview(broadcast(audience=audience))
+    assert [(c.name, reason) for c, reason in preview.sample_out] == [
+        *((f"Ann B{n}", HARD_OPT_OUT.label) for n in range(4)),
+        *((f"Ann A{n}", SOFT_OPT_OUT.label) for n in range(6)),
+    ]

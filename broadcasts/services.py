@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Left
 from django.tasks import task
 from django.utils import timezone
 
@@ -40,9 +41,10 @@ from contacts.models import (
     OptOut,
     PhoneCount,
 )
-from contacts.places import NumberRange, number_ranges, place_of, with_own
+from contacts.places import NOWHERE, NumberRange, number_ranges, place_of, with_own
 from contacts.search import WalkThenLookUp
 from crm.arrays import array_text
+from crm.lookups import AnyOf
 
 
 class NotEditable(Exception):
@@ -102,13 +104,17 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     filters = broadcast.audience_filter()
     audience = filters.qs if filters.is_valid() else Contact.objects.none()
     rules = [rule for rule in policy.RULES if rule.condition(broadcast) is not None]
+    quiet = _quiet_now(broadcast)
     if audience.query.has_filters():
-        everyone, excluded, duplicates = _counted_in_one_pass(broadcast, audience, rules)
+        closed = _closed_by_number(quiet) if quiet and not quiet.everywhere else None
+        counted = _counted_in_one_pass(broadcast, audience, rules, closed)
+        everyone, excluded, duplicates, closed_by_number = counted
     else:
         everyone, excluded = _counted_table_by_table(audience, channel)
         for rule in rules:
             excluded[rule.label] = policy.left_out_by(rule, broadcast, audience).count()
         duplicates = _duplicates(policy.may_receive_in_number_order(broadcast, audience))
+        closed_by_number = None
     receive = everyone - sum(excluded.values()) - duplicates
     excluded[DUPLICATE] = duplicates
     # The samples are found as the Contacts table finds a page: a search for words by its
@@ -134,7 +140,7 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     return Preview(
         receive=receive,
         excluded=excluded,
-        deferred=_deferred_now(broadcast, audience, receive),
+        deferred=_deferred_now(broadcast, audience, receive, quiet, closed_by_number),
         sample_in=_first_by_name(walk, audience, may_receive, sample) if receive else [],
         sample_out=sample_out,
     )
@@ -170,50 +176,99 @@ class _Sample(WalkThenLookUp):
         return super().further_walk(found, wanted) if found else 0
 
 
-def _deferred_now(broadcast: Broadcast, audience: ContactQuerySet, receive: int) -> int:
+@dataclass(frozen=True)
+class _Quiet:
+    """Quiet hours that a launch now would meet somewhere (`_quiet_now`)."""
+
+    now: datetime
+    # Every place a contact is in is closed.
+    everywhere: bool
+    # The ranges of numbers (contacts.places.number_ranges) that some contact's number is in.
+    ranges: list[NumberRange]
+
+
+def _quiet_now(broadcast: Broadcast) -> _Quiet | None:
+    """The quiet hours a launch now would meet, by the places its contacts may be in: each
+    range's of numbers, with each time zone and state that contacts say of their own. None
+    when every one is open (or quiet hours are not kept)."""
+    if not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
+        return None
+    now = timezone.now()
+    own = set(_with_own_place().values_list("time_zone", "state").distinct()) | {("", "")}
+    ranges = _ranges_in_use()
+    places = {with_own(r.place, *fields) for r in ranges for fields in own}
+    open_now = {quiet_hours.is_open(place, now) for place in places}
+    if open_now <= {True}:
+        return None
+    return _Quiet(now, everywhere=open_now == {False}, ranges=ranges)
+
+
+def _with_own_place() -> ContactQuerySet:
+    return Contact.objects.exclude(time_zone="", state="")
+
+
+def _closed_by_number(quiet: _Quiet) -> Q:
+    """The contacts whose number's own place (`place_of_number`: by its first characters) is
+    closed now, and that no contact with a place of its own has: each number's beginning
+    looked for among the closed places' (or, when the numbers of no known place are closed
+    too, not among the open ones), a hashed list for each length of beginning."""
+    nowhere_closed = not quiet_hours.is_open(NOWHERE, quiet.now)
+    beginnings: dict[int, list[str]] = {}
+    for r in number_ranges():
+        if r.place != NOWHERE and quiet_hours.is_open(r.place, quiet.now) == nowhere_closed:
+            beginnings.setdefault(len(r.low), []).append(r.low)
+    among = policy.NOBODY
+    for length, its in beginnings.items():
+        among |= Q(AnyOf(Left("phone", length), its))
+    closed = ~among if nowhere_closed else among
+    return closed & ~Q(phone__in=_with_own_place().values("phone"))
+
+
+def _deferred_now(
+    broadcast: Broadcast,
+    audience: ContactQuerySet,
+    receive: int,
+    quiet: _Quiet | None,
+    closed_by_number: int | None = None,
+) -> int:
     """How many of the `receive` numbers that a launch now would take from `audience` would
     be outside their quiet hours, as the send finds them: by the places its contacts say,
     each from its own time zone and state, else the number's.
 
     When every place a contact is in is open, that is nobody, and when every one is closed,
-    everybody. In between, the numbers whose place is their number's are counted by their
-    ranges (`number_ranges`): those of the closed ranges, or, when fewer ranges are open,
-    what the open ones leave of `receive`. Those that contacts with a time zone or state of
-    their own have, few as a rule, are counted one by one.
+    everybody. In between, those that contacts with a time zone or state of their own have,
+    few as a rule, are counted one by one. The others are `closed_by_number` when counted
+    already (`_counted_in_one_pass`); else they are counted by their ranges
+    (`number_ranges`): those of the closed ranges, or, when fewer ranges are open, what the
+    open ones leave of `receive`.
     """
-    if not receive or not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
+    if not receive or quiet is None:
         return 0
-    now = timezone.now()
-    with_own_place = Contact.objects.exclude(time_zone="", state="")
-    own = set(with_own_place.values_list("time_zone", "state").distinct()) | {("", "")}
-    ranges = _ranges_in_use()
-    places = {with_own(r.place, *fields) for r in ranges for fields in own}
-    open_now = {quiet_hours.is_open(place, now) for place in places}
-    if open_now <= {True}:
-        return 0
-    if open_now == {False}:
+    if quiet.everywhere:
         return receive
     # Those who receive it, by the launch's plan: no regular expression on each.
     valid = policy.may_receive_in_number_order(broadcast, audience)
     # The numbers that a contact with a place of its own has (any contact of the number, as
-    # the send reads them), counted one by one below: each waits for every place its
-    # contacts say.
-    own_places = with_own_place.values("phone")
+    # the send reads them), counted one by one: each waits for every place its contacts say.
+    own_places = _with_own_place().values("phone")
     own_numbers = list(
         valid.filter(phone__in=own_places).order_by().values_list("phone", flat=True).distinct()
     )
     said = quiet_hours.said_by_contacts(own_numbers)
     by_contact = sum(
-        not all(quiet_hours.is_open(place_of(phone, *fields), now) for fields in its)
+        not all(quiet_hours.is_open(place_of(phone, *fields), quiet.now) for fields in its)
         for phone, its in said.items()
     )
-    others = valid.exclude(phone__in=own_numbers)
-    closed = [r for r in ranges if not quiet_hours.is_open(r.place, now)]
-    if len(closed) <= len(ranges) - len(closed):
-        by_number = _numbers_in(others, closed)
+    if closed_by_number is not None:
+        by_number = closed_by_number
     else:
-        opened = [r for r in ranges if quiet_hours.is_open(r.place, now)]
-        by_number = receive - len(own_numbers) - _numbers_in(others, opened)
+        ranges, others = quiet.ranges, valid.exclude(phone__in=own_numbers)
+        closed = [r for r in ranges if not quiet_hours.is_open(r.place, quiet.now)]
+        if len(closed) <= len(ranges) - len(closed):
+            by_number = _numbers_in(others, closed)
+        else:
+            opened = [r for r in ranges if quiet_hours.is_open(r.place, quiet.now)]
+            by_number = receive - len(own_numbers) - _numbers_in(others, opened)
     # Each count reads the contacts as they are when it runs: with contacts added or removed
     # between them, the sum could fall outside what can be.
     return min(max(by_contact + by_number, 0), receive)
@@ -287,19 +342,20 @@ def _counted_table_by_table(audience: ContactQuerySet, channel: str) -> tuple[in
 
 
 def _counted_in_one_pass(
-    broadcast: Broadcast, audience: ContactQuerySet, rules: list[policy.Rule]
-) -> tuple[int, dict[str, int], int]:
+    broadcast: Broadcast, audience: ContactQuerySet, rules: list[policy.Rule], closed: Q | None
+) -> tuple[int, dict[str, int], int, int | None]:
     """A filtered audience's size; how many of it each reason is the first to leave out (the
-    contacts' EXCLUSIONS, then `rules`, in their order); and how many messages one per number
-    saves among those left: all in one pass over the audience, its contacts' opt-outs of the
-    channel joined.
+    contacts' EXCLUSIONS, then `rules`, in their order); how many messages one per number
+    saves among those who receive it; and how many of their numbers are `closed` now (if
+    given: `_closed_by_number`). All in one pass over the audience, its contacts' opt-outs
+    of the channel joined.
 
     A query for each reason read the audience again: the contacts of a tag of 200,000, each
     time hashed against every contact (bench/NOTES.md). The exclusions are written here as
     the join and the lists of ids that the launch's plan hashes
     (`ContactQuerySet.eligible_in_number_order`); tests/broadcasts/test_who_receives.py holds
-    the counts to the launch. Among those left, only numbers that more than one contact has
-    (`PhoneCount`) can save a message: each saves one fewer than its contacts.
+    the counts to the launch. Only numbers that more than one contact has (`PhoneCount`) can
+    save a message: each saves one fewer than its contacts.
     """
     channel = broadcast.channel
     opt_out = FilteredRelation("opt_outs", condition=Q(opt_outs__channel=channel))
@@ -311,33 +367,37 @@ def _counted_in_one_pass(
         (NO_VALID_PHONE.label, Q(pk__in=invalid)),
         *((rule.label, rule.condition(broadcast)) for rule in rules),
     ]
+    # Each contact's first reason (CASE tries them in order); for those who receive it, what
+    # their number is: shared by more than one contact, closed now, both, or neither (NULL).
+    whens = [When(condition, then=code) for code, (_, condition) in enumerate(reasons)]
+    SHARED, SHARED_CLOSED, CLOSED = range(len(reasons), len(reasons) + 3)
     shared = Q(phone__in=PhoneCount.objects.filter(contacts__gt=1).values("phone"))
-    # Each contact's first reason (CASE tries them in order), or SHARED for one who receives
-    # it at a number that more than one contact has.
-    SHARED = len(reasons)
-    first = Case(
-        *(When(condition, then=n) for n, (_, condition) in enumerate(reasons)),
-        When(shared, then=SHARED),
-        output_field=IntegerField(),
-    )
+    if closed is not None:
+        whens += [When(shared & closed, then=SHARED_CLOSED), When(closed, then=CLOSED)]
+    whens.append(When(shared, then=SHARED))
+    first = Case(*whens, output_field=IntegerField())
     by_reason = audience.alias(opt_out=opt_out).annotate(reason=first).order_by()
     try:
         sql, params = by_reason.values("phone", "reason").query.sql_with_params()
     except EmptyResultSet:  # an audience of nobody: filters no longer valid
-        return 0, dict.fromkeys((label for label, _ in reasons), 0), 0
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE reason = {n})" for n in range(SHARED + 1))
+        return 0, dict.fromkeys((label for label, _ in reasons), 0), 0, 0
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE reason = {code})" for code in range(CLOSED + 1))
     # OFFSET 0: each contact's reason worked out once, not again for each count (SQLite
     # wants a LIMIT before it).
     once = "LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else "OFFSET 0"
     with connection.cursor() as cursor, _merged():
         cursor.execute(
-            f"SELECT COUNT(*), COUNT(DISTINCT phone) FILTER (WHERE reason = {SHARED}), {counts}"
+            f"SELECT COUNT(*), COUNT(DISTINCT phone) FILTER (WHERE reason = {SHARED}),"
+            f" COUNT(DISTINCT phone) FILTER (WHERE reason = {SHARED_CLOSED}), {counts}"
             f" FROM ({sql} {once}) contacts",
             params,
         )
-        everyone, shared_numbers, *counted = cursor.fetchone()
-    excluded = {label: counted[n] for n, (label, _) in enumerate(reasons)}
-    return everyone, excluded, counted[SHARED] - shared_numbers
+        everyone, shared_numbers, shared_closed_numbers, *counted = cursor.fetchone()
+    excluded = {label: counted[code] for code, (label, _) in enumerate(reasons)}
+    shared_contacts = counted[SHARED] + counted[SHARED_CLOSED]
+    duplicates = shared_contacts - shared_numbers - shared_closed_numbers
+    closed_numbers = counted[CLOSED] + shared_closed_numbers if closed is not None else None
+    return everyone, excluded, duplicates, closed_numbers
 
 
 @contextmanager

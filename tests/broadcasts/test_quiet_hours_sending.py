@@ -304,3 +304,42 @@ def test_a_number_shared_with_a_contact_in_florida_waits_for_florida_s_window(ma
         "Quiet hours: sent from 08:00 Pacific time (08:00–20:00 in Central, Pacific and Eastern "
         "time (FL); 2 places said by the contacts who have the number)."
     )
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["everyone", "a tag"])
+def test_the_preview_counts_those_a_launch_defers_whatever_the_audience(manager, filtered):
+    """At 22:30 in New York (19:30 in San Francisco, 03:30 in London). A filtered audience
+    is counted in one pass (broadcasts.services), everyone by other queries: both count those
+    the launch then defers, by each number's place and the places its contacts say."""
+    from broadcasts import services
+    from contacts.models import Tag
+
+    tag = Tag.objects.create(name="Audience")
+    people = [
+        ContactFactory(phone=SAN_FRANCISCO),  # goes
+        ContactFactory(phone=NEW_YORK),  # waits
+        ContactFactory(phone="+442071838750"),  # London: waits
+        ContactFactory(phone="+14155550102", state="FL"),  # waits for Florida's window
+        ContactFactory(phone="+12125550102", time_zone="America/Los_Angeles"),  # goes
+        *(ContactFactory(phone="+14155550103") for _ in range(2)),  # one number: goes
+        *(ContactFactory(phone="+12125550103") for _ in range(2)),  # one number: waits
+        ContactFactory(),
+    ]
+    store_old_phone(people[-1], NO_PLACE)  # the window of every US zone: waits
+    for contact in people:
+        contact.tags.add(tag)
+    ContactFactory(phone="+12125550109", name="Not tagged")
+    audience = {"audience-tag": tag.pk} if filtered else {}
+    with at(2026, 12, 7, 22, 30):
+        broadcast = new_broadcast(manager, **audience)
+        preview = services.preview(broadcast)
+        launch(manager, broadcast)
+    deferred = set(
+        broadcast.recipients.filter(status=Recipient.Status.DEFERRED).values_list(
+            "phone", flat=True
+        )
+    )
+    waiting = {NEW_YORK, "+442071838750", "+14155550102", "+12125550103", NO_PLACE}
+    assert deferred == (waiting if filtered else waiting | {"+12125550109"})
+    assert preview.deferred == len(deferred)
+    assert preview.receive == broadcast.recipients.count() == 8 + (not filtered)

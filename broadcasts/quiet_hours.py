@@ -183,7 +183,7 @@ def opens_at(place: Place, after: datetime) -> datetime | None:
     # Where windows overlap, their common part begins where one of them does.
     starts = set()
     for zone in place.zones or us_zones():
-        first = after.astimezone(ZoneInfo(zone)).date() - timedelta(days=1)
+        first = after.astimezone(_zone(zone)).date() - timedelta(days=1)
         for offset in range(HORIZON.days + 2):
             day = first + timedelta(days=offset)
             if window := rule[day.weekday()]:
@@ -249,7 +249,7 @@ def opens_where(place: Place, opens: datetime) -> str:
     rule = rule_for(place.state)
     zones = place.zones or us_zones()
     for zone in zones:
-        day = _utc(opens).astimezone(ZoneInfo(zone)).date()
+        day = _utc(opens).astimezone(_zone(zone)).date()
         if (window := rule[day.weekday()]) and _moments(zone, day, window)[0] == opens:
             return zone
     return zones[0]
@@ -286,6 +286,14 @@ def rule_in_words(rule: Rule) -> str:
     )
 
 
+@cache
+def _zone(name: str) -> ZoneInfo:
+    """The time zone `name`, read once: ZoneInfo keeps only the last few it made, and a
+    preview asks for the zones of every place numbers are in (about 300), each read again
+    from its file (9 ms a preview, bench/NOTES.md)."""
+    return ZoneInfo(name)
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{moment} has no time zone: quiet hours need an aware moment.")
@@ -294,7 +302,7 @@ def _utc(moment: datetime) -> datetime:
 
 def _open_until(zone: str, rule: Rule, at: datetime) -> datetime | None:
     """When the window of `zone`'s local day that `at` is in ends, if `at` is in it."""
-    day = at.astimezone(ZoneInfo(zone)).date()
+    day = at.astimezone(_zone(zone)).date()
     window = rule[day.weekday()]
     if window is None:
         return None
@@ -312,8 +320,8 @@ def _first_moment(zone: str, day: date, clock: time) -> datetime:
     """The first moment of the local date `day` at which the clock in `zone` shows `clock` or
     later."""
     wall = datetime.combine(day, clock)
-    first_pass = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-    second_pass = wall.replace(tzinfo=ZoneInfo(zone), fold=1).astimezone(UTC)
+    first_pass = wall.replace(tzinfo=_zone(zone)).astimezone(UTC)
+    second_pass = wall.replace(tzinfo=_zone(zone), fold=1).astimezone(UTC)
     if first_pass <= second_pass:
         return first_pass  # a time that happens once, or the first of two
     # A time the clock skips: the offset before the change puts it after the change (fold 0),
@@ -321,7 +329,7 @@ def _first_moment(zone: str, day: date, clock: time) -> datetime:
     early, late = int(second_pass.timestamp()), int(first_pass.timestamp())
     while late - early > 1:
         middle = (early + late) // 2
-        if datetime.fromtimestamp(middle, ZoneInfo(zone)).replace(tzinfo=None) >= wall:
+        if datetime.fromtimestamp(middle, _zone(zone)).replace(tzinfo=None) >= wall:
             late = middle
         else:
             early = middle

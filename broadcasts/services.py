@@ -45,6 +45,7 @@ from contacts.places import NOWHERE, NumberRange, number_ranges, place_of, with_
 from contacts.search import WalkThenLookUp
 from crm.arrays import array_text
 from crm.lookups import AnyOf
+from crm.planner import planned_with
 
 
 class NotEditable(Exception):
@@ -90,13 +91,14 @@ def _planned_for_counting():
     what reading on does (the contacts are in memory, or on an SSD): with PostgreSQL's
     default, the count of the contacts over a frequency limit read every contact rather
     than look up the 40,000 numbers listed."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-    yield
+    counting = {
+        "jit": "off",
+        "work_mem": "256MB",
+        "max_parallel_workers_per_gather": "0",
+        "random_page_cost": "1.1",
+    }
+    with planned_with(counting):
+        yield
 
 
 def _preview(broadcast: Broadcast, sample: int) -> Preview:
@@ -212,10 +214,12 @@ def _closed_by_number(quiet: _Quiet) -> Q:
     closed now, and that no contact with a place of its own has: each number's beginning
     looked for among the closed places' (or, when the numbers of no known place are closed
     too, not among the open ones), a hashed list for each length of beginning."""
-    nowhere_closed = not quiet_hours.is_open(NOWHERE, quiet.now)
+    places = {r.place for r in number_ranges()}
+    open_now = {place: quiet_hours.is_open(place, quiet.now) for place in places}
+    nowhere_closed = not open_now[NOWHERE]
     beginnings: dict[int, list[str]] = {}
     for r in number_ranges():
-        if r.place != NOWHERE and quiet_hours.is_open(r.place, quiet.now) == nowhere_closed:
+        if r.place != NOWHERE and open_now[r.place] == nowhere_closed:
             beginnings.setdefault(len(r.low), []).append(r.low)
     among = policy.NOBODY
     for length, its in beginnings.items():
@@ -400,20 +404,13 @@ def _counted_in_one_pass(
     return everyone, excluded, duplicates, closed_numbers
 
 
-@contextmanager
 def _merged():
     """On PostgreSQL, the queries inside join by merging, not hashing: a large audience, its
     contacts' opt-outs and a tag's links are each read in the order of the contacts' ids and
     merged. PostgreSQL prices a hash join lower, but probing a hash of a tag's 200,000 links
     with every contact took twice as long as the merge, and no audience's count was slower
     merged (bench/NOTES.md)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        yield
-        cursor.execute("SET LOCAL enable_hashjoin = on")
+    return planned_with({"enable_hashjoin": "off"})
 
 
 def _duplicates(valid: ContactQuerySet) -> int:

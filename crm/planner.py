@@ -1,4 +1,8 @@
-"""The statistics SQLite's query planner reads, which nothing renews by itself there."""
+"""What the query planners read: the statistics SQLite's planner reads, which nothing renews
+by itself there; and PostgreSQL's settings for some queries."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -11,3 +15,27 @@ def renew_statistics() -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+@contextmanager
+def planned_with(settings: dict[str, str]) -> Iterator[None]:
+    """On PostgreSQL, the queries inside are planned with `settings` (a name and its value
+    each), set for the transaction and put back as they were after them: in a caller's own
+    transaction they would otherwise outlast the block. On an error, the transaction or its
+    savepoint is rolled back, which puts them back too. Nothing elsewhere."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = list(settings)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)
+        before = cursor.fetchone()
+        _set_for_the_transaction(cursor, names, [settings[name] for name in names])
+    yield
+    with connection.cursor() as cursor:
+        _set_for_the_transaction(cursor, names, before)
+
+
+def _set_for_the_transaction(cursor, names: list[str], values) -> None:
+    calls = ", ".join(["set_config(%s, %s, true)"] * len(names))
+    cursor.execute(f"SELECT {calls}", [v for pair in zip(names, values, strict=True) for v in pair])

@@ -187,3 +187,27 @@ def test_the_samples_left_out_are_the_first_by_name_reason_by_reason(manager, au
         *((f"Ann B{n}", HARD_OPT_OUT.label) for n in range(4)),
         *((f"Ann A{n}", SOFT_OPT_OUT.label) for n in range(6)),
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("audience", ["", "tag=1"])
+def test_the_preview_leaves_the_planner_s_settings_as_it_found_them(manager, audience):
+    """It plans its counts with settings of its own (broadcasts.services), for its own
+    transaction: run inside a caller's, they must not outlast it."""
+    from django.db import connection, transaction
+
+    names = ["enable_hashjoin", "jit", "work_mem", "max_parallel_workers_per_gather"]
+
+    def settings() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)
+            return list(cursor.fetchone())
+
+    ContactFactory().tags.create(name="Audience", pk=1)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL work_mem = '3MB'")
+        before = settings()
+        services.preview(broadcast(audience=audience))
+        assert settings() == before == ["off", *before[1:2], "3MB", before[3]]

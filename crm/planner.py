@@ -19,10 +19,11 @@ def renew_statistics() -> None:
 
 @contextmanager
 def planned_with(settings: dict[str, str]) -> Iterator[None]:
-    """On PostgreSQL, the queries inside are planned with `settings` (a name and its value
-    each), set for the transaction and put back as they were after them: in a caller's own
-    transaction they would otherwise outlast the block. On an error, the transaction or its
-    savepoint is rolled back, which puts them back too. Nothing elsewhere."""
+    """On PostgreSQL, the queries inside (a transaction's: `transaction.atomic`) are planned
+    with `settings` (a name and its value each), set for the transaction and put back as
+    they were after them: in a caller's own transaction they would otherwise outlast the
+    block. An error rolls the block's transaction or savepoint back, and them with it.
+    Nothing elsewhere."""
     if connection.vendor != "postgresql":
         yield
         return

@@ -107,16 +107,7 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     audience = filters.qs if filters.is_valid() else Contact.objects.none()
     rules = [rule for rule in policy.RULES if rule.condition(broadcast) is not None]
     quiet = _quiet_now(broadcast)
-    if audience.query.has_filters():
-        closed = _closed_by_number(quiet) if quiet and not quiet.everywhere else None
-        counted = _counted_in_one_pass(broadcast, audience, rules, closed)
-        everyone, excluded, duplicates, closed_by_number = counted
-    else:
-        everyone, excluded = _counted_table_by_table(audience, channel)
-        for rule in rules:
-            excluded[rule.label] = policy.left_out_by(rule, broadcast, audience).count()
-        duplicates = _duplicates(policy.may_receive_in_number_order(broadcast, audience))
-        closed_by_number = None
+    everyone, excluded, duplicates, closed_by_number = _counted(broadcast, audience, rules, quiet)
     receive = everyone - sum(excluded.values()) - duplicates
     excluded[DUPLICATE] = duplicates
     # The samples are found as the Contacts table finds a page: a search for words by its
@@ -129,23 +120,54 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     }
     for rule in rules:
         left_out[rule.label] = partial(policy.left_out_by, rule, broadcast)
-    # The first `sample` left out, reason by reason: asked for no more than the sample
-    # lacks, and for none of a reason that leaves nobody out (a search for a sample of
-    # nothing reads every contact).
-    sample_out = []
-    for label, narrowed in left_out.items():
-        if excluded[label] and len(sample_out) < sample:
-            wanted = sample - len(sample_out)
-            first = _first_by_name(walk, audience, narrowed, wanted)
-            sample_out += [(contact, label) for contact in first]
     may_receive = partial(policy.may_receive, broadcast)
     return Preview(
         receive=receive,
         excluded=excluded,
         deferred=_deferred_now(broadcast, audience, receive, quiet, closed_by_number),
         sample_in=_first_by_name(walk, audience, may_receive, sample) if receive else [],
-        sample_out=sample_out,
+        sample_out=_first_left_out(walk, audience, left_out, excluded, sample),
     )
+
+
+def _counted(
+    broadcast: Broadcast,
+    audience: ContactQuerySet,
+    rules: list[policy.Rule],
+    quiet: "_Quiet | None",
+) -> tuple[int, dict[str, int], int, int | None]:
+    """The audience's size, how many each reason is the first to leave out, the messages one
+    per number saves, and, for a filtered audience, how many numbers of those who receive it
+    are closed now by their own place (None: counted later, by `_deferred_now`)."""
+    if audience.query.has_filters():
+        closed = _closed_by_number(quiet) if quiet and not quiet.everywhere else None
+        return _counted_in_one_pass(broadcast, audience, rules, closed)
+    everyone, excluded = _counted_table_by_table(audience, broadcast.channel)
+    for rule in rules:
+        excluded[rule.label] = policy.left_out_by(rule, broadcast, audience).count()
+    duplicates = _duplicates(policy.may_receive_in_number_order(broadcast, audience))
+    return everyone, excluded, duplicates, None
+
+
+def _first_left_out(
+    walk: WalkThenLookUp,
+    audience: ContactQuerySet,
+    left_out: dict[str, Callable[[ContactQuerySet], ContactQuerySet]],
+    excluded: dict[str, int],
+    sample: int,
+) -> list[tuple[Contact, str]]:
+    """The first `sample` left out, reason by reason (`left_out`: each reason's label and
+    whom it leaves out of contacts), each with its reason's label: a reason is asked for no
+    more than the sample lacks, and not at all when it leaves nobody out (a search for a
+    sample of nothing reads every contact)."""
+    first = []
+    for label, narrowed in left_out.items():
+        if excluded[label] and len(first) < sample:
+            wanted = sample - len(first)
+            first += [
+                (contact, label) for contact in _first_by_name(walk, audience, narrowed, wanted)
+            ]
+    return first
 
 
 DUPLICATE = "Duplicate phone (one message per number)"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from broadcasts import quiet_hours
+from contacts import quiet_hours
 
 
 @register()

@@ -14,7 +14,7 @@ reads the consent records themselves; otherwise the contacts' columns that the d
 keeps from them (contacts.models.consent_on_record).
 
 Quiet hours are a rule of when, not of who: a recipient outside its window is deferred until
-it opens (broadcasts.quiet_hours, applied by broadcasts.sending).
+it opens (contacts.quiet_hours, applied by broadcasts.sending).
 """
 
 import math

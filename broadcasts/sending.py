@@ -13,7 +13,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,9 +21,9 @@ from django.db.models import Exists, F, OuterRef
 from django.tasks import task
 from django.utils import timezone
 
-from broadcasts import policy, quiet_hours
+from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
-from broadcasts.quiet_hours import Places
+from contacts import quiet_hours
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -36,7 +35,7 @@ from contacts.models import (
     channels_revoked,
 )
 from contacts.phones import format_phone
-from contacts.places import place_of, zone_label
+from contacts.quiet_hours import Places
 from crm.arrays import array_text
 from messaging.backends import (
     BaseBackend,
@@ -181,9 +180,7 @@ def _places(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, Places
     for recipient in recipients:
         key = (recipient.phone[:5], frozenset(said.get(recipient.phone, {("", "")})))
         if key not in places:
-            places[key] = tuple(
-                sorted({place_of(recipient.phone, *fields) for fields in key[1]}, key=str)
-            )
+            places[key] = quiet_hours.places_said(recipient.phone, key[1])
         found[recipient.pk] = places[key]
     return found
 
@@ -228,16 +225,9 @@ def _opening(places: Places, now: datetime) -> tuple[datetime | None, str]:
     if opens is None:
         place = quiet_hours.last_to_open(places, now)
         return None, f"Quiet hours: {quiet_hours.describe(place)} never opens{shared}."
-    # The place it waits for: the one whose window opens then (of several, where a number's
-    # contacts say different things).
-    place = quiet_hours.opening_at(places, opens)
-    # Their clock, where the window opens last: "08:00 Central time" for a number in Central
-    # and Eastern time, when Central's window opens.
-    zone = quiet_hours.opens_where(place, opens)
-    local = f"{opens.astimezone(ZoneInfo(zone)):%H:%M}"
-    theirs = "their time" if len(place.zones) == 1 else f"{zone_label(zone)} time"
-    described = quiet_hours.describe(place)
-    return opens, f"Quiet hours: sent from {local} {theirs} ({described}{shared})."
+    # On the clock of the place it waits for (of several, where a number's contacts say
+    # different things): "08:00 Central time" for a number in Central and Eastern time.
+    return opens, f"Quiet hours: sent from {quiet_hours.opening_in_words(places, opens, shared)}."
 
 
 def _deferred_outcome(opens: datetime | None, words: str) -> dict:

@@ -27,9 +27,10 @@ from django.db.models.functions import Coalesce, Greatest, Left
 from django.tasks import task
 from django.utils import timezone
 
-from broadcasts import policy, quiet_hours
+from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient
 from broadcasts.sending import send_broadcast
+from contacts import quiet_hours
 from contacts.models import (
     EXCLUSIONS,
     HARD_OPT_OUT,

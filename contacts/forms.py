@@ -268,9 +268,9 @@ class ConsentForm(forms.Form):
     )  # fmt: skip
     confirm_by_text = forms.BooleanField(
         required=False, initial=True, label="Ask the contact to confirm by text (double opt-in)",
-        help_text="The number gets one text and confirms with a YES within 30 days; until then "
-        "the consent awaits confirmation and marketing leaves the contact out. Always for a "
-        "web form.",
+        help_text="The number gets one text (held until its quiet hours end) and confirms with "
+        "a YES within 30 days; until then the consent awaits confirmation and marketing leaves "
+        "the contact out. Always for a web form.",
     )  # fmt: skip
 
     def __init__(self, *args, **kwargs):

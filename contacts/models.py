@@ -909,20 +909,34 @@ class ConsentRecord(models.Model):
 
 
 class ConfirmationPrompt(models.Model):
-    """The text that asked a number to confirm its consent awaiting confirmation (double
-    opt-in: services.ask_to_confirm): only a YES to a prompt confirms, and only what it asked
-    about."""
+    """The text that asks a number to confirm its consent awaiting confirmation (double
+    opt-in: services.ask_to_confirm): only a YES to a prompt sent confirms, and only what it
+    asked about. One asked for during the number's quiet hours is held until they end
+    (`send_at`), then sent by the worker (services.send_held_prompts), or not, and why."""
 
     phone = models.CharField(max_length=16)
     channels = models.CharField(max_length=20, help_text="The channels asked about: sms calls.")
-    sent_at = models.DateTimeField(db_default=Now())
+    # The database's clock; None while held.
+    sent_at = models.DateTimeField(db_default=Now(), null=True)
     sid = models.CharField(max_length=64, blank=True, help_text="The provider's id of the text.")
+    send_at = models.DateTimeField(null=True, help_text="Held until then: quiet hours.")
+    not_sent = models.CharField(max_length=200, blank=True, help_text="Held, then not sent: why.")
 
     class Meta:
-        indexes = [models.Index(fields=["phone", "sent_at"], name="prompt_of_number")]
+        indexes = [
+            models.Index(fields=["phone", "sent_at"], name="prompt_of_number"),
+            models.Index(
+                fields=["send_at"], name="prompt_held",
+                condition=Q(sent_at=None, not_sent=""),
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.phone} asked to confirm {self.channels}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.sent_at is None and not self.not_sent
 
 
 class ReassignedNumber(models.Model):

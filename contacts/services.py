@@ -13,8 +13,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
+from contacts import quiet_hours
 from contacts.models import (
     CONTACT_ACTIONS,
     MATCHED_LENGTH,
@@ -368,31 +370,104 @@ def confirmation_prompt(channels: Iterable[str]) -> str:
 def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     """Text `phone` once, asking it to confirm its consent awaiting confirmation to
     `channels` with a YES within CONFIRM_WITHIN (the number's reply confirms it:
-    `confirm_awaited`), and keep the prompt. Nothing to a number that opted out of texts, that
-    a contact not active has, that was reported reassigned, or whose reply awaits review (the
-    sender refuses). Says what happened."""
+    `confirm_awaited`), and keep the prompt. During the number's quiet hours, as broadcasts
+    keep them, the prompt is held until they end (`send_held_prompts`). Nothing to a number
+    that opted out of texts, that a contact not active has, that was reported reassigned, or
+    whose reply awaits review (the sender refuses). Says what happened."""
     phone = normalize_phone(phone)
-    if opted_out_at_all(phone, Channel.SMS):
-        return "No text asked to confirm it: the number opted out of texts."
-    if Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ACTIVE).exists():
-        return "No text asked to confirm it: a contact with the number is not active."
-    if report := reported_reassigned().filter(phone=phone).first():
-        return (
-            "No text asked to confirm it: the number was reported reassigned "
-            f"({report.describe()}). Check the contact's number first."
+    with transaction.atomic():
+        # A prompt held for the number asks about these channels too: one text, not two.
+        held = ConfirmationPrompt.objects.select_for_update().filter(
+            phone=phone, sent_at=None, not_sent=""
         )
-    channels = [channel for channel in Channel if channel in set(channels)]
+        prompt = held.first() or ConfirmationPrompt(phone=phone)
+        asked = set(channels) | set(prompt.channels.split())
+        prompt.channels = " ".join(channel for channel in Channel if channel in asked)
+        return _prompt(prompt)
+
+
+# How many held prompts the worker sends at a time (`send_held_prompts`).
+HELD_PROMPTS_AT_ONCE = 100
+
+
+def send_held_prompts() -> int:
+    """Send the prompts held for quiet hours that have ended, oldest first, each checked again
+    as it goes: the worker's, every HELD_PROMPTS_SECONDS. How many it took, at most
+    HELD_PROMPTS_AT_ONCE; a prompt another worker has is left to it."""
+    held = ConfirmationPrompt.objects.filter(sent_at=None, not_sent="", send_at__lte=timezone.now())
+    taken = 0
+    for pk in held.order_by("send_at", "pk").values_list("pk", flat=True)[:HELD_PROMPTS_AT_ONCE]:
+        with transaction.atomic():
+            if prompt := held.select_for_update(skip_locked=True).filter(pk=pk).first():
+                _prompt(prompt)
+                taken += 1
+    return taken
+
+
+@transaction.atomic
+def _prompt(prompt: ConfirmationPrompt) -> str:
+    """Send `prompt` now, hold it (again) until the number's quiet hours end, or neither, and
+    keep what happened to it (one not kept yet is kept only when sent or held); say it.
+
+    The number is locked as a broadcast's send locks it while it checks and hands over
+    (`lock_numbers`): a STOP either commits before the checks or waits for the hand-over."""
+    phone = prompt.phone
+    lock_numbers([phone], shared=True)
+    if refused := _why_no_prompt(phone):
+        return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
+    days = CONFIRM_WITHIN.days
+    if quiet_hours.enforced():
+        places = quiet_hours.places_of(phone)
+        opens = quiet_hours.opens_at_all(places, timezone.now())
+        if opens is None:
+            place = quiet_hours.describe(quiet_hours.last_to_open(places, timezone.now()))
+            refused = f"the number's quiet hours never end ({place} never opens)."
+            return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
+        if opens > timezone.now():
+            prompt.sent_at, prompt.send_at = None, opens
+            prompt.save()
+            when = quiet_hours.opening_in_words(places, opens)
+            return (
+                f"A text will ask the number to reply YES within {days} days to confirm it "
+                f"when its quiet hours end, at {when}."
+            )
+    text = confirmation_prompt(prompt.channels.split())
     try:
-        sent = [sid for _, sid in text_wanted.send(Contact, phone=phone,
-                                                  text=confirmation_prompt(channels))]  # fmt: skip
+        sent = [sid for _, sid in text_wanted.send(Contact, phone=phone, text=text)]
     except Exception as error:  # the provider's refusal or silence: the record waits
         logger.warning("The confirmation prompt to %s failed: %s", phone, error)
-        return f"The text asking to confirm it failed ({error}): the consent stays awaiting."
+        return _not_sent(
+            prompt, f"the text failed ({error}).",
+            f"The text asking to confirm it failed ({error}): the consent stays awaiting.",
+        )  # fmt: skip
     if not sent:
-        return "No text asked to confirm it: no messaging provider is set up."
-    ConfirmationPrompt.objects.create(phone=phone, channels=" ".join(channels), sid=sent[0])
-    days = CONFIRM_WITHIN.days
+        refused = "no messaging provider is set up."
+        return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
+    prompt.sent_at, prompt.sid = Now(), sent[0]
+    prompt.save()
     return f"A text asked the number to reply YES within {days} days to confirm it."
+
+
+def _why_no_prompt(phone: str) -> str:
+    """Why no prompt may go to the number now, or ""."""
+    if opted_out_at_all(phone, Channel.SMS):
+        return "the number opted out of texts."
+    if Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ACTIVE).exists():
+        return "a contact with the number is not active."
+    if report := reported_reassigned().filter(phone=phone).first():
+        return (
+            f"the number was reported reassigned ({report.describe()}). "
+            "Check the contact's number first."
+        )
+    return ""
+
+
+def _not_sent(prompt: ConfirmationPrompt, why: str, said: str) -> str:
+    """A held prompt that is not sent keeps why; one asked for now is not kept."""
+    if prompt.pk is not None:
+        prompt.not_sent = why[:200]
+        prompt.save()
+    return said
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, reassigned, services, subscriptions
+from contacts import bulk, imports, paging, places, quiet_hours, reassigned, services, subscriptions
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -43,6 +43,7 @@ from contacts.models import (
     BulkJob,
     Channel,
     ChannelFilter,
+    ConfirmationPrompt,
     ConsentEvent,
     ConsentRecord,
     Contact,
@@ -227,11 +228,20 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     reassigned = ReassignedNumber.objects.filter(phone=contact.phone).first()
+    awaiting = any(record.status == ConsentRecord.Status.AWAITING for record in consents)
+    # What became of the latest text asking the number to confirm what awaits it.
+    prompts = ConfirmationPrompt.objects.filter(phone=contact.phone).order_by("-pk")
+    prompt = prompts.first() if awaiting else None
+    if prompt and prompt.is_held:
+        prompt.opens = quiet_hours.opening_in_words(
+            quiet_hours.places_of(contact.phone), prompt.send_at
+        )
     context = {
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
         "consents": consents,
+        "prompt": prompt,
         "reassigned": reassigned,
         "consented_since": reassigned
         and [

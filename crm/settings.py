@@ -309,6 +309,9 @@ STATE_FREQUENCY_LIMITS = {"FL": 3, "OK": 3, "MD": 3}
 # task worker processes it once it is this many seconds old, looking every as many.
 INBOUND_LOCK_TIMEOUT = float(os.environ.get("INBOUND_LOCK_TIMEOUT", "3"))
 INBOUND_SWEEP_SECONDS = float(os.environ.get("INBOUND_SWEEP_SECONDS", "5"))
+# A double opt-in prompt asked for during the number's quiet hours is held; the task worker
+# sends those whose quiet hours have ended, looking every this many seconds.
+HELD_PROMPTS_SECONDS = float(os.environ.get("HELD_PROMPTS_SECONDS", "60"))
 # Bulk actions on more contacts than this run as a task, with a page that follows them.
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))
 # The most numbers one reassigned numbers check asks about: the provider answers (and charges)
@@ -340,7 +343,7 @@ BROADCAST_WORKERS = int(os.environ.get("BROADCAST_WORKERS", "3"))
 # Quiet hours: the local times between which broadcast messages may go, by the recipient's
 # US state (postal code), and "default" for everywhere else. A pair for every day, or a dict
 # by weekday ("Mon-Sat", "Sun"; None: nothing that day). Sources in the README (Quiet
-# hours); broadcasts/quiet_hours.py applies them, and `manage.py check` checks them.
+# hours); contacts/quiet_hours.py applies them, and `manage.py check` checks them.
 QUIET_HOURS_DEFAULT = {
     "default": ("08:00", "21:00"),  # federal: 47 CFR 64.1200(c)(1)
     "FL": ("08:00", "20:00"),

@@ -17,9 +17,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from broadcasts import quiet_hours, sending, services
+from broadcasts import sending, services
 from broadcasts.models import Broadcast, Recipient, SentTest
 from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, NO_CONSENT
+from contacts import quiet_hours
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,

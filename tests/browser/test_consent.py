@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shell
+from tests.browser.conftest import shell, zone_at
 from tests.browser.test_simulate_inbound import simulate
 
 pytestmark = pytest.mark.browser
@@ -17,6 +17,17 @@ def tooltip_of(page, name: str):
     icon = page.get_by_label(name, exact=True).first  # an image, or for Admins a menu
     icon.hover()
     return page.locator(f"#{icon.get_attribute('aria-describedby')}")
+
+
+def add_contact(app_env, name: str, phone: str, zone: str) -> None:
+    """A contact who says it is in time zone `zone`."""
+    shell(
+        app_env,
+        "from contacts.models import Contact\n"
+        f"contact = Contact(name={name!r}, phone={phone!r}, time_zone={zone!r})\n"
+        "contact.full_clean()\n"
+        "contact.save()\n",
+    )
 
 
 def test_the_tooltips_say_how_a_number_consented_or_that_none_is_on_record(login, app_url):
@@ -34,8 +45,8 @@ def test_the_tooltips_say_how_a_number_consented_or_that_none_is_on_record(login
 
 
 def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app_env, app_url):
-    shell(app_env, "from contacts import services; services.create_contact("
-                   "name='Carla Consent', phone='+14155550177')")  # fmt: skip
+    # Where it is 14:00 now: the text asking to confirm goes at once (at night: below).
+    add_contact(app_env, "Carla Consent", "+14155550177", zone_at(14))
     page = login("admin")
     page.goto(f"{app_url}/contacts/?q=Carla+Consent")
     expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
@@ -75,12 +86,35 @@ def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app
         "awaiting confirmation. A text asked the number to reply YES within 30 days"
     )
     expect(card).to_contain_text("(Awaiting confirmation)")
+    expect(card).to_contain_text("The text asking the number to confirm: sent ")
     expect(words.nth(1)).to_have_text("Calls & Voicemails: Subscribed — no consent on record")
     answer = simulate(app_env, app_url, "--from", "(415) 555-0177", "--body", "YES")
     assert "you're subscribed to" in answer
     page.reload()
     expect(words.nth(1)).to_have_text(
         re.compile(r"^Calls & Voicemails: Subscribed — signed up on a web form on ")
+    )
+
+
+def test_a_text_asking_to_confirm_at_night_waits_and_the_card_says_until_when(
+    login, app_env, app_url
+):
+    add_contact(app_env, "Nina Night", "+14155550179", zone_at(3))
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?q=Nina+Night")
+    page.get_by_role("link", name="Nina Night", exact=True).click()
+    page.get_by_role("link", name="Record consent…").click()
+    page.get_by_label("SMS", exact=True).check()
+    page.get_by_label("Web form").check()
+    page.get_by_label("Given on").fill(date.today().isoformat())
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Nina Night: consent to SMS recorded, awaiting confirmation. A text will ask the number "
+        "to reply YES within 30 days to confirm it when its quiet hours end, at 08:00 their time"
+    )
+    expect(page.locator(".consent-card")).to_contain_text(
+        "The text asking the number to confirm: held until the number's quiet hours end at "
+        "08:00 their time"
     )
 
 

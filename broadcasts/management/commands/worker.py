@@ -8,6 +8,8 @@
   `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
 - deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
   renews the planner's statistics: every hour.
+- sends, in another, the double opt-in prompts held for quiet hours that have ended, every
+  `HELD_PROMPTS_SECONDS`.
 - corrects, in another, the contacts' consent on record that two writes of one number at
   once left behind (contacts.models.correct_consent_on_record), then counts each channel's
   reach and the outcomes of the broadcasts still changing, and folds the ledger's counts,
@@ -28,6 +30,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from broadcasts import insights, sending
 from contacts import bulk, imports
+from contacts import services as contact_services
 from contacts.models import LedgerCount, correct_consent_on_record
 from crm import planner
 from messaging import inbound
@@ -53,6 +56,7 @@ class Command(DbWorker):
             threading.Thread(target=process_kept_events, name="inbound", daemon=True).start()
             threading.Thread(target=hourly, name="hourly", daemon=True).start()
             threading.Thread(target=count_reach, name="reach", daemon=True).start()
+            threading.Thread(target=send_held_prompts, name="prompts", daemon=True).start()
         while True:
             try:
                 return super().handle(*args, **options)
@@ -92,6 +96,21 @@ def hourly() -> None:
         except Exception:  # the database is away, say: the next look closes the connection
             logger.exception("Could not do the hourly work: trying again")
         time.sleep(3600)
+
+
+def send_held_prompts() -> None:
+    """Forever: send the double opt-in prompts held for quiet hours that have ended, then
+    sleep `HELD_PROMPTS_SECONDS` (at once again while there were more than a batch)."""
+    while True:
+        taken = 0
+        try:
+            close_old_connections()
+            if taken := contact_services.send_held_prompts():
+                logger.info("Took %s held confirmation prompt(s)", taken)
+        except Exception:  # the database is away, say: the next look closes the connection
+            logger.exception("Could not send the held prompts: trying again")
+        if taken < contact_services.HELD_PROMPTS_AT_ONCE:
+            time.sleep(settings.HELD_PROMPTS_SECONDS)
 
 
 def count_reach() -> None:

@@ -19,6 +19,7 @@ likewise, so a window that has closed stays closed through the repeated hour.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -30,7 +31,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from contacts.models import Contact
-from contacts.places import STATES, TERRITORIES, Place, us_zones, zone_label
+from contacts.places import STATES, TERRITORIES, Place, place_of, us_zones, zone_label
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # A daily window of a place whose zones share some hours opens within a week; a day more
@@ -210,6 +211,17 @@ def said_by_contacts(phones: list[str]) -> dict[str, set[tuple[str, str]]]:
     return said
 
 
+def places_of(phone: str) -> Places:
+    """Where a number may be: the place each contact with it says (its own time zone and
+    state where set, else the number's), one as a rule."""
+    return places_said(phone, said_by_contacts([phone]).get(phone, {("", "")}))
+
+
+def places_said(phone: str, said: Iterable[tuple[str, str]]) -> Places:
+    """The places of a number by what its contacts say (`said_by_contacts`), in one order."""
+    return tuple(sorted({place_of(phone, *fields) for fields in said}, key=str))
+
+
 def closes_at_all(places: Places, at: datetime) -> datetime | None:
     """When the first of the places' windows open at `at` ends; None if one is closed."""
     ends = [closes_at(place, at) for place in places]
@@ -253,6 +265,16 @@ def opens_where(place: Place, opens: datetime) -> str:
         if (window := rule[day.weekday()]) and _moments(zone, day, window)[0] == opens:
             return zone
     return zones[0]
+
+
+def opening_in_words(places: Places, opens: datetime, note: str = "") -> str:
+    """`opens` (from opens_at_all) on the clock of the place whose window opens then, with
+    its window and `note`: "08:00 their time (08:00–20:00 Eastern (FL))"; for a place of
+    several zones, the one whose window opens last: "08:00 Central time (…)"."""
+    place = opening_at(places, opens)
+    zone = opens_where(place, opens)
+    theirs = "their time" if len(place.zones) == 1 else f"{zone_label(zone)} time"
+    return f"{opens.astimezone(_zone(zone)):%H:%M} {theirs} ({describe(place)}{note})"
 
 
 def describe(place: Place) -> str:

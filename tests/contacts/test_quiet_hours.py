@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from broadcasts import quiet_hours
 from broadcasts.checks import check_quiet_hours
-from broadcasts.quiet_hours import HORIZON, closes_at, describe, is_open, opens_at
+from contacts import quiet_hours
 from contacts.places import Place, place_of_number, us_zones
+from contacts.quiet_hours import HORIZON, closes_at, describe, is_open, opens_at
 
 pytestmark = pytest.mark.usefixtures("quiet_hours")  # as the app ships them
 

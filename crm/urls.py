@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -22,8 +25,15 @@ account_patterns = [
     path("reset/done/", accounts.password_reset_complete, name="password_reset_complete"),
 ]
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Where browsers look for an icon on pages that name none (the Django admin's)."""
+    return redirect(static("icons/app.svg"), permanent=True)
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="broadcasts:insights"), name="home"),
+    path("favicon.ico", favicon),
     path("accounts/", include(account_patterns)),
     path("contacts/", include("contacts.urls")),
     path("subscriptions/", include("contacts.public_urls")),

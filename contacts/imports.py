@@ -975,7 +975,8 @@ def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, i
         if record.status == ConsentRecord.Status.AWAITING:
             to_ask.setdefault(record.phone, []).append(record.channel)
     for phone, channels in to_ask.items():
-        transaction.on_commit(partial(services.ask_to_confirm, phone, channels))
+        # Robust: a prompt that fails (the database away, say) leaves the others to go.
+        transaction.on_commit(partial(services.ask_to_confirm, phone, channels), robust=True)
     return len(new)
 
 

@@ -13,7 +13,7 @@ legitimate writes go through `contacts.services`.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 
 from contacts.phones import PhoneField, format_phone
@@ -908,28 +909,39 @@ class ConsentRecord(models.Model):
         return f"{self.how} on {short_date(self.given_at)}"
 
 
+# A prompt neither sent nor refused: held until its `send_at` (contacts.services).
+HELD_PROMPT = Q(sent_at=None, not_sent="")
+# How long a number has to confirm consent awaiting its YES, from the prompt (double opt-in).
+CONFIRM_WITHIN = timedelta(days=30)
+
+
 class ConfirmationPrompt(models.Model):
-    """The text that asks a number to confirm its consent awaiting confirmation (double
-    opt-in: services.ask_to_confirm): only a YES to a prompt sent confirms, and only what it
-    asked about. One asked for during the number's quiet hours is held until they end
-    (`send_at`), then sent by the worker (services.send_held_prompts), or not, and why."""
+    """A text asking a number to confirm its consent awaiting confirmation (double opt-in:
+    services.ask_to_confirm): only a YES to a prompt sent confirms, and only what it asked
+    about. Kept when asked for; sent then, or held until the number's quiet hours end and
+    sent by the worker (services.send_held_prompts), or not sent, and why."""
 
     phone = models.CharField(max_length=16)
     channels = models.CharField(max_length=20, help_text="The channels asked about: sms calls.")
-    # The database's clock; None while held.
-    sent_at = models.DateTimeField(db_default=Now(), null=True)
+    # The database's clock; None until sent.
+    sent_at = models.DateTimeField(null=True)
     sid = models.CharField(max_length=64, blank=True, help_text="The provider's id of the text.")
     send_at = models.DateTimeField(null=True, help_text="Held until then: quiet hours.")
-    not_sent = models.CharField(max_length=200, blank=True, help_text="Held, then not sent: why.")
+    held_for = models.CharField(
+        max_length=200, blank=True, help_text="Until when, in words: its quiet hours end, at …"
+    )
+    not_sent = models.CharField(max_length=200, blank=True, help_text="Not sent: why.")
 
     class Meta:
         indexes = [
             models.Index(fields=["phone", "sent_at"], name="prompt_of_number"),
-            models.Index(
-                fields=["send_at"], name="prompt_held",
-                condition=Q(sent_at=None, not_sent=""),
-            ),
-        ]  # fmt: skip
+            models.Index(fields=["send_at"], name="prompt_held", condition=HELD_PROMPT),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"], condition=HELD_PROMPT, name="one_held_prompt_a_number"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone} asked to confirm {self.channels}"
@@ -937,6 +949,25 @@ class ConfirmationPrompt(models.Model):
     @property
     def is_held(self) -> bool:
         return self.sent_at is None and not self.not_sent
+
+    def in_words(self, now: datetime) -> str:
+        """What became of it, for staff: "sent 7 Dec 2026, 09:00; a YES by 6 Jan 2027
+        confirms it"."""
+        if self.not_sent:
+            return f"not sent: {self.not_sent}"
+        if self.sent_at is None:
+            if self.send_at > now:
+                zone = timezone.get_current_timezone_name()
+                return f"held until {self.held_for}: {_when(self.send_at)} ({zone})."
+            return f"due since {_when(self.send_at)}: the task worker sends it within a minute."
+        ends = self.sent_at + CONFIRM_WITHIN
+        if ends <= now:
+            return f"sent {_when(self.sent_at)}; the 30 days to reply ended {_when(ends)}."
+        return f"sent {_when(self.sent_at)}; a YES by {_when(ends)} confirms it."
+
+
+def _when(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 class ReassignedNumber(models.Model):

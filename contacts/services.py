@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from contacts import quiet_hours
 from contacts.models import (
+    CONFIRM_WITHIN,
     CONTACT_ACTIONS,
+    HELD_PROMPT,
     MATCHED_LENGTH,
     OPT_IN_WORDS,
     Channel,
@@ -43,7 +45,7 @@ from contacts.models import (
     reported_reassigned,
 )
 from contacts.phones import normalize_phone
-from contacts.signals import text_wanted
+from contacts.signals import TextLater, TextNotSent, text_wanted
 from crm.arrays import array_text
 from crm.lookups import sqlite_in_json
 
@@ -348,10 +350,6 @@ def record_consent(
     )  # fmt: skip
 
 
-# How long a number has to confirm consent awaiting its YES (double opt-in).
-CONFIRM_WITHIN = timedelta(days=30)
-
-
 def confirmation_prompt(channels: Iterable[str]) -> str:
     """The one text that asks a number to confirm consent that did not come from it (a web
     form, an import), as carriers ask: who, what and how often, rates, HELP and STOP."""
@@ -371,70 +369,86 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     """Text `phone` once, asking it to confirm its consent awaiting confirmation to
     `channels` with a YES within CONFIRM_WITHIN (the number's reply confirms it:
     `confirm_awaited`), and keep the prompt. During the number's quiet hours, as broadcasts
-    keep them, the prompt is held until they end (`send_held_prompts`). Nothing to a number
-    that opted out of texts, that a contact not active has, that was reported reassigned, or
-    whose reply awaits review (the sender refuses). Says what happened."""
+    keep them, it is held until they end (`send_held_prompts`); a prompt held for the number
+    asks about these channels too (one text, not two). Nothing to a number that opted out of
+    texts, that a contact not active has, that was reported reassigned, or whose reply
+    awaits review (the sender refuses). Says what happened."""
     phone = normalize_phone(phone)
     with transaction.atomic():
-        # A prompt held for the number asks about these channels too: one text, not two.
-        held = ConfirmationPrompt.objects.select_for_update().filter(
-            phone=phone, sent_at=None, not_sent=""
-        )
+        _take_prompt_turn(phone)
+        held = ConfirmationPrompt.objects.select_for_update().filter(HELD_PROMPT, phone=phone)
         prompt = held.first() or ConfirmationPrompt(phone=phone)
-        asked = set(channels) | set(prompt.channels.split())
-        prompt.channels = " ".join(channel for channel in Channel if channel in asked)
-        return _prompt(prompt)
+        prompt.channels = _in_order(set(channels) | set(prompt.channels.split()))
+        prompt.not_sent = HANDING_OVER  # taken
+        prompt.save()
+    return _send_or_hold(prompt)
 
 
-# How many held prompts the worker sends at a time (`send_held_prompts`).
+# How many held prompts the worker takes at a time (`send_held_prompts`).
 HELD_PROMPTS_AT_ONCE = 100
+# A prompt taken to be sent says so until it is sent or held: if its sender stops in between,
+# it stays so, and is not sent again (the provider may have it).
+HANDING_OVER = "its sender stopped while handing it over: it may have gone, and is not sent again."
 
 
 def send_held_prompts() -> int:
     """Send the prompts held for quiet hours that have ended, oldest first, each checked again
-    as it goes: the worker's, every HELD_PROMPTS_SECONDS. How many it took, at most
-    HELD_PROMPTS_AT_ONCE; a prompt another worker has is left to it."""
-    held = ConfirmationPrompt.objects.filter(sent_at=None, not_sent="", send_at__lte=timezone.now())
+    as it goes (`_send_or_hold`): the worker's, every HELD_PROMPTS_SECONDS. How many it took,
+    at most HELD_PROMPTS_AT_ONCE; one that another worker took is left to it."""
+    due = ConfirmationPrompt.objects.filter(HELD_PROMPT, send_at__lte=timezone.now())
     taken = 0
-    for pk in held.order_by("send_at", "pk").values_list("pk", flat=True)[:HELD_PROMPTS_AT_ONCE]:
-        with transaction.atomic():
-            if prompt := held.select_for_update(skip_locked=True).filter(pk=pk).first():
-                _prompt(prompt)
-                taken += 1
+    for pk in due.order_by("send_at", "pk").values_list("pk", flat=True)[:HELD_PROMPTS_AT_ONCE]:
+        if not due.filter(pk=pk).update(not_sent=HANDING_OVER):
+            continue
+        taken += 1
+        try:
+            _send_or_hold(ConfirmationPrompt.objects.get(pk=pk))
+        except Exception:  # the database went away, say: it stays taken, and the rest go on
+            logger.exception("The held confirmation prompt %s failed", pk)
     return taken
 
 
 @transaction.atomic
-def _prompt(prompt: ConfirmationPrompt) -> str:
-    """Send `prompt` now, hold it (again) until the number's quiet hours end, or neither, and
-    keep what happened to it (one not kept yet is kept only when sent or held); say it.
+def _send_or_hold(prompt: ConfirmationPrompt) -> str:
+    """Send a prompt taken (HANDING_OVER) now, hold it until the number's quiet hours end,
+    or neither, and keep what happened to it; say it.
 
     The number is locked as a broadcast's send locks it while it checks and hands over
-    (`lock_numbers`): a STOP either commits before the checks or waits for the hand-over."""
+    (`lock_numbers`): a STOP either commits before the checks or waits for the hand-over.
+    Only what still awaits confirmation is asked about: a contact deleted or moved to
+    another number since made its consent void."""
     phone = prompt.phone
     lock_numbers([phone], shared=True)
-    if refused := _why_no_prompt(phone):
+    awaiting = ConsentRecord.objects.filter(
+        phone=phone, status=ConsentRecord.Status.AWAITING, channel__in=prompt.channels.split()
+    )
+    prompt.channels = _in_order(set(awaiting.values_list("channel", flat=True)))
+    refused = _why_no_prompt(phone) or (
+        "" if prompt.channels else "nothing awaits confirmation any more."
+    )
+    if refused:
         return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
-    days = CONFIRM_WITHIN.days
+    now = timezone.now()
     if quiet_hours.enforced():
         places = quiet_hours.places_of(phone)
-        opens = quiet_hours.opens_at_all(places, timezone.now())
+        opens = quiet_hours.opens_at_all(places, now)
         if opens is None:
-            place = quiet_hours.describe(quiet_hours.last_to_open(places, timezone.now()))
+            place = quiet_hours.describe(quiet_hours.last_to_open(places, now))
             refused = f"the number's quiet hours never end ({place} never opens)."
             return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
-        if opens > timezone.now():
-            prompt.sent_at, prompt.send_at = None, opens
-            prompt.save()
+        if opens > now:
             when = quiet_hours.opening_in_words(places, opens)
-            return (
-                f"A text will ask the number to reply YES within {days} days to confirm it "
-                f"when its quiet hours end, at {when}."
-            )
+            return _held(prompt, opens, f"its quiet hours end, at {when}")
     text = confirmation_prompt(prompt.channels.split())
     try:
         sent = [sid for _, sid in text_wanted.send(Contact, phone=phone, text=text)]
-    except Exception as error:  # the provider's refusal or silence: the record waits
+    except TextLater as error:
+        logger.warning("The confirmation prompt to %s waits: %s", phone, error)
+        minutes = PROMPT_RETRY_AFTER.seconds // 60
+        return _held(
+            prompt, now + PROMPT_RETRY_AFTER, f"the provider lets it, in {minutes} minutes"
+        )
+    except TextNotSent as error:
         logger.warning("The confirmation prompt to %s failed: %s", phone, error)
         return _not_sent(
             prompt, f"the text failed ({error}).",
@@ -443,9 +457,42 @@ def _prompt(prompt: ConfirmationPrompt) -> str:
     if not sent:
         refused = "no messaging provider is set up."
         return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
-    prompt.sent_at, prompt.sid = Now(), sent[0]
+    prompt.sent_at, prompt.sid, prompt.not_sent = Now(), sent[0], ""
     prompt.save()
-    return f"A text asked the number to reply YES within {days} days to confirm it."
+    return f"A text asked the number to reply YES within {CONFIRM_WITHIN.days} days to confirm it."
+
+
+# A prompt the provider asked to wait is tried again this much later.
+PROMPT_RETRY_AFTER = timedelta(minutes=5)
+
+
+def _held(prompt: ConfirmationPrompt, send_at: datetime, when: str) -> str:
+    """Hold the prompt until `send_at` (`when`, in words). Another prompt of the number held
+    already (asked for at the same moment) is asked in this one: a number has one held."""
+    _take_prompt_turn(prompt.phone)
+    others = ConfirmationPrompt.objects.filter(HELD_PROMPT, phone=prompt.phone)
+    for other in others.exclude(pk=prompt.pk).select_for_update():
+        prompt.channels = _in_order({*prompt.channels.split(), *other.channels.split()})
+        _not_sent(other, "asked in a later text held for the number.", "")
+    prompt.send_at, prompt.held_for, prompt.not_sent = send_at, when[:200], ""
+    prompt.save()
+    return (
+        f"A text will ask the number to reply YES within {CONFIRM_WITHIN.days} days to confirm "
+        f"it when {when}."
+    )
+
+
+def _take_prompt_turn(phone: str) -> None:
+    """Until the transaction ends, hold the number's turn to change its prompts: the asks of
+    one number at once keep one prompt held (PostgreSQL: a lock of its own, after the number's
+    lock when both are taken; on SQLite, a writing transaction holds the whole database)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 2))", [phone])
+
+
+def _in_order(channels: Iterable[str]) -> str:
+    return " ".join(channel for channel in Channel if channel in set(channels))
 
 
 def _why_no_prompt(phone: str) -> str:
@@ -463,10 +510,8 @@ def _why_no_prompt(phone: str) -> str:
 
 
 def _not_sent(prompt: ConfirmationPrompt, why: str, said: str) -> str:
-    """A held prompt that is not sent keeps why; one asked for now is not kept."""
-    if prompt.pk is not None:
-        prompt.not_sent = why[:200]
-        prompt.save()
+    prompt.not_sent = why[:200]
+    prompt.save()
     return said
 
 

@@ -17,5 +17,13 @@ reassigned_asked = Signal()
 
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
 # double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
-# provider's id, or raises what kept it from sending.
+# provider's id, or raises TextNotSent (TextLater: nothing went, try later).
 text_wanted = Signal()
+
+
+class TextNotSent(Exception):
+    """The text was not sent, or may not have been (the provider did not answer): why."""
+
+
+class TextLater(TextNotSent):
+    """The provider asked to try again later: nothing was sent."""

@@ -18,12 +18,13 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, quiet_hours, reassigned, services, subscriptions
+from contacts import bulk, imports, paging, places, reassigned, services, subscriptions
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -232,16 +233,12 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # What became of the latest text asking the number to confirm what awaits it.
     prompts = ConfirmationPrompt.objects.filter(phone=contact.phone).order_by("-pk")
     prompt = prompts.first() if awaiting else None
-    if prompt and prompt.is_held:
-        prompt.opens = quiet_hours.opening_in_words(
-            quiet_hours.places_of(contact.phone), prompt.send_at
-        )
     context = {
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
         "consents": consents,
-        "prompt": prompt,
+        "prompt": prompt and prompt.in_words(timezone.now()),
         "reassigned": reassigned,
         "consented_since": reassigned
         and [

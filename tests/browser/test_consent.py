@@ -113,8 +113,7 @@ def test_a_text_asking_to_confirm_at_night_waits_and_the_card_says_until_when(
         "to reply YES within 30 days to confirm it when its quiet hours end, at 08:00 their time"
     )
     expect(page.locator(".consent-card")).to_contain_text(
-        "The text asking the number to confirm: held until the number's quiet hours end at "
-        "08:00 their time"
+        "The text asking the number to confirm: held until its quiet hours end, at 08:00 their time"
     )
 
 

@@ -123,6 +123,8 @@ def test_a_yes_confirms_only_what_a_prompt_asked_about(sms, outbox):
 @pytest.mark.parametrize("why", ["not active", "awaiting review"])
 def test_no_prompt_to_a_number_that_must_not_be_texted(outbox, why):
     contact = ContactFactory(phone=PHONE)
+    services.record_consent(phone=PHONE, channel=Channel.SMS, method="web_form",
+                            given_at=timezone.now(), awaiting=True)  # fmt: skip
     if why == "not active":
         contact.status = "do_not_contact"
         contact.save()

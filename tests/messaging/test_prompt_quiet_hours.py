@@ -1,30 +1,23 @@
 """A double opt-in prompt keeps the number's quiet hours, as broadcasts do: asked for while
-they last, it is held until they end, then sent by the worker, checked again as it goes."""
+they last, it is held until they end, then sent by the worker, checked again as it goes; and
+whatever fails, a number gets no text twice. (Prompts at the same moment on PostgreSQL:
+tests/messaging/test_prompt_races.py.)"""
 
 import io
-import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.files import File
-from django.db import connection
+from django.db import OperationalError
 
 from contacts import imports, services
-from contacts.models import (
-    Channel,
-    ConfirmationPrompt,
-    ConsentRecord,
-    Contact,
-    Source,
-)
-from messaging.backends import LocmemBackend
-from messaging.models import OutboundMessage
+from contacts.models import Channel, ConfirmationPrompt, ConsentRecord, Contact, Source
 from tests.factories import ContactFactory
 from tests.messaging.test_double_opt_in import recorded
 from tests.messaging.test_keyword_consent import PHONE, reply
-from tests.messaging.test_webhook_sms import LONG, on_its_own_connection
+from tests.twilio_standin import StandIn
 
 PACIFIC = ZoneInfo("America/Los_Angeles")  # PHONE's, a San Francisco number
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_hours")]
@@ -35,17 +28,29 @@ def at(day: int, hour: int, minute: int = 0) -> time_machine.travel:
     return time_machine.travel(datetime(2026, 12, day, hour, minute, tzinfo=PACIFIC), tick=False)
 
 
-def awaiting(phone: str = PHONE, channel: str = Channel.SMS) -> ConsentRecord:
-    return services.record_consent(
-        phone=phone, channel=channel, method="web_form", given_at=datetime.now(PACIFIC),
-        awaiting=True,
-    )  # fmt: skip
+def awaiting(phone: str = PHONE, *channels: str) -> None:
+    for channel in channels or [Channel.SMS]:
+        services.record_consent(
+            phone=phone, channel=channel, method="web_form", given_at=datetime.now(PACIFIC),
+            awaiting=True,
+        )  # fmt: skip
+
+
+def card(client, contact: Contact) -> str:
+    """What the contact page's consent card says of the number's latest prompt."""
+    page = client.get(contact.get_absolute_url()).content.decode()
+    start = page.index('<p class="muted prompt">') + len('<p class="muted prompt">')
+    return page[start : page.index("</p>", start)]
 
 
 def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, outbox):
     contact = ContactFactory(phone=PHONE, name="Dee")
     with at(7, 21, 30):
         page = recorded(admin_client, contact).content.decode()
+        assert card(admin_client, contact) == (
+            "The text asking the number to confirm: held until its quiet hours end, at 08:00 "
+            "their time (08:00–21:00 Pacific (CA)): 8 Dec 2026, 16:00 (UTC)."
+        )
     assert "Dee: consent to SMS and Calls &amp; Voicemails recorded, awaiting confirmation." in page
     assert (
         "A text will ask the number to reply YES within 30 days to confirm it when its quiet "
@@ -53,13 +58,7 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
     )
     assert not outbox
     prompt = ConfirmationPrompt.objects.get()
-    assert prompt.sent_at is None
-    assert prompt.send_at == datetime(2026, 12, 8, 8, tzinfo=PACIFIC)
-    page = admin_client.get(contact.get_absolute_url()).content.decode()
-    assert (
-        "The text asking the number to confirm: held until the number's quiet hours end at "
-        "08:00 their time (08:00–21:00 Pacific (CA)): 8 Dec 2026, 16:00." in page
-    )
+    assert (prompt.sent_at, prompt.send_at) == (None, datetime(2026, 12, 8, 8, tzinfo=PACIFIC))
 
     # A YES before the prompt goes answers nothing that was asked.
     reply(sms("YES", sid="SMearly"))
@@ -73,38 +72,15 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
         assert services.send_held_prompts() == 0  # once
     [sent] = outbox
     assert sent["to"] == PHONE and sent["body"].startswith("Demo Dental: reply YES to confirm")
+    assert "by text and calls" in sent["body"]
     prompt.refresh_from_db()
     assert (prompt.sid, prompt.not_sent) == (sent["sid"], "")
-    assert prompt.sent_at is not None
-    page = admin_client.get(contact.get_absolute_url()).content.decode()
-    assert "The text asking the number to confirm: sent " in page
+    assert card(admin_client, contact).startswith("The text asking the number to confirm: sent ")
 
     reply(sms("YES", sid="SMyes"))
     assert {(r.status, r.confirmation) for r in ConsentRecord.objects.all()} == {
         ("confirmed", "sms:SMyes")
     }
-
-
-def test_prompts_asked_for_one_number_at_night_go_as_one_text(outbox):
-    ContactFactory(phone=PHONE)
-    with at(7, 22, 0):
-        services.ask_to_confirm(PHONE, [Channel.SMS])
-        services.ask_to_confirm(PHONE, [Channel.CALLS])
-    assert ConfirmationPrompt.objects.get().channels == "sms calls"
-    with at(8, 8, 0):
-        assert services.send_held_prompts() == 1
-    [sent] = outbox
-    assert "reminders and offers by text and calls" in sent["body"]
-
-
-def test_in_the_daytime_the_prompt_goes_at_once(outbox):
-    ContactFactory(phone=PHONE)
-    awaiting()
-    with at(7, 8, 0):
-        said = services.ask_to_confirm(PHONE, [Channel.SMS])
-    assert said == "A text asked the number to reply YES within 30 days to confirm it."
-    assert len(outbox) == 1
-    assert ConfirmationPrompt.objects.get().send_at is None
 
 
 def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(
@@ -133,10 +109,12 @@ def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(
 
 
 def test_a_held_prompt_is_checked_again_before_it_goes(admin_client, outbox):
-    """A STOP, a contact made inactive or a report of reassignment while it is held: it is
-    not sent, and keeps why."""
-    stopped, inactive, reassigned = "+14155550101", "+14155550102", "+14155550103"
-    for phone in (stopped, inactive, reassigned):
+    """A STOP, a contact made inactive or deleted or moved to another number, a report of
+    reassignment while it is held: it is not sent, and keeps why."""
+    numbers = stopped, inactive, reassigned, deleted, moved = [
+        f"+1415555010{n}" for n in range(1, 6)
+    ]
+    for phone in numbers:
         ContactFactory(phone=phone)
         awaiting(phone)
         with at(7, 23, 0):
@@ -144,29 +122,35 @@ def test_a_held_prompt_is_checked_again_before_it_goes(admin_client, outbox):
     services.record_hard_opt_out(phone=stopped, channel=Channel.SMS, source=Source.KEYWORD)
     Contact.objects.filter(phone=inactive).update(status=Contact.Status.DO_NOT_CONTACT)
     services.record_reassigned(phone=reassigned, how="reply", words="Wrong number")
+    services.delete_contact(contact=Contact.objects.get(phone=deleted))
+    mover = Contact.objects.get(phone=moved)
+    mover.phone = "+14155550999"
+    mover.save()
     with at(8, 9, 0):
-        assert services.send_held_prompts() == 3
+        assert services.send_held_prompts() == 5
     assert not outbox
     not_sent = dict(ConfirmationPrompt.objects.values_list("phone", "not_sent"))
     assert not_sent[stopped] == "the number opted out of texts."
     assert not_sent[inactive] == "a contact with the number is not active."
     assert not_sent[reassigned].startswith("the number was reported reassigned (replied")
+    assert not_sent[deleted] == not_sent[moved] == "nothing awaits confirmation any more."
     assert not ConfirmationPrompt.objects.filter(sent_at__isnull=False).exists()
-    contact = Contact.objects.get(phone=stopped)
-    page = admin_client.get(contact.get_absolute_url()).content.decode()
-    assert "The text asking the number to confirm: not sent: the number opted out of texts." in page
+    assert card(admin_client, Contact.objects.get(phone=stopped)) == (
+        "The text asking the number to confirm: not sent: the number opted out of texts."
+    )
     with at(9, 9, 0):
         assert services.send_held_prompts() == 0  # not tried again
 
 
 def test_a_held_prompt_waits_again_if_its_hours_moved(outbox):
-    """A contact with the number now says it is in Florida: at 08:00 Pacific it is 11:00
-    there, and both windows are open; at 20:30 Eastern, Florida's has closed."""
+    """A contact with the number now says it is in Florida: at 17:30 Pacific it is 20:30
+    there, and Florida's window has closed."""
     ContactFactory(phone=PHONE)
+    awaiting()
     with at(7, 22, 0):
         services.ask_to_confirm(PHONE, [Channel.SMS])
     ContactFactory(phone=PHONE, state="FL", time_zone="America/New_York")
-    with at(8, 17, 30):  # 20:30 in Florida
+    with at(8, 17, 30):
         ConfirmationPrompt.objects.update(send_at=datetime(2026, 12, 8, 17, tzinfo=PACIFIC))
         assert services.send_held_prompts() == 1
     assert not outbox
@@ -178,84 +162,136 @@ def test_a_held_prompt_waits_again_if_its_hours_moved(outbox):
     assert len(outbox) == 1
 
 
+def test_prompts_asked_for_one_number_at_night_go_as_one_text(outbox):
+    ContactFactory(phone=PHONE)
+    awaiting(PHONE, Channel.SMS, Channel.CALLS)
+    with at(7, 22, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+        services.ask_to_confirm(PHONE, [Channel.CALLS])
+    assert ConfirmationPrompt.objects.get().channels == "sms calls"
+    with at(8, 8, 0):
+        assert services.send_held_prompts() == 1
+    [sent] = outbox
+    assert "reminders and offers by text and calls" in sent["body"]
+
+
+def test_in_the_daytime_the_prompt_goes_at_once(outbox):
+    ContactFactory(phone=PHONE)
+    awaiting()
+    with at(7, 8, 0):
+        said = services.ask_to_confirm(PHONE, [Channel.SMS])
+    assert said == "A text asked the number to reply YES within 30 days to confirm it."
+    assert len(outbox) == 1
+    assert ConfirmationPrompt.objects.get().sent_at is not None
+
+
 def test_no_prompt_where_the_quiet_hours_never_end(outbox):
     """A Sydney number whose contact says Florida: no hour is open in both."""
     ContactFactory(phone="+61298765432", state="FL")
+    awaiting("+61298765432")
     with at(7, 12, 0):
         said = services.ask_to_confirm("+61298765432", [Channel.SMS])
     assert said.startswith("No text asked to confirm it: the number's quiet hours never end (")
-    assert not outbox and not ConfirmationPrompt.objects.exists()
+    assert not outbox
+    assert ConfirmationPrompt.objects.get().not_sent.startswith("the number's quiet hours never")
 
 
-def test_without_quiet_hours_a_prompt_goes_at_any_hour(settings, outbox):
-    settings.QUIET_HOURS = None
-    ContactFactory(phone=PHONE)
+def test_without_quiet_hours_a_prompt_goes_at_any_hour_and_a_held_one_shows(
+    admin_client, settings, outbox
+):
+    contact = ContactFactory(phone=PHONE)
+    awaiting()
     with at(7, 3, 0):
         services.ask_to_confirm(PHONE, [Channel.SMS])
-    assert len(outbox) == 1
+        settings.QUIET_HOURS = None
+        assert card(admin_client, contact).startswith(
+            "The text asking the number to confirm: held until its quiet hours end, at 08:00"
+        )
+        assert services.send_held_prompts() == 0  # not due yet
+        ContactFactory(phone="+14155550101")
+        awaiting("+14155550101")
+        services.ask_to_confirm("+14155550101", [Channel.SMS])
+    assert [message["to"] for message in outbox] == ["+14155550101"]
 
 
-def committed(function) -> None:
-    """Run `function` on a connection of its own: what it writes is committed."""
-    on_its_own_connection(function).join(LONG)
+def test_a_database_error_after_the_hand_over_sends_it_not_again(outbox, monkeypatch):
+    """The provider took the text, then the transaction failed (the connection lost, say):
+    the prompt says it may have gone and is never sent again, and the next one goes."""
+    for phone in (PHONE, "+14155550101"):
+        ContactFactory(phone=phone)
+        awaiting(phone)
+        with at(7, 22, 0):
+            services.ask_to_confirm(phone, [Channel.SMS])
+    save = ConfirmationPrompt.save
+
+    def failing(self, *args, **kwargs):
+        if self.phone == PHONE and self.sid:
+            raise OperationalError("server closed the connection unexpectedly")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConfirmationPrompt, "save", failing)
+    with at(8, 8, 0):
+        for _ in range(3):  # three passes of the worker
+            services.send_held_prompts()
+    assert sorted(message["to"] for message in outbox) == ["+14155550101", PHONE]
+    prompt = ConfirmationPrompt.objects.get(phone=PHONE)
+    assert (prompt.sent_at, prompt.not_sent) == (None, services.HANDING_OVER)
 
 
-@pytest.fixture
-def committed_prompts():
-    """Prompts and outbox rows committed by a test's threads, deleted after it (numbers no
-    contact has, so nothing else is written)."""
-    yield
-    committed(lambda: ConfirmationPrompt.objects.all().delete())
-    committed(lambda: OutboundMessage.objects.all().delete())
+def test_the_provider_asking_to_wait_holds_it_and_a_refusal_keeps_why(twilio):
+    """Twilio's 429 at 08:00: tried again 5 minutes later. Its 500 (the text may have gone):
+    not sent again, and the card says so."""
+    ContactFactory(phone=PHONE)
+    awaiting()
+    with at(7, 22, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    StandIn.answers = ["too_many", "sent"]
+    with at(8, 8, 0):
+        assert services.send_held_prompts() == 1
+        assert services.send_held_prompts() == 0
+    prompt = ConfirmationPrompt.objects.get()
+    assert (prompt.sent_at, prompt.send_at) == (None, datetime(2026, 12, 8, 8, 5, tzinfo=PACIFIC))
+    assert prompt.held_for == "the provider lets it, in 5 minutes"
+    with at(8, 8, 5):
+        assert services.send_held_prompts() == 1
+    prompt.refresh_from_db()
+    assert prompt.sent_at is not None and prompt.sid.startswith("SM")
+    assert len(StandIn.requests) == 2
 
-
-@pytest.mark.postgres
-def test_workers_sending_at_once_send_each_held_prompt_once(committed_prompts, outbox):
-    phones = [f"+1415555{n:04d}" for n in range(30)]
-    with at(7, 23, 0):
-        committed(lambda: [services.ask_to_confirm(phone, [Channel.SMS]) for phone in phones])
-    assert ConfirmationPrompt.objects.filter(sent_at=None).count() == 30
-    taken = []
+    ContactFactory(phone="+14155550101")
+    awaiting("+14155550101")
+    StandIn.answers = ["server_error"]
     with at(8, 9, 0):
-        workers = [
-            on_its_own_connection(lambda: taken.append(services.send_held_prompts()))
-            for _ in range(3)
-        ]
-        for worker in workers:
-            worker.join(LONG)
-    assert sum(taken) == 30
-    assert sorted(message["to"] for message in outbox) == phones
-    assert not ConfirmationPrompt.objects.filter(sent_at=None).exists()
+        said = services.ask_to_confirm("+14155550101", [Channel.SMS])
+        assert services.send_held_prompts() == 0
+    assert said.startswith("The text asking to confirm it failed (")
+    assert ConfirmationPrompt.objects.get(phone="+14155550101").not_sent.startswith(
+        "the text failed ("
+    )
+    assert len(StandIn.requests) == 3
 
 
-@pytest.mark.postgres
-def test_a_prompt_holds_its_number_while_it_is_handed_over(committed_prompts, outbox, monkeypatch):
-    """As a broadcast's send does: a STOP (which takes the number's lock exclusively) waits
-    until the prompt is handed over, or commits before the prompt's checks."""
-    inside, release = threading.Event(), threading.Event()
-    keep = LocmemBackend.keep
-
-    def slow(self, kind, to, body, *, sid):
-        inside.set()
-        release.wait(LONG)
-        return keep(self, kind, to, body, sid=sid)
-
-    def stop_may_go() -> list[bool]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [PHONE])
-            return cursor.fetchone()[0]
-
-    monkeypatch.setattr(LocmemBackend, "keep", slow)
-    try:
-        with at(7, 9, 0):
-            prompting = on_its_own_connection(lambda: services.ask_to_confirm(PHONE, ["sms"]))
-            assert inside.wait(LONG)
-            answers = []
-            committed(lambda: answers.append(stop_may_go()))
-            release.set()
-            prompting.join(LONG)
-            committed(lambda: answers.append(stop_may_go()))
-    finally:
-        release.set()
-    assert answers == [False, True]
-    assert len(outbox) == 1
+def test_the_card_says_when_the_days_to_reply_ended(admin_client, outbox):
+    contact = ContactFactory(phone=PHONE)
+    awaiting()
+    with at(7, 12, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+        # Sent by the database's clock, which no test moves: as if then.
+        ConfirmationPrompt.objects.update(sent_at=datetime.now(PACIFIC))
+        assert card(admin_client, contact) == (
+            "The text asking the number to confirm: sent 7 Dec 2026, 20:00; a YES by "
+            "6 Jan 2027, 20:00 confirms it."
+        )
+    ConfirmationPrompt.objects.update(sent_at=datetime(2026, 10, 28, 12, tzinfo=PACIFIC))
+    with at(7, 12, 0):
+        assert card(admin_client, contact) == (
+            "The text asking the number to confirm: sent 28 Oct 2026, 19:00; the 30 days to "
+            "reply ended 27 Nov 2026, 19:00."
+        )
+    with at(7, 12, 0) as traveller:
+        ConfirmationPrompt.objects.update(sent_at=None, not_sent="", send_at=datetime.now(PACIFIC))
+        traveller.shift(timedelta(minutes=3))
+        assert card(admin_client, contact) == (
+            "The text asking the number to confirm: due since 7 Dec 2026, 20:00: the task "
+            "worker sends it within a minute."
+        )

@@ -30,6 +30,17 @@ def add_contact(app_env, name: str, phone: str, zone: str) -> None:
     )
 
 
+def record_web_form_consent(page, app_url: str, name: str, channel: str) -> None:
+    """As an Admin: the contact's page, Record consent…, from a web form today."""
+    page.goto(f"{app_url}/contacts/?q={name.replace(' ', '+')}")
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("link", name="Record consent…").click()
+    page.get_by_label(channel, exact=True).check()
+    page.get_by_label("Web form").check()
+    page.get_by_label("Given on").fill(date.today().isoformat())
+    page.get_by_role("button", name="Record consent").click()
+
+
 def test_the_tooltips_say_how_a_number_consented_or_that_none_is_on_record(login, app_url):
     page = login("staff")
     page.goto(f"{app_url}/contacts/?sms_consent=none&sms=subscribed")
@@ -75,13 +86,7 @@ def test_an_admin_records_consent_and_the_card_and_the_tooltip_say_it(login, app
     )
 
     # A web form's consent to calls waits for the number's YES to the one text it gets.
-    page.goto(f"{app_url}/contacts/?q=Carla+Consent")
-    page.get_by_role("link", name="Carla Consent", exact=True).click()
-    page.get_by_role("link", name="Record consent…").click()
-    page.get_by_label("Calls & Voicemails", exact=True).check()
-    page.get_by_label("Web form").check()
-    page.get_by_label("Given on").fill(date.today().isoformat())
-    page.get_by_role("button", name="Record consent").click()
+    record_web_form_consent(page, app_url, "Carla Consent", "Calls & Voicemails")
     expect(page.locator(".messagelist")).to_contain_text(
         "awaiting confirmation. A text asked the number to reply YES within 30 days"
     )
@@ -101,13 +106,7 @@ def test_a_text_asking_to_confirm_at_night_waits_and_the_card_says_until_when(
 ):
     add_contact(app_env, "Nina Night", "+14155550179", zone_at(3))
     page = login("admin")
-    page.goto(f"{app_url}/contacts/?q=Nina+Night")
-    page.get_by_role("link", name="Nina Night", exact=True).click()
-    page.get_by_role("link", name="Record consent…").click()
-    page.get_by_label("SMS", exact=True).check()
-    page.get_by_label("Web form").check()
-    page.get_by_label("Given on").fill(date.today().isoformat())
-    page.get_by_role("button", name="Record consent").click()
+    record_web_form_consent(page, app_url, "Nina Night", "SMS")
     expect(page.locator(".messagelist")).to_contain_text(
         "Nina Night: consent to SMS recorded, awaiting confirmation. A text will ask the number "
         "to reply YES within 30 days to confirm it when its quiet hours end, at 08:00 their time"

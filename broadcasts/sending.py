@@ -32,7 +32,6 @@ from contacts.models import (
     Contact,
     PhoneOptOut,
     Source,
-    channels_revoked,
 )
 from contacts.phones import format_phone
 from contacts.quiet_hours import Places
@@ -123,26 +122,14 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, 
 
 
 # The replies that can opt a number out of a channel: an SMS (STOP) of SMS, the digit of calls.
-OPTING_OUT = {Channel.SMS: InboundEvent.Kind.SMS, Channel.CALLS: InboundEvent.Kind.DIGITS}
-
-
 def _replying(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
-    """The ids of the recipients whose number sent a reply that is kept but not processed yet
-    (its processing failed; the worker processes it within seconds): it may be a STOP, so
-    they are not sent to."""
-    kept = InboundEvent.objects.filter(
-        processed_at=None,
-        kind__in=_replies_that_stop(broadcast.channel),
-        phone__any=[r.phone for r in recipients],
+    """The ids of the recipients whose number sent a reply that is kept but not processed yet:
+    it may be a STOP, so they are not sent to."""
+    kept = InboundEvent.kept_that_may_stop(broadcast.channel)
+    replying = set(
+        kept.filter(phone__any=[r.phone for r in recipients]).values_list("phone", flat=True)
     )
-    replying = set(kept.values_list("phone", flat=True))
     return {r.pk for r in recipients if r.phone in replying}
-
-
-def _replies_that_stop(channel: str) -> list[str]:
-    """The kinds of reply that can opt a number out of `channel`: its own, and under the
-    revoke-all scope every channel's (contacts.models.channels_revoked)."""
-    return [kind for other, kind in OPTING_OUT.items() if channel in channels_revoked(other)]
 
 
 REPLY_PENDING = "A reply from the number was still being processed: it may have been a STOP."
@@ -590,10 +577,7 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
                 f"A contact with the number {format_phone(phone)} may not receive"
                 f" {channel.label}: {exclusion.label.lower()}. Nothing is sent to it."
             )
-    kept = InboundEvent.objects.filter(
-        processed_at=None, kind__in=_replies_that_stop(channel), phone=phone
-    )
-    if kept.exists():
+    if InboundEvent.kept_that_may_stop(channel).filter(phone=phone).exists():
         return REPLY_PENDING
     for rule in policy.RULES:
         if (condition := rule.condition(broadcast, [phone])) is None:

@@ -44,7 +44,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from itertools import batched
 
 from django.conf import settings
@@ -946,8 +945,8 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
 def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, int]) -> int:
     """Record the rows' consent, each channel's once: a record of the same number, channel,
     method and time is not written again (the same file imported twice). Consent marked to be
-    confirmed by text awaits it: once the batch is written, each such number gets its one text
-    (services.ask_to_confirm). Returns how many were added."""
+    confirmed by text awaits it: each such number gets its one text, kept with the batch and
+    sent by the worker (services.queue_prompts). Returns how many were added."""
     wanted = [(row, channel) for row in rows if row.consent_method
               for channel in row.consent_channels.split()]  # fmt: skip
     if not wanted:
@@ -974,9 +973,7 @@ def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, i
     for record in new.values():
         if record.status == ConsentRecord.Status.AWAITING:
             to_ask.setdefault(record.phone, []).append(record.channel)
-    for phone, channels in to_ask.items():
-        # Robust: a prompt that fails (the database away, say) leaves the others to go.
-        transaction.on_commit(partial(services.ask_to_confirm, phone, channels), robust=True)
+    services.queue_prompts(to_ask)  # with the batch: the worker sends them
     return len(new)
 
 

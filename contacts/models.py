@@ -931,6 +931,9 @@ class ConfirmationPrompt(models.Model):
         max_length=200, blank=True, help_text="Until when, in words: its quiet hours end, at …"
     )
     not_sent = models.CharField(max_length=200, blank=True, help_text="Not sent: why.")
+    maybe_sent = models.BooleanField(
+        default=False, help_text="Not known sent: the provider may have it (not_sent says why)."
+    )
 
     class Meta:
         indexes = [
@@ -951,19 +954,28 @@ class ConfirmationPrompt(models.Model):
         return self.sent_at is None and not self.not_sent
 
     def in_words(self, now: datetime) -> str:
-        """What became of it, for staff: "sent 7 Dec 2026, 09:00; a YES by 6 Jan 2027
-        confirms it"."""
+        """What became of it, for staff: "sent 7 Dec 2026, 09:00, asking about SMS; a YES
+        by 6 Jan 2027, 09:00 confirms it"."""
+        if self.maybe_sent:
+            return (
+                f"may have gone: {self.not_sent} A YES to it confirms nothing: if the contact "
+                "did not get it, record the consent again."
+            )
         if self.not_sent:
             return f"not sent: {self.not_sent}"
         if self.sent_at is None:
             if self.send_at > now:
                 zone = timezone.get_current_timezone_name()
-                return f"held until {self.held_for}: {_when(self.send_at)} ({zone})."
-            return f"due since {_when(self.send_at)}: the task worker sends it within a minute."
+                return f"held {self.held_for}: {_when(self.send_at)} ({zone})."
+            every = f"{settings.HELD_PROMPTS_SECONDS:g} s"
+            return f"due since {_when(self.send_at)}: the task worker looks every {every}."
+        asked = " and ".join(Channel(channel).label for channel in self.channels.split())
         ends = self.sent_at + CONFIRM_WITHIN
         if ends <= now:
             return f"sent {_when(self.sent_at)}; the 30 days to reply ended {_when(ends)}."
-        return f"sent {_when(self.sent_at)}; a YES by {_when(ends)} confirms it."
+        return (
+            f"sent {_when(self.sent_at)}, asking about {asked}; a YES by {_when(ends)} confirms it."
+        )
 
 
 def _when(moment: datetime) -> str:

@@ -8,6 +8,7 @@ the friendly half of the rule and the triggers the half that cannot be bypassed.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -45,7 +46,7 @@ from contacts.models import (
     reported_reassigned,
 )
 from contacts.phones import normalize_phone
-from contacts.signals import TextLater, TextNotSent, text_wanted
+from contacts.signals import TextLater, TextMaybeSent, TextNotSent, TextOptedOut, text_wanted
 from crm.arrays import array_text
 from crm.lookups import sqlite_in_json
 
@@ -368,37 +369,63 @@ def confirmation_prompt(channels: Iterable[str]) -> str:
 def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     """Text `phone` once, asking it to confirm its consent awaiting confirmation to
     `channels` with a YES within CONFIRM_WITHIN (the number's reply confirms it:
-    `confirm_awaited`), and keep the prompt. During the number's quiet hours, as broadcasts
-    keep them, it is held until they end (`send_held_prompts`); a prompt held for the number
-    asks about these channels too (one text, not two). Nothing to a number that opted out of
-    texts, that a contact not active has, that was reported reassigned, or whose reply
-    awaits review (the sender refuses). Says what happened."""
+    `confirm_awaited`), and keep the prompt (`_send_or_hold`: held during the number's quiet
+    hours, as broadcasts keep them, and sent by the worker when they end). A prompt held for
+    the number asks about these channels too: one text, not two. Says what happened."""
     phone = normalize_phone(phone)
     with transaction.atomic():
-        _take_prompt_turn(phone)
-        held = ConfirmationPrompt.objects.select_for_update().filter(HELD_PROMPT, phone=phone)
-        prompt = held.first() or ConfirmationPrompt(phone=phone)
-        prompt.channels = _in_order(set(channels) | set(prompt.channels.split()))
-        prompt.not_sent = HANDING_OVER  # taken
+        prompt = _queued(phone, channels)
+        prompt.not_sent, prompt.maybe_sent = HANDING_OVER, True  # taken
         prompt.save()
     return _send_or_hold(prompt)
 
 
+def queue_prompts(asks: dict[str, list[str]]) -> None:
+    """In the caller's transaction: for each number, a prompt due now asking about its
+    channels (with the number's held prompt, if any), for the worker to send
+    (`send_held_prompts`). An import's: kept with its batch, and sent without it waiting."""
+    for phone, channels in asks.items():
+        _queued(phone, channels)
+
+
+def _queued(phone: str, channels: Iterable[str]) -> ConfirmationPrompt:
+    """The number's held prompt (a new one if none is), asking about `channels` too, due now."""
+    _take_prompt_turn(phone)
+    held = ConfirmationPrompt.objects.select_for_update().filter(HELD_PROMPT, phone=phone)
+    prompt = held.first() or ConfirmationPrompt(phone=phone)
+    prompt.channels = _in_order({*channels, *prompt.channels.split()})
+    prompt.send_at = timezone.now()
+    prompt.save()
+    return prompt
+
+
+def prompt_of(phone: str) -> ConfirmationPrompt | None:
+    """The text asking the number to confirm what awaits it, as its consent card tells of
+    it: the one held, else the latest, but not one that another text asks for."""
+    prompts = ConfirmationPrompt.objects.filter(phone=phone).exclude(
+        not_sent__in=[ASKED_ALREADY, ASKED_LATER]
+    )
+    return prompts.filter(HELD_PROMPT).first() or prompts.order_by("-pk").first()
+
+
 # How many held prompts the worker takes at a time (`send_held_prompts`).
 HELD_PROMPTS_AT_ONCE = 100
-# A prompt taken to be sent says so until it is sent or held: if its sender stops in between,
-# it stays so, and is not sent again (the provider may have it).
-HANDING_OVER = "its sender stopped while handing it over: it may have gone, and is not sent again."
+# A prompt taken to be sent says so, and that it may have gone, until it is sent or held: if
+# its sender stops in between, it stays so, and is not sent again (the provider may have it).
+HANDING_OVER = "it was being handed over to the provider, and its sender has not said since."
+# Prompts not sent because another asks what they would: not what staff look for on the card.
+ASKED_ALREADY = "a text sent since the consent was recorded asks about it already."
+ASKED_LATER = "asked in a later text held for the number."
 
 
 def send_held_prompts() -> int:
-    """Send the prompts held for quiet hours that have ended, oldest first, each checked again
-    as it goes (`_send_or_hold`): the worker's, every HELD_PROMPTS_SECONDS. How many it took,
-    at most HELD_PROMPTS_AT_ONCE; one that another worker took is left to it."""
+    """Send the prompts held that are due, oldest first, each checked again as it goes
+    (`_send_or_hold`): the worker's, every HELD_PROMPTS_SECONDS. How many it took, at most
+    HELD_PROMPTS_AT_ONCE; one that another worker took is left to it."""
     due = ConfirmationPrompt.objects.filter(HELD_PROMPT, send_at__lte=timezone.now())
     taken = 0
     for pk in due.order_by("send_at", "pk").values_list("pk", flat=True)[:HELD_PROMPTS_AT_ONCE]:
-        if not due.filter(pk=pk).update(not_sent=HANDING_OVER):
+        if not due.filter(pk=pk).update(not_sent=HANDING_OVER, maybe_sent=True):
             continue
         taken += 1
         try:
@@ -410,22 +437,24 @@ def send_held_prompts() -> int:
 
 @transaction.atomic
 def _send_or_hold(prompt: ConfirmationPrompt) -> str:
-    """Send a prompt taken (HANDING_OVER) now, hold it until the number's quiet hours end,
-    or neither, and keep what happened to it; say it.
+    """Send a prompt taken (HANDING_OVER) now, hold it, or neither, and keep what happened to
+    it; say it.
 
     The number is locked as a broadcast's send locks it while it checks and hands over
     (`lock_numbers`): a STOP either commits before the checks or waits for the hand-over.
-    Only what still awaits confirmation is asked about: a contact deleted or moved to
-    another number since made its consent void."""
+    Then the number's turn: another prompt of it handed over meanwhile is seen sent. It asks
+    only about what awaits confirmation and no text sent since asks about: a contact deleted
+    or moved to another number since made its consent void."""
     phone = prompt.phone
     lock_numbers([phone], shared=True)
+    _take_prompt_turn(phone)
     awaiting = ConsentRecord.objects.filter(
         phone=phone, status=ConsentRecord.Status.AWAITING, channel__in=prompt.channels.split()
     )
-    prompt.channels = _in_order(set(awaiting.values_list("channel", flat=True)))
-    refused = _why_no_prompt(phone) or (
-        "" if prompt.channels else "nothing awaits confirmation any more."
-    )
+    prompt.channels = _in_order(_not_asked_yet(phone, awaiting))
+    refused = _why_no_prompt(phone)
+    if not refused and not prompt.channels:
+        refused = ASKED_ALREADY if awaiting.exists() else "nothing awaits confirmation any more."
     if refused:
         return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
     now = timezone.now()
@@ -438,47 +467,75 @@ def _send_or_hold(prompt: ConfirmationPrompt) -> str:
             return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
         if opens > now:
             when = quiet_hours.opening_in_words(places, opens)
-            return _held(prompt, opens, f"its quiet hours end, at {when}")
+            return _held(prompt, opens, f"until its quiet hours end, at {when}")
     text = confirmation_prompt(prompt.channels.split())
     try:
         sent = [sid for _, sid in text_wanted.send(Contact, phone=phone, text=text)]
     except TextLater as error:
-        logger.warning("The confirmation prompt to %s waits: %s", phone, error)
+        later = now + PROMPT_RETRY_AFTER
         minutes = PROMPT_RETRY_AFTER.seconds // 60
-        return _held(
-            prompt, now + PROMPT_RETRY_AFTER, f"the provider lets it, in {minutes} minutes"
-        )
+        return _held(prompt, later, f"to be looked at again in {minutes} minutes ({error})")
     except TextNotSent as error:
-        logger.warning("The confirmation prompt to %s failed: %s", phone, error)
-        return _not_sent(
-            prompt, f"the text failed ({error}).",
-            f"The text asking to confirm it failed ({error}): the consent stays awaiting.",
-        )  # fmt: skip
+        return _refused(prompt, error)
     if not sent:
         refused = "no messaging provider is set up."
         return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
-    prompt.sent_at, prompt.sid, prompt.not_sent = Now(), sent[0], ""
+    prompt.sent_at, prompt.sid, prompt.not_sent, prompt.maybe_sent = Now(), sent[0], "", False
     prompt.save()
     return f"A text asked the number to reply YES within {CONFIRM_WITHIN.days} days to confirm it."
 
 
-# A prompt the provider asked to wait is tried again this much later.
+# A prompt held for a reply of the number to be read, or at the provider's asking, is looked
+# at again this much later.
 PROMPT_RETRY_AFTER = timedelta(minutes=5)
 
 
-def _held(prompt: ConfirmationPrompt, send_at: datetime, when: str) -> str:
-    """Hold the prompt until `send_at` (`when`, in words). Another prompt of the number held
-    already (asked for at the same moment) is asked in this one: a number has one held."""
-    _take_prompt_turn(prompt.phone)
+def _not_asked_yet(phone: str, awaiting: QuerySet[ConsentRecord]) -> set[str]:
+    """The channels of the `awaiting` records that no text sent since each was recorded asks
+    about (and would confirm: within CONFIRM_WITHIN)."""
+    sent = ConfirmationPrompt.objects.filter(
+        phone=phone, sent_at__gte=timezone.now() - CONFIRM_WITHIN
+    ).values_list("channels", "sent_at")
+    asked = [(channels.split(), sent_at) for channels, sent_at in sent]
+    return {
+        record.channel
+        for record in awaiting
+        if not any(
+            record.channel in channels and record.recorded_at <= at for channels, at in asked
+        )
+    }
+
+
+def _refused(prompt: ConfirmationPrompt, error: TextNotSent) -> str:
+    """What the provider answered, kept: a carrier's opt-out is recorded as the number's own
+    revocation once the prompt is (its lock, taken exclusively, waits for the prompt's)."""
+    logger.warning("The confirmation prompt to %s was not sent: %s", prompt.phone, error)
+    said = f"The text asking to confirm it failed ({error}): the consent stays awaiting."
+    if isinstance(error, TextOptedOut):
+        words = "Error 21610: the recipient opted out at the carrier."
+        transaction.on_commit(partial(record_revocation, phone=prompt.phone, channel=Channel.SMS,
+                                      source=Source.CARRIER, words=words))  # fmt: skip
+        return _not_sent(prompt, "the carrier says the number opted out (21610).", said)
+    if isinstance(error, TextMaybeSent):
+        why = f"the provider did not say whether it took it ({error})."
+        return _not_sent(prompt, why, said, maybe=True)
+    return _not_sent(prompt, f"the text failed ({error}).", said)
+
+
+def _held(prompt: ConfirmationPrompt, send_at: datetime, held_for: str) -> str:
+    """Hold the prompt until `send_at` (`held_for` says why, in words). Another prompt of the
+    number held already (asked for at the same moment) is asked in this one: a number has one
+    held."""
     others = ConfirmationPrompt.objects.filter(HELD_PROMPT, phone=prompt.phone)
     for other in others.exclude(pk=prompt.pk).select_for_update():
         prompt.channels = _in_order({*prompt.channels.split(), *other.channels.split()})
-        _not_sent(other, "asked in a later text held for the number.", "")
-    prompt.send_at, prompt.held_for, prompt.not_sent = send_at, when[:200], ""
+        _not_sent(other, ASKED_LATER, "")
+    prompt.send_at, prompt.held_for = send_at, held_for[:200]
+    prompt.not_sent, prompt.maybe_sent = "", False
     prompt.save()
     return (
         f"A text will ask the number to reply YES within {CONFIRM_WITHIN.days} days to confirm "
-        f"it when {when}."
+        f"it, held {held_for}."
     )
 
 
@@ -509,8 +566,9 @@ def _why_no_prompt(phone: str) -> str:
     return ""
 
 
-def _not_sent(prompt: ConfirmationPrompt, why: str, said: str) -> str:
-    prompt.not_sent = why[:200]
+def _not_sent(prompt: ConfirmationPrompt, why: str, said: str, *, maybe: bool = False) -> str:
+    """Keep why the prompt is not sent (`maybe`: or not known sent); say `said`."""
+    prompt.not_sent, prompt.maybe_sent = why[:200], maybe
     prompt.save()
     return said
 

@@ -17,13 +17,22 @@ reassigned_asked = Signal()
 
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
 # double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
-# provider's id, or raises TextNotSent (TextLater: nothing went, try later).
+# provider's id, or raises TextNotSent or one of its kinds below.
 text_wanted = Signal()
 
 
 class TextNotSent(Exception):
-    """The text was not sent, or may not have been (the provider did not answer): why."""
+    """The text was not sent: why."""
+
+
+class TextMaybeSent(TextNotSent):
+    """The provider did not say whether it took the text (no answer, or its own error)."""
+
+
+class TextOptedOut(TextNotSent):
+    """The carrier says the number opted out (Twilio's 21610): the number's own revocation."""
 
 
 class TextLater(TextNotSent):
-    """The provider asked to try again later: nothing was sent."""
+    """Not now, nothing was sent: ask again later (the provider asked to wait, or a reply of
+    the number is not read yet)."""

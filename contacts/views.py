@@ -44,7 +44,6 @@ from contacts.models import (
     BulkJob,
     Channel,
     ChannelFilter,
-    ConfirmationPrompt,
     ConsentEvent,
     ConsentRecord,
     Contact,
@@ -230,9 +229,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     reassigned = ReassignedNumber.objects.filter(phone=contact.phone).first()
     awaiting = any(record.status == ConsentRecord.Status.AWAITING for record in consents)
-    # What became of the latest text asking the number to confirm what awaits it.
-    prompts = ConfirmationPrompt.objects.filter(phone=contact.phone).order_by("-pk")
-    prompt = prompts.first() if awaiting else None
+    prompt = awaiting and services.prompt_of(contact.phone)
     context = {
         "contact": contact,
         "form": form,

@@ -309,8 +309,8 @@ STATE_FREQUENCY_LIMITS = {"FL": 3, "OK": 3, "MD": 3}
 # task worker processes it once it is this many seconds old, looking every as many.
 INBOUND_LOCK_TIMEOUT = float(os.environ.get("INBOUND_LOCK_TIMEOUT", "3"))
 INBOUND_SWEEP_SECONDS = float(os.environ.get("INBOUND_SWEEP_SECONDS", "5"))
-# A double opt-in prompt asked for during the number's quiet hours is held; the task worker
-# sends those whose quiet hours have ended, looking every this many seconds.
+# The task worker sends the double opt-in prompts that are due (an import's, and those held
+# for the number's quiet hours), looking every this many seconds.
 HELD_PROMPTS_SECONDS = float(os.environ.get("HELD_PROMPTS_SECONDS", "60"))
 # Bulk actions on more contacts than this run as a task, with a page that follows them.
 BULK_INLINE_LIMIT = int(os.environ.get("BULK_INLINE_LIMIT", "10000"))

@@ -17,4 +17,4 @@ class MessagingConfig(AppConfig):
         # What contacts asks of a provider and of the messages: it does not import messaging.
         messages_wanted.connect(evidence.messages, dispatch_uid="messaging.evidence")
         reassigned_asked.connect(reassigned.ask, dispatch_uid="messaging.reassigned")
-        text_wanted.connect(texts.send, dispatch_uid="messaging.texts")
+        text_wanted.connect(texts.send_prompt, dispatch_uid="messaging.texts")

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
-from contacts.models import MATCHED_LENGTH, short_date
+from contacts.models import MATCHED_LENGTH, Channel, channels_revoked, short_date
 from contacts.phones import format_phone
 
 
@@ -91,6 +91,15 @@ class InboundEvent(models.Model):
         return f"{self.get_kind_display()} {self.key}"
 
     @classmethod
+    def kept_that_may_stop(cls, channel: str) -> "models.QuerySet[InboundEvent]":
+        """The replies kept but not processed yet (their processing failed; the worker
+        processes them within seconds) that may opt their number out of `channel`: its own
+        kind, and under the revoke-all scope every channel's (contacts.models.channels_revoked).
+        No message goes to their numbers meanwhile."""
+        kinds = [kind for other, kind in OPTING_OUT.items() if channel in channels_revoked(other)]
+        return cls.objects.filter(processed_at=None, kind__in=kinds)
+
+    @classmethod
     def store(cls, *, key: str, kind: Kind, payload: dict, phone: str = "") -> None:
         """Keep a request unless one with its key is kept already: one statement, which a
         webhook under load can afford where get_or_create's four round trips cost more."""
@@ -132,6 +141,10 @@ class InboundEvent(models.Model):
                 " phrase_id = %s WHERE id = %s",
                 [response, processed_at, self.reading, self.phrase_id, self.pk],
             )
+
+
+# The kind of reply that opts a number out of each channel (STOP, the digit).
+OPTING_OUT = {Channel.SMS: InboundEvent.Kind.SMS, Channel.CALLS: InboundEvent.Kind.DIGITS}
 
 
 class PossibleOptOut(models.Model):

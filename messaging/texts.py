@@ -2,24 +2,45 @@
 (contacts.signals.text_wanted): the double opt-in prompt. Each is kept in the outbox
 (OutboundMessage) with the provider's id, as the console backend keeps what it "sends"."""
 
-from contacts.signals import TextLater, TextNotSent
-from messaging.backends import ConsoleBackend, RetryLater, SendError, get_backend
-from messaging.models import OutboundMessage, PossibleOptOut
+from contacts.models import Channel
+from contacts.signals import TextLater, TextMaybeSent, TextNotSent, TextOptedOut
+from messaging.backends import (
+    ConsoleBackend,
+    MaybeSent,
+    RecipientOptedOut,
+    RetryLater,
+    SendError,
+    get_backend,
+)
+from messaging.models import InboundEvent, OutboundMessage, PossibleOptOut
+
+
+def send_prompt(sender, *, phone: str, text: str, **kwargs) -> str:
+    """`send` a text of contacts' asking (contacts.signals.text_wanted), as a broadcast's
+    message goes: not while a reply of the number that may be a STOP is kept, not processed
+    yet (TextLater)."""
+    if InboundEvent.kept_that_may_stop(Channel.SMS).filter(phone=phone).exists():
+        raise TextLater("a reply of the number is not processed yet: it may be a STOP")
+    return send(sender, phone=phone, text=text)
 
 
 def send(sender, *, phone: str, text: str, **kwargs) -> str:
-    """Send `text` to `phone` now; the provider's id. Raises TextLater when the provider asks
-    to wait, TextNotSent when it refuses or does not answer, or while a reply of the number
-    waits in Possible opt-outs (it may be a revocation)."""
+    """Send `text` to `phone` now; the provider's id. Raises TextLater while a reply of the
+    number waits in Possible opt-outs (it may be a revocation) or when the provider asks to
+    wait; TextOptedOut, TextMaybeSent or TextNotSent for its other answers."""
     if PossibleOptOut.objects.filter(
         phone=phone, decision=PossibleOptOut.Decision.PENDING
     ).exists():
-        raise TextNotSent("a reply of the number waits in Possible opt-outs")
+        raise TextLater("a reply of the number waits in Possible opt-outs")
     backend = get_backend()
     try:
         sid = backend.send_sms(to=phone, body=text)
     except RetryLater as error:
-        raise TextLater(str(error)) from error
+        raise TextLater(f"the provider asked to wait: {error}") from error
+    except RecipientOptedOut as error:
+        raise TextOptedOut(str(error)) from error
+    except MaybeSent as error:
+        raise TextMaybeSent(str(error)) from error
     except SendError as error:
         raise TextNotSent(str(error)) from error
     if not isinstance(backend, ConsoleBackend):  # which keeps it itself

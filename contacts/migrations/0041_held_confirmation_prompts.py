@@ -27,6 +27,14 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="confirmationprompt",
+            name="maybe_sent",
+            field=models.BooleanField(
+                default=False,
+                help_text="Not known sent: the provider may have it (not_sent says why).",
+            ),
+        ),
+        migrations.AddField(
+            model_name="confirmationprompt",
             name="not_sent",
             field=models.CharField(blank=True, help_text="Not sent: why.", max_length=200),
         ),

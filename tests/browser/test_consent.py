@@ -109,7 +109,8 @@ def test_a_text_asking_to_confirm_at_night_waits_and_the_card_says_until_when(
     record_web_form_consent(page, app_url, "Nina Night", "SMS")
     expect(page.locator(".messagelist")).to_contain_text(
         "Nina Night: consent to SMS recorded, awaiting confirmation. A text will ask the number "
-        "to reply YES within 30 days to confirm it when its quiet hours end, at 08:00 their time"
+        "to reply YES within 30 days to confirm it, held until its quiet hours end, at 08:00 "
+        "their time"
     )
     expect(page.locator(".consent-card")).to_contain_text(
         "The text asking the number to confirm: held until its quiet hours end, at 08:00 their time"

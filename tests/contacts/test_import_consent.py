@@ -9,7 +9,7 @@ import pytest
 from django.core.files import File
 from django.utils import timezone
 
-from contacts import imports
+from contacts import imports, services
 from contacts.models import Channel, ConsentRecord, ContactImport, Disclosure, ImportProblem
 from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
@@ -102,9 +102,7 @@ def test_other_systems_consent_headers_are_understood():
     assert timezone.localdate(record.given_at).isoformat() == "2025-03-01"
 
 
-def test_consent_to_confirm_by_text_awaits_the_yes_and_each_number_is_asked_once(
-    settings, django_capture_on_commit_callbacks
-):
+def test_consent_to_confirm_by_text_awaits_the_yes_and_each_number_is_asked_once(settings):
     settings.MESSAGING_BACKEND = "locmem"
     LocmemBackend.outbox.clear()
     data = (
@@ -116,8 +114,8 @@ def test_consent_to_confirm_by_text_awaits_the_yes_and_each_number_is_asked_once
     contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
     imports.check(contact_import)
     assert imports.start_applying(contact_import)
-    with django_capture_on_commit_callbacks(execute=True):  # as each batch commits
-        imports.apply(contact_import)
+    imports.apply(contact_import)
+    assert services.send_held_prompts() == 2  # the worker's
     statuses = dict(ConsentRecord.objects.values_list("phone", "status").distinct())
     assert statuses == {"+14155550101": "awaiting", "+14155550102": "awaiting",
                         "+14155550103": "confirmed"}  # fmt: skip

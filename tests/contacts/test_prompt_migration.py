@@ -17,10 +17,10 @@ from django.db import connection
 with connection.cursor() as cursor:
     cursor.execute(
         "INSERT INTO contacts_confirmationprompt (phone, channels, sent_at, sid, send_at,"
-        " held_for, not_sent) VALUES"
-        " ('+14155550101', 'sms', now(), 'SM1', NULL, '', ''),"
-        " ('+14155550102', 'sms', NULL, '', now(), 'its quiet hours end, at 08:00', ''),"
-        " ('+14155550103', 'sms', NULL, '', NULL, '', 'the number opted out of texts.')"
+        " held_for, not_sent, maybe_sent) VALUES"
+        " ('+14155550101', 'sms', now(), 'SM1', NULL, '', '', FALSE),"
+        " ('+14155550102', 'sms', NULL, '', now(), 'until its quiet hours end', '', FALSE),"
+        " ('+14155550103', 'sms', NULL, '', NULL, '', 'the number opted out of texts.', FALSE)"
     )
 call_command("migrate", "contacts", "0040", verbosity=0)
 with connection.cursor() as cursor:

@@ -13,7 +13,15 @@ from django.core.files import File
 from django.db import OperationalError
 
 from contacts import imports, services
-from contacts.models import Channel, ConfirmationPrompt, ConsentRecord, Contact, Source
+from contacts.models import (
+    Channel,
+    ConfirmationPrompt,
+    ConsentRecord,
+    Contact,
+    PhoneOptOut,
+    Source,
+)
+from messaging.models import InboundEvent
 from tests.factories import ContactFactory
 from tests.messaging.test_double_opt_in import recorded
 from tests.messaging.test_keyword_consent import PHONE, reply
@@ -53,8 +61,8 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
         )
     assert "Dee: consent to SMS and Calls &amp; Voicemails recorded, awaiting confirmation." in page
     assert (
-        "A text will ask the number to reply YES within 30 days to confirm it when its quiet "
-        "hours end, at 08:00 their time (08:00–21:00 Pacific (CA))." in page
+        "A text will ask the number to reply YES within 30 days to confirm it, held until its "
+        "quiet hours end, at 08:00 their time (08:00–21:00 Pacific (CA))." in page
     )
     assert not outbox
     prompt = ConfirmationPrompt.objects.get()
@@ -83,9 +91,7 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
     }
 
 
-def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(
-    outbox, django_capture_on_commit_callbacks
-):
+def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(outbox):
     """At 19:30 in San Francisco it is 22:30 in New York: the New York number's text waits
     until 08:00 there, the San Francisco one goes."""
     data = (
@@ -97,8 +103,9 @@ def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(
         contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
         imports.check(contact_import)
         assert imports.start_applying(contact_import)
-        with django_capture_on_commit_callbacks(execute=True):  # as each batch commits
-            imports.apply(contact_import)
+        imports.apply(contact_import)
+        assert not outbox  # kept with the batch: the worker sends them
+        assert services.send_held_prompts() == 2
     assert [message["to"] for message in outbox] == ["+14155550101"]
     held = ConfirmationPrompt.objects.get(sent_at=None)
     assert held.phone == "+12125550102"
@@ -251,7 +258,7 @@ def test_the_provider_asking_to_wait_holds_it_and_a_refusal_keeps_why(twilio):
         assert services.send_held_prompts() == 0
     prompt = ConfirmationPrompt.objects.get()
     assert (prompt.sent_at, prompt.send_at) == (None, datetime(2026, 12, 8, 8, 5, tzinfo=PACIFIC))
-    assert prompt.held_for == "the provider lets it, in 5 minutes"
+    assert prompt.held_for.startswith("to be looked at again in 5 minutes (the provider asked")
     with at(8, 8, 5):
         assert services.send_held_prompts() == 1
     prompt.refresh_from_db()
@@ -265,8 +272,10 @@ def test_the_provider_asking_to_wait_holds_it_and_a_refusal_keeps_why(twilio):
         said = services.ask_to_confirm("+14155550101", [Channel.SMS])
         assert services.send_held_prompts() == 0
     assert said.startswith("The text asking to confirm it failed (")
-    assert ConfirmationPrompt.objects.get(phone="+14155550101").not_sent.startswith(
-        "the text failed ("
+    failed = ConfirmationPrompt.objects.get(phone="+14155550101")
+    assert failed.maybe_sent and failed.not_sent.startswith("the provider did not say whether")
+    assert failed.in_words(datetime.now(PACIFIC)).startswith(
+        "may have gone: the provider did not say whether it took it ("
     )
     assert len(StandIn.requests) == 3
 
@@ -279,8 +288,8 @@ def test_the_card_says_when_the_days_to_reply_ended(admin_client, outbox):
         # Sent by the database's clock, which no test moves: as if then.
         ConfirmationPrompt.objects.update(sent_at=datetime.now(PACIFIC))
         assert card(admin_client, contact) == (
-            "The text asking the number to confirm: sent 7 Dec 2026, 20:00; a YES by "
-            "6 Jan 2027, 20:00 confirms it."
+            "The text asking the number to confirm: sent 7 Dec 2026, 20:00, asking about SMS; "
+            "a YES by 6 Jan 2027, 20:00 confirms it."
         )
     ConfirmationPrompt.objects.update(sent_at=datetime(2026, 10, 28, 12, tzinfo=PACIFIC))
     with at(7, 12, 0):
@@ -293,5 +302,64 @@ def test_the_card_says_when_the_days_to_reply_ended(admin_client, outbox):
         traveller.shift(timedelta(minutes=3))
         assert card(admin_client, contact) == (
             "The text asking the number to confirm: due since 7 Dec 2026, 20:00: the task "
-            "worker sends it within a minute."
+            "worker looks every 60 s."
         )
+
+
+def test_a_reply_not_read_yet_holds_the_prompt_back(outbox):
+    """A STOP kept but not processed (its processing failed; the worker reads it within
+    seconds), as broadcasts treat it: the prompt waits, and goes only if it was no STOP."""
+    ContactFactory(phone=PHONE)
+    awaiting()
+    kept = dict(kind="sms", payload={"From": PHONE, "Body": "STOP"}, phone=PHONE)
+    InboundEvent.store(key="sms:SMkept", **kept)
+    with at(7, 9, 0):
+        said = services.ask_to_confirm(PHONE, [Channel.SMS])
+    assert said == (
+        "A text will ask the number to reply YES within 30 days to confirm it, held to be "
+        "looked at again in 5 minutes (a reply of the number is not processed yet: it may be a "
+        "STOP)."
+    )
+    with at(7, 9, 5):
+        assert services.send_held_prompts() == 1  # still not read: held again
+    assert not outbox
+    InboundEvent.objects.filter(key="sms:SMkept").update(processed_at=datetime.now(PACIFIC))
+    with at(7, 9, 10):
+        assert services.send_held_prompts() == 1
+    assert len(outbox) == 1
+
+
+def test_the_carrier_s_opt_out_on_a_prompt_is_the_number_s_opt_out(
+    twilio, django_capture_on_commit_callbacks
+):
+    ContactFactory(phone=PHONE)
+    awaiting()
+    StandIn.answers = ["opted_out"]
+    with at(7, 9, 0), django_capture_on_commit_callbacks(execute=True):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    opt_out = PhoneOptOut.objects.get(phone=PHONE, channel=Channel.SMS)
+    assert opt_out.source == Source.CARRIER
+    assert ConfirmationPrompt.objects.get().not_sent == (
+        "the carrier says the number opted out (21610)."
+    )
+
+
+def test_a_second_ask_of_what_a_text_asked_already_sends_none(admin_client, outbox):
+    """Asked twice (the consent form sent twice, say): the second finds the first text asks
+    about it; consent recorded after that text is asked about again."""
+    contact = ContactFactory(phone=PHONE)
+    awaiting()
+    with at(7, 9, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+        said = services.ask_to_confirm(PHONE, [Channel.SMS])
+    assert said == (
+        "No text asked to confirm it: a text sent since the consent was recorded asks about it "
+        "already."
+    )
+    assert len(outbox) == 1
+    assert card(admin_client, contact).startswith("The text asking the number to confirm: sent ")
+    awaiting(PHONE, Channel.CALLS)
+    with at(7, 9, 5):
+        services.ask_to_confirm(PHONE, [Channel.SMS, Channel.CALLS])
+    assert len(outbox) == 2 and "reminders and offers, up to" not in outbox[-1]["body"]
+    assert "our calls" in outbox[-1]["body"]

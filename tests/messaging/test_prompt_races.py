@@ -54,10 +54,21 @@ def beside(action, name=None):
 
 def texts(phone):
     return [message for message in LocmemBackend.outbox if message["to"] == phone]
+
+
+inside, release = threading.Event(), threading.Event()
+keep = LocmemBackend.keep
+
+
+def slow(self, kind, to, body, *, sid):
+    \"\"\"The provider's hand-over, once `inside`, waiting for `release`.\"\"\"
+    inside.set()
+    release.wait(60)
+    return keep(self, kind, to, body, sid=sid)
 """
 
 # Two asks of one number at night, the second while the first is between its checks and its
-# hold: one prompt is held, asking about both.
+# hold: the second waits for the number's turn, and one prompt is held, asking about both.
 TWO_ASKS = """
 phone = "+14155550188"
 awaiting(phone, "sms", "calls")
@@ -76,15 +87,40 @@ quiet_hours.places_of = first_waits
 with at(7, 23):
     first = beside(lambda: services.ask_to_confirm(phone, ["sms"]), name="first")
     inside.wait(60)
-    beside(lambda: services.ask_to_confirm(phone, ["calls"])).join(60)
+    second = beside(lambda: services.ask_to_confirm(phone, ["calls"]))
+    print("the second waits:", wait_for_lock_waiters(1, unless=lambda: not second.is_alive()))
     release.set()
     first.join(60)
+    second.join(60)
+    print("card:", services.prompt_of(phone).in_words(datetime.now(PACIFIC))[:26])
 quiet_hours.places_of = places_of
 held = ConfirmationPrompt.objects.filter(phone=phone, sent_at=None, not_sent="")
 print("held:", list(held.values_list("channels", flat=True)))
 with at(8, 9):
     services.send_held_prompts()
 print("texts:", len(texts(phone)))
+"""
+
+# An ask while the worker hands over the number's held prompt, which asks about the same
+# consent: it waits for the hand-over, then finds that text asks about it.
+ASK_DURING_HAND_OVER = """
+phone = "+14155550199"
+awaiting(phone, "sms")
+with at(7, 23):
+    services.ask_to_confirm(phone, ["sms"])
+LocmemBackend.keep = slow
+said = []
+with at(8, 9):
+    worker = beside(services.send_held_prompts)
+    inside.wait(60)
+    LocmemBackend.keep = keep
+    asking = beside(lambda: said.append(services.ask_to_confirm(phone, ["sms"])))
+    print("the ask waits:", wait_for_lock_waiters(1, unless=lambda: not asking.is_alive()))
+    release.set()
+    worker.join(60)
+    asking.join(60)
+print("texts:", len(texts(phone)))
+print(said[0])
 """
 
 # Three workers at once take the prompts held for 30 numbers: each goes once.
@@ -135,16 +171,6 @@ print("not sent:", ConfirmationPrompt.objects.get(phone=phone).not_sent)
 STOP_DURING = """
 phone = "+14155550177"
 awaiting(phone, "sms")
-inside, release = threading.Event(), threading.Event()
-keep = LocmemBackend.keep
-
-
-def slow(self, kind, to, body, *, sid):
-    inside.set()
-    release.wait(60)
-    return keep(self, kind, to, body, sid=sid)
-
-
 LocmemBackend.keep = slow
 with at(7, 9):
     asking = beside(lambda: services.ask_to_confirm(phone, ["sms"]))
@@ -168,7 +194,18 @@ def lines(script: str, request) -> list[str]:
 
 
 def test_two_asks_of_one_number_at_once_hold_one_text(request):
-    assert lines(TWO_ASKS, request) == ["held: ['sms calls']", "texts: 1"]
+    assert lines(TWO_ASKS, request) == [
+        "the second waits: True", "card: held until its quiet hours",
+        "held: ['sms calls']", "texts: 1",
+    ]  # fmt: skip
+
+
+def test_an_ask_while_the_worker_hands_over_the_same_question_sends_none(request):
+    assert lines(ASK_DURING_HAND_OVER, request) == [
+        "the ask waits: True", "texts: 1",
+        "No text asked to confirm it: a text sent since the consent was recorded asks about it "
+        "already.",
+    ]  # fmt: skip
 
 
 def test_workers_at_once_send_each_held_prompt_once(request):

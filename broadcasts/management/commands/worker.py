@@ -8,8 +8,8 @@
   `INBOUND_SWEEP_SECONDS` those that old. No STOP waits for an operator.
 - deletes, in another, the files of exports older than `EXPORT_KEEP_DAYS`, and on SQLite
   renews the planner's statistics: every hour.
-- sends, in another, the double opt-in prompts held for quiet hours that have ended, every
-  `HELD_PROMPTS_SECONDS`.
+- sends, in another, the double opt-in prompts that are due (an import's, and those held
+  for quiet hours that have ended), every `HELD_PROMPTS_SECONDS`.
 - corrects, in another, the contacts' consent on record that two writes of one number at
   once left behind (contacts.models.correct_consent_on_record), then counts each channel's
   reach and the outcomes of the broadcasts still changing, and folds the ledger's counts,
@@ -99,8 +99,8 @@ def hourly() -> None:
 
 
 def send_held_prompts() -> None:
-    """Forever: send the double opt-in prompts held for quiet hours that have ended, then
-    sleep `HELD_PROMPTS_SECONDS` (at once again while there were more than a batch)."""
+    """Forever: send the double opt-in prompts that are due, then sleep
+    `HELD_PROMPTS_SECONDS` (at once again while there were more than a batch)."""
     while True:
         taken = 0
         try:

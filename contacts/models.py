@@ -946,20 +946,20 @@ class ConfirmationPrompt(models.Model):
             )
         ]
 
+    # Set while this process hands the text over (services._send_or_hold): from then on, a
+    # failure leaves it taken, as it may have gone.
+    handed_over = False
+
     def __str__(self) -> str:
         return f"{self.phone} asked to confirm {self.channels}"
-
-    @property
-    def is_held(self) -> bool:
-        return self.sent_at is None and not self.not_sent
 
     def in_words(self, now: datetime) -> str:
         """What became of it, for staff: "sent 7 Dec 2026, 09:00, asking about SMS; a YES
         by 6 Jan 2027, 09:00 confirms it"."""
         if self.maybe_sent:
             return (
-                f"may have gone: {self.not_sent} A YES to it confirms nothing: if the contact "
-                "did not get it, record the consent again."
+                f"may have gone: {self.not_sent} A YES to it confirms nothing: record the "
+                "consent again to ask again."
             )
         if self.not_sent:
             return f"not sent: {self.not_sent}"

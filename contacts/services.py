@@ -377,14 +377,14 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
         prompt = _queued(phone, channels)
         prompt.not_sent, prompt.maybe_sent = HANDING_OVER, True  # taken
         prompt.save()
-    return _send_or_hold(prompt)
+    return _go(prompt)
 
 
 def queue_prompts(asks: dict[str, list[str]]) -> None:
     """In the caller's transaction: for each number, a prompt due now asking about its
     channels (with the number's held prompt, if any), for the worker to send
     (`send_held_prompts`). An import's: kept with its batch, and sent without it waiting."""
-    for phone, channels in asks.items():
+    for phone, channels in sorted(asks.items()):  # the turns in one order: no deadlock
         _queued(phone, channels)
 
 
@@ -429,10 +429,30 @@ def send_held_prompts() -> int:
             continue
         taken += 1
         try:
-            _send_or_hold(ConfirmationPrompt.objects.get(pk=pk))
-        except Exception:  # the database went away, say: it stays taken, and the rest go on
+            _go(ConfirmationPrompt.objects.get(pk=pk))
+        except Exception:  # the database went away, say: the rest go on
             logger.exception("The held confirmation prompt %s failed", pk)
     return taken
+
+
+def _go(prompt: ConfirmationPrompt) -> str:
+    """`_send_or_hold` the prompt taken; where that fails before the text is handed over (the
+    database busy or away, say), hold it to be looked at again, rather than leave it taken
+    (which says it may have gone). What fails during the hand-over leaves it taken."""
+    try:
+        return _send_or_hold(prompt)
+    except Exception as error:
+        if prompt.handed_over:
+            raise
+        logger.exception("The confirmation prompt to %s waits: it failed", prompt.phone)
+        with transaction.atomic():
+            lock_numbers([prompt.phone], shared=True)
+            _take_prompt_turn(prompt.phone)
+            return _held(prompt, timezone.now() + PROMPT_RETRY_AFTER, _looked_at_again(error))
+
+
+def _looked_at_again(why: Exception) -> str:
+    return f"to be looked at again in {PROMPT_RETRY_AFTER.seconds // 60} minutes ({why})"
 
 
 @transaction.atomic
@@ -469,12 +489,11 @@ def _send_or_hold(prompt: ConfirmationPrompt) -> str:
             when = quiet_hours.opening_in_words(places, opens)
             return _held(prompt, opens, f"until its quiet hours end, at {when}")
     text = confirmation_prompt(prompt.channels.split())
+    prompt.handed_over = True
     try:
         sent = [sid for _, sid in text_wanted.send(Contact, phone=phone, text=text)]
     except TextLater as error:
-        later = now + PROMPT_RETRY_AFTER
-        minutes = PROMPT_RETRY_AFTER.seconds // 60
-        return _held(prompt, later, f"to be looked at again in {minutes} minutes ({error})")
+        return _held(prompt, now + PROMPT_RETRY_AFTER, _looked_at_again(error))
     except TextNotSent as error:
         return _refused(prompt, error)
     if not sent:
@@ -518,6 +537,10 @@ def _refused(prompt: ConfirmationPrompt, error: TextNotSent) -> str:
         return _not_sent(prompt, "the carrier says the number opted out (21610).", said)
     if isinstance(error, TextMaybeSent):
         why = f"the provider did not say whether it took it ({error})."
+        said = (
+            f"The text asking to confirm it may have gone ({error}): a YES to it confirms "
+            "nothing; record the consent again to ask again."
+        )
         return _not_sent(prompt, why, said, maybe=True)
     return _not_sent(prompt, f"the text failed ({error}).", said)
 

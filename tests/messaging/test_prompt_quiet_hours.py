@@ -12,7 +12,7 @@ import time_machine
 from django.core.files import File
 from django.db import OperationalError
 
-from contacts import imports, services
+from contacts import imports, quiet_hours, services
 from contacts.models import (
     Channel,
     ConfirmationPrompt,
@@ -271,7 +271,7 @@ def test_the_provider_asking_to_wait_holds_it_and_a_refusal_keeps_why(twilio):
     with at(8, 9, 0):
         said = services.ask_to_confirm("+14155550101", [Channel.SMS])
         assert services.send_held_prompts() == 0
-    assert said.startswith("The text asking to confirm it failed (")
+    assert said.startswith("The text asking to confirm it may have gone (")
     failed = ConfirmationPrompt.objects.get(phone="+14155550101")
     assert failed.maybe_sent and failed.not_sent.startswith("the provider did not say whether")
     assert failed.in_words(datetime.now(PACIFIC)).startswith(
@@ -363,3 +363,39 @@ def test_a_second_ask_of_what_a_text_asked_already_sends_none(admin_client, outb
         services.ask_to_confirm(PHONE, [Channel.SMS, Channel.CALLS])
     assert len(outbox) == 2 and "reminders and offers, up to" not in outbox[-1]["body"]
     assert "our calls" in outbox[-1]["body"]
+
+
+def test_a_failure_before_the_hand_over_holds_the_prompt_to_be_looked_at_again(outbox, monkeypatch):
+    """The database busy at 08:00 (SQLite's "database is locked", say), before anything went:
+    the prompt is held again, not left as one that may have gone; the form says so too."""
+    ContactFactory(phone=PHONE)
+    awaiting()
+    with at(7, 22, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    places_of, failures = quiet_hours.places_of, []
+
+    def busy_once(phone):
+        if not failures:
+            failures.append(phone)
+            raise OperationalError("database is locked")
+        return places_of(phone)
+
+    monkeypatch.setattr(quiet_hours, "places_of", busy_once)
+    with at(8, 8, 0):
+        assert services.send_held_prompts() == 1
+    prompt = ConfirmationPrompt.objects.get()
+    assert (prompt.sent_at, prompt.maybe_sent, prompt.not_sent) == (None, False, "")
+    assert prompt.held_for == "to be looked at again in 5 minutes (database is locked)"
+    with at(8, 8, 5):
+        assert services.send_held_prompts() == 1
+    assert len(outbox) == 1
+
+    ContactFactory(phone="+14155550101")
+    awaiting("+14155550101")
+    failures.clear()
+    with at(8, 9, 0):
+        said = services.ask_to_confirm("+14155550101", [Channel.SMS])
+    assert said == (
+        "A text will ask the number to reply YES within 30 days to confirm it, held to be "
+        "looked at again in 5 minutes (database is locked)."
+    )

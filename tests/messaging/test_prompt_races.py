@@ -188,6 +188,33 @@ print("opted out:", PhoneOptOut.objects.filter(phone=phone).exists())
 """
 
 
+# Two imports' batches at once queue prompts for the same numbers, in their files' orders
+# (one the other's reversed): neither waits for the other in a circle.
+TWO_IMPORTS = """
+phones = [f"+1415777{n:04d}" for n in range(40)]
+for phone in phones:
+    awaiting(phone, "sms")
+errors = []
+
+
+def batch(numbers):
+    try:
+        with transaction.atomic():
+            services.queue_prompts({phone: ["sms"] for phone in numbers})
+    except Exception as error:
+        errors.append(type(error).__name__)
+
+
+with at(7, 10):
+    for _ in range(10):
+        both = [beside(lambda: batch(phones)), beside(lambda: batch(phones[::-1]))]
+        for thread in both:
+            thread.join(60)
+print("errors:", errors)
+print("held:", ConfirmationPrompt.objects.filter(sent_at=None, not_sent="").count())
+"""
+
+
 def lines(script: str, request) -> list[str]:
     """What `script` printed, run on a migrated database of its own."""
     return run(SETUP + script, request.getfixturevalue("migrated")).strip().splitlines()
@@ -222,3 +249,7 @@ def test_a_stop_during_the_hand_over_waits_for_it(request):
     assert lines(STOP_DURING, request) == [
         "the STOP waits: True", "opted out meanwhile: False", "texts: 1", "opted out: True"
     ]  # fmt: skip
+
+
+def test_two_imports_queueing_the_same_numbers_at_once_do_not_deadlock(request):
+    assert lines(TWO_IMPORTS, request) == ["errors: []", "held: 40"]

@@ -121,7 +121,6 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, 
     return why
 
 
-# The replies that can opt a number out of a channel: an SMS (STOP) of SMS, the digit of calls.
 def _replying(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
     """The ids of the recipients whose number sent a reply that is kept but not processed yet:
     it may be a STOP, so they are not sent to."""

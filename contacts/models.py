@@ -969,10 +969,11 @@ class ConfirmationPrompt(models.Model):
                 return f"held {self.held_for}: {_when(self.send_at)} ({zone})."
             every = f"{settings.HELD_PROMPTS_SECONDS:g} s"
             return f"due since {_when(self.send_at)}: the task worker looks every {every}."
-        asked = " and ".join(Channel(channel).label for channel in self.channels.split())
         ends = self.sent_at + CONFIRM_WITHIN
         if ends <= now:
-            return f"sent {_when(self.sent_at)}; the 30 days to reply ended {_when(ends)}."
+            days = CONFIRM_WITHIN.days
+            return f"sent {_when(self.sent_at)}; the {days} days to reply ended {_when(ends)}."
+        asked = " and ".join(Channel(channel).label for channel in self.channels.split())
         return (
             f"sent {_when(self.sent_at)}, asking about {asked}; a YES by {_when(ends)} confirms it."
         )

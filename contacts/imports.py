@@ -944,7 +944,9 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
 
 def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, int]) -> int:
     """Record the rows' consent, each channel's once: a record of the same number, channel,
-    method and time is not written again (the same file imported twice). Consent marked to be
+    method and time is not written again (the same file imported twice), unless it was made
+    void (its contact was deleted, say: imported again, the consent is the new contact's).
+    Consent marked to be
     confirmed by text awaits it: each such number gets its one text, kept with the batch and
     sent by the worker (services.queue_prompts). Returns how many were added."""
     wanted = [(row, channel) for row in rows if row.consent_method
@@ -953,6 +955,7 @@ def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, i
         return 0
     kept = set(
         ConsentRecord.objects.filter(phone__any=sorted({row.phone for row, _ in wanted}))
+        .exclude(status=ConsentRecord.Status.VOID)
         .values_list("phone", "channel", "method", "given_at")
         .order_by()
     )

@@ -22,6 +22,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -1431,13 +1432,16 @@ class ContactImport(models.Model):
 
     def summary(self) -> str:
         text = (
-            f"{self.created:,} created, {self.updated:,} updated, {self.opted_out:,} opt-outs "
-            f"recorded, {self.resubscribed:,} resubscribed"
+            f"{self.created:,} created, {self.updated:,} updated, {self.opted_out:,} "
+            f"opt-out{pluralize(self.opted_out)} recorded, {self.resubscribed:,} resubscribed"
         )
         if self.consents:
-            text += f", {self.consents:,} consent records added"
+            text += f", {self.consents:,} consent record{pluralize(self.consents)} added"
         if self.kept_hard:
-            text += f"; {self.kept_hard:,} hard opt-outs kept: for each, {ONLY_THE_CONTACT}"
+            text += (
+                f"; {self.kept_hard:,} hard opt-out{pluralize(self.kept_hard)} kept: for each, "
+                f"{ONLY_THE_CONTACT}"
+            )
         return text + "."
 
 

@@ -68,6 +68,23 @@ def test_consent_columns_are_recorded_with_the_disclosure_s_version(settings):
     assert again.consents == 0 and ConsentRecord.objects.count() == 4
 
 
+def test_consent_made_void_is_recorded_again_when_its_row_is_imported_again():
+    """The same file imported again after its contact was deleted: the new contact has the
+    consent on record again (the old record stays void), and the import says it added it."""
+    row = "Ana,(415) 555-0101,sms,web form,2025-03-01,"
+    assert imported(row).consents == 1
+    ana = ConsentRecord.objects.get().contact
+    ana.delete()
+    assert ConsentRecord.objects.get().status == ConsentRecord.Status.VOID
+
+    again = imported(row)
+    assert again.consents == 1 and "1 consent record added" in again.summary()
+    record = ConsentRecord.objects.get(status=ConsentRecord.Status.CONFIRMED)
+    assert record.contact.name == "Ana" and record.contact.sms_consent_on_record
+    assert ConsentRecord.objects.filter(status=ConsentRecord.Status.VOID).count() == 1
+    assert imported(row).consents == 0  # and not a third time
+
+
 @pytest.mark.parametrize(
     ("row", "column", "reason"),
     [

@@ -82,7 +82,7 @@ def test_it_never_lifts_a_hard_opt_out_and_reports_it(db):
     assert status(contact, SMS) == OptInStatus.HARD
     assert status(soft, SMS) == OptInStatus.SUBSCRIBED
     assert problems(result, kept_hard=True) == [(2, "sms", imports.KEPT_HARD)]
-    assert "1 hard opt-outs kept" in result.summary()
+    assert "1 hard opt-out kept" in result.summary()
 
 
 def test_an_export_imports_as_it_is(client, admin_role_user):
@@ -380,7 +380,7 @@ def test_the_command_imports_a_file(db, tmp_path, capsys):
     path.write_bytes(csv_bytes("name,phone,calls", "Fay,+14155550106,soft"))
     call_command("import_contacts", str(path))
     assert (
-        "Imported people.csv: 1 created, 0 updated, 1 opt-outs recorded" in capsys.readouterr().out
+        "Imported people.csv: 1 created, 0 updated, 1 opt-out recorded" in capsys.readouterr().out
     )
     assert status(Contact.objects.get(name="Fay"), CALLS) == OptInStatus.SOFT
 

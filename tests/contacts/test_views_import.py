@@ -28,7 +28,7 @@ def test_an_admin_checks_then_applies_a_file(admin_client):
     assert not Contact.objects.exists()  # nothing before the apply
     contact_import = ContactImport.objects.get()
     response = admin_client.post(apply_url(contact_import), follow=True)
-    assert "Imported people.csv: 1 created, 0 updated, 1 opt-outs recorded" in (
+    assert "Imported people.csv: 1 created, 0 updated, 1 opt-out recorded" in (
         response.content.decode()
     )
     assert Contact.objects.get().opt_in_status("sms") == "soft"

@@ -840,17 +840,28 @@ def _apply_batch(import_id: int) -> bool:
     )
     if not rows:
         return False
-    contact_of, created = _contacts(contact_import, rows)
+    existing = _same_contact({row.phone for row in rows})
+    new = [row.number for row in rows if (row.phone, row.key) not in existing]
+    new_ids = dict(zip(new, _new_contact_ids(len(new)), strict=True))
+    contact_of = {
+        row.number: new_ids.get(row.number) or existing[row.phone, row.key][0] for row in rows
+    }
+    # The consent before the contacts: a new contact is then written once, its consent on
+    # record worked out as it is. Recorded after it, each was written again (bench/NOTES.md).
+    consents, to_ask = _consents(contact_import, rows, contact_of)
+    _create(contact_import, new_ids)
+    _update(rows, existing)
     _tags(rows, contact_of)
-    counts = {"opted_out": 0, "resubscribed": 0, "kept_hard": 0}
+    counts = {"consents": consents, "opted_out": 0, "resubscribed": 0, "kept_hard": 0}
     for channel in Channel:
         _channel(contact_import, channel, rows, contact_of, counts)
-    counts["consents"] = _consents(contact_import, rows, contact_of)
+    # Last, as a send takes a number's lock before its turn to change its prompts.
+    services.queue_prompts(to_ask)  # with the batch: the worker sends them
     ContactImport.objects.filter(pk=import_id).update(
         applied_through=rows[-1].number,
         rows_applied=F("rows_applied") + len(rows),
-        created=F("created") + created,
-        updated=F("updated") + len(rows) - created,
+        created=F("created") + len(new),
+        updated=F("updated") + len(rows) - len(new),
         **{name: F(name) + value for name, value in counts.items()},
     )
     return True
@@ -878,33 +889,68 @@ def _by_number_and_name(rows: list[tuple]) -> dict[tuple[str, str], tuple]:
     return {(phone, key): tuple(values) for phone, key, *values in rows}
 
 
-def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int], int]:
-    """Create the rows' contacts that do not exist and update the SET_BY_ROWS of the others
-    that the rows give; return each row's contact id, by row number, and how many were
-    created."""
-    existing = _same_contact({row.phone for row in rows})
-    new = {row.number for row in rows if (row.phone, row.key) not in existing}
-    if new:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        among, numbers = services.among("number", sorted(new))
-        with connection.cursor() as cursor:
+def _new_contact_ids(count: int) -> list[int]:
+    """Ids for `count` contacts to be created, taken now from those the table gives, in
+    ascending order."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"""
-                INSERT INTO contacts_contact
-                    (name, phone, email, status, time_zone, state, created_at, updated_at)
-                SELECT name, phone, email, COALESCE(NULLIF(status, ''), 'active'), time_zone,
-                       state, %s, %s
-                FROM contacts_importrow WHERE contact_import_id = %s AND {among}
-                ORDER BY number
-                RETURNING phone, UPPER(name), id, {", ".join(SET_BY_ROWS)}
-                """,
-                [now, now, contact_import.pk, *numbers],
+                "SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id'))"
+                " FROM generate_series(1, %s)",
+                [count],
             )
-            existing |= _by_number_and_name(cursor.fetchall())
-    contact_of, changed = {}, []
+            return sorted(pk for (pk,) in cursor.fetchall())
+        # SQLite gives the next id after the greatest it gave (AUTOINCREMENT: never one of a
+        # deleted contact), kept in sqlite_sequence; the writing transaction holds the database.
+        cursor.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'contacts_contact'),"
+            " 0), COALESCE((SELECT MAX(id) FROM contacts_contact), 0))"
+        )
+        (last,) = cursor.fetchone()
+        cursor.execute("DELETE FROM sqlite_sequence WHERE name = 'contacts_contact'")
+        cursor.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('contacts_contact', %s)",
+            [last + count],
+        )
+        return list(range(last + 1, last + count + 1))
+
+
+def _create(contact_import: ContactImport, new_ids: dict[int, int]) -> None:
+    """Create the contacts of the rows numbered as `new_ids`' keys, each with its id."""
+    if not new_ids:
+        return
+    numbers, ids = zip(*sorted(new_ids.items()), strict=True)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    among, params = services.among("number", list(numbers))
+    # Each row's id by its place in the rows' order, as the ids are given (on SQLite, one
+    # after another).
+    if connection.vendor == "postgresql":
+        new_id, id_params = "(%s::bigint[])[ROW_NUMBER() OVER (ORDER BY number)]", [array_text(ids)]
+    else:
+        new_id, id_params = "%s + ROW_NUMBER() OVER (ORDER BY number)", [ids[0] - 1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO contacts_contact
+                (id, name, phone, email, status, time_zone, state, created_at, updated_at)
+            SELECT {new_id}, name, phone, email, COALESCE(NULLIF(status, ''), 'active'),
+                   time_zone, state, %s, %s
+            FROM contacts_importrow WHERE contact_import_id = %s AND {among}
+            ORDER BY number
+            """,
+            [*id_params, now, now, contact_import.pk, *params],
+        )
+
+
+def _update(rows: list, existing: dict[tuple[str, str], tuple]) -> None:
+    """Set the SET_BY_ROWS that the rows give on the contacts they update (`existing`)."""
+    changed = []
     for row in rows:
+        if (row.phone, row.key) not in existing:
+            continue
         pk, *current = existing[row.phone, row.key]
-        contact_of[row.number] = pk
         wanted = [
             getattr(row, field) or value for field, value in zip(SET_BY_ROWS, current, strict=True)
         ]
@@ -912,7 +958,6 @@ def _contacts(contact_import: ContactImport, rows: list) -> tuple[dict[int, int]
             changed.append(Contact(pk=pk, **dict(zip(SET_BY_ROWS, wanted, strict=True)),
                                    updated_at=timezone.now()))  # fmt: skip
     Contact.objects.bulk_update(changed, [*SET_BY_ROWS, "updated_at"], batch_size=1000)
-    return contact_of, len(new)
 
 
 def _tags(rows: list, contact_of: dict[int, int]) -> None:
@@ -942,17 +987,19 @@ def _tags(rows: list, contact_of: dict[int, int]) -> None:
             )
 
 
-def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, int]) -> int:
+def _consents(
+    contact_import: ContactImport, rows: list, contact_of: dict[int, int]
+) -> tuple[int, dict[str, list[str]]]:
     """Record the rows' consent, each channel's once: a record of the same number, channel,
     method and time is not written again (the same file imported twice), unless it was made
     void (its contact was deleted, say: imported again, the consent is the new contact's).
-    Consent marked to be
-    confirmed by text awaits it: each such number gets its one text, kept with the batch and
-    sent by the worker (services.queue_prompts). Returns how many were added."""
+    Returns how many were added, and the channels of each number whose consent, marked to be
+    confirmed by text, awaits its YES: each such number gets its one text
+    (services.queue_prompts)."""
     wanted = [(row, channel) for row in rows if row.consent_method
               for channel in row.consent_channels.split()]  # fmt: skip
     if not wanted:
-        return 0
+        return 0, {}
     kept = set(
         ConsentRecord.objects.filter(phone__any=sorted({row.phone for row, _ in wanted}))
         .exclude(status=ConsentRecord.Status.VOID)
@@ -976,8 +1023,7 @@ def _consents(contact_import: ContactImport, rows: list, contact_of: dict[int, i
     for record in new.values():
         if record.status == ConsentRecord.Status.AWAITING:
             to_ask.setdefault(record.phone, []).append(record.channel)
-    services.queue_prompts(to_ask)  # with the batch: the worker sends them
-    return len(new)
+    return len(new), to_ask
 
 
 def _channel(contact_import, channel, rows, contact_of, counts) -> None:

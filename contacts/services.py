@@ -380,23 +380,30 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     return _go(prompt)
 
 
-def queue_prompts(asks: dict[str, list[str]]) -> None:
-    """In the caller's transaction: for each number, a prompt due now asking about its
-    channels (with the number's held prompt, if any), for the worker to send
-    (`send_held_prompts`). An import's: kept with its batch, and sent without it waiting."""
-    for phone, channels in sorted(asks.items()):  # the turns in one order: no deadlock
-        _queued(phone, channels)
+def queue_prompts(asks: dict[str, Iterable[str]]) -> dict[str, ConfirmationPrompt]:
+    """In the caller's transaction: for each number, its held prompt (a new one if none is),
+    asking about its channels too, due now, for the worker to send (`send_held_prompts`);
+    by number. An import's: kept with its batch, and sent without it waiting."""
+    _take_prompt_turns(list(asks))
+    held = ConfirmationPrompt.objects.select_for_update().filter(
+        HELD_PROMPT, phone__any=sorted(asks)
+    )
+    prompts = {prompt.phone: prompt for prompt in held}
+    now = timezone.now()
+    for phone, channels in asks.items():
+        prompt = prompts.setdefault(phone, ConfirmationPrompt(phone=phone))
+        prompt.channels = _in_order({*channels, *prompt.channels.split()})
+        prompt.send_at = now
+    ConfirmationPrompt.objects.bulk_update(
+        [prompt for prompt in prompts.values() if prompt.pk], ["channels", "send_at"]
+    )
+    ConfirmationPrompt.objects.bulk_create([prompt for prompt in prompts.values() if not prompt.pk])
+    return prompts
 
 
 def _queued(phone: str, channels: Iterable[str]) -> ConfirmationPrompt:
     """The number's held prompt (a new one if none is), asking about `channels` too, due now."""
-    _take_prompt_turn(phone)
-    held = ConfirmationPrompt.objects.select_for_update().filter(HELD_PROMPT, phone=phone)
-    prompt = held.first() or ConfirmationPrompt(phone=phone)
-    prompt.channels = _in_order({*channels, *prompt.channels.split()})
-    prompt.send_at = timezone.now()
-    prompt.save()
-    return prompt
+    return queue_prompts({phone: channels})[phone]
 
 
 def prompt_of(phone: str) -> ConfirmationPrompt | None:
@@ -447,7 +454,7 @@ def _go(prompt: ConfirmationPrompt) -> str:
         logger.exception("The confirmation prompt to %s waits: it failed", prompt.phone)
         with transaction.atomic():
             lock_numbers([prompt.phone], shared=True)
-            _take_prompt_turn(prompt.phone)
+            _take_prompt_turns([prompt.phone])
             return _held(prompt, timezone.now() + PROMPT_RETRY_AFTER, _looked_at_again(error))
 
 
@@ -467,7 +474,7 @@ def _send_or_hold(prompt: ConfirmationPrompt) -> str:
     or moved to another number since made its consent void."""
     phone = prompt.phone
     lock_numbers([phone], shared=True)
-    _take_prompt_turn(phone)
+    _take_prompt_turns([phone])
     awaiting = ConsentRecord.objects.filter(
         phone=phone, status=ConsentRecord.Status.AWAITING, channel__in=prompt.channels.split()
     )
@@ -562,13 +569,33 @@ def _held(prompt: ConfirmationPrompt, send_at: datetime, held_for: str) -> str:
     )
 
 
-def _take_prompt_turn(phone: str) -> None:
-    """Until the transaction ends, hold the number's turn to change its prompts: the asks of
-    one number at once keep one prompt held (PostgreSQL: a lock of its own, after the number's
-    lock when both are taken; on SQLite, a writing transaction holds the whole database)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 2))", [phone])
+def _take_prompt_turns(phones: list[str]) -> None:
+    """Until the transaction ends, hold these numbers' turns to change their prompts: the asks
+    of one number at once keep one prompt held. On PostgreSQL, a lock of its own for each
+    number, taken in the numbers' order, and after the numbers' locks when both are taken
+    (an import's batch queues its prompts last); on SQLite, a writing transaction holds the
+    whole database.
+
+    For more than PROMPT_TURNS_AT_MOST numbers, the prompts' table is locked instead, as a
+    lock each would outgrow PostgreSQL's table of locks (`max_locks_per_transaction`): an
+    import's batch of 20,000 numbers failed so. A number's own turn takes the table's lock
+    that a writer takes, first: it waits for such a batch, and the batch for it."""
+    if connection.vendor != "postgresql" or not phones:
+        return
+    with connection.cursor() as cursor:
+        if len(phones) > PROMPT_TURNS_AT_MOST:
+            cursor.execute("LOCK TABLE contacts_confirmationprompt IN SHARE ROW EXCLUSIVE MODE")
+            return
+        cursor.execute("LOCK TABLE contacts_confirmationprompt IN ROW EXCLUSIVE MODE")
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(phone, 2))"
+            " FROM unnest(%s::text[]) phone",
+            [array_text(sorted(set(phones)))],
+        )
+
+
+# As the contacts' own triggers take their numbers' locks (contacts/guard/postgres).
+PROMPT_TURNS_AT_MOST = 64
 
 
 def _in_order(channels: Iterable[str]) -> str:

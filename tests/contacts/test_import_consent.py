@@ -10,7 +10,15 @@ from django.core.files import File
 from django.utils import timezone
 
 from contacts import imports, services
-from contacts.models import Channel, ConsentRecord, ContactImport, Disclosure, ImportProblem
+from contacts.models import (
+    Channel,
+    ConfirmationPrompt,
+    ConsentRecord,
+    Contact,
+    ContactImport,
+    Disclosure,
+    ImportProblem,
+)
 from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
 
@@ -148,3 +156,41 @@ def test_confirm_by_text_is_yes_or_no():
     contact_import = imports.store(File(io.BytesIO(data), name="x.csv"), by_user=None)
     imports.check(contact_import)
     assert problems(contact_import) == [(2, "consent_confirm", "“maybe”: use yes or no.")]
+
+
+def test_an_import_asks_thousands_of_numbers_to_confirm_in_one_batch(settings):
+    """One batch of 20,000 numbers to confirm by text: each gets its one held prompt, and the
+    new contacts have the batch's confirmed consent on record. (On PostgreSQL, a lock for each
+    number's turn outgrew the table of locks, and the import failed: "out of shared
+    memory".)"""
+    settings.IMPORT_BATCH_SIZE = 30_000
+    header = "Name,Phone,Consent to,Consent method,Consent date,Confirm by text"
+    rows = [f"Person {n},+1415{2_000_000 + n},sms,web form,2025-03-01,yes" for n in range(20_000)]
+    data = "\n".join([header, *rows, "Ana,(415) 555-0101,calls,paper,2025-03-01,no"]).encode()
+    contact_import = imports.store(File(io.BytesIO(data), name="big.csv"), by_user=None)
+    imports.check(contact_import)
+    assert imports.start_applying(contact_import)
+    imports.apply(contact_import)
+    contact_import.refresh_from_db()
+    assert contact_import.status == "done", contact_import.error
+    assert contact_import.consents == 20_001 and contact_import.created == 20_001
+    held = ConfirmationPrompt.objects.filter(sent_at=None, not_sent="")
+    assert held.count() == 20_000 and set(held.values_list("channels", flat=True)) == {"sms"}
+    ana = Contact.objects.get(phone="+14155550101")
+    assert ana.calls_consent_on_record and not ana.sms_consent_on_record
+    assert not Contact.objects.get(phone="+14152000000").sms_consent_on_record  # awaits a YES
+
+
+def test_an_imported_contact_never_takes_the_id_of_one_deleted():
+    """Its id is taken before it is written (its consent is recorded first): on SQLite from
+    the ids the table gave, so a deleted contact's records never name the new one."""
+    gone = ContactFactory(phone="+14155550109")
+    services.record_consent(
+        phone=gone.phone, channel=Channel.SMS, method="paper", given_at=timezone.now()
+    )
+    gone_id = gone.pk
+    gone.delete()
+    imported("Ana,(415) 555-0101,sms,web form,2025-03-01,")
+    ana = Contact.objects.get(phone="+14155550101")
+    assert ana.pk > gone_id and ana.consent_records.get().phone == "+14155550101"
+    assert ContactFactory().pk > ana.pk  # and the next contact's id comes after it

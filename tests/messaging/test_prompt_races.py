@@ -214,6 +214,56 @@ print("errors:", errors)
 print("held:", ConfirmationPrompt.objects.filter(sent_at=None, not_sent="").count())
 """
 
+# An import's batch of more numbers than take a turn each (the prompts' table locked
+# instead): it waits for the worker's hand-over of one of them, and an ask of another waits
+# for it; then each number is asked once.
+BIG_BATCH = """
+phones = [f"+1415888{n:04d}" for n in range(100)]
+for phone in phones:
+    awaiting(phone, "sms")
+with at(7, 23):
+    services.ask_to_confirm(phones[0], ["sms"])  # held until the morning
+errors, committing = [], threading.Event()
+
+
+def batch(wait=False):
+    try:
+        with transaction.atomic():
+            services.queue_prompts({phone: ["sms"] for phone in phones})
+            if wait:
+                inside.set()
+                committing.wait(60)
+    except Exception as error:
+        errors.append(type(error).__name__)
+
+
+LocmemBackend.keep = slow
+with at(8, 9):
+    worker = beside(services.send_held_prompts)
+    inside.wait(60)
+    LocmemBackend.keep = keep
+    importing = beside(batch)
+    print("the batch waits:", wait_for_lock_waiters(1, unless=lambda: not importing.is_alive()))
+    release.set()
+    worker.join(60)
+    importing.join(60)
+    inside.clear()
+    awaiting(phones[1], "calls")
+    importing = beside(lambda: batch(wait=True))
+    inside.wait(60)
+    asking = beside(lambda: services.ask_to_confirm(phones[1], ["calls"]))
+    print("the ask waits:", wait_for_lock_waiters(1, unless=lambda: not asking.is_alive()))
+    committing.set()
+    importing.join(60)
+    asking.join(60)
+    while services.send_held_prompts():
+        pass
+print("errors:", errors)
+print("texts:", len(LocmemBackend.outbox), len(texts(phones[0])), len(texts(phones[1])))
+print("the second asks about both:", "by text and calls" in texts(phones[1])[0]["body"])
+print("held:", ConfirmationPrompt.objects.filter(sent_at=None, not_sent="").count())
+"""
+
 
 def lines(script: str, request) -> list[str]:
     """What `script` printed, run on a migrated database of its own."""
@@ -253,3 +303,10 @@ def test_a_stop_during_the_hand_over_waits_for_it(request):
 
 def test_two_imports_queueing_the_same_numbers_at_once_do_not_deadlock(request):
     assert lines(TWO_IMPORTS, request) == ["errors: []", "held: 40"]
+
+
+def test_an_import_batch_of_many_numbers_waits_its_turn_with_sends_and_asks(request):
+    assert lines(BIG_BATCH, request) == [
+        "the batch waits: True", "the ask waits: True", "errors: []", "texts: 100 1 1",
+        "the second asks about both: True", "held: 0",
+    ]  # fmt: skip

@@ -31,10 +31,8 @@ from django.utils import timezone
 from broadcasts.models import Broadcast, Recipient, SentTest
 from contacts.models import (
     EXCLUSIONS,
-    Channel,
     Contact,
     ContactQuerySet,
-    channels_revoked,
     consent_in_records,
     no_consent_on_record,
     reported_reassigned,
@@ -106,11 +104,9 @@ def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
 def _awaiting_review(broadcast: Broadcast, phones: Phones) -> Q | None:
     # A message waiting in Possible opt-outs may be a revocation, which the law says must be
     # honoured within 10 business days, however it was worded: its number gets no broadcast
-    # of what confirming it would stop (SMS, the channel it came by, or every channel under
-    # the revoke-all scope) until someone decides.
-    if broadcast.channel not in channels_revoked(Channel.SMS):
-        return None
-    waiting = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
+    # of what confirming it would stop (the channels it names, else SMS, the channel it came
+    # by; every channel under the revoke-all scope) until someone decides.
+    waiting = PossibleOptOut.holding(broadcast.channel)
     if phones is None:
         return Q(phone__in=waiting.values("phone"))
     held = set(waiting.filter(phone__any=phones).values_list("phone", flat=True))

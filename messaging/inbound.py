@@ -292,7 +292,10 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            PossibleOptOut.objects.create(phone=phone, words=body, matched=reading.matched)
+            PossibleOptOut.objects.create(
+                phone=phone, words=body, matched=reading.matched,
+                channels=" ".join(reading.channels),
+            )  # fmt: skip
     if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
         # Whoever consented is not there (reviewed too, if the reply said more): the number's
         # consent goes, and nothing is answered to someone who never agreed to hear from us.

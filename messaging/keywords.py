@@ -46,7 +46,7 @@ the number's opt-out and its ledger rows, or the possible opt-out to review.
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.conf import settings
@@ -97,7 +97,16 @@ def plain(text: str) -> str:
 
 
 def read(body: str) -> Reading:
-    """The built-in reading of a reply (steps 1 to 4 above, without staff phrases)."""
+    """The built-in reading of a reply (steps 1 to 4 above, without staff phrases). A reply
+    to review asks to stop the channels it names, else the SMS it came by: what confirming it
+    would stop, and what its number is held from meanwhile."""
+    reading = _read(body)
+    if reading.intent == Intent.POSSIBLE_OPT_OUT and not reading.channels:
+        return replace(reading, channels=channels_named(plain(body)))
+    return reading
+
+
+def _read(body: str) -> Reading:
     text = normalise(body)
     if text in patterns.OPT_OUT_KEYWORDS:
         return Reading(Intent.OPT_OUT, f"keyword {text}")
@@ -282,11 +291,11 @@ def _requests(sentences: list[str], jest: bool) -> list[Reading]:
         after = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
         held = _held_back(match.group(), after)
         if jest:
-            found.append(_review(f"{asked}, maybe in jest", language))
+            found.append(_review(f"{asked}, maybe in jest", language, channels_named(sentence)))
         elif held:
-            found.append(_review(f"{asked} that {held}", language))
+            found.append(_review(f"{asked} that {held}", language, channels_named(sentence)))
         else:
-            found.append(Reading(Intent.OPT_OUT, asked, language, _channels_named(sentence)))
+            found.append(Reading(Intent.OPT_OUT, asked, language, channels_named(sentence)))
     return found
 
 
@@ -315,9 +324,9 @@ def _held_back(request: str, after: str) -> str:
     return ""
 
 
-def _channels_named(request: str) -> tuple[Channel, ...]:
-    """The channels a request names: calls alone ("stop calling me"), calls and texts, or
-    by default the SMS it came by."""
+def channels_named(request: str) -> tuple[Channel, ...]:
+    """The channels a request names: calls alone ("stop calling me", "no more voicemails"),
+    calls and texts, or by default the SMS it came by."""
     calls, texts = patterns.CALLS.search(request), patterns.TEXTS.search(request)
     if calls and not texts:
         return (Channel.CALLS,)
@@ -358,10 +367,13 @@ def _unclear(body: str, words: str) -> Reading:
     return Reading(Intent.OTHER)
 
 
-def _review(matched: str, language: str = "en", *, wrong_number: bool = False) -> Reading:
-    return Reading(
-        Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language, wrong_number=wrong_number
-    )
+def _review(
+    matched: str, language: str = "en", channels: tuple[Channel, ...] = (), *, wrong_number=False
+) -> Reading:
+    """A reply to review; `channels`: those its request names (else `read` finds those the
+    whole reply names)."""
+    return Reading(Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language, channels,
+                   wrong_number=wrong_number)  # fmt: skip
 
 
 def _shortened(text: str, length: int) -> str:

@@ -93,10 +93,15 @@ class InboundEvent(models.Model):
     @classmethod
     def kept_that_may_stop(cls, channel: str) -> "models.QuerySet[InboundEvent]":
         """The replies kept but not processed yet (their processing failed; the worker
-        processes them within seconds) that may opt their number out of `channel`: its own
-        kind, and under the revoke-all scope every channel's (contacts.models.channels_revoked).
-        No message goes to their numbers meanwhile."""
-        kinds = [kind for other, kind in OPTING_OUT.items() if channel in channels_revoked(other)]
+        processes them within seconds) that may opt their number out of `channel`: a text,
+        which may name any channel ("stop calling me"), and a key pressed, of calls, or under
+        the revoke-all scope of every channel (contacts.models.channels_revoked). No message
+        goes to their numbers meanwhile."""
+        kinds = [
+            kind
+            for kind, stops in OPTING_OUT.items()
+            if any(channel in channels_revoked(each) for each in stops)
+        ]
         return cls.objects.filter(processed_at=None, kind__in=kinds)
 
     @classmethod
@@ -144,16 +149,18 @@ class InboundEvent(models.Model):
 
 
 # The kind of reply that opts a number out of each channel (STOP, the digit).
-OPTING_OUT = {Channel.SMS: InboundEvent.Kind.SMS, Channel.CALLS: InboundEvent.Kind.DIGITS}
+# The channels each kind of reply may opt its number out of, by itself.
+OPTING_OUT = {InboundEvent.Kind.SMS: tuple(Channel), InboundEvent.Kind.DIGITS: (Channel.CALLS,)}
 
 
 class PossibleOptOut(models.Model):
     """An inbound SMS that may ask to stop without saying so plainly, for staff to review.
 
-    While it waits, its number gets no broadcast of what confirming it would stop
-    (broadcasts.policy). Confirming records a hard opt-out with the contact's own words (of
-    SMS, or of every channel under the revoke-all scope: contacts.models.channels_revoked);
-    dismissing lets broadcasts reach the number again.
+    While it waits, its number gets no message of what confirming it would stop
+    (`holding`). Confirming records a hard opt-out with the contact's own words of the
+    channels it names (calls, for "please stop calling me so much"; else the SMS it came by),
+    or of every channel under the revoke-all scope (contacts.models.channels_revoked);
+    dismissing lets messages reach the number again.
     """
 
     class Decision(models.TextChoices):
@@ -173,6 +180,10 @@ class PossibleOptOut(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    channels = models.CharField(
+        max_length=20, default=Channel.SMS.value,
+        help_text="What its words ask to stop (“sms”, “calls” or both, “sms calls”).",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -189,6 +200,26 @@ class PossibleOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.words[:40]}"
+
+    @classmethod
+    def holding(cls, channel: str) -> "models.QuerySet[PossibleOptOut]":
+        """The reviews still to decide whose confirmation would stop `channel`: those that ask
+        to stop it, or, under the revoke-all scope, every one."""
+        pending = cls.objects.filter(decision=cls.Decision.PENDING)
+        if len(channels_revoked(channel)) > 1:
+            return pending
+        return pending.filter(channels__contains=channel)  # "sms", "calls": neither in the other
+
+    @property
+    def stops_in_words(self) -> str:
+        """ "SMS", "Calls & Voicemails", or both joined by "and"."""
+        return " and ".join(channel.label for channel in self.stops)
+
+    @property
+    def stops(self) -> tuple[Channel, ...]:
+        """The channels that confirming it stops, each with what the scope adds."""
+        covered = {each for channel in self.channels.split() for each in channels_revoked(channel)}
+        return tuple(channel for channel in Channel if channel in covered)
 
     @property
     def phone_display(self) -> str:

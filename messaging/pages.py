@@ -68,7 +68,7 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
         "decided": decided,
         "can_decide": request.user.has_perm("messaging.decide_possibleoptout"),
         "can_teach": request.user.has_perm("messaging.add_replyphrase"),
-        "covers": _covers(channels_revoked(Channel.SMS)),
+        "every_channel": len(channels_revoked(Channel.SMS)) > 1,
     }
     return render(request, "messaging/possible_opt_outs.html", context)
 
@@ -92,15 +92,16 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     if decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") != "yes":
         # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
-        covered = channels_revoked(Channel.SMS)
         context = {
             "review": review,
-            "covers": _covers(covered),
-            "every_channel": len(covered) > 1,
+            "covers": _covers(review.stops),
+            "stops_texts": Channel.SMS in review.stops,
+            "stops_calls": Channel.CALLS in review.stops,
+            "every_channel": len(channels_revoked(Channel.SMS)) > 1,
             "keep_wording": keep_wording,
         }
         return render(request, "messaging/confirm_opt_out.html", context)
-    covered: tuple[Channel, ...] = ()
+    covered: set[Channel] = set()
     with transaction.atomic():  # never a confirmed review without its opt-out
         # Compare-and-set: of two people deciding at once, only the first one counts.
         pending = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING)
@@ -111,10 +112,16 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             matched = f"{CONFIRMED_IN_REVIEW} by {request.user.get_username()}"
             if review.matched:
                 matched += f", reviewed for {review.matched}"
-            covered = services.record_revocation(
-                phone=review.phone, channel=Channel.SMS, source=Source.KEYWORD,
-                words=review.words, matched=matched,
-            )  # fmt: skip
+            for channel in review.channels.split():
+                covered |= set(
+                    services.record_revocation(
+                        phone=review.phone,
+                        channel=channel,
+                        source=Source.KEYWORD,
+                        words=review.words,
+                        matched=matched,
+                    )  # fmt: skip
+                )
     if decided and keep_wording:  # after the decision holds: keeping a phrase is not it
         meaning = (
             ReplyPhrase.Meaning.OPT_OUT
@@ -129,7 +136,9 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"{_who(review)}: already decided.")
     elif decision == PossibleOptOut.Decision.CONFIRMED:
         messages.success(
-            request, f"{_who(review)}: opted out of {_covers(covered)} (hard), in their words."
+            request,
+            f"{_who(review)}: opted out of {_covers(tuple(c for c in Channel if c in covered))} "
+            "(hard), in their words.",
         )
     else:
         messages.success(request, f"{_who(review)}: dismissed; nothing changed.")

@@ -445,8 +445,11 @@ IMPATIENT = re.compile(
     r"|equivoc\w*)\b"
 )
 
-# Which channels a request names (messaging.keywords._channels_named).
-CALLS = re.compile(r"\b(call\w*|llamadas?|llamar\w*|llamen|llame|llames)\b")
+# Which channels a request names (messaging.keywords.channels_named).
+CALLS = re.compile(
+    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
+    r"|llamen|llame|llames|buzon|voz)\b"
+)
 TEXTS = re.compile(
     r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
     r"|communications?|contact\w*|manden|mande|envien|envie)\b"

@@ -28,9 +28,7 @@ def send(sender, *, phone: str, text: str, **kwargs) -> str:
     """Send `text` to `phone` now; the provider's id. Raises TextLater while a reply of the
     number waits in Possible opt-outs (it may be a revocation) or when the provider asks to
     wait; TextOptedOut, TextMaybeSent or TextNotSent for its other answers."""
-    if PossibleOptOut.objects.filter(
-        phone=phone, decision=PossibleOptOut.Decision.PENDING
-    ).exists():
+    if PossibleOptOut.holding(Channel.SMS).filter(phone=phone).exists():
         raise TextLater("a reply of the number waits in Possible opt-outs")
     backend = get_backend()
     try:

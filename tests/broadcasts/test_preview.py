@@ -87,7 +87,9 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
     for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
         contact_services.record_hard_opt_out(phone=phone, channel=channel, source=Source.KEYWORD)
     for phone in {f"+1415555{rng.randrange(100):04d}" for _ in range(8)}:
-        PossibleOptOut.objects.create(phone=phone, words="stop it now please")
+        # What each asks to stop: its words' channels, else SMS.
+        channels = rng.choice(["sms", "calls", "sms calls"])
+        PossibleOptOut.objects.create(phone=phone, words="stop it now please", channels=channels)
     for n in range(12):  # Florida numbers, some sent to 3 times in the last 24 hours
         ContactFactory(name="Dee", phone=f"+1305555{n:04d}")
         sent_earlier(f"+1305555{n:04d}", channel=channel, times=n % 4)
@@ -107,7 +109,9 @@ def test_the_preview_agrees_with_the_launch_on_a_mixed_audience(manager, channel
 
 def _reasons_one_by_one(audience, channel) -> dict[str, int]:
     """What the preview must count, found contact by contact in Python."""
-    reviewed = set(PossibleOptOut.objects.values_list("phone", flat=True))
+    reviewed = set(
+        PossibleOptOut.objects.filter(channels__contains=channel).values_list("phone", flat=True)
+    )
     since = timezone.now() - timedelta(hours=24)
     sent = Counter(
         Recipient.objects.filter(sent_at__gte=since, broadcast__channel=channel)
@@ -123,15 +127,14 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
             reasons[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, contact.phone):
             reasons[NO_VALID_PHONE.label] += 1
-        elif channel == Channel.SMS and contact.phone in reviewed:
+        elif contact.phone in reviewed:
             reasons[AWAITING_REVIEW.label] += 1
         elif contact.phone.startswith("+1305") and sent[contact.phone] >= 3:
             reasons[FREQUENCY_LIMIT.label] += 1
         else:
             eligible_phones.append(contact.phone)
     reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
-    rules = [AWAITING_REVIEW.label] if channel == Channel.SMS else []
-    rules.append(FREQUENCY_LIMIT.label)  # a marketing broadcast
+    rules = [AWAITING_REVIEW.label, FREQUENCY_LIMIT.label]  # a marketing broadcast
     order = (*(exclusion.label for exclusion in EXCLUSIONS), *rules, services.DUPLICATE)
     return {reason: reasons[reason] for reason in order}
 

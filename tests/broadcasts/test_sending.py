@@ -67,6 +67,20 @@ def test_a_reply_kept_but_not_processed_yet_holds_its_number_back(manager):
     assert (held.status, held.error) == (Recipient.Status.SKIPPED, sending.REPLY_PENDING)
 
 
+def test_a_text_kept_but_not_processed_yet_holds_its_number_s_calls_too(manager):
+    """A text may ask to stop calls ("Can you stop calling me?"): kept and not processed
+    yet, it holds its number back from a voice broadcast as well."""
+    texter, other = ContactFactory(), ContactFactory()
+    b = broadcast(Channel.CALLS)
+    services.launch(broadcast=b, by_user=manager)
+    InboundEvent.store(key="sms:SMcalls", kind="sms", payload={"From": texter.phone,
+                       "Body": "Can you stop calling me?"}, phone=texter.phone)  # fmt: skip
+    sending.run(b.pk)
+    assert sent_to() == [other.phone]
+    held = b.recipients.get(phone=texter.phone)
+    assert (held.status, held.error) == (Recipient.Status.SKIPPED, sending.REPLY_PENDING)
+
+
 def test_a_soft_opt_out_after_launch_is_skipped_too(manager):
     contact = ContactFactory()
     b = broadcast()

@@ -50,6 +50,12 @@ NO_PLACE = "+2145550109"
 INVALID = ["555", "+0123"]  # stored before the phone check existed
 STATES_LIMITED = {"FL": 3, "OK": 3, "MD": 3}
 
+
+def review_channels(phone: str) -> str:
+    """What a possible opt-out of the number asks to stop: texts, calls or both, by number."""
+    return ("sms", "calls", "sms calls")[sum(map(ord, phone)) % 3]
+
+
 contacts = st.lists(
     st.fixed_dictionaries({
         "phone": st.sampled_from(NUMBERS + [NO_PLACE] + INVALID),
@@ -220,7 +226,9 @@ def _check_agreement(
         contact_services.record_hard_opt_out(phone=phone, channel=stop_channel,
                                              source=Source.KEYWORD)  # fmt: skip
     for phone in reviews:
-        PossibleOptOut.objects.create(phone=phone, words="is this the last one")
+        PossibleOptOut.objects.create(
+            phone=phone, words="is this the last one", channels=review_channels(phone)
+        )
     for phone, given_channel, status in given:
         void = status == ConsentRecord.Status.VOID
         ConsentRecord.objects.create(
@@ -266,7 +274,7 @@ def _check_agreement(
             expected[NO_VALID_PHONE.label] += 1
         elif consent_rule and person["phone"] not in with_consent:
             expected[NO_CONSENT.label] += 1
-        elif channel == Channel.SMS and person["phone"] in reviews:
+        elif person["phone"] in reviews and channel in review_channels(person["phone"]):
             expected[AWAITING_REVIEW.label] += 1
         elif over_the_limit(person):
             expected[FREQUENCY_LIMIT.label] += 1
@@ -284,7 +292,7 @@ def _check_agreement(
     b = broadcast(channel, audience=f"tag={tag.pk}" if only_tagged else "", purpose=purpose)
     preview = services.preview(b)
     rules = [NO_CONSENT.label] if consent_rule else []
-    rules += [AWAITING_REVIEW.label] if channel == Channel.SMS else []
+    rules += [AWAITING_REVIEW.label]
     rules += [] if informational else [FREQUENCY_LIMIT.label]
     labels = [*(e.label for e in EXCLUSIONS), *rules, services.DUPLICATE]
     assert preview.excluded == {label: expected[label] for label in labels}

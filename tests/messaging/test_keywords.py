@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -111,7 +113,24 @@ def test_a_keyword_inside_another_meaning_is_never_an_opt_out(body):
     ],
 )  # fmt: skip
 def test_an_unclear_message_goes_to_review_saying_why(body, matched):
-    assert read(body) == Reading(Intent.POSSIBLE_OPT_OUT, matched)
+    reading = read(body)
+    assert (reading.intent, reading.matched) == (Intent.POSSIBLE_OPT_OUT, matched)
+
+
+@pytest.mark.parametrize(
+    ("body", "channels"),
+    [
+        ("Please stop calling me so much", (Channel.CALLS,)),
+        ("stop calling me lol", (Channel.CALLS,)),
+        ("Please stop leaving voicemails", (Channel.CALLS,)),
+        ("Don't call, text me instead", (Channel.CALLS,)),
+        ("stop texting and calling me lol", (Channel.SMS, Channel.CALLS)),
+        ("Ok cancel", (Channel.SMS,)),
+        ("Stop texting my son, he's 12", (Channel.SMS,)),
+    ],
+)
+def test_a_reply_to_review_would_stop_the_channels_it_names_else_texts(body, channels):
+    assert read(body) == Reading(Intent.POSSIBLE_OPT_OUT, read(body).matched, channels=channels)
 
 
 @pytest.mark.parametrize(
@@ -209,3 +228,10 @@ def test_a_reply_is_an_opt_in_exactly_when_the_database_takes_it_as_one(word, ar
 )  # fmt: skip
 def test_a_clear_request_wins_over_one_held_back_in_the_same_message(body):
     assert classify(body) == Intent.OPT_OUT
+
+
+def test_possible_opt_outs_waiting_at_the_upgrade_are_read_again_for_what_they_stop():
+    migration = importlib.import_module("messaging.migrations.0007_possible_opt_out_channels")
+    assert migration._channels("Please stop calling me so much") == "calls"
+    assert migration._channels("No más llamadas ni mensajes, porfa") == "sms calls"
+    assert migration._channels("Ok cancel") == "sms"

@@ -203,7 +203,7 @@ def test_with_scope_all_confirming_a_possible_opt_out_says_both_channels_first(
 ):
     contact = ContactFactory(name="Ana Díaz", phone=PHONE)
     client.force_login(staff_user)
-    assert "opted out of SMS and Calls &amp; Voicemails for good" in (
+    assert "confirming stops: SMS and Calls &amp; Voicemails" in (
         client.get(reverse("messaging:possible_opt_outs")).content.decode()
     )
     page = decide(client, review).content.decode()

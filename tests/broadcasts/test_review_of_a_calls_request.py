@@ -1,0 +1,45 @@
+"""A reply to review that asks to stop calls ("Please stop leaving voicemails") holds the
+number's calls while it waits, and confirming it opts the number out of calls, not texts."""
+
+import pytest
+
+from broadcasts import sending
+from broadcasts import services as broadcast_services
+from contacts.models import Channel, Contact, OptInStatus
+from messaging.models import PossibleOptOut
+from tests.broadcasts.engine import broadcast, sent_to
+from tests.factories import ContactFactory, UserFactory
+from tests.messaging.conftest import post_signed, sms  # noqa: F401
+
+PHONE = "+14155550123"
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["Please stop leaving voicemails", "stop calling me lol", "Please stop calling me so much"],
+)
+def test_a_request_to_stop_calls_holds_calls_and_confirmed_stops_them(sms, client, manager, words):  # noqa: F811
+    contact = ContactFactory(phone=PHONE)
+    sms(words, phone=PHONE)
+    review = PossibleOptOut.objects.get()
+    voice, texts = broadcast(Channel.CALLS), broadcast(Channel.SMS)
+    held = broadcast_services.preview(voice)
+    assert held.receive == 0 and held.excluded["Possible opt-out awaiting review"] == 1
+    assert broadcast_services.preview(texts).receive == 1  # it did not ask to stop texts
+
+    client.force_login(UserFactory(username="reader", role="Staff"))
+    page = client.post(f"/messaging/possible-opt-outs/{review.pk}/", {"decision": "confirmed"})
+    assert "Opt (415) 555-0123 out of Calls &amp; Voicemails for good?" in page.content.decode()
+    assert "will receive no more calls or voicemails" in page.content.decode()
+    page = client.post(
+        f"/messaging/possible-opt-outs/{review.pk}/",
+        {"decision": "confirmed", "sure": "yes"},
+        follow=True,
+    )
+    assert "opted out of Calls &amp; Voicemails (hard), in their words." in page.content.decode()
+    contact = Contact.objects.get(pk=contact.pk)
+    assert contact.opt_in_status(Channel.CALLS) == OptInStatus.HARD
+    assert contact.opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+    broadcast_services.launch(broadcast=voice, by_user=manager)
+    sending.run(voice.pk)
+    assert sent_to() == []

@@ -12,19 +12,33 @@ def _offer_unsubscribe(
     response: VoiceResponse, *, say: str = "", play: str = "", digit: str = ""
 ) -> None:
     # Pressing the digit while the message plays, or after it, reaches the gather webhook,
-    # which learns from the URL which digit this call offered.
+    # which learns from the URL which digit this call offered. A call back to us offers
+    # UNSUBSCRIBE_DIGIT, which a broadcast's own digit may not be.
     digit = digit or settings.UNSUBSCRIBE_DIGIT
-    action = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:voice_gather")
-    action += "?" + urlencode({"digit": digit})
-    gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
+    gather = _gather(response, {"digit": digit})
     if say:
         gather.say(say)
     if play:
         gather.play(play)
-    gather.say(
-        f"To stop receiving calls from {settings.BUSINESS_NAME}, press {digit} now, "
-        f"or call us back and press {digit}."
-    )
+    offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
+    call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
+    if digit == settings.UNSUBSCRIBE_DIGIT:
+        gather.say(f"{offer}, or call us back and press {call_back}.")
+    else:
+        gather.say(f"{offer}. You can also call us back and press {call_back}.")
+
+
+def _gather(response: VoiceResponse, offered: dict[str, str]):
+    """One key pressed, sent to the gather webhook with what the call `offered` in its URL.
+    No key ends the gather early: Twilio's default, "#", is a key a call may offer."""
+    action = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:voice_gather")
+    action += "?" + urlencode(offered)
+    return response.gather(num_digits=1, finish_on_key="", action=action, method="POST", timeout=6)
+
+
+def _spoken(key: str) -> str:
+    """A key as a voice says it: "9", "star", "pound"."""
+    return {"*": "star", "#": "pound"}.get(key, key)
 
 
 def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> str:
@@ -43,12 +57,10 @@ def inbound_menu(*, opted_out: bool = False) -> str:
     response = VoiceResponse()
     if opted_out:
         digit = settings.RESUBSCRIBE_DIGIT
-        action = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:voice_gather")
-        action += "?" + urlencode({"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": digit})
-        gather = response.gather(num_digits=1, action=action, method="POST", timeout=6)
+        gather = _gather(response, {"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": digit})
         gather.say(
             f"Thank you for calling {settings.BUSINESS_NAME}. This number receives no calls "
-            f"from us. To receive our calls again, press {digit} now."
+            f"from us. To receive our calls again, press {_spoken(digit)} now."
         )
     else:
         _offer_unsubscribe(response, say=f"Thank you for calling {settings.BUSINESS_NAME}.")

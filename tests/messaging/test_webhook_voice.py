@@ -77,10 +77,12 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
     twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.", digit="#")
     assert twiml.startswith(
         '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://crm.example.com'
-        '/webhooks/twilio/voice/gather/?digit=%23" method="POST" numDigits="1" timeout="6">'
-        "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
+        '/webhooks/twilio/voice/gather/?digit=%23" finishOnKey="" method="POST" numDigits="1" '
+        'timeout="6"><Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>'
     )
-    assert "press # now, or call us back and press #." in twiml
+    # "#" is a key pressed, not the end of what was pressed (Twilio's default finishOnKey).
+    assert "press pound now. You can also call us back and press 9." in twiml
+    assert "press 9 now, or call us back and press 9." in voice_message(script="Hi", digit="9")
     assert "<Play>https://x.example/a.mp3</Play>" in voice_message(
         audio_url="https://x.example/a.mp3"
     )
@@ -205,3 +207,21 @@ def test_a_digit_whose_processing_failed_is_confirmed_and_kept(post_signed, monk
     assert response.status_code == 200
     assert "You will receive no more calls from us." in response.content.decode()
     assert InboundEvent.objects.get().processed_at is None
+
+
+def test_calling_back_and_pressing_the_key_a_voicemail_names_opts_the_caller_out(post_signed):
+    """A broadcast's own digit (5) is pressed during its call; a call back to us offers
+    UNSUBSCRIBE_DIGIT, and the voicemail names that one for calling back."""
+    import re
+
+    from messaging.twiml import voice_message
+
+    contact = ContactFactory(phone=PHONE)
+    said = voice_message(script="Sale today.", digit="5")
+    call_back = re.search(r"call us back and press (\w+)\.", said)[1]
+    menu = post_signed("/webhooks/twilio/voice/", {"CallSid": "CA1", "From": PHONE, "To": BUSINESS})
+    action = re.search(r'action="http://[^/]+(/[^"]+)"', menu.content.decode())[1]
+    data = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": call_back,
+            "Direction": "inbound"}  # fmt: skip
+    post_signed(action.replace("&amp;", "&"), data)
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.CALLS) == OptInStatus.HARD

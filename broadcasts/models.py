@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.http import QueryDict
@@ -9,6 +11,8 @@ from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
 
 OPT_OUT_LINE = "Reply STOP to opt out"
+# A text that says STOP tells how to opt out already (static/js/broadcast_form.js too).
+TELLS_HOW_TO_STOP = re.compile(r"\bSTOP\b")
 DIGITS = [(key, key) for key in settings.PHONE_KEYS]
 
 
@@ -101,8 +105,9 @@ class Broadcast(models.Model):
 
     @property
     def sms_text(self) -> str:
-        """The body as sent: with the opt-out line, unless the body already tells how."""
-        if "stop" in self.body.lower():
+        """The body as sent: with the opt-out line, unless the body already tells how (says
+        STOP, as a word in capitals: not "nonstop", nor "stop by")."""
+        if TELLS_HOW_TO_STOP.search(self.body):
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
 

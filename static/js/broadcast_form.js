@@ -24,7 +24,7 @@ const LINK = "{subscriptions_link}";
 const linkLength = Number(body?.dataset.linkLength || LINK.length);
 function updateCounter() {
   const saved = body.value.trim().replaceAll(LINK, "x".repeat(linkLength));
-  const saysStop = /stop/i.test(saved);
+  const saysStop = /\bSTOP\b/.test(saved);  // as broadcasts.models.TELLS_HOW_TO_STOP
   const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
   counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +
     `(${s.encoding}): ${s.count} segment${s.count === 1 ? "" : "s"}`;

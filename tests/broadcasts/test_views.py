@@ -173,3 +173,18 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
 def test_a_reason_without_urgency_is_not_kept(manager_client):
     manager_client.post(NEW, sms_form(purpose="informational", urgent_reason="No reason"))
     assert Broadcast.objects.values_list("urgent", "urgent_reason").get() == (False, "")
+
+
+@pytest.mark.parametrize(
+    ("body", "line_added"),
+    [
+        ("Text STOP to quit", False),
+        ("Reply STOP, or visit our site", False),
+        ("Our unstoppable nonstop sale", True),
+        ("Don't stop by without booking", True),
+        ("stop by tomorrow", True),
+    ],
+)
+def test_the_opt_out_line_is_added_unless_the_text_says_stop(body, line_added):
+    sent = Broadcast(channel="sms", body=body).sms_text
+    assert sent == (f"{body}\nReply STOP to opt out" if line_added else body)

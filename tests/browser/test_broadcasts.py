@@ -65,6 +65,8 @@ def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):
     counter = page.locator(".sms-counter")
     body.fill("Text STOP to quit")  # says STOP: no opt-out line is added
     expect(counter).to_have_text("17 characters (GSM-7): 1 segment")
+    body.fill("Our nonstop sale")  # says no STOP
+    expect(counter).to_have_text("38 characters with the opt-out line (GSM-7): 1 segment")
     # Saved without the spaces around it, a line break as one character, then the line.
     body.fill("  See you\nthere  ")
     expect(counter).to_have_text("35 characters with the opt-out line (GSM-7): 1 segment")

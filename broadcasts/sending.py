@@ -334,11 +334,15 @@ def send_batch(
     done: list[Claimed] = []
     try:
         first_slot, interval = reserve_slots(len(recipients), now=clock.now())
+        _others_write_first(clock)
         with transaction.atomic():
             recipients = _hold(recipients)
             # Our slot comes after other workers' batches: wait for it before locking the
             # numbers, so that a STOP for one of them meanwhile is seen by the check below.
             _sleep_until(first_slot, clock)
+            if _cancelled(broadcast):
+                _cancel(recipients)
+                return
             _planned_for_a_batch()
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             if policy.limits_frequency(broadcast):
@@ -379,6 +383,40 @@ def send_batch(
                 phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
                 words="Error 21610: the recipient opted out at the carrier.",
             )  # fmt: skip
+
+
+def _others_write_first(clock: Clock) -> None:
+    """On SQLite, where a writing transaction holds the whole database and a batch's lasts
+    until its last message is handed over, give those waiting to write a moment first (a STOP's
+    webhook, a cancellation). SQLite lets a waiting writer try again every 100 ms at most, not
+    in turn: with each batch begun as the last ended, a cancellation waited 20 s and gave up
+    ("database is locked") while all 300 messages went. The batch's slots are reserved
+    already: it catches the moment up with its first messages (`_sleep_until`)."""
+    if connection.vendor == "sqlite":
+        clock.sleep(SQLITE_WRITERS_MOMENT)
+
+
+# Longer than SQLite's longest wait between a waiting writer's tries (100 ms).
+SQLITE_WRITERS_MOMENT = 0.15
+
+
+def _cancelled(broadcast: Broadcast) -> bool:
+    """Whether the broadcast was cancelled, read under a lock that a cancellation waits for
+    until the transaction ends (PostgreSQL: FOR SHARE, which batches share; on SQLite, a
+    writing transaction holds the whole database): a batch that goes on hands its messages
+    over before the cancellation, and one after it sends none."""
+    table = Broadcast._meta.db_table
+    share = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s{share}", [broadcast.pk])
+        (status,) = cursor.fetchone()
+    return status == Broadcast.Status.CANCELLED
+
+
+def _cancel(recipients: list[Claimed]) -> None:
+    Recipient.objects.filter(
+        pk__any=[r.pk for r in recipients], status=Recipient.Status.SENDING
+    ).update(status=Recipient.Status.CANCELLED, retry_at=None)
 
 
 def _hold(recipients: list[Claimed]) -> list[Claimed]:
@@ -652,8 +690,10 @@ def _send_all(broadcast_id: int, clock: Clock) -> None:
     while True:
         broadcast = Broadcast.objects.get(pk=broadcast_id)
         if broadcast.status == Broadcast.Status.CANCELLED:
-            # A batch in flight during the cancellation may have deferred some since.
-            broadcast.recipients.filter(status=Recipient.Status.DEFERRED).update(
+            # A batch in flight during the cancellation may have deferred some since, and
+            # one the database interrupted gave its own back (`settle`).
+            waiting = (Recipient.Status.DEFERRED, Recipient.Status.PENDING)
+            broadcast.recipients.filter(status__in=waiting).update(
                 status=Recipient.Status.CANCELLED, retry_at=None
             )
         if broadcast.status != Broadcast.Status.SENDING:

@@ -578,16 +578,22 @@ def start(broadcast: Broadcast) -> int:
 
 
 @transaction.atomic
-def cancel(*, broadcast: Broadcast) -> int:
-    """Stop a broadcast: what was not handed to the provider yet is never sent."""
+def cancel(*, broadcast: Broadcast) -> int | None:
+    """Stop a broadcast: what was not handed to the provider yet is never sent. How many
+    messages that stops; None if it had ended already.
+
+    A batch checks the broadcast under a lock that this one waits for (`sending.send_batch`):
+    a batch handing its messages over finishes first, and one that has not checked yet finds
+    the broadcast cancelled and cancels its own (counted here, as `sending`)."""
     broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
     if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED):
-        return 0
+        return None
     broadcast.status = Broadcast.Status.CANCELLED
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
     waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
-    return broadcast.recipients.filter(status__in=waiting).update(
+    claimed = broadcast.recipients.filter(status=Recipient.Status.SENDING).count()
+    return claimed + broadcast.recipients.filter(status__in=waiting).update(
         status=Recipient.Status.CANCELLED, retry_at=None
     )
 

@@ -247,6 +247,11 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
     stopped = services.cancel(broadcast=broadcast)
+    if stopped is None:  # it ended since the page was read
+        broadcast.refresh_from_db(fields=["status"])
+        ended = broadcast.get_status_display().lower()
+        messages.info(request, f"“{broadcast}” is {ended} already: nothing to cancel.")
+        return redirect("broadcasts:detail", pk=pk)
     stopped_words = f"{stopped:,} message{pluralize(stopped)} will not be sent"
     messages.success(request, f"“{broadcast}” cancelled; {stopped_words}.")
     return redirect("broadcasts:detail", pk=pk)

@@ -152,6 +152,20 @@ def test_cancelling_stops_what_was_not_sent(manager):
     assert services.progress(b).counts["cancelled"] == 3
 
 
+def test_a_batch_claimed_before_a_cancellation_is_not_handed_over_after_it(manager):
+    """A worker's batch, claimed, waits for its slot while the broadcast is cancelled: it
+    finds the cancellation as it checks, and sends none of it; the cancellation counted it."""
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    claimed = sending.claim(b, size=3)
+    assert services.cancel(broadcast=b) == 5
+    sending.send_batch(b, claimed)
+    assert sent_to() == []
+    assert services.progress(b).counts["cancelled"] == 5
+    assert services.cancel(broadcast=b) is None  # cancelled already
+
+
 @pytest.mark.postgres
 def test_a_claim_takes_no_more_than_its_size_whatever_the_plan(manager):
     """A claim's batch is chosen once. Planned as a loop that chose it again for each row it

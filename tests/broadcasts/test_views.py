@@ -118,6 +118,13 @@ def test_a_manager_cancels_a_sending_broadcast(manager_client, waiting, words):
     assertContains(response, f"“B” cancelled; {words} will not be sent.")
 
 
+def test_cancelling_a_broadcast_that_ended_since_says_so(manager_client):
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x", status="done")
+    response = manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]), follow=True)
+    assert Broadcast.objects.get().status == "done"
+    assertContains(response, "“B” is done already: nothing to cancel.")
+
+
 @pytest.mark.parametrize("role", ["Staff", "Admin"])
 def test_staff_and_admins_see_broadcasts_but_cannot_create_or_launch(client, db, role):
     broadcast = Broadcast.objects.create(name="B", channel="sms", body="x")

@@ -121,9 +121,10 @@ def limits_frequency(broadcast: Broadcast) -> bool:
 
 
 def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
-    # Marketing only: at most FREQUENCY_LIMIT broadcast messages of the channel per number in
-    # any 24 hours (when set), and each state's own limit for its numbers (the state from
-    # the contact's own field, else from the number's area code, as quiet hours read it).
+    # Marketing only: at most FREQUENCY_LIMIT broadcast messages per number in any 24 hours
+    # (when set), and each state's own limit for its numbers (the state from the contact's
+    # own field, else from the number's area code, as quiet hours read it). Texts and calls
+    # count together: the states limit "calls or texts", three in all.
     if not limits_frequency(broadcast):
         return None
     limits = dict(settings.STATE_FREQUENCY_LIMITS)
@@ -221,8 +222,8 @@ def _under_area_codes(states: list[str]) -> Q:
 
 
 def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None = None):
-    """The broadcast messages of the broadcast's channel handed over in the last 24 hours,
-    and those other broadcasts have claimed and may be handing over: a batch in flight, or
+    """The broadcast messages of either channel handed over in the last 24 hours, and those
+    other broadcasts have claimed and may be handing over: a batch in flight, or
     that of a worker that died mid-hand-over, which the reaper has not marked unknown yet.
 
     `numbers` narrows those handed over, which their index (`recipient_sent`) then answers;
@@ -239,12 +240,12 @@ def _sent(broadcast: Broadcast, numbers: Q | None = None, by: list[int] | None =
         handed_over &= numbers
     if by is not None:
         handed_over &= Q(broadcast__in=by)
-    return Recipient.objects.filter(handed_over | in_flight, broadcast__channel=broadcast.channel)
+    return Recipient.objects.filter(handed_over | in_flight)
 
 
 class Lately(NamedTuple):
     """What a preview or a launch learns of the last 24 hours' messages before it lists any:
-    the broadcasts of the channel that handed some over or are handing some over (None: not
+    the broadcasts (of either channel) that handed some over or are handing some over (None: not
     known), the most of those messages and tests that any one number can have had, and the
     tests each number was handed."""
 
@@ -262,12 +263,12 @@ def _lately(broadcast: Broadcast) -> Lately:
     must be listed, they are read by their broadcasts (bench/NOTES.md)."""
     since = timezone.now() - FREQUENCY_WINDOW
     last = Recipient.objects.filter(broadcast=OuterRef("pk"), sent_at__isnull=False)
-    of_channel = Broadcast.objects.filter(channel=broadcast.channel).alias(
+    broadcasts = Broadcast.objects.alias(
         last_handed_over=Subquery(last.order_by("-sent_at").values("sent_at")[:1])
     )
-    handed_over = list(of_channel.filter(last_handed_over__gte=since).values_list("pk", flat=True))
+    handed_over = list(broadcasts.filter(last_handed_over__gte=since).values_list("pk", flat=True))
     in_flight = Recipient.objects.filter(
-        status=Recipient.Status.SENDING, claimed_at__gte=since, broadcast__channel=broadcast.channel
+        status=Recipient.Status.SENDING, claimed_at__gte=since
     ).exclude(broadcast=broadcast)
     sending = {*handed_over, *in_flight.values_list("broadcast_id", flat=True).distinct()}
     tests = _tests_sent(broadcast)
@@ -289,11 +290,11 @@ def _sent_lately(broadcast: Broadcast, phones: Sequence[str]) -> dict[str, int]:
 
 
 def _tests_sent(broadcast: Broadcast, phones: Sequence[str] | None = None) -> dict[str, int]:
-    """How many tests of the channel's broadcasts each number was handed in the last 24
+    """How many tests of broadcasts (of either channel) each number was handed in the last 24
     hours (of `phones`, if given). A test is the broadcast's message, and to a customer's
     number as much a message as any: it counts. Few: at most TESTS_PER_BROADCAST a draft."""
     since = timezone.now() - FREQUENCY_WINDOW
-    tests = SentTest.objects.filter(sent_at__gte=since, broadcast__channel=broadcast.channel)
+    tests = SentTest.objects.filter(sent_at__gte=since)
     if phones is not None:
         tests = tests.filter(phone__any=phones)
     return dict(tests.order_by().values_list("phone").annotate(n=Count("id")))

@@ -86,15 +86,18 @@ def test_no_number_can_be_over_a_limit_that_fewer_broadcasts_reached(db, setting
     assert len([q for q in queries if "broadcasts_recipient" in q["sql"]]) == 2
 
 
-def test_only_the_last_24_hours_and_the_same_channel_count(
+def test_only_the_last_24_hours_count_and_calls_count_with_texts(
     manager, django_capture_on_commit_callbacks
 ):
+    """Florida's limit is three calls or texts in 24 hours, together."""
     ContactFactory(phone=MIAMI)
-    sent_earlier(MIAMI, hours_ago=2, times=2)
+    sent_earlier(MIAMI, hours_ago=2)
     sent_earlier(MIAMI, hours_ago=25)  # a day and an hour ago
     sent_earlier(MIAMI, channel=Channel.CALLS, hours_ago=1)
     launched(broadcast(), manager, django_capture_on_commit_callbacks)
-    assert sent_to() == [MIAMI]
+    assert sent_to() == [MIAMI]  # the third
+    launched(broadcast(Channel.CALLS), manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [MIAMI]  # not a fourth, by call
 
 
 def test_a_contacts_own_state_is_the_one_that_counts(manager, django_capture_on_commit_callbacks):

@@ -245,7 +245,7 @@ def _check_agreement(
         _reached_earlier(phone, sent_channel, hours_ago, how)
     sent_lately = Counter(
         phone for phone, sent_channel, hours_ago, _ in sends
-        if sent_channel == channel and hours_ago < 24
+        if hours_ago < 24  # texts and calls together
     )  # fmt: skip
 
     def state_limit(person) -> int:

@@ -109,6 +109,31 @@ def run_bulk_job(job_id: int) -> None:
     run(job_id)
 
 
+@task
+def resume_bulk_job(job_id: int) -> None:
+    """Go on with a job that a stopped worker left running (`resume`)."""
+    job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
+    if job.status == BulkJob.Status.RUNNING:
+        _apply(job)
+
+
+def resume() -> int:
+    """Queue again the jobs left running when the workers stopped, each to go on from its
+    last committed transaction; how many. A job that another worker still runs is safe to go
+    on with: each transaction takes the job's row first and goes on from where the last one,
+    whichever ran it, left off. An export's file is not gone on with: it failed (and if
+    another worker still writes it, that worker's end says it is done)."""
+    running = BulkJob.objects.filter(status=BulkJob.Status.RUNNING)
+    for job in running.filter(action="export"):
+        _finish(
+            job, BulkJob.Status.FAILED, "The worker stopped while it wrote the file: export again."
+        )
+    actions = list(running.exclude(action="export").values_list("pk", flat=True))
+    for pk in actions:
+        resume_bulk_job.enqueue(pk)
+    return len(actions)
+
+
 def claim(job_id: int) -> bool:
     """Mark a queued job running; False if it was not queued any more (its task ran twice).
     A compare-and-set on its status: of two workers that claim it at once, one wins."""
@@ -128,7 +153,12 @@ def run(job_id: int) -> None:
     statements to every contact of the tag (bench/NOTES.md)."""
     if not claim(job_id):
         return
-    job = BulkJob.objects.select_related("tag", "by_user").get(pk=job_id)
+    _apply(BulkJob.objects.select_related("tag", "by_user").get(pk=job_id))
+
+
+def _apply(job: BulkJob) -> None:
+    """Apply a running job from where its committed transactions left off (`done_through`),
+    each transaction taking the job's row first."""
     form = BulkActionForm(
         {"action": job.action, "scope": "all", "query": job.query, "tag": job.tag_id or ""}
     )
@@ -137,29 +167,31 @@ def run(job_id: int) -> None:
         _finish(job, BulkJob.Status.FAILED, f"Nothing was changed: {errors}")
         return
     contacts = form.chosen_contacts()
-    job.total = contacts.count()
-    BulkJob.objects.filter(pk=job.pk).update(total=job.total)
+    if job.total is None:
+        job.total = contacts.count()
+        BulkJob.objects.filter(pk=job.pk).update(total=job.total)
     if job.action == "export":
         _export(job, contacts)
         return
-    outcome, after, finished = Outcome(), 0, False
+    finished = False
 
     def batches() -> Iterator[None]:
         while not finished:
             yield
 
     def apply_next(_) -> None:
-        nonlocal outcome, after, finished
-        following = contacts.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)
-        ids = list(following[: settings.BULK_BATCH_SIZE])
-        if not ids:
+        nonlocal finished
+        now = BulkJob.objects.select_for_update().get(pk=job.pk)
+        following = contacts.filter(pk__gt=now.done_through).order_by("pk")
+        ids = list(following.values_list("pk", flat=True)[: settings.BULK_BATCH_SIZE])
+        if now.status != BulkJob.Status.RUNNING or not ids:
             finished = True
             return
-        outcome += _change(job.action, ids, job.tag, job.by_user)
-        after = ids[-1]
+        outcome = _outcome(now) + _change(job.action, ids, job.tag, job.by_user)
         BulkJob.objects.filter(pk=job.pk).update(
-            done=F("done") + len(ids), result=_say(job.action, job.tag, outcome)
-        )
+            done=outcome.contacts, done_through=ids[-1], changed=outcome.changed,
+            hard=outcome.hard, result=_say(job.action, job.tag, outcome),
+        )  # fmt: skip
 
     try:
         one_transaction_each(batches(), apply_next)
@@ -167,7 +199,13 @@ def run(job_id: int) -> None:
         job.refresh_from_db(fields=["done", "result"])
         _finish(job, BulkJob.Status.FAILED, _failed(job))
         raise
-    _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, outcome))
+    job.refresh_from_db()
+    if job.status == BulkJob.Status.RUNNING:  # not finished by another worker meanwhile
+        _finish(job, BulkJob.Status.DONE, _say(job.action, job.tag, _outcome(job)))
+
+
+def _outcome(job: BulkJob) -> Outcome:
+    return Outcome(job.done, job.changed, job.hard)
 
 
 def _export(job: BulkJob, contacts: QuerySet[Contact]) -> None:

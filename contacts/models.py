@@ -1343,6 +1343,11 @@ class BulkJob(models.Model):
     done = models.PositiveIntegerField(
         default=0, help_text="The contacts it has gone through, in committed transactions."
     )
+    # How far its committed transactions came (the last contact's id), and what they did: a
+    # job that a stopped worker left running goes on from there (contacts.bulk.resume).
+    done_through = models.BigIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    hard = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
     result = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,7 +1,8 @@
 """The task worker, which sends broadcasts: django-tasks-db's `db_worker`, which also
 
-- queues sending for the broadcasts that were sending when it starts, and the imports that
-  were being checked or applied, so that a restart after every worker crashed finishes them,
+- queues sending for the broadcasts that were sending when it starts, the imports that
+  were being checked or applied, and the bulk actions left running (an export left running
+  failed), so that a restart after every worker crashed finishes them,
 - waits for a database that went away (a restart, a fail-over) rather than exiting, and
 - processes, in a thread of its own, the webhook events kept but not processed (their
   processing failed, or their web process died): at start, then every
@@ -51,6 +52,9 @@ class Command(DbWorker):
         resumed = imports.resume()
         if resumed:
             logger.info("Resumed %s import(s)", resumed)
+        resumed = bulk.resume()
+        if resumed:
+            logger.info("Resumed %s bulk action(s)", resumed)
         # With --reload, the process that runs the tasks is the reloader's child.
         if not options["reload"] or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
             threading.Thread(target=process_kept_events, name="inbound", daemon=True).start()

@@ -46,7 +46,14 @@ from contacts.models import (
     reported_reassigned,
 )
 from contacts.phones import normalize_phone
-from contacts.signals import TextLater, TextMaybeSent, TextNotSent, TextOptedOut, text_wanted
+from contacts.signals import (
+    TextLater,
+    TextMaybeSent,
+    TextNotSent,
+    TextOptedOut,
+    revoked,
+    text_wanted,
+)
 from crm.arrays import array_text
 from crm.lookups import sqlite_in_json
 
@@ -216,6 +223,7 @@ def record_revocation(
         record_hard_opt_out(
             phone=phone, channel=each, source=source, words=words, matched=matched, at=at
         )
+    revoked.send(Contact, phone=phone, channels=covered)
     return covered
 
 

@@ -15,6 +15,11 @@ messages_wanted = Signal()
 # from answering (a str starting "error: ").
 reassigned_asked = Signal()
 
+# The contact behind a number revoked their consent themselves (services.record_revocation: a
+# STOP, the digit, the carrier's 21610, a confirmed possible opt-out): sent with `phone` and
+# `channels`, those it covers, in the revocation's transaction.
+revoked = Signal()
+
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
 # double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
 # provider's id, or raises TextNotSent or one of its kinds below.

@@ -1,10 +1,11 @@
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from contacts.models import MATCHED_LENGTH, Channel, channels_revoked, short_date
+from contacts.models import MATCHED_LENGTH, Channel, PhoneOptOut, channels_revoked, short_date
 from contacts.phones import format_phone
 
 
@@ -167,6 +168,7 @@ class PossibleOptOut(models.Model):
         PENDING = "pending", "To review"
         CONFIRMED = "confirmed", "Confirmed: opted out"
         DISMISSED = "dismissed", "Dismissed"
+        OPTED_OUT = "opted_out", "Closed: the number opted out itself since"
 
     phone = models.CharField(max_length=16)
     words = models.TextField()
@@ -209,6 +211,17 @@ class PossibleOptOut(models.Model):
         if len(channels_revoked(channel)) > 1:
             return pending
         return pending.filter(channels__contains=channel)  # "sms", "calls": neither in the other
+
+    @classmethod
+    def close_answered(cls, phone: str) -> int:
+        """Close the number's reviews that its own opt-outs answer since: every channel that
+        confirming one would stop is one the number opted out of (hard). How many."""
+        opted_out = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
+        pending = cls.objects.filter(phone=phone, decision=cls.Decision.PENDING)
+        answered = [review.pk for review in pending if set(review.stops) <= opted_out]
+        return pending.filter(pk__in=answered).update(
+            decision=cls.Decision.OPTED_OUT, decided_at=timezone.now()
+        )
 
     @property
     def stops_in_words(self) -> str:
@@ -286,3 +299,10 @@ class ReplyPhrase(models.Model):
         by = f" by {self.added_by.get_username()}" if self.added_by else ""
         example = self.example if len(self.example) <= 80 else self.example[:79] + "…"
         return f"phrase “{example}” added{by} on {short_date(self.added_at)}"
+
+
+def close_answered_reviews(sender, *, phone: str, **kwargs) -> None:
+    """A number revoked its consent itself (contacts.signals.revoked): once that commits, its
+    reviews that the revocation answers are closed (PossibleOptOut.close_answered). A failure
+    to close one is logged, and the revocation holds."""
+    transaction.on_commit(partial(PossibleOptOut.close_answered, phone), robust=True)

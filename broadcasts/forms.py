@@ -1,5 +1,5 @@
 from datetime import UTC, date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.conf import settings
@@ -137,7 +137,20 @@ class BroadcastForm(forms.ModelForm):
         data = super().clean()
         if data.get("channel") == Channel.SMS and not data.get("body", "").strip():
             self.add_error("body", "Write the text of the SMS.")
+        elif data.get("channel") == Channel.SMS:
+            sent = Broadcast(channel=Channel.SMS, body=data["body"]).sms_text_for(
+                subscriptions.SAMPLE_NUMBER
+            )
+            if len(sent) > SMS_MOST_CHARACTERS:
+                self.add_error(
+                    "body",
+                    f"As sent, the text has {len(sent):,} characters: Twilio takes at most "
+                    f"{SMS_MOST_CHARACTERS:,} (about 10 segments). Shorten it.",
+                )
         has_script, has_audio = bool(data.get("script", "").strip()), bool(data.get("audio_url"))
+        audio = data.get("audio_url", "")
+        if audio and urlsplit(audio).scheme != "https":
+            self.add_error("audio_url", "Give an https:// address that Twilio can fetch.")
         if data.get("channel") == Channel.CALLS and has_script == has_audio:
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         if data.get("urgent"):
@@ -148,6 +161,10 @@ class BroadcastForm(forms.ModelForm):
         else:
             data["urgent_reason"] = ""  # a reason kept only with the urgency it explains
         return data
+
+
+# The longest text Twilio's Messages API accepts (its error 21617 past it).
+SMS_MOST_CHARACTERS = 1600
 
 
 def format_time(moment) -> str:

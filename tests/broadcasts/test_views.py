@@ -79,6 +79,12 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
         (sms_form(purpose="informational", urgent="on", urgent_reason="  "),
          "Say why it cannot wait"),
         (sms_form(purpose="political"), "Select a valid choice"),
+        # Twilio refuses a text of more than 1,600 characters (21617): every message failed.
+        (sms_form(body="x" * 1580), "As sent, the text has 1,602 characters: Twilio takes"),
+        (sms_form(channel="calls", body="", audio_url="ftp://example.com/a.mp3"),
+         "Give an https:// address that Twilio can fetch."),
+        (sms_form(channel="calls", body="", audio_url="http://localhost/a.mp3"),
+         "Give an https:// address that Twilio can fetch."),
     ],
 )  # fmt: skip
 def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):

@@ -14,13 +14,14 @@ from contacts.models import (
     Channel,
     ChannelFilter,
     ConsentMethod,
+    ConsentRecord,
     Contact,
     Disclosure,
     PhoneOptOut,
     Tag,
     short_date,
 )
-from contacts.phones import normalize_phone
+from contacts.phones import format_phone, normalize_phone
 from contacts.places import time_zone_name
 
 
@@ -34,8 +35,9 @@ class SubscriptionForm(forms.Form):
 
 
 class ContactForm(forms.ModelForm):
-    """A contact's details. A new number that has opted out (hard) is saved only on a second
-    click, after a warning that says what the number did and what it means for the contact."""
+    """A contact's details. A new number that has opted out (hard), or one that leaves the
+    contact's consent on record behind, is saved only on a second click, after a warning that
+    says what the number did, or what consent will be made void."""
 
     class Meta:
         model = Contact
@@ -46,7 +48,7 @@ class ContactForm(forms.ModelForm):
             "state": {"invalid_choice": "“%(value)s” is not a US state or territory."}
         }
 
-    hard_opted_out_number = ""
+    number_to_confirm = ""
 
     def clean_time_zone(self) -> str:
         return time_zone_name(self.cleaned_data["time_zone"])
@@ -68,8 +70,20 @@ class ContactForm(forms.ModelForm):
             f"{Channel(o.channel).label} while it has this number."
             for o in opt_outs
         ]
+        if self.instance.pk:
+            # Consent stays with the number it was given for (contacts/guard: made void).
+            left = ConsentRecord.objects.filter(
+                contact=self.instance, phone=self.initial.get("phone"),
+                status__in=[ConsentRecord.Status.CONFIRMED, ConsentRecord.Status.AWAITING],
+            ).order_by("channel", "given_at")  # fmt: skip
+            warnings += [
+                f"Its consent to {Channel(r.channel).label} ({r.describe()}) was given for "
+                f"{format_phone(r.phone)}: it will be made void, and kept. Record consent "
+                "again for the new number if the contact gave it."
+                for r in left
+            ]
         if warnings and self.data.get("confirmed_phone") != phone:
-            self.hard_opted_out_number = phone
+            self.number_to_confirm = phone
             for warning in warnings:
                 self.add_error(None, warning)
             self.add_error(None, "Save again to give the contact this number.")

@@ -248,3 +248,29 @@ def test_an_unknown_time_zone_or_state_is_an_error_and_changes_nothing(
     assert escape("“XX” is not a US state or territory.") in page
     contact.refresh_from_db()
     assert (contact.name, contact.time_zone, contact.state) == ("Mae Moss", "", "")
+
+
+def test_a_number_that_leaves_consent_behind_is_saved_only_after_a_warning(
+    client, admin_role_user, db
+):
+    """Consent stays with the number it was given for: moving the contact makes it void, so
+    the page says so first, and saves on a second click."""
+    moved = ContactFactory(name="Mo Ved", phone="+14155550177")
+    services.record_consent(
+        phone=moved.phone, channel=Channel.SMS, method="web_form",
+        given_at=datetime(2026, 11, 1, tzinfo=UTC), contact=moved,
+    )  # fmt: skip
+    client.force_login(admin_role_user)
+    data = {"name": "Mo Ved", "phone": "(212) 555-7999", "status": "active"}
+    page = client.post(url(moved), data).content.decode()
+    assert "Its consent to SMS (" in page
+    assert "was given for (415) 555-0177: it will be made void, and kept." in page
+    assert "Save again to give the contact this number." in page
+    moved.refresh_from_db()
+    assert moved.phone == "+14155550177" and moved.sms_consent_on_record  # not yet
+    response = client.post(url(moved), data | {"confirmed_phone": "+12125557999"}, follow=True)
+    assert "Mo Ved: saved." in response.content.decode()
+    assert Contact.objects.get(pk=moved.pk).phone == "+12125557999"
+    # A change of its other details asks nothing.
+    page = client.post(url(moved), data | {"name": "Mo Ved Jr"}, follow=True).content.decode()
+    assert "Mo Ved Jr: saved." in page

@@ -44,6 +44,26 @@ def test_no_page_needs_an_inline_script_or_style(login, app_url):
     assert seen["violations"] == []
 
 
+def test_an_in_place_change_keeps_to_the_policy_too(login, app_url):
+    """htmx settles the attributes of what it swaps in, a tooltip's placed style among them,
+    which the policy forbids as an attribute."""
+    page = login("admin")
+    seen = watch(page)
+    page.goto(f"{app_url}/contacts/?q=Contact+B")
+    cell = page.locator("td.opt-in-cell")
+    for before, button, after in [
+        ("SMS: subscribed", "Unsubscribe from SMS", "SMS: opted out (soft)"),
+        ("SMS: opted out (soft)", "Resubscribe to SMS", "SMS: subscribed"),
+    ]:
+        icon = cell.get_by_label(before, exact=True)
+        icon.hover()  # its tooltip placed beside it
+        icon.click()
+        page.get_by_role("button", name=button).click()
+        expect(cell.get_by_label(after, exact=True)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert seen["violations"] == []
+
+
 def test_html_in_a_name_and_in_a_reply_shows_as_text(login, app_env, app_url):
     page = login("admin")
     seen = watch(page)

@@ -182,14 +182,11 @@ FIELD_OF_HEADER = {header_key(h): field for field, headers in HEADERS.items() fo
 
 def fields_of(header: list[str]) -> list[str] | None:
     """The field each column is read as ("" for one ignored), from the header alone; None
-    when it does not name a name and a phone, or names a field twice differently: then the
-    uploader matches the columns (a header written twice is read from its last column)."""
+    when it does not name a name and a phone, or names a field twice ("Phone, Mobile", or
+    "phone, phone"): then the uploader matches the columns, rather than lose one of two."""
     fields = [FIELD_OF_HEADER.get(header_key(column), "") for column in header]
-    named: dict[str, set[str]] = {}
-    for column, field in zip(header, fields, strict=True):
-        if field:
-            named.setdefault(field, set()).add(header_key(column))
-    if any(len(keys) > 1 for keys in named.values()) or columns_problem(list(named)):
+    named = [field for field in fields if field]
+    if len(named) != len(set(named)) or columns_problem(named):
         return None
     return fields
 

@@ -197,10 +197,19 @@ def test_the_plain_email_expression_accepts_only_what_validate_email_accepts(ema
         assert imports._is_email(email)
 
 
-def test_a_column_named_twice_is_read_from_its_last_place(db):
-    contact_import = checked(csv_bytes("name,phone,name", "Old,+14155550101,New"))
+@pytest.mark.parametrize("header", ["name,phone,name", "name,phone,phone", "name,Phone,Mobile"])
+def test_a_field_named_twice_is_matched_by_the_uploader_not_guessed(db, header):
+    """Two phone columns (a home and a mobile number): which one the contact has is the
+    uploader's call; reading the last lost the other without a word."""
+    contact_import = imports.store(
+        File(io.BytesIO(csv_bytes(header, "Old,+14155550101,+14155550102")), name="x.csv"),
+        by_user=None,
+    )
+    assert contact_import.status == ContactImport.Status.MATCHING
+    assert imports.set_columns(contact_import, ["name", "phone", ""])
+    imports.check(contact_import)
     assert applied(contact_import).created == 1
-    assert list(Contact.objects.values_list("name", flat=True)) == ["New"]
+    assert list(Contact.objects.values_list("name", "phone")) == [("Old", "+14155550101")]
 
 
 @pytest.mark.parametrize(

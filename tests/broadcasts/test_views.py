@@ -4,7 +4,7 @@ from pytest_django.asserts import assertContains
 
 from broadcasts.models import Broadcast
 from contacts import services as contact_services
-from contacts.models import Channel, Tag
+from contacts.models import Channel, Source, Tag
 from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
 
@@ -201,3 +201,14 @@ def test_a_reason_without_urgency_is_not_kept(manager_client):
 def test_the_opt_out_line_is_added_unless_the_text_says_stop(body, line_added):
     sent = Broadcast(channel="sms", body=body).sms_text
     assert sent == (f"{body}\nReply STOP to opt out" if line_added else body)
+
+
+def test_a_broadcast_that_nobody_would_receive_now_offers_no_launch(manager_client):
+    opted_out = ContactFactory()
+    contact_services.record_hard_opt_out(
+        phone=opted_out.phone, channel=Channel.SMS, source=Source.KEYWORD
+    )
+    broadcast = Broadcast.objects.create(name="B", channel="sms", body="x")
+    page = manager_client.get(reverse("broadcasts:launch", args=[broadcast.pk])).content.decode()
+    assert "Nobody would receive it now" in page
+    assert "Yes, launch it" not in page

@@ -62,6 +62,12 @@ def _normalize(text: str, region: str | None) -> str:
         raise ValidationError(
             "“%(value)s” is not a valid phone number.", code="invalid", params={"value": text}
         )
+    if number.extension:
+        raise ValidationError(
+            "“%(value)s” has an extension (%(extension)s), which no text or call can dial: "
+            "give the number alone.",
+            code="extension", params={"value": text, "extension": number.extension},
+        )  # fmt: skip
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

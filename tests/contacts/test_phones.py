@@ -33,6 +33,17 @@ def test_it_refuses_an_invalid_number_naming_the_value(bad):
     assert bad in error.value.messages[0]
 
 
+@pytest.mark.parametrize(
+    "typed", ["+1 212 200 0001 ext 5", "(212) 200-0001 x5", "212-200-0001;ext=5"]
+)
+def test_it_refuses_a_number_with_an_extension_rather_than_drop_it(typed):
+    with pytest.raises(ValidationError) as error:
+        normalize_phone(typed)
+    assert error.value.messages[0] == (
+        f"“{typed}” has an extension (5), which no text or call can dial: give the number alone."
+    )
+
+
 def test_it_refuses_an_empty_number():
     with pytest.raises(ValidationError, match="Enter a phone number"):
         normalize_phone("  ")

@@ -600,10 +600,11 @@ def cancel(*, broadcast: Broadcast) -> int | None:
 
 @transaction.atomic
 def unschedule(*, broadcast: Broadcast) -> bool:
-    """Make a scheduled broadcast a draft again; False if it is not scheduled (any more)."""
+    """Make a scheduled broadcast a draft again, launched by nobody; False if it is not
+    scheduled (any more)."""
     unscheduled = Broadcast.objects.filter(
         pk=broadcast.pk, status=Broadcast.Status.SCHEDULED
-    ).update(status=Broadcast.Status.DRAFT)
+    ).update(status=Broadcast.Status.DRAFT, launched_by=None)
     return bool(unscheduled)
 
 

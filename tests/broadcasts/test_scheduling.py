@@ -195,6 +195,7 @@ def test_an_unscheduled_broadcast_is_not_sent(manager, contacts):
     broadcast = sms(send_at=in_hours(1))
     launch(manager, broadcast)
     unschedule(manager, broadcast)
+    assert Broadcast.objects.get(pk=broadcast.pk).launched_by is None  # a draft again
     time_passes(24)
     assert status(broadcast) == "draft" and sent_to() == []
 

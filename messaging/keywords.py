@@ -101,8 +101,8 @@ def read(body: str) -> Reading:
     to review asks to stop the channels it names, else the SMS it came by: what confirming it
     would stop, and what its number is held from meanwhile."""
     reading = _read(body)
-    if reading.intent == Intent.POSSIBLE_OPT_OUT and not reading.channels:
-        return replace(reading, channels=channels_named(plain(body)))
+    if reading.intent == Intent.POSSIBLE_OPT_OUT:
+        return replace(reading, channels=channels_to_review(plain(body)))
     return reading
 
 
@@ -291,11 +291,12 @@ def _requests(sentences: list[str], jest: bool) -> list[Reading]:
         after = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
         held = _held_back(match.group(), after)
         if jest:
-            found.append(_review(f"{asked}, maybe in jest", language, channels_named(sentence)))
+            found.append(_review(f"{asked}, maybe in jest", language))
         elif held:
-            found.append(_review(f"{asked} that {held}", language, channels_named(sentence)))
+            found.append(_review(f"{asked} that {held}", language))
         else:
-            found.append(Reading(Intent.OPT_OUT, asked, language, channels_named(sentence)))
+            channels = channels_asked(match.group(), sentence)
+            found.append(Reading(Intent.OPT_OUT, asked, language, channels))
     return found
 
 
@@ -324,13 +325,21 @@ def _held_back(request: str, after: str) -> str:
     return ""
 
 
-def channels_named(request: str) -> tuple[Channel, ...]:
-    """The channels a request names: calls alone ("stop calling me", "no more voicemails"),
-    calls and texts, or by default the SMS it came by."""
-    calls, texts = patterns.CALLS.search(request), patterns.TEXTS.search(request)
-    if calls and not texts:
+def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
+    """The channels a clear request to stop asks about: calls alone where the request names
+    calls and its sentence no texts ("please stop calling me"); else SMS, which it came by,
+    and calls too where its sentence names them ("stop texting and calling me"; "unsubscribe
+    me but you can call", as more is safer than less)."""
+    if patterns.CALLS.search(request) and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
-    if calls:
+    return channels_to_review(sentence)
+
+
+def channels_to_review(words: str) -> tuple[Channel, ...]:
+    """What a reply that may ask to stop holds while it waits, and what confirming it stops
+    (also a wording staff taught as an opt-out): SMS, which it came by, and calls too where
+    it names them ("please stop calling me so much")."""
+    if patterns.CALLS.search(words):
         return (Channel.SMS, Channel.CALLS)
     return (Channel.SMS,)
 
@@ -367,13 +376,11 @@ def _unclear(body: str, words: str) -> Reading:
     return Reading(Intent.OTHER)
 
 
-def _review(
-    matched: str, language: str = "en", channels: tuple[Channel, ...] = (), *, wrong_number=False
-) -> Reading:
-    """A reply to review; `channels`: those its request names (else `read` finds those the
-    whole reply names)."""
-    return Reading(Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language, channels,
-                   wrong_number=wrong_number)  # fmt: skip
+def _review(matched: str, language: str = "en", *, wrong_number: bool = False) -> Reading:
+    """A reply to review (`read` gives it its channels)."""
+    return Reading(
+        Intent.POSSIBLE_OPT_OUT, matched[:MATCHED_LENGTH], language, wrong_number=wrong_number
+    )
 
 
 def _shortened(text: str, length: int) -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging.keywords import Intent, Reading, channels_named, join_keywords, plain, read
+from messaging.keywords import Intent, Reading, channels_to_review, join_keywords, plain, read
 from messaging.models import ReplyPhrase
 from messaging.reply_patterns import CARRIER_KEYWORDS
 
@@ -44,7 +44,7 @@ def read_reply(body: str) -> tuple[Reading, ReplyPhrase | None]:
     if phrase is None:
         return reading, None
     if phrase.meaning == ReplyPhrase.Meaning.OPT_OUT:
-        channels = channels_named(wording)
+        channels = channels_to_review(wording)
         return Reading(Intent.OPT_OUT, phrase.described, reading.language, channels), phrase
     return Reading(Intent.OTHER, phrase.described, reading.language), phrase
 

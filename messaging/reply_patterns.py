@@ -445,7 +445,7 @@ IMPATIENT = re.compile(
     r"|equivoc\w*)\b"
 )
 
-# Which channels a request names (messaging.keywords.channels_named).
+# Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
     r"|llamen|llame|llames|buzon|voz)\b"

@@ -1,6 +1,6 @@
-"""What a possible opt-out asks to stop: the channels its words name, else the SMS it came
-by. Those still to decide are read again here, as messaging.keywords.channels_named reads
-them today (kept here as it is now): "please stop calling me so much" holds calls, not texts."""
+"""What a possible opt-out asks to stop: the SMS it came by, and calls too where its words
+name them. Those still to decide are read again here, as messaging.keywords.channels_to_review
+reads them today (kept here as it is now): "please stop calling me so much" holds calls too."""
 
 import re
 import unicodedata
@@ -11,18 +11,13 @@ CALLS = re.compile(
     r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
     r"|llamen|llame|llames|buzon|voz)\b"
 )
-TEXTS = re.compile(
-    r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
-    r"|communications?|contact\w*|manden|mande|envien|envie)\b"
-)
 
 
 def _channels(words: str) -> str:
     text = unicodedata.normalize("NFKD", words).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = " ".join(re.findall(r"[^\W_]+", re.sub(r"['’‘`´]", "", text)))
-    calls, texts = CALLS.search(text), TEXTS.search(text)
-    return "calls" if calls and not texts else "sms calls" if calls else "sms"
+    return "sms calls" if CALLS.search(text) else "sms"
 
 
 def read_pending_again(apps, schema_editor):

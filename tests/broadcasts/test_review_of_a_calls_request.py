@@ -1,5 +1,6 @@
 """A reply to review that asks to stop calls ("Please stop leaving voicemails") holds the
-number's calls while it waits, and confirming it opts the number out of calls, not texts."""
+number's calls while it waits, and its texts (it came by text), and confirming it opts the
+number out of both."""
 
 import pytest
 
@@ -18,28 +19,35 @@ PHONE = "+14155550123"
     "words",
     ["Please stop leaving voicemails", "stop calling me lol", "Please stop calling me so much"],
 )
-def test_a_request_to_stop_calls_holds_calls_and_confirmed_stops_them(sms, client, manager, words):  # noqa: F811
+def test_a_request_to_stop_calls_holds_calls_and_texts_and_confirmed_stops_both(
+    sms,  # noqa: F811
+    client,
+    manager,
+    words,
+):
     contact = ContactFactory(phone=PHONE)
     sms(words, phone=PHONE)
     review = PossibleOptOut.objects.get()
     voice, texts = broadcast(Channel.CALLS), broadcast(Channel.SMS)
-    held = broadcast_services.preview(voice)
-    assert held.receive == 0 and held.excluded["Possible opt-out awaiting review"] == 1
-    assert broadcast_services.preview(texts).receive == 1  # it did not ask to stop texts
+    for held in (broadcast_services.preview(voice), broadcast_services.preview(texts)):
+        assert held.receive == 0 and held.excluded["Possible opt-out awaiting review"] == 1
 
     client.force_login(UserFactory(username="reader", role="Staff"))
     page = client.post(f"/messaging/possible-opt-outs/{review.pk}/", {"decision": "confirmed"})
-    assert "Opt (415) 555-0123 out of Calls &amp; Voicemails for good?" in page.content.decode()
-    assert "will receive no more calls or voicemails" in page.content.decode()
+    assert (
+        "Opt (415) 555-0123 out of SMS and Calls &amp; Voicemails for good?"
+        in page.content.decode()
+    )
+    assert "will receive no more SMS or calls" in page.content.decode()
     page = client.post(
         f"/messaging/possible-opt-outs/{review.pk}/",
         {"decision": "confirmed", "sure": "yes"},
         follow=True,
     )
-    assert "opted out of Calls &amp; Voicemails (hard), in their words." in page.content.decode()
+    assert "opted out of SMS and Calls &amp; Voicemails (hard)" in page.content.decode()
     contact = Contact.objects.get(pk=contact.pk)
     assert contact.opt_in_status(Channel.CALLS) == OptInStatus.HARD
-    assert contact.opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+    assert contact.opt_in_status(Channel.SMS) == OptInStatus.HARD
     broadcast_services.launch(broadcast=voice, by_user=manager)
     sending.run(voice.pk)
     assert sent_to() == []

@@ -117,20 +117,39 @@ def test_an_unclear_message_goes_to_review_saying_why(body, matched):
     assert (reading.intent, reading.matched) == (Intent.POSSIBLE_OPT_OUT, matched)
 
 
+BOTH = (Channel.SMS, Channel.CALLS)
+
+
 @pytest.mark.parametrize(
     ("body", "channels"),
     [
-        ("Please stop calling me so much", (Channel.CALLS,)),
-        ("stop calling me lol", (Channel.CALLS,)),
-        ("Please stop leaving voicemails", (Channel.CALLS,)),
-        ("Don't call, text me instead", (Channel.CALLS,)),
-        ("stop texting and calling me lol", (Channel.SMS, Channel.CALLS)),
+        ("Please stop calling me so much", BOTH),
+        ("stop calling me lol", BOTH),
+        ("Please stop leaving voicemails", BOTH),
+        ("Don't call, text me instead", BOTH),
+        ("Stop, I'll just call you instead", BOTH),  # came by text: holds texts too
+        ("Who is this? Call me", BOTH),
         ("Ok cancel", (Channel.SMS,)),
         ("Stop texting my son, he's 12", (Channel.SMS,)),
     ],
 )
-def test_a_reply_to_review_would_stop_the_channels_it_names_else_texts(body, channels):
+def test_a_reply_to_review_holds_texts_and_calls_too_where_it_names_them(body, channels):
     assert read(body) == Reading(Intent.POSSIBLE_OPT_OUT, read(body).matched, channels=channels)
+
+
+@pytest.mark.parametrize(
+    ("body", "channels"),
+    [
+        ("Please stop calling me", (Channel.CALLS,)),
+        ("Stop texting and calling me", BOTH),
+        ("Unsubscribe me but you can call", BOTH),  # it asked to stop texts: never calls alone
+        ("No more calls or texts please", BOTH),
+        ("Unsubscribe me please", (Channel.SMS,)),
+    ],
+)
+def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channels):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, channels)
 
 
 @pytest.mark.parametrize(
@@ -232,6 +251,6 @@ def test_a_clear_request_wins_over_one_held_back_in_the_same_message(body):
 
 def test_possible_opt_outs_waiting_at_the_upgrade_are_read_again_for_what_they_stop():
     migration = importlib.import_module("messaging.migrations.0007_possible_opt_out_channels")
-    assert migration._channels("Please stop calling me so much") == "calls"
+    assert migration._channels("Please stop calling me so much") == "sms calls"
     assert migration._channels("No más llamadas ni mensajes, porfa") == "sms calls"
     assert migration._channels("Ok cancel") == "sms"

@@ -845,6 +845,11 @@ def _apply_batch(import_id: int) -> bool:
     }
     # The consent before the contacts: a new contact is then written once, its consent on
     # record worked out as it is. Recorded after it, each was written again (bench/NOTES.md).
+    # The numbers first, as the contacts' trigger would hold them: a consent record changes
+    # its number's contacts, which a STOP or a START changes after the number's lock.
+    services.hold_numbers(
+        [row.phone for row in rows if row.number in new_ids or row.consent_method]
+    )
     consents, to_ask = _consents(contact_import, rows, contact_of)
     _create(contact_import, new_ids)
     _update(rows, existing)

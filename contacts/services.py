@@ -156,6 +156,26 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
             )
 
 
+def hold_numbers(phones: Iterable[str]) -> None:
+    """Until the transaction ends, hold these numbers as the contacts' own triggers hold a
+    batch's numbers as it writes contacts (contacts/guard/postgres/contacts_contact.sql): each
+    number's lock shared, or for more than NUMBER_LOCKS_AT_MOST the numbers' opt-outs' table.
+    A batch that changes the numbers' contacts otherwise (by their consent records) takes
+    them first, in the order a STOP or a START takes them: the number, then its contacts."""
+    phones = sorted(set(phones))
+    if connection.vendor != "postgresql" or not phones:
+        return
+    if len(phones) <= NUMBER_LOCKS_AT_MOST:
+        lock_numbers(phones, shared=True)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")
+
+
+# As contacts/guard/postgres/contacts_contact.sql (a lock for each number, up to 64).
+NUMBER_LOCKS_AT_MOST = 64
+
+
 # Without a savepoint inside a caller's transaction: no caller goes on after a failure here,
 # and a STOP then takes two round trips fewer.
 @transaction.atomic(savepoint=False)

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient
-from broadcasts.sending import send_broadcast
+from broadcasts.sending import reap, send_broadcast
 from contacts import quiet_hours
 from contacts.models import (
     EXCLUSIONS,
@@ -580,22 +580,30 @@ def start(broadcast: Broadcast) -> int:
 @transaction.atomic
 def cancel(*, broadcast: Broadcast) -> int | None:
     """Stop a broadcast: what was not handed to the provider yet is never sent. How many
-    messages that stops; None if it had ended already.
+    messages waiting to be claimed that stops; None if it had ended already.
 
     A batch checks the broadcast under a lock that this one waits for (`sending.send_batch`):
     a batch handing its messages over finishes first, and one that has not checked yet finds
-    the broadcast cancelled and cancels its own (counted here, as `sending`)."""
+    the broadcast cancelled and cancels its own (`claimed_when_cancelled`). What a worker
+    that died left being handed over may have gone: past its time-out, it is marked unknown
+    here, as the send would have (`sending.reap`)."""
     broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
     if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED):
         return None
     broadcast.status = Broadcast.Status.CANCELLED
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
+    reap(broadcast)
     waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
-    claimed = broadcast.recipients.filter(status=Recipient.Status.SENDING).count()
-    return claimed + broadcast.recipients.filter(status__in=waiting).update(
+    return broadcast.recipients.filter(status__in=waiting).update(
         status=Recipient.Status.CANCELLED, retry_at=None
     )
+
+
+def claimed_when_cancelled(broadcast: Broadcast) -> int:
+    """How many of a cancelled broadcast's messages a batch still holds: those it has not
+    handed over it cancels (`cancel`)."""
+    return broadcast.recipients.filter(status=Recipient.Status.SENDING).count()
 
 
 @transaction.atomic

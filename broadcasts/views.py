@@ -253,6 +253,11 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"“{broadcast}” is {ended} already: nothing to cancel.")
         return redirect("broadcasts:detail", pk=pk)
     stopped_words = f"{stopped:,} message{pluralize(stopped)} will not be sent"
+    if held := services.claimed_when_cancelled(broadcast):
+        stopped_words += (
+            f"; {held:,} {pluralize(held, 'was,were')} in a batch being sent: those not handed "
+            "over yet will not be sent either"
+        )
     messages.success(request, f"“{broadcast}” cancelled; {stopped_words}.")
     return redirect("broadcasts:detail", pk=pk)
 

@@ -154,16 +154,30 @@ def test_cancelling_stops_what_was_not_sent(manager):
 
 def test_a_batch_claimed_before_a_cancellation_is_not_handed_over_after_it(manager):
     """A worker's batch, claimed, waits for its slot while the broadcast is cancelled: it
-    finds the cancellation as it checks, and sends none of it; the cancellation counted it."""
+    finds the cancellation as it checks, and sends none of it."""
     ContactFactory.create_batch(5)
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
     claimed = sending.claim(b, size=3)
-    assert services.cancel(broadcast=b) == 5
+    assert services.cancel(broadcast=b) == 2
+    assert services.claimed_when_cancelled(b) == 3
     sending.send_batch(b, claimed)
     assert sent_to() == []
     assert services.progress(b).counts["cancelled"] == 5
     assert services.cancel(broadcast=b) is None  # cancelled already
+
+
+def test_a_cancellation_marks_what_a_dead_worker_left_being_handed_over_unknown(manager):
+    """A worker that died mid-hand-over may have sent its batch: cancelling does not count it
+    as unsent, and leaves none of it "sending" for good."""
+    ContactFactory.create_batch(5)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    sending.claim(b, size=3)  # its worker then died
+    b.recipients.filter(status="sending").update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert services.cancel(broadcast=b) == 2
+    assert services.progress(b).counts["unknown"] == 3
+    assert services.claimed_when_cancelled(b) == 0
 
 
 @pytest.mark.postgres

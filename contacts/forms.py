@@ -75,12 +75,12 @@ class ContactForm(forms.ModelForm):
             left = ConsentRecord.objects.filter(
                 contact=self.instance, phone=self.initial.get("phone"),
                 status__in=[ConsentRecord.Status.CONFIRMED, ConsentRecord.Status.AWAITING],
-            ).order_by("channel", "given_at")  # fmt: skip
+            ).order_by("given_at")  # fmt: skip
             warnings += [
                 f"Its consent to {Channel(r.channel).label} ({r.describe()}) was given for "
                 f"{format_phone(r.phone)}: it will be made void, and kept. Record consent "
                 "again for the new number if the contact gave it."
-                for r in left
+                for r in sorted(left, key=lambda r: Channel.values.index(r.channel))
             ]
         if warnings and self.data.get("confirmed_phone") != phone:
             self.number_to_confirm = phone

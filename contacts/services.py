@@ -156,18 +156,21 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
             )
 
 
-def hold_numbers(phones: Iterable[str]) -> None:
-    """Until the transaction ends, hold these numbers as the contacts' own triggers hold a
-    batch's numbers as it writes contacts (contacts/guard/postgres/contacts_contact.sql): each
-    number's lock shared, or for more than NUMBER_LOCKS_AT_MOST the numbers' opt-outs' table.
-    A batch that changes the numbers' contacts otherwise (by their consent records) takes
-    them first, in the order a STOP or a START takes them: the number, then its contacts."""
-    phones = sorted(set(phones))
-    if connection.vendor != "postgresql" or not phones:
+def hold_numbers(new: Iterable[str], others: Iterable[str] = ()) -> None:
+    """Until the transaction ends, hold the numbers of a batch's `new` contacts and the
+    `others` whose contacts it changes otherwise (by their consent records), in the order a
+    STOP or a START takes them: the number, then its contacts. As the contacts' own insert
+    trigger holds a batch's new numbers (contacts/guard/postgres/contacts_contact.sql): each
+    number's lock shared, or for more than NUMBER_LOCKS_AT_MOST the numbers' opt-outs'
+    table; and the new numbers' own locks before that table, as the trigger takes them."""
+    new, held = set(new), set(new) | set(others)
+    if connection.vendor != "postgresql" or not held:
         return
-    if len(phones) <= NUMBER_LOCKS_AT_MOST:
-        lock_numbers(phones, shared=True)
+    if len(held) <= NUMBER_LOCKS_AT_MOST:
+        lock_numbers(sorted(held), shared=True)
         return
+    if len(new) <= NUMBER_LOCKS_AT_MOST:
+        lock_numbers(sorted(new), shared=True)
     with connection.cursor() as cursor:
         cursor.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")
 

@@ -46,6 +46,7 @@ the number's opt-out and its ledger rows, or the possible opt-out to review.
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -125,9 +126,11 @@ def _read(body: str) -> Reading:
         *_keywords_as_sentences(sentences, jest),
         *_requests(sentences, jest),
     ]
-    for reading in found:
-        if reading and reading.intent == Intent.OPT_OUT:
-            return reading
+    opt_outs = [reading for reading in found if reading and reading.intent == Intent.OPT_OUT]
+    if opt_outs:
+        # Each request of the reply counts: "Stop calling me. STOP" stops calls and texts.
+        asked = {channel for reading in opt_outs for channel in reading.channels}
+        return replace(opt_outs[0], channels=tuple(c for c in Channel if c in asked))
     # After the clear requests: a business's own keyword that a STOP misspelled could be
     # ("STOPP") stays a request to stop.
     if text in join_keywords():
@@ -295,7 +298,13 @@ def _requests(sentences: list[str], jest: bool) -> list[Reading]:
         elif held:
             found.append(_review(f"{asked} that {held}", language))
         else:
-            channels = channels_asked(match.group(), sentence)
+            # Every request of the sentence: "stop calling me and unsubscribe me" asks both.
+            named = {
+                channel
+                for each in _requests_in(sentence)
+                for channel in channels_asked(each.group(), sentence)
+            }
+            channels = tuple(channel for channel in Channel if channel in named)
             found.append(Reading(Intent.OPT_OUT, asked, language, channels))
     return found
 
@@ -303,6 +312,17 @@ def _requests(sentences: list[str], jest: bool) -> list[Reading]:
 def _first_request(sentence: str) -> tuple[re.Match | None, str]:
     """The first request to stop in `sentence` that no negation just before it turns around
     ("don't stop texting me"), and its language."""
+    for match, language in _requests_with_language(sentence):
+        return match, language
+    return None, ""
+
+
+def _requests_in(sentence: str) -> list[re.Match]:
+    """Every request to stop in `sentence` that no negation just before it turns around."""
+    return [match for match, _ in _requests_with_language(sentence)]
+
+
+def _requests_with_language(sentence: str) -> Iterator[tuple[re.Match, str]]:
     for pattern, language in patterns.CLEAR:
         for match in pattern.finditer(sentence):
             before = sentence[: match.start()]
@@ -310,8 +330,7 @@ def _first_request(sentence: str) -> tuple[re.Match | None, str]:
                 language == "es" and patterns.NEGATED_SPANISH.search(before)
             )
             if not negated or patterns.NEGATION.match(match.group()):
-                return match, language
-    return None, ""
+                yield match, language
 
 
 def _held_back(request: str, after: str) -> str:

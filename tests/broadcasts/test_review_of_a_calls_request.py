@@ -6,7 +6,7 @@ import pytest
 
 from broadcasts import sending
 from broadcasts import services as broadcast_services
-from contacts.models import Channel, Contact, OptInStatus
+from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
 from messaging.models import PossibleOptOut
 from tests.broadcasts.engine import broadcast, sent_to
 from tests.factories import ContactFactory, UserFactory
@@ -51,3 +51,10 @@ def test_a_request_to_stop_calls_holds_calls_and_texts_and_confirmed_stops_both(
     broadcast_services.launch(broadcast=voice, by_user=manager)
     sending.run(voice.pk)
     assert sent_to() == []
+
+
+def test_a_reply_with_two_requests_stops_both_channels(sms):  # noqa: F811
+    sms("Stop calling me and unsubscribe me", phone=PHONE)
+    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
+        Channel.SMS, Channel.CALLS
+    }  # fmt: skip

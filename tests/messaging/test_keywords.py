@@ -145,6 +145,12 @@ def test_a_reply_to_review_holds_texts_and_calls_too_where_it_names_them(body, c
         ("Unsubscribe me but you can call", BOTH),  # it asked to stop texts: never calls alone
         ("No more calls or texts please", BOTH),
         ("Unsubscribe me please", (Channel.SMS,)),
+        # Every request of the reply counts, not only the first.
+        ("Stop calling me and unsubscribe me", BOTH),
+        ("Stop calling me. Stop texting me too.", BOTH),
+        ("Please stop calling me. No more texts either.", BOTH),
+        ("Please stop calling. Remove me from your list", BOTH),
+        ("Stop calling me. STOP", BOTH),
     ],
 )
 def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channels):

@@ -139,7 +139,7 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("body", "Write the text of the SMS.")
         elif data.get("channel") == Channel.SMS:
             sent = Broadcast(channel=Channel.SMS, body=data["body"]).sms_text_for(
-                subscriptions.SAMPLE_NUMBER
+                subscriptions.LONGEST_NUMBER
             )
             if len(sent) > SMS_MOST_CHARACTERS:
                 self.add_error(

@@ -33,6 +33,8 @@ PLACEHOLDER = "{subscriptions_link}"
 
 # A number of the usual length, for counting a text's characters with a link in it.
 SAMPLE_NUMBER = "+12025550100"
+# One of the longest (E.164's 15 digits), whose link is the longest: for a text's limit.
+LONGEST_NUMBER = "+999999999999999"
 
 
 def with_link(text: str, phone: str) -> str:

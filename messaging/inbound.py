@@ -31,7 +31,7 @@ from contacts.models import (
 from contacts.phones import normalize_phone
 from messaging import texts, twiml
 from messaging.keywords import Intent, Reading, read
-from messaging.models import InboundEvent, PossibleOptOut
+from messaging.models import InboundEvent, PossibleOptOut, close_answered_reviews
 from messaging.phrases import read_reply
 from messaging.signals import delivery_status
 
@@ -296,6 +296,8 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
                 phone=phone, words=body, matched=reading.matched,
                 channels=" ".join(reading.channels),
             )  # fmt: skip
+            # From a number opted out of all it would stop already: nothing to decide.
+            close_answered_reviews(InboundEvent, phone=phone)
     if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
         # Whoever consented is not there (reviewed too, if the reply said more): the number's
         # consent goes, and nothing is answered to someone who never agreed to hear from us.

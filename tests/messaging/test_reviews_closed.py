@@ -40,3 +40,14 @@ def test_confirming_one_review_closes_another_it_answers(
         )
     decisions = list(PossibleOptOut.objects.order_by("pk").values_list("decision", flat=True))
     assert decisions == ["confirmed", "opted_out"]
+
+
+def test_a_review_from_a_number_opted_out_of_what_it_would_stop_is_closed(
+    sms, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sms("STOP", phone=PHONE)
+        sms("Ok cancel", phone=PHONE)
+        sms("stop calling me lol", phone=PHONE)  # calls too: still to decide
+    decisions = dict(PossibleOptOut.objects.values_list("words", "decision"))
+    assert decisions == {"Ok cancel": "opted_out", "stop calling me lol": "pending"}

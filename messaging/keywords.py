@@ -298,10 +298,15 @@ def _requests(sentences: list[str], jest: bool) -> list[Reading]:
         elif held:
             found.append(_review(f"{asked} that {held}", language))
         else:
-            # Every request of the sentence: "stop calling me and unsubscribe me" asks both.
+            # Every request of the sentence that nothing holds back: "stop calling me and
+            # unsubscribe me" asks both; "unsubscribe me for a week and stop calling me",
+            # calls alone.
             named = {
                 channel
                 for each in _requests_in(sentence)
+                if not _held_back(
+                    each.group(), " ".join([sentence[each.end() :], *sentences[position + 1 :]])
+                )
                 for channel in channels_asked(each.group(), sentence)
             }
             channels = tuple(channel for channel in Channel if channel in named)

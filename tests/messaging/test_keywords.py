@@ -151,6 +151,9 @@ def test_a_reply_to_review_holds_texts_and_calls_too_where_it_names_them(body, c
         ("Please stop calling me. No more texts either.", BOTH),
         ("Please stop calling. Remove me from your list", BOTH),
         ("Stop calling me. STOP", BOTH),
+        # A request held back adds nothing to the clear one beside it.
+        ("Unsubscribe me for a week and stop calling me", (Channel.CALLS,)),
+        ("Leave me alone until Monday and stop calling me", (Channel.CALLS,)),
     ],
 )
 def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channels):

@@ -848,8 +848,9 @@ def _apply_batch(import_id: int) -> bool:
     # The numbers first, as the contacts' trigger would hold them: a consent record changes
     # its number's contacts, which a STOP or a START changes after the number's lock.
     services.hold_numbers(
-        [row.phone for row in rows if row.number in new_ids],
-        [row.phone for row in rows if row.consent_method],
+        new=[row.phone for row in rows if row.number in new_ids],
+        others=[row.phone for row in rows if row.consent_method],
+        hard=[row.phone for row in rows if OptInStatus.HARD in (row.sms, row.calls)],
     )
     consents, to_ask = _consents(contact_import, rows, contact_of)
     _create(contact_import, new_ids)

@@ -156,23 +156,36 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
             )
 
 
-def hold_numbers(new: Iterable[str], others: Iterable[str] = ()) -> None:
-    """Until the transaction ends, hold the numbers of a batch's `new` contacts and the
-    `others` whose contacts it changes otherwise (by their consent records), in the order a
-    STOP or a START takes them: the number, then its contacts. As the contacts' own insert
-    trigger holds a batch's new numbers (contacts/guard/postgres/contacts_contact.sql): each
-    number's lock shared, or for more than NUMBER_LOCKS_AT_MOST the numbers' opt-outs'
-    table; and the new numbers' own locks before that table, as the trigger takes them."""
-    new, held = set(new), set(new) | set(others)
+def hold_numbers(new: Iterable[str], others: Iterable[str] = (), hard: Iterable[str] = ()) -> None:
+    """Until the transaction ends, hold the numbers a batch writes, in the order a STOP or a
+    START takes them: the number, then the opt-outs' table and its contacts. `new`: those of
+    its new contacts; `others`: those whose contacts it changes otherwise (by their consent
+    records); `hard`: those it opts out itself (held exclusively, as a STOP holds them).
+
+    As the database's triggers hold a statement's numbers (contacts/guard/postgres): a lock
+    for each, up to NUMBER_LOCKS_AT_MOST, or else the numbers' opt-outs' table. For more, the
+    numbers that the triggers will lock one by one (a few new contacts' or hard opt-outs')
+    are locked before that table, as the triggers lock them. Each lock in the numbers' order,
+    in one pass: two batches never wait for each other in a circle."""
+    new, hard = set(new), set(hard)
+    held = new | set(others) | hard
     if connection.vendor != "postgresql" or not held:
         return
-    if len(held) <= NUMBER_LOCKS_AT_MOST:
-        lock_numbers(sorted(held), shared=True)
-        return
-    if len(new) <= NUMBER_LOCKS_AT_MOST:
-        lock_numbers(sorted(new), shared=True)
+    if len(held) > NUMBER_LOCKS_AT_MOST:
+        held = (new if len(new) <= NUMBER_LOCKS_AT_MOST else set()) | (
+            hard if len(hard) <= NUMBER_LOCKS_AT_MOST else set()
+        )
+    phones = sorted(held)
     with connection.cursor() as cursor:
-        cursor.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")
+        if phones:
+            cursor.execute(
+                "SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock(hashtextextended(phone, 0))"
+                " ELSE pg_advisory_xact_lock_shared(hashtextextended(phone, 0)) END"
+                " FROM unnest(%s::text[], %s::boolean[]) AS numbers(phone, exclusive)",
+                [array_text(phones), array_text([str(phone in hard).lower() for phone in phones])],
+            )
+        if len(new | set(others) | hard) > NUMBER_LOCKS_AT_MOST:
+            cursor.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")
 
 
 # As contacts/guard/postgres/contacts_contact.sql (a lock for each number, up to 64).

@@ -93,8 +93,8 @@ class BroadcastForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unsubscribe_digit"].required = False  # only voice needs it
-        # The counter counts a subscriptions link as long as a US number's.
-        sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.SAMPLE_NUMBER)
+        # The counter counts a subscriptions link as long as the longest, as the limit does.
+        sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS

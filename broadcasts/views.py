@@ -108,8 +108,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["test_form"] = TestSendForm()
         context["tests"] = broadcast.tests.select_related("sent_by")
         if broadcast.channel == Channel.SMS:
-            # A US number's own link, where the text has one, is as long as this one.
-            sample = broadcast.sms_text_for(subscriptions.SAMPLE_NUMBER)
+            # Counted as the form counts it: each link as long as the longest number's.
+            sample = broadcast.sms_text_for(subscriptions.LONGEST_NUMBER)
             context["segments"] = count_segments(sample)
     else:
         context["recipients"] = _recipients_page(broadcast, request.GET)

@@ -31,9 +31,8 @@ def link(phone: str) -> str:
 PLACEHOLDER = "{subscriptions_link}"
 
 
-# A number of the usual length, for counting a text's characters with a link in it.
-SAMPLE_NUMBER = "+12025550100"
-# One of the longest (E.164's 15 digits), whose link is the longest: for a text's limit.
+# One of the longest numbers (E.164's 15 digits), whose link is the longest: a text's
+# characters are counted with each link as long as its (broadcasts.forms).
 LONGEST_NUMBER = "+999999999999999"
 
 

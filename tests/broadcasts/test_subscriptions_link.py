@@ -41,8 +41,10 @@ def test_each_recipient_gets_the_link_of_its_own_number(
     assert Contact.objects.get(pk=bob.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
-def test_the_form_counts_the_link_as_long_as_a_number_s(manager_client):
-    sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.SAMPLE_NUMBER)
+def test_the_form_counts_the_link_as_long_as_the_longest_number_s(manager_client):
+    """As the form's limit counts it (1,600 characters): the counter never says a text fits
+    that the form refuses."""
+    sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
     form = manager_client.get(reverse("broadcasts:new")).content.decode()
     assert f'data-link-length="{len(sample)}"' in form
     assert "Write {subscriptions_link} for each contact" in form

@@ -168,10 +168,11 @@ def hold_numbers(new: Iterable[str], others: Iterable[str] = (), hard: Iterable[
     are locked before that table, as the triggers lock them. Each lock in the numbers' order,
     in one pass: two batches never wait for each other in a circle."""
     new, hard = set(new), set(hard)
-    held = new | set(others) | hard
-    if connection.vendor != "postgresql" or not held:
+    every = new | set(others) | hard
+    if connection.vendor != "postgresql" or not every:
         return
-    if len(held) > NUMBER_LOCKS_AT_MOST:
+    held = every
+    if len(every) > NUMBER_LOCKS_AT_MOST:
         held = (new if len(new) <= NUMBER_LOCKS_AT_MOST else set()) | (
             hard if len(hard) <= NUMBER_LOCKS_AT_MOST else set()
         )
@@ -184,7 +185,7 @@ def hold_numbers(new: Iterable[str], others: Iterable[str] = (), hard: Iterable[
                 " FROM unnest(%s::text[], %s::boolean[]) AS numbers(phone, exclusive)",
                 [array_text(phones), array_text([str(phone in hard).lower() for phone in phones])],
             )
-        if len(new | set(others) | hard) > NUMBER_LOCKS_AT_MOST:
+        if len(every) > NUMBER_LOCKS_AT_MOST:
             cursor.execute("LOCK TABLE contacts_phoneoptout IN SHARE MODE")
 
 

@@ -99,8 +99,8 @@ def plain(text: str) -> str:
 
 def read(body: str) -> Reading:
     """The built-in reading of a reply (steps 1 to 4 above, without staff phrases). A reply
-    to review asks to stop the channels it names, else the SMS it came by: what confirming it
-    would stop, and what its number is held from meanwhile."""
+    to review holds and would stop SMS, which it came by, and calls too where it names them
+    (`channels_to_review`)."""
     reading = _read(body)
     if reading.intent == Intent.POSSIBLE_OPT_OUT:
         return replace(reading, channels=channels_to_review(plain(body)))

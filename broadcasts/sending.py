@@ -386,12 +386,13 @@ def send_batch(
 
 
 def _others_write_first(clock: Clock) -> None:
-    """On SQLite, where a writing transaction holds the whole database and a batch's lasts
-    until its last message is handed over, give those waiting to write a moment first (a STOP's
-    webhook, a cancellation). SQLite lets a waiting writer try again every 100 ms at most, not
-    in turn: with each batch begun as the last ended, a cancellation waited 20 s and gave up
-    ("database is locked") while all 300 messages went. The batch's slots are reserved
-    already: it catches the moment up with its first messages (`_sleep_until`)."""
+    """On SQLite, where a writing transaction holds the whole database and a batch's
+    transaction lasts until its last message is handed over, give those waiting to write a
+    moment first (a STOP's webhook, a cancellation). SQLite lets a waiting writer try again
+    every 100 ms at most, not in turn: with each batch begun as the last ended, a
+    cancellation waited 20 s and gave up ("database is locked") while all 300 messages went.
+    The batch's slots are reserved already: it catches the moment up with its first messages
+    (`_sleep_until`)."""
     if connection.vendor == "sqlite":
         clock.sleep(SQLITE_WRITERS_MOMENT)
 

@@ -158,9 +158,9 @@ class PossibleOptOut(models.Model):
     """An inbound SMS that may ask to stop without saying so plainly, for staff to review.
 
     While it waits, its number gets no message of what confirming it would stop
-    (`holding`). Confirming records a hard opt-out with the contact's own words of the
-    channels it names (calls, for "please stop calling me so much"; else the SMS it came by),
-    or of every channel under the revoke-all scope (contacts.models.channels_revoked);
+    (`holding`). Confirming records a hard opt-out with the contact's own words of SMS, which
+    it came by, and of calls too where its words name them ("please stop calling me so
+    much"), or of every channel under the revoke-all scope (contacts.models.channels_revoked);
     dismissing lets messages reach the number again.
     """
 
@@ -225,7 +225,7 @@ class PossibleOptOut(models.Model):
 
     @property
     def stops_in_words(self) -> str:
-        """ "SMS", "Calls & Voicemails", or both joined by "and"."""
+        """E.g. "SMS", or "SMS and Calls & Voicemails"."""
         return " and ".join(channel.label for channel in self.stops)
 
     @property

@@ -88,7 +88,10 @@ def _answer(event: InboundEvent) -> str:
         if event.kind == InboundEvent.Kind.SMS:
             reading, phrase = read_reply(event.payload.get("Body", ""))
             read_as = READ_AS[reading.intent]
-            event.reading = f"{read_as}: {reading.matched}"[:250] if reading.matched else read_as
+            event.reading = f"{read_as}: {reading.matched}" if reading.matched else read_as
+            if reading.to_review:
+                event.reading += f"; to review: {reading.to_review.matched}"
+            event.reading = event.reading[:250]
             event.phrase = phrase
             return HANDLERS[event.kind](
                 event.payload, reading=reading, received_at=event.received_at
@@ -284,6 +287,8 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
                 )
             if Channel.SMS not in covered and _opted_out_of_texts(phone):
                 covered = set(Channel)  # the reply says what holds: no texts, no calls
+            if reading.to_review:
+                _review(phone, body, reading.to_review)
             # Always sent, although the number is now opted out: the one allowed reply.
             return _sms_reply(unsubscribed_reply(tuple(covered), reading.language))
         case Intent.OPT_IN | Intent.JOIN:
@@ -292,12 +297,7 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            PossibleOptOut.objects.create(
-                phone=phone, words=body, matched=reading.matched,
-                channels=" ".join(reading.channels),
-            )  # fmt: skip
-            # From a number opted out of all it would stop already: nothing to decide.
-            close_answered_reviews(InboundEvent, phone=phone)
+            _review(phone, body, reading)
     if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
         # Whoever consented is not there (reviewed too, if the reply said more): the number's
         # consent goes, and nothing is answered to someone who never agreed to hear from us.
@@ -306,6 +306,15 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
             reference=f"sms:{payload['MessageSid']}",
         )  # fmt: skip
     return _sms_reply("")
+
+
+def _review(phone: str, body: str, reading: Reading) -> None:
+    """Keep the reply for a person to decide, holding the channels `reading` would stop."""
+    PossibleOptOut.objects.create(
+        phone=phone, words=body, matched=reading.matched, channels=" ".join(reading.channels)
+    )
+    # From a number opted out of all it would stop already: nothing to decide.
+    close_answered_reviews(InboundEvent, phone=phone)
 
 
 def _join(phone: str, body: str, reading: Reading, key: str, received_at: datetime) -> str:

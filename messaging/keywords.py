@@ -79,6 +79,9 @@ class Reading:
     # A reply to review that also says the number is a wrong one ("Wrong number, how did you
     # get this number?"): reviewed, and the number's consent voided meanwhile.
     wrong_number: bool = False
+    # An opt-out's request that something held back, of channels the opt-out leaves ("Stop
+    # calling me after 9pm. Unsubscribe me"): reviewed beside it, holding them meanwhile.
+    to_review: "Reading | None" = None
 
 
 def normalise(body: str) -> str:
@@ -130,7 +133,8 @@ def _read(body: str) -> Reading:
     if opt_outs:
         # Each request of the reply counts: "Stop calling me. STOP" stops calls and texts.
         asked = {channel for reading in opt_outs for channel in reading.channels}
-        return replace(opt_outs[0], channels=tuple(c for c in Channel if c in asked))
+        opt_out = replace(opt_outs[0], channels=tuple(c for c in Channel if c in asked))
+        return replace(opt_out, to_review=_left_to_review(found, asked))
     # After the clear requests: a business's own keyword that a STOP misspelled could be
     # ("STOPP") stays a request to stop.
     if text in join_keywords():
@@ -139,6 +143,18 @@ def _read(body: str) -> Reading:
         if reading and reading.intent == Intent.POSSIBLE_OPT_OUT:
             return reading
     return _unclear(body, words)
+
+
+def _left_to_review(found: list[Reading | None], asked: set[Channel]) -> Reading | None:
+    """The first request held back that would stop a channel the clear ones leave, holding
+    those channels: "unsubscribe me for a week and stop calling me" stops calls, and its
+    texts wait for a person."""
+    for reading in found:
+        if reading and reading.intent == Intent.POSSIBLE_OPT_OUT:
+            left = tuple(channel for channel in reading.channels if channel not in asked)
+            if left:
+                return replace(reading, channels=left)
+    return None
 
 
 def join_keywords() -> set[str]:
@@ -283,51 +299,59 @@ def _spelled_right(token: str) -> str:
 
 def _requests(sentences: list[str], jest: bool) -> list[Reading]:
     """The first request to stop in each sentence; reviewed when said in jest, or when its
-    words or those after it hold it back (`patterns.HELD_BACK`)."""
+    words or those after it hold it back (`patterns.HELD_BACK`). Beside a clear first request,
+    each other request of the sentence: clear, it stops its channels too ("stop calling me and
+    unsubscribe me"); held back, it is reviewed ("unsubscribe me for a week and stop calling
+    me")."""
     found = []
     for position, sentence in enumerate(sentences):
         sentence = _corrected(sentence)
-        match, language = _first_request(sentence)
-        if not match:
+        rest = sentences[position + 1 :]
+        requests = [
+            (match, language, _held_back(match.group(), _after(match, sentence, rest)))
+            for match, language in _requests_with_language(sentence)
+        ]
+        if not requests:
             continue
-        asked = _shortened(f"request “{match.group()}", 120) + "”"
-        after = " ".join([sentence[match.end() :], *sentences[position + 1 :]])
-        held = _held_back(match.group(), after)
-        if jest:
-            found.append(_review(f"{asked}, maybe in jest", language))
-        elif held:
-            found.append(_review(f"{asked} that {held}", language))
-        else:
-            # Every request of the sentence that nothing holds back: "stop calling me and
-            # unsubscribe me" asks both; "unsubscribe me for a week and stop calling me",
-            # calls alone.
-            named = {
-                channel
-                for each in _requests_in(sentence)
-                if not _held_back(
-                    each.group(), " ".join([sentence[each.end() :], *sentences[position + 1 :]])
-                )
-                for channel in channels_asked(each.group(), sentence)
-            }
-            channels = tuple(channel for channel in Channel if channel in named)
-            found.append(Reading(Intent.OPT_OUT, asked, language, channels))
+        first, language, held = requests[0]
+        if jest or held:
+            why = ", maybe in jest" if jest else f" that {held}"
+            found.append(_request_to_review(first, why, language, sentence))
+            continue
+        named = {
+            channel
+            for each, _, held in requests
+            if not held
+            for channel in channels_asked(each.group(), sentence)
+        }
+        channels = tuple(channel for channel in Channel if channel in named)
+        found.append(Reading(Intent.OPT_OUT, _quoted(first), language, channels))
+        found += [
+            _request_to_review(each, f" that {held}", each_language, sentence)
+            for each, each_language, held in requests
+            if held
+        ]
     return found
 
 
-def _first_request(sentence: str) -> tuple[re.Match | None, str]:
-    """The first request to stop in `sentence` that no negation just before it turns around
-    ("don't stop texting me"), and its language."""
-    for match, language in _requests_with_language(sentence):
-        return match, language
-    return None, ""
+def _after(request: re.Match, sentence: str, rest: list[str]) -> str:
+    """What the reply says after `request`: the rest of its sentence, then the others."""
+    return " ".join([sentence[request.end() :], *rest])
 
 
-def _requests_in(sentence: str) -> list[re.Match]:
-    """Every request to stop in `sentence` that no negation just before it turns around."""
-    return [match for match, _ in _requests_with_language(sentence)]
+def _quoted(request: re.Match) -> str:
+    return _shortened(f"request “{request.group()}", 120) + "”"
+
+
+def _request_to_review(request: re.Match, why: str, language: str, sentence: str) -> Reading:
+    """A request to stop for a person to read, holding what a review of the whole reply
+    would (`read`) where the reply were this sentence."""
+    return replace(_review(_quoted(request) + why, language), channels=channels_to_review(sentence))
 
 
 def _requests_with_language(sentence: str) -> Iterator[tuple[re.Match, str]]:
+    """Every request to stop in `sentence` that no negation just before it turns around
+    ("don't stop texting me"), and its language."""
     for pattern, language in patterns.CLEAR:
         for match in pattern.finditer(sentence):
             before = sentence[: match.start()]

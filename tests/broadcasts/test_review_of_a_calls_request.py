@@ -7,7 +7,7 @@ import pytest
 from broadcasts import sending
 from broadcasts import services as broadcast_services
 from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
-from messaging.models import PossibleOptOut
+from messaging.models import InboundEvent, PossibleOptOut
 from tests.broadcasts.engine import broadcast, sent_to
 from tests.factories import ContactFactory, UserFactory
 from tests.messaging.conftest import post_signed, sms  # noqa: F401
@@ -58,3 +58,42 @@ def test_a_reply_with_two_requests_stops_both_channels(sms):  # noqa: F811
     assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
         Channel.SMS, Channel.CALLS
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("words", "stopped", "reviewed"),
+    [
+        ("Stop calling me after 9pm. Unsubscribe me", Channel.SMS, Channel.CALLS),
+        ("Unsubscribe me for a week and stop calling me", Channel.CALLS, Channel.SMS),
+    ],
+)
+def test_a_request_held_back_beside_a_clear_one_holds_its_channel_for_review(
+    sms,  # noqa: F811
+    client,
+    words,
+    stopped,
+    reviewed,
+):
+    ContactFactory(phone=PHONE)
+    sms(words, phone=PHONE)
+    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
+        stopped
+    }
+    review = PossibleOptOut.objects.get()
+    assert (review.decision, review.channels) == ("pending", reviewed)
+    assert "; to review: request “" in InboundEvent.objects.get().reading
+    held = broadcast_services.preview(broadcast(reviewed))
+    assert held.receive == 0 and held.excluded["Possible opt-out awaiting review"] == 1
+
+    client.force_login(UserFactory(username="reader", role="Staff"))
+    client.post(
+        f"/messaging/possible-opt-outs/{review.pk}/", {"decision": "confirmed", "sure": "yes"}
+    )
+    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
+        Channel.SMS, Channel.CALLS
+    }  # fmt: skip
+
+
+def test_a_held_back_request_of_a_channel_stopped_already_adds_no_review(sms):  # noqa: F811
+    sms("Unsubscribe me for a week. STOP", phone=PHONE)
+    assert not PossibleOptOut.objects.exists()

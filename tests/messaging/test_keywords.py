@@ -162,6 +162,27 @@ def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channel
 
 
 @pytest.mark.parametrize(
+    ("body", "stops", "reviewed"),
+    [
+        ("Stop calling me after 9pm. Unsubscribe me", (Channel.SMS,), (Channel.CALLS,)),
+        ("Unsubscribe me for a week and stop calling me", (Channel.CALLS,), (Channel.SMS,)),
+        ("Stop calling me after 9pm. STOP", (Channel.SMS,), (Channel.CALLS,)),
+        ("Unsubscribe me for a week. Stop calling me too", (Channel.CALLS,), (Channel.SMS,)),
+        ("Stop texting me after 9pm. Stop calling me", (Channel.CALLS,), (Channel.SMS,)),
+        # The clear requests stop all that the held one would: nothing is left to review.
+        ("Unsubscribe me for a week. STOP", (Channel.SMS,), None),
+        ("Stop calling me after 9pm. Stop calling and texting me", BOTH, None),
+        ("Unsubscribe me please", (Channel.SMS,), None),
+    ],
+)
+def test_a_request_held_back_beside_a_clear_one_is_reviewed_for_what_is_left(body, stops, reviewed):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, stops)
+    left = reading.to_review and (reading.to_review.intent, reading.to_review.channels)
+    assert left == (reviewed and (Intent.POSSIBLE_OPT_OUT, reviewed))
+
+
+@pytest.mark.parametrize(
     ("body", "matched"),
     [
         ("Wrong number", "wrong number: “wrong number”"),

@@ -250,7 +250,9 @@ class SentTest(models.Model):
     """The broadcast's message sent to one number before launch, to see it as a recipient
     will (the manager's own phone): never a recipient, and kept to show who sent which."""
 
-    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="tests")
+    # A test is a text sent: kept whatever becomes of its broadcast (a draft tested is not
+    # deleted: broadcasts.services.why_kept).
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.PROTECT, related_name="tests")
     phone = models.CharField(max_length=16)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

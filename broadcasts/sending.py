@@ -577,12 +577,16 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     frequency limits, as a broadcast's message does.
     """
     channel = Channel(broadcast.channel)
-    if not broadcast.is_editable:
-        raise NotSent("Tests are for a broadcast before launch.")
-    if broadcast.tests.count() >= TESTS_PER_BROADCAST:
-        raise NotSent(f"This broadcast was tested {TESTS_PER_BROADCAST} times already.")
     test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
     with transaction.atomic():
+        # Held to the test's record: a launch or a deletion pressed at once waits for it.
+        broadcast = Broadcast.objects.select_for_update().filter(pk=broadcast.pk).first()
+        if broadcast is None:
+            raise NotSent("The broadcast was deleted.")
+        if not broadcast.is_editable:
+            raise NotSent("Tests are for a broadcast before launch.")
+        if broadcast.tests.count() >= TESTS_PER_BROADCAST:
+            raise NotSent(f"This broadcast was tested {TESTS_PER_BROADCAST} times already.")
         contact_services.lock_numbers([phone], shared=True)
         if policy.limits_frequency(broadcast):
             _take_turns([phone])  # a batch to the number counts this test, or it the batch

@@ -600,6 +600,37 @@ def cancel(*, broadcast: Broadcast) -> int | None:
     )
 
 
+def waiting(broadcast: Broadcast) -> int:
+    """How many of its messages wait for their turn: those a cancellation stops."""
+    waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
+    return broadcast.recipients.filter(status__in=waiting).count()
+
+
+def why_kept(broadcast: Broadcast) -> str:
+    """Why the broadcast cannot be deleted, or "" if it can: only a draft can, and only one
+    whose message was never sent, not even as a test (a test is a record of a text sent, and
+    the frequency limits count it)."""
+    if broadcast.status != Broadcast.Status.DRAFT:
+        return "it was launched, and is kept as a record of what was sent."
+    if tests := broadcast.tests.count():
+        sent = "a test" if tests == 1 else f"{tests} tests"
+        return (
+            f"its message was sent as {sent}, kept as a record of what was sent. Left a draft, "
+            "it is never sent unless someone launches it."
+        )
+    return ""
+
+
+@transaction.atomic
+def delete_draft(*, broadcast: Broadcast) -> None:
+    """Delete a draft that was never sent, not even as a test (`why_kept`): under its lock, so
+    that a launch or a test pressed at once either comes first and keeps it, or finds it gone."""
+    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    if reason := why_kept(broadcast):
+        raise NotEditable(reason)
+    broadcast.delete()
+
+
 def claimed_when_cancelled(broadcast: Broadcast) -> int:
     """How many of a cancelled broadcast's messages a batch still holds: those it has not
     handed over it cancels (`cancel`)."""

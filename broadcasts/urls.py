@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/launch/", views.broadcast_launch, name="launch"),
     path("<int:pk>/cancel/", views.broadcast_cancel, name="cancel"),
     path("<int:pk>/unschedule/", views.broadcast_unschedule, name="unschedule"),
+    path("<int:pk>/delete/", views.broadcast_delete, name="delete"),
 ]

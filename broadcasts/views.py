@@ -242,10 +242,16 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "broadcasts/launch_confirm.html", context)
 
 
-@require_POST
 @permission_required("broadcasts.cancel_broadcast", raise_exception=True)
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: confirm, with what cancelling stops. POST: cancel."""
     broadcast = get_object_or_404(Broadcast, pk=pk)
+    if request.method != "POST":
+        if broadcast.status not in (Broadcast.Status.SENDING, Broadcast.Status.SCHEDULED):
+            messages.info(request, f"“{broadcast}” is not being sent: nothing to cancel.")
+            return redirect("broadcasts:detail", pk=pk)
+        context = {"broadcast": broadcast, "waiting": services.waiting(broadcast)}
+        return render(request, "broadcasts/cancel_confirm.html", context)
     stopped = services.cancel(broadcast=broadcast)
     if stopped is None:  # it ended since the page was read
         broadcast.refresh_from_db(fields=["status"])
@@ -260,6 +266,22 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         )
     messages.success(request, f"“{broadcast}” cancelled; {stopped_words}.")
     return redirect("broadcasts:detail", pk=pk)
+
+
+@permission_required("broadcasts.delete_broadcast", raise_exception=True)
+def broadcast_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: confirm. POST: delete the draft, unless it was launched or tested since."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    if request.method == "POST":
+        try:
+            services.delete_draft(broadcast=broadcast)
+        except services.NotEditable as refused:
+            messages.error(request, f"Not deleted: {refused}")
+            return redirect("broadcasts:detail", pk=pk)
+        messages.success(request, f"The draft “{broadcast}” was deleted.")
+        return redirect("broadcasts:list")
+    context = {"broadcast": broadcast, "kept": services.why_kept(broadcast)}
+    return render(request, "broadcasts/delete_confirm.html", context)
 
 
 @require_POST

@@ -58,7 +58,7 @@ def committed(db):
     from django.contrib.sessions.models import Session
     from django_tasks_db.models import DBTaskResult
 
-    from broadcasts.models import Broadcast, Recipient, SendRate
+    from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
     from contacts.models import Contact
 
     in_transaction = connections[DEFAULT_DB_ALIAS]
@@ -66,7 +66,16 @@ def committed(db):
     try:
         yield
     finally:
-        for model in (Recipient, Broadcast, SendRate, DBTaskResult, Session, Contact, User):
+        for model in (
+            Recipient,
+            SentTest,
+            Broadcast,
+            SendRate,
+            DBTaskResult,
+            Session,
+            Contact,
+            User,
+        ):
             model.objects.all().delete()
         connections[DEFAULT_DB_ALIAS].close()
         connections[DEFAULT_DB_ALIAS] = in_transaction

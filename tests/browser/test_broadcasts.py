@@ -54,7 +54,7 @@ def test_a_manager_creates_previews_launches_and_watches_a_broadcast(login, app_
     expect(page.locator("#progress")).to_contain_text("Done")
     # The page reloads itself once done: the recipients and the buttons are current.
     expect(page.locator("#recipients td", has_text="Sent")).to_have_count(1)
-    expect(page.get_by_role("button", name="Cancel the broadcast")).to_have_count(0)
+    expect(page.get_by_role("link", name="Cancel the broadcast…")).to_have_count(0)
 
 
 def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):

@@ -183,7 +183,9 @@ def test_quiet_hours_defer_the_recipient_for_whom_it_is_night(
     )
 
     # Cancelled, the deferred recipient will not be sent either.
-    page.get_by_role("button", name="Cancel the broadcast").click()
+    page.get_by_role("link", name="Cancel the broadcast…").click()
+    expect(page.locator("main")).to_contain_text("1 message not sent yet will not be sent.")
+    page.get_by_role("button", name="Yes, cancel it").click()
     expect(page.locator(".messagelist")).to_contain_text(
         "“Policy test closed today” cancelled; 1 message will not be sent."
     )

@@ -7,6 +7,7 @@ worker processes it a few seconds later (`process_pending`, broadcasts' `worker`
 import logging
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
@@ -287,8 +288,12 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
                 )
             if Channel.SMS not in covered and _opted_out_of_texts(phone):
                 covered = set(Channel)  # the reply says what holds: no texts, no calls
-            if reading.to_review:
-                _review(phone, body, reading.to_review)
+            if reading.to_review and (
+                left := tuple(c for c in reading.to_review.channels if c not in covered)
+            ):
+                _keep_for_review(phone, body, replace(reading.to_review, channels=left))
+            if reading.wrong_number:  # "Wrong number. Stop calling me": texts go to nobody
+                _reassigned(phone, body, payload)
             # Always sent, although the number is now opted out: the one allowed reply.
             return _sms_reply(unsubscribed_reply(tuple(covered), reading.language))
         case Intent.OPT_IN | Intent.JOIN:
@@ -297,18 +302,22 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            _review(phone, body, reading)
+            _keep_for_review(phone, body, reading)
     if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
         # Whoever consented is not there (reviewed too, if the reply said more): the number's
         # consent goes, and nothing is answered to someone who never agreed to hear from us.
-        services.record_reassigned(
-            phone=phone, how=ReassignedNumber.How.REPLY, words=body,
-            reference=f"sms:{payload['MessageSid']}",
-        )  # fmt: skip
+        _reassigned(phone, body, payload)
     return _sms_reply("")
 
 
-def _review(phone: str, body: str, reading: Reading) -> None:
+def _reassigned(phone: str, body: str, payload: dict) -> None:
+    services.record_reassigned(
+        phone=phone, how=ReassignedNumber.How.REPLY, words=body,
+        reference=f"sms:{payload['MessageSid']}",
+    )  # fmt: skip
+
+
+def _keep_for_review(phone: str, body: str, reading: Reading) -> None:
     """Keep the reply for a person to decide, holding the channels `reading` would stop."""
     PossibleOptOut.objects.create(
         phone=phone, words=body, matched=reading.matched, channels=" ".join(reading.channels)

@@ -32,8 +32,13 @@ Since April 2025 a contact may revoke consent "by any reasonable means" (47 CFR
 4. Anything else is an ordinary reply, including a keyword inside another meaning ("can you
    stop by at 3?", "cancel my appointment").
 
-A message may hold several readings (a request held back, then a STOP as its last sentence):
-an opt-out wins over a review, and a review over an ordinary reply.
+A message may hold several readings (a request held back, then a STOP as its last sentence).
+The clear requests are an opt-out of their channels; what else the message says is read by
+the same steps, and where it would go to review (a request held back, a keyword in a longer
+message, a complaint) or names a channel the opt-out leaves, those channels are reviewed
+beside it ("Stop calling me after 9pm. Unsubscribe me": texts stop, calls are reviewed); a
+wrong number voids the number's consent beside it. Otherwise a review wins over an ordinary
+reply.
 
 Staff decisions add phrases (messaging.phrases) that decide, instead of steps 3 and 4, a
 reviewed wording as an opt-out or an ordinary reply; they never undo steps 1 and 2.
@@ -79,8 +84,8 @@ class Reading:
     # A reply to review that also says the number is a wrong one ("Wrong number, how did you
     # get this number?"): reviewed, and the number's consent voided meanwhile.
     wrong_number: bool = False
-    # An opt-out's request that something held back, of channels the opt-out leaves ("Stop
-    # calling me after 9pm. Unsubscribe me"): reviewed beside it, holding them meanwhile.
+    # Beside an opt-out: what else the reply asks that may stop the channels it leaves ("Stop
+    # calling me after 9pm. Unsubscribe me" stops texts; its calls wait for a person).
     to_review: "Reading | None" = None
 
 
@@ -103,7 +108,7 @@ def plain(text: str) -> str:
 def read(body: str) -> Reading:
     """The built-in reading of a reply (steps 1 to 4 above, without staff phrases). A reply
     to review holds and would stop SMS, which it came by, and calls too where it names them
-    (`channels_to_review`)."""
+    (`channels_to_review`); what an opt-out leaves to review, the channels it left."""
     reading = _read(body)
     if reading.intent == Intent.POSSIBLE_OPT_OUT:
         return replace(reading, channels=channels_to_review(plain(body)))
@@ -134,7 +139,14 @@ def _read(body: str) -> Reading:
         # Each request of the reply counts: "Stop calling me. STOP" stops calls and texts.
         asked = {channel for reading in opt_outs for channel in reading.channels}
         opt_out = replace(opt_outs[0], channels=tuple(c for c in Channel if c in asked))
-        return replace(opt_out, to_review=_left_to_review(found, asked))
+        if found[0]:  # the whole reply is the keyword
+            return opt_out
+        rest = _rest(sentences)
+        return replace(
+            opt_out,
+            to_review=_left_to_review([*found, rest], asked),
+            wrong_number=bool(rest) and (rest.intent == Intent.WRONG_NUMBER or rest.wrong_number),
+        )
     # After the clear requests: a business's own keyword that a STOP misspelled could be
     # ("STOPP") stays a request to stop.
     if text in join_keywords():
@@ -146,15 +158,67 @@ def _read(body: str) -> Reading:
 
 
 def _left_to_review(found: list[Reading | None], asked: set[Channel]) -> Reading | None:
-    """The first request held back that would stop a channel the clear ones leave, holding
-    those channels: "unsubscribe me for a week and stop calling me" stops calls, and its
-    texts wait for a person."""
+    """Beside the clear requests, which stop `asked`: the first reading to review that would
+    hold a channel they leave, holding those channels."""
     for reading in found:
         if reading and reading.intent == Intent.POSSIBLE_OPT_OUT:
             left = tuple(channel for channel in reading.channels if channel not in asked)
             if left:
                 return replace(reading, channels=left)
     return None
+
+
+def _rest(sentences: list[str]) -> Reading | None:
+    """What a reply says beside its clear requests (the keywords said as sentences, and the
+    requests that nothing holds back, left out), read by the same steps: to review where it
+    would be reviewed, or asks to stop on its own ("Stop calling me and unsubscribe"), or
+    names a channel ("Stop calling me, and the texts too"), holding what a review of it
+    would; a wrong number; or None."""
+    rest = " . ".join(
+        part
+        for position, sentence in enumerate(sentences)
+        if not _keyword_sentence(sentence)
+        and (part := _without_clear_requests(_corrected(sentence), sentences[position + 1 :]))
+    )
+    if not plain(rest):
+        return None
+    reading, words = _read(rest), plain(rest)
+    names_a_channel = patterns.TEXTS.search(words) or patterns.CALLS.search(words)
+    if reading.intent == Intent.WRONG_NUMBER:
+        return reading
+    if reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT) or names_a_channel:
+        matched = reading.matched or f"“{_shortened(words, 60)}” said beside it"
+        return Reading(
+            Intent.POSSIBLE_OPT_OUT,
+            f"and {matched}"[:MATCHED_LENGTH],
+            reading.language,
+            channels_to_review(words),
+            wrong_number=reading.wrong_number,
+        )
+    return None
+
+
+def _keyword_sentence(sentence: str) -> bool:
+    """A keyword with courtesy that `_keywords_as_sentences` reads (not an ambiguous one:
+    "Cancel" after a request is read again as the rest)."""
+    found = _keyword_with_courtesy(sentence, typos=False)
+    return bool(found) and found[0] not in patterns.AMBIGUOUS_KEYWORDS
+
+
+def _without_clear_requests(sentence: str, rest: list[str]) -> str:
+    """`sentence` with its requests to stop that nothing holds back cut out."""
+    requests = _requests_with_language(sentence)
+    return _cut(
+        sentence, [m for m, _ in requests if not _held_back(m.group(), _after(m, sentence, rest))]
+    ).strip()
+
+
+def _cut(sentence: str, matches: list[re.Match]) -> str:
+    """`sentence` with what `matches` matched blanked out (they may overlap)."""
+    kept = list(sentence)
+    for match in matches:
+        kept[match.start() : match.end()] = [" "] * (match.end() - match.start())
+    return "".join(kept)
 
 
 def join_keywords() -> set[str]:
@@ -298,39 +362,32 @@ def _spelled_right(token: str) -> str:
 
 
 def _requests(sentences: list[str], jest: bool) -> list[Reading]:
-    """The first request to stop in each sentence; reviewed when said in jest, or when its
-    words or those after it hold it back (`patterns.HELD_BACK`). Beside a clear first request,
-    each other request of the sentence: clear, it stops its channels too ("stop calling me and
-    unsubscribe me"); held back, it is reviewed ("unsubscribe me for a week and stop calling
-    me")."""
+    """The requests to stop of each sentence, in the order written: those that nothing holds
+    back are an opt-out of the channels they ask (`channels_asked`); one said in jest, or that
+    its words or those after it hold back (`patterns.HELD_BACK`), is reviewed ("stop calling me
+    after 9pm and unsubscribe me": texts stop, calls are reviewed)."""
     found = []
     for position, sentence in enumerate(sentences):
         sentence = _corrected(sentence)
         rest = sentences[position + 1 :]
-        requests = [
+        in_order = sorted(_requests_with_language(sentence), key=lambda found: found[0].start())
+        weighed = [
             (match, language, _held_back(match.group(), _after(match, sentence, rest)))
-            for match, language in _requests_with_language(sentence)
+            for match, language in in_order
         ]
-        if not requests:
-            continue
-        first, language, held = requests[0]
-        if jest or held:
-            why = ", maybe in jest" if jest else f" that {held}"
-            found.append(_request_to_review(first, why, language, sentence))
-            continue
-        named = {
-            channel
-            for each, _, held in requests
-            if not held
-            for channel in channels_asked(each.group(), sentence)
-        }
-        channels = tuple(channel for channel in Channel if channel in named)
-        found.append(Reading(Intent.OPT_OUT, _quoted(first), language, channels))
-        found += [
-            _request_to_review(each, f" that {held}", each_language, sentence)
-            for each, each_language, held in requests
-            if held
-        ]
+        clear = [(match, language) for match, language, why in weighed if not why and not jest]
+        if clear:
+            # What the requests held back name is theirs: "stop calling me after 9pm and
+            # unsubscribe me" asks to stop texts, and its calls are reviewed.
+            held = _cut(sentence, [match for match, _, why in weighed if why])
+            named = {c for match, _ in clear for c in channels_asked(match.group(), held)}
+            channels = tuple(channel for channel in Channel if channel in named)
+            first, language = clear[0]
+            found.append(Reading(Intent.OPT_OUT, _quoted(first), language, channels))
+        for match, language, why in weighed:
+            if jest or why:
+                said = ", maybe in jest" if jest else f" that {why}"
+                found.append(_request_to_review(match, said, language, sentence))
     return found
 
 
@@ -344,8 +401,8 @@ def _quoted(request: re.Match) -> str:
 
 
 def _request_to_review(request: re.Match, why: str, language: str, sentence: str) -> Reading:
-    """A request to stop for a person to read, holding what a review of the whole reply
-    would (`read`) where the reply were this sentence."""
+    """A request to stop for a person to read, holding what a review of its sentence alone
+    would hold (`channels_to_review`)."""
     return replace(_review(_quoted(request) + why, language), channels=channels_to_review(sentence))
 
 

@@ -158,10 +158,12 @@ class PossibleOptOut(models.Model):
     """An inbound SMS that may ask to stop without saying so plainly, for staff to review.
 
     While it waits, its number gets no message of what confirming it would stop
-    (`holding`). Confirming records a hard opt-out with the contact's own words of SMS, which
-    it came by, and of calls too where its words name them ("please stop calling me so
-    much"), or of every channel under the revoke-all scope (contacts.models.channels_revoked);
-    dismissing lets messages reach the number again.
+    (`holding`). Confirming records a hard opt-out with the contact's own words of its
+    `channels`: SMS, which it came by, and calls too where its words name them ("please stop
+    calling me so much"); for what a reply asks beside a clear request, the channels that the
+    request left ("Stop calling me after 9pm. Unsubscribe me": calls); every channel under the
+    revoke-all scope (contacts.models.channels_revoked). Dismissing lets messages reach the
+    number again.
     """
 
     class Decision(models.TextChoices):

@@ -17,7 +17,7 @@ from contacts.phones import normalize_phone
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
-from messaging.phrases import teach
+from messaging.phrases import may_teach, teach
 from messaging.selectors import contacts_by_phone
 
 PENDING_SHOWN = 200
@@ -61,6 +61,8 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
     for review in shown:
         review.business_days = review.business_days_waiting(now)
         review.overdue = review.business_days > REVIEW_DUE_BUSINESS_DAYS
+        # Not a reply read beside a clear request: the rules decide those words alone.
+        review.may_teach = may_teach(review.words)
     context = {
         "due_business_days": REVIEW_DUE_BUSINESS_DAYS,
         "pending": shown,

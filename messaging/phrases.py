@@ -34,6 +34,11 @@ def _closed_to_phrases(wording: str, reading: Reading) -> bool:
     return reading.intent in DECIDED or not wording or wording.upper() in keywords
 
 
+def may_teach(words: str) -> bool:
+    """Whether a phrase may decide the next reply worded as `words` (`teach` would refuse)."""
+    return not _closed_to_phrases(plain(words), read(words))
+
+
 def read_reply(body: str) -> tuple[Reading, ReplyPhrase | None]:
     """What a reply asks for, by the built-in rules and the phrases staff taught, and the
     phrase that decided it, if one did."""

@@ -1,12 +1,13 @@
 """A reply to review that asks to stop calls ("Please stop leaving voicemails") holds the
 number's calls while it waits, and its texts (it came by text), and confirming it opts the
-number out of both."""
+number out of both. Beside a clear request, what the reply asks beyond it is reviewed for the
+channels the request leaves: calls alone, or texts alone."""
 
 import pytest
 
 from broadcasts import sending
 from broadcasts import services as broadcast_services
-from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
+from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut, ReassignedNumber
 from messaging.models import InboundEvent, PossibleOptOut
 from tests.broadcasts.engine import broadcast, sent_to
 from tests.factories import ContactFactory, UserFactory
@@ -73,9 +74,11 @@ def test_a_request_held_back_beside_a_clear_one_holds_its_channel_for_review(
     words,
     stopped,
     reviewed,
+    django_capture_on_commit_callbacks,
 ):
     ContactFactory(phone=PHONE)
-    sms(words, phone=PHONE)
+    with django_capture_on_commit_callbacks(execute=True):  # and still pending after
+        sms(words, phone=PHONE)
     assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
         stopped
     }
@@ -97,3 +100,35 @@ def test_a_request_held_back_beside_a_clear_one_holds_its_channel_for_review(
 def test_a_held_back_request_of_a_channel_stopped_already_adds_no_review(sms):  # noqa: F811
     sms("Unsubscribe me for a week. STOP", phone=PHONE)
     assert not PossibleOptOut.objects.exists()
+
+
+def test_under_the_revoke_all_scope_nothing_is_left_to_review(sms, settings):  # noqa: F811
+    settings.OPT_OUT_SCOPE = "all"
+    sms("Stop calling me after 9pm. Unsubscribe me", phone=PHONE)
+    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
+        Channel.SMS, Channel.CALLS
+    }  # fmt: skip
+    assert not PossibleOptOut.objects.exists()
+
+
+def test_a_wrong_number_beside_a_request_to_stop_calls_voids_the_consent(sms):  # noqa: F811
+    contact = ContactFactory(phone=PHONE)
+    sms("Wrong number. Stop calling me", phone=PHONE)
+    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
+        Channel.CALLS
+    }
+    assert ReassignedNumber.objects.filter(phone=PHONE).exists()
+    held = broadcast_services.preview(broadcast(Channel.SMS))
+    assert held.receive == 0 and held.excluded["Number reported reassigned"] == 1, contact
+
+
+def test_no_phrase_is_offered_for_what_a_clear_request_left_to_review(sms, client):  # noqa: F811
+    """The rules decide a reply with a clear request: a phrase of its words would be refused."""
+    client.force_login(UserFactory(username="teacher", role="Admin"))
+    sms("Stop calling me after 9pm. Unsubscribe me", phone=PHONE)
+    page = client.get("/messaging/possible-opt-outs/").content.decode()
+    assert "confirming stops: Calls &amp; Voicemails" in page
+    assert "Same for this wording</label>" not in page
+    sms("Ok cancel", phone="+14155550124")
+    page = client.get("/messaging/possible-opt-outs/").content.decode()
+    assert page.count("Same for this wording</label>") == 1

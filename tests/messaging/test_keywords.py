@@ -67,7 +67,7 @@ def test_clear_requests_are_opt_outs_that_say_which_rule_matched(body, matched):
         ("No más", "keyword NO MAS"),
         ("no mas mensajes por favor", "request “no mas mensajes”"),
         ("Stop por favor", "keyword STOP with “por favor”"),
-        ("Ya no me manden mensajes", "request “no me manden mensajes”"),
+        ("Ya no me manden mensajes", "request “ya no me manden”"),
         ("Quiero darme de baja", "request “darme de baja”"),
     ],
 )
@@ -161,25 +161,58 @@ def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channel
     assert (reading.intent, reading.channels) == (Intent.OPT_OUT, channels)
 
 
+SMS, CALLS = (Channel.SMS,), (Channel.CALLS,)
+
+
 @pytest.mark.parametrize(
     ("body", "stops", "reviewed"),
     [
-        ("Stop calling me after 9pm. Unsubscribe me", (Channel.SMS,), (Channel.CALLS,)),
-        ("Unsubscribe me for a week and stop calling me", (Channel.CALLS,), (Channel.SMS,)),
-        ("Stop calling me after 9pm. STOP", (Channel.SMS,), (Channel.CALLS,)),
-        ("Unsubscribe me for a week. Stop calling me too", (Channel.CALLS,), (Channel.SMS,)),
-        ("Stop texting me after 9pm. Stop calling me", (Channel.CALLS,), (Channel.SMS,)),
-        # The clear requests stop all that the held one would: nothing is left to review.
-        ("Unsubscribe me for a week. STOP", (Channel.SMS,), None),
-        ("Stop calling me after 9pm. Stop calling and texting me", BOTH, None),
-        ("Unsubscribe me please", (Channel.SMS,), None),
+        # A request held back, beside a clear one.
+        ("Stop calling me after 9pm. Unsubscribe me", SMS, CALLS),
+        ("Stop calling me after 9pm and unsubscribe me", SMS, CALLS),
+        ("Unsubscribe me for a week and stop calling me", CALLS, SMS),
+        ("Stop calling me after 9pm. STOP", SMS, CALLS),
+        ("Unsubscribe me for a week. Stop calling me too", CALLS, SMS),
+        ("Stop texting me after 9pm. Stop calling me", CALLS, SMS),
+        ("Stop texting me until Monday and stop calling me", CALLS, SMS),
+        # What else the reply says, read as a reply of its own would be.
+        ("Please stop leaving voicemails. Unsubscribe me", SMS, CALLS),
+        ("No more robocalls. STOP", SMS, CALLS),
+        ("No llamadas por favor. ALTO", SMS, CALLS),
+        ("Stop calling me and unsubscribe", CALLS, SMS),
+        ("Stop calling me. Cancel", CALLS, SMS),
+        ("Dejen de llamarme. Baja", CALLS, SMS),
+        ("Stop calling me. Too many texts", CALLS, SMS),
+        ("Stop calling me and block this number", CALLS, SMS),
+        ("Stop calling me, and the texts too", CALLS, SMS),
+        ("No me llamen. Y los mensajes también", CALLS, SMS),
+        # The clear requests stop all that the rest would: nothing is left to review.
+        ("Unsubscribe me for a week. STOP", SMS, ()),
+        ("Stop calling me after 9pm. Stop calling and texting me", BOTH, ()),
+        ("Stop calling me and unsubscribe me", BOTH, ()),
+        ("STOP. I never signed up", SMS, ()),
+        ("Please stop calling me. Thanks", CALLS, ()),
+        ("Unsubscribe me please", SMS, ()),
     ],
 )
-def test_a_request_held_back_beside_a_clear_one_is_reviewed_for_what_is_left(body, stops, reviewed):
+def test_what_a_clear_request_leaves_is_reviewed_where_the_reply_asks_it(body, stops, reviewed):
     reading = read(body)
     assert (reading.intent, reading.channels) == (Intent.OPT_OUT, stops)
-    left = reading.to_review and (reading.to_review.intent, reading.to_review.channels)
-    assert left == (reviewed and (Intent.POSSIBLE_OPT_OUT, reviewed))
+    if reviewed:
+        assert reading.to_review.intent == Intent.POSSIBLE_OPT_OUT
+        assert reading.to_review.channels == reviewed
+    else:
+        assert reading.to_review is None
+
+
+@pytest.mark.parametrize(
+    "body", ["Wrong number. Stop calling me", "Número equivocado. Dejen de llamarme"]
+)
+def test_a_wrong_number_beside_a_clear_request_is_read_as_one_too(body):
+    reading = read(body)
+    assert (reading.intent, reading.channels, reading.wrong_number) == (
+        Intent.OPT_OUT, CALLS, True
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-// The broadcast form: the SMS counter, and the fields of the chosen channel only.
+// The broadcast form: the SMS counter, and the fields of the chosen channel and purpose only.
 // Counts as messaging/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
 // as Broadcast.sms_text_for sends it: trimmed (as the form saves it), with the opt-out line
 // unless the text already says STOP, and each contact's subscriptions link in place of
@@ -43,3 +43,22 @@ document.addEventListener("change", (event) => {
   if (event.target.name === "channel") showChannelFields();
 });
 showChannelFields();
+
+// Urgency is for informational broadcasts, and its reason for an urgent one. A field the
+// server refused stays in sight with its error.
+function showPurposeFields() {
+  const informational = document.querySelector('input[name="purpose"]:checked')?.value === "informational";
+  const urgent = document.querySelector('input[name="urgent"]');
+  const refused = (el) => el.querySelector(".errorlist") !== null;
+  for (const el of document.querySelectorAll(".urgent")) {
+    el.hidden = !informational && !refused(el);
+    if (el.hidden && urgent) urgent.checked = false;
+  }
+  for (const el of document.querySelectorAll(".urgent-reason")) {
+    el.hidden = !(informational && urgent?.checked) && !refused(el);
+  }
+}
+document.addEventListener("change", (event) => {
+  if (event.target.name === "purpose" || event.target.name === "urgent") showPurposeFields();
+});
+showPurposeFields();

@@ -74,7 +74,7 @@ from contacts.models import (
     Source,
     Tag,
 )
-from contacts.phones import normalize_phone
+from contacts.phones import format_phone, normalize_phone
 from contacts.places import state_code, time_zone_name
 from crm.arrays import array_text
 from crm.transactions import one_transaction_each
@@ -668,15 +668,28 @@ SAME_CONTACT = (
 )
 
 
+@dataclass(frozen=True)
+class Overridden:
+    """A row's sms or calls value that a hard opt-out will override (KEPT_HARD at apply)."""
+
+    row: int
+    name: str
+    phone: str
+    column: str
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+
 @dataclass
 class Preview:
     """What applying a checked import will do, as its page shows before it is applied."""
 
     creates: int
     updates: int
-    # (row number, channel) of the rows whose sms or calls value a hard opt-out will
-    # override (KEPT_HARD at apply), the first OVERRIDES_SHOWN of them, and how many in all.
-    overrides: list[tuple[int, str]]
+    # The first OVERRIDES_SHOWN values a hard opt-out will override, and how many in all.
+    overrides: list[Overridden]
     override_count: int
 
 
@@ -705,7 +718,7 @@ def preview(contact_import: ContactImport) -> Preview:
     # nothing. A new contact takes on its number's hard opt-outs (migration 0013).
     overridden = " UNION ALL ".join(
         f"""
-        SELECT number, '{channel}' AS channel FROM staged
+        SELECT number, name, phone, '{channel}' AS channel FROM staged
         WHERE {channel} IN ('subscribed', 'soft') AND (
             EXISTS (SELECT 1 FROM contacts_phoneoptout p
                     WHERE p.phone = staged.phone AND p.channel = '{channel}')
@@ -722,13 +735,13 @@ def preview(contact_import: ContactImport) -> Preview:
         cursor.execute(
             f"""
             WITH staged AS (
-                SELECT r.number, r.phone, r.sms, r.calls, ({SAME_CONTACT}) AS contact_id
+                SELECT r.number, r.name, r.phone, r.sms, r.calls, ({SAME_CONTACT}) AS contact_id
                 FROM contacts_importrow r WHERE r.contact_import_id = %s
             ), overridden AS ({overridden})
-            SELECT totals.*, shown.number, shown.channel
+            SELECT totals.*, shown.number, shown.name, shown.phone, shown.channel
             FROM (SELECT COUNT(*), COUNT(contact_id), (SELECT COUNT(*) FROM overridden)
                   FROM staged) totals
-            LEFT JOIN (SELECT number, channel FROM overridden
+            LEFT JOIN (SELECT number, name, phone, channel FROM overridden
                        ORDER BY number, channel LIMIT %s) shown ON 1 = 1
             ORDER BY shown.number, shown.channel
             """,
@@ -739,7 +752,7 @@ def preview(contact_import: ContactImport) -> Preview:
     return Preview(
         creates=rows - updates,
         updates=updates,
-        overrides=[(number, channel) for *_, number, channel in found if number is not None],
+        overrides=[Overridden(*row[3:]) for row in found if row[3] is not None],
         override_count=override_count,
     )
 

@@ -275,7 +275,9 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     assert "1 new contact to create, 1 contact to update." in page
     assert "1 opt-in value will not be applied" in page
     assert "hard opt-out of the channel: only the contact can undo it." in page
-    assert "<tr><td>2</td><td>sms</td></tr>" in page
+    assert (
+        '<tr><td>2</td><td>Ana</td><td class="nowrap">(415) 555-0101</td><td>sms</td></tr>' in page
+    )
     assert "<tr><td>2</td><td>updates</td><td>Ana</td>" in page
     assert "<tr><td>3</td><td>creates</td><td>Ben</td>" in page
     response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)

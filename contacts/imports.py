@@ -165,7 +165,9 @@ PLAIN_EMAIL = re.compile(
 )
 KEPT_HARD = f"Hard opt-out kept: {ONLY_THE_CONTACT}."
 NOT_CSV = "This is not a CSV file: save the spreadsheet as CSV (UTF-8)."
-NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again."
+NOT_UTF8 = (
+    "The file is not UTF-8 text, nor Windows-1252: save it as “CSV UTF-8” and upload it again."
+)
 
 
 class ImportFileError(Exception):
@@ -217,7 +219,9 @@ def store(upload: UploadedFile, *, by_user: AbstractBaseUser | None) -> ContactI
             f"The file is {megabytes(upload.size)}; the most is {MAX_BYTES // 1024 // 1024} MB "
             f"({MAX_ROWS:,} rows). Split it into smaller files."
         )
-    pieces = upload.chunks(PIECE)
+    if b"\x00" in next(upload.chunks(PIECE), b""):
+        raise ImportFileError(NOT_CSV)
+    pieces = _as_utf8(upload)
     first = next(pieces, b"")
     header = _header(first)
     contact_import = ContactImport.objects.create(
@@ -251,7 +255,7 @@ def sample(contact_import: ContactImport, rows: int = 3) -> list[tuple[str, list
     first = ImportChunk.objects.filter(contact_import=contact_import, seq=0)
     data = bytes(first.values_list("data", flat=True).get())
     text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data)
-    lines = csv.reader(io.StringIO(text))
+    lines = csv.reader(io.StringIO(text), delimiter=separator(data))
     try:
         header = [column.strip() for column in next(lines)]
         values = [next(lines, []) for _ in range(rows)]
@@ -263,6 +267,32 @@ def sample(contact_import: ContactImport, rows: int = 3) -> list[tuple[str, list
     ]
 
 
+def _as_utf8(upload: UploadedFile) -> Iterator[bytes]:
+    """The file's pieces as UTF-8 text: as they are, or from Windows-1252, which Excel's plain
+    "CSV" is on Windows ("José" as one byte, 0xE9); ImportFileError if it is neither."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for piece in upload.chunks(PIECE):
+            utf8.decode(piece)
+        utf8.decode(b"", final=True)
+        return upload.chunks(PIECE)
+    except UnicodeDecodeError:
+        pass
+    try:
+        for piece in upload.chunks(PIECE):
+            piece.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ImportFileError(NOT_UTF8) from None
+    return (piece.decode("cp1252").encode() for piece in upload.chunks(PIECE))
+
+
+def separator(first_piece: bytes) -> str:
+    """What separates the file's columns: a comma, or the semicolon that spreadsheets use where
+    the comma is the decimal mark, or a tab; whichever its header line holds most of."""
+    header_line = first_piece.split(b"\n", 1)[0]
+    return max(",;\t", key=lambda mark: header_line.count(mark.encode()))
+
+
 def _header(first_piece: bytes) -> list[str]:
     """The header row, from the file's first piece; ImportFileError if it is wrong."""
     if b"\x00" in first_piece:
@@ -271,8 +301,9 @@ def _header(first_piece: bytes) -> list[str]:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(first_piece, final=False)
     except UnicodeDecodeError:
         raise ImportFileError(NOT_UTF8) from None
+    lines = csv.reader(io.StringIO(text), delimiter=separator(first_piece))
     try:
-        header = [column.strip().lower() for column in next(csv.reader(io.StringIO(text)))]
+        header = [column.strip().lower() for column in next(lines)]
     except StopIteration:
         raise ImportFileError("The file is empty.") from None
     except csv.Error as error:
@@ -368,7 +399,10 @@ def _check_rows(contact_import: ContactImport) -> None:
     text = io.TextIOWrapper(
         io.BufferedReader(_StoredFile(contact_import), PIECE), encoding="utf-8-sig", newline=""
     )
-    reader = csv.reader(text)
+    first = ImportChunk.objects.filter(contact_import=contact_import, seq=0)
+    reader = csv.reader(
+        text, delimiter=separator(bytes(first.values_list("data", flat=True).get()))
+    )
     try:
         header = [column.strip().lower() for column in next(reader)]
         fields = contact_import.column_fields or fields_of(header)

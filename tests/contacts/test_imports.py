@@ -217,7 +217,7 @@ def test_a_field_named_twice_is_matched_by_the_uploader_not_guessed(db, header):
     [
         (b"", "The file is empty."),
         (b" , \nA,B\n", "The first row names no column"),
-        ("name,phone\nJosé,+14155550101\n".encode("latin-1"), "not UTF-8"),
+        (b"name,phone\nJos\x81,+14155550101\n", "not UTF-8 text, nor Windows-1252"),
         (b"PK\x03\x04\x00\x00binary", "not a CSV file"),
     ],
 )
@@ -227,11 +227,19 @@ def test_a_file_whose_header_cannot_be_read_is_refused_at_once(db, data, message
     assert not ContactImport.objects.exists()
 
 
+@pytest.mark.parametrize("first_piece", [20, 1024], ids=["past-the-first-piece", "in-it"])
+def test_a_windows_1252_file_is_read_as_excel_wrote_it(db, monkeypatch, first_piece):
+    """Excel's plain "CSV" on Windows: "José" is one byte, wherever it comes in the file."""
+    monkeypatch.setattr(imports, "PIECE", first_piece)
+    data = "name,phone\nAna,+14155550101\nJosé Muñoz,+14155550102\n".encode("cp1252")
+    applied(checked(data))
+    assert sorted(Contact.objects.values_list("name", flat=True)) == ["Ana", "José Muñoz"]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"name,phone\n", "no contacts"),
-        (b"name,phone\n" + b"A,+14155550101\n" * 2 + "Jos\xe9".encode("latin-1"), "not UTF-8"),
         (b"name,phone\nA,+14155550101\n\x00", "not a CSV file"),
     ],
 )

@@ -51,7 +51,7 @@ def test_the_preview_lists_each_problem_and_offers_no_apply(admin_client):
     ("content", "name", "message"),
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", "is not a CSV file"),
-        ("name,phone\nJosé,+14155550101\n".encode("cp1252"), "people.csv", "not UTF-8"),
+        (b"name,phone\nJos\x81,+14155550101\n", "people.csv", "not UTF-8 text, nor Windows-1252"),
     ],
 )
 def test_a_wrong_file_gets_a_clear_error(admin_client, content, name, message):
@@ -297,3 +297,35 @@ def test_time_zone_and_state_columns_are_offered_and_imported(admin_client):
     assert "people.csv: 1 row ready" in response.content.decode()
     admin_client.post(apply_url(contact_import))
     assert Contact.objects.values_list("time_zone", "state").get() == ("America/Chicago", "TX")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "name;phone;tags;sms\nAna Álvarez;(415) 555-0101;VIP, Spring;soft\n",  # Excel in Europe
+        "name\tphone\ttags\tsms\nAna Álvarez\t(415) 555-0101\tVIP, Spring\tsoft\n",
+    ],
+    ids=["semicolons", "tabs"],
+)
+def test_a_file_separated_by_semicolons_or_tabs_is_read_as_such(admin_client, content):
+    response = upload(admin_client, content.encode())
+    assert "people.csv: 1 row ready" in response.content.decode()
+    admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
+    contact = Contact.objects.get()
+    assert (contact.name, contact.phone) == ("Ana Álvarez", "+14155550101")
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["Spring", "VIP"]
+    assert contact.opt_in_status("sms") == "soft"
+
+
+def test_columns_of_a_semicolon_file_are_matched_from_its_own_header(admin_client):
+    response = upload(admin_client, b"Kunde;Telefon;Notiz\nAna;(415) 555-0101;a, b\n")
+    page = response.content.decode()
+    assert "people.csv: match the columns" in page
+    assert "Kunde" in page and "Telefon" in page and "a, b" in page
+    contact_import = ContactImport.objects.get()
+    response = admin_client.post(
+        columns_url(contact_import),
+        {"column_0": "name", "column_1": "phone", "column_2": ""},
+        follow=True,
+    )
+    assert "people.csv: 1 row ready" in response.content.decode()

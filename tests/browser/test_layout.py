@@ -190,3 +190,42 @@ def test_an_in_place_change_keeps_the_focus_in_the_cell(login, app_url):
             soft.click()
             page.get_by_role("button", name="Resubscribe to SMS").click()
             expect(cell.get_by_label("SMS: subscribed", exact=True)).to_be_visible()
+
+
+LONG_WORD = "Wolfeschlegelsteinhausenbergerdorff" * 4  # no space to wrap at
+
+
+@SIZES
+def test_a_long_word_wraps_and_the_pages_still_fit(login, app_url, tmp_path, size):
+    """A name, an e-mail or a message with a word longer than the window wraps inside its
+    box; the page never scrolls sideways."""
+    page = login("admin")
+    page.set_viewport_size(size)
+    page.goto(f"{app_url}/contacts/new/")
+    page.get_by_label("Name").fill(LONG_WORD)
+    page.get_by_label("Phone").fill("415.555.0177")
+    page.get_by_label("Email").fill(f"{LONG_WORD.lower()}@example.com")
+    page.get_by_role("button", name="Save").click()
+    try:
+        expect(page.get_by_role("heading", level=1)).to_have_text(LONG_WORD)
+        assert_fits(page, tmp_path, "contact-long-name")
+        page.goto(f"{app_url}/contacts/?q=Wolfeschlegel")
+        assert_fits(page, tmp_path, "contacts-long-name")
+    finally:
+        page.goto(f"{app_url}/contacts/?q=Wolfeschlegel")
+        page.locator("td a").filter(has_text="Wolfeschlegel").first.click()
+        page.get_by_role("link", name="Delete…").click()
+        page.get_by_role("button", name=re.compile("^Yes, delete")).click()
+
+    manager = login("manager")
+    manager.set_viewport_size(size)
+    manager.goto(f"{app_url}/broadcasts/new/")
+    manager.get_by_label("Name").fill(f"Layout {LONG_WORD}")
+    manager.get_by_label("Body").fill(f"See {LONG_WORD} today")
+    manager.get_by_role("button", name="Save and preview").click()
+    expect(manager.get_by_role("heading", level=1)).to_contain_text("Layout")
+    assert_fits(manager, tmp_path, "broadcast-long-name")
+    manager.get_by_role("link", name="Delete…").click()
+    assert_fits(manager, tmp_path, "broadcast-delete-long-name")
+    manager.get_by_role("button", name="Yes, delete it").click()
+    expect(manager.locator(".messagelist")).to_contain_text("was deleted")

@@ -115,7 +115,9 @@ def read(body: str) -> Reading:
     return reading
 
 
-def _read(body: str) -> Reading:
+def _read(body: str, *, beside: bool = True) -> Reading:
+    """`read` without the review's channels. `beside`: whether to read what an opt-out leaves
+    (`_rest`), which reads its text once more, not beside."""
     text = normalise(body)
     if text in patterns.OPT_OUT_KEYWORDS:
         return Reading(Intent.OPT_OUT, f"keyword {text}")
@@ -138,15 +140,16 @@ def _read(body: str) -> Reading:
     if opt_outs:
         # Each request of the reply counts: "Stop calling me. STOP" stops calls and texts.
         asked = {channel for reading in opt_outs for channel in reading.channels}
-        opt_out = replace(opt_outs[0], channels=tuple(c for c in Channel if c in asked))
-        if found[0]:  # the whole reply is the keyword
-            return opt_out
-        rest = _rest(sentences)
-        return replace(
-            opt_out,
-            to_review=_left_to_review([*found, rest], asked),
-            wrong_number=bool(rest) and (rest.intent == Intent.WRONG_NUMBER or rest.wrong_number),
+        opt_out = replace(
+            opt_outs[0],
+            channels=tuple(c for c in Channel if c in asked),
+            # "Wrong number, STOP", "Stop calling me. I'm not Dana": the consent goes too.
+            wrong_number=bool(_says_wrong_number(body, words)),
         )
+        keyword_alone = found[0]
+        if keyword_alone or not beside:
+            return opt_out
+        return replace(opt_out, to_review=_left_to_review([*found, _rest(body, sentences)], asked))
     # After the clear requests: a business's own keyword that a STOP misspelled could be
     # ("STOPP") stays a request to stop.
     if text in join_keywords():
@@ -168,34 +171,36 @@ def _left_to_review(found: list[Reading | None], asked: set[Channel]) -> Reading
     return None
 
 
-def _rest(sentences: list[str]) -> Reading | None:
+def _rest(body: str, sentences: list[str]) -> Reading | None:
     """What a reply says beside its clear requests (the keywords said as sentences, and the
-    requests that nothing holds back, left out), read by the same steps: to review where it
-    would be reviewed, or asks to stop on its own ("Stop calling me and unsubscribe"), or
-    names a channel ("Stop calling me, and the texts too"), holding what a review of it
-    would; a wrong number; or None."""
+    requests that nothing holds back, cut out), for review holding what a review of it would:
+    where it would be reviewed, or asks to stop on its own ("Stop calling me and
+    unsubscribe"), names a channel ("Stop calling me, and the texts too") or everything ("…
+    Don't send anything either"), or the reply holds a stop sign; else None."""
     rest = " . ".join(
         part
         for position, sentence in enumerate(sentences)
         if not _keyword_sentence(sentence)
         and (part := _without_clear_requests(_corrected(sentence), sentences[position + 1 :]))
     )
-    if not plain(rest):
+    words = plain(rest)
+    reading = _read(rest, beside=False) if words else Reading(Intent.OTHER)
+    if reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT):
+        matched = reading.matched
+    elif patterns.TEXTS.search(words) or patterns.CALLS.search(words):
+        matched = f"“{_shortened(words, 60)}” said beside it"
+    elif everything := patterns.EVERYTHING.search(words):
+        matched = f"“{everything.group()}” said beside it"
+    elif any(sign in body for sign in patterns.STOP_SIGNS | patterns.OTHER_STOP_SIGNS):
+        matched = "a stop sign beside it"
+    else:
         return None
-    reading, words = _read(rest), plain(rest)
-    names_a_channel = patterns.TEXTS.search(words) or patterns.CALLS.search(words)
-    if reading.intent == Intent.WRONG_NUMBER:
-        return reading
-    if reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT) or names_a_channel:
-        matched = reading.matched or f"“{_shortened(words, 60)}” said beside it"
-        return Reading(
-            Intent.POSSIBLE_OPT_OUT,
-            f"and {matched}"[:MATCHED_LENGTH],
-            reading.language,
-            channels_to_review(words),
-            wrong_number=reading.wrong_number,
-        )
-    return None
+    return Reading(
+        Intent.POSSIBLE_OPT_OUT,
+        f"and {matched}"[:MATCHED_LENGTH],
+        reading.language,
+        channels_to_review(words),
+    )
 
 
 def _keyword_sentence(sentence: str) -> bool:
@@ -205,12 +210,10 @@ def _keyword_sentence(sentence: str) -> bool:
     return bool(found) and found[0] not in patterns.AMBIGUOUS_KEYWORDS
 
 
-def _without_clear_requests(sentence: str, rest: list[str]) -> str:
+def _without_clear_requests(sentence: str, later: list[str]) -> str:
     """`sentence` with its requests to stop that nothing holds back cut out."""
-    requests = _requests_with_language(sentence)
-    return _cut(
-        sentence, [m for m, _ in requests if not _held_back(m.group(), _after(m, sentence, rest))]
-    ).strip()
+    weighed = _weighed(sentence, later, jest=False)
+    return _cut(sentence, [match for match, _, why in weighed if not why]).strip()
 
 
 def _cut(sentence: str, matches: list[re.Match]) -> str:
@@ -362,38 +365,51 @@ def _spelled_right(token: str) -> str:
 
 
 def _requests(sentences: list[str], jest: bool) -> list[Reading]:
-    """The requests to stop of each sentence, in the order written: those that nothing holds
-    back are an opt-out of the channels they ask (`channels_asked`); one said in jest, or that
-    its words or those after it hold back (`patterns.HELD_BACK`), is reviewed ("stop calling me
-    after 9pm and unsubscribe me": texts stop, calls are reviewed)."""
+    """The requests to stop of each sentence (`_weighed`): those that nothing holds back are
+    an opt-out of the channels they ask (`channels_asked`); the others are reviewed
+    ("unsubscribe me and stop calling me after 9pm": texts stop, calls are reviewed)."""
     found = []
     for position, sentence in enumerate(sentences):
         sentence = _corrected(sentence)
-        rest = sentences[position + 1 :]
-        in_order = sorted(_requests_with_language(sentence), key=lambda found: found[0].start())
-        weighed = [
-            (match, language, _held_back(match.group(), _after(match, sentence, rest)))
-            for match, language in in_order
-        ]
-        clear = [(match, language) for match, language, why in weighed if not why and not jest]
+        weighed = _weighed(sentence, sentences[position + 1 :], jest)
+        clear = [(match, language) for match, language, why in weighed if not why]
         if clear:
-            # What the requests held back name is theirs: "stop calling me after 9pm and
-            # unsubscribe me" asks to stop texts, and its calls are reviewed.
-            held = _cut(sentence, [match for match, _, why in weighed if why])
-            named = {c for match, _ in clear for c in channels_asked(match.group(), held)}
+            # What the requests held back name is theirs: "stop texting me until Monday and
+            # stop calling me" asks to stop calls, and its texts are reviewed.
+            unheld = _cut(sentence, [match for match, _, why in weighed if why])
+            named = {c for match, _ in clear for c in channels_asked(match.group(), unheld)}
             channels = tuple(channel for channel in Channel if channel in named)
             first, language = clear[0]
             found.append(Reading(Intent.OPT_OUT, _quoted(first), language, channels))
-        for match, language, why in weighed:
-            if jest or why:
-                said = ", maybe in jest" if jest else f" that {why}"
-                found.append(_request_to_review(match, said, language, sentence))
+        found += [
+            _request_to_review(match, why, language, sentence)
+            for match, language, why in weighed
+            if why
+        ]
     return found
 
 
-def _after(request: re.Match, sentence: str, rest: list[str]) -> str:
-    """What the reply says after `request`: the rest of its sentence, then the others."""
-    return " ".join([sentence[request.end() :], *rest])
+def _weighed(sentence: str, later: list[str], jest: bool) -> list[tuple[re.Match, str, str]]:
+    """The requests to stop of a sentence (corrected), in the order written, each with its
+    language and why a person should read it ("" if it is clear): said in jest; held back by
+    its words or those after it (`patterns.HELD_BACK`); or coming after one held back in its
+    sentence, whose hold may go on ("stop calling me after 9pm and stop texting me too")."""
+    weighed, held = [], ""
+    in_order = sorted(_requests_with_language(sentence), key=lambda found: found[0].start())
+    for match, language in in_order:
+        if jest:
+            why = ", maybe in jest"
+        elif reason := _held_back(match.group(), _after(match, sentence, later)):
+            why = held = f" that {reason}"
+        else:
+            why = held and f" after a request{held}"
+        weighed.append((match, language, why))
+    return weighed
+
+
+def _after(request: re.Match, sentence: str, later: list[str]) -> str:
+    """What the reply says after `request`: the rest of its sentence, then the later ones."""
+    return " ".join([sentence[request.end() :], *later])
 
 
 def _quoted(request: re.Match) -> str:
@@ -459,13 +475,11 @@ def _unclear(body: str, words: str) -> Reading:
             return _review(f"the word “{_shortened(token, 30)}” in a longer message")
         if len(tokens) == 1 and token in patterns.OWN_WORDS:
             return _review(f"“{token}”, one letter from STOP")
-    for pair in zip(tokens, tokens[1:], strict=False):
-        if " ".join(pair) in patterns.KEYWORDS:
-            return _review(f"the words “{' '.join(pair)}” in a longer message")
-    wrong = patterns.WRONG_NUMBER.search(words)
-    if wrong and patterns.OWN_WRONG_NUMBER.search(words):
-        wrong = None  # "Did I give you the wrong number?": the sender's own mistake
-    wrong = wrong or patterns.WRONG_PERSON.search(body)
+    for size in (2, 3):  # "opt out", "knock it off"
+        for run in zip(*(tokens[start:] for start in range(size)), strict=False):
+            if " ".join(run) in patterns.KEYWORDS:
+                return _review(f"the words “{' '.join(run)}” in a longer message")
+    wrong = _says_wrong_number(body, words)
     for pattern, language in patterns.UNCLEAR_PATTERNS:
         match = pattern.search(words)
         if match:
@@ -479,6 +493,15 @@ def _unclear(body: str, words: str) -> Reading:
     if signs:
         return _review("a stop sign")
     return Reading(Intent.OTHER)
+
+
+def _says_wrong_number(body: str, words: str) -> re.Match | None:
+    """Where the reply says the number is not whoever consented ("Wrong number", "I'm not
+    Dana"), not the sender's own mistake ("Did I give you the wrong number?")."""
+    wrong = patterns.WRONG_NUMBER.search(words)
+    if wrong and patterns.OWN_WRONG_NUMBER.search(words):
+        wrong = None
+    return wrong or patterns.WRONG_PERSON.search(body)
 
 
 def _review(matched: str, language: str = "en", *, wrong_number: bool = False) -> Reading:

@@ -324,11 +324,14 @@ HELD_BACK = [
         "is about another list",
         r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
         r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
-        r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles"
+        r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s?|lunes|martes|miercoles"
         r"|jueves|viernes|sabado|domingo)\b",
         in_the_request=True,
     ),
 ]
+# Beside a request that names one channel, words that may ask to stop all: "Stop calling me.
+# Don't send anything either", "Dejen de llamarme. No quiero nada".
+EVERYTHING = re.compile(r"\b(anything|everything|both|all of it|nada|todo|tampoco)\b")
 # Said in jest: "stop texting me lol", "STOP 😂".
 JOKING = re.compile(
     r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰|😭|🥹|💀|🤭|🙈|😅|☺|🥺"

@@ -65,7 +65,7 @@ def test_a_reply_with_two_requests_stops_both_channels(sms):  # noqa: F811
     ("words", "stopped", "reviewed"),
     [
         ("Stop calling me after 9pm. Unsubscribe me", Channel.SMS, Channel.CALLS),
-        ("Unsubscribe me for a week and stop calling me", Channel.CALLS, Channel.SMS),
+        ("Unsubscribe me for a week. Stop calling me", Channel.CALLS, Channel.SMS),
     ],
 )
 def test_a_request_held_back_beside_a_clear_one_holds_its_channel_for_review(
@@ -111,15 +111,28 @@ def test_under_the_revoke_all_scope_nothing_is_left_to_review(sms, settings):  #
     assert not PossibleOptOut.objects.exists()
 
 
-def test_a_wrong_number_beside_a_request_to_stop_calls_voids_the_consent(sms):  # noqa: F811
-    contact = ContactFactory(phone=PHONE)
-    sms("Wrong number. Stop calling me", phone=PHONE)
-    assert set(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == {
-        Channel.CALLS
-    }
+@pytest.mark.parametrize(
+    ("words", "stopped", "other"),
+    [
+        ("Wrong number. Stop calling me", Channel.CALLS, Channel.SMS),
+        ("Stop calling me. I'm not Dana", Channel.CALLS, Channel.SMS),
+        ("Wrong number, STOP", Channel.SMS, Channel.CALLS),
+    ],
+)
+def test_a_wrong_number_beside_a_request_to_stop_voids_the_consent(
+    sms,  # noqa: F811
+    words,
+    stopped,
+    other,
+):
+    ContactFactory(phone=PHONE)
+    sms(words, phone=PHONE)
+    assert list(PhoneOptOut.objects.filter(phone=PHONE).values_list("channel", flat=True)) == [
+        stopped
+    ]
     assert ReassignedNumber.objects.filter(phone=PHONE).exists()
-    held = broadcast_services.preview(broadcast(Channel.SMS))
-    assert held.receive == 0 and held.excluded["Number reported reassigned"] == 1, contact
+    held = broadcast_services.preview(broadcast(other))
+    assert held.receive == 0 and held.excluded["Number reported reassigned"] == 1
 
 
 def test_no_phrase_is_offered_for_what_a_clear_request_left_to_review(sms, client):  # noqa: F811

@@ -79,11 +79,13 @@ def test_a_wrong_number_voids_the_number_s_consent_and_is_no_opt_out(client, bod
     assert PossibleOptOut.objects.exists() == reviewed
 
 
-def test_a_wrong_number_with_a_request_to_stop_is_an_opt_out(client):
+def test_a_wrong_number_with_a_request_to_stop_is_an_opt_out_and_voids_the_consent(client):
+    """Texts stop for good; calls, which the STOP does not stop, reach nobody either: whoever
+    consented to them is not at the number."""
     contact = consented()
     assert "unsubscribed" in text(client, "Wrong number, STOP")
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
-    assert not ReassignedNumber.objects.exists()
+    assert ReassignedNumber.objects.get().phone == contact.phone
 
 
 @pytest.mark.parametrize(

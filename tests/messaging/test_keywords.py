@@ -152,8 +152,8 @@ def test_a_reply_to_review_holds_texts_and_calls_too_where_it_names_them(body, c
         ("Please stop calling. Remove me from your list", BOTH),
         ("Stop calling me. STOP", BOTH),
         # A request held back adds nothing to the clear one beside it.
-        ("Unsubscribe me for a week and stop calling me", (Channel.CALLS,)),
-        ("Leave me alone until Monday and stop calling me", (Channel.CALLS,)),
+        ("Unsubscribe me for a week. Stop calling me", (Channel.CALLS,)),
+        ("Leave me alone until Monday. Stop calling me", (Channel.CALLS,)),
     ],
 )
 def test_a_clear_request_stops_calls_alone_only_where_it_asks_that(body, channels):
@@ -169,12 +169,11 @@ SMS, CALLS = (Channel.SMS,), (Channel.CALLS,)
     [
         # A request held back, beside a clear one.
         ("Stop calling me after 9pm. Unsubscribe me", SMS, CALLS),
-        ("Stop calling me after 9pm and unsubscribe me", SMS, CALLS),
-        ("Unsubscribe me for a week and stop calling me", CALLS, SMS),
+        ("Unsubscribe me for a week. Stop calling me", CALLS, SMS),
         ("Stop calling me after 9pm. STOP", SMS, CALLS),
         ("Unsubscribe me for a week. Stop calling me too", CALLS, SMS),
         ("Stop texting me after 9pm. Stop calling me", CALLS, SMS),
-        ("Stop texting me until Monday and stop calling me", CALLS, SMS),
+        ("Stop texting me until Monday. Stop calling me", CALLS, SMS),
         # What else the reply says, read as a reply of its own would be.
         ("Please stop leaving voicemails. Unsubscribe me", SMS, CALLS),
         ("No more robocalls. STOP", SMS, CALLS),
@@ -206,9 +205,54 @@ def test_what_a_clear_request_leaves_is_reviewed_where_the_reply_asks_it(body, s
 
 
 @pytest.mark.parametrize(
-    "body", ["Wrong number. Stop calling me", "Número equivocado. Dejen de llamarme"]
+    "body",
+    [
+        "Stop calling me after 9pm and stop texting me too",
+        "Stop calling me after 9pm and unsubscribe me",
+        "Unsubscribe me for a week and stop calling me",
+        "Don't call me on weekends and don't text me either",
+        "Stop calling me and just text me and leave me alone",
+        "Dejen de llamarme hasta el lunes y dejen de escribirme también",
+    ],
+)
+def test_a_request_after_one_held_back_in_its_sentence_is_reviewed_with_it(body):
+    """The hold may go on ("too", "either"): nothing of the sentence becomes a hard opt-out."""
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.POSSIBLE_OPT_OUT, BOTH)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Stop calling me. Don't send anything either",
+        "Dejen de llamarme. No quiero nada",
+        "Stop calling me. 🛑",
+        "Stop calling me. Knock it off",
+    ],
+)
+def test_beside_a_request_to_stop_calls_words_that_may_ask_more_are_reviewed(body):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, CALLS)
+    assert reading.to_review.channels == SMS
+
+
+def test_a_long_reply_of_requests_is_read_without_end():
+    reading = read("stop " * 400 + "texting " * 400)
+    assert reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Wrong number. Stop calling me",
+        "Número equivocado. Dejen de llamarme",
+        "Stop calling me. I'm not Dana",
+        "Sorry, no Jessica here. Stop calling me",
+        "Dejen de llamarme. No soy Rosa",
+    ],
 )
 def test_a_wrong_number_beside_a_clear_request_is_read_as_one_too(body):
+    """Whoever consented is not there: the consent goes, with the opt-out."""
     reading = read(body)
     assert (reading.intent, reading.channels, reading.wrong_number) == (
         Intent.OPT_OUT, CALLS, True

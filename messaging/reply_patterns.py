@@ -356,6 +356,9 @@ UNCLEAR = [
      r"|who gave (you|u) (this|my)|(no idea|dont know) why (im|i am|i m) getting|instead"
      r"|do not call (list|registry)|not again|block", "en"),
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
+    # A channel refused for a while or a place: "No calls on weekends please".
+    (r"^no (more )?(phone )?(calls|texts|messages|voicemails) (on|at|after|before|during|in"
+     r"|until|till|while|when)", "en"),
     (r"(never|didnt|did not|dont remember) (sign(ed)? up|subscrib\w*|opt(ed)? in|gave)", "en"),
     (r"not interested|spam|reported|enough|annoying|tired of|sick of|text less|fewer texts"
      r"|(third|fourth|fifth|\d+(st|nd|rd|th)) (text|message)|^(again|otra vez)$"

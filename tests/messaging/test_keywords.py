@@ -129,6 +129,8 @@ BOTH = (Channel.SMS, Channel.CALLS)
         ("Don't call, text me instead", BOTH),
         ("Stop, I'll just call you instead", BOTH),  # came by text: holds texts too
         ("Who is this? Call me", BOTH),
+        ("Don't call me on Sundays", BOTH),  # a while, as "on Sunday" is
+        ("No calls on weekends please", BOTH),
         ("Ok cancel", (Channel.SMS,)),
         ("Stop texting my son, he's 12", (Channel.SMS,)),
     ],

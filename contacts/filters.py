@@ -14,7 +14,7 @@ from contacts.models import (
     contacts_in,
     no_consent_on_record,
 )
-from contacts.phones import normalize_phone
+from contacts.phones import normalize_phone, without_extension
 from contacts.search import (
     TextSearch,
     WalkThenLookUp,
@@ -24,12 +24,12 @@ from contacts.search import (
 )
 
 
-def _is_phone_number(value: str) -> bool:
+def _searched_number(value: str) -> str | None:
+    """The whole number a search names, in E.164, an extension aside; None if it names none."""
     try:
-        normalize_phone(value)
+        return normalize_phone(value)
     except ValidationError:
-        return False
-    return True
+        return without_extension(value)
 
 
 # No name or email is longer than an email may be, so a longer search could find nothing;
@@ -113,10 +113,8 @@ class ContactFilter(django_filters.FilterSet):
     def search(self, queryset: ContactQuerySet, name: str, value: str) -> ContactQuerySet:
         """Name or email, or a phone number in any common format, or part of one."""
         value = value.strip()
-        try:
-            return queryset.filter(phone=normalize_phone(value))
-        except ValidationError:
-            pass
+        if whole := _searched_number(value):
+            return queryset.filter(phone=whole)
         number = phone_fragment(value)
         if number is not None:
             return queryset.filter(number)
@@ -133,7 +131,7 @@ class ContactFilter(django_filters.FilterSet):
         """Whether the search is for words of names or emails, whose matches may lie anywhere
         in the table's order (see contacts.search.WalkThenLookUp)."""
         value = self._search
-        return bool(value) and not self.searches_phones and not _is_phone_number(value)
+        return bool(value) and not self.searches_phones and not _searched_number(value)
 
     def fetch(self) -> paging.Fetch:
         """How the table's rows are read, page by page (contacts.paging). The matches of a

@@ -71,6 +71,19 @@ def _normalize(text: str, region: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def without_extension(text: str) -> str | None:
+    """The number of `text` that has an extension ("(415) 555-0101 ext 5"), in E.164 without
+    it, as a search finds the line's number; None if `text` is no such number."""
+    try:
+        number = phonenumbers.parse(text, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not number.extension or not phonenumbers.is_valid_number(number):
+        return None
+    number.extension = None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def format_phone(e164: str) -> str:
     """The number as people read it: national format within the home country code (so, from
     the US, Canadian numbers too), international format for the others."""

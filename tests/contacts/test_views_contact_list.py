@@ -90,6 +90,8 @@ def test_staff_see_no_subscription_actions_and_admins_do(client, staff_user, peo
         ({"q": "ana"}, ["Ana Alvarez"]),
         ({"q": "(415) 555-0102"}, ["Ben Brown"]),
         ({"q": "+1 415 555 0103"}, ["Cy Chen"]),
+        ({"q": "(415) 555-0102 ext 5"}, ["Ben Brown"]),  # the line's number, as it is kept
+        ({"q": "415-555-0103 x12"}, ["Cy Chen"]),
         ({"q": "555-0104"}, ["Di Dorn"]),
         ({"q": "(415)"}, ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]),
         ({"q": "415"}, ["Ana Alvarez", "Ben Brown", "Cy Chen", "Di Dorn"]),

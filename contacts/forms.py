@@ -82,12 +82,39 @@ class ContactForm(forms.ModelForm):
                 "again for the new number if the contact gave it."
                 for r in sorted(left, key=lambda r: Channel.values.index(r.channel))
             ]
+            warnings += self._sharers_left_without(list(left))
         if warnings and self.data.get("confirmed_phone") != phone:
             self.number_to_confirm = phone
             for warning in warnings:
                 self.add_error(None, warning)
             self.add_error(None, "Save again to give the contact this number.")
         return data
+
+    def _sharers_left_without(self, voided: list[ConsentRecord]) -> list[str]:
+        """The other contacts of the old number whose consent to a channel rests on the
+        records the move makes void: they are left with none on record."""
+        if not voided:
+            return []
+        old = voided[0].phone
+        sharers = list(
+            Contact.objects.filter(phone=old).exclude(pk=self.instance.pk).order_by("name")
+        )
+        if not sharers:
+            return []
+        names = ", ".join(contact.name for contact in sharers)
+        warnings = []
+        for channel in sorted({r.channel for r in voided}, key=Channel.values.index):
+            others = ConsentRecord.objects.filter(
+                phone=old, channel=channel,
+                status__in=[ConsentRecord.Status.CONFIRMED, ConsentRecord.Status.AWAITING],
+            ).exclude(pk__in=[r.pk for r in voided])  # fmt: skip
+            if not others.exists():
+                warnings.append(
+                    f"{names}, who {'shares' if len(sharers) == 1 else 'share'} "
+                    f"{format_phone(old)}, will have no consent to {Channel(channel).label} "
+                    "on record then."
+                )
+        return warnings
 
 
 class BulkAction(NamedTuple):

@@ -274,3 +274,40 @@ def test_a_number_that_leaves_consent_behind_is_saved_only_after_a_warning(
     # A change of its other details asks nothing.
     page = client.post(url(moved), data | {"name": "Mo Ved Jr"}, follow=True).content.decode()
     assert "Mo Ved Jr: saved." in page
+
+
+def test_the_warning_names_who_shares_the_old_number_and_loses_its_consent(
+    client, admin_role_user, db
+):
+    """The consent was given for the number, which another contact has too: that contact is
+    left with none on record, and the page says so before the second click."""
+    moved = ContactFactory(name="Mo Ved", phone="+14155550177")
+    sharer = ContactFactory(name="Sam Share", phone=moved.phone)
+    services.record_consent(
+        phone=moved.phone, channel=Channel.SMS, method="web_form",
+        given_at=datetime(2026, 11, 1, tzinfo=UTC), contact=moved,
+    )  # fmt: skip
+    assert Contact.objects.get(pk=sharer.pk).sms_consent_on_record
+    client.force_login(admin_role_user)
+    data = {"name": "Mo Ved", "phone": "(212) 555-7999", "status": "active"}
+    page = client.post(url(moved), data).content.decode()
+    assert (
+        "Sam Share, who shares (415) 555-0177, will have no consent to SMS on record then." in page
+    )
+    client.post(url(moved), data | {"confirmed_phone": "+12125557999"})
+    assert not Contact.objects.get(pk=sharer.pk).sms_consent_on_record  # as the page said
+
+
+def test_no_sharer_is_named_where_the_number_keeps_other_consent(client, admin_role_user, db):
+    moved = ContactFactory(name="Mo Ved", phone="+14155550177")
+    ContactFactory(name="Sam Share", phone=moved.phone)
+    for contact in Contact.objects.all():
+        services.record_consent(
+            phone=moved.phone, channel=Channel.SMS, method="web_form",
+            given_at=datetime(2026, 11, 1, tzinfo=UTC), contact=contact,
+        )  # fmt: skip
+    client.force_login(admin_role_user)
+    data = {"name": "Mo Ved", "phone": "(212) 555-7999", "status": "active"}
+    page = client.post(url(moved), data).content.decode()
+    assert "it will be made void, and kept." in page
+    assert "Sam Share, who shares" not in page

@@ -576,8 +576,6 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     NotSent, saying why, when nothing was handed over. A test counts towards the number's
     frequency limits, as a broadcast's message does.
     """
-    channel = Channel(broadcast.channel)
-    test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
     with transaction.atomic():
         # Held to the test's record: a launch or a deletion pressed at once waits for it.
         broadcast = Broadcast.objects.select_for_update().filter(pk=broadcast.pk).first()
@@ -587,6 +585,8 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
             raise NotSent("Tests are for a broadcast before launch.")
         if broadcast.tests.count() >= TESTS_PER_BROADCAST:
             raise NotSent(f"This broadcast was tested {TESTS_PER_BROADCAST} times already.")
+        channel = Channel(broadcast.channel)
+        test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
         contact_services.lock_numbers([phone], shared=True)
         if policy.limits_frequency(broadcast):
             _take_turns([phone])  # a batch to the number counts this test, or it the batch

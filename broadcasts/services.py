@@ -53,6 +53,22 @@ class NotEditable(Exception):
     """The broadcast was launched: it can be watched or cancelled, not changed."""
 
 
+class Deleted(Exception):
+    """The broadcast was deleted since it was read (a draft: `delete_draft`)."""
+
+
+class Kept(Exception):
+    """The broadcast cannot be deleted: the message says why (`why_kept`)."""
+
+
+def _locked(broadcast: Broadcast) -> Broadcast:
+    """The broadcast as it is now, its row locked to the end of the transaction."""
+    locked = Broadcast.objects.select_for_update().filter(pk=broadcast.pk).first()
+    if locked is None:
+        raise Deleted(f"“{broadcast}” was deleted.")
+    return locked
+
+
 @dataclass
 class Preview:
     """Who a broadcast would reach now, and who it leaves out and why."""
@@ -460,7 +476,7 @@ def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
     A draft only: of launches pressed at once, the first has the broadcast locked, and the
     others find it scheduled or sending (`NotEditable`).
     """
-    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    broadcast = _locked(broadcast)
     if broadcast.status != Broadcast.Status.DRAFT:
         raise NotEditable(f"“{broadcast}” was launched already.")
     broadcast.launched_by = by_user
@@ -485,7 +501,7 @@ def edit(*, broadcast: Broadcast) -> None:
     it, would make a sending broadcast a draft again. A scheduled broadcast needs a time to
     come; a new one queues its start.
     """
-    current = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    current = _locked(broadcast)
     if not current.is_editable:
         raise NotEditable(f"“{current}” was launched already.")
     scheduled = current.status == Broadcast.Status.SCHEDULED
@@ -579,43 +595,47 @@ def start(broadcast: Broadcast) -> int:
 
 @transaction.atomic
 def cancel(*, broadcast: Broadcast) -> int | None:
-    """Stop a broadcast: what was not handed to the provider yet is never sent. How many
-    messages waiting to be claimed that stops; None if it had ended already.
+    """Stop a broadcast that is sending or scheduled: what was not handed to the provider yet
+    is never sent. How many messages waiting to be claimed that stops; None if it is not
+    sending or scheduled (any more: it ended, or was unscheduled, since it was read).
 
     A batch checks the broadcast under a lock that this one waits for (`sending.send_batch`):
     a batch handing its messages over finishes first, and one that has not checked yet finds
     the broadcast cancelled and cancels its own (`claimed_when_cancelled`). What a worker
     that died left being handed over may have gone: past its time-out, it is marked unknown
     here, as the send would have (`sending.reap`)."""
-    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-    if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED):
+    broadcast = _locked(broadcast)
+    if broadcast.status not in (Broadcast.Status.SENDING, Broadcast.Status.SCHEDULED):
         return None
     broadcast.status = Broadcast.Status.CANCELLED
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
     reap(broadcast)
-    waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
-    return broadcast.recipients.filter(status__in=waiting).update(
+    return broadcast.recipients.filter(status__in=CANCELLABLE).update(
         status=Recipient.Status.CANCELLED, retry_at=None
     )
 
 
-def waiting(broadcast: Broadcast) -> int:
-    """How many of its messages wait for their turn: those a cancellation stops."""
-    waiting = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
-    return broadcast.recipients.filter(status__in=waiting).count()
+# The messages that wait for their turn: a cancellation stops them.
+CANCELLABLE = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
+
+
+def cancellable_count(broadcast: Broadcast) -> int:
+    return broadcast.recipients.filter(status__in=CANCELLABLE).count()
 
 
 def why_kept(broadcast: Broadcast) -> str:
     """Why the broadcast cannot be deleted, or "" if it can: only a draft can, and only one
-    whose message was never sent, not even as a test (a test is a record of a text sent, and
-    the frequency limits count it)."""
+    whose message was never sent, not even as a test (a test is a record of a text sent or
+    tried, and the frequency limits count it)."""
+    if broadcast.status == Broadcast.Status.SCHEDULED:
+        return "It is scheduled: unschedule it first, then delete it."
     if broadcast.status != Broadcast.Status.DRAFT:
-        return "it was launched, and is kept as a record of what was sent."
+        return "It was launched: it is kept as a record of what was sent, or was to be."
     if tests := broadcast.tests.count():
         sent = "a test" if tests == 1 else f"{tests} tests"
         return (
-            f"its message was sent as {sent}, kept as a record of what was sent. Left a draft, "
+            f"Its message was sent as {sent}, kept as a record of what was sent. Left a draft, "
             "it is never sent unless someone launches it."
         )
     return ""
@@ -625,9 +645,9 @@ def why_kept(broadcast: Broadcast) -> str:
 def delete_draft(*, broadcast: Broadcast) -> None:
     """Delete a draft that was never sent, not even as a test (`why_kept`): under its lock, so
     that a launch or a test pressed at once either comes first and keeps it, or finds it gone."""
-    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+    broadcast = _locked(broadcast)
     if reason := why_kept(broadcast):
-        raise NotEditable(reason)
+        raise Kept(reason)
     broadcast.delete()
 
 

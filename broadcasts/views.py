@@ -66,6 +66,9 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
             return redirect("broadcasts:detail", pk=broadcast.pk)
         try:
             services.edit(broadcast=broadcast)
+        except services.Deleted:  # the form's copy has the new name: say it plainly
+            messages.error(request, "It was deleted since its page was read: nothing was saved.")
+            return redirect("broadcasts:list")
         except services.NotEditable:
             messages.error(request, LAUNCHED_NOT_CHANGED)
             return redirect("broadcasts:detail", pk=broadcast.pk)
@@ -91,6 +94,12 @@ def broadcast_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, LAUNCHED_NOT_CHANGED)
         return redirect("broadcasts:detail", pk=pk)
     return _edit(request, broadcast)
+
+
+def _gone(request: HttpRequest, deleted: Exception) -> HttpResponse:
+    """A draft deleted since its page was read: nothing changed, and its page is no more."""
+    messages.error(request, f"{deleted} Nothing changed.")
+    return redirect("broadcasts:list")
 
 
 def _time_passed(broadcast: Broadcast) -> bool:
@@ -206,6 +215,8 @@ def broadcast_test(request: HttpRequest, pk: int) -> HttpResponse:
         test = sending.send_test(broadcast, phone=form.cleaned_data["phone"], by_user=request.user)
     except sending.NotSent as error:
         messages.error(request, f"No test sent: {error}")
+        if not Broadcast.objects.filter(pk=pk).exists():
+            return redirect("broadcasts:list")
         return redirect("broadcasts:detail", pk=pk)
     if test.error:
         messages.error(request, f"The test to {format_phone(test.phone)} failed: {test.error}")
@@ -227,6 +238,8 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
         except services.NotEditable:  # by someone else, since this page read it
             messages.error(request, LAUNCHED_ALREADY)
             return redirect("broadcasts:detail", pk=pk)
+        except services.Deleted as deleted:
+            return _gone(request, deleted)
         broadcast.refresh_from_db()
         if broadcast.status == Broadcast.Status.SCHEDULED:
             when = format_time(broadcast.send_at)
@@ -250,13 +263,23 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         if broadcast.status not in (Broadcast.Status.SENDING, Broadcast.Status.SCHEDULED):
             messages.info(request, f"“{broadcast}” is not being sent: nothing to cancel.")
             return redirect("broadcasts:detail", pk=pk)
-        context = {"broadcast": broadcast, "waiting": services.waiting(broadcast)}
+        context = {
+            "broadcast": broadcast,
+            "waiting": services.cancellable_count(broadcast),
+            "in_a_batch": services.claimed_when_cancelled(broadcast),
+        }
         return render(request, "broadcasts/cancel_confirm.html", context)
-    stopped = services.cancel(broadcast=broadcast)
-    if stopped is None:  # it ended since the page was read
+    try:
+        stopped = services.cancel(broadcast=broadcast)
+    except services.Deleted as deleted:
+        return _gone(request, deleted)
+    if stopped is None:  # it ended, or was unscheduled, since the page was read
         broadcast.refresh_from_db(fields=["status"])
-        ended = broadcast.get_status_display().lower()
-        messages.info(request, f"“{broadcast}” is {ended} already: nothing to cancel.")
+        if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED):
+            now = f"is {broadcast.get_status_display().lower()} already"
+        else:
+            now = "is not being sent"
+        messages.info(request, f"“{broadcast}” {now}: nothing to cancel.")
         return redirect("broadcasts:detail", pk=pk)
     stopped_words = f"{stopped:,} message{pluralize(stopped)} will not be sent"
     if held := services.claimed_when_cancelled(broadcast):
@@ -275,9 +298,12 @@ def broadcast_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_draft(broadcast=broadcast)
-        except services.NotEditable as refused:
-            messages.error(request, f"Not deleted: {refused}")
+        except services.Kept as refused:
+            messages.error(request, f"Not deleted. {refused}")
             return redirect("broadcasts:detail", pk=pk)
+        except services.Deleted as deleted:  # a second click
+            messages.info(request, f"{deleted}")
+            return redirect("broadcasts:list")
         messages.success(request, f"The draft “{broadcast}” was deleted.")
         return redirect("broadcasts:list")
     context = {"broadcast": broadcast, "kept": services.why_kept(broadcast)}
@@ -290,6 +316,8 @@ def broadcast_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast, pk=pk)
     if services.unschedule(broadcast=broadcast):
         messages.success(request, f"“{broadcast}” is a draft again: it will not be sent.")
+    elif not Broadcast.objects.filter(pk=pk).exists():
+        return _gone(request, services.Deleted(f"“{broadcast}” was deleted."))
     else:  # its time came, or someone cancelled or unscheduled it, since the page was read
         messages.error(request, f"“{broadcast}” is not scheduled: nothing changed.")
     return redirect("broadcasts:detail", pk=pk)

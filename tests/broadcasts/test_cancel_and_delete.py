@@ -74,31 +74,93 @@ def test_a_tested_draft_is_kept_with_its_tests(manager_client, manager_user):
     broadcast = draft()
     sending.send_test(broadcast, phone=OWN_PHONE, by_user=manager_user)
     page = manager_client.get(reverse("broadcasts:delete", args=[broadcast.pk]))
-    assertContains(page, "It cannot be deleted: its message was sent as a test")
+    assertContains(page, "It cannot be deleted. Its message was sent as a test")
     assertNotContains(page, "Yes, delete it")
     page = manager_client.post(reverse("broadcasts:delete", args=[broadcast.pk]), follow=True)
-    assertContains(page, "Not deleted: its message was sent as a test")
+    assertContains(page, "Not deleted. Its message was sent as a test")
     assert SentTest.objects.filter(broadcast=broadcast).count() == 1
 
 
-@pytest.mark.parametrize("status", ["scheduled", "sending", "done", "cancelled"])
-def test_a_launched_broadcast_is_never_deleted(manager_client, status):
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        ("scheduled", "It is scheduled: unschedule it first, then delete it."),
+        ("sending", "It was launched: it is kept as a record of what was sent, or was to be."),
+        ("done", "It was launched"),
+        ("cancelled", "It was launched"),
+    ],
+)
+def test_a_launched_broadcast_is_never_deleted(manager_client, status, why):
     broadcast = draft(status=status, send_at=timezone.now() + timedelta(days=1))
     broadcast.recipients.create(phone="+14155550100", status="sent")
     detail = manager_client.get(reverse("broadcasts:detail", args=[broadcast.pk]))
     assertNotContains(detail, "Delete…")
+    page = manager_client.get(reverse("broadcasts:delete", args=[broadcast.pk]))
+    assertContains(page, "<h1>Delete “Promo”?</h1>")
+    assertContains(page, f"It cannot be deleted. {why}")
     page = manager_client.post(reverse("broadcasts:delete", args=[broadcast.pk]), follow=True)
-    assertContains(page, "Not deleted: it was launched")
+    assertContains(page, f"Not deleted. {why}")
     assert broadcast.recipients.count() == 1
 
 
-@pytest.mark.parametrize("role", ["Staff", "Admin"])
-def test_only_managers_delete_drafts(client, role):
+def test_a_stale_cancel_of_a_broadcast_unscheduled_since_leaves_it_a_draft(manager_client):
+    broadcast = draft(status="scheduled", send_at=timezone.now() + timedelta(days=1))
+    page = manager_client.get(reverse("broadcasts:cancel", args=[broadcast.pk]))
+    assertContains(page, "Unschedule instead")
+    services.unschedule(broadcast=broadcast)  # in another tab
+    page = manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]), follow=True)
+    assertContains(page, "“Promo” is not being sent: nothing to cancel.")
+    assert Broadcast.objects.get().status == "draft"
+
+
+def test_the_cancel_page_counts_the_messages_a_batch_holds_too(manager_client):
+    broadcast = draft(status="sending")
+    broadcast.recipients.create(phone="+14155550100", status="deferred")
+    broadcast.recipients.create(phone="+14155550101", status="sending")
+    page = manager_client.get(reverse("broadcasts:cancel", args=[broadcast.pk]))
+    assertContains(
+        page,
+        "1 message not sent yet will not be sent, nor those of the 1 in a batch being handed "
+        "over now that are not handed over yet.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("delete", {}),  # a second click on "Yes, delete it"
+        ("launch", {}),
+        ("cancel", {}),
+        ("edit", {"name": "Later", "channel": "sms", "body": "Changed"}),
+        ("test", {"phone": OWN_PHONE}),
+    ],
+)
+@pytest.mark.postgres
+def test_a_click_that_waited_for_a_deletion_says_so_on_the_list(committed, action, data):
+    """The page was read before the draft was deleted; the click then waits for the deletion
+    and finds the draft gone: no error page, nothing sent or changed."""
+    manager = UserFactory(role=MANAGER)
     broadcast = draft()
-    client.force_login(UserFactory(role=role))
-    assertNotContains(client.get(reverse("broadcasts:detail", args=[broadcast.pk])), "Delete…")
-    assert client.post(reverse("broadcasts:delete", args=[broadcast.pk])).status_code == 403
-    assert Broadcast.objects.exists()
+    client = signed_in(manager)
+
+    def click(client) -> tuple[int, str, str]:
+        url = reverse(f"broadcasts:{action}", args=[broadcast.pk])
+        page = client.post(url, data, follow=True)
+        return page.status_code, page.redirect_chain[-1][0], page.content.decode()
+
+    with ThreadPoolExecutor(1) as pool:
+        with transaction.atomic():
+            services.delete_draft(broadcast=broadcast)
+            clicked = pool.submit(in_threads, click, client)
+            wait_for_lock_waiters(1, unless=clicked.done)
+        [(status, landed, text)] = clicked.result(timeout=120)
+    assert (status, landed) == (200, reverse("broadcasts:list"))
+    assert any(
+        said in text
+        for said in ("“Promo” was deleted.", "The broadcast was deleted.", "It was deleted since")
+    )
+    assert not Broadcast.objects.exists()
+    assert list(LocmemBackend.outbox) == []
 
 
 @pytest.mark.postgres
@@ -121,7 +183,7 @@ def test_a_deletion_that_waited_for_a_test_keeps_the_draft_and_its_test(committe
                 page = pool.submit(in_threads, delete, client)
                 wait_for_lock_waiters(1, unless=page.done)
             [text] = page.result(timeout=120)
-        assert "Not deleted: its message was sent as a test" in text
+        assert "Not deleted. Its message was sent as a test" in text
         assert SentTest.objects.get().pk == test.pk
         assert [m["to"] for m in LocmemBackend.outbox] == [OWN_PHONE]
     finally:

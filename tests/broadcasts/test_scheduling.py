@@ -307,7 +307,7 @@ def test_any_edits_unschedules_and_launches_send_it_once_at_the_last_time_set(ma
                 state = "draft"
         elif step == "cancel":
             cancel(manager, broadcast)
-            if state in ("draft", "scheduled"):
+            if state == "scheduled":  # a draft is not being sent: nothing to cancel
                 state = "cancelled"
         else:
             time_passes(hours)

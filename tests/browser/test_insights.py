@@ -29,6 +29,11 @@ def test_a_manager_lands_on_the_charts_and_downloads_their_numbers(login, app_ur
     totals = page.locator(".insight-numbers").filter(has_text="In total")
     stop_total = int(totals.locator("tr.source-stop td").inner_text())
     assert stop_total > 0
+    # Re-subscriptions are no opt-outs: they have a heading of their own.
+    expect(totals.locator("thead th").first).to_have_text("Opt-outs, by source")
+    resubscribed = totals.locator("tbody.resubscriptions")
+    expect(resubscribed.locator("th").first).to_have_text("Re-subscriptions")
+    expect(resubscribed.locator("tr.source-resubscribed th")).to_have_text("By the contact")
     assert seen["violations"] == [] and seen["dialogs"] == []
 
     with page.expect_download() as download:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -81,3 +83,13 @@ def test_it_creates_the_demo_users_in_their_roles(db, settings):
         user = get_user_model().objects.get(username=username)
         assert user.check_password("a-demo-password"), username
         assert list(user.groups.values_list("name", flat=True)) == [role]
+
+
+def test_its_hard_opt_outs_are_dated_as_their_ledger_rows_say(db):
+    """The Opt-In tooltip ("opted out on …") and History show the same day."""
+    call_command("seed_demo", verbosity=0)
+    for opt_out in PhoneOptOut.objects.all():
+        row = ConsentEvent.objects.filter(
+            phone=opt_out.phone, channel=opt_out.channel, after="hard"
+        ).earliest("at")
+        assert abs(row.at - opt_out.opted_out_at) < timedelta(minutes=5), opt_out.phone

@@ -168,21 +168,22 @@ class Command(BaseCommand):
                 bucket = (F("id") - offset) % 100
                 in_buckets = Contact.objects.alias(bucket=bucket).filter(bucket__in=buckets)
                 services.unsubscribe_many(contacts=in_buckets, channel=channel, by_user=by_user)
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
             for channel, buckets, source, words in (
                 (Channel.SMS, SMS_HARD, "keyword", "STOP"),
                 (Channel.CALLS, CALLS_HARD, "digit", ""),
             ):
-                # The database writes the number's ledger row and carries the opt-out to
-                # every contact with the number, with their ledger rows.
+                # The database writes the number's ledger row, stamped now, and carries the
+                # opt-out to every contact with the number, with their ledger rows. The
+                # opt-out is dated now too, as its ledger row and History say.
                 hard_numbers = f"""
-                    SELECT c.phone, MIN(c.created_at) AS at FROM contacts_contact c
-                    WHERE {_in(buckets, n)} GROUP BY c.phone"""
+                    SELECT DISTINCT c.phone FROM contacts_contact c WHERE {_in(buckets, n)}"""
                 cursor.execute(
                     f"""
                     INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)
-                    SELECT h.phone, %s, h.at, %s, %s FROM ({hard_numbers}) h
+                    SELECT h.phone, %s, %s, %s, %s FROM ({hard_numbers}) h
                     """,
-                    [channel, source, words],
+                    [channel, now, source, words],
                 )
             for name in TAGS + ["VIP"]:
                 Tag.objects.get_or_create(name=name)

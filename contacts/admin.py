@@ -1,12 +1,21 @@
 """The Django admin, for operators. It shows Opt-In Status but changes no subscription:
 those changes go through the contacts pages and `contacts.services`."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.forms.models import BaseInlineFormSet
 
 from contacts.display import opt_in_icons
-from contacts.models import Channel, ChannelFilter, ConsentEvent, Contact, OptOut, PhoneOptOut, Tag
+from contacts.models import (
+    Channel,
+    ChannelFilter,
+    ConsentEvent,
+    Contact,
+    OptOut,
+    PhoneOptOut,
+    Tag,
+    short_date,
+)
 
 
 class ChannelStatusFilter(admin.SimpleListFilter):
@@ -100,6 +109,20 @@ class ContactAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return ContactChangeList
+
+    def save_model(self, request, obj, form, change):
+        """Saved as the form says; then, as the contact pages warn before, what the number's
+        own opt-outs mean for the contact (the database carried them to it)."""
+        super().save_model(request, obj, form, change)
+        if "phone" not in form.changed_data:
+            return
+        for opt_out in PhoneOptOut.objects.filter(phone=obj.phone).order_by("channel"):
+            self.message_user(
+                request,
+                f"{opt_out.cause} on {short_date(opt_out.opted_out_at)}: {obj.name} will not "
+                f"receive {Channel(opt_out.channel).label} while it has this number.",
+                messages.WARNING,
+            )
 
     @admin.display(description="Phone", ordering="phone")
     def phone_display(self, contact: Contact) -> str:

@@ -190,3 +190,18 @@ def test_the_changelist_reads_the_rows_opt_outs_at_once(admin_client, admin_role
         return len(page)
 
     assert statements_with(2) == statements_with(20)
+
+
+def test_the_add_form_warns_of_the_numbers_hard_opt_out_as_the_contact_pages_do(admin_client, db):
+    services.record_hard_opt_out(phone="+14155550123", channel=SMS, source=Source.KEYWORD)
+    response = admin_client.post(
+        reverse("admin:contacts_contact_add"),
+        {"name": "Noor", "phone": "+1 (415) 555-0123", "email": "", "status": "active",
+         "created_at_0": "2026-11-01", "created_at_1": "10:00:00",
+         "opt_outs-TOTAL_FORMS": "0", "opt_outs-INITIAL_FORMS": "0",
+         "consent_events-TOTAL_FORMS": "0", "consent_events-INITIAL_FORMS": "0"},
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert "Noor will not receive SMS while it has this number." in page
+    assert sms(Contact.objects.get(name="Noor")) == OptInStatus.HARD

@@ -627,7 +627,13 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
         # Whether it leaves the number out is a question about its contacts (a state's
         # limit is for those in the state); one that no contact has, it leaves out.
         if not contacts.exists() or contacts.filter(condition).exists():
-            return f"{format_phone(phone)}: {rule.label.lower()}. Nothing is sent to it."
+            reason = f"{format_phone(phone)}: {rule.label.lower()}. Nothing is sent to it."
+            if rule is policy.NO_CONSENT:
+                reason += (
+                    " To test a marketing broadcast on your own phone, add it as a contact"
+                    " and record its consent (Record consent… on the contact's page)."
+                )
+            return reason
     return ""
 
 

@@ -116,6 +116,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["time_passed"] = _time_passed(broadcast)
         context["test_form"] = TestSendForm()
         context["tests"] = broadcast.tests.select_related("sent_by")
+        context["deletable"] = not services.why_kept(broadcast)
         if broadcast.channel == Channel.SMS:
             # Counted as the form counts it: each link as long as the longest number's.
             sample = broadcast.sms_text_for(subscriptions.LONGEST_NUMBER)

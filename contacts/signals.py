@@ -20,6 +20,11 @@ reassigned_asked = Signal()
 # `channels`, those it covers, in the revocation's transaction.
 revoked = Signal()
 
+# What the contact's page should say of its number beside its opt-outs (a reply waiting for
+# review that holds it): sent with `contact`, each receiver returns a list of (text, address)
+# pairs, the address a page where it is decided.
+notes_wanted = Signal()
+
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
 # double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
 # provider's id, or raises TextNotSent or one of its kinds below.

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, reassigned, services, subscriptions
+from contacts import bulk, imports, paging, places, reassigned, services, signals, subscriptions
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -245,6 +245,11 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and record.given_at > reassigned.reported_at
         ],  # fmt: skip
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
+        "notes": [
+            note
+            for _, notes in signals.notes_wanted.send(sender=Contact, contact=contact)
+            for note in notes
+        ],
         "subscriptions_link": _subscriptions_link(request, contact),
         "link_days": settings.SUBSCRIPTION_LINK_DAYS,
         "can_change": request.user.has_perm("contacts.change_subscription"),
@@ -503,4 +508,5 @@ def matching_count(request: HttpRequest) -> HttpResponse:
     """How many contacts the table's filters match, in words: fetched after the page, so the
     page itself never counts; and estimated where counting would cost more (paging.how_many)."""
     filters = ContactFilter(request.GET, queryset=Contact.objects.all())
-    return HttpResponse(paging.how_many(filters.qs) if filters.is_valid() else "0")
+    count = paging.how_many(filters.qs) if filters.is_valid() else "0"
+    return HttpResponse(f"{count} contact{'' if count == '1' else 's'}")

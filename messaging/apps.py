@@ -6,17 +6,24 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging provider"
 
     def ready(self):
-        from contacts.signals import messages_wanted, reassigned_asked, revoked, text_wanted
+        from contacts.signals import (
+            messages_wanted,
+            notes_wanted,
+            reassigned_asked,
+            revoked,
+            text_wanted,
+        )
         from messaging import (
             checks,  # noqa: F401 (registers them)
             evidence,
             reassigned,
             texts,
         )
-        from messaging.models import close_answered_reviews
+        from messaging.models import close_answered_reviews, reviews_of_contact
 
         # What contacts asks of a provider and of the messages: it does not import messaging.
         messages_wanted.connect(evidence.messages, dispatch_uid="messaging.evidence")
         reassigned_asked.connect(reassigned.ask, dispatch_uid="messaging.reassigned")
         text_wanted.connect(texts.send_prompt, dispatch_uid="messaging.texts")
         revoked.connect(close_answered_reviews, dispatch_uid="messaging.reviews")
+        notes_wanted.connect(reviews_of_contact, dispatch_uid="messaging.review_notes")

@@ -3,6 +3,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import MATCHED_LENGTH, Channel, PhoneOptOut, channels_revoked, short_date
@@ -301,6 +302,22 @@ class ReplyPhrase(models.Model):
         by = f" by {self.added_by.get_username()}" if self.added_by else ""
         example = self.example if len(self.example) <= 80 else self.example[:79] + "…"
         return f"phrase “{example}” added{by} on {short_date(self.added_at)}"
+
+
+def reviews_of_contact(sender, *, contact, **kwargs) -> list[tuple[str, str]]:
+    """For the contact's page (contacts.signals.notes_wanted): each reply of its number that
+    waits for review, and what it holds meanwhile."""
+    pending = PossibleOptOut.objects.filter(
+        phone=contact.phone, decision=PossibleOptOut.Decision.PENDING
+    ).order_by("received_at")
+    return [
+        (
+            f"A reply from this number waits in Possible opt-outs: “{review.words[:200]}”. "
+            f"Until someone decides, it gets no {review.stops_in_words}.",
+            reverse("messaging:possible_opt_outs"),
+        )
+        for review in pending[:5]
+    ]
 
 
 def close_answered_reviews(sender, *, phone: str, **kwargs) -> None:

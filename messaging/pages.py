@@ -75,12 +75,14 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/possible_opt_outs.html", context)
 
 
-@require_POST
 @permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm: a hard opt-out of SMS (with OPT_OUT_SCOPE "all", of every channel) with the
+    """Confirm: a hard opt-out of what the review stops (`PossibleOptOut.stops`) with the
     contact's own words, once asked again ("sure"). Dismiss: nothing changes. With
-    `keep_wording`, an Admin keeps the decision for the next reply worded the same way."""
+    `keep_wording`, an Admin keeps the decision for the next reply worded the same way. A
+    GET (the confirmation page's address, opened again) leads back to the list."""
+    if request.method != "POST":
+        return redirect("messaging:possible_opt_outs")
     review = get_object_or_404(PossibleOptOut, pk=pk)
     decision = request.POST.get("decision")
     if decision not in (PossibleOptOut.Decision.CONFIRMED, PossibleOptOut.Decision.DISMISSED):

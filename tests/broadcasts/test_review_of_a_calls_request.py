@@ -145,3 +145,24 @@ def test_no_phrase_is_offered_for_what_a_clear_request_left_to_review(sms, clien
     sms("Ok cancel", phone="+14155550124")
     page = client.get("/messaging/possible-opt-outs/").content.decode()
     assert page.count("Same for this wording</label>") == 1
+
+
+def test_the_contact_page_says_what_a_review_of_its_number_holds(sms, client):  # noqa: F811
+    contact = ContactFactory(phone=PHONE)
+    sms("Stop calling me after 9pm. Unsubscribe me", phone=PHONE)
+    client.force_login(UserFactory(username="reader", role="Staff"))
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "A reply from this number waits in Possible opt-outs:" in page
+    assert "Until someone decides, it gets no Calls &amp; Voicemails." in page
+    PossibleOptOut.objects.update(decision="dismissed")
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "waits in Possible opt-outs" not in page
+
+
+def test_the_confirmation_page_s_address_opened_again_leads_to_the_list(sms, client):  # noqa: F811
+    sms("Please stop calling me so much", phone=PHONE)
+    review = PossibleOptOut.objects.get()
+    client.force_login(UserFactory(username="reader", role="Staff"))
+    response = client.get(f"/messaging/possible-opt-outs/{review.pk}/")
+    assert response.status_code == 302 and response.url == "/messaging/possible-opt-outs/"
+    assert PossibleOptOut.objects.get().decision == "pending"

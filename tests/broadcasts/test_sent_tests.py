@@ -174,3 +174,11 @@ def test_staff_and_admins_cannot_send_tests(client, staff_user, outbox):
     response = client.post(reverse("broadcasts:test", args=[draft().pk]), {"phone": "+14155550199"})
     assert response.status_code == 403
     assert not outbox
+
+
+@pytest.mark.needs_consent
+def test_a_marketing_test_to_a_number_without_consent_says_how_to_test_it(manager_client):
+    response = post_test(manager_client, draft(), "(415) 555-0199")
+    page = response.content.decode()
+    assert "(415) 555-0199: no consent on record. Nothing is sent to it." in page
+    assert "add it as a contact and record its consent" in page

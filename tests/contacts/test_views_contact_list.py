@@ -416,7 +416,7 @@ def test_a_search_longer_than_any_name_or_email_is_an_error(client, staff_user, 
     page = response.content.decode()
     assert "Search for at most 254 characters: no name or email is longer." in page
     assert names(response) == []
-    assert client.get(reverse("contacts:count"), {"q": search}).content == b"0"
+    assert client.get(reverse("contacts:count"), {"q": search}).content == b"0 contacts"
 
 
 def test_a_search_as_long_as_a_name_finds_it(client, staff_user, people):
@@ -621,9 +621,10 @@ def test_users_without_a_role_may_not_browse(client, db):
 
 def test_the_matching_count_is_fetched_apart_from_the_page(client, staff_user, people):
     client.force_login(staff_user)
-    assert client.get(reverse("contacts:count"), {"sms": "opted_out"}).content == b"2"
-    assert client.get(reverse("contacts:count")).content == b"4"
-    assert client.get(reverse("contacts:count"), {"sms": "bogus"}).content == b"0"
+    assert client.get(reverse("contacts:count"), {"sms": "opted_out"}).content == b"2 contacts"
+    assert client.get(reverse("contacts:count")).content == b"4 contacts"
+    assert client.get(reverse("contacts:count"), {"sms": "bogus"}).content == b"0 contacts"
+    assert client.get(reverse("contacts:count"), {"q": "Ana"}).content == b"1 contact"
 
 
 def test_the_table_says_how_many_contacts_match_its_filters(client, staff_user, people):
@@ -631,7 +632,7 @@ def test_the_table_says_how_many_contacts_match_its_filters(client, staff_user, 
     page = client.get(URL, {"sms": "opted_out"}).content.decode()
     count_url = reverse("contacts:count") + "?sms=opted_out"
     assert f'class="matching-count" hx-get="{count_url}"' in page
-    assert client.get(count_url).content == b"2"
+    assert client.get(count_url).content == b"2 contacts"
 
 
 @pytest.mark.postgres

@@ -126,10 +126,11 @@ def test_a_bad_decision_is_a_400(client, staff_user, review, decision):
     assert PossibleOptOut.objects.get().decision == "pending"
 
 
-def test_an_unknown_review_is_a_404_and_a_get_a_405(client, staff_user, review):
+def test_an_unknown_review_is_a_404_and_a_get_leads_to_the_list(client, staff_user, review):
     client.force_login(staff_user)
     assert client.post(reverse("messaging:decide", args=[review.pk + 1])).status_code == 404
-    assert client.get(reverse("messaging:decide", args=[review.pk])).status_code == 405
+    response = client.get(reverse("messaging:decide", args=[review.pk]))
+    assert (response.status_code, response.url) == (302, reverse("messaging:possible_opt_outs"))
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,10 @@ def _read(body: str, *, beside: bool = True) -> Reading:
             opt_outs[0],
             channels=tuple(c for c in Channel if c in asked),
             # "Wrong number, STOP", "Stop calling me. I'm not Dana": the consent goes too.
-            wrong_number=bool(_says_wrong_number(body, words)),
+            wrong_number=any(
+                _says_wrong_number(said, plain(said))
+                for said in [body, *patterns.SENTENCES.split(body)]
+            ),
         )
         keyword_alone = found[0]
         if keyword_alone or not beside:
@@ -393,14 +396,17 @@ def _weighed(sentence: str, later: list[str], jest: bool) -> list[tuple[re.Match
     """The requests to stop of a sentence (corrected), in the order written, each with its
     language and why a person should read it ("" if it is clear): said in jest; held back by
     its words or those after it (`patterns.HELD_BACK`); or coming after one held back in its
-    sentence, whose hold may go on ("stop calling me after 9pm and stop texting me too")."""
+    sentence, whose hold may go on (`patterns.HOLDS_THAT_GO_ON`: "stop calling me after 9pm
+    and stop texting me too")."""
     weighed, held = [], ""
     in_order = sorted(_requests_with_language(sentence), key=lambda found: found[0].start())
     for match, language in in_order:
         if jest:
             why = ", maybe in jest"
         elif reason := _held_back(match.group(), _after(match, sentence, later)):
-            why = held = f" that {reason}"
+            why = f" that {reason}"
+            if reason in patterns.HOLDS_THAT_GO_ON:
+                held = why
         else:
             why = held and f" after a request{held}"
         weighed.append((match, language, why))

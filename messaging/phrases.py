@@ -7,6 +7,8 @@ off ur stuff" is an opt-out once a reviewer confirmed one and kept its wording; 
 "stop by the shop" passes once one was dismissed so.
 """
 
+from dataclasses import replace
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,10 +50,13 @@ def read_reply(body: str) -> tuple[Reading, ReplyPhrase | None]:
     phrase = ReplyPhrase.objects.select_related("added_by").filter(wording=wording).first()
     if phrase is None:
         return reading, None
+    # A wrong number stays one, whatever the phrase says of the rest: its consent goes.
+    wrong = reading.wrong_number or reading.intent == Intent.WRONG_NUMBER
     if phrase.meaning == ReplyPhrase.Meaning.OPT_OUT:
         channels = channels_to_review(wording)
-        return Reading(Intent.OPT_OUT, phrase.described, reading.language, channels), phrase
-    return Reading(Intent.OTHER, phrase.described, reading.language), phrase
+        opt_out = Reading(Intent.OPT_OUT, phrase.described, reading.language, channels)
+        return replace(opt_out, wrong_number=wrong), phrase
+    return Reading(Intent.OTHER, phrase.described, reading.language, wrong_number=wrong), phrase
 
 
 def teach(*, words: str, meaning: ReplyPhrase.Meaning, by, may_change: bool) -> ReplyPhrase:

@@ -265,6 +265,13 @@ def _held_back(reason: str, pattern: str, **how: bool) -> HeldBack:
     return HeldBack(reason, re.compile(pattern), **how)
 
 
+# The holds that may go on to the requests after them in their sentence ("stop calling me
+# after 9pm and stop texting me too"); one about a list or a thing is about that alone ("take
+# me off the waiting list and stop texting me" asks to stop texts).
+HOLDS_THAT_GO_ON = {
+    "asks for a while", "asks for another way", "asks for fewer", "is about someone else",
+    "keeps some messages", "is about another phone or account",
+}  # fmt: skip
 HELD_BACK = [
     _held_back(
         "keeps some messages", r"\b(but keep|except|only|solo|pero (sigan|manden|si)|excepto)\b"
@@ -334,7 +341,8 @@ HELD_BACK = [
 EVERYTHING = re.compile(r"\b(anything|everything|both|all of it|nada|todo|tampoco)\b")
 # Said in jest: "stop texting me lol", "STOP 😂".
 JOKING = re.compile(
-    r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰|😭|🥹|💀|🤭|🙈|😅|☺|🥺"
+    r"\b(lol|lmao|lmfao|jk|jaja\w*|haha\w*|jeje\w*)\b|😂|🤣|😜|😆|😍|🥰|😭|🥹|💀|🤭|🙈|😅|☺|🥺",
+    re.IGNORECASE,  # "Stop texting me LOL"
 )
 
 # Messages that may mean the contact wants none, without asking: reviewed.

@@ -224,6 +224,25 @@ def test_a_request_after_one_held_back_in_its_sentence_is_reviewed_with_it(body)
 
 
 @pytest.mark.parametrize(
+    ("body", "stops"),
+    [
+        ("Take me off the waiting list and stop texting me", SMS),  # the list's hold is its own
+        ("Remove me from the prayer list and stop calling me", CALLS),
+    ],
+)
+def test_a_hold_about_a_list_does_not_go_on_to_the_next_request(body, stops):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, stops)
+
+
+@pytest.mark.parametrize(
+    "body", ["Stop texting me LOL", "Lol stop texting me", "STOP texting me HAHA"]
+)
+def test_a_request_in_jest_is_reviewed_in_capitals_too(body):
+    assert read(body).intent == Intent.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
     "body",
     [
         "Stop calling me. Don't send anything either",
@@ -244,20 +263,23 @@ def test_a_long_reply_of_requests_is_read_without_end():
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "stops"),
     [
-        "Wrong number. Stop calling me",
-        "Número equivocado. Dejen de llamarme",
-        "Stop calling me. I'm not Dana",
-        "Sorry, no Jessica here. Stop calling me",
-        "Dejen de llamarme. No soy Rosa",
+        ("Wrong number. Stop calling me", CALLS),
+        ("Número equivocado. Dejen de llamarme", CALLS),
+        ("Stop calling me. I'm not Dana", CALLS),
+        ("Sorry, no Jessica here. Stop calling me", CALLS),
+        ("Dejen de llamarme. No soy Rosa", CALLS),
+        ("I'm not Dana. Stop texting me", SMS),
+        ("This is not Maria's number, stop calling", CALLS),
+        ("Not Dana. Stop", SMS),
     ],
 )
-def test_a_wrong_number_beside_a_clear_request_is_read_as_one_too(body):
+def test_a_wrong_number_beside_a_clear_request_is_read_as_one_too(body, stops):
     """Whoever consented is not there: the consent goes, with the opt-out."""
     reading = read(body)
     assert (reading.intent, reading.channels, reading.wrong_number) == (
-        Intent.OPT_OUT, CALLS, True
+        Intent.OPT_OUT, stops, True
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from contacts.models import Channel, Contact, OptInStatus
+from contacts.models import Channel, Contact, OptInStatus, ReassignedNumber
 from messaging.models import InboundEvent, PossibleOptOut, ReplyPhrase
 from tests.factories import ContactFactory, UserFactory
 
@@ -41,6 +41,18 @@ def test_a_dismissed_wording_kept_lets_the_next_such_reply_pass(sms, admin_clien
     sms("who is this?? do i know you")
     assert PossibleOptOut.objects.count() == 1
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_a_dismissed_wording_of_a_wrong_number_still_voids_the_next_one_s_consent(
+    sms, admin_client
+):
+    """A phrase decides the rest of what such a reply says; the number is still reported."""
+    sms("Número equivocado, quién es?")
+    decide(admin_client, PossibleOptOut.objects.get(), "dismissed")
+    assert ReassignedNumber.objects.filter(phone=PHONE).count() == 1
+    sms("numero equivocado quien es", phone="+14155550124")
+    assert PossibleOptOut.objects.count() == 1  # the phrase decided it
+    assert ReassignedNumber.objects.filter(phone="+14155550124").exists()
 
 
 def test_staff_cannot_keep_a_wording_and_then_nothing_is_decided(sms, client, staff_user):

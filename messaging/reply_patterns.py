@@ -112,7 +112,8 @@ CLEAR_REQUESTS = [
      rf"|freaking |effing |damn |(\w+ )(?={PLURAL_MESSAGES}))?({VERBS}|{MESSAGES})", "en"),
     (r"stop(texting|txting|messaging|calling)(me)?|stop (con )?(los |sus )?(mensajes|textos)"
      rf"|stop (mandandome|enviandome)|knock it off with (the |these |your )?{MESSAGES}", "en"),
-    (rf"^no {PLURAL_MESSAGES}( please| pls| thanks| thank you)?$|^(i )?dont want (any |your "
+    (rf"^((please|pls|hey|ok|okay) )?no {PLURAL_MESSAGES}( please| pls| thanks| thank you"
+     rf"| from now on| anymore| any more| ever again)?$|^(i )?dont want (any |your "
      rf"|these )?{PLURAL_MESSAGES}", "en"),
     (r"i (dont|do not|no longer) want to be on (your|this|the|ur) (\w+ )?list", "en"),
     (rf"(stop|quit|cease) sending (me |us )?((these|this|that|them|crap|junk|spam)\b"
@@ -155,7 +156,8 @@ CLEAR_REQUESTS = [
      r"|all this)$", "en"),
     (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
     (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
-     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|$)", "en"),
+     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|( (please|pls|now|thanks|thank you))*$)",
+     "en"),
     (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
      rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
      rf"{MESSAGES})|i want out|(i am|im|i m) (opting out|unsubscribing)", "en"),
@@ -188,9 +190,9 @@ CLEAR_REQUESTS = [
      r"|dnc)|^dnc$", "en"),
     (r"get me (off|outta|out of) (of )?(this|these|it|your|the)", "en"),
     (rf"no mas (de )?(sus |tus )?({SPANISH_MESSAGES}|texts|messages|spam)", "es"),
-    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni)|$)|no (escriban|escriba"
-     rf"|escribas|llamen|llame|llames|contacten|contacte|molesten|moleste|textees|texteen)"
-     rf"( (mas|ni)|$)", "es"),
+    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni|nunca|por favor|porfa"
+     rf"|gracias)|$)|no (escriban|escriba|escribas|llamen|llame|llames|contacten|contacte"
+     rf"|molesten|moleste|textees|texteen)( (mas|ni|nunca|por favor|porfa|gracias)|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
      r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
@@ -364,6 +366,14 @@ UNCLEAR = [
      r"|who gave (you|u) (this|my)|(no idea|dont know) why (im|i am|i m) getting|instead"
      r"|do not call (list|registry)|not again|block", "en"),
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
+    # Ways to say stop that no clear request above reads: a person decides.
+    (r"(dont|do not) want to be (contacted|called|texted|bothered)|(dont|do not) (bother|contact"
+     r"|phone|ring) me|(dont|do not) send (texts|messages|me texts|me messages)|no calling"
+     r"|want off (this|your|the) list|dnc|refrain from (contacting|texting|calling)"
+     r"|rather not (get|receive)", "en"),
+    (r"no me (llamen|escriban|manden|marquen|contacten|envien) (en|a|por|los|las|tan|hasta"
+     r"|despues|antes|durante)|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)",
+     "es"),
     # A channel refused for a while or a place: "No calls on weekends please".
     (r"^no (more )?(phone )?(calls|texts|messages|voicemails) (on|at|after|before|during|in"
      r"|until|till|while|when)", "en"),
@@ -461,8 +471,8 @@ IMPATIENT = re.compile(
 
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
-    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
-    r"|llamen|llame|llames|buzon|voz)\b"
+    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|phone (me|us)|ring me"
+    r"|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz)\b"
 )
 TEXTS = re.compile(
     r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"

@@ -385,3 +385,40 @@ def test_possible_opt_outs_waiting_at_the_upgrade_are_read_again_for_what_they_s
     assert migration._channels("Please stop calling me so much") == "sms calls"
     assert migration._channels("No más llamadas ni mensajes, porfa") == "sms calls"
     assert migration._channels("Ok cancel") == "sms"
+
+
+@pytest.mark.parametrize(
+    ("body", "channels"),
+    [
+        ("Please no texts", SMS),
+        ("Hey no calls", CALLS),
+        ("No texts from now on", SMS),
+        ("Opt me out please", SMS),
+        ("No me llamen por favor", CALLS),
+        ("No me escriban por favor", SMS),
+        ("No me llamen nunca", CALLS),
+    ],
+)
+def test_plain_requests_said_with_a_word_more_are_opt_outs(body, channels):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, channels)
+
+
+@pytest.mark.parametrize(
+    ("body", "channels"),
+    [
+        ("I don't want to be contacted", SMS),
+        ("Don't bother me again", SMS),
+        ("Please don't send texts", SMS),
+        ("I want off this list", SMS),
+        ("DNC please", SMS),
+        ("Do not phone me again", BOTH),
+        ("Don't ring me again", BOTH),
+        ("No me marquen", BOTH),
+        ("No vuelvan a llamar", BOTH),
+        ("No me llamen en el trabajo", BOTH),
+    ],
+)
+def test_other_ways_to_say_stop_go_to_review(body, channels):
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.POSSIBLE_OPT_OUT, channels)

@@ -455,10 +455,12 @@ def _held_back(request: str, after: str) -> str:
 def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     """The channels a clear request to stop asks about: calls alone where the request names
     calls and its sentence no texts ("please stop calling me"); else SMS, which it came by,
-    and calls too where its sentence names them ("stop texting and calling me"; "unsubscribe
-    me but you can call", as more is safer than less)."""
+    and calls too where its sentence names them ("stop texting and calling me"), unless it
+    keeps one ("unsubscribe me but you can call": SMS; the calls are reviewed, `_rest`)."""
     if patterns.CALLS.search(request) and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
+    if patterns.KEEPS_A_CHANNEL.search(sentence):
+        return (Channel.CALLS,) if patterns.CALLS.search(request) else (Channel.SMS,)
     return channels_to_review(sentence)
 
 

@@ -295,7 +295,9 @@ HELD_BACK = [
         r"|im outside|on my way|omw"
         r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
         r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
-        r"|manejando|en el trabajo|reunion)\b",
+        r"|manejando|en el trabajo|reunion|so early|too early|at night|late at night"
+        r"|in the (morning|evening|afternoon)|at \d+|\d+ ?(am|pm)|this week|over the holidays"
+        r"|en la (manana|noche|tarde)|de noche|tan temprano|en la madrugada)\b",
     ),
     _held_back(
         "is about something else",
@@ -317,6 +319,12 @@ HELD_BACK = [
         r"|employee|friend|esposa|esposo|hijo|hija|mama|papa|hermano|hermana)\b",
     ),
     _held_back(
+        "is about someone else",  # "cancel my son's reminders": the request names them
+        r"\b(my|mi) (wife|husband|son|daughter|kid|mom|mother|dad|father|brother|sister"
+        r"|boyfriend|girlfriend|partner|grandma|grandpa|friend)s\b",
+        in_the_request=True,
+    ),
+    _held_back(
         "is about another phone or account",
         r"\b(old|viejo|vieja|anterior|new number|nuevo|keep this|account|cuenta|profile|perfil"
         r"|ending|termina|landline)\b|\b(my|mi|the|el|al|la|a la) (home|house|casa|work|trabajo"
@@ -333,11 +341,20 @@ HELD_BACK = [
         "is about another list",
         r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
         r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
+        r"|email|e mail|newsletter|mailing|cancellation|standby|raffle|facebook|instagram"
+        r"|whatsapp"
         r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s?|lunes|martes|miercoles"
         r"|jueves|viernes|sabado|domingo)\b",
         in_the_request=True,
     ),
 ]
+# A sentence that keeps a channel beside a request to stop ("Unsubscribe me but you can call",
+# "No more texts but calls are ok"): the request stops its own channel, and the other one is
+# for a person to decide (messaging.keywords.channels_asked, `_rest`).
+KEEPS_A_CHANNEL = re.compile(
+    r"\b(but|except|still|pero|todavia|aun)\b|\b(can|may|ok to|okay to|fine to|pueden|puede)"
+    r" (call|text|llamar|escribir)|\b(calls?|texts?|llamadas|mensajes) (are|is) (ok|okay|fine)\b"
+)
 # Beside a request that names one channel, words that may ask to stop all: "Stop calling me.
 # Don't send anything either", "Dejen de llamarme. No quiero nada".
 EVERYTHING = re.compile(r"\b(anything|everything|both|all of it|nada|todo|tampoco)\b")

@@ -144,7 +144,6 @@ def test_a_reply_to_review_holds_texts_and_calls_too_where_it_names_them(body, c
     [
         ("Please stop calling me", (Channel.CALLS,)),
         ("Stop texting and calling me", BOTH),
-        ("Unsubscribe me but you can call", BOTH),  # it asked to stop texts: never calls alone
         ("No more calls or texts please", BOTH),
         ("Unsubscribe me please", (Channel.SMS,)),
         # Every request of the reply counts, not only the first.
@@ -187,6 +186,10 @@ SMS, CALLS = (Channel.SMS,), (Channel.CALLS,)
         ("Stop calling me and block this number", CALLS, SMS),
         ("Stop calling me, and the texts too", CALLS, SMS),
         ("No me llamen. Y los mensajes también", CALLS, SMS),
+        # A request that keeps the other channel: that one is for a person to decide.
+        ("Unsubscribe me but you can call", SMS, CALLS),
+        ("Unsubscribe me from texts but I still want calls", SMS, CALLS),
+        ("Ya no me manden mensajes pero me pueden llamar", SMS, CALLS),
         # The clear requests stop all that the rest would: nothing is left to review.
         ("Unsubscribe me for a week. STOP", SMS, ()),
         ("Stop calling me after 9pm. Stop calling and texting me", BOTH, ()),
@@ -422,3 +425,20 @@ def test_plain_requests_said_with_a_word_more_are_opt_outs(body, channels):
 def test_other_ways_to_say_stop_go_to_review(body, channels):
     reading = read(body)
     assert (reading.intent, reading.channels) == (Intent.POSSIBLE_OPT_OUT, channels)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please don't text me so early",
+        "Stop calling me at night",
+        "Don't call me at 7am",
+        "No me manden mensajes en la noche",
+        "Take me off the cancellation list",
+        "Remove me from the email list",
+        "Cancel my son's reminders",
+        "Stop messaging me on Facebook",
+    ],
+)
+def test_a_request_for_a_time_another_list_or_someone_else_is_reviewed(body):
+    assert read(body).intent == Intent.POSSIBLE_OPT_OUT

@@ -43,9 +43,8 @@ def main() -> None:
     for reply in corpus:  # warm up: the patterns compiled, the caches filled
         read(reply)
     ms = median_ms(lambda: [read(reply) for reply in corpus])
-    print(
-        f"labelled corpus, {len(corpus):,} replies: {ms:.0f} ms ({ms * 1000 / len(corpus):.0f} µs a reply)"
-    )
+    each = ms * 1000 / len(corpus)
+    print(f"labelled corpus, {len(corpus):,} replies: {ms:.0f} ms ({each:.0f} µs a reply)")
     for what, words in LONG_REPLIES.items():
         reply = (words * (LONGEST // len(words) + 1))[:LONGEST]
         print(f"{LONGEST:,} characters, {what}: {median_ms(lambda r=reply: read(r)):.1f} ms")

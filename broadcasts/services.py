@@ -686,6 +686,16 @@ class Progress:
     def percent(self) -> int:
         return 100 * self.done // self.total if self.total else 0
 
+    @property
+    def sent(self) -> int:
+        """Handed to the provider: sent, delivered, or its fate unknown."""
+        handed = (Recipient.Status.SENT, Recipient.Status.DELIVERED, Recipient.Status.UNKNOWN)
+        return sum(self.counts.get(status, 0) for status in handed)
+
+    @property
+    def sent_percent(self) -> int:
+        return 100 * self.sent // self.total if self.total else 0
+
 
 def progress(broadcast: Broadcast) -> Progress:
     """Recipients by status (every status, zero included)."""

@@ -211,3 +211,20 @@ def test_a_test_that_waited_for_a_deletion_sends_nothing(committed):
             wait_for_lock_waiters(1, unless=refused.done)
         assert refused.result(timeout=120) == ["The broadcast was deleted."]
     assert list(LocmemBackend.outbox) == []
+
+
+def test_a_cancelled_broadcast_says_how_many_went_and_how_many_did_not(manager_client):
+    broadcast = draft(status="cancelled")
+    for n, status in enumerate(["sent", "delivered", "cancelled", "cancelled", "cancelled"]):
+        broadcast.recipients.create(phone=f"+1415555010{n}", status=status)
+    page = manager_client.get(reverse("broadcasts:progress", args=[broadcast.pk]))
+    assertContains(page, "— 2 of 5 sent; 3 not sent</p>")
+    assertContains(page, '<progress max="100" value="40" aria-label="Sent">')
+    assertNotContains(page, "done (100%)")
+
+
+def test_a_scheduled_broadcast_says_nothing_goes_before_its_time(manager_client):
+    broadcast = draft(status="scheduled", send_at=timezone.now() + timedelta(days=1))
+    page = manager_client.get(reverse("broadcasts:progress", args=[broadcast.pk]))
+    assertContains(page, ": nothing is sent before then</p>")
+    assertNotContains(page, "<progress")

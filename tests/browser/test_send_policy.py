@@ -194,7 +194,7 @@ def test_quiet_hours_defer_the_recipient_for_whom_it_is_night(
     expect(page.locator(".messagelist")).to_contain_text(
         "“Policy test closed today” cancelled; 1 message will not be sent."
     )
-    expect(progress.locator("p").first).to_have_text("Cancelled — 2 of 2 done (100%)")
+    expect(progress.locator("p").first).to_have_text("Cancelled — 1 of 2 sent; 1 not sent")
     expect(progress.locator(".deferred")).to_have_count(0)
 
 

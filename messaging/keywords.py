@@ -144,10 +144,7 @@ def _read(body: str, *, beside: bool = True) -> Reading:
             opt_outs[0],
             channels=tuple(c for c in Channel if c in asked),
             # "Wrong number, STOP", "Stop calling me. I'm not Dana": the consent goes too.
-            wrong_number=any(
-                _says_wrong_number(said, plain(said))
-                for said in [body, *patterns.SENTENCES.split(body)]
-            ),
+            wrong_number=_wrong_number_beside(body, words),
         )
         keyword_alone = found[0]
         if keyword_alone or not beside:
@@ -459,16 +456,17 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     keeps one ("unsubscribe me but you can call": SMS; the calls are reviewed, `_rest`)."""
     if patterns.CALLS.search(request) and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
-    if patterns.KEEPS_A_CHANNEL.search(sentence):
-        return (Channel.CALLS,) if patterns.CALLS.search(request) else (Channel.SMS,)
-    return channels_to_review(sentence)
+    calls = patterns.CALLS.search(
+        request if patterns.KEEPS_A_CHANNEL.search(sentence) else sentence
+    )
+    return (Channel.SMS, Channel.CALLS) if calls else (Channel.SMS,)
 
 
 def channels_to_review(words: str) -> tuple[Channel, ...]:
     """What a reply that may ask to stop holds while it waits, and what confirming it stops
     (also a wording staff taught as an opt-out): SMS, which it came by, and calls too where
-    it names them ("please stop calling me so much")."""
-    if patterns.CALLS.search(words):
+    it names them ("please stop calling me so much", "do not phone me again")."""
+    if patterns.CALLS.search(words) or patterns.CALLS_TOO.search(words):
         return (Channel.SMS, Channel.CALLS)
     return (Channel.SMS,)
 
@@ -501,6 +499,22 @@ def _unclear(body: str, words: str) -> Reading:
     if signs:
         return _review("a stop sign")
     return Reading(Intent.OTHER)
+
+
+def _wrong_number_beside(body: str, words: str) -> bool:
+    """Whether a reply with a clear request also says the number is not whoever consented,
+    in the whole reply or in one of its sentences ("I'm not Dana. Stop texting me"): not the
+    sender's own mistake anywhere in it, nor a sentence that is only "Not" and a capitalised
+    word ("Stop texting me. Not Cool")."""
+    if patterns.OWN_WRONG_NUMBER.search(words):
+        return False
+    for said in [body, *patterns.SENTENCES.split(body)]:
+        if patterns.WRONG_NUMBER.search(plain(said)):
+            return True
+        person = patterns.WRONG_PERSON.search(said)
+        if person and not re.match(r"\W*not\b", person.group(), re.IGNORECASE):
+            return True
+    return False
 
 
 def _says_wrong_number(body: str, words: str) -> re.Match | None:

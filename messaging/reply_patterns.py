@@ -190,10 +190,10 @@ CLEAR_REQUESTS = [
      r"|dnc)|^dnc$", "en"),
     (r"get me (off|outta|out of) (of )?(this|these|it|your|the)", "en"),
     (rf"no mas (de )?(sus |tus )?({SPANISH_MESSAGES}|texts|messages|spam)", "es"),
-    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni)|( (nunca|por favor"
-     rf"|porfa|gracias))+$|$)|no (escriban|escriba|escribas|llamen|llame|llames|contacten"
-     rf"|contacte|molesten|moleste|textees|texteen)( (mas|ni)|( (nunca|por favor|porfa"
-     rf"|gracias))+$|$)", "es"),
+    (rf"no (me |nos ){SPANISH_VERBS}( (mas|mensajes|textos|sms|nada|ni|nunca)|( (por favor"
+     rf"|porfa|gracias|ya))+( (mas|nunca|ya))*$|$)|no (escriban|escriba|escribas|llamen|llame"
+     rf"|llames|contacten|contacte|molesten|moleste|textees|texteen)( (mas|ni|nunca)|( (por"
+     rf" favor|porfa|gracias|ya))+( (mas|nunca|ya))*$|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
      r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
@@ -286,8 +286,8 @@ HELD_BACK = [
         r"|just (call|text)|use my|call the|llamen al|llamame|llamenme|escribame|escribanme"
         r"|mandenme (un )?(texto|correo)|email (it|me)|por correo|ill (text|call)"
         r"|i will (text|call)|te (llamo|escribo)|prefiero|(le|les|te) (marco|llamo|regreso)"
-        r"|phone me|ring me|marquenme|marcame)\b"
-        r"|(?<!dont )(?<!do not )(?<!never )\b(call|text|email) me\b"
+        r"|marquenme|marcame)\b"
+        r"|(?<!dont )(?<!do not )(?<!never )(?<!ever )\b(call|text|email|phone|ring) me\b"
         r"|\b(and|then|just) (call|text)( me)?$|^ ?(call|text)$",
     ),
     _held_back(
@@ -298,8 +298,9 @@ HELD_BACK = [
         r"|for (a|one|two|\d+) (week|weeks|month|months|day|days)|today|tonight|tomorrow"
         r"|right now|meeting|driving|busy|in class|un rato|ahorita|hoy|manana|ocupad\w*"
         r"|manejando|en el trabajo|reunion|so early|too early|at night|late at night"
-        r"|in the (morning|evening|afternoon)|at \d{1,2} ?(am|pm)|at \d{1,2} \d\d"
-        r"|over the holidays|en la (manana|noche|tarde)|de noche|tan temprano|en la madrugada)\b",
+        r"|in the (morning|evening|afternoon)|at \d+|\d+ ?(am|pm|a m|p m)|o ?clock|this week"
+        r"|over the holidays|on vacation|en la (manana|noche|tarde)|de noche|tan temprano"
+        r"|en la madrugada)\b",
     ),
     _held_back(
         "is about something else",
@@ -322,9 +323,8 @@ HELD_BACK = [
     ),
     _held_back(
         "is about someone else",  # "cancel my son's reminders": the request names them
-        r"\b(my|mi) (wife|husband|son|daughter|kid|mom|mother|dad|father|brother|sister"
-        r"|boyfriend|girlfriend|partner|grandma|grandpa|friend)s (reminders?|appointments?"
-        r"|appts?|texts?|messages?|calls?|account|number|phone|bills?|orders?)\b",
+        r"\b(my|mi) (wife|husband|son|daughter|mom|mother|dad|father|brother|sister|boyfriend"
+        r"|girlfriend|partner|grandma|grandpa|neighbor|boss)s\b",
         in_the_request=True,
     ),
     _held_back(
@@ -344,7 +344,8 @@ HELD_BACK = [
         "is about another list",
         r"\b(wait|waiting|waitlist|emergency|guest|sign up|signup|volunteer|grocery|invite"
         r"|prayer|birthday|carpool|class|roster|schedule|shift|espera|invitados|voluntarios"
-        r"|(email|e mail|newsletter|cancellation|standby|raffle) list)\b",
+        r"|(email|e mail|newsletter|cancellation|standby|raffle) list|facebook|instagram"
+        r"|whatsapp|messenger)\b",
         in_the_request=True,
     ),
     _held_back(
@@ -358,8 +359,8 @@ HELD_BACK = [
 # "No more texts but calls are ok"): the request stops its own channel, and the other one is
 # for a person to decide (messaging.keywords.channels_asked, `_rest`).
 KEEPS_A_CHANNEL = re.compile(
-    r"\b(can|may|ok to|okay to|fine to|pueden|puede) (still )?(call|text|phone|ring|llamar"
-    r"|escribir|marcar)|\b(still want|except|excepto|but not|pero no)\b"
+    r"\b(but|except|still|pero|excepto|todavia|aun)\b|\b(can|may|ok to|okay to|fine to"
+    r"|pueden|puede) (still )?(call|text|phone|ring|llamar|escribir|marcar)"
     r"|\b(calls?|texts?|llamadas|mensajes) (are|is|estan|esta) (ok|okay|fine|bien)\b"
 )
 # Beside a request that names one channel, words that may ask to stop all: "Stop calling me.
@@ -392,13 +393,16 @@ UNCLEAR = [
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
-     r"|^(please )?(dont|do not) (bother|contact|phone|ring) me( again| anymore| please)*$"
-     r"|^(please )?(dont|do not) send (me )?(any )?(texts|messages)( please| anymore| again)*$"
-     r"|^no calling( please| pls)?$|want off (this|your|the) list|^dnc( please| pls)?$"
-     r"|(add|put) me (on|to) (the |your )?dnc|refrain from (contacting|texting|calling)"
-     r"|rather not (get|receive) (texts|messages|calls|these)", "en"),
+     r"|^(please )?(dont|do not) (ever )?(bother|contact|phone|ring) me\b"
+     r"|^(please )?(dont|do not) send (me )?(any )?(more )?(texts|messages)\b"
+     r"|^no calling( (or|and|me|this|after|on|before|during|at|please|pls|no)\b|$)"
+     r"|want off (this|your|the) list|^(please )?dnc\b|\bdnc (me|this|my)\b"
+     r"|(mark|put|add) me (as |on |to )?(the |your )?dnc|on the dnc\b"
+     r"|refrain from (contacting|texting|calling)|rather not (get|receive) (texts|messages"
+     r"|calls|these)", "en"),
     (r"no me (llamen|escriban|marquen|contacten) (en|a|por|los|las|tan|hasta|despues|antes"
-     r"|durante)|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)", "es"),
+     r"|durante)|no me (manden|envien) (los|las|tan|hasta|despues|antes|durante|en)"
+     r"|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)", "es"),
     # A channel refused for a while or a place: "No calls on weekends please".
     (r"^no (more )?(phone )?(calls|texts|messages|voicemails) (on|at|after|before|during|in"
      r"|until|till|while|when)", "en"),
@@ -457,6 +461,12 @@ WRONG_NUMBER = re.compile(
 )
 # Where the wrong number is the sender's own mistake, not ours: "Did I give you the wrong
 # number?", "Sorry wrong number, meant to text my wife".
+# The sender's own mistake said anywhere in a reply that also asks to stop ("Sorry wrong
+# number, meant to text my wife. Please remove this number"), not ours ("you meant to…").
+SENDERS_OWN_WRONG_NUMBER = re.compile(
+    r"\b(i|we|sorry|oops|my bad)\b(?:(?!\byou\b).)*\bmeant (to|for)"
+    r"|\b(i|we) (gave|give|sent|put|wrote|typed) (you )?(the |a )?wrong|wrong (chat|thread|convo)"
+)
 OWN_WRONG_NUMBER = re.compile(
     r"\b((i|we) (gave|give|sent|put|wrote|typed) (you )?(the |a )?wrong|meant (to|for)"
     r"|wrong (chat|thread|convo))\b"
@@ -464,6 +474,8 @@ OWN_WRONG_NUMBER = re.compile(
 # A capitalised word after "not" that is no name: "I'm not Interested.", "not Monday".
 NOT_A_NAME = (
     r"(?!(?i:interested|sure|available|home|able|ready|sorry|kidding|mad|going|coming|thanks"
+    r"|cool|funny|needed|nice|fair|necessary|helpful|wanted|welcome|amused|right|true|good"
+    r"|fine|joking|ok|okay|acceptable|appropriate|legal|fun|cute|normal|professional"
     r"|now|today|tomorrow|tonight|here|there|yet|really|allowed|aware|happy|ok|okay|free|busy"
     r"|me|this|that|anymore|again|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
     r"|january|february|march|april|may|june|july|august|september|october|november"
@@ -497,12 +509,12 @@ IMPATIENT = re.compile(
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
-    r"|llamen|llame|llames|buzon|voz)\b"
+    r"|llamen|llame|llames|marquen|marcar\w*|buzon|voz)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
 # but which never make a clear request stop calls: "stop texting me and just phone me" asks to
 # be phoned.
-CALLS_TOO = re.compile(r"\b(phone (me|us)|ring me|marquen|marcar\w*)\b")
+CALLS_TOO = re.compile(r"\b(phone (me|us)|ring me)\b")
 TEXTS = re.compile(
     r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
     r"|communications?|contact\w*|manden|mande|envien|envie)\b"

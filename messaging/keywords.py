@@ -187,7 +187,7 @@ def _rest(body: str, sentences: list[str]) -> Reading | None:
     reading = _read(rest, beside=False) if words else Reading(Intent.OTHER)
     if reading.intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT):
         matched = reading.matched
-    elif patterns.TEXTS.search(words) or channels_to_review(words) != (Channel.SMS,):
+    elif patterns.TEXTS.search(words) or _names_calls(words):
         matched = f"“{_shortened(words, 60)}” said beside it"
     elif everything := patterns.EVERYTHING.search(words):
         matched = f"“{everything.group()}” said beside it"
@@ -472,9 +472,14 @@ def channels_to_review(words: str) -> tuple[Channel, ...]:
     """What a reply that may ask to stop holds while it waits, and what confirming it stops
     (also a wording staff taught as an opt-out): SMS, which it came by, and calls too where
     it names them ("please stop calling me so much", "do not phone me again")."""
-    if patterns.CALLS.search(words) or patterns.CALLS_TOO.search(words):
+    if _names_calls(words):
         return (Channel.SMS, Channel.CALLS)
     return (Channel.SMS,)
+
+
+def _names_calls(words: str) -> bool:
+    """Whether `words` name calls in any way, "phone me" too (`patterns.CALLS_TOO`)."""
+    return bool(patterns.CALLS.search(words) or patterns.CALLS_TOO.search(words))
 
 
 def _unclear(body: str, words: str) -> Reading:

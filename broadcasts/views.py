@@ -111,6 +111,9 @@ def _time_passed(broadcast: Broadcast) -> bool:
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
     context = {"broadcast": broadcast, "progress": services.progress(broadcast)}
+    if broadcast.channel == Channel.SMS:
+        context["sms_text"] = subscriptions.shown(broadcast.sms_text)
+        context["has_link"] = subscriptions.PLACEHOLDER in broadcast.body
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
         context["time_passed"] = _time_passed(broadcast)

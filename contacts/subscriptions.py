@@ -12,6 +12,8 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
 from contacts import services
@@ -34,6 +36,14 @@ PLACEHOLDER = "{subscriptions_link}"
 # One of the longest numbers (E.164's 15 digits), whose link is the longest: a text's
 # characters are counted with each link as long as its (broadcasts.forms).
 LONGEST_NUMBER = "+999999999999999"
+
+
+def shown(text: str) -> SafeString:
+    """`text` for staff to read, escaped, with each PLACEHOLDER marked as what it becomes: the
+    address of the recipient's own page, its token (which is each number's) left out."""
+    start = settings.PUBLIC_URL.rstrip("/") + reverse("subscriptions:page", args=["-"])[:-2]
+    mark = format_html('<mark title="Each contact\'s own link">{}…/</mark>', start)
+    return SafeString(mark.join(escape(part) for part in text.split(PLACEHOLDER)))
 
 
 def with_link(text: str, phone: str) -> str:

@@ -52,3 +52,24 @@ def test_the_form_counts_the_link_as_long_as_the_longest_number_s(manager_client
     page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
     length = len(f"See {sample}\nReply STOP to opt out")
     assert f"{length} characters" in page
+
+
+@pytest.mark.parametrize("launch", [False, True])
+def test_the_page_shows_where_the_link_goes_not_its_placeholder(
+    launch, manager, manager_client, settings, django_capture_on_commit_callbacks
+):
+    """Before and after the launch, the broadcast's page shows the text as it reads, each
+    link marked as the contact's own: not "{subscriptions_link}", and no working link."""
+    settings.PUBLIC_URL = "https://crm.example.com"
+    ContactFactory()
+    b = broadcast(body="Deals <today>! Manage: {subscriptions_link} or call us")
+    if launch:
+        launched(b, manager, django_capture_on_commit_callbacks)
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
+    [text] = re.findall(r'<pre class="body">(.*?)</pre>', page, re.S)
+    assert "{subscriptions_link}" not in text
+    assert text == (
+        'Deals &lt;today&gt;! Manage: <mark title="Each contact\'s own link">'
+        "https://crm.example.com/subscriptions/…/</mark> or call us\nReply STOP to opt out"
+    )
+    assert "the contact's own link to their subscriptions page" in page

@@ -107,6 +107,10 @@ def _time_passed(broadcast: Broadcast) -> bool:
     return broadcast.send_at is not None and broadcast.send_at <= timezone.now()
 
 
+# Where the session keeps the number last typed for a test, as typed.
+TEST_PHONE = "broadcast_test_phone"
+
+
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.select_related("created_by"), pk=pk)
@@ -117,7 +121,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
         context["time_passed"] = _time_passed(broadcast)
-        context["test_form"] = TestSendForm()
+        # The number last typed (a manager's own, for the next test; or one refused, to mend).
+        context["test_form"] = TestSendForm(initial={"phone": request.session.get(TEST_PHONE)})
         context["tests"] = broadcast.tests.select_related("sent_by")
         context["deletable"] = not services.why_kept(broadcast)
         if broadcast.channel == Channel.SMS:
@@ -212,6 +217,7 @@ def broadcast_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the draft's message to one number, the manager's own, before launching it."""
     broadcast = get_object_or_404(Broadcast, pk=pk)
     form = TestSendForm(request.POST)
+    request.session[TEST_PHONE] = request.POST.get("phone", "")[: form.fields["phone"].max_length]
     if not form.is_valid():
         messages.error(request, f"No test sent: {form.errors['phone'][0]}")
         return redirect("broadcasts:detail", pk=pk)

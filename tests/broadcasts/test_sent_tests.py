@@ -182,3 +182,23 @@ def test_a_marketing_test_to_a_number_without_consent_says_how_to_test_it(manage
     page = response.content.decode()
     assert "(415) 555-0199: no consent on record. Nothing is sent to it." in page
     assert "add it as a contact and record its consent" in page
+
+
+def test_the_number_typed_stays_in_the_field_refused_or_sent(manager_client, manager_user, outbox):
+    """A number refused stays as typed, to mend; one tested stays for the next test, of this
+    draft or another."""
+    first, second = draft(), draft(name="Spring")
+
+    def field_value(broadcast: Broadcast) -> str:
+        page = manager_client.get(reverse("broadcasts:detail", args=[broadcast.pk]))
+        return page.context["test_form"]["phone"].value()
+
+    response = post_test(manager_client, first, "(415) 555-019")
+    assert "No test sent:" in response.content.decode()
+    assert 'value="(415) 555-019"' in response.content.decode()
+    contact_services.record_hard_opt_out(phone="+14155550188", channel=SMS, source=Source.KEYWORD)
+    post_test(manager_client, first, "(415) 555-0188")
+    assert field_value(first) == "(415) 555-0188" and not outbox
+    post_test(manager_client, first, "(415) 555-0199")
+    assert [m["to"] for m in outbox] == ["+14155550199"]
+    assert field_value(second) == "(415) 555-0199"

@@ -101,9 +101,9 @@ class BroadcastForm(forms.ModelForm):
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice
         self.fields["purpose"].required = False  # not chosen: marketing, the stricter
         if settings.MARKETING_NEEDS_CONSENT:
-            self.fields[
-                "consent_only"
-            ].help_text = "For the channel. Marketing always reaches only them."
+            consent_only = self.fields["consent_only"]
+            consent_only.help_text = "For the channel. Marketing always reaches only them."
+            consent_only.widget.attrs["data-marketing-needs-consent"] = ""  # the form's script
 
     def clean_unsubscribe_digit(self) -> str:
         return self.cleaned_data["unsubscribe_digit"] or default_unsubscribe_digit()

@@ -57,6 +57,16 @@ function showPurposeFields() {
   for (const el of document.querySelectorAll(".urgent-reason")) {
     el.hidden = !(informational && urgent?.checked) && !refused(el);
   }
+  // Marketing reaches only contacts with consent on record, ticked or not: shown ticked, and
+  // the box's own choice back for other purposes. (Not chosen, a purpose is marketing.)
+  const consentOnly = document.querySelector('input[name="consent_only"][data-marketing-needs-consent]');
+  if (consentOnly) {
+    const always = !informational;
+    if (always && !consentOnly.disabled) consentOnly.dataset.chosen = consentOnly.checked;
+    if (!always && consentOnly.disabled) consentOnly.checked = consentOnly.dataset.chosen === "true";
+    if (always) consentOnly.checked = true;
+    consentOnly.disabled = always;
+  }
 }
 document.addEventListener("change", (event) => {
   if (event.target.name === "purpose" || event.target.name === "urgent") showPurposeFields();

@@ -87,28 +87,37 @@ def note_of(page, contact: tuple[str, str]):
 
 
 def test_a_broadcast_is_marketing_unless_the_manager_says_otherwise(login, app_url):
-    """Marketing is chosen to begin with, and offers no urgency; informational offers it, and
-    its reason once it is ticked. Back to marketing, the urgency goes."""
+    """Marketing is chosen to begin with, offers no urgency, and shows "Only contacts with
+    consent on record" ticked, as marketing always is; informational offers urgency, and its
+    reason once it is ticked, and the consent box to choose. Back to marketing, the urgency
+    goes and the box is ticked again."""
     page = login("manager")
     page.goto(f"{app_url}/broadcasts/new/")
-    urgent, reason = (
+    urgent, reason, consent_only = (
         page.get_by_label("Urgent: send outside quiet hours"),
         page.get_by_label("Why it cannot wait"),
+        page.get_by_label("Only contacts with consent on record"),
     )
     expect(page.get_by_role("radio", name="Marketing")).to_be_checked()
     expect(page.get_by_role("radio", name="Informational")).not_to_be_checked()
     expect(urgent).to_be_hidden()
     expect(reason).to_be_hidden()
+    expect(consent_only).to_be_checked()
+    expect(consent_only).to_be_disabled()
 
     page.get_by_role("radio", name="Informational").check()
     expect(urgent).to_be_visible()
     expect(reason).to_be_hidden()
+    expect(consent_only).to_be_enabled()
+    expect(consent_only).not_to_be_checked()  # its own choice, as saved
     urgent.check()
     expect(reason).to_be_visible()
     reason.fill("It is a sale")
 
     page.get_by_role("radio", name="Marketing").check()
     expect(urgent).to_be_hidden()
+    expect(consent_only).to_be_checked()
+    expect(consent_only).to_be_disabled()
     page.get_by_label("Name").fill("Policy test spring sale")
     page.get_by_label("Body").fill("Spring sale: 20% off this week.")
     page.get_by_role("button", name="Save and preview").click()

@@ -145,7 +145,34 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             "(hard), in their words.",
         )
     else:
-        messages.success(request, f"{_who(review)}: dismissed; nothing changed.")
+        messages.success(
+            request,
+            f"{_who(review)}: dismissed; nothing changed. Reopen it under Decided if that "
+            "was a mistake.",
+        )
+    return redirect("messaging:possible_opt_outs")
+
+
+@require_POST
+@permission_required("messaging.decide_possibleoptout", raise_exception=True)
+def reopen_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
+    """A dismissed review, to decide again: its number gets none of what it would stop
+    meanwhile. (A confirmed one stays: no platform user can reverse a hard opt-out.)"""
+    review = get_object_or_404(PossibleOptOut, pk=pk)
+    [review] = _with_contacts([review])
+    with transaction.atomic():
+        dismissed = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.DISMISSED)
+        reopened = dismissed.update(
+            decision=PossibleOptOut.Decision.PENDING, decided_by=None, decided_at=None
+        )
+        # Answered meanwhile by the number's own STOP: closed again, as it would have been.
+        closed = reopened and PossibleOptOut.close_answered(review.phone)
+    if not reopened:
+        messages.info(request, f"{_who(review)}: not dismissed any more; nothing changed.")
+    elif closed:
+        messages.info(request, f"{_who(review)}: the number has opted out of it itself since.")
+    else:
+        messages.success(request, f"{_who(review)}: to review again.")
     return redirect("messaging:possible_opt_outs")
 
 

@@ -10,6 +10,11 @@ urlpatterns = [
     path("webhooks/twilio/status/", views.status, name="status"),
     path("messaging/possible-opt-outs/", pages.possible_opt_outs, name="possible_opt_outs"),
     path("messaging/possible-opt-outs/<int:pk>/", pages.decide_possible_opt_out, name="decide"),
+    path(
+        "messaging/possible-opt-outs/<int:pk>/reopen/",
+        pages.reopen_possible_opt_out,
+        name="reopen",
+    ),
     path("messaging/reply-phrases/", pages.reply_phrases, name="reply_phrases"),
     path(
         "messaging/reply-phrases/<int:pk>/delete/",

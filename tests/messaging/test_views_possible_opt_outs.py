@@ -119,6 +119,60 @@ def test_dismissing_changes_nothing_and_a_second_decision_is_ignored(client, sta
     assert PossibleOptOut.objects.get().decision == "dismissed"
 
 
+def reopen(client, review):
+    return client.post(reverse("messaging:reopen", args=[review.pk]), follow=True)
+
+
+def test_a_dismissal_made_by_mistake_is_reopened_and_holds_the_number_again(
+    client, staff_user, review
+):
+    client.force_login(staff_user)
+    page = decide(client, review, "dismissed").content.decode()
+    assert "Reopen it under Decided if that was a mistake." in page
+    assert not PossibleOptOut.holding(Channel.SMS).exists()  # what SMS broadcasts skip
+    page = reopen(client, review).content.decode()
+    assert "(415) 555-0123: to review again." in page
+    review.refresh_from_db()
+    assert (review.decision, review.decided_by, review.decided_at) == ("pending", None, None)
+    assert list(PossibleOptOut.holding(Channel.SMS)) == [review]
+    # Pending again, it is decided as any other; a second reopen changes nothing.
+    assert "not dismissed any more" in reopen(client, review).content.decode()
+    decide(client, review, "confirmed", sure="yes")
+    assert "not dismissed any more" in reopen(client, review).content.decode()
+    assert PossibleOptOut.objects.get().decision == "confirmed"
+
+
+def test_a_review_the_number_answered_itself_meanwhile_is_closed_not_reopened(
+    client, staff_user, review
+):
+    from contacts import services
+    from contacts.models import Source
+
+    client.force_login(staff_user)
+    decide(client, review, "dismissed")
+    services.record_revocation(
+        phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
+    )
+    page = reopen(client, review).content.decode()
+    assert "the number has opted out of it itself since" in page
+    assert PossibleOptOut.objects.get().decision == "opted_out"
+
+
+def test_only_who_may_decide_reopens_and_only_by_post(client, staff_user, review):
+    review.decision = "dismissed"
+    review.save()
+    reader = UserFactory(username="reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    client.force_login(reader)
+    assert "Dismissed" in client.get(LIST).content.decode()
+    assert "Reopen" not in client.get(LIST).content.decode()
+    assert reopen(client, review).status_code == 403
+    client.force_login(staff_user)
+    assert "Reopen</button>" in client.get(LIST).content.decode()
+    assert client.get(reverse("messaging:reopen", args=[review.pk])).status_code == 405
+    assert PossibleOptOut.objects.get().decision == "dismissed"
+
+
 @pytest.mark.parametrize("decision", ["maybe", "", "CONFIRMED"])
 def test_a_bad_decision_is_a_400(client, staff_user, review, decision):
     client.force_login(staff_user)

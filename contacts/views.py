@@ -52,6 +52,7 @@ from contacts.models import (
     ContactTablePreference,
     HardOptOutError,
     ImportProblem,
+    ImportRow,
     OptOut,
     PhoneOptOut,
     ReassignedNumber,
@@ -469,6 +470,18 @@ def _own_import(request: HttpRequest, pk: int) -> ContactImport:
     return get_object_or_404(imports_seen, pk=pk)
 
 
+def _with_rows(contact_import: ContactImport, problems) -> list[ImportProblem]:
+    """`problems`, each with the `import_row` it was found in (its name and number)."""
+    problems = list(problems)
+    rows = ImportRow.objects.filter(
+        contact_import=contact_import, number__in=[problem.row for problem in problems]
+    )
+    by_number = {row.number: row for row in rows}
+    for problem in problems:
+        problem.import_row = by_number.get(problem.row)
+    return problems
+
+
 @permission_required("contacts.import_contacts", raise_exception=True)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An import's check, then its progress; htmx asks again while it is being worked on."""
@@ -480,7 +493,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "import": contact_import,
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
-        "kept_hard": problems.filter(kept_hard=True)[:PROBLEMS_SHOWN],
+        "kept_hard": _with_rows(contact_import, problems.filter(kept_hard=True)[:PROBLEMS_SHOWN]),
         "rows": imports.first_rows(contact_import) if ready else [],
         "preview": imports.preview(contact_import) if ready else None,
     }

@@ -281,8 +281,14 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     assert "<tr><td>2</td><td>updates</td><td>Ana</td>" in page
     assert "<tr><td>3</td><td>creates</td><td>Ben</td>" in page
     response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
-    assert "1 created, 1 updated" in response.content.decode()
+    page = response.content.decode()
+    assert "1 created, 1 updated" in page
     assert Contact.objects.get(pk=ana.pk).opt_in_status("sms") == "hard"
+    # The result names each row whose hard opt-out was kept, as the preview did.
+    assert "would have lifted a hard opt-out, which only the contact can undo" in page
+    assert (
+        '<tr><td>2</td><td>Ana</td><td class="nowrap">(415) 555-0101</td><td>sms</td></tr>' in page
+    )
 
 
 def test_time_zone_and_state_columns_are_offered_and_imported(admin_client):

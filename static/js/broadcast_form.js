@@ -72,3 +72,34 @@ document.addEventListener("change", (event) => {
   if (event.target.name === "purpose" || event.target.name === "urgent") showPurposeFields();
 });
 showPurposeFields();
+
+// The audience's count, as the Contacts table counts it, asked again as its filters change:
+// the answer to the latest change only.
+const audienceCount = document.querySelector(".audience-count[data-count-url]");
+let countAsked = 0;
+let countTimer;
+function countAudience() {
+  const asked = ++countAsked;
+  const query = new URLSearchParams();
+  const prefix = audienceCount.dataset.prefix;
+  for (const [name, value] of new FormData(audienceCount.closest("form"))) {
+    if (name.startsWith(prefix) && value) query.append(name.slice(prefix.length), value);
+  }
+  fetch(`${audienceCount.dataset.countUrl}?${query}`)
+    .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+    .then((text) => {
+      if (asked === countAsked) audienceCount.textContent = text;
+    })
+    .catch(() => {
+      if (asked === countAsked) audienceCount.textContent = "not counted";
+    });
+}
+if (audienceCount) {
+  const filters = audienceCount.closest(".audience");
+  filters.addEventListener("change", countAudience);
+  filters.addEventListener("input", () => {
+    clearTimeout(countTimer);
+    countTimer = setTimeout(countAudience, 300);
+  });
+  if ("toCount" in audienceCount.dataset) countAudience();  // not counted with the page
+}

@@ -1,5 +1,7 @@
 """A manager sends a broadcast from the form and watches it go."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -72,3 +74,22 @@ def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):
     expect(counter).to_have_text("35 characters with the opt-out line (GSM-7): 1 segment")
     page.get_by_role("button", name="Save and preview").click()
     expect(page.get_by_text("35 characters (GSM-7): 1 segment a message.")).to_be_visible()
+
+
+def test_the_audience_is_counted_again_as_its_filters_change(login, app_url):
+    """The form counts its audience as the Contacts table does, as the manager types a search
+    or picks a filter, without saving."""
+    page = login("manager")
+    page.goto(f"{app_url}/broadcasts/new/")
+    count = page.locator(".audience-count")
+    expect(count).to_have_text(re.compile(r"^[0-9,]+ contacts$"))  # everyone, counted
+    everyone = count.inner_text()
+    assert everyone != "2 contacts"
+    audience = page.locator("fieldset.audience")
+    audience.get_by_label("Search").fill("Contact")
+    expect(count).to_have_text("2 contacts")
+    audience.get_by_label("SMS", exact=True).select_option("opted_out")
+    expect(count).to_have_text("1 contact")  # Contact A, opted out of SMS (soft)
+    audience.get_by_label("Search").fill("")
+    audience.get_by_label("SMS", exact=True).select_option("")
+    expect(count).to_have_text(everyone)

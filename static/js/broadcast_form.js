@@ -72,6 +72,14 @@ document.addEventListener("change", (event) => {
   if (event.target.name === "purpose" || event.target.name === "urgent") showPurposeFields();
 });
 showPurposeFields();
+// A disabled box is not sent: the box's own choice is, and kept for the purposes that use it.
+document.querySelector("form.broadcast-form")?.addEventListener("submit", () => {
+  const consentOnly = document.querySelector('input[name="consent_only"][data-marketing-needs-consent]');
+  if (consentOnly?.disabled) {
+    consentOnly.disabled = false;
+    consentOnly.checked = consentOnly.dataset.chosen === "true";
+  }
+});
 
 // The audience's count, as the Contacts table counts it, asked again as its filters change:
 // the answer to the latest change only.

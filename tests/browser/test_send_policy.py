@@ -227,3 +227,42 @@ def test_an_urgent_informational_broadcast_goes_at_night_too(login, app_url, nig
     # The page reloads itself once done: both recipients, the night one too, were sent.
     expect(status_of(page, NIGHT_OWL)).to_have_text("Sent")
     expect(status_of(page, DAY_BIRD)).to_have_text("Sent")
+
+
+def test_the_consent_choice_survives_a_form_re_shown_with_errors(login, app_url):
+    """A manager ticks "consent on record only" for an informational text, tries marketing,
+    and saves with an error; back to informational, their choice is still ticked (the box
+    shown ticked and disabled for marketing is sent as chosen)."""
+    page = login("manager")
+    page.goto(f"{app_url}/broadcasts/new/")
+    consent_only = page.get_by_label("Only contacts with consent on record")
+    page.get_by_label("Name").fill("Policy test consent choice re-shown")
+    page.get_by_role("radio", name="Informational").check()
+    consent_only.check()
+    page.get_by_role("radio", name="Marketing").check()
+    page.get_by_role("button", name="Save and preview").click()  # no body: refused
+    expect(page.locator(".errorlist")).to_contain_text("Write the text of the SMS.")
+    page.get_by_role("radio", name="Informational").check()
+    expect(consent_only).to_be_checked()
+
+
+def test_the_consent_choice_survives_a_save_as_marketing(login, app_url):
+    """An informational broadcast saved with "consent on record only", then saved as
+    marketing, then made informational again: the box it was saved with is still ticked."""
+    page = login("manager")
+    page.goto(f"{app_url}/broadcasts/new/")
+    page.get_by_label("Name").fill("Policy test consent choice saved")
+    page.get_by_label("Body").fill("The office is closed today.")
+    page.get_by_role("radio", name="Informational").check()
+    page.get_by_label("Only contacts with consent on record").check()
+    page.get_by_role("button", name="Save and preview").click()
+    expect(page.locator("p.purpose")).to_have_text(
+        "Informational. Only contacts with consent on record for SMS."
+    )
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("radio", name="Marketing").check()
+    page.get_by_role("button", name="Save and preview").click()
+    expect(page.locator("p.purpose")).to_contain_text("Marketing")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("radio", name="Informational").check()
+    expect(page.get_by_label("Only contacts with consent on record")).to_be_checked()

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.models import CONFIRMED_IN_REVIEW, Channel, Source, channels_revoked
 from contacts.phones import normalize_phone
+from messaging.keywords import plain
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
@@ -157,22 +158,43 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def reopen_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     """A dismissed review, to decide again: its number gets none of what it would stop
-    meanwhile. (A confirmed one stays: no platform user can reverse a hard opt-out.)"""
+    meanwhile. (A confirmed one stays: no platform user can reverse a hard opt-out.) The
+    wording kept as ordinary with that dismissal, or since, is forgotten: such replies go to
+    review again rather than pass."""
     review = get_object_or_404(PossibleOptOut, pk=pk)
     [review] = _with_contacts([review])
     with transaction.atomic():
-        dismissed = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.DISMISSED)
+        dismissed = PossibleOptOut.objects.filter(
+            pk=pk, decision=PossibleOptOut.Decision.DISMISSED
+        ).select_for_update()
+        dismissed_at = dismissed.values_list("decided_at", flat=True).first()
         reopened = dismissed.update(
             decision=PossibleOptOut.Decision.PENDING, decided_by=None, decided_at=None
         )
-        # Answered meanwhile by the number's own STOP: closed again, as it would have been.
-        closed = reopened and PossibleOptOut.close_answered(review.phone)
+        forgotten = 0
+        if reopened and dismissed_at:
+            forgotten, _ = ReplyPhrase.objects.filter(
+                wording=plain(review.words),
+                meaning=ReplyPhrase.Meaning.ORDINARY,
+                added_at__gte=dismissed_at,
+            ).delete()
     if not reopened:
         messages.info(request, f"{_who(review)}: not dismissed any more; nothing changed.")
-    elif closed:
+        return redirect("messaging:possible_opt_outs")
+    # After the commit, as a STOP's own close runs after its commit: of a STOP and a reopen
+    # at the same moment, the later one closes it.
+    PossibleOptOut.close_answered(review.phone)
+    review.refresh_from_db()
+    if review.decision == PossibleOptOut.Decision.OPTED_OUT:
         messages.info(request, f"{_who(review)}: the number has opted out of it itself since.")
     else:
         messages.success(request, f"{_who(review)}: to review again.")
+    if forgotten:
+        messages.info(
+            request,
+            f"The wording “{review.words.strip()}” is no longer kept as ordinary: such replies "
+            "are reviewed again.",
+        )
     return redirect("messaging:possible_opt_outs")
 
 

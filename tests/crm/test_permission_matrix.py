@@ -141,6 +141,7 @@ CASES = [
     ("broadcasts:unschedule", "broadcast", "POST", {}, SEND),
     ("messaging:possible_opt_outs", None, "GET", {}, VIEW),
     ("messaging:decide", "possible", "POST", {"decision": "confirmed", "sure": "yes"}, VIEW),
+    ("messaging:reopen", "possible", "POST", {}, VIEW),
     ("messaging:outbox", None, "GET", {}, VIEW),
     ("messaging:reply_phrases", None, "GET", {}, VIEW),
     ("messaging:reply_phrases", None, "POST", {"words": "pls no", "meaning": "opt_out"}, EDIT),

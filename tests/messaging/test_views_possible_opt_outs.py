@@ -217,3 +217,67 @@ def test_a_reply_waiting_more_than_8_business_days_is_marked(client, staff_user)
     assert "9 business days: decide now" in page
     assert "6 business days</span>" in page
     assert "replies that have waited more than 8 are marked" in page
+
+
+def test_reopening_a_dismissal_kept_for_its_wording_forgets_the_wording(sms, admin_client):
+    """A dismissal made by mistake with "Same for this wording" also taught the wording as
+    ordinary. Reopened, the wording is forgotten: the next such reply waits for review, as
+    the reopened one does."""
+    from messaging.models import ReplyPhrase
+
+    sms("Who is this? Do I know you?")
+    review = PossibleOptOut.objects.get()
+    admin_client.post(
+        reverse("messaging:decide", args=[review.pk]),
+        {"decision": "dismissed", "keep_wording": "yes"},
+    )
+    assert ReplyPhrase.objects.filter(meaning="ordinary").exists()
+    page = reopen(admin_client, review).content.decode()
+    assert "no longer kept as ordinary: such replies are reviewed again" in page
+    review.refresh_from_db()
+    assert review.decision == "pending"
+    sms("who is this?? do i know you", phone="+14155550124")
+    assert PossibleOptOut.objects.filter(phone="+14155550124").exists()
+
+
+def test_reopen_says_closed_only_of_the_review_it_closed(client, staff_user, review):
+    """The number opted out of SMS itself, not of calls: the reopened review, which stops
+    both, waits again. Another review of the number, answered (its close missed, as a STOP
+    racing a reopen may leave it), is closed: the message does not say this one was."""
+    from contacts import services
+    from contacts.models import Source
+
+    client.force_login(staff_user)
+    review.channels = "sms calls"
+    review.decision = "dismissed"
+    review.save()
+    services.record_revocation(
+        phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
+    )
+    PossibleOptOut.objects.create(phone=PHONE, words="no more texts?")  # answered, still open
+    page = reopen(client, review).content.decode()
+    review.refresh_from_db()
+    assert review.decision == "pending"
+    assert "the number has opted out of it itself since" not in page
+    assert "to review again" in page
+
+
+def test_reopen_refuses_what_it_should_and_leaves_other_decisions(client, staff_user, review):
+    """An unknown review is a 404, a GET a 405, a POST without its CSRF token a 403; a review
+    pending, confirmed or closed by the number's own opt-out stays as it is."""
+    from django.test import Client
+
+    client.force_login(staff_user)
+    assert client.post(reverse("messaging:reopen", args=[999999])).status_code == 404
+    assert client.get(reverse("messaging:reopen", args=[review.pk])).status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(staff_user)
+    review.decision = "dismissed"
+    review.save()
+    assert strict.post(reverse("messaging:reopen", args=[review.pk])).status_code == 403
+    assert PossibleOptOut.objects.get().decision == "dismissed"
+    for decision in ("pending", "confirmed", "opted_out"):
+        review.decision = decision
+        review.save()
+        assert "nothing changed" in reopen(client, review).content.decode()
+        assert PossibleOptOut.objects.get().decision == decision

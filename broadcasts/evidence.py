@@ -2,6 +2,7 @@
 handed to the provider for the number, and each test sent to it."""
 
 from broadcasts.models import Recipient, SentTest
+from contacts import subscriptions
 from contacts.models import Channel
 
 
@@ -32,6 +33,6 @@ def _kind(channel: str) -> str:
 
 
 def _text(broadcast) -> str:
-    if broadcast.channel == Channel.SMS:
-        return broadcast.sms_text
+    if broadcast.channel == Channel.SMS:  # each link unsigned: the number's own, when sent
+        return broadcast.sms_text.replace(subscriptions.PLACEHOLDER, subscriptions.unsigned_link())
     return broadcast.script or f"plays {broadcast.audio_url}"

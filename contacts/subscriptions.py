@@ -38,11 +38,15 @@ PLACEHOLDER = "{subscriptions_link}"
 LONGEST_NUMBER = "+999999999999999"
 
 
+def unsigned_link() -> str:
+    """The address a PLACEHOLDER becomes, its token (which is each number's) written "…",
+    for people to read: "https://crm.example.com/subscriptions/…/"."""
+    return settings.PUBLIC_URL.rstrip("/") + reverse("subscriptions:page", args=["-"])[:-2] + "…/"
+
+
 def shown(text: str) -> SafeString:
-    """`text` for staff to read, escaped, with each PLACEHOLDER marked as what it becomes: the
-    address of the recipient's own page, its token (which is each number's) left out."""
-    start = settings.PUBLIC_URL.rstrip("/") + reverse("subscriptions:page", args=["-"])[:-2]
-    mark = format_html('<mark title="Each contact\'s own link">{}…/</mark>', start)
+    """`text` for staff to read, escaped, with each PLACEHOLDER marked as the unsigned_link."""
+    mark = format_html('<mark title="Each contact\'s own link">{}</mark>', unsigned_link())
     return SafeString(mark.join(escape(part) for part in text.split(PLACEHOLDER)))
 
 

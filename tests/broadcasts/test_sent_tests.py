@@ -202,3 +202,16 @@ def test_the_number_typed_stays_in_the_field_refused_or_sent(manager_client, man
     post_test(manager_client, first, "(415) 555-0199")
     assert [m["to"] for m in outbox] == ["+14155550199"]
     assert field_value(second) == "(415) 555-0199"
+
+
+@pytest.mark.parametrize(
+    "phone", ["9" * 10_000, "\x00(415)", "<script>x</script>\"'", "", "  (415) 555-0199  "]
+)
+def test_an_odd_number_typed_is_no_500(manager_client, phone, outbox):
+    """An odd number typed is refused (or sent) and shown back, escaped."""
+    b = draft()
+    response = manager_client.post(reverse("broadcasts:test", args=[b.pk]), {"phone": phone})
+    assert response.status_code == 302
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk]))
+    assert page.status_code == 200
+    assert "<script>x" not in page.content.decode()

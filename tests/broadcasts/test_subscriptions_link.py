@@ -73,3 +73,42 @@ def test_the_page_shows_where_the_link_goes_not_its_placeholder(
         "https://crm.example.com/subscriptions/…/</mark> or call us\nReply STOP to opt out"
     )
     assert "the contact's own link to their subscriptions page" in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "</pre><script>alert(1)</script> {subscriptions_link}",
+        "<a href=\"{subscriptions_link}\" onclick='x()'>{subscriptions_link}{subscriptions_link}",
+        "{subscriptions_{subscriptions_link}link} &amp; {subscriptions_link",
+    ],
+)
+def test_the_text_is_escaped_around_each_mark(body, manager_client, settings):
+    """The manager's text never becomes markup, nor the PUBLIC_URL; each placeholder is one
+    mark."""
+    from django.utils.html import escape
+
+    settings.PUBLIC_URL = 'https://crm.example.com/"><b>'
+    b = broadcast(body=body)
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
+    [text] = re.findall(r'<pre class="body">(.*?)</pre>', page, re.S)
+    mark = (
+        '<mark title="Each contact\'s own link">https://crm.example.com/&quot;&gt;&lt;b&gt;'
+        "/subscriptions/…/</mark>"
+    )
+    assert text.count("<") == 2 * body.count("{subscriptions_link}")
+    assert text == mark.join(escape(p) for p in b.sms_text.split("{subscriptions_link}"))
+
+
+def test_the_evidence_file_gives_the_text_with_each_link_unsigned(
+    manager, admin_client, settings, django_capture_on_commit_callbacks
+):
+    """What the number was sent, as its evidence file tells it: the link as the address it
+    was, with no working token in a file that is handed around."""
+    settings.PUBLIC_URL = "https://crm.example.com"
+    ann = ContactFactory()
+    launched(broadcast(body="Manage: {subscriptions_link}"), manager,
+             django_capture_on_commit_callbacks)  # fmt: skip
+    url = reverse("contacts:evidence", args=[ann.pk]) + "?format=json"
+    texts = [m["text"] for m in admin_client.get(url).json()["messages"]]
+    assert texts == ["Manage: https://crm.example.com/subscriptions/…/\nReply STOP to opt out"]

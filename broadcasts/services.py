@@ -138,11 +138,13 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     for rule in rules:
         left_out[rule.label] = partial(policy.left_out_by, rule, broadcast)
     may_receive = partial(policy.may_receive, broadcast)
+    # Twice as many, as two may share a number.
+    receiving = _first_by_name(walk, audience, may_receive, 2 * sample) if receive else []
     return Preview(
         receive=receive,
         excluded=excluded,
         deferred=_deferred_now(broadcast, audience, receive, quiet, closed_by_number),
-        sample_in=_first_by_name(walk, audience, may_receive, sample) if receive else [],
+        sample_in=_one_a_number(receiving, sample),
         sample_out=_first_left_out(walk, audience, left_out, excluded, sample),
     )
 
@@ -203,6 +205,15 @@ def _first_by_name(
     of the table; and a search's own ways find its matches by their indexes, where looking
     them all up for each sample took 70 to 100 ms (bench/NOTES.md)."""
     return walk.narrowed(narrowed).first_past(narrowed(audience), ["name", "id"], None, count)
+
+
+def _one_a_number(contacts: list[Contact], count: int) -> list[Contact]:
+    """The first `count` of `contacts` whose number is not one of an earlier one's: a number
+    gets one message, whichever of its contacts it is sent for."""
+    firsts: dict[str, Contact] = {}
+    for contact in contacts:
+        firsts.setdefault(contact.phone, contact)
+    return list(firsts.values())[:count]
 
 
 class _Sample(WalkThenLookUp):

@@ -172,6 +172,18 @@ def test_the_samples_are_the_first_by_name_of_an_audience_far_along_the_names(ma
     assert [(c.name, reason) for c, reason in preview.sample_out] == [("Zed 1", SOFT_OPT_OUT.label)]
 
 
+def test_a_number_shared_is_one_of_those_who_receive_it(manager):
+    """The samples of who receives it list a number once, as it gets one message: of a
+    household's contacts, the first by name; ten numbers in all."""
+    household = "+14155550100"
+    for name in ("Ada Home", "Bea Home", "Cy Home"):
+        ContactFactory(name=name, phone=household)
+    others = [ContactFactory(name=f"Dee {n:02d}") for n in range(12)]
+    preview = services.preview(broadcast())
+    assert preview.receive == 13 and preview.excluded[services.DUPLICATE] == 2
+    assert [c.name for c in preview.sample_in] == ["Ada Home"] + [c.name for c in others[:9]]
+
+
 @pytest.mark.parametrize("audience", ["", "q=Ann", "status=active"])
 def test_the_samples_left_out_are_the_first_by_name_reason_by_reason(manager, audience):
     """Ten at most: the first reason's first by name, then the next reason's, as far as the

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from contacts.models import MATCHED_LENGTH, Channel, PhoneOptOut, channels_revoked, short_date
 from contacts.phones import format_phone
@@ -222,9 +223,20 @@ class PossibleOptOut(models.Model):
         opted_out = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
         pending = cls.objects.filter(phone=phone, decision=cls.Decision.PENDING)
         answered = [review.pk for review in pending if set(review.stops) <= opted_out]
-        return pending.filter(pk__in=answered).update(
-            decision=cls.Decision.OPTED_OUT, decided_at=timezone.now()
-        )
+        if not answered:
+            return 0
+        with transaction.atomic():
+            closed = list(
+                pending.filter(pk__in=answered).select_for_update().values_list("pk", flat=True)
+            )
+            now = timezone.now()
+            cls.objects.filter(pk__in=closed).update(
+                decision=cls.Decision.OPTED_OUT, decided_at=now
+            )
+            ReviewStep.objects.bulk_create(
+                ReviewStep(review_id=pk, step=cls.Decision.OPTED_OUT, at=now) for pk in closed
+            )
+        return len(closed)
 
     @property
     def stops_in_words(self) -> str:
@@ -246,6 +258,34 @@ class PossibleOptOut(models.Model):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return self.business_days_waiting(now) > REVIEW_DUE_BUSINESS_DAYS
+
+
+class ReviewStep(models.Model):
+    """A possible opt-out's decision, kept as it was made: who confirmed, dismissed or
+    reopened it, and when, or that the number's own opt-out closed it. A review shows only
+    its latest; these are all of them."""
+
+    REOPENED = "reopened"
+    STEPS = [
+        *((value, label) for value, label in PossibleOptOut.Decision.choices if value != "pending"),
+        (REOPENED, "Reopened"),
+    ]
+
+    review = models.ForeignKey(PossibleOptOut, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(max_length=10, choices=STEPS)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        """E.g. "Dismissed by staff, 6 Dec 2026, 23:05", as the review's page says it."""
+        by = f" by {self.by.get_username()}" if self.by else ""
+        when = date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+        return f"{self.get_step_display()}{by}, {when}"
 
 
 # A revocation must be honoured within 10 business days (47 CFR 64.1200(a)(10)): a reply that

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +15,7 @@ from contacts import services
 from contacts.models import CONFIRMED_IN_REVIEW, Channel, Source, channels_revoked
 from contacts.phones import normalize_phone
 from messaging.keywords import plain
-from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase
+from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase, ReviewStep
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
 from messaging.phrases import may_teach, teach
@@ -54,9 +54,10 @@ def _who(review: PossibleOptOut) -> str:
 def possible_opt_outs(request: HttpRequest) -> HttpResponse:
     """The replies to review, the longest waiting first, and the latest decided."""
     pending = PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
-    shown = list(pending.order_by("received_at", "id")[:PENDING_SHOWN])
+    steps = Prefetch("steps", queryset=ReviewStep.objects.select_related("by"))
+    shown = list(pending.order_by("received_at", "id").prefetch_related(steps)[:PENDING_SHOWN])
     decided = PossibleOptOut.objects.exclude(decision=PossibleOptOut.Decision.PENDING)
-    decided = list(decided.select_related("decided_by")[:50])
+    decided = list(decided.prefetch_related(steps)[:50])
     _with_contacts(shown + decided)
     now = timezone.now()
     for review in shown:
@@ -110,9 +111,10 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     with transaction.atomic():  # never a confirmed review without its opt-out
         # Compare-and-set: of two people deciding at once, only the first one counts.
         pending = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING)
-        decided = pending.update(
-            decision=decision, decided_by=request.user, decided_at=timezone.now()
-        )
+        now = timezone.now()
+        decided = pending.update(decision=decision, decided_by=request.user, decided_at=now)
+        if decided:
+            ReviewStep.objects.create(review_id=pk, step=decision, by=request.user, at=now)
         if decided and decision == PossibleOptOut.Decision.CONFIRMED:
             matched = f"{CONFIRMED_IN_REVIEW} by {request.user.get_username()}"
             if review.matched:
@@ -171,6 +173,8 @@ def reopen_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         reopened = dismissed.update(
             decision=PossibleOptOut.Decision.PENDING, decided_by=None, decided_at=None
         )
+        if reopened:
+            ReviewStep.objects.create(review_id=pk, step=ReviewStep.REOPENED, by=request.user)
         forgotten = 0
         if reopened and dismissed_at:
             forgotten, _ = ReplyPhrase.objects.filter(

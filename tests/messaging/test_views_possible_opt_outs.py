@@ -1,6 +1,7 @@
 """Possible opt-outs: who wrote, what, when and how long it has waited; everyone who reads
 replies may decide, and confirming, which no one can undo, asks once more."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -238,6 +239,45 @@ def test_reopening_a_dismissal_kept_for_its_wording_forgets_the_wording(sms, adm
     assert review.decision == "pending"
     sms("who is this?? do i know you", phone="+14155550124")
     assert PossibleOptOut.objects.filter(phone="+14155550124").exists()
+
+
+def test_each_decision_is_kept_with_who_made_it_and_when(client, staff_user, admin_user, review):
+    """Dismissed, reopened, then confirmed: the review shows all three, each with its user
+    and time, while it waits again and once it is decided."""
+    from messaging.models import ReviewStep
+
+    client.force_login(staff_user)
+    decide(client, review, "dismissed")
+    client.force_login(admin_user)
+    page = reopen(client, review).content.decode()
+    pending_row = page.split("<h2>Decided</h2>")[0]
+    staff, admin = staff_user.username, admin_user.username
+    assert re.search(rf"Dismissed by {staff}, \d+ \w+ \d{{4}}, \d\d:\d\d</span>", pending_row)
+    assert f"Reopened by {admin}, " in pending_row
+    page = decide(client, review, "confirmed", sure="yes").content.decode()
+    decided = page.split("<h2>Decided</h2>")[1]
+    steps = re.findall(r"(Dismissed|Reopened|Confirmed: opted out) by (\w+), ", decided)
+    assert steps == [
+        ("Dismissed", staff),
+        ("Reopened", admin),
+        ("Confirmed: opted out", admin),
+    ]
+    assert [s.step for s in ReviewStep.objects.all()] == ["dismissed", "reopened", "confirmed"]
+
+
+def test_a_review_closed_by_the_number_s_own_opt_out_says_so_as_a_step(client, staff_user, review):
+    from contacts import services
+    from contacts.models import Source
+    from messaging.models import ReviewStep
+
+    services.record_revocation(
+        phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
+    )
+    PossibleOptOut.close_answered(PHONE)
+    [step] = ReviewStep.objects.all()
+    assert (step.review_id, step.step, step.by) == (review.pk, "opted_out", None)
+    client.force_login(staff_user)
+    assert "Closed: the number opted out itself since, " in client.get(LIST).content.decode()
 
 
 def test_reopen_says_closed_only_of_the_review_it_closed(client, staff_user, review):

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, date, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -114,7 +115,14 @@ class BroadcastForm(forms.ModelForm):
     def clean_body(self) -> str:
         # Browsers send a line break as CR LF: two characters of an SMS where one will do,
         # and not what the counter counts.
-        return self.cleaned_data["body"].replace("\r\n", "\n")
+        body = self.cleaned_data["body"].replace("\r\n", "\n")
+        _refuse_unknown_placeholders(body)
+        return body
+
+    def clean_script(self) -> str:
+        script = self.cleaned_data["script"]
+        _refuse_unknown_placeholders(script, spoken=True)
+        return script
 
     def clean_send_at(self):
         send_at = self.cleaned_data["send_at"]
@@ -161,6 +169,24 @@ class BroadcastForm(forms.ModelForm):
         else:
             data["urgent_reason"] = ""  # a reason kept only with the urgency it explains
         return data
+
+
+# A word in braces, as a merge field is written ("{name}", "{ first_name }").
+PLACEHOLDER_LIKE = re.compile(r"\{\s*\w[\w .-]*\}")
+
+
+def _refuse_unknown_placeholders(text: str, *, spoken: bool = False) -> None:
+    """A "{name}" would be sent as written, to every recipient: refused, with what the text
+    may hold instead."""
+    filled_in = () if spoken else (subscriptions.PLACEHOLDER,)
+    unknown = [m for m in PLACEHOLDER_LIKE.findall(text) if m not in filled_in]
+    if not unknown:
+        return
+    known = "" if spoken else f" The one filled in for each contact is {subscriptions.PLACEHOLDER}."
+    raise forms.ValidationError(
+        f"{', '.join(dict.fromkeys(unknown))} would be sent as written, to everyone: nothing "
+        f"fills it in.{known} Write the words themselves instead."
+    )
 
 
 # The longest text Twilio's Messages API accepts (its error 21617 past it).

@@ -91,6 +91,15 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
          "Give an https:// address that Twilio can fetch."),
         (sms_form(channel="calls", body="", audio_url="http://localhost/a.mp3"),
          "Give an https:// address that Twilio can fetch."),
+        # A merge field that nothing fills in went out as written, to every recipient.
+        (sms_form(body="Hi {name}! See {first_name} and {name} at {subscriptions_link}"),
+         "{name}, {first_name} would be sent as written, to everyone: nothing fills it in. "
+         "The one filled in for each contact is {subscriptions_link}."),
+        (sms_form(body="Hi { Name }"), "{ Name } would be sent as written"),
+        (sms_form(channel="calls", body="", script="Hello {name}, your visit is due"),
+         "{name} would be sent as written, to everyone: nothing fills it in. Write the words"),
+        (sms_form(channel="calls", body="", script="Go to {subscriptions_link}"),
+         "{subscriptions_link} would be sent as written"),
     ],
 )  # fmt: skip
 def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):

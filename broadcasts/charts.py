@@ -20,7 +20,7 @@ leather.theme.legend_font_size = 12
 REACH_COLOUR = "#1565c0"
 # One colour for each source.
 SOURCE_COLOURS = {"stop": "#c62828", "digit": "#ad1457", "review": "#6a1b9a",
-                  "carrier": "#4527a0", "page": "#1565c0", "staff": "#ffb300",
+                  "carrier": "#4527a0", "page": "#1565c0", "told": "#00838f", "staff": "#ffb300",
                   "import": "#6d4c41"}  # fmt: skip
 RESUBSCRIBED_COLOUR = "#2e7d32"
 RATE_COLOUR, FLAGGED_COLOUR = "#1565c0", "#c62828"

@@ -114,6 +114,7 @@ SOURCES = {
     "review": "Possible opt-out confirmed",
     "carrier": "Carrier (error 21610)",
     "page": "Subscriptions page",
+    "told": "Asked staff to stop",
     "staff": "Staff (soft)",
     "import": "Import",
 }
@@ -125,6 +126,7 @@ _BY_SOURCE = {
     Source.DIGIT: "digit",
     Source.CARRIER: "carrier",
     Source.PAGE: "page",
+    Source.TOLD: "told",
     Source.USER: "staff",
     Source.IMPORT: "import",
 }

@@ -1,4 +1,5 @@
-"""Consent on record: what a user records for a contact, and the disclosures contacts see."""
+"""Consent on record: what a user records for a contact, a contact's request to stop told to
+staff, and the disclosures contacts see."""
 
 import re
 
@@ -11,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from contacts import evidence, services
-from contacts.forms import ConsentForm, DisclosureForm, RevisionForm
-from contacts.models import Contact, Disclosure, OptOut
+from contacts.forms import ConsentForm, DisclosureForm, RequestToStopForm, RevisionForm
+from contacts.models import Channel, Contact, Disclosure, OptOut, Source
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,6 +51,45 @@ def record_consent(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.warning(request, _still_opted_out(opt_out))
             return redirect(contact)
     return render(request, "contacts/consent_form.html", {"contact": contact, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("contacts.record_request_to_stop", raise_exception=True)
+def record_request_to_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contact asked a staff member to stop, by a call, in person or in writing: any
+    reasonable means revokes consent. Recorded as their own revocation of the number (hard,
+    which only the contact's new consent lifts), with their words and who heard them."""
+    contact = get_object_or_404(Contact, pk=pk)
+    form = RequestToStopForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        heard = f"told {request.user.get_username()} {data['how']}"
+        covered: set[Channel] = set()
+        try:
+            with transaction.atomic():
+                for channel in data["channels"]:
+                    covered |= set(
+                        services.record_revocation(
+                            phone=contact.phone,
+                            channel=channel,
+                            source=Source.TOLD,
+                            words=data["words"],
+                            matched=heard,
+                        )  # fmt: skip
+                    )
+        except ValidationError as refused:
+            form.add_error(None, refused.messages[0])
+        else:
+            labels = " and ".join(channel.label for channel in Channel if channel in covered)
+            messages.success(
+                request,
+                f"{contact.phone_display} opted out of {labels} (hard), in their words: only "
+                "their own new consent lifts it.",
+            )
+            return redirect(contact)
+    sharers = Contact.objects.filter(phone=contact.phone).exclude(pk=contact.pk).order_by("name")
+    context = {"contact": contact, "form": form, "sharers": list(sharers[:10])}
+    return render(request, "contacts/request_to_stop.html", context)
 
 
 def _still_opted_out(opt_out: OptOut) -> str:

@@ -283,6 +283,28 @@ class ImportColumnsForm(forms.Form):
         return self.cleaned_data
 
 
+class RequestToStopForm(forms.Form):
+    """A contact's own request to stop, told to a staff member: by a call, in person or in
+    writing. Recorded as the contact's revocation (hard)."""
+
+    channels = forms.TypedMultipleChoiceField(
+        choices=Channel.choices, coerce=Channel, widget=forms.CheckboxSelectMultiple,
+        label="They asked to stop",
+    )  # fmt: skip
+    how = forms.ChoiceField(
+        choices=[("by phone", "By phone"), ("in person", "In person"), ("by email", "By email"),
+                 ("in writing", "By letter or form"), ("otherwise", "Another way")],
+        widget=forms.RadioSelect, label="How",
+    )  # fmt: skip
+    words = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), label="Their words",
+        help_text="As they said or wrote it, e.g. “please stop texting me”.",
+    )  # fmt: skip
+
+    def clean_channels(self) -> list[Channel]:
+        return list(dict.fromkeys(self.cleaned_data["channels"]))  # each once, in order
+
+
 class ConsentForm(forms.Form):
     """Consent a user records for a contact: given on paper, on a web form, by voice or in
     another system. A keyword's consent comes only from the contact's own message."""

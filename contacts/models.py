@@ -67,12 +67,17 @@ class Source(models.TextChoices):
     JOIN = "join", "a reply asking to join"
     # The contact's own subscriptions page, opened by a signed link (contacts.subscriptions).
     PAGE = "page", "the contact's subscriptions page"
+    # The contact asked staff to stop, by a call, in person or in writing: revoked by "any
+    # reasonable means" (47 CFR 64.1200(a)(10)), recorded by the staff member who heard it.
+    TOLD = "told", "the contact, told to staff"
 
 
 # The sources of hard opt-outs: the contact's own actions, and an import of opt-outs the
 # contact made elsewhere (another system's STOP list). A number's opt-out carried over to the
 # contact's new number (Source.CARRIED) is written by the database alone (migration 0013).
-CONTACT_ACTIONS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.PAGE, Source.IMPORT)
+CONTACT_ACTIONS = (
+    Source.KEYWORD, Source.DIGIT, Source.CARRIER, Source.PAGE, Source.TOLD, Source.IMPORT,
+)  # fmt: skip
 
 
 # How a possible opt-out that staff confirmed names its rule in the ledger ("confirmed in
@@ -471,6 +476,7 @@ class Contact(models.Model):
         ]
         permissions = [
             ("change_subscription", "Can unsubscribe (soft) and resubscribe contacts"),
+            ("record_request_to_stop", "Can record a contact's request to stop, told to staff"),
             ("import_contacts", "Can import contacts"),
             ("export_contact", "Can export contacts as CSV"),
         ]
@@ -649,6 +655,8 @@ def hard_cause(source: str, words: str) -> str:
             return f"carried over from {format_phone(words)} when the number changed"
         case Source.PAGE:
             return "unsubscribed on their subscriptions page"
+        case Source.TOLD:
+            return f"asked us to stop: “{words.strip()}”"
     return "imported as opted out"
 
 

@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete_contact, name="delete"),
     path("<int:pk>/subscription/", views.change_subscription, name="subscription"),
     path("<int:pk>/consent/", consent_views.record_consent, name="consent"),
+    path(
+        "<int:pk>/asked-to-stop/",
+        consent_views.record_request_to_stop,
+        name="request_to_stop",
+    ),
     path("<int:pk>/evidence/", consent_views.number_evidence, name="evidence"),
     path("disclosures/", consent_views.disclosure_list, name="disclosures"),
     path("disclosures/new/", consent_views.new_disclosure, name="disclosure_new"),

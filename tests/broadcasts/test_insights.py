@@ -116,12 +116,16 @@ def test_each_opt_out_is_counted_once_by_where_it_came_from(staff_user):
         phone="+14155550103", channel=Channel.SMS, source=Source.KEYWORD,
         matched="confirmed in review by ana, reviewed for “please stop”",
     )  # fmt: skip
+    services.record_revocation(
+        phone="+14155550104", channel=Channel.SMS, source=Source.TOLD, words="stop texting me",
+        matched="told ana by phone",
+    )  # fmt: skip
     services.unsubscribe(contact=staffed, channel=Channel.SMS, by_user=staff_user)
     services.resubscribe(contact=staffed, channel=Channel.SMS, by_user=staff_user)  # not counted
 
     day = today_counts()
     assert day.opt_outs == {"stop": 1, "digit": 1, "review": 1, "carrier": 1, "page": 0,
-                            "staff": 1, "import": 0}  # fmt: skip
+                            "told": 1, "staff": 1, "import": 0}  # fmt: skip
     assert day.resubscribed == 0
     hours = LedgerCount.objects.filter(after=OptInStatus.SUBSCRIBED)
     assert list(hours.values_list("source", "changes")) == [(Source.USER, 1)]
@@ -222,14 +226,14 @@ def test_the_page_charts_the_range_chosen_with_its_numbers(client, staff_user):
     assert "1 Nov 2026 to 30 Nov 2026" in page
     assert 'value="2026-11-01"' in page and 'value="2026-11-30"' in page  # as date inputs read
     row = re.search(r"<tr><th scope=\"row\" class=\"nowrap\">3 Nov 2026</th>(.*?)</tr>", page)
-    assert re.findall(r">(\d+)<", row.group(1)) == ["0", "5", "0", "0", "0", "0", "0", "0"]
+    assert re.findall(r">(\d+)<", row.group(1)) == ["0", "5", "0", "0", "0", "0", "0", "0", "0"]
 
     response = client.get(reverse("broadcasts:insights_csv", args=["opt-outs"]),
                           {"first": "2026-11-01", "last": "2026-11-30"})  # fmt: skip
     rows = csv_rows(response)
     assert rows[0][:3] == ["day", "STOP reply", "Unsubscribe digit"]
     assert len(rows) == 31
-    assert rows[3] == ["2026-11-03", "0", "5", "0", "0", "0", "0", "0", "0"]
+    assert rows[3] == ["2026-11-03", "0", "5", "0", "0", "0", "0", "0", "0", "0"]
 
 
 @pytest.mark.parametrize(

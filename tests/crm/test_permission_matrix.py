@@ -105,6 +105,14 @@ CASES = [
     # The contact's own page: its signed link is the key (tests/contacts/test_subscriptions.py).
     ("subscriptions:page", "link", "GET", {}, set(ROLES)),
     ("subscriptions:page", "link", "POST", {"keep": ["sms", "calls"]}, set(ROLES)),
+    ("contacts:request_to_stop", "contact", "GET", {}, VIEW),
+    (
+        "contacts:request_to_stop",
+        "contact",
+        "POST",
+        {"channels": ["sms"], "how": "by phone", "words": "stop texting me"},
+        VIEW,
+    ),
     ("contacts:consent", "contact", "GET", {}, EDIT),
     ("contacts:consent", "contact", "POST", CONSENT, EDIT),
     ("contacts:disclosures", None, "GET", {}, VIEW),

@@ -12,7 +12,7 @@ from tests.factories import UserFactory
 CAN = {
     "Staff": {
         "contacts.view_contact", "broadcasts.view_broadcast", "messaging.decide_possibleoptout",
-        "messaging.view_replyphrase",
+        "messaging.view_replyphrase", "contacts.record_request_to_stop",
     },
     "Admin": {
         "contacts.view_contact", "broadcasts.view_broadcast", "contacts.add_contact",
@@ -21,12 +21,13 @@ CAN = {
         "messaging.decide_possibleoptout", "messaging.view_replyphrase",
         "messaging.add_replyphrase", "messaging.change_replyphrase",
         "messaging.delete_replyphrase", "contacts.add_consentrecord", "contacts.add_disclosure",
-        "contacts.add_reassignednumber",
+        "contacts.add_reassignednumber", "contacts.record_request_to_stop",
     },
     "Manager": {
         "contacts.view_contact", "broadcasts.view_broadcast", "broadcasts.add_broadcast",
         "broadcasts.launch_broadcast", "broadcasts.cancel_broadcast", "contacts.export_contact",
         "messaging.decide_possibleoptout", "messaging.view_replyphrase",
+        "contacts.record_request_to_stop",
     },
 }  # fmt: skip
 ALL = set().union(*CAN.values())

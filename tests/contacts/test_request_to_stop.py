@@ -54,6 +54,8 @@ def test_whoever_hears_it_records_it_as_the_contacts_own_hard_opt_out(client, ro
     rows = ConsentEvent.objects.filter(phone=PHONE, after=OptInStatus.HARD)
     assert rows.count() == 3  # the number's, and each contact's
     assert set(rows.values_list("source", flat=True)) == {Source.TOLD}
+    evidence = client.get(reverse("contacts:evidence", args=[ana.pk])).content.decode()
+    assert "(told): <q>Please stop texting me</q>, told dana by phone</li>" in evidence
     # No platform user can lift it.
     with pytest.raises(HardOptOutError):
         services.resubscribe(contact=ana, channel=Channel.SMS, by_user=user)

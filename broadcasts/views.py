@@ -31,13 +31,14 @@ from contacts.models import Channel
 from contacts.phones import format_phone
 from messaging.models import business_days_between
 from messaging.sms import count_segments
+from messaging.twiml import unsubscribe_offer
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
 def broadcast_list(request: HttpRequest) -> HttpResponse:
     counts = {
         status: Count("recipients", filter=Q(recipients__status=status))
-        for status in ("pending", "sending")
+        for status in ("pending", "sending", "deferred", "cancelled")
     }
     broadcasts = Broadcast.objects.select_related("created_by", "launched_by").annotate(
         total=Count("recipients"), **counts
@@ -118,6 +119,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if broadcast.channel == Channel.SMS:
         context["sms_text"] = subscriptions.shown(broadcast.sms_text)
         context["has_link"] = subscriptions.PLACEHOLDER in broadcast.body
+    else:
+        context["unsubscribe_offer"] = unsubscribe_offer(broadcast.unsubscribe_digit)
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
         context["time_passed"] = _time_passed(broadcast)

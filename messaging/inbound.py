@@ -89,7 +89,9 @@ def _answer(event: InboundEvent) -> str:
         if event.kind == InboundEvent.Kind.SMS:
             reading, phrase = read_reply(event.payload.get("Body", ""))
             read_as = READ_AS[reading.intent]
-            event.reading = f"{read_as}: {reading.matched}" if reading.matched else read_as
+            event.reading = reading.matched or read_as
+            if not event.reading.startswith(read_as):  # "wrong number: “…”" says it already
+                event.reading = f"{read_as}: {event.reading}"
             if reading.to_review:
                 event.reading += f"; to review: {reading.to_review.matched}"
             event.reading = event.reading[:250]

@@ -20,12 +20,16 @@ def _offer_unsubscribe(
         gather.say(say)
     if play:
         gather.play(play)
+    gather.say(unsubscribe_offer(digit))
+
+
+def unsubscribe_offer(digit: str) -> str:
+    """What a call says after its message: how to stop our calls, now or by calling back."""
     offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
     call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
     if digit == settings.UNSUBSCRIBE_DIGIT:
-        gather.say(f"{offer}, or call us back and press {call_back}.")
-    else:
-        gather.say(f"{offer}. You can also call us back and press {call_back}.")
+        return f"{offer}, or call us back and press {call_back}."
+    return f"{offer}. You can also call us back and press {call_back}."
 
 
 def _gather(response: VoiceResponse, offered: dict[str, str]):

@@ -40,8 +40,13 @@ def test_cancel_asks_first_saying_how_many_messages_it_stops(manager_client):
     assertContains(page, "3 messages not sent yet will not be sent.")
     assert Broadcast.objects.get().status == "sending"  # asking changes nothing
 
+    listed = manager_client.get(reverse("broadcasts:list")).content.decode()
+    assert "4 recipients, 3 to go" in listed
     manager_client.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
     assert Broadcast.objects.get().status == "cancelled"
+    # The list says what the cancel left unsent, not "0 to go".
+    listed = manager_client.get(reverse("broadcasts:list")).content.decode()
+    assert "4 recipients, 3 not sent: cancelled" in listed
 
 
 def test_cancelling_a_scheduled_broadcast_points_to_unschedule(manager_client):

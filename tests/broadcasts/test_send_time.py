@@ -1,6 +1,7 @@
 """The send time: only a time to come is accepted, and every time on the broadcast pages says
 its time zone (settings.TIME_ZONE), as the send-time field does."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -97,6 +98,7 @@ def test_the_time_is_read_and_shown_in_the_time_zone_on_every_page(
     assert "Scheduled</strong> for 15 Jan 2030, 09:00 America/New_York" in shown
     listed = manager_client.get(reverse("broadcasts:list")).content.decode()
     assert "Scheduled for 15 Jan 2030, 09:00 America/New_York" in listed
+    assert re.search(r"<td class=\"nowrap\">Scheduled by \w+</td>", listed)  # launched: not yet
     assert '<th scope="col">Created (America/New_York)</th>' in listed
     assert '<th scope="col">Launched (America/New_York)</th>' in listed
 

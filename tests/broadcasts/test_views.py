@@ -227,3 +227,16 @@ def test_a_broadcast_that_nobody_would_receive_now_offers_no_launch(manager_clie
     page = manager_client.get(reverse("broadcasts:launch", args=[broadcast.pk])).content.decode()
     assert "Nobody would receive it now" in page
     assert "Yes, launch it" not in page
+
+
+def test_a_voice_broadcast_s_page_gives_the_offer_the_call_makes(manager_client, settings):
+    """What the page says follows the message is what the call says."""
+    from messaging.twiml import voice_message
+
+    settings.BUSINESS_NAME = "Demo Dental"
+    b = Broadcast.objects.create(name="Recall", channel="calls", script="Time for a visit.")
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
+    offer = re.search(r"Then: “(.*?)”", page)[1]
+    assert offer.startswith("To stop receiving calls from Demo Dental, press ")
+    said = voice_message(script=b.script, digit=b.unsubscribe_digit)
+    assert f"<Say>{offer}</Say>" in said

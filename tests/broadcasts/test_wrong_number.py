@@ -74,6 +74,7 @@ def test_a_wrong_number_voids_the_number_s_consent_and_is_no_opt_out(client, bod
     )  # fmt: skip
     reading = InboundEvent.objects.get().reading
     assert reading.startswith("possible opt-out: " if reviewed else "wrong number: ")
+    assert "wrong number: wrong number" not in reading  # said once
     fresh = Contact.objects.get(pk=contact.pk)
     assert [fresh.opt_in_status(channel) for channel in Channel] == [OptInStatus.SUBSCRIBED] * 2
     assert PossibleOptOut.objects.exists() == reviewed

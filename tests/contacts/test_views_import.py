@@ -285,7 +285,7 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     assert "1 created, 1 updated" in page
     assert Contact.objects.get(pk=ana.pk).opt_in_status("sms") == "hard"
     # The result names each row whose hard opt-out was kept, as the preview did.
-    assert "would have lifted a hard opt-out, which only the contact can undo" in page
+    assert "would have lifted a hard opt-out (only the contact can undo it)" in page
     assert (
         '<tr><td>2</td><td>Ana</td><td class="nowrap">(415) 555-0101</td><td>sms</td></tr>' in page
     )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_filters.views import FilterView
+from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import SingleTableMixin
 
 from contacts import bulk, imports, paging, places, reassigned, services, signals, subscriptions
@@ -195,6 +196,10 @@ def change_subscription(request: HttpRequest, pk: int) -> HttpResponse:
     except HardOptOutError as error:
         message, level = error.message, messages.ERROR
     next_url = _next(request, reverse("contacts:detail", args=[pk]))
+    if request.htmx and form.cleaned_data["words"]:
+        # The contact's page: its history and consent change too, so all of it is read again.
+        messages.add_message(request, level, message)
+        return HttpResponseClientRefresh()
     if request.htmx:
         context = {
             "contact": _contacts().get(pk=pk),

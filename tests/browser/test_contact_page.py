@@ -24,7 +24,9 @@ def test_the_opt_in_card_says_each_status_in_words_and_keeps_them_in_place(login
     expect(words.first).to_have_text(
         re.compile(r"^SMS: Opted out \(soft\) — by admin on \d{1,2} [A-Z][a-z]{2} \d{4}$")
     )
-    expect(card).to_contain_text("Contact B: unsubscribed from SMS.")
+    # The page is read again, its history too, and says what changed.
+    expect(page.locator(".messagelist")).to_contain_text("Contact B: unsubscribed from SMS.")
+    expect(page.locator(".timeline-card")).to_contain_text("SMS: Subscribed → Opted out (soft)")
 
     card.get_by_label("SMS: opted out (soft)", exact=True).click()
     page.get_by_role("button", name="Resubscribe to SMS").click()

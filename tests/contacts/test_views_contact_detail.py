@@ -174,7 +174,9 @@ def test_the_opt_in_card_says_how_and_when_a_hard_opt_out_came(
     assert escape(f"{said} on 29 Nov 2026") in card_words(page)
 
 
-def test_the_opt_in_card_keeps_its_words_when_an_admin_changes_it_in_place(admin_client, contact):
+def test_a_change_made_on_the_contact_page_reads_the_whole_page_again(admin_client, contact):
+    """Its card, history and consent change together: htmx reloads the page, which then says
+    what changed, rather than swapping the card alone and leaving the history behind."""
     page = admin_client.get(url(contact)).content.decode()
     assert '<input type="hidden" name="words" value="1">' in page
     response = admin_client.post(
@@ -182,9 +184,11 @@ def test_the_opt_in_card_keeps_its_words_when_an_admin_changes_it_in_place(admin
         {"channel": "calls", "action": "resubscribe", "next": url(contact), "words": "1"},
         headers={"HX-Request": "true"},
     )  # fmt: skip
-    cell = response.content.decode()
-    assert cell.lstrip().startswith(f'<div class="opt-in with-words" id="opt-in-{contact.pk}">')
-    assert card_words(cell)[1] == "Calls &amp; Voicemails: Subscribed — no consent on record"
+    assert response["HX-Refresh"] == "true"
+    page = admin_client.get(url(contact)).content.decode()
+    assert "resubscribed to Calls &amp; Voicemails." in page
+    assert card_words(page)[1] == "Calls &amp; Voicemails: Subscribed — no consent on record"
+    assert "Opted out (soft) → Subscribed" in page.split("<h2>History</h2>")[1]
 
 
 def test_the_contacts_table_shows_no_words_beside_its_icons(admin_client, contact):

@@ -42,6 +42,7 @@ def test_it_shows_details_status_and_history(client, staff_user, contact):
 def test_an_admin_edits_the_contact(client, admin_role_user, contact):
     client.force_login(admin_role_user)
     vip = Tag.objects.create(name="VIP")
+    ContactFactory(name="Amelia Mensah", phone="+14155550160")  # has the new number
     response = client.post(
         url(contact),
         {"name": "Mae M.", "phone": "(415) 555-0160", "email": "mae@example.com",
@@ -49,6 +50,7 @@ def test_an_admin_edits_the_contact(client, admin_role_user, contact):
         follow=True,
     )  # fmt: skip
     assert "Mae M.: saved." in response.content.decode()
+    assert "Amelia Mensah has this number too" in response.content.decode()
     contact.refresh_from_db()
     assert (contact.name, contact.phone, contact.status) == (
         "Mae M.",

@@ -40,6 +40,39 @@ def test_an_admin_creates_a_contact_and_lands_on_its_page(admin_client):
     assert 'aria-label="Calls &amp; Voicemails: subscribed"' in page
 
 
+def test_a_contact_given_a_number_others_have_is_told_it_shares_its_consent(
+    admin_client, admin_role_user
+):
+    """Saved with a household's number, a contact shares its consent on record and opt-outs:
+    the page says who else has it, and whose consent each record was given as."""
+    from datetime import UTC, datetime
+
+    from contacts.models import ConsentMethod
+
+    household = "+14155550172"
+    amelia = ContactFactory(name="Amelia Mensah", phone=household)
+    services.record_consent(
+        phone=household, channel=Channel.CALLS, method=ConsentMethod.VERBAL,
+        given_at=datetime(2026, 11, 24, tzinfo=UTC), by_user=admin_role_user, contact=amelia,
+    )  # fmt: skip
+    response = admin_client.post(
+        NEW, {"name": "Aisha Davis", "phone": "(415) 555-0172", "status": "active"}, follow=True
+    )
+    page = response.content.decode()
+    assert "Amelia Mensah has this number too: its consent on record and its opt-outs" in page
+    assert f', for <a href="/contacts/{amelia.pk}/">Amelia Mensah</a>' in page
+    for name in ("Bo", "Cy", "Di"):
+        ContactFactory(name=name, phone=household)
+    page = admin_client.post(
+        NEW, {"name": "Ed", "phone": household, "status": "active"}, follow=True
+    ).content.decode()
+    assert "Aisha Davis, Amelia Mensah, Bo and others have this number too" in page
+    page = admin_client.post(
+        NEW, {"name": "Fay", "phone": "+14155550173", "status": "active"}, follow=True
+    ).content.decode()
+    assert "this number too" not in page
+
+
 @pytest.mark.parametrize(
     "typed", ["415 555 0171", "415.555.0171", "+1 (415) 555-0171", "1-415-555-0171"]
 )

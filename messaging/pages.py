@@ -96,15 +96,26 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     keep_wording = request.POST.get("keep_wording") == "yes"
     if keep_wording and not request.user.has_perm("messaging.add_replyphrase"):
         raise PermissionDenied
-    if decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") != "yes":
+    every_channel = len(channels_revoked(Channel.SMS)) > 1
+    asked = [Channel(channel) for channel in review.channels.split()]
+    # What a reply asks of two channels, a person may find it asks of one ("stop calling me so
+    # early": calls); under the scope "all", one is both.
+    choosing = len(asked) > 1 and not every_channel
+    chosen = asked
+    if choosing and request.POST.get("choosing") == "yes":
+        chosen = [channel for channel in asked if channel in request.POST.getlist("channels")]
+    sure = request.POST.get("sure") == "yes" and chosen
+    if decision == PossibleOptOut.Decision.CONFIRMED and not sure:
         # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
         context = {
             "review": review,
             "covers": _covers(review.stops),
             "stops_texts": Channel.SMS in review.stops,
             "stops_calls": Channel.CALLS in review.stops,
-            "every_channel": len(channels_revoked(Channel.SMS)) > 1,
+            "every_channel": every_channel,
             "keep_wording": keep_wording,
+            "choices": [(channel, channel in chosen) for channel in asked] if choosing else [],
+            "none_chosen": not chosen,
         }
         return render(request, "messaging/confirm_opt_out.html", context)
     covered: set[Channel] = set()
@@ -119,7 +130,7 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             matched = f"{CONFIRMED_IN_REVIEW} by {request.user.get_username()}"
             if review.matched:
                 matched += f", reviewed for {review.matched}"
-            for channel in review.channels.split():
+            for channel in chosen:
                 covered |= set(
                     services.record_revocation(
                         phone=review.phone,

@@ -90,6 +90,31 @@ def test_confirming_asks_once_more_and_changes_nothing_until_then(client, staff_
     assert PossibleOptOut.objects.get().decision == "pending"
 
 
+def test_a_reply_about_both_channels_may_be_confirmed_for_the_one_it_asks(client, staff_user):
+    """“please stop calling me so early” holds texts (which it came by) and calls: the
+    reviewer may find it asks about calls alone, and stop only those; ticking nothing stops
+    nothing and asks again."""
+    contact = ContactFactory(phone=PHONE)
+    review = PossibleOptOut.objects.create(
+        phone=PHONE, words="please stop calling me so early", channels="sms calls"
+    )
+    client.force_login(staff_user)
+    page = decide(client, review, "confirmed").content.decode()
+    assert "Opt (415) 555-0123 out for good?" in page
+    assert 'name="channels" value="sms" checked' in page
+    assert 'name="channels" value="calls" checked' in page
+    page = decide(client, review, "confirmed", sure="yes", choosing="yes").content.decode()
+    assert "Tick what they ask to stop, or choose Not now." in page
+    assert PossibleOptOut.objects.get().decision == "pending" and not PhoneOptOut.objects.exists()
+    page = decide(
+        client, review, "confirmed", sure="yes", choosing="yes", channels=["calls"]
+    ).content.decode()
+    assert "(415) 555-0123: opted out of Calls &amp; Voicemails (hard)" in page
+    assert list(PhoneOptOut.objects.values_list("channel", flat=True)) == ["calls"]
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED
+    assert PossibleOptOut.objects.get().decision == "confirmed"
+
+
 def test_confirming_once_sure_records_a_hard_opt_out_in_their_words(client, staff_user, review):
     contact = ContactFactory(name="Ana Díaz", phone=PHONE)
     client.force_login(staff_user)

@@ -127,7 +127,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The number last typed (a manager's own, for the next test; or one refused, to mend).
         context["test_form"] = TestSendForm(initial={"phone": request.session.get(TEST_PHONE)})
         context["tests"] = broadcast.tests.select_related("sent_by")
-        context["deletable"] = not services.why_kept(broadcast)
+        context["kept"] = services.why_kept(broadcast)
         if broadcast.channel == Channel.SMS:
             # Counted as the form counts it: each link as long as the longest number's.
             sample = broadcast.sms_text_for(subscriptions.LONGEST_NUMBER)

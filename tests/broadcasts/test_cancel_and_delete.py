@@ -79,7 +79,8 @@ def test_a_tested_draft_is_kept_with_its_tests(manager_client, manager_user):
     broadcast = draft()
     sending.send_test(broadcast, phone=OWN_PHONE, by_user=manager_user)
     detail = manager_client.get(reverse("broadcasts:detail", args=[broadcast.pk]))
-    assertNotContains(detail, "Delete…")  # nothing to offer
+    assertNotContains(detail, "Delete…")  # nothing to offer, and the page says why
+    assertContains(detail, "It can no longer be deleted. Its message was sent as a test")
     page = manager_client.get(reverse("broadcasts:delete", args=[broadcast.pk]))
     assertContains(page, "It cannot be deleted. Its message was sent as a test")
     assertNotContains(page, "Yes, delete it")

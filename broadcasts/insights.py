@@ -114,9 +114,9 @@ SOURCES = {
     "review": "Possible opt-out confirmed",
     "carrier": "Carrier (error 21610)",
     "page": "Subscriptions page",
-    "told": "Asked staff to stop",
     "staff": "Staff (soft)",
     "import": "Import",
+    "told": "Asked staff to stop",  # last: the columns of the CSVs before it stay where they were
 }
 RESUBSCRIBED = "Re-subscribed by the contact"
 # The contact's own ways back: START, the digit offered on a call, JOIN, their page. A staff

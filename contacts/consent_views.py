@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from contacts import evidence, services
 from contacts.forms import ConsentForm, DisclosureForm, RequestToStopForm, RevisionForm
-from contacts.models import Channel, Contact, Disclosure, OptOut, Source
+from contacts.models import Channel, Contact, Disclosure, OptOut, PhoneOptOut, Source
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,6 +65,9 @@ def record_request_to_stop(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         heard = f"told {request.user.get_username()} {data['how']}"
         covered: set[Channel] = set()
+        before = set(
+            PhoneOptOut.objects.filter(phone=contact.phone).values_list("channel", flat=True)
+        )
         try:
             with transaction.atomic():
                 for channel in data["channels"]:
@@ -80,12 +83,22 @@ def record_request_to_stop(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as refused:
             form.add_error(None, refused.messages[0])
         else:
-            labels = " and ".join(channel.label for channel in Channel if channel in covered)
-            messages.success(
-                request,
-                f"{contact.phone_display} opted out of {labels} (hard), in their words: only "
-                "their own new consent lifts it.",
-            )
+
+            def labels(channels) -> str:
+                return " and ".join(channel.label for channel in Channel if channel in channels)
+
+            if new := covered - before:
+                messages.success(
+                    request,
+                    f"{contact.phone_display} opted out of {labels(new)} (hard), in their words: "
+                    "only their own new consent lifts it.",
+                )
+            if again := covered & before:
+                messages.info(
+                    request,
+                    f"{contact.phone_display} had opted out of {labels(again)} already (hard); "
+                    "this request is kept in the number's history too, in their words.",
+                )
             return redirect(contact)
     sharers = Contact.objects.filter(phone=contact.phone).exclude(pk=contact.pk).order_by("name")
     context = {"contact": contact, "form": form, "sharers": list(sharers[:10])}

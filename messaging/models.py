@@ -277,15 +277,21 @@ class ReviewStep(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
+    channels = models.CharField(
+        max_length=20, blank=True, default="", help_text="What a confirmation stopped."
+    )
 
     class Meta:
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        """E.g. "Dismissed by staff, 6 Dec 2026, 23:05", as the review's page says it."""
+        """E.g. "Dismissed by staff, 6 Dec 2026, 23:05", "Confirmed: opted out of SMS by ana,
+        6 Dec 2026, 23:07", as the review's page says it."""
+        stopped = " and ".join(Channel(channel).label for channel in self.channels.split())
+        of = f" of {stopped}" if stopped else ""
         by = f" by {self.by.get_username()}" if self.by else ""
         when = date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
-        return f"{self.get_step_display()}{by}, {when}"
+        return f"{self.get_step_display()}{of}{by}, {when}"
 
 
 # A revocation must be honoured within 10 business days (47 CFR 64.1200(a)(10)): a reply that

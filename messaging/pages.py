@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts import services
-from contacts.models import CONFIRMED_IN_REVIEW, Channel, Source, channels_revoked
+from contacts.models import CONFIRMED_IN_REVIEW, Channel, PhoneOptOut, Source, channels_revoked
 from contacts.phones import normalize_phone
 from messaging.keywords import plain
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase, ReviewStep
@@ -90,7 +90,10 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     if decision not in (PossibleOptOut.Decision.CONFIRMED, PossibleOptOut.Decision.DISMISSED):
         return HttpResponseBadRequest("Choose confirmed or dismissed.")
     [review] = _with_contacts([review])
-    if review.decision != PossibleOptOut.Decision.PENDING:
+    # A confirmation made sure of holds over a dismissal or a narrower confirmation made
+    # meanwhile: a hard opt-out only widens, and the contact's request is honoured.
+    confirming = decision == PossibleOptOut.Decision.CONFIRMED and request.POST.get("sure") == "yes"
+    if review.decision not in (CONFIRMABLE if confirming else [PossibleOptOut.Decision.PENDING]):
         messages.info(request, f"{_who(review)}: already decided.")
         return redirect("messaging:possible_opt_outs")
     keep_wording = request.POST.get("keep_wording") == "yes"
@@ -119,12 +122,20 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, "messaging/confirm_opt_out.html", context)
     covered: set[Channel] = set()
+    if review.decision == PossibleOptOut.Decision.CONFIRMED:  # only what it did not stop
+        stopped = PhoneOptOut.objects.filter(phone=review.phone).values_list("channel", flat=True)
+        chosen = [channel for channel in chosen if channel not in set(stopped)]
+        if not chosen:
+            messages.info(request, f"{_who(review)}: already decided.")
+            return redirect("messaging:possible_opt_outs")
     with transaction.atomic():  # never a confirmed review without its opt-out
-        # Compare-and-set: of two people deciding at once, only the first one counts.
-        pending = PossibleOptOut.objects.filter(pk=pk, decision=PossibleOptOut.Decision.PENDING)
+        # Compare-and-set: of two people deciding at once, the first one counts, and a
+        # confirmation after it too (CONFIRMABLE).
+        open_to = CONFIRMABLE if confirming else [PossibleOptOut.Decision.PENDING]
+        still = PossibleOptOut.objects.filter(pk=pk, decision__in=open_to)
         now = timezone.now()
-        decided = pending.update(decision=decision, decided_by=request.user, decided_at=now)
-        if decided:
+        decided = still.update(decision=decision, decided_by=request.user, decided_at=now)
+        if decided and decision == PossibleOptOut.Decision.DISMISSED:
             ReviewStep.objects.create(review_id=pk, step=decision, by=request.user, at=now)
         if decided and decision == PossibleOptOut.Decision.CONFIRMED:
             matched = f"{CONFIRMED_IN_REVIEW} by {request.user.get_username()}"
@@ -140,6 +151,10 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
                         matched=matched,
                     )  # fmt: skip
                 )
+            ReviewStep.objects.create(
+                review_id=pk, step=decision, by=request.user, at=now,
+                channels=" ".join(channel for channel in Channel if channel in covered),
+            )  # fmt: skip
     if decided and keep_wording:  # after the decision holds: keeping a phrase is not it
         meaning = (
             ReplyPhrase.Meaning.OPT_OUT
@@ -211,6 +226,15 @@ def reopen_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             "are reviewed again.",
         )
     return redirect("messaging:possible_opt_outs")
+
+
+# What a confirmation made sure of may follow: a review waiting, dismissed meanwhile, or
+# confirmed for fewer channels.
+CONFIRMABLE = [
+    PossibleOptOut.Decision.PENDING,
+    PossibleOptOut.Decision.DISMISSED,
+    PossibleOptOut.Decision.CONFIRMED,
+]
 
 
 def _keep(request: HttpRequest, *, words: str, meaning: str) -> ReplyPhrase:

@@ -7,16 +7,22 @@ from django.db import migrations, models
 
 
 def decisions_made_before(apps, schema_editor):
-    """Each review decided before steps were kept: its one decision, as a step."""
+    """Each review decided before steps were kept: its one decision, as a step (a confirmation
+    then stopped every channel the review held)."""
     PossibleOptOut = apps.get_model("messaging", "PossibleOptOut")
     ReviewStep = apps.get_model("messaging", "ReviewStep")
     decided = PossibleOptOut.objects.exclude(decision="pending").exclude(decided_at=None)
+    rows = decided.values_list("pk", "decision", "decided_by", "decided_at", "channels")
     ReviewStep.objects.bulk_create(
         (
-            ReviewStep(review_id=pk, step=decision, by_id=by, at=at)
-            for pk, decision, by, at in decided.values_list(
-                "pk", "decision", "decided_by", "decided_at"
-            ).iterator()
+            ReviewStep(
+                review_id=pk,
+                step=decision,
+                by_id=by,
+                at=at,
+                channels=channels if decision == "confirmed" else "",
+            )  # fmt: skip
+            for pk, decision, by, at, channels in rows.iterator()
         ),
         batch_size=1000,
     )
@@ -51,6 +57,15 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "channels",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="What a confirmation stopped.",
+                        max_length=20,
+                    ),
+                ),
                 (
                     "by",
                     models.ForeignKey(

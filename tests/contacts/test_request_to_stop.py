@@ -99,3 +99,24 @@ def test_the_contact_page_offers_it_to_every_role_and_not_to_others(client, staf
     assert client.post(url(contact), {"channels": ["sms"], "how": "by phone",
                                       "words": "stop"}).status_code == 403  # fmt: skip
     assert not PhoneOptOut.objects.exists()
+
+
+def test_a_request_on_a_number_opted_out_already_is_kept_in_its_history(client, staff_user):
+    """The number replied STOP before; the contact then tells staff to stop. Nothing more is
+    stopped, but the request, in their words with who heard it, is kept in the number's
+    ledger and evidence file, and the page says the number had opted out already."""
+    contact = ContactFactory(phone=PHONE)
+    services.record_revocation(phone=PHONE, channel=Channel.SMS, source=Source.KEYWORD,
+                               words="STOP")  # fmt: skip
+    client.force_login(staff_user)
+    data = {"channels": ["sms"], "how": "by phone", "words": "never text me again"}
+    page = client.post(url(contact), data, follow=True).content.decode()
+    assert "(415) 555-0123 had opted out of SMS already (hard)" in page
+    assert "opted out of SMS (hard), in their words" not in page
+    row = ConsentEvent.objects.get(phone=PHONE, source=Source.TOLD)
+    assert (row.contact_id, row.before, row.after, row.note, row.matched) == (
+        None, "hard", "hard", "never text me again", "told stafftest by phone",
+    )  # fmt: skip
+    evidence = client.get(reverse("contacts:evidence", args=[contact.pk])).content.decode()
+    assert "never text me again" in evidence
+    assert PhoneOptOut.objects.get().source == Source.KEYWORD  # the first request stands

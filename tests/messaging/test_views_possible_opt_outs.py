@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut
 from crm.roles import ADMIN, MANAGER, STAFF
-from messaging.models import PossibleOptOut, business_days_between
+from messaging.models import PossibleOptOut, ReviewStep, business_days_between
 from tests.factories import ContactFactory, UserFactory
 
 LIST = reverse("messaging:possible_opt_outs")
@@ -115,6 +115,47 @@ def test_a_reply_about_both_channels_may_be_confirmed_for_the_one_it_asks(client
     assert PossibleOptOut.objects.get().decision == "confirmed"
 
 
+def test_a_confirmation_for_one_channel_says_which_under_decided(client, staff_user):
+    contact = ContactFactory(phone=PHONE)
+    review = PossibleOptOut.objects.create(
+        phone=PHONE, words="please stop calling me so early", channels="sms calls"
+    )
+    client.force_login(staff_user)
+    decide(client, review, "confirmed", sure="yes", choosing="yes", channels=["calls"])
+    assert sms_status(contact) == OptInStatus.SUBSCRIBED  # as the reviewer chose
+    decided = client.get(LIST).content.decode().split("<h2>Decided</h2>", 1)[1]
+    assert f"Confirmed: opted out of Calls &amp; Voicemails by {staff_user.username}, " in decided
+
+
+@pytest.mark.parametrize("first", ["calls", "dismissed"])
+def test_a_confirmation_made_sure_of_holds_over_a_narrower_or_other_decision(
+    client, staff_user, first
+):
+    """Two reviewers had the review open: Ben confirms calls alone, or dismisses it; Ana, on
+    the page she had open, confirms texts and calls. A hard opt-out only widens: hers is
+    recorded too, and both steps are kept. The same confirmation again changes nothing."""
+    contact = ContactFactory(phone=PHONE)
+    review = PossibleOptOut.objects.create(
+        phone=PHONE, words="please stop calling me so early", channels="sms calls"
+    )
+    client.force_login(UserFactory(role=STAFF, username="ben"))
+    if first == "calls":
+        decide(client, review, "confirmed", sure="yes", choosing="yes", channels=["calls"])
+    else:
+        decide(client, review, "dismissed")
+    client.force_login(staff_user)
+    both = {"sure": "yes", "choosing": "yes", "channels": ["sms", "calls"]}
+    page = decide(client, review, "confirmed", **both).content.decode()
+    assert sms_status(contact) == OptInStatus.HARD
+    assert contact.opt_in_status(Channel.CALLS) == OptInStatus.HARD
+    added = "SMS" if first == "calls" else "SMS and Calls &amp; Voicemails"
+    assert f"(415) 555-0123: opted out of {added} (hard)" in page
+    assert PossibleOptOut.objects.get().decision == "confirmed"
+    assert [s.by.username for s in ReviewStep.objects.all()] == ["ben", staff_user.username]
+    assert "already decided" in decide(client, review, "confirmed", **both).content.decode()
+    assert ReviewStep.objects.count() == 2
+
+
 def test_confirming_once_sure_records_a_hard_opt_out_in_their_words(client, staff_user, review):
     contact = ContactFactory(name="Ana Díaz", phone=PHONE)
     client.force_login(staff_user)
@@ -136,11 +177,13 @@ def test_a_number_without_contacts_is_opted_out_too(client, staff_user, review):
 
 
 def test_dismissing_changes_nothing_and_a_second_decision_is_ignored(client, staff_user, review):
+    """A second dismissal, or a confirmation not yet made sure of, changes nothing. (One made
+    sure of, from a page opened before, holds: see below.)"""
     contact = ContactFactory(phone=PHONE)
     client.force_login(staff_user)
     assert "dismissed; nothing changed" in decide(client, review, "dismissed").content.decode()
-    for extra in ({}, {"sure": "yes"}):
-        response = decide(client, review, "confirmed", **extra)
+    for decision in ("dismissed", "confirmed"):
+        response = decide(client, review, decision)
         assert "already decided" in response.content.decode()
     assert sms_status(contact) == OptInStatus.SUBSCRIBED
     assert PossibleOptOut.objects.get().decision == "dismissed"
@@ -282,7 +325,7 @@ def test_each_decision_is_kept_with_who_made_it_and_when(client, staff_user, adm
     assert f"Reopened by {admin}, " in pending_row
     page = decide(client, review, "confirmed", sure="yes").content.decode()
     decided = page.split("<h2>Decided</h2>")[1]
-    steps = re.findall(r"(Dismissed|Reopened|Confirmed: opted out) by (\w+), ", decided)
+    steps = re.findall(r"(Dismissed|Reopened|Confirmed: opted out)(?: of SMS)? by (\w+), ", decided)
     assert steps == [
         ("Dismissed", staff),
         ("Reopened", admin),

@@ -51,6 +51,7 @@ def test_whoever_hears_it_records_it_as_the_contacts_own_hard_opt_out(client, ro
         Source.TOLD, "Please stop texting me", "told dana by phone",
     )  # fmt: skip
     assert "asked us to stop: “Please stop texting me”" in page  # the tooltip's words
+    assert "(told dana by phone)" in page and "matched: told" not in page  # the history
     rows = ConsentEvent.objects.filter(phone=PHONE, after=OptInStatus.HARD)
     assert rows.count() == 3  # the number's, and each contact's
     assert set(rows.values_list("source", flat=True)) == {Source.TOLD}

@@ -143,18 +143,9 @@ class BroadcastForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("channel") == Channel.SMS and not data.get("body", "").strip():
-            self.add_error("body", "Write the text of the SMS.")
-        elif data.get("channel") == Channel.SMS:
-            sent = Broadcast(channel=Channel.SMS, body=data["body"]).sms_text_for(
-                subscriptions.LONGEST_NUMBER
-            )
-            if len(sent) > SMS_MOST_CHARACTERS:
-                self.add_error(
-                    "body",
-                    f"As sent, the text has {len(sent):,} characters: Twilio takes at most "
-                    f"{SMS_MOST_CHARACTERS:,} (about 10 segments). Shorten it.",
-                )
+        # A text refused as written (clean_body) is not refused again here.
+        if data.get("channel") == Channel.SMS and "body" not in self.errors:
+            self._check_sms_text(data.get("body", ""))
         has_script, has_audio = bool(data.get("script", "").strip()), bool(data.get("audio_url"))
         audio = data.get("audio_url", "")
         if audio and urlsplit(audio).scheme != "https":
@@ -169,6 +160,18 @@ class BroadcastForm(forms.ModelForm):
         else:
             data["urgent_reason"] = ""  # a reason kept only with the urgency it explains
         return data
+
+    def _check_sms_text(self, body: str) -> None:
+        if not body.strip():
+            self.add_error("body", "Write the text of the SMS.")
+            return
+        sent = Broadcast(channel=Channel.SMS, body=body).sms_text_for(subscriptions.LONGEST_NUMBER)
+        if len(sent) > SMS_MOST_CHARACTERS:
+            self.add_error(
+                "body",
+                f"As sent, the text has {len(sent):,} characters: Twilio takes at most "
+                f"{SMS_MOST_CHARACTERS:,} (about 10 segments). Shorten it.",
+            )
 
 
 # A word in braces, as a merge field is written ("{name}", "{ first_name }").

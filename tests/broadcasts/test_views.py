@@ -107,6 +107,8 @@ def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error
     assert response.status_code == 200
     assert error in response.content.decode()
     assert not Broadcast.objects.exists()
+    if "would be sent as written" in error and data["channel"] == "sms":
+        assert "Write the text of the SMS." not in response.content.decode()  # one error
 
 
 def test_the_audience_is_kept_as_its_filters_read(manager_client):

@@ -83,26 +83,27 @@ def record_request_to_stop(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as refused:
             form.add_error(None, refused.messages[0])
         else:
-
-            def labels(channels) -> str:
-                return " and ".join(channel.label for channel in Channel if channel in channels)
-
             if new := covered - before:
                 messages.success(
                     request,
-                    f"{contact.phone_display} opted out of {labels(new)} (hard), in their words: "
-                    "only their own new consent lifts it.",
+                    f"{contact.phone_display} opted out of {_in_words(new)} (hard), in their "
+                    "words: only their own new consent lifts it.",
                 )
             if again := covered & before:
                 messages.info(
                     request,
-                    f"{contact.phone_display} had opted out of {labels(again)} already (hard); "
-                    "this request is kept in the number's history too, in their words.",
+                    f"{contact.phone_display} had opted out of {_in_words(again)} already "
+                    "(hard); this request is kept in the number's history too, in their words.",
                 )
             return redirect(contact)
     sharers = Contact.objects.filter(phone=contact.phone).exclude(pk=contact.pk).order_by("name")
     context = {"contact": contact, "form": form, "sharers": list(sharers[:10])}
     return render(request, "contacts/request_to_stop.html", context)
+
+
+def _in_words(channels: set[Channel]) -> str:
+    """E.g. "SMS and Calls & Voicemails", in the channels' order."""
+    return " and ".join(channel.label for channel in Channel if channel in channels)
 
 
 def _still_opted_out(opt_out: OptOut) -> str:

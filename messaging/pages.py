@@ -77,6 +77,15 @@ def possible_opt_outs(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/possible_opt_outs.html", context)
 
 
+# What a confirmation made sure of may follow: a review waiting, dismissed meanwhile, or
+# confirmed for fewer channels.
+CONFIRMABLE = [
+    PossibleOptOut.Decision.PENDING,
+    PossibleOptOut.Decision.DISMISSED,
+    PossibleOptOut.Decision.CONFIRMED,
+]
+
+
 @permission_required("messaging.decide_possibleoptout", raise_exception=True)
 def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm: a hard opt-out of what the review stops (`PossibleOptOut.stops`) with the
@@ -226,15 +235,6 @@ def reopen_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
             "are reviewed again.",
         )
     return redirect("messaging:possible_opt_outs")
-
-
-# What a confirmation made sure of may follow: a review waiting, dismissed meanwhile, or
-# confirmed for fewer channels.
-CONFIRMABLE = [
-    PossibleOptOut.Decision.PENDING,
-    PossibleOptOut.Decision.DISMISSED,
-    PossibleOptOut.Decision.CONFIRMED,
-]
 
 
 def _keep(request: HttpRequest, *, words: str, meaning: str) -> ReplyPhrase:

@@ -35,11 +35,10 @@ def test_a_request_to_stop_calls_holds_calls_and_texts_and_confirmed_stops_both(
 
     client.force_login(UserFactory(username="reader", role="Staff"))
     page = client.post(f"/messaging/possible-opt-outs/{review.pk}/", {"decision": "confirmed"})
-    assert (
-        "Opt (415) 555-0123 out of SMS and Calls &amp; Voicemails for good?"
-        in page.content.decode()
-    )
-    assert "will receive no more SMS or calls" in page.content.decode()
+    assert "Opt (415) 555-0123 out for good?" in page.content.decode()
+    assert "will receive no more of what is ticked below" in page.content.decode()
+    for channel in ("sms", "calls"):  # both, to be unticked where the words ask less
+        assert f'name="channels" value="{channel}" checked' in page.content.decode()
     page = client.post(
         f"/messaging/possible-opt-outs/{review.pk}/",
         {"decision": "confirmed", "sure": "yes"},

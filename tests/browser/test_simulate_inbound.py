@@ -72,7 +72,7 @@ def test_staff_confirm_a_possible_opt_out_after_being_asked_once_more(login, app
         "(415) 555-0188: opted out of SMS (hard), in their words."
     )
     expect(page.get_by_role("row").filter(has_text="Do I know you?")).to_contain_text(
-        "Confirmed: opted out by staff"
+        "Confirmed: opted out of SMS by staff"
     )
     simulate(app_env, app_url, "--from", phone, "--body", "START")  # as it was
 

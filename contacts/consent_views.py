@@ -13,7 +13,15 @@ from django.views.decorators.http import require_http_methods
 
 from contacts import evidence, services
 from contacts.forms import ConsentForm, DisclosureForm, RequestToStopForm, RevisionForm
-from contacts.models import Channel, Contact, Disclosure, OptOut, PhoneOptOut, Source
+from contacts.models import (
+    Channel,
+    Contact,
+    Disclosure,
+    OptOut,
+    PhoneOptOut,
+    Source,
+    channels_in_words,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -37,7 +45,7 @@ def record_consent(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError:
             form.add_error(None, "The contact has no valid phone number: fix it first.")
         else:
-            labels = " and ".join(channel.label for channel in data["channels"])
+            labels = channels_in_words(data["channels"])
             if awaiting:
                 asked = services.ask_to_confirm(contact.phone, data["channels"])
                 messages.success(
@@ -86,24 +94,19 @@ def record_request_to_stop(request: HttpRequest, pk: int) -> HttpResponse:
             if new := covered - before:
                 messages.success(
                     request,
-                    f"{contact.phone_display} opted out of {_in_words(new)} (hard), in their "
-                    "words: only their own new consent lifts it.",
+                    f"{contact.phone_display} opted out of {channels_in_words(new)} (hard), "
+                    "in their words: only their own new consent lifts it.",
                 )
             if again := covered & before:
                 messages.info(
                     request,
-                    f"{contact.phone_display} had opted out of {_in_words(again)} already "
+                    f"{contact.phone_display} had opted out of {channels_in_words(again)} already "
                     "(hard); this request is kept in the number's history too, in their words.",
                 )
             return redirect(contact)
     sharers = Contact.objects.filter(phone=contact.phone).exclude(pk=contact.pk).order_by("name")
     context = {"contact": contact, "form": form, "sharers": list(sharers[:10])}
     return render(request, "contacts/request_to_stop.html", context)
-
-
-def _in_words(channels: set[Channel]) -> str:
-    """E.g. "SMS and Calls & Voicemails", in the channels' order."""
-    return " and ".join(channel.label for channel in Channel if channel in channels)
 
 
 def _still_opted_out(opt_out: OptOut) -> str:

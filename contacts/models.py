@@ -121,6 +121,13 @@ def scope_all_from() -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def channels_in_words(channels) -> str:
+    """`channels` (values or Channels) as people read them, in Channel's order: "SMS", "SMS and
+    Calls & Voicemails"."""
+    chosen = set(channels)
+    return " and ".join(channel.label for channel in Channel if channel in chosen)
+
+
 def channels_revoked(channel: str, at: datetime | None = None) -> tuple[Channel, ...]:
     """The channels that a contact's own opt-out of `channel` at `at` (now) covers, `channel`
     first: that one alone, or every channel when the scope is "all" (the FCC's revoke-all rule,
@@ -982,7 +989,7 @@ class ConfirmationPrompt(models.Model):
         if ends <= now:
             days = CONFIRM_WITHIN.days
             return f"sent {_when(self.sent_at)}; the {days} days to reply ended {_when(ends)}."
-        asked = " and ".join(Channel(channel).label for channel in self.channels.split())
+        asked = channels_in_words(self.channels.split())
         return (
             f"sent {_when(self.sent_at)}, asking about {asked}; a YES by {_when(ends)} confirms it."
         )

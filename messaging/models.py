@@ -7,7 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from contacts.models import MATCHED_LENGTH, Channel, PhoneOptOut, channels_revoked, short_date
+from contacts.models import (
+    MATCHED_LENGTH,
+    Channel,
+    PhoneOptOut,
+    channels_in_words,
+    channels_revoked,
+    short_date,
+)
 from contacts.phones import format_phone
 
 
@@ -241,7 +248,7 @@ class PossibleOptOut(models.Model):
     @property
     def stops_in_words(self) -> str:
         """E.g. "SMS", or "SMS and Calls & Voicemails"."""
-        return " and ".join(channel.label for channel in self.stops)
+        return channels_in_words(self.stops)
 
     @property
     def stops(self) -> tuple[Channel, ...]:
@@ -287,7 +294,7 @@ class ReviewStep(models.Model):
     def __str__(self) -> str:
         """E.g. "Dismissed by staff, 6 Dec 2026, 23:05", "Confirmed: opted out of SMS by ana,
         6 Dec 2026, 23:07", as the review's page says it."""
-        stopped = " and ".join(Channel(channel).label for channel in self.channels.split())
+        stopped = channels_in_words(self.channels.split())
         of = f" of {stopped}" if stopped else ""
         by = f" by {self.by.get_username()}" if self.by else ""
         when = date_format(timezone.localtime(self.at), "DATETIME_FORMAT")

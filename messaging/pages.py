@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts import services
-from contacts.models import CONFIRMED_IN_REVIEW, Channel, PhoneOptOut, Source, channels_revoked
+from contacts.models import (
+    CONFIRMED_IN_REVIEW,
+    Channel,
+    PhoneOptOut,
+    Source,
+    channels_in_words,
+    channels_revoked,
+)
 from contacts.phones import normalize_phone
 from messaging.keywords import plain
 from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase, ReviewStep
@@ -34,12 +41,6 @@ def _with_contacts(reviews: list[PossibleOptOut]) -> list[PossibleOptOut]:
         review.contacts = contacts[:CONTACTS_SHOWN]
         review.more_contacts = len(contacts) - len(review.contacts)
     return reviews
-
-
-def _covers(channels: tuple[Channel, ...]) -> str:
-    """What a confirmed possible opt-out covers, in the channels' names: "SMS", or with
-    OPT_OUT_SCOPE "all", "SMS and Calls & Voicemails"."""
-    return " and ".join(Channel(channel).label for channel in channels)
 
 
 def _who(review: PossibleOptOut) -> str:
@@ -121,7 +122,7 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
         # No platform user can reverse a hard opt-out: ask once more, on a page of its own.
         context = {
             "review": review,
-            "covers": _covers(review.stops),
+            "covers": channels_in_words(review.stops),
             "stops_texts": Channel.SMS in review.stops,
             "stops_calls": Channel.CALLS in review.stops,
             "every_channel": every_channel,
@@ -179,8 +180,7 @@ def decide_possible_opt_out(request: HttpRequest, pk: int) -> HttpResponse:
     elif decision == PossibleOptOut.Decision.CONFIRMED:
         messages.success(
             request,
-            f"{_who(review)}: opted out of {_covers(tuple(c for c in Channel if c in covered))} "
-            "(hard), in their words.",
+            f"{_who(review)}: opted out of {channels_in_words(covered)} (hard), in their words.",
         )
     else:
         messages.success(

@@ -51,18 +51,33 @@ def tooltip(
     phone: str = "",
     consent: ConsentRecord | None | object = NOT_LOOKED_UP,
     reassigned_at: datetime | None = None,
+    contact_status: str = Contact.Status.ACTIVE,
 ) -> str:
     """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026. It ends when the number replies
     START.", "Subscribed to SMS: replied “JOIN” on 3 Dec 2026". `phone` is the contact's number
     now; `consent`, its newest consent on record for the channel (None: none); `reassigned_at`,
-    when the number was last reported reassigned."""
+    when the number was last reported reassigned; `contact_status`, the contact's overall
+    status, which holds back every broadcast unless active."""
     if opt_out is None:
-        if consent is NOT_LOOKED_UP:
-            return f"Subscribed to {channel.label}"
-        return f"Subscribed to {channel.label}: {consent_words(consent, reassigned_at)}"
+        subscribed = f"Subscribed to {channel.label}"
+        if consent is not NOT_LOOKED_UP:
+            subscribed += f": {consent_words(consent, reassigned_at)}"
+        return subscribed + held_back_by(contact_status)
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
     return opt_out.describe()
+
+
+def held_back_by(contact_status: str) -> str:
+    """What a subscribed icon adds for a contact that is not active: the icon says the channel
+    may be used, and the status, shown in another column or not at all, says it is not."""
+    if contact_status == Contact.Status.ACTIVE:
+        return ""
+    status = STATUS_LABELS.get(contact_status, contact_status)
+    return f". No broadcast reaches this contact while their status is “{status}”."
+
+
+STATUS_LABELS = dict(Contact.Status.choices)
 
 
 def consent_words(consent: ConsentRecord | None, reassigned_at: datetime | None = None) -> str:
@@ -168,7 +183,12 @@ def channel_icons(contact: Contact, *, consent: bool = True) -> list[ChannelIcon
         status = OptInStatus(opt_out.kind) if opt_out else OptInStatus.SUBSCRIBED
         record = contact.consent_for(channel) if consent else None
         tip = tooltip(
-            opt_out, channel, contact.phone, record if consent else NOT_LOOKED_UP, reassigned_at
+            opt_out,
+            channel,
+            contact.phone,
+            record if consent else NOT_LOOKED_UP,
+            reassigned_at,
+            contact.status,
         )
         icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out, record, reassigned_at))
     return icons
@@ -185,7 +205,9 @@ def opt_in_cell(contact: Contact, *, can_change: bool, next_url: str, csrf_token
         opt_out = contact.opt_out_for(channel)
         status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
         consent = None if opt_out else contact.consent_for(channel)
-        tip = escape(tooltip(opt_out, channel, contact.phone, consent, reassigned_at))
+        tip = escape(
+            tooltip(opt_out, channel, contact.phone, consent, reassigned_at, contact.status)
+        )
         item = _item(channel, status, can_change)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))
     return f'<div class="opt-in" id="opt-in-{contact.pk}">{"".join(items)}</div>'

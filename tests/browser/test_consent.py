@@ -43,11 +43,11 @@ def record_web_form_consent(page, app_url: str, name: str, channel: str) -> None
 
 def test_the_tooltips_say_how_a_number_consented_or_that_none_is_on_record(login, app_url):
     page = login("staff")
-    page.goto(f"{app_url}/contacts/?sms_consent=none&sms=subscribed")
+    page.goto(f"{app_url}/contacts/?sms_consent=none&sms=subscribed&status=active")
     expect(tooltip_of(page, "SMS: subscribed")).to_have_text(
         "Subscribed to SMS: no consent on record"
     )
-    page.goto(f"{app_url}/contacts/?sms_consent=on_record&sms=subscribed")
+    page.goto(f"{app_url}/contacts/?sms_consent=on_record&sms=subscribed&status=active")
     consented = re.compile(
         r"^Subscribed to SMS: (replied “JOIN”|signed up on a web form|agreed on paper or in "
         r"person|agreed verbally|consent imported from another system) on \d{1,2} \w{3} \d{4}$"

@@ -19,7 +19,8 @@ CSRF_TOKEN = "token&<'\">"
 
 @pytest.fixture
 def contacts(db) -> list[Contact]:
-    """Subscribed, soft, hard in each way, inherited, by a user, with long words, with HTML."""
+    """Subscribed, soft, hard in each way, inherited, by a user, with long words, with HTML,
+    not to be contacted."""
     admin = UserFactory(username=f"admin {HTML}", role="Admin")
     subscribed = ContactFactory(name="Sue Subscribed")
     subscribed.tags.add(Tag.objects.create(name="VIP"), Tag.objects.create(name=HTML))
@@ -47,8 +48,9 @@ def contacts(db) -> list[Contact]:
     services.record_hard_opt_out(
         phone="+14155550199", channel=Channel.CALLS, source=Source.IMPORT, words=HTML
     )
+    held_back = ContactFactory(name="Do Notcontact", status=Contact.Status.DO_NOT_CONTACT)
     inherited = ContactFactory(name="In Herited", phone="+14155550199")  # had opted out before
-    drawn = [subscribed, soft, said_stop, by_digit, by_carrier, long_words, inherited]
+    drawn = [subscribed, soft, said_stop, by_digit, by_carrier, long_words, held_back, inherited]
     contacts = list(Contact.objects.filter(pk__in=[c.pk for c in drawn]).order_by("pk"))
     load_consent(contacts, list(Tag.objects.all()))  # as the Contacts page reads them
     assert contacts[-1].opt_out_for(Channel.CALLS).inherited

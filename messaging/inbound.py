@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
@@ -43,11 +44,46 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
     """Process the stored event with `key` unless that was done already; return it with its
     answer.
 
-    The event row is locked while it is processed, so that the provider's retries and a
+    A number's events are acted on in the order they came: its earlier events still kept (one
+    whose processing failed, or one another request is processing now) are processed first,
+    so that a START kept for the worker never lifts the STOP the number sent after it. If one
+    of them fails again, this one stays kept behind it, and raises.
+
+    Each event's row is locked while it is processed, so that the provider's retries and a
     re-processing never act twice. A failure is kept on the event and raised. On PostgreSQL,
     `lock_timeout` (seconds) ends each wait for a lock (a bulk change's transaction, an
     import's) with a failure: the webhook's request then ends in time.
     """
+    answered_late = []
+    try:
+        for earlier, failed_before in _kept_before(key):
+            processed = _process_one(earlier, lock_timeout=lock_timeout)
+            if failed_before:  # its webhook answered without it (answer_unprocessed)
+                answered_late.append(processed)
+    except Exception:
+        _keep_failure(key)
+        raise
+    event = _process_one(key, lock_timeout=lock_timeout)
+    for processed in answered_late:  # after this one: a STOP in it wins
+        send_what_was_not_answered(processed)
+    return event
+
+
+def _kept_before(key: str) -> list[tuple[str, bool]]:
+    """The kept event `key`'s number's other events not processed yet that came before it,
+    oldest first: each one's key, and whether its processing failed before."""
+    this = InboundEvent.objects.filter(key=key, processed_at=None).exclude(phone="")
+    earlier = InboundEvent.objects.filter(
+        processed_at=None,
+        phone=Subquery(this.values("phone")[:1]),
+        id__lt=Subquery(this.values("id")[:1]),
+    )
+    return [
+        (each, bool(error)) for each, error in earlier.order_by("id").values_list("key", "error")
+    ]
+
+
+def _process_one(key: str, *, lock_timeout: float | None) -> InboundEvent:
     waiting = None
     try:
         with transaction.atomic():
@@ -68,15 +104,20 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                     InboundEvent.objects.filter(key=key).update(error=NOT_RECORDED_YET)
                     waiting = error
     except Exception:
-        logger.exception("Processing inbound event %s failed", key)
-        # A status's note that its carrier opt-out is recorded stays (see _answer).
-        kept = InboundEvent.objects.filter(key=key).exclude(error=NOT_RECORDED_YET)
-        kept.update(error=traceback.format_exc())
+        _keep_failure(key)
         raise
     if waiting:
         logger.info("Inbound event %s: its message is not recorded yet, kept", key)
         raise waiting
     return event
+
+
+def _keep_failure(key: str) -> None:
+    """Log the exception being handled, and keep it on the event."""
+    logger.exception("Processing inbound event %s failed", key)
+    # A status's note that its carrier opt-out is recorded stays (see _answer).
+    kept = InboundEvent.objects.filter(key=key).exclude(error=NOT_RECORDED_YET)
+    kept.update(error=traceback.format_exc())
 
 
 def _answer(event: InboundEvent) -> str:
@@ -111,14 +152,17 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
     """Process the kept events not processed yet that were received before `received_before`,
     oldest first; yield each one's key, with the error that stopped it again, if any."""
     pending = InboundEvent.objects.filter(processed_at=None, received_at__lt=received_before)
+    processed = []
     for key in list(pending.order_by("received_at", "id").values_list("key", flat=True)):
         try:
-            event = process(key)
+            processed.append(process(key))
         except Exception as error:  # kept on the event; go on with the others
             yield key, error
         else:
-            send_what_was_not_answered(event)
             yield key, None
+    # After every kept event of their numbers: a STOP that came after a JOIN wins.
+    for event in processed:
+        send_what_was_not_answered(event)
 
 
 # The readings (READ_AS, below) whose confirmation a kept text did not get at once.
@@ -129,8 +173,9 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
     """A JOIN, START or YES kept for the worker was answered at once with nothing
     (`answer_unprocessed`: what it does depends on processing); the confirmation processing
     gave it is sent now as a text, as carriers require it: once (only by the call that
-    processed it), and only while the number may receive texts, under its lock as a send
-    takes it (a STOP after it wins). A failure is logged: the event stays processed."""
+    processed it), and only while the number may receive texts and has no later reply kept
+    (it may be a STOP), under its lock as a send takes it (a STOP after it wins). Not sent,
+    it is not sent later either. A failure is logged: the event stays processed."""
     processed_now = getattr(event, "processed_now", False)
     if event.kind != InboundEvent.Kind.SMS or not event.phone or not processed_now:
         return
@@ -140,11 +185,16 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
         try:
             with transaction.atomic():
                 services.lock_numbers([event.phone], shared=True)
-                if _opted_out_at_all(event.phone):
+                if _opted_out_at_all(event.phone) or _kept_after(event):
                     return
                 texts.send(InboundEvent, phone=event.phone, text=text)
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)
+
+
+def _kept_after(event: InboundEvent) -> bool:
+    later = InboundEvent.kept_that_may_stop(Channel.SMS).filter(id__gt=event.pk)
+    return later.filter(phone=event.phone).exists()
 
 
 def _texts(twiml_response: str) -> list[str]:

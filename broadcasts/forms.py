@@ -8,7 +8,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from broadcasts.models import Broadcast, default_unsubscribe_digit
+from broadcasts.models import TELLS_HOW_TO_STOP, Broadcast, default_unsubscribe_digit
 from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
@@ -85,7 +85,8 @@ class BroadcastForm(forms.ModelForm):
             "consent_only": "Only contacts with consent on record",
         }
         help_texts = {
-            "body": "“Reply STOP to opt out” is added unless the text already says STOP. "
+            "body": "“Reply STOP to opt out” is added unless the text already tells how "
+            "(“Reply STOP…”, “Text STOP to…”, “STOP to end”). "
             "Write {subscriptions_link} for each contact's own link to their subscriptions "
             "page.",
             "send_at": "Leave empty to send when you launch it.",
@@ -97,6 +98,7 @@ class BroadcastForm(forms.ModelForm):
         # The counter counts a subscriptions link as long as the longest, as the limit does.
         sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)
+        self.fields["body"].widget.attrs["data-tells-how-to-stop"] = TELLS_HOW_TO_STOP
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice

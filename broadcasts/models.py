@@ -11,8 +11,16 @@ from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
 
 OPT_OUT_LINE = "Reply STOP to opt out"
-# A text that says STOP tells how to opt out already (static/js/broadcast_form.js too).
-TELLS_HOW_TO_STOP = re.compile(r"\bSTOP\b")
+# A text tells how to opt out already where it asks for STOP ("Reply STOP", "Text “stop”",
+# "Responde STOP") or says what it does ("STOP to cancel"); not where it only says the word
+# ("STOP by our office"). static/js/broadcast_form.js reads it from the form, in the same
+# syntax, for its counter.
+TELLS_HOW_TO_STOP = (
+    r"\b(reply|text|txt|send|respond|responde|responda|envía|envia|escribe)\W+(with\W+|con\W+)?"
+    r"[\"“'‘]?STOP\b"
+    r"|\bSTOP\b[\"”'’]?\W+(to|para)\W+(opt\W?out|end|cancel|unsubscribe|quit|stop|cancelar|salir)"
+)
+_TELLS_HOW_TO_STOP = re.compile(TELLS_HOW_TO_STOP, re.IGNORECASE)
 DIGITS = [(key, key) for key in settings.PHONE_KEYS]
 
 
@@ -105,9 +113,9 @@ class Broadcast(models.Model):
 
     @property
     def sms_text(self) -> str:
-        """The body as sent: with the opt-out line, unless the body already tells how (says
-        STOP, as a word in capitals: not "nonstop", nor "stop by")."""
-        if TELLS_HOW_TO_STOP.search(self.body):
+        """The body as sent: with the opt-out line, unless the body already tells how
+        ("Reply STOP", "STOP to end"; not "nonstop", nor "STOP by")."""
+        if _TELLS_HOW_TO_STOP.search(self.body):
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
 

@@ -1,7 +1,7 @@
 // The broadcast form: the SMS counter, and the fields of the chosen channel and purpose only.
 // Counts as messaging/sms.py does: GSM-7 160/153, else UCS-2 70/67 (UTF-16 units), the text
 // as Broadcast.sms_text_for sends it: trimmed (as the form saves it), with the opt-out line
-// unless the text already says STOP, and each contact's subscriptions link in place of
+// unless the text already tells how, and each contact's subscriptions link in place of
 // {subscriptions_link}.
 const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
   "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
@@ -22,9 +22,11 @@ const counter = document.querySelector(".sms-counter");
 // A subscriptions link counts as long as a US number's (the form says how long).
 const LINK = "{subscriptions_link}";
 const linkLength = Number(body?.dataset.linkLength || LINK.length);
+// broadcasts.models.TELLS_HOW_TO_STOP, as the form gives it.
+const tellsHowToStop = new RegExp(body?.dataset.tellsHowToStop || "$^", "i");
 function updateCounter() {
   const saved = body.value.trim().replaceAll(LINK, "x".repeat(linkLength));
-  const saysStop = /\bSTOP\b/.test(saved);  // as broadcasts.models.TELLS_HOW_TO_STOP
+  const saysStop = tellsHowToStop.test(saved);
   const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
   counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +
     `(${s.encoding}): ${s.count} segment${s.count === 1 ? "" : "s"}`;

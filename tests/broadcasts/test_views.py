@@ -210,9 +210,17 @@ def test_a_reason_without_urgency_is_not_kept(manager_client):
     [
         ("Text STOP to quit", False),
         ("Reply STOP, or visit our site", False),
+        ("Reply with “stop” to end these", False),
+        ("Txt STOP 2 end", False),
+        ("Offers: STOP to cancel", False),
+        ("Responde STOP para cancelar", False),
+        ("Envía STOP", False),
         ("Our unstoppable nonstop sale", True),
         ("Don't stop by without booking", True),
         ("stop by tomorrow", True),
+        ("STOP by our office this week for a free whitening!", True),
+        ("Don't STOP smiling: 20% off", True),
+        ("Reply to book, and stop worrying", True),
     ],
 )
 def test_the_opt_out_line_is_added_unless_the_text_says_stop(body, line_added):

@@ -65,10 +65,14 @@ def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):
     page.get_by_label("Name").fill("Browser test counter")
     body = page.get_by_label("Body")
     counter = page.locator(".sms-counter")
-    body.fill("Text STOP to quit")  # says STOP: no opt-out line is added
+    body.fill("Text STOP to quit")  # tells how to stop: no opt-out line is added
     expect(counter).to_have_text("17 characters (GSM-7): 1 segment")
+    body.fill("Envía stop para salir")  # in Spanish, in any case
+    expect(counter).to_have_text("21 characters (UCS-2): 1 segment")  # í is not GSM-7
     body.fill("Our nonstop sale")  # says no STOP
     expect(counter).to_have_text("38 characters with the opt-out line (GSM-7): 1 segment")
+    body.fill("STOP by")  # says STOP, but not how to stop
+    expect(counter).to_have_text("29 characters with the opt-out line (GSM-7): 1 segment")
     # Saved without the spaces around it, a line break as one character, then the line.
     body.fill("  See you\nthere  ")
     expect(counter).to_have_text("35 characters with the opt-out line (GSM-7): 1 segment")

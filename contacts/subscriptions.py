@@ -74,6 +74,11 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     except signing.BadSignature:
         return _refused(request, "This link is not valid: it may have been cut short or "
                                  "changed. Reply STOP to any of our texts instead.")  # fmt: skip
+    # A user of the app who opens it (from the contact's page) sees what the contact sees;
+    # what is saved here is recorded as the contact's own doing, so not by them.
+    signed_in = request.user.get_username() if request.user.is_authenticated else ""
+    if signed_in and request.method == "POST":
+        return _refused(request, SIGNED_IN.format(user=signed_in))
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
     done = []
     if request.method == "POST":
@@ -93,5 +98,13 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
         "channels": [(channel, channel not in stopped) for channel in Channel],
         "done": done,
         "start_digit": settings.RESUBSCRIBE_DIGIT,
+        "signed_in": signed_in,
     }
     return render(request, "contacts/subscriptions.html", context)
+
+
+SIGNED_IN = (
+    "You are signed in as {user}: this page is the contact's own, and what is saved on it is "
+    "recorded as done by them. Nothing was changed. To record that they asked you to stop, "
+    "use “Asked to stop…” on their page in the app."
+)

@@ -64,6 +64,24 @@ def test_unticking_texts_is_the_contact_s_own_hard_opt_out(contact, admin_role_u
     assert "To receive texts again, reply START" in again and again.count('name="keep"') == 1
 
 
+@pytest.mark.parametrize("user", ["staff_user", "admin_role_user", "manager_user"])
+def test_a_signed_in_user_sees_the_page_but_cannot_save_it_as_the_contact(
+    client, request, contact, user
+):
+    """Opened from the contact's page in the same browser: what they saved was recorded as
+    the contact's own unticking, with nothing of who did it."""
+    client.force_login(request.getfixturevalue(user))
+    page = client.get(subscriptions.link(PHONE)).content.decode()
+    assert "this is the contact's own page" in page and "use “Asked to stop…”" in page
+    assert '<button type="submit" class="button" disabled>Save</button>' in page
+
+    response = client.post(subscriptions.link(PHONE), {"keep": []})
+    assert response.status_code == 403
+    assert "Nothing was changed." in response.content.decode()
+    assert statuses(contact) == {"sms": OptInStatus.SUBSCRIBED, "calls": OptInStatus.SUBSCRIBED}
+    assert not PhoneOptOut.objects.exists() and not ConsentEvent.objects.exists()
+
+
 def test_keeping_both_changes_nothing(contact):
     Client().post(subscriptions.link(PHONE), {"keep": ["sms", "calls"]})
     assert not PhoneOptOut.objects.exists() and not ConsentEvent.objects.exists()

@@ -94,7 +94,15 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unsubscribe_digit"].required = False  # only voice needs it
+        digit = self.fields["unsubscribe_digit"]
+        digit.required = False  # only voice needs it
+        # The key that asks for calls again, on a call back, never stops them in a call.
+        digit.choices = [(key, label) for key, label in digit.choices
+                         if key != settings.RESUBSCRIBE_DIGIT]  # fmt: skip
+        digit.help_text = (
+            f"Pressed during the call. Not {settings.RESUBSCRIBE_DIGIT}: a call back to us "
+            f"presses it to receive calls again."
+        )
         # The counter counts a subscriptions link as long as the longest, as the limit does.
         sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)

@@ -100,6 +100,9 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
          "{name} would be sent as written, to everyone: nothing fills it in. Write the words"),
         (sms_form(channel="calls", body="", script="Go to {subscriptions_link}"),
          "{subscriptions_link} would be sent as written"),
+        # "Press 1 now" stopped calls, and a call back that pressed 1 asked for them again.
+        (sms_form(channel="calls", body="", script="Hi", unsubscribe_digit="1"),
+         "Select a valid choice. 1 is not one of the available choices."),
     ],
 )  # fmt: skip
 def test_bad_input_is_explained_and_nothing_is_saved(manager_client, data, error):

@@ -716,6 +716,30 @@ class Overridden:
         return format_phone(self.phone)
 
 
+@dataclass(frozen=True)
+class Released:
+    """A row that lets broadcasts reach a number that a contact not active holds back now:
+    it makes that contact active again, or adds a new contact with its number."""
+
+    row: int
+    name: str
+    phone: str
+    held_by: str  # the contact not active
+    held_status: str
+    updates: bool
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    @property
+    def change(self) -> str:
+        status = Contact.Status(self.held_status).label
+        if self.updates:
+            return f"{status} → Active"
+        return f"A new contact with the number of {self.held_by} ({status})"
+
+
 @dataclass
 class Preview:
     """What applying a checked import will do, as its page shows before it is applied."""
@@ -725,6 +749,9 @@ class Preview:
     # The first OVERRIDES_SHOWN values a hard opt-out will override, and how many in all.
     overrides: list[Overridden]
     override_count: int
+    # The first OVERRIDES_SHOWN rows that release a number held back, and how many in all.
+    released: list[Released]
+    released_count: int
 
 
 OVERRIDES_SHOWN = 100
@@ -783,12 +810,47 @@ def preview(contact_import: ContactImport) -> Preview:
         )
         found = cursor.fetchall()
     rows, updates, override_count = found[0][:3]
+    released_count, released = _released(contact_import)
     return Preview(
         creates=rows - updates,
         updates=updates,
         overrides=[Overridden(*row[3:]) for row in found if row[3] is not None],
         override_count=override_count,
+        released=released,
+        released_count=released_count,
     )
+
+
+def _released(contact_import: ContactImport) -> tuple[int, list[Released]]:
+    """The rows that let broadcasts reach a number held back now (Released), and how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH held AS (
+                SELECT r.number, r.name, r.phone, r.status, ({SAME_CONTACT}) AS contact_id
+                FROM contacts_importrow r
+                WHERE r.contact_import_id = %s AND r.status IN ('', 'active') AND EXISTS (
+                    SELECT 1 FROM contacts_contact c
+                    WHERE c.phone = r.phone AND c.status <> 'active')
+            ), released AS (
+                SELECT h.number, h.name, h.phone, c.name AS held_by, c.status, TRUE AS updates
+                FROM held h JOIN contacts_contact c ON c.id = h.contact_id
+                WHERE h.status = 'active' AND c.status <> 'active'
+                UNION ALL
+                SELECT h.number, h.name, h.phone, MIN(c.name), MIN(c.status), FALSE
+                FROM held h JOIN contacts_contact c ON c.phone = h.phone
+                WHERE h.contact_id IS NULL AND c.status <> 'active'
+                GROUP BY h.number, h.name, h.phone
+            )
+            SELECT (SELECT COUNT(*) FROM released), shown.*
+            FROM (SELECT 1) one
+            LEFT JOIN (SELECT * FROM released ORDER BY number LIMIT %s) shown ON 1 = 1
+            ORDER BY shown.number
+            """,
+            [contact_import.pk, OVERRIDES_SHOWN],
+        )
+        found = cursor.fetchall()
+    return found[0][0], [Released(*row[1:]) for row in found if row[1] is not None]
 
 
 def start_applying(contact_import: ContactImport) -> bool:

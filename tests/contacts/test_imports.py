@@ -559,6 +559,32 @@ def test_the_preview_flags_the_opt_ins_a_hard_opt_out_overrides_and_apply_keeps_
     assert status(di, SMS) == OptInStatus.SUBSCRIBED
 
 
+def test_the_preview_flags_rows_that_let_broadcasts_reach_a_number_held_back(db):
+    """ "Do not contact" is a contact's: a file that adds another contact with the number, or
+    makes the contact active again, lets broadcasts reach the number. The preview says so."""
+    ContactFactory(name="Aisha Williams", phone="+15122000000", status="do_not_contact")
+    ContactFactory(name="Hana Johnson", phone="+15122000002", status="do_not_contact")
+    ContactFactory(name="Ava Perez", phone="+15122000003", status="archived")
+    ContactFactory(name="Liam Active", phone="+15122000004")
+    contact_import = checked(csv_bytes(
+        "name,phone,status",
+        "A. Williams,(512) 200-0000,",  # a new contact with the number
+        "Hana Johnson,(512) 200-0002,active",  # made active again
+        "Ava Perez,(512) 200-0003,",  # updated, its status kept
+        "Liam Active,(512) 200-0004,active",
+        "Aisha's son,(512) 200-0000,do not contact",  # a new contact held back too
+    ))  # fmt: skip
+    preview = imports.preview(contact_import)
+    assert [(r.row, r.name, r.phone_display, r.change) for r in preview.released] == [
+        (2, "A. Williams", "(512) 200-0000",
+         "A new contact with the number of Aisha Williams (Do not contact)"),
+        (3, "Hana Johnson", "(512) 200-0002", "Do not contact → Active"),
+    ]  # fmt: skip
+    assert preview.released_count == 2
+    applied(contact_import)
+    assert Contact.objects.get(name="Hana Johnson").status == "active"  # as it said
+
+
 def test_the_preview_lists_the_first_overrides_and_counts_them_all(db, monkeypatch):
     monkeypatch.setattr(imports, "OVERRIDES_SHOWN", 1)
     services.record_hard_opt_out(phone="+14155550105", channel=SMS, source=Source.KEYWORD)

@@ -291,6 +291,22 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     )
 
 
+def test_the_preview_warns_of_a_number_held_back_that_the_file_releases(admin_client):
+    ContactFactory(name="Aisha Williams", phone="+15122000000", status="do_not_contact")
+    page = upload(admin_client, b"name,phone\nA. Williams,(512) 200-0000\n").content.decode()
+    assert (
+        "1 row will let broadcasts reach a number that a contact marked “Do not contact” or "
+        "“Archived” holds back now. Check it before you import." in page
+    )
+    assert (
+        '<tr><td>2</td><td>A. Williams</td><td class="nowrap">(512) 200-0000</td>'
+        "<td>A new contact with the number of Aisha Williams (Do not contact)</td></tr>" in page
+    )
+    ContactFactory(name="Ben", phone="+15122000001")
+    page = upload(admin_client, b"name,phone\nBen,(512) 200-0001\n").content.decode()
+    assert "will let broadcasts reach" not in page
+
+
 def test_time_zone_and_state_columns_are_offered_and_imported(admin_client):
     upload(admin_client, b"Who,Number,Where,Zone\nAna,(415) 555-0101,Texas,America/Chicago\n")
     contact_import = ContactImport.objects.get()

@@ -14,15 +14,22 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.models import (
     CONFIRMED_IN_REVIEW,
+    MATCHED_LENGTH,
     Channel,
     PhoneOptOut,
     Source,
     channels_in_words,
     channels_revoked,
 )
-from contacts.phones import normalize_phone
-from messaging.keywords import plain
-from messaging.models import REVIEW_DUE_BUSINESS_DAYS, PossibleOptOut, ReplyPhrase, ReviewStep
+from contacts.phones import format_phone, normalize_phone
+from messaging.keywords import Intent, plain, read
+from messaging.models import (
+    REVIEW_DUE_BUSINESS_DAYS,
+    InboundEvent,
+    PossibleOptOut,
+    ReplyPhrase,
+    ReviewStep,
+)
 from messaging.outbox import entries
 from messaging.outbox import messages as outbox_messages
 from messaging.phrases import may_teach, teach
@@ -284,6 +291,57 @@ def reply_phrases(request: HttpRequest) -> HttpResponse:
     return render(
         request, "messaging/reply_phrases.html", context, status=400 if form_error else 200
     )
+
+
+@permission_required("messaging.view_replyphrase", raise_exception=True)
+def reply_phrase(request: HttpRequest, pk: int) -> HttpResponse:
+    """The replies a wording decided, newest first, 100 a page: who sent them and what they
+    said. One decided as ordinary can be sent back to review, where the wording was wrong."""
+    phrase = get_object_or_404(ReplyPhrase.objects.select_related("added_by"), pk=pk)
+    decided = InboundEvent.objects.filter(phrase=phrase).order_by("-received_at", "-id")
+    page = Paginator(decided, 100).get_page(request.GET.get("page"))
+    contacts = contacts_by_phone({event.phone for event in page})
+    context = {
+        "phrase": phrase,
+        "page": page,
+        "replies": [
+            (event, format_phone(event.phone), contacts.get(event.phone, [])) for event in page
+        ],
+        "can_review_again": phrase.meaning == ReplyPhrase.Meaning.ORDINARY
+        and request.user.has_perm("messaging.decide_possibleoptout"),
+    }
+    return render(request, "messaging/reply_phrase.html", context)
+
+
+@require_POST
+@permission_required("messaging.decide_possibleoptout", raise_exception=True)
+def review_again(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
+    """A reply that a wording kept as ordinary let pass, to Possible opt-outs: its number gets
+    none of what it may ask to stop until someone decides it."""
+    phrase = get_object_or_404(ReplyPhrase, pk=pk, meaning=ReplyPhrase.Meaning.ORDINARY)
+    event = get_object_or_404(InboundEvent, pk=event_pk, phrase=phrase)
+    words = event.payload.get("Body", "")
+    reading = read(words)
+    channels = reading.channels if reading.intent == Intent.POSSIBLE_OPT_OUT else (Channel.SMS,)
+    pending = PossibleOptOut.objects.filter(
+        phone=event.phone, words=words, decision=PossibleOptOut.Decision.PENDING
+    )
+    if pending.exists():
+        messages.info(request, "That reply is waiting in Possible opt-outs already.")
+        return redirect("messaging:reply_phrase", pk=pk)
+    PossibleOptOut.objects.create(
+        phone=event.phone, words=words, received_at=event.received_at,
+        channels=" ".join(channels),
+        matched=f"sent back to review by {request.user.get_username()}: it passed as"
+                f" ordinary by the {phrase.described}"[:MATCHED_LENGTH],
+    )  # fmt: skip
+    PossibleOptOut.close_answered(event.phone)  # a number opted out of it since: closed
+    messages.success(
+        request,
+        f"{format_phone(event.phone)}: to review in Possible opt-outs. Its number gets no "
+        f"{channels_in_words(channels)} meanwhile.",
+    )
+    return redirect("messaging:reply_phrase", pk=pk)
 
 
 @require_POST

@@ -16,6 +16,12 @@ urlpatterns = [
         name="reopen",
     ),
     path("messaging/reply-phrases/", pages.reply_phrases, name="reply_phrases"),
+    path("messaging/reply-phrases/<int:pk>/", pages.reply_phrase, name="reply_phrase"),
+    path(
+        "messaging/reply-phrases/<int:pk>/replies/<int:event_pk>/review/",
+        pages.review_again,
+        name="review_again",
+    ),
     path(
         "messaging/reply-phrases/<int:pk>/delete/",
         pages.delete_reply_phrase,

@@ -29,7 +29,7 @@ from contacts.models import (
     Tag,
 )
 from crm.roles import ADMIN, MANAGER, STAFF
-from messaging.models import PossibleOptOut, ReplyPhrase
+from messaging.models import InboundEvent, PossibleOptOut, ReplyPhrase
 from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,8 @@ CASES = [
     ("contacts:evidence", "contact", "GET", {}, VIEW),
     # The contact's own page: its signed link is the key (tests/contacts/test_subscriptions.py).
     ("subscriptions:page", "link", "GET", {}, set(ROLES)),
-    ("subscriptions:page", "link", "POST", {"keep": ["sms", "calls"]}, set(ROLES)),
+    # Signed in, a user of the app would save it as the contact's own doing: refused.
+    ("subscriptions:page", "link", "POST", {"keep": ["sms", "calls"]}, {"anonymous"}),
     ("contacts:request_to_stop", "contact", "GET", {}, VIEW),
     (
         "contacts:request_to_stop",
@@ -154,6 +155,8 @@ CASES = [
     ("messaging:reply_phrases", None, "GET", {}, VIEW),
     ("messaging:reply_phrases", None, "POST", {"words": "pls no", "meaning": "opt_out"}, EDIT),
     ("messaging:delete_reply_phrase", "phrase", "POST", {}, EDIT),
+    ("messaging:reply_phrase", "phrase", "GET", {}, VIEW),
+    ("messaging:review_again", "phrase_reply", "POST", {}, VIEW),
     (
         "messaging:decide",
         "possible",
@@ -184,6 +187,8 @@ def objects():
     broadcast = Broadcast.objects.create(name="Draft", channel="sms", body="Hi")
     possible = PossibleOptOut.objects.create(phone=contact.phone, words="please no more")
     phrase = ReplyPhrase.objects.create(wording="nah", example="Nah", meaning="ordinary")
+    passed = InboundEvent.objects.create(kind="sms", key="sms:SMnah", phone=contact.phone,
+                                         payload={"Body": "Nah"}, phrase=phrase)  # fmt: skip
     job = BulkJob.objects.create(action="unsubscribe_sms", count=20_000)
     export = BulkJob.objects.create(action="export", count=1, status="done",
                                     finished_at=timezone.now())  # fmt: skip
@@ -195,9 +200,15 @@ def objects():
     services.unsubscribe(contact=contact, channel=Channel.CALLS, by_user=None)
     return {"contact": contact.pk, "broadcast": broadcast.pk, "possible": possible.pk,
             "bulk_job": job.pk, "tag": tag.pk, "import": contact_import.pk,
-            "export": export.pk, "phrase": phrase.pk,
+            "export": export.pk, "phrase": phrase.pk, "phrase_reply": [phrase.pk, passed.pk],
             "disclosure": disclosure.pk, "chart": "opt-outs",
             "link": signing.dumps(contact.phone, salt=subscriptions.SALT)}  # fmt: skip
+
+
+def _args(objects: dict, of: str | None) -> list:
+    if not of:
+        return []
+    return objects[of] if isinstance(objects[of], list) else [objects[of]]
 
 
 def client_for(role: str, **kwargs) -> Client:
@@ -236,7 +247,7 @@ def state() -> tuple:
     ],  # fmt: skip
 )
 def test_each_role_is_allowed_or_denied(objects, role, name, of, method, data, allowed):
-    url = reverse(name, args=[objects[of]] if of else [])
+    url = reverse(name, args=_args(objects, of))
     data = {key: objects[value] if value == "tag" else value for key, value in data.items()}
     client = client_for(role)
     before = state()
@@ -318,7 +329,7 @@ def test_every_form_needs_its_csrf_token(objects, name, of, data):
     client = client_for("superuser", enforce_csrf_checks=True)
     data = {key: objects[value] if value == "tag" else value for key, value in data.items()}
     before = state()
-    response = client.post(reverse(name, args=[objects[of]] if of else []), data)
+    response = client.post(reverse(name, args=_args(objects, of)), data)
     assert response.status_code == 403
     assert "CSRF" in response.content.decode()
     assert state() == before

@@ -172,4 +172,4 @@ def test_each_reply_keeps_how_it_was_read_and_the_page_counts_a_phrase_s_replies
     assert event.phrase == phrase
     assert event.reading.startswith("ordinary: phrase “Is this the Smith residence” added by")
     row = admin_client.get(LIST).content.decode()
-    assert ">2, the last " in row
+    assert ">2</a>, the last " in row  # a link to the replies it decided

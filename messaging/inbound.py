@@ -44,46 +44,11 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
     """Process the stored event with `key` unless that was done already; return it with its
     answer.
 
-    A number's events are acted on in the order they came: its earlier events still kept (one
-    whose processing failed, or one another request is processing now) are processed first,
-    so that a START kept for the worker never lifts the STOP the number sent after it. If one
-    of them fails again, this one stays kept behind it, and raises.
-
-    Each event's row is locked while it is processed, so that the provider's retries and a
+    The event row is locked while it is processed, so that the provider's retries and a
     re-processing never act twice. A failure is kept on the event and raised. On PostgreSQL,
     `lock_timeout` (seconds) ends each wait for a lock (a bulk change's transaction, an
     import's) with a failure: the webhook's request then ends in time.
     """
-    answered_late = []
-    try:
-        for earlier, failed_before in _kept_before(key):
-            processed = _process_one(earlier, lock_timeout=lock_timeout)
-            if failed_before:  # its webhook answered without it (answer_unprocessed)
-                answered_late.append(processed)
-    except Exception:
-        _keep_failure(key)
-        raise
-    event = _process_one(key, lock_timeout=lock_timeout)
-    for processed in answered_late:  # after this one: a STOP in it wins
-        send_what_was_not_answered(processed)
-    return event
-
-
-def _kept_before(key: str) -> list[tuple[str, bool]]:
-    """The kept event `key`'s number's other events not processed yet that came before it,
-    oldest first: each one's key, and whether its processing failed before."""
-    this = InboundEvent.objects.filter(key=key, processed_at=None).exclude(phone="")
-    earlier = InboundEvent.objects.filter(
-        processed_at=None,
-        phone=Subquery(this.values("phone")[:1]),
-        id__lt=Subquery(this.values("id")[:1]),
-    )
-    return [
-        (each, bool(error)) for each, error in earlier.order_by("id").values_list("key", "error")
-    ]
-
-
-def _process_one(key: str, *, lock_timeout: float | None) -> InboundEvent:
     waiting = None
     try:
         with transaction.atomic():
@@ -104,20 +69,15 @@ def _process_one(key: str, *, lock_timeout: float | None) -> InboundEvent:
                     InboundEvent.objects.filter(key=key).update(error=NOT_RECORDED_YET)
                     waiting = error
     except Exception:
-        _keep_failure(key)
+        logger.exception("Processing inbound event %s failed", key)
+        # A status's note that its carrier opt-out is recorded stays (see _answer).
+        kept = InboundEvent.objects.filter(key=key).exclude(error=NOT_RECORDED_YET)
+        kept.update(error=traceback.format_exc())
         raise
     if waiting:
         logger.info("Inbound event %s: its message is not recorded yet, kept", key)
         raise waiting
     return event
-
-
-def _keep_failure(key: str) -> None:
-    """Log the exception being handled, and keep it on the event."""
-    logger.exception("Processing inbound event %s failed", key)
-    # A status's note that its carrier opt-out is recorded stays (see _answer).
-    kept = InboundEvent.objects.filter(key=key).exclude(error=NOT_RECORDED_YET)
-    kept.update(error=traceback.format_exc())
 
 
 def _answer(event: InboundEvent) -> str:
@@ -140,6 +100,8 @@ def _answer(event: InboundEvent) -> str:
             return HANDLERS[event.kind](
                 event.payload, reading=reading, received_at=event.received_at
             )
+        if event.kind == InboundEvent.Kind.DIGITS:
+            return HANDLERS[event.kind](event.payload, received_at=event.received_at)
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -174,8 +136,8 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
     (`answer_unprocessed`: what it does depends on processing); the confirmation processing
     gave it is sent now as a text, as carriers require it: once (only by the call that
     processed it), and only while the number may receive texts and has no later reply kept
-    (it may be a STOP), under its lock as a send takes it (a STOP after it wins). Not sent,
-    it is not sent later either. A failure is logged: the event stays processed."""
+    (it may be a STOP), under its lock as a send takes it (a STOP after it wins). Not sent
+    then, it is not sent later either. A failure is logged: the event stays processed."""
     processed_now = getattr(event, "processed_now", False)
     if event.kind != InboundEvent.Kind.SMS or not event.phone or not processed_now:
         return
@@ -390,7 +352,10 @@ def _join(phone: str, body: str, reading: Reading, key: str, received_at: dateti
             confirmed = services.confirm_awaited(phone=phone, reference=key, at=received_at)
             if not _opted_out_at_all(phone):
                 return joined_reply() if confirmed else ""
-        services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
+        if not _asked_to_stop_since(key, phone, Channel.SMS):
+            services.record_new_consent(
+                phone=phone, channel=Channel.SMS, words=body, reference=key, sent_at=received_at
+            )
     elif _opted_out_of_texts(phone):
         return start_first_reply()
     services.record_keyword_consent(
@@ -398,6 +363,29 @@ def _join(phone: str, body: str, reading: Reading, key: str, received_at: dateti
         lift=reading.intent == Intent.JOIN,
     )  # fmt: skip
     return joined_reply()
+
+
+def _asked_to_stop_since(key: str, phone: str, channel: Channel) -> bool:
+    """Whether `phone` asked to stop `channel` in a reply that came after the event `key`
+    (processed or still kept): an opt-in kept for the worker and processed late lifts
+    nothing then, even where the number had opted out already before it."""
+    this = InboundEvent.objects.filter(key=key).values("id")[:1]
+    later = InboundEvent.objects.filter(
+        phone=phone,
+        id__gt=Subquery(this),
+        kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS],
+    )
+    for event in later.only("kind", "payload"):
+        if event.kind == InboundEvent.Kind.DIGITS:
+            stops = (
+                channels_revoked(Channel.CALLS) if _pressed(event.payload) == "unsubscribe" else ()
+            )
+        else:
+            reading, _ = read_reply(event.payload.get("Body", ""))
+            stops = _covered(reading) if reading.intent == Intent.OPT_OUT else ()
+        if channel in stops:
+            return True
+    return False
 
 
 def _opted_out_at_all(phone: str) -> bool:
@@ -429,16 +417,20 @@ def handle_call(payload: dict) -> str:
     return twiml.inbound_menu(opted_out=opted_out)
 
 
-def _resubscribe_calls(payload: dict) -> str:
-    """The caller pressed the digit offered to receive calls again: their own new consent."""
+def _resubscribe_calls(payload: dict, received_at: datetime | None) -> str:
+    """The caller pressed the digit offered to receive calls again: their own new consent
+    (of `received_at`, if it was kept and is processed late)."""
     response = VoiceResponse()
     phone = contact_number(InboundEvent.Kind.DIGITS, payload)
+    key = f"digits:{payload['CallSid']}:{payload['Digits']}"  # the event's
     if not phone:
         response.say("We cannot see your phone number. Please call again without hiding it.")
+    elif _asked_to_stop_since(key, phone, Channel.CALLS):
+        response.say("Goodbye.")  # too late: the number pressed the key to stop them since
     else:
         services.record_new_consent(
             phone=phone, channel=Channel.CALLS, words=pressed(payload["Digits"]),
-            reference=f"digits:{payload['CallSid']}:{payload['Digits']}",  # the event's key
+            reference=key, sent_at=received_at,
         )  # fmt: skip
         response.say("You will receive our calls again. Goodbye.")
     response.hangup()
@@ -469,11 +461,12 @@ def _no_more_calls(covered: tuple[Channel, ...]) -> str:
     return str(response)
 
 
-def handle_digits(payload: dict) -> str:
+def handle_digits(payload: dict, *, received_at: datetime | None = None) -> str:
+    """`received_at`: when the key was pressed (now, unless it was kept)."""
     response = VoiceResponse()
     meaning = _pressed(payload)
     if meaning == "resubscribe":
-        return _resubscribe_calls(payload)
+        return _resubscribe_calls(payload, received_at)
     if not meaning:
         response.say("Goodbye.")
         response.hangup()

@@ -1,7 +1,7 @@
-"""A number's replies are acted on in the order they came, whoever processes them: a START or
-a 1 kept for the worker (the webhook could not process it in time) never lifts the STOP or
-the 9 that the number sent after it, and the confirmation of a kept JOIN never follows a
-STOP."""
+"""A number's replies keep their order whoever processes them and when: a START or a 1 kept
+for the worker (the webhook could not process it in time) lifts only the opt-outs made before
+it came, never the STOP or the 9 the number sent after it; and the confirmation of a kept JOIN
+never follows a STOP. A reply that cannot be processed holds up no other."""
 
 import pytest
 from django.db import connection
@@ -10,7 +10,7 @@ from django.utils import timezone
 from broadcasts import sending
 from broadcasts import services as broadcasts
 from contacts import services
-from contacts.models import Channel, Contact, OptInStatus, Source
+from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut, Source
 from messaging import inbound
 from messaging.models import InboundEvent
 from tests.broadcasts.engine import broadcast
@@ -30,6 +30,14 @@ def sweep() -> list[tuple[str, Exception | None]]:
     return list(inbound.process_pending(received_before=timezone.now()))
 
 
+def busy(payload, **reading):
+    raise RuntimeError("the database is busy")
+
+
+def subscribed_texts(outbox) -> list[dict]:
+    return [message for message in outbox if SUBSCRIBED_TEXT in message["body"]]
+
+
 def broadcast_reaches(phone: str, settings, outbox) -> bool:
     """Whether an SMS broadcast to everyone, launched and sent now, texts `phone`."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -45,21 +53,62 @@ def test_a_start_kept_for_the_worker_never_lifts_the_stop_sent_after_it(
     sms, outbox, monkeypatch, settings
 ):
     contact = ContactFactory(phone=PHONE)
-    with monkeypatch.context() as busy:
-        busy.setitem(inbound.HANDLERS, "sms", lambda payload, **reading: 1 / 0)
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "sms", busy)
         assert sms("START", phone=PHONE, sid="SMstart").status_code == 200
     assert InboundEvent.objects.get(key="sms:SMstart").processed_at is None  # kept
 
     answer = sms("STOP", phone=PHONE, sid="SMstop").content.decode()
     assert "You have been unsubscribed" in answer
     assert status(contact, Channel.SMS) == OptInStatus.HARD
-    start, stop = InboundEvent.objects.order_by("id")
-    assert start.processed_at <= stop.processed_at  # the START first, by the STOP's webhook
 
-    assert sweep() == []  # nothing left for the worker
+    assert sweep() == [("sms:SMstart", None)]
     assert status(contact, Channel.SMS) == OptInStatus.HARD
-    assert not [m for m in outbox if SUBSCRIBED_TEXT in m["body"]]
+    assert PhoneOptOut.objects.filter(phone=PHONE, channel=Channel.SMS).exists()
+    assert not subscribed_texts(outbox)
     assert not broadcast_reaches(PHONE, settings, outbox)
+
+
+def test_a_start_kept_for_the_worker_never_lifts_a_stop_said_again_after_it(
+    sms, outbox, monkeypatch
+):
+    """Opted out already, the number sends START, then STOP again: the opt-out it stood by
+    is older than the START, but the number's last word is to stop."""
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop1")
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "sms", busy)
+        sms("START", phone=PHONE, sid="SMstart")
+    sms("Stop texting me", phone=PHONE, sid="SMstop2")
+    sweep()
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+    assert not subscribed_texts(outbox)
+
+
+def test_a_start_kept_for_the_worker_still_lifts_the_stop_sent_before_it(sms, outbox, monkeypatch):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "sms", busy)
+        sms("START", phone=PHONE, sid="SMstart")
+    assert status(contact, Channel.SMS) == OptInStatus.HARD  # until the worker's look
+    assert sweep() == [("sms:SMstart", None)]
+    assert status(contact, Channel.SMS) == OptInStatus.SUBSCRIBED
+    [late] = subscribed_texts(outbox)  # the confirmation the webhook could not give
+    assert late["to"] == PHONE
+
+
+def test_a_join_kept_for_the_worker_never_lifts_a_soft_opt_out_made_after_it(
+    sms, outbox, monkeypatch, admin_role_user
+):
+    contact = ContactFactory(phone=PHONE)
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "sms", busy)
+        sms("JOIN", phone=PHONE, sid="SMjoin")
+    services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+    sweep()
+    assert status(contact, Channel.SMS) == OptInStatus.SOFT
+    assert not subscribed_texts(outbox)  # it may not receive texts
 
 
 def test_a_1_kept_for_the_worker_never_lifts_the_9_pressed_after_it(post_signed, monkeypatch):
@@ -69,43 +118,55 @@ def test_a_1_kept_for_the_worker_never_lifts_the_9_pressed_after_it(post_signed,
     )
     again = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "1",
              "Direction": "inbound"}  # fmt: skip
-    with monkeypatch.context() as busy:
-        busy.setitem(inbound.HANDLERS, "digits", lambda payload: 1 / 0)
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "digits", busy)
         post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again)
     assert InboundEvent.objects.get(key="digits:CA1:1").processed_at is None  # kept
 
     stop = again | {"CallSid": "CA2", "Digits": "9"}
     answer = post_signed("/webhooks/twilio/voice/gather/?digit=9", stop).content.decode()
     assert "You will receive no more calls from us." in answer
-    sweep()
+    assert sweep() == [("digits:CA1:1", None)]
     assert status(contact, Channel.CALLS) == OptInStatus.HARD
 
 
-def test_a_stop_stays_kept_behind_a_start_that_fails_again(sms, outbox, monkeypatch, settings):
-    """The START cannot be processed for a while: the STOP after it is confirmed at once and
-    kept behind it (no message reaches the number meanwhile); the worker then processes both,
-    in order."""
+def test_a_reply_that_cannot_be_processed_holds_up_no_stop_after_it(sms, monkeypatch):
+    """A reply that fails every time (a fault in its handling) leaves the number's STOP to be
+    recorded at once, as any other."""
     contact = ContactFactory(phone=PHONE)
-    with monkeypatch.context() as busy:
-        busy.setitem(inbound.HANDLERS, "sms", lambda payload, **reading: 1 / 0)
-        sms("START", phone=PHONE, sid="SMstart")
-        answer = sms("STOP", phone=PHONE, sid="SMstop").content.decode()
-    assert "You have been unsubscribed" in answer
-    stop = InboundEvent.objects.get(key="sms:SMstop")
-    assert stop.processed_at is None and "ZeroDivisionError" in stop.error
-    assert not broadcast_reaches(PHONE, settings, outbox)  # a kept reply holds its number
+    handle = inbound.HANDLERS["sms"]
 
-    assert [error for _, error in sweep()] == [None, None]
+    def fails_on_poison(payload, **reading):
+        if payload.get("Body") == "poison":
+            raise RuntimeError("a fault")
+        return handle(payload, **reading)
+
+    monkeypatch.setitem(inbound.HANDLERS, "sms", fails_on_poison)
+    sms("poison", phone=PHONE, sid="SMpoison")
+    assert "You have been unsubscribed" in sms("STOP", phone=PHONE, sid="SMstop").content.decode()
     assert status(contact, Channel.SMS) == OptInStatus.HARD
-    assert not [m for m in outbox if SUBSCRIBED_TEXT in m["body"]]
+    assert [key for key, error in sweep() if error] == ["sms:SMpoison"]
+
+
+def test_a_join_s_late_confirmation_goes_when_a_reply_after_it_was_processed_at_once(
+    sms, outbox, monkeypatch
+):
+    ContactFactory(phone=PHONE)
+    with monkeypatch.context() as patched:
+        patched.setitem(inbound.HANDLERS, "sms", busy)
+        sms("JOIN", phone=PHONE, sid="SMjoin")
+    sms("Thanks!", phone=PHONE, sid="SMthanks")
+    sweep()
+    [late] = subscribed_texts(outbox)
+    assert late["to"] == PHONE
 
 
 @pytest.mark.postgres
-def test_a_start_that_waited_too_long_for_its_lock_is_processed_before_the_stop(
+def test_a_start_that_waited_too_long_for_its_lock_never_lifts_the_stop_after_it(
     sms, outbox, settings
 ):
-    """As the reviewer found it: an import or a bulk change holds the number while a START
-    comes, past INBOUND_LOCK_TIMEOUT; a STOP comes when it is done."""
+    """As the reviewer found it: an import holds the number while a START comes, past
+    INBOUND_LOCK_TIMEOUT; the STOP comes when the import is done."""
     import psycopg
 
     contact = ContactFactory(phone=PHONE)
@@ -118,6 +179,6 @@ def test_a_start_that_waited_too_long_for_its_lock_is_processed_before_the_stop(
         assert "lock timeout" in InboundEvent.objects.get(key="sms:SMstart").error
         other.rollback()
     assert "You have been unsubscribed" in sms("STOP", phone=PHONE, sid="SMstop").content.decode()
-    assert sweep() == []
+    assert sweep() == [("sms:SMstart", None)]
     assert status(contact, Channel.SMS) == OptInStatus.HARD
-    assert not [m for m in outbox if SUBSCRIBED_TEXT in m["body"]]
+    assert not subscribed_texts(outbox)

@@ -43,7 +43,7 @@ def test_no_late_confirmation_after_the_number_said_stop(outbox, processed_by):
     kept("JOIN", "SMjoin")
     kept("Please stop texting me", "SMstop")  # confirmed at once by the webhook
     if processed_by == "the STOP's webhook":
-        inbound.process("sms:SMstop")  # which processes the JOIN first
+        inbound.process("sms:SMstop")  # the webhook got to it after all, before the worker
     list(inbound.process_pending(received_before=timezone.now()))
     assert not outbox
     assert InboundEvent.objects.filter(processed_at=None).count() == 0

@@ -198,7 +198,7 @@ def test_a_digit_whose_processing_failed_is_confirmed_and_kept(post_signed, monk
     from messaging import inbound
     from messaging.models import InboundEvent
 
-    def broken(payload):
+    def broken(payload, **received):
         raise RuntimeError("the disk is full")
 
     monkeypatch.setitem(inbound.HANDLERS, "digits", broken)
@@ -206,7 +206,8 @@ def test_a_digit_whose_processing_failed_is_confirmed_and_kept(post_signed, monk
     response = post_signed("/webhooks/twilio/voice/gather/", data)
     assert response.status_code == 200
     assert "You will receive no more calls from us." in response.content.decode()
-    assert InboundEvent.objects.get().processed_at is None
+    event = InboundEvent.objects.get()
+    assert event.processed_at is None and "the disk is full" in event.error
 
 
 def test_calling_back_and_pressing_the_key_a_voicemail_names_opts_the_caller_out(post_signed):

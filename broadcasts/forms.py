@@ -89,11 +89,13 @@ class BroadcastForm(forms.ModelForm):
             "(“Reply STOP…”, “Text STOP to…”, “STOP to end”). "
             "Write {subscriptions_link} for each contact's own link to their subscriptions "
             "page.",
-            "send_at": "Leave empty to send when you launch it.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["send_at"].help_text = (
+            f"In the app's time zone, {settings.TIME_ZONE}. Leave empty to send when you launch it."
+        )
         digit = self.fields["unsubscribe_digit"]
         digit.required = False  # only voice needs it
         # The key that asks for calls again, on a call back, never stops them in a call.

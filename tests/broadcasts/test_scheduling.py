@@ -316,3 +316,9 @@ def test_any_edits_unschedules_and_launches_send_it_once_at_the_last_time_set(ma
                 state = "done"
         assert status(broadcast) == state, (step, hours)
         assert len(LocmemBackend.outbox) == (2 if state == "done" else 0), (step, hours)
+
+
+def test_the_form_says_in_which_time_zone_it_sends(manager_client, settings):
+    settings.TIME_ZONE = "America/Chicago"
+    page = manager_client.get(reverse("broadcasts:new")).content.decode()
+    assert "In the app&#x27;s time zone, America/Chicago. Leave empty to send when you" in page

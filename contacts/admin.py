@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.forms.models import BaseInlineFormSet
 
+from contacts import services
 from contacts.display import opt_in_icons
 from contacts.models import (
     Channel,
@@ -114,6 +115,11 @@ class ContactAdmin(admin.ModelAdmin):
         """Saved as the form says; then, as the contact pages warn before, what the number's
         own opt-outs mean for the contact (the database carried them to it)."""
         super().save_model(request, obj, form, change)
+        if change:
+            before = form.initial.get("status", obj.status)
+            services.keep_status_change(
+                obj, before, by_user=request.user, how="changed in the admin"
+            )
         if "phone" not in form.changed_data:
             return
         for opt_out in PhoneOptOut.objects.filter(phone=obj.phone).order_by("channel"):

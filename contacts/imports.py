@@ -72,6 +72,7 @@ from contacts.models import (
     ImportRow,
     OptInStatus,
     Source,
+    StatusChange,
     Tag,
 )
 from contacts.phones import format_phone, normalize_phone
@@ -963,7 +964,7 @@ def _apply_batch(import_id: int) -> bool:
     )
     consents, to_ask = _consents(contact_import, rows, contact_of)
     _create(contact_import, new_ids)
-    _update(rows, existing)
+    _update(rows, existing, contact_import)
     _tags(rows, contact_of)
     counts = {"consents": consents, "opted_out": 0, "resubscribed": 0, "kept_hard": 0}
     for channel in Channel:
@@ -1057,9 +1058,16 @@ def _create(contact_import: ContactImport, new_ids: dict[int, int]) -> None:
         )
 
 
-def _update(rows: list, existing: dict[tuple[str, str], tuple]) -> None:
-    """Set the SET_BY_ROWS that the rows give on the contacts they update (`existing`)."""
-    changed = []
+def _update(
+    rows: list, existing: dict[tuple[str, str], tuple], contact_import: ContactImport
+) -> None:
+    """Set the SET_BY_ROWS that the rows give on the contacts they update (`existing`), and
+    keep each change of a status."""
+    changed, statuses = [], []
+    status = SET_BY_ROWS.index("status")
+    how = f"imported from {contact_import.file_name}"[
+        : StatusChange._meta.get_field("how").max_length
+    ]
     for row in rows:
         if (row.phone, row.key) not in existing:
             continue
@@ -1070,7 +1078,12 @@ def _update(rows: list, existing: dict[tuple[str, str], tuple]) -> None:
         if wanted != current:
             changed.append(Contact(pk=pk, **dict(zip(SET_BY_ROWS, wanted, strict=True)),
                                    updated_at=timezone.now()))  # fmt: skip
+        if wanted[status] != current[status]:
+            statuses.append(StatusChange(contact_id=pk, before=current[status],
+                                         after=wanted[status], by=contact_import.by_user,
+                                         how=how))  # fmt: skip
     Contact.objects.bulk_update(changed, [*SET_BY_ROWS, "updated_at"], batch_size=1000)
+    StatusChange.objects.bulk_create(statuses)
 
 
 def _tags(rows: list, contact_of: dict[int, int]) -> None:

@@ -526,6 +526,28 @@ class Contact(models.Model):
         return next((record for record in records if record.channel == channel), None)
 
 
+class StatusChange(models.Model):
+    """A change of a contact's overall status, who made it and how ("edited on the contact's
+    page", "imported from leads.csv"): a contact not active gets no broadcast, so making one
+    active again is kept, as the consent ledger keeps each channel's changes."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="status_changes")
+    before = models.CharField(max_length=20, choices=Contact.Status)
+    after = models.CharField(max_length=20, choices=Contact.Status)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    how = models.CharField(max_length=300)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        who = f" by {self.by.get_username()}" if self.by else ""
+        return f"{self.get_before_display()} → {self.get_after_display()}{who}, {self.how}"
+
+
 class PhoneCount(models.Model):
     """How many contacts have each phone number, kept by database triggers (migration 0007).
 

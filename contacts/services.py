@@ -38,6 +38,7 @@ from contacts.models import (
     PhoneOptOut,
     ReassignedNumber,
     Source,
+    StatusChange,
     Tag,
     channels_revoked,
     is_pressed_key,
@@ -137,6 +138,17 @@ def resubscribe(
     hard = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.HARD).first()
     if hard:
         raise hard_opt_out_error(hard, contact.phone)
+
+
+def keep_status_change(
+    contact: Contact, before: str, *, by_user: AbstractBaseUser | None, how: str
+) -> None:
+    """Keep that `contact`'s overall status changed from `before` to what it is now, if it
+    did (StatusChange), by whom and how."""
+    if contact.status != before:
+        StatusChange.objects.create(
+            contact=contact, before=before, after=contact.status, by=by_user, how=how
+        )
 
 
 def lock_numbers(phones: list[str], *, shared: bool = False) -> None:

@@ -221,8 +221,16 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # A copy: an edit that is not saved must not show in the Details beside it.
         form = ContactForm(request.POST or None, instance=copy.copy(contact))
         if request.method == "POST" and form.is_valid():
-            form.save()
+            with transaction.atomic():
+                form.save()
+                services.keep_status_change(
+                    form.instance, contact.status, by_user=request.user,
+                    how="edited on the contact's page",
+                )  # fmt: skip
             messages.success(request, f"{form.instance.name}: saved.")
+            if contact.status != Contact.Status.ACTIVE == form.instance.status:
+                messages.info(request, f"{form.instance.name} is active again: broadcasts "
+                                       "may reach them.")  # fmt: skip
             if form.instance.phone != contact.phone:
                 _say_who_shares_the_number(request, form.instance)
             return redirect("contacts:detail", pk=pk)
@@ -242,6 +250,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
+        "status_changes": contact.status_changes.select_related("by")[:50],
         "consents": consents,
         "prompt": prompt and prompt.in_words(timezone.now()),
         "reassigned": reassigned,

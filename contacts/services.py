@@ -345,19 +345,15 @@ def record_hard_opt_outs(*, phones: QuerySet, channel: Channel, source: Source, 
 
 
 @transaction.atomic
-def record_new_consent(
-    *, phone: str, channel: Channel, words: str, reference: str, sent_at: datetime | None = None
-) -> int:
+def record_new_consent(*, phone: str, channel: Channel, words: str, reference: str) -> int:
     """The contact behind `phone` opted in to `channel` again themselves: an SMS START
     (`words`), or on a call from the number, the digit offered for it ("pressed 1").
     `reference` is the key of the stored webhook event it came in, not yet processed: one
     opt-in each, which the database checks against the event (messaging migration 0002).
-    `sent_at`: when it came, if it was kept for the worker and is processed late.
 
     Lifts the number's hard opt-out of `channel` and every opt-out, soft or hard, of the
-    contacts that have the number now, made before `sent_at`: never one made after (a STOP
-    the number sent next, processed first); nothing of any other number or channel. Returns
-    how many contacts were resubscribed. The opt-in is kept as the proof (`OptIn`): the database
+    contacts that have the number now; nothing of any other number or channel. Returns how
+    many contacts were resubscribed. The opt-in is kept as the proof (`OptIn`): the database
     lets a hard opt-out go only when the newest ledger row for it names an unapplied opt-in
     from that very number (on PostgreSQL, recorded in this transaction).
     """
@@ -378,12 +374,10 @@ def record_new_consent(
     )
     lift = {"phone": phone, "channel": channel, "after": OptInStatus.SUBSCRIBED,
             "source": source, "note": words, "opt_in": opt_in}  # fmt: skip
-    before = {"opted_out_at__lte": sent_at} if sent_at else {}
-    number_opt_out = PhoneOptOut.objects.filter(phone=phone, channel=channel, **before)
-    if number_opt_out.exists():
+    if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
         ConsentEvent.objects.create(contact=None, before=OptInStatus.HARD, **lift)
-        number_opt_out.delete()
-    opt_outs = OptOut.objects.filter(contact__phone=phone, channel=channel, **before)
+        PhoneOptOut.objects.filter(phone=phone, channel=channel).delete()
+    opt_outs = OptOut.objects.filter(contact__phone=phone, channel=channel)
     ConsentEvent.objects.bulk_create(
         ConsentEvent(contact_id=row.contact_id, before=row.kind, **lift)
         for row in opt_outs.only("contact_id", "kind")
@@ -727,13 +721,10 @@ def record_keyword_consent(
     if settings.KEYWORD_DISCLOSURE:
         versions = Disclosure.objects.filter(title=settings.KEYWORD_DISCLOSURE)
         disclosure = versions.order_by("-version").first()
-    # Made before the keyword came: a user's choice made since it came stands.
-    soft = OptOut.objects.filter(
-        contact__phone=phone, channel=Channel.SMS, kind=OptOut.SOFT, opted_out_at__lte=given_at
-    )
+    soft = OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS, kind=OptOut.SOFT)
     if lift and soft.exists():  # else no lock of the opt-outs of numbers for nothing
         resubscribe_many(
-            contacts=list(soft.values_list("contact_id", flat=True)),
+            contacts=list(Contact.objects.filter(phone=phone).values_list("pk", flat=True)),
             channel=Channel.SMS, by_user=None, note=words, source=Source.JOIN,
         )  # fmt: skip
     return record_consent(

@@ -22,6 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contacts import services
 from contacts.models import (
     Channel,
+    ConsentEvent,
     PhoneOptOut,
     ReassignedNumber,
     Source,
@@ -40,9 +41,9 @@ from messaging.signals import delivery_status
 logger = logging.getLogger(__name__)
 
 
-def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
+def process(key: str, *, lock_timeout: float | None = None, late: bool = False) -> InboundEvent:
     """Process the stored event with `key` unless that was done already; return it with its
-    answer.
+    answer. `late`: it was kept, and the worker processes it now (process_pending).
 
     The event row is locked while it is processed, so that the provider's retries and a
     re-processing never act twice. A failure is kept on the event and raised. On PostgreSQL,
@@ -59,6 +60,7 @@ def process(key: str, *, lock_timeout: float | None = None) -> InboundEvent:
                         [f"{round(lock_timeout * 1000)}ms"],
                     )
             event = InboundEvent.locked(key)
+            event.late = late
             event.processed_now = event.processed_at is None
             if event.processed_now:
                 try:
@@ -98,10 +100,12 @@ def _answer(event: InboundEvent) -> str:
             event.reading = event.reading[:250]
             event.phrase = phrase
             return HANDLERS[event.kind](
-                event.payload, reading=reading, received_at=event.received_at
+                event.payload, reading=reading, received_at=event.received_at, late=event.late
             )
         if event.kind == InboundEvent.Kind.DIGITS:
-            return HANDLERS[event.kind](event.payload, received_at=event.received_at)
+            return HANDLERS[event.kind](
+                event.payload, received_at=event.received_at, late=event.late
+            )
         return HANDLERS[event.kind](event.payload)
     except MessageNotRecordedYet:
         waited = timezone.now() - event.received_at
@@ -117,7 +121,7 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
     processed = []
     for key in list(pending.order_by("received_at", "id").values_list("key", flat=True)):
         try:
-            processed.append(process(key))
+            processed.append(process(key, late=True))
         except Exception as error:  # kept on the event; go on with the others
             yield key, error
         else:
@@ -282,9 +286,12 @@ READ_AS = {
 }
 
 
-def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None = None) -> str:
+def handle_sms(
+    payload: dict, *, reading: Reading, received_at: datetime | None = None, late: bool = False
+) -> str:
     """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says.
-    `received_at`: when it came (now, unless it was kept)."""
+    `received_at`: when it came (now, unless it was kept); `late`: kept, and processed now by
+    the worker."""
     phone = normalize_phone(payload["From"])
     body = payload.get("Body", "")
     match reading.intent:
@@ -312,7 +319,8 @@ def handle_sms(payload: dict, *, reading: Reading, received_at: datetime | None 
             return _sms_reply(unsubscribed_reply(tuple(covered), reading.language))
         case Intent.OPT_IN | Intent.JOIN:
             key = f"sms:{payload['MessageSid']}"  # the event's key
-            return _sms_reply(_join(phone, body, reading, key, received_at or timezone.now()))
+            received_at = received_at or timezone.now()
+            return _sms_reply(_join(phone, body, reading, key, received_at, late))
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
@@ -340,52 +348,57 @@ def _keep_for_review(phone: str, body: str, reading: Reading) -> None:
     close_answered_reviews(InboundEvent, phone=phone)
 
 
-def _join(phone: str, body: str, reading: Reading, key: str, received_at: datetime) -> str:
+def _join(
+    phone: str, body: str, reading: Reading, key: str, received_at: datetime, late: bool
+) -> str:
     """The contact behind `phone` asks to receive texts: START (UNSTOP, YES) lifts every
     opt-out of SMS of the number, hard ones too; JOIN, SUBSCRIBE or the business's own keyword,
     the soft ones, and asks for a START where the number opted out itself. Either is their
     consent on record, confirmed once as carriers require. A YES confirms the number's consent
     awaiting confirmation (double opt-in); from a number that has nothing to lift or confirm,
-    it answers something else: nothing is recorded."""
+    it answers something else: nothing is recorded. Processed `late`, it lifts nothing where
+    anything was said or done since it came (_overtaken)."""
+    overtaken = late and _overtaken(key, phone, Channel.SMS, received_at)
     if reading.intent == Intent.OPT_IN:
         if opt_in_words(body) == "YES":
             confirmed = services.confirm_awaited(phone=phone, reference=key, at=received_at)
             if not _opted_out_at_all(phone):
                 return joined_reply() if confirmed else ""
-        if not _asked_to_stop_since(key, phone, Channel.SMS):
-            services.record_new_consent(
-                phone=phone, channel=Channel.SMS, words=body, reference=key, sent_at=received_at
-            )
+        if not overtaken:
+            services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
     elif _opted_out_of_texts(phone):
         return start_first_reply()
     services.record_keyword_consent(
         phone=phone, words=body, reference=key, given_at=received_at,
-        lift=reading.intent == Intent.JOIN,
+        lift=reading.intent == Intent.JOIN and not overtaken,
     )  # fmt: skip
     return joined_reply()
 
 
-def _asked_to_stop_since(key: str, phone: str, channel: Channel) -> bool:
-    """Whether `phone` asked to stop `channel` in a reply that came after the event `key`
-    (processed or still kept): an opt-in kept for the worker and processed late lifts
-    nothing then, even where the number had opted out already before it."""
+def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) -> bool:
+    """Whether an opt-in kept for the worker (the event `key`) was overtaken by what came
+    after it: any later reply of the number, processed or still kept (it may ask to stop, go
+    to review, or say the number is a wrong one), or a change of `channel` made since by
+    anything but the number's own replies (a request to stop told to staff, a user's choice,
+    the carrier, the subscriptions page, an import). Then it lifts nothing, and the number
+    may send START again. Asked under the number's lock, which a reply processed meanwhile
+    waits for."""
+    services.lock_numbers([phone])
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
-    later = InboundEvent.objects.filter(
+    later_reply = InboundEvent.objects.filter(
         phone=phone,
         id__gt=Subquery(this),
         kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS],
     )
-    for event in later.only("kind", "payload"):
-        if event.kind == InboundEvent.Kind.DIGITS:
-            stops = (
-                channels_revoked(Channel.CALLS) if _pressed(event.payload) == "unsubscribe" else ()
-            )
-        else:
-            reading, _ = read_reply(event.payload.get("Body", ""))
-            stops = _covered(reading) if reading.intent == Intent.OPT_OUT else ()
-        if channel in stops:
-            return True
-    return False
+    changed_since = ConsentEvent.objects.filter(
+        phone=phone, channel=channel, at__gt=received_at
+    ).exclude(source__in=REPLIES)
+    return later_reply.exists() or changed_since.exists()
+
+
+# The sources of the number's own replies, which _overtaken finds as its later events: a
+# kept reply that came before the opt-in, processed just before it, changes nothing of it.
+REPLIES = (Source.KEYWORD, Source.DIGIT, Source.JOIN)
 
 
 def _opted_out_at_all(phone: str) -> bool:
@@ -417,21 +430,20 @@ def handle_call(payload: dict) -> str:
     return twiml.inbound_menu(opted_out=opted_out)
 
 
-def _resubscribe_calls(payload: dict, received_at: datetime | None) -> str:
-    """The caller pressed the digit offered to receive calls again: their own new consent
-    (of `received_at`, if it was kept and is processed late)."""
+def _resubscribe_calls(payload: dict, received_at: datetime | None, late: bool) -> str:
+    """The caller pressed the digit offered to receive calls again: their own new consent.
+    Processed `late`, it lifts nothing where anything was said or done since (_overtaken)."""
     response = VoiceResponse()
     phone = contact_number(InboundEvent.Kind.DIGITS, payload)
     key = f"digits:{payload['CallSid']}:{payload['Digits']}"  # the event's
     if not phone:
         response.say("We cannot see your phone number. Please call again without hiding it.")
-    elif _asked_to_stop_since(key, phone, Channel.CALLS):
-        response.say("Goodbye.")  # too late: the number pressed the key to stop them since
+    elif late and _overtaken(key, phone, Channel.CALLS, received_at or timezone.now()):
+        response.say("Goodbye.")  # the call is over: this answer is kept, never heard
     else:
         services.record_new_consent(
-            phone=phone, channel=Channel.CALLS, words=pressed(payload["Digits"]),
-            reference=key, sent_at=received_at,
-        )  # fmt: skip
+            phone=phone, channel=Channel.CALLS, words=pressed(payload["Digits"]), reference=key
+        )
         response.say("You will receive our calls again. Goodbye.")
     response.hangup()
     return str(response)
@@ -461,12 +473,13 @@ def _no_more_calls(covered: tuple[Channel, ...]) -> str:
     return str(response)
 
 
-def handle_digits(payload: dict, *, received_at: datetime | None = None) -> str:
-    """`received_at`: when the key was pressed (now, unless it was kept)."""
+def handle_digits(payload: dict, *, received_at: datetime | None = None, late: bool = False) -> str:
+    """`received_at`: when the key was pressed (now, unless it was kept); `late`: kept, and
+    processed now by the worker."""
     response = VoiceResponse()
     meaning = _pressed(payload)
     if meaning == "resubscribe":
-        return _resubscribe_calls(payload, received_at)
+        return _resubscribe_calls(payload, received_at, late)
     if not meaning:
         response.say("Goodbye.")
         response.hangup()

@@ -23,6 +23,7 @@ from contacts import services
 from contacts.models import (
     Channel,
     ConsentEvent,
+    Contact,
     PhoneOptOut,
     ReassignedNumber,
     Source,
@@ -356,33 +357,35 @@ def _join(
     the soft ones, and asks for a START where the number opted out itself. Either is their
     consent on record, confirmed once as carriers require. A YES confirms the number's consent
     awaiting confirmation (double opt-in); from a number that has nothing to lift or confirm,
-    it answers something else: nothing is recorded. Processed `late`, it lifts nothing where
-    anything was said or done since it came (_overtaken)."""
-    overtaken = late and _overtaken(key, phone, Channel.SMS, received_at)
+    it answers something else: nothing is recorded. Processed `late` where anything was said
+    or done since it came (_overtaken), it is dropped: nothing is recorded or answered, and
+    the number may send it again."""
+    if late and _overtaken(key, phone, Channel.SMS, received_at):
+        return ""
     if reading.intent == Intent.OPT_IN:
         if opt_in_words(body) == "YES":
             confirmed = services.confirm_awaited(phone=phone, reference=key, at=received_at)
             if not _opted_out_at_all(phone):
                 return joined_reply() if confirmed else ""
-        if not overtaken:
-            services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
+        services.record_new_consent(phone=phone, channel=Channel.SMS, words=body, reference=key)
     elif _opted_out_of_texts(phone):
         return start_first_reply()
     services.record_keyword_consent(
         phone=phone, words=body, reference=key, given_at=received_at,
-        lift=reading.intent == Intent.JOIN and not overtaken,
+        lift=reading.intent == Intent.JOIN,
     )  # fmt: skip
     return joined_reply()
 
 
 def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) -> bool:
-    """Whether an opt-in kept for the worker (the event `key`) was overtaken by what came
+    """Whether an opt-in kept (the event `key`, processed late) was overtaken by what came
     after it: any later reply of the number, processed or still kept (it may ask to stop, go
-    to review, or say the number is a wrong one), or a change of `channel` made since by
-    anything but the number's own replies (a request to stop told to staff, a user's choice,
-    the carrier, the subscriptions page, an import). Then it lifts nothing, and the number
-    may send START again. Asked under the number's lock, which a reply processed meanwhile
-    waits for."""
+    to review, or say the number is a wrong one); any change of `channel` recorded for the
+    number since (a review confirmed, a request to stop told to staff, a user's choice, the
+    carrier, another reply kept before it and processed since); or a contact of the number
+    changed since (one may have moved onto it). Then it is dropped, and the number may send
+    it again. Asked under the number's lock, which a reply processed meanwhile waits
+    for."""
     services.lock_numbers([phone])
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
     later_reply = InboundEvent.objects.filter(
@@ -390,15 +393,9 @@ def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) ->
         id__gt=Subquery(this),
         kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS],
     )
-    changed_since = ConsentEvent.objects.filter(
-        phone=phone, channel=channel, at__gt=received_at
-    ).exclude(source__in=REPLIES)
-    return later_reply.exists() or changed_since.exists()
-
-
-# The sources of the number's own replies, which _overtaken finds as its later events: a
-# kept reply that came before the opt-in, processed just before it, changes nothing of it.
-REPLIES = (Source.KEYWORD, Source.DIGIT, Source.JOIN)
+    changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=received_at)
+    contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=received_at)
+    return later_reply.exists() or changed_since.exists() or contact_changed.exists()
 
 
 def _opted_out_at_all(phone: str) -> bool:
@@ -432,7 +429,7 @@ def handle_call(payload: dict) -> str:
 
 def _resubscribe_calls(payload: dict, received_at: datetime | None, late: bool) -> str:
     """The caller pressed the digit offered to receive calls again: their own new consent.
-    Processed `late`, it lifts nothing where anything was said or done since (_overtaken)."""
+    Processed `late` where anything was said or done since (_overtaken), it is dropped."""
     response = VoiceResponse()
     phone = contact_number(InboundEvent.Kind.DIGITS, payload)
     key = f"digits:{payload['CallSid']}:{payload['Digits']}"  # the event's

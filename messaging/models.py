@@ -115,9 +115,10 @@ class InboundEvent(models.Model):
         return cls.objects.filter(processed_at=None, kind__in=kinds)
 
     @classmethod
-    def store(cls, *, key: str, kind: Kind, payload: dict, phone: str = "") -> None:
-        """Keep a request unless one with its key is kept already: one statement, which a
-        webhook under load can afford where get_or_create's four round trips cost more."""
+    def store(cls, *, key: str, kind: Kind, payload: dict, phone: str = "") -> bool:
+        """Keep a request unless one with its key is kept already (a retry): one statement,
+        which a webhook under load can afford where get_or_create's four round trips cost
+        more. Whether it was new."""
         values = {"kind": kind, "key": key, "payload": payload, "phone": phone,
                   "received_at": timezone.now(), "response": "", "error": ""}  # fmt: skip
         fields = [cls._meta.get_field(name) for name in values]
@@ -130,6 +131,7 @@ class InboundEvent(models.Model):
                 f" ON CONFLICT ({quote('key')}) DO NOTHING",
                 [f.get_db_prep_save(values[f.name], connection) for f in fields],
             )
+            return cursor.rowcount == 1
 
     # A webhook's events are read and written in SQL: through the ORM, reading an event
     # locked and saving its answer cost a webhook more CPU a request (bench/NOTES.md).

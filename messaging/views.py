@@ -93,10 +93,12 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         phone = (
             inbound.contact_number(kind, request.POST) if kind != InboundEvent.Kind.STATUS else ""
         )
-        # A retry finds it kept.
-        InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
+        # A retry finds it kept: processed already, or kept for the worker (then it is late).
+        new = InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:
-            event = inbound.process(event_key, lock_timeout=settings.INBOUND_LOCK_TIMEOUT)
+            event = inbound.process(
+                event_key, lock_timeout=settings.INBOUND_LOCK_TIMEOUT, late=not new
+            )
         except Exception:
             # Kept: the worker processes it. Twilio retries nothing, so a 500 would only
             # have left the contact without the confirmation of a STOP that will hold.

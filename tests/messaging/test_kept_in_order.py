@@ -1,9 +1,10 @@
-"""A START or a 1 kept for the worker (the webhook could not process it in time) is the
-contact's word of when it came: processed late, it lifts nothing where anything came after
-it (a later reply of the number, whatever it says, or a change made since by staff, the
-carrier, the subscriptions page, an import), and never the STOP or the 9 sent after it; the
-confirmation of a kept JOIN never follows a STOP. A reply that cannot be processed holds up
-no other."""
+"""A START, JOIN or 1 kept for the worker (the webhook could not process it in time) is the
+contact's word of when it came: processed late (by the worker, or at a retry), it is dropped
+where anything came after it (a later reply of the number, whatever it says, or a change
+recorded since by staff, the carrier, a review, another reply processed first, or a change
+of a contact of the number), so it never lifts the STOP or the 9 sent after it, and the
+number may send it again; the confirmation of a kept JOIN never follows a STOP. A reply that
+cannot be processed holds up no other."""
 
 import pytest
 from django.db import connection
@@ -152,17 +153,20 @@ def test_a_reply_that_cannot_be_processed_holds_up_no_stop_after_it(sms, monkeyp
     assert [key for key, error in sweep() if error] == ["sms:SMpoison"]
 
 
-def test_a_join_s_late_confirmation_goes_when_a_reply_after_it_was_processed_at_once(
+def test_a_kept_join_followed_by_another_reply_is_dropped_and_may_be_sent_again(
     sms, outbox, monkeypatch
 ):
+    """Overtaken by any later reply, a JOIN kept for the worker records and answers nothing:
+    the number gets no "you're subscribed" it cannot place, and may send JOIN again."""
+    from contacts.models import ConsentRecord
+
     ContactFactory(phone=PHONE)
-    with monkeypatch.context() as patched:
-        patched.setitem(inbound.HANDLERS, "sms", busy)
-        sms("JOIN", phone=PHONE, sid="SMjoin")
+    kept_sms(sms, monkeypatch, "JOIN", "SMjoin")
     sms("Thanks!", phone=PHONE, sid="SMthanks")
     sweep()
-    [late] = subscribed_texts(outbox)
-    assert late["to"] == PHONE
+    assert not subscribed_texts(outbox) and not ConsentRecord.objects.exists()
+    assert SUBSCRIBED_TEXT in sms("JOIN", phone=PHONE, sid="SMagain").content.decode()
+    assert ConsentRecord.objects.get().reference == "sms:SMagain"
 
 
 @pytest.mark.postgres
@@ -253,27 +257,95 @@ def test_no_confirmation_to_a_holder_who_said_wrong_number_after_a_kept_start(
     assert not [message for message in outbox if message["to"] == PHONE]
 
 
-def test_a_start_after_a_stop_both_kept_is_the_number_s_last_word(sms, outbox, monkeypatch):
+def test_a_start_after_a_stop_both_kept_lifts_nothing_and_may_be_sent_again(
+    sms, outbox, monkeypatch
+):
+    """Its processing came after the STOP's, which it cannot tell from a STOP sent after it:
+    the STOP stands, and nothing is texted; a START sent again lifts it."""
     contact = ContactFactory(phone=PHONE)
     kept_sms(sms, monkeypatch, "STOP", "SMstop")
     kept_sms(sms, monkeypatch, "START", "SMstart")
     assert [error for _, error in sweep()] == [None, None]
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+    assert not subscribed_texts(outbox)
+    assert SUBSCRIBED_TEXT in sms("START", phone=PHONE, sid="SMagain").content.decode()
     assert status(contact, Channel.SMS) == OptInStatus.SUBSCRIBED
-    [late] = subscribed_texts(outbox)
-    assert late["to"] == PHONE
 
 
-def test_a_1_after_a_9_both_kept_is_the_number_s_last_word(post_signed, monkeypatch):
+def test_a_retry_of_a_kept_start_after_a_stop_is_late_too(sms, outbox, monkeypatch):
+    """Twilio's retry of the kept START reaches the webhook, which finds it kept: it is
+    processed as the worker would."""
     contact = ContactFactory(phone=PHONE)
-    stop = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "9",
-            "Direction": "inbound"}  # fmt: skip
-    again = stop | {"CallSid": "CA2", "Digits": "1"}
+    kept_sms(sms, monkeypatch, "START", "SMstart")
+    assert "You have been unsubscribed" in sms("STOP", phone=PHONE, sid="SMstop").content.decode()
+    retry = sms("START", phone=PHONE, sid="SMstart").content.decode()
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+    assert SUBSCRIBED_TEXT not in retry
+
+
+def test_a_retry_of_a_kept_1_after_a_9_is_late_too(post_signed, monkeypatch):
+    contact = ContactFactory(phone=PHONE)
+    services.record_hard_opt_out(
+        phone=PHONE, channel=Channel.CALLS, source=Source.DIGIT, words="pressed 9"
+    )
+    again = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "1",
+             "Direction": "inbound"}  # fmt: skip
+    url = "/webhooks/twilio/voice/gather/?digit=9&resubscribe=1"
     with monkeypatch.context() as patched:
         patched.setitem(inbound.HANDLERS, "digits", busy)
-        post_signed("/webhooks/twilio/voice/gather/?digit=9", stop)
-        post_signed("/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again)
-    assert [error for _, error in sweep()] == [None, None]
-    assert status(contact, Channel.CALLS) == OptInStatus.SUBSCRIBED
+        post_signed(url, again)
+    post_signed("/webhooks/twilio/voice/gather/?digit=9", again | {"CallSid": "CA2", "Digits": "9"})
+    post_signed(url, again)  # the retry
+    assert status(contact, Channel.CALLS) == OptInStatus.HARD
+
+
+def test_a_review_confirmed_after_a_kept_start_stands(
+    sms, outbox, monkeypatch, staff_user, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from messaging.models import PossibleOptOut
+
+    contact = ContactFactory(phone=PHONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        sms("stop sending me the promos but keep the appointment reminders", phone=PHONE,
+            sid="SMmaybe")  # fmt: skip
+    kept_sms(sms, monkeypatch, "START", "SMstart")
+    client.force_login(staff_user)
+    review = PossibleOptOut.objects.get(phone=PHONE)
+    client.post(reverse("messaging:decide", args=[review.pk]),
+                {"decision": "confirmed", "sure": "yes"})  # fmt: skip
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+    sweep()
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+
+
+def test_a_late_start_leaves_a_contact_who_moved_onto_the_number_since_as_they_were(
+    sms, outbox, monkeypatch, admin_role_user
+):
+    ContactFactory(phone=PHONE)
+    kept_sms(sms, monkeypatch, "START", "SMstart")
+    bob = ContactFactory(phone="+14155550777")
+    services.unsubscribe(contact=bob, channel=Channel.SMS, by_user=admin_role_user)
+    bob.phone = PHONE
+    bob.save()
+    sweep()
+    assert status(bob, Channel.SMS) == OptInStatus.SOFT
+
+
+@pytest.mark.parametrize("keyword", ["JOIN", "START"])
+@pytest.mark.parametrize("processed_by", ["the worker", "Twilio's retry"])
+def test_no_confirmation_to_a_holder_who_said_wrong_number_after_a_kept_keyword(
+    sms, outbox, monkeypatch, keyword, processed_by
+):
+    ContactFactory(phone=PHONE)
+    kept_sms(sms, monkeypatch, keyword, "SMjoin")
+    sms("Wrong number", phone=PHONE, sid="SMwrong")
+    outbox.clear()
+    if processed_by == "Twilio's retry":
+        assert SUBSCRIBED_TEXT not in sms(keyword, phone=PHONE, sid="SMjoin").content.decode()
+    sweep()
+    assert not [message for message in outbox if message["to"] == PHONE]
 
 
 RACE = """

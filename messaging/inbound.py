@@ -140,9 +140,10 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
     """A JOIN, START or YES kept for the worker was answered at once with nothing
     (`answer_unprocessed`: what it does depends on processing); the confirmation processing
     gave it is sent now as a text, as carriers require it: once (only by the call that
-    processed it), and only while the number may receive texts and has no later reply kept
-    (it may be a STOP), under its lock as a send takes it (a STOP after it wins). Not sent
-    then, it is not sent later either. A failure is logged: the event stays processed."""
+    processed it), and only while the number may receive texts and has sent no reply since
+    (a STOP, "wrong number", kept or processed), under its lock as a send takes it (a STOP
+    after it wins). Not sent then, it is not sent later either. A failure is logged: the
+    event stays processed."""
     processed_now = getattr(event, "processed_now", False)
     if event.kind != InboundEvent.Kind.SMS or not event.phone or not processed_now:
         return
@@ -152,16 +153,27 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
         try:
             with transaction.atomic():
                 services.lock_numbers([event.phone], shared=True)
-                if _opted_out_at_all(event.phone) or _kept_after(event):
+                if _opted_out_at_all(event.phone) or _replied_since(event):
                     return
                 texts.send(InboundEvent, phone=event.phone, text=text)
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)
 
 
-def _kept_after(event: InboundEvent) -> bool:
-    later = InboundEvent.kept_that_may_stop(Channel.SMS).filter(id__gt=event.pk)
-    return later.filter(phone=event.phone).exists()
+def _replied_since(event: InboundEvent) -> bool:
+    """Whether the number sent a text or pressed a key since `event`, processed or kept."""
+    later = InboundEvent.objects.filter(phone=event.phone, id__gt=event.pk)
+    return later.filter(kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]).exists()
+
+
+def answer_again(event: InboundEvent) -> str:
+    """What a retry of an event processed already is answered: its answer as kept, but not
+    the confirmation of an opt-in where the number has opted out or replied since (it would
+    reach them after their STOP)."""
+    confirmed = event.kind == InboundEvent.Kind.SMS and event.reading.startswith(CONFIRMED_LATE)
+    if confirmed and event.phone and (_opted_out_at_all(event.phone) or _replied_since(event)):
+        return _sms_reply("")
+    return event.response
 
 
 def _texts(twiml_response: str) -> list[str]:

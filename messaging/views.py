@@ -104,7 +104,8 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
             # have left the contact without the confirmation of a STOP that will hold.
             answer = inbound.answer_unprocessed(kind, payload)
             return HttpResponse(answer, content_type="text/xml")
-        return HttpResponse(event.response, content_type="text/xml")
+        answer = event.response if event.processed_now else inbound.answer_again(event)
+        return HttpResponse(answer, content_type="text/xml")
 
     return view
 

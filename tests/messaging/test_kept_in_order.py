@@ -348,6 +348,48 @@ def test_no_confirmation_to_a_holder_who_said_wrong_number_after_a_kept_keyword(
     assert not [message for message in outbox if message["to"] == PHONE]
 
 
+# The cases a fifth review found.
+
+
+@pytest.mark.parametrize("start", ["kept", "processed at once"])
+def test_a_retry_of_a_processed_start_after_a_stop_replays_no_confirmation(
+    sms, outbox, monkeypatch, start
+):
+    """Twilio retries a START the app has answered already; the number sent STOP since: the
+    retry is answered with nothing, not the "you're subscribed" kept for it."""
+    contact = ContactFactory(phone=PHONE)
+    if start == "kept":
+        kept_sms(sms, monkeypatch, "START", "SMstart")
+        sweep()
+    else:
+        sms("START", phone=PHONE, sid="SMstart")
+    sms("STOP", phone=PHONE, sid="SMstop")
+    retry = sms("START", phone=PHONE, sid="SMstart").content.decode()
+    assert status(contact, Channel.SMS) == OptInStatus.HARD
+    assert SUBSCRIBED_TEXT not in retry
+
+
+def test_a_retry_of_a_processed_start_with_nothing_since_gets_its_answer_again(sms, outbox):
+    ContactFactory(phone=PHONE)
+    first = sms("START", phone=PHONE, sid="SMstart").content.decode()
+    assert SUBSCRIBED_TEXT in first
+    assert sms("START", phone=PHONE, sid="SMstart").content.decode() == first
+
+
+@pytest.mark.parametrize("keyword", ["START", "JOIN"])
+def test_a_wrong_number_said_during_the_sweep_gets_no_late_confirmation(
+    sms, outbox, monkeypatch, keyword
+):
+    ContactFactory(phone=PHONE)
+    kept_sms(sms, monkeypatch, keyword, "SMjoin")
+    pending = inbound.process_pending(received_before=timezone.now())
+    assert next(pending) == ("sms:SMjoin", None)  # processed; its confirmation waits
+    sms("Wrong number", phone=PHONE, sid="SMwrong")  # processed at once
+    outbox.clear()
+    list(pending)
+    assert not [message for message in outbox if message["to"] == PHONE]
+
+
 RACE = """
 import threading
 import django

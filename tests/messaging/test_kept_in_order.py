@@ -124,19 +124,30 @@ def test_a_join_kept_for_the_worker_never_lifts_a_soft_opt_out_made_after_it(
     assert not subscribed_texts(outbox)  # it may not receive texts
 
 
-def test_a_1_kept_for_the_worker_never_lifts_the_9_pressed_after_it(post_signed, monkeypatch):
+# A call back to us from a number that pressed 9 before: the menu offers 1 to hear calls again.
+PRESS_1 = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "1", "Direction": "inbound"}
+OFFERED_1 = "/webhooks/twilio/voice/gather/?digit=9&resubscribe=1"
+OFFERED_9 = "/webhooks/twilio/voice/gather/?digit=9"
+
+
+@pytest.fixture
+def stopped_calls(db) -> Contact:
+    """A contact whose number pressed 9: opted out of calls (hard)."""
     contact = ContactFactory(phone=PHONE)
     services.record_hard_opt_out(
         phone=PHONE, channel=Channel.CALLS, source=Source.DIGIT, words="pressed 9"
     )
-    again = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "1",
-             "Direction": "inbound"}  # fmt: skip
-    kept_key(
-        post_signed, monkeypatch, "/webhooks/twilio/voice/gather/?digit=9&resubscribe=1", again
-    )
+    return contact
 
-    stop = again | {"CallSid": "CA2", "Digits": "9"}
-    answer = post_signed("/webhooks/twilio/voice/gather/?digit=9", stop).content.decode()
+
+def test_a_1_kept_for_the_worker_never_lifts_the_9_pressed_after_it(
+    post_signed, monkeypatch, stopped_calls
+):
+    contact = stopped_calls
+    kept_key(post_signed, monkeypatch, OFFERED_1, PRESS_1)
+
+    stop = PRESS_1 | {"CallSid": "CA2", "Digits": "9"}
+    answer = post_signed(OFFERED_9, stop).content.decode()
     assert "You will receive no more calls from us." in answer
     assert sweep() == [("digits:CA1:1", None)]
     assert status(contact, Channel.CALLS) == OptInStatus.HARD
@@ -271,18 +282,11 @@ def test_a_retry_of_a_kept_start_after_a_stop_is_late_too(sms, outbox, monkeypat
     assert SUBSCRIBED_TEXT not in retry
 
 
-def test_a_retry_of_a_kept_1_after_a_9_is_late_too(post_signed, monkeypatch):
-    contact = ContactFactory(phone=PHONE)
-    services.record_hard_opt_out(
-        phone=PHONE, channel=Channel.CALLS, source=Source.DIGIT, words="pressed 9"
-    )
-    again = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": "1",
-             "Direction": "inbound"}  # fmt: skip
-    url = "/webhooks/twilio/voice/gather/?digit=9&resubscribe=1"
-    kept_key(post_signed, monkeypatch, url, again)
-    post_signed("/webhooks/twilio/voice/gather/?digit=9", again | {"CallSid": "CA2", "Digits": "9"})
-    post_signed(url, again)  # the retry
-    assert status(contact, Channel.CALLS) == OptInStatus.HARD
+def test_a_retry_of_a_kept_1_after_a_9_is_late_too(post_signed, monkeypatch, stopped_calls):
+    kept_key(post_signed, monkeypatch, OFFERED_1, PRESS_1)
+    post_signed(OFFERED_9, PRESS_1 | {"CallSid": "CA2", "Digits": "9"})
+    post_signed(OFFERED_1, PRESS_1)  # the retry
+    assert status(stopped_calls, Channel.CALLS) == OptInStatus.HARD
 
 
 def test_a_review_confirmed_after_a_kept_start_stands(

@@ -735,7 +735,8 @@ class Released:
 
     @property
     def change(self) -> str:
-        status = Contact.Status(self.held_status).label
+        # A value written in SQL outside the choices is shown as it is, not a 500.
+        status = dict(Contact.Status.choices).get(self.held_status, self.held_status)
         if self.updates:
             return f"{status} → Active"
         return f"A new contact with the number of {self.held_by} ({status})"

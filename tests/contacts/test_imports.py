@@ -650,3 +650,11 @@ def test_deleting_an_import_deletes_its_staged_rows(db):
     ContactImport.objects.filter(pk=gone.pk).delete()
     staged = ImportRow.objects.values_list("contact_import_id", "name")
     assert list(staged) == [(kept.pk, "Ana")]
+
+
+def test_a_status_outside_the_choices_written_in_sql_is_named_as_it_is(db):
+    held = ContactFactory(name="Odd Status", phone="+15122000009")
+    Contact.objects.filter(pk=held.pk).update(status="on_hold")  # as another system might
+    contact_import = checked(csv_bytes("name,phone", "Newcomer,(512) 200-0009"))
+    [released] = imports.preview(contact_import).released
+    assert released.change == "A new contact with the number of Odd Status (on_hold)"

@@ -389,15 +389,21 @@ def _join(
     return joined_reply()
 
 
+# How far the clocks that time a reply (the web host's), the ledger (the database's) and a
+# contact's change (its writer's) may differ: a change within it of a kept opt-in counts as
+# after it, so a late opt-in never lifts one it came before.
+CLOCKS_MAY_DIFFER_BY = timedelta(seconds=2)
+
+
 def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) -> bool:
     """Whether an opt-in kept (the event `key`, processed late) was overtaken by what came
     after it: any later reply of the number, processed or still kept (it may ask to stop, go
     to review, or say the number is a wrong one); any change of `channel` recorded for the
     number since (a review confirmed, a request to stop told to staff, a user's choice, the
     carrier, another reply kept before it and processed since); or a contact of the number
-    changed since (one may have moved onto it). Then it is dropped, and the number may send
-    it again. Asked under the number's lock, which a reply processed meanwhile waits
-    for."""
+    changed since (one may have moved onto it); "since" reaches back CLOCKS_MAY_DIFFER_BY.
+    Then it is dropped, and the number may send it again. Asked under the number's lock,
+    which a reply processed meanwhile waits for."""
     services.lock_numbers([phone])
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
     later_reply = InboundEvent.objects.filter(
@@ -405,8 +411,9 @@ def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) ->
         id__gt=Subquery(this),
         kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS],
     )
-    changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=received_at)
-    contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=received_at)
+    since = received_at - CLOCKS_MAY_DIFFER_BY
+    changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
+    contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=since)
     return later_reply.exists() or changed_since.exists() or contact_changed.exists()
 
 

@@ -6,14 +6,17 @@ of a contact of the number), so it never lifts the STOP or the 9 sent after it, 
 number may send it again; the confirmation of a kept JOIN never follows a STOP. A reply that
 cannot be processed holds up no other."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from broadcasts import sending
 from broadcasts import services as broadcasts
 from contacts import services
-from contacts.models import Channel, Contact, OptInStatus, PhoneOptOut, Source
+from contacts.models import Channel, ConsentEvent, Contact, OptInStatus, PhoneOptOut, Source
 from messaging import inbound
 from messaging.models import InboundEvent, ReplyPhrase
 from messaging.phrases import teach
@@ -31,8 +34,14 @@ def status(contact: Contact, channel: Channel) -> str:
     return Contact.objects.get(pk=contact.pk).opt_in_status(channel)
 
 
-def sweep() -> list[tuple[str, Exception | None]]:
-    return list(inbound.process_pending(received_before=timezone.now()))
+def sweep(received_before=None) -> list[tuple[str, Exception | None]]:
+    received_before = received_before or timezone.now()
+    return list(inbound.process_pending(received_before=received_before))
+
+
+def later_than_the_clocks_may_differ():
+    """A moment after which a reply comes after what was recorded now, whatever the clocks."""
+    return timezone.now() + inbound.CLOCKS_MAY_DIFFER_BY + timedelta(seconds=1)
 
 
 def busy(payload, **reading):
@@ -105,9 +114,10 @@ def test_a_start_kept_for_the_worker_never_lifts_a_stop_said_again_after_it(
 def test_a_start_kept_for_the_worker_still_lifts_the_stop_sent_before_it(sms, outbox, monkeypatch):
     contact = ContactFactory(phone=PHONE)
     sms("STOP", phone=PHONE, sid="SMstop")
-    kept_sms(sms, monkeypatch, "START", "SMstart")
-    assert status(contact, Channel.SMS) == OptInStatus.HARD  # until the worker's look
-    assert sweep() == [("sms:SMstart", None)]
+    with time_machine.travel(later_than_the_clocks_may_differ()):
+        kept_sms(sms, monkeypatch, "START", "SMstart")
+        assert status(contact, Channel.SMS) == OptInStatus.HARD  # until the worker's look
+        assert sweep() == [("sms:SMstart", None)]
     assert status(contact, Channel.SMS) == OptInStatus.SUBSCRIBED
     [late] = subscribed_texts(outbox)  # the confirmation the webhook could not give
     assert late["to"] == PHONE
@@ -122,6 +132,21 @@ def test_a_join_kept_for_the_worker_never_lifts_a_soft_opt_out_made_after_it(
     sweep()
     assert status(contact, Channel.SMS) == OptInStatus.SOFT
     assert not subscribed_texts(outbox)  # it may not receive texts
+
+
+def test_a_kept_join_from_a_web_host_whose_clock_runs_ahead_never_lifts_a_later_opt_out(
+    sms, outbox, monkeypatch, admin_role_user
+):
+    """The web host that kept the JOIN reads its clock a second ahead of the database's,
+    which times the ledger: the opt-out recorded just after it must still count as after."""
+    contact = ContactFactory(phone=PHONE)
+    with time_machine.travel(timezone.now() + inbound.CLOCKS_MAY_DIFFER_BY / 2):
+        kept_sms(sms, monkeypatch, "JOIN", "SMjoin")
+    services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+    assert ConsentEvent.objects.latest("id").at < InboundEvent.objects.get().received_at
+    sweep(received_before=timezone.now() + inbound.CLOCKS_MAY_DIFFER_BY)
+    assert status(contact, Channel.SMS) == OptInStatus.SOFT
+    assert not subscribed_texts(outbox)
 
 
 # A call back to us from a number that pressed 9 before: the menu offers 1 to hear calls again.
@@ -387,7 +412,7 @@ django.setup()
 from django.db import connection
 from django.utils import timezone
 from contacts import services
-from contacts.models import Channel, Contact, PhoneOptOut
+from contacts.models import Channel, ConsentEvent, Contact, PhoneOptOut
 from messaging import inbound
 from messaging.models import InboundEvent
 

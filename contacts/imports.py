@@ -22,10 +22,10 @@ exported from the Contacts table imports as it is.
 
 A row updates the contact with the same phone number and the same name (ignoring case), or
 creates one. An empty email, status, time zone or state leaves the contact's as it is. In the
-sms and calls columns, empty leaves the channel as it is, `subscribed` lifts a soft opt-out,
-`soft` (or `opted out`, `unsubscribed`) opts out softly, and `hard` records a hard opt-out of
-the number made elsewhere (another system's STOP list). An import never lifts a hard opt-out:
-such rows are applied otherwise and reported.
+sms and calls columns, empty leaves the channel as it is, `subscribed` (or `yes`) lifts a soft
+opt-out, `soft` (or `no`, `opted out`, `unsubscribed`) opts out softly, and `hard` records a
+hard opt-out of the number made elsewhere (another system's STOP list). An import never lifts
+a hard opt-out: such rows are applied otherwise and reported.
 
 Consent columns record the number's consent (`_consent`): consent to (sms, calls or both; SMS
 when empty), consent method (web form, paper, verbal, import), consent date (ISO 8601
@@ -152,6 +152,9 @@ CHANNEL_VALUES = {
     "unsubscribed": OptInStatus.SOFT.value,
     "hard": OptInStatus.HARD.value,
     "opted out (hard)": OptInStatus.HARD.value,
+    # Other systems' opt-in columns ("SMS opt-in: yes"): no is an opt-out by the business.
+    **dict.fromkeys(("yes", "y", "true", "opted in"), OptInStatus.SUBSCRIBED.value),
+    **dict.fromkeys(("no", "n", "false"), OptInStatus.SOFT.value),
 }
 STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
@@ -551,7 +554,10 @@ def _check(
     for column in CHANNEL_COLUMNS:
         value = cells.get(column, "").lower()
         if value not in CHANNEL_VALUES:
-            problem(column, f"“{value}”: use subscribed, soft or hard, or leave it empty.")
+            problem(
+                column,
+                f"“{value}”: use subscribed (or yes), soft (or no) or hard, or leave it empty.",
+            )
         channels.append(CHANNEL_VALUES.get(value))
     consent = _consent(cells, problem, disclosures)
     if len(problems) > found:

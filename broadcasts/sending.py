@@ -121,6 +121,20 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, 
     return why
 
 
+def left_out_now(broadcast: Broadcast, recipients: list[Recipient]) -> dict[int, str]:
+    """Of `recipients` (a page of them), those waiting for their turn that it would leave out
+    were it now (opted out since the launch, say), by id, and why: the recipients' table says
+    so before their turn comes."""
+    waiting = [
+        Claimed(r.pk, r.contact_id, r.phone, r.attempts)
+        for r in recipients
+        if r.status in (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
+    ]
+    eligible = _eligible(broadcast, waiting) if waiting else set()
+    left_out = [r for r in waiting if r.pk not in eligible]
+    return _why_left_out(broadcast, left_out) if left_out else {}
+
+
 def _replying(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
     """The ids of the recipients whose number sent a reply that is kept but not processed yet:
     it may be a STOP, so they are not sent to."""

@@ -186,6 +186,9 @@ def _recipients_page(broadcast: Broadcast, query) -> RecipientsPage:
         rows = list(recipients.filter(phone__gt=after).order_by("phone")[: size + 1])
         later, rows = len(rows) > size, rows[:size]
         earlier = bool(after) and recipients.filter(phone__lte=after).exists()
+    left_out = sending.left_out_now(broadcast, rows)
+    for row in rows:
+        row.left_out = left_out.get(row.pk, "")
     return RecipientsPage(
         rows=rows,
         status=status,

@@ -16,7 +16,10 @@ from django_tasks_db.models import DBTaskResult
 
 from broadcasts import sending
 from broadcasts.models import Broadcast, Recipient
-from crm.roles import MANAGER
+from contacts import services
+from contacts.models import Channel, Source
+from contacts.phones import format_phone
+from crm.roles import ADMIN, MANAGER
 from tests.broadcasts.test_scheduling import run_worker, sent_to
 from tests.factories import ContactFactory, UserFactory, store_old_phone
 
@@ -104,6 +107,28 @@ def test_at_2030_eastern_new_york_is_sent_and_florida_waits_until_8_then_is_sent
         sending.resume()
         run_worker()
         assert sent_to() == [NEW_YORK, MIAMI]  # once each
+
+
+def test_a_deferred_recipient_who_opts_out_meanwhile_is_said_to_get_nothing(manager):
+    ContactFactory(phone=MIAMI)
+    soft = ContactFactory(phone=AUSTIN)
+    with at(2026, 12, 7, 22, 30):  # past 21:00 in Miami and in Austin
+        broadcast = new_broadcast(manager)
+        launch(manager, broadcast)
+        assert "Will not be sent" not in detail(manager, broadcast)
+        services.record_hard_opt_out(
+            phone=MIAMI, channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
+        )
+        services.unsubscribe(contact=soft, channel=Channel.SMS, by_user=UserFactory(role=ADMIN))
+        page = detail(manager, broadcast)
+    rows = {phone: row for row in page.split("<tr>")[2:] for phone in (MIAMI, AUSTIN)
+            if format_phone(phone) in row}  # fmt: skip
+    assert "Deferred: quiet hours" in rows[MIAMI]
+    assert "Will not be sent: Opted out of this channel (hard)" in rows[MIAMI]
+    assert "Will not be sent: Opted out of this channel (soft)" in rows[AUSTIN]
+    with at(2026, 12, 8, 9, 0):
+        run_worker()
+    assert sent_to() == []
 
 
 def test_an_urgent_informational_broadcast_goes_at_once(manager):

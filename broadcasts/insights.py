@@ -37,12 +37,20 @@ class Group:
 
 
 # The groups of a channel's reach, each contact in one: the label, and the Contacts table's
-# filters (of the channel, and of its consent) that list its contacts.
+# filters (the channel's, its consent's, the contact's status) that list its contacts. A
+# contact subscribed but not active (Do not contact, Archived) is reached by no broadcast.
 REACH = {
-    "consent": ("Subscribed, consent on record", "subscribed", "on_record"),
-    "no_consent": ("Subscribed, no consent on record", "subscribed", "none"),
-    "soft": ("Opted out (soft)", "soft", None),
-    "hard": ("Opted out (hard)", "hard", None),
+    "consent": ("Subscribed, consent on record", "subscribed", "on_record", "active"),
+    "no_consent": ("Subscribed, no consent on record", "subscribed", "none", "active"),
+    "do_not_contact": (
+        "Subscribed, but marked Do not contact",
+        "subscribed",
+        None,
+        "do_not_contact",
+    ),
+    "archived": ("Subscribed, but archived", "subscribed", None, "archived"),
+    "soft": ("Opted out (soft)", "soft", None, None),
+    "hard": ("Opted out (hard)", "hard", None, None),
 }
 
 
@@ -70,11 +78,22 @@ def _reach_now(channel: Channel) -> dict[str, int]:
         .values_list("kind", "n")
     )
     subscribed = Contact.objects.exclude(opt_outs__channel=channel)
-    no_consent = subscribed.filter(no_consent_on_record(channel)).count()
+    not_active = dict(
+        subscribed.exclude(status=Contact.Status.ACTIVE)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("*"))
+        .values_list("status", "n")
+    )
+    no_consent = subscribed.filter(
+        no_consent_on_record(channel), status=Contact.Status.ACTIVE
+    ).count()
     subscribed_count = Contact.objects.count() - sum(opted_out.values())
     return {
-        "consent": subscribed_count - no_consent,
+        "consent": subscribed_count - sum(not_active.values()) - no_consent,
         "no_consent": no_consent,
+        "do_not_contact": not_active.get(Contact.Status.DO_NOT_CONTACT, 0),
+        "archived": not_active.get(Contact.Status.ARCHIVED, 0),
         "soft": opted_out.get(OptOut.SOFT, 0),
         "hard": opted_out.get(OptOut.HARD, 0),
     }
@@ -90,18 +109,20 @@ def reach() -> tuple[datetime, dict[Channel, list[Group]]]:
     found = {(count.channel, count.group): count.contacts for count in counts}
     groups = {
         channel: [
-            Group(key, label, found[channel, key], _listing(channel, status, consent))
-            for key, (label, status, consent) in REACH.items()
+            Group(key, label, found[channel, key], _listing(channel, *filters))
+            for key, (label, *filters) in REACH.items()
         ]
         for channel in Channel
     }
     return min(count.counted_at for count in counts), groups
 
 
-def _listing(channel: Channel, status: str, consent: str | None) -> str:
+def _listing(channel: Channel, status: str, consent: str | None, contact_status: str | None) -> str:
     query = {channel.value: status}
     if consent:
         query[f"{channel.value}_consent"] = consent
+    if contact_status:
+        query["status"] = contact_status
     return f"{reverse('contacts:list')}?{urlencode(query)}"
 
 

@@ -20,6 +20,7 @@ from contacts import services
 from contacts.models import (
     Channel,
     ConsentMethod,
+    Contact,
     ConsentRecord,
     LedgerCount,
     OptInStatus,
@@ -62,14 +63,45 @@ def test_reach_counts_every_contact_once_by_what_each_channel_may_do(client, sta
     services.unsubscribe(contact=soft, channel=Channel.SMS, by_user=staff_user)
     services.record_hard_opt_out(phone=hard.phone, channel=Channel.SMS, source=Source.KEYWORD)
 
-    assert reach_of(Channel.SMS) == {"consent": 1, "no_consent": 1, "soft": 1, "hard": 1}
-    assert reach_of(Channel.CALLS) == {"consent": 0, "no_consent": 4, "soft": 0, "hard": 0}
+    none_inactive = {"do_not_contact": 0, "archived": 0}
+    assert reach_of(Channel.SMS) == {
+        "consent": 1, "no_consent": 1, "soft": 1, "hard": 1, **none_inactive
+    }  # fmt: skip
+    assert reach_of(Channel.CALLS) == {
+        "consent": 0, "no_consent": 4, "soft": 0, "hard": 0, **none_inactive
+    }  # fmt: skip
 
     client.force_login(staff_user)
     page = client.get(PAGE).content.decode()
     for group in insights.reach()[1][Channel.SMS]:
         assert f'<a href="{group.url.replace("&", "&amp;")}">{group.label}</a>' in page
     assert page.count("25.0%") == 4  # each SMS group is a quarter of the contacts
+
+
+def test_a_subscribed_contact_who_is_not_active_is_counted_apart_from_those_reached(
+    client, staff_user
+):
+    """No broadcast reaches a contact marked Do not contact or archived: their own groups,
+    each listing them, and not counted as reached."""
+    ContactFactory(name="Ann Active")
+    ContactFactory(name="Dan Dnc", status=Contact.Status.DO_NOT_CONTACT)
+    archived = ContactFactory(name="Arch Ive", status=Contact.Status.ARCHIVED)
+    services.unsubscribe(contact=archived, channel=Channel.CALLS, by_user=staff_user)
+    assert reach_of(Channel.SMS) == {
+        "consent": 0, "no_consent": 1, "do_not_contact": 1, "archived": 1, "soft": 0, "hard": 0
+    }  # fmt: skip
+    assert reach_of(Channel.CALLS) == {
+        "consent": 0, "no_consent": 1, "do_not_contact": 1, "archived": 0, "soft": 1, "hard": 0
+    }  # fmt: skip
+    client.force_login(staff_user)
+    groups = {group.key: group.url for group in insights.reach()[1][Channel.SMS]}
+    listed = {
+        key: re.findall(r'<a href="/contacts/\d+/">([^<]+)</a>', client.get(url).content.decode())
+        for key, url in groups.items()
+    }
+    assert listed["no_consent"] == ["Ann Active"]
+    assert listed["do_not_contact"] == ["Dan Dnc"]
+    assert listed["archived"] == ["Arch Ive"]
 
 
 def test_reach_is_counted_when_never_counted_and_shown_as_last_counted(client, staff_user):
@@ -391,7 +423,7 @@ def test_reach_downloads_as_csv(client, staff_user):
     rows = csv_rows(client.get(reverse("broadcasts:insights_csv", args=["reach"])))
     assert rows[0] == ["channel", "group", "contacts", "counted at"]
     assert rows[2][:3] == ["SMS", "Subscribed, no consent on record", "1"]
-    assert len(rows) == 9
+    assert len(rows) == 1 + 2 * 6  # the header, and six groups a channel
 
 
 def test_an_unknown_chart_is_not_found(client, staff_user):

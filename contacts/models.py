@@ -30,7 +30,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 
-from contacts.phones import PhoneField, format_phone
+from contacts.phones import VALID_PHONE, PhoneField, format_phone
 from contacts.places import STATE_CHOICES, validate_time_zone
 
 
@@ -144,12 +144,6 @@ def channels_revoked(channel: str, at: datetime | None = None) -> tuple[Channel,
     if narrow and (all_from is None or at.astimezone(UTC).date() < all_from):
         return (Channel(channel),)
     return (Channel(channel), *(other for other in Channel if other != channel))
-
-
-# E.164, and for North America the only form phonenumbers writes: +1, then an area code and
-# an exchange that each start 2-9 ("+11" and ten digits is not a number). \Z, not $: on
-# SQLite, Django's REGEXP is Python's, whose $ also matches before a final newline.
-VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})\Z"
 
 
 def short_date(moment: datetime) -> str:

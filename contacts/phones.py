@@ -18,6 +18,34 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
     return _normalize(text, region)
 
 
+# E.164, and for North America the only form phonenumbers writes: +1, then an area code and
+# an exchange that each start 2-9 ("+11" and ten digits is not a number). \Z, not $: on
+# SQLite, Django's REGEXP is Python's, whose $ also matches before a final newline.
+VALID_PHONE = r"^\+(1[2-9][0-9]{2}[2-9][0-9]{6}|[2-9][0-9]{6,14})\Z"
+
+
+def number_to_keep(value: str) -> str:
+    """A number as it is kept: `value` as normalize_phone writes it or, where phonenumbers
+    does not know it but it has the shape of a number a broadcast may reach (VALID_PHONE: one
+    stored in SQL before the phone check, or of an area code newer than phonenumbers' data),
+    as it is. The services that keep what a number said or was told take its number so: a
+    STOP from any number a broadcast may reach is kept. What people type is read by
+    normalize_phone, which refuses such a number."""
+    if re.fullmatch(VALID_PHONE, value or ""):
+        try:
+            return normalize_phone(value)
+        except ValidationError:
+            return value
+    return normalize_phone(value)
+
+
+def _kept_as_it_is(value: str) -> bool:
+    try:
+        return number_to_keep(value) == value
+    except ValidationError:
+        return False
+
+
 def _valid_in_us(e164: str) -> bool:
     """Whether a North American number in E.164 is a valid US number, as phonenumbers'
     is_valid_number_for_region finds, by the expressions of its US metadata (below): an
@@ -142,7 +170,7 @@ class PhoneField(models.CharField):
         # in the form phonenumbers writes it, the form its opt-outs are kept under: "+11" and
         # ten digits looks like E.164 but matches no opt-out.
         value = super().get_db_prep_save(value, connection)
-        if isinstance(value, str) and value and normalize_phone(value) != value:
+        if isinstance(value, str) and value and not _kept_as_it_is(value):
             raise ValidationError(
                 "“%(value)s” is not a phone number in E.164 (+14155550123).",
                 code="invalid",

@@ -46,7 +46,7 @@ from contacts.models import (
     opted_out_at_all,
     reported_reassigned,
 )
-from contacts.phones import normalize_phone
+from contacts.phones import number_to_keep
 from contacts.signals import (
     TextLater,
     TextMaybeSent,
@@ -226,7 +226,7 @@ def record_hard_opt_out(
     """
     if source not in CONTACT_ACTIONS:
         raise ValueError(f"A hard opt-out is the contact's own action, not {source!r}.")
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     matched = matched[:MATCHED_LENGTH]
     lock_numbers([phone])
     at = at or timezone.now()
@@ -367,7 +367,7 @@ def record_new_consent(*, phone: str, channel: Channel, words: str, reference: s
             "START opts in to SMS, the digit offered on a call to calls.",
             code="not_an_opt_in",
         )
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     lock_numbers([phone])
     opt_in = OptIn.objects.create(
         phone=phone, channel=channel, source=source, words=words, reference=reference
@@ -405,7 +405,7 @@ def record_consent(
     (`words`, in the stored webhook event `reference`). `contact`: who has the number, if
     known (else the first contact with it, if any). `awaiting`: it holds once the number
     confirms it (ask_to_confirm). It lifts no opt-out."""
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     if contact is None:
         contact = Contact.objects.filter(phone=phone).order_by("pk").first()
     status = ConsentRecord.Status.AWAITING if awaiting else ConsentRecord.Status.CONFIRMED
@@ -437,7 +437,7 @@ def ask_to_confirm(phone: str, channels: Iterable[str]) -> str:
     `confirm_awaited`), and keep the prompt (`_send_or_hold`: held during the number's quiet
     hours, as broadcasts keep them, and sent by the worker when they end). A prompt held for
     the number asks about these channels too: one text, not two. Says what happened."""
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     with transaction.atomic():
         prompt = _queued(phone, channels)
         prompt.not_sent, prompt.maybe_sent = HANDING_OVER, True  # taken
@@ -694,7 +694,7 @@ def confirm_awaited(*, phone: str, reference: str, at: datetime) -> int:
     consent awaiting confirmation that a prompt sent to it within CONFIRM_WITHIN before asked
     about (those channels, recorded before the prompt) is confirmed, with the reply as its
     proof. A YES no prompt asked for confirms nothing. Returns how many records."""
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     prompts = ConfirmationPrompt.objects.filter(
         phone=phone, sent_at__gte=at - CONFIRM_WITHIN, sent_at__lte=at
     )
@@ -747,7 +747,7 @@ def record_reassigned(
     (`by_user` ran it). Keep the report and make every consent record of the number void; until
     consent given since is recorded, no broadcast reaches it (broadcasts.policy). Records no
     opt-out: nobody asked to stop, and whoever consented is not there to."""
-    phone = normalize_phone(phone)
+    phone = number_to_keep(phone)
     lock_numbers([phone])  # a send to the number checks its consent before or after this
     report = ReassignedNumber.objects.create(
         phone=phone, how=how, words=words, reference=reference, by_user=by_user

@@ -32,7 +32,7 @@ from contacts.models import (
     opted_out_at_all,
     pressed,
 )
-from contacts.phones import normalize_phone
+from contacts.phones import number_to_keep
 from messaging import texts, twiml
 from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut, close_answered_reviews
@@ -305,7 +305,7 @@ def handle_sms(
     """Act on an SMS (an MMS's text too; empty for a picture alone) as `reading` says.
     `received_at`: when it came (now, unless it was kept); `late`: kept, and processed now by
     the worker."""
-    phone = normalize_phone(payload["From"])
+    phone = number_to_keep(payload["From"])
     body = payload.get("Body", "")
     match reading.intent:
         case Intent.OPT_OUT:
@@ -433,7 +433,7 @@ def contact_number(kind: InboundEvent.Kind, fields) -> str:
     where the database checks an opt-in's number against it."""
     outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
     try:
-        return normalize_phone(fields.get("To" if outbound else "From", ""))
+        return number_to_keep(fields.get("To" if outbound else "From", ""))
     except ValidationError:
         return ""
 
@@ -531,7 +531,7 @@ def handle_status(
     opted_out = str(payload.get("ErrorCode", "")) == "21610"
     if opted_out and not again:
         services.record_revocation(
-            phone=normalize_phone(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
+            phone=number_to_keep(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
             words="Error 21610: the recipient opted out at the carrier.",
         )  # fmt: skip
     status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])

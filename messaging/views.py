@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from contacts.phones import normalize_phone
+from contacts.phones import number_to_keep
 from messaging import inbound
 from messaging.models import InboundEvent
 
@@ -82,7 +82,7 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
             return HttpResponseBadRequest(f"Missing: {', '.join(missing)}.")
         if phone_field:
             try:
-                normalize_phone(request.POST[phone_field])
+                number_to_keep(request.POST[phone_field])
             except ValidationError:
                 return HttpResponseBadRequest(f"{phone_field} is not a phone number.")
         # The gather action's URL says which digit the call offered.

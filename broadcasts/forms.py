@@ -8,7 +8,12 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from broadcasts.models import TELLS_HOW_TO_STOP, Broadcast, default_unsubscribe_digit
+from broadcasts.models import (
+    SAYS_NOT_TO,
+    TELLS_HOW_TO_STOP,
+    Broadcast,
+    default_unsubscribe_digit,
+)
 from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
@@ -93,7 +98,9 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["send_at"].help_text = (
+        self.fields[
+            "send_at"
+        ].help_text = (
             f"In the app's time zone, {settings.TIME_ZONE}. Leave empty to send when you launch it."
         )
         digit = self.fields["unsubscribe_digit"]
@@ -109,6 +116,7 @@ class BroadcastForm(forms.ModelForm):
         sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)
         self.fields["body"].widget.attrs["data-tells-how-to-stop"] = TELLS_HOW_TO_STOP
+        self.fields["body"].widget.attrs["data-says-not-to"] = SAYS_NOT_TO
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice

@@ -15,12 +15,26 @@ OPT_OUT_LINE = "Reply STOP to opt out"
 # "Responde STOP") or says what it does ("STOP to cancel"); not where it only says the word
 # ("STOP by our office"). static/js/broadcast_form.js reads it from the form, in the same
 # syntax, for its counter.
-TELLS_HOW_TO_STOP = (
+_SAY_STOP = (
     r"\b(reply|text|txt|send|respond|responde|responda|envía|envia|escribe)\W+(with\W+|con\W+)?"
     r"[\"“'‘]?STOP\b"
-    r"|\bSTOP\b[\"”'’]?\W+(to|para)\W+(opt\W?out|end|cancel|unsubscribe|quit|stop|cancelar|salir)"
 )
+TELLS_HOW_TO_STOP = (
+    _SAY_STOP
+    + r"|\bSTOP\b[\"”'’]?\W+(to|para)\W+(opt\W?out|end|cancel|unsubscribe|quit|stop|cancelar|salir)"
+)
+# "Don't reply STOP", "never text STOP", "No responda STOP": told not to, which tells nobody how.
+SAYS_NOT_TO = r"\b(don\W?t|do\W+not|never|not|no|nunca)\W+(" + _SAY_STOP + ")"
 _TELLS_HOW_TO_STOP = re.compile(TELLS_HOW_TO_STOP, re.IGNORECASE)
+_SAYS_NOT_TO = re.compile(SAYS_NOT_TO, re.IGNORECASE)
+
+
+def tells_how_to_stop(text: str) -> bool:
+    """Whether `text` tells how to stop ("Reply STOP", "STOP to end"; not "nonstop", "STOP by",
+    nor "Don't reply STOP")."""
+    return bool(_TELLS_HOW_TO_STOP.search(_SAYS_NOT_TO.sub(" ", text)))
+
+
 DIGITS = [(key, key) for key in settings.PHONE_KEYS]
 
 
@@ -113,9 +127,8 @@ class Broadcast(models.Model):
 
     @property
     def sms_text(self) -> str:
-        """The body as sent: with the opt-out line, unless the body already tells how
-        ("Reply STOP", "STOP to end"; not "nonstop", nor "STOP by")."""
-        if _TELLS_HOW_TO_STOP.search(self.body):
+        """The body as sent: with the opt-out line, unless the body already tells how."""
+        if tells_how_to_stop(self.body):
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
 

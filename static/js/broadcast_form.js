@@ -22,11 +22,12 @@ const counter = document.querySelector(".sms-counter");
 // A subscriptions link counts as long as a US number's (the form says how long).
 const LINK = "{subscriptions_link}";
 const linkLength = Number(body?.dataset.linkLength || LINK.length);
-// broadcasts.models.TELLS_HOW_TO_STOP, as the form gives it.
+// broadcasts.models.tells_how_to_stop, with the patterns the form gives.
 const tellsHowToStop = new RegExp(body?.dataset.tellsHowToStop || "$^", "i");
+const saysNotTo = new RegExp(body?.dataset.saysNotTo || "$^", "gi");
 function updateCounter() {
   const saved = body.value.trim().replaceAll(LINK, "x".repeat(linkLength));
-  const saysStop = tellsHowToStop.test(saved);
+  const saysStop = tellsHowToStop.test(saved.replace(saysNotTo, " "));
   const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
   counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +
     `(${s.encoding}): ${s.count} segment${s.count === 1 ? "" : "s"}`;

@@ -20,8 +20,8 @@ from contacts import services
 from contacts.models import (
     Channel,
     ConsentMethod,
-    Contact,
     ConsentRecord,
+    Contact,
     LedgerCount,
     OptInStatus,
     Source,

@@ -224,6 +224,12 @@ def test_a_reason_without_urgency_is_not_kept(manager_client):
         ("STOP by our office this week for a free whitening!", True),
         ("Don't STOP smiling: 20% off", True),
         ("Reply to book, and stop worrying", True),
+        ("Don't reply STOP! Reply SAVE to keep your 500 points.", True),
+        ("We will never text STOP to you. Big sale Saturday!", True),
+        ("Never reply STOP or you lose your rewards. 20% off today.", True),
+        ("Do not reply stop to end your points", True),
+        ("No responda STOP", True),
+        ("Don't miss out. Reply STOP to opt out", False),
     ],
 )
 def test_the_opt_out_line_is_added_unless_the_text_says_stop(body, line_added):

@@ -476,7 +476,9 @@ def _pressed(payload: dict) -> str:
     offered_again = payload.get("url_resubscribe") == again and not is_outbound(payload)
     if offered_again and payload.get("Digits") == again:
         return "resubscribe"
-    return "unsubscribe" if payload.get("Digits") == offered else ""
+    # A broadcast's call offers its own digit, and names the business's for a call back: the
+    # callee who presses that one now has asked to stop as plainly.
+    return "unsubscribe" if payload.get("Digits") in (offered, settings.UNSUBSCRIBE_DIGIT) else ""
 
 
 def _no_more_calls(covered: tuple[Channel, ...]) -> str:

@@ -125,9 +125,26 @@ def test_error_21610_marks_the_broadcast_recipient_skipped(post_signed):
 def test_the_digit_a_broadcast_offered_is_the_one_that_opts_out(post_signed):
     contact = ContactFactory(phone=PHONE)
     call = {"CallSid": "CA12", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}
-    post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "9"})
-    assert calls_status(contact) == OptInStatus.SUBSCRIBED  # 9 was not on offer
+    post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "7"})
+    assert calls_status(contact) == OptInStatus.SUBSCRIBED  # 7 was not on offer
     post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "8"})
+    assert calls_status(contact) == OptInStatus.HARD
+
+
+def test_the_business_s_digit_that_a_broadcast_names_for_a_call_back_opts_out_now_too(
+    post_signed, settings
+):
+    """ "…press 8 now. You can also call us back and press 9.": pressing 9 during the call is
+    as plain a request to stop."""
+    from messaging.twiml import voice_message
+
+    assert "press 8 now. You can also call us back and press 9." in voice_message(
+        script="Big sale this weekend.", digit="8"
+    )
+    contact = ContactFactory(phone=PHONE)
+    call = {"CallSid": "CA12", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}
+    answer = post_signed("/webhooks/twilio/voice/gather/?digit=8", call | {"Digits": "9"})
+    assert "You will receive no more calls" in answer.content.decode()
     assert calls_status(contact) == OptInStatus.HARD
 
 

@@ -28,12 +28,13 @@ from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
     HARD_OPT_OUT,
+    NO_VALID_PHONE,
     Channel,
     Contact,
     PhoneOptOut,
     Source,
 )
-from contacts.phones import format_phone
+from contacts.phones import format_phone, kept_as_it_is
 from contacts.quiet_hours import Places
 from crm.arrays import array_text
 from messaging.backends import (
@@ -74,14 +75,19 @@ class Claimed:
 
 def _eligible(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
     """The ids of the recipients who may receive the broadcast at this instant: their contact
-    still has the number and may receive the broadcast (`policy`), and the number has no hard
-    opt-out."""
+    still has the number and may receive the broadcast (`policy`), the number has no hard
+    opt-out, and it is the number its opt-outs are kept under (not a lookalike stored in SQL:
+    `kept_as_it_is`)."""
     phones = [r.phone for r in recipients]
     numbers_out = _numbers_opted_out(broadcast, recipients)
     contacts = Contact.objects.filter(pk__any=[r.contact_id for r in recipients]).order_by()
     still = set(policy.may_receive(broadcast, contacts, phones=phones).values_list("pk", "phone"))
     return {
-        r.pk for r in recipients if (r.contact_id, r.phone) in still and r.phone not in numbers_out
+        r.pk
+        for r in recipients
+        if (r.contact_id, r.phone) in still
+        and r.phone not in numbers_out
+        and kept_as_it_is(r.phone)
     }
 
 
@@ -112,6 +118,8 @@ def _why_left_out(broadcast: Broadcast, recipients: list[Claimed]) -> dict[int, 
     for recipient in recipients:
         if recipient.phone in numbers_out:
             why[recipient.pk] = HARD_OPT_OUT.label
+        elif not kept_as_it_is(recipient.phone):
+            why[recipient.pk] = NO_VALID_PHONE.label
         elif recipient.contact_id not in phones:
             why[recipient.pk] = CONTACT_DELETED
         elif phones[recipient.contact_id] != recipient.phone:

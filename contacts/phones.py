@@ -39,7 +39,10 @@ def number_to_keep(value: str) -> str:
     return normalize_phone(value)
 
 
-def _kept_as_it_is(value: str) -> bool:
+def kept_as_it_is(value: str) -> bool:
+    """Whether `value` is a number as number_to_keep keeps it, under which its opt-outs are
+    kept. Not so a lookalike stored in SQL before the phone check ("+4407911…", a UK mobile
+    with its trunk 0, kept as +447911…): a send hands no message over to one."""
     try:
         return number_to_keep(value) == value
     except ValidationError:
@@ -170,7 +173,7 @@ class PhoneField(models.CharField):
         # in the form phonenumbers writes it, the form its opt-outs are kept under: "+11" and
         # ten digits looks like E.164 but matches no opt-out.
         value = super().get_db_prep_save(value, connection)
-        if isinstance(value, str) and value and not _kept_as_it_is(value):
+        if isinstance(value, str) and value and not kept_as_it_is(value):
             raise ValidationError(
                 "“%(value)s” is not a phone number in E.164 (+14155550123).",
                 code="invalid",

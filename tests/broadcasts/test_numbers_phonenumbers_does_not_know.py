@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import Client
 
 from broadcasts.models import Broadcast
@@ -93,3 +94,28 @@ def test_staff_keep_such_a_number_s_request_to_stop(admin_client):
         "sms",
         "calls",
     }
+
+
+# Stored in SQL with the trunk 0 after the country code, as people type them: phonenumbers
+# knows each, and writes it without the 0, the number its opt-outs are kept under.
+LOOKALIKES = {"+4407911123456": "+447911123456", "+330612345678": "+33612345678",
+              "+4901701234567": "+491701234567", "+86013912345678": "+8613912345678"}  # fmt: skip
+
+
+@pytest.mark.parametrize("phone", list(LOOKALIKES))
+def test_a_lookalike_of_a_number_is_never_sent_to(
+    client, manager, django_capture_on_commit_callbacks, phone
+):
+    contact = stored(phone)
+    assert not reaches(phone, manager, django_capture_on_commit_callbacks)
+    recipient = Broadcast.objects.latest("id").recipients.get(contact=contact)
+    assert (recipient.status, recipient.error) == ("skipped", "No or invalid phone")
+    # Its STOP, from the number as the carrier writes it, is kept under that number.
+    assert text(client, "STOP", LOOKALIKES[phone]).status_code == 200
+    assert PhoneOptOut.objects.filter(phone=LOOKALIKES[phone], channel=Channel.SMS).exists()
+
+
+def test_the_evidence_command_gives_such_a_number_s_file(capsys):
+    stored(UNKNOWN[0])
+    call_command("consent_evidence", phone=UNKNOWN[0])
+    assert f'"number": "{UNKNOWN[0]}"' in capsys.readouterr().out

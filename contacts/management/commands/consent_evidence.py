@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template.loader import render_to_string
 
 from contacts import evidence
-from contacts.phones import normalize_phone
+from contacts.phones import number_to_keep
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, phone: str, format: str, output: str | None, **options):
         try:
-            phone = normalize_phone(phone)
+            phone = number_to_keep(phone)
         except ValidationError as error:
             raise CommandError(f"--phone {phone!r}: {' '.join(error.messages)}") from None
         data = evidence.for_number(phone)

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
 from contacts import services
-from contacts.models import Channel, PhoneOptOut, Source
+from contacts.models import Channel, Contact, PhoneOptOut, Source
 from contacts.phones import format_phone
 
 SALT = "contacts.subscriptions"
@@ -92,10 +92,18 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
             )  # fmt: skip
             stopped |= set(covered)
             done += [each for each in covered if each not in done]
+    # Not stopped by the number, but none of its contacts receives the channel now: the
+    # business paused it (a soft opt-out, a contact not active), which it may undo.
+    paused = {
+        channel
+        for channel in Channel
+        if channel not in stopped
+        and not Contact.objects.filter(phone=phone).eligible_for(channel).exists()
+    }
     context = {
         "business": settings.BUSINESS_NAME,
         "number": format_phone(phone),
-        "channels": [(channel, channel not in stopped) for channel in Channel],
+        "channels": [(channel, channel not in stopped, channel in paused) for channel in Channel],
         "done": done,
         "start_digit": settings.RESUBSCRIBE_DIGIT,
         "signed_in": signed_in,

@@ -64,6 +64,17 @@ def test_unticking_texts_is_the_contact_s_own_hard_opt_out(contact, admin_role_u
     assert "To receive texts again, reply START" in again and again.count('name="keep"') == 1
 
 
+def test_a_channel_the_business_paused_says_so_and_may_still_be_stopped_for_good(
+    contact, admin_role_user
+):
+    services.unsubscribe(contact=contact, channel=Channel.SMS, by_user=admin_role_user)
+    page = Client().get(subscriptions.link(PHONE)).content.decode()
+    assert page.count("We send you no texts at the moment, but may again.") == 1
+    assert "calls at the moment" not in page
+    Client().post(subscriptions.link(PHONE), {"keep": ["calls"]})
+    assert statuses(contact) == {"sms": OptInStatus.HARD, "calls": OptInStatus.SUBSCRIBED}
+
+
 @pytest.mark.parametrize("user", ["staff_user", "admin_role_user", "manager_user"])
 def test_a_signed_in_user_sees_the_page_but_cannot_save_it_as_the_contact(
     client, request, contact, user

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from broadcasts.models import (
-    SAYS_NOT_TO,
+    NEGATION,
+    SENTENCE_END,
     TELLS_HOW_TO_STOP,
     Broadcast,
     default_unsubscribe_digit,
@@ -116,7 +117,8 @@ class BroadcastForm(forms.ModelForm):
         sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)
         self.fields["body"].widget.attrs["data-tells-how-to-stop"] = TELLS_HOW_TO_STOP
-        self.fields["body"].widget.attrs["data-says-not-to"] = SAYS_NOT_TO
+        self.fields["body"].widget.attrs["data-negation"] = NEGATION
+        self.fields["body"].widget.attrs["data-sentence-end"] = SENTENCE_END
         self.fields["channel"].choices = Channel.choices  # radio buttons, no empty choice
         self.fields["channel"].initial = self.instance.channel or Channel.SMS
         self.fields["purpose"].choices = Broadcast.Purpose.choices  # no empty choice

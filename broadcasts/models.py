@@ -15,24 +15,29 @@ OPT_OUT_LINE = "Reply STOP to opt out"
 # "Responde STOP") or says what it does ("STOP to cancel"); not where it only says the word
 # ("STOP by our office"). static/js/broadcast_form.js reads it from the form, in the same
 # syntax, for its counter.
-_SAY_STOP = (
+TELLS_HOW_TO_STOP = (
     r"\b(reply|text|txt|send|respond|responde|responda|envía|envia|escribe)\W+(with\W+|con\W+)?"
     r"[\"“'‘]?STOP\b"
+    r"|\bSTOP\b[\"”'’]?\W+(to|para)\W+(opt\W?out|end|cancel|unsubscribe|quit|stop|cancelar|salir)"
 )
-TELLS_HOW_TO_STOP = (
-    _SAY_STOP
-    + r"|\bSTOP\b[\"”'’]?\W+(to|para)\W+(opt\W?out|end|cancel|unsubscribe|quit|stop|cancelar|salir)"
-)
-# "Don't reply STOP", "never text STOP", "No responda STOP": told not to, which tells nobody how.
-SAYS_NOT_TO = r"\b(don\W?t|do\W+not|never|not|no|nunca)\W+(" + _SAY_STOP + ")"
-_TELLS_HOW_TO_STOP = re.compile(TELLS_HOW_TO_STOP, re.IGNORECASE)
-_SAYS_NOT_TO = re.compile(SAYS_NOT_TO, re.IGNORECASE)
+# A negation before it in its sentence ("Don't reply STOP", "Never, ever text STOP", "No need
+# to reply STOP", "You shouldn't reply STOP") tells nobody how: the line is added. One after it
+# ("Responde STOP para no recibir más") does not count. Where in doubt, the line is added.
+NEGATION = r"\b(no|not|never|cannot|dont|nunca|ni)\b|n\W?t\b"
+SENTENCE_END = r"[.!?;\n]"
+# ASCII word characters, as JavaScript's RegExp reads the same patterns.
+_TELLS_HOW_TO_STOP = re.compile(TELLS_HOW_TO_STOP, re.IGNORECASE | re.ASCII)
+_NEGATION = re.compile(NEGATION, re.IGNORECASE | re.ASCII)
 
 
 def tells_how_to_stop(text: str) -> bool:
-    """Whether `text` tells how to stop ("Reply STOP", "STOP to end"; not "nonstop", "STOP by",
-    nor "Don't reply STOP")."""
-    return bool(_TELLS_HOW_TO_STOP.search(_SAYS_NOT_TO.sub(" ", text)))
+    """Whether a sentence of `text` tells how to stop, not negated before it ("Reply STOP",
+    "STOP to end"; not "nonstop", "STOP by", nor "Don't reply STOP")."""
+    for sentence in re.split(SENTENCE_END, text):
+        told = _TELLS_HOW_TO_STOP.search(sentence)
+        if told and not _NEGATION.search(sentence[: told.start()]):
+            return True
+    return False
 
 
 DIGITS = [(key, key) for key in settings.PHONE_KEYS]

@@ -24,10 +24,17 @@ const LINK = "{subscriptions_link}";
 const linkLength = Number(body?.dataset.linkLength || LINK.length);
 // broadcasts.models.tells_how_to_stop, with the patterns the form gives.
 const tellsHowToStop = new RegExp(body?.dataset.tellsHowToStop || "$^", "i");
-const saysNotTo = new RegExp(body?.dataset.saysNotTo || "$^", "gi");
+const negation = new RegExp(body?.dataset.negation || "$^", "i");
+const sentenceEnd = new RegExp(body?.dataset.sentenceEnd || "$^");
+function tellsHow(text) {
+  return text.split(sentenceEnd).some((sentence) => {
+    const told = tellsHowToStop.exec(sentence);
+    return told !== null && !negation.test(sentence.slice(0, told.index));
+  });
+}
 function updateCounter() {
   const saved = body.value.trim().replaceAll(LINK, "x".repeat(linkLength));
-  const saysStop = tellsHowToStop.test(saved.replace(saysNotTo, " "));
+  const saysStop = tellsHow(saved);
   const s = segments(saysStop ? saved : saved + OPT_OUT_LINE);
   counter.textContent = `${s.length} characters${saysStop ? "" : " with the opt-out line"} ` +
     `(${s.encoding}): ${s.count} segment${s.count === 1 ? "" : "s"}`;

@@ -230,6 +230,16 @@ def test_a_reason_without_urgency_is_not_kept(manager_client):
         ("Do not reply stop to end your points", True),
         ("No responda STOP", True),
         ("Don't miss out. Reply STOP to opt out", False),
+        ("Don't ever reply STOP - reply SAVE for 20% off!", True),
+        ("Never, ever reply STOP: reply SAVE to keep your discount.", True),
+        ("Please don't just reply STOP, reply SAVE instead.", True),
+        ("You shouldn't reply STOP, you'd miss our best deals!", True),
+        ("No need to reply STOP, just reply YES for a coupon.", True),
+        ("Don't you dare reply STOP! Reply SAVE for 20% off.", True),
+        ("Responde STOP para no recibir más mensajes", False),
+        ("Reply STOP to opt out, no purchase needed", False),
+        ("Café promo: reply STOPé", False),  # ASCII words, as the form's counter reads them
+        ("Promo! Reply ſtop to end", True),
     ],
 )
 def test_the_opt_out_line_is_added_unless_the_text_says_stop(body, line_added):

@@ -75,6 +75,10 @@ def test_the_counter_counts_the_text_as_it_is_sent(login, app_url):
     expect(counter).to_have_text("29 characters with the opt-out line (GSM-7): 1 segment")
     body.fill("Never reply STOP")  # says not to
     expect(counter).to_have_text("38 characters with the opt-out line (GSM-7): 1 segment")
+    body.fill("No need to reply STOP, really")  # says not to, before it in its sentence
+    expect(counter).to_have_text("51 characters with the opt-out line (GSM-7): 1 segment")
+    body.fill("Reply STOP to end, no fees")  # a "no" after it is no negation
+    expect(counter).to_have_text("26 characters (GSM-7): 1 segment")
     # Saved without the spaces around it, a line break as one character, then the line.
     body.fill("  See you\nthere  ")
     expect(counter).to_have_text("35 characters with the opt-out line (GSM-7): 1 segment")

@@ -115,7 +115,7 @@ def test_a_deferred_recipient_who_opts_out_meanwhile_is_said_to_get_nothing(mana
     with at(2026, 12, 7, 22, 30):  # past 21:00 in Miami and in Austin
         broadcast = new_broadcast(manager)
         launch(manager, broadcast)
-        assert "Will not be sent" not in detail(manager, broadcast)
+        assert "Not sent if its turn came now" not in detail(manager, broadcast)
         services.record_hard_opt_out(
             phone=MIAMI, channel=Channel.SMS, source=Source.KEYWORD, words="STOP"
         )
@@ -124,8 +124,8 @@ def test_a_deferred_recipient_who_opts_out_meanwhile_is_said_to_get_nothing(mana
     rows = {phone: row for row in page.split("<tr>")[2:] for phone in (MIAMI, AUSTIN)
             if format_phone(phone) in row}  # fmt: skip
     assert "Deferred: quiet hours" in rows[MIAMI]
-    assert "Will not be sent: Opted out of this channel (hard)" in rows[MIAMI]
-    assert "Will not be sent: Opted out of this channel (soft)" in rows[AUSTIN]
+    assert "Not sent if its turn came now: Opted out of this channel (hard)." in rows[MIAMI]
+    assert "Not sent if its turn came now: Opted out of this channel (soft)." in rows[AUSTIN]
     with at(2026, 12, 8, 9, 0):
         run_worker()
     assert sent_to() == []

@@ -23,9 +23,10 @@ exported from the Contacts table imports as it is.
 A row updates the contact with the same phone number and the same name (ignoring case), or
 creates one. An empty email, status, time zone or state leaves the contact's as it is. In the
 sms and calls columns, empty leaves the channel as it is, `subscribed` (or `yes`) lifts a soft
-opt-out, `soft` (or `no`, `opted out`, `unsubscribed`) opts out softly, and `hard` records a
-hard opt-out of the number made elsewhere (another system's STOP list). An import never lifts
-a hard opt-out: such rows are applied otherwise and reported.
+opt-out, `soft` (or `opted out`, `unsubscribed`) opts out softly, and `hard` records a hard
+opt-out of the number made elsewhere (another system's STOP list); another system's `no` is a
+problem row that asks which of the two it means. An import never lifts a hard opt-out: such
+rows are applied otherwise and reported.
 
 Consent columns record the number's consent (`_consent`): consent to (sms, calls or both; SMS
 when empty), consent method (web form, paper, verbal, import), consent date (ISO 8601
@@ -152,10 +153,11 @@ CHANNEL_VALUES = {
     "unsubscribed": OptInStatus.SOFT.value,
     "hard": OptInStatus.HARD.value,
     "opted out (hard)": OptInStatus.HARD.value,
-    # Other systems' opt-in columns ("SMS opt-in: yes"): no is an opt-out by the business.
+    # Other systems' opt-in columns ("SMS Opt-In: Yes"). Their "No" is refused: it may be the
+    # contact's own opt-out (hard) or the business's (soft), which only the uploader knows.
     **dict.fromkeys(("yes", "y", "true", "opted in"), OptInStatus.SUBSCRIBED.value),
-    **dict.fromkeys(("no", "n", "false"), OptInStatus.SOFT.value),
 }
+NO_VALUES = ("no", "n", "false")
 STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
     **{label.lower(): value for value, label in Contact.Status.choices},
@@ -553,11 +555,11 @@ def _check(
     channels = []
     for column in CHANNEL_COLUMNS:
         value = cells.get(column, "").lower()
-        if value not in CHANNEL_VALUES:
-            problem(
-                column,
-                f"“{value}”: use subscribed (or yes), soft (or no) or hard, or leave it empty.",
-            )
+        if value in NO_VALUES:
+            problem(column, f"“{value}”: write hard where the contact opted out themselves (a "
+                            "STOP in another system), soft where you stopped it.")  # fmt: skip
+        elif value not in CHANNEL_VALUES:
+            problem(column, f"“{value}”: use subscribed (or yes), soft or hard, or leave it empty.")
         channels.append(CHANNEL_VALUES.get(value))
     consent = _consent(cells, problem, disclosures)
     if len(problems) > found:

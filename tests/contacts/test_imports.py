@@ -85,24 +85,32 @@ def test_it_never_lifts_a_hard_opt_out_and_reports_it(db):
     assert "1 hard opt-out kept" in result.summary()
 
 
-def test_another_system_s_yes_and_no_opt_in_columns_import_as_subscribed_and_soft(db):
+def test_another_system_s_yes_imports_as_subscribed(db):
     ana = ContactFactory(name="Ana", phone="+14155550101")
     services.unsubscribe(contact=ana, channel=SMS, by_user=None)
     result = applied(checked(csv_bytes(
-        "Name,Phone,SMS Opt-In,Calls Opt-In",
-        "Ana,+14155550101,Yes,no",
-        "Ben,+14155550102,FALSE,TRUE",
+        "Name,Phone,SMS Opt-In,Calls Opt-In", "Ana,+14155550101,Yes,", "Ben,+14155550102,,TRUE",
     )))  # fmt: skip
     assert result.status == "done"
     ben = Contact.objects.get(name="Ben")
-    assert (status(ana, SMS), status(ana, CALLS)) == (OptInStatus.SUBSCRIBED, OptInStatus.SOFT)
-    assert (status(ben, SMS), status(ben, CALLS)) == (OptInStatus.SOFT, OptInStatus.SUBSCRIBED)
+    assert (status(ana, SMS), status(ben, CALLS)) == (OptInStatus.SUBSCRIBED,) * 2
+
+
+@pytest.mark.parametrize("no", ["No", "n", "FALSE"])
+def test_another_system_s_no_asks_whether_the_contact_or_the_business_stopped_it(db, no):
+    """Their own STOP (hard, which nobody here may lift) or the business's (soft): an import
+    cannot tell, and guessing soft would let a user text someone who asked to stop."""
+    result = checked(csv_bytes("name,phone,SMS Opt-In", f"Ana,+14155550101,{no}"))
+    [(row, column, reason)] = problems(result)
+    assert (row, column) == (2, "sms")
+    assert "write hard where the contact opted out themselves" in reason
+    assert not Contact.objects.exists()
 
 
 def test_an_opt_in_value_that_is_neither_is_a_problem_of_its_row(db):
     result = checked(csv_bytes("name,phone,sms", "Ana,+14155550101,maybe"))
     assert problems(result) == [
-        (2, "sms", "“maybe”: use subscribed (or yes), soft (or no) or hard, or leave it empty.")
+        (2, "sms", "“maybe”: use subscribed (or yes), soft or hard, or leave it empty.")
     ]
     assert not Contact.objects.exists()
 

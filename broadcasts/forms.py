@@ -99,11 +99,9 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[
-            "send_at"
-        ].help_text = (
-            f"In the app's time zone, {settings.TIME_ZONE}. Leave empty to send when you launch it."
-        )
+        zone = settings.TIME_ZONE
+        when = f"In the app's time zone, {zone}. Leave empty to send when you launch it."
+        self.fields["send_at"].help_text = when
         digit = self.fields["unsubscribe_digit"]
         digit.required = False  # only voice needs it
         # The key that asks for calls again, on a call back, never stops them in a call.

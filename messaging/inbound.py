@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
@@ -153,17 +153,23 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
         try:
             with transaction.atomic():
                 services.lock_numbers([event.phone], shared=True)
-                if _opted_out_at_all(event.phone) or _replied_since(event):
+                if _stopped_or_replied_since(event):
                     return
                 texts.send(InboundEvent, phone=event.phone, text=text)
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)
 
 
-def _replied_since(event: InboundEvent) -> bool:
-    """Whether the number sent a text or pressed a key since `event`, processed or kept."""
-    later = InboundEvent.objects.filter(phone=event.phone, id__gt=event.pk)
-    return later.filter(kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]).exists()
+def _replies_after(phone: str, after) -> QuerySet[InboundEvent]:
+    """The texts and keys pressed of `phone` that came after the event `after` (its id, or a
+    query of it), processed or kept."""
+    replies = [InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]
+    return InboundEvent.objects.filter(phone=phone, id__gt=after, kind__in=replies)
+
+
+def _stopped_or_replied_since(event: InboundEvent) -> bool:
+    """Whether the number of `event` has opted out of texts, or sent a reply since it."""
+    return _opted_out_at_all(event.phone) or _replies_after(event.phone, event.pk).exists()
 
 
 def answer_again(event: InboundEvent) -> str:
@@ -171,7 +177,7 @@ def answer_again(event: InboundEvent) -> str:
     the confirmation of an opt-in where the number has opted out or replied since (it would
     reach them after their STOP)."""
     confirmed = event.kind == InboundEvent.Kind.SMS and event.reading.startswith(CONFIRMED_LATE)
-    if confirmed and event.phone and (_opted_out_at_all(event.phone) or _replied_since(event)):
+    if confirmed and event.phone and _stopped_or_replied_since(event):
         return _sms_reply("")
     return event.response
 
@@ -406,11 +412,7 @@ def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) ->
     which a reply processed meanwhile waits for."""
     services.lock_numbers([phone])
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
-    later_reply = InboundEvent.objects.filter(
-        phone=phone,
-        id__gt=Subquery(this),
-        kind__in=[InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS],
-    )
+    later_reply = _replies_after(phone, Subquery(this))
     since = received_at - CLOCKS_MAY_DIFFER_BY
     changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
     contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=since)

@@ -373,6 +373,17 @@ def in_words(phone: str, time_zone: str = "", state: str = "") -> str:
     )
 
 
+def clocks_now(phone: str, time_zone: str, now: datetime) -> str:
+    """What the clock shows at `now` where the contact is, in the zones `in_words` names:
+    "09:42 Mon"; "08:42 Central, 09:42 Eastern"; "" for none, or more than three."""
+    zones = (time_zone,) if time_zone else place_of_number(phone).zones
+    if not zones or len(zones) > 3:
+        return ""
+    if len(zones) == 1:
+        return f"{now.astimezone(ZoneInfo(zones[0])):%H:%M %a}"
+    return ", ".join(f"{now.astimezone(ZoneInfo(zone)):%H:%M} {zone_label(zone)}" for zone in zones)
+
+
 def zones_in_words(zones: tuple[str, ...]) -> str:
     """ "Central (America/Chicago)"; "any of 42 time zones" for more than three."""
     if len(zones) > 3:

@@ -277,6 +277,19 @@ def opening_in_words(places: Places, opens: datetime, note: str = "") -> str:
     return f"{opens.astimezone(_zone(zone)):%H:%M} {theirs} ({describe(place)}{note})"
 
 
+def now_in_words(places: Places, now: datetime) -> str:
+    """Whether a broadcast may reach a number with these places at `now`, for its contact's
+    page."""
+    opens = opens_at_all(places, now)
+    if opens is None:
+        never = describe(last_to_open(places, now))
+        return f"Its quiet hours never end ({never} never opens): no broadcast reaches it."
+    if opens > now:
+        return f"Quiet hours now: broadcasts wait until {opening_in_words(places, opens)}."
+    windows = "; ".join(describe(place) for place in places)
+    return f"Broadcasts may reach the number now ({windows})."
+
+
 def describe(place: Place) -> str:
     """The place's window for people: "08:00–20:00 Eastern (FL)"."""
     labels = list(dict.fromkeys(zone_label(zone) for zone in place.zones))

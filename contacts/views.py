@@ -1,5 +1,6 @@
 import copy
 import re
+from datetime import datetime
 from urllib.parse import quote
 
 from django.conf import settings
@@ -25,7 +26,17 @@ from django_filters.views import FilterView
 from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import SingleTableMixin
 
-from contacts import bulk, imports, paging, places, reassigned, services, signals, subscriptions
+from contacts import (
+    bulk,
+    imports,
+    paging,
+    places,
+    quiet_hours,
+    reassigned,
+    services,
+    signals,
+    subscriptions,
+)
 from contacts.csv_export import csv_lines
 from contacts.filters import ContactFilter
 from contacts.forms import (
@@ -246,13 +257,14 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reassigned = ReassignedNumber.objects.filter(phone=contact.phone).first()
     awaiting = any(record.status == ConsentRecord.Status.AWAITING for record in consents)
     prompt = awaiting and services.prompt_of(contact.phone)
+    now = timezone.now()
     context = {
         "contact": contact,
         "form": form,
         "timeline": timeline[:200],
         "status_changes": contact.status_changes.select_related("by")[:50],
         "consents": consents,
-        "prompt": prompt and prompt.in_words(timezone.now()),
+        "prompt": prompt and prompt.in_words(now),
         "reassigned": reassigned,
         "consented_since": reassigned
         and [
@@ -262,6 +274,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and record.given_at > reassigned.reported_at
         ],  # fmt: skip
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
+        "clock": places.clocks_now(contact.phone, contact.time_zone, now),
+        "quiet_hours_now": _quiet_hours_now(contact.phone, now),
         "notes": [
             note
             for _, notes in signals.notes_wanted.send(sender=Contact, contact=contact)
@@ -273,6 +287,14 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": request.get_full_path(),
     }
     return render(request, "contacts/contact_detail.html", context)
+
+
+def _quiet_hours_now(phone: str, now: datetime) -> str:
+    """Whether a broadcast may reach the number now, by the quiet hours of every contact of
+    it, as the send decides; "" while quiet hours are off or the number is not valid."""
+    if not quiet_hours.enforced() or not re.match(VALID_PHONE, phone):
+        return ""
+    return quiet_hours.now_in_words(quiet_hours.places_of(phone), now)
 
 
 def _subscriptions_link(request: HttpRequest, contact: Contact) -> str:

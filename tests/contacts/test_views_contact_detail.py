@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from html import escape
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from contacts import services
@@ -216,8 +217,58 @@ def test_an_opt_out_s_words_render_as_text_on_the_card(client, request, user, db
 
 def test_the_page_says_the_contact_s_local_time_from_the_number(client, staff_user, contact):
     client.force_login(staff_user)
-    page = client.get(url(contact)).content.decode()
-    assert "<dt>Local time</dt><dd>Pacific (America/Los_Angeles), CA — from the number</dd>" in page
+    with time_machine.travel(datetime(2026, 12, 9, 18, 5, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert (
+        "<dt>Local time</dt><dd><strong>10:05 Wed</strong> · "
+        "Pacific (America/Los_Angeles), CA — from the number</dd>"
+    ) in page  # quiet hours are off: nothing said of them
+
+
+@pytest.mark.parametrize(
+    ("utc_hour", "said"),
+    [
+        (18, "Broadcasts may reach the number now (08:00–21:00 Pacific (CA))."),
+        (15, "Quiet hours now: broadcasts wait until 08:00 their time (08:00–21:00 Pacific (CA))."),
+        (5, "Quiet hours now: broadcasts wait until 08:00 their time (08:00–21:00 Pacific (CA))."),
+    ],
+)
+def test_the_page_says_whether_quiet_hours_hold_broadcasts_back_now(
+    client, staff_user, contact, quiet_hours, utc_hour, said
+):
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 9, utc_hour, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert f'<span class="muted">{escape(said)}</span>' in page
+
+
+def test_quiet_hours_on_the_page_keep_to_every_contact_of_the_number(
+    client, staff_user, contact, quiet_hours
+):
+    """Another contact of the number says Florida: broadcasts wait for its window too, as the
+    send does, though this contact's own clock says 17:30."""
+    ContactFactory(name="Ned Moss", phone=contact.phone, state="FL")
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 10, 1, 30, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert "<strong>17:30 Wed</strong>" in page
+    assert (  # 20:30 in Florida's Eastern time; the phone may be in any of three zones
+        "Quiet hours now: broadcasts wait until 08:00 Pacific time "
+        "(08:00–20:00 in Central, Pacific and Eastern time (FL))."
+    ) in page
+    assert "Broadcasts may reach" not in page
+
+
+def test_a_contact_in_three_zones_shows_each_clock(client, staff_user, quiet_hours):
+    contact = ContactFactory(phone="+18505550123")  # 850: Florida's panhandle, two zones
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 9, 16, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert "<strong>10:00 Central, 11:00 Eastern</strong>" in page
+    assert (
+        "Broadcasts may reach the number now (08:00–20:00 in Central and Eastern time (FL))."
+        in page
+    )
 
 
 def test_an_admin_sets_the_contact_s_time_zone_and_state(client, admin_role_user, contact):
@@ -317,3 +368,14 @@ def test_no_sharer_is_named_where_the_number_keeps_other_consent(client, admin_r
     page = client.post(url(moved), data).content.decode()
     assert "it will be made void, and kept." in page
     assert "Sam Share, who shares" not in page
+
+
+def test_the_page_says_when_a_number_s_quiet_hours_never_end(client, staff_user, settings):
+    """Two contacts of one number, in New York and Tokyo, under windows too short to meet."""
+    settings.QUIET_HOURS = {"default": ("08:00", "12:00")}
+    contact = ContactFactory(phone="+12125550123", time_zone="America/New_York")
+    ContactFactory(phone=contact.phone, time_zone="Asia/Tokyo")
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    assert "Its quiet hours never end (08:00–12:00" in page
+    assert "never opens): no broadcast reaches it." in page

@@ -76,8 +76,10 @@ class Preview:
     receive: int
     excluded: dict[str, int]
     # Of those who receive it, how many a launch now would defer to the end of their quiet
-    # hours (they receive it later, not never).
+    # hours (they receive it later, not never); at its send time if that is still to come.
     deferred: int = 0
+    # That send time, when the deferred are counted for it rather than for now.
+    deferred_at: datetime | None = None
     sample_in: list[Contact] = field(default_factory=list)
     sample_out: list[tuple[Contact, str]] = field(default_factory=list)
 
@@ -123,7 +125,7 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     filters = broadcast.audience_filter()
     audience = filters.qs if filters.is_valid() else Contact.objects.none()
     rules = [rule for rule in policy.RULES if rule.condition(broadcast) is not None]
-    quiet = _quiet_now(broadcast)
+    quiet = _quiet_at_send(broadcast)
     everyone, excluded, duplicates, closed_by_number = _counted(broadcast, audience, rules, quiet)
     receive = everyone - sum(excluded.values()) - duplicates
     excluded[DUPLICATE] = duplicates
@@ -143,7 +145,8 @@ def _preview(broadcast: Broadcast, sample: int) -> Preview:
     return Preview(
         receive=receive,
         excluded=excluded,
-        deferred=_deferred_now(broadcast, audience, receive, quiet, closed_by_number),
+        deferred=_deferred_at_send(broadcast, audience, receive, quiet, closed_by_number),
+        deferred_at=_send_time_to_come(broadcast),
         sample_in=_one_a_number(receiving, sample),
         sample_out=_first_left_out(walk, audience, left_out, excluded, sample),
     )
@@ -157,7 +160,7 @@ def _counted(
 ) -> tuple[int, dict[str, int], int, int | None]:
     """The audience's size, how many each reason is the first to leave out, the messages one
     per number saves, and, for a filtered audience, how many numbers of those who receive it
-    are closed now by their own place (None: counted later, by `_deferred_now`)."""
+    are closed at the send by their own place (None: counted later, by `_deferred_at_send`)."""
     if audience.query.has_filters():
         closed = _closed_by_number(quiet) if quiet and not quiet.everywhere else None
         return _counted_in_one_pass(broadcast, audience, rules, closed)
@@ -230,29 +233,37 @@ class _Sample(WalkThenLookUp):
 
 @dataclass(frozen=True)
 class _Quiet:
-    """Quiet hours that a launch now would meet somewhere (`_quiet_now`)."""
+    """Quiet hours that the send would meet somewhere at `at` (`_quiet_at_send`)."""
 
-    now: datetime
+    at: datetime
     # Every place a contact is in is closed.
     everywhere: bool
     # The ranges of numbers (contacts.places.number_ranges) that some contact's number is in.
     ranges: list[NumberRange]
 
 
-def _quiet_now(broadcast: Broadcast) -> _Quiet | None:
-    """The quiet hours a launch now would meet, by the places its contacts may be in: each
-    range's of numbers, with each time zone and state that contacts say of their own. None
-    when every one is open (or quiet hours are not kept)."""
+def _send_time_to_come(broadcast: Broadcast) -> datetime | None:
+    """The broadcast's send time, if it has one still to come: when its launch would send."""
+    if broadcast.send_at and broadcast.send_at > timezone.now():
+        return broadcast.send_at
+    return None
+
+
+def _quiet_at_send(broadcast: Broadcast) -> _Quiet | None:
+    """The quiet hours a launch now would meet, at once or at its send time still to come, by
+    the places its contacts may be in: each range's of numbers, with each time zone and state
+    that contacts say of their own. None when every one is open (or quiet hours are not
+    kept)."""
     if not broadcast.keeps_quiet_hours or not quiet_hours.enforced():
         return None
-    now = timezone.now()
+    at = _send_time_to_come(broadcast) or timezone.now()
     own = set(_with_own_place().values_list("time_zone", "state").distinct()) | {("", "")}
     ranges = _ranges_in_use()
     places = {with_own(r.place, *fields) for r in ranges for fields in own}
-    open_now = {quiet_hours.is_open(place, now) for place in places}
-    if open_now <= {True}:
+    open_then = {quiet_hours.is_open(place, at) for place in places}
+    if open_then <= {True}:
         return None
-    return _Quiet(now, everywhere=open_now == {False}, ranges=ranges)
+    return _Quiet(at, everywhere=open_then == {False}, ranges=ranges)
 
 
 def _with_own_place() -> ContactQuerySet:
@@ -265,7 +276,7 @@ def _closed_by_number(quiet: _Quiet) -> Q:
     looked for among the closed places' (or, when the numbers of no known place are closed
     too, not among the open ones), a hashed list for each length of beginning."""
     places = {r.place for r in number_ranges()}
-    open_now = {place: quiet_hours.is_open(place, quiet.now) for place in places}
+    open_now = {place: quiet_hours.is_open(place, quiet.at) for place in places}
     nowhere_closed = not open_now[NOWHERE]
     beginnings: dict[int, list[str]] = {}
     for r in number_ranges():
@@ -278,7 +289,7 @@ def _closed_by_number(quiet: _Quiet) -> Q:
     return closed & ~Q(phone__in=_with_own_place().values("phone"))
 
 
-def _deferred_now(
+def _deferred_at_send(
     broadcast: Broadcast,
     audience: ContactQuerySet,
     receive: int,
@@ -286,8 +297,8 @@ def _deferred_now(
     closed_by_number: int | None = None,
 ) -> int:
     """How many of the `receive` numbers that a launch now would take from `audience` would
-    be outside their quiet hours, as the send finds them: by the places its contacts say,
-    each from its own time zone and state, else the number's.
+    be outside their quiet hours at the send (`quiet.at`), as the send finds them: by the
+    places its contacts say, each from its own time zone and state, else the number's.
 
     When every place a contact is in is open, that is nobody, and when every one is closed,
     everybody. In between, those that contacts with a time zone or state of their own have,
@@ -310,18 +321,18 @@ def _deferred_now(
     )
     said = quiet_hours.said_by_contacts(own_numbers)
     by_contact = sum(
-        not all(quiet_hours.is_open(place_of(phone, *fields), quiet.now) for fields in its)
+        not all(quiet_hours.is_open(place_of(phone, *fields), quiet.at) for fields in its)
         for phone, its in said.items()
     )
     if closed_by_number is not None:
         by_number = closed_by_number
     else:
         ranges, others = quiet.ranges, valid.exclude(phone__in=own_numbers)
-        closed = [r for r in ranges if not quiet_hours.is_open(r.place, quiet.now)]
+        closed = [r for r in ranges if not quiet_hours.is_open(r.place, quiet.at)]
         if len(closed) <= len(ranges) - len(closed):
             by_number = _numbers_in(others, closed)
         else:
-            opened = [r for r in ranges if quiet_hours.is_open(r.place, quiet.now)]
+            opened = [r for r in ranges if quiet_hours.is_open(r.place, quiet.at)]
             by_number = receive - len(own_numbers) - _numbers_in(others, opened)
     # Each count reads the contacts as they are when it runs: with contacts added or removed
     # between them, the sum could fall outside what can be.

@@ -200,6 +200,28 @@ def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
         assert "would wait" not in detail(manager, Broadcast.objects.get())
 
 
+def test_the_preview_of_a_broadcast_with_a_send_time_counts_quiet_hours_then(manager):
+    """At 20:30 in New York, Miami (Florida: 08:00–20:00) would wait now; a broadcast to be
+    sent at 10:00 tomorrow waits for nobody, one to be sent at 07:30 for everyone, and the
+    page says it counted for its send time, scheduled or still a draft."""
+    ContactFactory(phone=NEW_YORK)
+    ContactFactory(phone=MIAMI)
+    with at(2026, 12, 7, 20, 30):
+        broadcast = new_broadcast(manager)
+        assert "Launched now, <strong>1</strong> of them would wait" in detail(manager, broadcast)
+        Broadcast.objects.update(send_at=datetime(2026, 12, 8, 10, tzinfo=EASTERN))
+        assert "would wait" not in detail(manager, broadcast)
+        Broadcast.objects.update(send_at=datetime(2026, 12, 8, 7, 30, tzinfo=EASTERN))
+        page = detail(manager, broadcast)
+        assert "Sent at its send time, " in page and "<strong>2</strong> of them would wait" in page
+        launch(manager, broadcast)
+        assert status(broadcast) == "scheduled"
+        page = detail(manager, broadcast)
+        assert "Sent at its send time, " in page and "<strong>2</strong> of them would wait" in page
+    with at(2026, 12, 8, 7, 45):  # its send time has passed: counted for now again
+        assert "Launched now, <strong>2</strong> of them would wait" in detail(manager, broadcast)
+
+
 def test_a_number_that_no_code_places_waits_for_the_window_of_every_us_zone(manager):
     """Nothing says where +214 555 0109 is (214 is no country's code; the number was stored
     before the phone check, and its pattern passes the send's): it keeps the window that

@@ -43,7 +43,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import batched
 
@@ -762,6 +762,9 @@ class Preview:
     # The first OVERRIDES_SHOWN rows that release a number held back, and how many in all.
     released: list[Released]
     released_count: int
+    # By channel, the rows that say subscribed with no consent to it on record for their
+    # number, nor given in the row: marketing leaves them out while MARKETING_NEEDS_CONSENT.
+    subscribed_without_consent: dict[str, int] = field(default_factory=dict)
 
 
 OVERRIDES_SHOWN = 100
@@ -799,6 +802,17 @@ def preview(contact_import: ContactImport) -> Preview:
         """
         for channel in CHANNEL_COLUMNS
     )
+    # A row that says subscribed, gives no consent to the channel, and whose number has none
+    # on record (the contacts' columns that the broadcasts' rule reads).
+    without_consent = ", ".join(
+        f"""
+        COUNT(*) FILTER (WHERE {channel} = 'subscribed'
+            AND consent_channels NOT LIKE '%%{channel}%%'
+            AND NOT EXISTS (SELECT 1 FROM contacts_contact c
+                            WHERE c.phone = staged.phone AND c.{channel}_consent_on_record))
+        """
+        for channel in CHANNEL_COLUMNS
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Compiling the plan took longer than running it.
@@ -806,11 +820,13 @@ def preview(contact_import: ContactImport) -> Preview:
         cursor.execute(
             f"""
             WITH staged AS (
-                SELECT r.number, r.name, r.phone, r.sms, r.calls, ({SAME_CONTACT}) AS contact_id
+                SELECT r.number, r.name, r.phone, r.sms, r.calls, r.consent_channels,
+                       ({SAME_CONTACT}) AS contact_id
                 FROM contacts_importrow r WHERE r.contact_import_id = %s
             ), overridden AS ({overridden})
             SELECT totals.*, shown.number, shown.name, shown.phone, shown.channel
-            FROM (SELECT COUNT(*), COUNT(contact_id), (SELECT COUNT(*) FROM overridden)
+            FROM (SELECT COUNT(*), COUNT(contact_id), (SELECT COUNT(*) FROM overridden),
+                         {without_consent}
                   FROM staged) totals
             LEFT JOIN (SELECT number, name, phone, channel FROM overridden
                        ORDER BY number, channel LIMIT %s) shown ON 1 = 1
@@ -819,15 +835,21 @@ def preview(contact_import: ContactImport) -> Preview:
             [contact_import.pk, OVERRIDES_SHOWN],
         )
         found = cursor.fetchall()
-    rows, updates, override_count = found[0][:3]
+    rows, updates, override_count, *without_consent = found[0][: 3 + len(CHANNEL_COLUMNS)]
     released_count, released = _released(contact_import)
+    shown = 3 + len(CHANNEL_COLUMNS)
     return Preview(
         creates=rows - updates,
         updates=updates,
-        overrides=[Overridden(*row[3:]) for row in found if row[3] is not None],
+        overrides=[Overridden(*row[shown:]) for row in found if row[shown] is not None],
         override_count=override_count,
         released=released,
         released_count=released_count,
+        subscribed_without_consent={
+            Channel(channel).label: count
+            for channel, count in zip(CHANNEL_COLUMNS, without_consent, strict=True)
+            if count and settings.MARKETING_NEEDS_CONSENT
+        },
     )
 
 

@@ -551,12 +551,19 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("contacts:import_columns", contact_import.pk)
     problems = ImportProblem.objects.filter(contact_import=contact_import)
     ready = contact_import.status == ContactImport.Status.READY
+    preview = imports.preview(contact_import) if ready else None
+    rows = imports.first_rows(contact_import) if ready else []
+    # The first rows' values that a hard opt-out overrides: among the overrides listed, which
+    # are in row order, and more than twice as many as the rows shown.
+    overridden = {(shown.row, shown.column) for shown in preview.overrides} if preview else ()
+    for row in rows:
+        row.kept_hard = [c for c in imports.CHANNEL_COLUMNS if (row.number, c) in overridden]
     context = {
         "import": contact_import,
         "problems": problems.filter(kept_hard=False)[:PROBLEMS_SHOWN],
         "kept_hard": _with_rows(contact_import, problems.filter(kept_hard=True)[:PROBLEMS_SHOWN]),
-        "rows": imports.first_rows(contact_import) if ready else [],
-        "preview": imports.preview(contact_import) if ready else None,
+        "rows": rows,
+        "preview": preview,
     }
     template = "contacts/_import_status.html" if request.htmx else "contacts/import_detail.html"
     return render(request, template, context)

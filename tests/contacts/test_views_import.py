@@ -1,7 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -280,6 +281,9 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     )
     assert "<tr><td>2</td><td>updates</td><td>Ana</td>" in page
     assert "<tr><td>3</td><td>creates</td><td>Ben</td>" in page
+    # The row's own value, marked where it stands in the first rows.
+    assert page.count("not applied: hard opt-out kept") == 1
+    assert '<td>subscribed <strong class="kept-hard">not applied: hard opt-out kept' in page
     response = admin_client.post(apply_url(ContactImport.objects.get()), follow=True)
     page = response.content.decode()
     assert "1 created, 1 updated" in page
@@ -305,6 +309,35 @@ def test_the_preview_warns_of_a_number_held_back_that_the_file_releases(admin_cl
     ContactFactory(name="Ben", phone="+15122000001")
     page = upload(admin_client, b"name,phone\nBen,(512) 200-0001\n").content.decode()
     assert "will let broadcasts reach" not in page
+
+
+def test_the_preview_warns_that_subscribed_without_consent_gets_no_marketing(admin_client):
+    """Another system's "SMS Opt-In: Yes" subscribes; with no consent on record, marketing
+    broadcasts leave the number out, and the preview says so before the import."""
+    ContactFactory(name="Cleo", phone="+14155550103")
+    services.record_consent(
+        phone="+14155550103", channel="sms", method="verbal", given_at=timezone.now(),
+        by_user=None,
+    )  # fmt: skip
+    content = (
+        "name,phone,sms,calls,consent,consent method,consent date\n"
+        "Ana,+14155550101,Yes,yes,,,\n"  # neither on record
+        "Ben,+14155550102,yes,,sms,web form,2025-03-01\n"  # given in the row
+        "Cleo,+14155550103,subscribed,,,,\n"  # on record for the number
+        "Dev,+14155550104,,soft,,,\n"
+    )
+    page = upload(admin_client, content.encode()).content.decode()
+    assert page.count('class="errornote import-no-consent"') == 2
+    assert (
+        "1 row says subscribed to SMS, with no consent to it on record for the number nor in "
+        "the row: marketing broadcasts leave it out (“No consent on record”) until consent is "
+        "recorded." in page
+    )
+    assert "1 row says subscribed to Calls &amp; Voicemails, with no consent" in page
+    settings_off = {"MARKETING_NEEDS_CONSENT": False}
+    with override_settings(**settings_off):
+        page = upload(admin_client, content.encode()).content.decode()
+    assert "import-no-consent" not in page
 
 
 def test_time_zone_and_state_columns_are_offered_and_imported(admin_client):

@@ -148,16 +148,19 @@ CHANNEL_VALUES = {
     "": "",
     "subscribed": OptInStatus.SUBSCRIBED.value,
     "soft": OptInStatus.SOFT.value,
-    "opted out": OptInStatus.SOFT.value,
     "opted out (soft)": OptInStatus.SOFT.value,
-    "unsubscribed": OptInStatus.SOFT.value,
     "hard": OptInStatus.HARD.value,
     "opted out (hard)": OptInStatus.HARD.value,
-    # Other systems' opt-in columns ("SMS Opt-In: Yes"). Their "No" is refused: it may be the
-    # contact's own opt-out (hard) or the business's (soft), which only the uploader knows.
+    # Other systems' opt-in columns ("SMS Opt-In: Yes").
     **dict.fromkeys(("yes", "y", "true", "opted in"), OptInStatus.SUBSCRIBED.value),
 }
-NO_VALUES = ("no", "n", "false")
+# Other systems' words for an opt-out that do not say whose it was: the contact's own (a STOP
+# there: hard) or the business's (soft), which only the uploader knows. Refused, as guessing
+# soft would let a user lift a contact's own STOP.
+NO_VALUES = (
+    "no", "n", "false", "opted out", "opted-out", "opt out", "opt-out", "optout",
+    "unsubscribed", "unsubscribe", "stop", "stopped",
+)  # fmt: skip
 STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
     **{label.lower(): value for value, label in Contact.Status.choices},

@@ -96,10 +96,13 @@ def test_another_system_s_yes_imports_as_subscribed(db):
     assert (status(ana, SMS), status(ben, CALLS)) == (OptInStatus.SUBSCRIBED,) * 2
 
 
-@pytest.mark.parametrize("no", ["No", "n", "FALSE"])
+@pytest.mark.parametrize(
+    "no", ["No", "n", "FALSE", "Unsubscribed", "Opted out", "opted out", "Opt-out", "STOP"]
+)
 def test_another_system_s_no_asks_whether_the_contact_or_the_business_stopped_it(db, no):
     """Their own STOP (hard, which nobody here may lift) or the business's (soft): an import
-    cannot tell, and guessing soft would let a user text someone who asked to stop."""
+    cannot tell, and guessing soft would let a user text someone who asked to stop. Another
+    system's "Unsubscribed" or "Opted out" says no more (a review found them read as soft)."""
     result = checked(csv_bytes("name,phone,SMS Opt-In", f"Ana,+14155550101,{no}"))
     [(row, column, reason)] = problems(result)
     assert (row, column) == (2, "sms")

@@ -592,11 +592,12 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
     get it, before launch. It is never a recipient; it is kept, with who sent it.
 
     As for a recipient, under the number's lock: a number that may not receive the channel
-    (its opt-out, or that of a contact who has it, or a reply still being processed) or that
+    (its opt-out, or that of a contact who has it, or a reply still being processed), that
     the broadcast's rules leave out (a possible opt-out awaiting review, a frequency limit)
-    gets nothing, and a carrier's refusal (21610) is recorded as the number's opt-out. Raises
-    NotSent, saying why, when nothing was handed over. A test counts towards the number's
-    frequency limits, as a broadcast's message does.
+    or that is in its quiet hours (unless the broadcast keeps none) gets nothing, and a
+    carrier's refusal (21610) is recorded as the number's opt-out. Raises NotSent, saying
+    why, when nothing was handed over. A test counts towards the number's frequency limits,
+    as a broadcast's message does.
     """
     with transaction.atomic():
         # Held to the test's record: a launch or a deletion pressed at once waits for it.
@@ -656,6 +657,12 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
                     " and record its consent (Record consent… on the contact's page)."
                 )
             return reason
+    if broadcast.keeps_quiet_hours and quiet_hours.enforced():
+        now = timezone.now()
+        places = quiet_hours.places_of(phone)
+        if quiet_hours.closes_at_all(places, now) is None:  # closed now
+            _, words = _opening(places, now)
+            return f"{format_phone(phone)}: {words} A test keeps them, as every message does."
     return ""
 
 

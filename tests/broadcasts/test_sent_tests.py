@@ -1,7 +1,11 @@
 """A manager sends a draft to their own phone before launching it: as a recipient gets it,
 never to a number that may not receive the channel, and never as a recipient."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from broadcasts import sending, services
@@ -15,6 +19,7 @@ from tests.broadcasts.engine import broadcast, in_flight, launched, sent_earlier
 from tests.factories import ContactFactory
 
 SMS = Channel.SMS
+EASTERN = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(autouse=True)
@@ -117,6 +122,40 @@ def test_tests_count_towards_a_frequency_limit(
     assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 1
     launched(b, manager, django_capture_on_commit_callbacks)
     assert [m["to"] for m in outbox] == [miami]
+
+
+@pytest.mark.usefixtures("quiet_hours")
+@pytest.mark.parametrize("contact", [True, False])
+def test_a_test_keeps_the_number_s_quiet_hours(manager_client, outbox, contact):
+    """23:30 in Miami (Florida: 08:00–20:00): a test is a real message to a real phone,
+    whoever's it is, and waits as a recipient would; at 10:00 it goes (a cold review found
+    tests sent at any hour)."""
+    miami = "+13055550101"
+    if contact:
+        ContactFactory(phone=miami)
+    broadcast = draft(purpose=Broadcast.Purpose.INFORMATIONAL)
+    with time_machine.travel(datetime(2026, 12, 7, 23, 30, tzinfo=EASTERN), tick=False):
+        page = post_test(manager_client, broadcast, miami).content.decode()
+    assert (
+        "(305) 555-0101: Quiet hours: sent from 08:00 their time (08:00–20:00 Eastern (FL))."
+        " A test keeps them, as every message does." in page
+    )
+    assert not outbox and not broadcast.tests.exists()
+    with time_machine.travel(datetime(2026, 12, 8, 10, tzinfo=EASTERN), tick=False):
+        page = post_test(manager_client, broadcast, miami).content.decode()
+    assert "Test sent to (305) 555-0101." in page
+    assert [m["to"] for m in outbox] == [miami]
+
+
+@pytest.mark.usefixtures("quiet_hours")
+def test_an_urgent_broadcast_s_test_goes_at_once_as_its_messages_do(manager_client, outbox):
+    broadcast = draft(
+        purpose=Broadcast.Purpose.INFORMATIONAL, urgent=True,
+        urgent_reason="The office flooded: tomorrow's appointments are cancelled.",
+    )  # fmt: skip
+    with time_machine.travel(datetime(2026, 12, 7, 23, 30, tzinfo=EASTERN), tick=False):
+        page = post_test(manager_client, broadcast, "+13055550101").content.decode()
+    assert "Test sent to (305) 555-0101." in page
 
 
 def test_no_fourth_message_goes_to_a_florida_number_that_no_contact_has(manager_client, outbox):

@@ -187,7 +187,8 @@ def test_quiet_hours_defer_the_recipient_for_whom_it_is_night(
     opens = datetime.now(night).replace(hour=8, minute=0, second=0, microsecond=0)
     window = f"08:00–21:00 {night_and_day.night_zone} (CA)"
     expect(progress.locator(".deferred")).to_have_text(
-        "Deferred by quiet hours: 1, sent as each recipient’s window opens. The first: sent "
+        "Deferred by quiet hours: 1, sent as each recipient’s window opens (each checked again "
+        "then: one who opted out meanwhile gets nothing). The first: sent "
         f"from 08:00 their time ({window}). That is {shown_time(opens, app_env)}."
     )
     expect(status_of(page, DAY_BIRD)).to_have_text("Sent", timeout=SENDING)

@@ -661,8 +661,15 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
         now = timezone.now()
         places = quiet_hours.places_of(phone)
         if quiet_hours.closes_at_all(places, now) is None:  # closed now
-            _, words = _opening(places, now)
-            return f"{format_phone(phone)}: {words} A test keeps them, as every message does."
+            opens = quiet_hours.opens_at_all(places, now)
+            if opens is None:
+                never = quiet_hours.describe(quiet_hours.last_to_open(places, now))
+                return f"{format_phone(phone)}: its quiet hours never end ({never} never opens)."
+            return (
+                f"{format_phone(phone)}: quiet hours there until "
+                f"{quiet_hours.opening_in_words(places, opens)}. A test keeps them, as every "
+                "message does: send it then."
+            )
     return ""
 
 

@@ -137,14 +137,24 @@ def test_a_test_keeps_the_number_s_quiet_hours(manager_client, outbox, contact):
     with time_machine.travel(datetime(2026, 12, 7, 23, 30, tzinfo=EASTERN), tick=False):
         page = post_test(manager_client, broadcast, miami).content.decode()
     assert (
-        "(305) 555-0101: Quiet hours: sent from 08:00 their time (08:00–20:00 Eastern (FL))."
-        " A test keeps them, as every message does." in page
+        "(305) 555-0101: quiet hours there until 08:00 their time (08:00–20:00 Eastern (FL))."
+        " A test keeps them, as every message does: send it then." in page
     )
     assert not outbox and not broadcast.tests.exists()
     with time_machine.travel(datetime(2026, 12, 8, 10, tzinfo=EASTERN), tick=False):
         page = post_test(manager_client, broadcast, miami).content.decode()
     assert "Test sent to (305) 555-0101." in page
     assert [m["to"] for m in outbox] == [miami]
+
+
+def test_a_test_to_a_number_whose_quiet_hours_never_end_says_so(manager_client, outbox, settings):
+    """Two contacts of the number, in New York and Tokyo, under windows too short to meet."""
+    settings.QUIET_HOURS = {"default": ("08:00", "12:00")}
+    ContactFactory(phone="+12125550123", time_zone="America/New_York")
+    ContactFactory(phone="+12125550123", time_zone="Asia/Tokyo")
+    page = post_test(manager_client, draft(), "+12125550123").content.decode()
+    assert "(212) 555-0123: its quiet hours never end (08:00–12:00" in page
+    assert not outbox
 
 
 @pytest.mark.usefixtures("quiet_hours")

@@ -1,8 +1,9 @@
 """A page where the contact decides: opened by a signed link that a message may carry, with
 no login, it shows the number's subscriptions and lets the contact untick SMS or calls. That
 is the contact's own revocation, recorded hard with the page as its source (and under the
-revoke-all scope, of every channel). A link that was tampered with, or is older than
-SUBSCRIPTION_LINK_DAYS, gets a 403 and changes nothing."""
+revoke-all scope, of every channel). A link that was tampered with gets a 403 and changes
+nothing. One older than SUBSCRIPTION_LINK_DAYS no longer shows the subscriptions, but still
+stops messages: a revocation by any reasonable means is kept, whatever the link's age."""
 
 from datetime import timedelta
 
@@ -66,11 +67,11 @@ def _refused(request: HttpRequest, why: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, token: str) -> HttpResponse:
     max_age = timedelta(days=settings.SUBSCRIPTION_LINK_DAYS)
+    expired = False
     try:
         phone = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired:
-        return _refused(request, "This link has expired. Reply STOP to any of our texts, or "
-                                 "ask us for a new link.")  # fmt: skip
+        phone, expired = signing.loads(token, salt=SALT), True  # authentic, only old
     except signing.BadSignature:
         return _refused(request, "This link is not valid: it may have been cut short or "
                                  "changed. Reply STOP to any of our texts instead.")  # fmt: skip
@@ -79,6 +80,8 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     signed_in = request.user.get_username() if request.user.is_authenticated else ""
     if signed_in and request.method == "POST":
         return _refused(request, SIGNED_IN.format(user=signed_in))
+    if expired:
+        return _stop_only(request, phone, signed_in)
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
     done = []
     if request.method == "POST":
@@ -109,6 +112,38 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
         "signed_in": signed_in,
     }
     return render(request, "contacts/subscriptions.html", context)
+
+
+def _stop_only(request: HttpRequest, phone: str, signed_in: str) -> HttpResponse:
+    """The page of a link older than its days: it shows nothing of the number's subscriptions
+    (whoever has an old message may open it), and stops what the contact ticks on it. The
+    full page's form, read while the link was valid and saved after, stops what it unticked,
+    as it would have then."""
+    done: set[str] = set()
+    if request.method == "POST":
+        if request.POST.get("form") == "stop":
+            done = set(request.POST.getlist("stop")) & set(Channel.values)
+        else:
+            done = set(Channel.values) - set(request.POST.getlist("keep"))
+        stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
+        for channel in Channel:
+            if channel in done and channel not in stopped:
+                covered = services.record_revocation(
+                    phone=phone, channel=channel, source=Source.PAGE,
+                    words=f"asked to stop {channel.label} on the subscriptions page, by a link "
+                          "past its days",
+                )  # fmt: skip
+                stopped |= set(covered)
+                done |= set(covered)
+    context = {
+        "business": settings.BUSINESS_NAME,
+        "number": format_phone(phone),
+        "channels": list(Channel),
+        "done": [channel for channel in Channel if channel in done],
+        "days": settings.SUBSCRIPTION_LINK_DAYS,
+        "signed_in": signed_in,
+    }
+    return render(request, "contacts/subscriptions_expired.html", context)
 
 
 SIGNED_IN = (

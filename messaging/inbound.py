@@ -431,13 +431,24 @@ def is_outbound(fields) -> bool:
 
 def contact_number(kind: InboundEvent.Kind, fields) -> str:
     """The contact's number in a webhook's fields, in E.164: the sender of an SMS, the caller,
-    or on a call we placed, the callee; empty when hidden. The webhook stores it on the event,
-    where the database checks an opt-in's number against it."""
-    outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
+    or on a call we placed, the callee; on a delivery status, the recipient that the carrier
+    says opted out (21610), and none for other statuses. Empty when hidden. The webhook stores
+    it on the event, where the database checks an opt-in's number against it, and a kept
+    event that may stop its number holds it (InboundEvent.kept_that_may_stop)."""
+    if kind == InboundEvent.Kind.STATUS:
+        field = "To" if carrier_opt_out(fields) else ""
+    else:
+        outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
+        field = "To" if outbound else "From"
     try:
-        return number_to_keep(fields.get("To" if outbound else "From", ""))
+        return number_to_keep(fields.get(field, "")) if field else ""
     except ValidationError:
         return ""
+
+
+def carrier_opt_out(fields) -> bool:
+    """A delivery status that says the recipient opted out at the carrier (error 21610)."""
+    return str(fields.get("ErrorCode", "")) == "21610"
 
 
 def handle_call(payload: dict) -> str:
@@ -532,7 +543,7 @@ def handle_status(
     revokes SMS, or every channel under the revoke-all scope. `again`: the status was kept
     for its message after its opt-out was recorded; only the message's status is left.
     `received_at`: when the status came (now, unless it was kept)."""
-    opted_out = str(payload.get("ErrorCode", "")) == "21610"
+    opted_out = carrier_opt_out(payload)
     if opted_out and not again:
         services.record_revocation(
             phone=number_to_keep(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,

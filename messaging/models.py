@@ -104,9 +104,10 @@ class InboundEvent(models.Model):
     def kept_that_may_stop(cls, channel: str) -> "models.QuerySet[InboundEvent]":
         """The replies kept but not processed yet (their processing failed; the worker
         processes them within seconds) that may opt their number out of `channel`: a text,
-        which may name any channel ("stop calling me"), and a key pressed, of calls, or under
-        the revoke-all scope of every channel (contacts.models.channels_revoked). No message
-        goes to their numbers meanwhile."""
+        which may name any channel ("stop calling me"), a key pressed, of calls, and a
+        carrier's opt-out in a delivery status (only those have a number), of texts; or under
+        the revoke-all scope, each of every channel (contacts.models.channels_revoked). No
+        message goes to their numbers meanwhile."""
         kinds = [
             kind
             for kind, stops in OPTING_OUT.items()
@@ -162,7 +163,11 @@ class InboundEvent(models.Model):
 
 # The kind of reply that opts a number out of each channel (STOP, the digit).
 # The channels each kind of reply may opt its number out of, by itself.
-OPTING_OUT = {InboundEvent.Kind.SMS: tuple(Channel), InboundEvent.Kind.DIGITS: (Channel.CALLS,)}
+OPTING_OUT = {
+    InboundEvent.Kind.SMS: tuple(Channel),
+    InboundEvent.Kind.DIGITS: (Channel.CALLS,),
+    InboundEvent.Kind.STATUS: (Channel.SMS,),
+}
 
 
 class PossibleOptOut(models.Model):

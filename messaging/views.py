@@ -90,9 +90,7 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         event_key = key(request.POST)
         if len(event_key) > InboundEvent._meta.get_field("key").max_length:
             return HttpResponseBadRequest("The message or call id is too long.")
-        phone = (
-            inbound.contact_number(kind, request.POST) if kind != InboundEvent.Kind.STATUS else ""
-        )
+        phone = inbound.contact_number(kind, request.POST)
         # A retry finds it kept: processed already, or kept for the worker (then it is late).
         new = InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         try:

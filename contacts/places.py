@@ -305,12 +305,29 @@ def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
+# What people in the United States write for their zones, each as a place's zone, which keeps
+# its daylight saving: "EST" as IANA has it is UTC-5 all year, so a Florida evening in July
+# would read an hour early, and its 20:00 end of messages come at 21:00. "MST" is left out:
+# Mountain time, or Arizona's, which keeps no daylight saving?
+ZONE_WORDS = {
+    **dict.fromkeys(("eastern", "eastern time", "et", "est", "edt"), "America/New_York"),
+    **dict.fromkeys(("central", "central time", "ct", "cst", "cdt"), "America/Chicago"),
+    **dict.fromkeys(("mountain", "mountain time", "mt", "mdt"), "America/Denver"),
+    **dict.fromkeys(("pacific", "pacific time", "pt", "pst", "pdt"), "America/Los_Angeles"),
+    **dict.fromkeys(("alaska", "alaska time", "akst", "akdt"), "America/Anchorage"),
+    **dict.fromkeys(("hawaii", "hawaii time", "hst"), "Pacific/Honolulu"),
+}
+
+
 def time_zone_name(value: str) -> str:
-    """An IANA time zone as written ("america/chicago" -> "America/Chicago"), or "" for "";
-    a ValidationError for anything else."""
+    """A place's IANA time zone as written ("america/chicago" -> "America/Chicago"; "EST" ->
+    "America/New_York", ZONE_WORDS), or "" for ""; a ValidationError for anything else, a zone
+    of one offset all year among them ("UTC", "EST5EDT", "Etc/GMT+5")."""
     value = value.strip()
     if not value:
         return ""
+    if name := ZONE_WORDS.get(" ".join(value.lower().split())):
+        return name
     name = _zone_names().get(value.lower())
     if name is None:
         raise ValidationError(
@@ -318,7 +335,27 @@ def time_zone_name(value: str) -> str:
             code="invalid_time_zone",
             params={"value": value[:60]},
         )
+    if value.lower() == "mst":
+        raise ValidationError(
+            "“MST”: write America/Denver for Mountain time, or America/Phoenix for Arizona "
+            "(no daylight saving).",
+            code="invalid_time_zone",
+        )
+    if not is_a_place(name):
+        raise ValidationError(
+            "“%(value)s” is not a place's time zone, whose clock a phone shows: use an IANA "
+            "name, such as America/New_York, or Eastern, Central, Mountain, Pacific, Alaska "
+            "or Hawaii.",
+            code="invalid_time_zone",
+            params={"value": value[:60]},
+        )
     return name
+
+
+def is_a_place(zone: str) -> bool:
+    """An IANA zone of a place ("America/Chicago"), not one named for an offset or a rule
+    ("EST", "EST5EDT", "UTC", "Etc/GMT+5")."""
+    return "/" in zone and not zone.startswith("Etc/")
 
 
 STATE_OF_NAME = {

@@ -1,8 +1,11 @@
 """Where a number is: its time zones and US state, from phonenumbers' data, and the contact's
 own fields where set."""
 
+import importlib
 import re
 from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -161,13 +164,41 @@ def test_a_number_s_zones_are_among_its_area_code_s(area_code, subscriber):
 @pytest.mark.parametrize(
     ("written", "zone"),
     [("America/Chicago", "America/Chicago"), (" america/new_york ", "America/New_York"),
-     ("", ""), ("UTC", "UTC")],
+     ("", ""), ("US/Eastern", "US/Eastern"), ("Europe/London", "Europe/London"),
+     # What people write, as the place's zone, which keeps its daylight saving.
+     ("EST", "America/New_York"), ("Central", "America/Chicago"),
+     ("pacific  time", "America/Los_Angeles"), ("PDT", "America/Los_Angeles"),
+     ("HST", "Pacific/Honolulu"), ("akst", "America/Anchorage")],
 )  # fmt: skip
 def test_a_time_zone_is_read_as_its_iana_name(written, zone):
     assert time_zone_name(written) == zone
 
 
-@pytest.mark.parametrize("written", ["Central", "America/Chicgo", "../etc/passwd", "x" * 300])
+def test_est_is_eastern_time_with_its_daylight_saving():
+    """IANA's "EST" is UTC-5 in July too: 20:30 on a Florida phone would read 19:30, before
+    Florida's 20:00 end of messages (a new user's click-through found it taken as it is)."""
+    july_evening = datetime(2026, 7, 15, 0, 30, tzinfo=ZoneInfo("UTC"))  # 20:30 in Miami
+    zone = ZoneInfo(time_zone_name("EST"))
+    assert july_evening.astimezone(zone).hour == 20
+
+
+@pytest.mark.parametrize("written", ["UTC", "EST5EDT", "Etc/GMT+5", "GMT", "Japan"])
+def test_a_zone_of_no_place_is_refused(written):
+    with pytest.raises(ValidationError) as error:
+        time_zone_name(written)
+    assert "is not a place's time zone, whose clock a phone shows" in error.value.messages[0]
+
+
+def test_mst_asks_which_it_means():
+    with pytest.raises(ValidationError) as error:
+        time_zone_name("MST")
+    assert (
+        "America/Denver for Mountain time, or America/Phoenix for Arizona"
+        in (error.value.messages[0])
+    )
+
+
+@pytest.mark.parametrize("written", ["Centrale", "America/Chicgo", "../etc/passwd", "x" * 300])
 def test_anything_else_is_not_a_time_zone(written):
     with pytest.raises(ValidationError) as error:
         time_zone_name(written)
@@ -235,8 +266,10 @@ def test_a_contact_s_time_zone_is_stored_only_as_its_iana_name_is_written():
     validate_time_zone("")
     with pytest.raises(ValidationError, match="Write it “America/Chicago”."):
         validate_time_zone("america/chicago")
-    with pytest.raises(ValidationError, match="is not a time zone"):
+    with pytest.raises(ValidationError, match="Write it “America/Chicago”."):
         validate_time_zone("Central")
+    with pytest.raises(ValidationError, match="is not a place's time zone"):
+        validate_time_zone("EST5EDT")
 
 
 @given(st.from_regex(VALID_PHONE, fullmatch=True))
@@ -244,3 +277,26 @@ def test_each_number_is_in_one_range_of_its_place(phone):
     """The ranges the preview counts numbers by cover every number once, each in its place."""
     holding = [r for r in number_ranges() if r.low <= phone and (r.high is None or phone < r.high)]
     assert [r.place for r in holding] == [place_of_number(phone)]
+
+
+@pytest.mark.django_db
+def test_zones_of_no_place_kept_before_become_the_place_they_stand_for():
+    """Contacts migration 0045: "EST" kept by the old form is Eastern time with its daylight
+    saving; "MST" (Denver or Arizona?) and the like are emptied, so the number decides."""
+    from django.apps import apps
+
+    from contacts.models import Contact
+    from tests.factories import ContactFactory
+
+    kept = {
+        "EST": "America/New_York", "HST": "Pacific/Honolulu", "MST": "", "UTC": "",
+        "Etc/GMT+5": "", "America/Chicago": "America/Chicago", "US/Eastern": "US/Eastern",
+    }  # fmt: skip
+    contacts = {zone: ContactFactory() for zone in kept}
+    for zone, contact in contacts.items():
+        Contact.objects.filter(pk=contact.pk).update(time_zone=zone)  # as the old form kept it
+    migration = importlib.import_module("contacts.migrations.0045_place_time_zones")
+    migration.to_places(apps, None)
+    assert {
+        zone: Contact.objects.get(pk=contact.pk).time_zone for zone, contact in contacts.items()
+    } == kept

@@ -43,7 +43,11 @@ class ContactForm(forms.ModelForm):
         model = Contact
         fields = ["name", "phone", "email", "status", "tags", "time_zone", "state"]
         widgets = {"tags": forms.CheckboxSelectMultiple}
-        help_texts = {"phone": "Any common format; stored as +14155550123."}
+        help_texts = {
+            "phone": "Any common format; stored as +14155550123.",
+            "time_zone": "Eastern, Central, Mountain, Pacific, Alaska, Hawaii, or an IANA zone "
+            "such as America/Chicago; empty: the phone number's.",
+        }
         error_messages = {
             "state": {"invalid_choice": "“%(value)s” is not a US state or territory."}
         }

@@ -765,8 +765,8 @@ class Preview:
     # The first OVERRIDES_SHOWN rows that release a number held back, and how many in all.
     released: list[Released]
     released_count: int
-    # By channel, the rows that say subscribed with no consent to it on record for their
-    # number, nor given in the row: marketing leaves them out while MARKETING_NEEDS_CONSENT.
+    # By channel, the rows that subscribe their number with no consent to it on record, nor
+    # given in the row: marketing leaves them out while MARKETING_NEEDS_CONSENT.
     subscribed_without_consent: dict[str, int] = field(default_factory=dict)
 
 
@@ -805,11 +805,15 @@ def preview(contact_import: ContactImport) -> Preview:
         """
         for channel in CHANNEL_COLUMNS
     )
-    # A row that says subscribed, gives no consent to the channel, and whose number has none
-    # on record (the contacts' columns that the broadcasts' rule reads).
+    # A row that subscribes its number (it says so, or it creates a contact and says nothing,
+    # on a number that has not opted out), gives no consent to the channel, and whose number
+    # has none on record (the contacts' columns that the broadcasts' rule reads).
     without_consent = ", ".join(
         f"""
-        COUNT(*) FILTER (WHERE {channel} = 'subscribed'
+        COUNT(*) FILTER (WHERE ({channel} = 'subscribed'
+                OR {channel} = '' AND contact_id IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM contacts_phoneoptout p
+                                   WHERE p.phone = staged.phone AND p.channel = '{channel}'))
             AND consent_channels NOT LIKE '%%{channel}%%'
             AND NOT EXISTS (SELECT 1 FROM contacts_contact c
                             WHERE c.phone = staged.phone AND c.{channel}_consent_on_record))

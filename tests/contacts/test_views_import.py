@@ -319,21 +319,25 @@ def test_the_preview_warns_that_subscribed_without_consent_gets_no_marketing(adm
         phone="+14155550103", channel="sms", method="verbal", given_at=timezone.now(),
         by_user=None,
     )  # fmt: skip
+    ContactFactory(name="Eve", phone="+14155550105")  # updated, its values unchanged
+    services.record_hard_opt_out(phone="+14155550106", channel="calls", source=Source.KEYWORD)
     content = (
         "name,phone,sms,calls,consent,consent method,consent date\n"
         "Ana,+14155550101,Yes,yes,,,\n"  # neither on record
-        "Ben,+14155550102,yes,,sms,web form,2025-03-01\n"  # given in the row
-        "Cleo,+14155550103,subscribed,,,,\n"  # on record for the number
-        "Dev,+14155550104,,soft,,,\n"
+        "Ben,+14155550102,yes,,sms,web form,2025-03-01\n"  # given in the row; calls by default
+        "Cleo,+14155550103,subscribed,,,,\n"  # on record for the number; a contact already
+        "Dev,+14155550104,,soft,,,\n"  # a new contact: SMS by default
+        "Eve,+14155550105,,,,,\n"  # nothing changes
+        "Fay,+14155550106,,,,,\n"  # a new contact: SMS; calls opted out by the number
     )
     page = upload(admin_client, content.encode()).content.decode()
     assert page.count('class="errornote import-no-consent"') == 2
     assert (
-        "1 row says subscribed to SMS, with no consent to it on record for the number nor in "
-        "the row: marketing broadcasts leave it out (“No consent on record”) until consent is "
-        "recorded." in page
+        "3 rows subscribe their numbers to SMS (a cell that says so, or an empty one for a new "
+        "contact) with no consent to it on record, nor in the row: marketing broadcasts leave "
+        "them out (“No consent on record”) until consent is recorded." in page
     )
-    assert "1 row says subscribed to Calls &amp; Voicemails, with no consent" in page
+    assert "2 rows subscribe their numbers to Calls &amp; Voicemails (a cell" in page
     settings_off = {"MARKETING_NEEDS_CONSENT": False}
     with override_settings(**settings_off):
         page = upload(admin_client, content.encode()).content.decode()

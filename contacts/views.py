@@ -65,6 +65,7 @@ from contacts.models import (
     HardOptOutError,
     ImportProblem,
     ImportRow,
+    OptInStatus,
     OptOut,
     PhoneOptOut,
     ReassignedNumber,
@@ -275,7 +276,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],  # fmt: skip
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "clock": places.clocks_now(contact.phone, contact.time_zone, now),
-        "quiet_hours_now": _quiet_hours_now(contact.phone, now),
+        "quiet_hours_now": _quiet_hours_now(contact, now),
         "notes": [
             note
             for _, notes in signals.notes_wanted.send(sender=Contact, contact=contact)
@@ -289,12 +290,21 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "contacts/contact_detail.html", context)
 
 
-def _quiet_hours_now(phone: str, now: datetime) -> str:
-    """Whether a broadcast may reach the number now, by the quiet hours of every contact of
-    it, as the send decides; "" while quiet hours are off or the number is not valid."""
-    if not quiet_hours.enforced() or not re.match(VALID_PHONE, phone):
+def _quiet_hours_now(contact: Contact, now: datetime) -> str:
+    """Whether a broadcast may reach the contact's number now, by the quiet hours of every
+    contact of it, as the send decides; "" while quiet hours are off, the number is not
+    valid, or no broadcast reaches the contact (not active, or opted out of every channel)."""
+    if not quiet_hours.enforced() or not re.match(VALID_PHONE, contact.phone):
         return ""
-    return quiet_hours.now_in_words(quiet_hours.places_of(phone), now)
+    if contact.status != Contact.Status.ACTIVE or all(
+        contact.opt_in_status(channel) != OptInStatus.SUBSCRIBED for channel in Channel
+    ):
+        return ""
+    places = quiet_hours.places_of(contact.phone)
+    said = quiet_hours.now_in_words(places, now)
+    if len(places) > 1:
+        said += " Other contacts of this number say other places: broadcasts wait for each."
+    return said
 
 
 def _subscriptions_link(request: HttpRequest, contact: Contact) -> str:

@@ -24,6 +24,11 @@ def contact(admin_role_user):
     return contact
 
 
+@pytest.fixture
+def subscribed(db):
+    return ContactFactory(name="Mae Moss", phone="+14155550150")
+
+
 def test_it_shows_details_status_and_history(client, staff_user, contact):
     client.force_login(staff_user)
     page = client.get(url(contact)).content.decode()
@@ -234,8 +239,9 @@ def test_the_page_says_the_contact_s_local_time_from_the_number(client, staff_us
     ],
 )
 def test_the_page_says_whether_quiet_hours_hold_broadcasts_back_now(
-    client, staff_user, contact, quiet_hours, utc_hour, said
+    client, staff_user, subscribed, quiet_hours, utc_hour, said
 ):
+    contact = subscribed
     client.force_login(staff_user)
     with time_machine.travel(datetime(2026, 12, 9, utc_hour, tzinfo=UTC), tick=False):
         page = client.get(url(contact)).content.decode()
@@ -243,10 +249,11 @@ def test_the_page_says_whether_quiet_hours_hold_broadcasts_back_now(
 
 
 def test_quiet_hours_on_the_page_keep_to_every_contact_of_the_number(
-    client, staff_user, contact, quiet_hours
+    client, staff_user, subscribed, quiet_hours
 ):
     """Another contact of the number says Florida: broadcasts wait for its window too, as the
     send does, though this contact's own clock says 17:30."""
+    contact = subscribed
     ContactFactory(name="Ned Moss", phone=contact.phone, state="FL")
     client.force_login(staff_user)
     with time_machine.travel(datetime(2026, 12, 10, 1, 30, tzinfo=UTC), tick=False):
@@ -254,7 +261,8 @@ def test_quiet_hours_on_the_page_keep_to_every_contact_of_the_number(
     assert "<strong>17:30 Wed</strong>" in page
     assert (  # 20:30 in Florida's Eastern time; the phone may be in any of three zones
         "Quiet hours now: broadcasts wait until 08:00 Pacific time "
-        "(08:00–20:00 in Central, Pacific and Eastern time (FL))."
+        "(08:00–20:00 in Central, Pacific and Eastern time (FL)). Other contacts of this number "
+        "say other places: broadcasts wait for each."
     ) in page
     assert "Broadcasts may reach" not in page
 
@@ -379,3 +387,22 @@ def test_the_page_says_when_a_number_s_quiet_hours_never_end(client, staff_user,
     page = client.get(url(contact)).content.decode()
     assert "Its quiet hours never end (08:00–12:00" in page
     assert "never opens): no broadcast reaches it." in page
+
+
+@pytest.mark.parametrize("no_broadcast", ["opted out of both", "do_not_contact", "archived"])
+def test_quiet_hours_are_not_said_of_a_contact_no_broadcast_reaches(
+    client, staff_user, quiet_hours, no_broadcast
+):
+    """Saying broadcasts wait would read as if one were on its way (a new user's
+    click-through)."""
+    contact = ContactFactory(phone="+14155550150")
+    if no_broadcast == "opted out of both":
+        for channel in Channel:
+            services.unsubscribe(contact=contact, channel=channel, by_user=None)
+    else:
+        Contact.objects.filter(pk=contact.pk).update(status=no_broadcast)
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 9, 15, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert "<strong>07:00 Wed</strong>" in page
+    assert "Quiet hours now" not in page and "Broadcasts may reach" not in page

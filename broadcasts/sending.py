@@ -20,6 +20,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.tasks import task
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from broadcasts import policy
 from broadcasts.models import Broadcast, Recipient, SendRate, SentTest
@@ -665,10 +666,12 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
             if opens is None:
                 never = quiet_hours.describe(quiet_hours.last_to_open(places, now))
                 return f"{format_phone(phone)}: its quiet hours never end ({never} never opens)."
+            when = date_format(timezone.localtime(opens), "DATETIME_FORMAT")
             return (
                 f"{format_phone(phone)}: quiet hours there until "
-                f"{quiet_hours.opening_in_words(places, opens)}. A test keeps them, as every "
-                "message does: send it then."
+                f"{quiet_hours.opening_in_words(places, opens)}, that is {when} "
+                f"{timezone.get_current_timezone_name()}. A test keeps them, as this "
+                "broadcast's messages will: send it then."
             )
     return ""
 

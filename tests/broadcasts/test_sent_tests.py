@@ -2,6 +2,7 @@
 never to a number that may not receive the channel, and never as a recipient."""
 
 from datetime import datetime
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -137,8 +138,9 @@ def test_a_test_keeps_the_number_s_quiet_hours(manager_client, outbox, contact):
     with time_machine.travel(datetime(2026, 12, 7, 23, 30, tzinfo=EASTERN), tick=False):
         page = post_test(manager_client, broadcast, miami).content.decode()
     assert (
-        "(305) 555-0101: quiet hours there until 08:00 their time (08:00–20:00 Eastern (FL))."
-        " A test keeps them, as every message does: send it then." in page
+        "(305) 555-0101: quiet hours there until 08:00 their time (08:00–20:00 Eastern (FL)), "
+        "that is 8 Dec 2026, 13:00 UTC. A test keeps them, as this broadcast's messages will: "
+        "send it then." in unescape(page)
     )
     assert not outbox and not broadcast.tests.exists()
     with time_machine.travel(datetime(2026, 12, 8, 10, tzinfo=EASTERN), tick=False):

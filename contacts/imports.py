@@ -152,14 +152,17 @@ CHANNEL_VALUES = {
     "hard": OptInStatus.HARD.value,
     "opted out (hard)": OptInStatus.HARD.value,
     # Other systems' opt-in columns ("SMS Opt-In: Yes").
-    **dict.fromkeys(("yes", "y", "true", "opted in"), OptInStatus.SUBSCRIBED.value),
+    **dict.fromkeys(
+        ("yes", "y", "true", "1", "opted in", "opted-in", "opt in", "opt-in"),
+        OptInStatus.SUBSCRIBED.value,
+    ),
 }
 # Other systems' words for an opt-out that do not say whose it was: the contact's own (a STOP
 # there: hard) or the business's (soft), which only the uploader knows. Refused, as guessing
 # soft would let a user lift a contact's own STOP.
 NO_VALUES = (
-    "no", "n", "false", "opted out", "opted-out", "opt out", "opt-out", "optout",
-    "unsubscribed", "unsubscribe", "stop", "stopped",
+    "no", "n", "false", "0", "opted out", "opted-out", "opt out", "opt-out", "optout",
+    "unsubscribed", "unsubscribe", "stop", "stopped", "do not call", "do not text", "dnc",
 )  # fmt: skip
 STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
@@ -557,12 +560,16 @@ def _check(
             problem("status", f"“{cells['status']}”: use active, do not contact or archived.")
     channels = []
     for column in CHANNEL_COLUMNS:
-        value = cells.get(column, "").lower()
+        written = cells.get(column, "")
+        value = " ".join(written.lower().split())
         if value in NO_VALUES:
-            problem(column, f"“{value}”: write hard where the contact opted out themselves (a "
-                            "STOP in another system), soft where you stopped it.")  # fmt: skip
+            own = "a STOP" if column == Channel.SMS else "the unsubscribe key on a call"
+            problem(column, f"“{written}”: write hard where the contact opted out themselves "
+                            f"({own} in another system: nobody here can ever lift it), soft "
+                            "where your business stopped it.")  # fmt: skip
         elif value not in CHANNEL_VALUES:
-            problem(column, f"“{value}”: use subscribed (or yes), soft or hard, or leave it empty.")
+            problem(column, f"“{written}”: use subscribed (or yes), soft or hard, or leave it "
+                            "empty.")  # fmt: skip
         channels.append(CHANNEL_VALUES.get(value))
     consent = _consent(cells, problem, disclosures)
     if len(problems) > found:

@@ -97,7 +97,8 @@ def test_another_system_s_yes_imports_as_subscribed(db):
 
 
 @pytest.mark.parametrize(
-    "no", ["No", "n", "FALSE", "Unsubscribed", "Opted out", "opted out", "Opt-out", "STOP"]
+    "no",
+    ["No", "n", "FALSE", "0", "Unsubscribed", "Opted out", "opted out", "Opt-out", "STOP", "DNC"],
 )
 def test_another_system_s_no_asks_whether_the_contact_or_the_business_stopped_it(db, no):
     """Their own STOP (hard, which nobody here may lift) or the business's (soft): an import
@@ -106,8 +107,23 @@ def test_another_system_s_no_asks_whether_the_contact_or_the_business_stopped_it
     result = checked(csv_bytes("name,phone,SMS Opt-In", f"Ana,+14155550101,{no}"))
     [(row, column, reason)] = problems(result)
     assert (row, column) == (2, "sms")
-    assert "write hard where the contact opted out themselves" in reason
+    assert f"“{no}”: write hard where the contact opted out themselves (a STOP in" in reason
+    assert "nobody here can ever lift it" in reason
     assert not Contact.objects.exists()
+
+
+def test_a_calls_column_s_no_asks_about_the_unsubscribe_key(db):
+    result = checked(csv_bytes("name,phone,Calls Opt-In", "Ana,+14155550101,Do not call"))
+    [(row, column, reason)] = problems(result)
+    assert (row, column) == (2, "calls")
+    assert "(the unsubscribe key on a call in another system" in reason
+
+
+@pytest.mark.parametrize("yes", ["1", "Opt-in", "opted in"])
+def test_other_systems_ways_of_saying_yes(db, yes):
+    result = applied(checked(csv_bytes("name,phone,SMS Opt-In", f"Ana,+14155550101,{yes}")))
+    assert result.status == "done"
+    assert status(Contact.objects.get(), SMS) == OptInStatus.SUBSCRIBED
 
 
 def test_an_opt_in_value_that_is_neither_is_a_problem_of_its_row(db):

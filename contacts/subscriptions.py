@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from contacts import services
 from contacts.models import Channel, Contact, PhoneOptOut, Source
-from contacts.phones import format_phone
+from contacts.phones import format_phone, normalize_phone
 
 SALT = "contacts.subscriptions"
 
@@ -109,9 +110,18 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
         "channels": [(channel, channel not in stopped, channel in paused) for channel in Channel],
         "done": done,
         "start_digit": settings.RESUBSCRIBE_DIGIT,
+        "our_number": _our_number(),
         "signed_in": signed_in,
     }
     return render(request, "contacts/subscriptions.html", context)
+
+
+def _our_number() -> str:
+    """The number our calls come from, to call back, as people write it; "" if not set."""
+    try:
+        return format_phone(normalize_phone(settings.TWILIO_FROM_NUMBER))
+    except ValidationError:
+        return ""
 
 
 def _stop_only(request: HttpRequest, phone: str, signed_in: str) -> HttpResponse:

@@ -199,3 +199,11 @@ def test_the_form_needs_its_csrf_token(contact):
     response = Client(enforce_csrf_checks=True).post(subscriptions.link(PHONE), {"keep": []})
     assert response.status_code == 403
     assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
+
+
+@pytest.mark.parametrize(("ours", "said"), [("+14155559999", " at (415) 555-9999"), ("", "")])
+def test_a_stopped_channel_says_how_to_receive_calls_again(contact, settings, ours, said):
+    settings.TWILIO_FROM_NUMBER = ours
+    services.record_hard_opt_out(phone=PHONE, channel=Channel.CALLS, source="keyword")
+    page = Client().get(subscriptions.link(PHONE)).content.decode()
+    assert f"To receive calls again, call us{said} from this number and press 1." in page

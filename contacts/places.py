@@ -412,13 +412,15 @@ def in_words(phone: str, time_zone: str = "", state: str = "") -> str:
 
 def clocks_now(phone: str, time_zone: str, now: datetime) -> str:
     """What the clock shows at `now` where the contact is, in the zones `in_words` names:
-    "09:42 Mon"; "08:42 Central, 09:42 Eastern"; "" for none, or more than three."""
+    "09:42 Mon" (in each of them, as in London's four); "08:42 Central, 09:42 Eastern"; ""
+    for none, or more than three clocks that differ."""
     zones = (time_zone,) if time_zone else place_of_number(phone).zones
-    if not zones or len(zones) > 3:
+    clocks = {zone: now.astimezone(ZoneInfo(zone)) for zone in zones}
+    if len({f"{clock:%H:%M %a}" for clock in clocks.values()}) == 1:
+        return f"{next(iter(clocks.values())):%H:%M %a}"
+    if not clocks or len(clocks) > 3:
         return ""
-    if len(zones) == 1:
-        return f"{now.astimezone(ZoneInfo(zones[0])):%H:%M %a}"
-    return ", ".join(f"{now.astimezone(ZoneInfo(zone)):%H:%M} {zone_label(zone)}" for zone in zones)
+    return ", ".join(f"{clock:%H:%M} {zone_label(zone)}" for zone, clock in clocks.items())
 
 
 def zones_in_words(zones: tuple[str, ...]) -> str:

@@ -406,3 +406,13 @@ def test_quiet_hours_are_not_said_of_a_contact_no_broadcast_reaches(
         page = client.get(url(contact)).content.decode()
     assert "<strong>07:00 Wed</strong>" in page
     assert "Quiet hours now" not in page and "Broadcasts may reach" not in page
+
+
+def test_zones_whose_clocks_agree_show_one_clock(client, staff_user):
+    """London's number is in four zones (Guernsey, the Isle of Man, Jersey, London): one
+    clock, not none."""
+    contact = ContactFactory(phone="+442079460000")
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 9, 16, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert "<dt>Local time</dt><dd><strong>16:00 Wed</strong> · any of 4 time zones" in page

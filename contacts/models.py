@@ -736,7 +736,7 @@ def _opted_out(kind: str) -> Callable[[str], Q]:
 HARD_OPT_OUT = Exclusion("Opted out of this channel (hard)", _opted_out(OptOut.HARD))
 SOFT_OPT_OUT = Exclusion("Opted out of this channel (soft)", _opted_out(OptOut.SOFT))
 NOT_ACTIVE = Exclusion(
-    "Overall status do not contact or archived", lambda channel: ~Q(status=Contact.Status.ACTIVE)
+    "Marked “Do not contact” or archived", lambda channel: ~Q(status=Contact.Status.ACTIVE)
 )
 NO_VALID_PHONE = Exclusion("No or invalid phone", lambda channel: ~Q(phone__regex=VALID_PHONE))
 # Who may receive a channel is every contact that none of these leaves out: the one

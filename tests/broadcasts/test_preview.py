@@ -55,7 +55,7 @@ def test_the_preview_counts_every_reason_once(manager):
     assert preview.excluded == {
         "Opted out of this channel (hard)": 1,
         "Opted out of this channel (soft)": 1,
-        "Overall status do not contact or archived": 2,
+        "Marked “Do not contact” or archived": 2,
         "No or invalid phone": 1,
         "Possible opt-out awaiting review": 1,
         "Frequency limit reached (last 24 hours)": 1,

@@ -135,16 +135,16 @@ def _stop_only(request: HttpRequest, phone: str, signed_in: str) -> HttpResponse
             done = set(request.POST.getlist("stop")) & set(Channel.values)
         else:
             done = set(Channel.values) - set(request.POST.getlist("keep"))
-        stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
-        for channel in Channel:
-            if channel in done and channel not in stopped:
-                covered = services.record_revocation(
-                    phone=phone, channel=channel, source=Source.PAGE,
-                    words=f"asked to stop {channel.label} on the subscriptions page, by a link "
-                          "past its days",
-                )  # fmt: skip
-                stopped |= set(covered)
-                done |= set(covered)
+        # Each, stopped already or not, as a STOP is: what a revocation covers is the scope's
+        # on the day (every channel, from OPT_OUT_SCOPE_ALL_FROM), and the answer says
+        # nothing of what the number had stopped before.
+        for channel in [channel for channel in Channel if channel in done]:
+            covered = services.record_revocation(
+                phone=phone, channel=channel, source=Source.PAGE,
+                words=f"asked to stop {channel.label} on the subscriptions page, by a link "
+                      "past its days",
+            )  # fmt: skip
+            done |= set(covered)
     context = {
         "business": settings.BUSINESS_NAME,
         "number": format_phone(phone),

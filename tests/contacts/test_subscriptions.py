@@ -161,10 +161,15 @@ def test_a_link_past_its_days_still_stops_messages(contact, settings):
         opt_out = PhoneOptOut.objects.get()
         assert (opt_out.channel, opt_out.source) == ("sms", "page")
         assert "by a link past its days" in opt_out.words
-        # Nothing ticked, or something that is no channel: nothing changes.
+        # Nothing ticked, or something that is no channel: nothing changes; asked again, the
+        # same answer, and the ledger keeps the first.
+        ledger = ConsentEvent.objects.count()
         Client().post(url, {"form": "stop", "stop": ["email"]})
         Client().post(url, {"form": "stop"})
+        again = Client().post(url, {"form": "stop", "stop": ["sms"]}).content.decode()
+        assert "Done: you will receive no more texts from Demo Dental." in again
         assert statuses(contact) == {"sms": "hard", "calls": "subscribed"}
+        assert ConsentEvent.objects.count() == ledger
 
 
 def test_the_full_page_read_in_time_and_saved_late_stops_what_it_unticked(contact, settings):

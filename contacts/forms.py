@@ -45,8 +45,8 @@ class ContactForm(forms.ModelForm):
         widgets = {"tags": forms.CheckboxSelectMultiple}
         help_texts = {
             "phone": "Any common format; stored as +14155550123.",
-            "time_zone": "Eastern, Central, Mountain, Pacific, Alaska, Hawaii, or an IANA zone "
-            "such as America/Chicago; empty: the phone number's.",
+            "time_zone": "Eastern, Central, Pacific, Alaska, Hawaii, or an IANA zone such as "
+            "America/Denver (Mountain) or America/Phoenix (Arizona); empty: the number's.",
         }
         error_messages = {
             "state": {"invalid_choice": "“%(value)s” is not a US state or territory."}

@@ -307,16 +307,17 @@ def _zone_names() -> dict[str, str]:
 
 # What people in the United States write for their zones, each as a place's zone, which keeps
 # its daylight saving: "EST" as IANA has it is UTC-5 all year, so a Florida evening in July
-# would read an hour early, and its 20:00 end of messages come at 21:00. "MST" is left out:
-# Mountain time, or Arizona's, which keeps no daylight saving?
+# would read an hour early, and its 20:00 end of messages come at 21:00.
 ZONE_WORDS = {
     **dict.fromkeys(("eastern", "eastern time", "et", "est", "edt"), "America/New_York"),
     **dict.fromkeys(("central", "central time", "ct", "cst", "cdt"), "America/Chicago"),
-    **dict.fromkeys(("mountain", "mountain time", "mt", "mdt"), "America/Denver"),
+    "mdt": "America/Denver",
     **dict.fromkeys(("pacific", "pacific time", "pt", "pst", "pdt"), "America/Los_Angeles"),
     **dict.fromkeys(("alaska", "alaska time", "akst", "akdt"), "America/Anchorage"),
     **dict.fromkeys(("hawaii", "hawaii time", "hst"), "Pacific/Honolulu"),
 }
+# Mountain time, or Arizona's, an hour behind it from March to November (no daylight saving)?
+MOUNTAIN_WORDS = ("mountain", "mountain time", "mt", "mst")
 
 
 def time_zone_name(value: str) -> str:
@@ -326,8 +327,16 @@ def time_zone_name(value: str) -> str:
     value = value.strip()
     if not value:
         return ""
-    if name := ZONE_WORDS.get(" ".join(value.lower().split())):
+    words = " ".join(value.lower().split())
+    if name := ZONE_WORDS.get(words):
         return name
+    if words in MOUNTAIN_WORDS:
+        raise ValidationError(
+            "“%(value)s”: write America/Denver for Mountain time, or America/Phoenix for "
+            "Arizona (no daylight saving).",
+            code="invalid_time_zone",
+            params={"value": value[:60]},
+        )
     name = _zone_names().get(value.lower())
     if name is None:
         raise ValidationError(
@@ -335,17 +344,10 @@ def time_zone_name(value: str) -> str:
             code="invalid_time_zone",
             params={"value": value[:60]},
         )
-    if value.lower() == "mst":
-        raise ValidationError(
-            "“MST”: write America/Denver for Mountain time, or America/Phoenix for Arizona "
-            "(no daylight saving).",
-            code="invalid_time_zone",
-        )
     if not is_a_place(name):
         raise ValidationError(
             "“%(value)s” is not a place's time zone, whose clock a phone shows: use an IANA "
-            "name, such as America/New_York, or Eastern, Central, Mountain, Pacific, Alaska "
-            "or Hawaii.",
+            "name, such as America/New_York, or Eastern, Central, Pacific, Alaska or Hawaii.",
             code="invalid_time_zone",
             params={"value": value[:60]},
         )

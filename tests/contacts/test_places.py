@@ -189,13 +189,15 @@ def test_a_zone_of_no_place_is_refused(written):
     assert "is not a place's time zone, whose clock a phone shows" in error.value.messages[0]
 
 
-def test_mst_asks_which_it_means():
+@pytest.mark.parametrize("written", ["MST", "Mountain", "mountain  time", "MT"])
+def test_mountain_time_asks_which_it_means(written):
+    """Denver's, or Arizona's, an hour behind it from March to November (a cold review found
+    "Mountain" read as Denver's for an Arizona contact: texts at 07:30 on the phone)."""
     with pytest.raises(ValidationError) as error:
-        time_zone_name("MST")
-    assert (
-        "America/Denver for Mountain time, or America/Phoenix for Arizona"
-        in (error.value.messages[0])
-    )
+        time_zone_name(written)
+    message = error.value.messages[0]
+    assert "America/Denver for Mountain time, or America/Phoenix for Arizona" in message
+    assert time_zone_name("MDT") == "America/Denver"  # daylight saving: not Arizona
 
 
 @pytest.mark.parametrize("written", ["Centrale", "America/Chicgo", "../etc/passwd", "x" * 300])

@@ -195,7 +195,7 @@ def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
         assert "Launched now, <strong>1</strong> of them would wait" in page
     with at(2026, 12, 8, 0, 30):  # 21:30 in California: everyone waits
         page = detail(manager, Broadcast.objects.get())
-        assert "Launched now, <strong>3</strong> of them would wait" in page
+        assert "Launched now, all <strong>3</strong> would wait" in page
     with at(2026, 12, 7, 14, 0):
         assert "would wait" not in detail(manager, Broadcast.objects.get())
 
@@ -213,13 +213,13 @@ def test_the_preview_of_a_broadcast_with_a_send_time_counts_quiet_hours_then(man
         assert "would wait" not in detail(manager, broadcast)
         Broadcast.objects.update(send_at=datetime(2026, 12, 8, 7, 30, tzinfo=EASTERN))
         page = detail(manager, broadcast)
-        assert "Sent at its send time, " in page and "<strong>2</strong> of them would wait" in page
+        assert "Sent at its send time, " in page and "all <strong>2</strong> would wait" in page
         launch(manager, broadcast)
         assert status(broadcast) == "scheduled"
         page = detail(manager, broadcast)
-        assert "Sent at its send time, " in page and "<strong>2</strong> of them would wait" in page
+        assert "Sent at its send time, " in page and "all <strong>2</strong> would wait" in page
     with at(2026, 12, 8, 7, 45):  # its send time has passed: counted for now again
-        assert "Launched now, <strong>2</strong> of them would wait" in detail(manager, broadcast)
+        assert "Launched now, all <strong>2</strong> would wait" in detail(manager, broadcast)
 
 
 def test_a_number_that_no_code_places_waits_for_the_window_of_every_us_zone(manager):

@@ -516,12 +516,15 @@ LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at"}
 
 
 @transaction.atomic
-def edit(*, broadcast: Broadcast) -> None:
-    """Save the changes to a broadcast that was not launched, as the form left it.
+def edit(*, broadcast: Broadcast) -> bool:
+    """Save the changes to a broadcast that was not launched, as the form left it; True when
+    that made a scheduled broadcast a draft again.
 
     Checked and saved under the broadcast's lock: a copy read before a launch, saved over
     it, would make a sending broadcast a draft again. A scheduled broadcast needs a time to
-    come; a new one queues its start.
+    come; a new one queues its start. Any other change to it (what it sends, to whom, its
+    purpose) is not what its launch confirmed: it is a draft again, to be launched anew with
+    the preview of what it now is.
     """
     current = _locked(broadcast)
     if not current.is_editable:
@@ -533,9 +536,16 @@ def edit(*, broadcast: Broadcast) -> None:
                         "unschedule it, then launch it."}
         )  # fmt: skip
     fields = [f.name for f in Broadcast._meta.concrete_fields if f.name not in LAUNCH_FIELDS]
+    unscheduled = scheduled and any(
+        getattr(broadcast, name) != getattr(current, name) for name in fields if name != "send_at"
+    )
+    if unscheduled:
+        broadcast.status, broadcast.launched_by = Broadcast.Status.DRAFT, None
+        fields += ["status", "launched_by"]
     broadcast.save(update_fields=fields)
-    if scheduled and broadcast.send_at != current.send_at:
+    if scheduled and not unscheduled and broadcast.send_at != current.send_at:
         _queue_start(broadcast)
+    return unscheduled
 
 
 def _queue_start(broadcast: Broadcast) -> None:

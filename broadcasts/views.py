@@ -50,6 +50,12 @@ LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."
 LAUNCHED_ALREADY = "This broadcast was launched already."
 
 
+UNSCHEDULED_BY_EDIT = (
+    "“{broadcast}” is a draft again: what it sends, or to whom, is no longer what its launch "
+    "confirmed. Check its preview and launch it again to send it at its time."
+)
+
+
 def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
     form = BroadcastForm(request.POST or None, instance=broadcast)
     if request.method == "POST":
@@ -66,7 +72,7 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
             broadcast.save()
             return redirect("broadcasts:detail", pk=broadcast.pk)
         try:
-            services.edit(broadcast=broadcast)
+            unscheduled = services.edit(broadcast=broadcast)
         except services.Deleted:  # the form's copy has the new name: say it plainly
             messages.error(request, "It was deleted since its page was read: nothing was saved.")
             return redirect("broadcasts:list")
@@ -76,6 +82,8 @@ def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if unscheduled:
+                messages.warning(request, UNSCHEDULED_BY_EDIT.format(broadcast=broadcast))
             return redirect("broadcasts:detail", pk=broadcast.pk)
     context = {"form": form, "audience": audience, "broadcast": broadcast}
     if audience.is_valid():

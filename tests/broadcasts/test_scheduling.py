@@ -139,7 +139,7 @@ def test_a_scheduled_broadcast_waits_for_its_time_then_is_sent_once(manager, con
 def test_the_launch_page_says_a_scheduled_broadcast_may_still_be_edited(manager, contacts):
     scheduled = sms(send_at=in_hours(1))
     page = manager.get(reverse("broadcasts:launch", args=[scheduled.pk])).content.decode()
-    assert "Until then it can still be edited, and cancelled; once it is sending, only" in page
+    assert "Until then its time may be moved, and it may be cancelled; any other edit" in page
     at_once = sms()
     page = manager.get(reverse("broadcasts:launch", args=[at_once.pk])).content.decode()
     assert "Once launched, it cannot be changed, only cancelled." in page

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
@@ -136,9 +137,20 @@ def login(browser, app_url):
 
 
 def zone_at(local_hour: int) -> str:
-    """The Etc/GMT zone whose clock shows `local_hour` now (UTC+3 is written Etc/GMT-3)."""
-    offset = (local_hour - datetime.now(UTC).hour + 12) % 24 - 12  # from -12 to 11 hours
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+    """A place's zone whose clock shows `local_hour` now, of a whole hour from UTC and outside
+    North America (its pages name it, not "Eastern"): a contact's own time zone must be a
+    place's. There is one for each hour: places are from UTC-11 to UTC+14."""
+    from contacts.places import is_a_place, zone_label
+
+    now = datetime.now(UTC)
+    return min(
+        zone
+        for zone in available_timezones()
+        if is_a_place(zone)
+        and zone_label(zone) == zone
+        and (local := now.astimezone(ZoneInfo(zone))).hour == local_hour
+        and local.utcoffset().total_seconds() % 3600 == 0
+    )
 
 
 def shell(app_env, code: str) -> None:

@@ -162,6 +162,7 @@ def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     where set. A state of its own without a time zone adds the state's zones to the number's:
     the phone may be in either (a San Francisco number whose contact lives in Florida keeps
     Florida's window in Eastern, Central and Pacific time, the narrowest that covers them)."""
+    time_zone = known_zone(time_zone)
     if time_zone:
         zones = (time_zone,)
     elif state and state != number.state and number.zones:
@@ -354,6 +355,18 @@ def time_zone_name(value: str) -> str:
     return name
 
 
+def known_zone(time_zone: str) -> str:
+    """A contact's own time zone if it is a place's that this machine's zone data knows, else
+    "" (one written in SQL past the checks, or one the data has since dropped): the number's
+    zones stand for it, as for a contact without one, and no page or send fails on it."""
+    return time_zone if time_zone in _place_zones() else ""
+
+
+@cache
+def _place_zones() -> frozenset[str]:
+    return frozenset(zone for zone in available_timezones() if is_a_place(zone))
+
+
 def is_a_place(zone: str) -> bool:
     """An IANA zone of a place ("America/Chicago"), not one named for an offset or a rule
     ("EST", "EST5EDT", "UTC", "Etc/GMT+5")."""
@@ -398,6 +411,7 @@ def in_words(phone: str, time_zone: str = "", state: str = "") -> str:
     """Where a contact is and what says so, as its page shows it: "Central (America/Chicago),
     TX — from the number"."""
     number = place_of_number(phone)
+    time_zone = known_zone(time_zone)
     if not time_zone and not number.zones:
         unknown = "time zone not known from the number"
         return f"{unknown}; {state} — set for this contact" if state else unknown
@@ -416,6 +430,7 @@ def clocks_now(phone: str, time_zone: str, now: datetime) -> str:
     """What the clock shows at `now` where the contact is, in the zones `in_words` names:
     "09:42 Mon" (in each of them, as in London's four); "08:42 Central, 09:42 Eastern"; ""
     for none, or more than three clocks that differ."""
+    time_zone = known_zone(time_zone)
     zones = (time_zone,) if time_zone else place_of_number(phone).zones
     clocks = {zone: now.astimezone(ZoneInfo(zone)) for zone in zones}
     if len({f"{clock:%H:%M %a}" for clock in clocks.values()}) == 1:

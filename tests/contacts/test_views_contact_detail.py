@@ -416,3 +416,19 @@ def test_zones_whose_clocks_agree_show_one_clock(client, staff_user):
     with time_machine.travel(datetime(2026, 12, 9, 16, tzinfo=UTC), tick=False):
         page = client.get(url(contact)).content.decode()
     assert "<dt>Local time</dt><dd><strong>16:00 Wed</strong> · any of 4 time zones" in page
+
+
+@pytest.mark.parametrize("stored", ["Mars/Olympus", "EST", "Etc/GMT+5"])
+def test_a_time_zone_written_in_sql_past_the_checks_is_the_number_s(
+    client, staff_user, subscribed, quiet_hours, stored
+):
+    """No page fails on it, and quiet hours keep to the number's place, as for a contact with
+    no time zone of its own."""
+    Contact.objects.filter(pk=subscribed.pk).update(time_zone=stored)
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 9, 15, tzinfo=UTC), tick=False):
+        page = client.get(url(subscribed)).content.decode()
+    assert (
+        "<strong>07:00 Wed</strong> · Pacific (America/Los_Angeles), CA — from the number" in page
+    )
+    assert "Quiet hours now: broadcasts wait until 08:00 their time" in page

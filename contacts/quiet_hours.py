@@ -269,12 +269,12 @@ def opens_where(place: Place, opens: datetime) -> str:
 
 def opening_in_words(places: Places, opens: datetime, note: str = "") -> str:
     """`opens` (from opens_at_all) on the clock of the place whose window opens then, with
-    its window and `note`: "08:00 their time (08:00–20:00 Eastern (FL))"; for a place of
-    several zones, the one whose window opens last: "08:00 Central time (…)"."""
+    its window and `note`: "Monday 08:00 their time (08:00–20:00 Eastern (FL))"; for a place
+    of several zones, the one whose window opens last: "Monday 08:00 Central time (…)"."""
     place = opening_at(places, opens)
     zone = opens_where(place, opens)
     theirs = "their time" if len(place.zones) == 1 else f"{zone_label(zone)} time"
-    return f"{opens.astimezone(_zone(zone)):%H:%M} {theirs} ({describe(place)}{note})"
+    return f"{opens.astimezone(_zone(zone)):%A %H:%M} {theirs} ({describe(place)}{note})"
 
 
 def now_in_words(places: Places, now: datetime) -> str:

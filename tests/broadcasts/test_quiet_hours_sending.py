@@ -82,7 +82,7 @@ def test_at_2030_eastern_new_york_is_sent_and_florida_waits_until_8_then_is_sent
         assert status(broadcast) == "sending"
         page = detail(manager, broadcast)
         assert "Deferred by quiet hours: <strong>1</strong>" in page
-        assert "sent from 08:00 their time" in page
+        assert "sent from Tuesday 08:00 their time" in page
         [queued] = DBTaskResult.objects.filter(status="READY")
         assert queued.run_after == datetime(2026, 12, 8, 8, tzinfo=EASTERN)
 
@@ -236,8 +236,9 @@ def test_a_number_that_no_code_places_waits_for_the_window_of_every_us_zone(mana
     statuses = dict(broadcast.recipients.values_list("phone", "status"))
     assert statuses == {SAN_FRANCISCO: Recipient.Status.SENT, NO_PLACE: Recipient.Status.DEFERRED}
     # Its window opens when Hawaii's does: said in Hawaii's time, not New York's (13:00).
-    assert "sent from 08:00 Hawaii-Aleutian time (08:00–21:00 in every US time zone)" in detail(
-        manager, broadcast
+    assert (
+        "sent from Tuesday 08:00 Hawaii-Aleutian time (08:00–21:00 in every US time zone)"
+        in detail(manager, broadcast)
     )
 
 
@@ -251,7 +252,7 @@ def test_a_number_in_two_zones_is_told_in_the_zone_that_opens_last(manager):
         launch(manager, broadcast)
     recipient = broadcast.recipients.get()
     assert recipient.retry_at == datetime(2026, 12, 7, 8, 0, tzinfo=CENTRAL)
-    assert recipient.error.startswith("Quiet hours: sent from 08:00 Central time (08:00–20:00")
+    assert recipient.error.startswith("Quiet hours: sent from Monday 08:00 Central time (08:00")
 
 
 def test_recipients_another_worker_wakes_keep_the_broadcast_sending(manager, monkeypatch):
@@ -348,8 +349,8 @@ def test_a_number_shared_with_a_contact_in_florida_waits_for_florida_s_window(ma
     assert recipient.status == "deferred"
     assert recipient.retry_at == datetime(2026, 12, 8, 8, 0, tzinfo=PACIFIC)
     assert recipient.error == (
-        "Quiet hours: sent from 08:00 Pacific time (08:00–20:00 in Central, Pacific and Eastern "
-        "time (FL); 2 places said by the contacts who have the number)."
+        "Quiet hours: sent from Tuesday 08:00 Pacific time (08:00–20:00 in Central, Pacific and "
+        "Eastern time (FL); 2 places said by the contacts who have the number)."
     )
 
 

@@ -138,9 +138,9 @@ def test_a_test_keeps_the_number_s_quiet_hours(manager_client, outbox, contact):
     with time_machine.travel(datetime(2026, 12, 7, 23, 30, tzinfo=EASTERN), tick=False):
         page = post_test(manager_client, broadcast, miami).content.decode()
     assert (
-        "(305) 555-0101: quiet hours there until 08:00 their time (08:00–20:00 Eastern (FL)), "
-        "that is 8 Dec 2026, 13:00 UTC. A test keeps them, as this broadcast's messages will: "
-        "send it then." in unescape(page)
+        "(305) 555-0101: quiet hours there until Tuesday 08:00 their time (08:00–20:00 Eastern "
+        "(FL)), that is 8 Dec 2026, 13:00 UTC. A test keeps them, as this broadcast's messages "
+        "will: send it then." in unescape(page)
     )
     assert not outbox and not broadcast.tests.exists()
     with time_machine.travel(datetime(2026, 12, 8, 10, tzinfo=EASTERN), tick=False):

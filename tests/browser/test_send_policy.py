@@ -189,12 +189,12 @@ def test_quiet_hours_defer_the_recipient_for_whom_it_is_night(
     expect(progress.locator(".deferred")).to_have_text(
         "Deferred by quiet hours: 1, sent as each recipient’s window opens (each checked again "
         "then: one who opted out meanwhile gets nothing). The first: sent "
-        f"from 08:00 their time ({window}). That is {shown_time(opens, app_env)}."
+        f"from {opens:%A} 08:00 their time ({window}). That is {shown_time(opens, app_env)}."
     )
     expect(status_of(page, DAY_BIRD)).to_have_text("Sent", timeout=SENDING)
     expect(status_of(page, NIGHT_OWL)).to_have_text("Deferred: quiet hours")
     expect(note_of(page, NIGHT_OWL)).to_have_text(
-        f"Quiet hours: sent from 08:00 their time ({window})."
+        f"Quiet hours: sent from {opens:%A} 08:00 their time ({window})."
     )
 
     # Cancelled, the deferred recipient will not be sent either.

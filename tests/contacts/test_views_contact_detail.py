@@ -230,12 +230,16 @@ def test_the_page_says_the_contact_s_local_time_from_the_number(client, staff_us
     ) in page  # quiet hours are off: nothing said of them
 
 
+WAIT = "Quiet hours now: broadcasts wait"
+
+
 @pytest.mark.parametrize(
     ("utc_hour", "said"),
     [
         (18, "Broadcasts may reach the number now (08:00–21:00 Pacific (CA))."),
-        (15, "Quiet hours now: broadcasts wait until 08:00 their time (08:00–21:00 Pacific (CA))."),
-        (5, "Quiet hours now: broadcasts wait until 08:00 their time (08:00–21:00 Pacific (CA))."),
+        (15, f"{WAIT} until Wednesday 08:00 their time (08:00–21:00 Pacific (CA))."),
+        # 21:00 on Tuesday there: the window that opens next is Wednesday's
+        (5, f"{WAIT} until Wednesday 08:00 their time (08:00–21:00 Pacific (CA))."),
     ],
 )
 def test_the_page_says_whether_quiet_hours_hold_broadcasts_back_now(
@@ -260,7 +264,7 @@ def test_quiet_hours_on_the_page_keep_to_every_contact_of_the_number(
         page = client.get(url(contact)).content.decode()
     assert "<strong>17:30 Wed</strong>" in page
     assert (  # 20:30 in Florida's Eastern time; the phone may be in any of three zones
-        "Quiet hours now: broadcasts wait until 08:00 Pacific time "
+        "Quiet hours now: broadcasts wait until Thursday 08:00 Pacific time "
         "(08:00–20:00 in Central, Pacific and Eastern time (FL)). Other contacts of this number "
         "say other places: broadcasts wait for each."
     ) in page
@@ -431,4 +435,4 @@ def test_a_time_zone_written_in_sql_past_the_checks_is_the_number_s(
     assert (
         "<strong>07:00 Wed</strong> · Pacific (America/Los_Angeles), CA — from the number" in page
     )
-    assert "Quiet hours now: broadcasts wait until 08:00 their time" in page
+    assert "Quiet hours now: broadcasts wait until Wednesday 08:00 their time" in page

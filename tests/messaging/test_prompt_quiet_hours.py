@@ -56,13 +56,13 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
     with at(7, 21, 30):
         page = recorded(admin_client, contact).content.decode()
         assert card(admin_client, contact) == (
-            "The text asking the number to confirm: held until its quiet hours end, at 08:00 "
-            "their time (08:00–21:00 Pacific (CA)): 8 Dec 2026, 16:00 (UTC)."
+            "The text asking the number to confirm: held until its quiet hours end, at Tuesday "
+            "08:00 their time (08:00–21:00 Pacific (CA)): 8 Dec 2026, 16:00 (UTC)."
         )
     assert "Dee: consent to SMS and Calls &amp; Voicemails recorded, awaiting confirmation." in page
     assert (
         "A text will ask the number to reply YES within 30 days to confirm it, held until its "
-        "quiet hours end, at 08:00 their time (08:00–21:00 Pacific (CA))." in page
+        "quiet hours end, at Tuesday 08:00 their time (08:00–21:00 Pacific (CA))." in page
     )
     assert not outbox
     prompt = ConfirmationPrompt.objects.get()
@@ -212,7 +212,7 @@ def test_without_quiet_hours_a_prompt_goes_at_any_hour_and_a_held_one_shows(
         services.ask_to_confirm(PHONE, [Channel.SMS])
         settings.QUIET_HOURS = None
         assert card(admin_client, contact).startswith(
-            "The text asking the number to confirm: held until its quiet hours end, at 08:00"
+            "The text asking the number to confirm: held until its quiet hours end, at Monday 08:00"
         )
         assert services.send_held_prompts() == 0  # not due yet
         ContactFactory(phone="+14155550101")

@@ -31,7 +31,7 @@ from contacts.models import Channel
 from contacts.phones import format_phone
 from messaging.models import business_days_between
 from messaging.sms import count_segments
-from messaging.twiml import unsubscribe_offer
+from messaging.twiml import call_opening, reach_us, unsubscribe_offer
 
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
@@ -128,7 +128,9 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["sms_text"] = subscriptions.shown(broadcast.sms_text)
         context["has_link"] = subscriptions.PLACEHOLDER in broadcast.body
     else:
-        context["unsubscribe_offer"] = unsubscribe_offer(broadcast.unsubscribe_digit)
+        digit = broadcast.unsubscribe_digit
+        context["call_opening"] = call_opening(digit)
+        context["call_closing"] = f"{reach_us()} {unsubscribe_offer(digit)}"
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)
         context["time_passed"] = _time_passed(broadcast)

@@ -1,5 +1,11 @@
 """The TwiML of calls: every call offers the unsubscribe digit, but a call to us from a number
-that stopped our calls, which is offered the digit to receive them again."""
+that stopped our calls, which is offered the digit to receive them again.
+
+A broadcast's call is a prerecorded message, which 47 CFR 64.1200(b) holds to an order: the
+business named at its beginning, the key that stops the calls within two seconds of that, and
+a number to reach the business during or after it. So it opens with `call_opening`, then says
+the script (or plays the audio), then `unsubscribe_offer` and `reach_us`; the key works
+throughout."""
 
 from urllib.parse import urlencode
 
@@ -8,19 +14,29 @@ from django.urls import reverse
 from twilio.twiml.voice_response import VoiceResponse
 
 
-def _offer_unsubscribe(
-    response: VoiceResponse, *, say: str = "", play: str = "", digit: str = ""
-) -> None:
-    # Pressing the digit while the message plays, or after it, reaches the gather webhook,
-    # which learns from the URL which digit this call offered. A call back to us offers
-    # UNSUBSCRIBE_DIGIT, which a broadcast's own digit may not be.
-    digit = digit or settings.UNSUBSCRIBE_DIGIT
+def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, str]) -> None:
+    """The call's `steps` ("say" or "play", and what), then the offer of `digit`.
+
+    Pressing the digit while they play, or after, reaches the gather webhook, which learns
+    from the URL which digit this call offered. A call back to us offers UNSUBSCRIBE_DIGIT,
+    which a broadcast's own digit may not be."""
     gather = _gather(response, {"digit": digit})
-    if say:
-        gather.say(say)
-    if play:
-        gather.play(play)
+    for verb, what in steps:
+        getattr(gather, verb)(what)
     gather.say(unsubscribe_offer(digit))
+
+
+def call_opening(digit: str) -> str:
+    """What a broadcast's call says first: who calls, and the key that stops the calls."""
+    return (
+        f"This is {settings.BUSINESS_NAME}. To stop our calls, press {_spoken(digit)} at any time."
+    )
+
+
+def reach_us() -> str:
+    """What a broadcast's call says after its message: how to reach the business, at a number
+    other than the one calling (BUSINESS_CONTACT)."""
+    return f"You can reach {settings.BUSINESS_NAME} at {settings.BUSINESS_CONTACT}."
 
 
 def unsubscribe_offer(digit: str) -> str:
@@ -46,11 +62,14 @@ def _spoken(key: str) -> str:
 
 
 def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> str:
-    """A broadcast's call: the script said (or the audio played), with the unsubscribe digit."""
+    """A broadcast's call: who calls and how to stop the calls, the script said (or the audio
+    played), the unsubscribe digit offered again and how to reach the business."""
     if bool(script) == bool(audio_url):
         raise ValueError("A voice message has a script or an audio URL, not both or neither.")
+    digit = digit or settings.UNSUBSCRIBE_DIGIT
+    message = ("say", script) if script else ("play", audio_url)
     response = VoiceResponse()
-    _offer_unsubscribe(response, say=script, play=audio_url, digit=digit)
+    _offer_unsubscribe(response, digit, ("say", call_opening(digit)), message, ("say", reach_us()))
     response.hangup()
     return str(response)
 
@@ -67,7 +86,8 @@ def inbound_menu(*, opted_out: bool = False) -> str:
             f"from us. To receive our calls again, press {_spoken(digit)} now."
         )
     else:
-        _offer_unsubscribe(response, say=f"Thank you for calling {settings.BUSINESS_NAME}.")
+        thanks = f"Thank you for calling {settings.BUSINESS_NAME}."
+        _offer_unsubscribe(response, settings.UNSUBSCRIBE_DIGIT, ("say", thanks))
     response.say("Goodbye.")
     response.hangup()
     return str(response)

@@ -265,7 +265,12 @@ def test_a_voice_broadcast_s_page_gives_the_offer_the_call_makes(manager_client,
     settings.BUSINESS_NAME = "Demo Dental"
     b = Broadcast.objects.create(name="Recall", channel="calls", script="Time for a visit.")
     page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
-    offer = re.search(r"Then: “(.*?)”", page)[1]
-    assert offer.startswith("To stop receiving calls from Demo Dental, press ")
+    opening = re.search(r"First: “(.*?)”", page)[1]
+    closing = re.search(r"Then: “(.*?)”", page)[1]
+    assert opening == "This is Demo Dental. To stop our calls, press 9 at any time."
+    assert closing.endswith(
+        "To stop receiving calls from Demo Dental, press 9 now, or call us back and press 9."
+    )
     said = voice_message(script=b.script, digit=b.unsubscribe_digit)
-    assert f"<Say>{offer}</Say>" in said
+    assert f"<Say>{opening}</Say><Say>Time for a visit.</Say>" in said
+    assert "".join(f"<Say>{part}.</Say>" for part in closing[:-1].split(". ")) in said

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,11 +75,14 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
     from messaging.twiml import voice_message
 
     settings.PUBLIC_URL = "https://crm.example.com"
+    settings.BUSINESS_NAME, settings.BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
     twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.", digit="#")
     assert twiml.startswith(
         '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://crm.example.com'
         '/webhooks/twilio/voice/gather/?digit=%23" finishOnKey="" method="POST" numDigits="1" '
-        'timeout="6"><Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>'
+        'timeout="6"><Say>This is Demo Dental. To stop our calls, press pound at any time.</Say>'
+        "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
+        "<Say>You can reach Demo Dental at (415) 555-9999.</Say>"
     )
     # "#" is a key pressed, not the end of what was pressed (Twilio's default finishOnKey).
     assert "press pound now. You can also call us back and press 9." in twiml
@@ -243,3 +247,31 @@ def test_calling_back_and_pressing_the_key_a_voicemail_names_opts_the_caller_out
             "Direction": "inbound"}  # fmt: skip
     post_signed(action.replace("&amp;", "&"), data)
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.CALLS) == OptInStatus.HARD
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"script": "Our winter whitening offer: half price until Friday."},
+     {"audio_url": "https://x.example/offer.mp3"}],
+)  # fmt: skip
+def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(settings, message):
+    """47 CFR 64.1200(b): a prerecorded message names the business at its beginning, offers
+    the key that stops the calls within two seconds of that, and gives a number to reach the
+    business during or after the message. A long recording heard to its end no longer comes
+    first (a review found the business and the key said only after it)."""
+    from xml.etree import ElementTree
+
+    from messaging.twiml import voice_message
+
+    settings.BUSINESS_NAME, settings.BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
+    call = ElementTree.fromstring(voice_message(digit="9", **message))
+    [gather] = call.findall("Gather")
+    steps = [(step.tag, step.text) for step in gather]
+    assert steps == [
+        ("Say", "This is Demo Dental. To stop our calls, press 9 at any time."),
+        ("Say", message["script"]) if "script" in message else ("Play", message["audio_url"]),
+        ("Say", "You can reach Demo Dental at (415) 555-9999."),
+        ("Say", "To stop receiving calls from Demo Dental, press 9 now, or call us back and "
+                "press 9."),
+    ]  # fmt: skip
+    assert [step.tag for step in call] == ["Gather", "Hangup"]

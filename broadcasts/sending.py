@@ -33,11 +33,11 @@ from contacts.models import (
     Channel,
     Contact,
     PhoneOptOut,
-    Source,
 )
 from contacts.phones import format_phone, kept_as_it_is
 from contacts.quiet_hours import Places
 from crm.arrays import array_text
+from messaging import inbound
 from messaging.backends import (
     BaseBackend,
     MaybeSent,
@@ -396,16 +396,6 @@ def send_batch(
             _record(done)
     except DATABASE_GONE as error:
         raise Interrupted(recipients, done) from error
-    # Numbers the carrier refused (21610): the contact's own STOP, at the carrier, revoking
-    # the channel, or every channel under the revoke-all scope. Each in its own transaction,
-    # after the batch's outcomes are safe. (Were the worker to die first, the provider
-    # refuses again.)
-    for recipient in done:
-        if recipient.error.startswith(CARRIER_OPT_OUT):
-            contact_services.record_revocation(
-                phone=recipient.phone, channel=Channel(broadcast.channel), source=Source.CARRIER,
-                words="Error 21610: the recipient opted out at the carrier.",
-            )  # fmt: skip
 
 
 def _others_write_first(clock: Clock) -> None:
@@ -518,7 +508,13 @@ OUTCOME = ("status", "sent_at", "sid", "error", "retry_at")
 
 def _record(recipients: list[Claimed]) -> None:
     """Each recipient's outcome, in one statement on PostgreSQL (bulk_update's CASE over every
-    row and field cost more than handing the batch over)."""
+    row and field cost more than handing the batch over); and with it, each number the carrier
+    refused (21610), the contact's own STOP at the carrier, kept to be recorded as their
+    revocation once the outcomes are (inbound.keep_carrier_opt_out)."""
+    for recipient in recipients:
+        if recipient.error.startswith(CARRIER_OPT_OUT):
+            words = recipient.error.removeprefix(f"{CARRIER_OPT_OUT}: ")
+            inbound.keep_carrier_opt_out(recipient.phone, f"recipient:{recipient.pk}", words)
     if connection.vendor != "postgresql":
         outcomes = [Recipient(pk=r.pk, **{f: getattr(r, f) for f in OUTCOME}) for r in recipients]
         Recipient.objects.bulk_update(outcomes, OUTCOME)
@@ -609,7 +605,6 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
             raise NotSent("Tests are for a broadcast before launch.")
         if broadcast.tests.count() >= TESTS_PER_BROADCAST:
             raise NotSent(f"This broadcast was tested {TESTS_PER_BROADCAST} times already.")
-        channel = Channel(broadcast.channel)
         test = SentTest(broadcast=broadcast, phone=phone, sent_by=by_user)
         contact_services.lock_numbers([phone], shared=True)
         if policy.limits_frequency(broadcast):
@@ -618,16 +613,14 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
             raise NotSent(reason)
         try:
             test.sid = _send(broadcast, phone, get_backend())
-        except RecipientOptedOut:
+        except RecipientOptedOut as error:
             test.error = CARRIER_OPT_OUT
+            refused = _in_words(error)
         except SendError as error:
             test.error = _in_words(error)
         test.save()
-    if test.error == CARRIER_OPT_OUT:
-        contact_services.record_revocation(
-            phone=phone, channel=channel, source=Source.CARRIER,
-            words="Error 21610: the recipient opted out at the carrier.",
-        )  # fmt: skip
+        if test.error == CARRIER_OPT_OUT:
+            inbound.keep_carrier_opt_out(phone, f"test:{test.pk}", refused)
     return test
 
 

@@ -8,7 +8,6 @@ the friendly half of the rule and the triggers the half that cannot be bypassed.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -598,14 +597,11 @@ def _not_asked_yet(phone: str, awaiting: QuerySet[ConsentRecord]) -> set[str]:
 
 
 def _refused(prompt: ConfirmationPrompt, error: TextNotSent) -> str:
-    """What the provider answered, kept: a carrier's opt-out is recorded as the number's own
-    revocation once the prompt is (its lock, taken exclusively, waits for the prompt's)."""
+    """What the provider answered, kept. A carrier's opt-out the sender of texts keeps with
+    the prompt's outcome, and records as the number's own revocation once it is kept."""
     logger.warning("The confirmation prompt to %s was not sent: %s", prompt.phone, error)
     said = f"The text asking to confirm it failed ({error}): the consent stays awaiting."
     if isinstance(error, TextOptedOut):
-        words = "Error 21610: the recipient opted out at the carrier."
-        transaction.on_commit(partial(record_revocation, phone=prompt.phone, channel=Channel.SMS,
-                                      source=Source.CARRIER, words=words))  # fmt: skip
         return _not_sent(prompt, "the carrier says the number opted out (21610).", said)
     if isinstance(error, TextMaybeSent):
         why = f"the provider did not say whether it took it ({error})."

@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from xml.etree import ElementTree
 
 from django.conf import settings
@@ -533,6 +534,26 @@ def handle_digits(payload: dict, *, received_at: datetime | None = None, late: b
 
 
 DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
+
+
+def keep_carrier_opt_out(phone: str, reference: str, words: str = "") -> None:
+    """The provider refused a message to `phone` (a broadcast's, a test, a prompt: named by
+    `reference`): the number opted out at the carrier (21610). Kept in the caller's
+    transaction, beside the message's outcome, as a delivery status that says so is kept: it
+    holds the number from then on (InboundEvent.kept_that_may_stop), and is processed, the
+    contact's revocation recorded, once that transaction commits; should that fail (the
+    database away for a moment), by the worker's next look at kept events."""
+    key = f"refused:{reference}"
+    payload = {"To": phone, "MessageStatus": "failed", "ErrorCode": "21610", "ErrorMessage": words}
+    InboundEvent.store(key=key, kind=InboundEvent.Kind.STATUS, payload=payload, phone=phone)
+    transaction.on_commit(partial(_process_kept, key))
+
+
+def _process_kept(key: str) -> None:
+    try:
+        process(key)
+    except Exception:  # logged and kept on the event by process(), for the worker
+        return
 
 
 def handle_status(

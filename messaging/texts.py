@@ -2,8 +2,11 @@
 (contacts.signals.text_wanted): the double opt-in prompt. Each is kept in the outbox
 (OutboundMessage) with the provider's id, as the console backend keeps what it "sends"."""
 
+from uuid import uuid4
+
 from contacts.models import Channel
 from contacts.signals import TextLater, TextMaybeSent, TextNotSent, TextOptedOut
+from messaging import inbound
 from messaging.backends import (
     ConsoleBackend,
     MaybeSent,
@@ -36,6 +39,7 @@ def send(sender, *, phone: str, text: str, **kwargs) -> str:
     except RetryLater as error:
         raise TextLater(f"the provider asked to wait: {error}") from error
     except RecipientOptedOut as error:
+        inbound.keep_carrier_opt_out(phone, f"text:{uuid4().hex}", str(error))
         raise TextOptedOut(str(error)) from error
     except MaybeSent as error:
         raise TextMaybeSent(str(error)) from error

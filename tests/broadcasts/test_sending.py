@@ -196,19 +196,22 @@ def test_a_claim_takes_no_more_than_its_size_whatever_the_plan(manager):
     assert b.recipients.filter(status=Recipient.Status.SENDING).count() == 2
 
 
-def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(manager, twilio):
+def test_the_provider_saying_opted_out_skips_and_records_a_carrier_opt_out(
+    manager, twilio, django_capture_on_commit_callbacks
+):
     contact = ContactFactory()
     StandIn.answers = ["opted_out"]
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
-    sending.run(b.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # recorded once the outcome is
+        sending.run(b.pk)
     assert b.recipients.get().status == Recipient.Status.SKIPPED
     opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(Channel.SMS)
     assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")
 
 
 def test_under_the_revoke_all_scope_the_carrier_s_refusal_stops_calls_too(
-    manager, twilio, settings
+    manager, twilio, settings, django_capture_on_commit_callbacks
 ):
     """The carrier refuses a text because the contact replied STOP to it (21610): their own
     revocation, which under the revoke-all scope covers every channel, as a STOP to us does."""
@@ -217,7 +220,8 @@ def test_under_the_revoke_all_scope_the_carrier_s_refusal_stops_calls_too(
     StandIn.answers = ["opted_out"]
     b = broadcast()
     services.launch(broadcast=b, by_user=manager)
-    sending.run(b.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.run(b.pk)
     for channel in Channel:
         opt_out = Contact.objects.get(pk=contact.pk).opt_out_for(channel)
         assert (opt_out.kind, opt_out.source) == (OptInStatus.HARD, "carrier")

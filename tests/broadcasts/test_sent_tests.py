@@ -187,12 +187,15 @@ def test_messages_in_flight_to_other_numbers_hold_no_test_back(manager_client, o
     assert [m["to"] for m in outbox] == ["+14155550199"]
 
 
-def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(manager_user, monkeypatch):
+def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(
+    manager_user, monkeypatch, django_capture_on_commit_callbacks
+):
     def refuse(self, *, to, body):
         raise sending.RecipientOptedOut("21610")
 
     monkeypatch.setattr(LocmemBackend, "send_sms", refuse)
-    test_sent = sending.send_test(draft(), phone="+14155550199", by_user=manager_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        test_sent = sending.send_test(draft(), phone="+14155550199", by_user=manager_user)
     assert test_sent.error == sending.CARRIER_OPT_OUT
     assert PhoneOptOut.objects.filter(phone="+14155550199", channel=SMS).exists()
 

@@ -2,7 +2,8 @@
 
 Who may receive a channel at all is the contacts' own rule (contacts.models.EXCLUSIONS). A
 broadcast adds rules of its own (RULES, in their order), each a label and the contacts it
-leaves out: a number reported reassigned, a number without consent on record (for marketing,
+leaves out: a number another of whose contacts the business opted out or marked "Do not
+contact", a number reported reassigned, a number without consent on record (for marketing,
 and where chosen), a number whose possible opt-out waits for review, and, for marketing, the
 frequency limits. The preview counts the contacts each leaves out (by the first that holds),
 the launch selects those that none does, and each send checks them again just before the
@@ -34,6 +35,7 @@ from contacts.models import (
     Contact,
     ContactQuerySet,
     consent_in_records,
+    held_by_another_contact,
     no_consent_on_record,
     reported_reassigned,
 )
@@ -88,6 +90,17 @@ def _reassigned(broadcast: Broadcast, phones: Phones) -> Q | None:
     if phones is not None:
         reported = reported.filter(phone__any=phones)
     return _phone_in(reported.order_by().values_list("phone", flat=True).distinct())
+
+
+def _held_by_another(broadcast: Broadcast, phones: Phones) -> Q | None:
+    # A number goes out once, to one of its contacts; another contact of it whom the
+    # business opted out of the channel, or marked "Do not contact", has the phone too: the
+    # number gets nothing, as a test to it gets nothing. None while no number (of `phones`)
+    # is so held.
+    held = held_by_another_contact(broadcast.channel)
+    if phones is not None:
+        held = held.filter(phone__any=phones)
+    return _phone_in(held.order_by().values_list("phone", flat=True).distinct())
 
 
 def _no_consent(broadcast: Broadcast, phones: Phones) -> Q | None:
@@ -335,11 +348,14 @@ def _numbers_sent_at_least(
     return over
 
 
+HELD_BY_ANOTHER = Rule(
+    "Another contact of the number opted out (soft) or marked “Do not contact”", _held_by_another
+)
 REASSIGNED = Rule("Number reported reassigned", _reassigned)
 NO_CONSENT = Rule("No consent on record", _no_consent)
 AWAITING_REVIEW = Rule("Possible opt-out awaiting review", _awaiting_review)
 FREQUENCY_LIMIT = Rule("Frequency limit reached (last 24 hours)", _over_frequency_limit)
-RULES = (REASSIGNED, NO_CONSENT, AWAITING_REVIEW, FREQUENCY_LIMIT)
+RULES = (HELD_BY_ANOTHER, REASSIGNED, NO_CONSENT, AWAITING_REVIEW, FREQUENCY_LIMIT)
 
 
 def _conditions(broadcast: Broadcast, rules=RULES, phones: Phones = None) -> list[Q]:

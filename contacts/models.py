@@ -1063,6 +1063,19 @@ def reported_reassigned(channel: str | None = None) -> models.QuerySet:
     return ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
 
 
+def held_by_another_contact(channel: str) -> models.QuerySet:
+    """The contacts who hold back the number they share with others from `channel`: opted out
+    of it by the business (soft), or marked "Do not contact". A phone is one, whichever of
+    its contacts a message is addressed to; a hard opt-out the guard copies to every contact
+    of the number, these are each contact's own, and hold its number here (an archived
+    contact does not: an old record of someone entered again)."""
+    held = Q(status=Contact.Status.DO_NOT_CONTACT) | Q(
+        opt_outs__channel=channel, opt_outs__kind=OptOut.SOFT
+    )
+    shared = PhoneCount.objects.filter(contacts__gt=1).values("phone")
+    return Contact.objects.filter(held, phone__in=shared)
+
+
 def opted_out_at_all(phone: str, channel: str) -> bool:
     """Whether the number, or a contact who has it, opted out of `channel`, softly or hard."""
     number = PhoneOptOut.objects.filter(phone=phone, channel=channel)

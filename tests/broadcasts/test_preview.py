@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from broadcasts import policy, services
 from broadcasts.models import Recipient
-from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT
+from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, HELD_BY_ANOTHER
 from contacts import services as contact_services
 from contacts.models import (
     EXCLUSIONS,
@@ -117,6 +117,18 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
         Recipient.objects.filter(sent_at__gte=since)  # texts and calls together
         .values_list("phone", flat=True)
     )  # fmt: skip
+    # Numbers another of whose contacts (of the audience or not) the business opted out of
+    # the channel or marked "Do not contact".
+    sharing = Counter(Contact.objects.values_list("phone", flat=True))
+    held = {
+        contact.phone
+        for contact in Contact.objects.prefetch_related("opt_outs")
+        if sharing[contact.phone] > 1
+        and (
+            contact.status == Contact.Status.DO_NOT_CONTACT
+            or getattr(contact.opt_out_for(channel), "kind", "") == "soft"
+        )
+    }
     reasons = Counter()
     eligible_phones = []
     for contact in audience.prefetch_related("opt_outs"):
@@ -127,6 +139,8 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
             reasons[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, contact.phone):
             reasons[NO_VALID_PHONE.label] += 1
+        elif contact.phone in held:
+            reasons[HELD_BY_ANOTHER.label] += 1
         elif contact.phone in reviewed:
             reasons[AWAITING_REVIEW.label] += 1
         elif contact.phone.startswith("+1305") and sent[contact.phone] >= 3:
@@ -134,7 +148,8 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
         else:
             eligible_phones.append(contact.phone)
     reasons[services.DUPLICATE] = len(eligible_phones) - len(set(eligible_phones))
-    rules = [AWAITING_REVIEW.label, FREQUENCY_LIMIT.label]  # a marketing broadcast
+    rules = [HELD_BY_ANOTHER.label] if held else []
+    rules += [AWAITING_REVIEW.label, FREQUENCY_LIMIT.label]  # a marketing broadcast
     order = (*(exclusion.label for exclusion in EXCLUSIONS), *rules, services.DUPLICATE)
     return {reason: reasons[reason] for reason in order}
 

@@ -1,7 +1,8 @@
 """Who may receive a broadcast is defined once (contacts.models.EXCLUSIONS, then the
 broadcast's own broadcasts.policy.RULES), and when: quiet hours. The preview counts it, the
 launch selects it and each send checks it again, each by a plan of its own. On any mix of
-contacts, opt-outs of contacts and of numbers, statuses, phones, shared numbers, possible
+contacts, opt-outs of contacts and of numbers, statuses, phones, shared numbers (one of whose
+contacts the business opted out or marked "Do not contact"), possible
 opt-outs awaiting review, consent on record (given, awaiting, void; made void after the
 launch), places (numbers' and contacts' own), send histories (messages handed over, in flight
 and tests), purposes, frequency limits and moments, the three agree with the definition, and
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from broadcasts import sending, services
 from broadcasts.models import Broadcast, Recipient, SentTest
-from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, NO_CONSENT
+from broadcasts.policy import AWAITING_REVIEW, FREQUENCY_LIMIT, HELD_BY_ANOTHER, NO_CONSENT
 from contacts import quiet_hours
 from contacts import services as contact_services
 from contacts.models import (
@@ -260,6 +261,15 @@ def _check_agreement(
         sharing = [other for _, other in created if other["phone"] == person["phone"]]
         return (limit is not None and count >= limit) or count >= min(map(state_limit, sharing))
 
+    # The numbers another of whose contacts (in the audience or not) the business opted out
+    # of the channel or marked "Do not contact".
+    sharing = Counter(person["phone"] for _, person in created)
+    held = {
+        person["phone"] for _, person in created
+        if sharing[person["phone"]] > 1
+        and (channel in person["soft"] or person["status"] == Contact.Status.DO_NOT_CONTACT)
+    }  # fmt: skip
+
     # The definition, worked out here from what the test wrote.
     audience = [(pk, person) for pk, person in created if person["tagged"] or not only_tagged]
     expected, eligible = Counter(), {}
@@ -272,6 +282,8 @@ def _check_agreement(
             expected[NOT_ACTIVE.label] += 1
         elif not re.fullmatch(VALID_PHONE, person["phone"]):
             expected[NO_VALID_PHONE.label] += 1
+        elif person["phone"] in held:
+            expected[HELD_BY_ANOTHER.label] += 1
         elif consent_rule and person["phone"] not in with_consent:
             expected[NO_CONSENT.label] += 1
         elif person["phone"] in reviews and channel in review_channels(person["phone"]):
@@ -291,7 +303,8 @@ def _check_agreement(
     purpose = Broadcast.Purpose.INFORMATIONAL if informational else Broadcast.Purpose.MARKETING
     b = broadcast(channel, audience=f"tag={tag.pk}" if only_tagged else "", purpose=purpose)
     preview = services.preview(b)
-    rules = [NO_CONSENT.label] if consent_rule else []
+    rules = [HELD_BY_ANOTHER.label] if held else []
+    rules += [NO_CONSENT.label] if consent_rule else []
     rules += [AWAITING_REVIEW.label]
     rules += [] if informational else [FREQUENCY_LIMIT.label]
     labels = [*(e.label for e in EXCLUSIONS), *rules, services.DUPLICATE]

@@ -1,0 +1,76 @@
+"""A phone is one, whichever of its contacts a message is addressed to. A contact the business
+opted out of a channel (soft), or marked "Do not contact", holds back the number it shares
+with others: a broadcast reaches it through none of them, as a test to it is refused. (A new
+user found a text sent to a number through its second contact while its first was opted out
+of texts, though the contact form said the number's opt-outs held for every contact of it.)
+An archived contact holds nothing: an old record of someone entered again."""
+
+import pytest
+from django.urls import reverse
+
+from broadcasts import sending, services
+from broadcasts.models import Recipient
+from broadcasts.policy import HELD_BY_ANOTHER
+from contacts import services as contact_services
+from contacts.models import Channel, Contact
+from tests.broadcasts.engine import broadcast, launched, sent_to
+from tests.factories import ContactFactory
+
+PHONE, OTHER = "+19712000004", "+19712000005"
+
+
+def held_by_aisha(manager, how: str) -> Contact:
+    """Aisha and Sam have one number; Aisha is opted out of texts or marked as `how` says."""
+    aisha = ContactFactory(name="Aisha Moore", phone=PHONE)
+    ContactFactory(name="Sam Shared", phone=PHONE)
+    ContactFactory(name="Olga Other", phone=OTHER)
+    if how == "soft":
+        contact_services.unsubscribe(contact=aisha, channel=Channel.SMS, by_user=manager)
+    else:
+        Contact.objects.filter(pk=aisha.pk).update(status=how)
+    return aisha
+
+
+@pytest.mark.parametrize("how", ["soft", Contact.Status.DO_NOT_CONTACT])
+def test_the_number_gets_no_text_through_its_other_contact(
+    manager, manager_client, how, django_capture_on_commit_callbacks
+):
+    held_by_aisha(manager, how)
+    b = broadcast()
+    page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
+    assert "Another contact of the number opted out (soft) or marked “Do not contact”" in page
+    preview = services.preview(b)
+    assert (preview.receive, preview.excluded[HELD_BY_ANOTHER.label]) == (1, 1)
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [OTHER]
+
+
+def test_an_opt_out_after_the_launch_holds_the_number_at_its_turn(manager):
+    ContactFactory(name="Sam Shared", phone=PHONE)  # the number's recipient is his
+    aisha = ContactFactory(name="Aisha Moore", phone=PHONE)
+    b = broadcast()
+    assert services.start(b) == 1  # the recipients as a launch selects them
+    contact_services.unsubscribe(contact=aisha, channel=Channel.SMS, by_user=manager)
+    sending.send_batch(b, sending.claim(b, size=10))
+    recipient = b.recipients.get()
+    assert (recipient.status, recipient.error) == (Recipient.Status.SKIPPED, HELD_BY_ANOTHER.label)
+    assert sent_to() == []
+
+
+def test_an_opt_out_of_texts_holds_no_call(manager, django_capture_on_commit_callbacks):
+    held_by_aisha(manager, "soft")
+    launched(broadcast(Channel.CALLS), manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [PHONE, OTHER]
+
+
+def test_an_archived_contact_holds_nothing(manager, django_capture_on_commit_callbacks):
+    held_by_aisha(manager, Contact.Status.ARCHIVED)
+    launched(broadcast(), manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [PHONE, OTHER]
+
+
+def test_resubscribed_the_number_gets_texts_again(manager, django_capture_on_commit_callbacks):
+    aisha = held_by_aisha(manager, "soft")
+    contact_services.resubscribe(contact=aisha, channel=Channel.SMS, by_user=manager)
+    launched(broadcast(), manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [PHONE, OTHER]

@@ -1,5 +1,6 @@
 """Previewing, launching and cancelling broadcasts. Sending is in broadcasts/sending.py."""
 
+import hashlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class NotEditable(Exception):
 
 class Deleted(Exception):
     """The broadcast was deleted since it was read (a draft: `delete_draft`)."""
+
+
+class ChangedSinceConfirmed(Exception):
+    """The broadcast was edited since its launch was confirmed: not what was confirmed."""
 
 
 class Kept(Exception):
@@ -492,15 +497,21 @@ def _duplicates(valid: ContactQuerySet) -> int:
 
 
 @transaction.atomic
-def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
+def launch(
+    *, broadcast: Broadcast, by_user: AbstractBaseUser, confirmed: str | None = None
+) -> None:
     """Send now, or at `send_at`: the worker picks a scheduled broadcast up on time.
 
     A draft only: of launches pressed at once, the first has the broadcast locked, and the
-    others find it scheduled or sending (`NotEditable`).
+    others find it scheduled or sending (`NotEditable`). `confirmed`: the `confirmation` of
+    the broadcast as its launch page showed it; edited since (by another manager, in another
+    tab), it is not launched (`ChangedSinceConfirmed`).
     """
     broadcast = _locked(broadcast)
     if broadcast.status != Broadcast.Status.DRAFT:
         raise NotEditable(f"“{broadcast}” was launched already.")
+    if confirmed is not None and confirmed != confirmation(broadcast):
+        raise ChangedSinceConfirmed(f"“{broadcast}” was edited since its launch was confirmed.")
     broadcast.launched_by = by_user
     if broadcast.send_at and broadcast.send_at > timezone.now():
         broadcast.status = Broadcast.Status.SCHEDULED
@@ -513,6 +524,17 @@ def launch(*, broadcast: Broadcast, by_user: AbstractBaseUser) -> None:
 
 # What the launch, the sending and a cancellation set; an edit leaves them as they are.
 LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at"}
+
+
+def _edited_fields() -> list[str]:
+    return [f.name for f in Broadcast._meta.concrete_fields if f.name not in LAUNCH_FIELDS]
+
+
+def confirmation(broadcast: Broadcast) -> str:
+    """What a launch page confirms, in a few characters: a digest of every field an edit may
+    change (what it sends, to whom, when, its purpose)."""
+    values = "\0".join(repr(getattr(broadcast, name)) for name in _edited_fields())
+    return hashlib.sha256(values.encode()).hexdigest()[:32]
 
 
 @transaction.atomic
@@ -535,7 +557,7 @@ def edit(*, broadcast: Broadcast) -> bool:
             {"send_at": "A scheduled broadcast needs a time to come. To send it now, "
                         "unschedule it, then launch it."}
         )  # fmt: skip
-    fields = [f.name for f in Broadcast._meta.concrete_fields if f.name not in LAUNCH_FIELDS]
+    fields = _edited_fields()
     unscheduled = scheduled and any(
         getattr(broadcast, name) != getattr(current, name) for name in fields if name != "send_at"
     )

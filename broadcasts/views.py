@@ -48,6 +48,10 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
 
 LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."
 LAUNCHED_ALREADY = "This broadcast was launched already."
+CHANGED_SINCE_CONFIRMED = (
+    "Not launched: this broadcast was edited since you opened its launch page. Here is what it "
+    "is now, and whom it reaches: launch it if it is what you mean to send."
+)
 
 
 UNSCHEDULED_BY_EDIT = (
@@ -259,11 +263,15 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, LAUNCHED_ALREADY)
         return redirect("broadcasts:detail", pk=pk)
     if request.method == "POST":
+        confirmed = request.POST.get("confirmed", "")
         try:
-            services.launch(broadcast=broadcast, by_user=request.user)
+            services.launch(broadcast=broadcast, by_user=request.user, confirmed=confirmed)
         except services.NotEditable:  # by someone else, since this page read it
             messages.error(request, LAUNCHED_ALREADY)
             return redirect("broadcasts:detail", pk=pk)
+        except services.ChangedSinceConfirmed:
+            messages.error(request, CHANGED_SINCE_CONFIRMED)
+            return redirect("broadcasts:launch", pk=pk)
         except services.Deleted as deleted:
             return _gone(request, deleted)
         broadcast.refresh_from_db()
@@ -277,6 +285,7 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
         "broadcast": broadcast,
         "preview": services.preview(broadcast),
         "time_passed": _time_passed(broadcast),
+        "confirmed": services.confirmation(broadcast),
     }
     return render(request, "broadcasts/launch_confirm.html", context)
 

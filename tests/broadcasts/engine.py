@@ -51,3 +51,9 @@ def in_flight(phone: str, *, channel=Channel.SMS, times: int = 1):
         other.recipients.create(
             phone=phone, status=Recipient.Status.SENDING, claimed_at=timezone.now()
         )
+
+
+def confirmed(b: Broadcast) -> dict:
+    """The launch form as its page gives it for the broadcast as it is now (read again: as
+    saved, not as the test's copy may say)."""
+    return {"confirmed": services.confirmation(Broadcast.objects.get(pk=b.pk))}

@@ -21,7 +21,7 @@ from broadcasts.models import Broadcast
 from contacts.models import Contact
 from crm.roles import MANAGER
 from messaging.backends import LocmemBackend
-from tests.broadcasts.engine import broadcast
+from tests.broadcasts.engine import broadcast, confirmed
 from tests.factories import ContactFactory, UserFactory
 from tests.locks import wait_for_lock_waiters
 
@@ -32,7 +32,9 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 def launch(client: Client, broadcast: Broadcast) -> str:
     """Press "Yes, launch it"; the page it leads to."""
-    response = client.post(reverse("broadcasts:launch", args=[broadcast.pk]), follow=True)
+    response = client.post(
+        reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast), follow=True
+    )
     assert response.status_code == 200
     return response.content.decode()
 

@@ -20,6 +20,7 @@ from contacts import services
 from contacts.models import Channel, Source
 from contacts.phones import format_phone
 from crm.roles import ADMIN, MANAGER
+from tests.broadcasts.engine import confirmed
 from tests.broadcasts.test_scheduling import run_worker, sent_to
 from tests.factories import ContactFactory, UserFactory, store_old_phone
 
@@ -57,7 +58,7 @@ def new_broadcast(client: Client, **fields) -> Broadcast:
 
 def launch(client: Client, broadcast: Broadcast) -> None:
     with TestCase.captureOnCommitCallbacks(execute=True):
-        client.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+        client.post(reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast))
     run_worker()
 
 
@@ -288,7 +289,7 @@ def test_a_batch_deferred_during_a_cancellation_is_cancelled(manager):
     with at(2026, 12, 7, 22, 0):
         broadcast = new_broadcast(manager)
         with TestCase.captureOnCommitCallbacks(execute=False):
-            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast))
         claimed = sending.claim(broadcast)
         manager.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
         sending.send_batch(Broadcast.objects.get(pk=broadcast.pk), claimed)
@@ -317,7 +318,7 @@ def test_a_message_whose_turn_comes_after_its_window_closes_waits(manager):
     with at(2026, 12, 7, 19, 59):
         broadcast = new_broadcast(manager)
         with TestCase.captureOnCommitCallbacks(execute=False):
-            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+            manager.post(reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast))
         claimed = sending.claim(broadcast)  # New York first: numbers in order
         original = sending._hand_over
 

@@ -25,6 +25,7 @@ from broadcasts.tasks import start_scheduled
 from contacts.models import Contact
 from crm.roles import MANAGER
 from messaging.backends import LocmemBackend
+from tests.broadcasts.engine import confirmed
 from tests.factories import ContactFactory, UserFactory
 from tests.locks import wait_for_lock_waiters
 
@@ -96,7 +97,9 @@ def set_time(client: Client, broadcast: Broadcast, hours: int | None) -> str:
 
 def launch(client: Client, broadcast: Broadcast) -> str:
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(reverse("broadcasts:launch", args=[broadcast.pk]), follow=True)
+        response = client.post(
+            reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast), follow=True
+        )
     assert response.status_code == 200
     run_worker()  # the worker sends what is due now
     return response.content.decode()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from broadcasts.models import Broadcast, Recipient
+from tests.broadcasts.engine import confirmed
 from tests.factories import ContactFactory
 
 NEW = reverse("broadcasts:new")
@@ -92,7 +93,9 @@ def test_the_time_is_read_and_shown_in_the_time_zone_on_every_page(
         manager_client, "launch", broadcast
     )
 
-    response = manager_client.post(reverse("broadcasts:launch", args=[broadcast.pk]), follow=True)
+    response = manager_client.post(
+        reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast), follow=True
+    )
     shown = response.content.decode()
     assert "“Reminder” will be sent on 15 Jan 2030, 09:00 America/New_York." in shown
     assert "Scheduled</strong> for 15 Jan 2030, 09:00 America/New_York" in shown

@@ -8,6 +8,7 @@ from broadcasts.models import Broadcast
 from contacts import services as contact_services
 from contacts.models import Channel, Source, Tag
 from messaging.backends import LocmemBackend
+from tests.broadcasts.engine import confirmed
 from tests.factories import ContactFactory, UserFactory
 
 NEW = reverse("broadcasts:new")
@@ -41,7 +42,7 @@ def test_a_manager_creates_previews_and_launches_an_sms_broadcast(
     confirm = manager_client.get(reverse("broadcasts:launch", args=[broadcast.pk]))
     assert "goes to\n<strong>1</strong> phone number" in confirm.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        manager_client.post(reverse("broadcasts:launch", args=[broadcast.pk]))
+        manager_client.post(reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast))
     broadcast.refresh_from_db()
     assert broadcast.status == "done" and broadcast.launched_by == manager_user
     assert [m["to"] for m in LocmemBackend.outbox] == [ann.phone]
@@ -158,7 +159,12 @@ def test_staff_and_admins_see_broadcasts_but_cannot_create_or_launch(client, db,
     assert client.get(reverse("broadcasts:list")).status_code == 200
     assert client.get(reverse("broadcasts:detail", args=[broadcast.pk])).status_code == 200
     assert client.post(NEW, sms_form()).status_code == 403
-    assert client.post(reverse("broadcasts:launch", args=[broadcast.pk])).status_code == 403
+    assert (
+        client.post(
+            reverse("broadcasts:launch", args=[broadcast.pk]), confirmed(broadcast)
+        ).status_code
+        == 403
+    )
     assert client.post(reverse("broadcasts:cancel", args=[broadcast.pk])).status_code == 403
     assert Broadcast.objects.get().status == "draft"
 

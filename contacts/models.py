@@ -1063,17 +1063,21 @@ def reported_reassigned(channel: str | None = None) -> models.QuerySet:
     return ReassignedNumber.objects.filter(~Exists(consented_since(channel)))
 
 
-def held_by_another_contact(channel: str) -> models.QuerySet:
-    """The contacts who hold back the number they share with others from `channel`: opted out
-    of it by the business (soft), or marked "Do not contact". A phone is one, whichever of
-    its contacts a message is addressed to; a hard opt-out the guard copies to every contact
-    of the number, these are each contact's own, and hold its number here (an archived
-    contact does not: an old record of someone entered again)."""
-    held = Q(status=Contact.Status.DO_NOT_CONTACT) | Q(
-        opt_outs__channel=channel, opt_outs__kind=OptOut.SOFT
+def numbers_held_by_a_contact(channel: str) -> models.QuerySet:
+    """The numbers that several contacts share, one of whom holds them back from `channel`:
+    opted out of it by the business (soft), or marked "Do not contact". A phone is one,
+    whichever of its contacts a message is addressed to; a hard opt-out the guard copies to
+    every contact of the number, these are each contact's own, and hold its number here (an
+    archived contact does not: an old record of someone entered again). Looked for among the
+    shared numbers only, each one's contacts through the phone index."""
+    holding = Contact.objects.filter(
+        Q(status=Contact.Status.DO_NOT_CONTACT)
+        | Q(opt_outs__channel=channel, opt_outs__kind=OptOut.SOFT),
+        phone=OuterRef("phone"),
     )
-    shared = PhoneCount.objects.filter(contacts__gt=1).values("phone")
-    return Contact.objects.filter(held, phone__in=shared)
+    return PhoneCount.objects.filter(Exists(holding), contacts__gt=1).values_list(
+        "phone", flat=True
+    )
 
 
 def opted_out_at_all(phone: str, channel: str) -> bool:

@@ -139,9 +139,10 @@ def limits_frequency(broadcast: Broadcast) -> bool:
 
 def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
     # Marketing only: at most FREQUENCY_LIMIT broadcast messages per number in any 24 hours
-    # (when set), and each state's own limit for its numbers (the state from the contact's
-    # own field, else from the number's area code, as quiet hours read it). Texts and calls
-    # count together: the states limit "calls or texts", three in all.
+    # (when set), and each state's own limit for its numbers: those under its area codes
+    # (presumed its residents', whatever a contact of them says) and those of contacts who
+    # say they live there, as quiet hours read them. Texts and calls count together: the
+    # states limit "calls or texts", three in all.
     if not limits_frequency(broadcast):
         return None
     limits = dict(settings.STATE_FREQUENCY_LIMITS)
@@ -162,8 +163,8 @@ def _over_frequency_limit(broadcast: Broadcast, phones: Phones) -> Q | None:
             conditions.append(_limited_of(states, [p for p, n in counts.items() if n >= limit]))
             continue
         # A preview's or a launch's: the numbers over the limit first, looked up once among
-        # the states' own numbers; then those of them that a contact in the states has, so
-        # that a pass over the phone index need not read each contact's state.
+        # the states' own numbers, listed, so that a pass over the phone index need not read
+        # each contact's state.
         among = _numbers_of(states)
         if over := _numbers_sent_at_least(limit, broadcast, None, lately, among):
             conditions.append(_of_contacts_in(states, over, among))
@@ -194,35 +195,29 @@ def _numbers_of(states: list[str]) -> Q | None:
 
 
 def _limited_of(states: list[str], over: list[str]) -> Q | None:
-    """Of a send's numbers `over` a limit of `states`, those it holds: a number that a contact
-    in the states has, or that no contact has and is under their area codes (a test's)."""
+    """Of a send's numbers `over` a limit of `states`, those it holds: a number under their
+    area codes (presumed their resident's, whatever a contact of it says), or that a contact
+    in the states has."""
     if not over:
         return None
-    in_states = Q(state__in=states) | (Q(state="") & _under_area_codes(states))
-    of_contacts = Contact.objects.filter(phone__any=over).values_list("phone", flat=True)
-    held = set(of_contacts.filter(in_states))
-    had = set(of_contacts)
     area_codes = tuple(area_codes_of(states))
-    limited = [p for p in over if p in held or (p not in had and p.startswith(area_codes))]
+    in_states = Contact.objects.filter(phone__any=over, state__in=states)
+    held = set(in_states.values_list("phone", flat=True))
+    limited = [p for p in over if p in held or p.startswith(area_codes)]
     return Q(phone__any=limited) if limited else None
 
 
 def _of_contacts_in(states: list[str], numbers: Q, among: Q | None) -> Q | None:
-    """Those of the `numbers` that a contact in the states has: one is enough, the contacts
-    who share a number all go without; listed once, for each query of a preview or a launch.
-    `among`: the states' own numbers (under their area codes, or of contacts who say they
+    """Those of the `numbers` that are the states' own: under their area codes (presumed
+    their resident's, whatever a contact of it says: the phone may be in either), or that a
+    contact in the states has; one is enough, the contacts who share a number all go
+    without. `among`: those same numbers (under the area codes, or of contacts who say they
     live there), which `numbers` were found among, with any number that messages in flight
-    or tests went to (None: every number).
-
-    The numbers among the states' own are the contacts' in the states unless a contact under
-    the area codes says it lives elsewhere, which as a rule none does: then they need no
-    look-up (of the 40,000 numbers over Florida's limit after three texts a day, 117 ms:
-    bench/NOTES.md)."""
-    under_area_codes = _under_area_codes(states)
-    elsewhere = Contact.objects.filter(under_area_codes).exclude(state="")
-    if among is not None and not elsewhere.exclude(state__in=states).exists():
+    or tests went to; None: every number, which a look-up narrows, listed once for each
+    query of a preview or a launch."""
+    if among is not None:
         return numbers & among
-    in_states = Q(state__in=states) | (Q(state="") & under_area_codes)
+    in_states = Q(state__in=states) | _under_area_codes(states)
     of_contacts = Contact.objects.filter(numbers & in_states).order_by()
     return _phone_in(of_contacts.values_list("phone", flat=True).distinct())
 

@@ -43,7 +43,7 @@ from contacts.models import (
     OptOut,
     PhoneCount,
 )
-from contacts.places import NOWHERE, NumberRange, number_ranges, place_of, with_own
+from contacts.places import NOWHERE, NumberRange, number_ranges, with_own
 from contacts.search import WalkThenLookUp
 from crm.arrays import array_text
 from crm.lookups import AnyOf
@@ -326,7 +326,9 @@ def _deferred_at_send(
     )
     said = quiet_hours.said_by_contacts(own_numbers)
     by_contact = sum(
-        not all(quiet_hours.is_open(place_of(phone, *fields), quiet.at) for fields in its)
+        not all(
+            quiet_hours.is_open(place, quiet.at) for place in quiet_hours.places_said(phone, its)
+        )
         for phone, its in said.items()
     )
     if closed_by_number is not None:

@@ -31,7 +31,15 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from contacts.models import Contact
-from contacts.places import STATES, TERRITORIES, Place, place_of, us_zones, zone_label
+from contacts.places import (
+    STATES,
+    TERRITORIES,
+    Place,
+    place_of,
+    place_of_number,
+    us_zones,
+    zone_label,
+)
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # A daily window of a place whose zones share some hours opens within a week; a day more
@@ -218,8 +226,16 @@ def places_of(phone: str) -> Places:
 
 
 def places_said(phone: str, said: Iterable[tuple[str, str]]) -> Places:
-    """The places of a number by what its contacts say (`said_by_contacts`), in one order."""
-    return tuple(sorted({place_of(phone, *fields) for fields in said}, key=str))
+    """The places of a number by what its contacts say (`said_by_contacts`), in one order.
+    A state a contact says that is not the one of the number's area code keeps the number's
+    place too: the phone may be in either, and a state's law may presume a number under its
+    area codes is its resident's (Oklahoma's act says so)."""
+    said = list(said)
+    places = {place_of(phone, *fields) for fields in said}
+    number = place_of_number(phone)
+    if number.state and any(state and state != number.state for _, state in said):
+        places.add(number)
+    return tuple(sorted(places, key=str))
 
 
 def closes_at_all(places: Places, at: datetime) -> datetime | None:

@@ -300,10 +300,14 @@ def _quiet_hours_now(contact: Contact, now: datetime) -> str:
         contact.opt_in_status(channel) != OptInStatus.SUBSCRIBED for channel in Channel
     ):
         return ""
-    places = quiet_hours.places_of(contact.phone)
-    said = quiet_hours.now_in_words(places, now)
-    if len(places) > 1:
+    waits_for = quiet_hours.places_of(contact.phone)
+    said = quiet_hours.now_in_words(waits_for, now)
+    number = places.place_of_number(contact.phone)
+    its_own = places.place_of(contact.phone, contact.time_zone, contact.state)
+    if any(place not in (its_own, number) for place in waits_for):
         said += " Other contacts of this number say other places: broadcasts wait for each."
+    elif len(waits_for) > 1:
+        said += f" Its area code is in {number.state}: broadcasts keep that state's hours too."
     return said
 
 

@@ -100,13 +100,16 @@ def test_only_the_last_24_hours_count_and_calls_count_with_texts(
     assert sent_to() == [MIAMI]  # not a fourth, by call
 
 
-def test_a_contacts_own_state_is_the_one_that_counts(manager, django_capture_on_commit_callbacks):
+def test_a_contacts_own_state_adds_to_its_area_code_s(manager, django_capture_on_commit_callbacks):
+    """A Floridian with a California number keeps Florida's limit; a Miami number keeps it
+    too, whatever its contact says: Florida presumes it its resident's."""
     ContactFactory(phone=SAN_FRANCISCO, state="FL")
     ContactFactory(phone=MIAMI, state="CA")
-    for phone in (SAN_FRANCISCO, MIAMI):
+    ContactFactory(phone="+14155550102", state="CA")
+    for phone in (SAN_FRANCISCO, MIAMI, "+14155550102"):
         sent_earlier(phone, hours_ago=2, times=3)
     launched(broadcast(), manager, django_capture_on_commit_callbacks)
-    assert sent_to() == [MIAMI]
+    assert sent_to() == ["+14155550102"]
 
 
 def test_many_contacts_who_say_they_live_in_a_limited_state_are_looked_up(
@@ -120,10 +123,12 @@ def test_many_contacts_who_say_they_live_in_a_limited_state_are_looked_up(
         sent_earlier(phone, hours_ago=2, times=3)
     ContactFactory(phone=MIAMI, state="CA")
     sent_earlier(MIAMI, hours_ago=2, times=3)
+    ContactFactory(phone="+14155550102", state="CA")
+    sent_earlier("+14155550102", hours_ago=2, times=3)
     b = broadcast()
-    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 2
+    assert services.preview(b).excluded[FREQUENCY_LIMIT.label] == 3
     launched(b, manager, django_capture_on_commit_callbacks)
-    assert sent_to() == [MIAMI]
+    assert sent_to() == ["+14155550102"]
 
 
 @pytest.mark.parametrize("listed", [100_000, 1, 0])

@@ -190,13 +190,15 @@ def test_a_broadcast_cancelled_while_recipients_wait_sends_them_nothing(manager)
 def test_the_preview_says_how_many_a_launch_now_would_defer(manager):
     ContactFactory(phone=NEW_YORK)
     ContactFactory(phone=MIAMI)
+    # A Miami number whose contact says California keeps Florida's window too.
     ContactFactory(phone="+13055550102", time_zone="America/Los_Angeles", state="CA")
+    ContactFactory(phone="+14155550102", time_zone="America/Los_Angeles", state="CA")
     with at(2026, 12, 7, 20, 30):
         page = detail(manager, new_broadcast(manager))
-        assert "Launched now, <strong>1</strong> of them would wait" in page
+        assert "Launched now, <strong>2</strong> of them would wait" in page
     with at(2026, 12, 8, 0, 30):  # 21:30 in California: everyone waits
         page = detail(manager, Broadcast.objects.get())
-        assert "Launched now, all <strong>3</strong> would wait" in page
+        assert "Launched now, all <strong>4</strong> would wait" in page
     with at(2026, 12, 7, 14, 0):
         assert "would wait" not in detail(manager, Broadcast.objects.get())
 

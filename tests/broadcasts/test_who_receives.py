@@ -250,8 +250,9 @@ def _check_agreement(
     )  # fmt: skip
 
     def state_limit(person) -> int:
-        state = person["state"] or place_of_number(person["phone"]).state
-        return STATES_LIMITED.get(state, 99)
+        # The contact's own state, and the area code's, whatever the contact says.
+        states = {person["state"], place_of_number(person["phone"]).state}
+        return min(STATES_LIMITED.get(state, 99) for state in states)
 
     def over_the_limit(person) -> bool:
         if informational:
@@ -293,11 +294,19 @@ def _check_agreement(
         else:
             eligible.setdefault(person["phone"], (pk, person))  # a number's first contact
     expected[services.DUPLICATE] = len(audience) - sum(expected.values()) - len(eligible)
-    # A number waits until the place of each of its contacts is open (the places they say).
+
+    # A number waits until the place of each of its contacts is open (the places they say),
+    # and its area code's where one of them says another state.
+    def places(phone):
+        said = [(other["time_zone"], other["state"]) for _, other in created
+                if other["phone"] == phone]  # fmt: skip
+        number = place_of_number(phone)
+        elsewhere = number.state and any(state not in ("", number.state) for _, state in said)
+        return [place_of(phone, *fields) for fields in said] + ([number] if elsewhere else [])
+
     outside = {
         phone for phone in eligible
-        if not all(quiet_hours.is_open(place_of(phone, other["time_zone"], other["state"]), moment)
-                   for _, other in created if other["phone"] == phone)
+        if not all(quiet_hours.is_open(place, moment) for place in places(phone))
     }  # fmt: skip
 
     purpose = Broadcast.Purpose.INFORMATIONAL if informational else Broadcast.Purpose.MARKETING

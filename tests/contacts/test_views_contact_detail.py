@@ -436,3 +436,17 @@ def test_a_time_zone_written_in_sql_past_the_checks_is_the_number_s(
         "<strong>07:00 Wed</strong> · Pacific (America/Los_Angeles), CA — from the number" in page
     )
     assert "Quiet hours now: broadcasts wait until Wednesday 08:00 their time" in page
+
+
+def test_a_state_of_its_own_keeps_the_area_code_s_hours_too(client, staff_user, quiet_hours):
+    """A Tulsa number whose contact says Texas: at 20:30 Central, Texas's window is open but
+    Oklahoma's (08:00–20:00), which presumes the number its resident's, is not."""
+    contact = ContactFactory(phone="+19185550101", state="TX")
+    client.force_login(staff_user)
+    with time_machine.travel(datetime(2026, 12, 8, 2, 30, tzinfo=UTC), tick=False):
+        page = client.get(url(contact)).content.decode()
+    assert (
+        f"{WAIT} until Tuesday 09:00 Mountain time (09:00–21:00 Mon–Sat, 12:00–21:00 Sun in "
+        "Central and Mountain time (TX)). Its area code is in OK: broadcasts keep that "
+        "state&#x27;s hours too."
+    ) in page

@@ -124,8 +124,15 @@ HEADERS = {
     "email": ("email", "e-mail", "email address", "e-mail address", "mail"),
     "tags": ("tags", "tag", "labels", "groups"),
     "status": ("status", "contact status"),
-    "sms": ("sms", "sms opt-in", "text messages"),
-    "calls": ("calls", "calls opt-in", "phone calls"),
+    "sms": (
+        "sms", "sms opt-in", "text messages", "texts", "text opt-in", "texting opt-in",
+        "sms subscription", "sms status", "sms subscribed",
+    ),
+    "calls": (
+        "calls", "calls opt-in", "phone calls", "voice", "voice opt-in", "voice calls",
+        "call opt-in", "calls and voicemails", "calls & voicemails", "voice subscription",
+        "voice status", "calls status",
+    ),
     "time_zone": ("time zone", "tz", "iana time zone"),
     "state": ("state", "us state", "state code"),
     "consent": ("consent", "consent to", "consent channels", "consented to", "opt-in channels"),
@@ -196,13 +203,30 @@ FIELD_OF_HEADER = {header_key(h): field for field, headers in HEADERS.items() fo
 
 def fields_of(header: list[str]) -> list[str] | None:
     """The field each column is read as ("" for one ignored), from the header alone; None
-    when it does not name a name and a phone, or names a field twice ("Phone, Mobile", or
-    "phone, phone"): then the uploader matches the columns, rather than lose one of two."""
+    when it does not name a name and a phone, names a field twice ("Phone, Mobile", or
+    "phone, phone"), or would ignore a column that may say who agreed to texts or calls
+    ("Voice Permission"): then the uploader matches the columns, rather than lose one."""
     fields = [FIELD_OF_HEADER.get(header_key(column), "") for column in header]
     named = [field for field in fields if field]
-    if len(named) != len(set(named)) or columns_problem(named):
+    if len(named) != len(set(named)) or columns_problem(named) or unsure_columns(header):
         return None
     return fields
+
+
+# What a header that may speak of consent or a channel says, somewhere in it.
+MAY_SAY_CONSENT = re.compile(
+    r"opt|consent|subscri|permission|dnc|donot|stop|sms|text|voice|call|mobilemarketing"
+)
+
+
+def unsure_columns(header: list[str]) -> list[str]:
+    """The columns that no field's name reads, but that may say whether a contact may be
+    texted or called ("Voice Permission", "DNC"): not to be ignored unasked."""
+    keys = [(column, header_key(column)) for column in header]
+    return [
+        column for column, key in keys
+        if not FIELD_OF_HEADER.get(key) and MAY_SAY_CONSENT.search(key)
+    ]  # fmt: skip
 
 
 def columns_problem(fields: list[str]) -> str:

@@ -525,12 +525,15 @@ def import_columns(request: HttpRequest, pk: int) -> HttpResponse:
     contact_import = _own_import(request, pk)
     if contact_import.status != ContactImport.Status.MATCHING:
         return redirect(contact_import)  # matched already, in another tab
-    form = ImportColumnsForm(request.POST or None, columns=imports.sample(contact_import))
+    columns = imports.sample(contact_import)
+    form = ImportColumnsForm(request.POST or None, columns=columns)
     if request.method == "POST" and form.is_valid():
         if imports.set_columns(contact_import, form.cleaned_data["column_fields"]):
             _check(contact_import)
         return redirect(contact_import)
-    return render(request, "contacts/import_columns.html", {"import": contact_import, "form": form})
+    unsure = imports.unsure_columns([header for header, _ in columns])
+    context = {"import": contact_import, "form": form, "unsure": unsure}
+    return render(request, "contacts/import_columns.html", context)
 
 
 # An import's page lists this many of its problems.

@@ -388,3 +388,33 @@ def test_columns_of_a_semicolon_file_are_matched_from_its_own_header(admin_clien
         follow=True,
     )
     assert "people.csv: 1 row ready" in response.content.decode()
+
+
+def test_another_system_s_voice_opt_in_column_is_read_as_calls(admin_client):
+    """A new user's file: "Voice Opt-In" was ignored, and its "No" imported as subscribed to
+    calls."""
+    upload(admin_client, b"Name,Mobile Phone,SMS Opt-In,Voice Opt-In\nBob,(415) 555-0101,Yes,No\n")
+    page = admin_client.get(ContactImport.objects.get().get_absolute_url()).content.decode()
+    assert "1 problem" in page and "Ignored columns" not in page
+    assert "“No”: write hard where the contact opted out themselves" in page
+
+
+@pytest.mark.parametrize("header", ["Voice Permission", "DNC", "Text OK?", "Marketing consent"])
+def test_a_column_that_may_say_who_agreed_is_not_ignored_unasked(admin_client, header):
+    content = f"Name,Phone,{header}\nBob,(415) 555-0101,N\n".encode()
+    response = upload(admin_client, content)
+    contact_import = ContactImport.objects.get()
+    assert response.redirect_chain[-1][0] == columns_url(contact_import)
+    page = response.content.decode()
+    assert (
+        "These columns may say whether a contact may be texted or called, and the app does not "
+        f"know their headers:\n<strong>{header}</strong>"
+    ) in page.replace("&#x27;", "'")
+    # Matched as the calls column: its "N" is a question, not a subscription.
+    response = admin_client.post(
+        columns_url(contact_import),
+        {"column_0": "name", "column_1": "phone", "column_2": "calls"},
+        follow=True,
+    )
+    assert "“N”: write hard where the contact opted out themselves" in response.content.decode()
+    assert not Contact.objects.exists()

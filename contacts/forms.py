@@ -342,8 +342,13 @@ class ConsentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        current = [disclosure.pk for disclosure in Disclosure.current()]
-        self.fields["disclosure"].queryset = Disclosure.objects.filter(pk__in=current)
+        # Every version, the newest of each first: a consent given before the last revision
+        # was given to the words of its day.
+        field = self.fields["disclosure"]
+        field.queryset = Disclosure.objects.order_by("title", "-version")
+        field.label_from_instance = lambda disclosure: (
+            f"{disclosure}, from {short_date(disclosure.created_at)}"
+        )
 
     def clean_channels(self) -> list[Channel]:
         return list(dict.fromkeys(self.cleaned_data["channels"]))  # each once, in order
@@ -355,6 +360,9 @@ class ConsentForm(forms.Form):
                 "confirm_by_text",
                 "Consent from a web form holds once the number confirms it: tick this.",
             )
+        disclosure, day = data.get("disclosure"), data.get("given_on")
+        if disclosure and day and (why := disclosure.written_after(day)):
+            self.add_error("disclosure", why)
         return data
 
     def clean_given_on(self) -> date:

@@ -468,7 +468,7 @@ def _checked(
     lines: tuple[tuple[int, list[str]], ...],
     places: dict[str, int],
     names: list[int],
-    disclosures: dict[str, int],
+    disclosures: dict[str, list[Disclosure]],
 ) -> Iterator[tuple[tuple | None, list[ImportProblem]]]:
     """Each numbered line that is not blank, checked: its row in ROW_COLUMNS' order, or
     None; and its problems. Counts them in `rows_read`."""
@@ -540,7 +540,10 @@ def _keep(
 
 
 def _check(
-    number: int, cells: dict[str, str], problems: list[ImportProblem], disclosures: dict[str, int]
+    number: int,
+    cells: dict[str, str],
+    problems: list[ImportProblem],
+    disclosures: dict[str, list[Disclosure]],
 ) -> tuple | None:
     """The row's values in ROW_COLUMNS' order, or None with its problems added."""
 
@@ -624,22 +627,25 @@ YES_OR_NO = {"": False, "yes": True, "y": True, "true": True, "1": True, "no": F
 DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y")
 
 
-def disclosures_by_name() -> dict[str, int]:
-    """Each disclosure's id by the names an import may give it, in lower case: "sign-up form
-    v2", "sign-up form (version 2)", "sign-up form version 2", and its title alone for its
-    newest version."""
-    names: dict[str, int] = {}
-    for pk, title, version in Disclosure.objects.order_by("title", "version").values_list(
-        "pk", "title", "version"
+def disclosures_by_name() -> dict[str, list[Disclosure]]:
+    """The disclosures by the names an import may give them, in lower case: "sign-up form
+    v2", "sign-up form (version 2)", "sign-up form version 2" each its version, and the title
+    alone each of its versions, oldest first (a consent was given to the newest of them on
+    its day)."""
+    names: dict[str, list[Disclosure]] = {}
+    for disclosure in Disclosure.objects.order_by("title", "version").only(
+        "pk", "title", "version", "created_at"
     ):
-        key = " ".join(title.lower().split())
+        key = " ".join(disclosure.title.lower().split())
+        version = disclosure.version
         for name in (f"{key} v{version}", f"{key} (version {version})",
-                     f"{key} version {version}", key):  # fmt: skip
-            names[name] = pk  # the title alone: the newest, last
+                     f"{key} version {version}"):  # fmt: skip
+            names[name] = [disclosure]
+        names.setdefault(key, []).append(disclosure)
     return names
 
 
-def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tuple:
+def _consent(cells: dict[str, str], problem, disclosures: dict[str, list[Disclosure]]) -> tuple:
     """The row's consent (channels, method, when, disclosure id), or empty values: a row that
     gives any of the consent columns claims consent, and needs a method and a date (SMS only
     unless the Consent to column says)."""
@@ -677,11 +683,19 @@ def _consent(cells: dict[str, str], problem, disclosures: dict[str, int]) -> tup
         elif given_at.year < 1970:
             problem("consent_date", f"“{given['consent_date']}”: a day since 1970, please.")
     disclosure = None
-    if given["consent_disclosure"]:
-        disclosure = disclosures.get(" ".join(given["consent_disclosure"].lower().split()))
-        if disclosure is None:
-            problem("consent_disclosure", f"No disclosure “{given['consent_disclosure']}”: "
-                    "name one of the Disclosures page, as “Sign-up form v2”.")  # fmt: skip
+    if named := given["consent_disclosure"]:
+        versions = disclosures.get(" ".join(named.lower().split()), [])
+        if not versions:
+            problem("consent_disclosure", f"No disclosure “{named}”: name one of the "
+                    "Disclosures page, as “Sign-up form v2”.")  # fmt: skip
+        elif given_at is not None:
+            # The words of the consent's day: the newest version written by then.
+            day = timezone.localdate(given_at)
+            seen = [version for version in versions if not version.written_after(day)]
+            if seen:
+                disclosure = seen[-1].pk
+            else:
+                problem("consent_disclosure", f"“{named}”: {versions[0].written_after(day)}")
     ordered = " ".join(channel for channel in CHANNEL_COLUMNS if channel in channels)
     return (ordered or Channel.SMS.value, method, given_at, disclosure, YES_OR_NO.get(confirm))
 

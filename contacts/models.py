@@ -820,6 +820,17 @@ class Disclosure(models.Model):
     def __str__(self) -> str:
         return f"{self.title} (version {self.version})"
 
+    def written_after(self, day: date) -> str:
+        """Why a consent given on `day` (in the site's time zone) cannot have been given to
+        these words, which were written later; "" if it can."""
+        if timezone.localdate(self.created_at) <= day:
+            return ""
+        return (
+            f"{self} was written on {short_date(self.created_at)}, after the consent was given "
+            f"({day.day} {MONTHS_3[day.month].title()} {day.year}): name the version the contact "
+            "saw then."
+        )
+
     def revise(self, text: str, by_user) -> "Disclosure":
         """Its next version, with `text`: this one stays as it was."""
         latest = Disclosure.objects.filter(title=self.title).order_by("-version").first()

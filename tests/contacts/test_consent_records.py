@@ -3,7 +3,7 @@ saw), the contact page and the table's tooltips say it, the filters find contact
 without it, and the database keeps each record and each disclosure as written."""
 
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -37,7 +37,12 @@ def record(contact: Contact, channel=Channel.SMS, **fields) -> ConsentRecord:
 
 @pytest.fixture
 def form_words():
-    return Disclosure.objects.create(title="Sign-up form", text="I agree to texts and calls.")
+    """Words written before the consents these tests record (a consent is never given to
+    words written after it)."""
+    return Disclosure.objects.create(
+        title="Sign-up form", text="I agree to texts and calls.",
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
 
 
 def test_an_admin_records_consent_to_both_channels_with_what_the_contact_saw(

@@ -45,8 +45,13 @@ def problems(contact_import: ContactImport) -> list[tuple]:
 
 def test_consent_columns_are_recorded_with_the_disclosure_s_version(settings):
     settings.TIME_ZONE = "America/Chicago"
-    form = Disclosure.objects.create(title="Sign-up form", text="Old words.")
-    newer = form.revise("New words.", by_user=None)
+    form = Disclosure.objects.create(
+        title="Sign-up form", text="Old words.", created_at=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    newer = Disclosure.objects.create(
+        title="Sign-up form", version=2, text="New words.",
+        created_at=datetime(2025, 2, 1, tzinfo=UTC),
+    )  # fmt: skip
     admin = UserFactory(role="Admin")
     result = imported(
         "Ana,(415) 555-0101,sms,web form,2025-03-01,Sign-up form v1",

@@ -93,3 +93,12 @@ def test_its_hard_opt_outs_are_dated_as_their_ledger_rows_say(db):
             phone=opt_out.phone, channel=opt_out.channel, after="hard"
         ).earliest("at")
         assert abs(row.at - opt_out.opted_out_at) < timedelta(minutes=5), opt_out.phone
+
+
+def test_its_consents_were_given_to_words_written_before_them(db):
+    from contacts.models import ConsentRecord
+
+    call_command("seed_demo", "--contacts", "300", verbosity=0)
+    records = ConsentRecord.objects.exclude(disclosure=None).select_related("disclosure")
+    assert records.count() > 100
+    assert [r for r in records if r.disclosure.created_at > r.given_at] == []

@@ -7,6 +7,8 @@ idempotent: contacts are loaded only into an empty table, and the users are brou
 date on every run.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -225,9 +227,13 @@ class Command(BaseCommand):
         versions = {}
         for title, texts in DISCLOSURES.items():
             for version, text in enumerate(texts, start=1):
+                # Written before any demo contact was created (up to a year ago), as words
+                # are written before anyone agrees to them.
+                written = timezone.now() - timedelta(days=400 * (len(texts) - version + 1))
                 disclosure = Disclosure.objects.create(
-                    title=title, version=version, text=text, created_by=by_user
-                )
+                    title=title, version=version, text=text, created_by=by_user,
+                    created_at=written,
+                )  # fmt: skip
                 versions[title, version] = disclosure.pk
         web = (
             f"CASE WHEN c.n % 2 = 0 THEN {versions['Website sign-up form', 1]}"

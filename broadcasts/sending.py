@@ -647,8 +647,9 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
             reason = f"{format_phone(phone)}: {rule.label.lower()}. Nothing is sent to it."
             if rule is policy.NO_CONSENT:
                 reason += (
-                    " To test a marketing broadcast on your own phone, add it as a contact"
-                    " and record its consent (Record consent… on the contact's page)."
+                    " To test a marketing broadcast on your own phone, it needs consent on"
+                    " record: an Admin adds it as a contact and records its consent (Record"
+                    " consent… on the contact's page)."
                 )
             return reason
     if broadcast.keeps_quiet_hours and quiet_hours.enforced():

@@ -235,7 +235,11 @@ def test_a_marketing_test_to_a_number_without_consent_says_how_to_test_it(manage
     response = post_test(manager_client, draft(), "(415) 555-0199")
     page = response.content.decode()
     assert "(415) 555-0199: no consent on record. Nothing is sent to it." in page
-    assert "add it as a contact and record its consent" in page
+    # A manager may not add contacts nor record consent: the page says who does.
+    assert (
+        "To test a marketing broadcast on your own phone, it needs consent on record: an Admin "
+        "adds it as a contact and records its consent" in page
+    )
 
 
 def test_the_number_typed_stays_in_the_field_refused_or_sent(manager_client, manager_user, outbox):

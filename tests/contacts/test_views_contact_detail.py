@@ -450,3 +450,22 @@ def test_a_state_of_its_own_keeps_the_area_code_s_hours_too(client, staff_user, 
         "Central and Mountain time (TX)). Its area code is in OK: broadcasts keep that "
         "state&#x27;s hours too."
     ) in page
+
+
+def test_a_history_of_status_changes_alone_says_the_channels_never_changed(client, staff_user):
+    """Marked "Do not contact" and back: the history shows both changes, and says the
+    channels did not change, not that nothing did."""
+    from contacts import services
+
+    contact = ContactFactory()
+    for before, after in (("active", "do_not_contact"), ("do_not_contact", "active")):
+        contact.status = after
+        services.keep_status_change(contact, before, by_user=None, how="in a test")
+    client.force_login(staff_user)
+    page = client.get(url(contact)).content.decode()
+    assert page.count("<strong>Status</strong>:") == 2
+    assert "No changes yet" not in page
+    assert (
+        "No change of SMS or Calls &amp; Voicemails: subscribed to both since the contact was "
+        "created." in page
+    )

@@ -21,6 +21,8 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    TextField,
+    Value,
     When,
 )
 from django.db.models.expressions import RawSQL
@@ -667,13 +669,18 @@ def cancel(*, broadcast: Broadcast) -> int | None:
     broadcast.finished_at = timezone.now()
     broadcast.save(update_fields=["status", "finished_at"])
     reap(broadcast)
+    # A deferred recipient's note said when it would be sent: now it says it was waiting.
+    waited = When(status=Recipient.Status.DEFERRED, then=Value(WAITED_FOR_QUIET_HOURS))
     return broadcast.recipients.filter(status__in=CANCELLABLE).update(
-        status=Recipient.Status.CANCELLED, retry_at=None
+        status=Recipient.Status.CANCELLED,
+        retry_at=None,
+        error=Case(waited, default=F("error"), output_field=TextField()),
     )
 
 
 # The messages that wait for their turn: a cancellation stops them.
 CANCELLABLE = (Recipient.Status.PENDING, Recipient.Status.DEFERRED)
+WAITED_FOR_QUIET_HOURS = "It was waiting for its quiet hours to end."
 
 
 def cancellable_count(broadcast: Broadcast) -> int:

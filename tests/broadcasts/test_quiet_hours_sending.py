@@ -180,7 +180,10 @@ def test_a_broadcast_cancelled_while_recipients_wait_sends_them_nothing(manager)
         broadcast = new_broadcast(manager)
         launch(manager, broadcast)
         manager.post(reverse("broadcasts:cancel", args=[broadcast.pk]))
-        assert broadcast.recipients.get().status == Recipient.Status.CANCELLED
+        recipient = broadcast.recipients.get()
+        assert recipient.status == Recipient.Status.CANCELLED
+        # Its note no longer says when it will be sent.
+        assert recipient.error == "It was waiting for its quiet hours to end."
     with at(2026, 12, 8, 9, 0):
         run_worker()
         assert sent_to() == []

@@ -277,6 +277,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "clock": places.clocks_now(contact.phone, contact.time_zone, now),
         "quiet_hours_now": _quiet_hours_now(contact, now),
+        "held_by_others": _held_by_others(contact),
         "notes": [
             note
             for _, notes in signals.notes_wanted.send(sender=Contact, contact=contact)
@@ -309,6 +310,26 @@ def _quiet_hours_now(contact: Contact, now: datetime) -> str:
     elif len(waits_for) > 1:
         said += f" Its area code is in {number.state}: broadcasts keep that state's hours too."
     return said
+
+
+def _held_by_others(contact: Contact) -> list[tuple[Contact, str]]:
+    """The other contacts of the number who hold it back from broadcasts (opted out by the
+    business, or marked "Do not contact": broadcasts.policy.HELD_BY_ANOTHER), each with what
+    they hold: "SMS", "every channel"."""
+    others = (
+        Contact.objects.filter(phone=contact.phone)
+        .exclude(pk=contact.pk)
+        .exclude(status=Contact.Status.ARCHIVED)
+        .prefetch_related("opt_outs")
+        .order_by("name", "pk")
+    )
+    held = []
+    for other in others:
+        if other.status == Contact.Status.DO_NOT_CONTACT:
+            held.append((other, "every channel"))
+        elif soft := [o.get_channel_display() for o in other.opt_outs.all() if o.kind == "soft"]:
+            held.append((other, " and ".join(soft)))
+    return held
 
 
 def _subscriptions_link(request: HttpRequest, contact: Contact) -> str:

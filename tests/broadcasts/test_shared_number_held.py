@@ -74,3 +74,18 @@ def test_resubscribed_the_number_gets_texts_again(manager, django_capture_on_com
     contact_services.resubscribe(contact=aisha, channel=Channel.SMS, by_user=manager)
     launched(broadcast(), manager, django_capture_on_commit_callbacks)
     assert sent_to() == [PHONE, OTHER]
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("soft", "is opted out of SMS (soft): no SMS broadcast reaches the number"),
+        (Contact.Status.DO_NOT_CONTACT, "is marked “Do not contact”: no broadcast reaches the "
+         "number"),
+    ],
+)  # fmt: skip
+def test_the_other_contact_s_page_says_who_holds_the_number(manager, admin_client, how, said):
+    held_by_aisha(manager, how)
+    sam = Contact.objects.get(name="Sam Shared")
+    page = admin_client.get(reverse("contacts:detail", args=[sam.pk])).content.decode()
+    assert f"Aisha Moore</a>, who has this number too, {said}, through any of its contacts." in page

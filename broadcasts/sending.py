@@ -511,10 +511,15 @@ def _record(recipients: list[Claimed]) -> None:
     row and field cost more than handing the batch over); and with it, each number the carrier
     refused (21610), the contact's own STOP at the carrier, kept to be recorded as their
     revocation once the outcomes are (inbound.keep_carrier_opt_out)."""
-    for recipient in recipients:
-        if recipient.error.startswith(CARRIER_OPT_OUT):
+    if refused := [r for r in recipients if r.error.startswith(CARRIER_OPT_OUT)]:
+        channels = Recipient.objects.filter(pk__any=[r.pk for r in refused])
+        channel_of = dict(channels.values_list("pk", "broadcast__channel"))
+        for recipient in refused:
             words = recipient.error.removeprefix(f"{CARRIER_OPT_OUT}: ")
-            inbound.keep_carrier_opt_out(recipient.phone, f"recipient:{recipient.pk}", words)
+            inbound.keep_carrier_opt_out(
+                recipient.phone, f"recipient:{recipient.pk}", words,
+                Channel(channel_of[recipient.pk]),
+            )  # fmt: skip
     if connection.vendor != "postgresql":
         outcomes = [Recipient(pk=r.pk, **{f: getattr(r, f) for f in OUTCOME}) for r in recipients]
         Recipient.objects.bulk_update(outcomes, OUTCOME)
@@ -620,7 +625,9 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
             test.error = _in_words(error)
         test.save()
         if test.error == CARRIER_OPT_OUT:
-            inbound.keep_carrier_opt_out(phone, f"test:{test.pk}", refused)
+            inbound.keep_carrier_opt_out(
+                phone, f"test:{test.pk}", refused, Channel(broadcast.channel)
+            )
     return test
 
 

@@ -25,6 +25,7 @@ from contacts.models import (
     Channel,
     ConsentEvent,
     Contact,
+    OptIn,
     PhoneOptOut,
     ReassignedNumber,
     Source,
@@ -34,6 +35,7 @@ from contacts.models import (
     pressed,
 )
 from contacts.phones import number_to_keep
+from contacts.signals import TextOptedOut
 from messaging import texts, twiml
 from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut, close_answered_reviews
@@ -156,7 +158,12 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
                 services.lock_numbers([event.phone], shared=True)
                 if _stopped_or_replied_since(event):
                     return
-                texts.send(InboundEvent, phone=event.phone, text=text)
+                try:
+                    texts.send(InboundEvent, phone=event.phone, text=text)
+                except TextOptedOut:
+                    # The carrier's refusal is kept (texts.send): committed with it.
+                    logger.info("The late reply to %s: the number opted out", event.key)
+                    return
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)
 
@@ -536,15 +543,18 @@ def handle_digits(payload: dict, *, received_at: datetime | None = None, late: b
 DELIVERY = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 
-def keep_carrier_opt_out(phone: str, reference: str, words: str = "") -> None:
-    """The provider refused a message to `phone` (a broadcast's, a test, a prompt: named by
-    `reference`): the number opted out at the carrier (21610). Kept in the caller's
-    transaction, beside the message's outcome, as a delivery status that says so is kept: it
-    holds the number from then on (InboundEvent.kept_that_may_stop), and is processed, the
-    contact's revocation recorded, once that transaction commits; should that fail (the
-    database away for a moment), by the worker's next look at kept events."""
+def keep_carrier_opt_out(
+    phone: str, reference: str, words: str = "", channel: Channel = Channel.SMS
+) -> None:
+    """The provider refused a message of `channel` to `phone` (a broadcast's, a test, a
+    prompt: named by `reference`): the number opted out at the carrier (21610). Kept in the
+    caller's transaction, beside the message's outcome, as a delivery status that says so is
+    kept: it holds the number from then on (InboundEvent.kept_that_may_stop), and is
+    processed, the contact's revocation recorded, once that transaction commits; should that
+    fail (the database away for a moment), by the worker's next look at kept events."""
     key = f"refused:{reference}"
-    payload = {"To": phone, "MessageStatus": "failed", "ErrorCode": "21610", "ErrorMessage": words}
+    payload = {"To": phone, "MessageStatus": "failed", "ErrorCode": "21610", "ErrorMessage": words,
+               "Channel": channel.value}  # fmt: skip
     InboundEvent.store(key=key, kind=InboundEvent.Kind.STATUS, payload=payload, phone=phone)
     transaction.on_commit(partial(_process_kept, key))
 
@@ -554,6 +564,19 @@ def _process_kept(key: str) -> None:
         process(key)
     except Exception:  # logged and kept on the event by process(), for the worker
         return
+
+
+def _opted_in_since(phone: str, channel: Channel, since: datetime) -> bool:
+    """Whether the number gave its own new consent to `channel` after `since`: a START, JOIN
+    or YES texted (whatever it found to lift), or the key pressed to receive calls again."""
+    if OptIn.objects.filter(phone=phone, channel=channel, at__gt=since).exists():
+        return True
+    texted = InboundEvent.objects.filter(
+        phone=phone, kind=InboundEvent.Kind.SMS, received_at__gt=since
+    )
+    return channel == Channel.SMS and any(
+        texted.filter(reading__startswith=reading).exists() for reading in CONFIRMED_LATE
+    )
 
 
 def handle_status(
@@ -566,10 +589,16 @@ def handle_status(
     `received_at`: when the status came (now, unless it was kept)."""
     opted_out = carrier_opt_out(payload)
     if opted_out and not again:
-        services.record_revocation(
-            phone=number_to_keep(payload["To"]), channel=Channel.SMS, source=Source.CARRIER,
-            words="Error 21610: the recipient opted out at the carrier.",
-        )  # fmt: skip
+        phone = number_to_keep(payload["To"])
+        # A text's status, or the refusal of one of our messages, which says its channel.
+        channel = Channel(payload.get("Channel", Channel.SMS))
+        received_at = received_at or timezone.now()
+        # Processed late, it does not undo the contact's own new consent given since.
+        if not _opted_in_since(phone, channel, received_at):
+            services.record_revocation(
+                phone=phone, channel=channel, source=Source.CARRIER,
+                words="Error 21610: the recipient opted out at the carrier.",
+            )  # fmt: skip
     status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])
     if status and payload.get("MessageSid"):
         updated = delivery_status.send(

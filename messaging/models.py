@@ -166,7 +166,8 @@ class InboundEvent(models.Model):
 OPTING_OUT = {
     InboundEvent.Kind.SMS: tuple(Channel),
     InboundEvent.Kind.DIGITS: (Channel.CALLS,),
-    InboundEvent.Kind.STATUS: (Channel.SMS,),
+    # A text's delivery status, or the refusal of one of our texts or calls (21610).
+    InboundEvent.Kind.STATUS: tuple(Channel),
 }
 
 

@@ -1084,6 +1084,7 @@ def numbers_held_by_a_contact(channel: str) -> models.QuerySet:
     holding = Contact.objects.filter(
         Q(status=Contact.Status.DO_NOT_CONTACT)
         | Q(opt_outs__channel=channel, opt_outs__kind=OptOut.SOFT),
+        ~Q(status=Contact.Status.ARCHIVED),
         phone=OuterRef("phone"),
     )
     return PhoneCount.objects.filter(Exists(holding), contacts__gt=1).values_list(

@@ -124,6 +124,7 @@ def _reasons_one_by_one(audience, channel) -> dict[str, int]:
         contact.phone
         for contact in Contact.objects.prefetch_related("opt_outs")
         if sharing[contact.phone] > 1
+        and contact.status != Contact.Status.ARCHIVED
         and (
             contact.status == Contact.Status.DO_NOT_CONTACT
             or getattr(contact.opt_out_for(channel), "kind", "") == "soft"

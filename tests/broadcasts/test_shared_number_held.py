@@ -89,3 +89,19 @@ def test_the_other_contact_s_page_says_who_holds_the_number(manager, admin_clien
     sam = Contact.objects.get(name="Sam Shared")
     page = admin_client.get(reverse("contacts:detail", args=[sam.pk])).content.decode()
     assert f"Aisha Moore</a>, who has this number too, {said}, through any of its contacts." in page
+
+
+def test_an_archived_contact_opted_out_softly_holds_nothing(
+    manager, django_capture_on_commit_callbacks
+):
+    """An old record, opted out and then archived, holds nothing: its new record's number
+    gets broadcasts (a review found archived contacts left out of "Do not contact" only)."""
+    old = ContactFactory(name="Aisha (old record)", phone=PHONE)
+    contact_services.unsubscribe(contact=old, channel=Channel.SMS, by_user=manager)
+    Contact.objects.filter(pk=old.pk).update(status=Contact.Status.ARCHIVED)
+    ContactFactory(name="Aisha Moore", phone=PHONE)
+    b = broadcast()
+    preview = services.preview(b)
+    assert preview.excluded.get(HELD_BY_ANOTHER.label, 0) == 0
+    launched(b, manager, django_capture_on_commit_callbacks)
+    assert sent_to() == [PHONE]

@@ -268,6 +268,7 @@ def _check_agreement(
     held = {
         person["phone"] for _, person in created
         if sharing[person["phone"]] > 1
+        and person["status"] != Contact.Status.ARCHIVED
         and (channel in person["soft"] or person["status"] == Contact.Status.DO_NOT_CONTACT)
     }  # fmt: skip
 

@@ -213,19 +213,21 @@ def fields_of(header: list[str]) -> list[str] | None:
     return fields
 
 
-# What a header that may speak of consent or a channel says, somewhere in it.
-MAY_SAY_CONSENT = re.compile(
-    r"opt|consent|subscri|permission|dnc|donot|stop|sms|text|voice|call|mobilemarketing"
+# The words of a header that may speak of consent or a channel: whole words, so that "Recall
+# Date", "Caller ID" or "Options" say nothing of it.
+CONSENT_WORDS = re.compile(
+    r"\b(?:opt|opted|optin|optout|consents?|consented|subscribed?|subscriptions?|unsubscribed?"
+    r"|permissions?|dnc|stop|sms|texts?|texting|voice|calls|robocalls?|do not (?:call|text))\b"
 )
 
 
 def unsure_columns(header: list[str]) -> list[str]:
     """The columns that no field's name reads, but that may say whether a contact may be
-    texted or called ("Voice Permission", "DNC"): not to be ignored unasked."""
-    keys = [(column, header_key(column)) for column in header]
+    texted or called ("Voice Permission", "DNC", "Opt-in for texts"): not ignored unasked."""
     return [
-        column for column, key in keys
-        if not FIELD_OF_HEADER.get(key) and MAY_SAY_CONSENT.search(key)
+        column for column in header
+        if not FIELD_OF_HEADER.get(header_key(column))
+        and CONSENT_WORDS.search(" ".join(re.findall(r"[a-z]+", column.lower())))
     ]  # fmt: skip
 
 

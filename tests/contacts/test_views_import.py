@@ -1,5 +1,6 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -418,3 +419,16 @@ def test_a_column_that_may_say_who_agreed_is_not_ignored_unasked(admin_client, h
     )
     assert "“N”: write hard where the contact opted out themselves" in response.content.decode()
     assert not Contact.objects.exists()
+
+
+def test_an_ordinary_dental_export_still_imports_by_the_command(db, tmp_path):
+    """ "Recall Date" (a dental office's next check-up) says nothing of consent: the file is
+    imported, the column ignored (a first form of unsure_columns found "call" in it, and
+    refused the file)."""
+    path = tmp_path / "patients.csv"
+    path.write_text("Name,Phone,Recall Date\nAna Ruiz,(415) 555-0101,2026-03-01\n")
+    try:
+        call_command("import_contacts", str(path))
+    except CommandError as error:
+        pytest.fail(f"refused: {error}")
+    assert Contact.objects.filter(phone="+14155550101").exists()

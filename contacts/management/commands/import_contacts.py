@@ -32,7 +32,14 @@ class Command(BaseCommand):
         except imports.ImportFileError as error:
             raise CommandError(str(error)) from None
         if contact_import.status == ContactImport.Status.MATCHING:
+            header = [column for column, _ in imports.sample(contact_import, rows=0)]
             contact_import.delete()
+            if unsure := imports.unsure_columns(header):
+                raise CommandError(
+                    f"These columns may say whether a contact may be texted or called: "
+                    f"{', '.join(unsure)}. Rename each to the field it holds (sms, calls), "
+                    "remove it, or upload the file on the Import page to match the columns."
+                )
             raise CommandError(
                 "The header row does not name a name and a phone column, or names one twice: "
                 "rename the columns, or upload the file on the Import page to match them."

@@ -360,8 +360,12 @@ class ConsentForm(forms.Form):
                 "confirm_by_text",
                 "Consent from a web form holds once the number confirms it: tick this.",
             )
-        disclosure, day = data.get("disclosure"), data.get("given_on")
-        if disclosure and day and (why := disclosure.written_after(day)):
+        disclosure = data.get("disclosure")
+        if (
+            disclosure
+            and data.get("given_on")
+            and (why := disclosure.written_after(self.given_at()))
+        ):
             self.add_error("disclosure", why)
         return data
 

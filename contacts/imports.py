@@ -692,12 +692,12 @@ def _consent(cells: dict[str, str], problem, disclosures: dict[str, list[Disclos
                     "Disclosures page, as “Sign-up form v2”.")  # fmt: skip
         elif given_at is not None:
             # The words of the consent's day: the newest version written by then.
-            day = timezone.localdate(given_at)
-            seen = [version for version in versions if not version.written_after(day)]
+            seen = [version for version in versions if not version.written_after(given_at)]
             if seen:
                 disclosure = seen[-1].pk
             else:
-                problem("consent_disclosure", f"“{named}”: {versions[0].written_after(day)}")
+                why = versions[0].written_after(given_at)
+                problem("consent_disclosure", f"“{named}”: {why}")
     ordered = " ".join(channel for channel in CHANNEL_COLUMNS if channel in channels)
     return (ordered or Channel.SMS.value, method, given_at, disclosure, YES_OR_NO.get(confirm))
 

@@ -13,7 +13,7 @@ legitimate writes go through `contacts.services`.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -820,15 +820,20 @@ class Disclosure(models.Model):
     def __str__(self) -> str:
         return f"{self.title} (version {self.version})"
 
-    def written_after(self, day: date) -> str:
-        """Why a consent given on `day` (in the site's time zone) cannot have been given to
-        these words, which were written later; "" if it can."""
-        if timezone.localdate(self.created_at) <= day:
+    def written_after(self, given_at: datetime) -> str:
+        """Why a consent given at `given_at` cannot have been given to these words, which were
+        written later; "" if it can. A consent known by its day alone (given at the start of
+        the day, in the site's time zone) may have been given at any time of it."""
+        day = timezone.localdate(given_at)
+        if timezone.localtime(given_at).time() == time.min:
+            too_new = timezone.localdate(self.created_at) > day
+        else:
+            too_new = self.created_at > given_at
+        if not too_new:
             return ""
         return (
             f"{self} was written on {short_date(self.created_at)}, after the consent was given "
-            f"({day.day} {MONTHS_3[day.month].title()} {day.year}): name the version the contact "
-            "saw then."
+            f"({short_date(given_at)}): name the version the contact saw then."
         )
 
     def revise(self, text: str, by_user) -> "Disclosure":

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files import File
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts import evidence, imports
 from contacts.models import ConsentRecord, ContactImport, Disclosure, ImportProblem
@@ -92,3 +93,28 @@ def test_the_form_offers_each_version_and_refuses_a_later_one(admin_client, vers
     assert record.disclosure == v1
     shown = str(evidence.for_number(contact.phone)["consent_records"])
     assert "reminders only" in shown and "marketing offers" not in shown
+
+
+def test_a_title_alone_is_not_a_version_written_later_than_the_consent_s_time():
+    """A consent given at 09:00 (an ISO time, as the README allows), version 2 written at
+    15:00 that day: a title alone is version 1 (the day alone was compared at first)."""
+    tz = timezone.get_current_timezone()
+    v1 = Disclosure.objects.create(
+        title="Sign-up form", text="Old words", created_at=datetime(2024, 1, 1, tzinfo=tz)
+    )
+    Disclosure.objects.create(
+        title="Sign-up form", version=2, text="New words: marketing offers too.",
+        created_at=datetime(2025, 3, 1, 15, tzinfo=tz),
+    )  # fmt: skip
+    header = "Name,Phone,Consent to,Consent method,Consent date,Consent disclosure"
+    given = datetime(2025, 3, 1, 9, tzinfo=tz).isoformat()
+    data = f"{header}\nAna,(415) 555-0101,sms,paper,{given},Sign-up form\n".encode()
+    contact_import = imports.store(File(io.BytesIO(data), name="old.csv"), by_user=None)
+    imports.check(contact_import)
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.READY
+    assert imports.start_applying(contact_import)
+    imports.apply(contact_import)
+    record = ConsentRecord.objects.get()
+    assert record.given_at.astimezone(tz).hour == 9
+    assert record.disclosure_id == v1.pk, "consent at 09:00 kept as given to words of 15:00"

@@ -537,7 +537,9 @@ def _edited_fields() -> list[str]:
 def confirmation(broadcast: Broadcast) -> str:
     """What a launch page confirms, in a few characters: a digest of every field an edit may
     change (what it sends, to whom, when, its purpose)."""
-    values = "\0".join(repr(getattr(broadcast, name)) for name in _edited_fields())
+    # By the columns' own values: a related row's name (the creator's) is none of it.
+    attnames = [Broadcast._meta.get_field(name).attname for name in _edited_fields()]
+    values = "\0".join(repr(getattr(broadcast, attname)) for attname in attnames)
     return hashlib.sha256(values.encode()).hexdigest()[:32]
 
 

@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from contacts import evidence, imports
 from contacts.models import ConsentRecord, ContactImport, Disclosure, ImportProblem
+from tests.contacts.test_import_consent import imported
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "Name,Phone,Consent to,Consent method,Consent date,Consent disclosure"
 
 
 @pytest.fixture
@@ -30,17 +29,6 @@ def versions():
     )  # fmt: skip
     v2 = v1.revise("New words: reminders and marketing offers.", by_user=None)
     return v1, v2
-
-
-def imported(line: str) -> ContactImport:
-    data = (f"{HEADER}\n{line}\n").encode()
-    contact_import = imports.store(File(io.BytesIO(data), name="old.csv"), by_user=None)
-    imports.check(contact_import)
-    if contact_import.status == ContactImport.Status.READY:
-        assert imports.start_applying(contact_import)
-        imports.apply(contact_import)
-    contact_import.refresh_from_db()
-    return contact_import
 
 
 def test_a_title_alone_is_the_version_of_the_consent_s_day(versions):

@@ -312,10 +312,11 @@ def _quiet_hours_now(contact: Contact, now: datetime) -> str:
     return said
 
 
-def _held_by_others(contact: Contact) -> list[tuple[Contact, str]]:
+def _held_by_others(contact: Contact) -> list[tuple[Contact, str, str]]:
     """The other contacts of the number who hold it back from broadcasts (opted out by the
-    business, or marked "Do not contact": broadcasts.policy.HELD_BY_ANOTHER), each with what
-    they hold: "SMS", "every channel"."""
+    business, or marked "Do not contact": broadcasts.policy.HELD_BY_ANOTHER), each with why
+    and what no broadcast reaches it with: ("is opted out of SMS (soft)", "SMS"); "" for
+    every channel."""
     others = (
         Contact.objects.filter(phone=contact.phone)
         .exclude(pk=contact.pk)
@@ -325,10 +326,13 @@ def _held_by_others(contact: Contact) -> list[tuple[Contact, str]]:
     )
     held = []
     for other in others:
+        soft = {o.channel for o in other.opt_outs.all() if o.kind == OptInStatus.SOFT}
+        labels = [channel.label for channel in Channel if channel in soft]
         if other.status == Contact.Status.DO_NOT_CONTACT:
-            held.append((other, "every channel"))
-        elif soft := [o.get_channel_display() for o in other.opt_outs.all() if o.kind == "soft"]:
-            held.append((other, " and ".join(soft)))
+            held.append((other, "is marked “Do not contact”", ""))
+        elif labels:
+            why = f"is opted out of {' and '.join(labels)} (soft)"
+            held.append((other, why, "" if len(labels) == len(Channel) else labels[0]))
     return held
 
 

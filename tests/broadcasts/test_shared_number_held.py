@@ -105,3 +105,15 @@ def test_an_archived_contact_opted_out_softly_holds_nothing(
     assert preview.excluded.get(HELD_BY_ANOTHER.label, 0) == 0
     launched(b, manager, django_capture_on_commit_callbacks)
     assert sent_to() == [PHONE]
+
+
+def test_a_contact_opted_out_of_both_holds_every_broadcast(manager, admin_client):
+    held_by_aisha(manager, "soft")
+    aisha = Contact.objects.get(name="Aisha Moore")
+    contact_services.unsubscribe(contact=aisha, channel=Channel.CALLS, by_user=manager)
+    sam = Contact.objects.get(name="Sam Shared")
+    page = admin_client.get(reverse("contacts:detail", args=[sam.pk])).content.decode()
+    assert (
+        "Aisha Moore</a>, who has this number too, is opted out of SMS and Calls &amp; "
+        "Voicemails (soft): no broadcast reaches the number, through any of its contacts."
+    ) in page

@@ -286,6 +286,7 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
         "preview": services.preview(broadcast),
         "time_passed": _time_passed(broadcast),
         "confirmed": services.confirmation(broadcast),
+        "sms_text": subscriptions.shown(broadcast.sms_text),
     }
     return render(request, "broadcasts/launch_confirm.html", context)
 

@@ -68,6 +68,7 @@ def test_an_edit_between_the_confirmation_and_the_launch_is_not_launched(
     page = response.content.decode()
     assert "Not launched: this broadcast was edited since you opened its launch page." in page
     assert "<strong>3</strong> phone numbers by Calls &amp; Voicemails" in page
+    assert '<pre class="body">Big sale today</pre>' in page  # what it now says
 
     # Launched from that page, it is what she now confirms.
     with django_capture_on_commit_callbacks(execute=True):

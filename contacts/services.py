@@ -668,7 +668,7 @@ def _why_no_prompt(phone: str) -> str:
     if opted_out_at_all(phone, Channel.SMS):
         return "the number opted out of texts."
     if Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ACTIVE).exists():
-        return "a contact with the number is not active."
+        return "a contact with the number is not active: record the consent again once it is."
     if report := reported_reassigned().filter(phone=phone).first():
         return (
             f"the number was reported reassigned ({report.describe()}). "

@@ -132,7 +132,8 @@ def test_no_prompt_to_a_number_that_must_not_be_texted(outbox, why):
         PossibleOptOut.objects.create(phone=PHONE, words="who is this", matched="x")
     said = services.ask_to_confirm(PHONE, [Channel.SMS])
     assert said.startswith(
-        "No text asked to confirm it: a contact with the number is not active."
+        "No text asked to confirm it: a contact with the number is not active: record the consent "
+        "again once it is."
         if why == "not active"
         else "A text will ask the number to reply YES within 30 days to confirm it, held to be "
         "looked at again in 5 minutes (a reply of the number waits in Possible opt-outs)."

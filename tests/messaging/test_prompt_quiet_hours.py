@@ -138,7 +138,9 @@ def test_a_held_prompt_is_checked_again_before_it_goes(admin_client, outbox):
     assert not outbox
     not_sent = dict(ConfirmationPrompt.objects.values_list("phone", "not_sent"))
     assert not_sent[stopped] == "the number opted out of texts."
-    assert not_sent[inactive] == "a contact with the number is not active."
+    assert not_sent[inactive] == (
+        "a contact with the number is not active: record the consent again once it is."
+    )
     assert not_sent[reassigned].startswith("the number was reported reassigned (replied")
     assert not_sent[deleted] == not_sent[moved] == "nothing awaits confirmation any more."
     assert not ConfirmationPrompt.objects.filter(sent_at__isnull=False).exists()

@@ -502,6 +502,24 @@ def _pressed(payload: dict) -> str:
     return "unsubscribe" if payload.get("Digits") in (offered, settings.UNSUBSCRIBE_DIGIT) else ""
 
 
+def _offered_again(payload: dict) -> str:
+    """A key the call did not offer: what it offers, asked again; nothing to a number that
+    stopped our calls, but, on a call to us, the key to receive them again."""
+    offered = payload.get("url_digit", "")
+    if len(offered) != 1 or offered not in settings.PHONE_KEYS:
+        offered = settings.UNSUBSCRIBE_DIGIT
+    again = settings.RESUBSCRIBE_DIGIT
+    resubscribe = payload.get("url_resubscribe") == again and not is_outbound(payload)
+    phone = contact_number(InboundEvent.Kind.DIGITS, payload)
+    stopped = PhoneOptOut.objects.filter(phone=phone, channel=Channel.CALLS)
+    if phone and not resubscribe and stopped.exists():
+        response = VoiceResponse()
+        response.say("Goodbye.")
+        response.hangup()
+        return str(response)
+    return twiml.offered_again(offered, resubscribe=again if resubscribe else "")
+
+
 def _no_more_calls(covered: tuple[Channel, ...]) -> str:
     response = VoiceResponse()
     if Channel.SMS in covered:
@@ -520,9 +538,7 @@ def handle_digits(payload: dict, *, received_at: datetime | None = None, late: b
     if meaning == "resubscribe":
         return _resubscribe_calls(payload, received_at, late)
     if not meaning:
-        response.say("Goodbye.")
-        response.hangup()
-        return str(response)
+        return _offered_again(payload)
     phone = contact_number(InboundEvent.Kind.DIGITS, payload)
     if not phone:
         # A hidden caller id: there is no number to opt out.

@@ -74,6 +74,23 @@ def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> 
     return str(response)
 
 
+def offered_again(digit: str, *, resubscribe: str = "") -> str:
+    """A key the call did not offer was pressed: said so, and what the call offers asked
+    again (the unsubscribe `digit`; `resubscribe`, to a caller whose number stopped our
+    calls), rather than ending the call and the way to stop them with it."""
+    response = VoiceResponse()
+    if resubscribe:
+        gather = _gather(response, {"digit": digit, "resubscribe": resubscribe})
+        offer = f"To receive our calls again, press {_spoken(resubscribe)} now."
+    else:
+        gather = _gather(response, {"digit": digit})
+        offer = unsubscribe_offer(digit)
+    gather.say(f"That key does nothing. {offer}")
+    response.say("Goodbye.")
+    response.hangup()
+    return str(response)
+
+
 def inbound_menu(*, opted_out: bool = False) -> str:
     """A call to the business number: how someone who heard a voicemail opts out, and how a
     caller whose number opted out of calls asks for them again (RESUBSCRIBE_DIGIT)."""

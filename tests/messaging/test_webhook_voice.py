@@ -275,3 +275,22 @@ def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(sett
                 "press 9."),
     ]  # fmt: skip
     assert [step.tag for step in call] == ["Gather", "Hangup"]
+
+
+def test_a_key_the_call_did_not_offer_asks_again_rather_than_hang_up(post_signed, settings):
+    """A callee who presses 5 during a broadcast's call (its digit: 9) is told the key does
+    nothing and offered 9 again: the way to stop our calls stays open (47 CFR 64.1200(b)(3));
+    the call ended at once before."""
+    settings.BUSINESS_NAME = "Demo Dental"
+    contact = ContactFactory(phone=PHONE)
+    call = {"CallSid": "CA21", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}
+    answer = post_signed("/webhooks/twilio/voice/gather/?digit=9", call | {"Digits": "5"})
+    said = answer.content.decode()
+    assert '/webhooks/twilio/voice/gather/?digit=9"' in said
+    assert (
+        "<Say>That key does nothing. To stop receiving calls from Demo Dental, press 9 now, or "
+        "call us back and press 9.</Say></Gather><Say>Goodbye.</Say><Hangup />"
+    ) in said
+    assert calls_status(contact) == OptInStatus.SUBSCRIBED
+    post_signed("/webhooks/twilio/voice/gather/?digit=9", call | {"Digits": "9"})
+    assert calls_status(contact) == OptInStatus.HARD

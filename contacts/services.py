@@ -103,7 +103,12 @@ def unsubscribe(
     note: str = "",
     source: Source = Source.USER,
 ) -> OptOut:
-    """Opt the contact out of `channel` (soft). Already opted out: nothing changes."""
+    """Opt the contact out of `channel` (soft). Already opted out: nothing changes.
+
+    Its number held as a STOP holds it: a batch handing a message to the number finishes
+    first, and one after sees the opt-out (it holds the number for the other contacts too:
+    broadcasts.policy.HELD_BY_ANOTHER)."""
+    lock_numbers([contact.phone])
     opt_out, created = OptOut.objects.get_or_create(
         contact=contact,
         channel=channel,

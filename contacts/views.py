@@ -234,6 +234,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = ContactForm(request.POST or None, instance=copy.copy(contact))
         if request.method == "POST" and form.is_valid():
             with transaction.atomic():
+                # A status that holds the number back waits, as an opt-out does, for a
+                # hand-over to it (services.unsubscribe).
+                services.lock_numbers([contact.phone, form.instance.phone])
                 form.save()
                 services.keep_status_change(
                     form.instance, contact.status, by_user=request.user,

@@ -41,3 +41,45 @@ def test_a_soft_opt_out_during_a_hand_over_waits_for_it(request):
     assert lines(SOFT_DURING, request) == [
         "the opt-out waits: True", "opted out meanwhile: False", "opted out: True"
     ]  # fmt: skip
+
+
+DNC_DURING = """
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from contacts.models import Contact
+
+phone = "+14155550198"
+contact = Contact.objects.create(name="Dee", phone=phone)
+admin = User.objects.create(username="admin-dnc")
+admin.groups.add(Group.objects.get(name="Admin"))
+settings.ALLOWED_HOSTS = ["testserver"]
+client = Client()
+client.force_login(admin)
+locked, release = threading.Event(), threading.Event()
+
+
+def batch():
+    with transaction.atomic():
+        services.lock_numbers([phone], shared=True)  # as a batch checks and hands over
+        locked.set()
+        release.wait(60)
+
+
+def mark():
+    form = {"name": "Dee", "phone": phone, "email": "", "status": "do_not_contact"}
+    assert client.post(f"/contacts/{contact.pk}/", form).status_code == 302
+
+
+holding = beside(batch)
+locked.wait(60)
+marking = beside(mark)
+print("the edit waits:", wait_for_lock_waiters(1, unless=lambda: not marking.is_alive()))
+release.set()
+holding.join(60)
+marking.join(60)
+print("status:", Contact.objects.get(pk=contact.pk).status)
+"""
+
+
+def test_marking_do_not_contact_during_a_hand_over_waits_for_it(request):
+    assert lines(DNC_DURING, request) == ["the edit waits: True", "status: do_not_contact"]

@@ -637,8 +637,11 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
     if PhoneOptOut.objects.filter(phone=phone, channel=channel).exists():
         return f"{format_phone(phone)} opted out of {channel.label}: nothing is sent to it."
     contacts = Contact.objects.filter(phone=phone)
+    # An archived contact holds nothing, as for a broadcast (policy.HELD_BY_ANOTHER), while
+    # the number has a contact that is not archived.
+    current = contacts.exclude(status=Contact.Status.ARCHIVED)
     for exclusion in EXCLUSIONS:
-        if contacts.filter(exclusion.of(channel)).exists():
+        if (current if current.exists() else contacts).filter(exclusion.of(channel)).exists():
             return (
                 f"A contact with the number {format_phone(phone)} may not receive"
                 f" {channel.label}: {exclusion.label.lower()}. Nothing is sent to it."

@@ -117,3 +117,23 @@ def test_a_contact_opted_out_of_both_holds_every_broadcast(manager, admin_client
         "Aisha Moore</a>, who has this number too, is opted out of SMS and Calls &amp; "
         "Voicemails (soft): no broadcast reaches the number, through any of its contacts."
     ) in page
+
+
+def test_a_test_to_a_number_of_an_archived_record_goes_as_its_messages_would(
+    manager, manager_client
+):
+    """An archived old record beside the active one holds nothing for a test either; a
+    number whose only contact is archived gets no test, as it gets no broadcast."""
+    old = ContactFactory(name="Aisha (old record)", phone=PHONE)
+    Contact.objects.filter(pk=old.pk).update(status=Contact.Status.ARCHIVED)
+    b = broadcast()
+    refused = manager_client.post(
+        reverse("broadcasts:test", args=[b.pk]), {"phone": PHONE}, follow=True
+    ).content.decode()
+    assert "may not receive SMS: marked “do not contact” or archived." in refused
+    ContactFactory(name="Aisha Moore", phone=PHONE)
+    sent = manager_client.post(
+        reverse("broadcasts:test", args=[b.pk]), {"phone": PHONE}, follow=True
+    ).content.decode()
+    assert "Test sent to (971) 200-0004." in sent
+    assert sent_to() == [PHONE]

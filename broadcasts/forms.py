@@ -19,6 +19,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 from contacts.phones import normalize_phone
+from messaging.twiml import voice_message
 
 AUDIENCE = "audience"
 
@@ -170,8 +171,11 @@ class BroadcastForm(forms.ModelForm):
         audio = data.get("audio_url", "")
         if audio and urlsplit(audio).scheme != "https":
             self.add_error("audio_url", "Give an https:// address that Twilio can fetch.")
-        if data.get("channel") == Channel.CALLS and has_script == has_audio:
+        calls = data.get("channel") == Channel.CALLS
+        if calls and has_script == has_audio:
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
+        elif calls and not {"script", "audio_url"} & set(self.errors):
+            self._check_call(data)
         if data.get("urgent"):
             if data.get("purpose") != Broadcast.Purpose.INFORMATIONAL:
                 self.add_error("urgent", NOT_URGENT_MARKETING)
@@ -180,6 +184,21 @@ class BroadcastForm(forms.ModelForm):
         else:
             data["urgent_reason"] = ""  # a reason kept only with the urgency it explains
         return data
+
+    def _check_call(self, data: dict) -> None:
+        """The call as placed (its opening and close around the script) within what Twilio
+        takes of a call's instructions."""
+        script, audio = data.get("script", "").strip(), data.get("audio_url", "")
+        digit = data.get("unsubscribe_digit") or settings.UNSUBSCRIBE_DIGIT
+        placed = voice_message(script=script, audio_url="" if script else audio, digit=digit)
+        if len(placed) > TWIML_MOST_CHARACTERS:
+            field = "script" if script else "audio_url"
+            self.add_error(
+                field,
+                f"As placed, with its opening and close, the call's instructions have "
+                f"{len(placed):,} characters: Twilio takes at most {TWIML_MOST_CHARACTERS:,}. "
+                f"Shorten it by {len(placed) - TWIML_MOST_CHARACTERS:,}, or record it as audio.",
+            )
 
     def _check_sms_text(self, body: str) -> None:
         if not body.strip():
@@ -214,6 +233,8 @@ def _refuse_unknown_placeholders(text: str, *, spoken: bool = False) -> None:
 
 # The longest text Twilio's Messages API accepts (its error 21617 past it).
 SMS_MOST_CHARACTERS = 1600
+# What Twilio takes of a call's instructions (its Twiml parameter).
+TWIML_MOST_CHARACTERS = 4000
 
 
 def format_time(moment) -> str:

@@ -101,6 +101,11 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
          "{name} would be sent as written, to everyone: nothing fills it in. Write the words"),
         (sms_form(channel="calls", body="", script="Go to {subscriptions_link}"),
          "{subscriptions_link} would be sent as written"),
+        # Twilio takes at most 4,000 characters of a call's instructions: every call failed.
+        (sms_form(channel="calls", body="", script="x" * 3800),
+         "instructions have 4,"),
+        (sms_form(channel="calls", body="", script="x" * 3800),
+         "Twilio takes at most 4,000. Shorten it by"),
         # "Press 1 now" stopped calls, and a call back that pressed 1 asked for them again.
         (sms_form(channel="calls", body="", script="Hi", unsubscribe_digit="1"),
          "Select a valid choice. 1 is not one of the available choices."),
@@ -280,3 +285,8 @@ def test_a_voice_broadcast_s_page_gives_the_offer_the_call_makes(manager_client,
     said = voice_message(script=b.script, digit=b.unsubscribe_digit)
     assert f"<Say>{opening}</Say><Say>Time for a visit.</Say>" in said
     assert "".join(f"<Say>{part}.</Say>" for part in closing[:-1].split(". ")) in said
+
+
+def test_a_long_script_within_twilio_s_limit_is_saved(manager_client):
+    manager_client.post(NEW, sms_form(channel="calls", body="", script="Hello. " * 400))
+    assert len(Broadcast.objects.get().script) == 2799

@@ -262,6 +262,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     awaiting = any(record.status == ConsentRecord.Status.AWAITING for record in consents)
     prompt = awaiting and services.prompt_of(contact.phone)
     now = timezone.now()
+    held, quiet_hours_now = _held_by_others(contact), _quiet_hours_now(contact, now)
     context = {
         "contact": contact,
         "form": form,
@@ -279,8 +280,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],  # fmt: skip
         "local_time": places.in_words(contact.phone, contact.time_zone, contact.state),
         "clock": places.clocks_now(contact.phone, contact.time_zone, now),
-        "quiet_hours_now": _quiet_hours_now(contact, now),
-        "held_by_others": _held_by_others(contact),
+        # Nothing said of quiet hours where another contact holds the number from everything.
+        "quiet_hours_now": "" if any(not channel for *_, channel in held) else quiet_hours_now,
+        "held_by_others": held,
         "notes": [
             note
             for _, notes in signals.notes_wanted.send(sender=Contact, contact=contact)

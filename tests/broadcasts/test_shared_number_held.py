@@ -107,7 +107,7 @@ def test_an_archived_contact_opted_out_softly_holds_nothing(
     assert sent_to() == [PHONE]
 
 
-def test_a_contact_opted_out_of_both_holds_every_broadcast(manager, admin_client):
+def test_a_contact_opted_out_of_both_holds_every_broadcast(manager, admin_client, quiet_hours):
     held_by_aisha(manager, "soft")
     aisha = Contact.objects.get(name="Aisha Moore")
     contact_services.unsubscribe(contact=aisha, channel=Channel.CALLS, by_user=manager)
@@ -117,6 +117,7 @@ def test_a_contact_opted_out_of_both_holds_every_broadcast(manager, admin_client
         "Aisha Moore</a>, who has this number too, is opted out of SMS and Calls &amp; "
         "Voicemails (soft): no broadcast reaches the number, through any of its contacts."
     ) in page
+    assert "Quiet hours now" not in page  # nothing reaches it, now or later
 
 
 def test_a_test_to_a_number_of_an_archived_record_goes_as_its_messages_would(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -195,11 +196,16 @@ moments = st.integers(0, 7 * 24 * 60 - 1).map(
            ("+15125550105", Channel.CALLS, "confirmed")},
     later_voids={"+14155550102"},
 )  # fmt: skip
-def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, settings, **drawn):
-    settings.FREQUENCY_LIMIT = drawn["limit"]
-    settings.MARKETING_NEEDS_CONSENT = drawn["needs_consent"]
-    settings.STATE_FREQUENCY_LIMITS = STATES_LIMITED
-    with time_machine.travel(drawn["moment"], tick=False), transaction.atomic():
+def test_the_preview_the_launch_and_the_send_agree(manager, quiet_hours, **drawn):
+    # Each example's settings put back after it: the `settings` fixture keeps every change
+    # until the test ends, one layer of settings each, and a hundred examples of three went
+    # deeper than Python's recursion limit on a settings look-up.
+    each = override_settings(
+        FREQUENCY_LIMIT=drawn["limit"],
+        MARKETING_NEEDS_CONSENT=drawn["needs_consent"],
+        STATE_FREQUENCY_LIMITS=STATES_LIMITED,
+    )
+    with each, time_machine.travel(drawn["moment"], tick=False), transaction.atomic():
         _check_agreement(manager, **drawn)
         transaction.set_rollback(True)  # each example on its own
 

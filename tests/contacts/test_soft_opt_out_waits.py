@@ -10,19 +10,27 @@ from tests.messaging.test_prompt_races import lines
 
 pytestmark = pytest.mark.postgres
 
-SOFT_DURING = """
-from contacts.models import Contact, OptOut
-
-phone = "+14155550199"
-contact = Contact.objects.create(name="Sam", phone=phone)
+# A batch that holds `phone` (set by the script before it) while it checks and hands over.
+HOLDING = """
 locked, release = threading.Event(), threading.Event()
 
 
 def batch():
     with transaction.atomic():
-        services.lock_numbers([phone], shared=True)  # as a batch checks and hands over
+        services.lock_numbers([phone], shared=True)
         locked.set()
         release.wait(60)
+"""
+
+SOFT_DURING = (
+    """
+from contacts.models import Contact, OptOut
+
+phone = "+14155550199"
+contact = Contact.objects.create(name="Sam", phone=phone)
+"""
+    + HOLDING
+    + """
 
 
 holding = beside(batch)
@@ -35,6 +43,7 @@ holding.join(60)
 unsubscribing.join(60)
 print("opted out:", OptOut.objects.filter(contact=contact).exists())
 """
+)
 
 
 def test_a_soft_opt_out_during_a_hand_over_waits_for_it(request):
@@ -43,7 +52,8 @@ def test_a_soft_opt_out_during_a_hand_over_waits_for_it(request):
     ]  # fmt: skip
 
 
-DNC_DURING = """
+DNC_DURING = (
+    """
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from contacts.models import Contact
@@ -55,14 +65,9 @@ admin.groups.add(Group.objects.get(name="Admin"))
 settings.ALLOWED_HOSTS = ["testserver"]
 client = Client()
 client.force_login(admin)
-locked, release = threading.Event(), threading.Event()
-
-
-def batch():
-    with transaction.atomic():
-        services.lock_numbers([phone], shared=True)  # as a batch checks and hands over
-        locked.set()
-        release.wait(60)
+"""
+    + HOLDING
+    + """
 
 
 def mark():
@@ -79,6 +84,7 @@ holding.join(60)
 marking.join(60)
 print("status:", Contact.objects.get(pk=contact.pk).status)
 """
+)
 
 
 def test_marking_do_not_contact_during_a_hand_over_waits_for_it(request):

@@ -9,7 +9,8 @@ field's text can pass for two), in this order: id, at (UTC, "2026-12-05 09:30:00
 PostgreSQL; on SQLite, as the database keeps it), contact_id, phone, channel, before, after,
 source, actor_id, note, via, copied_from, opt_in_id, matched, chained_to, and the previous
 row's hash. The hash is SHA-256 of its UTF-8, in hex. Rows written before the chain began
-(chain empty) are counted, not checked.
+(chain empty, ids below the first row with a hash) are counted, not checked; a row after them
+with no hash lost it.
 """
 
 import hashlib
@@ -76,17 +77,28 @@ def _rows() -> Iterator[dict]:
                 yield dict(zip((*FIELDS, "chain"), values, strict=True))
 
 
+def _first_with_a_hash() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id) FROM contacts_consentevent WHERE chain <> ''")
+        return cursor.fetchone()[0]
+
+
 def verify() -> Verified:
     """Recompute every row's hash from its content and the row it follows."""
     result = Verified(findings=[])
+    began = _first_with_a_hash()
     group, seen = None, {}  # the number and channel read, and its rows' hashes by id
     for row in _rows():
         result.rows += 1
         if (row["phone"], row["channel"]) != group:
             group, seen = (row["phone"], row["channel"]), {}
         if not row["chain"]:
-            result.before_the_chain += 1
             seen[row["id"]] = ""
+            if began is not None and row["id"] > began:
+                problem = "it has no hash, yet it was written after the chain began"
+                result.findings.append(Finding(row["id"], *group, problem))
+            else:
+                result.before_the_chain += 1
             continue
         follows = row["chained_to"]
         if follows is not None and follows not in seen:

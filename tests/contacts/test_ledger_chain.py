@@ -115,11 +115,13 @@ def test_the_application_cannot_write_its_own_hash(history):
 
 
 def test_rows_from_before_the_chain_are_counted_and_a_fork_verifies(history):
-    """Rows written before migration 0029 have no hash; two writers of one number at once may
-    both follow the same row (a fork): both are checked against it."""
-    rows = list(history.filter(phone=PHONE, channel=Channel.SMS))
+    """Rows written before migration 0029 have no hash (the ledger's first ones); two writers
+    of one number at once may both follow the same row (a fork): both are checked against
+    it."""
+    oldest = history.first()
+    rows = list(history.filter(phone=oldest.phone, channel=oldest.channel))
     first, second, third = rows[0], rows[1], rows[-1]  # the third, the number's newest
-    assert len(rows) > 3
+    assert first == oldest and len(rows) > 3
     without_the_guard("UPDATE contacts_consentevent SET chain = '' WHERE id = %s", [first.pk])
     # The second row's hash was worked out from the first's: it no longer matches; the rest
     # of the number follows on from it.
@@ -134,6 +136,19 @@ def test_rows_from_before_the_chain_are_counted_and_a_fork_verifies(history):
     result = chain.verify()
     assert result.before_the_chain == 1
     assert [finding.row for finding in result.findings] == [second.pk]
+
+
+def test_a_row_whose_hash_was_removed_after_the_chain_began_is_named(history):
+    """A number's newest row, its hash blanked behind the guard: no row follows it to tell,
+    and it came after rows with hashes, so it is no row from before the chain."""
+    newest = history.filter(phone=PHONE, channel=Channel.SMS).last()
+    without_the_guard("UPDATE contacts_consentevent SET chain = '' WHERE id = %s", [newest.pk])
+    with pytest.raises(CommandError) as raised:
+        verify_ledger()
+    assert (
+        f"Row {newest.pk} ({PHONE}, sms): it has no hash, yet it was written after the chain "
+        "began." in str(raised.value)
+    )
 
 
 def _as_read(pk: int) -> dict:

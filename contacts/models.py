@@ -1085,10 +1085,11 @@ def numbers_held_by_a_contact(channel: str) -> models.QuerySet:
     whichever of its contacts a message is addressed to; a hard opt-out the guard copies to
     every contact of the number, these are each contact's own, and hold its number here (an
     archived contact does not: an old record of someone entered again). Looked for among the
-    shared numbers only, each one's contacts through the phone index."""
+    shared numbers only, each one's contacts through the phone index, and their soft
+    opt-outs through that kind's own index (bench/NOTES.md)."""
+    soft = OptOut.objects.filter(contact=OuterRef("pk"), channel=channel, kind=OptOut.SOFT)
     holding = Contact.objects.filter(
-        Q(status=Contact.Status.DO_NOT_CONTACT)
-        | Q(opt_outs__channel=channel, opt_outs__kind=OptOut.SOFT),
+        Q(status=Contact.Status.DO_NOT_CONTACT) | Exists(soft),
         ~Q(status=Contact.Status.ARCHIVED),
         phone=OuterRef("phone"),
     )

@@ -332,6 +332,7 @@ def handle_sms(
                         source=Source.KEYWORD,
                         words=body,
                         matched=reading.matched,
+                        at=received_at,
                     )  # fmt: skip
                 )
             if Channel.SMS not in covered and _opted_out_of_texts(phone):
@@ -549,7 +550,7 @@ def handle_digits(payload: dict, *, received_at: datetime | None = None, late: b
     else:
         covered = services.record_revocation(
             phone=phone, channel=Channel.CALLS, source=Source.DIGIT,
-            words=pressed(payload["Digits"]),
+            words=pressed(payload["Digits"]), at=received_at,
         )  # fmt: skip
         return _no_more_calls(covered)
     response.hangup()
@@ -613,7 +614,7 @@ def handle_status(
         if not _opted_in_since(phone, channel, received_at):
             services.record_revocation(
                 phone=phone, channel=channel, source=Source.CARRIER,
-                words="Error 21610: the recipient opted out at the carrier.",
+                words="Error 21610: the recipient opted out at the carrier.", at=received_at,
             )  # fmt: skip
     status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])
     if status and payload.get("MessageSid"):

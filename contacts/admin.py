@@ -1,12 +1,15 @@
 """The Django admin, for operators. It shows Opt-In Status but changes no subscription:
 those changes go through the contacts pages and `contacts.services`."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from contacts import services
 from contacts.display import opt_in_icons
+from contacts.forms import replies_to_read_first
 from contacts.models import (
     Channel,
     ChannelFilter,
@@ -94,8 +97,19 @@ class ContactChangeList(ChangeList):
         return contacts.prefetch_related("opt_outs__actor")
 
 
+class ContactAdminForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        old = self.initial.get("phone")  # None for a new contact
+        refusal = old and "phone" in self.changed_data and replies_to_read_first(self.instance, old)
+        if refusal:
+            raise ValidationError(refusal)
+        return data
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactAdminForm
     list_display = ["name", "phone_display", "email", "status", "opt_in_status", "created_at"]
     list_filter = [SmsStatusFilter, CallsStatusFilter, "status", "tags"]
     search_fields = ["name", "phone", "email"]

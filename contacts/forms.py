@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from contacts import imports
+from contacts import imports, signals
 from contacts.filters import ContactFilter
 from contacts.models import (
     BulkJob,
@@ -32,6 +32,24 @@ class SubscriptionForm(forms.Form):
     )
     # Sent from the contact page, whose Opt-In card says each status in words too.
     words = forms.BooleanField(required=False)
+
+
+def replies_to_read_first(contact: Contact, old_phone: str) -> str | None:
+    """Why `contact` may not leave `old_phone` yet, if it may not: a reply of the number not
+    read yet may be the contact's own request to stop, which follows the contact to a new
+    number only once it is recorded while the contact has this one."""
+    said = [
+        phrase
+        for _, phrases in signals.replies_to_read.send(sender=Contact, phone=old_phone)
+        for phrase in phrases
+    ]
+    if not said:
+        return None
+    return (
+        f"Not saved: {format_phone(old_phone)} has a reply not read yet: {'; '.join(said)}. "
+        f"If it asks to stop, the opt-out must follow {contact.name} to the new number: "
+        "change the number once it is read."
+    )
 
 
 class ContactForm(forms.ModelForm):
@@ -64,6 +82,11 @@ class ContactForm(forms.ModelForm):
         except ValidationError:
             return data  # the phone field says what is wrong
         if phone == self.initial.get("phone"):
+            return data
+        if self.instance.pk and (
+            refusal := replies_to_read_first(self.instance, self.initial["phone"])
+        ):
+            self.add_error(None, refusal)
             return data
         opt_outs = sorted(
             PhoneOptOut.objects.filter(phone=phone), key=lambda o: Channel.values.index(o.channel)

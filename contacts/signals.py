@@ -25,6 +25,11 @@ revoked = Signal()
 # pairs, the address a page where it is decided.
 notes_wanted = Signal()
 
+# The replies of a number not read yet that may be its holder's request to stop (kept for the
+# worker, or waiting in Possible opt-outs): sent with `phone`, each receiver returns a list of
+# phrases, each naming one ("“stop texting me lol”, waiting in Possible opt-outs").
+replies_to_read = Signal()
+
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
 # double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
 # provider's id, or raises TextNotSent or one of its kinds below.

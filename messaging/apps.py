@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
             messages_wanted,
             notes_wanted,
             reassigned_asked,
+            replies_to_read,
             revoked,
             text_wanted,
         )
@@ -19,7 +20,13 @@ class MessagingConfig(AppConfig):
             reassigned,
             texts,
         )
-        from messaging.models import close_answered_reviews, reviews_of_contact
+        from messaging.models import (
+            close_answered_reviews,
+            reviews_of_contact,
+        )
+        from messaging.models import (
+            replies_to_read as replies_of_number,
+        )
 
         # What contacts asks of a provider and of the messages: it does not import messaging.
         messages_wanted.connect(evidence.messages, dispatch_uid="messaging.evidence")
@@ -27,3 +34,4 @@ class MessagingConfig(AppConfig):
         text_wanted.connect(texts.send_prompt, dispatch_uid="messaging.texts")
         revoked.connect(close_answered_reviews, dispatch_uid="messaging.reviews")
         notes_wanted.connect(reviews_of_contact, dispatch_uid="messaging.review_notes")
+        replies_to_read.connect(replies_of_number, dispatch_uid="messaging.replies_to_read")

@@ -381,6 +381,26 @@ def reviews_of_contact(sender, *, contact, **kwargs) -> list[tuple[str, str]]:
     ]
 
 
+def replies_to_read(sender, *, phone: str, **kwargs) -> list[str]:
+    """For a contact about to leave `phone` (contacts.signals.replies_to_read): its replies
+    kept for the worker that may stop something (a text, a key pressed, a carrier's refusal),
+    and those waiting for review."""
+    kept = InboundEvent.objects.filter(phone=phone, processed_at=None).exclude(
+        kind=InboundEvent.Kind.CALL
+    )
+    statuses = kept.filter(kind=InboundEvent.Kind.STATUS).values_list("payload", flat=True)
+    refused = any(str(payload.get("ErrorCode", "")) == "21610" for payload in statuses[:100])
+    said = []
+    if refused or kept.exclude(kind=InboundEvent.Kind.STATUS).exists():
+        said.append("one the worker reads within a minute")
+    pending = PossibleOptOut.objects.filter(phone=phone, decision=PossibleOptOut.Decision.PENDING)
+    said += [
+        f"“{review.words[:200]}”, waiting in Possible opt-outs"
+        for review in pending.order_by("received_at")[:5]
+    ]
+    return said
+
+
 def close_answered_reviews(sender, *, phone: str, **kwargs) -> None:
     """A number revoked its consent itself (contacts.signals.revoked): once that commits, its
     reviews that the revocation answers are closed (PossibleOptOut.close_answered). A failure

@@ -454,7 +454,10 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     calls and its sentence no texts ("please stop calling me"); where its sentence keeps a
     channel, those the request names ("unsubscribe me but you can call": SMS, which it came
     by; "stop calling but texts are ok": calls; the other is reviewed, `_rest`); else SMS, and
-    calls too where its sentence names them ("stop texting and calling me")."""
+    calls too where its sentence names them ("stop texting and calling me"); every channel
+    where the request asks to stop everything ("opt me out of everything")."""
+    if patterns.EVERYTHING.search(request):
+        return tuple(Channel)
     calls = patterns.CALLS.search(request)
     if calls and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
@@ -487,7 +490,11 @@ def _unclear(body: str, words: str) -> Reading:
     mean the contact wants none, or an ordinary reply."""
     tokens = patterns.OTHER_MEANING.sub(" ", words).split()
     for token in tokens:
-        review_word = token in patterns.KEYWORDS and token != "remove" or token.startswith("unsub")
+        review_word = (
+            token in patterns.KEYWORDS
+            and token != "remove"
+            or token.startswith(("unsub", "desuscri"))
+        )
         if review_word or (len(tokens) > 1 and _typo_of(token)):
             return _review(f"the word “{_shortened(token, 30)}” in a longer message")
         if len(tokens) == 1 and token in patterns.OWN_WORDS:
@@ -502,6 +509,8 @@ def _unclear(body: str, words: str) -> Reading:
         if match:
             matched = f"may ask to stop: “{_shortened(match.group(), 60)}”"
             return _review(matched, language, wrong_number=bool(wrong))
+    if other := patterns.OTHER_LANGUAGES.search(words):
+        return _review(f"may ask to stop, in another language: “{_shortened(other.group(), 30)}”")
     if wrong:
         return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")
     signs = {sign for sign in patterns.STOP_SIGNS | patterns.OTHER_STOP_SIGNS if sign in body}

@@ -32,7 +32,8 @@ KEYWORDS = {
     "alto": "es", "parar": "es", "paren": "es", "pare": "es", "detener": "es",
     "detenganse": "es", "cancelar": "es", "baja": "es", "no mas": "es", "dar de baja": "es",
     "darme de baja": "es", "dame de baja": "es", "denme de baja": "es", "de baja": "es",
-    "desuscribir": "es", "desuscribirme": "es", "borrenme": "es", "borrame": "es",
+    "desuscribir": "es", "desuscribirme": "es", "desuscribanme": "es", "desuscribame": "es",
+    "desuscribeme": "es", "borrenme": "es", "borrame": "es",
     "sacame": "es", "saquenme": "es", "quitenme": "es", "quitame": "es",
 }  # fmt: skip
 # Keywords with another common meaning ("cancel" an appointment, "the end", "paren aquí"):
@@ -51,7 +52,8 @@ SAYS_WHAT_IT_IS = {
 }  # fmt: skip
 # Keywords that mean nothing else: an opt-out in any sentence of a message.
 UNMISTAKABLE = {"unsubscribe", "unsub", "stopall", "optout", "opt out", "revoke",
-                "desuscribir", "desuscribirme", "i opt out"}  # fmt: skip
+                "desuscribir", "desuscribirme", "desuscribanme", "desuscribame",
+                "desuscribeme", "i opt out"}  # fmt: skip
 # Words that may surround a keyword without changing what it asks: politeness, emphasis and
 # impatience, in English and Spanish.
 COURTESY = {
@@ -92,8 +94,9 @@ VERBS = (
     r"|bother\w*|hitting me up|texing|textng|tecting|txing|blowing up my phone|blowing me up)"
 )
 PLURAL_MESSAGES = (
-    r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|alerts|notifications"
-    r"|promos|promotions|reminders|updates|mensajes|textos|llamadas|spam)"
+    r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|robocalls|robo calls"
+    r"|voicemails|voice messages|alerts|notifications|promos|promotions|reminders|updates"
+    r"|mensajes|textos|llamadas|spam)"
 )
 LIST = (
     r"(your |the |this |ur |all |these |any |every |all your |all of your |my )?(\w+ ){0,2}"
@@ -101,7 +104,7 @@ LIST = (
 )
 SPANISH_VERBS = (
     r"(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas|llamen|llame|llames"
-    r"|contacten|contacte|molesten|moleste|textees|texteen)"
+    r"|contacten|contacte|molesten|moleste|textees|texteen|hablen)"
 )
 SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
 
@@ -156,7 +159,8 @@ CLEAR_REQUESTS = [
      r"|all this)$", "en"),
     (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
     (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
-     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|$)|opt me out( (please|pls|now|thanks"
+     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them|everything|all of it)|$)"
+     rf"|opt me out( (please|pls|now|thanks"
      rf"|thank you))+$", "en"),
     (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
      rf"|be taken off|stop (getting|receiving) ((these|this|them|your|the|any|all) )?(\w+ )?"
@@ -195,9 +199,11 @@ CLEAR_REQUESTS = [
      rf"|llames|contacten|contacte|molesten|moleste|textees|texteen)( (mas|ni|nunca)|( (por"
      rf" favor|porfa|gracias|ya))+( (mas|nunca|ya))*$|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
-     r"|escribir) ni (mandar|enviar|escribir|llamar)", "es"),
+     r"|escribir) ni (mandar|enviar|escribir|llamar)|(favor de|por favor) no (llamar|marcar"
+     r"|contactar|escribir|textear)|no (me )?(llamen|llame|llames|marquen|hablen|contacten|"
+     r"escriban) (a|al) (este|mi) (numero|telefono|celular|cel)", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
-     rf"|llamarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
+     rf"|llamarme|hablarme|marcarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
      rf"(me|nos)? {SPANISH_MESSAGES}|(mandar|enviar)(me|nos)?( mas| ya| por favor| porfa)*$)",
      "es"),
     (r"baja de (la |su |esta )?lista", "es"),
@@ -391,6 +397,12 @@ UNCLEAR = [
      r"|who gave (you|u) (this|my)|(no idea|dont know) why (im|i am|i m) getting|instead"
      r"|do not call (list|registry)|not again|block", "en"),
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
+    # "Moved away please remove", "I'm no longer a customer. Remove.", "I'm done with these
+    # messages", "Stop contacting me, by phone or otherwise".
+    (r"remove( me| us| this number| my number)?$"
+     r"|no longer (interested|a (customer|client|patient|member))|not interested anymore"
+     r"|(im|i am) done with (these|this|your|the|all|ur)|(by|via) (tele)?phone or otherwise",
+     "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
      r"|^(please )?(dont|do not) (ever )?(bother|contact|phone|ring) me\b"
@@ -424,11 +436,20 @@ UNCLEAR = [
      r"|(por que|porque) me (siguen|sigues|estan|mandan|envian|escriben)"
      r"|como (consiguieron|obtuvieron|tienen|sacaron) mi numero|solo (mandenme|envienme"
      r"|manden|envien)", "es"),
+    # "No quiero recibir nada", "Ya no quiero nada".
+    (r"(no|ya no) (quiero|deseo) (recibir |seguir recibiendo )?nada", "es"),
     (r"numero equivocado|quien (es|habla|eres)|no me interesa"
      r"|basta|de donde (sacaron|saco|obtuvieron|tienen|tiene) mi numero"
      r"|no me (inscribi|suscribi|registre)|nunca me (inscribi|suscribi|registre)", "es"),
 ]  # fmt: skip
 UNCLEAR_PATTERNS = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in UNCLEAR]
+# A request to stop in a language other than English and Spanish, which no rule above reads:
+# reviewed, for a person to ask ("СТОП", "Arrêtez", "停止", "退订", "Dừng lại").
+OTHER_LANGUAGES = re.compile(
+    r"\b(стоп|остановите|отписаться|отпишите\w*|arret\w*|desabonne\w*|desinscri\w*|stopp"
+    r"|abbestellen|dung lai|ngung|huy dang ky|annulla\w*|parem)\b"
+    r"|停止|退订|退訂|取消订阅|取消訂閱|配信停止|수신거부|그만"
+)
 # A keyword inside another common meaning ("can you stop by at 3?", "cancel my appointment",
 # "the end of the week"): not a reason to review the message.
 OTHER_MEANINGS = [
@@ -508,8 +529,9 @@ IMPATIENT = re.compile(
 
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
-    r"\b(call\w*|robocall\w*|voicemails?|voice ?mails?|phoning|ringing|llamadas?|llamar\w*"
-    r"|llamen|llame|llames|marquen|marcar\w*|buzon|voz)\b"
+    r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
+    r"|ringing|dial\w*|(by|via|over the|on the) (tele)?phone|llamadas?|llamar\w*|llamen|llame"
+    r"|llames|marquen|marcar\w*|buzon|voz|hablen|hablarme|hablarnos|por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
 # but which never make a clear request stop calls: "stop texting me and just phone me" asks to

@@ -177,7 +177,6 @@ SMS, CALLS = (Channel.SMS,), (Channel.CALLS,)
         ("Stop texting me until Monday. Stop calling me", CALLS, SMS),
         # What else the reply says, read as a reply of its own would be.
         ("Please stop leaving voicemails. Unsubscribe me", SMS, CALLS),
-        ("No more robocalls. STOP", SMS, CALLS),
         ("No llamadas por favor. ALTO", SMS, CALLS),
         ("Stop calling me and unsubscribe", CALLS, SMS),
         ("Stop calling me. Cancel", CALLS, SMS),
@@ -197,6 +196,7 @@ SMS, CALLS = (Channel.SMS,), (Channel.CALLS,)
         ("STOP. I never signed up", SMS, ()),
         ("Please stop calling me. Thanks", CALLS, ()),
         ("Unsubscribe me please", SMS, ()),
+        ("No more robocalls. STOP", BOTH, ()),
     ],
 )
 def test_what_a_clear_request_leaves_is_reviewed_where_the_reply_asks_it(body, stops, reviewed):

@@ -290,11 +290,11 @@ RESUBSCRIBE_DIGIT = os.environ.get("RESUBSCRIBE_DIGIT", "1")
 # How far a contact's own opt-out reaches (a STOP, the unsubscribe digit, a confirmed
 # possible opt-out): "channel", the channel it came in; "all", every channel of the number
 # (the FCC's "revoke all" rule, whose compliance date has moved: README, Configuration). From
-# OPT_OUT_SCOPE_ALL_FROM (an ISO date, e.g. 2027-01-31), in UTC, it is "all" whatever
-# OPT_OUT_SCOPE says. Read by contacts.models.channels_revoked; messaging.checks refuses a
-# value it cannot read.
+# OPT_OUT_SCOPE_ALL_FROM (an ISO date), in UTC, it is "all" whatever OPT_OUT_SCOPE says: by
+# default the rule's compliance date as the FCC last set it (DA 26-12). Read by
+# contacts.models.channels_revoked; messaging.checks refuses a value it cannot read.
 OPT_OUT_SCOPE = os.environ.get("OPT_OUT_SCOPE", "").strip().lower() or "channel"
-OPT_OUT_SCOPE_ALL_FROM = os.environ.get("OPT_OUT_SCOPE_ALL_FROM", "").strip()
+OPT_OUT_SCOPE_ALL_FROM = os.environ.get("OPT_OUT_SCOPE_ALL_FROM", "").strip() or "2027-01-31"
 # Broadcasts: messages a second, all workers together; and how long a message may stay
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))

@@ -35,6 +35,7 @@ from contacts.places import (
     STATES,
     TERRITORIES,
     Place,
+    known_zone,
     place_of,
     place_of_number,
     us_zones,
@@ -229,11 +230,21 @@ def places_said(phone: str, said: Iterable[tuple[str, str]]) -> Places:
     """The places of a number by what its contacts say (`said_by_contacts`), in one order.
     A state a contact says that is not the one of the number's area code keeps the number's
     place too: the phone may be in either, and a state's law may presume a number under its
-    area codes is its resident's (Oklahoma's act says so)."""
+    area codes is its resident's (Oklahoma's act says so). So does a time zone the area code
+    is not in, where the area code's state has hours of its own: a Tulsa number whose contact
+    says Pacific time keeps Oklahoma's 20:00 on Tulsa's clock too."""
     said = list(said)
     places = {place_of(phone, *fields) for fields in said}
     number = place_of_number(phone)
-    if number.state and any(state and state != number.state for _, state in said):
+    own_hours = number.state in rules()
+
+    def elsewhere(time_zone: str, state: str) -> bool:
+        if state and state != number.state:
+            return True
+        zone = known_zone(time_zone)
+        return own_hours and bool(zone) and zone not in number.zones
+
+    if number.state and any(elsewhere(*fields) for fields in said):
         places.add(number)
     return tuple(sorted(places, key=str))
 

@@ -715,13 +715,15 @@ def record_keyword_consent(
 ) -> ConsentRecord:
     """The contact behind `phone` texted a keyword to receive texts (JOIN, START…): their
     consent to SMS, with their message as its proof (`reference`, the stored webhook event),
-    and the disclosure of settings.KEYWORD_DISCLOSURE if there is one. `lift`: the soft
-    opt-outs of SMS of the number's contacts end too (their own wish outweighs a user's
-    choice); a START lifts a hard one by record_new_consent before."""
+    and the disclosure of settings.KEYWORD_DISCLOSURE if there is one: its version written by
+    `given_at` (a keyword kept for the worker may be read after a newer one); none, if every
+    one came later. `lift`: the soft opt-outs of SMS of the number's contacts end too
+    (their own wish outweighs a user's choice); a START lifts a hard one by
+    record_new_consent before."""
     disclosure = None
     if settings.KEYWORD_DISCLOSURE:
         versions = Disclosure.objects.filter(title=settings.KEYWORD_DISCLOSURE)
-        disclosure = versions.order_by("-version").first()
+        disclosure = versions.filter(created_at__lte=given_at).order_by("-version").first()
     soft = OptOut.objects.filter(contact__phone=phone, channel=Channel.SMS, kind=OptOut.SOFT)
     if lift and soft.exists():  # else no lock of the opt-outs of numbers for nothing
         resubscribe_many(

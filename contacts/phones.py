@@ -99,6 +99,14 @@ def _normalize(text: str, region: str | None) -> str:
             "give the number alone.",
             code="extension", params={"value": text, "extension": number.extension},
         )  # fmt: skip
+    if any(character.isalpha() for character in text):
+        # phonenumbers reads letters as a keypad's ("1-800-FLOWERS"): a customer's number
+        # with O for 0 or l for 1 became a stranger's.
+        raise ValidationError(
+            "“%(value)s” has letters where digits go (an O for 0, an I or l for 1?): give the "
+            "number in digits.",
+            code="letters", params={"value": text},
+        )  # fmt: skip
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

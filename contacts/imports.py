@@ -53,7 +53,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.tasks import task
 from django.utils import timezone
@@ -75,6 +75,7 @@ from contacts.models import (
     Source,
     StatusChange,
     Tag,
+    channels_revoked,
 )
 from contacts.phones import format_phone, normalize_phone
 from contacts.places import state_code, time_zone_name
@@ -838,8 +839,10 @@ def preview(contact_import: ContactImport) -> Preview:
     that finds each row's contact once: the check stays as fast as it was, and a contact or
     an opt-out added meanwhile is counted."""
     # A row that lifts or softens an opt-out (subscribed, soft) of a number with a hard one,
-    # or of a contact with one, as `_channel` finds it while applying; "hard" again changes
-    # nothing. A new contact takes on its number's hard opt-outs (migration 0013).
+    # or of a contact with one, or of a number the file itself opts out (hard, of the channel
+    # or of one whose revocation covers it: `_hard_in_file`), as `_channel` finds it while
+    # applying; "hard" again changes nothing. A new contact takes on its number's hard
+    # opt-outs (migration 0013).
     overridden = " UNION ALL ".join(
         f"""
         SELECT number, name, phone, '{channel}' AS channel FROM staged
@@ -848,7 +851,10 @@ def preview(contact_import: ContactImport) -> Preview:
                     WHERE p.phone = staged.phone AND p.channel = '{channel}')
             OR EXISTS (SELECT 1 FROM contacts_optout o
                        WHERE o.contact_id = staged.contact_id
-                         AND o.channel = '{channel}' AND o.kind = 'hard'))
+                         AND o.channel = '{channel}' AND o.kind = 'hard')
+            OR staged.phone IN (SELECT phone FROM staged WHERE {
+            " OR ".join(f"{c} = 'hard'" for c in _covering(channel))
+        }))
         """
         for channel in CHANNEL_COLUMNS
     )
@@ -1237,11 +1243,32 @@ def _consents(
     return len(new), to_ask
 
 
+def _covering(channel: str) -> list[str]:
+    """The channels whose hard opt-out, a contact's own, covers `channel` now: itself, and
+    every other under the revoke-all scope (`channels_revoked`)."""
+    return [other for other in CHANNEL_COLUMNS if channel in channels_revoked(other)]
+
+
+def _hard_in_file(contact_import, channel, rows) -> set[str]:
+    """The numbers of `rows` that a row of the whole file opts out of `channel` (hard, of it
+    or of a channel whose revocation covers it): a value of another row of the number, of
+    the batch or not, cannot lift or soften what the file says the number asked."""
+    says_hard = Q.create([(c, OptInStatus.HARD) for c in _covering(channel)], connector=Q.OR)
+    phones = {row.phone for row in rows}
+    return set(
+        ImportRow.objects.filter(says_hard, contact_import=contact_import, phone__in=phones)
+        .values_list("phone", flat=True)
+        .distinct()
+    )
+
+
 def _channel(contact_import, channel, rows, contact_of, counts) -> None:
     column = channel.value
     wanted = {row.number: getattr(row, column) for row in rows if getattr(row, column)}
     if not wanted:
         return
+    phone_of = {row.number: row.phone for row in rows}
+    hard_in_file = _hard_in_file(contact_import, channel, rows)
     chosen, params = services.among("contact_id", sorted({contact_of[n] for n in wanted}))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -1254,11 +1281,14 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
     kept = []
     for number, status in wanted.items():
         contact_id = contact_of[number]
-        if contact_id not in hard:
-            chosen[status].append(contact_id)
-        elif status != OptInStatus.HARD:
+        if status == OptInStatus.HARD:
+            if contact_id not in hard:
+                chosen[status].append(contact_id)
+        elif contact_id in hard or phone_of[number] in hard_in_file:
             kept.append(ImportProblem(contact_import=contact_import, row=number, column=column,
                                       reason=KEPT_HARD, kept_hard=True))  # fmt: skip
+        else:
+            chosen[status].append(contact_id)
     ImportProblem.objects.bulk_create(kept)
     counts["kept_hard"] += len(kept)
     note = f"Import of {contact_import.file_name}"
@@ -1275,7 +1305,9 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
         counts["resubscribed"] += resubscribed
     if chosen[OptInStatus.HARD]:
         counts["opted_out"] += len(chosen[OptInStatus.HARD])
-        services.record_hard_opt_outs(
-            phones=Contact.objects.filter(pk__in=chosen[OptInStatus.HARD]).values("phone"),
-            channel=channel, source=Source.IMPORT, words=note,
-        )  # fmt: skip
+        # The contact's own revocation, made elsewhere: it covers what a STOP would.
+        for covered in channels_revoked(channel):
+            services.record_hard_opt_outs(
+                phones=Contact.objects.filter(pk__in=chosen[OptInStatus.HARD]).values("phone"),
+                channel=covered, source=Source.IMPORT, words=note,
+            )  # fmt: skip

@@ -838,6 +838,12 @@ def preview(contact_import: ContactImport) -> Preview:
     """Counted by the database over the staged rows when the page is shown, in one statement
     that finds each row's contact once: the check stays as fast as it was, and a contact or
     an opt-out added meanwhile is counted."""
+
+    def hard_in_file(channel: str) -> str:  # as `_hard_in_file`
+        return "SELECT phone FROM staged WHERE " + " OR ".join(
+            f"{covering} = 'hard'" for covering in _covering(channel)
+        )
+
     # A row that lifts or softens an opt-out (subscribed, soft) of a number with a hard one,
     # or of a contact with one, or of a number the file itself opts out (hard, of the channel
     # or of one whose revocation covers it: `_hard_in_file`), as `_channel` finds it while
@@ -852,21 +858,21 @@ def preview(contact_import: ContactImport) -> Preview:
             OR EXISTS (SELECT 1 FROM contacts_optout o
                        WHERE o.contact_id = staged.contact_id
                          AND o.channel = '{channel}' AND o.kind = 'hard')
-            OR staged.phone IN (SELECT phone FROM staged WHERE {
-            " OR ".join(f"{c} = 'hard'" for c in _covering(channel))
-        }))
+            OR staged.phone IN ({hard_in_file(channel)}))
         """
         for channel in CHANNEL_COLUMNS
     )
     # A row that subscribes its number (it says so, or it creates a contact and says nothing,
-    # on a number that has not opted out), gives no consent to the channel, and whose number
-    # has none on record (the contacts' columns that the broadcasts' rule reads).
+    # on a number that has not opted out, nor does the file), gives no consent to the channel,
+    # and whose number has none on record (the contacts' columns that the broadcasts' rule
+    # reads).
     without_consent = ", ".join(
         f"""
         COUNT(*) FILTER (WHERE ({channel} = 'subscribed'
                 OR {channel} = '' AND contact_id IS NULL
                    AND NOT EXISTS (SELECT 1 FROM contacts_phoneoptout p
                                    WHERE p.phone = staged.phone AND p.channel = '{channel}'))
+            AND staged.phone NOT IN ({hard_in_file(channel)})
             AND consent_channels NOT LIKE '%%{channel}%%'
             AND NOT EXISTS (SELECT 1 FROM contacts_contact c
                             WHERE c.phone = staged.phone AND c.{channel}_consent_on_record))

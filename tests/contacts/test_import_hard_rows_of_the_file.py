@@ -44,6 +44,8 @@ def test_a_row_the_file_s_own_hard_opt_out_overrides_is_listed_before_and_after(
     preview = imports.preview(contact_import)
     assert preview.override_count == 1
     assert [(o.row, o.name, o.column) for o in preview.overrides] == [(row, "Bob Alvarez", "sms")]
+    # Nor is Bob's number counted as one subscribed without consent: it will not be.
+    assert "SMS" not in preview.subscribed_without_consent
     assert applied(contact_import) == [(row, "sms")]
     bob = Contact.objects.get(name="Bob Alvarez")
     assert bob.opt_in_status(Channel.SMS) == OptInStatus.HARD

@@ -276,7 +276,10 @@ def test_the_preview_shows_creates_updates_and_hard_opt_outs_before_apply(admin_
     page = response.content.decode()
     assert "1 new contact to create, 1 contact to update." in page
     assert "1 opt-in value will not be applied" in page
-    assert "hard opt-out of the channel: only the contact can undo it." in page
+    assert (
+        "hard opt-out of the channel, or another row of the file gives it one: only the "
+        "contact can undo it." in page
+    )
     assert (
         '<tr><td>2</td><td>Ana</td><td class="nowrap">(415) 555-0101</td><td>sms</td></tr>' in page
     )

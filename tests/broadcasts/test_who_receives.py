@@ -37,7 +37,7 @@ from contacts.models import (
     Contact,
     Source,
 )
-from contacts.places import place_of, place_of_number
+from contacts.places import known_zone, place_of, place_of_number
 from messaging.models import PossibleOptOut
 from tests.broadcasts.engine import broadcast, sent_earlier
 from tests.factories import ContactFactory, store_old_phone
@@ -303,12 +303,18 @@ def _check_agreement(
     expected[services.DUPLICATE] = len(audience) - sum(expected.values()) - len(eligible)
 
     # A number waits until the place of each of its contacts is open (the places they say),
-    # and its area code's where one of them says another state.
+    # and its area code's where one of them says another state, or a time zone the area code
+    # is not in while the area code's state has hours of its own.
     def places(phone):
         said = [(other["time_zone"], other["state"]) for _, other in created
                 if other["phone"] == phone]  # fmt: skip
         number = place_of_number(phone)
-        elsewhere = number.state and any(state not in ("", number.state) for _, state in said)
+        own_hours = number.state in quiet_hours.rules()
+        elsewhere = number.state and any(
+            state not in ("", number.state)
+            or (own_hours and known_zone(zone) and known_zone(zone) not in number.zones)
+            for zone, state in said
+        )
         return [place_of(phone, *fields) for fields in said] + ([number] if elsewhere else [])
 
     outside = {

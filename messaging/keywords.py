@@ -474,10 +474,21 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
 def channels_to_review(words: str) -> tuple[Channel, ...]:
     """What a reply that may ask to stop holds while it waits, and what confirming it stops
     (also a wording staff taught as an opt-out): SMS, which it came by, and calls too where
-    it names them ("please stop calling me so much", "do not phone me again")."""
-    if _names_calls(words):
+    it names them ("please stop calling me so much", "do not phone me again") or a request
+    in it asks to stop everything ("opt me out of everything for now")."""
+    if _names_calls(words) or _asks_to_stop_everything(words):
         return (Channel.SMS, Channel.CALLS)
     return (Channel.SMS,)
+
+
+def _asks_to_stop_everything(words: str) -> bool:
+    """Whether a request to stop in `words` names everything ("thanks for everything" is no
+    request)."""
+    return any(
+        patterns.EVERYTHING.search(match.group())
+        for pattern, _ in patterns.CLEAR
+        for match in pattern.finditer(words)
+    )
 
 
 def _names_calls(words: str) -> bool:
@@ -509,7 +520,7 @@ def _unclear(body: str, words: str) -> Reading:
         if match:
             matched = f"may ask to stop: “{_shortened(match.group(), 60)}”"
             return _review(matched, language, wrong_number=bool(wrong))
-    if other := patterns.OTHER_LANGUAGES.search(words):
+    if len(tokens) <= 4 and (other := patterns.OTHER_LANGUAGES.search(words)):
         return _review(f"may ask to stop, in another language: “{_shortened(other.group(), 30)}”")
     if wrong:
         return Reading(Intent.WRONG_NUMBER, f"wrong number: “{_shortened(wrong.group(), 60)}”")

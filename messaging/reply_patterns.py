@@ -199,8 +199,9 @@ CLEAR_REQUESTS = [
      rf"|llames|contacten|contacte|molesten|moleste|textees|texteen)( (mas|ni|nunca)|( (por"
      rf" favor|porfa|gracias|ya))+( (mas|nunca|ya))*$|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
-     r"|escribir) ni (mandar|enviar|escribir|llamar)|(favor de|por favor) no (llamar|marcar"
-     r"|contactar|escribir|textear)|no (me )?(llamen|llame|llames|marquen|hablen|contacten|"
+     r"|escribir) ni (mandar|enviar|escribir|llamar)|^(favor de|por favor) no (llamar|marcar"
+     r"|contactar|escribir|textear)(me|nos)?( (mas|nunca|a este numero|por favor|gracias))*$"
+     r"|no (me )?(llamen|llame|llames|marquen|hablen|contacten|"
      r"escriban) (a|al) (este|mi) (numero|telefono|celular|cel)", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
      rf"|llamarme|hablarme|marcarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
@@ -399,9 +400,12 @@ UNCLEAR = [
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
     # "Moved away please remove", "I'm no longer a customer. Remove.", "I'm done with these
     # messages", "Stop contacting me, by phone or otherwise".
-    (r"remove( me| us| this number| my number)?$"
-     r"|no longer (interested|a (customer|client|patient|member))|not interested anymore"
-     r"|(im|i am) done with (these|this|your|the|all|ur)|(by|via) (tele)?phone or otherwise",
+    (r"(please|pls|plz|kindly|just) remove( me| us| this number| my number)?$"
+     r"|no longer (interested( (please|pls|thanks|thank you|at all|anymore))*$|a (customer"
+     r"|client|patient|member))|not interested anymore"
+     rf"|(im|i am|were|we are) done with (these|your|all these|all your|all the|ur|the|all) "
+     rf"{PLURAL_MESSAGES}|(im|i am) done with (you|you guys|all this|this)$"
+     r"|^(by|via) (tele)?phone or otherwise$",
      "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
@@ -437,14 +441,16 @@ UNCLEAR = [
      r"|como (consiguieron|obtuvieron|tienen|sacaron) mi numero|solo (mandenme|envienme"
      r"|manden|envien)", "es"),
     # "No quiero recibir nada", "Ya no quiero nada".
-    (r"(no|ya no) (quiero|deseo) (recibir |seguir recibiendo )?nada", "es"),
+    (r"(no|ya no) (quiero|deseo) (recibir|seguir recibiendo) nada|^(no|ya no) (quiero|deseo) nada"
+     r"( (mas|de ustedes|por favor|gracias))*$", "es"),
     (r"numero equivocado|quien (es|habla|eres)|no me interesa"
      r"|basta|de donde (sacaron|saco|obtuvieron|tienen|tiene) mi numero"
      r"|no me (inscribi|suscribi|registre)|nunca me (inscribi|suscribi|registre)", "es"),
 ]  # fmt: skip
 UNCLEAR_PATTERNS = [(re.compile(rf"\b({pattern})\b"), language) for pattern, language in UNCLEAR]
 # A request to stop in a language other than English and Spanish, which no rule above reads:
-# reviewed, for a person to ask ("СТОП", "Arrêtez", "停止", "退订", "Dừng lại").
+# reviewed, for a person to ask ("СТОП", "Arrêtez", "停止", "退订", "Dừng lại"); in a short
+# reply only ("Il arrête pas de pleuvoir" is about the rain).
 OTHER_LANGUAGES = re.compile(
     r"\b(стоп|остановите|отписаться|отпишите\w*|arret\w*|desabonne\w*|desinscri\w*|stopp"
     r"|abbestellen|dung lai|ngung|huy dang ky|annulla\w*|parem)\b"
@@ -530,7 +536,7 @@ IMPATIENT = re.compile(
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
-    r"|ringing|dial\w*|(by|via|over the|on the) (tele)?phone|llamadas?|llamar\w*|llamen|llame"
+    r"|ringing|dial\w*|(by|via|over the) (tele)?phone|llamadas?|llamar\w*|llamen|llame"
     r"|llames|marquen|marcar\w*|buzon|voz|hablen|hablarme|hablarnos|por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),

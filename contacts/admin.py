@@ -20,6 +20,7 @@ from contacts.models import (
     Tag,
     short_date,
 )
+from contacts.phones import normalize_phone
 
 
 class ChannelStatusFilter(admin.SimpleListFilter):
@@ -101,8 +102,11 @@ class ContactAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         old = self.initial.get("phone")  # None for a new contact
-        refusal = old and "phone" in self.changed_data and replies_to_read_first(self.instance, old)
-        if refusal:
+        try:
+            moved = old and normalize_phone(data.get("phone") or "") != old
+        except ValidationError:
+            moved = False  # the phone field says what is wrong
+        if moved and (refusal := replies_to_read_first(self.instance, old)):
             raise ValidationError(refusal)
         return data
 

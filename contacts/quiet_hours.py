@@ -231,8 +231,10 @@ def places_said(phone: str, said: Iterable[tuple[str, str]]) -> Places:
     A state a contact says that is not the one of the number's area code keeps the number's
     place too: the phone may be in either, and a state's law may presume a number under its
     area codes is its resident's (Oklahoma's act says so). So does a time zone the area code
-    is not in, where the area code's state has hours of its own: a Tulsa number whose contact
-    says Pacific time keeps Oklahoma's 20:00 on Tulsa's clock too."""
+    is not in, without a state, where the area code's state has hours of its own: a Tulsa
+    number whose contact says Pacific time keeps Oklahoma's 20:00 on Tulsa's clock too (a
+    contact who says the area code's state and a zone of it is in that state, on that
+    clock)."""
     said = list(said)
     places = {place_of(phone, *fields) for fields in said}
     number = place_of_number(phone)
@@ -242,7 +244,7 @@ def places_said(phone: str, said: Iterable[tuple[str, str]]) -> Places:
         if state and state != number.state:
             return True
         zone = known_zone(time_zone)
-        return own_hours and bool(zone) and zone not in number.zones
+        return own_hours and not state and bool(zone) and zone not in number.zones
 
     if number.state and any(elsewhere(*fields) for fields in said):
         places.add(number)

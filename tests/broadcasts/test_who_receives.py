@@ -304,7 +304,7 @@ def _check_agreement(
 
     # A number waits until the place of each of its contacts is open (the places they say),
     # and its area code's where one of them says another state, or a time zone the area code
-    # is not in while the area code's state has hours of its own.
+    # is not in and no state while the area code's state has hours of its own.
     def places(phone):
         said = [(other["time_zone"], other["state"]) for _, other in created
                 if other["phone"] == phone]  # fmt: skip
@@ -312,7 +312,12 @@ def _check_agreement(
         own_hours = number.state in quiet_hours.rules()
         elsewhere = number.state and any(
             state not in ("", number.state)
-            or (own_hours and known_zone(zone) and known_zone(zone) not in number.zones)
+            or (
+                own_hours
+                and not state
+                and known_zone(zone)
+                and known_zone(zone) not in number.zones
+            )
             for zone, state in said
         )
         return [place_of(phone, *fields) for fields in said] + ([number] if elsewhere else [])

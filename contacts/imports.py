@@ -1284,10 +1284,11 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
         )
         hard = {contact_id for (contact_id,) in cursor.fetchall()}
     chosen = {OptInStatus.SOFT: [], OptInStatus.SUBSCRIBED: [], OptInStatus.HARD: []}
-    kept = []
+    said_hard, kept = [], []
     for number, status in wanted.items():
         contact_id = contact_of[number]
         if status == OptInStatus.HARD:
+            said_hard.append(contact_id)
             if contact_id not in hard:
                 chosen[status].append(contact_id)
         elif contact_id in hard or phone_of[number] in hard_in_file:
@@ -1309,11 +1310,13 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
             contacts=chosen[OptInStatus.SUBSCRIBED], **change
         )
         counts["resubscribed"] += resubscribed
-    if chosen[OptInStatus.HARD]:
-        counts["opted_out"] += len(chosen[OptInStatus.HARD])
-        # The contact's own revocation, made elsewhere: it covers what a STOP would.
+    counts["opted_out"] += len(chosen[OptInStatus.HARD])
+    if said_hard:
+        # The contact's own revocation, made elsewhere: it covers what a STOP would, also
+        # where the number had opted out of this channel already (numbers opted out of a
+        # channel are left as they are).
         for covered in channels_revoked(channel):
             services.record_hard_opt_outs(
-                phones=Contact.objects.filter(pk__in=chosen[OptInStatus.HARD]).values("phone"),
+                phones=Contact.objects.filter(pk__in=said_hard).values("phone"),
                 channel=covered, source=Source.IMPORT, words=note,
             )  # fmt: skip

@@ -340,7 +340,9 @@ def handle_sms(
             if reading.to_review and (
                 left := tuple(c for c in reading.to_review.channels if c not in covered)
             ):
-                _keep_for_review(phone, body, replace(reading.to_review, channels=left))
+                _keep_for_review(
+                    phone, body, replace(reading.to_review, channels=left), received_at
+                )
             if reading.wrong_number:  # "Wrong number. Stop calling me": texts go to nobody
                 _reassigned(phone, body, payload)
             # Always sent, although the number is now opted out: the one allowed reply.
@@ -352,7 +354,7 @@ def handle_sms(
         case Intent.HELP:
             return _sms_reply(help_reply())
         case Intent.POSSIBLE_OPT_OUT:
-            _keep_for_review(phone, body, reading)
+            _keep_for_review(phone, body, reading, received_at)
     if reading.intent == Intent.WRONG_NUMBER or reading.wrong_number:
         # Whoever consented is not there (reviewed too, if the reply said more): the number's
         # consent goes, and nothing is answered to someone who never agreed to hear from us.
@@ -367,11 +369,13 @@ def _reassigned(phone: str, body: str, payload: dict) -> None:
     )  # fmt: skip
 
 
-def _keep_for_review(phone: str, body: str, reading: Reading) -> None:
-    """Keep the reply for a person to decide, holding the channels `reading` would stop."""
+def _keep_for_review(phone: str, body: str, reading: Reading, received_at: datetime | None) -> None:
+    """Keep the reply for a person to decide, holding the channels `reading` would stop; as
+    received when it came (`received_at`), from which its business days count."""
     PossibleOptOut.objects.create(
-        phone=phone, words=body, matched=reading.matched, channels=" ".join(reading.channels)
-    )
+        phone=phone, words=body, matched=reading.matched, channels=" ".join(reading.channels),
+        received_at=received_at or timezone.now(),
+    )  # fmt: skip
     # From a number opted out of all it would stop already: nothing to decide.
     close_answered_reviews(InboundEvent, phone=phone)
 

@@ -9,8 +9,8 @@ field's text can pass for two), in this order: id, at (UTC, "2026-12-05 09:30:00
 PostgreSQL; on SQLite, as the database keeps it), contact_id, phone, channel, before, after,
 source, actor_id, note, via, copied_from, opt_in_id, matched, chained_to, and the previous
 row's hash. The hash is SHA-256 of its UTF-8, in hex. Rows written before the chain began
-(chain empty, ids below the first row with a hash) are counted, not checked; a row after them
-with no hash lost it.
+(chain empty, dated before migration 0029 ran, as Django recorded it) are counted, not
+checked; a row after with no hash lost it.
 """
 
 import hashlib
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
 FIELDS = (
     "id", "at", "contact_id", "phone", "channel", "before", "after", "source", "actor_id",
@@ -77,16 +78,24 @@ def _rows() -> Iterator[dict]:
                 yield dict(zip((*FIELDS, "chain"), values, strict=True))
 
 
-def _first_with_a_hash() -> int | None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT MIN(id) FROM contacts_consentevent WHERE chain <> ''")
-        return cursor.fetchone()[0]
+def _chain_began() -> datetime | None:
+    """When migration 0029 wrote the chain's trigger, as Django recorded it: no row written
+    since lacks a hash, whoever blanks one or all of them."""
+    recorder = MigrationRecorder(connection)
+    began = recorder.migration_qs.filter(app="contacts", name="0029_ledger_chain")
+    return began.values_list("applied", flat=True).first()
+
+
+def _at(value) -> datetime:
+    """A row's time as `_rows` reads it (SQLite's as its text), in UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def verify() -> Verified:
     """Recompute every row's hash from its content and the row it follows."""
     result = Verified(findings=[])
-    began = _first_with_a_hash()
+    began = _chain_began()
     group, seen = None, {}  # the number and channel read, and its rows' hashes by id
     for row in _rows():
         result.rows += 1
@@ -94,7 +103,7 @@ def verify() -> Verified:
             group, seen = (row["phone"], row["channel"]), {}
         if not row["chain"]:
             seen[row["id"]] = ""
-            if began is not None and row["id"] > began:
+            if began is None or _at(row["at"]) >= began:
                 problem = "it has no hash, yet it was written after the chain began"
                 result.findings.append(Finding(row["id"], *group, problem))
             else:

@@ -15,6 +15,7 @@ from tests.factories import ContactFactory, UserFactory, reply_start
 
 pytestmark = pytest.mark.django_db
 PHONE = "+14155550123"
+BEFORE_THE_CHAIN = "2020-01-02 03:04:05"  # before migration 0029 ran
 
 
 @pytest.fixture
@@ -115,18 +116,22 @@ def test_the_application_cannot_write_its_own_hash(history):
 
 
 def test_rows_from_before_the_chain_are_counted_and_a_fork_verifies(history):
-    """Rows written before migration 0029 have no hash (the ledger's first ones); two writers
-    of one number at once may both follow the same row (a fork): both are checked against
-    it."""
+    """Rows written before migration 0029 have no hash (the ledger's first ones, dated before
+    it ran); two writers of one number at once may both follow the same row (a fork): both
+    are checked against it."""
     oldest = history.first()
     rows = list(history.filter(phone=oldest.phone, channel=oldest.channel))
     first, second, third = rows[0], rows[1], rows[-1]  # the third, the number's newest
     assert first == oldest and len(rows) > 3
-    without_the_guard("UPDATE contacts_consentevent SET chain = '' WHERE id = %s", [first.pk])
+    without_the_guard(
+        "UPDATE contacts_consentevent SET chain = '', at = %s WHERE id = %s",
+        [BEFORE_THE_CHAIN, first.pk],
+    )
     # The second row's hash was worked out from the first's: it no longer matches; the rest
     # of the number follows on from it.
     with pytest.raises(CommandError, match=f"Row {second.pk} "):
         verify_ledger()
+    first.refresh_from_db()
     fork = {name: getattr(third, name) for name in chain.FIELDS} | {"chained_to": first.pk}
     without_the_guard(
         "UPDATE contacts_consentevent SET chained_to = %s, chain = %s WHERE id = %s",
@@ -149,6 +154,20 @@ def test_a_row_whose_hash_was_removed_after_the_chain_began_is_named(history):
         f"Row {newest.pk} ({PHONE}, sms): it has no hash, yet it was written after the chain "
         "began." in str(raised.value)
     )
+
+
+@pytest.mark.parametrize("which", ["the ledger's first row", "every row"])
+def test_a_row_whose_hash_was_removed_is_named_wherever_it_is(history, which):
+    """The chain began when migration 0029 ran, not at the first row that still has a hash:
+    blanking the first one, or all, hides nothing (a cold review of the first form)."""
+    first = history.first()
+    where = "WHERE id = %s" if which == "the ledger's first row" else "WHERE id >= %s"
+    without_the_guard(f"UPDATE contacts_consentevent SET chain = '', note = 'forged' {where}",
+                      [first.pk])  # fmt: skip
+    with pytest.raises(CommandError) as raised:
+        verify_ledger()
+    assert f"Row {first.pk} " in str(raised.value)
+    assert "it has no hash, yet it was written after the chain began" in str(raised.value)
 
 
 def _as_read(pk: int) -> dict:

@@ -116,9 +116,10 @@ class OptOutScope(models.TextChoices):
 
 def scope_all_from() -> date | None:
     """The day from which every opt-out's scope is "all" (settings.OPT_OUT_SCOPE_ALL_FROM), or
-    None; ValueError when the setting is not an ISO date."""
+    None ("never", or empty in a test's settings); ValueError when the setting is not an ISO
+    date."""
     text = settings.OPT_OUT_SCOPE_ALL_FROM
-    return date.fromisoformat(text) if text else None
+    return date.fromisoformat(text) if text and text.lower() != "never" else None
 
 
 def channels_in_words(channels) -> str:

@@ -101,7 +101,7 @@ def check_opt_out_scope(app_configs, **kwargs) -> list[Error]:
             Error(
                 f"OPT_OUT_SCOPE_ALL_FROM={settings.OPT_OUT_SCOPE_ALL_FROM!r} is not a date.",
                 hint="Write the day from which every opt-out covers every channel as an ISO "
-                "date (2027-01-31), or leave it empty.",
+                "date (2027-01-31), or “never”.",
                 id="messaging.E002",
             )
         )

@@ -34,3 +34,12 @@ def test_a_stop_after_31_january_2027_stops_calls_too(sms, manager):  # noqa: F8
 
 def test_a_stop_before_it_stops_texts_alone(sms, manager):  # noqa: F811
     assert a_call_after_a_stop(sms, manager, BEFORE) == [PHONE]
+
+
+def test_never_keeps_the_channel_scope(sms, manager, settings):  # noqa: F811
+    """Should the FCC drop the rule, "never" is no such day (an empty value is the default)."""
+    settings.OPT_OUT_SCOPE_ALL_FROM = "never"
+    assert a_call_after_a_stop(sms, manager, AFTER) == [PHONE]
+    from django.core import checks
+
+    assert not [e for e in checks.run_checks() if e.id == "messaging.E002"]

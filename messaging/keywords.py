@@ -454,11 +454,11 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     calls and its sentence no texts ("please stop calling me"); where its sentence keeps a
     channel, those the request names ("unsubscribe me but you can call": SMS, which it came
     by; "stop calling but texts are ok": calls; the other is reviewed, `_rest`); else SMS, and
-    calls too where its sentence names them ("stop texting and calling me"); every channel
-    where the request asks to stop everything ("opt me out of everything")."""
-    if patterns.EVERYTHING.search(request):
-        return tuple(Channel)
+    calls too where its sentence names them ("stop texting and calling me") or the request
+    goes on "by phone" ("stop contacting me by phone": a text reaches the phone too)."""
     calls = patterns.CALLS.search(request)
+    if patterns.BY_PHONE.search(sentence.partition(request)[2]):
+        return (Channel.SMS, Channel.CALLS)
     if calls and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)
     if patterns.KEEPS_A_CHANNEL.search(sentence):
@@ -482,13 +482,8 @@ def channels_to_review(words: str) -> tuple[Channel, ...]:
 
 
 def _asks_to_stop_everything(words: str) -> bool:
-    """Whether a request to stop in `words` names everything ("thanks for everything" is no
-    request)."""
-    return any(
-        patterns.EVERYTHING.search(match.group())
-        for pattern, _ in patterns.CLEAR
-        for match in pattern.finditer(words)
-    )
+    """Whether `words` ask to be opted out of everything ("thanks for everything" does not)."""
+    return bool(patterns.OUT_OF_EVERYTHING.search(words))
 
 
 def _names_calls(words: str) -> bool:

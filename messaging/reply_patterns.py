@@ -104,7 +104,7 @@ LIST = (
 )
 SPANISH_VERBS = (
     r"(manden|mande|mandes|envien|envie|envies|escriban|escriba|escribas|llamen|llame|llames"
-    r"|contacten|contacte|molesten|moleste|textees|texteen|hablen)"
+    r"|contacten|contacte|molesten|moleste|textees|texteen)"
 )
 SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
 
@@ -159,7 +159,7 @@ CLEAR_REQUESTS = [
      r"|all this)$", "en"),
     (r"(unsubscribe|unsub) (me|us|my number|this number)", "en"),
     (rf"(?<!can i )(?<!could i )(?<!do i )opt (me )?out( (of|from) (these|this|them|all|your"
-     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them|everything|all of it)|$)"
+     rf"|the|ur)? ?({MESSAGES}|list|it|this|these|them)|$)"
      rf"|opt me out( (please|pls|now|thanks"
      rf"|thank you))+$", "en"),
     (rf"i (want|wanna|would like|d like|need) to (unsubscribe|unsub|opt out|be removed"
@@ -200,9 +200,10 @@ CLEAR_REQUESTS = [
      rf" favor|porfa|gracias|ya))+( (mas|nunca|ya))*$|$)", "es"),
     (r"^no (llamar|contactar|escribir|textear|molestar)( por favor)?$|no (llamar|contactar"
      r"|escribir) ni (mandar|enviar|escribir|llamar)|^(favor de|por favor) no (llamar|marcar"
-     r"|contactar|escribir|textear)(me|nos)?( (mas|nunca|a este numero|por favor|gracias))*$"
-     r"|no (me )?(llamen|llame|llames|marquen|hablen|contacten|"
-     r"escriban) (a|al) (este|mi) (numero|telefono|celular|cel)", "es"),
+     r"|contactar|escribir|textear)(me|nos)?( (mas|nunca|por favor|gracias))*$"
+     r"|^(favor de |por favor )?no (me |le |nos )?(llamen|llamar|marquen|marcar|contacten"
+     r"|contactar) (a |al )(este |mi )?(numero|telefono|celular|cel)( (mas|nunca|por favor"
+     r"|gracias))*$", "es"),
     (rf"(deja|dejen|dejar|deje|dejes|paren|para|pare) (ya )?de (escribir|escribirme|llamar"
      rf"|llamarme|hablarme|marcarme|textear|textearme|molestar|molestarme|contactar|contactarme|(mandar|enviar)"
      rf"(me|nos)? {SPANISH_MESSAGES}|(mandar|enviar)(me|nos)?( mas| ya| por favor| porfa)*$)",
@@ -370,6 +371,12 @@ KEEPS_A_CHANNEL = re.compile(
     r"|pueden|puede) (still )?(call|text|phone|ring|llamar|escribir|marcar)"
     r"|\b(calls?|texts?|llamadas|mensajes) (are|is|estan|esta) (ok|okay|fine|bien)\b"
 )
+# A request to be opted out of everything, which a person reads ("Opt me out of everything",
+# but "Why did you opt me out of everything?"): its review holds every channel.
+OUT_OF_EVERYTHING = re.compile(
+    r"\b(opt|take|remove|unsubscribe|unsub)( me| us)?( out)? (of|from) (everything|all of it"
+    r"|all of this|all of them)\b"
+)
 # Beside a request that names one channel, words that may ask to stop all: "Stop calling me.
 # Don't send anything either", "Dejen de llamarme. No quiero nada".
 EVERYTHING = re.compile(r"\b(anything|everything|both|all of it|nada|todo|tampoco)\b")
@@ -400,12 +407,14 @@ UNCLEAR = [
     (r"how did (you|u) get (my|this) (number|#)|where did (you|u) get (my|this) number", "en"),
     # "Moved away please remove", "I'm no longer a customer. Remove.", "I'm done with these
     # messages", "Stop contacting me, by phone or otherwise".
-    (r"(please|pls|plz|kindly|just) remove( me| us| this number| my number)?$"
+    (r"(opt|take|remove|unsubscribe|unsub)( me| us)?( out)? (of|from) (everything|all of it"
+     r"|all of this|all of them)|(dont|do not|please dont|never) reach out"
+     r"|(please|pls|plz|kindly|just) remove( me| us| this number| my number)?$"
      r"|no longer (interested( (please|pls|thanks|thank you|at all|anymore))*$|a (customer"
      r"|client|patient|member))|not interested anymore"
      rf"|(im|i am|were|we are) done with (these|your|all these|all your|all the|ur|the|all) "
      rf"{PLURAL_MESSAGES}|(im|i am) done with (you|you guys|all this|this)$"
-     r"|^(by|via) (tele)?phone or otherwise$",
+     r"|^(me |us )?(by|via) (tele)?phone or otherwise$",
      "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
@@ -418,7 +427,9 @@ UNCLEAR = [
      r"|calls|these)", "en"),
     (r"no me (llamen|escriban|marquen|contacten) (en|a|por|los|las|tan|hasta|despues|antes"
      r"|durante)|no me (manden|envien) (los|las|tan|hasta|despues|antes|durante|en)"
-     r"|no me marquen|dejen de marcarme|no vuelvan a (llamar|escribir)", "es"),
+     r"|no me marquen|dejen de marcar\w*|no vuelvan a (llamar|escribir|marcar)"
+     r"|no me hablen( mas| al| a mi| a este| por telefono|$)|(favor de|por favor) no hablarme",
+     "es"),
     # A channel refused for a while or a place: "No calls on weekends please".
     (r"^no (more )?(phone )?(calls|texts|messages|voicemails) (on|at|after|before|during|in"
      r"|until|till|while|when)", "en"),
@@ -452,9 +463,9 @@ UNCLEAR_PATTERNS = [(re.compile(rf"\b({pattern})\b"), language) for pattern, lan
 # reviewed, for a person to ask ("СТОП", "Arrêtez", "停止", "退订", "Dừng lại"); in a short
 # reply only ("Il arrête pas de pleuvoir" is about the rain).
 OTHER_LANGUAGES = re.compile(
-    r"\b(стоп|остановите|отписаться|отпишите\w*|arret\w*|desabonne\w*|desinscri\w*|stopp"
+    r"^(стоп|остановите|отписаться|отпишите\w*|arret\w*|desabonne\w*|desinscri\w*|stopp"
     r"|abbestellen|dung lai|ngung|huy dang ky|annulla\w*|parem)\b"
-    r"|停止|退订|退訂|取消订阅|取消訂閱|配信停止|수신거부|그만"
+    r"|\b(стоп|отписаться)\b|停止|退订|退訂|取消订阅|取消訂閱|配信停止|수신거부|그만"
 )
 # A keyword inside another common meaning ("can you stop by at 3?", "cancel my appointment",
 # "the end of the week"): not a reason to review the message.
@@ -536,13 +547,19 @@ IMPATIENT = re.compile(
 # Which channels a request names (messaging.keywords.channels_asked, channels_to_review).
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
-    r"|ringing|dial\w*|(by|via|over the) (tele)?phone|llamadas?|llamar\w*|llamen|llame"
-    r"|llames|marquen|marcar\w*|buzon|voz|hablen|hablarme|hablarnos|por telefono)\b"
+    r"|ringing|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz"
+    r"|hablarme por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
 # but which never make a clear request stop calls: "stop texting me and just phone me" asks to
 # be phoned.
-CALLS_TOO = re.compile(r"\b(phone (me|us)|ring me)\b")
+CALLS_TOO = re.compile(
+    r"\b(phone (me|us)|ring me|dialing|dialling|dial (me|us|this)|(contact\w*|bother\w*"
+    r"|harass\w*)( me| us)? (by|via|over the) (tele)?phone|(contacten|molesten|contactar\w*)"
+    r"( me| nos)? por telefono|no me hablen|^(me |us )?(by|via) (tele)?phone or otherwise$)\b"
+)
+# What may follow a request to say it is about calls: "stop contacting me by phone".
+BY_PHONE = re.compile(r"^( me| us)? (by|via|over the) (tele)?phone\b|^( me| nos)? por telefono\b")
 TEXTS = re.compile(
     r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
     r"|communications?|contact\w*|manden|mande|envien|envie)\b"

@@ -99,11 +99,11 @@ def _normalize(text: str, region: str | None) -> str:
             "give the number alone.",
             code="extension", params={"value": text, "extension": number.extension},
         )  # fmt: skip
-    if sum(character.isdigit() for character in text) < len(
-        phonenumbers.national_significant_number(number)
-    ):
-        # phonenumbers read letters as a keypad's ("1-800-FLOWERS"): a customer's number with
-        # O for 0 or l for 1 became a stranger's. A label ("Cell: …", "tel:+1…") adds none.
+    digits = re.search(r"\d", text)
+    if digits and any(character.isalpha() for character in text[digits.start() :]):
+        # phonenumbers read letters among the digits as a keypad's ("1-800-FLOWERS"): a
+        # customer's number with O for 0 or l for 1 became a stranger's. A label before the
+        # number ("Cell: …", "tel:+1…") is no part of it.
         raise ValidationError(
             "“%(value)s” has letters where digits go (an O for 0, an I or l for 1?): give the "
             "number in digits.",

@@ -22,10 +22,8 @@ class MessagingConfig(AppConfig):
         )
         from messaging.models import (
             close_answered_reviews,
+            replies_of_number,
             reviews_of_contact,
-        )
-        from messaging.models import (
-            replies_to_read as replies_of_number,
         )
 
         # What contacts asks of a provider and of the messages: it does not import messaging.

@@ -381,7 +381,7 @@ def reviews_of_contact(sender, *, contact, **kwargs) -> list[tuple[str, str]]:
     ]
 
 
-def replies_to_read(sender, *, phone: str, **kwargs) -> list[str]:
+def replies_of_number(sender, *, phone: str, **kwargs) -> list[str]:
     """For a contact about to leave `phone` (contacts.signals.replies_to_read): its replies
     kept for the worker that may stop something (a text, a key pressed, a carrier's refusal),
     and those waiting for review."""

@@ -464,12 +464,24 @@ def carrier_opt_out(fields) -> bool:
     return str(fields.get("ErrorCode", "")) == "21610"
 
 
+# Twilio's StirVerstat on a call whose caller id the caller's own carrier vouches for in full
+# (SHAKEN/STIR attestation A: the caller is its customer, entitled to the number it shows).
+CALLER_ID_VOUCHED_FOR = "tn-validation-passed-a"
+
+
+def caller_id_vouched_for(fields) -> bool:
+    """Whether the caller's carrier vouched for the number the call shows (Twilio's
+    StirVerstat). Anyone can make a call show another's number; only a number vouched for
+    is the caller's own, whose consent a key pressed can give."""
+    return fields.get("StirVerstat", "").strip().lower() == CALLER_ID_VOUCHED_FOR
+
+
 def handle_call(payload: dict) -> str:
     phone = contact_number(InboundEvent.Kind.CALL, payload)  # empty: a hidden caller id
     opted_out = (
         bool(phone) and PhoneOptOut.objects.filter(phone=phone, channel=Channel.CALLS).exists()
     )
-    return twiml.inbound_menu(opted_out=opted_out)
+    return twiml.inbound_menu(opted_out=opted_out, vouched_for=caller_id_vouched_for(payload))
 
 
 def _resubscribe_calls(payload: dict, received_at: datetime | None, late: bool) -> str:

@@ -1,5 +1,6 @@
 """The TwiML of calls: every call offers the unsubscribe digit, but a call to us from a number
-that stopped our calls, which is offered the digit to receive them again.
+that stopped our calls, which is offered the digit to receive them again (when its carrier
+vouches for the number the call shows).
 
 A broadcast's call is a prerecorded message, which 47 CFR 64.1200(b) holds to an order: the
 business named at its beginning, the key that stops the calls within two seconds of that, and
@@ -91,11 +92,19 @@ def offered_again(digit: str, *, resubscribe: str = "") -> str:
     return str(response)
 
 
-def inbound_menu(*, opted_out: bool = False) -> str:
+def inbound_menu(*, opted_out: bool = False, vouched_for: bool = False) -> str:
     """A call to the business number: how someone who heard a voicemail opts out, and how a
-    caller whose number opted out of calls asks for them again (RESUBSCRIBE_DIGIT)."""
+    caller whose number opted out of calls asks for them again (RESUBSCRIBE_DIGIT), when its
+    carrier `vouched_for` the number the call shows (messaging.inbound.caller_id_vouched_for):
+    a call that shows another's number cannot give that number's consent."""
     response = VoiceResponse()
-    if opted_out:
+    if opted_out and not vouched_for:
+        response.say(
+            f"Thank you for calling {settings.BUSINESS_NAME}. This number receives no calls "
+            "from us. Your phone company has not confirmed that this call comes from it, so "
+            "this call cannot start our calls again."
+        )
+    elif opted_out:
         digit = settings.RESUBSCRIBE_DIGIT
         gather = _gather(response, {"digit": settings.UNSUBSCRIBE_DIGIT, "resubscribe": digit})
         gather.say(

@@ -7,6 +7,8 @@ from tests.factories import ContactFactory
 
 PHONE = "+14155550123"
 BUSINESS = "+14155559999"
+# Twilio's StirVerstat on a call whose carrier vouches for its caller id (SHAKEN/STIR's A).
+VOUCHED_FOR = "TN-Validation-Passed-A"
 
 
 def calls_status(contact: Contact) -> str:
@@ -176,9 +178,8 @@ def test_a_caller_opted_out_of_calls_is_offered_the_digit_to_receive_them_again(
     stop = {"CallSid": "CA3", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
     post_signed("/webhooks/twilio/voice/gather/", stop)
     post_signed("/webhooks/twilio/sms/", {"MessageSid": "SM3", "From": PHONE, "Body": "STOP"})
-    menu = post_signed(
-        "/webhooks/twilio/voice/", {"CallSid": "CA4", "From": PHONE, "To": BUSINESS}
-    ).content.decode()
+    call = {"CallSid": "CA4", "From": PHONE, "To": BUSINESS, "StirVerstat": VOUCHED_FOR}
+    menu = post_signed("/webhooks/twilio/voice/", call).content.decode()
     assert "?digit=9&amp;resubscribe=1" in menu and "press 1" in menu
     # An SMS START is consent to SMS only.
     post_signed("/webhooks/twilio/sms/", {"MessageSid": "SM4", "From": PHONE, "Body": "START"})
@@ -189,6 +190,32 @@ def test_a_caller_opted_out_of_calls_is_offered_the_digit_to_receive_them_again(
     assert "receive our calls again" in twiml.content.decode()
     assert calls_status(contact) == OptInStatus.SUBSCRIBED
     assert not PhoneOptOut.objects.filter(phone=PHONE, channel=Channel.CALLS).exists()
+
+
+@pytest.mark.parametrize(
+    "verstat",
+    ["", "TN-Validation-Passed-B", "TN-Validation-Passed-C", "TN-Validation-Failed-A",
+     "No-TN-Validation", "TN-Validation-Failed"],
+)  # fmt: skip
+def test_a_call_showing_an_opted_out_number_unvouched_for_cannot_start_calls_again(
+    post_signed, verstat
+):
+    """Anyone can make a call show another's number: a spoofed call must not turn calls back
+    on for someone who stopped them. Only a caller id the carrier vouches for in full does."""
+    contact = ContactFactory(phone=PHONE)
+    stop = {"CallSid": "CA3", "From": PHONE, "To": BUSINESS, "Digits": "9", "Direction": "inbound"}
+    post_signed("/webhooks/twilio/voice/gather/", stop)
+    call = {"CallSid": "CA4", "From": PHONE, "To": BUSINESS, "Direction": "inbound"}
+    if verstat:
+        call["StirVerstat"] = verstat
+    menu = post_signed("/webhooks/twilio/voice/", call).content.decode()
+    assert "resubscribe" not in menu and "press 1" not in menu
+    assert "has not confirmed that this call comes from it" in menu
+    # The key pressed anyway, on this call or as if on one that offered it to a vouched-for
+    # caller id: a call without the offer in its (signed) address lifts nothing.
+    for path in ("/webhooks/twilio/voice/gather/", "/webhooks/twilio/voice/gather/?digit=9"):
+        post_signed(path, call | {"Digits": "1"})
+    assert calls_status(contact) == OptInStatus.HARD
 
 
 def test_pressing_1_where_it_was_not_offered_lifts_nothing(post_signed):

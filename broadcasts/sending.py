@@ -393,6 +393,13 @@ def send_batch(
                 for field, value in outcome.items():
                     setattr(recipient, field, value)
                 done.append(recipient)
+                if recipient.error.startswith(CARRIER_OPT_OUT):
+                    # The contact's own STOP, at the carrier: kept now, with what the batch
+                    # handed over before it, not at the batch's end, which a worker killed
+                    # meanwhile never reaches. The rest of the batch is claimed again.
+                    handed_over = {r.pk for r in done}
+                    _give_back([r for r in recipients if r.pk in eligible - handed_over])
+                    break
             _record(done)
     except DATABASE_GONE as error:
         raise Interrupted(recipients, done) from error
@@ -483,10 +490,15 @@ def settle(interruption: Interrupted) -> None:
     with transaction.atomic():
         if interruption.done:
             _record(interruption.done)
-        Recipient.objects.filter(
-            pk__in=[r.pk for r in interruption.recipients if r.pk not in handed_over],
-            status=Recipient.Status.SENDING,
-        ).update(status=Recipient.Status.PENDING, claimed_at=None)
+        _give_back([r for r in interruption.recipients if r.pk not in handed_over])
+
+
+def _give_back(recipients: list[Claimed]) -> None:
+    """Claimed recipients not handed over, to be claimed again (when the worker comes back to
+    the start of the list)."""
+    Recipient.objects.filter(
+        pk__in=[r.pk for r in recipients], status=Recipient.Status.SENDING
+    ).update(status=Recipient.Status.PENDING, claimed_at=None)
 
 
 def wait_for_database(*, timeout: float = 600) -> None:

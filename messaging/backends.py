@@ -174,7 +174,7 @@ class TwilioBackend(BaseBackend):
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         try:
-            return create().sid
+            created = create()
         except TwilioRestException as error:
             if error.code == 21610:
                 raise RecipientOptedOut(error.msg) from error
@@ -186,6 +186,13 @@ class TwilioBackend(BaseBackend):
         except (RequestException, TwilioException) as error:
             # A time-out or a dropped connection: the request may have been processed.
             raise MaybeSent(f"No answer from the provider: {error}") from error
+        except Exception as error:
+            # An answer the SDK cannot read (a proxy's page in its place, say): the request
+            # may have reached the provider, and the message may have been sent.
+            raise MaybeSent(f"An answer the provider should not give: {error!r}") from error
+        if not created.sid:
+            raise MaybeSent("The provider answered without the message's id.")
+        return created.sid
 
 
 @cache

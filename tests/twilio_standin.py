@@ -30,6 +30,9 @@ ANSWERS = {
     "lookup_error": (200, {"reassigned_number": {"is_number_reassigned": None,
                                                  "error_code": 60617}}),
     "not_found": (404, {"code": 20404, "message": "Not Found", "status": 404}),
+    # Created, said without the message's id: a proxy's page, or JSON that lacks the sid.
+    "not_json": (201, "<html>upstream hiccup</html>"),
+    "no_sid": (201, {"status": "queued"}),
 }  # fmt: skip
 
 
@@ -56,7 +59,7 @@ class StandIn(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(json.dumps(body).encode())
+        self.wfile.write(body.encode() if isinstance(body, str) else json.dumps(body).encode())
 
     def log_message(self, *args):
         pass

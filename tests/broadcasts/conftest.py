@@ -162,23 +162,32 @@ class Provider(BaseHTTPRequestHandler):
 
     While `gate` is closed (`hold_hand_overs`) it keeps each message unanswered, its number
     in `held`: the worker that sent it is in the middle of a hand-over, for as long as the
-    test needs, whatever the machine's speed.
+    test needs, whatever the machine's speed. The next `refusing` messages it refuses at
+    once, as Twilio does one to a number that opted out at the carrier (error 21610).
     """
 
     received: list[tuple[str, float]] = []
     held: list[str] = []
     gate = threading.Event()
+    refusing = 0
 
     def do_POST(self):
         fields = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
         phone = fields["To"][0]
         Provider.received.append((phone, time.time()))
+        if Provider.refusing:
+            Provider.refusing -= 1
+            refusal = {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}
+            return self._answer(400, refusal | {"status": 400})
         if not Provider.gate.is_set():
             Provider.held.append(phone)
             Provider.gate.wait()
-        body = json.dumps({"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}).encode()
+        self._answer(201, {"sid": f"SM{uuid.uuid4().hex}", "status": "queued"})
+
+    def _answer(self, status: int, answer: dict) -> None:
+        body = json.dumps(answer).encode()
         try:
-            self.send_response(201)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -216,7 +225,7 @@ def provider() -> dict[str, str]:
     """A stand-in for Twilio; the environment that points workers at it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Provider)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    Provider.received = []
+    Provider.received, Provider.refusing = [], 0
     release_hand_overs()
     yield {
         "MESSAGING_BACKEND": "twilio",

@@ -281,6 +281,34 @@ def test_a_server_error_is_never_retried(manager, twilio):
     assert len(StandIn.requests) == 1
 
 
+@pytest.mark.parametrize("answer", ["not_json", "no_sid"])
+def test_an_answer_the_sdk_cannot_read_may_have_sent_and_undoes_nothing(
+    manager, twilio, answer, django_capture_on_commit_callbacks
+):
+    """Created, said in a way the SDK cannot read (a proxy's page, JSON without the message's
+    id): the message may have gone. Its batch keeps what came of the others, a carrier's
+    refusal among them."""
+    first, second, third = ContactFactory.create_batch(3)
+    StandIn.answers = ["opted_out", answer, "sent"]
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.run(b.pk)
+    outcomes = dict(b.recipients.values_list("phone", "status"))
+    assert outcomes == {first.phone: "skipped", second.phone: "unknown", third.phone: "sent"}
+    assert Contact.objects.get(pk=first.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert len(StandIn.requests) == 3  # the unreadable one never sent again
+
+
+@pytest.mark.parametrize("answer", ["not_json", "no_sid"])
+def test_a_test_the_provider_may_have_sent_is_kept(manager, twilio, answer):
+    """It counts towards the broadcast's ten tests and the number's frequency limits."""
+    contact = ContactFactory()
+    StandIn.answers = [answer]
+    test = sending.send_test(broadcast(), phone=contact.phone, by_user=manager)
+    assert test.pk and test.error.startswith(("An answer the provider", "The provider answered"))
+
+
 def test_a_stop_after_the_claim_and_before_the_hand_over_wins(manager):
     contact = ContactFactory()
     b = broadcast()

@@ -74,6 +74,33 @@ def test_a_killed_worker_sends_nothing_twice_and_its_rows_become_unknown(worker_
     assert numbers(dsn, "sent") <= set(received)  # received (once, as checked above)
 
 
+def test_a_worker_killed_after_a_carrier_refusal_keeps_the_refusal(worker_database, provider):
+    """The carrier's refusal (21610) is the contact's own STOP there. A worker killed later
+    in the batch that got it (its next message held at the provider) must not lose it: under
+    the revoke-all rule, it stops the number's calls too."""
+    env, dsn = worker_database
+    env = env | provider | {"BROADCAST_RATE": "200", "BROADCAST_WORKERS": "1"}
+    launch(env)
+    Provider.refusing = 1  # the first message: the batch's first of 40
+    Provider.gate.clear()  # and every message after it held
+    [worker] = start_workers(env, 1)
+    wait_until(lambda: Provider.held, "a message held after the refusal")
+    [(refused, _), *_] = Provider.received
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    release_hand_overs()
+    # A worker starts again once the reaper's time-out is over, and finishes the broadcast.
+    execute(dsn, "UPDATE broadcasts_recipient SET claimed_at = claimed_at - interval '1 hour'"
+                 " WHERE status = 'sending'")  # fmt: skip
+    execute(dsn, f"UPDATE {TASKS} SET status = 'READY' WHERE status = 'RUNNING'")
+    [worker] = start_workers(env | {"BROADCAST_RATE": "100000"}, 1, "--batch")
+    assert worker.wait(timeout=300) == 0
+    opt_outs = f"SELECT channel, source FROM contacts_phoneoptout WHERE phone = '{refused}'"
+    assert query(dsn, opt_outs) == [("sms", "carrier")]
+    assert refused in numbers(dsn, "skipped")
+    assert [phone for phone, _ in Provider.received].count(refused) == 1
+
+
 def numbers(dsn: dict, status: str) -> set[str]:
     sql = f"SELECT phone FROM broadcasts_recipient WHERE status = '{status}'"
     return {phone for (phone,) in query(dsn, sql)}

@@ -39,6 +39,8 @@ def test_it_uses_the_messaging_service_when_set(twilio, settings):
         ("too_many", RetryLater),
         ("server_error", MaybeSent),
         ("slow", MaybeSent),
+        ("not_json", MaybeSent),
+        ("no_sid", MaybeSent),
         ("bad_number", SendError),
     ],
 )

@@ -287,23 +287,33 @@ class ImportForm(forms.Form):
 
 class ImportColumnsForm(forms.Form):
     """The field each column of an import's file is read as: one select per column, named
-    by its header and shown with its first values."""
+    by its header and shown with its first values. A column that may say whether a contact
+    may be texted or called (imports.unsure_columns) is ignored only when its uploader says
+    so: a "DNC" column of Ys read as nothing, or as opt-ins, would reach those who asked not
+    to be."""
+
+    IGNORE = "ignore"
 
     def __init__(self, *args, columns: list[tuple[str, list[str]]], **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "Ignore"), *imports.FIELDS.items()]
+        unsure = set(imports.unsure_columns([header for header, _ in columns]))
         guesses = [imports.FIELD_OF_HEADER.get(imports.header_key(h), "") for h, _ in columns]
         for place, ((header, values), guess) in enumerate(zip(columns, guesses, strict=True)):
             self.fields[f"column_{place}"] = forms.ChoiceField(
                 label=header or f"Column {place + 1}",
-                choices=choices,
-                required=False,
+                choices=[("", "Choose…"), (self.IGNORE, "Ignore"), *choices[1:]]
+                if header in unsure
+                else choices,
+                required=header in unsure,
+                error_messages={"required": "Choose what this column holds, or Ignore."},
                 initial=guess if guesses.count(guess) == 1 else "",
                 help_text=", ".join(value[:40] for value in values) or "(empty)",
             )
 
     def clean(self):
         fields = [self.cleaned_data.get(name, "") for name in self.fields]
+        fields = ["" if field == self.IGNORE else field for field in fields]
         if problem := imports.columns_problem(fields):
             raise ValidationError(problem)
         self.cleaned_data["column_fields"] = fields

@@ -12,7 +12,8 @@
    batch at most, and an import that stops (a worker restart) goes on from its last batch.
 
 Columns (a header row, any order): name (or first name and last name, joined) and phone,
-required; email, tags (separated by commas), status, sms, calls, time zone (an IANA name,
+required; email, tags (separated by commas), status, sms, calls (or a list of opt-outs of
+either, "Do not call": OPT_OUT_LIST_VALUES), time zone (an IANA name,
 such as America/Chicago) and state (a US state or territory, its postal code or name),
 optional; others are ignored. Headers are read ignoring case, spaces and punctuation, and
 other systems' names for the fields (HEADERS) are understood. A file whose header does not
@@ -103,6 +104,8 @@ FIELDS = {
     "status": "Status",
     "sms": "SMS",
     "calls": "Calls",
+    "sms_opt_out": "Opted out of SMS (a list: yes = opted out)",
+    "calls_opt_out": "Opted out of Calls (a list: yes = opted out)",
     "time_zone": "Time zone",
     "state": "State",
     "consent": "Consent to",
@@ -133,6 +136,14 @@ HEADERS = {
         "calls", "calls opt-in", "phone calls", "voice", "voice opt-in", "voice calls",
         "call opt-in", "calls and voicemails", "calls & voicemails", "voice subscription",
         "voice status", "calls status",
+    ),
+    "sms_opt_out": (
+        "sms opt-out", "sms opted out", "text opt-out", "texts opt-out", "opted out of sms",
+        "opted out of texts", "sms unsubscribed", "do not text",
+    ),
+    "calls_opt_out": (
+        "calls opt-out", "call opt-out", "voice opt-out", "calls opted out", "opted out of calls",
+        "voice unsubscribed", "do not call",
     ),
     "time_zone": ("time zone", "tz", "iana time zone"),
     "state": ("state", "us state", "state code"),
@@ -172,6 +183,17 @@ NO_VALUES = (
     "no", "n", "false", "0", "opted out", "opted-out", "opt out", "opt-out", "optout",
     "unsubscribed", "unsubscribe", "stop", "stopped", "do not call", "do not text", "dnc",
 )  # fmt: skip
+# A list of opt-outs ("Do not call: Y"), whose yes is an opt-out, not an opt-in. Whose it was,
+# the list seldom says: a yes is the contact's own (hard), which nobody here can lift, unless
+# it says soft (the business's own choice); no or empty leaves the channel as it is.
+OPT_OUT_LIST_VALUES = {
+    **dict.fromkeys(("", "no", "n", "false", "0"), ""),
+    **dict.fromkeys(
+        ("yes", "y", "true", "1", "x", "hard", "opted out", "opted out (hard)", "dnc", "stop"),
+        OptInStatus.HARD.value,
+    ),
+    **dict.fromkeys(("soft", "opted out (soft)"), OptInStatus.SOFT.value),
+}
 STATUS_VALUES = {
     **{value: value for value in Contact.Status.values},
     **{label.lower(): value for value, label in Contact.Status.choices},
@@ -238,6 +260,10 @@ def columns_problem(fields: list[str]) -> str:
     twice = sorted({FIELDS[field] for field in chosen if chosen.count(field) > 1})
     if twice:
         return f"Each field can be chosen for one column only: {', '.join(twice)}."
+    for channel in CHANNEL_COLUMNS:
+        if {channel, f"{channel}_opt_out"} <= set(chosen):
+            both = f"{FIELDS[channel]} or “{FIELDS[f'{channel}_opt_out']}”"
+            return f"Read one column as {both}, not both."
     if "phone" not in chosen:
         return "Choose the column that holds the phone numbers."
     if "name" in chosen and (FIRST_NAME in chosen or LAST_NAME in chosen):
@@ -590,6 +616,9 @@ def _check(
             problem("status", f"“{cells['status']}”: use active, do not contact or archived.")
     channels = []
     for column in CHANNEL_COLUMNS:
+        if (listed := f"{column}_opt_out") in cells:
+            channels.append(_listed_opt_out(cells[listed], listed, problem))
+            continue
         written = cells.get(column, "")
         value = " ".join(written.lower().split())
         if value in NO_VALUES:
@@ -605,6 +634,16 @@ def _check(
     if len(problems) > found:
         return None
     return (number, name, name.lower(), phone, email, *places, tags, status, *channels, *consent)
+
+
+def _listed_opt_out(written: str, column: str, problem) -> str | None:
+    """A cell of a list of opt-outs (OPT_OUT_LIST_VALUES), as a channel's value."""
+    value = " ".join(written.lower().split())
+    if value not in OPT_OUT_LIST_VALUES:
+        problem(column, f"“{written}”: in a list of opt-outs, write yes (or hard) where the "
+                        "contact opted out themselves, soft where your business stopped it, "
+                        "no or nothing where neither.")  # fmt: skip
+    return OPT_OUT_LIST_VALUES.get(value)
 
 
 # How the consent columns may name what they hold.

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts import imports, services
-from contacts.models import Contact, ContactImport, Source
+from contacts.models import Channel, Contact, ContactImport, Source
 from contacts.phones import normalize_phone
 from crm.roles import ADMIN
 from tests.factories import ContactFactory, UserFactory
@@ -435,3 +435,64 @@ def test_an_ordinary_dental_export_still_imports_by_the_command(db, tmp_path):
     except CommandError as error:
         pytest.fail(f"refused: {error}")
     assert Contact.objects.filter(phone="+14155550101").exists()
+
+
+def test_a_do_not_call_column_is_ignored_only_when_its_uploader_says_so(admin_client):
+    """A new user's file: "DNC" was flagged but ignored by default, and read as the calls
+    column its "Y" made those on the list subscribed. Left unchosen, it is asked again."""
+    upload(admin_client, b"Name,Phone,DNC\nBob,(415) 555-0101,Y\n")
+    contact_import = ContactImport.objects.get()
+    page = admin_client.post(
+        columns_url(contact_import), {"column_0": "name", "column_1": "phone", "column_2": ""}
+    ).content.decode()
+    assert "Choose what this column holds, or Ignore." in page
+    contact_import.refresh_from_db()
+    assert contact_import.status == "matching" and not contact_import.importrow_set.exists()
+    response = admin_client.post(
+        columns_url(contact_import),
+        {"column_0": "name", "column_1": "phone", "column_2": "ignore"},
+        follow=True,
+    )
+    assert "Ignored columns: dnc." in response.content.decode()
+
+
+def test_a_list_of_opt_outs_reads_yes_as_the_contact_s_own_opt_out(admin_client):
+    upload(
+        admin_client,
+        b"Name,Phone,DNC\nBob,(415) 555-0101,Y\nCleo,(415) 555-0102,\nDan,(415) 555-0103,no\n"
+        b"Eve,(415) 555-0104,soft\n",
+    )
+    contact_import = ContactImport.objects.get()
+    admin_client.post(
+        columns_url(contact_import),
+        {"column_0": "name", "column_1": "phone", "column_2": "calls_opt_out"},
+    )
+    admin_client.post(apply_url(contact_import))
+    calls = {c.name: c.opt_in_status(Channel.CALLS) for c in Contact.objects.all()}
+    assert calls == {"Bob": "hard", "Cleo": "subscribed", "Dan": "subscribed", "Eve": "soft"}
+    assert {c.name: c.opt_in_status(Channel.SMS) for c in Contact.objects.all()} == dict.fromkeys(
+        calls, "subscribed"
+    )
+
+
+def test_a_do_not_text_header_is_read_as_a_list_of_opt_outs(admin_client):
+    response = upload(admin_client, b"Name,Phone,Do Not Text\nBob,(415) 555-0101,Yes\n")
+    assert "people.csv: 1 row ready" in response.content.decode()
+    admin_client.post(apply_url(ContactImport.objects.get()))
+    assert Contact.objects.get().opt_in_status(Channel.SMS) == "hard"
+
+
+def test_a_list_of_opt_outs_with_a_word_it_cannot_read_is_a_problem_row(admin_client):
+    response = upload(admin_client, b"Name,Phone,Do not call\nBob,(415) 555-0101,maybe\n")
+    assert "“maybe”: in a list of opt-outs, write yes (or hard)" in response.content.decode()
+
+
+def test_a_channel_and_its_list_of_opt_outs_are_not_both_read(admin_client):
+    upload(admin_client, b"Name,Phone,SMS,Do not text\nBob,(415) 555-0101,yes,yes\n")
+    contact_import = ContactImport.objects.get()
+    assert contact_import.status == "matching"
+    fields = {"column_0": "name", "column_1": "phone", "column_2": "sms", "column_3": "sms_opt_out"}
+    page = admin_client.post(columns_url(contact_import), fields).content.decode()
+    assert "Read one column as SMS or “Opted out of SMS (a list: yes = opted out)”, not both." in (
+        page.replace("&#x27;", "'")
+    )

@@ -68,8 +68,31 @@ NOT_URGENT_MARKETING = (
 )
 URGENT_NEEDS_REASON = "Say why it cannot wait: the reason is kept with the broadcast and shown."
 
+# Words that promote, in English and Spanish: a message with them is marketing unless its
+# manager says it is not (a price or a discount in an appointment reminder).
+PROMOTES = re.compile(
+    r"\d+\s*%\s*off|\$\s?\d|\b(?:discounts?|sale|promo(?:tion)?s?|coupons?|deals?"
+    r"|special offers?|limited time|buy|shop now|order now|book now|bogo|clearance"
+    r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis)\b",
+    re.IGNORECASE,
+)
+
+
+def promotes(text: str) -> str:
+    """The first words of `text` that promote (PROMOTES), or ""."""
+    found = PROMOTES.search(text)
+    return found.group(0) if found else ""
+
 
 class BroadcastForm(forms.ModelForm):
+    """A broadcast to write or edit. One marked informational whose words promote asks its
+    manager to say so twice: informational texts and calls go without consent on record,
+    and "20% off" is marketing whatever the form says."""
+
+    promotes_nothing = forms.BooleanField(
+        required=False, label="It is informational: it promotes nothing"
+    )
+
     class Meta:
         model = Broadcast
         fields = [
@@ -100,6 +123,7 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.promotes = ""  # the words that promote in an informational one (clean)
         zone = settings.TIME_ZONE
         when = f"In the app's time zone, {zone}. Leave empty to send when you launch it."
         self.fields["send_at"].help_text = when
@@ -176,6 +200,17 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
+        if data.get("purpose") == Broadcast.Purpose.INFORMATIONAL:
+            words = data.get("body", "") if not calls else data.get("script", "")
+            self.promotes = promotes(words or "")
+            if self.promotes and not data.get("promotes_nothing"):
+                self.add_error(
+                    "purpose",
+                    f"This reads as marketing (“{self.promotes}”): a broadcast that promotes "
+                    "is marketing, whose texts and calls reach only contacts with consent on "
+                    "record. Choose Marketing, or tick “It is informational” below if it "
+                    "promotes nothing.",
+                )
         if data.get("urgent"):
             if data.get("purpose") != Broadcast.Purpose.INFORMATIONAL:
                 self.add_error("urgent", NOT_URGENT_MARKETING)

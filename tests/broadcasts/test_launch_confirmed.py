@@ -41,7 +41,7 @@ def test_an_edit_between_the_confirmation_and_the_launch_is_not_launched(
 
     alice.post(reverse("broadcasts:new"), {
         "name": "Sale", "channel": "sms", "purpose": "informational", "body": "Sale today",
-        "audience-tag": vip.pk,
+        "promotes_nothing": "on", "audience-tag": vip.pk,
     })  # fmt: skip
     b = Broadcast.objects.get()
     assert b.channel == "sms" and b.audience_contacts().count() == 1
@@ -54,7 +54,7 @@ def test_an_edit_between_the_confirmation_and_the_launch_is_not_launched(
     # Meanwhile Bob edits the draft: a voice message to everyone.
     bob.post(reverse("broadcasts:edit", args=[b.pk]), {
         "name": "Sale", "channel": "calls", "purpose": "informational",
-        "script": "Big sale today", "unsubscribe_digit": "9",
+        "script": "Big sale today", "unsubscribe_digit": "9", "promotes_nothing": "on",
     })  # fmt: skip
     b.refresh_from_db()
     assert b.channel == "calls" and b.audience == ""

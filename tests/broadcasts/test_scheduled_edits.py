@@ -60,7 +60,7 @@ def edit(manager: Client, broadcast: Broadcast, **changes) -> str:
 def test_an_edit_of_what_it_is_makes_it_a_draft_again(managers):
     first, second = managers
     broadcast = scheduled_sale(first)
-    page = edit(second, broadcast, purpose="informational")
+    page = edit(second, broadcast, purpose="informational", promotes_nothing="on")
     assert "is a draft again: what it sends, or to whom, is no longer what its launch" in page
     edited = Broadcast.objects.get()
     assert (edited.status, edited.launched_by, edited.purpose) == ("draft", None, "informational")

@@ -214,6 +214,46 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
     assert "Why: The office is flooded: closed today." in page
 
 
+@pytest.mark.parametrize(
+    ("channel", "words", "found"),
+    [
+        ("body", "Spring cleaning: 20% off whitening. Call to book!", "20% off"),
+        ("body", "Our summer SALE starts today", "SALE"),
+        ("body", "Descuento especial para usted", "Descuento"),
+        ("script", "Buy one cleaning, get the second for $25.", "Buy"),
+    ],
+)
+def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(
+    manager_client, channel, words, found
+):
+    """A new user's promotion to patients without consent on record: marked Informational,
+    its preview jumped from 0 to 15 recipients, and nothing said it read as marketing."""
+    fields = (
+        {"channel": "calls", "script": words, "body": ""}
+        if channel == "script"
+        else {"body": words}
+    )
+    page = manager_client.post(NEW, sms_form(purpose="informational", **fields)).content.decode()
+    assert f"This reads as marketing (“{found}”)" in page
+    assert "It is informational: it promotes nothing" in page
+    assert not Broadcast.objects.exists()
+    manager_client.post(NEW, sms_form(purpose="marketing", **fields))
+    assert Broadcast.objects.get().purpose == "marketing"
+    manager_client.post(NEW, sms_form(purpose="informational", promotes_nothing="on", **fields))
+    assert Broadcast.objects.filter(purpose="informational").count() == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Our office is closed today.", "Your appointment moved to 3pm. Feel free to call.",
+     "Reminder: your cleaning is tomorrow at 9:00. Your deal... I mean, see you!"[:44]],
+)  # fmt: skip
+def test_an_informational_broadcast_that_only_tells_is_saved_at_once(manager_client, body):
+    page = manager_client.post(NEW, sms_form(purpose="informational", body=body))
+    assert page.status_code == 302
+    assert "It is informational" not in manager_client.get(page.url).content.decode()
+
+
 def test_a_reason_without_urgency_is_not_kept(manager_client):
     manager_client.post(NEW, sms_form(purpose="informational", urgent_reason="No reason"))
     assert Broadcast.objects.values_list("urgent", "urgent_reason").get() == (False, "")

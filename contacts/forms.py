@@ -215,7 +215,10 @@ def filters_in_words(filters: ContactFilter) -> str:
 class BulkActionForm(forms.Form):
     """An action on the selected contacts, or on all contacts matching the table's filters."""
 
-    action = forms.ChoiceField(choices=[(name, a.label) for name, a in BULK_ACTIONS.items()])
+    action = forms.ChoiceField(
+        choices=[(name, a.label) for name, a in BULK_ACTIONS.items()],
+        error_messages={"required": "Choose an action in the Action list."},
+    )
     scope = forms.ChoiceField(
         choices=[
             ("selected", "the selected contacts"),

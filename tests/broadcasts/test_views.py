@@ -330,3 +330,10 @@ def test_a_voice_broadcast_s_page_gives_the_offer_the_call_makes(manager_client,
 def test_a_long_script_within_twilio_s_limit_is_saved(manager_client):
     manager_client.post(NEW, sms_form(channel="calls", body="", script="Hello. " * 400))
     assert len(Broadcast.objects.get().script) == 2799
+
+
+def test_a_preview_that_reaches_nobody_is_not_shown_as_good_news(manager_client):
+    """ "0 will receive this" was green, as a count of recipients is."""
+    response = manager_client.post(NEW, sms_form())
+    page = manager_client.get(response.url).content.decode()
+    assert '<span class="will-receive nobody">0 will receive this</span>' in page

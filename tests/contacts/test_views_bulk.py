@@ -485,3 +485,15 @@ def test_a_job_that_fails_midway_says_what_it_changed_before(
         "The action failed after 4 of 7 contacts. Changed before it failed: SMS: 3 of 4 "
         "unsubscribed; 1 was already opted out. The other contacts were not changed."
     ) in page
+
+
+def test_no_action_is_chosen_for_the_user(admin_client, mix):
+    """A new user ticked rows meaning to do something else, pressed Apply, and got "SMS: 1
+    unsubscribed": the first action was chosen for them. Now nothing is, and nothing changes."""
+    page = admin_client.get(reverse("contacts:list")).content.decode()
+    assert '<option value="">Choose an action…</option>' in page
+    response = admin_client.post(
+        URL, {"scope": "selected", "contacts": [mix[0].pk], "next": BACK}, follow=True
+    )
+    assert "Choose an action in the Action list." in response.content.decode()
+    assert Contact.objects.get(pk=mix[0].pk).opt_in_status(SMS) == OptInStatus.SUBSCRIBED

@@ -184,6 +184,8 @@ class TwilioBackend(BaseBackend):
                 raise MaybeSent(f"The provider answered {error.status}: {error.msg}") from error
             raise SendError(f"{error.status} {error.code}: {error.msg}") from error
         except (RequestException, TwilioException) as error:
+            if never_connected(error):
+                raise RetryLater(f"The provider could not be reached: {error}") from error
             # A time-out or a dropped connection: the request may have been processed.
             raise MaybeSent(f"No answer from the provider: {error}") from error
         except Exception as error:
@@ -193,6 +195,24 @@ class TwilioBackend(BaseBackend):
         if not created.sid:
             raise MaybeSent("The provider answered without the message's id.")
         return created.sid
+
+
+def never_connected(error: Exception) -> bool:
+    """Whether a request failed before its connection was made (refused, a name that does not
+    resolve, a connect time-out), so that the provider never saw it and sending again is
+    safe. A network outage would otherwise make every message it met "may have been sent",
+    never sent again."""
+    from requests.exceptions import ConnectionError, ConnectTimeout
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+    if isinstance(error, ConnectTimeout):
+        return True
+    if not isinstance(error, ConnectionError) or not error.args:
+        return False
+    reason = error.args[0]
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 @cache

@@ -37,7 +37,7 @@ def send(sender, *, phone: str, text: str, **kwargs) -> str:
     try:
         sid = backend.send_sms(to=phone, body=text)
     except RetryLater as error:
-        raise TextLater(f"the provider asked to wait: {error}") from error
+        raise TextLater(f"the provider asked to wait, or could not be reached: {error}") from error
     except RecipientOptedOut as error:
         inbound.keep_carrier_opt_out(phone, f"text:{uuid4().hex}", str(error))
         raise TextOptedOut(str(error)) from error

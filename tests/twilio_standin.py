@@ -4,6 +4,7 @@
 """
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,14 @@ class StandIn(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def unreachable_address() -> str:
+    """An address where nothing listens: a connection to it is refused."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

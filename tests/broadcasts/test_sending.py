@@ -14,7 +14,7 @@ from messaging.backends import LocmemBackend
 from messaging.models import InboundEvent, PossibleOptOut
 from tests.broadcasts.engine import broadcast, launched, sent_to
 from tests.factories import ContactFactory
-from tests.twilio_standin import StandIn
+from tests.twilio_standin import StandIn, unreachable_address
 
 
 def test_the_briefs_example(manager, django_capture_on_commit_callbacks):
@@ -269,6 +269,22 @@ def test_a_provider_error_the_database_cannot_keep_as_it_is_is_recorded_with_the
     sending.run(b.pk)
     outcomes = sorted(b.recipients.values_list("status", "error"))
     assert outcomes == [("failed", f"400 21211: Unable to create record: {kept}"), ("sent", "")]
+
+
+def test_a_provider_out_of_reach_is_tried_again_and_sends_once(manager, twilio, settings):
+    reached = settings.TWILIO_API_BASE_URL
+    ContactFactory.create_batch(2)
+    b = broadcast()
+    services.launch(broadcast=b, by_user=manager)
+    settings.TWILIO_API_BASE_URL = unreachable_address()
+    sending.send_batch(b, sending.claim(b))
+    assert set(b.recipients.values_list("status", flat=True)) == {"pending"}
+    assert "could not be reached" in b.recipients.first().error
+    settings.TWILIO_API_BASE_URL = reached  # the network is back
+    b.recipients.update(retry_at=None)  # their retries due
+    sending.run(b.pk)
+    assert set(b.recipients.values_list("status", flat=True)) == {"sent"}
+    assert len(StandIn.requests) == 2
 
 
 def test_a_server_error_is_never_retried(manager, twilio):

@@ -9,9 +9,10 @@ from messaging.backends import (
     RecipientOptedOut,
     RetryLater,
     SendError,
+    get_backend,
 )
 from messaging.models import OutboundMessage
-from tests.twilio_standin import StandIn
+from tests.twilio_standin import StandIn, unreachable_address
 
 
 def test_it_sends_through_the_sdk(twilio):
@@ -62,3 +63,11 @@ def test_the_locmem_backend_keeps_what_was_sent():
     LocmemBackend.outbox.clear()
     LocmemBackend().make_call(to="+14155550123", twiml="<Response/>")
     assert LocmemBackend.outbox[0]["kind"] == "call"
+
+
+def test_a_provider_that_cannot_be_reached_never_saw_the_message(twilio, settings):
+    """A refused connection: safe to send again, not "may have been sent" (a network outage
+    would make every message it met one never sent again)."""
+    settings.TWILIO_API_BASE_URL = unreachable_address()
+    with pytest.raises(RetryLater, match="could not be reached"):
+        get_backend().send_sms(to="+14155550123", body="Hello")

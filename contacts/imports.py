@@ -42,6 +42,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -855,6 +856,33 @@ class Preview:
     # By channel, the rows that subscribe their number with no consent to it on record, nor
     # given in the row: marketing leaves them out while MARKETING_NEEDS_CONSENT.
     subscribed_without_consent: dict[str, int] = field(default_factory=dict)
+    # The tags the file creates, each with a tag of the app's it may mean ("Lead", "Leads").
+    new_tags: list["NewTag"] = field(default_factory=list)
+
+
+@dataclass
+class NewTag:
+    name: str
+    like: str = ""  # a tag the app has whose name differs from it in case, accents or an s
+
+
+def _tag_key(name: str) -> str:
+    """A tag's name without case, accents, punctuation or a plural's s: "Leads" and "lead",
+    "Café VIP" and "cafe-vip" have one."""
+    letters = unicodedata.normalize("NFKD", name.casefold())
+    key = "".join(c for c in letters if c.isalnum())
+    return key.removesuffix("s")
+
+
+def new_tags(contact_import: ContactImport) -> list[NewTag]:
+    """The tags the file's rows name that the app does not have, in name order, each with the
+    tag it has that it may mean."""
+    rows = ImportRow.objects.filter(contact_import=contact_import).exclude(tags="")
+    named = {name for tags in rows.values_list("tags", flat=True).distinct()
+             for name in tags.split("\n")}  # fmt: skip
+    have = set(Tag.objects.values_list("name", flat=True))
+    by_key = {_tag_key(name): name for name in sorted(have, reverse=True)}
+    return [NewTag(name, by_key.get(_tag_key(name), "")) for name in sorted(named - have)]
 
 
 OVERRIDES_SHOWN = 100
@@ -955,6 +983,7 @@ def preview(contact_import: ContactImport) -> Preview:
             for channel, count in zip(CHANNEL_COLUMNS, without_consent, strict=True)
             if count and settings.MARKETING_NEEDS_CONSENT
         },
+        new_tags=new_tags(contact_import),
     )
 
 

@@ -1580,6 +1580,11 @@ class ImportRow(models.Model):
     def phone_display(self) -> str:
         return format_phone(self.phone)
 
+    @property
+    def status_label(self) -> str:
+        """The status the row sets, as the app names it ("Do not contact"), or ""."""
+        return Contact.Status(self.status).label if self.status else ""
+
 
 class ImportProblem(models.Model):
     """A problem with one row: found by the check (nothing is imported while there is one),

@@ -496,3 +496,22 @@ def test_a_channel_and_its_list_of_opt_outs_are_not_both_read(admin_client):
     assert "Read one column as SMS or “Opted out of SMS (a list: yes = opted out)”, not both." in (
         page.replace("&#x27;", "'")
     )
+
+
+def test_the_preview_names_the_tags_it_creates_and_those_they_look_like(admin_client):
+    """A new user's file said "Lead" where the app had "Leads": a new tag was made, and the
+    Manager's broadcast to Leads missed them."""
+    from contacts.models import Tag
+
+    Tag.objects.create(name="Leads")
+    Tag.objects.create(name="VIP")
+    page = upload(
+        admin_client,
+        'Name,Phone,Tags,Status\nAna,(415) 555-0101,"Lead, VIP",do not contact\n'
+        "Bob,(415) 555-0102,Café,\n".encode(),
+    ).content.decode()
+    assert (
+        'New tags: <strong>Café</strong>, <strong>Lead</strong> <span class="tag-like">'
+        "(you have “Leads”: a broadcast to one does not reach the other)</span>."
+    ) in page
+    assert "<td>Do not contact</td>" in page and "do_not_contact" not in page

@@ -351,21 +351,57 @@ def send_batch(
     Eligibility is checked once more under the numbers' locks, which an opt-out of a number
     takes too: an opt-out that committed first is seen here, and one that comes later waits
     until the message has been handed over.
+
+    A carrier's refusal (21610: the contact's own STOP, at the carrier) ends the transaction
+    it came in, so that it is kept at once with what was handed over before it, and not at
+    the batch's end, which a worker killed meanwhile never reaches. The rest of the batch
+    goes on in a transaction of its own, checked again, in the sending slots it had.
     """
     if not recipients:
         return
-    done: list[Claimed] = []
     try:
-        first_slot, interval = reserve_slots(len(recipients), now=clock.now())
-        _others_write_first(clock)
+        slots = Slots(*reserve_slots(len(recipients), now=clock.now()))
+    except DATABASE_GONE as error:
+        raise Interrupted(recipients, []) from error
+    _others_write_first(clock)
+    while recipients:
+        recipients = _send_until_refused(broadcast, recipients, slots, clock)
+
+
+@dataclass
+class Slots:
+    """A batch's sending slots (reserve_slots): each message handed over takes the next."""
+
+    first: float
+    interval: float
+    taken: int = 0
+
+    def next_at(self) -> float:
+        return self.first + self.taken * self.interval
+
+    def take(self) -> float:
+        """The next slot's time, taken."""
+        at = self.next_at()
+        self.taken += 1
+        return at
+
+
+def _send_until_refused(
+    broadcast: Broadcast, recipients: list[Claimed], slots: Slots, clock: Clock
+) -> list[Claimed]:
+    """Hand over `recipients`' messages in one transaction, and record what came of each,
+    until a carrier's refusal; the recipients not handed over when one ended it."""
+    done: list[Claimed] = []
+    rest: list[Claimed] = []
+    try:
         with transaction.atomic():
             recipients = _hold(recipients)
             # Our slot comes after other workers' batches: wait for it before locking the
             # numbers, so that a STOP for one of them meanwhile is seen by the check below.
-            _sleep_until(first_slot, clock)
+            _sleep_until(slots.next_at(), clock)
             if _cancelled(broadcast):
                 _cancel(recipients)
-                return
+                return []
             _planned_for_a_batch()
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
             if policy.limits_frequency(broadcast):
@@ -382,8 +418,8 @@ def send_batch(
             _defer(deferred)
             eligible -= {r.pk for r in deferred}
             backend = get_backend()
-            for position, recipient in enumerate(r for r in recipients if r.pk in eligible):
-                _sleep_until(first_slot + position * interval, clock)
+            for recipient in (r for r in recipients if r.pk in eligible):
+                _sleep_until(slots.take(), clock)
                 # A slow batch may reach a window's end: each message is checked at its turn.
                 its = places.get(recipient.pk)
                 if its is not None and clock.now() >= closing[its]:
@@ -394,15 +430,17 @@ def send_batch(
                     setattr(recipient, field, value)
                 done.append(recipient)
                 if recipient.error.startswith(CARRIER_OPT_OUT):
-                    # The contact's own STOP, at the carrier: kept now, with what the batch
-                    # handed over before it, not at the batch's end, which a worker killed
-                    # meanwhile never reaches. The rest of the batch is claimed again.
                     handed_over = {r.pk for r in done}
-                    _give_back([r for r in recipients if r.pk in eligible - handed_over])
+                    rest = [r for r in recipients if r.pk in eligible - handed_over]
+                    # Still this worker's: the reaper counts their time from now.
+                    Recipient.objects.filter(pk__any=[r.pk for r in rest]).update(
+                        claimed_at=timezone.now()
+                    )
                     break
             _record(done)
     except DATABASE_GONE as error:
         raise Interrupted(recipients, done) from error
+    return rest
 
 
 def _others_write_first(clock: Clock) -> None:

@@ -300,15 +300,17 @@ class ImportColumnsForm(forms.Form):
     def __init__(self, *args, columns: list[tuple[str, list[str]]], **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "Ignore"), *imports.FIELDS.items()]
-        unsure = set(imports.unsure_columns([header for header, _ in columns]))
         guesses = [imports.FIELD_OF_HEADER.get(imports.header_key(h), "") for h, _ in columns]
         for place, ((header, values), guess) in enumerate(zip(columns, guesses, strict=True)):
+            # Unknown, or guessed twice ("Do not call" and "Do not call"): chosen, or Ignored.
+            certain = guess and guesses.count(guess) == 1
+            to_choose = imports.speaks_of_consent(header) and not certain
             self.fields[f"column_{place}"] = forms.ChoiceField(
                 label=header or f"Column {place + 1}",
                 choices=[("", "Choose…"), (self.IGNORE, "Ignore"), *choices[1:]]
-                if header in unsure
+                if to_choose
                 else choices,
-                required=header in unsure,
+                required=to_choose,
                 error_messages={"required": "Choose what this column holds, or Ignore."},
                 initial=guess if guesses.count(guess) == 1 else "",
                 help_text=", ".join(value[:40] for value in values) or "(empty)",

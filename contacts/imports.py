@@ -12,8 +12,9 @@
    batch at most, and an import that stops (a worker restart) goes on from its last batch.
 
 Columns (a header row, any order): name (or first name and last name, joined) and phone,
-required; email, tags (separated by commas), status, sms, calls (or a list of opt-outs of
-either, "Do not call": OPT_OUT_LIST_VALUES), time zone (an IANA name,
+required; email, tags (separated by commas), status, sms, calls (and lists of opt-outs of
+either or both, "Do not call": OPT_OUT_LIST_VALUES, the stronger value winning), time zone
+(an IANA name,
 such as America/Chicago) and state (a US state or territory, its postal code or name),
 optional; others are ignored. Headers are read ignoring case, spaces and punctuation, and
 other systems' names for the fields (HEADERS) are understood. A file whose header does not
@@ -107,6 +108,7 @@ FIELDS = {
     "calls": "Calls",
     "sms_opt_out": "Opted out of SMS (a list: yes = opted out)",
     "calls_opt_out": "Opted out of Calls (a list: yes = opted out)",
+    "opted_out": "Opted out of both (a list: yes = opted out)",
     "time_zone": "Time zone",
     "state": "State",
     "consent": "Consent to",
@@ -146,6 +148,7 @@ HEADERS = {
         "calls opt-out", "call opt-out", "voice opt-out", "calls opted out", "opted out of calls",
         "voice unsubscribed", "do not call",
     ),
+    "opted_out": ("opted out", "opt-out", "optout", "do not contact", "unsubscribed"),
     "time_zone": ("time zone", "tz", "iana time zone"),
     "state": ("state", "us state", "state code"),
     "consent": ("consent", "consent to", "consent channels", "consented to", "opt-in channels"),
@@ -184,6 +187,21 @@ NO_VALUES = (
     "no", "n", "false", "0", "opted out", "opted-out", "opt out", "opt-out", "optout",
     "unsubscribed", "unsubscribe", "stop", "stopped", "do not call", "do not text", "dnc",
 )  # fmt: skip
+# The fields that say whether a contact may be texted or called: a column guessed as one of
+# them, but not for certain, is never ignored unasked (speaks_of_consent).
+CONSENT_FIELDS = {
+    "status", "sms", "calls", "sms_opt_out", "calls_opt_out", "opted_out", "consent",
+    "consent_method", "consent_date", "consent_disclosure", "consent_confirm",
+}  # fmt: skip
+# The lists of opt-outs, and the channels each covers.
+OPT_OUT_LISTS = {
+    "sms_opt_out": ("sms",),
+    "calls_opt_out": ("calls",),
+    "opted_out": ("sms", "calls"),
+}
+# The stronger of two values a row gives a channel (a column of opt-ins and a list of
+# opt-outs): an opt-out over a subscription, the contact's own over the business's.
+STRENGTH = {"": 0, "subscribed": 1, "soft": 2, "hard": 3}
 # A list of opt-outs ("Do not call: Y"), whose yes is an opt-out, not an opt-in. Whose it was,
 # the list seldom says: a yes is the contact's own (hard), which nobody here can lift, unless
 # it says soft (the business's own choice); no or empty leaves the channel as it is.
@@ -241,17 +259,26 @@ def fields_of(header: list[str]) -> list[str] | None:
 # Date", "Caller ID" or "Options" say nothing of it.
 CONSENT_WORDS = re.compile(
     r"\b(?:opt|opted|optin|optout|consents?|consented|subscribed?|subscriptions?|unsubscribed?"
-    r"|permissions?|dnc|stop|sms|texts?|texting|voice|calls|robocalls?|do not (?:call|text))\b"
+    r"|permissions?|dnc|dnd|stop|sms|texts?|texting|voice|calls|robocalls?|tcpa|blocked"
+    r"|suppress(?:ed|ion)?|blacklist(?:ed)?|do not \w+|no contact)\b"
 )
+
+
+def speaks_of_consent(column: str) -> bool:
+    """Whether a column's header may say whether a contact may be texted or called: a field
+    of CONSENT_FIELDS reads it, or it has CONSENT_WORDS ("Voice Permission", "DNC", "Do Not
+    Contact")."""
+    if FIELD_OF_HEADER.get(header_key(column)) in CONSENT_FIELDS:
+        return True
+    return bool(CONSENT_WORDS.search(" ".join(re.findall(r"[a-z]+", column.lower()))))
 
 
 def unsure_columns(header: list[str]) -> list[str]:
     """The columns that no field's name reads, but that may say whether a contact may be
-    texted or called ("Voice Permission", "DNC", "Opt-in for texts"): not ignored unasked."""
+    texted or called: not ignored unasked."""
     return [
         column for column in header
-        if not FIELD_OF_HEADER.get(header_key(column))
-        and CONSENT_WORDS.search(" ".join(re.findall(r"[a-z]+", column.lower())))
+        if not FIELD_OF_HEADER.get(header_key(column)) and speaks_of_consent(column)
     ]  # fmt: skip
 
 
@@ -261,10 +288,6 @@ def columns_problem(fields: list[str]) -> str:
     twice = sorted({FIELDS[field] for field in chosen if chosen.count(field) > 1})
     if twice:
         return f"Each field can be chosen for one column only: {', '.join(twice)}."
-    for channel in CHANNEL_COLUMNS:
-        if {channel, f"{channel}_opt_out"} <= set(chosen):
-            both = f"{FIELDS[channel]} or “{FIELDS[f'{channel}_opt_out']}”"
-            return f"Read one column as {both}, not both."
     if "phone" not in chosen:
         return "Choose the column that holds the phone numbers."
     if "name" in chosen and (FIRST_NAME in chosen or LAST_NAME in chosen):
@@ -615,11 +638,11 @@ def _check(
         status = STATUS_VALUES.get(status.lower(), "")
         if not status:
             problem("status", f"“{cells['status']}”: use active, do not contact or archived.")
+    listed = {
+        name: _listed_opt_out(cells[name], name, problem) for name in OPT_OUT_LISTS if name in cells
+    }
     channels = []
     for column in CHANNEL_COLUMNS:
-        if (listed := f"{column}_opt_out") in cells:
-            channels.append(_listed_opt_out(cells[listed], listed, problem))
-            continue
         written = cells.get(column, "")
         value = " ".join(written.lower().split())
         if value in NO_VALUES:
@@ -630,7 +653,10 @@ def _check(
         elif value not in CHANNEL_VALUES:
             problem(column, f"“{written}”: use subscribed (or yes), soft or hard, or leave it "
                             "empty.")  # fmt: skip
-        channels.append(CHANNEL_VALUES.get(value))
+        values = [CHANNEL_VALUES.get(value, "")] + [
+            on_list for name, on_list in listed.items() if column in OPT_OUT_LISTS[name]
+        ]
+        channels.append(max(values, key=lambda value: STRENGTH.get(value, 0)))
     consent = _consent(cells, problem, disclosures)
     if len(problems) > found:
         return None

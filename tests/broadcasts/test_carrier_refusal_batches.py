@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from broadcasts import sending, services
 from broadcasts.models import SendRate
-from tests.broadcasts.conftest import _consent_not_needed, _send_at_once, manager  # noqa: F401
 from tests.broadcasts.engine import broadcast
 from tests.broadcasts.test_rate_limit import ControlledClock
 from tests.factories import ContactFactory

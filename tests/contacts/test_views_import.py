@@ -487,15 +487,73 @@ def test_a_list_of_opt_outs_with_a_word_it_cannot_read_is_a_problem_row(admin_cl
     assert "“maybe”: in a list of opt-outs, write yes (or hard)" in response.content.decode()
 
 
-def test_a_channel_and_its_list_of_opt_outs_are_not_both_read(admin_client):
-    upload(admin_client, b"Name,Phone,SMS,Do not text\nBob,(415) 555-0101,yes,yes\n")
-    contact_import = ContactImport.objects.get()
-    assert contact_import.status == "matching"
-    fields = {"column_0": "name", "column_1": "phone", "column_2": "sms", "column_3": "sms_opt_out"}
-    page = admin_client.post(columns_url(contact_import), fields).content.decode()
-    assert "Read one column as SMS or “Opted out of SMS (a list: yes = opted out)”, not both." in (
-        page.replace("&#x27;", "'")
+def test_a_channel_and_its_list_of_opt_outs_are_read_together(admin_client):
+    """An opt-in column and a do-not list of another system: the list's yes is the stronger,
+    its empty leaves the opt-in column's value."""
+    upload(
+        admin_client,
+        b"Name,Phone,SMS,Do not text,Do not contact\n"
+        b"Ann,(415) 555-0101,yes,yes,\nBob,(415) 555-0102,yes,,\nCy,(415) 555-0103,soft,,\n"
+        b"Dee,(415) 555-0104,yes,soft,\nEd,(415) 555-0105,yes,,y\n",
     )
+    admin_client.post(apply_url(ContactImport.objects.get()))
+    statuses = {
+        c.name: (c.opt_in_status(Channel.SMS), c.opt_in_status(Channel.CALLS))
+        for c in Contact.objects.all()
+    }
+    assert statuses == {
+        "Ann": ("hard", "subscribed"), "Bob": ("subscribed", "subscribed"),
+        "Cy": ("soft", "subscribed"), "Dee": ("soft", "subscribed"), "Ed": ("hard", "hard"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "header", ["Do Not Phone", "DND", "Suppressed", "TCPA", "Blocked", "Do not solicit"]
+)
+def test_a_column_of_who_must_not_be_reached_is_not_ignored_unasked(admin_client, header):
+    """Review D: "Do Not Contact: Y" and its like named no channel, and were ignored unasked:
+    Bob was imported subscribed to texts and calls."""
+    upload(admin_client, f"Name,Phone,{header}\nBob,(415) 555-0101,Y\n".encode())
+    assert ContactImport.objects.get().status == "matching"
+
+
+def test_a_do_not_contact_list_opts_out_of_both_channels(admin_client):
+    upload(admin_client, b"Name,Phone,Do Not Contact\nBob,(415) 555-0101,Y\n")
+    admin_client.post(apply_url(ContactImport.objects.get()))
+    bob = Contact.objects.get()
+    assert (bob.opt_in_status(Channel.SMS), bob.opt_in_status(Channel.CALLS)) == ("hard", "hard")
+
+
+def test_a_known_consent_column_named_twice_is_asked_about(admin_client):
+    """Review D: two "Do not call" columns (a national list and the office's own) were both
+    preset to Ignore, neither asked about, and nobody was opted out of calls."""
+    upload(
+        admin_client,
+        b"Name,Phone,Do not call,Do not call\nBob,(415) 555-0101,Y,\nCy,(415) 555-0102,,Y\n",
+    )
+    contact_import = ContactImport.objects.get()
+    fields = {"column_0": "name", "column_1": "phone", "column_2": "", "column_3": ""}
+    page = admin_client.post(columns_url(contact_import), fields).content.decode()
+    assert page.count("Choose what this column holds, or Ignore.") == 2
+    contact_import.refresh_from_db()
+    assert contact_import.status == "matching"
+    fields |= {"column_2": "calls_opt_out", "column_3": "opted_out"}
+    admin_client.post(columns_url(contact_import), fields)
+    admin_client.post(apply_url(contact_import))
+    calls = {c.name: c.opt_in_status(Channel.CALLS) for c in Contact.objects.all()}
+    assert calls == {"Bob": "hard", "Cy": "hard"}
+
+
+def test_the_command_s_advice_for_a_dnc_column_names_the_lists_of_opt_outs(db, tmp_path):
+    """Review D: the command advised renaming a DNC column "calls", whose Ys are opt-ins."""
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"Name,Phone,DNC\nBob,(415) 555-0101,Y\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_contacts", str(path))
+    assert "do not call or do not contact for a list of opt-outs" in str(refused.value)
+    path.write_bytes(b"Name,Phone,Do not call\nBob,(415) 555-0101,Y\n")  # as advised
+    call_command("import_contacts", str(path))
+    assert Contact.objects.get().opt_in_status(Channel.CALLS) == "hard"
 
 
 def test_the_preview_names_the_tags_it_creates_and_those_they_look_like(admin_client):

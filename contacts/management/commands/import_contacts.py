@@ -37,8 +37,11 @@ class Command(BaseCommand):
             if unsure := imports.unsure_columns(header):
                 raise CommandError(
                     f"These columns may say whether a contact may be texted or called: "
-                    f"{', '.join(unsure)}. Rename each to the field it holds (sms, calls), "
-                    "remove it, or upload the file on the Import page to match the columns."
+                    f"{', '.join(unsure)}. Rename each to the field it holds: sms or calls "
+                    "for a column of opt-ins (yes = subscribed); do not text, do not call or "
+                    "do not contact for a list of opt-outs (yes = opted out, the contact's "
+                    "own); or remove it, or upload the file on the Import page to match the "
+                    "columns."
                 )
             raise CommandError(
                 "The header row does not name a name and a phone column, or names one twice: "

@@ -14,6 +14,7 @@ from broadcasts.models import (
     TELLS_HOW_TO_STOP,
     Broadcast,
     default_unsubscribe_digit,
+    promotes,
 )
 from contacts import subscriptions
 from contacts.filters import ContactFilter
@@ -68,36 +69,17 @@ NOT_URGENT_MARKETING = (
 )
 URGENT_NEEDS_REASON = "Say why it cannot wait: the reason is kept with the broadcast and shown."
 
-# Words that promote, in English and Spanish: a message with them is marketing unless its
-# manager says it is not (a price or a discount in an appointment reminder).
-PROMOTES = re.compile(
-    r"\d+\s*%\s*off|\$\s?\d|\b(?:discounts?|sale|promo(?:tion)?s?|coupons?|deals?"
-    r"|special offers?|limited time|buy|shop now|order now|book now|bogo|clearance"
-    r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis)\b",
-    re.IGNORECASE,
-)
-
-
-def promotes(text: str) -> str:
-    """The first words of `text` that promote (PROMOTES), or ""."""
-    found = PROMOTES.search(text)
-    return found.group(0) if found else ""
-
 
 class BroadcastForm(forms.ModelForm):
     """A broadcast to write or edit. One marked informational whose words promote asks its
-    manager to say so twice: informational texts and calls go without consent on record,
-    and "20% off" is marketing whatever the form says."""
-
-    promotes_nothing = forms.BooleanField(
-        required=False, label="It is informational: it promotes nothing"
-    )
+    manager to say so twice (`promotes_nothing`): informational texts and calls go without
+    consent on record, and "20% off" is marketing whatever the form says."""
 
     class Meta:
         model = Broadcast
         fields = [
-            "name", "channel", "purpose", "urgent", "urgent_reason", "consent_only",
-            "body", "script", "audio_url", "unsubscribe_digit", "send_at",
+            "name", "channel", "purpose", "promotes_nothing", "urgent", "urgent_reason",
+            "consent_only", "body", "script", "audio_url", "unsubscribe_digit", "send_at",
         ]  # fmt: skip
         widgets = {
             "channel": forms.RadioSelect,
@@ -113,6 +95,7 @@ class BroadcastForm(forms.ModelForm):
             "urgent": "Urgent: send outside quiet hours",
             "urgent_reason": "Why it cannot wait",
             "consent_only": "Only contacts with consent on record",
+            "promotes_nothing": "It is informational: it promotes nothing",
         }
         help_texts = {
             "body": "“Reply STOP to opt out” is added unless the text already tells how "
@@ -123,7 +106,12 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.promotes = ""  # the words that promote in an informational one (clean)
+        # The words that promote in an informational one: its tick is shown where they are.
+        instance = self.instance
+        informational = instance.purpose == Broadcast.Purpose.INFORMATIONAL
+        words = instance.body if instance.channel == Channel.SMS else instance.script
+        self.promotes = promotes(words) if instance.pk and informational else ""
+        self.fields["promotes_nothing"].help_text = ""  # its label says it all
         zone = settings.TIME_ZONE
         when = f"In the app's time zone, {zone}. Leave empty to send when you launch it."
         self.fields["send_at"].help_text = when
@@ -203,14 +191,16 @@ class BroadcastForm(forms.ModelForm):
         if data.get("purpose") == Broadcast.Purpose.INFORMATIONAL:
             words = data.get("body", "") if not calls else data.get("script", "")
             self.promotes = promotes(words or "")
-            if self.promotes and not data.get("promotes_nothing"):
-                self.add_error(
-                    "purpose",
-                    f"This reads as marketing (“{self.promotes}”): a broadcast that promotes "
-                    "is marketing, whose texts and calls reach only contacts with consent on "
-                    "record. Choose Marketing, or tick “It is informational” below if it "
-                    "promotes nothing.",
-                )
+        if not self.promotes:
+            data["promotes_nothing"] = False  # said only of words that read as marketing
+        elif not data.get("promotes_nothing"):
+            self.add_error(
+                "purpose",
+                f"This reads as marketing (“{self.promotes}”): a broadcast that promotes "
+                "is marketing, whose texts and calls reach only contacts with consent on "
+                "record. Choose Marketing, or tick “It is informational” below if it "
+                "promotes nothing.",
+            )
         if data.get("urgent"):
             if data.get("purpose") != Broadcast.Purpose.INFORMATIONAL:
                 self.add_error("urgent", NOT_URGENT_MARKETING)

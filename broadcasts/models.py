@@ -40,6 +40,25 @@ def tells_how_to_stop(text: str) -> bool:
     return False
 
 
+# Words that promote, in English and Spanish: a message with them is marketing unless its
+# manager says it is not (a price in an appointment reminder). Not "free to" (feel free to
+# call), "toll-free", nor "save the date".
+PROMOTES = re.compile(
+    r"\d+\s*%\s*off\b|\b(?:discounts?|sales?|promo(?:tion)?s?|coupons?|deals?|special offers?"
+    r"|limited time|buy|shop now|order now|book now|bogo|clearance|half (?:price|off)"
+    r"|save (?:up to|\$?\d+)|(?<!toll-)(?<!toll )free(?! to\b)"
+    r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis|mitad de precio|precios? especial"
+    r"|2x1)\b",
+    re.IGNORECASE,
+)
+
+
+def promotes(text: str) -> str:
+    """The first words of `text` that promote (PROMOTES), or ""."""
+    found = PROMOTES.search(text)
+    return found.group(0) if found else ""
+
+
 DIGITS = [(key, key) for key in settings.PHONE_KEYS]
 
 
@@ -75,6 +94,12 @@ class Broadcast(models.Model):
     consent_only = models.BooleanField(
         default=False,
         help_text="Reach only contacts whose number has consent on record for the channel.",
+    )
+    promotes_nothing = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Its manager said that this informational broadcast, whose words read as "
+        "marketing, promotes nothing.",
     )
     urgent_reason = models.TextField(
         blank=True, help_text="Why it cannot wait for the recipients' morning: kept and shown."
@@ -129,6 +154,13 @@ class Broadcast(models.Model):
         or for every marketing broadcast (settings.MARKETING_NEEDS_CONSENT)."""
         marketing = self.purpose == self.Purpose.MARKETING and settings.MARKETING_NEEDS_CONSENT
         return self.consent_only or marketing
+
+    def reads_as_marketing(self) -> str:
+        """The words that promote in an informational broadcast that its manager did not say
+        promotes nothing (`promotes_nothing`), or "": it is not launched so."""
+        if self.purpose != self.Purpose.INFORMATIONAL or self.promotes_nothing:
+            return ""
+        return promotes(self.body if self.channel == Channel.SMS else self.script)
 
     @property
     def sms_text(self) -> str:

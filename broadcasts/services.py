@@ -64,6 +64,11 @@ class ChangedSinceConfirmed(Exception):
     """The broadcast was edited since its launch was confirmed: not what was confirmed."""
 
 
+class ReadsAsMarketing(Exception):
+    """An informational broadcast whose words promote, which its manager did not say promotes
+    nothing (Broadcast.reads_as_marketing): not launched so."""
+
+
 class Kept(Exception):
     """The broadcast cannot be deleted: the message says why (`why_kept`)."""
 
@@ -516,6 +521,12 @@ def launch(
         raise NotEditable(f"“{broadcast}” was launched already.")
     if confirmed is not None and confirmed != confirmation(broadcast):
         raise ChangedSinceConfirmed(f"“{broadcast}” was edited since its launch was confirmed.")
+    if words := broadcast.reads_as_marketing():
+        raise ReadsAsMarketing(
+            f"“{broadcast}” is marked informational, but reads as marketing (“{words}”): "
+            "edit it, and choose Marketing, or tick “It is informational” if it promotes "
+            "nothing."
+        )
     broadcast.launched_by = by_user
     if broadcast.send_at and broadcast.send_at > timezone.now():
         broadcast.status = Broadcast.Status.SCHEDULED

@@ -48,6 +48,10 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
 
 LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."
 LAUNCHED_ALREADY = "This broadcast was launched already."
+READS_AS_MARKETING = (
+    "Not launched: this broadcast is marked informational, but reads as marketing (“{words}”). "
+    "Choose Marketing, or tick “It is informational” if it promotes nothing, and save it."
+)
 CHANGED_SINCE_CONFIRMED = (
     "Not launched: this broadcast was edited since you opened its launch page. Here is what it "
     "is now, and whom it reaches: launch it if it is what you mean to send."
@@ -262,6 +266,9 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
     if broadcast.status != Broadcast.Status.DRAFT:
         messages.error(request, LAUNCHED_ALREADY)
         return redirect("broadcasts:detail", pk=pk)
+    if words := broadcast.reads_as_marketing():
+        messages.error(request, READS_AS_MARKETING.format(words=words))
+        return redirect("broadcasts:edit", pk=pk)
     if request.method == "POST":
         confirmed = request.POST.get("confirmed", "")
         try:
@@ -269,6 +276,9 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
         except services.NotEditable:  # by someone else, since this page read it
             messages.error(request, LAUNCHED_ALREADY)
             return redirect("broadcasts:detail", pk=pk)
+        except services.ReadsAsMarketing as refused:  # edited so since this page read it
+            messages.error(request, str(refused))
+            return redirect("broadcasts:edit", pk=pk)
         except services.ChangedSinceConfirmed:
             messages.error(request, CHANGED_SINCE_CONFIRMED)
             return redirect("broadcasts:launch", pk=pk)

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
+from broadcasts import services
 from broadcasts.models import Broadcast
 from contacts import services as contact_services
 from contacts.models import Channel, Source, Tag
@@ -221,6 +222,11 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
         ("body", "Our summer SALE starts today", "SALE"),
         ("body", "Descuento especial para usted", "Descuento"),
         ("script", "Buy one cleaning, get the second for $25.", "Buy"),
+        # Review D: these were saved informational at once.
+        ("body", "FREE teeth whitening this week. Call to book!", "FREE"),
+        ("body", "Save 20% on whitening until Friday", "Save 20"),
+        ("body", "Half price cleanings in June", "Half price"),
+        ("body", "Limpieza a mitad de precio en junio", "mitad de precio"),
     ],
 )
 def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(
@@ -246,7 +252,8 @@ def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(
 @pytest.mark.parametrize(
     "body",
     ["Our office is closed today.", "Your appointment moved to 3pm. Feel free to call.",
-     "Reminder: your cleaning is tomorrow at 9:00. Your deal... I mean, see you!"[:44]],
+     "Reminder: your cleaning is tomorrow at 9:00.", "Call our toll-free line: 800-555-0100.",
+     "Save the date: we move to 12 Elm St on 1 May.", "Your balance of $25 is due Friday."],
 )  # fmt: skip
 def test_an_informational_broadcast_that_only_tells_is_saved_at_once(manager_client, body):
     page = manager_client.post(NEW, sms_form(purpose="informational", body=body))
@@ -337,3 +344,37 @@ def test_a_preview_that_reaches_nobody_is_not_shown_as_good_news(manager_client)
     response = manager_client.post(NEW, sms_form())
     page = manager_client.get(response.url).content.decode()
     assert '<span class="will-receive nobody">0 will receive this</span>' in page
+
+
+def test_a_promotion_saved_informational_without_the_form_is_not_launched(
+    manager_client, manager_user
+):
+    """Review D: the check lived in the form alone; a broadcast made otherwise (or before it)
+    launched as informational."""
+    b = Broadcast.objects.create(
+        name="Spring", channel="sms", purpose="informational", body="20% off whitening!"
+    )
+    launch = reverse("broadcasts:launch", args=[b.pk])
+    response = manager_client.get(launch, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("broadcasts:edit", args=[b.pk])
+    assert "reads as marketing (“20% off”)" in response.content.decode()
+    assert 'name="promotes_nothing"' in response.content.decode()  # the tick, shown
+    manager_client.post(launch, {"confirmed": services.confirmation(b)})
+    b.refresh_from_db()
+    assert b.status == "draft"
+    with pytest.raises(services.ReadsAsMarketing):
+        services.launch(broadcast=b, by_user=manager_user)
+
+
+def test_the_tick_is_kept_and_shown_checked_when_the_broadcast_is_edited(manager_client):
+    fields = sms_form(purpose="informational", body="Free parking during your visit.")
+    manager_client.post(NEW, fields | {"promotes_nothing": "on"})
+    b = Broadcast.objects.get()
+    assert b.promotes_nothing and not b.reads_as_marketing()
+    page = manager_client.get(reverse("broadcasts:edit", args=[b.pk])).content.decode()
+    assert '<input type="checkbox" name="promotes_nothing" id="id_promotes_nothing" checked>' in (
+        page
+    )
+    manager_client.post(reverse("broadcasts:edit", args=[b.pk]), fields | {"body": "Closed today."})
+    b.refresh_from_db()
+    assert not b.promotes_nothing  # said of words it no longer has

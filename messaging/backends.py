@@ -190,7 +190,9 @@ class TwilioBackend(BaseBackend):
             raise MaybeSent(f"No answer from the provider: {error}") from error
         except Exception as error:
             # An answer the SDK cannot read (a proxy's page in its place, say): the request
-            # may have reached the provider, and the message may have been sent.
+            # may have reached the provider, and the message may have been sent. Logged whole:
+            # it may be a fault of ours as well.
+            logger.exception("Sending: an answer the SDK could not read")
             raise MaybeSent(f"An answer the provider should not give: {error!r}") from error
         if not created.sid:
             raise MaybeSent("The provider answered without the message's id.")

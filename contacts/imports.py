@@ -148,7 +148,8 @@ HEADERS = {
         "calls opt-out", "call opt-out", "voice opt-out", "calls opted out", "opted out of calls",
         "voice unsubscribed", "do not call",
     ),
-    "opted_out": ("opted out", "opt-out", "optout", "do not contact", "unsubscribed"),
+    # Not "Opted out" or "Unsubscribed" alone: often of e-mails, which the uploader says.
+    "opted_out": ("do not contact", "do not text or call", "do not call or text"),
     "time_zone": ("time zone", "tz", "iana time zone"),
     "state": ("state", "us state", "state code"),
     "consent": ("consent", "consent to", "consent channels", "consented to", "opt-in channels"),

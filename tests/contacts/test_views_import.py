@@ -573,3 +573,11 @@ def test_the_preview_names_the_tags_it_creates_and_those_they_look_like(admin_cl
         "(you have “Leads”: a broadcast to one does not reach the other)</span>."
     ) in page
     assert "<td>Do not contact</td>" in page and "do_not_contact" not in page
+
+
+@pytest.mark.parametrize("header", ["Unsubscribed", "Opted Out"])
+def test_an_opted_out_column_that_names_no_channel_is_asked_about(admin_client, header):
+    """Often another system's e-mail unsubscribes: its uploader says what it is, rather than
+    have every Y a hard opt-out of texts and calls that nobody here could lift."""
+    upload(admin_client, f"Name,Phone,{header}\nBob,(415) 555-0101,Y\n".encode())
+    assert ContactImport.objects.get().status == "matching"

@@ -111,7 +111,10 @@ class BroadcastForm(forms.ModelForm):
         informational = instance.purpose == Broadcast.Purpose.INFORMATIONAL
         words = instance.body if instance.channel == Channel.SMS else instance.script
         self.promotes = promotes(words) if instance.pk and informational else ""
-        self.fields["promotes_nothing"].help_text = ""  # its label says it all
+        promotes_nothing = self.fields["promotes_nothing"]
+        promotes_nothing.help_text = ""  # its label says it all
+        # Said of the words as they are saved: asked again at each save, never pre-ticked.
+        self.initial["promotes_nothing"] = False
         zone = settings.TIME_ZONE
         when = f"In the app's time zone, {zone}. Leave empty to send when you launch it."
         self.fields["send_at"].help_text = when
@@ -188,9 +191,9 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
-        if data.get("purpose") == Broadcast.Purpose.INFORMATIONAL:
-            words = data.get("body", "") if not calls else data.get("script", "")
-            self.promotes = promotes(words or "")
+        words = data.get("script", "") if calls else data.get("body", "")
+        informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL
+        self.promotes = promotes(words or "") if informational else ""
         if not self.promotes:
             data["promotes_nothing"] = False  # said only of words that read as marketing
         elif not data.get("promotes_nothing"):

@@ -1,6 +1,7 @@
 """Previewing, launching and cancelling broadcasts. Sending is in broadcasts/sending.py."""
 
 import hashlib
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ from contacts.search import WalkThenLookUp
 from crm.arrays import array_text
 from crm.lookups import AnyOf
 from crm.planner import planned_with
+
+logger = logging.getLogger(__name__)
 
 
 class NotEditable(Exception):
@@ -605,9 +608,17 @@ def start_due(*, broadcast_id: int) -> bool:
     per time it was scheduled for) only one starts it: the other waits for the first's
     lock, then finds it sending.
     """
-    claimed = Broadcast.objects.filter(
+    due = Broadcast.objects.filter(
         pk=broadcast_id, status=Broadcast.Status.SCHEDULED, send_at__lte=timezone.now()
-    ).update(status=Broadcast.Status.SENDING)
+    )
+    if (broadcast := due.first()) and (words := broadcast.reads_as_marketing()):
+        # Scheduled before its launch asked for its manager's word (services.launch): a draft
+        # again, for them to see.
+        due.update(status=Broadcast.Status.DRAFT, launched_by=None)
+        logger.warning("Broadcast %s not started: informational, but reads as marketing (%s)",
+                       broadcast_id, words)  # fmt: skip
+        return False
+    claimed = due.update(status=Broadcast.Status.SENDING)
     if claimed:
         start(Broadcast.objects.get(pk=broadcast_id))
     return bool(claimed)

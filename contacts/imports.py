@@ -271,7 +271,9 @@ def speaks_of_consent(column: str) -> bool:
     Contact")."""
     if FIELD_OF_HEADER.get(header_key(column)) in CONSENT_FIELDS:
         return True
-    return bool(CONSENT_WORDS.search(" ".join(re.findall(r"[a-z]+", column.lower()))))
+    # Words apart where capitals part them too: "HasOptedOutOfMobile", "isDNC", "DNCFlag".
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", column)
+    return bool(CONSENT_WORDS.search(" ".join(re.findall(r"[a-z]+", spaced.lower()))))
 
 
 def unsure_columns(header: list[str]) -> list[str]:
@@ -393,7 +395,7 @@ def _header(first_piece: bytes) -> list[str]:
         raise ImportFileError(NOT_UTF8) from None
     lines = csv.reader(io.StringIO(text), delimiter=separator(first_piece))
     try:
-        header = [column.strip().lower() for column in next(lines)]
+        header = [column.strip() for column in next(lines)]
     except StopIteration:
         raise ImportFileError("The file is empty.") from None
     except csv.Error as error:
@@ -494,12 +496,12 @@ def _check_rows(contact_import: ContactImport) -> None:
         text, delimiter=separator(bytes(first.values_list("data", flat=True).get()))
     )
     try:
-        header = [column.strip().lower() for column in next(reader)]
+        header = [column.strip() for column in next(reader)]
         fields = contact_import.column_fields or fields_of(header)
         if fields is None or len(fields) != len(header):
             raise ImportFileError("The file's columns are not matched to fields.")
         contact_import.ignored_columns = [
-            column for column, field in zip(header, fields, strict=True) if not field
+            column.lower() for column, field in zip(header, fields, strict=True) if not field
         ]
         # Where each column read is (the last, where a header comes twice).
         places = {field: place for place, field in enumerate(fields) if field}

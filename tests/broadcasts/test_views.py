@@ -1,7 +1,9 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from broadcasts import services
@@ -366,15 +368,45 @@ def test_a_promotion_saved_informational_without_the_form_is_not_launched(
         services.launch(broadcast=b, by_user=manager_user)
 
 
-def test_the_tick_is_kept_and_shown_checked_when_the_broadcast_is_edited(manager_client):
+def test_the_tick_is_asked_again_at_each_save_of_a_promotion(manager_client):
+    """Review E: the tick given for "Free parking", shown checked on the edit page, covered
+    the sale it was rewritten as. It is never pre-ticked: each save asks for it."""
     fields = sms_form(purpose="informational", body="Free parking during your visit.")
     manager_client.post(NEW, fields | {"promotes_nothing": "on"})
     b = Broadcast.objects.get()
     assert b.promotes_nothing and not b.reads_as_marketing()
-    page = manager_client.get(reverse("broadcasts:edit", args=[b.pk])).content.decode()
-    assert '<input type="checkbox" name="promotes_nothing" id="id_promotes_nothing" checked>' in (
-        page
-    )
-    manager_client.post(reverse("broadcasts:edit", args=[b.pk]), fields | {"body": "Closed today."})
+    edit = reverse("broadcasts:edit", args=[b.pk])
+    page = manager_client.get(edit).content.decode()
+    assert '<input type="checkbox" name="promotes_nothing" id="id_promotes_nothing">' in page
+    sale = "SALE: 50% off whitening, buy now, limited time"
+    page = manager_client.post(edit, fields | {"body": sale}).content.decode()  # as shown
+    assert "This reads as marketing (“SALE”)" in page
+    b.refresh_from_db()
+    assert b.body != sale and b.promotes_nothing
+    manager_client.post(edit, fields | {"body": "Closed today."})
     b.refresh_from_db()
     assert not b.promotes_nothing  # said of words it no longer has
+
+
+def test_a_promotion_made_marketing_needs_no_tick(manager_client):
+    """Review E: a ticked informational promotion made Marketing, unticked, was refused with
+    "Choose Marketing"."""
+    fields = sms_form(purpose="informational", body="20% off whitening!")
+    manager_client.post(NEW, fields | {"promotes_nothing": "on"})
+    b = Broadcast.objects.get()
+    manager_client.post(reverse("broadcasts:edit", args=[b.pk]), fields | {"purpose": "marketing"})
+    b.refresh_from_db()
+    assert (b.purpose, b.promotes_nothing) == ("marketing", False)
+
+
+def test_a_scheduled_promotion_marked_informational_is_not_started_unasked(db):
+    """Review E: one scheduled before the launch asked for the tick started at its time."""
+    ContactFactory()
+    b = Broadcast.objects.create(
+        name="Spring", channel="sms", purpose="informational", body="20% off whitening!",
+        status=Broadcast.Status.SCHEDULED, send_at=timezone.now() - timedelta(minutes=1),
+    )  # fmt: skip
+    assert not services.start_due(broadcast_id=b.pk)
+    b.refresh_from_db()
+    assert (b.status, b.launched_by) == ("draft", None)
+    assert not b.recipients.exists()

@@ -581,3 +581,19 @@ def test_an_opted_out_column_that_names_no_channel_is_asked_about(admin_client, 
     have every Y a hard opt-out of texts and calls that nobody here could lift."""
     upload(admin_client, f"Name,Phone,{header}\nBob,(415) 555-0101,Y\n".encode())
     assert ContactImport.objects.get().status == "matching"
+
+
+@pytest.mark.parametrize(
+    "header", ["HasOptedOutOfMobile", "isDNC", "OptedOutSMS", "NoText", "DNCFlag"]
+)
+def test_a_camel_case_opt_out_column_is_asked_about(admin_client, db, tmp_path, header):
+    """Review E: CRMs export their fields in camelCase (Salesforce Marketing Cloud's
+    HasOptedOutOfMobile); read as one word, it was ignored unasked, and Bob imported
+    subscribed. The command refuses such a file too."""
+    content = f"Name,Phone,{header}\nBob,(415) 555-0101,Y\n"
+    upload(admin_client, content.encode())
+    assert ContactImport.objects.get().status == "matching"
+    path = tmp_path / "people.csv"
+    path.write_text(content)
+    with pytest.raises(CommandError, match=header):
+        call_command("import_contacts", str(path))

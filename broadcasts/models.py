@@ -41,13 +41,13 @@ def tells_how_to_stop(text: str) -> bool:
 
 
 # Words that promote, in English and Spanish: a message with them is marketing unless its
-# manager says it is not (a price in an appointment reminder). Not "free to" (feel free to
-# call), "toll-free", nor "save the date".
+# manager says it is not (a price in an appointment reminder). Not "feel free", "toll-free",
+# nor "save the date".
 PROMOTES = re.compile(
-    r"\d+\s*%\s*off\b|\b(?:discounts?|sales?|promo(?:tion)?s?|coupons?|deals?|special offers?"
-    r"|limited time|buy|shop now|order now|book now|bogo|clearance|half (?:price|off)"
-    r"|save (?:up to|\$?\d+)|(?<!toll-)(?<!toll )free(?! to\b)"
-    r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis|mitad de precio|precios? especial"
+    r"\d+\s*(?:%|percent)\W*off\b|\b(?:discounts?|sales?|promo(?:tion)?s?|coupons?|deals?"
+    r"|special offers?|limited time|buy|shop now|order now|book now|bogo|clearance"
+    r"|half (?:price|off)|save (?:up to|\$?\d+)|(?<!feel )(?<!toll-)(?<!toll )free"
+    r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis|mitad de precio|precios? especial(?:es)?"
     r"|2x1)\b",
     re.IGNORECASE,
 )

@@ -363,8 +363,8 @@ def send_batch(
         slots = Slots(*reserve_slots(len(recipients), now=clock.now()))
     except DATABASE_GONE as error:
         raise Interrupted(recipients, []) from error
-    _others_write_first(clock)
     while recipients:
+        _others_write_first(clock)
         recipients = _send_until_refused(broadcast, recipients, slots, clock)
 
 

@@ -229,6 +229,10 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
         ("body", "Save 20% on whitening until Friday", "Save 20"),
         ("body", "Half price cleanings in June", "Half price"),
         ("body", "Limpieza a mitad de precio en junio", "mitad de precio"),
+        # Review E: these passed the second form.
+        ("body", "Whitening is free to new patients", "free"),
+        ("body", "20 percent off every cleaning", "20 percent off"),
+        ("body", "50%-off whitening", "50%-off"),
     ],
 )
 def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(

@@ -56,14 +56,7 @@ def test_a_killed_worker_sends_nothing_twice_and_its_rows_become_unknown(worker_
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     release_hand_overs()
-    # Time passes: the reaper's time-out is over. A new worker finishes the job.
-    execute(dsn, "UPDATE broadcasts_recipient SET claimed_at = claimed_at - interval '1 hour'"
-                 " WHERE status = 'sending'")  # fmt: skip
-    # The killed worker's task is run again, as a restarted worker would.
-    execute(dsn, f"UPDATE {TASKS} SET status = 'READY' WHERE status = 'RUNNING'")
-    env = env | {"BROADCAST_RATE": "100000"}
-    [worker] = start_workers(env, 1, "--batch")
-    assert worker.wait(timeout=300) == 0
+    finish_once_reaped(env, dsn)
 
     received = Counter(phone for phone, _ in Provider.received)
     assert [phone for phone, n in received.items() if n > 1] == []  # nothing sent twice
@@ -89,16 +82,21 @@ def test_a_worker_killed_after_a_carrier_refusal_keeps_the_refusal(worker_databa
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     release_hand_overs()
-    # A worker starts again once the reaper's time-out is over, and finishes the broadcast.
+    finish_once_reaped(env, dsn)
+    opt_outs = f"SELECT channel, source FROM contacts_phoneoptout WHERE phone = '{refused}'"
+    assert query(dsn, opt_outs) == [("sms", "carrier")]
+    assert refused in numbers(dsn, "skipped")
+    assert [phone for phone, _ in Provider.received].count(refused) == 1
+
+
+def finish_once_reaped(env: dict, dsn: dict) -> None:
+    """After a worker was killed: time passes, the reaper's time-out is over, and a new worker
+    runs the killed worker's task again, as a restarted worker would, to the broadcast's end."""
     execute(dsn, "UPDATE broadcasts_recipient SET claimed_at = claimed_at - interval '1 hour'"
                  " WHERE status = 'sending'")  # fmt: skip
     execute(dsn, f"UPDATE {TASKS} SET status = 'READY' WHERE status = 'RUNNING'")
     [worker] = start_workers(env | {"BROADCAST_RATE": "100000"}, 1, "--batch")
     assert worker.wait(timeout=300) == 0
-    opt_outs = f"SELECT channel, source FROM contacts_phoneoptout WHERE phone = '{refused}'"
-    assert query(dsn, opt_outs) == [("sms", "carrier")]
-    assert refused in numbers(dsn, "skipped")
-    assert [phone for phone, _ in Provider.received].count(refused) == 1
 
 
 def numbers(dsn: dict, status: str) -> set[str]:

@@ -26,7 +26,6 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 
@@ -147,11 +146,17 @@ def channels_revoked(channel: str, at: datetime | None = None) -> tuple[Channel,
     return (Channel(channel), *(other for other in Channel if other != channel))
 
 
+# The months as Django's "M" writes them in English, the app's one language.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def short_date(moment: datetime) -> str:
-    """E.g. "26 Nov 2026" in the current time zone: Django's "j M Y", without the cost of
-    date_format(), which a page of tooltips paid a hundred times."""
-    day = timezone.localtime(moment)
-    return f"{day.day} {MONTHS_3[day.month].title()} {day.year}"
+    """E.g. "26 Nov 2026" in the site's time zone (TIME_ZONE; the app activates no other):
+    Django's "j M Y", without the cost of date_format(), which a page of tooltips paid a
+    hundred times, or of looking up the current time zone and translating the month each
+    time, which was still half the cost of drawing a page's rows (bench/NOTES.md)."""
+    day = moment.astimezone(timezone.get_default_timezone())
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 class Tag(models.Model):

@@ -33,3 +33,21 @@ def check_database_engine(app_configs, **kwargs) -> list[Warning]:
             id="crm.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_public_url(app_configs, **kwargs) -> list[Error]:
+    """Twilio posts a call's unsubscribe key to PUBLIC_URL: a redirect loses the key."""
+    if settings.DEBUG or not settings.SECURE_SSL_REDIRECT:
+        return []
+    if not settings.PUBLIC_URL.lower().startswith("http://"):
+        return []
+    return [
+        Error(
+            f"PUBLIC_URL is {settings.PUBLIC_URL}, while SECURE_SSL_REDIRECT sends every http "
+            "request to https: Twilio's posts to it (a call's unsubscribe key, a message's "
+            "status) would be redirected, and the key would stop no call.",
+            hint="Write PUBLIC_URL with https://, the address Twilio reaches the app at.",
+            id="crm.E002",
+        )
+    ]

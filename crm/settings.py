@@ -258,6 +258,14 @@ _RUN_HOST = "127.0.0.1" if _RUN_HOST in ("", "0.0.0.0", "::", "[::]") else _RUN_
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or (
     f"http://{_RUN_HOST}:{os.environ.get('PORT', '').strip() or '8000'}"
 )
+if not DEBUG and MESSAGING_BACKEND == "twilio" and not os.environ.get("PUBLIC_URL", "").strip():
+    # Left to `make run`'s address, every call would send its unsubscribe key to 127.0.0.1,
+    # where Twilio reaches nothing: the key would stop no call.
+    raise ImproperlyConfigured(
+        "Set PUBLIC_URL when DEBUG is off and MESSAGING_BACKEND is twilio: the address Twilio "
+        "reaches the app at (https://crm.example.com), to which every call sends its "
+        "unsubscribe key and every message its status."
+    )
 # Who is writing and how to reach them: carriers require both in the reply to HELP. The
 # contact is a phone number, an e-mail address or a web address.
 # The demo's, until they are set (`check --deploy` warns).

@@ -454,10 +454,13 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     calls and its sentence no texts ("please stop calling me"); where its sentence keeps a
     channel, those the request names ("unsubscribe me but you can call": SMS, which it came
     by; "stop calling but texts are ok": calls; the other is reviewed, `_rest`); else SMS, and
-    calls too where its sentence names them ("stop texting and calling me") or the request
-    goes on "by phone" ("stop contacting me by phone": a text reaches the phone too)."""
+    calls too where its sentence names them ("stop texting and calling me"), the request
+    goes on "by phone" ("stop contacting me by phone": a text reaches the phone too) or
+    names the Do Not Call list ("DNC")."""
     calls = patterns.CALLS.search(request)
-    if patterns.BY_PHONE.search(sentence.partition(request)[2]):
+    if patterns.BY_PHONE.search(sentence.partition(request)[2]) or patterns.BOTH_CHANNELS.search(
+        request
+    ):
         return (Channel.SMS, Channel.CALLS)
     if calls and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)

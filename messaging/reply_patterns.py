@@ -107,6 +107,8 @@ SPANISH_VERBS = (
     r"|contacten|contacte|molesten|moleste|textees|texteen)"
 )
 SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
+# A key of a call said to have been pressed ("I already pressed 9"): the way our calls stop.
+PRESSED_THE_KEY = r"(i|we) (already |just |have |did )?press(ed)? (\d|nine|one|the (\w+ )?(key|button|number|digit))"
 
 # Requests to stop, each as a pattern of plain words with its language.
 CLEAR_REQUESTS = [
@@ -182,6 +184,9 @@ CLEAR_REQUESTS = [
      rf"( (getting|receiving))?( (these|this|them|the texts|the messages|your texts|{MESSAGES}"
      r"|from (these|this|them|your (texts|messages|list)|the (texts|messages|list)))|$)", "en"),
     (rf"i (already )?(unsubscribed|opted out)|already (unsubscribed|opted out)"
+     r"|i (already )?asked (you )?to (be )?(removed|taken off|unsubscribed|opted out)"
+     r"|i (never|dont|do not) want (another|one more|any more|anymore) (phone )?(call|text"
+     r"|message|robocall|voicemail)\b(?! like)"
      rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({VERBS}|{MESSAGES}))?$"
      rf"|i asked (you )?not to (text|call|message|contact)", "en"),
     (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
@@ -418,6 +423,9 @@ UNCLEAR = [
      "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
+     rf"|{PRESSED_THE_KEY}|(calls|texts|messages|robocalls|voicemails) (wont|will not|dont"
+     r"|do not|never|didnt|did not|havent|have not) stop|(you|u|yall|you guys|they) (keep|kept"
+     r"|still|are still|re still) (calling|texting|messaging|leaving voicemails)"
      r"|^(please )?(dont|do not) (ever )?(bother|contact|phone|ring) me\b"
      r"|^(please )?(dont|do not) send (me )?(any )?(more )?(texts|messages)\b"
      r"|^no calling( (or|and|me|this|after|on|before|during|at|please|pls|no)\b|$)"
@@ -548,6 +556,7 @@ IMPATIENT = re.compile(
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
     r"|ringing|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz"
+    r"|(pre ?)?recorded (messages?|calls?)"
     r"|hablarme por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
@@ -556,8 +565,11 @@ CALLS = re.compile(
 CALLS_TOO = re.compile(
     r"\b(phone (me|us)|ring me|dialing|dialling|dial (me|us|this)|(contact\w*|bother\w*"
     r"|harass\w*)( me| us)? (by|via|over the) (tele)?phone|(contacten|molesten|contactar\w*)"
-    r"( me| nos)? por telefono|no me hablen|^(me |us )?(by|via) (tele)?phone or otherwise$)\b"
+    r"( me| nos)? por telefono|no me hablen|^(me |us )?(by|via) (tele)?phone or otherwise$"
+    rf"|{PRESSED_THE_KEY})\b"
 )
+# "DNC": the Do Not Call list, by text too: both channels (a text reaches the phone too).
+BOTH_CHANNELS = re.compile(r"\bdnc\b")
 # What may follow a request to say it is about calls: "stop contacting me by phone".
 BY_PHONE = re.compile(r"^( me| us)? (by|via|over the) (tele)?phone\b|^( me| nos)? por telefono\b")
 TEXTS = re.compile(

@@ -16,6 +16,8 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://crm_app:secret@db.example.com/crm",
     "BUSINESS_NAME": "Smile Dental",
     "BUSINESS_CONTACT": "smiledental.example.com/help",
+    "MESSAGING_BACKEND": "twilio",
+    "PUBLIC_URL": "https://crm.example.com",
 }
 
 

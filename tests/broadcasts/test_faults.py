@@ -158,7 +158,8 @@ def serve_webhooks(env: dict) -> tuple[str, subprocess.Popen]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server_env = env | {"DEBUG": "0", "SECRET_KEY": "fault-test-" + "x" * 50,
-                        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0"}  # fmt: skip
+                        "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
+                        "PUBLIC_URL": f"http://127.0.0.1:{port}"}  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "crm.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "3", "--log-level", "warning"],

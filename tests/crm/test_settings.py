@@ -121,3 +121,32 @@ def test_check_deploy_refuses_the_console_mailer_and_both_kinds_of_tls_are_refus
     result = manage("check", EMAIL_HOST="smtp.example.com", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
     assert result.returncode != 0
     assert "Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both" in result.stderr
+
+
+@pytest.mark.parametrize("public_url", [None, "", "  "])
+def test_sending_through_twilio_without_debug_needs_the_public_url(public_url):
+    """Left to `make run`'s address, every call would send its unsubscribe key to 127.0.0.1,
+    which Twilio cannot reach: the key would stop no call (a cold review)."""
+    production = {k: v for k, v in PRODUCTION.items() if k != "PUBLIC_URL"}
+    if public_url is not None:
+        production["PUBLIC_URL"] = public_url
+    for command in (["check", "--deploy"], ["runserver", "--noreload", "127.0.0.1:0"]):
+        result = manage(*command, **production)
+        assert result.returncode != 0
+        assert "Set PUBLIC_URL when DEBUG is off and MESSAGING_BACKEND is twilio" in result.stderr
+
+
+def test_the_unsubscribe_key_of_a_call_goes_to_the_public_url():
+    code = "from messaging.twiml import voice_message; print(voice_message(script='Hi'))"
+    result = manage("shell", "-c", code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert '<Gather action="https://crm.example.com/webhooks/twilio/voice/gather/' in result.stdout
+
+
+def test_check_deploy_refuses_an_http_public_url_that_https_redirects():
+    production = PRODUCTION | {"PUBLIC_URL": "http://crm.example.com"}
+    result = manage("check", "--deploy", **production)
+    assert result.returncode != 0
+    assert "crm.E002" in result.stderr and "would be redirected" in result.stderr
+    behind_no_redirect = production | {"SECURE_SSL_REDIRECT": "0"}
+    assert "crm.E002" not in manage("check", "--deploy", **behind_no_redirect).stderr

@@ -191,6 +191,8 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
+        if calls and (why := Broadcast(channel=Channel.CALLS).cannot_be_placed()):
+            self.add_error("channel", why)
         words = data.get("script", "") if calls else data.get("body", "")
         informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL
         self.promotes = promotes(words or "") if informational else ""

@@ -9,6 +9,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
+from messaging.twiml import calls_state_no_number
 
 OPT_OUT_LINE = "Reply STOP to opt out"
 # A text tells how to opt out already where it asks for STOP ("Reply STOP", "Text “stop”",
@@ -161,6 +162,11 @@ class Broadcast(models.Model):
         if self.purpose != self.Purpose.INFORMATIONAL or self.promotes_nothing:
             return ""
         return promotes(self.body if self.channel == Channel.SMS else self.script)
+
+    def cannot_be_placed(self) -> str:
+        """Why this broadcast's calls may not be placed (no telephone number of the business
+        for them to state: messaging.twiml.calls_state_no_number), or "": not launched so."""
+        return calls_state_no_number() if self.channel == Channel.CALLS else ""
 
     @property
     def sms_text(self) -> str:

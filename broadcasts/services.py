@@ -72,6 +72,11 @@ class ReadsAsMarketing(Exception):
     nothing (Broadcast.reads_as_marketing): not launched so."""
 
 
+class CannotBePlaced(Exception):
+    """A voice broadcast whose calls could not state a number of the business
+    (Broadcast.cannot_be_placed): not launched."""
+
+
 class Kept(Exception):
     """The broadcast cannot be deleted: the message says why (`why_kept`)."""
 
@@ -530,6 +535,8 @@ def launch(
             "edit it, and choose Marketing, or tick “It is informational” if it promotes "
             "nothing."
         )
+    if why := broadcast.cannot_be_placed():
+        raise CannotBePlaced(f"“{broadcast}” is not launched. {why}")
     broadcast.launched_by = by_user
     if broadcast.send_at and broadcast.send_at > timezone.now():
         broadcast.status = Broadcast.Status.SCHEDULED
@@ -617,6 +624,10 @@ def start_due(*, broadcast_id: int) -> bool:
         due.update(status=Broadcast.Status.DRAFT, launched_by=None)
         logger.warning("Broadcast %s not started: informational, but reads as marketing (%s)",
                        broadcast_id, words)  # fmt: skip
+        return False
+    if broadcast and (why := broadcast.cannot_be_placed()):  # the settings changed since
+        due.update(status=Broadcast.Status.DRAFT, launched_by=None)
+        logger.warning("Broadcast %s not started: %s", broadcast_id, why)
         return False
     claimed = due.update(status=Broadcast.Status.SENDING)
     if claimed:

@@ -269,6 +269,9 @@ def broadcast_launch(request: HttpRequest, pk: int) -> HttpResponse:
     if words := broadcast.reads_as_marketing():
         messages.error(request, READS_AS_MARKETING.format(words=words))
         return redirect("broadcasts:edit", pk=pk)
+    if why := broadcast.cannot_be_placed():
+        messages.error(request, f"Not launched. {why}")
+        return redirect("broadcasts:detail", pk=pk)
     if request.method == "POST":
         confirmed = request.POST.get("confirmed", "")
         try:

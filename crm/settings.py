@@ -272,6 +272,9 @@ if not DEBUG and MESSAGING_BACKEND == "twilio" and not os.environ.get("PUBLIC_UR
 DEMO_BUSINESS_NAME, DEMO_BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
 BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "").strip() or DEMO_BUSINESS_NAME
 BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or DEMO_BUSINESS_CONTACT
+# The telephone number a broadcast's call states (47 CFR 64.1200(b)(2)), other than the one
+# calling; empty: BUSINESS_CONTACT, where that is a phone number.
+BUSINESS_PHONE = os.environ.get("BUSINESS_PHONE", "").strip()
 # What a contact who texts a keyword to join is told, as carriers require (CTIA): which
 # messages, and how often.
 SMS_PROGRAM = os.environ.get("SMS_PROGRAM", "").strip() or "reminders and offers"

@@ -8,6 +8,7 @@ from messaging import reply_patterns
 from messaging.inbound import help_reply, joined_reply, unsubscribed_reply
 from messaging.keywords import normalise, plain
 from messaging.sms import count_segments
+from messaging.twiml import calls_state_no_number
 
 
 @register()
@@ -127,3 +128,18 @@ def check_stop_reply(app_configs, **kwargs) -> list[Warning]:
                     )
                 )
     return warnings
+
+
+@register(Tags.compatibility, deploy=True)
+def check_calls_state_a_number(app_configs, **kwargs) -> list[Warning]:
+    """A broadcast's call states a telephone number of the business (47 CFR 64.1200(b)(2))."""
+    if not (why := calls_state_no_number()):
+        return []
+    return [
+        Warning(
+            f"No voice broadcast can be launched: {why}",
+            hint="Set BUSINESS_PHONE to a phone number where contacts reach the business, "
+            "other than TWILIO_FROM_NUMBER (or BUSINESS_CONTACT to one).",
+            id="messaging.W005",
+        )
+    ]

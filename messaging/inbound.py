@@ -561,7 +561,7 @@ def handle_digits(payload: dict, *, received_at: datetime | None = None, late: b
         # A hidden caller id: there is no number to opt out.
         response.say(
             "We cannot see your phone number, so we cannot unsubscribe it. Please call again "
-            "without hiding your number, or reply STOP to one of our text messages."
+            "without hiding your number, or text STOP CALLS to this number."
         )
     else:
         covered = services.record_revocation(

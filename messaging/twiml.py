@@ -8,11 +8,15 @@ a number to reach the business during or after it. So it opens with `call_openin
 the script (or plays the audio), then `unsubscribe_offer` and `reach_us`; the key works
 throughout."""
 
+import re
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from twilio.twiml.voice_response import VoiceResponse
+
+from contacts.phones import format_phone, normalize_phone
 
 
 def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, str]) -> None:
@@ -35,18 +39,55 @@ def call_opening(digit: str) -> str:
 
 
 def reach_us() -> str:
-    """What a broadcast's call says after its message: how to reach the business, at a number
-    other than the one calling (BUSINESS_CONTACT)."""
-    return f"You can reach {settings.BUSINESS_NAME} at {settings.BUSINESS_CONTACT}."
+    """What a broadcast's call says after its message: a telephone number of the business,
+    other than the one calling (business_phone)."""
+    return f"You can reach {settings.BUSINESS_NAME} at {spoken_number(business_phone())}."
+
+
+def business_phone() -> str:
+    """The business's telephone number that its calls state, as 47 CFR 64.1200(b)(2) orders:
+    BUSINESS_PHONE, or else BUSINESS_CONTACT where that is a phone number (it may be an
+    e-mail or web address); "" when neither is, or when it is the number calling (the rule
+    asks for another), and no broadcast's call is placed (calls_state_no_number)."""
+    for value in (settings.BUSINESS_PHONE, settings.BUSINESS_CONTACT):
+        try:
+            number = normalize_phone(value)
+        except ValidationError:
+            continue
+        return "" if number == settings.TWILIO_FROM_NUMBER else number
+    return ""
+
+
+def calls_state_no_number() -> str:
+    """Why no broadcast's call may be placed, or "": a call must state a telephone number of
+    the business, other than the one calling."""
+    if business_phone():
+        return ""
+    return (
+        "Calls must state a telephone number where the business can be reached, other than the "
+        "number they come from (47 CFR 64.1200(b)(2)), and none is set: whoever runs the app "
+        "sets BUSINESS_PHONE."
+    )
 
 
 def unsubscribe_offer(digit: str) -> str:
-    """What a call says after its message: how to stop our calls, now or by calling back."""
+    """What a call says after its message: how to stop our calls, now or by calling the
+    number they come from back, which a voicemail must say (47 CFR 64.1200(b)(3))."""
     offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
     call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
+    if settings.TWILIO_FROM_NUMBER:
+        call_back = f"at {spoken_number(settings.TWILIO_FROM_NUMBER)} and press {call_back}"
+    else:  # the console backend's calls, which no one receives
+        call_back = f"and press {call_back}"
     if digit == settings.UNSUBSCRIBE_DIGIT:
-        return f"{offer}, or call us back and press {call_back}."
-    return f"{offer}. You can also call us back and press {call_back}."
+        return f"{offer}, or call us back {call_back}."
+    return f"{offer}. You can also call us back {call_back}."
+
+
+def spoken_number(phone: str) -> str:
+    """A number as a voice says it clearly, digit by digit: "4 1 5, 5 5 5, 0 1 0 0"."""
+    groups = re.findall(r"\d+", format_phone(phone)) if phone.startswith("+") else [phone]
+    return ", ".join(" ".join(group) for group in groups)
 
 
 def _gather(response: VoiceResponse, offered: dict[str, str]):

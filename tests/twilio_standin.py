@@ -81,7 +81,7 @@ def twilio(settings):
     settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{server.server_port}"
     settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
     settings.TWILIO_AUTH_TOKEN = "token"
-    settings.TWILIO_FROM_NUMBER = "+14155559999"
+    settings.TWILIO_FROM_NUMBER = "+18885550199"
     settings.TWILIO_MESSAGING_SERVICE_SID = ""
     settings.TWILIO_TIMEOUT = 0.5
     settings.MESSAGING_BACKEND = "twilio"

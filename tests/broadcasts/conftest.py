@@ -232,7 +232,7 @@ def provider() -> dict[str, str]:
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{server.server_port}",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "fault-test-token",
-        "TWILIO_FROM_NUMBER": "+14155559999",
+        "TWILIO_FROM_NUMBER": "+18885550199",
         # A message held at the provider, or a busy test process, is no time-out: only a
         # worker's death makes a hand-over unknown here.
         "TWILIO_TIMEOUT": "600",

@@ -2,6 +2,8 @@
 calling the number: at once, or held while a person reads it (a cold review found "DNC",
 "Stop the prerecorded messages" and "I never want another call" did not)."""
 
+import re
+
 import pytest
 
 from broadcasts import sending, services
@@ -42,4 +44,22 @@ def test_dnc_by_text_stops_the_texts_too(sms, manager):  # noqa: F811
     text = broadcast(Channel.SMS)
     services.launch(broadcast=text, by_user=manager)
     sending.run(text.pk)
+    assert sent_to() == []
+
+
+def test_a_caller_with_a_hidden_number_is_told_a_text_that_stops_calls(
+    post_signed, sms, manager, settings  # noqa: F811
+):
+    """Told "reply STOP to one of our text messages", the caller who did so still got our
+    calls: under the channel scope (until 31 Jan 2027) a STOP stops texts alone."""
+    settings.OPT_OUT_SCOPE, settings.OPT_OUT_SCOPE_ALL_FROM = "channel", "never"
+    ContactFactory(phone=PHONE)
+    data = {"CallSid": "CAhidden1", "From": "anonymous", "To": "+14155559999", "Digits": "9",
+            "Direction": "inbound"}  # fmt: skip
+    told = post_signed("/webhooks/twilio/voice/gather/?digit=9", data).content.decode()
+    [advice] = re.findall(r"or text (.+) to this number", told)
+    sms(advice, phone=PHONE)  # as told
+    voice = broadcast(Channel.CALLS)
+    services.launch(broadcast=voice, by_user=manager)
+    sending.run(voice.pk)
     assert sent_to() == []

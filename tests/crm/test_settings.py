@@ -18,6 +18,7 @@ PRODUCTION = {
     "BUSINESS_CONTACT": "smiledental.example.com/help",
     "MESSAGING_BACKEND": "twilio",
     "PUBLIC_URL": "https://crm.example.com",
+    "BUSINESS_PHONE": "(415) 555-0100",
 }
 
 

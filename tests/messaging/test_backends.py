@@ -22,7 +22,7 @@ def test_it_sends_through_the_sdk(twilio):
     assert form == {
         "To": ["+14155550123"],
         "Body": ["Hello"],
-        "From": ["+14155559999"],
+        "From": ["+18885550199"],
         "StatusCallback": ["http://127.0.0.1:8000/webhooks/twilio/status/"],
     }
 

@@ -84,7 +84,7 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
         '/webhooks/twilio/voice/gather/?digit=%23" finishOnKey="" method="POST" numDigits="1" '
         'timeout="6"><Say>This is Demo Dental. To stop our calls, press pound at any time.</Say>'
         "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
-        "<Say>You can reach Demo Dental at (415) 555-9999.</Say>"
+        "<Say>You can reach Demo Dental at 4 1 5, 5 5 5, 9 9 9 9.</Say>"
     )
     # "#" is a key pressed, not the end of what was pressed (Twilio's default finishOnKey).
     assert "press pound now. You can also call us back and press 9." in twiml
@@ -267,7 +267,7 @@ def test_calling_back_and_pressing_the_key_a_voicemail_names_opts_the_caller_out
 
     contact = ContactFactory(phone=PHONE)
     said = voice_message(script="Sale today.", digit="5")
-    call_back = re.search(r"call us back and press (\w+)\.", said)[1]
+    call_back = re.search(r"call us back (at [\d ,]+ )?and press (\w+)\.", said)[2]
     menu = post_signed("/webhooks/twilio/voice/", {"CallSid": "CA1", "From": PHONE, "To": BUSINESS})
     action = re.search(r'action="http://[^/]+(/[^"]+)"', menu.content.decode())[1]
     data = {"CallSid": "CA1", "From": PHONE, "To": BUSINESS, "Digits": call_back,
@@ -291,15 +291,16 @@ def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(sett
     from messaging.twiml import voice_message
 
     settings.BUSINESS_NAME, settings.BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
+    settings.TWILIO_FROM_NUMBER = "+18885550199"  # the number calling, whose menu stops calls
     call = ElementTree.fromstring(voice_message(digit="9", **message))
     [gather] = call.findall("Gather")
     steps = [(step.tag, step.text) for step in gather]
     assert steps == [
         ("Say", "This is Demo Dental. To stop our calls, press 9 at any time."),
         ("Say", message["script"]) if "script" in message else ("Play", message["audio_url"]),
-        ("Say", "You can reach Demo Dental at (415) 555-9999."),
-        ("Say", "To stop receiving calls from Demo Dental, press 9 now, or call us back and "
-                "press 9."),
+        ("Say", "You can reach Demo Dental at 4 1 5, 5 5 5, 9 9 9 9."),
+        ("Say", "To stop receiving calls from Demo Dental, press 9 now, or call us back at "
+                "8 8 8, 5 5 5, 0 1 9 9 and press 9."),
     ]  # fmt: skip
     assert [step.tag for step in call] == ["Gather", "Hangup"]
 

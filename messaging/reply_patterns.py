@@ -108,7 +108,10 @@ SPANISH_VERBS = (
 )
 SPANISH_MESSAGES = r"(mensajes|mensajitos|textos|msj|msjs|sms|llamadas|promociones|publicidad)"
 # A key of a call said to have been pressed ("I already pressed 9"): the way our calls stop.
-PRESSED_THE_KEY = r"(i|we) (already |just |have |did )?press(ed)? (\d|nine|one|the (\w+ )?(key|button|number|digit))"
+PRESSED_THE_KEY = (
+    r"(i|we) (already |just |have |did )?press(ed)? (\d|nine|one|the (\w+ )?(key|button|number"
+    r"|digit))"
+)
 
 # Requests to stop, each as a pattern of plain words with its language.
 CLEAR_REQUESTS = [

@@ -48,7 +48,10 @@ def test_dnc_by_text_stops_the_texts_too(sms, manager):  # noqa: F811
 
 
 def test_a_caller_with_a_hidden_number_is_told_a_text_that_stops_calls(
-    post_signed, sms, manager, settings  # noqa: F811
+    post_signed,
+    sms,
+    manager,
+    settings,  # noqa: F811
 ):
     """Told "reply STOP to one of our text messages", the caller who did so still got our
     calls: under the channel scope (until 31 Jan 2027) a STOP stops texts alone."""

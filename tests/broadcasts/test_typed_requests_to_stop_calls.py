@@ -2,6 +2,8 @@
 calling the number: at once, or held while a person reads it (a cold review found "DNC",
 "Stop the prerecorded messages" and "I never want another call" did not)."""
 
+# ruff: noqa: F811 (the messaging tests' fixtures, imported, are the tests' arguments)
+
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from broadcasts import sending, services
 from contacts.models import Channel
 from tests.broadcasts.engine import broadcast, sent_to
 from tests.factories import ContactFactory
-from tests.messaging.conftest import post_signed, sms  # noqa: F401 (fixtures)
+from tests.messaging.conftest import post_signed, sms  # noqa: F401
 
 PHONE = "+14155550123"
 
@@ -29,7 +31,7 @@ PHONE = "+14155550123"
         "your calls won't stop",
     ],
 )
-def test_a_typed_request_to_stop_calls_keeps_the_next_call_away(sms, manager, words):  # noqa: F811
+def test_a_typed_request_to_stop_calls_keeps_the_next_call_away(sms, manager, words):
     ContactFactory(phone=PHONE)
     sms(words, phone=PHONE)
     voice = broadcast(Channel.CALLS)
@@ -38,7 +40,7 @@ def test_a_typed_request_to_stop_calls_keeps_the_next_call_away(sms, manager, wo
     assert sent_to() == [], f"called after {words!r}"
 
 
-def test_dnc_by_text_stops_the_texts_too(sms, manager):  # noqa: F811
+def test_dnc_by_text_stops_the_texts_too(sms, manager):
     ContactFactory(phone=PHONE)
     sms("DNC", phone=PHONE)
     text = broadcast(Channel.SMS)
@@ -51,7 +53,7 @@ def test_a_caller_with_a_hidden_number_is_told_a_text_that_stops_calls(
     post_signed,
     sms,
     manager,
-    settings,  # noqa: F811
+    settings,
 ):
     """Told "reply STOP to one of our text messages", the caller who did so still got our
     calls: under the channel scope (until 31 Jan 2027) a STOP stops texts alone."""

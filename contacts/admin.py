@@ -131,7 +131,11 @@ class ContactAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Saved as the form says; then, as the contact pages warn before, what the number's
-        own opt-outs mean for the contact (the database carried them to it)."""
+        own opt-outs mean for the contact (the database carried them to it). A new number
+        waits, as on the contact's page, for a STOP or START of either number (and they
+        for it), before the row is written."""
+        if change and "phone" in form.changed_data:
+            services.lock_numbers([form.initial["phone"], obj.phone])
         super().save_model(request, obj, form, change)
         if change:
             before = form.initial.get("status", obj.status)

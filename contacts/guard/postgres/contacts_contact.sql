@@ -76,7 +76,11 @@ BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'Contacts and the opt-outs of numbers are written at READ COMMITTED, the default: at another isolation level a contact could miss its number''s opt-out.' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    PERFORM pg_advisory_xact_lock_shared(hashtextextended(NEW.phone, 0));
+    -- Both numbers, in their order: a START of the number the contact leaves waits for the
+    -- move, or the move for it, so that the contact carries the number's opt-out or not,
+    -- never leaves it behind for the number it goes to (a cold review found that race).
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended(n.phone, 0))
+        FROM (SELECT DISTINCT phone FROM unnest(ARRAY[OLD.phone, NEW.phone]) phone ORDER BY phone) n;
 
     INSERT INTO public.contacts_consentevent
         (contact_id, phone, channel, "before", "after", source, actor_id, note, via)

@@ -79,7 +79,7 @@ print("Sam at P:", sam.opt_in_status(Channel.SMS))
 """
 
 
-def test_a_start_of_the_number_a_contact_leaves_waits_for_the_move(migrated):
+def test_a_start_of_the_number_a_contact_leaves_waits_for_the_move(migrated):  # noqa: F811
     output = run(SCRIPT, migrated).splitlines()
     # The move holds both numbers from its update on: the START of M waits, and finds Sam
     # gone from M; Sam carries his STOP to N, and on to P.

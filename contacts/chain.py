@@ -58,6 +58,9 @@ class Verified:
     rows: int = 0
     before_the_chain: int = 0
     findings: list[Finding] | None = None
+    # Rows that follow a row another row follows too: written at the same moment by two
+    # writers of the number. Each is checked, but the deletion of one would not be seen.
+    forked: int = 0
 
     @property
     def first(self) -> Finding | None:
@@ -97,10 +100,12 @@ def verify() -> Verified:
     result = Verified(findings=[])
     began = _chain_began()
     group, seen = None, {}  # the number and channel read, and its rows' hashes by id
+    followed: dict[int, int] = {}  # of the group's rows, how many rows follow each
     for row in _rows():
         result.rows += 1
         if (row["phone"], row["channel"]) != group:
-            group, seen = (row["phone"], row["channel"]), {}
+            result.forked += sum(count for count in followed.values() if count > 1)
+            group, seen, followed = (row["phone"], row["channel"]), {}, {}
         if not row["chain"]:
             seen[row["id"]] = ""
             if began is None or _at(row["at"]) >= began:
@@ -110,6 +115,8 @@ def verify() -> Verified:
                 result.before_the_chain += 1
             continue
         follows = row["chained_to"]
+        if follows is not None:
+            followed[follows] = followed.get(follows, 0) + 1
         if follows is not None and follows not in seen:
             problem = f"it follows row {follows}, which is not in its number's ledger any more"
             result.findings.append(Finding(row["id"], *group, problem))
@@ -117,4 +124,5 @@ def verify() -> Verified:
             problem = "its content or its hash changed after it was written"
             result.findings.append(Finding(row["id"], *group, problem))
         seen[row["id"]] = row["chain"]
+    result.forked += sum(count for count in followed.values() if count > 1)
     return result

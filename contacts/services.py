@@ -131,7 +131,12 @@ def resubscribe(
     note: str = "",
     source: Source = Source.USER,
 ) -> None:
-    """Lift a soft opt-out. A hard one raises HardOptOutError (ONLY_THE_CONTACT)."""
+    """Lift a soft opt-out. A hard one raises HardOptOutError (ONLY_THE_CONTACT).
+
+    Its number held, as an unsubscribe holds it: the number's ledger rows follow one another
+    (two writers at once would both follow the same row, whose deletion the chain could then
+    not show), and a STOP of the number waits for it, or it for the STOP."""
+    lock_numbers([contact.phone])
     deleted, _ = OptOut.objects.filter(contact=contact, channel=channel, kind=OptOut.SOFT).delete()
     if deleted:
         _record_soft_changes(

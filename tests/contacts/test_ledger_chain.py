@@ -141,6 +141,7 @@ def test_rows_from_before_the_chain_are_counted_and_a_fork_verifies(history):
     result = chain.verify()
     assert result.before_the_chain == 1
     assert [finding.row for finding in result.findings] == [second.pk]
+    assert result.forked == 2  # the second and the third follow the first
 
 
 def test_a_row_whose_hash_was_removed_after_the_chain_began_is_named(history):

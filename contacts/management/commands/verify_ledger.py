@@ -15,6 +15,12 @@ class Command(BaseCommand):
         summary = f"{result.rows:,} ledger rows read, {checked:,} checked against their hashes"
         if result.before_the_chain:
             summary += f" ({result.before_the_chain:,} written before the chain began)"
+        if result.forked:
+            summary += (
+                f"; {result.forked:,} were written at the same moment as another row of their "
+                "number, and follow the same row: the deletion of one of those would not be "
+                "seen, so keep this output to compare with"
+            )
         if result.findings:
             others = len(result.findings) - 1
             more = f"; {others:,} more do not match" if others else ""

@@ -425,7 +425,9 @@ def _send_until_refused(
                 if its is not None and clock.now() >= closing[its]:
                     outcome = _deferred_outcome(*_opening(its, clock.aware_now()))
                 else:
-                    outcome = _hand_over(broadcast, recipient, backend, clock)
+                    # A text queued at the provider past the window's end is not sent then.
+                    valid_for = None if its is None else int(closing[its] - clock.now())
+                    outcome = _hand_over(broadcast, recipient, backend, clock, valid_for)
                 for field, value in outcome.items():
                     setattr(recipient, field, value)
                 done.append(recipient)
@@ -590,13 +592,17 @@ def _record(recipients: list[Claimed]) -> None:
 
 
 def _hand_over(
-    broadcast: Broadcast, recipient: Claimed, backend: BaseBackend, clock: Clock
+    broadcast: Broadcast,
+    recipient: Claimed,
+    backend: BaseBackend,
+    clock: Clock,
+    valid_for: int | None = None,
 ) -> dict:
     # On the clock that spaced the messages: sent_at shows the spacing.
     sent_at = datetime.fromtimestamp(clock.now(), UTC)
     outcome = {"status": Recipient.Status.SENT, "sent_at": sent_at}
     try:
-        outcome["sid"] = _send(broadcast, recipient.phone, backend)
+        outcome["sid"] = _send(broadcast, recipient.phone, backend, valid_for)
     except RecipientOptedOut as error:
         outcome = {"status": Recipient.Status.SKIPPED,
                    "error": f"{CARRIER_OPT_OUT}: {_in_words(error)}"}  # fmt: skip
@@ -622,10 +628,13 @@ def _in_words(error: Exception) -> str:
     return words.replace("\x00", "")
 
 
-def _send(broadcast: Broadcast, phone: str, backend: BaseBackend) -> str:
-    """Hand the broadcast's message for `phone` to the provider; return its id."""
+def _send(
+    broadcast: Broadcast, phone: str, backend: BaseBackend, valid_for: int | None = None
+) -> str:
+    """Hand the broadcast's message for `phone` to the provider; return its id. `valid_for`:
+    the seconds a text may wait in the provider's queue, until its recipient's quiet hours."""
     if broadcast.channel == Channel.SMS:
-        return backend.send_sms(to=phone, body=broadcast.sms_text_for(phone))
+        return backend.send_sms(to=phone, body=broadcast.sms_text_for(phone), valid_for=valid_for)
     twiml = voice_message(
         script=broadcast.script, audio_url=broadcast.audio_url, digit=broadcast.unsubscribe_digit
     )
@@ -667,7 +676,7 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
         if reason := _why_not_to(phone, broadcast):
             raise NotSent(reason)
         try:
-            test.sid = _send(broadcast, phone, get_backend())
+            test.sid = _send(broadcast, phone, get_backend(), _open_for(broadcast, phone))
         except RecipientOptedOut as error:
             test.error = CARRIER_OPT_OUT
             refused = _in_words(error)
@@ -679,6 +688,16 @@ def send_test(broadcast: Broadcast, *, phone: str, by_user: AbstractBaseUser) ->
                 phone, f"test:{test.pk}", refused, Channel(broadcast.channel)
             )
     return test
+
+
+def _open_for(broadcast: Broadcast, phone: str) -> int | None:
+    """The seconds until the quiet hours of `phone` begin, for a text the broadcast sends it
+    now (None: the broadcast keeps none)."""
+    if not (broadcast.keeps_quiet_hours and quiet_hours.enforced()):
+        return None
+    now = timezone.now()
+    closes = quiet_hours.closes_at_all(quiet_hours.places_of(phone), now)
+    return int((closes - now).total_seconds()) if closes else 0
 
 
 def _why_not_to(phone: str, broadcast: Broadcast) -> str:

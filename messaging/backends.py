@@ -64,8 +64,10 @@ class BaseBackend:
         the provider does not say."""
         raise NotImplementedError
 
-    def send_sms(self, *, to: str, body: str) -> str:
-        """Send an SMS; return the provider's id for it."""
+    def send_sms(self, *, to: str, body: str, valid_for: int | None = None) -> str:
+        """Send an SMS; return the provider's id for it. `valid_for`: the seconds it may wait
+        in the provider's queue, after which it is not sent (its recipient's quiet hours
+        begin then)."""
         raise NotImplementedError
 
     def make_call(self, *, to: str, twiml: str) -> str:
@@ -78,13 +80,14 @@ class _KeepingBackend(BaseBackend):
 
     prefix = "KP"
 
-    def send_sms(self, *, to: str, body: str) -> str:
-        return self.keep("sms", to, body, sid=f"{self.prefix}{uuid.uuid4().hex}")
+    def send_sms(self, *, to: str, body: str, valid_for: int | None = None) -> str:
+        sid = f"{self.prefix}{uuid.uuid4().hex}"
+        return self.keep("sms", to, body, sid=sid, valid_for=valid_for)
 
     def make_call(self, *, to: str, twiml: str) -> str:
         return self.keep("call", to, twiml, sid=f"{self.prefix}{uuid.uuid4().hex}")
 
-    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
+    def keep(self, kind: str, to: str, body: str, *, sid: str, valid_for: int | None = None) -> str:
         raise NotImplementedError
 
     # What `reassigned_since` answers for a number (tests); no data for the others.
@@ -102,8 +105,9 @@ class LocmemBackend(_KeepingBackend):
     prefix = "LM"
     outbox: deque[dict] = deque(maxlen=10_000)
 
-    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
-        LocmemBackend.outbox.append({"kind": kind, "to": to, "body": body, "sid": sid})
+    def keep(self, kind: str, to: str, body: str, *, sid: str, valid_for: int | None = None) -> str:
+        message = {"kind": kind, "to": to, "body": body, "sid": sid, "valid_for": valid_for}
+        LocmemBackend.outbox.append(message)
         return sid
 
 
@@ -112,7 +116,7 @@ class ConsoleBackend(_KeepingBackend):
 
     prefix = "CO"
 
-    def keep(self, kind: str, to: str, body: str, *, sid: str) -> str:
+    def keep(self, kind: str, to: str, body: str, *, sid: str, valid_for: int | None = None) -> str:
         OutboundMessage.objects.create(kind=kind, to=to, body=body, sid=sid)
         print(f"[{kind} to {to}] {body}", flush=True)
         return sid
@@ -139,11 +143,13 @@ class TwilioBackend(BaseBackend):
             return {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}
         return {"from_": settings.TWILIO_FROM_NUMBER}
 
-    def send_sms(self, *, to: str, body: str) -> str:
+    def send_sms(self, *, to: str, body: str, valid_for: int | None = None) -> str:
         callback = settings.PUBLIC_URL.rstrip("/") + reverse("messaging:status")
+        # Twilio takes 1 to 36,000 seconds (its default): a text queued past it is not sent.
+        valid = {} if valid_for is None else {"validity_period": min(max(valid_for, 1), 36_000)}
         return self._create(
             lambda: self.client.messages.create(
-                to=to, body=body, status_callback=callback, **self._sender()
+                to=to, body=body, status_callback=callback, **self._sender(), **valid
             )
         )
 

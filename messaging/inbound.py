@@ -638,12 +638,24 @@ def handle_status(
             InboundEvent,
             sid=payload["MessageSid"],
             status=status,
-            error=payload.get("ErrorMessage", ""),
+            error=_error_in_words(payload),
             received_at=received_at or timezone.now(),
         )
         if not any(count for _, count in updated):
             raise MessageNotRecordedYet(payload["MessageSid"])  # the opt-out above holds
     return ""
+
+
+# What a status's error code means, where Twilio's callback says no more than the code.
+ERROR_WORDS = {
+    "30036": "Not sent: it waited in Twilio's queue until quiet hours began for the recipient "
+    "(error 30036). Send at the rate the sender allows (BROADCAST_RATE).",
+}
+
+
+def _error_in_words(payload: dict) -> str:
+    code = str(payload.get("ErrorCode", "") or "")
+    return ERROR_WORDS.get(code) or payload.get("ErrorMessage", "") or (code and f"Error {code}")
 
 
 class MessageNotRecordedYet(Exception):

@@ -29,7 +29,7 @@ def test_a_21610_met_by_the_late_confirmation_of_a_kept_join_is_kept(
 
     refused = []
 
-    def refuse(self, *, to, body):
+    def refuse(self, *, to, body, valid_for=None):
         refused.append(to)
         raise RecipientOptedOut("Attempt to send to unsubscribed recipient")
 
@@ -76,7 +76,7 @@ def test_a_kept_refusal_processed_late_does_not_undo_a_start_sent_after_it(manag
 
     monkeypatch.setattr(contact_services, "record_revocation", fails_once)
 
-    def refuse(self, *, to, body):
+    def refuse(self, *, to, body, valid_for=None):
         raise RecipientOptedOut("Attempt to send to unsubscribed recipient")
 
     monkeypatch.setattr(LocmemBackend, "send_sms", refuse)

@@ -190,7 +190,7 @@ def test_messages_in_flight_to_other_numbers_hold_no_test_back(manager_client, o
 def test_a_carrier_refusal_is_recorded_as_the_number_s_opt_out(
     manager_user, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def refuse(self, *, to, body):
+    def refuse(self, *, to, body, valid_for=None):
         raise sending.RecipientOptedOut("21610")
 
     monkeypatch.setattr(LocmemBackend, "send_sms", refuse)

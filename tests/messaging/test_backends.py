@@ -71,3 +71,16 @@ def test_a_provider_that_cannot_be_reached_never_saw_the_message(twilio, setting
     settings.TWILIO_API_BASE_URL = unreachable_address()
     with pytest.raises(RetryLater, match="could not be reached"):
         get_backend().send_sms(to="+14155550123", body="Hello")
+
+
+def test_a_text_s_validity_period_reaches_twilio_within_its_bounds(twilio):
+    """Twilio takes 1 to 36,000 seconds: a text queued longer is not sent."""
+    for valid_for, sent in [(3600, "3600"), (0, "1"), (50_000, "36000")]:
+        StandIn.requests.clear()
+        StandIn.answers = ["sent"]
+        twilio.send_sms(to="+14155550123", body="Hello", valid_for=valid_for)
+        assert StandIn.requests[0][1]["ValidityPeriod"] == [sent]
+    StandIn.requests.clear()
+    StandIn.answers = ["sent"]
+    twilio.send_sms(to="+14155550123", body="Hello")
+    assert "ValidityPeriod" not in StandIn.requests[0][1]  # Twilio's own, 10 hours

@@ -10,6 +10,7 @@ broadcasts' batches with a number in common also take turns (`_take_turns`).
 """
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -274,10 +275,21 @@ def _queue_wake(broadcast: Broadcast, at: datetime) -> None:
             send_broadcast.using(run_after=at).enqueue(broadcast.pk)
 
 
-def batch_size() -> int:
-    """A fifth of a second of sending at the shared rate, within bounds: a batch holds its
-    numbers' locks while it is handed over, and a STOP for one of them waits that long."""
-    return min(max(int(settings.BROADCAST_RATE / 5), MIN_BATCH), MAX_BATCH)
+def batch_size(channel: str = Channel.SMS) -> int:
+    """A fifth of a second of sending at the channel's rate, within bounds (at most a second
+    of it): a batch holds its numbers' locks while it is handed over, and a STOP for one of
+    them waits that long."""
+    rate = sending_rate(channel)
+    return min(max(int(rate / 5), min(MIN_BATCH, math.ceil(rate))), MAX_BATCH)
+
+
+def sending_rate(channel: str) -> float:
+    """Messages a second of `channel`, all workers together: BROADCAST_RATE, and for calls at
+    most CALL_RATE, the rate at which Twilio places them (it queues faster ones, and a queued
+    call may ring in its recipient's quiet hours)."""
+    if channel == Channel.CALLS:
+        return min(settings.BROADCAST_RATE, settings.CALL_RATE)
+    return settings.BROADCAST_RATE
 
 
 def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> list[Claimed]:
@@ -307,7 +319,7 @@ def claim(broadcast: Broadcast, *, after: int = 0, size: int | None = None) -> l
             WHERE id IN (SELECT id FROM batch)
             RETURNING id, contact_id, phone, attempts
             """,
-            [broadcast.pk, after, now, size or batch_size(), now],
+            [broadcast.pk, after, now, size or batch_size(broadcast.channel), now],
         )
         batch = [Claimed(*row) for row in cursor.fetchall()]
     return sorted(batch, key=lambda recipient: recipient.pk)
@@ -360,7 +372,7 @@ def send_batch(
     if not recipients:
         return
     try:
-        slots = Slots(*reserve_slots(len(recipients), now=clock.now()))
+        slots = Slots(*reserve_slots(len(recipients), now=clock.now(), channel=broadcast.channel))
     except DATABASE_GONE as error:
         raise Interrupted(recipients, []) from error
     while recipients:
@@ -749,19 +761,24 @@ def _why_not_to(phone: str, broadcast: Broadcast) -> str:
     return ""
 
 
-def reserve_slots(count: int, *, now: float) -> tuple[float, float]:
-    """Reserve `count` consecutive sending slots, shared by all workers (BROADCAST_RATE a
-    second), from `now` or after the slots reserved already; return the first slot's time
-    (a timestamp) and the interval between slots."""
-    interval = 1 / settings.BROADCAST_RATE
+def reserve_slots(count: int, *, now: float, channel: str = Channel.SMS) -> tuple[float, float]:
+    """Reserve `count` consecutive sending slots of `channel`, shared by all workers (its
+    sending_rate a second), from `now` or after the slots reserved already; return the first
+    slot's time (a timestamp) and the interval between slots. Texts and calls each have their
+    own slots, as the provider has a rate for each."""
+    interval = 1 / sending_rate(channel)
     moment = datetime.fromtimestamp(now, UTC)
     with transaction.atomic():
         rate = SendRate.objects.select_for_update()
-        slot, _ = rate.get_or_create(pk=1, defaults={"next_at": moment})
+        own = SEND_RATE_ROWS[Channel(channel)]
+        slot, _ = rate.get_or_create(pk=own, defaults={"next_at": moment})
         start = max(slot.next_at, moment)
         slot.next_at = start + timedelta(seconds=interval * count)
         slot.save(update_fields=["next_at"])
     return start.timestamp(), interval
+
+
+SEND_RATE_ROWS = {Channel.SMS: 1, Channel.CALLS: 2}  # SendRate's row of each channel's slots
 
 
 def _sleep_until(moment: float, clock: Clock) -> None:

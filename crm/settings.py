@@ -309,6 +309,11 @@ OPT_OUT_SCOPE_ALL_FROM = os.environ.get("OPT_OUT_SCOPE_ALL_FROM", "").strip() or
 # Broadcasts: messages a second, all workers together; and how long a message may stay
 # "sending" before the reaper marks it unknown (its worker died).
 BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
+# Calls a second, all workers together, within BROADCAST_RATE: the Twilio account's calls per
+# second (1 unless Twilio raised it). Twilio queues faster calls, for up to 24 hours, and
+# places them at that rate: a call handed over inside its recipient's window would ring
+# after it closed.
+CALL_RATE = float(os.environ.get("CALL_RATE", "1"))
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 # Frequency limits on marketing broadcasts: at most this many broadcast messages of a channel
 # per number in any 24 hours (empty: no limit of our own), and each state's limit for its

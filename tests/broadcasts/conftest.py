@@ -28,7 +28,7 @@ def _send_at_once(settings):
     """Tasks run in the test's process; messages go to the locmem outbox; no rate waits."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.MESSAGING_BACKEND = "locmem"
-    settings.BROADCAST_RATE = 10_000
+    settings.BROADCAST_RATE = settings.CALL_RATE = 10_000
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()
@@ -103,7 +103,7 @@ def worker_database():
     host, port = admin.get("host") or "127.0.0.1", admin.get("port") or 5432
     url = f"postgres://{admin.get('user', '')}:{admin.get('password') or ''}@{host}:{port}/{name}"
     env = os.environ | {"DATABASE_URL": url, "MESSAGING_BACKEND": "console",
-                        "BROADCAST_RATE": "100000", "BROADCAST_WORKERS": "3",
+                        "BROADCAST_RATE": "100000", "CALL_RATE": "100000", "BROADCAST_WORKERS": "3",
                         "QUIET_HOURS": "off"}  # fmt: skip
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)

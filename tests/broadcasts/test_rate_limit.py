@@ -74,3 +74,29 @@ def test_slots_are_shared_and_a_pause_saves_up_no_burst(db, settings):
     # After a quiet minute: from now on, one every 100 ms, not the slots left unused.
     assert reserve(1, after=60) == (60, 0.1)
     assert reserve(1, after=60) == (60.1, 0.1)
+
+
+def test_calls_go_at_the_rate_twilio_places_them(manager, settings):
+    """Twilio places an account's calls at its calls per second (1 unless raised) and queues
+    faster ones, for up to 24 hours: a call handed over inside its recipient's window would
+    ring after it closed. Calls are spaced at CALL_RATE, texts at BROADCAST_RATE."""
+    settings.BROADCAST_RATE, settings.CALL_RATE = 20, 2
+    ContactFactory.create_batch(3)
+    calls = broadcast("calls")
+    services.launch(broadcast=calls, by_user=manager)
+    start = timezone.now().timestamp()
+    sending.run(calls.pk, clock=ControlledClock(start))
+    times = calls.recipients.order_by("sent_at").values_list("sent_at", flat=True)
+    assert seconds_after(start, times)[1:] == [0.5, 1]  # the first's may wait (on SQLite)
+
+
+def test_texts_and_calls_each_have_their_slots(db, settings):
+    settings.BROADCAST_RATE, settings.CALL_RATE = 10, 1
+    start = timezone.now().timestamp()
+    assert sending.reserve_slots(5, now=start, channel="calls") == (start, 1)
+    # A text at the same moment waits for no call's slot.
+    first, interval = sending.reserve_slots(1, now=start, channel="sms")
+    assert (round(first - start, 6), interval) == (0, 0.1)
+    assert round(sending.reserve_slots(1, now=start, channel="calls")[0] - start, 6) == 5
+    assert sending.batch_size("calls") == 1  # a second of calls: a STOP waits no longer
+    assert sending.batch_size("sms") == 10

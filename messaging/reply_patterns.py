@@ -95,6 +95,8 @@ VERBS = (
 )
 PLURAL_MESSAGES = (
     r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|robocalls|robo calls"
+    r"|(pre ?)?recorded (messages|calls)|automated (calls|messages)|telemarketing( calls)?"
+    r"|sales calls|marketing calls"
     r"|voicemails|voice messages|alerts|notifications|promos|promotions|reminders|updates"
     r"|mensajes|textos|llamadas|spam)"
 )
@@ -187,9 +189,9 @@ CLEAR_REQUESTS = [
      rf"( (getting|receiving))?( (these|this|them|the texts|the messages|your texts|{MESSAGES}"
      r"|from (these|this|them|your (texts|messages|list)|the (texts|messages|list)))|$)", "en"),
     (rf"i (already )?(unsubscribed|opted out)|already (unsubscribed|opted out)"
-     r"|i (already )?asked (you )?to (be )?(removed|taken off|unsubscribed|opted out)"
      r"|i (never|dont|do not) want (another|one more|any more|anymore) (phone )?(call|text"
-     r"|message|robocall|voicemail)\b(?! like)"
+     r"|message|robocall|voicemail)( from (you|u|your \w+|this \w+))?( again| ever| please"
+     r"| thanks| thank you)*$"
      rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({VERBS}|{MESSAGES}))?$"
      rf"|i asked (you )?not to (text|call|message|contact)", "en"),
     (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
@@ -426,6 +428,9 @@ UNCLEAR = [
      "en"),
     # Ways to say stop that no clear request above reads: a person decides.
     (r"(dont|do not) want to be (contacted|called|texted|bothered)"
+     r"|i (already )?asked (you )?to (be )?(removed|taken off|unsubscribed|opted out)"
+     r"|(dont|do not|no more) leav(e|ing) (me )?(any )?(more )?(voicemails|voice ?mails"
+     r"|voice messages|recorded messages)"
      rf"|{PRESSED_THE_KEY}|(calls|texts|messages|robocalls|voicemails) (wont|will not|dont"
      r"|do not|never|didnt|did not|havent|have not) stop|(you|u|yall|you guys|they) (keep|kept"
      r"|still|are still|re still) (calling|texting|messaging|leaving voicemails)"
@@ -559,7 +564,7 @@ IMPATIENT = re.compile(
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
     r"|ringing|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz"
-    r"|(pre ?)?recorded (messages?|calls?)"
+    r"|(pre ?)?recorded (messages?|calls?)|automated calls?|telemarketing|sales calls?"
     r"|hablarme por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
@@ -571,11 +576,12 @@ CALLS_TOO = re.compile(
     r"( me| nos)? por telefono|no me hablen|^(me |us )?(by|via) (tele)?phone or otherwise$"
     rf"|{PRESSED_THE_KEY})\b"
 )
-# "DNC": the Do Not Call list, by text too: both channels (a text reaches the phone too).
-BOTH_CHANNELS = re.compile(r"\bdnc\b")
+# "DNC": the Do Not Call list, by text too; "delete my number": the number, whatever reaches
+# it. Both channels (a text reaches the phone too).
+BOTH_CHANNELS = re.compile(r"\bdnc\b|\b(lose|delete|erase) (my|this|the) number\b")
 # What may follow a request to say it is about calls: "stop contacting me by phone".
 BY_PHONE = re.compile(r"^( me| us)? (by|via|over the) (tele)?phone\b|^( me| nos)? por telefono\b")
-TEXTS = re.compile(
-    r"\b(text\w*|txt\w*|messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*|textear|spam\w*"
-    r"|communications?|contact\w*|manden|mande|envien|envie)\b"
+TEXTS = re.compile(  # a voice message or a recorded one is a call's
+    r"\b(text\w*|txt\w*|(?<!voice )(?<!recorded )messag\w*|msgs?|sms|mensaj\w*|textos?|escrib\w*"
+    r"|textear|spam\w*|communications?|contact\w*|manden|mande|envien|envie)\b"
 )

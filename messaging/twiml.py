@@ -47,15 +47,28 @@ def reach_us() -> str:
 def business_phone() -> str:
     """The business's telephone number that its calls state, as 47 CFR 64.1200(b)(2) orders:
     BUSINESS_PHONE, or else BUSINESS_CONTACT where that is a phone number (it may be an
-    e-mail or web address); "" when neither is, or when it is the number calling (the rule
-    asks for another), and no broadcast's call is placed (calls_state_no_number)."""
-    for value in (settings.BUSINESS_PHONE, settings.BUSINESS_CONTACT):
-        try:
-            number = normalize_phone(value)
-        except ValidationError:
-            continue
-        return "" if number == settings.TWILIO_FROM_NUMBER else number
-    return ""
+    e-mail or web address) and not the demo's (but in `make run`, with DEBUG on); "" when
+    none is, or when it is the number calling (the rule asks for another), and no broadcast's
+    call is placed (calls_state_no_number)."""
+    if settings.BUSINESS_PHONE:
+        given = settings.BUSINESS_PHONE
+    elif settings.DEBUG or settings.BUSINESS_CONTACT != settings.DEMO_BUSINESS_CONTACT:
+        given = settings.BUSINESS_CONTACT
+    else:
+        return ""
+    try:
+        number = normalize_phone(given)
+    except ValidationError:
+        return ""
+    return "" if number == calling_number() else number
+
+
+def calling_number() -> str:
+    """TWILIO_FROM_NUMBER, the number our calls come from, as numbers are kept ("" if none)."""
+    try:
+        return normalize_phone(settings.TWILIO_FROM_NUMBER)
+    except ValidationError:
+        return settings.TWILIO_FROM_NUMBER
 
 
 def calls_state_no_number() -> str:
@@ -63,11 +76,14 @@ def calls_state_no_number() -> str:
     the business, other than the one calling."""
     if business_phone():
         return ""
-    return (
-        "Calls must state a telephone number where the business can be reached, other than the "
-        "number they come from (47 CFR 64.1200(b)(2)), and none is set: whoever runs the app "
-        "sets BUSINESS_PHONE."
-    )
+    rule = "Calls must state a telephone number where the business can be reached, other than "
+    rule += "the number they come from (47 CFR 64.1200(b)(2))"
+    if settings.BUSINESS_PHONE:
+        return (
+            f"{rule}: BUSINESS_PHONE ({settings.BUSINESS_PHONE}) is not such a number. Whoever "
+            "runs the app writes the number alone (no extension), not TWILIO_FROM_NUMBER."
+        )
+    return f"{rule}, and none is set: whoever runs the app sets BUSINESS_PHONE."
 
 
 def unsubscribe_offer(digit: str) -> str:
@@ -75,8 +91,8 @@ def unsubscribe_offer(digit: str) -> str:
     number they come from back, which a voicemail must say (47 CFR 64.1200(b)(3))."""
     offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
     call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
-    if settings.TWILIO_FROM_NUMBER:
-        call_back = f"at {spoken_number(settings.TWILIO_FROM_NUMBER)} and press {call_back}"
+    if calling := calling_number():
+        call_back = f"at {spoken_number(calling)} and press {call_back}"
     else:  # the console backend's calls, which no one receives
         call_back = f"and press {call_back}"
     if digit == settings.UNSUBSCRIBE_DIGIT:

@@ -70,6 +70,14 @@ def quiet_hours(settings):
 
 
 @pytest.fixture(autouse=True)
+def _a_business_phone(settings):
+    """Tests run with DEBUG off, where the demo's BUSINESS_CONTACT is no number of the
+    business's for its calls to state (messaging.twiml.business_phone): a deployment sets
+    BUSINESS_PHONE, here the same number."""
+    settings.BUSINESS_PHONE = settings.DEMO_BUSINESS_CONTACT
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

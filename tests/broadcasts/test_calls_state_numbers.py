@@ -98,3 +98,25 @@ def test_check_deploy_warns_that_no_voice_broadcast_can_be_launched():
     warnings = [m for m in checks.run_checks(include_deployment_checks=True)
                 if m.id == "messaging.W005"]  # fmt: skip
     assert len(warnings) == 1 and "BUSINESS_PHONE" in warnings[0].hint
+
+
+def test_the_demo_s_number_is_not_the_business_s(settings):
+    """A cold review: with neither BUSINESS_PHONE nor BUSINESS_CONTACT set, the calls stated
+    the demo's "(415) 555-9999" (DEBUG is off here, as in production)."""
+    settings.BUSINESS_CONTACT = settings.DEMO_BUSINESS_CONTACT
+    assert "and none is set" in Broadcast(channel="calls").cannot_be_placed()
+    settings.DEBUG = True  # make run's demo
+    assert not Broadcast(channel="calls").cannot_be_placed()
+
+
+def test_a_number_with_an_extension_is_refused_by_name(settings):
+    settings.BUSINESS_PHONE = "(415) 555-0100 ext 12"
+    why = Broadcast(channel="calls").cannot_be_placed()
+    assert "BUSINESS_PHONE ((415) 555-0100 ext 12) is not such a number" in why
+
+
+def test_the_calling_number_written_without_plus_is_still_the_calling_number(settings):
+    settings.TWILIO_FROM_NUMBER, settings.BUSINESS_PHONE = "18885550199", "+1 888 555 0199"
+    assert Broadcast(channel="calls").cannot_be_placed()
+    settings.BUSINESS_PHONE = "(415) 555-0100"
+    assert "call us back at 8 8 8, 5 5 5, 0 1 9 9 and press 9" in said(script="Hi")

@@ -44,18 +44,24 @@ def tells_how_to_stop(text: str) -> bool:
 # Words that promote, in English and Spanish: a message with them is marketing unless its
 # manager says it is not (a price in an appointment reminder). Not "feel free", "toll-free",
 # nor "save the date".
-# A number as a voice script writes it, to be said: "twenty", "twenty-five", "a hundred".
+# A number as a voice script writes it, to be said: "nine", "twenty-five", "a hundred".
 NUMBER_WORDS = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four"
-    r"|five|six|seven|eight|nine))?|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
-    r"|seventeen|eighteen|nineteen|five|(?:a|one|two|three|five) hundred|a thousand)"
+    r"|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+    r"|(?:a|one|two|three|five) hundred|a thousand)"
 )
 AMOUNT = rf"(?:\$?\d+|{NUMBER_WORDS})"
+MONEY_OR_SHARE = r"(?:%|percent|per cent|dollars?|bucks)"
 PROMOTES = re.compile(
-    rf"(?:\$\d+|\b{AMOUNT}\s*(?:%|percent|per cent|dollars))\W*off\b|\b(?:discounts?|sales?"
+    rf"(?:\$\d+|\b{AMOUNT}\s*{MONEY_OR_SHARE})\W*off\b|\b(?:discounts?|sales?"
     r"|promo(?:tion)?s?|coupons?|deals?|special offers?|limited time|buy|shop now|order now"
-    rf"|book now|bogo|clearance|half (?:price|off)|save (?:up to|{AMOUNT})"
-    rf"|(?:two|2) for (?:the price of )?(?:one|1)|(?<!feel )(?<!toll-)(?<!toll )free"
+    r"|book now|bogo|clearance|half (?:price|off)"
+    rf"|save (?:up to|over|\$?\d+|{NUMBER_WORDS}\s*{MONEY_OR_SHARE})"
+    rf"|(?:just|only) (?:\$\d+|{AMOUNT}\s*(?:dollars?|bucks))"
+    r"|(?:two|2) for (?:the price of )?(?:one|1)(?! (?:hours?|minutes?|hrs?|mins?|nights?|days?"
+    r"|weeks?|person|people|more))"
+    r"|(?<!feel )(?<!toll-)(?<!toll )free"
     r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis|mitad de precio|precios? especial(?:es)?"
     r"|2x1|dos por uno)\b",
     re.IGNORECASE,

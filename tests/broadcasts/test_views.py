@@ -235,7 +235,16 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
         ("body", "50%-off whitening", "50%-off"),
         # A review of the voice path: a script's numbers are written to be said.
         ("script", "Get twenty percent off teeth whitening this week.", "twenty percent off"),
-        ("script", "Save fifty dollars on your next cleaning when you call today.", "Save fifty"),
+        (
+            "script",
+            "Save fifty dollars on your next cleaning when you call today.",
+            "Save fifty dollars",
+        ),
+        # Review C: one to nine, "dollar", "bucks", a price "just" so much.
+        ("script", "Get nine dollars off your cleaning", "nine dollars off"),
+        ("script", "Save one dollar on every visit", "Save one dollar"),
+        ("script", "Fifty bucks off your cleaning this week", "Fifty bucks off"),
+        ("script", "Whitening now just ninety nine dollars", "just ninety nine dollars"),
         ("script", "Two for one cleanings for the whole family, this month only.", "Two for one"),
         ("script", "Twenty-five dollars off your visit.", "Twenty-five dollars off"),
         ("body", "$40 off a cleaning in May", "$40 off"),
@@ -267,7 +276,9 @@ def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(
      "Reminder: your cleaning is tomorrow at 9:00.", "Call our toll-free line: 800-555-0100.",
      "Save the date: we move to 12 Elm St on 1 May.", "Your balance of $25 is due Friday.",
      "Your balance of fifty dollars is due Friday.", "We are open from ten to five.",
-     "Your appointment is at two, for one hour."],
+     "Your appointment is at two, for one hour.",
+     "Your cleaning is booked at 2 for 1 hour with Dr. Lee.", "Table for two for one hour.",
+     "Save twenty minutes: check in online before your visit."],
 )  # fmt: skip
 def test_an_informational_broadcast_that_only_tells_is_saved_at_once(manager_client, body):
     page = manager_client.post(NEW, sms_form(purpose="informational", body=body))

@@ -1,5 +1,8 @@
 """Deployment checks (`manage.py check --deploy`) for what protects opt-outs in production."""
 
+import ipaddress
+from urllib.parse import SplitResult, urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -37,10 +40,23 @@ def check_database_engine(app_configs, **kwargs) -> list[Warning]:
 
 @register(Tags.security, deploy=True)
 def check_public_url(app_configs, **kwargs) -> list[Error]:
-    """Twilio posts a call's unsubscribe key to PUBLIC_URL: a redirect loses the key."""
-    if settings.DEBUG or not settings.SECURE_SSL_REDIRECT:
+    """Twilio posts a call's unsubscribe key to PUBLIC_URL: an address it cannot reach, or a
+    redirect, loses the key."""
+    if settings.DEBUG:
         return []
-    if not settings.PUBLIC_URL.lower().startswith("http://"):
+    address = urlsplit(settings.PUBLIC_URL)
+    if address.scheme not in ("http", "https") or not address.hostname or _local(address):
+        return [
+            Error(
+                f"PUBLIC_URL is {settings.PUBLIC_URL}, which Twilio cannot reach: each call's "
+                "unsubscribe key and each message's status are posted there, and the key "
+                "would stop no call.",
+                hint="Write the address the app is served at, as Twilio reaches it "
+                "(https://crm.example.com).",
+                id="crm.E003",
+            )
+        ]
+    if address.scheme != "http" or not settings.SECURE_SSL_REDIRECT:
         return []
     return [
         Error(
@@ -51,3 +67,13 @@ def check_public_url(app_configs, **kwargs) -> list[Error]:
             id="crm.E002",
         )
     ]
+
+
+def _local(address: SplitResult) -> bool:
+    """Whether the address names this machine (localhost, 127.0.0.1, ::1)."""
+    if address.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.hostname).is_loopback
+    except ValueError:
+        return False

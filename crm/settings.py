@@ -314,6 +314,9 @@ BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 # places them at that rate: a call handed over inside its recipient's window would ring
 # after it closed.
 CALL_RATE = float(os.environ.get("CALL_RATE", "1"))
+for _name, _rate in [("BROADCAST_RATE", BROADCAST_RATE), ("CALL_RATE", CALL_RATE)]:
+    if not _rate > 0:
+        raise ImproperlyConfigured(f"{_name}={_rate}: messages a second, more than 0.")
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 # Frequency limits on marketing broadcasts: at most this many broadcast messages of a channel
 # per number in any 24 hours (empty: no limit of our own), and each state's limit for its

@@ -151,3 +151,20 @@ def test_check_deploy_refuses_an_http_public_url_that_https_redirects():
     assert "crm.E002" in result.stderr and "would be redirected" in result.stderr
     behind_no_redirect = production | {"SECURE_SSL_REDIRECT": "0"}
     assert "crm.E002" not in manage("check", "--deploy", **behind_no_redirect).stderr
+
+
+@pytest.mark.parametrize(
+    "public_url", ["crm.example.com", "https://localhost", "https://127.0.0.1:8000", "ftp://x.y"]
+)
+def test_check_deploy_refuses_a_public_url_twilio_cannot_reach(public_url):
+    """A cold review: one without a scheme, or of this machine, passed."""
+    result = manage("check", "--deploy", **(PRODUCTION | {"PUBLIC_URL": public_url}))
+    assert result.returncode != 0
+    assert "crm.E003" in result.stderr and "which Twilio cannot reach" in result.stderr
+
+
+@pytest.mark.parametrize("setting", ["BROADCAST_RATE", "CALL_RATE"])
+def test_a_rate_of_nothing_stops_with_a_clear_message(setting):
+    result = manage("check", **{setting: "0"})
+    assert result.returncode != 0
+    assert f"{setting}=0.0: messages a second, more than 0." in result.stderr

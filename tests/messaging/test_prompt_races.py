@@ -60,11 +60,11 @@ inside, release = threading.Event(), threading.Event()
 keep = LocmemBackend.keep
 
 
-def slow(self, kind, to, body, *, sid):
+def slow(self, kind, to, body, **kept):
     \"\"\"The provider's hand-over, once `inside`, waiting for `release`.\"\"\"
     inside.set()
     release.wait(60)
-    return keep(self, kind, to, body, sid=sid)
+    return keep(self, kind, to, body, **kept)
 """
 
 # Two asks of one number at night, the second while the first is between its checks and its

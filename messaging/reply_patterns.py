@@ -95,8 +95,6 @@ VERBS = (
 )
 PLURAL_MESSAGES = (
     r"(texts|txts|text messages|messages|msgs|sms|calls|phone calls|robocalls|robo calls"
-    r"|(pre ?)?recorded (messages|calls)|automated (calls|messages)|telemarketing( calls)?"
-    r"|sales calls|marketing calls"
     r"|voicemails|voice messages|alerts|notifications|promos|promotions|reminders|updates"
     r"|mensajes|textos|llamadas|spam)"
 )
@@ -157,9 +155,9 @@ CLEAR_REQUESTS = [
      rf"|contact|info"
      rf"|phone|name|details)|this (\w+ )?number)? ?(off|from|out of|outta) (of )?{LIST}", "en"),
     (r"(please |pls )?(remove|delete|take) me( off| out)?( please| pls| now| thanks)?$", "en"),
-    (r"(remove|delete|erase|lose|forget|scratch) (my|this) (cell |phone |mobile |contact )?"
+    (r"((remove|delete|erase|lose|forget|scratch) (my|this) (cell |phone |mobile |contact )?"
      r"(number|info|information|contact info|details)|(remove|delete|erase|lose|forget) the "
-     r"(phone )?number", "en"),
+     r"(phone )?number)(?! ?\d)(?!.*\b(use|switched|new number|instead)\b)", "en"),
     (r"(remove|delete) (my |this |the )?number$", "en"),
     (r"take (my|this) (cell |phone )?number off", "en"),
     (r"(take|remove|get) me (off|from|out of|outta) (of )?(this|these|it|all of this|everything"
@@ -190,8 +188,8 @@ CLEAR_REQUESTS = [
      r"|from (these|this|them|your (texts|messages|list)|the (texts|messages|list)))|$)", "en"),
     (rf"i (already )?(unsubscribed|opted out)|already (unsubscribed|opted out)"
      r"|i (never|dont|do not) want (another|one more|any more|anymore) (phone )?(call|text"
-     r"|message|robocall|voicemail)( from (you|u|your \w+|this \w+))?( again| ever| please"
-     r"| thanks| thank you)*$"
+     r"|message|robocall|voicemail)( from (you|u|yall|you (people|guys|all)|your \w+|this"
+     r" (number|company|business|office|place)))?( again| ever| please| thanks| thank you)*$"
      rf"|i (already )?(said|asked (you )?to) stop( (\w+ ){{0,2}}({VERBS}|{MESSAGES}))?$"
      rf"|i asked (you )?not to (text|call|message|contact)", "en"),
     (rf"i (dont|do not|no longer) want (to (get|receive) )?(these|your|any|this|more|any more"
@@ -431,6 +429,9 @@ UNCLEAR = [
      r"|i (already )?asked (you )?to (be )?(removed|taken off|unsubscribed|opted out)"
      r"|(dont|do not|no more) leav(e|ing) (me )?(any )?(more )?(voicemails|voice ?mails"
      r"|voice messages|recorded messages)"
+     r"|^((please|pls) )?no (more )?((pre ?)?recorded (messages|calls)|automated (calls|messages)"
+     r"|telemarket\w*( calls)?|sales calls)( please| pls| thanks| thank you)?$"
+     r"|(opt|take|remove|get) (me |us )?(out of|off|from) (your |the |all )?telemarket\w*"
      rf"|{PRESSED_THE_KEY}|(calls|texts|messages|robocalls|voicemails) (wont|will not|dont"
      r"|do not|never|didnt|did not|havent|have not) stop|(you|u|yall|you guys|they) (keep|kept"
      r"|still|are still|re still) (calling|texting|messaging|leaving voicemails)"
@@ -564,7 +565,7 @@ IMPATIENT = re.compile(
 CALLS = re.compile(
     r"\b(call\w*|robocall\w*|robo calls?|voicemail\w*|voice ?mails?|voice messages?|phoning"
     r"|ringing|llamadas?|llamar\w*|llamen|llame|llames|marquen|marcar\w*|buzon|voz"
-    r"|(pre ?)?recorded (messages?|calls?)|automated calls?|telemarketing|sales calls?"
+    r"|(pre ?)?recorded (messages?|calls?)|automated calls?|sales calls?"
     r"|hablarme por telefono)\b"
 )
 # Other words for calls, which a review holds too ("do not phone me again", "no me marquen"),
@@ -574,11 +575,11 @@ CALLS_TOO = re.compile(
     r"\b(phone (me|us)|ring me|dialing|dialling|dial (me|us|this)|(contact\w*|bother\w*"
     r"|harass\w*)( me| us)? (by|via|over the) (tele)?phone|(contacten|molesten|contactar\w*)"
     r"( me| nos)? por telefono|no me hablen|^(me |us )?(by|via) (tele)?phone or otherwise$"
-    rf"|{PRESSED_THE_KEY})\b"
+    rf"|{PRESSED_THE_KEY}|telemarket\w*)\b"
 )
-# "DNC": the Do Not Call list, by text too; "delete my number": the number, whatever reaches
-# it. Both channels (a text reaches the phone too).
-BOTH_CHANNELS = re.compile(r"\bdnc\b|\b(lose|delete|erase) (my|this|the) number\b")
+# "DNC", the Do Not Call list, and telemarketing, by text too: both channels (a text reaches
+# the phone too).
+BOTH_CHANNELS = re.compile(r"\b(dnc|telemarket\w*)\b")
 # What may follow a request to say it is about calls: "stop contacting me by phone".
 BY_PHONE = re.compile(r"^( me| us)? (by|via|over the) (tele)?phone\b|^( me| nos)? por telefono\b")
 TEXTS = re.compile(  # a voice message or a recorded one is a call's

@@ -55,16 +55,16 @@ AMOUNT = rf"(?:\$?\d+|{NUMBER_WORDS})"
 MONEY_OR_SHARE = r"(?:%|percent|per cent|dollars?|bucks)"
 PROMOTES = re.compile(
     rf"(?:\$\d+|\b{AMOUNT}\s*{MONEY_OR_SHARE})\W*off\b|\b(?:discounts?|sales?"
-    r"|promo(?:tion)?s?|coupons?|deals?|special offers?|limited time|buy|shop now|order now"
-    r"|book now|bogo|clearance|half (?:price|off)|save big|(?:big |huge )?savings|complimentary"
-    r"|enter to win|giveaway|ahorr[ae]\w*"
+    r"|promo(?:tion)?s?|coupons?|deals?|(?:special|exclusive) offers?|limited[- ]time|buy"
+    r"|shop now|order now|book now|bogo|clearance|half[- ](?:price|off)|reduced (?:price|rates?)"
+    r"|save big|(?:big|huge) savings|enter to win|giveaway"
+    r"|ahorr\w* (?:hasta )?(?:\$?\d+|\w+ (?:d[oó]lares|por ciento))"
     rf"|save (?:up to|over|\$?\d+|{NUMBER_WORDS}\s*{MONEY_OR_SHARE})"
-    rf"|(?:just|only) (?:\$\d+|{AMOUNT}\s*(?:dollars?|bucks))"
     r"|(?:two|2) for (?:the price of )?(?:one|1)(?! (?:hours?|minutes?|hrs?|mins?|nights?|days?"
     r"|weeks?|person|people|more))"
     r"|(?<!feel )(?<!toll-)(?<!toll )free"
     r"|descuentos?|ofertas?|promoci[oó]n|rebajas?|gratis|mitad de precio|precios? especial(?:es)?"
-    r"|2x1|dos por uno)\b",
+    r"|2x1|2 por 1|dos por uno)\b",
     re.IGNORECASE,
 )
 

@@ -1,6 +1,7 @@
 """Deployment checks (`manage.py check --deploy`) for what protects opt-outs in production."""
 
 import ipaddress
+import socket
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
@@ -70,10 +71,18 @@ def check_public_url(app_configs, **kwargs) -> list[Error]:
 
 
 def _local(address: SplitResult) -> bool:
-    """Whether the address names this machine (localhost, 127.0.0.1, ::1)."""
-    if address.hostname == "localhost":
+    """Whether the address is none Twilio reaches: this machine (localhost, *.localhost,
+    127.0.0.1 however written, ::1), any address (0.0.0.0), or a private network's."""
+    host = address.hostname.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(address.hostname).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        if not host.replace(".", "").isdigit():
+            return False  # a name, which Twilio looks up
+        try:  # IPv4's short forms: 127.1, 0
+            ip = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    return ip.is_loopback or ip.is_unspecified or ip.is_private or ip.is_link_local

@@ -315,7 +315,7 @@ BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "10"))
 # after it closed.
 CALL_RATE = float(os.environ.get("CALL_RATE", "1"))
 for _name, _rate in [("BROADCAST_RATE", BROADCAST_RATE), ("CALL_RATE", CALL_RATE)]:
-    if not _rate > 0:
+    if not 0 < _rate < float("inf"):
         raise ImproperlyConfigured(f"{_name}={_rate}: messages a second, more than 0.")
 BROADCAST_SEND_TIMEOUT = int(os.environ.get("BROADCAST_SEND_TIMEOUT", "300"))
 # Frequency limits on marketing broadcasts: at most this many broadcast messages of a channel

@@ -47,20 +47,16 @@ def reach_us() -> str:
 def business_phone() -> str:
     """The business's telephone number that its calls state, as 47 CFR 64.1200(b)(2) orders:
     BUSINESS_PHONE, or else BUSINESS_CONTACT where that is a phone number (it may be an
-    e-mail or web address) and not the demo's (but in `make run`, with DEBUG on); "" when
+    e-mail or web address), and not the demo's (but in `make run`, with DEBUG on); "" when
     none is, or when it is the number calling (the rule asks for another), and no broadcast's
     call is placed (calls_state_no_number)."""
-    if settings.BUSINESS_PHONE:
-        given = settings.BUSINESS_PHONE
-    elif settings.DEBUG or settings.BUSINESS_CONTACT != settings.DEMO_BUSINESS_CONTACT:
-        given = settings.BUSINESS_CONTACT
-    else:
-        return ""
+    given = settings.BUSINESS_PHONE or settings.BUSINESS_CONTACT
     try:
         number = normalize_phone(given)
     except ValidationError:
         return ""
-    return "" if number == calling_number() else number
+    demo = not settings.DEBUG and number == normalize_phone(settings.DEMO_BUSINESS_CONTACT)
+    return "" if number == calling_number() or demo else number
 
 
 def calling_number() -> str:

@@ -11,6 +11,8 @@ from tests.twilio_standin import twilio  # noqa: F401 (a fixture: the Twilio API
 hypothesis_settings.register_profile("crm", deadline=None)
 hypothesis_settings.load_profile("crm")
 
+BUSINESS_PHONE = "(415) 555-0100"  # what the tests' calls state
+
 
 @pytest.fixture(autouse=True)
 def _engine_specific_tests_need_their_engine(request):
@@ -71,10 +73,9 @@ def quiet_hours(settings):
 
 @pytest.fixture(autouse=True)
 def _a_business_phone(settings):
-    """Tests run with DEBUG off, where the demo's BUSINESS_CONTACT is no number of the
-    business's for its calls to state (messaging.twiml.business_phone): a deployment sets
-    BUSINESS_PHONE, here the same number."""
-    settings.BUSINESS_PHONE = settings.DEMO_BUSINESS_CONTACT
+    """Tests run with DEBUG off, where the demo's number is no number of the business's for
+    its calls to state (messaging.twiml.business_phone): a deployment sets BUSINESS_PHONE."""
+    settings.BUSINESS_PHONE = BUSINESS_PHONE
 
 
 @pytest.fixture(autouse=True)

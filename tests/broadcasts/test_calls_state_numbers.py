@@ -120,3 +120,9 @@ def test_the_calling_number_written_without_plus_is_still_the_calling_number(set
     assert Broadcast(channel="calls").cannot_be_placed()
     settings.BUSINESS_PHONE = "(415) 555-0100"
     assert "call us back at 8 8 8, 5 5 5, 0 1 9 9 and press 9" in said(script="Hi")
+
+
+def test_the_demo_s_number_set_as_business_phone_is_none_either(settings):
+    """A second review: refused from BUSINESS_CONTACT, it was taken from BUSINESS_PHONE."""
+    settings.BUSINESS_PHONE = settings.DEMO_BUSINESS_CONTACT
+    assert "is not such a number" in Broadcast(channel="calls").cannot_be_placed()

@@ -244,11 +244,14 @@ def test_an_urgent_informational_broadcast_keeps_and_shows_its_reason(manager_cl
         ("script", "Get nine dollars off your cleaning", "nine dollars off"),
         ("script", "Save one dollar on every visit", "Save one dollar"),
         ("script", "Fifty bucks off your cleaning this week", "Fifty bucks off"),
-        ("script", "Whitening now just ninety nine dollars", "just ninety nine dollars"),
         ("body", "Big savings on whitening this week", "Big savings"),
-        ("body", "Complimentary whitening with every cleaning", "Complimentary"),
+        # Review D: hyphens, other words for an offer.
+        ("body", "Half-price cleanings this week", "Half-price"),
+        ("body", "Llévate 2 por 1 en limpiezas", "2 por 1"),
+        ("body", "Exclusive offer for members", "Exclusive offer"),
+        ("body", "Reduced price on whitening this week", "Reduced price"),
         ("body", "Enter to win a free electric toothbrush", "Enter to win"),
-        ("body", "Ahorra veinte dólares en tu limpieza", "Ahorra"),
+        ("body", "Ahorra veinte dólares en tu limpieza", "Ahorra veinte dólares"),
         ("script", "Two for one cleanings for the whole family, this month only.", "Two for one"),
         ("script", "Twenty-five dollars off your visit.", "Twenty-five dollars off"),
         ("body", "$40 off a cleaning in May", "$40 off"),
@@ -282,7 +285,11 @@ def test_an_informational_broadcast_that_promotes_must_be_said_so_twice(
      "Your balance of fifty dollars is due Friday.", "We are open from ten to five.",
      "Your appointment is at two, for one hour.",
      "Your cleaning is booked at 2 for 1 hour with Dr. Lee.", "Table for two for one hour.",
-     "Save twenty minutes: check in online before your visit."],
+     "Save twenty minutes: check in online before your visit.",
+     "Your copay is just twenty dollars, due at check-in.", "Your balance is only five dollars.",
+     "Your health savings account card was declined.", "Your savings account statement is ready.",
+     "Para ahorrar tiempo, llene el formulario antes de su cita.",
+     "Complimentary valet parking is available during your visit."],
 )  # fmt: skip
 def test_an_informational_broadcast_that_only_tells_is_saved_at_once(manager_client, body):
     page = manager_client.post(NEW, sms_form(purpose="informational", body=body))

@@ -84,7 +84,7 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
         '/webhooks/twilio/voice/gather/?digit=%23" finishOnKey="" method="POST" numDigits="1" '
         'timeout="6"><Say>This is Demo Dental. To stop our calls, press pound at any time.</Say>'
         "<Say>Your appointment is tomorrow at &lt;b&gt;9&lt;/b&gt;.</Say>"
-        "<Say>You can reach Demo Dental at 4 1 5, 5 5 5, 9 9 9 9.</Say>"
+        "<Say>You can reach Demo Dental at 4 1 5, 5 5 5, 0 1 0 0.</Say>"
     )
     # "#" is a key pressed, not the end of what was pressed (Twilio's default finishOnKey).
     assert "press pound now. You can also call us back and press 9." in twiml
@@ -298,7 +298,7 @@ def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(sett
     assert steps == [
         ("Say", "This is Demo Dental. To stop our calls, press 9 at any time."),
         ("Say", message["script"]) if "script" in message else ("Play", message["audio_url"]),
-        ("Say", "You can reach Demo Dental at 4 1 5, 5 5 5, 9 9 9 9."),
+        ("Say", "You can reach Demo Dental at 4 1 5, 5 5 5, 0 1 0 0."),
         ("Say", "To stop receiving calls from Demo Dental, press 9 now, or call us back at "
                 "8 8 8, 5 5 5, 0 1 9 9 and press 9."),
     ]  # fmt: skip

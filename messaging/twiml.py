@@ -41,7 +41,9 @@ def call_opening(digit: str) -> str:
 def reach_us() -> str:
     """What a broadcast's call says after its message: a telephone number of the business,
     other than the one calling (business_phone)."""
-    return f"You can reach {settings.BUSINESS_NAME} at {spoken_number(business_phone())}."
+    # Without a number, no broadcast's call is placed; a draft's page still shows its words.
+    at = spoken_number(phone) if (phone := business_phone()) else settings.BUSINESS_CONTACT
+    return f"You can reach {settings.BUSINESS_NAME} at {at}."
 
 
 def business_phone() -> str:

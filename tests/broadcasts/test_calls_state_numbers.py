@@ -126,3 +126,8 @@ def test_the_demo_s_number_set_as_business_phone_is_none_either(settings):
     """A second review: refused from BUSINESS_CONTACT, it was taken from BUSINESS_PHONE."""
     settings.BUSINESS_PHONE = settings.DEMO_BUSINESS_CONTACT
     assert "is not such a number" in Broadcast(channel="calls").cannot_be_placed()
+
+
+def test_a_draft_that_cannot_be_placed_still_shows_words_of_its_close(settings):
+    settings.BUSINESS_PHONE = ""
+    assert "You can reach Smile Dental at smiledental.example/help." in said(script="Hi")

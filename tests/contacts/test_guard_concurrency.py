@@ -228,6 +228,22 @@ def database_url():
     admin.close()
 
 
+# For a script: whether another connection waits for an advisory lock (a number held) within
+# 5 seconds.
+UNTIL_ONE_WAITS = """
+def one_waits(seconds=5):
+    for _ in range(int(seconds / 0.05)):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+"""
+
+
 def run(script: str, database_url: str) -> str:
     """`script` in a process of its own on the migrated database; what it printed."""
     env = os.environ | {"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "crm.settings"}

@@ -6,7 +6,12 @@ deletion of the first unseen. Committed transactions on a PostgreSQL database of
 
 import pytest
 
-from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
+from tests.contacts.test_guard_concurrency import (  # noqa: F401
+    UNTIL_ONE_WAITS,
+    database_url,
+    migrated,
+    run,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -53,14 +58,7 @@ first.start()
 written.wait(30)
 second = threading.Thread(target=resubscribe_bea)
 second.start()
-waited = False
-for _ in range(100):  # until the resubscribe waits, or 5 seconds
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-        if cursor.fetchone()[0]:
-            waited = True
-            break
-    time.sleep(0.05)
+waited = one_waits()
 go.set()
 first.join(30)
 second.join(30)
@@ -84,7 +82,7 @@ else:
 
 
 def test_the_number_s_writers_take_turns_and_a_deletion_is_seen(migrated):  # noqa: F811
-    assert run(SCRIPT, migrated).splitlines() == [
+    assert run(UNTIL_ONE_WAITS + SCRIPT, migrated).splitlines() == [
         "resubscribe waited: True",
         "each row follows the one before: True",
         "verify_ledger: names a row",

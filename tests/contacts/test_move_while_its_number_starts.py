@@ -7,7 +7,12 @@ P, he carried nothing. Committed transactions on a PostgreSQL database of its ow
 
 import pytest
 
-from tests.contacts.test_guard_concurrency import database_url, migrated, run  # noqa: F401
+from tests.contacts.test_guard_concurrency import (  # noqa: F401
+    UNTIL_ONE_WAITS,
+    database_url,
+    migrated,
+    run,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -55,14 +60,7 @@ mover.start()
 moved.wait(30)
 starter = threading.Thread(target=start_from_m)
 starter.start()
-waited = False
-for _ in range(100):  # until the START waits for the move, or 5 seconds
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-        if cursor.fetchone()[0]:
-            waited = True
-            break
-    time.sleep(0.05)
+waited = one_waits()
 go.set()
 mover.join(30)
 starter.join(30)
@@ -80,7 +78,7 @@ print("Sam at P:", sam.opt_in_status(Channel.SMS))
 
 
 def test_a_start_of_the_number_a_contact_leaves_waits_for_the_move(migrated):  # noqa: F811
-    output = run(SCRIPT, migrated).splitlines()
+    output = run(UNTIL_ONE_WAITS + SCRIPT, migrated).splitlines()
     # The move holds both numbers from its update on: the START of M waits, and finds Sam
     # gone from M; Sam carries his STOP to N, and on to P.
     assert output == [

@@ -13,17 +13,6 @@ from tests.factories import ContactFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def outbox(settings):
-    """What the locmem backend sends (as tests/messaging/conftest.py)."""
-    from messaging.backends import LocmemBackend
-
-    settings.MESSAGING_BACKEND = "locmem"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
-
-
 PHONE, BUSINESS = "+14155550123", "+14155559999"
 
 
@@ -43,7 +32,7 @@ def test_an_ordinary_reply_about_telemarketing_records_no_hard_opt_out_of_calls(
 
 
 def test_a_text_asking_off_the_telemarketing_list_stops_texts(outbox):
-    """Before e32cf83 it recorded an SMS opt-out; now calls alone, and texts go on."""
+    """e32cf83 made it an opt-out of calls alone, and the texts went on."""
     ContactFactory(phone=PHONE)
     body = "Take me off your telemarketing list"
     payload = {"MessageSid": "SM2", "From": PHONE, "To": BUSINESS, "Body": body}

@@ -456,11 +456,10 @@ def channels_asked(request: str, sentence: str) -> tuple[Channel, ...]:
     by; "stop calling but texts are ok": calls; the other is reviewed, `_rest`); else SMS, and
     calls too where its sentence names them ("stop texting and calling me"), the request
     goes on "by phone" ("stop contacting me by phone": a text reaches the phone too) or
-    names the Do Not Call list ("DNC")."""
+    names the Do Not Call list ("DNC") or telemarketing."""
     calls = patterns.CALLS.search(request)
-    if patterns.BY_PHONE.search(sentence.partition(request)[2]) or patterns.BOTH_CHANNELS.search(
-        request
-    ):
+    goes_on = sentence.partition(request)[2]
+    if patterns.BY_PHONE.search(goes_on) or patterns.BOTH_CHANNELS.search(request):
         return (Channel.SMS, Channel.CALLS)
     if calls and not patterns.TEXTS.search(sentence):
         return (Channel.CALLS,)

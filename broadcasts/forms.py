@@ -20,7 +20,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 from contacts.phones import normalize_phone
-from messaging.twiml import voice_message
+from messaging.twiml import calls_state_no_number, voice_message
 
 AUDIENCE = "audience"
 
@@ -191,7 +191,7 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
-        if calls and (why := Broadcast(channel=Channel.CALLS).cannot_be_placed()):
+        if calls and (why := calls_state_no_number()):
             self.add_error("channel", why)
         words = data.get("script", "") if calls else data.get("body", "")
         informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL

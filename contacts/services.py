@@ -559,6 +559,7 @@ def _send_or_hold(prompt: ConfirmationPrompt) -> str:
     if refused:
         return _not_sent(prompt, refused, f"No text asked to confirm it: {refused}")
     now = timezone.now()
+    valid_for = None
     if quiet_hours.enforced():
         places = quiet_hours.places_of(phone)
         opens = quiet_hours.opens_at_all(places, now)
@@ -569,10 +570,13 @@ def _send_or_hold(prompt: ConfirmationPrompt) -> str:
         if opens > now:
             when = quiet_hours.opening_in_words(places, opens)
             return _held(prompt, opens, f"until its quiet hours end, at {when}")
+        # Queued at the provider, it is not sent once the number's quiet hours begin.
+        valid_for = int((quiet_hours.closes_at_all(places, now) - now).total_seconds())
     text = confirmation_prompt(prompt.channels.split())
     prompt.handed_over = True
     try:
-        sent = [sid for _, sid in text_wanted.send(Contact, phone=phone, text=text)]
+        wanted = text_wanted.send(Contact, phone=phone, text=text, valid_for=valid_for)
+        sent = [sid for _, sid in wanted]
     except TextLater as error:
         return _held(prompt, now + PROMPT_RETRY_AFTER, _looked_at_again(error))
     except TextNotSent as error:

@@ -31,8 +31,9 @@ notes_wanted = Signal()
 replies_to_read = Signal()
 
 # A text to send to one number now, outside broadcasts (contacts.services.ask_to_confirm's
-# double opt-in prompt): sent with `phone` and `text`; the receiver that sends it returns the
-# provider's id, or raises TextNotSent or one of its kinds below.
+# double opt-in prompt): sent with `phone`, `text` and `valid_for` (the seconds it may wait
+# in the provider's queue, or None); the receiver that sends it returns the provider's id, or
+# raises TextNotSent or one of its kinds below.
 text_wanted = Signal()
 
 

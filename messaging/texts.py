@@ -18,24 +18,26 @@ from messaging.backends import (
 from messaging.models import InboundEvent, OutboundMessage, PossibleOptOut
 
 
-def send_prompt(sender, *, phone: str, text: str, **kwargs) -> str:
+def send_prompt(sender, *, phone: str, text: str, valid_for: int | None = None, **kwargs) -> str:
     """`send` a text of contacts' asking (contacts.signals.text_wanted), as a broadcast's
     message goes: not while a reply of the number that may be a STOP is kept, not processed
     yet (TextLater)."""
     if InboundEvent.kept_that_may_stop(Channel.SMS).filter(phone=phone).exists():
         raise TextLater("a reply of the number is not processed yet: it may be a STOP")
-    return send(sender, phone=phone, text=text)
+    return send(sender, phone=phone, text=text, valid_for=valid_for)
 
 
-def send(sender, *, phone: str, text: str, **kwargs) -> str:
-    """Send `text` to `phone` now; the provider's id. Raises TextLater while a reply of the
-    number waits in Possible opt-outs (it may be a revocation) or when the provider asks to
-    wait; TextOptedOut, TextMaybeSent or TextNotSent for its other answers."""
+def send(sender, *, phone: str, text: str, valid_for: int | None = None, **kwargs) -> str:
+    """Send `text` to `phone` now; the provider's id. `valid_for`: the seconds it may wait in
+    the provider's queue (until the number's quiet hours begin). Raises TextLater while a
+    reply of the number waits in Possible opt-outs (it may be a revocation) or when the
+    provider asks to wait; TextOptedOut, TextMaybeSent or TextNotSent for its other
+    answers."""
     if PossibleOptOut.holding(Channel.SMS).filter(phone=phone).exists():
         raise TextLater("a reply of the number waits in Possible opt-outs")
     backend = get_backend()
     try:
-        sid = backend.send_sms(to=phone, body=text)
+        sid = backend.send_sms(to=phone, body=text, valid_for=valid_for)
     except RetryLater as error:
         raise TextLater(f"the provider asked to wait, or could not be reached: {error}") from error
     except RecipientOptedOut as error:

@@ -91,6 +91,27 @@ def test_a_prompt_asked_for_at_night_waits_for_the_morning(admin_client, sms, ou
     }
 
 
+def test_a_prompt_sent_late_expires_at_the_provider_when_its_quiet_hours_begin(outbox):
+    """Sent at 20:30 its time, a prompt that waits in the provider's queue (a long code sends
+    one text a second) is not sent after 21:00: it carries the half hour left."""
+    ContactFactory(phone=PHONE)
+    awaiting(PHONE)
+    with at(7, 20, 30):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    [sent] = outbox
+    assert sent["valid_for"] == 30 * 60
+
+
+def test_a_prompt_without_quiet_hours_may_wait_as_long_as_the_provider_keeps_it(outbox, settings):
+    settings.QUIET_HOURS = None
+    ContactFactory(phone=PHONE)
+    awaiting(PHONE)
+    with at(7, 23, 30):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    [sent] = outbox
+    assert sent["valid_for"] is None
+
+
 def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(outbox):
     """At 19:30 in San Francisco it is 22:30 in New York: the New York number's text waits
     until 08:00 there, the San Francisco one goes."""

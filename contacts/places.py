@@ -115,6 +115,21 @@ AREA_CODES = {
     "WV": "304 681",
     "WY": "307",
 }  # fmt: skip
+
+# Area codes added over others' areas (overlays), where phonenumbers' data of the newer code
+# is wrong or thinner than the older's, which names the exchanges of a code that spans two
+# zones: an overlay's numbers are wherever the older code's are. (689: Central in its data,
+# Orlando is Eastern; 448: Eastern alone, Pensacola is Central.)
+OVERLAYS = {
+    "364": "270",  # western Kentucky: Central and Eastern
+    "448": "850",  # the Florida Panhandle: Central and Eastern
+    "458": "541",  # Oregon: Pacific and, in Malheur County, Mountain
+    "689": "407 321",  # Orlando: Eastern
+    "729": "423",  # eastern Tennessee: Eastern and Central (no data of its own)
+    "930": "812",  # southern Indiana: Eastern and Central
+    "986": "208",  # Idaho: Mountain and Pacific
+}
+
 STATE_OF_AREA_CODE = {code: state for state, codes in AREA_CODES.items() for code in codes.split()}
 
 # What people call the zones of North American numbers, by their offset from UTC in January
@@ -161,9 +176,13 @@ def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     """The place of a contact whose number is in `number`, with its own time zone and state
     where set. A state of its own without a time zone adds the state's zones to the number's:
     the phone may be in either (a San Francisco number whose contact lives in Florida keeps
-    Florida's window in Eastern, Central and Pacific time, the narrowest that covers them)."""
+    Florida's window in Eastern, Central and Pacific time, the narrowest that covers them);
+    so does a time zone of its own that is none of its state's (Texas, Eastern time)."""
     time_zone = known_zone(time_zone)
-    if time_zone:
+    if time_zone and state and time_zone not in zones_of_state(state):
+        # A zone that is none of the state's own: the contact is in one or the other.
+        zones = tuple(sorted({time_zone, *zones_of_state(state)}))
+    elif time_zone:
         zones = (time_zone,)
     elif state and state != number.state and number.zones:
         zones = tuple(sorted({*number.zones, *zones_of_state(state)}))
@@ -239,6 +258,10 @@ def _places() -> dict[str, Place]:
     for code in range(200, 1000):
         zones = zones_under.get(f"1{code}") or _what_phonenumbers_says(code)
         table[f"+1{code}"] = _place(zones, STATE_OF_AREA_CODE.get(str(code), ""))
+    for overlay, overlaid in OVERLAYS.items():
+        covered = [table[f"+1{code}"] for code in overlaid.split()]
+        zones = {zone for place in covered for zone in place.zones}
+        table[f"+1{overlay}"] = _place(zones, covered[0].state)
     for country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         if country_code != 1:
             table[f"+{country_code}"] = _place(zones_under.get(str(country_code), ()), "")

@@ -17,6 +17,7 @@ from phonenumbers.timezone import UNKNOWN_TIMEZONE, time_zones_for_number
 from contacts.models import VALID_PHONE
 from contacts.places import (
     AREA_CODES,
+    OVERLAYS,
     STATES,
     TERRITORIES,
     Place,
@@ -91,6 +92,10 @@ def test_the_contact_s_own_fields_win_each_on_its_own():
     phone = "+12125550100"  # New York
     assert place_of(phone) == Place(zones=("America/New_York",), state="NY")
     assert place_of(phone, "America/Chicago", "TX") == Place(("America/Chicago",), "TX")
+    # A zone that is none of its state's: the narrowest window of both.
+    assert place_of(phone, "America/New_York", "TX") == Place(
+        ("America/Chicago", "America/Denver", "America/New_York"), "TX"
+    )
     assert place_of(phone, "America/Denver") == Place(zones=("America/Denver",), state="NY")
     # A state without a zone: the phone may be in the state's zones or the number's.
     assert place_of(phone, state="FL") == Place(("America/Chicago", "America/New_York"), "FL")
@@ -158,7 +163,27 @@ def test_a_number_s_zones_are_among_its_area_code_s(area_code, subscriber):
     number = phonenumbers.parse(f"+1{area_code}{subscriber}")
     zones = set(time_zones_for_number(number)) - {UNKNOWN_TIMEZONE}
     assume(zones != NOT_PLACED)
+    assume(area_code != 689)  # Orlando, Eastern: its data's Central is a mistake (OVERLAYS)
     assert zones <= set(place_of_number(f"+1{area_code}{subscriber}").zones)
+
+
+@pytest.mark.parametrize(("overlay", "overlaid"), OVERLAYS.items())
+def test_an_overlay_s_numbers_are_wherever_the_older_code_s_are(overlay, overlaid):
+    """phonenumbers knows the exchanges of older codes, not of the overlays over them: 448
+    has Eastern alone, though it covers the 850 of Pensacola, on Central time."""
+    older = [place_of_number(f"+1{code}5550100") for code in overlaid.split()]
+    assert place_of_number(f"+1{overlay}5550100") == Place(
+        zones=tuple(sorted({zone for place in older for zone in place.zones})),
+        state=older[0].state,
+    )
+    assert len({place.state for place in older}) == 1
+
+
+def test_a_western_kentucky_overlay_number_keeps_both_clocks():
+    assert place_of_number("+13645550100") == Place(
+        zones=("America/Chicago", "America/New_York"), state="KY"
+    )
+    assert place_of_number("+16895550100") == Place(zones=("America/New_York",), state="FL")
 
 
 @pytest.mark.parametrize(

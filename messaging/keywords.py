@@ -105,6 +105,9 @@ def plain(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text))
 
 
+ASKED = re.compile(r"[?¿？]")
+
+
 def read(body: str) -> Reading:
     """The built-in reading of a reply (steps 1 to 4 above, without staff phrases). A reply
     to review holds and would stop SMS, which it came by, and calls too where it names them
@@ -121,7 +124,8 @@ def _read(body: str, *, beside: bool = True) -> Reading:
     text = normalise(body)
     if text in patterns.OPT_OUT_KEYWORDS:
         return Reading(Intent.OPT_OUT, f"keyword {text}")
-    if opt_in_words(body) in patterns.OPT_IN_KEYWORDS:  # as the database will check it
+    # As the database will check it; but asked ("Yes?", "Start?"), it is no one's consent.
+    if opt_in_words(body) in patterns.OPT_IN_KEYWORDS and not ASKED.search(body):
         return Reading(Intent.OPT_IN, f"keyword {opt_in_words(body)}")
     if text in patterns.HELP_KEYWORDS:
         return Reading(Intent.HELP, f"keyword {text}")
@@ -152,7 +156,7 @@ def _read(body: str, *, beside: bool = True) -> Reading:
         return replace(opt_out, to_review=_left_to_review([*found, _rest(body, sentences)], asked))
     # After the clear requests: a business's own keyword that a STOP misspelled could be
     # ("STOPP") stays a request to stop.
-    if text in join_keywords():
+    if text in join_keywords() and not ASKED.search(body):
         return Reading(Intent.JOIN, f"keyword {text}")
     for reading in found:
         if reading and reading.intent == Intent.POSSIBLE_OPT_OUT:

@@ -257,15 +257,21 @@ def record_hard_opt_out(
             return True
         _held_by_who_has_it_now(cursor, phone=phone, channel=channel, source=source,
                                 words=words, matched=matched, at=at)  # fmt: skip
-        if source == Source.TOLD:
-            # A reply is kept as its message; a request told to staff only here: the
-            # number's ledger keeps it, its words and who heard them, as asked again.
+        if source not in REPLIES:
+            # A reply is kept as its message; a request made elsewhere (told to staff, on the
+            # subscriptions page) only here: the number's ledger keeps it, as asked again, so
+            # that an opt-in that came before it, processed late, sees it and is dropped.
             cursor.execute(
                 'INSERT INTO contacts_consentevent (contact_id, phone, channel, "before",'
                 ' "after", source, note, matched) VALUES (NULL, %s, %s, %s, %s, %s, %s, %s)',
                 [phone, channel, OptInStatus.HARD, OptInStatus.HARD, source, words, matched],
             )
         return False
+
+
+# Revocations kept as the number's own messages (messaging.InboundEvent), which an opt-in
+# processed late sees by themselves.
+REPLIES = (Source.KEYWORD, Source.DIGIT)
 
 
 @transaction.atomic(savepoint=False)

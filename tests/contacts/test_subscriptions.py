@@ -162,14 +162,22 @@ def test_a_link_past_its_days_still_stops_messages(contact, settings):
         assert (opt_out.channel, opt_out.source) == ("sms", "page")
         assert "by a link past its days" in opt_out.words
         # Nothing ticked, or something that is no channel: nothing changes; asked again, the
-        # same answer, and the ledger keeps the first.
+        # same answer, and the number's ledger keeps it as asked again (a START that came
+        # before it, processed late, sees it: tests/messaging/test_page_stop_after_a_kept_start).
         ledger = ConsentEvent.objects.count()
         Client().post(url, {"form": "stop", "stop": ["email"]})
         Client().post(url, {"form": "stop"})
+        assert ConsentEvent.objects.count() == ledger
         again = Client().post(url, {"form": "stop", "stop": ["sms"]}).content.decode()
         assert "Done: you will receive no more texts from Demo Dental." in again
         assert statuses(contact) == {"sms": "hard", "calls": "subscribed"}
-        assert ConsentEvent.objects.count() == ledger
+        asked_again = ConsentEvent.objects.latest("pk")
+        assert (asked_again.contact_id, asked_again.before, asked_again.after) == (
+            None,
+            "hard",
+            "hard",
+        )
+        assert (ConsentEvent.objects.count(), asked_again.source) == (ledger + 1, "page")
 
 
 def test_the_full_page_read_in_time_and_saved_late_stops_what_it_unticked(contact, settings):

@@ -1,0 +1,58 @@
+"""A START or YES kept for the worker, processed late, never lifts a revocation the contact
+made after it on their subscriptions page (README, Twilio's webhooks: it "is dropped if
+anything came after it"), though the number had opted out already: the page's revocation of
+a number stopped already (an expired link stops "each, stopped already or not, as a STOP
+is"; under the scope "all", unticking calls covers texts) is kept in the number's ledger, as
+one told to staff is. (A cold review found it kept nowhere, and the late START lifted it.)
+
+The ledger is dated by the database's clock, the START by the web host's: here they are one
+clock, and what counts as "since" reaches back no further (CLOCKS_MAY_DIFFER_BY), so that the
+STOP a few milliseconds before the START does not count as after it."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from contacts import subscriptions
+from contacts.models import Channel, OptInStatus
+from messaging import inbound
+from tests.factories import ContactFactory
+from tests.messaging.test_kept_in_order import PHONE, kept_sms, status, sweep
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch):
+    monkeypatch.setattr(inbound, "CLOCKS_MAY_DIFFER_BY", timedelta(0))
+
+
+@pytest.mark.parametrize("body", ["START", "YES"])
+def test_expired_page_stop_after_a_kept_start_stands(sms, outbox, monkeypatch, settings, body):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")
+    signed = timezone.now() - timedelta(days=settings.SUBSCRIPTION_LINK_DAYS + 1)
+    with time_machine.travel(signed):
+        link = subscriptions.link(PHONE)  # in an old broadcast's text
+    kept_sms(sms, monkeypatch, body, "SMstart")  # kept for the worker
+    # After the START, the contact asks to stop texts on the page of its old link.
+    response = Client().post(link, {"form": "stop", "stop": ["sms"]})
+    assert "no longer shows what you are subscribed to" in response.content.decode()
+    sweep()  # the worker processes the START now
+    assert status(contact, Channel.SMS) == OptInStatus.HARD  # their last word: stop
+
+
+def test_page_revoke_all_after_a_kept_start_stands(sms, outbox, monkeypatch, settings):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")  # texts only, under the scope "channel"
+    settings.OPT_OUT_SCOPE = "all"  # e.g. OPT_OUT_SCOPE_ALL_FROM has come
+    kept_sms(sms, monkeypatch, "START", "SMstart")
+    # Unticks calls: a revocation of every channel under the scope "all".
+    response = Client().post(subscriptions.link(PHONE), {"keep": []})
+    assert "no more" in response.content.decode()
+    assert status(contact, Channel.CALLS) == OptInStatus.HARD
+    sweep()
+    assert status(contact, Channel.SMS) == OptInStatus.HARD

@@ -95,6 +95,8 @@ def _answer(event: InboundEvent) -> str:
             return handle_status(event.payload, again=again, received_at=event.received_at)
         if event.kind == InboundEvent.Kind.SMS:
             reading, phrase = read_reply(event.payload.get("Body", ""))
+            if as_twilio_read(reading, event.payload) is not reading:  # Twilio stopped it
+                reading, phrase = as_twilio_read(reading, event.payload), None
             read_as = READ_AS[reading.intent]
             event.reading = reading.matched or read_as
             if not event.reading.startswith(read_as):  # "wrong number: “…”" says it already
@@ -137,6 +139,20 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
 
 # The readings (READ_AS, below) whose confirmation a kept text did not get at once.
 CONFIRMED_LATE = ("opt-in", "join")
+
+
+# How a reply is read that Twilio read as an opt-out keyword of the business's own (its
+# Advanced Opt-Out, a Messaging Service's keywords: "EXIT", "ARRET") and stopped itself.
+STOPPED_BY_TWILIO = "an opt-out keyword of the messaging service (Twilio's OptOutType STOP)"
+
+
+def as_twilio_read(reading: Reading, payload: dict) -> Reading:
+    """`reading`, unless Twilio says it read the reply as an opt-out keyword and stopped the
+    number's texts (the OptOutType it sends where a Messaging Service has Advanced Opt-Out):
+    then an opt-out, whatever the words. (Its START, the app reads by its own rules.)"""
+    if reading.intent != Intent.OPT_OUT and payload.get("OptOutType", "").upper() == "STOP":
+        return Reading(Intent.OPT_OUT, STOPPED_BY_TWILIO)
+    return reading
 
 
 def send_what_was_not_answered(event: InboundEvent) -> None:
@@ -207,7 +223,7 @@ def answer_unprocessed(kind: str, payload: dict) -> str:
     match kind:
         case InboundEvent.Kind.SMS:
             # By the built-in rules alone: the database may be what failed.
-            reading = read(payload.get("Body", ""))
+            reading = as_twilio_read(read(payload.get("Body", "")), payload)
             if reading.intent == Intent.OPT_OUT:
                 return _sms_reply(unsubscribed_reply(_covered(reading), reading.language))
             return _sms_reply(help_reply() if reading.intent == Intent.HELP else "")

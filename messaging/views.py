@@ -37,13 +37,18 @@ def _signed(request: HttpRequest) -> bool:
         return True
     if not settings.TWILIO_AUTH_TOKEN:
         return False  # anyone can sign with an empty token
-    # The public URL: behind a TLS-terminating proxy, SECURE_PROXY_SSL_HEADER makes it https.
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    # Signed for the address Twilio was given: PUBLIC_URL's, which the app writes into each
+    # call's key action and each status callback (a proxy may hand the app another Host), or
+    # the one this request reached (behind a TLS-terminating proxy, SECURE_PROXY_SSL_HEADER
+    # makes it https).
+    if settings.PUBLIC_URL:
+        public = settings.PUBLIC_URL.rstrip("/") + request.get_full_path()
+        if validator.validate(public, request.POST, signature):
+            return True
     try:
-        return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
-            request.build_absolute_uri(),
-            request.POST,
-            request.headers.get("X-Twilio-Signature", ""),
-        )
+        return validator.validate(request.build_absolute_uri(), request.POST, signature)
     except ValueError:  # a Host whose port is past 65535: no such URL was ever requested
         return False
 

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,7 @@ from messaging import inbound
 from messaging.models import InboundEvent, PossibleOptOut
 from tests.factories import ContactFactory
 from tests.locks import wait_for_lock_waiters
-from tests.messaging.conftest import FORM
+from tests.messaging.conftest import FORM, sign
 
 PHONE = "+14155550123"
 LONG = 120  # seconds: how long a thread may take before the test gives up on it
@@ -165,6 +166,28 @@ def test_behind_a_tls_proxy_the_public_https_url_is_signed(post_signed):
     # The same https signature without the proxy's header does not match http.
     response = post_signed("/webhooks/twilio/sms/", data | {"MessageSid": "SM3"}, scheme="https")
     assert response.status_code == 403
+
+
+def test_behind_a_proxy_that_hands_on_another_host_public_url_s_address_is_signed(
+    client, db, settings
+):
+    """nginx hands its upstream's name as Host by default: the request reaches the app as
+    http://app/…, signed for PUBLIC_URL's address, where Twilio was sent (and which the app
+    writes into each call's key action). A cold review found the key to stop calls refused."""
+    settings.PUBLIC_URL = "https://crm.example.com"
+    settings.ALLOWED_HOSTS = ["crm.example.com", "app"]
+    contact = ContactFactory(phone=PHONE)
+    path = reverse("messaging:voice_gather") + "?digit=9"
+    data = {"CallSid": "CA1", "From": "+14155559999", "To": PHONE, "Digits": "9",
+            "Direction": "outbound-api"}  # fmt: skip
+    signed = [("https://other.example" + path, 403), (settings.PUBLIC_URL + path, 200)]
+    for signed_for, status in signed:
+        response = client.post(
+            path, urlencode(data), content_type=FORM,
+            headers={"X-Twilio-Signature": sign(signed_for, data), "Host": "app"},
+        )  # fmt: skip
+        assert response.status_code == status
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.CALLS) == OptInStatus.HARD
 
 
 def test_signatures_cannot_be_turned_off_without_debug():

@@ -137,6 +137,38 @@ def process_pending(*, received_before: datetime) -> Iterator[tuple[str, Excepti
         send_what_was_not_answered(event)
 
 
+def catch_up(event: InboundEvent, *, lock_timeout: float | None = None) -> bool:
+    """Before a reply that may opt its number in (a START, JOIN or YES, the key to receive
+    calls again) is acted on: process the replies of its number kept for the worker that came
+    before it, oldest first, as the worker would (late). A START after a STOP kept would
+    otherwise be confirmed, then undone by the STOP. Whether none is left kept (one that fails
+    again stays kept; the event should wait behind it for the worker, which processes them in
+    order). Other replies are acted on at once: an opt-out may come after anything, and a
+    reply kept before it, processed late, finds it and is dropped if it opts in."""
+    if not event.phone or not may_opt_in(event):
+        return True
+    this = InboundEvent.objects.filter(key=event.key).values("id")[:1]
+    earlier = InboundEvent.objects.filter(
+        phone=event.phone, processed_at=None, kind__in=REPLY_KINDS, id__lt=Subquery(this)
+    )
+    for each in earlier.order_by("received_at", "id").values_list("key", flat=True):
+        try:
+            process(each, lock_timeout=lock_timeout, late=True)
+        except Exception:  # logged and kept on the event by `process`
+            return False
+    return True
+
+
+REPLY_KINDS = [InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]
+
+
+def may_opt_in(event: InboundEvent) -> bool:
+    """Whether the reply may opt its number in, by the built-in rules."""
+    if event.kind == InboundEvent.Kind.SMS:
+        return read(event.payload.get("Body", "")).intent in (Intent.OPT_IN, Intent.JOIN)
+    return event.kind == InboundEvent.Kind.DIGITS and _pressed(event.payload) == "resubscribe"
+
+
 # The readings (READ_AS, below) whose confirmation a kept text did not get at once.
 CONFIRMED_LATE = ("opt-in", "join")
 
@@ -187,8 +219,7 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
 def _replies_after(phone: str, after) -> QuerySet[InboundEvent]:
     """The texts and keys pressed of `phone` that came after the event `after` (its id, or a
     query of it), processed or kept."""
-    replies = [InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]
-    return InboundEvent.objects.filter(phone=phone, id__gt=after, kind__in=replies)
+    return InboundEvent.objects.filter(phone=phone, id__gt=after, kind__in=REPLY_KINDS)
 
 
 def _stopped_or_replied_since(event: InboundEvent) -> bool:

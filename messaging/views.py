@@ -98,10 +98,15 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         phone = inbound.contact_number(kind, request.POST)
         # A retry finds it kept: processed already, or kept for the worker (then it is late).
         new = InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
+        wait = settings.INBOUND_LOCK_TIMEOUT
+        this = InboundEvent(key=event_key, kind=kind, payload=payload, phone=phone)
+        if not inbound.catch_up(this, lock_timeout=wait):
+            # An opt-in behind a reply of its number that could not be processed yet: kept,
+            # for the worker to process after it.
+            answer = inbound.answer_unprocessed(kind, payload)
+            return HttpResponse(answer, content_type="text/xml")
         try:
-            event = inbound.process(
-                event_key, lock_timeout=settings.INBOUND_LOCK_TIMEOUT, late=not new
-            )
+            event = inbound.process(event_key, lock_timeout=wait, late=not new)
         except Exception:
             # Kept: the worker processes it. Twilio retries nothing, so a 500 would only
             # have left the contact without the confirmation of a STOP that will hold.

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -418,17 +418,24 @@ def record_consent(
     """Keep that the contact behind `phone` agreed to receive `channel`, at `given_at`, by
     `method`, having seen `disclosure`: recorded by `by_user`, or by the contact's own message
     (`words`, in the stored webhook event `reference`). `contact`: who has the number, if
-    known (else the first contact with it, if any). `awaiting`: it holds once the number
-    confirms it (ask_to_confirm). It lifts no opt-out."""
+    known (else `holder_of` it, if any). `awaiting`: it holds once the number confirms it
+    (ask_to_confirm). It lifts no opt-out."""
     phone = number_to_keep(phone)
     if contact is None:
-        contact = Contact.objects.filter(phone=phone).order_by("pk").first()
+        contact = holder_of(phone)
     status = ConsentRecord.Status.AWAITING if awaiting else ConsentRecord.Status.CONFIRMED
     return ConsentRecord.objects.create(
         phone=phone, channel=channel, method=method, given_at=given_at, contact=contact,
         recorded_by=by_user, disclosure=disclosure, words=words, reference=reference,
         status=status,
     )  # fmt: skip
+
+
+def holder_of(phone: str) -> Contact | None:
+    """The contact who has `phone` now, as far as the contacts say: the newest that is not
+    archived (an archived one may have had the number before), else the newest."""
+    archived = Case(When(status=Contact.Status.ARCHIVED, then=1), default=0)
+    return Contact.objects.filter(phone=phone).order_by(archived, "-pk").first()
 
 
 def confirmation_prompt(channels: Iterable[str]) -> str:

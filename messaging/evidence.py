@@ -1,10 +1,11 @@
 """Messaging's part of a number's evidence file (contacts.evidence): every webhook event from
-the number (texts, calls, keys pressed) with what was answered, and what the console
-backend sent to it."""
+the number (texts, calls, keys pressed) with what was answered, the single texts sent to it
+outside broadcasts (or that may have gone), and what the console backend sent to it."""
 
 from xml.etree import ElementTree
 
 from contacts.models import pressed
+from messaging.backends import ConsoleBackend
 from messaging.models import InboundEvent, OutboundMessage
 
 PROVIDER_IDS = {"sms": "MessageSid", "call": "CallSid", "digits": "CallSid", "status": "MessageSid"}
@@ -32,9 +33,17 @@ def messages(sender, *, phone: str, **kwargs) -> list[dict]:
         found.append({
             "at": message.sent_at, "direction": "out", "kind": message.kind,
             "provider_id": message.sid, "text": message.body,
-            "detail": "sent by the console backend",
+            "detail": _sent(message),
         })  # fmt: skip
     return found
+
+
+def _sent(message: OutboundMessage) -> str:
+    if message.maybe_sent:
+        return "handed to the provider, which did not say whether it took it: it may have gone"
+    if message.sid.startswith(ConsoleBackend.prefix):
+        return "sent by the console backend"
+    return "sent outside broadcasts (a double opt-in prompt, a late confirmation)"
 
 
 def _status(payload: dict) -> str:

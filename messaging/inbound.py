@@ -35,7 +35,7 @@ from contacts.models import (
     pressed,
 )
 from contacts.phones import number_to_keep
-from contacts.signals import TextOptedOut
+from contacts.signals import TextMaybeSent, TextOptedOut
 from messaging import texts, twiml
 from messaging.keywords import Intent, Reading, read
 from messaging.models import InboundEvent, PossibleOptOut, close_answered_reviews
@@ -211,6 +211,10 @@ def send_what_was_not_answered(event: InboundEvent) -> None:
                 except TextOptedOut:
                     # The carrier's refusal is kept (texts.send): committed with it.
                     logger.info("The late reply to %s: the number opted out", event.key)
+                    return
+                except TextMaybeSent as error:
+                    # Kept as a text that may have gone (texts.send): committed with it.
+                    logger.warning("The late reply to %s may have gone: %s", event.key, error)
                     return
         except Exception:
             logger.exception("The late reply to %s was not sent", event.key)

@@ -29,13 +29,24 @@ class OutboundMessage(models.Model):
     kind = models.CharField(max_length=10, choices=Kind)
     to = models.CharField(max_length=16)
     body = models.TextField(help_text="The SMS text, or the call's TwiML.")
-    sid = models.CharField(max_length=64, unique=True)
+    # "" where the provider did not say whether it took the text (maybe_sent).
+    sid = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(default=timezone.now)
+    maybe_sent = models.BooleanField(
+        default=False,
+        help_text="Handed to the provider, which did not say whether it took it: it may have "
+        "reached the number.",
+    )
 
     class Meta:
         ordering = ["-id"]
         # A number's messages, for its evidence file and the Outbox filtered by number.
         indexes = [models.Index(fields=["to", "sent_at"], name="outbound_to_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sid"], condition=~models.Q(sid=""), name="outbound_sid_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to}"

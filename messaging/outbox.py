@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree import ElementTree
 
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, F, Q, QuerySet, Value
 
 from contacts.models import Contact, pressed
 from contacts.phones import format_phone
@@ -28,6 +28,7 @@ def messages(*, phone: str = "") -> QuerySet:
         number=F("to"),
         text=F("body"),
         at=F("sent_at"),
+        maybe=F("maybe_sent"),
     )
     replies = InboundEvent.objects.filter(
         Q(kind=InboundEvent.Kind.SMS, response__contains="<Message")
@@ -37,10 +38,11 @@ def messages(*, phone: str = "") -> QuerySet:
         number=F("phone"),
         text=F("response"),
         at=F("received_at"),
+        maybe=Value(False, output_field=BooleanField()),
     )
     if phone:
         sent, replies = sent.filter(to=phone), replies.filter(phone=phone)
-    columns = ["origin", "id", "kind", "number", "text", "at"]
+    columns = ["origin", "id", "kind", "number", "text", "at", "maybe"]
     sent, replies = sent.order_by().values(*columns), replies.order_by().values(*columns)
     return sent.union(replies, all=True).order_by("-at", "-id")
 
@@ -67,6 +69,7 @@ class Entry:
     raw: str = ""  # what could not be read as TwiML
     contacts: list[Contact] = field(default_factory=list)
     in_reply_to: str = ""
+    maybe_sent: bool = False  # the provider did not say whether it took it
 
     @property
     def number_display(self) -> str:
@@ -75,7 +78,8 @@ class Entry:
     @property
     def label(self) -> str:
         if self.origin == SENT:
-            return "SMS" if self.kind == OutboundMessage.Kind.SMS else "Call"
+            label = "SMS" if self.kind == OutboundMessage.Kind.SMS else "Call"
+            return f"{label}, may have gone" if self.maybe_sent else label
         return "SMS reply" if self.kind == InboundEvent.Kind.SMS else "Answer to a call"
 
 
@@ -125,6 +129,7 @@ def entries(rows) -> list[Entry]:
     page = []
     for row in rows:
         entry = Entry(row["origin"], row["kind"], row["number"], row["at"])
+        entry.maybe_sent = bool(row["maybe"])
         _read(entry, row["text"])
         page.append(entry)
     reply_ids = [row["id"] for row in rows if row["origin"] == REPLY]

@@ -44,6 +44,10 @@ def send(sender, *, phone: str, text: str, valid_for: int | None = None, **kwarg
         inbound.keep_carrier_opt_out(phone, f"text:{uuid4().hex}", str(error))
         raise TextOptedOut(str(error)) from error
     except MaybeSent as error:
+        # It may have reached the number: the outbox and the number's evidence keep it so.
+        OutboundMessage.objects.create(
+            kind=OutboundMessage.Kind.SMS, to=phone, body=text, maybe_sent=True
+        )
         raise TextMaybeSent(str(error)) from error
     except SendError as error:
         raise TextNotSent(str(error)) from error

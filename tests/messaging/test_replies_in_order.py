@@ -1,6 +1,7 @@
 """A reply that may opt its number in (START) that comes while an earlier reply of its number
-is kept for the worker (its processing failed) has that one processed first. A cold review found a START after a kept STOP confirmed ("you're
-subscribed") and recorded, then undone seconds later when the worker processed the STOP."""
+is kept for the worker (its processing failed) has that one processed first. A cold review
+found a START after a kept STOP confirmed ("you're subscribed") and recorded, then undone
+seconds later when the worker processed the STOP."""
 
 from datetime import timedelta
 

@@ -128,7 +128,7 @@ class BroadcastForm(forms.ModelForm):
             f"presses it to receive calls again."
         )
         # The counter counts a subscriptions link as long as the longest, as the limit does.
-        sample = subscriptions.with_link(subscriptions.PLACEHOLDER, subscriptions.LONGEST_NUMBER)
+        sample = subscriptions.longest_link(subscriptions.PLACEHOLDER)
         self.fields["body"].widget.attrs["data-link-length"] = len(sample)
         self.fields["body"].widget.attrs["data-tells-how-to-stop"] = TELLS_HOW_TO_STOP
         self.fields["body"].widget.attrs["data-negation"] = NEGATION
@@ -234,7 +234,7 @@ class BroadcastForm(forms.ModelForm):
         if not body.strip():
             self.add_error("body", "Write the text of the SMS.")
             return
-        sent = Broadcast(channel=Channel.SMS, body=body).sms_text_for(subscriptions.LONGEST_NUMBER)
+        sent = subscriptions.longest_link(Broadcast(channel=Channel.SMS, body=body).sms_text)
         if len(sent) > SMS_MOST_CHARACTERS:
             self.add_error(
                 "body",

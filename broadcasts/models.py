@@ -190,9 +190,10 @@ class Broadcast(models.Model):
             return self.body
         return f"{self.body.rstrip()}\n{OPT_OUT_LINE}"
 
-    def sms_text_for(self, phone: str) -> str:
-        """The text as `phone` gets it: with its own subscriptions link where the body asks."""
-        return subscriptions.with_link(self.sms_text, phone)
+    def sms_text_for(self, phone: str, contact_id: int | None = None) -> str:
+        """The text as `phone` (the contact `contact_id`'s) gets it: with its own subscriptions
+        link where the body asks."""
+        return subscriptions.with_link(self.sms_text, phone, contact_id)
 
     @property
     def audience_description(self) -> str:

@@ -614,7 +614,7 @@ def _hand_over(
     sent_at = datetime.fromtimestamp(clock.now(), UTC)
     outcome = {"status": Recipient.Status.SENT, "sent_at": sent_at}
     try:
-        outcome["sid"] = _send(broadcast, recipient.phone, backend, valid_for)
+        outcome["sid"] = _send(broadcast, recipient.phone, backend, valid_for, recipient.contact_id)
     except RecipientOptedOut as error:
         outcome = {"status": Recipient.Status.SKIPPED,
                    "error": f"{CARRIER_OPT_OUT}: {_in_words(error)}"}  # fmt: skip
@@ -641,12 +641,18 @@ def _in_words(error: Exception) -> str:
 
 
 def _send(
-    broadcast: Broadcast, phone: str, backend: BaseBackend, valid_for: int | None = None
+    broadcast: Broadcast,
+    phone: str,
+    backend: BaseBackend,
+    valid_for: int | None = None,
+    contact_id: int | None = None,
 ) -> str:
-    """Hand the broadcast's message for `phone` to the provider; return its id. `valid_for`:
-    the seconds a text may wait in the provider's queue, until its recipient's quiet hours."""
+    """Hand the broadcast's message for `phone` (the contact `contact_id`'s) to the provider;
+    return its id. `valid_for`: the seconds a text may wait in the provider's queue, until its
+    recipient's quiet hours."""
     if broadcast.channel == Channel.SMS:
-        return backend.send_sms(to=phone, body=broadcast.sms_text_for(phone), valid_for=valid_for)
+        text = broadcast.sms_text_for(phone, contact_id)
+        return backend.send_sms(to=phone, body=text, valid_for=valid_for)
     twiml = voice_message(
         script=broadcast.script, audio_url=broadcast.audio_url, digit=broadcast.unsubscribe_digit
     )

@@ -147,8 +147,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["tests"] = broadcast.tests.select_related("sent_by")
         context["kept"] = services.why_kept(broadcast)
         if broadcast.channel == Channel.SMS:
-            # Counted as the form counts it: each link as long as the longest number's.
-            sample = broadcast.sms_text_for(subscriptions.LONGEST_NUMBER)
+            # Counted as the form counts it: each link as long as the longest.
+            sample = subscriptions.longest_link(broadcast.sms_text)
             context["segments"] = count_segments(sample)
     else:
         context["recipients"] = _recipients_page(broadcast, request.GET)

@@ -25,19 +25,27 @@ from contacts.phones import format_phone, normalize_phone
 SALT = "contacts.subscriptions"
 
 
-def link(phone: str) -> str:
-    """The path of the subscriptions page of `phone` (in E.164), signed now."""
-    token = signing.dumps(phone, salt=SALT)
-    return reverse("subscriptions:page", args=[token])
+def link(phone: str, contact_id: int | None = None) -> str:
+    """The path of the subscriptions page of `phone` (in E.164), signed now; sent to the
+    contact `contact_id`, whose page it stays should the contact's number change."""
+    sent_to = phone if contact_id is None else f"{phone} {signing.b62_encode(contact_id)}"
+    return reverse("subscriptions:page", args=[signing.dumps(sent_to, salt=SALT)])
+
+
+def _sent_to(signed: str) -> tuple[str, int | None]:
+    """The number and the contact (if it names one) a link was sent to."""
+    phone, _, contact = signed.partition(" ")
+    return phone, signing.b62_decode(contact) if contact else None
 
 
 # Written in a message's text, it becomes the address of each recipient's own page.
 PLACEHOLDER = "{subscriptions_link}"
 
 
-# One of the longest numbers (E.164's 15 digits), whose link is the longest: a text's
-# characters are counted with each link as long as its (broadcasts.forms).
+# One of the longest numbers (E.164's 15 digits) and contact ids, whose link is the longest:
+# a text's characters are counted with each link as long as its (broadcasts.forms).
 LONGEST_NUMBER = "+999999999999999"
+LONGEST_CONTACT_ID = 2**63 - 1
 
 
 def unsigned_link() -> str:
@@ -52,11 +60,17 @@ def shown(text: str) -> SafeString:
     return SafeString(mark.join(escape(part) for part in text.split(PLACEHOLDER)))
 
 
-def with_link(text: str, phone: str) -> str:
-    """`text` with each PLACEHOLDER written as the address (at PUBLIC_URL) of `phone`'s page."""
+def with_link(text: str, phone: str, contact_id: int | None = None) -> str:
+    """`text` with each PLACEHOLDER written as the address (at PUBLIC_URL) of `phone`'s page,
+    sent to the contact `contact_id`."""
     if PLACEHOLDER not in text:
         return text
-    return text.replace(PLACEHOLDER, settings.PUBLIC_URL.rstrip("/") + link(phone))
+    return text.replace(PLACEHOLDER, settings.PUBLIC_URL.rstrip("/") + link(phone, contact_id))
+
+
+def longest_link(text: str) -> str:
+    """`text` with each PLACEHOLDER written as long as a link may be."""
+    return with_link(text, LONGEST_NUMBER, LONGEST_CONTACT_ID)
 
 
 def _refused(request: HttpRequest, why: str) -> HttpResponse:
@@ -70,17 +84,22 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     max_age = timedelta(days=settings.SUBSCRIPTION_LINK_DAYS)
     expired = False
     try:
-        phone = signing.loads(token, salt=SALT, max_age=max_age)
+        signed = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired:
-        phone, expired = signing.loads(token, salt=SALT), True  # authentic, only old
+        signed, expired = signing.loads(token, salt=SALT), True  # authentic, only old
     except signing.BadSignature:
         return _refused(request, "This link is not valid: it may have been cut short or "
                                  "changed. Reply STOP to any of our texts instead.")  # fmt: skip
+    phone, contact_id = _sent_to(signed)
     # A user of the app who opens it (from the contact's page) sees what the contact sees;
     # what is saved here is recorded as the contact's own doing, so not by them.
     signed_in = request.user.get_username() if request.user.is_authenticated else ""
     if signed_in and request.method == "POST":
         return _refused(request, SIGNED_IN.format(user=signed_in))
+    # Sent to a contact whose number has changed since: it is that contact's, at the number
+    # they have now, and shows nothing of the number it came to (someone else's, perhaps).
+    if moved_to := _moved_to(phone, contact_id):
+        return _stop_only(request, moved_to, signed_in, moved=True)
     if expired:
         return _stop_only(request, phone, signed_in)
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
@@ -124,11 +143,18 @@ def _our_number() -> str:
         return ""
 
 
-def _stop_only(request: HttpRequest, phone: str, signed_in: str) -> HttpResponse:
-    """The page of a link older than its days: it shows nothing of the number's subscriptions
-    (whoever has an old message may open it), and stops what the contact ticks on it. The
-    full page's form, read while the link was valid and saved after, stops what it unticked,
-    as it would have then."""
+def _moved_to(phone: str, contact_id: int | None) -> str:
+    """The number the contact a link was sent to has now, where that is another; else ""."""
+    now = Contact.objects.filter(pk=contact_id).values_list("phone", flat=True).first()
+    return now if now and now != phone else ""
+
+
+def _stop_only(request: HttpRequest, phone: str, signed_in: str, moved=False) -> HttpResponse:
+    """The page of a link older than its days, or sent to a contact whose number has changed
+    since (`moved`): it shows nothing of the number's subscriptions (whoever has an old
+    message may open it), and stops what the contact ticks on it. The full page's form, read
+    while the link was valid and saved after, stops what it unticked, as it would have
+    then."""
     done: set[str] = set()
     if request.method == "POST":
         if request.POST.get("form") == "stop":
@@ -147,7 +173,8 @@ def _stop_only(request: HttpRequest, phone: str, signed_in: str) -> HttpResponse
             done |= set(covered)
     context = {
         "business": settings.BUSINESS_NAME,
-        "number": format_phone(phone),
+        "number": "" if moved else format_phone(phone),
+        "moved": moved,
         "channels": list(Channel),
         "done": [channel for channel in Channel if channel in done],
         "days": settings.SUBSCRIPTION_LINK_DAYS,

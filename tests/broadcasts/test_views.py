@@ -87,9 +87,10 @@ def test_the_contacts_tables_filters_come_along_with_their_count(manager_client)
         (sms_form(purpose="political"), "Select a valid choice"),
         # Twilio refuses a text of more than 1,600 characters (21617): every message failed.
         (sms_form(body="x" * 1580), "As sent, the text has 1,602 characters: Twilio takes"),
-        # Each link as long as the longest number's (15 digits: 112 characters, a US
-        # number's 107): 1,466 + 1 + 112 + the opt-out line's 22.
-        (sms_form(body="x" * 1466 + " {subscriptions_link}"),
+        # Each link as long as the longest may be (15 digits and the largest contact id: 128
+        # characters; a US number's with a contact of 12345, 112): 1,450 + 1 + 128 + the
+        # opt-out line's 22.
+        (sms_form(body="x" * 1450 + " {subscriptions_link}"),
          "As sent, the text has 1,601 characters"),
         (sms_form(channel="calls", body="", audio_url="ftp://example.com/a.mp3"),
          "Give an https:// address that Twilio can fetch."),

@@ -1,0 +1,98 @@
+"""A broadcast's subscriptions link is the page of the contact it was sent to: when staff
+change the contact's number (N to M), the link of N, in a text on the contact's handset,
+stops the contact's messages at M, and neither shows nor stops anything of N, perhaps someone
+else's now. (A cold review found it stopped N, the newcomer's, and left the contact who asked
+texted at M; the link signed the number alone.) A link of the number alone, sent before
+links named their contact, is the number's page as it was."""
+
+import pytest
+from django.core import signing
+from django.test import Client
+
+from broadcasts import sending
+from broadcasts import services as broadcast_services
+from broadcasts.models import Broadcast
+from contacts import subscriptions
+from contacts.models import Channel, Contact, OptInStatus
+from messaging.backends import LocmemBackend
+from tests.factories import ContactFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+N, M = "+14155550123", "+14155550177"
+
+
+def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings):
+    settings.MESSAGING_BACKEND = "locmem"
+    settings.MARKETING_NEEDS_CONSENT = False
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.BROADCAST_RATE = 10_000
+    sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)  # in a broadcast Sam got at N last week
+    sam.phone = M  # Sam tells the front desk their new number; staff edit it
+    sam.save()
+    newcomer = ContactFactory(name="Nia", phone=N)  # N given to someone else later
+
+    page = Client().get(link).content.decode()
+    assert "a number you no longer have with us" in page and "555-0123" not in page
+    assert "555-0177" not in page
+    Client().post(link, {"keep": ["calls"]})  # Sam unticks texts on the page they were sent
+    assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.CALLS) == OptInStatus.SUBSCRIBED
+    broadcast = Broadcast.objects.create(channel=Channel.SMS, name="Offer", body="Hello")
+    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
+    LocmemBackend.outbox.clear()
+    sending.run(broadcast.pk)
+    texted = {message["to"] for message in LocmemBackend.outbox}
+    LocmemBackend.outbox.clear()
+    assert M not in texted and N in texted
+    assert Contact.objects.get(pk=newcomer.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_a_link_older_than_the_number_change_does_not_show_the_new_holders_subscriptions():
+    sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)
+    Contact.objects.filter(phone=N).update(phone=M)
+    ContactFactory(name="Nia", phone=N)  # N is someone else's now
+    page = Client().get(link).content.decode()
+    assert 'name="keep"' not in page and 'name="stop"' in page
+
+
+def test_a_link_of_a_contact_who_kept_the_number_is_the_full_page():
+    sam = ContactFactory(name="Sam", phone=N)
+    page = Client().get(subscriptions.link(N, sam.pk)).content.decode()
+    assert 'name="keep"' in page and "For the number (415) 555-0123." in page
+
+
+def test_a_link_of_the_number_alone_is_the_number_s_page_as_before():
+    ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N)
+    Contact.objects.filter(phone=N).update(phone=M)
+    ContactFactory(name="Nia", phone=N)
+    Client().post(link, {"keep": ["calls"]})
+    assert Contact.objects.get(name="Nia").opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+def test_a_link_of_a_deleted_contact_is_the_number_s_page():
+    sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)
+    sam.delete()
+    page = Client().get(link).content.decode()
+    assert 'name="keep"' in page and "For the number (415) 555-0123." in page
+
+
+def test_a_broadcast_s_text_carries_its_recipient_s_link(settings):
+    settings.MESSAGING_BACKEND = "locmem"
+    settings.MARKETING_NEEDS_CONSENT = False
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.BROADCAST_RATE = 10_000
+    sam = ContactFactory(name="Sam", phone=N)
+    broadcast = Broadcast.objects.create(
+        channel=Channel.SMS, name="Offer", body="Hello {subscriptions_link}"
+    )
+    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
+    LocmemBackend.outbox.clear()
+    sending.run(broadcast.pk)
+    [message] = LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
+    token = message["body"].split()[1].rstrip("/").rsplit("/", 1)[1]
+    assert subscriptions._sent_to(signing.loads(token, salt=subscriptions.SALT)) == (N, sam.pk)

@@ -504,7 +504,7 @@ def _unclear(body: str, words: str) -> Reading:
     for token in tokens:
         review_word = (
             token in patterns.KEYWORDS
-            and token != "remove"
+            and token not in patterns.ALONE_ONLY
             or token.startswith(("unsub", "desuscri"))
         )
         if review_word or (len(tokens) > 1 and _typo_of(token)):

@@ -29,6 +29,7 @@ KEYWORDS = {
     "stop them": "en", "make it stop": "en", "stahp": "en", "remove": "en", "remove me": "en",
     "delete me": "en", "take me off": "en", "no more": "en", "i opt out": "en",
     "knock it off": "en", "stoptexting": "en", "stoptextingme": "en", "discontinue": "en",
+    "exit": "en", "salir": "es",
     "alto": "es", "parar": "es", "paren": "es", "pare": "es", "detener": "es",
     "detenganse": "es", "cancelar": "es", "baja": "es", "no mas": "es", "dar de baja": "es",
     "darme de baja": "es", "dame de baja": "es", "denme de baja": "es", "de baja": "es",
@@ -42,7 +43,11 @@ KEYWORDS = {
 AMBIGUOUS_KEYWORDS = {
     "cancel", "end", "quit", "parar", "paren", "pare", "cancelar", "baja", "de baja",
     "remove", "take me off", "no more", "no mas", "make it stop", "knock it off",
+    "exit", "salir",
 }  # fmt: skip
+# Keywords of everyday words ("remove the old address", "exit 12", "salir a las 3"): opt-outs
+# alone, as above, but in a longer message they say nothing of the messages.
+ALONE_ONLY = {"remove", "exit", "salir"}
 # "Ok cancel", "Cancel please", "Sí, cancelar": an appointment's, as likely as the messages.
 COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "remove"}
 # Courtesy that says what the keyword is about: "Wrong number, please remove".

@@ -128,6 +128,16 @@ OVERLAYS = {
     "729": "423",  # eastern Tennessee: Eastern and Central (no data of its own)
     "930": "812",  # southern Indiana: Eastern and Central
     "986": "208",  # Idaho: Mountain and Pacific
+    # Canada
+    "236": "250 604",  # British Columbia: Pacific and, in the east, Mountain
+    "257": "250 604",
+    "672": "250 604",
+    "778": "250 604",
+    "367": "418",  # eastern Quebec: Eastern and, on the Magdalen Islands, Atlantic
+    "581": "418",
+    "474": "306",  # Saskatchewan: Central time all year (its data: Winnipeg's, which changes)
+    "639": "306",
+    "879": "709",  # Newfoundland and Labrador (its data: Puerto Rico's, no daylight saving)
 }
 
 STATE_OF_AREA_CODE = {code: state for state, codes in AREA_CODES.items() for code in codes.split()}
@@ -179,7 +189,7 @@ def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     Florida's window in Eastern, Central and Pacific time, the narrowest that covers them);
     so does a time zone of its own that is none of its state's (Texas, Eastern time)."""
     time_zone = known_zone(time_zone)
-    if time_zone and state and time_zone not in zones_of_state(state):
+    if time_zone and state and not _keeps_a_clock_of(state, time_zone):
         # A zone that is none of the state's own: the contact is in one or the other.
         zones = tuple(sorted({time_zone, *zones_of_state(state)}))
     elif time_zone:
@@ -189,6 +199,24 @@ def with_own(number: Place, time_zone: str = "", state: str = "") -> Place:
     else:
         zones = number.zones
     return _place(zones, state or number.state)
+
+
+def _keeps_a_clock_of(state: str, time_zone: str) -> bool:
+    """Whether `time_zone` keeps the clock of one of the state's zones (America/Detroit keeps
+    New York's): a state without zones has every clock."""
+    zones = zones_of_state(state)
+    return not zones or clock_of(time_zone) in {clock_of(zone) for zone in zones}
+
+
+@cache
+def clock_of(zone: str) -> tuple:
+    """What a zone's clocks show, as its offsets from UTC on days through the years around
+    now: zones with the same offsets keep one clock."""
+    year = datetime.now().year
+    days = [datetime(year + years, month, day) for years in (-1, 0, 1) for month in range(1, 13)
+            for day in (1, 15)]  # fmt: skip
+    place = ZoneInfo(zone)
+    return tuple(place.utcoffset(day) for day in days)
 
 
 @cache

@@ -18,6 +18,7 @@ from tests.factories import ContactFactory
 pytestmark = pytest.mark.usefixtures("db", "quiet_hours")
 
 EASTERN, CENTRAL = ZoneInfo("America/New_York"), ZoneInfo("America/Chicago")
+PACIFIC, REGINA = ZoneInfo("America/Los_Angeles"), ZoneInfo("America/Regina")
 
 # 689: Orlando, Florida (overlay of 407/321), Eastern time; phonenumbers says Central only.
 ORLANDO_689 = "+16895550101"
@@ -79,6 +80,17 @@ def test_a_western_kentucky_364_number_is_not_texted_before_8am_central(manager)
         ("+16895550101", "+14075550101", datetime(2026, 12, 7, 20, 30, tzinfo=EASTERN)),
         ("+14485550101", "+18505550101", datetime(2026, 12, 7, 7, 30, tzinfo=CENTRAL)),
         ("+13645550101", "+12705550101", datetime(2026, 12, 7, 7, 30, tzinfo=CENTRAL)),
+        # Canada (a review of the first fix): 474 over 306 (Saskatchewan keeps no daylight
+        # saving, its data say Winnipeg's), 257, 236, 672 and 778 over 250 (British
+        # Columbia's east keeps Mountain time), 581 and 367 over 418 (the Magdalen Islands
+        # keep Atlantic time).
+        ("+14745550101", "+13065550101", datetime(2026, 7, 7, 7, 30, tzinfo=REGINA)),
+        ("+12575550101", "+12505550101", datetime(2026, 12, 7, 20, 30, tzinfo=PACIFIC)),
+        ("+12365550101", "+12505550101", datetime(2026, 12, 7, 20, 30, tzinfo=PACIFIC)),
+        ("+16725550101", "+12505550101", datetime(2026, 12, 7, 20, 30, tzinfo=PACIFIC)),
+        ("+17785550101", "+12505550101", datetime(2026, 12, 7, 20, 30, tzinfo=PACIFIC)),
+        ("+15815550101", "+14185550101", datetime(2026, 12, 7, 20, 30, tzinfo=EASTERN)),
+        ("+13675550101", "+14185550101", datetime(2026, 12, 7, 20, 30, tzinfo=EASTERN)),
     ],
 )
 def test_an_overlay_area_code_keeps_the_hours_of_the_code_it_overlays(overlay, overlaid, moment):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contacts.places import Place, place_of
 from contacts.quiet_hours import is_open, places_said
 from tests.broadcasts.test_quiet_hours_sending import at, launch, manager, new_broadcast  # noqa: F401
 from tests.broadcasts.test_scheduling import sent_to
@@ -35,3 +36,19 @@ def test_the_broadcast_waits_for_9_central(manager):  # noqa: F811
         broadcast = new_broadcast(manager)
         launch(manager, broadcast)
         assert sent_to() == []
+
+
+@pytest.mark.parametrize(
+    ("phone", "zone", "state"),
+    [
+        ("+13135550100", "America/Detroit", "MI"),
+        ("+13175550100", "America/Indiana/Indianapolis", "IN"),
+        ("+15025550100", "America/Kentucky/Louisville", "KY"),
+    ],
+)
+def test_a_zone_that_keeps_a_clock_of_its_state_decides_alone(phone, zone, state):
+    """Detroit keeps New York's clock, a zone of Michigan's area codes, though its name is
+    not among them (a review found such contacts held to Central time too)."""
+    assert place_of(phone, zone, state) == Place((zone,), state)
+    monday_0830 = datetime(2026, 12, 7, 8, 30, tzinfo=ZoneInfo(zone))
+    assert is_open(place_of(phone, zone, state), monday_0830)

@@ -23,13 +23,13 @@ def status(contact: Contact, channel: Channel) -> str:
 
 def test_a_stop_that_twilio_read_is_the_number_s_hard_opt_out(sms):
     contact = ContactFactory(phone=PHONE)
-    answer = sms("EXIT", phone=PHONE, OptOutType="STOP", **SERVICE).content.decode()
+    answer = sms("HALT", phone=PHONE, OptOutType="STOP", **SERVICE).content.decode()
     assert "You have been unsubscribed from Demo Dental messages" in answer
     assert status(contact, Channel.SMS) == OptInStatus.HARD
     assert status(contact, Channel.CALLS) == OptInStatus.SUBSCRIBED
     opt_out = PhoneOptOut.objects.get(phone=PHONE)
     assert (opt_out.words, opt_out.matched) == (
-        "EXIT",
+        "HALT",
         "an opt-out keyword of the messaging service (Twilio's OptOutType STOP)",
     )
     assert InboundEvent.objects.get().reading.startswith("opt-out: an opt-out keyword")
@@ -39,7 +39,7 @@ def test_a_stop_that_twilio_read_is_the_number_s_hard_opt_out(sms):
 def test_under_revoke_all_it_stops_calls_too(sms, settings):
     settings.OPT_OUT_SCOPE = "all"
     contact = ContactFactory(phone=PHONE)
-    sms("ARRET", phone=PHONE, OptOutType="stop", **SERVICE)
+    sms("STOPPEN", phone=PHONE, OptOutType="stop", **SERVICE)
     assert status(contact, Channel.CALLS) == OptInStatus.HARD
 
 
@@ -47,16 +47,16 @@ def test_kept_for_the_worker_it_is_confirmed_at_once_and_held(sms, monkeypatch, 
     contact = ContactFactory(phone=PHONE)
     with monkeypatch.context() as patched:
         patched.setitem(inbound.HANDLERS, "sms", busy)
-        answer = sms("EXIT", phone=PHONE, sid="SMexit", OptOutType="STOP", **SERVICE)
+        answer = sms("HALT", phone=PHONE, sid="SMhalt", OptOutType="STOP", **SERVICE)
     assert "You have been unsubscribed from Demo Dental messages" in answer.content.decode()
-    assert InboundEvent.objects.get(key="sms:SMexit").processed_at is None
+    assert InboundEvent.objects.get(key="sms:SMhalt").processed_at is None
     sweep()
     assert status(contact, Channel.SMS) == OptInStatus.HARD
 
 
 def test_other_types_and_ordinary_words_change_nothing(sms):
     contact = ContactFactory(phone=PHONE)
-    sms("EXIT", phone=PHONE, **SERVICE)
+    sms("HALT", phone=PHONE, **SERVICE)
     sms("INFO", phone=PHONE, OptOutType="HELP", **SERVICE)
     sms("Hi there", phone=PHONE, OptOutType="", **SERVICE)
     assert status(contact, Channel.SMS) == OptInStatus.SUBSCRIBED

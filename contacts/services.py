@@ -257,10 +257,12 @@ def record_hard_opt_out(
             return True
         _held_by_who_has_it_now(cursor, phone=phone, channel=channel, source=source,
                                 words=words, matched=matched, at=at)  # fmt: skip
-        if source not in REPLIES:
-            # A reply is kept as its message; a request made elsewhere (told to staff, on the
-            # subscriptions page) only here: the number's ledger keeps it, as asked again, so
-            # that an opt-in that came before it, processed late, sees it and is dropped.
+        if source not in KEPT_AS_EVENTS:
+            # A reply or a carrier's refusal is kept as its event (and may be processed late:
+            # a row now would be dated late); a request made elsewhere (told to staff, on the
+            # subscriptions page, in an import) only here: the number's ledger keeps it, as
+            # asked again, so that an opt-in that came before it, processed late, sees it
+            # and is dropped.
             cursor.execute(
                 'INSERT INTO contacts_consentevent (contact_id, phone, channel, "before",'
                 ' "after", source, note, matched) VALUES (NULL, %s, %s, %s, %s, %s, %s, %s)',
@@ -269,9 +271,9 @@ def record_hard_opt_out(
         return False
 
 
-# Revocations kept as the number's own messages (messaging.InboundEvent), which an opt-in
-# processed late sees by themselves.
-REPLIES = (Source.KEYWORD, Source.DIGIT)
+# Revocations kept as events of the number (messaging.InboundEvent: its replies, a carrier's
+# refusal), which an opt-in processed late sees by themselves.
+KEPT_AS_EVENTS = (Source.KEYWORD, Source.DIGIT, Source.CARRIER)
 
 
 @transaction.atomic(savepoint=False)
@@ -346,6 +348,19 @@ def record_hard_opt_outs(*, phones: QuerySet, channel: Channel, source: Source, 
     numbers, params = phones.order_by().query.sql_with_params()
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
+        if source not in KEPT_AS_EVENTS:
+            # The numbers that had opted out already: their ledgers keep it as asked again
+            # (record_hard_opt_out), before the others opt out.
+            cursor.execute(
+                f"""
+                INSERT INTO contacts_consentevent
+                    (phone, channel, "before", "after", source, note, matched)
+                SELECT DISTINCT n.phone, %s, %s, %s, %s, %s, '' FROM ({numbers}) n
+                WHERE EXISTS (SELECT 1 FROM contacts_phoneoptout p
+                              WHERE p.phone = n.phone AND p.channel = %s)
+                """,
+                [channel, OptInStatus.HARD, OptInStatus.HARD, source, words, *params, channel],
+            )
         cursor.execute(
             f"""
             INSERT INTO contacts_phoneoptout (phone, channel, opted_out_at, source, words)

@@ -1,9 +1,10 @@
 """A START or YES kept for the worker, processed late, never lifts a revocation the contact
-made after it on their subscriptions page (README, Twilio's webhooks: it "is dropped if
-anything came after it"), though the number had opted out already: the page's revocation of
-a number stopped already (an expired link stops "each, stopped already or not, as a STOP
-is"; under the scope "all", unticking calls covers texts) is kept in the number's ledger, as
-one told to staff is. (A cold review found it kept nowhere, and the late START lifted it.)
+made after it on their subscriptions page or in an import (README, Twilio's webhooks: it "is
+dropped if anything came after it"), though the number had opted out already: the page's
+revocation of a number stopped already (an expired link stops "each, stopped already or not,
+as a STOP is"; under the scope "all", unticking calls covers texts) is kept in the number's
+ledger, as one told to staff is. (A cold review found it kept nowhere, and the late START
+lifted it.) A carrier's refusal before the START does not drop it.
 
 The ledger is dated by the database's clock, the START by the web host's: here they are one
 clock, and what counts as "since" reaches back no further (CLOCKS_MAY_DIFFER_BY), so that the
@@ -17,8 +18,10 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts import subscriptions
-from contacts.models import Channel, OptInStatus
+from contacts.models import Channel, Contact, OptInStatus
 from messaging import inbound
+from messaging.models import InboundEvent
+from tests.contacts.test_imports import applied, checked, csv_bytes
 from tests.factories import ContactFactory
 from tests.messaging.test_kept_in_order import PHONE, kept_sms, status, sweep
 
@@ -56,3 +59,34 @@ def test_page_revoke_all_after_a_kept_start_stands(sms, outbox, monkeypatch, set
     assert status(contact, Channel.CALLS) == OptInStatus.HARD
     sweep()
     assert status(contact, Channel.SMS) == OptInStatus.HARD
+
+
+def test_an_import_s_stop_after_a_kept_start_stands(sms, outbox, monkeypatch):
+    contact = ContactFactory(name="Ana", phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")
+    kept_sms(sms, monkeypatch, "START", "SMstart")  # kept for the worker
+    # After the START: another system's list says the contact stopped texts (hard).
+    applied(checked(csv_bytes("name,phone,sms", f"Ana,{PHONE},hard")))
+    sweep()
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+# A carrier's refusal is kept as its event, and may be processed late: it writes no row of
+# its own when the number had opted out (it would be dated late), and a START after it stands.
+def test_a_start_after_a_carrier_refusal_both_kept_is_not_lost(sms, outbox):
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")  # processed: the number is HARD
+    # A message queued before the STOP is refused by the carrier (21610); its status is kept
+    # (the database is away from here on).
+    refusal = {"MessageSid": "SMq", "MessageStatus": "undelivered", "ErrorCode": "21610",
+               "To": PHONE, "ErrorMessage": "Unsubscribed recipient"}  # fmt: skip
+    InboundEvent.store(key="status:SMq:undelivered", kind=InboundEvent.Kind.STATUS,
+                       payload=refusal, phone=PHONE)  # fmt: skip
+    # Then the contact texts START; kept too.
+    start = {"MessageSid": "SMstart", "From": PHONE, "To": "+14155559999", "Body": "START"}
+    InboundEvent.store(key="sms:SMstart", kind=InboundEvent.Kind.SMS, payload=start,
+                       phone=PHONE)  # fmt: skip
+    # The worker processes both, in the order they came.
+    assert [key for key, _ in sweep()] == ["status:SMq:undelivered", "sms:SMstart"]
+    # The START came after the STOP and after the carrier's refusal: it is their last word.
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED

@@ -503,6 +503,22 @@ def queue_prompts(asks: dict[str, Iterable[str]]) -> dict[str, ConfirmationPromp
     return prompts
 
 
+@transaction.atomic
+def prompt_not_delivered(sid: str, why: str, *, expired: bool) -> bool:
+    """The provider could not deliver the prompt with the id `sid` (`why`): it asked nothing,
+    and is kept as not sent. One that expired in the provider's queue as the number's quiet
+    hours began (`expired`) is asked again, held until they end. Whether `sid` is a prompt's."""
+    prompt = ConfirmationPrompt.objects.select_for_update().filter(sid=sid).exclude(sid="").first()
+    if prompt is None or prompt.sent_at is None:
+        return prompt is not None
+    prompt.sent_at, prompt.not_sent = None, f"the provider could not deliver it: {why}"[:200]
+    prompt.save(update_fields=["sent_at", "not_sent"])
+    if expired:
+        lock_numbers([prompt.phone], shared=True)
+        queue_prompts({prompt.phone: prompt.channels.split()})
+    return True
+
+
 def _queued(phone: str, channels: Iterable[str]) -> ConfirmationPrompt:
     """The number's held prompt (a new one if none is), asking about `channels` too, due now."""
     return queue_prompts({phone: channels})[phone]

@@ -690,6 +690,7 @@ def handle_status(
             sid=payload["MessageSid"],
             status=status,
             error=_error_in_words(payload),
+            code=str(payload.get("ErrorCode", "") or ""),
             received_at=received_at or timezone.now(),
         )
         if not any(count for _, count in updated):

@@ -4,6 +4,7 @@
 
 from uuid import uuid4
 
+from contacts import services
 from contacts.models import Channel
 from contacts.signals import TextLater, TextMaybeSent, TextNotSent, TextOptedOut
 from messaging import inbound
@@ -54,3 +55,16 @@ def send(sender, *, phone: str, text: str, valid_for: int | None = None, **kwarg
     if not isinstance(backend, ConsoleBackend):  # which keeps it itself
         OutboundMessage.objects.create(kind=OutboundMessage.Kind.SMS, to=phone, body=text, sid=sid)
     return sid
+
+
+def delivery(sender, *, sid: str, status: str, error: str, code: str = "", **kwargs) -> int:
+    """A delivery status of a single text sent here (messaging.signals.delivery_status): a
+    double opt-in prompt the provider could not deliver asked nothing, and one that expired
+    in its queue as the number's quiet hours began (30036) is asked again after them. How
+    many of the texts sent here the status is of."""
+    if status != "delivered" and services.prompt_not_delivered(sid, error, expired=code == EXPIRED):
+        return 1
+    return int(OutboundMessage.objects.filter(sid=sid).exclude(sid="").exists())
+
+
+EXPIRED = "30036"  # Twilio: the text's validity period ended while it waited in the queue

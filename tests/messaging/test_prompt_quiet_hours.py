@@ -112,6 +112,56 @@ def test_a_prompt_without_quiet_hours_may_wait_as_long_as_the_provider_keeps_it(
     assert sent["valid_for"] is None
 
 
+def test_a_prompt_that_expired_in_the_provider_s_queue_is_asked_again_after_quiet_hours(
+    admin_client, outbox, post_signed
+):
+    """Twilio fails a prompt still queued when its validity period ends (30036): it asked
+    nothing, and is held until the number's quiet hours end, then sent again (a review found
+    it kept as sent, and the consent never asked about again for 30 days)."""
+    contact = ContactFactory(phone=PHONE)
+    awaiting(PHONE)
+    with time_machine.travel(datetime(2026, 12, 7, 20, 59, 50, tzinfo=PACIFIC), tick=False):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+    [sent] = outbox
+    assert sent["valid_for"] == 10
+    with at(7, 21, 0):
+        failed = {"MessageSid": sent["sid"], "MessageStatus": "failed", "ErrorCode": "30036",
+                  "To": PHONE, "ErrorMessage": "Message expired"}  # fmt: skip
+        assert post_signed("/webhooks/twilio/status/", failed).status_code == 200
+        assert InboundEvent.objects.get().processed_at is not None  # its message was known
+        assert services.send_held_prompts() == 1  # due again: held by the worker
+        assert len(outbox) == 1
+        assert card(admin_client, contact) == (
+            "The text asking the number to confirm: held until its quiet hours end, at Tuesday "
+            "08:00 their time (08:00–21:00 Pacific (CA)): 8 Dec 2026, 16:00 (UTC)."
+        )
+        first = ConfirmationPrompt.objects.get(sid=sent["sid"])
+        assert first.sent_at is None and "could not deliver it" in first.not_sent
+    with at(8, 8, 0):
+        assert services.send_held_prompts() == 1
+    assert len(outbox) == 2
+
+
+def test_a_prompt_refused_otherwise_is_kept_as_not_sent(outbox, post_signed):
+    ContactFactory(phone=PHONE)
+    awaiting(PHONE)
+    with at(7, 12, 0):
+        services.ask_to_confirm(PHONE, [Channel.SMS])
+        [sent] = outbox
+        failed = {"MessageSid": sent["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003",
+                  "To": PHONE, "ErrorMessage": "Unreachable destination handset"}  # fmt: skip
+        post_signed("/webhooks/twilio/status/", failed)
+        prompt = ConfirmationPrompt.objects.get()
+        assert prompt.sent_at is None
+        assert prompt.not_sent == (
+            "the provider could not deliver it: Unreachable destination handset"
+        )
+        assert services.send_held_prompts() == 0  # not asked again by itself
+        # Asked again by staff, it goes: no text asked about it.
+        assert services.ask_to_confirm(PHONE, [Channel.SMS]).startswith("A text asked")
+    assert len(outbox) == 2
+
+
 def test_an_import_at_night_holds_its_prompts_until_each_number_s_morning(outbox):
     """At 19:30 in San Francisco it is 22:30 in New York: the New York number's text waits
     until 08:00 there, the San Francisco one goes."""

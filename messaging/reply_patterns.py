@@ -49,7 +49,7 @@ AMBIGUOUS_KEYWORDS = {
 # alone, as above, but in a longer message they say nothing of the messages.
 ALONE_ONLY = {"remove", "exit", "salir"}
 # "Ok cancel", "Cancel please", "Sí, cancelar": an appointment's, as likely as the messages.
-COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "remove"}
+COURTEOUS_AMBIGUITY = {"cancel", "cancelar", "remove", "exit", "salir"}
 # Courtesy that says what the keyword is about: "Wrong number, please remove".
 SAYS_WHAT_IT_IS = {
     "wrong number", "wrong person", "not interested", "spam", "this is spam",
@@ -185,6 +185,10 @@ CLEAR_REQUESTS = [
     (r"^no more (txt|text|sms|msg)$|(dont|do not|never) send (me|us) (anymore|any more|again)$"
      r"|(dont|do not|never) send (anymore|any more)$", "en"),
     (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{PLURAL_MESSAGES}", "en"),
+    (rf"^(please |pls )?exit (me )?(from )?(all |the |these |your |my )?{MESSAGES}( please| pls)?$"
+     rf"|^(please |pls )?exit me( from {LIST})?( please| pls| now)?$", "en"),
+    (rf"^(por favor )?salir(me)? (de )?(los |las |sus |tus |todos los |todas las )?"
+     rf"{PLURAL_MESSAGES}( por favor)?$", "es"),
     (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
      rf"{MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
      "en"),

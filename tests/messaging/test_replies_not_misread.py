@@ -111,3 +111,22 @@ def test_a_question_about_opting_out_of_everything_is_not_a_hard_opt_out(words):
 )
 def test_anything_or_both_in_a_request_about_texts_does_not_stop_calls(words):
     assert Channel.CALLS not in read(words).channels, read(words)
+
+
+@pytest.mark.parametrize(
+    ("body", "channels"),
+    [("EXIT SMS", ("sms",)), ("Exit texts", ("sms",)), ("Exit calls", ("calls",)),
+     ("Salir llamadas", ("calls",)), ("salir de los mensajes", ("sms",)),
+     ("please exit me", ("sms",))],
+)  # fmt: skip
+def test_exit_naming_the_messages_is_a_request_to_stop_them(body, channels):
+    """A review found these ordinary replies: EXIT and SALIR say nothing in a longer message,
+    unless it names the messages."""
+    reading = read(body)
+    assert (reading.intent, reading.channels) == (Intent.OPT_OUT, channels)
+
+
+@pytest.mark.parametrize("body", ["Exit now", "Salir ahora", "salir ya?", "Exit please"])
+def test_exit_with_courtesy_is_reviewed(body):
+    """ "Leaving now" is as likely, as "Ok cancel" is an appointment's."""
+    assert read(body).intent == Intent.POSSIBLE_OPT_OUT

@@ -90,3 +90,22 @@ def test_a_start_after_a_carrier_refusal_both_kept_is_not_lost(sms, outbox):
     assert [key for key, _ in sweep()] == ["status:SMq:undelivered", "sms:SMstart"]
     # The START came after the STOP and after the carrier's refusal: it is their last word.
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+# And where the number had not opted out here (the usual 21610), the refusal is dated when it
+# came, not when its late processing wrote the ledger: the START after it stands.
+def test_a_start_after_a_kept_carrier_refusal_of_a_subscribed_number_is_not_lost(sms, outbox):
+    contact = ContactFactory(phone=PHONE)  # subscribed in the app
+    # A broadcast's text is refused by the carrier (21610): its status is kept (the database
+    # is away from here on).
+    refusal = {"MessageSid": "SMq", "MessageStatus": "undelivered", "ErrorCode": "21610",
+               "To": PHONE, "ErrorMessage": "Unsubscribed recipient"}  # fmt: skip
+    InboundEvent.store(key="status:SMq:undelivered", kind=InboundEvent.Kind.STATUS,
+                       payload=refusal, phone=PHONE)  # fmt: skip
+    # Then the contact texts START; kept too.
+    start = {"MessageSid": "SMstart", "From": PHONE, "To": "+14155559999", "Body": "START"}
+    InboundEvent.store(key="sms:SMstart", kind=InboundEvent.Kind.SMS, payload=start,
+                       phone=PHONE)  # fmt: skip
+    assert [key for key, _ in sweep()] == ["status:SMq:undelivered", "sms:SMstart"]
+    # The START came after the carrier's refusal: it is the contact's last word.
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED

@@ -5,7 +5,7 @@ revoke-all scope, of every channel). A link that was tampered with gets a 403 an
 nothing. One older than SUBSCRIPTION_LINK_DAYS no longer shows the subscriptions, but still
 stops messages: a revocation by any reasonable means is kept, whatever the link's age."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -96,12 +96,13 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     signed_in = request.user.get_username() if request.user.is_authenticated else ""
     if signed_in and request.method == "POST":
         return _refused(request, SIGNED_IN.format(user=signed_in))
-    # Sent to a contact whose number has changed since: it is that contact's, at the number
-    # they have now, and shows nothing of the number it came to (someone else's, perhaps).
-    if moved_to := _moved_to(phone, contact_id):
-        return _stop_only(request, moved_to, signed_in, moved=True)
+    stops, shown = _whose(phone, contact_id, _signed_at(token))
+    if stops != phone:
+        return _stop_only(request, stops, signed_in, why="moved")
+    if not shown:
+        return _stop_only(request, phone, signed_in, why="gone")
     if expired:
-        return _stop_only(request, phone, signed_in)
+        return _stop_only(request, phone, signed_in, why="old")
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
     done = []
     if request.method == "POST":
@@ -143,18 +144,36 @@ def _our_number() -> str:
         return ""
 
 
-def _moved_to(phone: str, contact_id: int | None) -> str:
-    """The number the contact a link was sent to has now, where that is another; else ""."""
+def _whose(phone: str, contact_id: int | None, signed_at: datetime) -> tuple[str, bool]:
+    """The number a link's page stops, and whether it may show that number's subscriptions.
+
+    A link of a number alone is the number's. One a broadcast sent to a contact is the
+    number's while the contact has it, or another contact may have had it when it was sent
+    (created before: the handset it came to, shared); else the contact moved with it, and it
+    is the contact's at the number they have now, showing nothing of either. A link whose
+    contact is gone stops the number it came to, showing nothing: its contacts now may be
+    someone else, but nothing tells where the one who asks is."""
+    if contact_id is None:
+        return phone, True
     now = Contact.objects.filter(pk=contact_id).values_list("phone", flat=True).first()
-    return now if now and now != phone else ""
+    # The token's time is in whole seconds: a contact created within its second counts.
+    had_it = Contact.objects.filter(phone=phone, created_at__lt=signed_at + timedelta(seconds=1))
+    if now == phone or had_it.exists():
+        return phone, True
+    return (now, False) if now else (phone, False)
 
 
-def _stop_only(request: HttpRequest, phone: str, signed_in: str, moved=False) -> HttpResponse:
-    """The page of a link older than its days, or sent to a contact whose number has changed
-    since (`moved`): it shows nothing of the number's subscriptions (whoever has an old
-    message may open it), and stops what the contact ticks on it. The full page's form, read
-    while the link was valid and saved after, stops what it unticked, as it would have
-    then."""
+def _signed_at(token: str) -> datetime:
+    """When a token (authentic) was signed: its timestamp, in base 62, before its signature."""
+    return datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), UTC)
+
+
+def _stop_only(request: HttpRequest, phone: str, signed_in: str, why: str) -> HttpResponse:
+    """The page of a link older than its days (`why`: "old"), sent to a contact whose number
+    has changed since ("moved"), or to one since deleted ("gone") (`_whose`): it shows nothing
+    of the number's subscriptions (whoever has an old message may open it), and stops what
+    the contact ticks on it. The full page's form, read while the link was valid and saved
+    after, stops what it unticked, as it would have then."""
     done: set[str] = set()
     if request.method == "POST":
         if request.POST.get("form") == "stop":
@@ -173,8 +192,8 @@ def _stop_only(request: HttpRequest, phone: str, signed_in: str, moved=False) ->
             done |= set(covered)
     context = {
         "business": settings.BUSINESS_NAME,
-        "number": "" if moved else format_phone(phone),
-        "moved": moved,
+        "number": "" if why == "moved" else format_phone(phone),
+        "why": why,
         "channels": list(Channel),
         "done": [channel for channel in Channel if channel in done],
         "days": settings.SUBSCRIPTION_LINK_DAYS,

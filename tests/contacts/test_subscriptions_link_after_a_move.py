@@ -1,13 +1,21 @@
 """A broadcast's subscriptions link is the page of the contact it was sent to: when staff
-change the contact's number (N to M), the link of N, in a text on the contact's handset,
-stops the contact's messages at M, and neither shows nor stops anything of N, perhaps someone
-else's now. (A cold review found it stopped N, the newcomer's, and left the contact who asked
-texted at M; the link signed the number alone.) A link of the number alone, sent before
-links named their contact, is the number's page as it was."""
+change the contact's number (N to M) and nobody else had N when it was sent, the link of N,
+in a text on the contact's handset, stops the contact's messages at M, and neither shows nor
+stops anything of N, someone else's now. (A cold review found it stopped N, the newcomer's,
+and left the contact who asked texted at M; the link signed the number alone.) While another
+contact may have had N when it was sent (the handset shared), it is N's page, as it is for a
+link of the number alone, sent before links named their contact. (A review of the first
+fix found it stopped the moved contact's M on the word of the one still at N.)
+
+Newcomers come a day after the link: its time is in whole seconds."""
+
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
 from broadcasts import sending
 from broadcasts import services as broadcast_services
@@ -21,6 +29,12 @@ pytestmark = pytest.mark.django_db
 N, M = "+14155550123", "+14155550177"
 
 
+def newcomer(name: str = "Nia") -> Contact:
+    """A contact given N a day after the link was sent."""
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        return ContactFactory(name=name, phone=N)
+
+
 def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings):
     settings.MESSAGING_BACKEND = "locmem"
     settings.MARKETING_NEEDS_CONSENT = False
@@ -30,7 +44,7 @@ def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings)
     link = subscriptions.link(N, sam.pk)  # in a broadcast Sam got at N last week
     sam.phone = M  # Sam tells the front desk their new number; staff edit it
     sam.save()
-    newcomer = ContactFactory(name="Nia", phone=N)  # N given to someone else later
+    nia = newcomer()  # N given to someone else later
 
     page = Client().get(link).content.decode()
     assert "a number you no longer have with us" in page and "555-0123" not in page
@@ -45,14 +59,14 @@ def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings)
     texted = {message["to"] for message in LocmemBackend.outbox}
     LocmemBackend.outbox.clear()
     assert M not in texted and N in texted
-    assert Contact.objects.get(pk=newcomer.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+    assert Contact.objects.get(pk=nia.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
 def test_a_link_older_than_the_number_change_does_not_show_the_new_holders_subscriptions():
     sam = ContactFactory(name="Sam", phone=N)
     link = subscriptions.link(N, sam.pk)
     Contact.objects.filter(phone=N).update(phone=M)
-    ContactFactory(name="Nia", phone=N)  # N is someone else's now
+    newcomer()  # N is someone else's now
     page = Client().get(link).content.decode()
     assert 'name="keep"' not in page and 'name="stop"' in page
 
@@ -67,17 +81,47 @@ def test_a_link_of_the_number_alone_is_the_number_s_page_as_before():
     ContactFactory(name="Sam", phone=N)
     link = subscriptions.link(N)
     Contact.objects.filter(phone=N).update(phone=M)
-    ContactFactory(name="Nia", phone=N)
+    newcomer()
     Client().post(link, {"keep": ["calls"]})
     assert Contact.objects.get(name="Nia").opt_in_status(Channel.SMS) == OptInStatus.HARD
 
 
-def test_a_link_of_a_deleted_contact_is_the_number_s_page():
+def test_a_link_of_a_deleted_contact_shows_nothing_and_stops_the_number_it_came_to():
+    """Nothing tells where the one who asks is: the number it came to is stopped, to be safe,
+    and its contacts now (perhaps someone else) are not shown."""
     sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)
+    sam.phone = M
+    sam.save()
+    nia = newcomer()
+    sam.delete()
+    page = Client().get(link).content.decode()
+    assert 'name="keep"' not in page and "no longer shows what you are subscribed to" in page
+    Client().post(link, {"form": "stop", "stop": ["sms"]})
+    assert Contact.objects.get(pk=nia.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+def test_a_link_of_a_deleted_contact_whose_number_others_shared_is_the_number_s_page():
+    sam = ContactFactory(name="Sam", phone=N)
+    ContactFactory(name="Pat", phone=N)
     link = subscriptions.link(N, sam.pk)
     sam.delete()
     page = Client().get(link).content.decode()
     assert 'name="keep"' in page and "For the number (415) 555-0123." in page
+
+
+def test_the_link_on_a_shared_handset_stops_the_number_it_came_to_after_one_moves():
+    sam = ContactFactory(name="Sam", phone=N)
+    pat = ContactFactory(name="Pat", phone=N)  # the household's shared line
+    link = subscriptions.link(N, sam.pk)  # the text went to N, addressed to Sam
+    sam.phone = M  # Sam gets a mobile of their own
+    sam.save()
+    newcomer()  # and someone else joins N: Pat had it first
+    page = Client().get(link).content.decode()
+    assert 'name="keep"' in page and "For the number (415) 555-0123." in page
+    Client().post(link, {"keep": ["calls"]})  # Pat, at N, unticks texts
+    assert Contact.objects.get(pk=pat.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
 
 def test_a_broadcast_s_text_carries_its_recipient_s_link(settings):

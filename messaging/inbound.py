@@ -142,21 +142,30 @@ def catch_up(event: InboundEvent, *, lock_timeout: float | None = None) -> bool:
     calls again) is acted on: process the replies of its number kept for the worker that came
     before it, oldest first, as the worker would (late). A START after a STOP kept would
     otherwise be confirmed, then undone by the STOP. Whether none is left kept (one that fails
-    again stays kept; the event should wait behind it for the worker, which processes them in
-    order). Other replies are acted on at once: an opt-out may come after anything, and a
-    reply kept before it, processed late, finds it and is dropped if it opts in."""
+    again stays kept, as do more than CATCH_UP_AT_MOST, which a webhook's answer cannot wait
+    for; the event should wait behind them for the worker, which processes them in order).
+    Other replies are acted on at once: an opt-out may come after anything, and a reply kept
+    before it, processed late, finds it and is dropped if it opts in."""
     if not event.phone or not may_opt_in(event):
         return True
     this = InboundEvent.objects.filter(key=event.key).values("id")[:1]
     earlier = InboundEvent.objects.filter(
         phone=event.phone, processed_at=None, kind__in=REPLY_KINDS, id__lt=Subquery(this)
     )
-    for each in earlier.order_by("received_at", "id").values_list("key", flat=True):
+    keys = list(earlier.order_by("received_at", "id").values_list("key", flat=True))
+    if len(keys) > CATCH_UP_AT_MOST:
+        return False
+    for each in keys:
         try:
             process(each, lock_timeout=lock_timeout, late=True)
         except Exception:  # logged and kept on the event by `process`
             return False
     return True
+
+
+# The most kept replies of its number an opt-in's webhook processes first, each waiting at
+# most INBOUND_LOCK_TIMEOUT for its locks: Twilio waits 15 seconds for an answer.
+CATCH_UP_AT_MOST = 3
 
 
 REPLY_KINDS = [InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]

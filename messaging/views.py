@@ -100,7 +100,12 @@ def _webhook(kind: InboundEvent.Kind, required: tuple[str, ...], phone_field: st
         new = InboundEvent.store(key=event_key, kind=kind, payload=payload, phone=phone)
         wait = settings.INBOUND_LOCK_TIMEOUT
         this = InboundEvent(key=event_key, kind=kind, payload=payload, phone=phone)
-        if not inbound.catch_up(this, lock_timeout=wait):
+        try:
+            caught_up = inbound.catch_up(this, lock_timeout=wait)
+        except Exception:  # the database away: kept, as below
+            logger.exception("Catching up with the replies before %s failed", event_key)
+            caught_up = False
+        if not caught_up:
             # An opt-in behind a reply of its number that could not be processed yet: kept,
             # for the worker to process after it.
             answer = inbound.answer_unprocessed(kind, payload)

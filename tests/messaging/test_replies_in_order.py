@@ -62,3 +62,30 @@ def test_replies_of_other_numbers_are_not_held_back(sms, outbox, monkeypatch):
     sms("STOP", phone="+14155550177", sid="SMother")
     assert status(other) == OptInStatus.HARD
     assert InboundEvent.objects.get(key="sms:SMstop").processed_at is None
+
+
+def test_past_a_few_kept_replies_the_opt_in_waits_for_the_worker(sms, outbox, monkeypatch):
+    """Each kept reply may wait INBOUND_LOCK_TIMEOUT for its locks: a webhook's answer does
+    not wait for more than CATCH_UP_AT_MOST of them."""
+    contact = ContactFactory(phone=PHONE)
+    for n in range(inbound.CATCH_UP_AT_MOST + 1):
+        kept_sms(sms, monkeypatch, "Thanks!", f"SMkept{n}")
+    sms("STOP", phone=PHONE, sid="SMstop")  # at once
+    reply = sms("START", phone=PHONE, sid="SMstart").content.decode()
+    assert "subscribed" not in reply
+    assert InboundEvent.objects.filter(processed_at=None).count() == inbound.CATCH_UP_AT_MOST + 2
+    assert status(contact) == OptInStatus.HARD
+
+
+def test_when_catching_up_fails_the_opt_in_is_kept(sms, outbox, monkeypatch):
+    contact = ContactFactory(phone=PHONE)
+    kept_sms(sms, monkeypatch, "STOP", "SMstop")
+
+    def away(event, **kwargs):
+        raise ConnectionError("the database is away")
+
+    monkeypatch.setattr(inbound, "catch_up", away)
+    response = sms("START", phone=PHONE, sid="SMstart")
+    assert response.status_code == 200 and "subscribed" not in response.content.decode()
+    assert InboundEvent.objects.get(key="sms:SMstart").processed_at is None
+    assert status(contact) == OptInStatus.SUBSCRIBED  # nothing processed yet

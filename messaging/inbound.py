@@ -22,6 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from contacts import services
 from contacts.models import (
+    OPT_IN_WORDS,
     Channel,
     ConsentEvent,
     Contact,
@@ -37,7 +38,7 @@ from contacts.models import (
 from contacts.phones import number_to_keep
 from contacts.signals import TextMaybeSent, TextOptedOut
 from messaging import texts, twiml
-from messaging.keywords import Intent, Reading, read
+from messaging.keywords import Intent, Reading, join_keywords, normalise, read
 from messaging.models import InboundEvent, PossibleOptOut, close_answered_reviews
 from messaging.phrases import read_reply
 from messaging.signals import delivery_status
@@ -172,9 +173,12 @@ REPLY_KINDS = [InboundEvent.Kind.SMS, InboundEvent.Kind.DIGITS]
 
 
 def may_opt_in(event: InboundEvent) -> bool:
-    """Whether the reply may opt its number in, by the built-in rules."""
+    """Whether the reply may opt its number in: a text that is an opt-in or join keyword
+    (what `read` reads as one is among these; reading a long reply whole costs milliseconds),
+    or the key to receive calls again."""
     if event.kind == InboundEvent.Kind.SMS:
-        return read(event.payload.get("Body", "")).intent in (Intent.OPT_IN, Intent.JOIN)
+        body = event.payload.get("Body", "")
+        return opt_in_words(body) in OPT_IN_WORDS or normalise(body) in join_keywords()
     return event.kind == InboundEvent.Kind.DIGITS and _pressed(event.payload) == "resubscribe"
 
 

@@ -7,9 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contacts.models import Channel, Contact, OptInStatus
 from messaging import inbound
+from messaging.keywords import Intent, read
 from messaging.models import InboundEvent
 from tests.factories import ContactFactory
 from tests.messaging.test_kept_in_order import busy, kept_sms, sweep
@@ -89,3 +92,17 @@ def test_when_catching_up_fails_the_opt_in_is_kept(sms, outbox, monkeypatch):
     assert response.status_code == 200 and "subscribed" not in response.content.decode()
     assert InboundEvent.objects.get(key="sms:SMstart").processed_at is None
     assert status(contact) == OptInStatus.SUBSCRIBED  # nothing processed yet
+
+
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.sampled_from(["START", " yes! ", "Join", "SUBSCRIBE", "UNSTOP", "Start?", "ok"]),
+    )
+)
+def test_every_reply_read_as_an_opt_in_is_caught_up_for(body):
+    """may_opt_in is the cheap test of the words (a long reply takes milliseconds to read):
+    whatever reading takes as an opt-in or a join, it catches up for."""
+    event = InboundEvent(kind=InboundEvent.Kind.SMS, payload={"Body": body}, phone=PHONE)
+    if read(body).intent in (Intent.OPT_IN, Intent.JOIN):
+        assert inbound.may_opt_in(event)

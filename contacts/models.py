@@ -993,6 +993,8 @@ class ConfirmationPrompt(models.Model):
         indexes = [
             models.Index(fields=["phone", "sent_at"], name="prompt_of_number"),
             models.Index(fields=["send_at"], name="prompt_held", condition=HELD_PROMPT),
+            # A delivery status names its prompt by the provider's id.
+            models.Index(fields=["sid"], name="prompt_by_sid", condition=~models.Q(sid="")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -96,8 +96,9 @@ def _answer(event: InboundEvent) -> str:
             return handle_status(event.payload, again=again, received_at=event.received_at)
         if event.kind == InboundEvent.Kind.SMS:
             reading, phrase = read_reply(event.payload.get("Body", ""))
-            if as_twilio_read(reading, event.payload) is not reading:  # Twilio stopped it
-                reading, phrase = as_twilio_read(reading, event.payload), None
+            read_by_twilio = as_twilio_read(reading, event.payload)
+            if read_by_twilio is not reading:  # Twilio stopped it: no phrase of ours decided
+                reading, phrase = read_by_twilio, None
             read_as = READ_AS[reading.intent]
             event.reading = reading.matched or read_as
             if not event.reading.startswith(read_as):  # "wrong number: “…”" says it already
@@ -187,7 +188,7 @@ CONFIRMED_LATE = ("opt-in", "join")
 
 
 # How a reply is read that Twilio read as an opt-out keyword of the business's own (its
-# Advanced Opt-Out, a Messaging Service's keywords: "EXIT", "ARRET") and stopped itself.
+# Advanced Opt-Out, a Messaging Service's keywords: "HALT", "ARRET") and stopped itself.
 STOPPED_BY_TWILIO = "an opt-out keyword of the messaging service (Twilio's OptOutType STOP)"
 
 

@@ -97,12 +97,12 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     if signed_in and request.method == "POST":
         return _refused(request, SIGNED_IN.format(user=signed_in))
     stops, shown = _whose(phone, contact_id, _signed_at(token))
-    if stops != phone:
+    if stops != [phone]:
         return _stop_only(request, stops, signed_in, why="moved")
     if not shown:
-        return _stop_only(request, phone, signed_in, why="gone")
+        return _stop_only(request, stops, signed_in, why="gone")
     if expired:
-        return _stop_only(request, phone, signed_in, why="old")
+        return _stop_only(request, stops, signed_in, why="old")
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
     done = []
     if request.method == "POST":
@@ -144,23 +144,30 @@ def _our_number() -> str:
         return ""
 
 
-def _whose(phone: str, contact_id: int | None, signed_at: datetime) -> tuple[str, bool]:
-    """The number a link's page stops, and whether it may show that number's subscriptions.
+def _whose(phone: str, contact_id: int | None, signed_at: datetime) -> tuple[list[str], bool]:
+    """The numbers a link's page stops, and whether it may show the number's subscriptions.
 
     A link of a number alone is the number's. One a broadcast sent to a contact is the
-    number's while the contact has it, or another contact may have had it when it was sent
-    (created before: the handset it came to, shared); else the contact moved with it, and it
-    is the contact's at the number they have now, showing nothing of either. A link whose
-    contact is gone stops the number it came to, showing nothing: its contacts now may be
-    someone else, but nothing tells where the one who asks is."""
+    number's while the contact has it, or another contact unchanged since it was sent has it
+    (the handset it came to, shared). Else the contact has moved: it stops the contact's
+    number now, showing nothing, and the one it came to too where a contact there may have
+    had it when it was sent (made before it, but changed since: moved onto it, or edited):
+    whoever asks is stopped. A link whose contact is gone stops the number it came to,
+    showing nothing: nothing tells where the one who asks is. Archived contacts hold no
+    number."""
     if contact_id is None:
-        return phone, True
+        return [phone], True
     now = Contact.objects.filter(pk=contact_id).values_list("phone", flat=True).first()
-    # The token's time is in whole seconds: a contact created within its second counts.
-    had_it = Contact.objects.filter(phone=phone, created_at__lt=signed_at + timedelta(seconds=1))
-    if now == phone or had_it.exists():
-        return phone, True
-    return (now, False) if now else (phone, False)
+    if now == phone:
+        return [phone], True
+    holders = Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ARCHIVED)
+    # The token's time is in whole seconds: a contact changed within its second counts.
+    before = signed_at + timedelta(seconds=1)
+    if holders.filter(updated_at__lt=before).exists():
+        return [phone], True
+    if now is None:
+        return [phone], False
+    return ([now, phone] if holders.filter(created_at__lt=before).exists() else [now]), False
 
 
 def _signed_at(token: str) -> datetime:
@@ -168,12 +175,12 @@ def _signed_at(token: str) -> datetime:
     return datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), UTC)
 
 
-def _stop_only(request: HttpRequest, phone: str, signed_in: str, why: str) -> HttpResponse:
+def _stop_only(request: HttpRequest, phones: list[str], signed_in: str, why: str) -> HttpResponse:
     """The page of a link older than its days (`why`: "old"), sent to a contact whose number
-    has changed since ("moved"), or to one since deleted ("gone") (`_whose`): it shows nothing
-    of the number's subscriptions (whoever has an old message may open it), and stops what
-    the contact ticks on it. The full page's form, read while the link was valid and saved
-    after, stops what it unticked, as it would have then."""
+    has changed since ("moved"), or to one since deleted ("gone") (`_whose`: the numbers it
+    stops): it shows nothing of the numbers' subscriptions (whoever has an old message may
+    open it), and stops what the contact ticks on it. The full page's form, read while the
+    link was valid and saved after, stops what it unticked, as it would have then."""
     done: set[str] = set()
     if request.method == "POST":
         if request.POST.get("form") == "stop":
@@ -184,15 +191,15 @@ def _stop_only(request: HttpRequest, phone: str, signed_in: str, why: str) -> Ht
         # on the day (every channel, from OPT_OUT_SCOPE_ALL_FROM), and the answer says
         # nothing of what the number had stopped before.
         for channel in [channel for channel in Channel if channel in done]:
-            covered = services.record_revocation(
-                phone=phone, channel=channel, source=Source.PAGE,
-                words=f"asked to stop {channel.label} on the subscriptions page, by a link "
-                      "past its days",
-            )  # fmt: skip
-            done |= set(covered)
+            for phone in phones:
+                covered = services.record_revocation(
+                    phone=phone, channel=channel, source=Source.PAGE,
+                    words=f"asked to stop {channel.label} on the subscriptions page, {BY[why]}",
+                )  # fmt: skip
+                done |= set(covered)
     context = {
         "business": settings.BUSINESS_NAME,
-        "number": "" if why == "moved" else format_phone(phone),
+        "number": "" if why == "moved" else format_phone(phones[0]),
         "why": why,
         "channels": list(Channel),
         "done": [channel for channel in Channel if channel in done],
@@ -200,6 +207,14 @@ def _stop_only(request: HttpRequest, phone: str, signed_in: str, why: str) -> Ht
         "signed_in": signed_in,
     }
     return render(request, "contacts/subscriptions_expired.html", context)
+
+
+# How a link that shows nothing came to be opened, as its revocations are recorded.
+BY = {
+    "old": "by a link past its days",
+    "moved": "by a link sent before the contact's number changed",
+    "gone": "by a link sent to a contact since deleted",
+}
 
 
 SIGNED_IN = (

@@ -26,7 +26,7 @@ from messaging.backends import LocmemBackend
 from tests.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-N, M = "+14155550123", "+14155550177"
+N, M, Q = "+14155550123", "+14155550177", "+14155550188"
 
 
 def newcomer(name: str = "Nia") -> Contact:
@@ -140,3 +140,66 @@ def test_a_broadcast_s_text_carries_its_recipient_s_link(settings):
     LocmemBackend.outbox.clear()
     token = message["body"].split()[1].rstrip("/").rsplit("/", 1)[1]
     assert subscriptions._sent_to(signing.loads(token, salt=subscriptions.SALT)) == (N, sam.pk)
+
+
+def test_a_contact_given_n_after_the_link_is_not_shown_to_it():
+    """A review of the first form: a contact made long before, at another number, given N
+    after the link was sent, was taken for one who had N then: the link showed her
+    subscriptions and stopped her alone, while Sam, who asked, was texted on at M."""
+    with time_machine.travel(timezone.now() - timedelta(days=400)):
+        olga = ContactFactory(name="Olga", phone=Q)  # a customer for years, at Q
+    sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)  # in a broadcast Sam got at N
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        sam.phone = M  # Sam's new number
+        sam.save()
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        olga.phone = N  # N, recycled, is Olga's new number; staff edit her
+        olga.save()
+        # Sam, on the handset that has the old text, opens the link.
+        page = Client().get(link).content.decode()
+        assert 'name="keep"' not in page, "Olga's subscriptions shown to Sam's link"
+        assert "555-0123" not in page
+        Client().post(link, {"form": "stop", "stop": ["sms"]})
+    # Sam asked to stop: Sam stops; and Olga, who may have shared N (nothing tells a move onto
+    # it from an edit), is stopped too, to be safe: whoever asked is.
+    assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert Contact.objects.get(pk=olga.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+def test_an_archived_record_of_n_s_previous_holder_is_not_a_shared_handset():
+    """The number's previous holder, kept archived (their number reassigned), holds nothing:
+    the link is Sam's, at M, and neither shows nor stops the newcomer at N."""
+    with time_machine.travel(timezone.now() - timedelta(days=900)):
+        ContactFactory(name="Olga", phone=N, status=Contact.Status.ARCHIVED)  # N, years ago
+    sam = ContactFactory(name="Sam", phone=N)  # N reassigned to Sam
+    link = subscriptions.link(N, sam.pk)
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        sam.phone = M
+        sam.save()
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        nia = ContactFactory(name="Nia", phone=N)  # N is Nia's now
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        page = Client().get(link).content.decode()
+        assert 'name="keep"' not in page, "Nia's subscriptions shown on Sam's link"
+        Client().post(link, {"form": "stop", "stop": ["sms"]})
+    assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+    assert Contact.objects.get(pk=nia.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+def test_a_shared_number_s_contact_edited_since_is_stopped_with_the_one_who_moved():
+    """Pat shares N with Sam, and was edited after the link was sent: nothing tells that from a
+    move onto N, so the link stops both Sam (at M) and N, and shows neither."""
+    sam = ContactFactory(name="Sam", phone=N)
+    pat = ContactFactory(name="Pat", phone=N)
+    link = subscriptions.link(N, sam.pk)
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        sam.phone = M
+        sam.save()
+        pat.name = "Pat Lee"
+        pat.save()
+        page = Client().get(link).content.decode()
+        assert 'name="keep"' not in page and "a number you no longer have with us" in page
+        Client().post(link, {"form": "stop", "stop": ["sms"]})
+    for each in (sam, pat):
+        assert Contact.objects.get(pk=each.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD

@@ -185,10 +185,12 @@ CLEAR_REQUESTS = [
     (r"^no more (txt|text|sms|msg)$|(dont|do not|never) send (me|us) (anymore|any more|again)$"
      r"|(dont|do not|never) send (anymore|any more)$", "en"),
     (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{PLURAL_MESSAGES}", "en"),
-    (rf"^(please |pls )?exit (me )?(from )?(all |the |these |your |my )?{MESSAGES}( please| pls)?$"
+    (rf"^(please |pls )?exit (me )?(from )?(all |the |these |your |my )?{PLURAL_MESSAGES}"
+     rf"( (and|&) (the |your )?{PLURAL_MESSAGES})?( please| pls| now| thanks| thank you)?$"
      rf"|^(please |pls )?exit me( from {LIST})?( please| pls| now)?$", "en"),
-    (rf"^(por favor )?salir(me)? (de )?(los |las |sus |tus |todos los |todas las )?"
-     rf"{PLURAL_MESSAGES}( por favor)?$", "es"),
+    (rf"^(por favor )?((quiero|quisiera|deseo) )?salir(me)? (de )?(los |las |sus |tus |todos los"
+     rf" |todas las )?({PLURAL_MESSAGES}|promociones)( (y|e) (de )?(los |las |sus )?"
+     rf"({PLURAL_MESSAGES}|promociones))?( por favor| ya| gracias)?$", "es"),
     (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
      rf"{MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
      "en"),

@@ -117,7 +117,11 @@ def test_anything_or_both_in_a_request_about_texts_does_not_stop_calls(words):
     ("body", "channels"),
     [("EXIT SMS", ("sms",)), ("Exit texts", ("sms",)), ("Exit calls", ("calls",)),
      ("Salir llamadas", ("calls",)), ("salir de los mensajes", ("sms",)),
-     ("please exit me", ("sms",))],
+     ("please exit me", ("sms",)), ("Exit texts and calls", ("sms", "calls")),
+     ("Exit text messages", ("sms",)), ("Exit texts now", ("sms",)),
+     ("Exit texts thanks", ("sms",)), ("Quiero salir de los mensajes", ("sms",)),
+     ("Salir de los mensajes y llamadas", ("sms", "calls")),
+     ("Salir de los mensajes ya", ("sms",)), ("Salir de las promociones", ("sms",))],
 )  # fmt: skip
 def test_exit_naming_the_messages_is_a_request_to_stop_them(body, channels):
     """A review found these ordinary replies: EXIT and SALIR say nothing in a longer message,
@@ -130,3 +134,12 @@ def test_exit_naming_the_messages_is_a_request_to_stop_them(body, channels):
 def test_exit_with_courtesy_is_reviewed(body):
     """ "Leaving now" is as likely, as "Ok cancel" is an appointment's."""
     assert read(body).intent == Intent.POSSIBLE_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "body", ["Exit the deal", "Exit the call", "Exit my reminder", "Exit the offer", "Exit 12"]
+)
+def test_exit_of_one_thing_is_no_opt_out(body):
+    """A review found these hard opt-outs: EXIT names the messages only in the plural, as
+    CANCEL does."""
+    assert read(body).intent != Intent.OPT_OUT

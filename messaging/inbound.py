@@ -492,12 +492,13 @@ def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) ->
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
     later_reply = _replies_after(phone, Subquery(this))
     since = received_at - CLOCKS_MAY_DIFFER_BY
-    # A carrier's refusal by when it came: its ledger rows are dated when it was processed,
-    # which may be late, after an opt-in that came after it.
+    # A carrier's refusal by when its status came (a status has a number only when it is one),
+    # processed or kept: its ledger rows are dated when it was processed, which may be late,
+    # after an opt-in that came after it, and a number opted out already gets none.
     changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
     changed_since = changed_since.exclude(source=Source.CARRIER)
-    refused_since = PhoneOptOut.objects.filter(
-        phone=phone, channel=channel, source=Source.CARRIER, opted_out_at__gt=since
+    refused_since = InboundEvent.objects.filter(
+        phone=phone, kind=InboundEvent.Kind.STATUS, received_at__gt=since
     )
     contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=since)
     return any(

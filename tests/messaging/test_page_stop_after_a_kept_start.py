@@ -109,3 +109,26 @@ def test_a_start_after_a_kept_carrier_refusal_of_a_subscribed_number_is_not_lost
     assert [key for key, _ in sweep()] == ["status:SMq:undelivered", "sms:SMstart"]
     # The START came after the carrier's refusal: it is the contact's last word.
     assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
+
+
+REFUSAL = {"MessageSid": "SMq", "MessageStatus": "undelivered", "ErrorCode": "21610",
+           "To": PHONE, "ErrorMessage": "Unsubscribed recipient"}  # fmt: skip
+
+
+def test_a_carrier_refusal_after_a_kept_start_of_a_number_stopped_drops_it(
+    sms, outbox, monkeypatch, post_signed
+):
+    """A review: a refusal of a number stopped already writes no opt-out or ledger row; its
+    status, kept as an event, is what says it came after the START."""
+    contact = ContactFactory(phone=PHONE)
+    sms("STOP", phone=PHONE, sid="SMstop")  # processed: the number is HARD
+    t0 = timezone.now()
+    with time_machine.travel(t0 + timedelta(minutes=1)):
+        kept_sms(sms, monkeypatch, "START", "SMstart")  # kept for the worker
+    with time_machine.travel(t0 + timedelta(minutes=5)):
+        # Four minutes after the START, the carrier refuses our text: processed at once.
+        assert post_signed("/webhooks/twilio/status/", REFUSAL).status_code == 200
+    with time_machine.travel(t0 + timedelta(minutes=10)):
+        sweep()  # the START, late
+    # The carrier's refusal came after the START: it is dropped, the number stays stopped.
+    assert Contact.objects.get(pk=contact.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD

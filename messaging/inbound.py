@@ -497,12 +497,16 @@ def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) ->
     # after an opt-in that came after it, and a number opted out already gets none.
     changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
     changed_since = changed_since.exclude(source=Source.CARRIER)
-    refused_since = InboundEvent.objects.filter(
+    refusals_since = InboundEvent.objects.filter(
         phone=phone, kind=InboundEvent.Kind.STATUS, received_at__gt=since
+    ).values_list("payload", "received_at")
+    refused_since = any(
+        channel in channels_revoked(Channel(payload.get("Channel", Channel.SMS)), at)
+        for payload, at in refusals_since
     )
     contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=since)
-    return any(
-        changed.exists() for changed in (later_reply, changed_since, refused_since, contact_changed)
+    return (
+        refused_since or later_reply.exists() or changed_since.exists() or contact_changed.exists()
     )
 
 

@@ -119,6 +119,13 @@ PRESSED_THE_KEY = (
 )
 
 # Requests to stop, each as a pattern of plain words with its language.
+# What EXIT and SALIR name when they ask to stop messages: the messages, not one thing ("exit
+# the deal", "exit the call"); a message's own kinds in the singular too ("EXIT TEXT").
+EXITED = (
+    rf"({PLURAL_MESSAGES}|text|txt|message|msg|sms messages|text messages|text alerts"
+    r"|marketing|promo|promociones|mensaje)"
+)
+
 CLEAR_REQUESTS = [
     (rf"(stop|quit|cease|discontinue) (the |these |those |this |that |your |ur |all |all the "
      rf"|all these |all of these |all of your |getting |receiving |with the |w the |w )?(fucking "
@@ -185,12 +192,12 @@ CLEAR_REQUESTS = [
     (r"^no more (txt|text|sms|msg)$|(dont|do not|never) send (me|us) (anymore|any more|again)$"
      r"|(dont|do not|never) send (anymore|any more)$", "en"),
     (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{PLURAL_MESSAGES}", "en"),
-    (rf"^(please |pls )?exit (me )?(from )?(all |the |these |your |my )?{PLURAL_MESSAGES}"
-     rf"( (and|&) (the |your )?{PLURAL_MESSAGES})?( please| pls| now| thanks| thank you)?$"
+    (rf"^(please |pls )?exit (me )?(from )?(all |all the |the |these |your |my )?{EXITED}"
+     rf"( (and |& )?(the |your )?{EXITED})?( please| pls| now| thanks| thank you| asap)?$"
      rf"|^(please |pls )?exit me( from {LIST})?( please| pls| now)?$", "en"),
-    (rf"^(por favor )?((quiero|quisiera|deseo) )?salir(me)? (de )?(los |las |sus |tus |todos los"
-     rf" |todas las )?({PLURAL_MESSAGES}|promociones)( (y|e) (de )?(los |las |sus )?"
-     rf"({PLURAL_MESSAGES}|promociones))?( por favor| ya| gracias)?$", "es"),
+    (rf"^(por favor )?(me )?((quiero|quisiera|deseo) )?salir(me)? (de )?(los |las |sus |tus "
+     rf"|todos los |todas las )?{EXITED}( (y |e )?(de )?(los |las |sus )?{EXITED})?"
+     rf"( por favor| ya| gracias)?$", "es"),
     (rf"cancel (my |the |this )?subscription (to|of) (these |this |your |the )?(\w+ )?"
      rf"{MESSAGES}|^(cancel|cancelar|cancelen) (my |mi |la )?(subscription|su(b)?scripcion)$",
      "en"),
@@ -407,6 +414,7 @@ JOKING = re.compile(
 
 # Messages that may mean the contact wants none, without asking: reviewed.
 UNCLEAR = [
+    (rf"^(please |me )?((quiero|quisiera) )?(exit|salir)\b.*\b{MESSAGES}", "en"),
     (r"who (is|s) (this|that)|whos (this|that)|who dis|who are you"
      r"|do i know you|dont know (who|you)"
      r"|this is a work (phone|number)|not a (patient|customer|client|member) (here |there )?"

@@ -143,3 +143,27 @@ def test_exit_of_one_thing_is_no_opt_out(body):
     """A review found these hard opt-outs: EXIT names the messages only in the plural, as
     CANCEL does."""
     assert read(body).intent != Intent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "body", ["EXIT TEXT", "Exit text", "Exit message", "Exit marketing", "Exit promo",
+             "Exit all marketing"],
+)  # fmt: skip
+def test_exit_naming_the_messages_in_the_singular_is_not_an_ordinary_reply(body):
+    """A review found these read as nothing once EXIT named messages in the plural alone."""
+    assert read(body).intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT)
+
+
+def test_exit_texts_and_calls_with_an_ampersand_stops_both():
+    """As "Stop texts & calls" is read (plain() removes the "&")."""
+    reading = read("Exit texts & calls")
+    assert reading.intent == Intent.OPT_OUT
+    assert {str(c) for c in reading.channels} == {"sms", "calls"}
+
+
+@pytest.mark.parametrize(
+    "body", ["Me quiero salir de los mensajes", "Exit all the texts", "Exit text alerts",
+             "Exit sms messages", "Exit texts asap"],
+)  # fmt: skip
+def test_exit_or_salir_naming_the_messages_otherwise_is_at_least_reviewed(body):
+    assert read(body).intent in (Intent.OPT_OUT, Intent.POSSIBLE_OPT_OUT)

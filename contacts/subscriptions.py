@@ -152,20 +152,20 @@ def _whose(phone: str, contact_id: int | None, signed_at: datetime) -> tuple[lis
     (the handset it came to, shared). Else the contact has moved: it stops the contact's
     number now, showing nothing, and the one it came to too where a contact there may have
     had it when it was sent (made before it, but changed since: moved onto it, or edited):
-    whoever asks is stopped. A link whose contact is gone stops the number it came to,
-    showing nothing: nothing tells where the one who asks is. Archived contacts hold no
-    number."""
+    whoever asks is stopped. A link whose contact is gone (deleted, or archived at the
+    number) stops the number it came to, showing nothing: nothing tells where the one who
+    asks is. Archived contacts hold no number."""
     if contact_id is None:
         return [phone], True
-    now = Contact.objects.filter(pk=contact_id).values_list("phone", flat=True).first()
-    if now == phone:
-        return [phone], True
     holders = Contact.objects.filter(phone=phone).exclude(status=Contact.Status.ARCHIVED)
+    if holders.filter(pk=contact_id).exists():
+        return [phone], True
     # The token's time is in whole seconds: a contact changed within its second counts.
     before = signed_at + timedelta(seconds=1)
     if holders.filter(updated_at__lt=before).exists():
         return [phone], True
-    if now is None:
+    now = Contact.objects.filter(pk=contact_id).values_list("phone", flat=True).first()
+    if now is None or now == phone:  # deleted, or archived at the number
         return [phone], False
     return ([now, phone] if holders.filter(created_at__lt=before).exists() else [now]), False
 

@@ -203,3 +203,18 @@ def test_a_shared_number_s_contact_edited_since_is_stopped_with_the_one_who_move
         Client().post(link, {"form": "stop", "stop": ["sms"]})
     for each in (sam, pat):
         assert Contact.objects.get(pk=each.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
+
+
+def test_a_link_to_a_contact_archived_since_does_not_show_the_newcomer_at_its_number():
+    sam = ContactFactory(name="Sam", phone=N)
+    link = subscriptions.link(N, sam.pk)  # in a broadcast Sam got at N
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        sam.status = Contact.Status.ARCHIVED  # N reassigned: Sam's record kept, archived
+        sam.save()
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        ContactFactory(name="Nia", phone=N)  # N is Nia's now
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        page = Client().get(link).content.decode()
+    # Archived contacts hold no number: Nia's subscriptions are not shown (a review found
+    # them shown); the link still stops the number it came to.
+    assert 'name="keep"' not in page and "no longer shows what you are subscribed to" in page

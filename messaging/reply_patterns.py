@@ -118,7 +118,6 @@ PRESSED_THE_KEY = (
     r"|digit))"
 )
 
-# Requests to stop, each as a pattern of plain words with its language.
 # What EXIT and SALIR name when they ask to stop messages: the messages, not one thing ("exit
 # the deal", "exit the call"); a message's own kinds in the singular too ("EXIT TEXT").
 EXITED = (
@@ -126,6 +125,7 @@ EXITED = (
     r"|marketing|promo|promociones|mensaje)"
 )
 
+# Requests to stop, each as a pattern of plain words with its language.
 CLEAR_REQUESTS = [
     (rf"(stop|quit|cease|discontinue) (the |these |those |this |that |your |ur |all |all the "
      rf"|all these |all of these |all of your |getting |receiving |with the |w the |w )?(fucking "
@@ -193,7 +193,7 @@ CLEAR_REQUESTS = [
      r"|(dont|do not|never) send (anymore|any more)$", "en"),
     (rf"cancel (all |the |these |my |your |all of )?(\w+ )?{PLURAL_MESSAGES}", "en"),
     (rf"^(please |pls )?exit (me )?(from )?(all |all the |the |these |your |my )?{EXITED}"
-     rf"( (and |& )?(the |your )?{EXITED})?( please| pls| now| thanks| thank you| asap)?$"
+     rf"( (and )?(the |your )?{EXITED})?( please| pls| now| thanks| thank you| asap)?$"
      rf"|^(please |pls )?exit me( from {LIST})?( please| pls| now)?$", "en"),
     (rf"^(por favor )?(me )?((quiero|quisiera|deseo) )?salir(me)? (de )?(los |las |sus |tus "
      rf"|todos los |todas las )?{EXITED}( (y |e )?(de )?(los |las |sus )?{EXITED})?"

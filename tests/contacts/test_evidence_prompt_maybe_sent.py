@@ -16,6 +16,13 @@ pytestmark = pytest.mark.django_db
 N = "+14155550123"
 
 
+def consent_awaiting_confirmation() -> None:
+    services.record_consent(
+        phone=N, channel=Channel.SMS, method=ConsentMethod.WEB_FORM, given_at=timezone.now(),
+        contact=ContactFactory(phone=N), awaiting=True,
+    )  # fmt: skip
+
+
 def test_a_prompt_that_may_have_gone_is_in_the_evidence(settings, monkeypatch, admin_client):
     settings.MESSAGING_BACKEND = "locmem"
 
@@ -23,15 +30,7 @@ def test_a_prompt_that_may_have_gone_is_in_the_evidence(settings, monkeypatch, a
         raise MaybeSent("read timed out")
 
     monkeypatch.setattr(LocmemBackend, "send_sms", no_answer)
-    contact = ContactFactory(phone=N)
-    services.record_consent(
-        phone=N,
-        channel=Channel.SMS,
-        method=ConsentMethod.WEB_FORM,
-        given_at=timezone.now(),
-        contact=contact,
-        awaiting=True,
-    )
+    consent_awaiting_confirmation()
     said = services.ask_to_confirm(N, [Channel.SMS])
     assert "may have gone" in said
     assert ConfirmationPrompt.objects.get().maybe_sent
@@ -47,15 +46,7 @@ def test_a_prompt_that_may_have_gone_is_in_the_evidence(settings, monkeypatch, a
 
 def test_a_prompt_sent_is_in_the_evidence_with_its_id(settings):
     settings.MESSAGING_BACKEND = "locmem"
-    contact = ContactFactory(phone=N)
-    services.record_consent(
-        phone=N,
-        channel=Channel.SMS,
-        method=ConsentMethod.WEB_FORM,
-        given_at=timezone.now(),
-        contact=contact,
-        awaiting=True,
-    )
+    consent_awaiting_confirmation()
     services.ask_to_confirm(N, [Channel.SMS])
     [out] = [m for m in evidence.for_number(N)["messages"] if m["direction"] == "out"]
     assert out["provider_id"] == ConfirmationPrompt.objects.get().sid

@@ -29,6 +29,20 @@ pytestmark = pytest.mark.django_db
 N, M, Q = "+14155550123", "+14155550177", "+14155550188"
 
 
+def texts_of_a_broadcast(settings, body: str) -> list[dict]:
+    """The texts an SMS broadcast to everyone sends now (the locmem backend's outbox)."""
+    settings.MESSAGING_BACKEND = "locmem"
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.BROADCAST_RATE = 10_000
+    broadcast = Broadcast.objects.create(channel=Channel.SMS, name="Offer", body=body)
+    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
+    LocmemBackend.outbox.clear()
+    sending.run(broadcast.pk)
+    texts = list(LocmemBackend.outbox)
+    LocmemBackend.outbox.clear()
+    return texts
+
+
 def newcomer(name: str = "Nia") -> Contact:
     """A contact given N a day after the link was sent."""
     with time_machine.travel(timezone.now() + timedelta(days=1)):
@@ -36,10 +50,7 @@ def newcomer(name: str = "Nia") -> Contact:
 
 
 def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings):
-    settings.MESSAGING_BACKEND = "locmem"
     settings.MARKETING_NEEDS_CONSENT = False
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.BROADCAST_RATE = 10_000
     sam = ContactFactory(name="Sam", phone=N)
     link = subscriptions.link(N, sam.pk)  # in a broadcast Sam got at N last week
     sam.phone = M  # Sam tells the front desk their new number; staff edit it
@@ -52,12 +63,7 @@ def test_revocation_by_the_link_a_contact_was_sent_reaches_the_contact(settings)
     Client().post(link, {"keep": ["calls"]})  # Sam unticks texts on the page they were sent
     assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.SMS) == OptInStatus.HARD
     assert Contact.objects.get(pk=sam.pk).opt_in_status(Channel.CALLS) == OptInStatus.SUBSCRIBED
-    broadcast = Broadcast.objects.create(channel=Channel.SMS, name="Offer", body="Hello")
-    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
-    LocmemBackend.outbox.clear()
-    sending.run(broadcast.pk)
-    texted = {message["to"] for message in LocmemBackend.outbox}
-    LocmemBackend.outbox.clear()
+    texted = {message["to"] for message in texts_of_a_broadcast(settings, "Hello")}
     assert M not in texted and N in texted
     assert Contact.objects.get(pk=nia.pk).opt_in_status(Channel.SMS) == OptInStatus.SUBSCRIBED
 
@@ -125,19 +131,9 @@ def test_the_link_on_a_shared_handset_stops_the_number_it_came_to_after_one_move
 
 
 def test_a_broadcast_s_text_carries_its_recipient_s_link(settings):
-    settings.MESSAGING_BACKEND = "locmem"
     settings.MARKETING_NEEDS_CONSENT = False
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.BROADCAST_RATE = 10_000
     sam = ContactFactory(name="Sam", phone=N)
-    broadcast = Broadcast.objects.create(
-        channel=Channel.SMS, name="Offer", body="Hello {subscriptions_link}"
-    )
-    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
-    LocmemBackend.outbox.clear()
-    sending.run(broadcast.pk)
-    [message] = LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
+    [message] = texts_of_a_broadcast(settings, "Hello {subscriptions_link}")
     token = message["body"].split()[1].rstrip("/").rsplit("/", 1)[1]
     assert subscriptions._sent_to(signing.loads(token, salt=subscriptions.SALT)) == (N, sam.pk)
 

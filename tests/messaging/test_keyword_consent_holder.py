@@ -5,12 +5,9 @@ one who gave it moved to another, for the next holder to be texted on)."""
 
 import pytest
 
-from broadcasts import sending
-from broadcasts import services as broadcast_services
-from broadcasts.models import Broadcast
 from contacts.models import Channel, ConsentRecord, Contact
-from messaging.backends import LocmemBackend
-from tests.factories import ContactFactory, UserFactory
+from tests.contacts.test_subscriptions_link_after_a_move import texts_of_a_broadcast
+from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 N, M = "+14155550123", "+14155550177"
@@ -31,14 +28,6 @@ def test_the_joiners_consent_does_not_stay_with_the_number_they_left(sms, settin
     ben.phone = M  # Ben's new number
     ben.save()
     ContactFactory(name="Cara", phone=N)  # N reaches someone new
-    settings.MESSAGING_BACKEND = "locmem"
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.BROADCAST_RATE = 10_000
     assert settings.MARKETING_NEEDS_CONSENT
-    broadcast = Broadcast.objects.create(channel=Channel.SMS, name="Offer", body="20% off")
-    broadcast_services.launch(broadcast=broadcast, by_user=UserFactory(role="Manager"))
-    LocmemBackend.outbox.clear()
-    sending.run(broadcast.pk)
-    texted = {message["to"] for message in LocmemBackend.outbox}
-    LocmemBackend.outbox.clear()
+    texted = {message["to"] for message in texts_of_a_broadcast(settings, "20% off")}
     assert N not in texted  # Cara has given no consent

@@ -20,7 +20,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 from contacts.phones import normalize_phone
-from messaging.twiml import calls_state_no_number, voice_message
+from messaging.twiml import calls_state_no_number, no_toll_free_call_back, voice_message
 
 AUDIENCE = "audience"
 
@@ -191,8 +191,11 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
+        marketing = data.get("purpose") == Broadcast.Purpose.MARKETING
         if calls and (why := calls_state_no_number()):
             self.add_error("channel", why)
+        elif calls and marketing and (why := no_toll_free_call_back()):
+            self.add_error("purpose", why)
         words = data.get("script", "") if calls else data.get("body", "")
         informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL
         self.promotes = promotes(words or "") if informational else ""
@@ -220,7 +223,10 @@ class BroadcastForm(forms.ModelForm):
         takes of a call's instructions."""
         script, audio = data.get("script", "").strip(), data.get("audio_url", "")
         digit = data.get("unsubscribe_digit") or settings.UNSUBSCRIBE_DIGIT
-        placed = voice_message(script=script, audio_url="" if script else audio, digit=digit)
+        marketing = data.get("purpose") == Broadcast.Purpose.MARKETING
+        placed = voice_message(
+            script=script, audio_url="" if script else audio, digit=digit, marketing=marketing
+        )
         if len(placed) > TWIML_MOST_CHARACTERS:
             field = "script" if script else "audio_url"
             self.add_error(

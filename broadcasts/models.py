@@ -9,7 +9,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
-from messaging.twiml import calls_state_no_number
+from messaging.twiml import calls_state_no_number, no_toll_free_call_back
 
 OPT_OUT_LINE = "Reply STOP to opt out"
 # A text tells how to opt out already where it asks for STOP ("Reply STOP", "Text “stop”",
@@ -179,9 +179,13 @@ class Broadcast(models.Model):
         return promotes(self.body if self.channel == Channel.SMS else self.script)
 
     def cannot_be_placed(self) -> str:
-        """Why this broadcast's calls may not be placed (no telephone number of the business
-        for them to state: messaging.twiml.calls_state_no_number), or "": not launched so."""
-        return calls_state_no_number() if self.channel == Channel.CALLS else ""
+        """Why this broadcast's calls may not be placed, or "": not launched so. Calls state a
+        telephone number of the business (messaging.twiml.calls_state_no_number); marketing
+        ones give a toll-free number to call back too (no_toll_free_call_back)."""
+        if self.channel != Channel.CALLS:
+            return ""
+        marketing = self.purpose == self.Purpose.MARKETING
+        return calls_state_no_number() or (no_toll_free_call_back() if marketing else "")
 
     @property
     def sms_text(self) -> str:

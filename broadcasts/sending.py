@@ -654,7 +654,10 @@ def _send(
         text = broadcast.sms_text_for(phone, contact_id)
         return backend.send_sms(to=phone, body=text, valid_for=valid_for)
     twiml = voice_message(
-        script=broadcast.script, audio_url=broadcast.audio_url, digit=broadcast.unsubscribe_digit
+        script=broadcast.script,
+        audio_url=broadcast.audio_url,
+        digit=broadcast.unsubscribe_digit,
+        marketing=broadcast.purpose == Broadcast.Purpose.MARKETING,
     )
     return backend.make_call(to=phone, twiml=twiml)
 

@@ -137,7 +137,8 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["has_link"] = subscriptions.PLACEHOLDER in broadcast.body
     else:
         digit = broadcast.unsubscribe_digit
-        context["call_opening"] = call_opening(digit)
+        marketing = broadcast.purpose == Broadcast.Purpose.MARKETING
+        context["call_opening"] = call_opening(digit, marketing=marketing)
         context["call_closing"] = f"{reach_us()} {unsubscribe_offer(digit)}"
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)

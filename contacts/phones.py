@@ -139,6 +139,17 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def is_toll_free(e164: str) -> bool:
+    """Whether a number is toll-free to call within North America (800, 833, 844, 855, 866,
+    877, 888): free to the caller, as a voicemail's number to call back must be."""
+    number = _from_e164(e164)
+    return (
+        number is not None
+        and number.country_code == 1
+        and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE
+    )
+
+
 # A North American number of ten digits whose area code starts 2-9, which phonenumbers
 # writes "(201) 555-0123" at home, whatever the rest: written here, as phonenumbers took a
 # noticeable share of a page (bench/NOTES.md; tests/contacts/test_phones.py holds the two to

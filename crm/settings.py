@@ -275,6 +275,11 @@ BUSINESS_CONTACT = os.environ.get("BUSINESS_CONTACT", "").strip() or DEMO_BUSINE
 # The telephone number a broadcast's call states (47 CFR 64.1200(b)(2)), other than the one
 # calling; empty: BUSINESS_CONTACT, where that is a phone number.
 BUSINESS_PHONE = os.environ.get("BUSINESS_PHONE", "").strip()
+# The number a call names to call back and stop the calls, whose calls reach the app's voice
+# webhook; empty: TWILIO_FROM_NUMBER. A marketing call's must be toll-free, which a voicemail
+# must give (47 CFR 64.1200(b)(3)). The demo's, fictional, in `make run` while neither is set.
+CALL_BACK_NUMBER = os.environ.get("CALL_BACK_NUMBER", "").strip()
+DEMO_CALL_BACK_NUMBER = "(888) 555-0199"
 # What a contact who texts a keyword to join is told, as carriers require (CTIA): which
 # messages, and how often.
 SMS_PROGRAM = os.environ.get("SMS_PROGRAM", "").strip() or "reminders and offers"

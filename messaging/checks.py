@@ -8,7 +8,7 @@ from messaging import reply_patterns
 from messaging.inbound import help_reply, joined_reply, unsubscribed_reply
 from messaging.keywords import normalise, plain
 from messaging.sms import count_segments
-from messaging.twiml import calls_state_no_number
+from messaging.twiml import calls_state_no_number, no_toll_free_call_back
 
 
 @register()
@@ -141,5 +141,20 @@ def check_calls_state_a_number(app_configs, **kwargs) -> list[Warning]:
             hint="Set BUSINESS_PHONE to a phone number where contacts reach the business, "
             "other than TWILIO_FROM_NUMBER (or BUSINESS_CONTACT to one).",
             id="messaging.W005",
+        )
+    ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_marketing_calls_give_a_toll_free_number(app_configs, **kwargs) -> list[Warning]:
+    """A marketing call gives a toll-free number to call back (47 CFR 64.1200(b)(3))."""
+    if not (why := no_toll_free_call_back()):
+        return []
+    return [
+        Warning(
+            f"No marketing voice broadcast can be launched: {why}",
+            hint="Set CALL_BACK_NUMBER to a toll-free number (800, 833, 844, 855, 866, 877, "
+            "888) whose voice webhook is this app's /webhooks/twilio/voice/.",
+            id="messaging.W006",
         )
     ]

@@ -4,8 +4,9 @@ vouches for the number the call shows).
 
 A broadcast's call is a prerecorded message, which 47 CFR 64.1200(b) holds to an order: the
 business named at its beginning, the key that stops the calls within two seconds of that, and
-a number to reach the business during or after it. So it opens with `call_opening`, then says
-the script (or plays the audio), then `unsubscribe_offer` and `reach_us`; the key works
+a number to reach the business during or after it; and a marketing call, left on a voicemail,
+a toll-free number to call back and stop the calls. So it opens with `call_opening`, then says
+the script (or plays the audio), then `reach_us` and `unsubscribe_offer`; the key works
 throughout."""
 
 import re
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from twilio.twiml.voice_response import VoiceResponse
 
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import format_phone, is_toll_free, normalize_phone
 
 
 def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, str]) -> None:
@@ -31,11 +32,14 @@ def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, s
     gather.say(unsubscribe_offer(digit))
 
 
-def call_opening(digit: str) -> str:
-    """What a broadcast's call says first: who calls, and the key that stops the calls."""
-    return (
-        f"This is {settings.BUSINESS_NAME}. To stop our calls, press {_spoken(digit)} at any time."
-    )
+def call_opening(digit: str, *, marketing: bool = True) -> str:
+    """What a broadcast's call says first: who calls, and the key that stops the calls; in a
+    `marketing` call, the toll-free number to call back to stop them too, which a voicemail
+    must give (no_toll_free_call_back)."""
+    opening = f"This is {settings.BUSINESS_NAME}. To stop our calls, press {_spoken(digit)} "
+    if marketing and (number := call_back_number()):
+        return f"{opening}at any time, or call {spoken_number(number)} toll-free."
+    return f"{opening}at any time."
 
 
 def reach_us() -> str:
@@ -69,6 +73,42 @@ def calling_number() -> str:
         return settings.TWILIO_FROM_NUMBER
 
 
+def call_back_number() -> str:
+    """The number a call names to call back and stop the calls, whose calls reach the voice
+    webhook (inbound_menu): CALL_BACK_NUMBER, else TWILIO_FROM_NUMBER, as numbers are kept; in
+    `make run`'s demo (DEBUG on, neither set) the demo's; "" if none is a number."""
+    given = settings.CALL_BACK_NUMBER or settings.TWILIO_FROM_NUMBER
+    if not given and settings.DEBUG:
+        given = settings.DEMO_CALL_BACK_NUMBER
+    try:
+        return normalize_phone(given)
+    except ValidationError:
+        return ""
+
+
+def no_toll_free_call_back() -> str:
+    """Why a marketing call may not be placed, or "": the number it names to call back and
+    stop the calls must be toll-free, as a prerecorded advertisement left on a voicemail must
+    give (47 CFR 64.1200(b)(3)), and the app cannot tell a voicemail from a person."""
+    number = call_back_number()
+    if is_toll_free(number):
+        return ""
+    rule = (
+        "A marketing call must give a toll-free number to call back and stop the calls, "
+        "which its voicemail needs (47 CFR 64.1200(b)(3))"
+    )
+    setting = "CALL_BACK_NUMBER" if settings.CALL_BACK_NUMBER else "TWILIO_FROM_NUMBER"
+    given = settings.CALL_BACK_NUMBER or settings.TWILIO_FROM_NUMBER
+    if given:
+        rule += f": {setting} ({given}) is not a toll-free number."
+    else:
+        rule += ", and none is set."
+    return (
+        f"{rule} Whoever runs the app sets CALL_BACK_NUMBER to a toll-free number whose calls "
+        "reach this app's voice webhook. An informational call is placed without one."
+    )
+
+
 def calls_state_no_number() -> str:
     """Why no broadcast's call may be placed, or "": a call must state a telephone number of
     the business, other than the one calling."""
@@ -89,8 +129,8 @@ def unsubscribe_offer(digit: str) -> str:
     number they come from back, which a voicemail must say (47 CFR 64.1200(b)(3))."""
     offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
     call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
-    if calling := calling_number():
-        call_back = f"at {spoken_number(calling)} and press {call_back}"
+    if number := call_back_number():
+        call_back = f"at {spoken_number(number)} and press {call_back}"
     else:  # the console backend's calls, which no one receives
         call_back = f"and press {call_back}"
     if digit == settings.UNSUBSCRIBE_DIGIT:
@@ -117,15 +157,19 @@ def _spoken(key: str) -> str:
     return {"*": "star", "#": "pound"}.get(key, key)
 
 
-def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> str:
-    """A broadcast's call: who calls and how to stop the calls, the script said (or the audio
-    played), the unsubscribe digit offered again and how to reach the business."""
+def voice_message(
+    *, script: str = "", audio_url: str = "", digit: str = "", marketing: bool = True
+) -> str:
+    """A broadcast's call: who calls and how to stop the calls (with a `marketing` call's
+    toll-free number), the script said (or the audio played), the unsubscribe digit offered
+    again and how to reach the business."""
     if bool(script) == bool(audio_url):
         raise ValueError("A voice message has a script or an audio URL, not both or neither.")
     digit = digit or settings.UNSUBSCRIBE_DIGIT
     message = ("say", script) if script else ("play", audio_url)
+    opening = ("say", call_opening(digit, marketing=marketing))
     response = VoiceResponse()
-    _offer_unsubscribe(response, digit, ("say", call_opening(digit)), message, ("say", reach_us()))
+    _offer_unsubscribe(response, digit, opening, message, ("say", reach_us()))
     response.hangup()
     return str(response)
 

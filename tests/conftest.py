@@ -12,6 +12,7 @@ hypothesis_settings.register_profile("crm", deadline=None)
 hypothesis_settings.load_profile("crm")
 
 BUSINESS_PHONE = "(415) 555-0100"  # what the tests' calls state
+CALL_BACK_NUMBER = "+18885550199"  # toll-free: the number they name to call back
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +77,14 @@ def _a_business_phone(settings):
     """Tests run with DEBUG off, where the demo's number is no number of the business's for
     its calls to state (messaging.twiml.business_phone): a deployment sets BUSINESS_PHONE."""
     settings.BUSINESS_PHONE = BUSINESS_PHONE
+
+
+@pytest.fixture(autouse=True)
+def _a_toll_free_call_back(settings):
+    """A marketing call names a toll-free number to call back and stop the calls
+    (messaging.twiml.no_toll_free_call_back): a deployment sets CALL_BACK_NUMBER, or calls
+    from one."""
+    settings.CALL_BACK_NUMBER = CALL_BACK_NUMBER
 
 
 @pytest.fixture(autouse=True)

@@ -362,9 +362,13 @@ def test_a_voice_broadcast_s_page_gives_the_offer_the_call_makes(manager_client,
     page = manager_client.get(reverse("broadcasts:detail", args=[b.pk])).content.decode()
     opening = re.search(r"First: “(.*?)”", page)[1]
     closing = re.search(r"Then: “(.*?)”", page)[1]
-    assert opening == "This is Demo Dental. To stop our calls, press 9 at any time."
+    assert opening == (
+        "This is Demo Dental. To stop our calls, press 9 at any time, or call "
+        "8 8 8, 5 5 5, 0 1 9 9 toll-free."
+    )
     assert closing.endswith(
-        "To stop receiving calls from Demo Dental, press 9 now, or call us back and press 9."
+        "To stop receiving calls from Demo Dental, press 9 now, or call us back at "
+        "8 8 8, 5 5 5, 0 1 9 9 and press 9."
     )
     said = voice_message(script=b.script, digit=b.unsubscribe_digit)
     assert f"<Say>{opening}</Say><Say>Time for a visit.</Say>" in said

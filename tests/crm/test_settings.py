@@ -19,6 +19,7 @@ PRODUCTION = {
     "MESSAGING_BACKEND": "twilio",
     "PUBLIC_URL": "https://crm.example.com",
     "BUSINESS_PHONE": "(415) 555-0100",
+    "CALL_BACK_NUMBER": "(888) 555-0100",
 }
 
 

@@ -78,6 +78,7 @@ def test_a_voice_message_says_the_script_inside_the_unsubscribe_gather(settings)
 
     settings.PUBLIC_URL = "https://crm.example.com"
     settings.BUSINESS_NAME, settings.BUSINESS_CONTACT = "Demo Dental", "(415) 555-9999"
+    settings.CALL_BACK_NUMBER = ""  # and no TWILIO_FROM_NUMBER: the console's calls
     twiml = voice_message(script="Your appointment is tomorrow at <b>9</b>.", digit="#")
     assert twiml.startswith(
         '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="https://crm.example.com'
@@ -140,12 +141,13 @@ def test_the_digit_a_broadcast_offered_is_the_one_that_opts_out(post_signed):
 def test_the_business_s_digit_that_a_broadcast_names_for_a_call_back_opts_out_now_too(
     post_signed, settings
 ):
-    """ "…press 8 now. You can also call us back and press 9.": pressing 9 during the call is
-    as plain a request to stop."""
+    """ "…press 8 now. You can also call us back at … and press 9.": pressing 9 during the
+    call is as plain a request to stop."""
     from messaging.twiml import voice_message
 
-    assert "press 8 now. You can also call us back and press 9." in voice_message(
-        script="Big sale this weekend.", digit="8"
+    assert (
+        "press 8 now. You can also call us back at 8 8 8, 5 5 5, 0 1 9 9 and press 9."
+        in voice_message(script="Big sale this weekend.", digit="8")
     )
     contact = ContactFactory(phone=PHONE)
     call = {"CallSid": "CA12", "From": BUSINESS, "To": PHONE, "Direction": "outbound-api"}
@@ -284,8 +286,10 @@ def test_calling_back_and_pressing_the_key_a_voicemail_names_opts_the_caller_out
 def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(settings, message):
     """47 CFR 64.1200(b): a prerecorded message names the business at its beginning, offers
     the key that stops the calls within two seconds of that, and gives a number to reach the
-    business during or after the message. A long recording heard to its end no longer comes
-    first (a review found the business and the key said only after it)."""
+    business during or after the message; and a marketing one, a toll-free number to call
+    back and stop the calls, given right after the key (the Telemarketing Sales Rule's
+    place for it, 16 CFR 310.4(b)(1)(v)(B)). A long recording heard to its end no longer
+    comes first (a review found the business and the key said only after it)."""
     from xml.etree import ElementTree
 
     from messaging.twiml import voice_message
@@ -296,7 +300,8 @@ def test_a_broadcast_call_names_the_business_and_its_key_before_its_message(sett
     [gather] = call.findall("Gather")
     steps = [(step.tag, step.text) for step in gather]
     assert steps == [
-        ("Say", "This is Demo Dental. To stop our calls, press 9 at any time."),
+        ("Say", "This is Demo Dental. To stop our calls, press 9 at any time, or call "
+                "8 8 8, 5 5 5, 0 1 9 9 toll-free."),
         ("Say", message["script"]) if "script" in message else ("Play", message["audio_url"]),
         ("Say", "You can reach Demo Dental at 4 1 5, 5 5 5, 0 1 0 0."),
         ("Say", "To stop receiving calls from Demo Dental, press 9 now, or call us back at "
@@ -317,7 +322,8 @@ def test_a_key_the_call_did_not_offer_asks_again_rather_than_hang_up(post_signed
     assert '/webhooks/twilio/voice/gather/?digit=9"' in said
     assert (
         "<Say>That key does nothing. To stop receiving calls from Demo Dental, press 9 now, or "
-        "call us back and press 9.</Say></Gather><Say>Goodbye.</Say><Hangup />"
+        "call us back at 8 8 8, 5 5 5, 0 1 9 9 and press 9.</Say></Gather>"
+        "<Say>Goodbye.</Say><Hangup />"
     ) in said
     assert calls_status(contact) == OptInStatus.SUBSCRIBED
     post_signed("/webhooks/twilio/voice/gather/?digit=9", call | {"Digits": "9"})

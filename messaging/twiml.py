@@ -37,7 +37,7 @@ def call_opening(digit: str, *, marketing: bool = True) -> str:
     `marketing` call, the toll-free number to call back to stop them too, which a voicemail
     must give (no_toll_free_call_back)."""
     opening = f"This is {settings.BUSINESS_NAME}. To stop our calls, press {_spoken(digit)} "
-    if marketing and (number := call_back_number()):
+    if marketing and is_toll_free(number := call_back_number()):
         return f"{opening}at any time, or call {spoken_number(number)} toll-free."
     return f"{opening}at any time."
 

@@ -117,6 +117,18 @@ def test_a_scheduled_one_goes_back_to_draft_at_its_time(db):
     assert scheduled.status == "draft" and sent_to() == []
 
 
+def test_a_draft_s_page_calls_no_number_toll_free_that_is_not(manager_client, settings):
+    """Saved while there was one; the settings changed since: the page says what a call
+    would say, were it placed."""
+    draft = broadcast("calls", script="Whitening, half price.")
+    page = manager_client.get(reverse("broadcasts:detail", args=[draft.pk])).content.decode()
+    assert "toll-free." not in page
+    assert "press 9 at any time.”" in page
+    settings.CALL_BACK_NUMBER = TOLL_FREE
+    page = manager_client.get(reverse("broadcasts:detail", args=[draft.pk])).content.decode()
+    assert "press 9 at any time, or call 8 8 8, 5 5 5, 0 1 2 3 toll-free.”" in page
+
+
 def test_a_call_back_number_that_is_no_number_is_named(settings):
     settings.CALL_BACK_NUMBER = "0800 FREE"
     why = Broadcast(channel="calls").cannot_be_placed()

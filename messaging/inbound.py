@@ -612,7 +612,9 @@ def _offered_again(payload: dict) -> str:
         response.say("Goodbye.")
         response.hangup()
         return str(response)
-    return twiml.offered_again(offered, resubscribe=again if resubscribe else "")
+    return twiml.offered_again(
+        offered, resubscribe=again if resubscribe else "", ours=is_outbound(payload)
+    )
 
 
 def _no_more_calls(covered: tuple[Channel, ...]) -> str:

@@ -20,8 +20,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from contacts.phones import format_phone, is_toll_free, normalize_phone
 
 
-def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, str]) -> None:
-    """The call's `steps` ("say" or "play", and what), then the offer of `digit`.
+def _offer_unsubscribe(
+    response: VoiceResponse, digit: str, *steps: tuple[str, str], ours: bool = True
+) -> None:
+    """The call's `steps` ("say" or "play", and what), then the offer of `digit`, and on a
+    call that is `ours`, of calling back.
 
     Pressing the digit while they play, or after, reaches the gather webhook, which learns
     from the URL which digit this call offered. A call back to us offers UNSUBSCRIBE_DIGIT,
@@ -29,7 +32,7 @@ def _offer_unsubscribe(response: VoiceResponse, digit: str, *steps: tuple[str, s
     gather = _gather(response, {"digit": digit})
     for verb, what in steps:
         getattr(gather, verb)(what)
-    gather.say(unsubscribe_offer(digit))
+    gather.say(unsubscribe_offer(digit) if ours else _press_now(digit) + ".")
 
 
 def call_opening(digit: str, *, marketing: bool = True) -> str:
@@ -125,9 +128,9 @@ def calls_state_no_number() -> str:
 
 
 def unsubscribe_offer(digit: str) -> str:
-    """What a call says after its message: how to stop our calls, now or by calling the
-    number they come from back, which a voicemail must say (47 CFR 64.1200(b)(3))."""
-    offer = f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
+    """What a call of ours says after its message: how to stop our calls, now or by calling
+    back, which a voicemail must say (47 CFR 64.1200(b)(3))."""
+    offer = _press_now(digit)
     call_back = _spoken(settings.UNSUBSCRIBE_DIGIT)
     if number := call_back_number():
         call_back = f"at {spoken_number(number)} and press {call_back}"
@@ -136,6 +139,10 @@ def unsubscribe_offer(digit: str) -> str:
     if digit == settings.UNSUBSCRIBE_DIGIT:
         return f"{offer}, or call us back {call_back}."
     return f"{offer}. You can also call us back {call_back}."
+
+
+def _press_now(digit: str) -> str:
+    return f"To stop receiving calls from {settings.BUSINESS_NAME}, press {_spoken(digit)} now"
 
 
 def spoken_number(phone: str) -> str:
@@ -174,17 +181,18 @@ def voice_message(
     return str(response)
 
 
-def offered_again(digit: str, *, resubscribe: str = "") -> str:
+def offered_again(digit: str, *, resubscribe: str = "", ours: bool = True) -> str:
     """A key the call did not offer was pressed: said so, and what the call offers asked
-    again (the unsubscribe `digit`; `resubscribe`, to a caller whose number stopped our
-    calls), rather than ending the call and the way to stop them with it."""
+    again (the unsubscribe `digit`, and on a call that is `ours`, calling back; `resubscribe`,
+    to a caller whose number stopped our calls), rather than ending the call and the way to
+    stop them with it."""
     response = VoiceResponse()
     if resubscribe:
         gather = _gather(response, {"digit": digit, "resubscribe": resubscribe})
         offer = f"To receive our calls again, press {_spoken(resubscribe)} now."
     else:
         gather = _gather(response, {"digit": digit})
-        offer = unsubscribe_offer(digit)
+        offer = unsubscribe_offer(digit) if ours else _press_now(digit) + "."
     gather.say(f"That key does nothing. {offer}")
     response.say("Goodbye.")
     response.hangup()
@@ -212,7 +220,7 @@ def inbound_menu(*, opted_out: bool = False, vouched_for: bool = False) -> str:
         )
     else:
         thanks = f"Thank you for calling {settings.BUSINESS_NAME}."
-        _offer_unsubscribe(response, settings.UNSUBSCRIBE_DIGIT, ("say", thanks))
+        _offer_unsubscribe(response, settings.UNSUBSCRIBE_DIGIT, ("say", thanks), ours=False)
     response.say("Goodbye.")
     response.hangup()
     return str(response)

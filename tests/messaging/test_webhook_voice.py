@@ -328,3 +328,16 @@ def test_a_key_the_call_did_not_offer_asks_again_rather_than_hang_up(post_signed
     assert calls_status(contact) == OptInStatus.SUBSCRIBED
     post_signed("/webhooks/twilio/voice/gather/?digit=9", call | {"Digits": "9"})
     assert calls_status(contact) == OptInStatus.HARD
+
+
+def test_a_call_to_us_is_not_told_to_call_us_back(post_signed):
+    """The menu of a call to the business, and the offer asked again after a wrong key, said
+    "…press 9 now, or call us back at … and press 9." to someone calling already."""
+    call = {"CallSid": "CA31", "From": PHONE, "To": BUSINESS, "Direction": "inbound"}
+    menu = post_signed("/webhooks/twilio/voice/", call).content.decode()
+    assert "<Say>To stop receiving calls from Demo Dental, press 9 now.</Say>" in menu
+    again = post_signed("/webhooks/twilio/voice/gather/?digit=9", call | {"Digits": "4"})
+    assert "That key does nothing. To stop receiving calls from Demo Dental, press 9 now.<" in (
+        again.content.decode()
+    )
+    assert "call us back" not in menu + again.content.decode()

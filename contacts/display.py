@@ -52,16 +52,23 @@ def tooltip(
     consent: ConsentRecord | None | object = NOT_LOOKED_UP,
     reassigned_at: datetime | None = None,
     contact_status: str = Contact.Status.ACTIVE,
+    held: bool = False,
 ) -> str:
     """E.g. "Opted out of SMS: replied “STOP” on 20 Nov 2026. It ends when the number replies
     START.", "Subscribed to SMS: replied “JOIN” on 3 Dec 2026". `phone` is the contact's number
     now; `consent`, its newest consent on record for the channel (None: none); `reassigned_at`,
     when the number was last reported reassigned; `contact_status`, the contact's overall
-    status, which holds back every broadcast unless active."""
+    status, which holds back every broadcast unless active; `held`, whether a reply of the
+    number waiting for review holds the channel back."""
     if opt_out is None:
         subscribed = f"Subscribed to {channel.label}"
         if consent is not NOT_LOOKED_UP:
             subscribed += f": {consent_words(consent, reassigned_at)}"
+        if held:
+            subscribed += (
+                f". A reply from this number waits in Possible opt-outs: no {channel.label}"
+                " reaches it until someone decides"
+            )
         return subscribed + held_back_by(contact_status)
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
@@ -189,6 +196,7 @@ def channel_icons(contact: Contact, *, consent: bool = True) -> list[ChannelIcon
             record if consent else NOT_LOOKED_UP,
             reassigned_at,
             contact.status,
+            held=consent and contact.held_back(channel),
         )
         icons.append(ChannelIcon(channel, status, tip, contact.pk, opt_out, record, reassigned_at))
     return icons
@@ -205,8 +213,9 @@ def opt_in_cell(contact: Contact, *, can_change: bool, next_url: str, csrf_token
         opt_out = contact.opt_out_for(channel)
         status = opt_out.kind if opt_out else OptInStatus.SUBSCRIBED
         consent = None if opt_out else contact.consent_for(channel)
+        held = contact.held_back(channel)
         tip = escape(
-            tooltip(opt_out, channel, contact.phone, consent, reassigned_at, contact.status)
+            tooltip(opt_out, channel, contact.phone, consent, reassigned_at, contact.status, held)
         )
         item = _item(channel, status, can_change)
         items.append(item.format(pk=contact.pk, tip=tip, csrf=csrf, next=next_url))

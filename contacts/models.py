@@ -174,13 +174,14 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     contact's tags in the order of `tags`: every tag, which the Contacts page has read for its
     filter) and their number's newest consent on record for each channel (`consent_list`),
     in one plain query: the contacts, each with its opt-outs (and who made them), its links to
-    tags and its consent. Written as SQL: through the ORM, even without its prefetching
-    machinery, the opt-outs and the tags made every page slower (bench/NOTES.md); and a query
-    more for the consent would pass the page's statements (≤ 8, issue 22)."""
+    tags and its consent, and what else holds its number back (`held`, as load_holds). Written
+    as SQL: through the ORM, even without its prefetching machinery, the opt-outs and the tags
+    made every page slower (bench/NOTES.md); and a query more for the consent or the holds
+    would pass the page's statements (≤ 8, issue 22)."""
     by_id = {contact.pk: contact for contact in contacts}
     for contact in contacts:
         contact.opt_out_list, contact.tag_list, contact.consent_list = [], [], []
-        contact.reassigned_at = None
+        contact.reassigned_at, contact.held = None, frozenset()
     if not contacts:
         return
     user = get_user_model()
@@ -207,24 +208,31 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
     )
     consent_names = [f"page.{channel}_consent_{name}" for channel in Channel
                      for name in CONSENT_COLUMNS] + ["page.reassigned_at"]  # fmt: skip
-    # A row for each opt-out and link of a contact (both kinds are few), or one of NULLs.
+    holds, holds_params = _holds_sql()
+    held_join = f" LEFT JOIN ({holds}) held ON held.phone = page.phone" if holds else ""
+    held_column = "held.channels" if holds else "NULL"
+    # A row for each opt-out, link and hold of a contact (each kind is few), or one of NULLs.
     rows = OptOut.objects.raw(
         f"SELECT opt_out.*, actor.{user.USERNAME_FIELD} AS actor_name,"
         f" link.contact_id AS linked_contact_id, link.tag_id AS linked_tag_id,"
-        f" page.id AS page_id, {', '.join(consent_names)}"
+        f" page.id AS page_id, {', '.join(consent_names)}, {held_column} AS held_channels"
         f" FROM ({page}) page"
         f" LEFT JOIN {OptOut._meta.db_table} opt_out ON opt_out.contact_id = page.id"
         f" LEFT JOIN {user._meta.db_table} actor ON actor.id = opt_out.actor_id"
-        f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id",
-        list(by_id),
+        f" LEFT JOIN {Contact.tags.through._meta.db_table} link ON link.contact_id = page.id"
+        f"{held_join}",
+        [*by_id, *holds_params],
     )
     actors = {None: None}  # who made each soft opt-out, for its tooltip: only their names
     opt_outs, links, consents = set(), set(), set()
+    held: dict[int, set[str]] = {}
     for row in rows:
         if row.page_id not in consents:
             consents.add(row.page_id)
             by_id[row.page_id].consent_list = _consent_of(row)
             by_id[row.page_id].reassigned_at = _aware(row.reassigned_at)
+        if row.held_channels:
+            held.setdefault(row.page_id, set()).add(row.held_channels)
         if row.linked_tag_id is not None:
             links.add((row.linked_contact_id, row.linked_tag_id))
         if row.pk is None or row.pk in opt_outs:
@@ -234,6 +242,8 @@ def load_consent(contacts: list["Contact"], tags: list["Tag"]) -> None:
             actors[row.actor_id] = user(pk=row.actor_id, **{user.USERNAME_FIELD: row.actor_name})
         row.actor = actors[row.actor_id]
         by_id[row.contact_id].opt_out_list.append(row)
+    for contact_id, channels in held.items():
+        by_id[contact_id].held = _held(channels)
     place = {tag.pk: place for place, tag in enumerate(tags)}  # a tag newer than `tags`: none
     for contact_id, tag_id in sorted(links, key=lambda link: place.get(link[1], -1)):
         if tag_id in place:
@@ -299,6 +309,40 @@ def load_consent_records(contacts: list["Contact"]) -> None:
     for contact in contacts:
         contact.consent_list = by_phone.get(contact.phone, [])
         contact.reassigned_at = reported.get(contact.phone)
+
+
+def _holds() -> list[models.QuerySet]:
+    """What holds numbers back beside their opt-outs, as the apps above answer (a reply
+    waiting for review): querysets of "phone" and "channels" (signals.holds_wanted)."""
+    from contacts import signals
+
+    return [answer for _, answer in signals.holds_wanted.send(sender=Contact)]
+
+
+def _holds_sql() -> tuple[str, list]:
+    """The holds as one SQL query of "phone" and "channels", with its parameters."""
+    parts = [holds.values("phone", "channels").query.sql_with_params() for holds in _holds()]
+    return " UNION ALL ".join(sql for sql, _ in parts), [p for _, params in parts for p in params]
+
+
+def _held(channels: set[str]) -> frozenset[str]:
+    """The channels held back by holds of `channels` ("sms", "sms calls"), with the scope."""
+    return frozenset(
+        each for text in channels for channel in text.split() for each in channels_revoked(channel)
+    )
+
+
+def load_holds(contacts: list["Contact"]) -> None:
+    """Give each contact the channels held back beside its opt-outs and its status (`held`:
+    a reply of its number waiting for review), a query for all (load_consent reads them with
+    the Contacts table's page)."""
+    phones = {contact.phone for contact in contacts}
+    held: dict[str, set[str]] = {}
+    for holds in _holds():
+        for phone, channels in holds.filter(phone__in=phones).values_list("phone", "channels"):
+            held.setdefault(phone, set()).add(channels)
+    for contact in contacts:
+        contact.held = _held(held.get(contact.phone, set()))
 
 
 @dataclass(frozen=True)
@@ -515,6 +559,13 @@ class Contact(models.Model):
         if getattr(self, "consent_list", None) is None or not hasattr(self, "reassigned_at"):
             load_consent_records([self])
         return self.reassigned_at
+
+    def held_back(self, channel: str) -> bool:
+        """Whether a reply of its number waiting for review holds `channel` back: from
+        load_holds, else from the database."""
+        if getattr(self, "held", None) is None:
+            load_holds([self])
+        return channel in self.held
 
     def consent_for(self, channel: str) -> "ConsentRecord | ConsentShown | None":
         """The newest consent on record for `channel` of the contact's number, if any: from

@@ -25,6 +25,12 @@ revoked = Signal()
 # pairs, the address a page where it is decided.
 notes_wanted = Signal()
 
+# What holds numbers back from messages beside their opt-outs and their contacts' status (a
+# reply waiting for review), for the icons' tooltips: each receiver returns a queryset of
+# rows with two values, "phone" and "channels" (those it holds back, space-separated, before
+# the revoke-all scope), which the Contacts table joins to its page's statement.
+holds_wanted = Signal()
+
 # The replies of a number not read yet that may be its holder's request to stop (kept for the
 # worker, or waiting in Possible opt-outs): sent with `phone`, each receiver returns a list of
 # phrases, each naming one ("“stop texting me lol”, waiting in Possible opt-outs").

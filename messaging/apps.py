@@ -7,6 +7,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from contacts.signals import (
+            holds_wanted,
             messages_wanted,
             notes_wanted,
             reassigned_asked,
@@ -23,6 +24,7 @@ class MessagingConfig(AppConfig):
         from messaging.models import (
             close_answered_reviews,
             replies_of_number,
+            reviews_holding,
             reviews_of_contact,
         )
         from messaging.signals import delivery_status
@@ -34,4 +36,5 @@ class MessagingConfig(AppConfig):
         delivery_status.connect(texts.delivery, dispatch_uid="messaging.texts.delivery")
         revoked.connect(close_answered_reviews, dispatch_uid="messaging.reviews")
         notes_wanted.connect(reviews_of_contact, dispatch_uid="messaging.review_notes")
+        holds_wanted.connect(reviews_holding, dispatch_uid="messaging.review_holds")
         replies_to_read.connect(replies_of_number, dispatch_uid="messaging.replies_to_read")

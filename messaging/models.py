@@ -392,6 +392,12 @@ def reviews_of_contact(sender, *, contact, **kwargs) -> list[tuple[str, str]]:
     ]
 
 
+def reviews_holding(sender, **kwargs) -> "models.QuerySet[PossibleOptOut]":
+    """For the icons' tooltips (contacts.signals.holds_wanted): the replies waiting for
+    review, each holding its number back from its channels."""
+    return PossibleOptOut.objects.filter(decision=PossibleOptOut.Decision.PENDING)
+
+
 def replies_of_number(sender, *, phone: str, **kwargs) -> list[str]:
     """For a contact about to leave `phone` (contacts.signals.replies_to_read): its replies
     kept for the worker that may stop something (a text, a key pressed, a carrier's refusal),

@@ -142,3 +142,31 @@ document.addEventListener("change", (event) => {
 // Also when the browser restores the form's choices, coming back to the page.
 window.addEventListener("pageshow", showTagChoice);
 showTagChoice();
+
+// The bulk bar's choices are checked before it is sent, as the server checks them: sent
+// incomplete, the page came back with the ticked rows and the action forgotten.
+function bulkProblem(form) {
+  const action = form.elements.action;
+  if (!action.value) return ["Choose an action in the Action list.", action];
+  const tag = form.elements.tag;
+  if (tag && !tag.value && action.selectedOptions[0].hasAttribute("data-needs-tag")) {
+    const verb = action.value === "add_tag" ? "add" : "remove";
+    return [`Choose the tag to ${verb}, in the Tag list beside the action.`, tag];
+  }
+  const ticked = document.querySelector('input[name="contacts"][form="bulk-form"]:checked');
+  if (form.elements.scope.value === "selected" && !ticked) {
+    const message = "Select at least one contact, or choose all contacts matching the filters.";
+    return [message, form.elements.scope];
+  }
+  return null;
+}
+document.addEventListener("submit", (event) => {
+  if (event.target.id !== "bulk-form") return;
+  const problem = bulkProblem(event.target);
+  const shown = document.getElementById("bulk-problem");
+  shown.hidden = !problem;
+  if (!problem) return;
+  event.preventDefault();
+  shown.textContent = problem[0];
+  problem[1].focus();
+});

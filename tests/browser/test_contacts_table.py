@@ -176,3 +176,32 @@ def test_staff_see_no_bulk_bar_and_no_export(login):
     expect(page.locator("#bulk-form")).to_have_count(0)
     expect(page.get_by_text("Export CSV")).to_have_count(0)
     expect(page.locator("input[name=contacts]")).to_have_count(0)
+
+
+def test_the_bulk_bar_sent_incomplete_keeps_the_ticked_rows_and_the_action(login, app_url):
+    """A new user's click-through: with three rows ticked and "Add a tag" chosen, Apply
+    without a tag came back with "Choose the tag…", no row ticked and the action reset."""
+    page = login("admin")
+    page.goto(f"{app_url}/contacts/?per_page=25")
+    boxes = page.locator('input[name="contacts"]')
+    for row in range(3):
+        boxes.nth(row).check()
+    problem = page.locator("#bulk-problem")
+    page.locator("#bulk-form button[type=submit]").click()
+    expect(problem).to_have_text("Choose an action in the Action list.")
+    expect(page.locator("#bulk-action")).to_be_focused()
+    page.select_option("#bulk-action", "add_tag")
+    page.locator("#bulk-form button[type=submit]").click()
+    expect(problem).to_have_text("Choose the tag to add, in the Tag list beside the action.")
+    expect(page.locator("#bulk-tag")).to_be_focused()
+    expect(page.locator('input[name="contacts"]:checked')).to_have_count(3)
+    expect(page.locator("#bulk-action")).to_have_value("add_tag")
+    for row in range(3):
+        boxes.nth(row).uncheck()
+    page.select_option("#bulk-action", "remove_tag")
+    page.select_option("#bulk-tag", index=1)
+    page.locator("#bulk-form button[type=submit]").click()
+    expect(problem).to_have_text(
+        "Select at least one contact, or choose all contacts matching the filters."
+    )
+    expect(page).to_have_url(f"{app_url}/contacts/?per_page=25")  # nothing was sent

@@ -52,6 +52,10 @@ def replies_to_read_first(contact: Contact, old_phone: str) -> str | None:
     )
 
 
+# Of the contacts who share a number, a warning names this many.
+SHARERS_NAMED = 3
+
+
 class ContactForm(forms.ModelForm):
     """A contact's details. A new number that has opted out (hard), or one that leaves the
     contact's consent on record behind, is saved only on a second click, after a warning that
@@ -110,12 +114,29 @@ class ContactForm(forms.ModelForm):
                 for r in sorted(left, key=lambda r: Channel.values.index(r.channel))
             ]
             warnings += self._sharers_left_without(list(left))
+        warnings += self._sharers_of(phone)
         if warnings and self.data.get("confirmed_phone") != phone:
             self.number_to_confirm = phone
             for warning in warnings:
                 self.add_error(None, warning)
             self.add_error(None, "Save again to give the contact this number.")
         return data
+
+    def _sharers_of(self, phone: str) -> list[str]:
+        """The contacts who have the number already, which it would share with them: its
+        consent on record and its opt-outs with it (a mistyped number joins strangers')."""
+        others = Contact.objects.filter(phone=phone).exclude(pk=self.instance.pk)
+        names = list(others.order_by("name").values_list("name", flat=True)[: SHARERS_NAMED + 1])
+        if not names:
+            return []
+        if len(names) > SHARERS_NAMED:
+            names = [*names[:SHARERS_NAMED], "others"]
+        who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return [
+            f"{who} {'has' if len(names) == 1 else 'have'} this number too: its consent on "
+            "record and its opt-outs are the number's, for every contact with it. Check that "
+            "they are the same person or household."
+        ]
 
     def _sharers_left_without(self, voided: list[ConsentRecord]) -> list[str]:
         """The other contacts of the old number whose consent to a channel rests on the

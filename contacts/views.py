@@ -246,8 +246,6 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if contact.status != Contact.Status.ACTIVE == form.instance.status:
                 messages.info(request, f"{form.instance.name} is active again: broadcasts "
                                        "may reach them.")  # fmt: skip
-            if form.instance.phone != contact.phone:
-                _say_who_shares_the_number(request, form.instance)
             return redirect("contacts:detail", pk=pk)
     elif request.method == "POST":
         raise PermissionDenied
@@ -358,31 +356,8 @@ def new_contact(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():  # the contact with its tags, or nothing
             contact = form.save()
         messages.success(request, f"{contact.name}: created.")
-        _say_who_shares_the_number(request, contact)
         return redirect(contact)
     return render(request, "contacts/contact_new.html", {"form": form})
-
-
-# Of the contacts who share a number, a message names this many.
-SHARERS_NAMED = 3
-
-
-def _say_who_shares_the_number(request: HttpRequest, contact: Contact) -> None:
-    """A contact saved with a number others have: it shares their consent on record and the
-    number's opt-outs, which the message says, naming them."""
-    others = Contact.objects.filter(phone=contact.phone).exclude(pk=contact.pk).order_by("name")
-    names = list(others.values_list("name", flat=True)[: SHARERS_NAMED + 1])
-    if not names:
-        return
-    if len(names) > SHARERS_NAMED:
-        names = [*names[:SHARERS_NAMED], "others"]
-    who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    messages.info(
-        request,
-        f"{who} {'has' if len(names) == 1 else 'have'} this number too: its consent on record "
-        "and its opt-outs are the number's, for every contact with it. Check that they are the "
-        "same person or household.",
-    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -44,7 +44,9 @@ def test_a_contact_given_a_number_others_have_is_told_it_shares_its_consent(
     admin_client, admin_role_user
 ):
     """Saved with a household's number, a contact shares its consent on record and opt-outs:
-    the page says who else has it, and whose consent each record was given as."""
+    the form says who else has it before it saves (a new user's click-through: a mistyped
+    number was saved at once, and said so only after), and the page whose consent each
+    record was given as."""
     from datetime import UTC, datetime
 
     from contacts.models import ConsentMethod
@@ -55,11 +57,14 @@ def test_a_contact_given_a_number_others_have_is_told_it_shares_its_consent(
         phone=household, channel=Channel.CALLS, method=ConsentMethod.VERBAL,
         given_at=datetime(2026, 11, 24, tzinfo=UTC), by_user=admin_role_user, contact=amelia,
     )  # fmt: skip
-    response = admin_client.post(
-        NEW, {"name": "Aisha Davis", "phone": "(415) 555-0172", "status": "active"}, follow=True
-    )
-    page = response.content.decode()
+    aisha = {"name": "Aisha Davis", "phone": "(415) 555-0172", "status": "active"}
+    page = admin_client.post(NEW, aisha).content.decode()
     assert "Amelia Mensah has this number too: its consent on record and its opt-outs" in page
+    assert "Save again to give the contact this number." in page
+    assert not Contact.objects.filter(name="Aisha Davis").exists()
+    response = admin_client.post(NEW, aisha | {"confirmed_phone": household}, follow=True)
+    page = response.content.decode()
+    assert "Aisha Davis: created." in page
     assert f', for <a href="/contacts/{amelia.pk}/">Amelia Mensah</a>' in page
     for name in ("Bo", "Cy", "Di"):
         ContactFactory(name=name, phone=household)
@@ -70,7 +75,7 @@ def test_a_contact_given_a_number_others_have_is_told_it_shares_its_consent(
     page = admin_client.post(
         NEW, {"name": "Fay", "phone": "+14155550173", "status": "active"}, follow=True
     ).content.decode()
-    assert "this number too" not in page
+    assert "this number too" not in page and "Fay: created." in page
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 import re
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django import forms
@@ -20,7 +20,12 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, Contact
 from contacts.phones import normalize_phone
-from messaging.twiml import calls_state_no_number, no_toll_free_call_back, voice_message
+from messaging.twiml import (
+    NOT_IN_XML,
+    calls_state_no_number,
+    no_toll_free_call_back,
+    voice_message,
+)
 
 AUDIENCE = "audience"
 
@@ -68,6 +73,10 @@ NOT_URGENT_MARKETING = (
     "Only an informational broadcast can be urgent: marketing always waits for quiet hours to end."
 )
 URGENT_NEEDS_REASON = "Say why it cannot wait: the reason is kept with the broadcast and shown."
+
+
+# How far ahead a broadcast may be scheduled.
+SCHEDULED_AT_MOST = timedelta(days=5 * 365)
 
 
 class BroadcastForm(forms.ModelForm):
@@ -156,7 +165,15 @@ class BroadcastForm(forms.ModelForm):
         return body
 
     def clean_script(self) -> str:
-        script = self.cleaned_data["script"]
+        # A page break or a line break within a paragraph, pasted from a document, is a line
+        # break; any other control character would make the call's instructions no XML.
+        script = re.sub("[\x0b\x0c]", "\n", self.cleaned_data["script"])
+        if found := NOT_IN_XML.search(script):
+            raise forms.ValidationError(
+                f"The script holds a control character (U+{ord(found[0]):04X}, after "
+                f"“{script[max(found.start() - 20, 0) : found.start()]}”) that no call can say: "
+                "type that part again."
+            )
         _refuse_unknown_placeholders(script, spoken=True)
         return script
 
@@ -164,10 +181,9 @@ class BroadcastForm(forms.ModelForm):
         send_at = self.cleaned_data["send_at"]
         if send_at is None:
             return send_at
-        try:
-            send_at.astimezone(UTC)  # the database keeps it in UTC
-        except OverflowError:
-            raise forms.ValidationError("Choose an earlier time.") from None
+        if send_at > timezone.now() + SCHEDULED_AT_MOST:
+            # Nor is one reckoned in its recipients' zones past the year 9999.
+            raise forms.ValidationError("Choose a time within the next five years.")
         # A scheduled broadcast's time is checked by services.edit, under its lock (it may
         # not be emptied either); a draft's is checked here.
         if self.instance.status == Broadcast.Status.DRAFT and send_at <= timezone.now():

@@ -219,6 +219,7 @@ STATUS_VALUES = {
     **{label.lower(): value for value, label in Contact.Status.choices},
 }
 EMAIL_LENGTH = Contact._meta.get_field("email").max_length
+NAME_KEY_KEPT = ImportRow._meta.get_field("name_key").max_length
 # Letters, digits and . _ % + - before the @, never a dot first, last or twice; a domain of
 # labels of letters, digits and inner hyphens, and a top-level name of letters.
 PLAIN_EMAIL = re.compile(
@@ -663,7 +664,9 @@ def _check(
     consent = _consent(cells, problem, disclosures)
     if len(problems) > found:
         return None
-    return (number, name, name.lower(), phone, email, *places, tags, status, *channels, *consent)
+    # Lower case may be longer than the name ("İ" is two characters): as much as is kept.
+    name_key = name.lower()[:NAME_KEY_KEPT]
+    return (number, name, name_key, phone, email, *places, tags, status, *channels, *consent)
 
 
 def _listed_opt_out(written: str, column: str, problem) -> str | None:

@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 
+from contacts import signals
 from contacts.phones import VALID_PHONE, PhoneField, format_phone
 from contacts.places import STATE_CHOICES, validate_time_zone
 
@@ -314,8 +315,6 @@ def load_consent_records(contacts: list["Contact"]) -> None:
 def _holds() -> list[models.QuerySet]:
     """What holds numbers back beside their opt-outs, as the apps above answer (a reply
     waiting for review): querysets of "phone" and "channels" (signals.holds_wanted)."""
-    from contacts import signals
-
     return [answer for _, answer in signals.holds_wanted.send(sender=Contact)]
 
 

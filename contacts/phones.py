@@ -150,6 +150,19 @@ def is_toll_free(e164: str) -> bool:
     )
 
 
+def call_back_number() -> str:
+    """The number calls name to call back and stop them, whose calls reach the app's voice
+    webhook and its menu: CALL_BACK_NUMBER, else TWILIO_FROM_NUMBER, as numbers are kept; in
+    `make run`'s demo (DEBUG on, neither set) the demo's; "" if none is a number."""
+    given = settings.CALL_BACK_NUMBER or settings.TWILIO_FROM_NUMBER
+    if not given and settings.DEBUG:
+        given = settings.DEMO_CALL_BACK_NUMBER
+    try:
+        return normalize_phone(given)
+    except ValidationError:
+        return ""
+
+
 # A North American number of ten digits whose area code starts 2-9, which phonenumbers
 # writes "(201) 555-0123" at home, whatever the rest: written here, as phonenumbers took a
 # noticeable share of a page (bench/NOTES.md; tests/contacts/test_phones.py holds the two to

@@ -10,17 +10,17 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from contacts import services
 from contacts.models import Channel, Contact, PhoneOptOut, Source
-from contacts.phones import format_phone, normalize_phone
+from contacts.phones import call_back_number, format_phone
 
 SALT = "contacts.subscriptions"
 
@@ -79,6 +79,9 @@ def _refused(request: HttpRequest, why: str) -> HttpResponse:
 
 
 @login_not_required  # the signed link is the key
+# And so no cookie is: a request to stop from a browser that keeps none (an app's own, a
+# private window) was refused by Django's check of forged requests, and nothing stopped.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, token: str) -> HttpResponse:
     max_age = timedelta(days=settings.SUBSCRIPTION_LINK_DAYS)
@@ -106,9 +109,9 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     stopped = set(PhoneOptOut.objects.filter(phone=phone).values_list("channel", flat=True))
     done = []
     if request.method == "POST":
-        kept = set(request.POST.getlist("keep"))
+        asked = _asked_to_stop(request)
         for channel in Channel:
-            if channel in stopped or channel in kept:
+            if channel in stopped or channel not in asked:
                 continue
             covered = services.record_revocation(
                 phone=phone, channel=channel, source=Source.PAGE,
@@ -136,12 +139,19 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "contacts/subscriptions.html", context)
 
 
+def _asked_to_stop(request: HttpRequest) -> set[str]:
+    """The channels a form sent from a link's page asks to stop, whichever page it was read
+    on (the page may have changed since): the stop-only one's ticks, or the full one's boxes
+    unticked."""
+    if request.POST.get("form") == "stop":
+        return set(request.POST.getlist("stop")) & set(Channel.values)
+    return set(Channel.values) - set(request.POST.getlist("keep"))
+
+
 def _our_number() -> str:
-    """The number our calls come from, to call back, as people write it; "" if not set."""
-    try:
-        return format_phone(normalize_phone(settings.TWILIO_FROM_NUMBER))
-    except ValidationError:
-        return ""
+    """The number to call back, whose menu offers calls again, as people write it; "" if
+    none is set."""
+    return format_phone(number) if (number := call_back_number()) else ""
 
 
 def _whose(phone: str, contact_id: int | None, signed_at: datetime) -> tuple[list[str], bool]:
@@ -183,10 +193,7 @@ def _stop_only(request: HttpRequest, phones: list[str], signed_in: str, why: str
     link was valid and saved after, stops what it unticked, as it would have then."""
     done: set[str] = set()
     if request.method == "POST":
-        if request.POST.get("form") == "stop":
-            done = set(request.POST.getlist("stop")) & set(Channel.values)
-        else:
-            done = set(Channel.values) - set(request.POST.getlist("keep"))
+        done = _asked_to_stop(request)
         # Each, stopped already or not, as a STOP is: what a revocation covers is the scope's
         # on the day (every channel, from OPT_OUT_SCOPE_ALL_FROM), and the answer says
         # nothing of what the number had stopped before.

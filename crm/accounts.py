@@ -71,13 +71,17 @@ def _allowed(*, email: str, address: str | None) -> bool:
     return True
 
 
+EMAIL_KEPT = PasswordResetRequest._meta.get_field("email").max_length
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset_form.html"
 
     def form_valid(self, form) -> HttpResponse:
         # Counted whether or not the address has an account: the answer must not tell. (A
         # server that cannot be reached is logged by Django's form; the answer is the same.)
-        email = form.cleaned_data["email"].lower()
+        # Lower case may be longer ("İ" is two characters): counted by as much as is kept.
+        email = form.cleaned_data["email"].lower()[:EMAIL_KEPT]
         if not _allowed(email=email, address=client_address(self.request)):
             context = {"limit": settings.PASSWORD_RESET_LIMIT}
             template = "registration/password_reset_throttled.html"

@@ -8,9 +8,10 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         # checks and lookups register themselves.
-        from crm import checks, database_role, lookups  # noqa: F401
+        from crm import checks, database_role, lookups, utc_times  # noqa: F401
 
         database_role.connect()
+        utc_times.connect()
 
 
 class AdminConfig(admin.AdminConfig):

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from twilio.twiml.voice_response import VoiceResponse
 
-from contacts.phones import format_phone, is_toll_free, normalize_phone
+from contacts.phones import call_back_number, format_phone, is_toll_free, normalize_phone
 
 
 def _offer_unsubscribe(
@@ -74,19 +74,6 @@ def calling_number() -> str:
         return normalize_phone(settings.TWILIO_FROM_NUMBER)
     except ValidationError:
         return settings.TWILIO_FROM_NUMBER
-
-
-def call_back_number() -> str:
-    """The number a call names to call back and stop the calls, whose calls reach the voice
-    webhook (inbound_menu): CALL_BACK_NUMBER, else TWILIO_FROM_NUMBER, as numbers are kept; in
-    `make run`'s demo (DEBUG on, neither set) the demo's; "" if none is a number."""
-    given = settings.CALL_BACK_NUMBER or settings.TWILIO_FROM_NUMBER
-    if not given and settings.DEBUG:
-        given = settings.DEMO_CALL_BACK_NUMBER
-    try:
-        return normalize_phone(given)
-    except ValidationError:
-        return ""
 
 
 def no_toll_free_call_back() -> str:
@@ -164,6 +151,11 @@ def _spoken(key: str) -> str:
     return {"*": "star", "#": "pound"}.get(key, key)
 
 
+# What XML, and so a call's instructions, cannot hold: control characters but the tab and
+# line breaks, and two non-characters.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def voice_message(
     *, script: str = "", audio_url: str = "", digit: str = "", marketing: bool = True
 ) -> str:
@@ -173,7 +165,8 @@ def voice_message(
     if bool(script) == bool(audio_url):
         raise ValueError("A voice message has a script or an audio URL, not both or neither.")
     digit = digit or settings.UNSUBSCRIBE_DIGIT
-    message = ("say", script) if script else ("play", audio_url)
+    # The form refuses them; a script saved before it did is said without them.
+    message = ("say", NOT_IN_XML.sub("", script)) if script else ("play", audio_url)
     opening = ("say", call_opening(digit, marketing=marketing))
     response = VoiceResponse()
     _offer_unsubscribe(response, digit, opening, message, ("say", reach_us()))

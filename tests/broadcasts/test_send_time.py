@@ -63,7 +63,10 @@ def test_a_drafts_time_moved_into_the_past_is_refused_and_nothing_changes(manage
         # Clocks go from 02:00 to 03:00 that night in New York: no such time.
         ("2030-03-10T02:30", "couldn’t be interpreted in time zone America/New_York"),
         # In UTC, which the database keeps, this is in the year 10000.
-        ("9999-12-31T23:00", "Choose an earlier time."),
+        ("9999-12-31T23:00", "Choose a time within the next five years."),
+        # A cold review: in UTC, 9999; in a recipient's zone ahead of UTC, 10000 (its pages
+        # were 500s once saved).
+        ("9999-12-31T18:59", "Choose a time within the next five years."),
     ],
 )
 def test_a_time_that_cannot_be_kept_is_explained_and_nothing_is_saved(

@@ -208,15 +208,25 @@ def test_a_signed_in_user_cannot_save_a_link_past_its_days(
     assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
 
 
-def test_the_form_needs_its_csrf_token(contact):
-    response = Client(enforce_csrf_checks=True).post(subscriptions.link(PHONE), {"keep": []})
+def test_a_tampered_link_stops_nothing_without_a_form_s_token_either(contact):
+    """The page takes no cookie (its signed link is the key): a link changed by a character
+    is refused, as without the check of forged requests nothing else would be."""
+    link = subscriptions.link(PHONE)
+    tampered = link[:-3] + ("A" if link[-3] != "A" else "B") + link[-2:]
+    response = Client(enforce_csrf_checks=True).post(tampered, {"keep": []})
     assert response.status_code == 403
     assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
 
 
-@pytest.mark.parametrize(("ours", "said"), [("+14155559999", " at (415) 555-9999"), ("", "")])
-def test_a_stopped_channel_says_how_to_receive_calls_again(contact, settings, ours, said):
-    settings.TWILIO_FROM_NUMBER = ours
+@pytest.mark.parametrize(
+    ("call_back", "ours", "said"),
+    [("", "+14155559999", " at (415) 555-9999"), ("(888) 555-0123", "+14155559999",
+     " at (888) 555-0123"), ("", "", "")],
+)  # fmt: skip
+def test_a_stopped_channel_says_how_to_receive_calls_again(
+    contact, settings, call_back, ours, said
+):
+    settings.CALL_BACK_NUMBER, settings.TWILIO_FROM_NUMBER = call_back, ours
     services.record_hard_opt_out(phone=PHONE, channel=Channel.CALLS, source="keyword")
     page = Client().get(subscriptions.link(PHONE)).content.decode()
     assert f"To receive calls again, call us{said} from this number and press 1." in page

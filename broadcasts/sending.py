@@ -158,6 +158,13 @@ def _replying(broadcast: Broadcast, recipients: list[Claimed]) -> set[int]:
 REPLY_PENDING = "A reply from the number was still being processed: it may have been a STOP."
 
 
+def _replies_checked_every() -> float:
+    """How often, in seconds, a batch handing its messages over looks again for replies of
+    its numbers kept meanwhile: well within the time a STOP waits for the hand-over before it
+    is kept and answered (INBOUND_LOCK_TIMEOUT)."""
+    return min(1.0, settings.INBOUND_LOCK_TIMEOUT / 3)
+
+
 def _skip(recipients: list[Claimed], reason: str) -> None:
     Recipient.objects.filter(pk__any=[r.pk for r in recipients]).update(
         status=Recipient.Status.SKIPPED, error=reason
@@ -416,6 +423,7 @@ def _send_until_refused(
                 return []
             _planned_for_a_batch()
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
+            contact_services.hold_off_writes_of_many_numbers()
             if policy.limits_frequency(broadcast):
                 _take_turns([r.phone for r in recipients])
             eligible = _eligible(broadcast, recipients)
@@ -430,8 +438,19 @@ def _send_until_refused(
             _defer(deferred)
             eligible -= {r.pk for r in deferred}
             backend = get_backend()
+            checked = clock.now()
             for recipient in (r for r in recipients if r.pk in eligible):
                 _sleep_until(slots.take(), clock)
+                if clock.now() - checked >= _replies_checked_every():
+                    # A long hand-over (a slow provider): a STOP that came meanwhile waits
+                    # for it only so long (INBOUND_LOCK_TIMEOUT), then is kept, and answered.
+                    checked = clock.now()
+                    waiting = [r for r in recipients if r.pk in eligible and r not in done]
+                    replying = _replying(broadcast, waiting)
+                    _skip([r for r in waiting if r.pk in replying], REPLY_PENDING)
+                    eligible -= replying
+                    if recipient.pk in replying:
+                        continue
                 # A slow batch may reach a window's end: each message is checked at its turn.
                 its = places.get(recipient.pk)
                 if its is not None and clock.now() >= closing[its]:

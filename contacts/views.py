@@ -50,6 +50,7 @@ from contacts.forms import (
     action_in_words,
     bulk_actions_for,
     filters_in_words,
+    replies_to_read_first,
 )
 from contacts.models import (
     VALID_PHONE,
@@ -225,6 +226,25 @@ def change_subscription(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(next_url)
 
 
+def _saved(request: HttpRequest, contact: Contact, form: ContactForm) -> bool:
+    """Save the contact page's edit of `contact`, unless a reply of the number it leaves came
+    while the form was checked (replies_to_read_first, asked again under the numbers' locks,
+    which a batch handing messages to them holds meanwhile): then the form says so."""
+    with transaction.atomic():
+        # A status that holds the number back waits, as an opt-out does, for a hand-over to
+        # it (services.unsubscribe); a new number, for a STOP or START of either.
+        services.lock_numbers([contact.phone, form.instance.phone])
+        moved = form.instance.phone != contact.phone
+        if moved and (refusal := replies_to_read_first(contact, contact.phone)):
+            form.add_error(None, refusal)
+            return False
+        form.save()
+        services.keep_status_change(
+            form.instance, contact.status, by_user=request.user, how="edited on the contact's page"
+        )
+    return True
+
+
 @permission_required("contacts.view_contact", raise_exception=True)
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(_contacts(), pk=pk)
@@ -232,16 +252,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.has_perm("contacts.change_contact"):
         # A copy: an edit that is not saved must not show in the Details beside it.
         form = ContactForm(request.POST or None, instance=copy.copy(contact))
-        if request.method == "POST" and form.is_valid():
-            with transaction.atomic():
-                # A status that holds the number back waits, as an opt-out does, for a
-                # hand-over to it (services.unsubscribe).
-                services.lock_numbers([contact.phone, form.instance.phone])
-                form.save()
-                services.keep_status_change(
-                    form.instance, contact.status, by_user=request.user,
-                    how="edited on the contact's page",
-                )  # fmt: skip
+        if request.method == "POST" and form.is_valid() and _saved(request, contact, form):
             messages.success(request, f"{form.instance.name}: saved.")
             if contact.status != Contact.Status.ACTIVE == form.instance.status:
                 messages.info(request, f"{form.instance.name} is active again: broadcasts "

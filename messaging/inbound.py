@@ -453,10 +453,10 @@ def _join(
     the soft ones, and asks for a START where the number opted out itself. Either is their
     consent on record, confirmed once as carriers require. A YES confirms the number's consent
     awaiting confirmation (double opt-in); from a number that has nothing to lift or confirm,
-    it answers something else: nothing is recorded. Processed `late` where anything was said
-    or done since it came (_overtaken), it is dropped: nothing is recorded or answered, and
-    the number may send it again."""
-    if late and _overtaken(key, phone, Channel.SMS, received_at):
+    it answers something else: nothing is recorded. Where anything was said or done since it
+    came (_overtaken), it is dropped: nothing is recorded or answered, and the number may
+    send it again."""
+    if _overtaken(key, phone, Channel.SMS, received_at, late=late):
         return ""
     if reading.intent == Intent.OPT_IN:
         if opt_in_words(body) == "YES":
@@ -479,24 +479,36 @@ def _join(
 CLOCKS_MAY_DIFFER_BY = timedelta(seconds=2)
 
 
-def _overtaken(key: str, phone: str, channel: Channel, received_at: datetime) -> bool:
-    """Whether an opt-in kept (the event `key`, processed late) was overtaken by what came
-    after it: any later reply of the number, processed or still kept (it may ask to stop, go
-    to review, or say the number is a wrong one); any change of `channel` recorded for the
-    number since (a review confirmed, a request to stop told to staff, a user's choice, the
-    carrier, another reply kept before it and processed since); or a contact of the number
-    changed since (one may have moved onto it); "since" reaches back CLOCKS_MAY_DIFFER_BY.
-    Then it is dropped, and the number may send it again. Asked under the number's lock,
-    which a reply processed meanwhile waits for."""
+# The sources of the ledger's changes that replies and statuses make, which _overtaken orders
+# by the replies' own order rather than by the ledger's dates.
+NOT_BY_OTHERS = [Source.KEYWORD, Source.DIGIT, Source.JOIN, Source.CARRIER]
+
+
+def _overtaken(
+    key: str, phone: str, channel: Channel, received_at: datetime, *, late: bool = True
+) -> bool:
+    """Whether an opt-in (the event `key`) was overtaken by what came after it: any later
+    reply of the number, processed or still kept (it may ask to stop, go to review, or say
+    the number is a wrong one); any change of `channel` recorded for the number since (a
+    review confirmed, a request to stop told to staff, a user's choice, the carrier, another
+    reply kept before it and processed since); or a contact of the number changed since (one
+    may have moved onto it). Then it is dropped, and the number may send it again. Asked
+    under the number's lock, which a reply processed meanwhile waits for.
+
+    Kept and processed `late`, "since" reaches back CLOCKS_MAY_DIFFER_BY. Processed as it
+    came, it may still have waited for a lock while a later STOP (or a subscriptions page's)
+    was processed first, which it would undo: "since" is when it came."""
     services.lock_numbers([phone])
     this = InboundEvent.objects.filter(key=key).values("id")[:1]
     later_reply = _replies_after(phone, Subquery(this))
-    since = received_at - CLOCKS_MAY_DIFFER_BY
+    since = received_at - CLOCKS_MAY_DIFFER_BY if late else received_at
     # A carrier's refusal by when its status came (a status has a number only when it is one),
     # processed or kept: its ledger rows are dated when it was processed, which may be late,
     # after an opt-in that came after it, and a number opted out already gets none.
     changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
-    changed_since = changed_since.exclude(source=Source.CARRIER)
+    # Processed as it came, the replies it waited for (a STOP sent before it, processed first)
+    # made changes dated after it: replies are told apart by their order instead.
+    changed_since = changed_since.exclude(source__in=[Source.CARRIER] if late else NOT_BY_OTHERS)
     refusals_since = InboundEvent.objects.filter(
         phone=phone, kind=InboundEvent.Kind.STATUS, received_at__gt=since
     ).values_list("payload", "received_at")
@@ -564,13 +576,13 @@ def handle_call(payload: dict) -> str:
 
 def _resubscribe_calls(payload: dict, received_at: datetime | None, late: bool) -> str:
     """The caller pressed the digit offered to receive calls again: their own new consent.
-    Processed `late` where anything was said or done since (_overtaken), it is dropped."""
+    Where anything was said or done since (_overtaken), it is dropped."""
     response = VoiceResponse()
     phone = contact_number(InboundEvent.Kind.DIGITS, payload)
     key = f"digits:{payload['CallSid']}:{payload['Digits']}"  # the event's
     if not phone:
         response.say("We cannot see your phone number. Please call again without hiding it.")
-    elif late and _overtaken(key, phone, Channel.CALLS, received_at or timezone.now()):
+    elif _overtaken(key, phone, Channel.CALLS, received_at or timezone.now(), late=late):
         response.say("Goodbye.")  # the call is over: this answer is kept, never heard
     else:
         services.record_new_consent(
@@ -706,7 +718,9 @@ def handle_status(
         # A text's status, or the refusal of one of our messages, which says its channel.
         channel = Channel(payload.get("Channel", Channel.SMS))
         received_at = received_at or timezone.now()
-        # Processed late, it does not undo the contact's own new consent given since.
+        # Processed late, it does not undo the contact's own new consent given since: asked
+        # under the number's lock, which an opt-in being processed holds until it commits.
+        services.lock_numbers([phone])
         if not _opted_in_since(phone, channel, received_at):
             services.record_revocation(
                 phone=phone, channel=channel, source=Source.CARRIER,

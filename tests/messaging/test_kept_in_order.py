@@ -440,8 +440,8 @@ looked = inbound._overtaken
 other = threading.Thread(target=stop_again)
 
 
-def a_stop_comes_as_it_looks(*args):
-    found = looked(*args)  # under the number's lock: the STOP waits for the START's commit
+def a_stop_comes_as_it_looks(*args, **kwargs):
+    found = looked(*args, **kwargs)  # under the number's lock: a STOP waits for the commit
     other.start()
     other.join(2)
     print("the STOP waited:", other.is_alive())

@@ -207,11 +207,8 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
-        marketing = data.get("purpose") == Broadcast.Purpose.MARKETING
-        if calls and (why := calls_state_no_number()):
+        if calls and (why := calls_state_no_number() or no_toll_free_call_back()):
             self.add_error("channel", why)
-        elif calls and marketing and (why := no_toll_free_call_back()):
-            self.add_error("purpose", why)
         words = data.get("script", "") if calls else data.get("body", "")
         informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL
         self.promotes = promotes(words or "") if informational else ""
@@ -239,10 +236,7 @@ class BroadcastForm(forms.ModelForm):
         takes of a call's instructions."""
         script, audio = data.get("script", "").strip(), data.get("audio_url", "")
         digit = data.get("unsubscribe_digit") or settings.UNSUBSCRIBE_DIGIT
-        marketing = data.get("purpose") == Broadcast.Purpose.MARKETING
-        placed = voice_message(
-            script=script, audio_url="" if script else audio, digit=digit, marketing=marketing
-        )
+        placed = voice_message(script=script, audio_url="" if script else audio, digit=digit)
         if len(placed) > TWIML_MOST_CHARACTERS:
             field = "script" if script else "audio_url"
             self.add_error(

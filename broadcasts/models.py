@@ -179,13 +179,12 @@ class Broadcast(models.Model):
         return promotes(self.body if self.channel == Channel.SMS else self.script)
 
     def cannot_be_placed(self) -> str:
-        """Why this broadcast's calls may not be placed, or "": not launched so. Calls state a
-        telephone number of the business (messaging.twiml.calls_state_no_number); marketing
-        ones give a toll-free number to call back too (no_toll_free_call_back)."""
+        """Why this broadcast's calls may not be placed, or "": not launched, nor sent, so.
+        Calls state a telephone number of the business (messaging.twiml.calls_state_no_number)
+        and give a toll-free number to call back (no_toll_free_call_back)."""
         if self.channel != Channel.CALLS:
             return ""
-        marketing = self.purpose == self.Purpose.MARKETING
-        return calls_state_no_number() or (no_toll_free_call_back() if marketing else "")
+        return calls_state_no_number() or no_toll_free_call_back()
 
     @property
     def sms_text(self) -> str:

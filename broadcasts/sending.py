@@ -421,9 +421,11 @@ def _send_until_refused(
             if _cancelled(broadcast):
                 _cancel(recipients)
                 return []
+            if why := broadcast.cannot_be_placed():  # the settings changed since its launch
+                _skip(recipients, f"Not placed: {why}")
+                return []
             _planned_for_a_batch()
             contact_services.lock_numbers([r.phone for r in recipients], shared=True)
-            contact_services.hold_off_writes_of_many_numbers()
             if policy.limits_frequency(broadcast):
                 _take_turns([r.phone for r in recipients])
             eligible = _eligible(broadcast, recipients)
@@ -676,7 +678,6 @@ def _send(
         script=broadcast.script,
         audio_url=broadcast.audio_url,
         digit=broadcast.unsubscribe_digit,
-        marketing=broadcast.purpose == Broadcast.Purpose.MARKETING,
     )
     return backend.make_call(to=phone, twiml=twiml)
 

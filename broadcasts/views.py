@@ -137,8 +137,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["has_link"] = subscriptions.PLACEHOLDER in broadcast.body
     else:
         digit = broadcast.unsubscribe_digit
-        marketing = broadcast.purpose == Broadcast.Purpose.MARKETING
-        context["call_opening"] = call_opening(digit, marketing=marketing)
+        context["call_opening"] = call_opening(digit)
         context["call_closing"] = f"{reach_us()} {unsubscribe_offer(digit)}"
     if broadcast.is_editable:
         context["preview"] = services.preview(broadcast)

@@ -177,22 +177,6 @@ def lock_numbers(phones: list[str], *, shared: bool = False) -> None:
             )
 
 
-def hold_off_writes_of_many_numbers() -> None:
-    """Until the transaction ends, on PostgreSQL: writes of many numbers at once, which lock
-    the opt-outs' table or the contacts' rather than each number (an import, a bulk action,
-    the guard's statements of more than NUMBER_LOCKS_AT_MOST numbers: SHARE), wait for this
-    transaction, and it for them, as a number's own lock does for one. Taken after the
-    numbers' locks, in the order those writes take the tables: a batch handing its messages
-    over takes it, so that an opt-out of its numbers either commits before its check or waits
-    for the hand-over, however many numbers it writes."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"LOCK TABLE {PhoneOptOut._meta.db_table}, {Contact._meta.db_table}"
-                " IN ROW EXCLUSIVE MODE"
-            )
-
-
 def hold_numbers(new: Iterable[str], others: Iterable[str] = (), hard: Iterable[str] = ()) -> None:
     """Until the transaction ends, hold the numbers a batch writes, in the order a STOP or a
     START takes them: the number, then the opt-outs' table and its contacts. `new`: those of

@@ -146,13 +146,13 @@ def check_calls_state_a_number(app_configs, **kwargs) -> list[Warning]:
 
 
 @register(Tags.compatibility, deploy=True)
-def check_marketing_calls_give_a_toll_free_number(app_configs, **kwargs) -> list[Warning]:
-    """A marketing call gives a toll-free number to call back (47 CFR 64.1200(b)(3))."""
+def check_calls_give_a_toll_free_number(app_configs, **kwargs) -> list[Warning]:
+    """A call gives a toll-free number to call back (47 CFR 64.1200(b)(3))."""
     if not (why := no_toll_free_call_back()):
         return []
     return [
         Warning(
-            f"No marketing voice broadcast can be launched: {why}",
+            f"No voice broadcast can be launched: {why}",
             hint="Set CALL_BACK_NUMBER to a toll-free number (800, 833, 844, 855, 866, 877, "
             "888) whose voice webhook is this app's /webhooks/twilio/voice/.",
             id="messaging.W006",

@@ -491,8 +491,8 @@ def _overtaken(
     reply of the number, processed or still kept (it may ask to stop, go to review, or say
     the number is a wrong one); any change of `channel` recorded for the number since (a
     review confirmed, a request to stop told to staff, a user's choice, the carrier, another
-    reply kept before it and processed since); or a contact of the number changed since (one
-    may have moved onto it). Then it is dropped, and the number may send it again. Asked
+    reply kept before it and processed since); or, kept, a contact of the number changed since
+    (one may have moved onto it). Then it is dropped, and the number may send it again. Asked
     under the number's lock, which a reply processed meanwhile waits for.
 
     Kept and processed `late`, "since" reaches back CLOCKS_MAY_DIFFER_BY. Processed as it
@@ -516,10 +516,10 @@ def _overtaken(
         channel in channels_revoked(Channel(payload.get("Channel", Channel.SMS)), at)
         for payload, at in refusals_since
     )
-    contact_changed = Contact.objects.filter(phone=phone, updated_at__gt=since)
-    return (
-        refused_since or later_reply.exists() or changed_since.exists() or contact_changed.exists()
-    )
+    # Kept, a contact changed since may have moved onto the number; processed as it came, a
+    # contact saved while it waited (a name, a tag) says nothing of the number's wishes.
+    contact_changed = late and Contact.objects.filter(phone=phone, updated_at__gt=since).exists()
+    return refused_since or later_reply.exists() or changed_since.exists() or contact_changed
 
 
 def _opted_out_at_all(phone: str) -> bool:

@@ -4,8 +4,8 @@ vouches for the number the call shows).
 
 A broadcast's call is a prerecorded message, which 47 CFR 64.1200(b) holds to an order: the
 business named at its beginning, the key that stops the calls within two seconds of that, and
-a number to reach the business during or after it; and a marketing call, left on a voicemail,
-a toll-free number to call back and stop the calls. So it opens with `call_opening`, then says
+a number to reach the business during or after it; and, left on a voicemail, a toll-free
+number to call back and stop the calls. So it opens with `call_opening`, then says
 the script (or plays the audio), then `reach_us` and `unsubscribe_offer`; the key works
 throughout."""
 
@@ -35,12 +35,12 @@ def _offer_unsubscribe(
     gather.say(unsubscribe_offer(digit) if ours else _press_now(digit) + ".")
 
 
-def call_opening(digit: str, *, marketing: bool = True) -> str:
-    """What a broadcast's call says first: who calls, and the key that stops the calls; in a
-    `marketing` call, the toll-free number to call back to stop them too, which a voicemail
-    must give (no_toll_free_call_back)."""
+def call_opening(digit: str) -> str:
+    """What a broadcast's call says first: who calls, and the key that stops the calls, and
+    the toll-free number to call back to stop them, which a voicemail must give
+    (no_toll_free_call_back)."""
     opening = f"This is {settings.BUSINESS_NAME}. To stop our calls, press {_spoken(digit)} "
-    if marketing and is_toll_free(number := call_back_number()):
+    if is_toll_free(number := call_back_number()):
         return f"{opening}at any time, or call {spoken_number(number)} toll-free."
     return f"{opening}at any time."
 
@@ -77,15 +77,17 @@ def calling_number() -> str:
 
 
 def no_toll_free_call_back() -> str:
-    """Why a marketing call may not be placed, or "": the number it names to call back and
-    stop the calls must be toll-free, as a prerecorded advertisement left on a voicemail must
-    give (47 CFR 64.1200(b)(3)), and the app cannot tell a voicemail from a person."""
+    """Why no call may be placed, or "": the number it names to call back and stop the calls
+    must be toll-free, as a prerecorded message left on a voicemail must give where it
+    advertises or is made without consent under an exemption (47 CFR 64.1200(b)(3), which
+    FCC 20-186 extended to those); the app can tell neither a voicemail from a person nor
+    every exemption from consent, so every call gives one."""
     number = call_back_number()
     if is_toll_free(number):
         return ""
     rule = (
-        "A marketing call must give a toll-free number to call back and stop the calls, "
-        "which its voicemail needs (47 CFR 64.1200(b)(3))"
+        "A call must give a toll-free number to call back and stop the calls, which its "
+        "voicemail needs (47 CFR 64.1200(b)(3))"
     )
     setting = "CALL_BACK_NUMBER" if settings.CALL_BACK_NUMBER else "TWILIO_FROM_NUMBER"
     given = settings.CALL_BACK_NUMBER or settings.TWILIO_FROM_NUMBER
@@ -95,7 +97,7 @@ def no_toll_free_call_back() -> str:
         rule += ", and none is set."
     return (
         f"{rule} Whoever runs the app sets CALL_BACK_NUMBER to a toll-free number whose calls "
-        "reach this app's voice webhook. An informational call is placed without one."
+        "reach this app's voice webhook."
     )
 
 
@@ -156,18 +158,16 @@ def _spoken(key: str) -> str:
 NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def voice_message(
-    *, script: str = "", audio_url: str = "", digit: str = "", marketing: bool = True
-) -> str:
-    """A broadcast's call: who calls and how to stop the calls (with a `marketing` call's
-    toll-free number), the script said (or the audio played), the unsubscribe digit offered
-    again and how to reach the business."""
+def voice_message(*, script: str = "", audio_url: str = "", digit: str = "") -> str:
+    """A broadcast's call: who calls and how to stop the calls (with the toll-free number to
+    call back), the script said (or the audio played), the unsubscribe digit offered again
+    and how to reach the business."""
     if bool(script) == bool(audio_url):
         raise ValueError("A voice message has a script or an audio URL, not both or neither.")
     digit = digit or settings.UNSUBSCRIBE_DIGIT
     # The form refuses them; a script saved before it did is said without them.
     message = ("say", NOT_IN_XML.sub("", script)) if script else ("play", audio_url)
-    opening = ("say", call_opening(digit, marketing=marketing))
+    opening = ("say", call_opening(digit))
     response = VoiceResponse()
     _offer_unsubscribe(response, digit, opening, message, ("say", reach_us()))
     response.hangup()

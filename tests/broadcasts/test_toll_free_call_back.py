@@ -1,7 +1,9 @@
-"""A marketing call gives a toll-free number to call back and stop the calls: a prerecorded
-advertisement left on a voicemail must (47 CFR 64.1200(b)(3)), and the app cannot tell a
-voicemail from a person. The calls named TWILIO_FROM_NUMBER, whatever it was: a business that
-calls from a local number left voicemails with no toll-free way to stop them."""
+"""A call gives a toll-free number to call back and stop the calls: a prerecorded message left
+on a voicemail must, where it advertises or is made without consent under an exemption (47
+CFR 64.1200(b)(3), extended to the latter by FCC 20-186), and the app can tell neither a
+voicemail from a person nor every exemption from consent. The calls named TWILIO_FROM_NUMBER,
+whatever it was: a business that calls from a local number left voicemails with no
+toll-free way to stop them."""
 
 import re
 from datetime import timedelta
@@ -21,7 +23,7 @@ from tests.factories import ContactFactory
 NEW = reverse("broadcasts:new")
 LOCAL = "+14155550111"  # the number the calls come from: a local one
 TOLL_FREE = "+18885550123"
-NOT_TOLL_FREE = "A marketing call must give a toll-free number to call back"
+NOT_TOLL_FREE = "A call must give a toll-free number to call back"
 
 
 @pytest.fixture(autouse=True)
@@ -51,21 +53,17 @@ def test_a_toll_free_number_is_one_of_north_america_s_free_codes(number, toll_fr
     assert is_toll_free(number) == toll_free
 
 
-def test_a_marketing_call_from_a_local_number_alone_is_refused(manager_client):
-    page = manager_client.post(NEW, voice_form()).content.decode()
+@pytest.mark.parametrize("purpose", ["marketing", "informational"])
+def test_a_call_from_a_local_number_alone_is_refused(manager_client, purpose):
+    fields = {"purpose": purpose, "script": "The office is closed today."}
+    page = manager_client.post(NEW, voice_form(**fields)).content.decode()
     assert NOT_TOLL_FREE in page
     assert "TWILIO_FROM_NUMBER (+14155550111) is not a toll-free number" in page
     assert "sets CALL_BACK_NUMBER" in page
     assert not Broadcast.objects.exists()
 
 
-def test_an_informational_call_needs_none(manager_client):
-    fields = {"purpose": "informational", "script": "The office is closed today."}
-    assert manager_client.post(NEW, voice_form(**fields)).status_code == 302
-    assert Broadcast.objects.get().purpose == "informational"
-
-
-def test_with_a_toll_free_number_to_call_back_a_marketing_call_gives_it(
+def test_with_a_toll_free_number_to_call_back_a_call_gives_it(
     manager_client, manager_user, settings, django_capture_on_commit_callbacks
 ):
     """Right after the key, and again at its end; the call still comes from the local
@@ -84,15 +82,24 @@ def test_with_a_toll_free_number_to_call_back_a_marketing_call_gives_it(
     assert "4 1 5, 5 5 5, 0 1 1 1" not in call
 
 
-def test_an_informational_call_names_the_number_calling_to_call_back(
-    manager_user, django_capture_on_commit_callbacks
+def test_a_call_broadcast_sending_when_the_settings_change_places_no_more_calls(
+    manager_user, settings, django_capture_on_commit_callbacks
 ):
+    """A cold review: launched while there was a toll-free number, a broadcast still sending
+    (or deferred by quiet hours) when the setting went placed its calls without one."""
+    settings.CALL_BACK_NUMBER = TOLL_FREE
     ContactFactory(phone="+12125550100")
-    informational = broadcast("calls", purpose="informational", script="Closed today.")
-    launched(informational, manager_user, django_capture_on_commit_callbacks)
-    call = said()
-    assert call.startswith("This is Demo Dental. To stop our calls, press 9 at any time. Closed")
-    assert call.endswith("or call us back at 4 1 5, 5 5 5, 0 1 1 1 and press 9.")
+    sending = broadcast("calls", script="Closed today.", purpose="informational")
+    from broadcasts import sending as engine
+
+    services.start(sending)
+    settings.CALL_BACK_NUMBER = ""
+    engine.send_batch(sending, engine.claim(sending))
+    assert sent_to() == []
+    [recipient] = sending.recipients.all()
+    assert recipient.status == "skipped" and recipient.error.startswith(
+        f"Not placed: {NOT_TOLL_FREE}"
+    )
 
 
 def test_a_draft_saved_while_there_was_one_is_not_launched(manager_client, manager_user, settings):

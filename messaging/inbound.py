@@ -481,7 +481,7 @@ CLOCKS_MAY_DIFFER_BY = timedelta(seconds=2)
 
 # The sources of the ledger's changes that replies and statuses make, which _overtaken orders
 # by the replies' own order rather than by the ledger's dates.
-NOT_BY_OTHERS = [Source.KEYWORD, Source.DIGIT, Source.JOIN, Source.CARRIER]
+BY_REPLIES = [Source.KEYWORD, Source.DIGIT, Source.JOIN, Source.CARRIER]
 
 
 def _overtaken(
@@ -508,7 +508,7 @@ def _overtaken(
     changed_since = ConsentEvent.objects.filter(phone=phone, channel=channel, at__gt=since)
     # Processed as it came, the replies it waited for (a STOP sent before it, processed first)
     # made changes dated after it: replies are told apart by their order instead.
-    changed_since = changed_since.exclude(source__in=[Source.CARRIER] if late else NOT_BY_OTHERS)
+    changed_since = changed_since.exclude(source__in=[Source.CARRIER] if late else BY_REPLIES)
     refusals_since = InboundEvent.objects.filter(
         phone=phone, kind=InboundEvent.Kind.STATUS, received_at__gt=since
     ).values_list("payload", "received_at")

@@ -71,22 +71,27 @@ def send_in_thread(b) -> None:
         connection.close()
 
 
-def stop_webhook(phone: str, sid: str, body: str = "STOP"):
-    """A signed STOP through the real webhook view; (status, answer, when answered)."""
+def signed_webhook(path: str, data: dict):
+    """A webhook as Twilio signs it, in a thread's own connection: the response."""
     from django.conf import settings
 
-    data = {"MessageSid": sid, "From": phone, "To": "+14155559999", "Body": body}
-    url = "http://testserver/webhooks/twilio/sms/"
-    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, data)
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(
+        f"http://testserver{path}", data
+    )
     try:
-        response = Client().post(
-            "/webhooks/twilio/sms/", urlencode(data),
-            content_type="application/x-www-form-urlencoded",
+        return Client().post(
+            path, urlencode(data), content_type="application/x-www-form-urlencoded",
             headers={"X-Twilio-Signature": signature},
         )  # fmt: skip
-        return response.status_code, response.content.decode(), time.time()
     finally:
         connection.close()
+
+
+def stop_webhook(phone: str, sid: str, body: str = "STOP"):
+    """A signed STOP through the real webhook view; (status, answer, when answered)."""
+    data = {"MessageSid": sid, "From": phone, "To": "+14155559999", "Body": body}
+    response = signed_webhook("/webhooks/twilio/sms/", data)
+    return response.status_code, response.content.decode(), time.time()
 
 
 @pytest.mark.postgres
@@ -399,26 +404,9 @@ def test_the_subscriptions_page_stop_posted_twice_at_once(committed, settings):
 
 
 def status_webhook(phone: str, sid: str):
-    from django.conf import settings
-
-    data = {
-        "MessageSid": sid,
-        "MessageStatus": "undelivered",
-        "To": phone,
-        "ErrorCode": "21610",
-        "ErrorMessage": "unsubscribed recipient",
-    }
-    url = "http://testserver/webhooks/twilio/status/"
-    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, data)
-    try:
-        response = Client().post(
-            "/webhooks/twilio/status/", urlencode(data),
-            content_type="application/x-www-form-urlencoded",
-            headers={"X-Twilio-Signature": signature},
-        )  # fmt: skip
-        return response.status_code
-    finally:
-        connection.close()
+    data = {"MessageSid": sid, "MessageStatus": "undelivered", "To": phone,
+            "ErrorCode": "21610", "ErrorMessage": "unsubscribed recipient"}  # fmt: skip
+    return signed_webhook("/webhooks/twilio/status/", data).status_code
 
 
 @pytest.mark.postgres

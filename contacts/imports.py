@@ -1362,7 +1362,7 @@ def _hard_in_file(contact_import, channel, rows) -> set[str]:
     says_hard = Q.create([(c, OptInStatus.HARD) for c in _covering(channel)], connector=Q.OR)
     phones = {row.phone for row in rows}
     return set(
-        ImportRow.objects.filter(says_hard, contact_import=contact_import, phone__in=phones)
+        ImportRow.objects.filter(says_hard, contact_import=contact_import, phone__any=phones)
         .values_list("phone", flat=True)
         .distinct()
     )
@@ -1417,6 +1417,6 @@ def _channel(contact_import, channel, rows, contact_of, counts) -> None:
         # channel are left as they are).
         for covered in channels_revoked(channel):
             services.record_hard_opt_outs(
-                phones=Contact.objects.filter(pk__in=said_hard).values("phone"),
+                phones=Contact.objects.filter(pk__any=said_hard).values("phone"),
                 channel=covered, source=Source.IMPORT, words=note,
             )  # fmt: skip

@@ -108,6 +108,25 @@ def test_an_invalid_edit_shows_the_error_and_changes_nothing(client, admin_role_
     assert Contact.objects.get(pk=contact.pk).name == "Mae Moss"
 
 
+def test_an_edit_not_saved_says_so_above_the_page_linking_each_problem(
+    client, admin_role_user, contact
+):
+    """The form is the page's fourth card: what to correct is said where the page opens, each
+    problem a link to its field, or to the form for a number to confirm."""
+    client.force_login(admin_role_user)
+    page = client.post(url(contact), {"name": "", "phone": "12ab", "status": "active"})
+    page = page.content.decode()
+    summary = page.index('class="errornote not-saved" role="alert"')
+    assert summary < page.index("<h2>Details</h2>") < page.index('id="edit"')
+    assert '<a href="#id_name">Name: This field is required.</a>' in page
+    assert '<a href="#id_phone">Phone: “12ab” is not a valid phone number.</a>' in page
+    ContactFactory(name="Al Other", phone="+14155550199")
+    data = {"name": "Mae Moss", "phone": "+14155550199", "status": "active"}
+    page = client.post(url(contact), data).content.decode()
+    assert '<a href="#edit">Save again to give the contact this number.</a>' in page
+    assert client.get(url(contact)).content.decode().count("not-saved") == 0
+
+
 def test_a_tag_id_past_64_bits_is_an_error_and_changes_nothing(client, admin_role_user, contact):
     vip = Tag.objects.create(name="VIP")
     client.force_login(admin_role_user)

@@ -72,7 +72,11 @@ def tooltip(
         return subscribed + held_back_by(contact_status)
     if opt_out.is_hard:
         return f"{opt_out.describe(phone)} {opt_out.ends_when}"
-    return opt_out.describe()
+    return f"{opt_out.describe()} {SOFT_ENDS}"
+
+
+# A soft opt-out's tooltip says so, as a hard one's says how it ends: the icon looks the same.
+SOFT_ENDS = "Soft: an Admin can resubscribe the contact."
 
 
 def held_back_by(contact_status: str) -> str:

@@ -54,6 +54,8 @@ def test_the_opt_in_status_column_is_shown_by_default(client, staff_user, people
     assert 'role="tooltip"' in page
     assert "Opted out of SMS: replied “STOP” on" in page
     assert "Opted out of SMS: by admintest on" in page
+    # Ben's soft opt-out says it is soft, which his icon does not show.
+    assert page.count("Soft: an Admin can resubscribe the contact.") == 1
     assert "Subscribed to Calls &amp; Voicemails" in page
 
 

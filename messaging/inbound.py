@@ -543,10 +543,21 @@ def contact_number(kind: InboundEvent.Kind, fields) -> str:
     else:
         outbound = kind == InboundEvent.Kind.DIGITS and is_outbound(fields)
         field = "To" if outbound else "From"
+    caller = kind != InboundEvent.Kind.SMS and field == "From"
+    if caller and fields.get(field, "") in WITHHELD_CALLER_IDS:
+        return ""
     try:
         return number_to_keep(fields.get(field, "")) if field else ""
     except ValidationError:
         return ""
+
+
+# What Twilio gives as the number of a caller who hides theirs: ANONYMOUS, RESTRICTED, UNKNOWN,
+# UNAVAILABLE and BLOCKED spelled on a keypad. They have the shape of numbers (of Lesotho,
+# Kazakhstan, …): taken as one, a hidden caller's key opted every hidden caller out.
+WITHHELD_CALLER_IDS = frozenset(
+    {"+266696687", "+7378742833", "+8656696", "+86282452253", "+2562533"}
+)
 
 
 def carrier_opt_out(fields) -> bool:

@@ -58,6 +58,24 @@ def test_a_hidden_caller_id_is_told_why_nothing_changed(post_signed):
     assert not PhoneOptOut.objects.exists()
 
 
+# Twilio's From for a caller who hides their number: ANONYMOUS, RESTRICTED, UNKNOWN,
+# UNAVAILABLE and BLOCKED on a keypad, each shaped like a number of some country.
+WITHHELD = ["+266696687", "+7378742833", "+8656696", "+86282452253", "+2562533"]
+
+
+@pytest.mark.parametrize("withheld", WITHHELD)
+def test_twilios_stand_in_for_a_hidden_number_is_not_opted_out(post_signed, withheld):
+    call = {"CallSid": "CA77", "From": withheld, "To": BUSINESS, "Direction": "inbound"}
+    data = call | {"Digits": "9"}
+    said = post_signed("/webhooks/twilio/voice/gather/?digit=9", data).content.decode()
+    assert "cannot see your phone number" in said
+    assert not PhoneOptOut.objects.exists()
+    # The next hidden caller hears the menu that offers the key, not "this number receives no
+    # calls from us".
+    menu = post_signed("/webhooks/twilio/voice/", call | {"CallSid": "CA78"}).content.decode()
+    assert "press 9" in menu and "receives no calls" not in menu
+
+
 def test_error_21610_marks_the_number_hard_opted_out_by_the_carrier(post_signed):
     contact = ContactFactory(phone=PHONE)
     data = {"MessageSid": "SM9", "MessageStatus": "failed", "ErrorCode": "21610", "To": PHONE}

@@ -261,8 +261,12 @@ def fields_of(header: list[str]) -> list[str] | None:
 # Date", "Caller ID" or "Options" say nothing of it.
 CONSENT_WORDS = re.compile(
     r"\b(?:opt|opted|optin|optout|consents?|consented|subscribed?|subscriptions?|unsubscribed?"
-    r"|permissions?|dnc|dnd|stop|sms|texts?|texting|voice|calls|robocalls?|tcpa|blocked"
-    r"|suppress(?:ed|ion)?|blacklist(?:ed)?|do not \w+|no contact)\b"
+    r"|unsubs?|permissions?|dnc|dnd|stop|stopped|sms|texts?|texting|voice|calls|robocalls?|tcpa"
+    r"|blocked|suppress(?:ed|ion)?|blacklist(?:ed)?|do not \w+|no contact"
+    # "Don't Call", "No Call", "OK to Call", "Can Text", "Call OK": not "call" alone, which
+    # "Recall Date" (a dental office's next check-up) has.
+    r"|(?:don t|dont|no|not|never|ok to|okay to|can|may) (?:call|text|message|phone|contact)"
+    r"|(?:call|phone|contact) (?:ok|okay|allowed|permitted))\b"
 )
 
 

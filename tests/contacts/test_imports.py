@@ -565,6 +565,20 @@ def test_the_command_refuses_a_file_whose_columns_are_not_named(db, tmp_path):
     assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "header", ["Don't Call", "Dont Call", "No Call", "OK to Call", "Call OK", "Can Text",
+               "Stopped", "Unsub"],
+)  # fmt: skip
+def test_the_command_refuses_another_system_s_do_not_call_flag_unmatched(db, tmp_path, header):
+    """A cold attack's file: these columns were ignored, with only "Ignored columns" said,
+    and the contacts on the list imported subscribed to calls."""
+    path = tmp_path / "from-other-crm.csv"
+    path.write_text(f'Name,Phone,"{header}"\nDana Diaz,(415) 555-0142,Y\n')
+    with pytest.raises(CommandError, match="may say whether a contact may be texted or called"):
+        call_command("import_contacts", str(path))
+    assert not Contact.objects.exists()
+
+
 def test_the_preview_counts_the_contacts_created_and_updated(db):
     ContactFactory(name="Ana Alvarez", phone="+14155550101")
     contact_import = checked(csv_bytes(

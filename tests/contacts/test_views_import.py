@@ -403,7 +403,9 @@ def test_another_system_s_voice_opt_in_column_is_read_as_calls(admin_client):
     assert "“No”: write hard where the contact opted out themselves" in page
 
 
-@pytest.mark.parametrize("header", ["Voice Permission", "DNC", "Text OK?", "Marketing consent"])
+@pytest.mark.parametrize(
+    "header", ["Voice Permission", "DNC", "Text OK?", "Marketing consent", "Don't Call", "Unsub"]
+)
 def test_a_column_that_may_say_who_agreed_is_not_ignored_unasked(admin_client, header):
     content = f"Name,Phone,{header}\nBob,(415) 555-0101,N\n".encode()
     response = upload(admin_client, content)

@@ -6,7 +6,7 @@ the friendly half of the rule and the triggers the half that cannot be bypassed.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -285,14 +285,18 @@ def record_revocation(
     words: str = "",
     matched: str = "",
     at: datetime | None = None,
+    lifted_since: Collection[Channel] = (),
 ) -> tuple[Channel, ...]:
     """The contact behind `phone` revoked their consent to `channel` themselves (STOP, the
     digit, a confirmed possible opt-out): a hard opt-out of every channel that revocation
     covers (`channels_revoked`: `channel`, or with the scope "all" every channel), each with
     these source and words and ledger rows of its own, all in one transaction or none. Returns
-    the channels covered."""
+    the channels covered. `lifted_since`: those of them that the number's own new consent has
+    lifted since `at`, left as they are (a revocation recorded late)."""
     at = at or timezone.now()
-    covered = channels_revoked(channel, at)
+    covered = tuple(each for each in channels_revoked(channel, at) if each not in lifted_since)
+    if not covered:
+        return covered
     for each in covered:
         record_hard_opt_out(
             phone=phone, channel=each, source=source, words=words, matched=matched, at=at

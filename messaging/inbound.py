@@ -703,16 +703,16 @@ def _process_kept(key: str) -> None:
 
 
 def _opted_in_since(phone: str, channel: Channel, since: datetime) -> bool:
-    """Whether the number gave its own new consent to `channel` after `since`: a START, JOIN
-    or YES texted (whatever it found to lift), or the key pressed to receive calls again."""
+    """Whether the number gave its own new consent to `channel` after `since`, such as would
+    have lifted its opt-out: a START texted (whatever it found to lift), or the key pressed to
+    receive calls again. Not a JOIN: from a number that opted out itself, it lifts nothing."""
     if OptIn.objects.filter(phone=phone, channel=channel, at__gt=since).exists():
         return True
-    texted = InboundEvent.objects.filter(
-        phone=phone, kind=InboundEvent.Kind.SMS, received_at__gt=since
-    )
-    return channel == Channel.SMS and any(
-        texted.filter(reading__startswith=reading).exists() for reading in CONFIRMED_LATE
-    )
+    started = InboundEvent.objects.filter(
+        phone=phone, kind=InboundEvent.Kind.SMS, received_at__gt=since,
+        reading__startswith=READ_AS[Intent.OPT_IN],
+    )  # fmt: skip
+    return channel == Channel.SMS and started.exists()
 
 
 def handle_status(
@@ -729,14 +729,16 @@ def handle_status(
         # A text's status, or the refusal of one of our messages, which says its channel.
         channel = Channel(payload.get("Channel", Channel.SMS))
         received_at = received_at or timezone.now()
-        # Processed late, it does not undo the contact's own new consent given since: asked
-        # under the number's lock, which an opt-in being processed holds until it commits.
+        # Processed late, it does not undo the contact's own new consent given since, of the
+        # channels that consent lifts: asked under the number's lock, which an opt-in being
+        # processed holds until it commits.
         services.lock_numbers([phone])
-        if not _opted_in_since(phone, channel, received_at):
-            services.record_revocation(
-                phone=phone, channel=channel, source=Source.CARRIER,
-                words="Error 21610: the recipient opted out at the carrier.", at=received_at,
-            )  # fmt: skip
+        covered = channels_revoked(channel, received_at)
+        services.record_revocation(
+            phone=phone, channel=channel, source=Source.CARRIER,
+            words="Error 21610: the recipient opted out at the carrier.", at=received_at,
+            lifted_since=[each for each in covered if _opted_in_since(phone, each, received_at)],
+        )  # fmt: skip
     status = "opted_out" if opted_out else DELIVERY.get(payload["MessageStatus"])
     if status and payload.get("MessageSid"):
         updated = delivery_status.send(

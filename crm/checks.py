@@ -6,6 +6,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.http.request import validate_host
 
 
 @register(Tags.security, deploy=True)
@@ -86,3 +87,23 @@ def _local(address: SplitResult) -> bool:
         except OSError:
             return False
     return ip.is_loopback or ip.is_unspecified or ip.is_private or ip.is_link_local
+
+
+@register(Tags.security, deploy=True)
+def check_public_url_is_an_allowed_host(app_configs, **kwargs) -> list[Error]:
+    """Twilio's webhooks come to PUBLIC_URL's host: one that ALLOWED_HOSTS does not name gets
+    400, and every STOP sent to it is lost (Twilio does not send an inbound text again)."""
+    address = urlsplit(settings.PUBLIC_URL)
+    host = address.hostname
+    if settings.DEBUG or not host or _local(address):  # crm.E003's
+        return []
+    if validate_host(host, settings.ALLOWED_HOSTS):
+        return []
+    return [
+        Error(
+            f"PUBLIC_URL's host, {host}, is not one of ALLOWED_HOSTS: each of Twilio's "
+            "webhooks (a STOP, a call's key) would be refused with 400 and lost.",
+            hint=f"Add {host} to ALLOWED_HOSTS.",
+            id="crm.E004",
+        )
+    ]

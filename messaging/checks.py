@@ -158,3 +158,35 @@ def check_calls_give_a_toll_free_number(app_configs, **kwargs) -> list[Warning]:
             id="messaging.W006",
         )
     ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_messages_reach_the_provider(app_configs, **kwargs) -> list[Error | Warning]:
+    """With DEBUG off, messages go to Twilio: the console backend prints them in the worker's
+    log, while the broadcast's page says they were sent."""
+    if settings.DEBUG:
+        return []
+    if settings.MESSAGING_BACKEND != "twilio":
+        return [
+            Warning(
+                f"MESSAGING_BACKEND is {settings.MESSAGING_BACKEND}: no message reaches anyone, "
+                "yet each broadcast's page and the Outbox show its messages sent.",
+                hint="Set MESSAGING_BACKEND=twilio, with TWILIO_ACCOUNT_SID and "
+                "TWILIO_FROM_NUMBER (or TWILIO_MESSAGING_SERVICE_SID).",
+                id="messaging.W007",
+            )
+        ]
+    missing = [] if settings.TWILIO_ACCOUNT_SID else ["TWILIO_ACCOUNT_SID"]
+    if not (settings.TWILIO_FROM_NUMBER or settings.TWILIO_MESSAGING_SERVICE_SID):
+        missing.append("TWILIO_FROM_NUMBER (or TWILIO_MESSAGING_SERVICE_SID)")
+    if not missing:
+        return []
+    return [
+        Error(
+            f"MESSAGING_BACKEND is twilio, without {' or '.join(missing)}: every message "
+            "would fail.",
+            hint="Set them from your Twilio console (Account Info; the number or Messaging "
+            "Service that sends).",
+            id="messaging.E004",
+        )
+    ]

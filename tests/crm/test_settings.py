@@ -17,6 +17,8 @@ PRODUCTION = {
     "BUSINESS_NAME": "Smile Dental",
     "BUSINESS_CONTACT": "smiledental.example.com/help",
     "MESSAGING_BACKEND": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+    "TWILIO_FROM_NUMBER": "(415) 555-0111",
     "PUBLIC_URL": "https://crm.example.com",
     "BUSINESS_PHONE": "(415) 555-0100",
     "CALL_BACK_NUMBER": "(888) 555-0100",
@@ -43,6 +45,31 @@ def test_check_deploy_warns_when_the_help_reply_would_name_the_demo_business(uns
     result = manage("check", "--deploy", **production)
     assert "messaging.W004" in result.stderr and f"{unset} is not set" in result.stderr
     assert result.stderr.count("messaging.W004") == 1
+
+
+def test_check_deploy_warns_that_the_console_backend_sends_nothing():
+    """An operator's deploy with the four settings the README once listed: the worker printed
+    each broadcast's messages in its log, and the pages said they were sent."""
+    result = manage("check", "--deploy", **PRODUCTION | {"MESSAGING_BACKEND": "console"})
+    assert "messaging.W007" in result.stderr
+    assert "MESSAGING_BACKEND is console: no message reaches anyone" in result.stderr
+
+
+@pytest.mark.parametrize("unset", ["TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER"])
+def test_check_deploy_refuses_twilio_without_an_account_or_a_sender(unset):
+    production = {k: v for k, v in PRODUCTION.items() if k != unset}
+    result = manage("check", "--deploy", **production)
+    assert result.returncode != 0
+    assert "messaging.E004" in result.stderr and unset in result.stderr
+
+
+def test_check_deploy_refuses_a_public_url_whose_host_is_not_allowed():
+    """Each webhook to it was answered 400, and its STOP lost."""
+    result = manage("check", "--deploy", **PRODUCTION | {"ALLOWED_HOSTS": "crm.internal"})
+    assert result.returncode != 0
+    assert "crm.E004" in result.stderr and "crm.example.com, is not one of ALLOWED_HOSTS" in (
+        result.stderr
+    )
 
 
 def test_debug_off_without_a_secret_key_stops_with_a_clear_message():

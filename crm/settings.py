@@ -34,6 +34,9 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
     SECRET_KEY = "django-insecure-development-only-key-never-use-it-in-production-0123456789"
 
+# The keys SECRET_KEY replaced, comma-separated: what they signed stays valid, the
+# subscriptions links texted to contacts among them ("Changing SECRET_KEY" in the README).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

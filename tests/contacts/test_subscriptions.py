@@ -130,6 +130,20 @@ def test_a_tampered_link_gets_a_403_and_changes_nothing(contact, token):
     assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
 
 
+def test_a_link_signed_before_the_secret_key_changed_works_with_it_as_a_fallback(contact, settings):
+    """An operator changes SECRET_KEY: the links texted before it stop messages only while
+    the old key is among SECRET_KEY_FALLBACKS; without it, they are refused and change
+    nothing."""
+    url = subscriptions.link(PHONE)
+    old, settings.SECRET_KEY = settings.SECRET_KEY, "a-new-secret-key-" + "n" * 50
+    assert Client().post(url, {"keep": ["calls"]}).status_code == 403
+    assert statuses(contact) == {"sms": "subscribed", "calls": "subscribed"}
+    settings.SECRET_KEY_FALLBACKS = [old]
+    response = Client().post(url, {"keep": ["calls"]})
+    assert "you will receive no more texts from Demo Dental" in response.content.decode()
+    assert statuses(contact) == {"sms": OptInStatus.HARD, "calls": OptInStatus.SUBSCRIBED}
+
+
 def past_its_days(settings) -> time_machine.travel:
     later = timezone.now() + timedelta(days=settings.SUBSCRIPTION_LINK_DAYS, minutes=1)
     return time_machine.travel(later, tick=False)

@@ -72,6 +72,13 @@ def test_check_deploy_refuses_a_public_url_whose_host_is_not_allowed():
     )
 
 
+def test_the_keys_secret_key_replaced_are_read_from_the_environment():
+    code = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    old = "an-old-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
+    result = manage("shell", "-c", code, **PRODUCTION | {"SECRET_KEY_FALLBACKS": f" {old} ,"})
+    assert result.stdout.strip().splitlines()[-1] == str([old]), result.stderr
+
+
 def test_debug_off_without_a_secret_key_stops_with_a_clear_message():
     result = manage("check", DEBUG="0", ALLOWED_HOSTS="crm.example.com", TWILIO_AUTH_TOKEN="t")
     assert result.returncode != 0

@@ -109,6 +109,13 @@ def test_the_readme_database_roles_work_as_written(names):
             ("DELETE FROM contacts_consentrecord", "kept for at least four years"),
             ("TRUNCATE contacts_consentrecord", "permission denied"),
             ("DELETE FROM contacts_consentevent", "append-only"),
+            # Marking a migration as run would have the owner's next migrate skip it.
+            (
+                "INSERT INTO django_migrations (app, name, applied)"
+                " VALUES ('contacts', '9999_next_guard', now())",
+                "permission denied",
+            ),
+            ("DELETE FROM django_migrations", "permission denied"),
         ]:
             with pytest.raises(psycopg.Error, match=refusal):
                 app.execute(statement)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -36,14 +36,35 @@ from messaging.twiml import call_opening, reach_us, unsubscribe_offer
 
 @permission_required("broadcasts.view_broadcast", raise_exception=True)
 def broadcast_list(request: HttpRequest) -> HttpResponse:
-    counts = {
-        status: Count("recipients", filter=Q(recipients__status=status))
-        for status in ("pending", "sending", "deferred", "cancelled")
-    }
-    broadcasts = Broadcast.objects.select_related("created_by", "launched_by").annotate(
-        total=Count("recipients"), **counts
-    )[:100]
+    """The newest LISTED broadcasts, each with its recipients by status.
+
+    Counted with the broadcasts, as one grouped query, the recipients of every broadcast ever
+    sent were read (half a second a million), and Django, which drops a model's ordering
+    from such a query, listed any 100 rather than the newest. Counted for the listed ones
+    only, along the recipient_status index."""
+    broadcasts = list(
+        Broadcast.objects.select_related("created_by", "launched_by").order_by(
+            "-created_at", "-id"
+        )[:LISTED]
+    )
+    counted = (
+        Recipient.objects.filter(broadcast__in=broadcasts)
+        .values_list("broadcast", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_status: dict[int, dict[str, int]] = {}
+    for broadcast_id, status, n in counted:
+        by_status.setdefault(broadcast_id, {})[status] = n
+    for broadcast in broadcasts:
+        counts = by_status.get(broadcast.pk, {})
+        broadcast.total = sum(counts.values())
+        for status in ("pending", "sending", "deferred", "cancelled"):  # what the list says
+            setattr(broadcast, status, counts.get(status, 0))
     return render(request, "broadcasts/broadcast_list.html", {"broadcasts": broadcasts})
+
+
+LISTED = 100
 
 
 LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."

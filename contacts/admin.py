@@ -3,6 +3,7 @@ those changes go through the contacts pages and `contacts.services`."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -111,6 +112,9 @@ class ContactAdminForm(forms.ModelForm):
         return data
 
 
+DELETED_AT_MOST = 1000
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     form = ContactAdminForm
@@ -122,6 +126,10 @@ class ContactAdmin(admin.ModelAdmin):
     inlines = [OptOutInline, ConsentEventInline]
     show_full_result_count = False
     list_per_page = 50
+    # "Show counts" counted each channel filter's contacts by a sub-query for every contact: at
+    # a million, past any time-out.
+    show_facets = admin.ShowFacets.NEVER
+    actions = ["delete_selected"]
 
     class Media:
         css = {"all": ["css/opt_in.css"]}
@@ -151,6 +159,20 @@ class ContactAdmin(admin.ModelAdmin):
                 f"receive {Channel(opt_out.channel).label} while it has this number.",
                 messages.WARNING,
             )
+
+    @admin.action(permissions=["delete"], description=delete_selected.short_description)
+    def delete_selected(self, request, queryset):
+        """Django's, for at most DELETED_AT_MOST contacts: its page that asks first lists each
+        one with its tags and opt-outs, 23 seconds and 720 MB for 100,000."""
+        if (count := queryset.count()) > DELETED_AT_MOST:
+            self.message_user(
+                request,
+                f"{count:,} contacts chosen: delete at most {DELETED_AT_MOST:,} at a time here. "
+                "Nothing was deleted.",
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(self, request, queryset)
 
     @admin.display(description="Phone", ordering="phone")
     def phone_display(self, contact: Contact) -> str:

@@ -40,8 +40,12 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        # A number's messages, for its evidence file and the Outbox filtered by number.
-        indexes = [models.Index(fields=["to", "sent_at"], name="outbound_to_number")]
+        indexes = [
+            # A number's messages, for its evidence file and the Outbox filtered by number.
+            models.Index(fields=["to", "sent_at"], name="outbound_to_number"),
+            # The Outbox, newest first.
+            models.Index(fields=["-sent_at", "-id"], name="outbound_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["sid"], condition=~models.Q(sid=""), name="outbound_sid_unique"
@@ -50,6 +54,12 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to}"
+
+
+# The events whose answer says something, which the Outbox lists: an SMS's reply, a call's.
+ANSWERED = models.Q(kind="sms", response__contains="<Message") | models.Q(
+    kind__in=["call", "digits"], response__contains="<"
+)
 
 
 class InboundEvent(models.Model):
@@ -105,6 +115,10 @@ class InboundEvent(models.Model):
                 fields=["phrase", "received_at"],
                 name="inbound_by_phrase",
                 condition=models.Q(phrase__isnull=False),
+            ),
+            # The Outbox's replies, newest first, without reading every delivery status.
+            models.Index(
+                fields=["-received_at", "-id"], name="inbound_answered", condition=ANSWERED
             ),
         ]
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree import ElementTree
 
-from django.db.models import BooleanField, CharField, F, Q, QuerySet, Value
+from django.db.models import BooleanField, CharField, F, QuerySet, Value
 
 from contacts.models import Contact, pressed
 from contacts.phones import format_phone
-from messaging.models import InboundEvent, OutboundMessage
+from messaging.models import ANSWERED, InboundEvent, OutboundMessage
 from messaging.selectors import contacts_by_phone
 
 SENT, REPLY = "sent", "reply"
@@ -30,10 +30,7 @@ def messages(*, phone: str = "") -> QuerySet:
         at=F("sent_at"),
         maybe=F("maybe_sent"),
     )
-    replies = InboundEvent.objects.filter(
-        Q(kind=InboundEvent.Kind.SMS, response__contains="<Message")
-        | Q(kind__in=[InboundEvent.Kind.CALL, InboundEvent.Kind.DIGITS], response__contains="<")
-    ).annotate(
+    replies = InboundEvent.objects.filter(ANSWERED).annotate(
         origin=Value(REPLY, output_field=CharField()),
         number=F("phone"),
         text=F("response"),

@@ -140,6 +140,9 @@ class Broadcast(models.Model):
     )
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How many recipients its launch took (one a number): the Broadcasts page does not count a
+    # finished broadcast's again each time it is shown.
+    recipients_taken = models.IntegerField(null=True, blank=True, editable=False)
     # When the sending task queued for the recipients deferred by quiet hours runs: one task a
     # moment, however many workers found them waiting.
     wakes_at = models.DateTimeField(null=True, blank=True)

@@ -548,7 +548,7 @@ def launch(
 
 
 # What the launch, the sending and a cancellation set; an edit leaves them as they are.
-LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at"}
+LAUNCH_FIELDS = {"id", "status", "launched_by", "launched_at", "finished_at", "recipients_taken"}
 
 
 def _edited_fields() -> list[str]:
@@ -678,7 +678,7 @@ def start(broadcast: Broadcast) -> int:
             # index from the first batch rather than walking the whole table.
             cursor.execute("ANALYZE broadcasts_recipient (broadcast_id, status)")
     Broadcast.objects.filter(pk=broadcast.pk).update(
-        status=Broadcast.Status.SENDING, launched_at=timezone.now()
+        status=Broadcast.Status.SENDING, launched_at=timezone.now(), recipients_taken=count
     )
     # One task per worker that may share the sending; the spare ones find nothing to claim.
     for _ in range(settings.BROADCAST_WORKERS):

@@ -5,7 +5,7 @@ the owner creates, and the owner's first `migrate` creates django_migrations: th
 could then mark a migration as run, and the owner's next `migrate` would skip it, with it a
 change of the guard (an operator's deployment, followed to the letter). On PostgreSQL, every
 role but the owner keeps reading it (Django asks which migrations ran as it starts), and no
-more. SQLite has no roles.
+more; run by another role, it fails. SQLite has no roles.
 """
 
 from django.db import migrations
@@ -15,6 +15,13 @@ DO $$
 DECLARE
     writer regrole;
 BEGIN
+    -- Another role's REVOKE only warns, and the migration would be recorded as run: by the
+    -- very right it was there to take away.
+    IF NOT pg_has_role(current_user, (SELECT relowner FROM pg_class
+                                      WHERE oid = 'django_migrations'::regclass), 'USAGE') THEN
+        RAISE EXCEPTION 'Run migrations as the tables'' owner (README: Database roles): % does '
+                        'not own django_migrations.', current_user;
+    END IF;
     FOR writer IN
         SELECT DISTINCT a.grantee::regrole
         FROM pg_class c, aclexplode(c.relacl) a

@@ -125,3 +125,29 @@ def test_the_readme_database_roles_work_as_written(names):
         ).fetchone()
         assert kind == ("hard",)
         assert app.execute("SELECT COUNT(*) FROM contacts_consentrecord").fetchone() == (1,)
+
+
+def test_the_application_role_cannot_record_the_migrations_as_run(names):
+    """A cold review: with the old default privileges, the application's role, migrating by
+    mistake, ran crm 0007's REVOKEs as warnings and recorded it as run, with the very right
+    it takes away. It fails instead, and the owner's migrate then takes the right away."""
+    run_as_written(names)
+    server = settings.DATABASES["default"]
+    url = f"postgres://{{}}:a-password@{server['HOST']}:{server['PORT']}/{names['crm']}"
+
+    def migrate(role: str, *target: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", *target], cwd=ROOT,
+            env=os.environ | {"DATABASE_URL": url.format(names[role])},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    assert migrate("crm_owner", "crm", "0006").returncode == 0
+    by_mistake = migrate("crm_app", "crm")
+    assert by_mistake.returncode != 0
+    assert "Run migrations as the tables' owner" in by_mistake.stderr
+    assert migrate("crm_owner").returncode == 0
+    app = connect(names["crm"], names["crm_app"])
+    with app, pytest.raises(psycopg.Error, match="permission denied"):
+        app.execute("INSERT INTO django_migrations (app, name, applied)"
+                    " VALUES ('contacts', '9999_next_guard', now())")  # fmt: skip

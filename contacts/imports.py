@@ -263,10 +263,12 @@ CONSENT_WORDS = re.compile(
     r"\b(?:opt|opted|optin|optout|consents?|consented|subscribed?|subscriptions?|unsubscribed?"
     r"|unsubs?|permissions?|dnc|dnd|stop|stopped|sms|texts?|texting|voice|calls|robocalls?|tcpa"
     r"|blocked|suppress(?:ed|ion)?|blacklist(?:ed)?|do not \w+|no contact"
-    # "Don't Call", "No Call", "OK to Call", "Can Text", "Call OK": not "call" alone, which
-    # "Recall Date" (a dental office's next check-up) has.
-    r"|(?:don t|dont|no|not|never|ok to|okay to|can|may) (?:call|text|message|phone|contact)"
-    r"|(?:call|phone|contact) (?:ok|okay|allowed|permitted))\b"
+    # "Don't Call", "Can't Call", "OK to Call", "Can Text", "Call OK", "Call (Y/N)": not "call"
+    # alone, which "Recall Date" (a dental office's next check-up) has, nor "No Call No Show"
+    # (an appointment missed).
+    r"|(?:don t|dont|no|not|never|ok to|okay to|can|can t|cant|cannot|won t|wont|may)"
+    r" (?:call|text|message|phone|contact)(?! no show)"
+    r"|(?:call|phone|contact) (?:ok|okay|allowed|permitted|y n)|callable|autodial(?:er)?|txt)\b"
 )
 
 

@@ -567,7 +567,8 @@ def test_the_command_refuses_a_file_whose_columns_are_not_named(db, tmp_path):
 
 @pytest.mark.parametrize(
     "header", ["Don't Call", "Dont Call", "No Call", "OK to Call", "Call OK", "Can Text",
-               "Stopped", "Unsub"],
+               "Stopped", "Unsub", "Can't Call", "Cannot Call", "Won't Call", "Call (Y/N)",
+               "Callable", "Autodial OK", "TxtMsgOk"],
 )  # fmt: skip
 def test_the_command_refuses_another_system_s_do_not_call_flag_unmatched(db, tmp_path, header):
     """A cold attack's file: these columns were ignored, with only "Ignored columns" said,

@@ -427,11 +427,14 @@ def test_a_column_that_may_say_who_agreed_is_not_ignored_unasked(admin_client, h
 
 
 def test_an_ordinary_dental_export_still_imports_by_the_command(db, tmp_path):
-    """ "Recall Date" (a dental office's next check-up) says nothing of consent: the file is
-    imported, the column ignored (a first form of unsure_columns found "call" in it, and
-    refused the file)."""
+    """ "Recall Date" (a dental office's next check-up) and "No Call No Show" (appointments
+    missed) say nothing of consent: the file is imported, the columns ignored (a first form of
+    unsure_columns found "call" in the one, a second "no call" in the other, and refused the
+    file)."""
     path = tmp_path / "patients.csv"
-    path.write_text("Name,Phone,Recall Date\nAna Ruiz,(415) 555-0101,2026-03-01\n")
+    path.write_text(
+        "Name,Phone,Recall Date,No Call No Show\nAna Ruiz,(415) 555-0101,2026-03-01,2\n"
+    )
     try:
         call_command("import_contacts", str(path))
     except CommandError as error:

@@ -9,7 +9,7 @@ from contacts import subscriptions
 from contacts.filters import ContactFilter
 from contacts.models import Channel, ConsentEvent, Contact, ContactQuerySet
 from contacts.phones import format_phone
-from messaging.twiml import calls_state_no_number, no_toll_free_call_back
+from messaging.twiml import calls_state_no_number, no_caller_id, no_toll_free_call_back
 
 OPT_OUT_LINE = "Reply STOP to opt out"
 # A text tells how to opt out already where it asks for STOP ("Reply STOP", "Text “stop”",
@@ -183,11 +183,12 @@ class Broadcast(models.Model):
 
     def cannot_be_placed(self) -> str:
         """Why this broadcast's calls may not be placed, or "": not launched, nor sent, so.
-        Calls state a telephone number of the business (messaging.twiml.calls_state_no_number)
-        and give a toll-free number to call back (no_toll_free_call_back)."""
+        Calls state a telephone number of the business (messaging.twiml.calls_state_no_number),
+        give a toll-free number to call back (no_toll_free_call_back), and come from a number
+        of the account (no_caller_id)."""
         if self.channel != Channel.CALLS:
             return ""
-        return calls_state_no_number() or no_toll_free_call_back()
+        return calls_state_no_number() or no_toll_free_call_back() or no_caller_id()
 
     @property
     def sms_text(self) -> str:

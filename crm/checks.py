@@ -97,7 +97,7 @@ def check_public_url_is_an_allowed_host(app_configs, **kwargs) -> list[Error]:
     host = address.hostname
     if settings.DEBUG or not host or _local(address):  # crm.E003's
         return []
-    if validate_host(host, settings.ALLOWED_HOSTS):
+    if validate_host(f"[{host}]" if ":" in host else host, settings.ALLOWED_HOSTS):
         return []
     return [
         Error(

@@ -8,7 +8,7 @@ from messaging import reply_patterns
 from messaging.inbound import help_reply, joined_reply, unsubscribed_reply
 from messaging.keywords import normalise, plain
 from messaging.sms import count_segments
-from messaging.twiml import calls_state_no_number, no_toll_free_call_back
+from messaging.twiml import calls_state_no_number, no_caller_id, no_toll_free_call_back
 
 
 @register()
@@ -188,5 +188,19 @@ def check_messages_reach_the_provider(app_configs, **kwargs) -> list[Error | War
             hint="Set them from your Twilio console (Account Info; the number or Messaging "
             "Service that sends).",
             id="messaging.E004",
+        )
+    ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_calls_come_from_a_number(app_configs, **kwargs) -> list[Warning]:
+    """Twilio places calls from TWILIO_FROM_NUMBER: a Messaging Service sends texts only."""
+    if not (why := no_caller_id()):
+        return []
+    return [
+        Warning(
+            f"No voice broadcast can be launched: {why}",
+            hint="Set TWILIO_FROM_NUMBER, or send texts only.",
+            id="messaging.W008",
         )
     ]

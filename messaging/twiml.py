@@ -76,6 +76,17 @@ def calling_number() -> str:
         return settings.TWILIO_FROM_NUMBER
 
 
+def no_caller_id() -> str:
+    """Why no call may be placed, or "": Twilio places a call from TWILIO_FROM_NUMBER, which a
+    Messaging Service, that sends texts only, does not stand in for."""
+    if settings.MESSAGING_BACKEND != "twilio" or settings.TWILIO_FROM_NUMBER:
+        return ""
+    return (
+        "Calls are placed from TWILIO_FROM_NUMBER, which is not set (a Messaging Service sends "
+        "texts only). Whoever runs the app sets it to a voice-capable number of the account."
+    )
+
+
 def no_toll_free_call_back() -> str:
     """Why no call may be placed, or "": the number it names to call back and stop the calls
     must be toll-free, as a prerecorded message left on a voicemail must give where it

@@ -79,6 +79,22 @@ def test_the_keys_secret_key_replaced_are_read_from_the_environment():
     assert result.stdout.strip().splitlines()[-1] == str([old]), result.stderr
 
 
+def test_check_deploy_takes_an_ipv6_public_url_as_allowed_hosts_writes_it():
+    ipv6 = {"PUBLIC_URL": "https://[2606:4700::1111]", "ALLOWED_HOSTS": "[2606:4700::1111]"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION | ipv6)
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_warns_that_calls_need_a_number_of_their_own():
+    """A cold review: with a Messaging Service and no TWILIO_FROM_NUMBER, texts go, and each
+    call would be placed from no number."""
+    production = {k: v for k, v in PRODUCTION.items() if k != "TWILIO_FROM_NUMBER"}
+    production["TWILIO_MESSAGING_SERVICE_SID"] = "MG0123456789abcdef0123456789abcdef"
+    result = manage("check", "--deploy", **production)
+    assert "messaging.W008" in result.stderr and "messaging.E004" not in result.stderr
+    assert "Calls are placed from TWILIO_FROM_NUMBER, which is not set" in result.stderr
+
+
 def test_debug_off_without_a_secret_key_stops_with_a_clear_message():
     result = manage("check", DEBUG="0", ALLOWED_HOSTS="crm.example.com", TWILIO_AUTH_TOKEN="t")
     assert result.returncode != 0

@@ -125,6 +125,10 @@ def test_an_edit_not_saved_says_so_above_the_page_linking_each_problem(
     page = client.post(url(contact), data).content.decode()
     assert '<a href="#edit">Save again to give the contact this number.</a>' in page
     assert client.get(url(contact)).content.decode().count("not-saved") == 0
+    # A field drawn as many boxes has no id of its own: its problem links to the form.
+    data = {"name": "Mae Moss", "phone": contact.phone, "status": "active", "tags": [999999]}
+    page = client.post(url(contact), data).content.decode()
+    assert '<a href="#edit">Tags: Select a valid choice.' in page
 
 
 def test_a_tag_id_past_64_bits_is_an_error_and_changes_nothing(client, admin_role_user, contact):

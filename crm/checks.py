@@ -6,7 +6,10 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connections
 from django.http.request import validate_host
+
+from crm.database_role import privileged_because
 
 
 @register(Tags.security, deploy=True)
@@ -107,3 +110,28 @@ def check_public_url_is_an_allowed_host(app_configs, **kwargs) -> list[Error]:
             id="crm.E004",
         )
     ]
+
+
+@register(Tags.database, deploy=True)
+def check_application_role(app_configs, databases=None, **kwargs) -> list[Warning]:
+    """`check --deploy --database default`, run with the application's DATABASE_URL: its
+    role must not be able to switch the guard off (crm.database_role)."""
+    if settings.DEBUG:
+        return []
+    found = []
+    for alias in databases or ():
+        if connections[alias].vendor != "postgresql":
+            continue
+        with connections[alias].cursor() as cursor:
+            reason = privileged_because(cursor)
+        if reason:
+            found.append(
+                Warning(
+                    f"The database role of {alias!r} {reason}: the application connecting as "
+                    "it could disable the triggers that keep hard opt-outs.",
+                    hint="Run the application as a role that may only read and write rows "
+                    "(README: Database roles); only migrations run as the owner.",
+                    id="crm.W002",
+                )
+            )
+    return found

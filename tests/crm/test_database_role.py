@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.db import ProgrammingError, connection, transaction
 
-from crm import database_role
+from crm import checks, database_role
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -68,3 +68,15 @@ def test_no_warning_while_developing(settings, caplog, monkeypatch):
     with caplog.at_level(logging.WARNING, logger="crm.database_role"):
         database_role.warn_if_privileged(sender=None, connection=connection)
     assert not [r for r in caplog.records if r.name == "crm.database_role"]
+
+
+def test_check_deploy_with_the_database_warns_of_a_privileged_role(settings):
+    """An operator's `check --deploy` said nothing of a superuser or the owner as the
+    application's role (a cold operator's deploy): with `--database default` it warns."""
+    settings.DEBUG = False
+    found = checks.check_application_role(None, databases=["default"])
+    assert [warning.id for warning in found] == ["crm.W002"]
+    assert "is a superuser" in found[0].msg
+    assert checks.check_application_role(None, databases=None) == []
+    as_role("crm_app_check_test")
+    assert checks.check_application_role(None, databases=["default"]) == []

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree import ElementTree
 
+from django.db import connection
 from django.db.models import BooleanField, CharField, F, QuerySet, Value
 
 from contacts.models import Contact, pressed
@@ -20,9 +21,12 @@ from messaging.selectors import contacts_by_phone
 SENT, REPLY = "sent", "reply"
 
 
-def messages(*, phone: str = "") -> QuerySet:
+def messages(*, phone: str = "", upto: int | None = None) -> QuerySet:
     """Every message of the outbox, newest first, as rows of one query: what the backend sent,
-    and each webhook's answer that says something (an SMS reply, a call's answer)."""
+    and each webhook's answer that says something (an SMS reply, a call's answer). `upto`:
+    how many rows are read at most (a page's end); where the database can (PostgreSQL), each
+    side is cut there first, read along its index: ordered as a whole only, it read and
+    sorted every reply ever kept for each page."""
     sent = OutboundMessage.objects.annotate(
         origin=Value(SENT, output_field=CharField()),
         number=F("to"),
@@ -41,7 +45,24 @@ def messages(*, phone: str = "") -> QuerySet:
         sent, replies = sent.filter(to=phone), replies.filter(phone=phone)
     columns = ["origin", "id", "kind", "number", "text", "at", "maybe"]
     sent, replies = sent.order_by().values(*columns), replies.order_by().values(*columns)
+    if upto is not None and connection.features.supports_slicing_ordering_in_compound:
+        sent, replies = (side.order_by("-at", "-id")[:upto] for side in (sent, replies))
     return sent.union(replies, all=True).order_by("-at", "-id")
+
+
+class Pages:
+    """The outbox's messages as a Paginator reads them: counted, and a page at a time."""
+
+    def __init__(self, phone: str = ""):
+        self.phone = phone
+
+    def count(self) -> int:
+        return messages(phone=self.phone).count()
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        if page.stop <= page.start:  # the empty first page of an empty outbox
+            return []
+        return list(messages(phone=self.phone, upto=page.stop)[page])
 
 
 @dataclass

@@ -30,8 +30,8 @@ from messaging.models import (
     ReplyPhrase,
     ReviewStep,
 )
+from messaging.outbox import Pages as OutboxPages
 from messaging.outbox import entries
-from messaging.outbox import messages as outbox_messages
 from messaging.phrases import may_teach, teach
 from messaging.selectors import contacts_by_phone
 
@@ -368,7 +368,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
             phone = normalize_phone(number)
         except ValidationError:
             error = f"“{number}” is not a phone number: write it as you would dial it."
-    rows = [] if error else outbox_messages(phone=phone)
+    rows = [] if error else OutboxPages(phone)
     page = Paginator(rows, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,

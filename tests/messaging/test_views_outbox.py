@@ -98,6 +98,25 @@ def test_it_pages_through_every_message_newest_first(page):
     assert "‹ Newer" in last and "Older ›" not in last
 
 
+def test_its_pages_merge_what_was_sent_and_the_replies_in_time_order(page, sms):
+    """Each side of the Outbox is cut at a page's end before the two are merged (PostgreSQL):
+    a page past the first holds both, in time order, none twice."""
+    start = timezone.now() - timedelta(hours=1)
+    for n in range(60):
+        ConsoleBackend().send_sms(to=PHONE, body=f"Message {n}")
+        OutboundMessage.objects.filter(body=f"Message {n}").update(
+            sent_at=start + timedelta(minutes=n)
+        )
+    sms("HELP")  # answered now, after every message above
+    second = page(page=2)
+    assert "Page 2 of 2 (61 messages)" in second
+    assert "Message 10<" in second and "Message 0<" in second
+    assert "Message 11<" not in second  # on the first page, with the reply
+    first = page()
+    assert first.index("help at") < first.index("Message 59<")
+    assert "Message 11<" in first and "Message 10<" not in first
+
+
 @pytest.mark.parametrize("number", ["abc", "0", "-1", "1.5", "99999999999999999999", "", "\x00"])
 def test_a_bad_page_number_shows_a_page_that_says_which(page, number):
     sent(60)

@@ -23,6 +23,7 @@ from contacts.phones import normalize_phone
 from messaging.twiml import (
     NOT_IN_XML,
     calls_state_no_number,
+    no_caller_id,
     no_toll_free_call_back,
     voice_message,
 )
@@ -207,7 +208,7 @@ class BroadcastForm(forms.ModelForm):
             self.add_error("script", "Write a script to say, or give an audio URL: one of them.")
         elif calls and not {"script", "audio_url"} & set(self.errors):
             self._check_call(data)
-        if calls and (why := calls_state_no_number() or no_toll_free_call_back()):
+        if calls and (why := calls_state_no_number() or no_toll_free_call_back() or no_caller_id()):
             self.add_error("channel", why)
         words = data.get("script", "") if calls else data.get("body", "")
         informational = data.get("purpose") == Broadcast.Purpose.INFORMATIONAL

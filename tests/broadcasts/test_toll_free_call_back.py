@@ -158,3 +158,17 @@ def test_make_run_s_demo_names_a_toll_free_number_of_its_own(settings):
     assert not Broadcast(channel="calls").cannot_be_placed()
     settings.DEBUG = False  # no number is made up outside the demo
     assert NOT_TOLL_FREE in Broadcast(channel="calls").cannot_be_placed()
+
+
+def test_a_call_with_no_number_to_come_from_is_refused_by_the_form(manager_client, settings):
+    """Twilio with a Messaging Service, which sends texts only, and no TWILIO_FROM_NUMBER: a
+    cold review found such a call saved, to be refused at its launch only."""
+    settings.MESSAGING_BACKEND = "twilio"
+    settings.TWILIO_FROM_NUMBER = ""
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG0123456789abcdef0123456789abcdef"
+    settings.CALL_BACK_NUMBER = TOLL_FREE
+    page = manager_client.post(NEW, voice_form()).content.decode()
+    assert "Calls are placed from TWILIO_FROM_NUMBER, which is not set" in page
+    assert not Broadcast.objects.exists()
+    settings.TWILIO_FROM_NUMBER = LOCAL
+    assert manager_client.post(NEW, voice_form()).status_code == 302

@@ -49,8 +49,11 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
         )[:LISTED]
     )
     finished = {b.pk for b in broadcasts if b.status == b.Status.DONE and b.recipients_taken}
+    # Not a draft's nor a scheduled one's, which have none: launched since it was read, it
+    # would show as a draft with recipients to go.
+    launched = [b for b in broadcasts if b.status in LAUNCHED and b.pk not in finished]
     counted = (
-        Recipient.objects.filter(broadcast__in=[b for b in broadcasts if b.pk not in finished])
+        Recipient.objects.filter(broadcast__in=launched)
         .values_list("broadcast", "status")
         .annotate(n=Count("id"))
         .order_by()
@@ -69,6 +72,7 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
 
 
 LISTED = 100
+LAUNCHED = (Broadcast.Status.SENDING, Broadcast.Status.DONE, Broadcast.Status.CANCELLED)
 
 
 LAUNCHED_NOT_CHANGED = "A launched broadcast cannot be changed."

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from broadcasts import services
+from broadcasts import services, views
 from broadcasts.models import Broadcast
 from broadcasts.views import LISTED
 from crm.roles import MANAGER
@@ -58,3 +58,30 @@ def test_a_finished_broadcast_says_how_many_its_launch_took(manager_client, sett
         page = manager_client.get(reverse("broadcasts:list")).content.decode()
     assert "3 recipients, 0 to go" in page
     assert not any("broadcasts_recipient" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_broadcast_read_as_a_draft_shows_no_recipients(manager_client, settings, monkeypatch):
+    """A cold review: launched between the list's two statements, a broadcast read as a draft
+    showed "Draft … 3 recipients, 3 to go". A draft's recipients are not asked for."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    for n in range(3):
+        ContactFactory(phone=f"+1415555010{n}")
+    draft = Broadcast.objects.create(name="Racy", channel="sms", body="Hello")
+    list_them = views.Broadcast.objects.select_related
+
+    def read_then_launched(*fields):
+        listed = list(list_them(*fields).order_by("-created_at", "-id"))
+        services.launch(broadcast=draft, by_user=UserFactory(role=MANAGER))
+        return FakeQuerySet(listed)
+
+    monkeypatch.setattr(views.Broadcast.objects, "select_related", read_then_launched)
+    page = manager_client.get(reverse("broadcasts:list")).content.decode()
+    row = re.search(rf'href="/broadcasts/{draft.pk}/">.*?</tr>', page, re.S).group(0)
+    assert "Draft" in row and "recipient" not in row
+
+
+class FakeQuerySet(list):
+    """What the list reads of the broadcasts, read already."""
+
+    def order_by(self, *fields):
+        return self

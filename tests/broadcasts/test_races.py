@@ -29,6 +29,12 @@ from tests.locks import wait_for_lock_waiters
 FIRST, SECOND = "+14155550101", "+14155550102"
 
 
+def edited(contact, *, phone: str) -> dict:
+    """What the contact page's form posts to give `contact` the number `phone`."""
+    return {"name": contact.name, "phone": phone, "email": contact.email, "status": "active",
+            "time_zone": "", "state": ""}  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def _rows_written_go(committed):
     """What a race wrote is committed, and much of it the guard keeps for good (hard opt-outs,
@@ -287,17 +293,7 @@ def test_a_contact_does_not_leave_its_number_while_a_stop_of_it_is_unread(commit
         client = Client()
         client.force_login(admin)
         try:
-            response = client.post(
-                f"/contacts/{contact.pk}/",
-                {
-                    "name": contact.name,
-                    "phone": new,
-                    "email": contact.email,
-                    "status": "active",
-                    "time_zone": "",
-                    "state": "",
-                },
-            )
+            response = client.post(f"/contacts/{contact.pk}/", edited(contact, phone=new))
             return response.status_code, time.time()
         finally:
             connection.close()
@@ -633,17 +629,10 @@ def test_moves_onto_a_number_racing_its_stop_end_opted_out(committed, settings):
         def run():
             client = Client()
             client.force_login(admin)
-            data = {
-                "name": contact.name,
-                "phone": new,
-                "email": contact.email,
-                "status": "active",
-                "time_zone": "",
-                "state": "",
-            }
+            data = edited(contact, phone=new)
             response = client.post(f"/contacts/{contact.pk}/", data)
             if response.status_code == 200:  # asked to confirm the opted-out number
-                client.post(f"/contacts/{contact.pk}/", data | {"confirm_number": new})
+                client.post(f"/contacts/{contact.pk}/", data | {"confirmed_phone": new})
 
         return in_thread(run)
 
